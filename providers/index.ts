@@ -1,0 +1,10 @@
+import type { CloudId } from '../src/compile/types.js';
+import type { Provider } from '../src/provider.js';
+
+/** The provider registry: one factory per cloud. A provider issue adds its line here. */
+export const PROVIDERS: Partial<Record<CloudId, () => Provider>> = {};
+
+/** The provider for a cloud, or undefined when it has not landed yet. */
+export function getProvider(id: CloudId): Provider | undefined {
+  return PROVIDERS[id]?.();
+}
