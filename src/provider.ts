@@ -1,5 +1,5 @@
 import type { Diagnostic } from './diagnostics.js';
-import type { CloudId, RuleSet, TargetSpec } from './compile/types.js';
+import type { CloudId, RuleSet, SegmentSpec, TargetSpec } from './compile/types.js';
 import type { Change, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
 
 /**
@@ -12,8 +12,12 @@ export interface Provider {
   validate(rules: RuleSet, target: TargetSpec, ctx: RenderContext): Diagnostic[];
   /** Pure: the desired objects for one target, canonical, sorted by address. */
   render(rules: RuleSet, target: TargetSpec, ctx: RenderContext): Resource[];
-  /** Reads the owned objects of a target from the live API or from the cloud CLI's JSON exports. */
-  read(target: TargetSpec, source: StateSource): Promise<ProviderState>;
+  /**
+   * Reads the owned objects of a target from the live API or from the cloud CLI's JSON exports.
+   * `context` tells which model owns what (the ownership marker's value); the engine passes it,
+   * a provider called without it infers ownership as best it can.
+   */
+  read(target: TargetSpec, source: StateSource, context?: ReadContext): Promise<ProviderState>;
   /** An applier for one target: runs the engine's steps against the live API. */
   createApplier(target: TargetSpec, state: ProviderState, options: ApplierOptions): Applier;
   /** Reads the live API and returns the files `read` takes in snapshot mode (`bulkhead export`). */
@@ -26,6 +30,14 @@ export interface Provider {
 export interface RenderContext {
   /** Addresses of every FQDN in the model, as resolved for this plan; sorted, canonical CIDRs (/32, /128). */
   readonly resolved: ReadonlyMap<string, { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] }>;
+}
+
+/** What `read` needs to know about the model to tell owned objects from the rest. */
+export interface ReadContext {
+  /** The model's `name`: the ownership marker's value and the prefix of managed names. */
+  readonly model: string;
+  /** The model's segments (managed names `<model>-<segment>`, adopted ids), sorted by name. */
+  readonly segments?: readonly SegmentSpec[];
 }
 
 /** Options for talking to a live API. */
