@@ -88,6 +88,9 @@ export interface ApplyStep {
   /**
    * The child changes of this phase: `add` has creates and updates, `remove` has deletes;
    * `create` and `delete` have none (a created object gets its children in its `add` step).
+   * A `delete` change may come with a `remove` step first: the rules of the doomed object that
+   * refer to other objects (`Child.dependsOn`), so objects that refer to each other can all go.
+   * A `replace` runs `delete` (of `change.before`), then `create` and `add` (of `change.after`).
    */
   readonly children: readonly ChildChange[];
 }

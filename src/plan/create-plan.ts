@@ -1,0 +1,124 @@
+import type { CloudId, RuleSet, TargetSpec } from '../compile/types.js';
+import { error, hasErrors, warning, type Diagnostic } from '../diagnostics.js';
+import { UsageError } from '../errors.js';
+import type { Provider, RenderContext, StateSource } from '../provider.js';
+import { createDnsResolver, resolveFqdns, type Resolver } from '../resolve.js';
+import { diffResources } from './diff.js';
+import { didYouMean } from './suggest.js';
+import type { Change, Plan, ProviderState, TargetPlan } from './types.js';
+
+/** What `createPlan` needs besides the rules: where providers and state come from. */
+export interface PlanOptions {
+  /** The provider of a cloud, or undefined when it has not landed (`getProvider` of providers/index.ts). */
+  readonly providers: (id: CloudId) => Provider | undefined;
+  /** Where each target's state is read from (live API or a snapshot folder). */
+  readonly source: (target: TargetSpec) => StateSource;
+  /** Target names to plan; all targets of the rules when absent or empty. */
+  readonly targets?: readonly string[];
+  /** FQDN resolver; node:dns when absent (commands pass the snapshot resolver with --snapshots). */
+  readonly resolver?: Resolver;
+}
+
+/** The targets of `rules` named in `names` (all when empty), sorted; an unknown name is a UsageError. */
+export function selectTargets(rules: RuleSet, names: readonly string[] | undefined): TargetSpec[] {
+  if (!names || names.length === 0) return [...rules.targets];
+  const known = rules.targets.map((t) => t.name);
+  for (const n of names) {
+    if (!known.includes(n)) throw new UsageError(`unknown target "${n}"${didYouMean(n, known)}`);
+  }
+  return rules.targets.filter((t) => names.includes(t.name));
+}
+
+/** Plan counts the way Terraform counts: a replace is one add and one destroy. */
+export function summarize(changes: readonly Change[]): Plan['summary'] {
+  let add = 0, change = 0, destroy = 0;
+  for (const c of changes) {
+    if (c.action === 'create') add++;
+    else if (c.action === 'update') change++;
+    else if (c.action === 'delete') destroy++;
+    else {
+      add++;
+      destroy++;
+    }
+  }
+  return { add, change, destroy };
+}
+
+/** Every diagnostic of a plan: plan-level then per target. */
+export function allDiagnostics(plan: Plan): Diagnostic[] {
+  return [...plan.diagnostics, ...plan.targets.flatMap((t) => t.diagnostics)];
+}
+
+function emptyPlan(rules: RuleSet, diagnostics: readonly Diagnostic[], targets: readonly TargetPlan[] = []): Plan {
+  return {
+    formatVersion: 1,
+    model: { ...rules.model },
+    targets,
+    diagnostics,
+    summary: summarize(targets.flatMap((t) => t.changes)),
+  };
+}
+
+/**
+ * Plans the rules against the state of their targets:
+ *
+ *   select targets ─▶ resolve FQDNs ─▶ validate (every target) ─▶ read (concurrently) ─▶ render + diff
+ *
+ * A target whose provider has not landed is skipped with a warning. Errors from `validate` stop the
+ * plan before anything is read; errors in what was read (an unowned object in the way) stop it too.
+ * A plan whose diagnostics (plan-level or per target) contain an error is not applyable:
+ * check `hasErrors(allDiagnostics(plan))`. A failed read throws its ProviderError.
+ */
+export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<Plan> {
+  const selected = selectTargets(rules, options.targets);
+  const diagnostics: Diagnostic[] = [];
+  const runnable: { target: TargetSpec; provider: Provider }[] = [];
+  for (const target of selected) {
+    const provider = options.providers(target.kind);
+    if (!provider) {
+      diagnostics.push(
+        warning('provider-unavailable', `provider ${target.kind} not available yet, target ${target.name} skipped`, target.pos),
+      );
+      continue;
+    }
+    runnable.push({ target, provider });
+  }
+
+  const fqdns = await resolveFqdns(rules, options.resolver ?? createDnsResolver());
+  diagnostics.push(...fqdns.diagnostics);
+  const ctx: RenderContext = { resolved: fqdns.resolved };
+
+  const validation = runnable.map(({ target, provider }) => provider.validate(rules, target, ctx));
+  if (validation.some(hasErrors)) return emptyPlan(rules, [...diagnostics, ...validation.flat()]);
+
+  const states: ProviderState[] = await Promise.all(
+    runnable.map(({ target, provider }) =>
+      provider.read(target, options.source(target), { model: rules.model.name, segments: rules.segments }),
+    ),
+  );
+  const stateErrors = states.flatMap((s) => s.diagnostics).filter((d) => d.severity === 'error');
+  if (stateErrors.length > 0) return emptyPlan(rules, [...diagnostics, ...validation.flat(), ...stateErrors]);
+
+  const targets: TargetPlan[] = runnable.map(({ target, provider }, i) => {
+    const state = states[i]!;
+    const desired = provider.render(rules, target, ctx);
+    const foreign = desired.filter((r) => r.target !== target.name);
+    const targetDiagnostics = [...validation[i]!, ...state.diagnostics];
+    if (foreign.length > 0) {
+      targetDiagnostics.push(
+        error('render-wrong-target', `provider ${provider.id} rendered ${foreign[0]!.address} outside target ${target.name}`),
+      );
+    }
+    return {
+      target: target.name,
+      provider: target.kind,
+      source: state.source,
+      fingerprint: state.fingerprint,
+      prior: state.resources,
+      changes: diffResources(desired, state.resources),
+      diagnostics: targetDiagnostics,
+    };
+  });
+  targets.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  return emptyPlan(rules, diagnostics, targets);
+}

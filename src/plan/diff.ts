@@ -1,0 +1,171 @@
+import type { AttributeChange, Change, Child, ChildChange, Json, Resource } from './types.js';
+
+/**
+ * The semantic diff: desired resources (rendered) against live ones (read), both already canonical.
+ * Objects are matched by address, attributes compared deeply (key order never matters), children
+ * compared as a set keyed by `key`. Output is sorted by address, child changes by key, so the same
+ * inputs always give the same plan.
+ */
+
+/** Deterministic JSON text of a value with object keys sorted: the identity used for deep comparison. */
+export function canonicalJson(value: Json | undefined): string {
+  if (value === undefined) return 'undefined';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${(value as readonly Json[]).map(canonicalJson).join(',')}]`;
+  const obj = value as { readonly [key: string]: Json };
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+/** True when two JSON values are equal, ignoring object key order. */
+export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Attribute differences of two attribute maps, sorted by name. */
+export function diffAttributes(
+  before: { readonly [key: string]: Json },
+  after: { readonly [key: string]: Json },
+): AttributeChange[] {
+  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(byString);
+  const changes: AttributeChange[] = [];
+  for (const name of names) {
+    const b = before[name];
+    const a = after[name];
+    if (!jsonEqual(b, a)) changes.push({ name, before: b, after: a });
+  }
+  return changes;
+}
+
+/** Child differences of two child sets, sorted by key (a key present twice keeps its last entry). */
+export function diffChildren(before: readonly Child[], after: readonly Child[]): ChildChange[] {
+  const live = new Map(before.map((c) => [c.key, c]));
+  const want = new Map(after.map((c) => [c.key, c]));
+  const keys = [...new Set([...live.keys(), ...want.keys()])].sort(byString);
+  const changes: ChildChange[] = [];
+  for (const key of keys) {
+    const b = live.get(key) ?? null;
+    const a = want.get(key) ?? null;
+    if (b === null && a !== null) changes.push({ action: 'create', key, before: null, after: a });
+    else if (a === null && b !== null) changes.push({ action: 'delete', key, before: b, after: null });
+    else if (a !== null && b !== null && !jsonEqual(b.attributes, a.attributes)) {
+      changes.push({ action: 'update', key, before: b, after: a });
+    }
+  }
+  return changes;
+}
+
+/** True when a child change opens access: an added (or rewritten) child marked `widens`. */
+function childWidens(change: ChildChange): boolean {
+  return change.action !== 'delete' && change.after?.widens === true;
+}
+
+function sortChildChanges(changes: ChildChange[]): ChildChange[] {
+  // Within one key (only a replace has two), the delete comes first: that is the order it happens in.
+  const rank = { delete: 0, update: 1, create: 2 } as const;
+  return changes.sort((x, y) => byString(x.key, y.key) || rank[x.action] - rank[y.action]);
+}
+
+/**
+ * The changes that turn `live` into `desired`, sorted by address:
+ * - only desired → `create` (every child created); only live → `delete` (every child deleted);
+ * - both, and an attribute named in `forceNew` differs → `replace` (delete, then create the same
+ *   address; every old child deleted, every new child created);
+ * - both, other attributes or children differ → `update`; identical → no change.
+ * `widensAccess` is set when a created or rewritten child is marked `widens` (for a replace: only
+ * children that were not already there with the same content).
+ */
+export function diffResources(desired: readonly Resource[], live: readonly Resource[]): Change[] {
+  const liveByAddress = new Map(live.map((r) => [r.address, r]));
+  const desiredByAddress = new Map(desired.map((r) => [r.address, r]));
+  const addresses = [...new Set([...desiredByAddress.keys(), ...liveByAddress.keys()])].sort(byString);
+  const changes: Change[] = [];
+  for (const address of addresses) {
+    const want = desiredByAddress.get(address);
+    const have = liveByAddress.get(address);
+    if (want && !have) {
+      const childChanges = [...want.children]
+        .sort((a, b) => byString(a.key, b.key))
+        .map((c): ChildChange => ({ action: 'create', key: c.key, before: null, after: c }));
+      changes.push({
+        address,
+        target: want.target,
+        type: want.type,
+        name: want.name,
+        action: 'create',
+        before: null,
+        after: want,
+        attributeChanges: diffAttributes({}, want.attributes),
+        childChanges,
+        widensAccess: childChanges.some(childWidens),
+      });
+      continue;
+    }
+    if (have && !want) {
+      const childChanges = [...have.children]
+        .sort((a, b) => byString(a.key, b.key))
+        .map((c): ChildChange => ({ action: 'delete', key: c.key, before: c, after: null }));
+      changes.push({
+        address,
+        target: have.target,
+        type: have.type,
+        name: have.name,
+        action: 'delete',
+        before: have,
+        after: null,
+        attributeChanges: diffAttributes(have.attributes, {}),
+        childChanges,
+        widensAccess: false,
+      });
+      continue;
+    }
+    if (!want || !have) continue;
+    const attributeChanges = diffAttributes(have.attributes, want.attributes);
+    const forceNew = new Set([...(want.forceNew ?? []), ...(have.forceNew ?? [])]);
+    const forcing = attributeChanges.filter((c) => forceNew.has(c.name)).map((c) => c.name);
+    if (forcing.length > 0) {
+      const childChanges = sortChildChanges([
+        ...have.children.map((c): ChildChange => ({ action: 'delete', key: c.key, before: c, after: null })),
+        ...want.children.map((c): ChildChange => ({ action: 'create', key: c.key, before: null, after: c })),
+      ]);
+      const existing = new Map(have.children.map((c) => [c.key, c]));
+      const widens = want.children.some((c) => {
+        const old = existing.get(c.key);
+        return c.widens === true && (old === undefined || !jsonEqual(old.attributes, c.attributes));
+      });
+      changes.push({
+        address,
+        target: want.target,
+        type: want.type,
+        name: want.name,
+        action: 'replace',
+        before: have,
+        after: want,
+        attributeChanges,
+        childChanges,
+        widensAccess: widens,
+        reason: `${forcing.join(', ')} cannot be changed in place`,
+      });
+      continue;
+    }
+    const childChanges = diffChildren(have.children, want.children);
+    if (attributeChanges.length === 0 && childChanges.length === 0) continue;
+    changes.push({
+      address,
+      target: want.target,
+      type: want.type,
+      name: want.name,
+      action: 'update',
+      before: have,
+      after: want,
+      attributeChanges,
+      childChanges,
+      widensAccess: childChanges.some(childWidens),
+    });
+  }
+  return changes;
+}

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { applyPlan } from '../../src/apply/apply-plan.js';
+import { createPlan } from '../../src/plan/create-plan.js';
+import { ProviderError, UsageError } from '../../src/errors.js';
+import type { RuleSet } from '../../src/compile/types.js';
+import type { Provider } from '../../src/provider.js';
+import {
+  allowedFlows,
+  createFakeCloud,
+  createFakeProvider,
+  dumpCloud,
+  fakeProviders,
+  seedGroup,
+  setFaults,
+  type FakeCloud,
+} from '../helpers/fake-provider.js';
+import { flow, ruleSet, seg, shopRules, tcp } from '../helpers/rulesets.js';
+
+const noDns = async () => ({ ipv4: [], ipv6: [] });
+
+function options(provider: Provider) {
+  return {
+    providers: fakeProviders(provider),
+    source: () => ({ kind: 'live' as const }),
+    resolver: noDns,
+    retryDelayMs: 1,
+  };
+}
+
+async function planAndApply(rules: RuleSet, provider: Provider, extra: { parallelism?: number; maxDestroy?: number } = {}) {
+  const plan = await createPlan(rules, options(provider));
+  const report = await applyPlan(plan, rules, { ...options(provider), ...extra });
+  return { plan, report };
+}
+
+function setup(): { cloud: FakeCloud; provider: Provider } {
+  const cloud = createFakeCloud();
+  return { cloud, provider: createFakeProvider(cloud) };
+}
+
+describe('applyPlan', () => {
+  it('applies to an empty cloud, then the re-plan is empty', async () => {
+    const { cloud, provider } = setup();
+    const rules = shopRules();
+    const { plan, report } = await planAndApply(rules, provider);
+    expect(plan.summary).toEqual({ add: 4, change: 0, destroy: 0 });
+    expect(report.ok).toBe(true);
+    expect(allowedFlows(cloud, 'aws-test')).toEqual(
+      new Set([
+        'cidr:0.0.0.0/0 -> shop-lb tcp/443-443',
+        'cidr:::/0 -> shop-lb tcp/443-443',
+        'shop-lb -> shop-web tcp/8080-8080',
+        'shop-web -> shop-app tcp/8080-8080',
+        'shop-app -> shop-db tcp/5432-5432',
+      ]),
+    );
+    const again = await createPlan(rules, options(provider));
+    expect(again.targets[0]!.changes).toEqual([]);
+    expect(again.summary).toEqual({ add: 0, change: 0, destroy: 0 });
+  });
+
+  it('runs every create before any add, and removals after adds', async () => {
+    const cloud = createFakeCloud();
+    const phases: string[] = [];
+    const provider = createFakeProvider(cloud, { onStep: (s) => phases.push(s.phase) });
+    await planAndApply(shopRules(), provider, { parallelism: 1 });
+    expect(phases.lastIndexOf('create')).toBeLessThan(phases.indexOf('add'));
+  });
+
+  it('applies edits and reverts drift', async () => {
+    const { cloud, provider } = setup();
+    await planAndApply(shopRules(), provider);
+    // Out of band: a hand-made rule on an owned group, and a deleted one.
+    const web = cloud.targets.get('aws-test')!.get('shop-web')!;
+    web.rules.set('ingress tcp/22-22 cidr:0.0.0.0/0', {
+      id: 'sgr-x',
+      key: 'ingress tcp/22-22 cidr:0.0.0.0/0',
+      direction: 'ingress',
+      service: 'tcp/22-22',
+      peer: 'cidr:0.0.0.0/0',
+    });
+    web.rules.delete('ingress tcp/8080-8080 sg:shop-lb');
+    const drift = await createPlan(shopRules(), options(provider));
+    expect(drift.targets[0]!.changes.map((c) => [c.address, c.action])).toEqual([['aws-test.fake_group.shop-web', 'update']]);
+    expect(drift.targets[0]!.changes[0]!.widensAccess).toBe(true);
+    const report = await applyPlan(drift, shopRules(), options(provider));
+    expect(report.ok).toBe(true);
+    expect((await createPlan(shopRules(), options(provider))).summary).toEqual({ add: 0, change: 0, destroy: 0 });
+
+    // An edit: db drops out of the model, app no longer talks to it.
+    const edited = ruleSet({
+      segments: ['lb', 'web', 'app'],
+      rules: [...flow(seg('lb'), seg('web'), tcp(8080)), ...flow(seg('web'), seg('app'), tcp(8081))],
+    });
+    const { plan, report: r2 } = await planAndApply(edited, provider);
+    expect(plan.summary).toEqual({ add: 0, change: 3, destroy: 1 });
+    expect(r2.ok).toBe(true);
+    expect(cloud.targets.get('aws-test')!.has('shop-db')).toBe(false);
+    expect((await createPlan(edited, options(provider))).summary).toEqual({ add: 0, change: 0, destroy: 0 });
+  });
+
+  it('retries throttling and reports a failure with what it held back', async () => {
+    const { cloud, provider } = setup();
+    setFaults(cloud, { throttle: 3 });
+    const { report } = await planAndApply(shopRules(), provider);
+    expect(report.ok).toBe(true);
+    expect(report.outcomes.some((o) => o.attempts > 1)).toBe(true);
+
+    const edited = ruleSet({ segments: ['lb', 'web'], rules: flow(seg('lb'), seg('web'), tcp(9090)) });
+    setFaults(cloud, { failAt: 1 });
+    const { report: failed } = await planAndApply(edited, provider, { parallelism: 1 });
+    expect(failed.ok).toBe(false);
+    expect(failed.summary.failed).toBe(1);
+    const f = failed.outcomes.find((o) => o.status === 'failed')!;
+    expect(f.phase).toBe('add');
+    // The removals and deletes of the target are held back by the failed add.
+    for (const o of failed.outcomes.filter((x) => x.phase === 'remove' || x.phase === 'delete')) {
+      expect(o.status).toBe('skipped');
+      expect(o.blockedBy).toBe(f.id);
+    }
+    setFaults(cloud, {});
+    const { report: rerun } = await planAndApply(edited, provider);
+    expect(rerun.ok).toBe(true);
+    expect((await createPlan(edited, options(provider))).summary).toEqual({ add: 0, change: 0, destroy: 0 });
+  });
+
+  it('refuses more destruction than --max-destroy before any call', async () => {
+    const { cloud, provider } = setup();
+    await planAndApply(shopRules(), provider);
+    const before = JSON.stringify(dumpCloud(cloud));
+    const small = ruleSet({ segments: ['lb'] });
+    await expect(planAndApply(small, provider, { maxDestroy: 2 })).rejects.toBeInstanceOf(UsageError);
+    expect(JSON.stringify(dumpCloud(cloud))).toBe(before);
+    const { report } = await planAndApply(small, provider, { maxDestroy: 10 });
+    expect(report.ok).toBe(true);
+  });
+
+  it('never touches unowned groups', async () => {
+    const { cloud, provider } = setup();
+    seedGroup(cloud, 'aws-test', { name: 'legacy', rules: [{ direction: 'ingress', service: 'tcp/22-22', peer: 'cidr:10.0.0.0/8' }] });
+    const before = JSON.stringify(dumpCloud(cloud));
+    await planAndApply(shopRules(), provider);
+    await planAndApply(ruleSet({ segments: [] }), provider);
+    expect(JSON.stringify(dumpCloud(cloud))).toBe(before);
+  });
+
+  it('rethrows a crash after running steps settle', async () => {
+    const { cloud, provider } = setup();
+    setFaults(cloud, { crashAt: 3 });
+    await expect(planAndApply(shopRules(), provider)).rejects.toThrow(/simulated crash/);
+    expect(() => {
+      throw new ProviderError('x');
+    }).toThrow();
+    setFaults(cloud, {});
+    const { report } = await planAndApply(shopRules(), provider);
+    expect(report.ok).toBe(true);
+    expect((await createPlan(shopRules(), options(provider))).summary).toEqual({ add: 0, change: 0, destroy: 0 });
+  });
+});
