@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import type { SourceRef } from '../diagnostics.js';
+import type { Endpoint, PortMatch } from './types.js';
+import { formatPortMatch } from '../model/services.js';
+
+/** Canonical helpers shared by the compiler: stable ids, sort keys and labels. */
+
+/** sha256 hex of a string. */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A short stable content hash (12 hex digits = 48 bits: collisions need ~16M intents). */
+export function shortHash(value: unknown): string {
+  return sha256(JSON.stringify(value)).slice(0, 12);
+}
+
+/** A readable name of an endpoint for labels and tables. */
+export function formatEndpoint(e: Endpoint | { readonly kind: 'any' }): string {
+  switch (e.kind) {
+    case 'segment':
+      return e.name;
+    case 'cidrs':
+    case 'fqdns':
+    case 'cloud':
+      return e.entity;
+    case 'any':
+      return 'any';
+  }
+}
+
+/** `web -> app tcp/8080`. */
+export function flowLabel(src: string, dst: string, service: PortMatch): string {
+  return `${src} -> ${dst} ${formatPortMatch(service)}`;
+}
+
+/** Plain string comparison (code units), locale-independent. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Sorts origins by file, line, column, label; drops exact duplicates. */
+export function sortOrigins(origins: readonly SourceRef[]): SourceRef[] {
+  const seen = new Set<string>();
+  const out: SourceRef[] = [];
+  for (const o of origins) {
+    const k = `${o.pos.file}\u0000${o.pos.line}\u0000${o.pos.column}\u0000${o.label}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push({ pos: { file: o.pos.file, line: o.pos.line, column: o.pos.column }, label: o.label });
+  }
+  return out.sort(
+    (a, b) => compareStrings(a.pos.file, b.pos.file) || a.pos.line - b.pos.line || a.pos.column - b.pos.column || compareStrings(a.label, b.label),
+  );
+}

@@ -1,0 +1,106 @@
+import ipaddr from 'ipaddr.js';
+
+/**
+ * CIDR and FQDN parsing into canonical text (cloud-semantics "Normalization traps" 10, 11, 16):
+ * a bare address becomes /32 or /128, IPv6 is RFC 5952 (lower case, compressed), FQDNs are lower
+ * case without the trailing dot. Address math is ipaddr.js's.
+ */
+
+/** A parsed CIDR. */
+export type CidrParse =
+  | { readonly kind: 'ok'; readonly family: 'ipv4' | 'ipv6'; readonly cidr: string }
+  /** Valid syntax, but the address has bits set beyond the prefix: `network` is what it would mean. */
+  | { readonly kind: 'host-bits'; readonly family: 'ipv4' | 'ipv6'; readonly network: string; readonly host: string }
+  | { readonly kind: 'error'; readonly message: string };
+
+function text(addr: ipaddr.IPv4 | ipaddr.IPv6): string {
+  return addr.kind() === 'ipv6' ? (addr as ipaddr.IPv6).toRFC5952String() : addr.toString();
+}
+
+/** Parses `a.b.c.d/n`, `a.b.c.d`, `x:y::/n` or `x:y::z`. */
+export function parseCidr(raw: string): CidrParse {
+  const s = raw.trim();
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  let prefix: number;
+  try {
+    if (s.includes('/')) {
+      const [a, p] = s.split('/');
+      if (!/^\d{1,3}$/.test(p ?? '')) return { kind: 'error', message: `"${raw}": the prefix length "${p ?? ''}" is not a number` };
+      if (!ipaddr.isValid(a ?? '')) return { kind: 'error', message: `"${raw}": "${a}" is not an IPv4 or IPv6 address` };
+      [addr, prefix] = ipaddr.parseCIDR(s);
+    } else {
+      if (!ipaddr.isValid(s)) return { kind: 'error', message: `"${raw}" is not an IPv4 or IPv6 address or CIDR` };
+      addr = ipaddr.parse(s);
+      prefix = addr.kind() === 'ipv6' ? 128 : 32;
+    }
+  } catch (e) {
+    const max = s.includes(':') ? 128 : 32;
+    void e;
+    return { kind: 'error', message: `"${raw}": the prefix length must be 0-${max}` };
+  }
+  if (addr.kind() === 'ipv4' && !/^\d+\.\d+\.\d+\.\d+$/.test(s.split('/')[0]!)) {
+    // ipaddr.js accepts legacy forms (10.1, 0x0a.1.2.3); clouds do not.
+    return { kind: 'error', message: `"${raw}": write IPv4 addresses as four decimal octets` };
+  }
+  const family = addr.kind() === 'ipv6' ? 'ipv6' : 'ipv4';
+  const network =
+    family === 'ipv6' ? ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${prefix}`) : ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${prefix}`);
+  const cidr = `${text(network)}/${prefix}`;
+  if (text(network) !== text(addr)) {
+    return { kind: 'host-bits', family, network: cidr, host: `${text(addr)}/${family === 'ipv6' ? 128 : 32}` };
+  }
+  return { kind: 'ok', family, cidr };
+}
+
+/** Compares canonical CIDRs of one family numerically (address, then prefix length). */
+export function compareCidr(a: string, b: string): number {
+  const [pa, la] = ipaddr.parseCIDR(a);
+  const [pb, lb] = ipaddr.parseCIDR(b);
+  if (pa.kind() !== pb.kind()) return pa.kind() === 'ipv4' ? -1 : 1;
+  const ba = pa.toByteArray(), bb = pb.toByteArray();
+  for (let i = 0; i < ba.length; i++) if (ba[i] !== bb[i]) return ba[i]! - bb[i]!;
+  return la - lb;
+}
+
+/** Sorts and de-duplicates canonical CIDRs. */
+export function sortCidrs(cidrs: Iterable<string>): string[] {
+  return [...new Set(cidrs)].sort(compareCidr);
+}
+
+/** True when two canonical CIDRs of the same family share an address (one contains the other). */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const [pa, la] = ipaddr.parseCIDR(a);
+  const [pb, lb] = ipaddr.parseCIDR(b);
+  if (pa.kind() !== pb.kind()) return false;
+  return la <= lb ? pb.match(pa, la) : pa.match(pb, lb);
+}
+
+/** True when `outer` contains every address of `inner` (same family). */
+export function cidrContains(outer: string, inner: string): boolean {
+  const [po, lo] = ipaddr.parseCIDR(outer);
+  const [pi, li] = ipaddr.parseCIDR(inner);
+  return po.kind() === pi.kind() && lo <= li && pi.match(po, lo);
+}
+
+/** A parsed FQDN. */
+export type FqdnParse = { readonly kind: 'ok'; readonly fqdn: string } | { readonly kind: 'error'; readonly code: string; readonly message: string };
+
+/** Parses an FQDN: lower case, trailing dot stripped; wildcards and IP addresses are refused. */
+export function parseFqdn(raw: string): FqdnParse {
+  const s = raw.trim().toLowerCase().replace(/\.$/, '');
+  if (s.includes('*')) {
+    return {
+      kind: 'error',
+      code: 'fqdn-wildcard',
+      message: `"${raw}": wildcard FQDNs are not supported (GCP FQDN objects, Azure network rules and DNS-resolved AWS prefix lists match exact names only); list the names`,
+    };
+  }
+  if (ipaddr.isValid(s)) return { kind: 'error', code: 'bad-fqdn', message: `"${raw}" is an address, not a name: put it in a "cidrs" entity` };
+  if (s.length > 253 || !s.includes('.')) return { kind: 'error', code: 'bad-fqdn', message: `"${raw}" is not a fully qualified domain name (like api.example.com)` };
+  for (const label of s.split('.')) {
+    if (!/^[a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label)) {
+      return { kind: 'error', code: 'bad-fqdn', message: `"${raw}": "${label}" is not a valid DNS label` };
+    }
+  }
+  return { kind: 'ok', fqdn: s };
+}

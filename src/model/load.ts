@@ -1,0 +1,260 @@
+import { existsSync, statSync } from 'node:fs';
+import { readFile, readdir, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep, basename } from 'node:path';
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode, type Document } from 'yaml';
+import { error, type Diagnostic, type SourcePos } from '../diagnostics.js';
+import { didYouMean } from './suggest.js';
+
+/**
+ * Loading: YAML text → a small tree that keeps the file:line:column of every node and key, with
+ * `include:` followed. Nothing here knows the model's meaning; `validate.ts` does.
+ */
+
+/** A YAML node with its position (aliases are resolved, so the tree is a plain tree). */
+export type YNode =
+  | { readonly kind: 'map'; readonly pos: SourcePos; readonly entries: readonly YEntry[] }
+  | { readonly kind: 'seq'; readonly pos: SourcePos; readonly items: readonly YNode[] }
+  | { readonly kind: 'scalar'; readonly pos: SourcePos; readonly value: string | number | boolean | null };
+
+/** One `key: value` of a mapping. */
+export interface YEntry {
+  readonly key: string;
+  readonly keyPos: SourcePos;
+  readonly value: YNode;
+}
+
+/** One file as loaded. */
+export interface LoadedFile {
+  /** Display path (relative to the working directory when inside it). */
+  readonly file: string;
+  /** Absolute path. */
+  readonly abs: string;
+  /** The document's root node; null for an empty file or one that did not parse. */
+  readonly root: YNode | null;
+  /** True for the model file the run started from. */
+  readonly isRoot: boolean;
+}
+
+/** A model file and everything it includes, each file once. */
+export interface LoadedModel {
+  /** Root first, then included files in the order they were first reached. */
+  readonly files: readonly LoadedFile[];
+  /** The folder include paths must stay in: the nearest ancestor with `.git`, else the root file's folder. */
+  readonly repoRoot: string;
+}
+
+/** Options for loading. */
+export interface LoadOptions {
+  /** Working directory: relative paths are resolved against it and positions are shown relative to it. */
+  readonly cwd?: string;
+}
+
+/** The display form of a path: relative to `cwd` when inside it, else absolute. */
+export function displayPath(abs: string, cwd: string): string {
+  const rel = relative(cwd, abs);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : abs;
+}
+
+/** The repository root of a file: nearest ancestor folder holding `.git`, else the file's own folder. */
+export function findRepoRoot(absFile: string): string {
+  let dir = dirname(absFile);
+  for (;;) {
+    if (existsSync(join(dir, '.git'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return dirname(absFile);
+    dir = parent;
+  }
+}
+
+/** Builds the position of a YAML offset. */
+function posAt(lc: LineCounter, file: string, offset: number): SourcePos {
+  const { line, col } = lc.linePos(offset);
+  return { file, line, column: col };
+}
+
+/** Converts a parsed YAML node into a YNode tree; `onDuplicate` hears of repeated keys. */
+function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, diags: Diagnostic[], depth = 0): YNode {
+  const start = (n: YamlNode | undefined): number => n?.range?.[0] ?? 0;
+  if (depth > 64) return { kind: 'scalar', pos: posAt(lc, file, 0), value: null };
+  if (isAlias(node)) {
+    const target = node.resolve(doc);
+    const tree = toTree(target, doc, lc, file, diags, depth + 1);
+    return { ...tree, pos: posAt(lc, file, start(node)) } as YNode;
+  }
+  if (isMap(node)) {
+    const entries: YEntry[] = [];
+    const seen = new Map<string, SourcePos>();
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const keyNode = pair.key as YamlNode | null;
+      const key = isScalar(keyNode) ? String(keyNode.value) : keyNode ? String(keyNode) : '';
+      const keyPos = posAt(lc, file, keyNode ? start(keyNode) : start(node));
+      const first = seen.get(key);
+      if (first) {
+        diags.push(
+          error('duplicate-key', `duplicate key "${key}" (YAML keys must be unique)`, keyPos, [
+            { message: `first "${key}" is here`, pos: first },
+          ]),
+        );
+        continue;
+      }
+      seen.set(key, keyPos);
+      const valueNode = pair.value as YamlNode | null;
+      const value: YNode =
+        valueNode === null || valueNode === undefined
+          ? { kind: 'scalar', pos: keyPos, value: null }
+          : toTree(valueNode, doc, lc, file, diags, depth + 1);
+      entries.push({ key, keyPos, value });
+    }
+    return { kind: 'map', pos: posAt(lc, file, start(node)), entries };
+  }
+  if (isSeq(node)) {
+    const items = node.items.map((item) =>
+      item === null || item === undefined
+        ? ({ kind: 'scalar', pos: posAt(lc, file, start(node)), value: null } as YNode)
+        : toTree(item, doc, lc, file, diags, depth + 1),
+    );
+    return { kind: 'seq', pos: posAt(lc, file, start(node)), items };
+  }
+  if (isScalar(node)) {
+    const v = node.value;
+    const value = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null ? v : String(v);
+    return { kind: 'scalar', pos: posAt(lc, file, start(node)), value };
+  }
+  return { kind: 'scalar', pos: posAt(lc, file, 0), value: null };
+}
+
+/** Parses one YAML text into a YNode tree, with syntax errors and duplicate keys as diagnostics. */
+export function parseYaml(text: string, file: string): { root: YNode | null; diagnostics: Diagnostic[] } {
+  const diags: Diagnostic[] = [];
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
+  for (const e of doc.errors) {
+    // Duplicate keys are reported by toTree, with the first occurrence as related position.
+    if (e.code === 'DUPLICATE_KEY') continue;
+    const msg = e.message.split('\n')[0] ?? e.message;
+    diags.push(error('yaml-syntax', `YAML syntax error: ${msg}`, posAt(lc, file, e.pos[0])));
+  }
+  for (const w of doc.warnings) {
+    const msg = w.message.split('\n')[0] ?? w.message;
+    diags.push(error('yaml-syntax', `YAML: ${msg}`, posAt(lc, file, w.pos[0])));
+  }
+  if (diags.length > 0) return { root: null, diagnostics: diags };
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+    diags.push(error('empty-file', 'the file is empty: a model starts with "bulkhead: 1"', { file, line: 1, column: 1 }));
+    return { root: null, diagnostics: diags };
+  }
+  return { root: toTree(doc.contents, doc, lc, file, diags), diagnostics: diags };
+}
+
+/** The `include:` items of a file's root: path and position; ignores shapes the schema reports. */
+function includeItems(root: YNode | null): { path: string; pos: SourcePos }[] {
+  if (root?.kind !== 'map') return [];
+  const inc = root.entries.find((e) => e.key === 'include')?.value;
+  if (!inc) return [];
+  const nodes = inc.kind === 'seq' ? inc.items : [inc];
+  const out: { path: string; pos: SourcePos }[] = [];
+  for (const n of nodes) if (n.kind === 'scalar' && typeof n.value === 'string' && n.value !== '') out.push({ path: n.value, pos: n.pos });
+  return out;
+}
+
+async function safeRealpath(p: string): Promise<string> {
+  try {
+    return await realpath(p);
+  } catch {
+    return p;
+  }
+}
+
+/** Suggests a file name of the same folder for a missing include. */
+async function suggestFile(abs: string): Promise<string> {
+  try {
+    const names = (await readdir(dirname(abs))).filter((n) => /\.ya?ml$/.test(n));
+    return didYouMean(basename(abs), names);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Loads a model file and, depth first, every file it includes. Reports unreadable files, YAML
+ * errors, duplicate keys, empty files, include cycles and include paths leaving the repository.
+ * Returns every file that could be read, even when there are errors, so validation can go on.
+ */
+export async function loadModel(path: string, options: LoadOptions = {}): Promise<{ model: LoadedModel; diagnostics: Diagnostic[] }> {
+  const cwd = options.cwd ?? process.cwd();
+  const rootAbs = resolve(cwd, path);
+  const repoRoot = await safeRealpath(findRepoRoot(rootAbs));
+  const diags: Diagnostic[] = [];
+  const files: LoadedFile[] = [];
+  const byReal = new Map<string, LoadedFile>();
+
+  const visit = async (abs: string, stack: readonly string[], from?: { pos: SourcePos; path: string }): Promise<void> => {
+    const file = displayPath(abs, cwd);
+    const real = await safeRealpath(abs);
+    if (stack.includes(real)) {
+      const chain = [...stack.slice(stack.indexOf(real)), real].map((p) => displayPath(p, cwd)).join(' -> ');
+      diags.push(error('include-cycle', `include cycle: ${chain}`, from?.pos));
+      return;
+    }
+    if (byReal.has(real)) return; // included twice along different paths (a diamond): load once
+    let text: string;
+    try {
+      if (statSync(abs).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      text = await readFile(abs, 'utf8');
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+      if (from) {
+        const hint = code === 'ENOENT' ? await suggestFile(abs) : '';
+        diags.push(error('include-not-found', `cannot include "${from.path}" (${file}): ${why}${hint}`, from.pos));
+      } else {
+        diags.push(error('file-not-found', `cannot read ${file}: ${why}`));
+      }
+      return;
+    }
+    const parsed = parseYaml(text, file);
+    diags.push(...parsed.diagnostics);
+    const loaded: LoadedFile = { file, abs, root: parsed.root, isRoot: from === undefined };
+    byReal.set(real, loaded);
+    files.push(loaded);
+    for (const inc of includeItems(parsed.root)) {
+      const target = resolve(dirname(abs), inc.path);
+      const targetReal = await safeRealpath(target);
+      const rel = relative(repoRoot, targetReal);
+      if (rel.startsWith('..') || isAbsolute(rel)) {
+        diags.push(
+          error(
+            'include-outside-repo',
+            `include "${inc.path}" leaves the repository (${displayPath(repoRoot, cwd) || '.'}): included files must live inside it`,
+            inc.pos,
+          ),
+        );
+        continue;
+      }
+      await visit(target, [...stack, real], inc);
+    }
+  };
+  await visit(rootAbs, []);
+  return { model: { files, repoRoot }, diagnostics: diags };
+}
+
+/** The plain JSON value of a tree (for the JSON Schema check). */
+export function toPlain(node: YNode): unknown {
+  switch (node.kind) {
+    case 'map': {
+      const o: Record<string, unknown> = {};
+      for (const e of node.entries) o[e.key] = toPlain(e.value);
+      return o;
+    }
+    case 'seq':
+      return node.items.map(toPlain);
+    case 'scalar':
+      return node.value;
+  }
+}
+
+/** The entry of a mapping node by key. */
+export function entry(node: YNode | undefined, key: string): YEntry | undefined {
+  return node?.kind === 'map' ? node.entries.find((e) => e.key === key) : undefined;
+}

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { error, type Diagnostic, type SourcePos } from '../diagnostics.js';
+import { toPlain, type YNode } from './load.js';
+import { didYouMean } from './suggest.js';
+
+/**
+ * The structural check: the shipped JSON Schema (`schema.json`, the same file editors use through
+ * the yaml-language-server modeline), run by ajv, with each error mapped back to the position of
+ * the offending node (the key itself for unknown keys and bad names).
+ */
+
+/** The model's JSON Schema, as shipped (`bulkhead/schema`). */
+export const MODEL_SCHEMA: Record<string, unknown> = JSON.parse(readFileSync(new URL('./schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+    // VS Code's JSON language service shows this message for a failed `pattern`; so do we.
+    ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
+    compiled = ajv.compile(MODEL_SCHEMA);
+  }
+  return compiled;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  boolean: 'true or false',
+  null: 'empty',
+};
+
+function kindOf(node: YNode): string {
+  if (node.kind === 'map') return 'a mapping';
+  if (node.kind === 'seq') return 'a list';
+  const v = node.value;
+  return v === null ? 'empty' : typeof v === 'string' ? `"${v}"` : String(v);
+}
+
+function decode(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+/** The node at a JSON pointer, and a readable path (`segments.web.ingress[0]`). */
+function locate(root: YNode, pointer: string): { node: YNode; path: string } {
+  let node = root;
+  let path = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = decode(raw);
+    if (node.kind === 'map') {
+      const e = node.entries.find((x) => x.key === key);
+      if (!e) break;
+      node = e.value;
+      path += path === '' ? key : `.${key}`;
+    } else if (node.kind === 'seq') {
+      const item = node.items[Number(key)];
+      if (!item) break;
+      node = item;
+      path += `[${key}]`;
+    } else break;
+  }
+  return { node, path };
+}
+
+function keyPos(node: YNode, key: string): SourcePos {
+  return node.kind === 'map' ? (node.entries.find((e) => e.key === key)?.keyPos ?? node.pos) : node.pos;
+}
+
+/** Checks one file's tree against the schema; every error with its position. */
+export function checkSchema(root: YNode): Diagnostic[] {
+  const validate = validator();
+  if (validate(toPlain(root))) return [];
+  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
+  // In a oneOf, the branch that went deeper is the one the writer meant: keep the deepest errors,
+  // except key errors (unknown/missing keys) which are always precise.
+  const isKeyError = (e: ErrorObject) => e.keyword === 'additionalProperties' || e.keyword === 'required' || e.propertyName !== undefined;
+  const deepest = errors.filter(
+    (e) => isKeyError(e) || !errors.some((o) => o !== e && o.instancePath.startsWith(`${e.instancePath}/`)),
+  );
+  const out = new Map<string, Diagnostic>();
+  const typeErrors = new Map<string, Set<string>>();
+  for (const e of deepest) {
+    const { node, path } = locate(root, e.instancePath);
+    const where = path === '' ? '' : `${path}: `;
+    const schema = e.parentSchema as { patternErrorMessage?: string; description?: string; properties?: Record<string, unknown> } | undefined;
+    if (e.propertyName !== undefined) {
+      if (e.keyword === 'propertyNames') continue; // the nested pattern error says it better
+      const hint = (schema?.patternErrorMessage ?? e.message ?? '').toString();
+      const d = error('bad-name', `${where}invalid name "${e.propertyName}": use ${hint}`, keyPos(node, e.propertyName));
+      out.set(`name:${e.instancePath}:${e.propertyName}`, d);
+      continue;
+    }
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const key = String((e.params as { additionalProperty: string }).additionalProperty);
+        const allowed = Object.keys(schema?.properties ?? {});
+        const hint = didYouMean(key, allowed);
+        const msg = `${where}unknown key "${key}"${hint || (allowed.length > 0 ? `; expected one of ${allowed.map((a) => `"${a}"`).join(', ')}` : '')}`;
+        out.set(`add:${e.instancePath}:${key}`, error('unknown-key', msg, keyPos(node, key)));
+        break;
+      }
+      case 'required': {
+        const key = String((e.params as { missingProperty: string }).missingProperty);
+        out.set(`req:${e.instancePath}:${key}`, error('missing-key', `${where}missing required key "${key}"`, node.pos));
+        break;
+      }
+      case 'type': {
+        const set = typeErrors.get(e.instancePath) ?? new Set<string>();
+        const t = (e.params as { type: string | string[] }).type;
+        for (const x of Array.isArray(t) ? t : [t]) set.add(x);
+        typeErrors.set(e.instancePath, set);
+        break;
+      }
+      case 'pattern':
+      case 'maxLength':
+      case 'minLength': {
+        const hint = schema?.patternErrorMessage;
+        const value = node.kind === 'scalar' ? String(node.value) : '';
+        const msg =
+          e.keyword === 'pattern'
+            ? `${where}"${value}" is not valid${hint ? `: expected ${hint}` : ''}`
+            : e.keyword === 'maxLength'
+              ? `${where}"${value}" is too long (at most ${(e.params as { limit: number }).limit} characters)`
+              : `${where}must not be empty`;
+        out.set(`val:${e.instancePath}`, error('bad-value', msg, node.pos));
+        break;
+      }
+      case 'const':
+        // Only `bulkhead:` uses const; validate.ts reports the version with a better message.
+        break;
+      default:
+        out.set(`other:${e.instancePath}:${e.keyword}`, error('bad-value', `${where}${e.message ?? 'invalid value'}`, node.pos));
+    }
+  }
+  for (const [pointer, types] of typeErrors) {
+    const { node, path } = locate(root, pointer);
+    const words = [...types].map((t) => TYPE_WORDS[t] ?? t);
+    const expected = words.length <= 2 ? words.join(' or ') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+    out.set(`type:${pointer}`, error('wrong-type', `${path === '' ? 'the file' : path}: expected ${expected}, found ${kindOf(node)}`, node.pos));
+  }
+  return [...out.values()];
+}

@@ -1,0 +1,611 @@
+/**
+ * Validation: the loaded YAML trees → a SegmentModel, or every reason it is not one.
+ *
+ * Design decisions (the README's model-language section is written from this block):
+ * - ALL problems are reported at once, each at the file:line:column of the offending node (the
+ *   key for unknown keys, the item for bad values), in included files too. Structural checks come
+ *   from the shipped JSON Schema (`schema.json`, via ajv, `schema-check.ts`); the named semantic
+ *   rules below give the more precise message when both fire on the same node.
+ * - Host bits set in a CIDR (`10.0.0.5/24`) are an ERROR (`cidr-host-bits`), not a silent
+ *   normalization: in a security model it is ambiguous whether the writer meant the host
+ *   (`10.0.0.5/32`) or the network (`10.0.0.0/24`), and guessing "network" would widen access.
+ *   The message offers both readings. A bare address means /32 or /128. IPv6 text is normalized
+ *   to RFC 5952 without comment (that changes no meaning).
+ * - References: a bare name is a segment or an entity (`internet` is built in); `tier:<name>`
+ *   names a tier. A name that is both a segment and an entity is an ambiguous reference; an
+ *   unknown name gets "did you mean" (edit distance), and a bare tier name suggests `tier:x`.
+ * - Protocol names are case-insensitive (`TCP/443` = `tcp/443`); `any` and `*` are accepted
+ *   spellings of `all`; a YAML number in `ports` is an IANA protocol number (6 = tcp), and a port
+ *   number without protocol is an error that suggests `tcp/N`.
+ * - `include:` files may hold `services`, `entities`, `guardrails` and further `include`s; the
+ *   model's own parts (`name`, `targets`, `tiers`, `segments`) belong to the root file. A name
+ *   defined twice across files is an error naming both places. Every file starts with `bulkhead: 1`.
+ * - An FQDN entity is only ever a destination (egress `to`, guardrail `to`): clouds cannot match
+ *   traffic by the source's DNS name. Wildcard FQDNs are errors (GCP FQDN objects, Azure network
+ *   rules and DNS-resolved AWS prefix lists match exact names only).
+ * - FQDN egress on an Azure or GCP target without `firewallPolicy` is a WARNING: NSGs and VPC
+ *   firewall rules cannot filter by name, so that egress stays denied there (fail closed) and
+ *   the plan says so.
+ * - A per-cloud entity used by a segment is an error for every target whose cloud has no binding.
+ * - Guardrail violations, ICMP/address-family mismatches and everything that needs the expanded
+ *   flows are checked by `compileRules` (compile/check-guardrails.ts), with the same positions.
+ */
+import type { Diagnostic, Result, SourcePos } from '../diagnostics.js';
+import { error, hasErrors, warning } from '../diagnostics.js';
+import type { CloudBinding, CloudId, PortMatch, TargetSpec } from '../compile/types.js';
+import { entry, type LoadedFile, type LoadedModel, type YEntry, type YNode } from './load.js';
+import { parseCidr, parseFqdn, sortCidrs } from './addresses.js';
+import { checkSchema } from './schema-check.js';
+import { comparePortMatch, parseService, PROTOCOL_KEYWORDS } from './services.js';
+import { closest, didYouMean } from './suggest.js';
+import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentDef, SegmentModel, ServiceDef, TierDef } from './types.js';
+
+/** The format versions this Bulkhead reads. */
+export const SUPPORTED_VERSIONS: readonly number[] = [1];
+/** RFC 1918: the default internal ranges of a GCP target. */
+export const RFC1918: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+/** Keys only the root model file may hold. */
+const ROOT_ONLY_KEYS = ['name', 'targets', 'tiers', 'segments'] as const;
+/** The built-in entity every model can name. */
+export const INTERNET = 'internet';
+
+interface Def<T> {
+  readonly name: string;
+  readonly pos: SourcePos;
+  readonly node: YNode;
+  readonly file: LoadedFile;
+  value?: T;
+}
+
+const isStr = (n: YNode | undefined): n is YNode & { kind: 'scalar'; value: string } => n?.kind === 'scalar' && typeof n.value === 'string';
+const strOf = (n: YNode | undefined): string | undefined => (isStr(n) ? n.value : undefined);
+/** The items of a node that may be written as one item or a list. */
+const itemsOf = (n: YNode | undefined): readonly YNode[] => (n === undefined ? [] : n.kind === 'seq' ? n.items : n.kind === 'scalar' && n.value === null ? [] : [n]);
+const mapEntries = (n: YNode | undefined): readonly YEntry[] => (n?.kind === 'map' ? n.entries : []);
+
+/** Validates a loaded model (root file and includes) into a SegmentModel. */
+export function validateModel(loaded: LoadedModel): Result<SegmentModel> {
+  const diags: Diagnostic[] = [];
+  const files = loaded.files.filter((f) => f.root !== null);
+  const rootFile = loaded.files.find((f) => f.isRoot);
+  if (!rootFile || rootFile.root === null) return { ok: false, diagnostics: diags };
+
+  // 1. Structure (JSON Schema) and the format version of every file.
+  for (const f of files) {
+    diags.push(...checkSchema(f.root!));
+    checkVersion(f, diags);
+    if (!f.isRoot) {
+      for (const key of ROOT_ONLY_KEYS) {
+        const e = entry(f.root!, key);
+        if (e) {
+          diags.push(
+            error('include-content', `"${key}" belongs in the root model file (${rootFile.file}); included files hold services, entities, guardrails and include`, e.keyPos),
+          );
+        }
+      }
+    }
+  }
+  const root = rootFile.root;
+  const nameNode = entry(root, 'name')?.value;
+  const name = strOf(nameNode);
+  if (entry(root, 'name') === undefined) diags.push(error('missing-name', 'the model has no "name" (it prefixes managed names and marks owned objects)', root.pos));
+
+  // 2. Definitions, across files; a name defined twice is an error naming both places.
+  const collect = <T>(section: string, fromFiles: readonly LoadedFile[], what: string): Map<string, Def<T>> => {
+    const out = new Map<string, Def<T>>();
+    for (const f of fromFiles) {
+      for (const e of mapEntries(entry(f.root!, section)?.value)) {
+        const prev = out.get(e.key);
+        if (prev) {
+          diags.push(error('duplicate-definition', `${what} "${e.key}" is defined twice`, e.keyPos, [{ message: `first definition of ${what} "${e.key}"`, pos: prev.pos }]));
+          continue;
+        }
+        out.set(e.key, { name: e.key, pos: e.keyPos, node: e.value, file: f });
+      }
+    }
+    return out;
+  };
+  const serviceDefs = collect<ServiceDef>('services', files, 'service');
+  const entityDefs = collect<EntityDef>('entities', files, 'entity');
+  const targetDefs = collect<TargetSpec>('targets', [rootFile], 'target');
+  const tierDefs = collect<TierDef>('tiers', [rootFile], 'tier');
+  const segmentDefs = collect<SegmentDef>('segments', [rootFile], 'segment');
+
+  // 3. Services (named services may reference others; cycles are errors).
+  const services = resolveServices(serviceDefs, diags);
+
+  // 4. Entities.
+  const entities = new Map<string, EntityDef>();
+  entities.set(INTERNET, { kind: 'cidrs', name: INTERNET, pos: root.pos, ipv4: ['0.0.0.0/0'], ipv6: ['::/0'], builtin: 'internet' });
+  for (const def of entityDefs.values()) {
+    if (def.name === INTERNET) {
+      diags.push(error('reserved-name', `"${INTERNET}" is built in (0.0.0.0/0 and ::/0) and cannot be redefined`, def.pos));
+      continue;
+    }
+    if (def.name.startsWith('tier:')) continue; // the schema's name pattern reports it
+    const e = parseEntity(def, diags);
+    if (e) entities.set(def.name, e);
+  }
+
+  // 5. Targets.
+  const targets = new Map<string, TargetSpec>();
+  for (const def of targetDefs.values()) {
+    const t = parseTarget(def, diags);
+    if (t) targets.set(def.name, t);
+  }
+
+  // 6. Tiers: every member is a segment, a segment is in one tier at most.
+  const tiers = new Map<string, TierDef>();
+  const tierOf = new Map<string, { tier: string; pos: SourcePos }>();
+  for (const def of tierDefs.values()) {
+    const members: string[] = [];
+    for (const item of itemsOf(def.node)) {
+      const seg = strOf(item);
+      if (seg === undefined) continue;
+      if (!segmentDefs.has(seg)) {
+        diags.push(error('unknown-reference', `tier "${def.name}" lists "${seg}", which is not a segment${didYouMean(seg, segmentDefs.keys())}`, item.pos));
+        continue;
+      }
+      const prev = tierOf.get(seg);
+      if (prev && prev.tier !== def.name) {
+        diags.push(error('tier-conflict', `segment "${seg}" is in two tiers, "${prev.tier}" and "${def.name}"`, item.pos, [{ message: `"${seg}" in tier "${prev.tier}"`, pos: prev.pos }]));
+        continue;
+      }
+      tierOf.set(seg, { tier: def.name, pos: item.pos });
+      if (!members.includes(seg)) members.push(seg);
+    }
+    tiers.set(def.name, { name: def.name, pos: def.pos, segments: members.sort() });
+  }
+
+  // 7. References.
+  const resolver = makeResolver(segmentDefs, entities, tiers, diags);
+
+  // 8. Segments and their flows.
+  const segments = new Map<string, SegmentDef>();
+  const cloudUses: { entity: string; pos: SourcePos }[] = [];
+  const fqdnUses: { entity: string; pos: SourcePos }[] = [];
+  for (const def of segmentDefs.values()) {
+    const flows: FlowDef[] = [];
+    for (const direction of ['ingress', 'egress'] as const) {
+      const peerKey = direction === 'ingress' ? 'from' : 'to';
+      for (const item of itemsOf(entry(def.node, direction)?.value)) {
+        if (item.kind !== 'map') continue; // schema
+        const peersNode = entry(item, peerKey)?.value;
+        const peers: FlowDef['peers'][number][] = [];
+        for (const p of itemsOf(peersNode)) {
+          const ref = resolver(p, direction === 'ingress' ? 'source' : 'destination');
+          if (!ref) continue;
+          peers.push({ ref, pos: p.pos });
+          if (ref.kind === 'entity') {
+            const ent = entities.get(ref.name);
+            if (ent?.kind === 'cloud') cloudUses.push({ entity: ref.name, pos: p.pos });
+            if (ent?.kind === 'fqdns') fqdnUses.push({ entity: ref.name, pos: p.pos });
+          }
+        }
+        if (peersNode && itemsOf(peersNode).length === 0) diags.push(error('empty-list', `"${peerKey}" is empty: name at least one peer`, peersNode.pos));
+        const portsNode = entry(item, 'ports')?.value;
+        const svc = expandPorts(portsNode, services, diags);
+        flows.push({ direction, peers, services: svc, pos: item.pos });
+      }
+    }
+    const aws = entry(def.node, 'aws')?.value;
+    const gcp = entry(def.node, 'gcp')?.value;
+    const groupId = strOf(entry(aws, 'groupId')?.value);
+    const serviceAccount = strOf(entry(gcp, 'serviceAccount')?.value);
+    const tier = tierOf.get(def.name)?.tier;
+    segments.set(def.name, {
+      name: def.name,
+      pos: def.pos,
+      ...(tier !== undefined ? { tier } : {}),
+      ...(groupId !== undefined ? { aws: { groupId } } : {}),
+      ...(serviceAccount !== undefined ? { gcp: { serviceAccount } } : {}),
+      flows,
+    });
+    if (name !== undefined && name.length + 1 + def.name.length > 63) {
+      diags.push(error('name-too-long', `"${name}-${def.name}" is longer than 63 characters (the GCP network tag and rule name limit); shorten the model or segment name`, def.pos));
+    }
+  }
+
+  // 9. Per-cloud entities need a binding for every target's cloud; FQDN egress needs a firewall policy.
+  for (const use of cloudUses) {
+    const ent = entities.get(use.entity);
+    if (ent?.kind !== 'cloud') continue;
+    for (const t of [...targets.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (!ent[t.kind]) {
+        diags.push(
+          error('missing-cloud-binding', `entity "${ent.name}" has no ${t.kind} binding, but target "${t.name}" is on ${t.kind}`, use.pos, [
+            { message: `target "${t.name}"`, pos: t.pos },
+            { message: `entity "${ent.name}"`, pos: ent.pos },
+          ]),
+        );
+      }
+    }
+  }
+  if (fqdnUses.length > 0) {
+    for (const t of targets.values()) {
+      if ((t.kind === 'azure' && !t.azure.firewallPolicy) || (t.kind === 'gcp' && !t.gcp.firewallPolicy)) {
+        diags.push(
+          warning(
+            'fqdn-without-firewall-policy',
+            `target "${t.name}" has no firewallPolicy: ${t.kind === 'azure' ? 'NSGs' : 'VPC firewall rules'} cannot filter by name, so FQDN egress stays denied there`,
+            t.pos,
+            fqdnUses.slice(0, 3).map((u) => ({ message: `FQDN egress to "${u.entity}"`, pos: u.pos })),
+          ),
+        );
+      }
+    }
+  }
+
+  // 10. Guardrails, from every file.
+  const guardrails: GuardrailDef[] = [];
+  const guardrailNames = new Map<string, SourcePos>();
+  for (const f of files) {
+    for (const item of itemsOf(entry(f.root!, 'guardrails')?.value)) {
+      if (item.kind !== 'map') continue;
+      const g = parseGuardrail(item, resolver, services, entities, diags);
+      if (!g) continue;
+      const prev = guardrailNames.get(g.name);
+      if (prev) {
+        diags.push(error('duplicate-definition', `guardrail "${g.name}" is defined twice`, g.pos, [{ message: `first definition of guardrail "${g.name}"`, pos: prev }]));
+        continue;
+      }
+      guardrailNames.set(g.name, g.pos);
+      guardrails.push(g);
+    }
+  }
+
+  if (hasErrors(diags) || name === undefined) return { ok: false, diagnostics: diags };
+  return {
+    ok: true,
+    value: {
+      formatVersion: 1,
+      name,
+      file: rootFile.file,
+      files: loaded.files.map((f) => f.file),
+      targets,
+      services: new Map([...services].flatMap(([k, v]) => (v ? [[k, v] as const] : []))),
+      entities,
+      tiers,
+      segments,
+      guardrails,
+    },
+    diagnostics: diags,
+  };
+}
+
+function checkVersion(f: LoadedFile, diags: Diagnostic[]): void {
+  const e = entry(f.root!, 'bulkhead');
+  if (!e) {
+    if (f.root!.kind === 'map') diags.push(error('missing-version', 'the file does not say its format version: add "bulkhead: 1" at the top', f.root!.pos));
+    return;
+  }
+  const v = e.value.kind === 'scalar' ? e.value.value : undefined;
+  if (typeof v === 'number' && SUPPORTED_VERSIONS.includes(v)) return;
+  if (typeof v === 'string' && SUPPORTED_VERSIONS.map(String).includes(v.trim())) return;
+  diags.push(
+    error(
+      'unsupported-version',
+      `format version ${JSON.stringify(v ?? null)} is not supported: this Bulkhead reads version ${SUPPORTED_VERSIONS.join(', ')} ("bulkhead: 1")`,
+      e.value.pos,
+    ),
+  );
+}
+
+/** Expands named services (recursively, with cycle detection); undefined for a broken service. */
+function resolveServices(defs: ReadonlyMap<string, Def<ServiceDef>>, diags: Diagnostic[]): Map<string, ServiceDef | undefined> {
+  const done = new Map<string, ServiceDef | undefined>();
+  const resolve = (def: Def<ServiceDef>, stack: string[]): ServiceDef | undefined => {
+    if (done.has(def.name)) return done.get(def.name);
+    if (stack.includes(def.name)) return undefined;
+    const matches: PortMatch[] = [];
+    let ok = true;
+    if ((PROTOCOL_KEYWORDS as readonly string[]).includes(def.name.toLowerCase())) {
+      diags.push(error('reserved-name', `"${def.name}" is a protocol keyword and cannot name a service`, def.pos));
+      ok = false;
+    }
+    const items = itemsOf(def.node);
+    if (items.length === 0 && def.node.kind !== 'map') {
+      diags.push(error('empty-list', `service "${def.name}" names no ports`, def.node.pos));
+      ok = false;
+    }
+    for (const item of items) {
+      if (item.kind !== 'scalar' || (typeof item.value !== 'string' && typeof item.value !== 'number')) continue; // schema
+      const p = parseService(item.value);
+      if (p.kind === 'error') {
+        diags.push(error(p.code, p.message, item.pos));
+        ok = false;
+      } else if (p.kind === 'match') {
+        matches.push(p.match);
+      } else {
+        const ref = defs.get(p.name);
+        if (!ref) {
+          diags.push(error('unknown-service', `unknown service "${p.name}"${didYouMean(p.name, [...defs.keys(), ...PROTOCOL_KEYWORDS])}`, item.pos));
+          ok = false;
+        } else if ([...stack, def.name].includes(p.name)) {
+          diags.push(error('service-cycle', `service "${def.name}" refers back to itself: ${[...stack.slice(stack.indexOf(p.name)), def.name, p.name].join(' -> ')}`, item.pos));
+          ok = false;
+        } else {
+          const sub = resolve(ref, [...stack, def.name]);
+          if (sub) matches.push(...sub.matches);
+          else ok = false;
+        }
+      }
+    }
+    const value = ok ? { name: def.name, pos: def.pos, matches: dedupeMatches(matches) } : undefined;
+    done.set(def.name, value);
+    return value;
+  };
+  for (const def of defs.values()) resolve(def, []);
+  return done;
+}
+
+
+/** Sorted, unique matches. */
+export function dedupeMatches(matches: readonly PortMatch[]): PortMatch[] {
+  const seen = new Set<string>();
+  const out: PortMatch[] = [];
+  for (const m of [...matches].sort(comparePortMatch)) {
+    const k = JSON.stringify(m);
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(m);
+    }
+  }
+  return out;
+}
+
+/** Expands a `ports` node (one item or a list; literals or service names) into positioned matches. */
+function expandPorts(node: YNode | undefined, services: ReadonlyMap<string, ServiceDef | undefined>, diags: Diagnostic[]): { match: PortMatch; pos: SourcePos }[] {
+  const out: { match: PortMatch; pos: SourcePos }[] = [];
+  if (!node) return out;
+  const items = itemsOf(node);
+  if (items.length === 0) diags.push(error('empty-list', '"ports" is empty: name at least one service (or "all")', node.pos));
+  for (const item of items) {
+    if (item.kind !== 'scalar' || (typeof item.value !== 'string' && typeof item.value !== 'number')) continue; // schema
+    if (typeof item.value === 'number' && item.value > 255) {
+      diags.push(error('bad-service', `${item.value} is not a service: write a protocol with the port, like tcp/${item.value} or udp/${item.value}`, item.pos));
+      continue;
+    }
+    const p = parseService(item.value);
+    if (p.kind === 'error') diags.push(error(p.code, p.message, item.pos));
+    else if (p.kind === 'match') out.push({ match: p.match, pos: item.pos });
+    else if (!services.has(p.name)) {
+      diags.push(error('unknown-service', `unknown service "${p.name}"${didYouMean(p.name, [...services.keys(), ...PROTOCOL_KEYWORDS])}`, item.pos));
+    } else {
+      const svc = services.get(p.name);
+      if (svc) for (const m of svc.matches) out.push({ match: m, pos: item.pos });
+    }
+  }
+  return out;
+}
+
+function parseCidrList(node: YNode | undefined, owner: string, diags: Diagnostic[]): { ipv4: string[]; ipv6: string[] } {
+  const ipv4: string[] = [], ipv6: string[] = [];
+  for (const item of itemsOf(node)) {
+    if (!isStr(item)) continue; // schema
+    const c = parseCidr(item.value);
+    if (c.kind === 'error') diags.push(error('bad-cidr', `${owner}: ${c.message}`, item.pos));
+    else if (c.kind === 'host-bits') {
+      diags.push(
+        error(
+          'cidr-host-bits',
+          `${owner}: "${item.value}" has host bits set; write ${c.network} for the network or ${c.host} for the host`,
+          item.pos,
+        ),
+      );
+    } else (c.family === 'ipv4' ? ipv4 : ipv6).push(c.cidr);
+  }
+  return { ipv4: sortCidrs(ipv4), ipv6: sortCidrs(ipv6) };
+}
+
+function parseBinding(cloud: CloudId, node: YNode, owner: string, diags: Diagnostic[]): CloudBinding | undefined {
+  if (node.kind !== 'map') return undefined;
+  const { ipv4, ipv6 } = parseCidrList(entry(node, 'cidrs')?.value, owner, diags);
+  const prefixList = cloud === 'aws' ? strOf(entry(node, 'prefixList')?.value) : undefined;
+  const serviceTag = cloud === 'azure' ? strOf(entry(node, 'serviceTag')?.value) : undefined;
+  if (prefixList === undefined && serviceTag === undefined && !entry(node, 'cidrs')) {
+    const what = cloud === 'aws' ? '"prefixList" or "cidrs"' : cloud === 'azure' ? '"serviceTag" or "cidrs"' : '"cidrs"';
+    diags.push(error('empty-binding', `${owner}: the ${cloud} binding needs ${what}`, node.pos));
+    return undefined;
+  }
+  return { ...(prefixList !== undefined ? { prefixList } : {}), ...(serviceTag !== undefined ? { serviceTag } : {}), ipv4, ipv6 };
+}
+
+function parseEntity(def: Def<EntityDef>, diags: Diagnostic[]): EntityDef | undefined {
+  const n = def.node;
+  if (n.kind !== 'map') return undefined; // schema
+  const owner = `entity "${def.name}"`;
+  const has = (k: string) => entry(n, k) !== undefined;
+  const kinds = [has('cidrs') && 'cidrs', has('fqdns') && 'fqdns', (has('aws') || has('azure') || has('gcp')) && 'per-cloud bindings'].filter(Boolean);
+  if (kinds.length !== 1) {
+    diags.push(
+      error(
+        'entity-kind',
+        kinds.length === 0 ? `${owner} needs "cidrs", "fqdns" or per-cloud bindings (aws/azure/gcp)` : `${owner} mixes ${kinds.join(' and ')}: an entity is one kind; split it in two`,
+        def.pos,
+      ),
+    );
+    return undefined;
+  }
+  if (has('cidrs')) {
+    const node = entry(n, 'cidrs')!.value;
+    if (itemsOf(node).length === 0) diags.push(error('empty-list', `${owner} lists no CIDRs`, node.pos));
+    return { kind: 'cidrs', name: def.name, pos: def.pos, ...parseCidrList(node, owner, diags) };
+  }
+  if (has('fqdns')) {
+    const node = entry(n, 'fqdns')!.value;
+    const fqdns = new Set<string>();
+    if (itemsOf(node).length === 0) diags.push(error('empty-list', `${owner} lists no FQDNs`, node.pos));
+    for (const item of itemsOf(node)) {
+      if (!isStr(item)) continue;
+      const f = parseFqdn(item.value);
+      if (f.kind === 'error') diags.push(error(f.code, `${owner}: ${f.message}`, item.pos));
+      else fqdns.add(f.fqdn);
+    }
+    return { kind: 'fqdns', name: def.name, pos: def.pos, fqdns: [...fqdns].sort() };
+  }
+  const out: { -readonly [K in CloudId]?: CloudBinding } = {};
+  for (const cloud of ['aws', 'azure', 'gcp'] as const) {
+    const b = entry(n, cloud);
+    if (!b) continue;
+    const binding = parseBinding(cloud, b.value, `${owner} (${cloud})`, diags);
+    if (binding) out[cloud] = binding;
+  }
+  return { kind: 'cloud', name: def.name, pos: def.pos, ...out };
+}
+
+function parseTarget(def: Def<TargetSpec>, diags: Diagnostic[]): TargetSpec | undefined {
+  const n = def.node;
+  if (n.kind !== 'map') return undefined;
+  const clouds = (['aws', 'azure', 'gcp'] as const).filter((c) => entry(n, c));
+  if (clouds.length !== 1) {
+    diags.push(
+      error(
+        'target-cloud',
+        clouds.length === 0 ? `target "${def.name}" names no cloud: give it one of "aws", "azure" or "gcp"` : `target "${def.name}" names ${clouds.join(' and ')}: a target is on one cloud; make one target per cloud`,
+        def.pos,
+      ),
+    );
+    return undefined;
+  }
+  const cloud = clouds[0]!;
+  const c = entry(n, cloud)!.value;
+  if (c.kind !== 'map') return undefined;
+  const s = (k: string) => strOf(entry(c, k)?.value);
+  const opt = (k: string) => {
+    const v = s(k);
+    return v === undefined ? {} : { [k]: v };
+  };
+  const base = { name: def.name, pos: def.pos };
+  switch (cloud) {
+    case 'aws': {
+      const region = s('region'), vpc = s('vpc');
+      if (region === undefined || vpc === undefined) return undefined; // schema: required
+      return { kind: 'aws', ...base, aws: { region, vpc, ...opt('profile'), ...opt('endpoint') } };
+    }
+    case 'azure': {
+      const subscription = s('subscription'), resourceGroup = s('resourceGroup'), location = s('location'), nsg = s('nsg');
+      if (subscription === undefined || resourceGroup === undefined || location === undefined || nsg === undefined) return undefined;
+      return {
+        kind: 'azure',
+        ...base,
+        azure: { subscription: subscription.toLowerCase(), resourceGroup, location, nsg, ...opt('firewallPolicy'), ...opt('endpoint') },
+      };
+    }
+    case 'gcp': {
+      const project = s('project'), network = s('network');
+      if (project === undefined || network === undefined) return undefined;
+      const rangesNode = entry(c, 'internalRanges')?.value;
+      let internalRanges: readonly string[] = RFC1918;
+      if (rangesNode) {
+        const r = parseCidrList(rangesNode, `target "${def.name}" internalRanges`, diags);
+        internalRanges = [...r.ipv4, ...r.ipv6];
+        if (internalRanges.length === 0 && itemsOf(rangesNode).length === 0) diags.push(error('empty-list', `target "${def.name}": internalRanges is empty`, rangesNode.pos));
+      }
+      return {
+        kind: 'gcp',
+        ...base,
+        gcp: { project, network, ...opt('firewallPolicy'), internalRanges, ...opt('endpoint') },
+      };
+    }
+  }
+}
+
+/** Resolves a reference node; reports unknown, ambiguous and misplaced references. */
+type Resolver = (node: YNode, role: 'source' | 'destination' | 'protected') => PeerRef | undefined;
+
+function makeResolver(
+  segments: ReadonlyMap<string, unknown>,
+  entities: ReadonlyMap<string, EntityDef>,
+  tiers: ReadonlyMap<string, TierDef>,
+  diags: Diagnostic[],
+): Resolver {
+  return (node, role) => {
+    const raw = strOf(node);
+    if (raw === undefined) return undefined; // schema
+    const text = raw.trim();
+    if (text.startsWith('tier:')) {
+      const t = text.slice(5);
+      const tier = tiers.get(t);
+      if (!tier) {
+        const hint = segments.has(t) ? `; "${t}" is a segment: write "${t}"` : didYouMean(t, tiers.keys()).replace(/"([^"]+)"/g, '"tier:$1"');
+        diags.push(error('unknown-reference', `unknown tier "${t}"${hint}`, node.pos));
+        return undefined;
+      }
+      return { kind: 'tier', name: t, segments: tier.segments };
+    }
+    const isSeg = segments.has(text), ent = entities.get(text);
+    if (isSeg && ent) {
+      diags.push(error('ambiguous-reference', `"${text}" is both a segment and an entity; rename one of them`, node.pos, [{ message: `entity "${text}"`, pos: ent.pos }]));
+      return undefined;
+    }
+    if (isSeg) return { kind: 'segment', name: text };
+    if (ent) {
+      if (ent.kind === 'fqdns' && role === 'source') {
+        diags.push(
+          error('fqdn-source', `entity "${text}" is a set of FQDNs and cannot be a source: clouds match a packet's source by address, not by name; use a "cidrs" entity`, node.pos, [
+            { message: `entity "${text}"`, pos: ent.pos },
+          ]),
+        );
+        return undefined;
+      }
+      if (role === 'protected') {
+        diags.push(error('bad-guardrail', `"${text}" is an entity: "only.to" must name segments or tiers`, node.pos));
+        return undefined;
+      }
+      return { kind: 'entity', name: text };
+    }
+    if (tiers.has(text)) {
+      diags.push(error('unknown-reference', `"${text}" is a tier, not a segment or entity; did you mean "tier:${text}"?`, node.pos));
+      return undefined;
+    }
+    const candidates = [...segments.keys(), ...entities.keys(), ...[...tiers.keys()].map((t) => `tier:${t}`)];
+    const best = closest(text, candidates, 2);
+    const hint = best.length > 0 ? `; did you mean ${best.map((b) => `"${b}"`).join(' or ')}?` : '';
+    diags.push(error('unknown-reference', `unknown reference "${text}": no segment, entity or tier has this name${hint}`, node.pos));
+    return undefined;
+  };
+}
+
+function side(node: YNode | undefined, resolver: Resolver, role: 'source' | 'destination' | 'protected', diags: Diagnostic[]): GuardrailSide {
+  const refs: { ref: PeerRef; pos: SourcePos }[] = [];
+  if (node && itemsOf(node).length === 0) diags.push(error('empty-list', 'the list is empty: name at least one segment, tier or entity', node.pos));
+  for (const item of itemsOf(node)) {
+    const ref = resolver(item, role);
+    if (ref) refs.push({ ref, pos: item.pos });
+  }
+  return { refs };
+}
+
+function parseGuardrail(
+  item: YNode,
+  resolver: Resolver,
+  services: ReadonlyMap<string, ServiceDef | undefined>,
+  entities: ReadonlyMap<string, EntityDef>,
+  diags: Diagnostic[],
+): GuardrailDef | undefined {
+  const name = strOf(entry(item, 'name')?.value);
+  if (name === undefined) return undefined; // schema: required
+  const deny = entry(item, 'deny'), only = entry(item, 'only');
+  if ((deny ? 1 : 0) + (only ? 1 : 0) !== 1) {
+    diags.push(error('guardrail-kind', `guardrail "${name}" needs exactly one of "deny" or "only"`, item.pos));
+    return undefined;
+  }
+  if (deny) {
+    const from = side(entry(deny.value, 'from')?.value, resolver, 'source', diags);
+    const to = side(entry(deny.value, 'to')?.value, resolver, 'destination', diags);
+    const portsNode = entry(deny.value, 'ports')?.value;
+    const services_ = portsNode ? dedupeMatches(expandPorts(portsNode, services, diags).map((s) => s.match)) : [{ kind: 'all' } as const];
+    const external = (s: GuardrailSide) => s.refs.length > 0 && s.refs.every((r) => r.ref.kind === 'entity');
+    if (external(from) && external(to)) {
+      diags.push(error('bad-guardrail', `guardrail "${name}": "from" and "to" both name entities; a guardrail constrains flows of the model's segments, so one side must be a segment or tier (or left out for all)`, deny.keyPos));
+    }
+    void entities;
+    return { kind: 'deny', name, pos: item.pos, from, to, services: services_ };
+  }
+  const o = only!;
+  const toNode = entry(o.value, 'to')?.value, fromNode = entry(o.value, 'from')?.value;
+  const to = side(toNode, resolver, 'protected', diags);
+  const from = side(fromNode, resolver, 'source', diags);
+  return { kind: 'only', name, pos: item.pos, to, from };
+}
