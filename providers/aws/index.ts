@@ -1,0 +1,52 @@
+import type { RuleSet, TargetSpec } from '../../src/compile/types.js';
+import { ProviderError } from '../../src/errors.js';
+import type { Provider, ReadContext, RenderContext } from '../../src/provider.js';
+import { createAwsApplier, type AwsApplierTuning } from './apply.js';
+import { awsCliJson } from './cli-json.js';
+import { createEc2Client, exportRaw, readAws, type AwsClientOptions } from './read.js';
+import { renderAws } from './render.js';
+import { snapshotFiles } from './snapshot.js';
+import { validateAws } from './validate.js';
+
+/** Options of the AWS provider: how to build EC2 clients, and applier knobs (tests). */
+export interface AwsProviderOptions extends AwsClientOptions {
+  readonly tuning?: AwsApplierTuning;
+}
+
+/**
+ * The AWS provider: security groups and managed prefix lists (DESIGN §2 AWS). `validate` and
+ * `render` are pure; `read`, the applier and `exportSnapshot` talk to EC2 through
+ * `@aws-sdk/client-ec2` (adaptive retry) or read the AWS CLI's JSON exports.
+ */
+export function createAwsProvider(options: AwsProviderOptions = {}) {
+  // Which model owns what, when the engine does not pass a ReadContext: remembered from the
+  // validate/render calls that precede every read of a plan.
+  const seen = new Map<string, ReadContext>();
+  const remember = (rules: RuleSet, target: TargetSpec) => seen.set(target.name, { model: rules.model.name, segments: rules.segments });
+  return {
+    id: 'aws',
+    validate(rules: RuleSet, target: TargetSpec, ctx: RenderContext) {
+      remember(rules, target);
+      return validateAws(rules, target, ctx);
+    },
+    render(rules: RuleSet, target: TargetSpec, ctx: RenderContext) {
+      remember(rules, target);
+      return renderAws(rules, target, ctx);
+    },
+    read(target, source, context) {
+      const owner = context ?? seen.get(target.name);
+      return readAws(target, source, { model: owner?.model, ...(owner?.segments ? { segments: owner.segments } : {}) }, options);
+    },
+    createApplier(target, state, applierOptions) {
+      if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
+      const client = createEc2Client(target, applierOptions.endpoint, options);
+      return createAwsApplier(target, state.resources, client, applierOptions, options.tuning);
+    },
+    async exportSnapshot(target, liveOptions) {
+      return snapshotFiles(await exportRaw(target, liveOptions.endpoint, options));
+    },
+    toCliJson(resources, target) {
+      return awsCliJson(resources, target);
+    },
+  } satisfies Provider;
+}

@@ -1,0 +1,155 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  EC2Client,
+  paginateDescribeManagedPrefixLists,
+  paginateDescribeSecurityGroupRules,
+  paginateDescribeSecurityGroups,
+  paginateGetManagedPrefixListEntries,
+} from '@aws-sdk/client-ec2';
+import type { TargetSpec } from '../../src/compile/types.js';
+import { ProviderError } from '../../src/errors.js';
+import type { ProviderState } from '../../src/plan/types.js';
+import type { StateSource } from '../../src/provider.js';
+import { classifyAwsError } from './errors.js';
+import { DESCRIBE_PAGE_SIZE, SDK_MAX_ATTEMPTS } from './limits.js';
+import { OWNER_TAG } from './rules.js';
+import { parseSnapshot, SnapshotParseError } from './snapshot.js';
+import {
+  canonicalState,
+  tagValue,
+  type AwsRawState,
+  type Ownership,
+  type RawPrefixList,
+  type RawSecurityGroup,
+  type RawSecurityGroupRule,
+} from './state.js';
+
+/** How the provider builds its EC2 clients (tests inject endpoint and static credentials). */
+export interface AwsClientOptions {
+  /** Endpoint override when neither the target nor BULKHEAD_AWS_ENDPOINT sets one. */
+  readonly endpoint?: string;
+  /** Static credentials instead of the default provider chain. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** SDK attempts per call (adaptive retry). */
+  readonly maxAttempts?: number;
+  /** Builds the client for a target instead (full control in tests). */
+  readonly client?: (target: TargetSpec & { kind: 'aws' }, endpoint: string | undefined) => EC2Client;
+}
+
+/** The endpoint for a target: the target's own, then BULKHEAD_AWS_ENDPOINT, then the caller's, then the provider's. */
+export function endpointFor(target: TargetSpec & { kind: 'aws' }, live: string | undefined, options: AwsClientOptions): string | undefined {
+  return target.aws.endpoint ?? process.env['BULKHEAD_AWS_ENDPOINT'] ?? live ?? options.endpoint;
+}
+
+/** An EC2 client for a target: adaptive retry (throttling backs off), the default credential chain or a profile. */
+export function createEc2Client(target: TargetSpec & { kind: 'aws' }, live: string | undefined, options: AwsClientOptions): EC2Client {
+  const endpoint = endpointFor(target, live, options);
+  if (options.client) return options.client(target, endpoint);
+  return new EC2Client({
+    region: target.aws.region,
+    retryMode: 'adaptive',
+    maxAttempts: options.maxAttempts ?? SDK_MAX_ATTEMPTS,
+    ...(endpoint ? { endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(target.aws.profile ? { profile: target.aws.profile } : {}),
+  });
+}
+
+/** Up to n values per Filter (the API's limit is 200 values per filter). */
+function chunks<T>(items: readonly T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
+  return out;
+}
+
+/**
+ * Reads one VPC through the API: paginated DescribeSecurityGroups (vpc-id), DescribeSecurityGroupRules
+ * (group-id, 200 groups per call), DescribeManagedPrefixLists, and the entries of the model's own
+ * lists. The number of calls grows with pages (1,000 objects each), not with objects.
+ */
+export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind: 'aws' }, model: string | undefined): Promise<AwsRawState> {
+  try {
+    const SecurityGroups: RawSecurityGroup[] = [];
+    for await (const page of paginateDescribeSecurityGroups(
+      { client, pageSize: DESCRIBE_PAGE_SIZE },
+      { Filters: [{ Name: 'vpc-id', Values: [target.aws.vpc] }] },
+    )) {
+      SecurityGroups.push(...(page.SecurityGroups ?? []));
+    }
+    const SecurityGroupRules: RawSecurityGroupRule[] = [];
+    const ids = SecurityGroups.flatMap((g) => (g.GroupId ? [g.GroupId] : []));
+    for (const chunk of chunks(ids, 200)) {
+      for await (const page of paginateDescribeSecurityGroupRules(
+        { client, pageSize: DESCRIBE_PAGE_SIZE },
+        { Filters: [{ Name: 'group-id', Values: chunk }] },
+      )) {
+        SecurityGroupRules.push(...(page.SecurityGroupRules ?? []));
+      }
+    }
+    const PrefixLists: RawPrefixList[] = [];
+    for await (const page of paginateDescribeManagedPrefixLists({ client, pageSize: 100 }, {})) {
+      PrefixLists.push(...(page.PrefixLists ?? []));
+    }
+    const Entries: Record<string, { Cidr?: string; Description?: string }[]> = {};
+    for (const l of PrefixLists) {
+      const owner = tagValue(l.Tags, OWNER_TAG);
+      if (!l.PrefixListId || owner === undefined || (model !== undefined && owner !== model)) continue;
+      const entries: { Cidr?: string; Description?: string }[] = [];
+      for await (const page of paginateGetManagedPrefixListEntries({ client, pageSize: 100 }, { PrefixListId: l.PrefixListId })) {
+        entries.push(...(page.Entries ?? []));
+      }
+      Entries[l.PrefixListId] = entries;
+    }
+    return { SecurityGroups, SecurityGroupRules, PrefixLists, Entries };
+  } catch (err) {
+    throw classifyAwsError(err, `reading ${target.name} (${target.aws.region} ${target.aws.vpc})`);
+  }
+}
+
+/** Reads the snapshot files of a target from `<dir>/<target>/`. */
+export async function readSnapshotRaw(dir: string, target: TargetSpec): Promise<AwsRawState> {
+  const folder = join(dir, target.name);
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    throw new ProviderError(`snapshot of ${target.name}: cannot read the folder ${folder} (expected the AWS CLI's JSON exports, see policies/snapshots/README.md)`);
+  }
+  const files = new Map<string, string>();
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) files.set(name, await readFile(join(folder, name), 'utf8'));
+  try {
+    return parseSnapshot(files);
+  } catch (err) {
+    if (err instanceof SnapshotParseError) throw new ProviderError(`snapshot of ${target.name}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Reads a target's state from the API or a snapshot, canonical. */
+export async function readAws(
+  target: TargetSpec,
+  source: StateSource,
+  owner: Ownership,
+  options: AwsClientOptions,
+): Promise<ProviderState> {
+  if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
+  if (source.kind === 'snapshot') return canonicalState(await readSnapshotRaw(source.dir, target), target, 'snapshot', owner);
+  const client = createEc2Client(target, source.endpoint, options);
+  try {
+    return canonicalState(await readLiveRaw(client, target, owner.model), target, 'live', owner);
+  } finally {
+    if (!options.client) client.destroy();
+  }
+}
+
+/** Live raw state for `bulkhead export` (every group of the VPC, the model's lists' entries). */
+export async function exportRaw(target: TargetSpec, endpoint: string | undefined, options: AwsClientOptions): Promise<AwsRawState> {
+  if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
+  const client = createEc2Client(target, endpoint, options);
+  try {
+    return await readLiveRaw(client, target, undefined);
+  } finally {
+    if (!options.client) client.destroy();
+  }
+}

@@ -1,0 +1,280 @@
+import { createHash } from 'node:crypto';
+import type { SegmentSpec, TargetSpec } from '../../src/compile/types.js';
+import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
+import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
+import { groupName } from './render.js';
+import {
+  addressOf,
+  byKey,
+  canonicalCidr,
+  canonicalPorts,
+  canonicalProtocol,
+  entryChild,
+  OWNER_TAG,
+  PL_TYPE,
+  resource,
+  ruleChild,
+  SG_TYPE,
+  type AwsPeer,
+} from './rules.js';
+
+/**
+ * What AWS says about a VPC, in the shapes of the EC2 API and of the AWS CLI's JSON output (they
+ * are the same PascalCase shapes), and its canonical ProviderState. Pure: the SDK calls that fill
+ * it live in read.ts, the snapshot files it comes from in snapshot.ts.
+ */
+
+/** A tag. */
+export interface RawTag {
+  readonly Key?: string;
+  readonly Value?: string;
+}
+
+/** One peer-group pair of an aggregated permission. */
+export interface RawGroupPair {
+  readonly GroupId?: string;
+  readonly GroupName?: string;
+  readonly UserId?: string;
+  readonly Description?: string;
+}
+
+/** An aggregated permission (DescribeSecurityGroups). */
+export interface RawIpPermission {
+  readonly IpProtocol?: string;
+  readonly FromPort?: number;
+  readonly ToPort?: number;
+  readonly IpRanges?: readonly { readonly CidrIp?: string; readonly Description?: string }[];
+  readonly Ipv6Ranges?: readonly { readonly CidrIpv6?: string; readonly Description?: string }[];
+  readonly PrefixListIds?: readonly { readonly PrefixListId?: string; readonly Description?: string }[];
+  readonly UserIdGroupPairs?: readonly RawGroupPair[];
+}
+
+/** A security group (DescribeSecurityGroups). */
+export interface RawSecurityGroup {
+  readonly GroupId?: string;
+  readonly GroupName?: string;
+  readonly Description?: string;
+  readonly VpcId?: string;
+  readonly OwnerId?: string;
+  readonly Tags?: readonly RawTag[];
+  readonly IpPermissions?: readonly RawIpPermission[];
+  readonly IpPermissionsEgress?: readonly RawIpPermission[];
+}
+
+/** An atomic rule (DescribeSecurityGroupRules). */
+export interface RawSecurityGroupRule {
+  readonly SecurityGroupRuleId?: string;
+  readonly GroupId?: string;
+  readonly IsEgress?: boolean;
+  readonly IpProtocol?: string;
+  readonly FromPort?: number;
+  readonly ToPort?: number;
+  readonly CidrIpv4?: string;
+  readonly CidrIpv6?: string;
+  readonly PrefixListId?: string;
+  readonly ReferencedGroupInfo?: { readonly GroupId?: string; readonly UserId?: string };
+  readonly Description?: string;
+  readonly Tags?: readonly RawTag[];
+}
+
+/** A managed prefix list (DescribeManagedPrefixLists). */
+export interface RawPrefixList {
+  readonly PrefixListId?: string;
+  readonly PrefixListName?: string;
+  readonly AddressFamily?: string;
+  readonly MaxEntries?: number;
+  readonly Version?: number;
+  readonly State?: string;
+  readonly OwnerId?: string;
+  readonly Tags?: readonly RawTag[];
+}
+
+/** Everything read about one target. */
+export interface AwsRawState {
+  readonly SecurityGroups: readonly RawSecurityGroup[];
+  /** Absent when a snapshot has no rules export: rules are then exploded from the groups (no rule ids). */
+  readonly SecurityGroupRules?: readonly RawSecurityGroupRule[];
+  readonly PrefixLists: readonly RawPrefixList[];
+  /** Entries of the owned customer-managed lists, by list id. */
+  readonly Entries: { readonly [prefixListId: string]: readonly { readonly Cidr?: string; readonly Description?: string }[] };
+  /** AWS-managed lists by name (DescribePrefixLists), when read. */
+  readonly AwsPrefixLists?: readonly { readonly PrefixListId?: string; readonly PrefixListName?: string }[];
+}
+
+/** Value of a tag. */
+export function tagValue(tags: readonly RawTag[] | undefined, key: string): string | undefined {
+  return tags?.find((t) => t.Key === key)?.Value;
+}
+
+/** The model that owns the groups of a VPC when nobody said: the one ownership value present, if unique. */
+export function inferModel(raw: AwsRawState): string | undefined {
+  const values = new Set(raw.SecurityGroups.map((g) => tagValue(g.Tags, OWNER_TAG)).filter((v) => v !== undefined));
+  return values.size === 1 ? [...values][0] : undefined;
+}
+
+/** Explodes aggregated permissions into atomic raw rules (the DescribeSecurityGroupRules view, without ids). */
+export function explodePermissions(group: RawSecurityGroup): RawSecurityGroupRule[] {
+  const out: RawSecurityGroupRule[] = [];
+  for (const [isEgress, perms] of [[false, group.IpPermissions ?? []], [true, group.IpPermissionsEgress ?? []]] as const) {
+    for (const p of perms) {
+      const base = { GroupId: group.GroupId, IsEgress: isEgress, IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort };
+      for (const r of p.IpRanges ?? []) out.push({ ...base, CidrIpv4: r.CidrIp, Description: r.Description });
+      for (const r of p.Ipv6Ranges ?? []) out.push({ ...base, CidrIpv6: r.CidrIpv6, Description: r.Description });
+      for (const r of p.PrefixListIds ?? []) out.push({ ...base, PrefixListId: r.PrefixListId, Description: r.Description });
+      for (const r of p.UserIdGroupPairs ?? []) {
+        out.push({ ...base, ReferencedGroupInfo: { GroupId: r.GroupId, UserId: r.UserId }, Description: r.Description });
+      }
+    }
+  }
+  return out;
+}
+
+/** Who owns what: the model's name and its segments (from ReadContext). */
+export interface Ownership {
+  readonly model: string | undefined;
+  readonly segments?: readonly SegmentSpec[];
+}
+
+/** The canonical state of one AWS target: owned (and adopted) groups and owned prefix lists. */
+export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'live' | 'snapshot', owner: Ownership): ProviderState {
+  if (target.kind !== 'aws') throw new Error(`not an AWS target: ${target.name}`);
+  const vpc = target.aws.vpc;
+  const model = owner.model ?? inferModel(raw) ?? '';
+  const diagnostics: Diagnostic[] = [];
+  const groups = raw.SecurityGroups.filter((g) => g.VpcId === undefined || g.VpcId === vpc);
+  const adoptedBySegment = new Map<string, string>();
+  const segmentByAdoptedId = new Map<string, string>();
+  for (const s of owner.segments ?? []) {
+    if (s.aws?.groupId) {
+      adoptedBySegment.set(s.name, s.aws.groupId);
+      segmentByAdoptedId.set(s.aws.groupId, s.name);
+    }
+  }
+  const managedNames = new Map((owner.segments ?? []).filter((s) => !s.aws?.groupId).map((s) => [groupName(model, s.name).toLowerCase(), s]));
+
+  // Which groups are ours, and the name each is known by.
+  const managed = new Map<string, { group: RawSecurityGroup; name: string; adopted: boolean }>();
+  const inTheWay: string[] = [];
+  for (const g of groups) {
+    const id = g.GroupId ?? '';
+    const owned = model !== '' && tagValue(g.Tags, OWNER_TAG) === model;
+    const adoptedSegment = segmentByAdoptedId.get(id);
+    if (adoptedSegment !== undefined) {
+      managed.set(id, { group: g, name: groupName(model, adoptedSegment), adopted: true });
+    } else if (owned) {
+      managed.set(id, { group: g, name: g.GroupName ?? id, adopted: false });
+    } else {
+      // Group names are unique per VPC and case-insensitive: an unowned group with our name blocks the create.
+      const seg = managedNames.get((g.GroupName ?? '').toLowerCase());
+      if (seg) {
+        inTheWay.push(`${id} ${g.GroupName}`);
+        diagnostics.push(error(
+          'aws-unowned-in-the-way',
+          `target ${target.name}: security group ${g.GroupName} (${id}) in ${vpc} has the managed name of segment ` +
+            `${seg.name} but not the ownership tag ${OWNER_TAG}=${model}, and Bulkhead never adopts a group silently. ` +
+            `To adopt it, tag it (aws ec2 create-tags --resources ${id} --tags Key=${OWNER_TAG},Value=${model}) or set ` +
+            `segments.${seg.name}.aws.groupId: ${id} in the model; otherwise rename or delete it.`,
+          seg.pos,
+        ));
+      }
+    }
+  }
+  for (const [seg, id] of adoptedBySegment) {
+    if (![...managed.keys()].includes(id)) {
+      diagnostics.push(warning('aws-adopted-group-missing', `target ${target.name}: segment ${seg} adopts ${id}, which is not in ${vpc}`));
+    }
+  }
+  const refOfGroup = (id: string): string => managed.get(id)?.name ?? id;
+
+  // Prefix lists: owned customer lists become resources; every known list gives its id a name.
+  const listName = new Map<string, string>();
+  for (const l of raw.AwsPrefixLists ?? []) if (l.PrefixListId && l.PrefixListName) listName.set(l.PrefixListId, l.PrefixListName);
+  const ownedLists: RawPrefixList[] = [];
+  for (const l of raw.PrefixLists) {
+    if (!l.PrefixListId) continue;
+    if (l.OwnerId === 'AWS' && l.PrefixListName) listName.set(l.PrefixListId, l.PrefixListName);
+    if (model !== '' && tagValue(l.Tags, OWNER_TAG) === model && l.PrefixListName) {
+      ownedLists.push(l);
+      listName.set(l.PrefixListId, l.PrefixListName);
+    }
+  }
+
+  // Description of group-reference rules from the aggregated view: moto's DescribeSecurityGroupRules
+  // leaves them out (real AWS returns them in both views), so take it from where it is.
+  const pairDescription = new Map<string, string>();
+  for (const { group } of managed.values()) {
+    for (const r of explodePermissions(group)) {
+      if (r.ReferencedGroupInfo?.GroupId && r.Description) {
+        pairDescription.set(`${group.GroupId} ${r.IsEgress} ${r.IpProtocol} ${r.FromPort} ${r.ToPort} ${r.ReferencedGroupInfo.GroupId}`, r.Description);
+      }
+    }
+  }
+
+  const rulesByGroup = new Map<string, RawSecurityGroupRule[]>();
+  const allRules = raw.SecurityGroupRules ?? [...managed.values()].flatMap(({ group }) => explodePermissions(group));
+  for (const r of allRules) {
+    if (!r.GroupId || !managed.has(r.GroupId)) continue;
+    const list = rulesByGroup.get(r.GroupId) ?? [];
+    list.push(r);
+    rulesByGroup.set(r.GroupId, list);
+  }
+
+  const resources: Resource[] = [];
+  for (const [id, { group, name, adopted }] of managed) {
+    const children = new Map<string, Child>();
+    for (const r of rulesByGroup.get(id) ?? []) {
+      // In an adopted group only the rules carrying our tag are ours; in an owned group, all of them.
+      if (adopted && tagValue(r.Tags, OWNER_TAG) !== model) continue;
+      const peer = rawPeer(r, refOfGroup, (pl) => listName.get(pl) ?? pl);
+      if (!peer) continue;
+      const protocol = canonicalProtocol(r.IpProtocol ?? '-1');
+      const [fromPort, toPort] = canonicalPorts(protocol, r.FromPort, r.ToPort);
+      const description = r.Description ??
+        (r.ReferencedGroupInfo?.GroupId
+          ? pairDescription.get(`${id} ${r.IsEgress === true} ${r.IpProtocol} ${r.FromPort} ${r.ToPort} ${r.ReferencedGroupInfo.GroupId}`)
+          : undefined) ?? '';
+      const child = ruleChild(
+        { direction: r.IsEgress ? 'egress' : 'ingress', protocol, fromPort, toPort, peer, description },
+        r.SecurityGroupRuleId ? { liveId: r.SecurityGroupRuleId } : {},
+      );
+      children.set(child.key, child);
+    }
+    resources.push(resource({
+      address: addressOf(target.name, SG_TYPE, name),
+      target: target.name,
+      type: SG_TYPE,
+      name,
+      attributes: adopted ? { adoptedGroupId: id, owner: model } : { description: group.Description ?? '', owner: tagValue(group.Tags, OWNER_TAG) ?? '' },
+      children: [...children.values()],
+      liveId: id,
+      ...(adopted ? {} : { forceNew: ['description'] }),
+    }));
+  }
+  for (const l of ownedLists) {
+    const entries = [...new Set((raw.Entries[l.PrefixListId ?? ''] ?? []).flatMap((e) => (e.Cidr ? [canonicalCidr(e.Cidr)] : [])))];
+    resources.push(resource({
+      address: addressOf(target.name, PL_TYPE, l.PrefixListName ?? ''),
+      target: target.name,
+      type: PL_TYPE,
+      name: l.PrefixListName ?? '',
+      attributes: { addressFamily: l.AddressFamily === 'IPv6' ? 'IPv6' : 'IPv4', maxEntries: l.MaxEntries ?? 0, owner: tagValue(l.Tags, OWNER_TAG) ?? '' },
+      children: entries.map(entryChild),
+      liveId: l.PrefixListId ?? '',
+      forceNew: ['addressFamily'],
+    }));
+  }
+  resources.sort(byKey((r) => r.address));
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ resources: resources.map((r) => [r.address, r.liveId, r.attributes, r.children.map((c) => [c.key, c.liveId, c.attributes])]), inTheWay }))
+    .digest('hex');
+  return { target: target.name, source, resources, fingerprint, diagnostics };
+}
+
+/** The canonical peer of a raw rule. */
+function rawPeer(r: RawSecurityGroupRule, group: (id: string) => string, list: (id: string) => string): AwsPeer | undefined {
+  if (r.CidrIpv4) return { kind: 'cidr', cidr: canonicalCidr(r.CidrIpv4) };
+  if (r.CidrIpv6) return { kind: 'cidr', cidr: canonicalCidr(r.CidrIpv6) };
+  if (r.ReferencedGroupInfo?.GroupId) return { kind: 'group', ref: group(r.ReferencedGroupInfo.GroupId) };
+  if (r.PrefixListId) return { kind: 'prefix-list', ref: list(r.PrefixListId) };
+  return undefined;
+}

@@ -1,0 +1,118 @@
+import type { RuleSet, TargetSpec } from '../../src/compile/types.js';
+import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
+import type { RenderContext } from '../../src/provider.js';
+import {
+  AWS_MANAGED_PREFIX_LIST_ASSUMED_WEIGHT,
+  CUSTOMER_PREFIX_LISTS_PER_REGION,
+  DESCRIPTION_CHARSET,
+  DESCRIPTION_MAX_LENGTH,
+  PREFIX_LIST_MAX_ENTRIES,
+  RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY,
+  SECURITY_GROUPS_PER_REGION,
+} from './limits.js';
+import { renderAws } from './render.js';
+import { childRule, PL_TYPE, ruleFamily, SG_TYPE, str } from './rules.js';
+
+/**
+ * Validate (pure): every AWS quota of cloud-semantics §1.5 and the naming rules of §1.2, checked on
+ * the rendered objects so what is checked is exactly what would be applied. A model that cannot fit
+ * fails the plan before anything is read or written.
+ */
+export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext): Diagnostic[] {
+  if (target.kind !== 'aws') return [error('aws-target', `target ${target.name} is not an AWS target`, target.pos)];
+  const out: Diagnostic[] = [];
+  const model = rules.model.name;
+  const segPos = new Map(rules.segments.map((s) => [s.name, s.pos]));
+  const resources = renderAws(rules, target, ctx);
+  const lists = new Map(resources.filter((r) => r.type === PL_TYPE).map((r) => [r.name, r]));
+  const familyOf = (ref: string): 'IPv4' | 'IPv6' => (str(lists.get(ref)?.attributes ?? {}, 'addressFamily') === 'IPv6' ? 'IPv6' : 'IPv4');
+  const weightOf = (ref: string): number => {
+    const l = lists.get(ref);
+    return l ? Number(l.attributes['maxEntries']) : AWS_MANAGED_PREFIX_LIST_ASSUMED_WEIGHT;
+  };
+
+  // Rules per group, per direction, per address family; a prefix list weighs its MaxEntries.
+  for (const r of resources.filter((x) => x.type === SG_TYPE)) {
+    const segment = r.name.slice(model.length + 1);
+    const pos = segPos.get(segment) ?? target.pos;
+    const buckets = new Map<string, { count: number; awsManaged: number }>();
+    for (const c of r.children) {
+      const rule = childRule(c);
+      const bucket = `${rule.direction} ${ruleFamily(rule, familyOf)}`;
+      const b = buckets.get(bucket) ?? { count: 0, awsManaged: 0 };
+      if (rule.peer.kind === 'prefix-list') {
+        b.count += weightOf(rule.peer.ref);
+        if (!lists.has(rule.peer.ref)) b.awsManaged++;
+      } else {
+        b.count += 1;
+      }
+      buckets.set(bucket, b);
+    }
+    for (const [bucket, { count, awsManaged }] of [...buckets].sort()) {
+      if (count <= RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY) continue;
+      const [direction, family] = bucket.split(' ');
+      out.push(error(
+        'aws-rules-per-group',
+        `target ${target.name}: segment ${segment} needs ${count} ${direction} ${family} rules in security group ${r.name} ` +
+          `(prefix lists weighted by their MaxEntries${awsManaged ? `, ${awsManaged} AWS-managed list(s) counted as ${AWS_MANAGED_PREFIX_LIST_ASSUMED_WEIGHT} each` : ''}), ` +
+          `over the AWS limit of ${RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY} per group, direction and address family`,
+        pos,
+      ));
+    }
+    // Names and descriptions: at most 255 characters of AWS's charset; group names never start with sg-.
+    const checks: [string, string][] = [['group name', r.name], ['group description', str(r.attributes, 'description')]];
+    for (const c of r.children) checks.push([`description of rule "${c.summary}"`, childRule(c).description]);
+    for (const [what, text] of checks) {
+      if (text.length > DESCRIPTION_MAX_LENGTH) {
+        out.push(error('aws-description', `target ${target.name}: segment ${segment}: the ${what} has ${text.length} characters, over the AWS limit of ${DESCRIPTION_MAX_LENGTH}`, pos));
+      } else if (!DESCRIPTION_CHARSET.test(text)) {
+        out.push(error('aws-description', `target ${target.name}: segment ${segment}: the ${what} "${text}" has characters AWS does not accept (allowed: a-z A-Z 0-9 space ._-:/()#,@[]+=&;{}!$*)`, pos));
+      }
+    }
+    if (r.name.toLowerCase().startsWith('sg-')) {
+      out.push(error('aws-description', `target ${target.name}: segment ${segment}: a security group name cannot start with "sg-" (${r.name})`, pos));
+    }
+  }
+
+  const groups = resources.filter((r) => r.type === SG_TYPE && !str(r.attributes, 'adoptedGroupId')).length;
+  if (groups > SECURITY_GROUPS_PER_REGION) {
+    out.push(error('aws-groups-per-region', `target ${target.name}: the model needs ${groups} security groups, over the AWS limit of ${SECURITY_GROUPS_PER_REGION} per Region`, target.pos));
+  }
+  if (lists.size > CUSTOMER_PREFIX_LISTS_PER_REGION) {
+    out.push(error('aws-prefix-lists-per-region', `target ${target.name}: the model needs ${lists.size} customer-managed prefix lists, over the AWS limit of ${CUSTOMER_PREFIX_LISTS_PER_REGION} per Region`, target.pos));
+  }
+  for (const l of lists.values()) {
+    if (l.children.length > PREFIX_LIST_MAX_ENTRIES) {
+      out.push(error('aws-prefix-list-entries', `target ${target.name}: prefix list ${l.name} needs ${l.children.length} entries, over the AWS limit of ${PREFIX_LIST_MAX_ENTRIES}`, target.pos));
+    }
+    if (l.name.length > DESCRIPTION_MAX_LENGTH || l.name.startsWith('com.amazonaws')) {
+      out.push(error('aws-description', `target ${target.name}: prefix list name ${l.name} is longer than ${DESCRIPTION_MAX_LENGTH} characters or starts with com.amazonaws`, target.pos));
+    }
+  }
+
+  // Intents AWS cannot express as written.
+  const seen = new Set<string>();
+  for (const intent of rules.rules) {
+    const pos = intent.origins[0]?.pos ?? segPos.get(intent.segment) ?? target.pos;
+    const p = intent.peer;
+    if (p.kind === 'cloud' && !p.aws && !seen.has(`binding ${p.entity}`)) {
+      seen.add(`binding ${p.entity}`);
+      out.push(error('aws-missing-binding', `target ${target.name}: entity ${p.entity} has no aws binding (a prefixList or cidrs), so segment ${intent.segment}'s rule cannot be rendered on AWS`, pos));
+    }
+    if (p.kind === 'fqdns' && !seen.has(`fqdn ${p.entity}`)) {
+      const any = p.fqdns.some((f) => {
+        const r = ctx.resolved.get(f);
+        return (r?.ipv4.length ?? 0) + (r?.ipv6.length ?? 0) > 0;
+      });
+      if (!any) {
+        seen.add(`fqdn ${p.entity}`);
+        out.push(warning('aws-fqdn-unresolved', `target ${target.name}: no address was resolved for entity ${p.entity} (${p.fqdns.join(', ')}); segment ${intent.segment}'s egress to it allows nothing until one resolves`, pos));
+      }
+    }
+    if (intent.service.kind === 'ports' && intent.service.protocol === 'sctp' && !seen.has(`sctp ${intent.id}`)) {
+      seen.add(`sctp ${intent.id}`);
+      out.push(warning('aws-sctp-ports', `target ${target.name}: AWS security groups cannot filter SCTP ports; segment ${intent.segment}'s rule allows every SCTP port`, pos));
+    }
+  }
+  return out;
+}
