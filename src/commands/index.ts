@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { Io } from '../io.js';
+import { registerCompile } from './compile.js';
+import { registerValidate } from './validate.js';
 
 /**
  * A command module: adds itself to the program. Its action calls `setExit` with the exit code
@@ -14,4 +16,4 @@ export interface CommandContext {
 export type RegisterCommand = (program: Command, ctx: CommandContext) => void;
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: readonly RegisterCommand[] = [];
+export const COMMANDS: readonly RegisterCommand[] = [registerValidate, registerCompile];

@@ -1,0 +1,59 @@
+import { compileFile } from '../compile/index.js';
+import { formatPos, sortDiagnostics, type Diagnostic, type Result } from '../diagnostics.js';
+import { UsageError, ValidationError } from '../errors.js';
+import { createStyle, type Io } from '../io.js';
+import type { RegisterCommand } from './index.js';
+
+/**
+ * `bulkhead validate [FILE]`: loads, validates and compiles the model (guardrails included) and
+ * reports every problem at once. Exit 0 when valid (warnings allowed), 1 otherwise.
+ */
+export const registerValidate: RegisterCommand = (program, ctx) => {
+  program
+    .command('validate')
+    .summary('check a segment model and report every problem at once')
+    .description(
+      'Check a segment model (and the files it includes): structure, references, ports, CIDRs, FQDNs, ' +
+        'cloud bindings and guardrails. Every problem is reported as file:line:column on stderr; ' +
+        'exit code 0 when the model is valid (warnings allowed), 1 when it is not.',
+    )
+    .argument('[file]', 'the model file', 'bulkhead.yaml')
+    .action(async (file: string) => {
+      const { io } = ctx;
+      const rules = unwrapModelResult(await compileFile(file, { cwd: io.cwd }), file, io);
+      const style = createStyle(io.stdoutIsTTY, io.env);
+      const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+      io.stdout.write(
+        `${style.green('valid')}: ${rules.model.file} (model "${rules.model.name}": ${n(rules.segments.length, 'segment')}, ` +
+          `${n(rules.rules.length, 'rule')}, ${n(rules.denies.length, 'guardrail deny')}, ${n(rules.targets.length, 'target')})\n`,
+      );
+      ctx.setExit(0);
+    });
+};
+
+/**
+ * Shared by `validate` and `compile`: turns a compile result into warnings on stderr, or into the
+ * error that `cli.ts` reports (a missing model file is a usage error, not a model error).
+ */
+export function unwrapModelResult<T>(result: Result<T>, file: string, io: Io): T {
+  if (!result.ok) {
+    const missing = result.diagnostics.find((d) => d.code === 'file-not-found');
+    if (missing && result.diagnostics.length === 1) {
+      throw new UsageError(`${missing.message}${file === 'bulkhead.yaml' ? ' (no model file given and none in the current folder; pass FILE)' : ''}`);
+    }
+    throw new ValidationError(result.diagnostics);
+  }
+  printWarnings(result.diagnostics, io);
+  return result.value;
+}
+
+/** Writes warnings to stderr as `file:line:column: warning: message [code]`, related places indented. */
+export function printWarnings(diagnostics: readonly Diagnostic[], io: Io): void {
+  const style = createStyle(io.stderrIsTTY, io.env);
+  for (const d of sortDiagnostics(diagnostics)) {
+    if (d.severity !== 'warning') continue;
+    const where = d.pos ? `${style.bold(formatPos(d.pos))}: ` : '';
+    const related = (d.related ?? []).map((r) => `\n  ${formatPos(r.pos)}: ${r.message}`).join('');
+    io.stderr.write(`${where}${style.yellow('warning')}: ${d.message} [${d.code}]${related}\n`);
+  }
+}

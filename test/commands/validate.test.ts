@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { BASE_MODEL, writeFiles } from '../model/write-model.js';
+
+const repo = new URL('../../', import.meta.url).pathname;
+
+describe('bulkhead validate', () => {
+  it('accepts the shop model: exit 0, a summary on stdout, nothing on stderr', async () => {
+    const r = await runCli(['validate', 'policies/shop.yaml'], { cwd: repo });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^valid: policies\/shop\.yaml \(model "shop": 4 segments, 11 rules, 1 guardrail deny, 3 targets\)\n$/);
+  });
+
+  it('defaults to bulkhead.yaml in the working directory', async () => {
+    const dir = writeFiles({ 'bulkhead.yaml': BASE_MODEL });
+    const r = await runCli(['validate'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('valid: bulkhead.yaml');
+  });
+
+  it('says so when there is no bulkhead.yaml, exit 1, no stack trace', async () => {
+    const dir = writeFiles({});
+    const r = await runCli(['validate'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^Error: cannot read bulkhead\.yaml: no such file/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('reports every error at once as file:line:column: error: message [code], exit 1', async () => {
+    const dir = writeFiles({
+      'm.yaml': BASE_MODEL.replace('from: web,', 'from: wbe,').replace('[https]', '[htps]') + '  cache:\n    ingress: [{ from: office, ports: [tcp/70000] }]\n',
+    });
+    const r = await runCli(['validate', 'm.yaml'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toEqual([
+      'm.yaml:11:41: error: unknown service "htps"; did you mean "https"? [unknown-service]',
+      'm.yaml:13:23: error: unknown reference "wbe": no segment, entity or tier has this name; did you mean "web"? [unknown-reference]',
+      'm.yaml:15:39: error: "tcp/70000": port 70000 is out of range (0-65535) [bad-port]',
+      'Error: the model is not valid (3 errors)',
+    ]);
+  });
+
+  it('prints warnings on stderr and still exits 0', async () => {
+    const dir = writeFiles({
+      'm.yaml': BASE_MODEL.replace(
+        'targets:\n',
+        'targets:\n  gcp-prod: { gcp: { project: demo-prod, network: demo-vpc } }\n',
+      ).replace('entities:\n', 'entities:\n  updates: { fqdns: [updates.example.com] }\n') + '    egress: [{ to: updates, ports: [https] }]\n',
+    });
+    const r = await runCli(['validate', 'm.yaml'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^m\.yaml:4:3: warning: target "gcp-prod" has no firewallPolicy: .* \[fqdn-without-firewall-policy\]\n  m\.yaml:\d+:\d+: FQDN egress to "updates"\n$/);
+    expect(r.stdout).toContain('valid: m.yaml');
+  });
+
+  it('colors only on a TTY and never with NO_COLOR', async () => {
+    const dir = writeFiles({ 'm.yaml': BASE_MODEL.replace('[https]', '[htps]') });
+    const plain = await runCli(['validate', 'm.yaml'], { cwd: dir });
+    const tty = await runCli(['validate', 'm.yaml'], { cwd: dir, tty: true });
+    const noColor = await runCli(['validate', 'm.yaml'], { cwd: dir, tty: true, env: { NO_COLOR: '1' } });
+    expect(plain.stderr).not.toContain('\u001b[');
+    expect(tty.stderr).toContain('\u001b[');
+    expect(noColor.stderr).not.toContain('\u001b[');
+    expect(noColor.stderr).toBe(plain.stderr);
+  });
+
+  it('has --help', async () => {
+    const r = await runCli(['validate', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: bulkhead validate [options] [file]');
+  });
+});
