@@ -1,0 +1,481 @@
+import { createHash } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
+import type { Child, Json, Resource } from '../../src/plan/types.js';
+
+/**
+ * The canonical form of GCP firewall objects, shared by render (desired side), read (live side)
+ * and the CLI JSON writer, so both sides of a diff are normalized the same way (cloud-semantics
+ * §4: protocol numbers vs names, "80-80" vs "80", `0-65535` vs no ports, host addresses, URL forms
+ * of the network, server-filled defaults).
+ */
+
+/** Resource type of a VPC firewall rule. */
+export const FIREWALL_TYPE = 'gcp_firewall';
+/** Resource type of a global network firewall policy (its owned rules are the children). */
+export const POLICY_TYPE = 'gcp_network_firewall_policy';
+/** Key of the one child that carries a firewall rule's content. */
+export const RULE_CHILD_KEY = 'rule';
+/** Root of the Compute API's self links and full network URLs. */
+export const API_ROOT = 'https://www.googleapis.com/compute/v1';
+
+/** The ownership marker written into descriptions: `bulkhead:model=<name>`. */
+export function ownershipMarker(model: string): string {
+  return `bulkhead:model=${model}`;
+}
+
+/** The model named by the ownership marker in a description, if any. */
+export function markerModel(description: string | undefined): string | undefined {
+  return /(?:^|[\s[(])bulkhead:model=([a-z0-9][-a-z0-9]*)/.exec(description ?? '')?.[1];
+}
+
+/** One `allowed`/`denied` entry, canonical: lower-case protocol name, sorted canonical ports. */
+export interface ProtocolRule {
+  readonly protocol: string;
+  /** `"443"` or `"8080-8090"`, sorted by start; empty = every port. */
+  readonly ports: readonly string[];
+}
+
+/** The content of a VPC firewall rule, canonical. `name`, `network` and `direction` are its identity. */
+export interface FirewallSpec {
+  readonly name: string;
+  /** `projects/{project}/global/networks/{network}`. */
+  readonly network: string;
+  readonly direction: 'INGRESS' | 'EGRESS';
+  readonly priority: number;
+  readonly action: 'allow' | 'deny';
+  /** Sorted by protocol. */
+  readonly rules: readonly ProtocolRule[];
+  readonly sourceRanges: readonly string[];
+  readonly sourceTags: readonly string[];
+  readonly sourceServiceAccounts: readonly string[];
+  readonly destinationRanges: readonly string[];
+  readonly targetTags: readonly string[];
+  readonly targetServiceAccounts: readonly string[];
+  readonly disabled: boolean;
+  /** `off`, or the logConfig metadata setting when logging is on. */
+  readonly logging: 'off' | 'INCLUDE_ALL_METADATA' | 'EXCLUDE_ALL_METADATA';
+  readonly description: string;
+}
+
+/** An owned rule of a network firewall policy, canonical. `priority` is its identity. */
+export interface PolicyRuleSpec {
+  readonly priority: number;
+  readonly ruleName: string;
+  readonly description: string;
+  readonly direction: 'INGRESS' | 'EGRESS';
+  readonly action: string;
+  readonly destFqdns: readonly string[];
+  readonly destIpRanges: readonly string[];
+  readonly srcIpRanges: readonly string[];
+  /** `ipProtocol` and `ports` of `match.layer4Configs`, canonical like VPC rules. */
+  readonly layer4Configs: readonly ProtocolRule[];
+  readonly targetServiceAccounts: readonly string[];
+  /** `projects/{p}/global/networks/{n}` of each target network. */
+  readonly targetResources: readonly string[];
+  readonly enableLogging: boolean;
+  readonly disabled: boolean;
+}
+
+const PROTOCOL_NAMES: { readonly [n: string]: string } = {
+  '1': 'icmp',
+  '4': 'ipip',
+  '6': 'tcp',
+  '17': 'udp',
+  '50': 'esp',
+  '51': 'ah',
+  '132': 'sctp',
+};
+
+/** Lower-case IANA name where GCP has one, else the decimal number (`58` for ICMPv6). */
+export function canonicalProtocol(p: string): string {
+  const lower = p.trim().toLowerCase();
+  return PROTOCOL_NAMES[lower] ?? lower;
+}
+
+const PORT_PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
+
+/** Canonical port list: `"80-80"` → `"80"`, `0-65535` → every port (empty), sorted, deduped. */
+export function canonicalPorts(protocol: string, ports: readonly string[] | null | undefined): string[] {
+  if (!PORT_PROTOCOLS.has(protocol)) return [];
+  const ranges: [number, number][] = [];
+  for (const p of ports ?? []) {
+    const m = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(p);
+    if (!m) continue;
+    const from = Number(m[1]), to = Number(m[2] ?? m[1]);
+    if (from === 0 && to === 65535) return [];
+    ranges.push([from, to]);
+  }
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const out: string[] = [];
+  for (const [from, to] of ranges) {
+    const s = from === to ? `${from}` : `${from}-${to}`;
+    if (out[out.length - 1] !== s) out.push(s);
+  }
+  return out;
+}
+
+/** Canonical protocol entries: merged per protocol (no ports wins), `all` absorbs everything, sorted. */
+export function canonicalProtocolRules(
+  entries: readonly { readonly IPProtocol?: string | null; readonly ipProtocol?: string | null; readonly ports?: readonly string[] | null }[],
+): ProtocolRule[] {
+  const byProto = new Map<string, string[] | 'any'>();
+  for (const e of entries) {
+    const protocol = canonicalProtocol(e.IPProtocol ?? e.ipProtocol ?? '');
+    if (protocol === '') continue;
+    const ports = canonicalPorts(protocol, e.ports);
+    const prev = byProto.get(protocol);
+    if (ports.length === 0 || prev === 'any') byProto.set(protocol, 'any');
+    else byProto.set(protocol, [...(prev ?? []), ...ports]);
+  }
+  if (byProto.has('all')) return [{ protocol: 'all', ports: [] }];
+  return [...byProto.entries()]
+    .map(([protocol, ports]) => ({ protocol, ports: ports === 'any' ? [] : canonicalPorts(protocol, ports) }))
+    .sort((a, b) => (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0));
+}
+
+/** Canonical CIDR: `/32` or `/128` for a host, host bits zeroed, IPv6 in RFC 5952 form. Invalid text is kept. */
+export function canonicalCidr(text: string): string {
+  const t = text.trim();
+  try {
+    const withLen = t.includes('/') ? t : `${t}/${t.includes(':') ? 128 : 32}`;
+    const [addr, len] = ipaddr.parseCIDR(withLen);
+    if (addr.kind() === 'ipv6') {
+      const v6 = addr as ipaddr.IPv6;
+      if (v6.isIPv4MappedAddress()) return `${v6.toIPv4Address().toString()}/${Math.max(0, len - 96)}`;
+      return `${ipaddr.IPv6.networkAddressFromCIDR(withLen).toRFC5952String()}/${len}`;
+    }
+    return `${ipaddr.IPv4.networkAddressFromCIDR(withLen).toString()}/${len}`;
+  } catch {
+    return t;
+  }
+}
+
+/** True when a canonical CIDR is IPv6. */
+export function isV6(cidr: string): boolean {
+  return cidr.includes(':');
+}
+
+function sortedSet(values: readonly string[] | null | undefined, map: (s: string) => string = (s) => s): string[] {
+  return [...new Set((values ?? []).map(map))].sort();
+}
+
+/** Reduces any network reference form to `projects/{p}/global/networks/{n}` (project defaults to `project`). */
+export function canonicalNetwork(ref: string | null | undefined, project: string): string {
+  const text = (ref ?? '').trim();
+  const full = /(?:^|\/)projects\/([^/]+)\/global\/networks\/([^/]+)$/.exec(text);
+  if (full) return `projects/${full[1]}/global/networks/${full[2]}`;
+  const short = /^(?:global\/networks\/)?([a-z](?:[-a-z0-9]*[a-z0-9])?)$/.exec(text);
+  if (short) return `projects/${project}/global/networks/${short[1]}`;
+  return text === '' ? `projects/${project}/global/networks/default` : text;
+}
+
+/** A firewall as the API, gcloud or the SDK return it (the fields Bulkhead reads). */
+export interface FirewallJsonIn {
+  readonly name?: string | null;
+  readonly network?: string | null;
+  readonly direction?: string | null;
+  readonly priority?: number | string | null;
+  readonly allowed?: readonly { readonly IPProtocol?: string | null; readonly ports?: readonly string[] | null }[] | null;
+  readonly denied?: readonly { readonly IPProtocol?: string | null; readonly ports?: readonly string[] | null }[] | null;
+  readonly sourceRanges?: readonly string[] | null;
+  readonly sourceTags?: readonly string[] | null;
+  readonly sourceServiceAccounts?: readonly string[] | null;
+  readonly destinationRanges?: readonly string[] | null;
+  readonly targetTags?: readonly string[] | null;
+  readonly targetServiceAccounts?: readonly string[] | null;
+  readonly disabled?: boolean | null;
+  readonly logConfig?: { readonly enable?: boolean | null; readonly metadata?: string | null } | null;
+  readonly description?: string | null;
+  readonly selfLink?: string | null;
+}
+
+/**
+ * Canonical form of a firewall as read. Server-filled defaults are made explicit the way the API
+ * fills them: direction INGRESS, priority 1000, an ingress rule with no source gets
+ * `0.0.0.0/0`, an egress rule with no destination gets `0.0.0.0/0`, logging off, enabled.
+ */
+export function canonicalFirewall(fw: FirewallJsonIn, project: string): FirewallSpec {
+  const direction = String(fw.direction ?? 'INGRESS').toUpperCase() === 'EGRESS' ? 'EGRESS' : 'INGRESS';
+  const denied = (fw.denied?.length ?? 0) > 0;
+  let sourceRanges = sortedSet(fw.sourceRanges, canonicalCidr);
+  const sourceTags = sortedSet(fw.sourceTags);
+  const sourceServiceAccounts = sortedSet(fw.sourceServiceAccounts, (s) => s.toLowerCase());
+  let destinationRanges = sortedSet(fw.destinationRanges, canonicalCidr);
+  if (direction === 'INGRESS' && sourceRanges.length + sourceTags.length + sourceServiceAccounts.length === 0) {
+    sourceRanges = ['0.0.0.0/0'];
+  }
+  if (direction === 'EGRESS' && destinationRanges.length === 0) destinationRanges = ['0.0.0.0/0'];
+  const log = fw.logConfig?.enable === true ? (fw.logConfig.metadata === 'EXCLUDE_ALL_METADATA' ? 'EXCLUDE_ALL_METADATA' : 'INCLUDE_ALL_METADATA') : 'off';
+  return {
+    name: String(fw.name ?? ''),
+    network: canonicalNetwork(fw.network, project),
+    direction,
+    priority: fw.priority === undefined || fw.priority === null ? 1000 : Number(fw.priority),
+    action: denied ? 'deny' : 'allow',
+    rules: canonicalProtocolRules((denied ? fw.denied : fw.allowed) ?? []),
+    sourceRanges,
+    sourceTags,
+    sourceServiceAccounts,
+    destinationRanges,
+    targetTags: sortedSet(fw.targetTags),
+    targetServiceAccounts: sortedSet(fw.targetServiceAccounts, (s) => s.toLowerCase()),
+    disabled: fw.disabled === true,
+    logging: log,
+    description: fw.description ?? '',
+  };
+}
+
+/** A firewall policy rule as the API, gcloud or the SDK return it. */
+export interface PolicyRuleJsonIn {
+  readonly priority?: number | string | null;
+  readonly ruleName?: string | null;
+  readonly description?: string | null;
+  readonly direction?: string | null;
+  readonly action?: string | null;
+  readonly match?: {
+    readonly destFqdns?: readonly string[] | null;
+    readonly destIpRanges?: readonly string[] | null;
+    readonly srcIpRanges?: readonly string[] | null;
+    readonly layer4Configs?: readonly { readonly ipProtocol?: string | null; readonly ports?: readonly string[] | null }[] | null;
+  } | null;
+  readonly targetServiceAccounts?: readonly string[] | null;
+  readonly targetResources?: readonly string[] | null;
+  readonly enableLogging?: boolean | null;
+  readonly disabled?: boolean | null;
+}
+
+/** Canonical form of a network firewall policy rule (FQDNs lower-case without the trailing dot). */
+export function canonicalPolicyRule(rule: PolicyRuleJsonIn, project: string): PolicyRuleSpec {
+  return {
+    priority: Number(rule.priority ?? 0),
+    ruleName: rule.ruleName ?? '',
+    description: rule.description ?? '',
+    direction: String(rule.direction ?? 'INGRESS').toUpperCase() === 'EGRESS' ? 'EGRESS' : 'INGRESS',
+    action: String(rule.action ?? '').toLowerCase(),
+    destFqdns: sortedSet(rule.match?.destFqdns, (f) => f.trim().toLowerCase().replace(/\.$/, '')),
+    destIpRanges: sortedSet(rule.match?.destIpRanges, canonicalCidr),
+    srcIpRanges: sortedSet(rule.match?.srcIpRanges, canonicalCidr),
+    layer4Configs: canonicalProtocolRules(rule.match?.layer4Configs ?? []),
+    targetServiceAccounts: sortedSet(rule.targetServiceAccounts, (s) => s.toLowerCase()),
+    targetResources: sortedSet(rule.targetResources, (r) => canonicalNetwork(r, project)),
+    enableLogging: rule.enableLogging === true,
+    disabled: rule.disabled === true,
+  };
+}
+
+/** The rule content of a firewall as child attributes (everything but name, network, direction). */
+function firewallChildAttributes(spec: FirewallSpec): { readonly [key: string]: Json } {
+  return {
+    priority: spec.priority,
+    action: spec.action,
+    rules: spec.rules.map((r) => ({ protocol: r.protocol, ports: [...r.ports] })),
+    sourceRanges: [...spec.sourceRanges],
+    sourceTags: [...spec.sourceTags],
+    sourceServiceAccounts: [...spec.sourceServiceAccounts],
+    destinationRanges: [...spec.destinationRanges],
+    targetTags: [...spec.targetTags],
+    targetServiceAccounts: [...spec.targetServiceAccounts],
+    disabled: spec.disabled,
+    logging: spec.logging,
+    description: spec.description,
+  };
+}
+
+/** `tcp/443,8080 udp/53 all` */
+export function formatProtocols(rules: readonly ProtocolRule[]): string {
+  return rules.map((r) => (r.ports.length > 0 ? `${r.protocol}/${r.ports.join(',')}` : r.protocol)).join(' ');
+}
+
+/** One line for the plan: `allow INGRESS tcp/443 from 0.0.0.0/0 to tag shop-lb (priority 1000)`. */
+export function summarizeFirewall(spec: FirewallSpec): string {
+  const from = [
+    ...spec.sourceRanges,
+    ...spec.sourceTags.map((t) => `tag ${t}`),
+    ...spec.sourceServiceAccounts.map((s) => `sa ${s}`),
+  ];
+  const targets = [...spec.targetTags.map((t) => `tag ${t}`), ...spec.targetServiceAccounts.map((s) => `sa ${s}`)];
+  const who = targets.length > 0 ? targets.join(', ') : 'all instances';
+  const where =
+    spec.direction === 'INGRESS'
+      ? `from ${from.join(', ')} to ${who}`
+      : `from ${who} to ${spec.destinationRanges.join(', ')}`;
+  return `${spec.action} ${spec.direction} ${formatProtocols(spec.rules)} ${where} (priority ${spec.priority}${spec.disabled ? ', disabled' : ''})`;
+}
+
+/** The Resource of a firewall: identity attributes on the resource, the rule's content in one child. */
+export function firewallResource(
+  target: string,
+  spec: FirewallSpec,
+  extra: { readonly liveId?: string; readonly origins?: Resource['origins']; readonly widens?: boolean } = {},
+): Resource {
+  const child: Child = {
+    key: RULE_CHILD_KEY,
+    summary: summarizeFirewall(spec),
+    attributes: firewallChildAttributes(spec),
+    ...(extra.origins && extra.origins.length > 0 ? { origins: extra.origins } : {}),
+    ...(extra.widens ? { widens: true } : {}),
+  };
+  return {
+    address: `${target}.${FIREWALL_TYPE}.${spec.name}`,
+    target,
+    type: FIREWALL_TYPE,
+    name: spec.name,
+    attributes: { network: spec.network, direction: spec.direction },
+    children: [child],
+    forceNew: ['network', 'direction'],
+    ...(extra.liveId ? { liveId: extra.liveId } : {}),
+    ...(extra.origins && extra.origins.length > 0 ? { origins: extra.origins } : {}),
+  };
+}
+
+/** The FirewallSpec a firewall Resource carries (inverse of `firewallResource`). */
+export function firewallSpecOf(resource: Resource): FirewallSpec {
+  const a = resource.children.find((c) => c.key === RULE_CHILD_KEY)?.attributes ?? {};
+  const list = (k: string) => ((a[k] as readonly string[] | undefined) ?? []).slice();
+  return {
+    name: resource.name,
+    network: String(resource.attributes['network']),
+    direction: resource.attributes['direction'] === 'EGRESS' ? 'EGRESS' : 'INGRESS',
+    priority: Number(a['priority'] ?? 1000),
+    action: a['action'] === 'deny' ? 'deny' : 'allow',
+    rules: ((a['rules'] as readonly { protocol: string; ports: readonly string[] }[] | undefined) ?? []).map((r) => ({
+      protocol: r.protocol,
+      ports: [...r.ports],
+    })),
+    sourceRanges: list('sourceRanges'),
+    sourceTags: list('sourceTags'),
+    sourceServiceAccounts: list('sourceServiceAccounts'),
+    destinationRanges: list('destinationRanges'),
+    targetTags: list('targetTags'),
+    targetServiceAccounts: list('targetServiceAccounts'),
+    disabled: a['disabled'] === true,
+    logging: (a['logging'] as FirewallSpec['logging'] | undefined) ?? 'off',
+    description: String(a['description'] ?? ''),
+  };
+}
+
+/** Child attributes of a policy rule. */
+export function policyRuleAttributes(spec: PolicyRuleSpec): { readonly [key: string]: Json } {
+  return {
+    priority: spec.priority,
+    ruleName: spec.ruleName,
+    description: spec.description,
+    direction: spec.direction,
+    action: spec.action,
+    destFqdns: [...spec.destFqdns],
+    destIpRanges: [...spec.destIpRanges],
+    srcIpRanges: [...spec.srcIpRanges],
+    layer4Configs: spec.layer4Configs.map((r) => ({ protocol: r.protocol, ports: [...r.ports] })),
+    targetServiceAccounts: [...spec.targetServiceAccounts],
+    targetResources: [...spec.targetResources],
+    enableLogging: spec.enableLogging,
+    disabled: spec.disabled,
+  };
+}
+
+/** The PolicyRuleSpec of a child (inverse of `policyRuleAttributes`). */
+export function policyRuleSpecOf(child: Child): PolicyRuleSpec {
+  const a = child.attributes;
+  const list = (k: string) => ((a[k] as readonly string[] | undefined) ?? []).slice();
+  return {
+    priority: Number(a['priority']),
+    ruleName: String(a['ruleName'] ?? ''),
+    description: String(a['description'] ?? ''),
+    direction: a['direction'] === 'INGRESS' ? 'INGRESS' : 'EGRESS',
+    action: String(a['action'] ?? 'allow'),
+    destFqdns: list('destFqdns'),
+    destIpRanges: list('destIpRanges'),
+    srcIpRanges: list('srcIpRanges'),
+    layer4Configs: ((a['layer4Configs'] as readonly { protocol: string; ports: readonly string[] }[] | undefined) ?? []).map((r) => ({
+      protocol: r.protocol,
+      ports: [...r.ports],
+    })),
+    targetServiceAccounts: list('targetServiceAccounts'),
+    targetResources: list('targetResources'),
+    enableLogging: a['enableLogging'] === true,
+    disabled: a['disabled'] === true,
+  };
+}
+
+/** One line for the plan for a policy rule. */
+export function summarizePolicyRule(spec: PolicyRuleSpec): string {
+  const who = [
+    ...spec.targetServiceAccounts.map((s) => `sa ${s}`),
+    ...spec.targetResources.map((r) => `network ${r.split('/').pop() ?? r}`),
+  ];
+  const to = [...spec.destFqdns, ...spec.destIpRanges];
+  return `${spec.action} ${spec.direction} ${formatProtocols(spec.layer4Configs)} from ${who.join(', ') || 'all instances'} to ${to.join(', ')} (priority ${spec.priority})`;
+}
+
+/** A policy rule as a child keyed by its priority (its identity in the policy). */
+export function policyRuleChild(spec: PolicyRuleSpec, extra: { readonly origins?: Child['origins']; readonly widens?: boolean } = {}): Child {
+  return {
+    key: String(spec.priority),
+    summary: summarizePolicyRule(spec),
+    attributes: policyRuleAttributes(spec),
+    ...(extra.origins && extra.origins.length > 0 ? { origins: extra.origins } : {}),
+    ...(extra.widens ? { widens: true } : {}),
+  };
+}
+
+/** The policy Resource: nothing of the policy itself is managed, only its owned rules (children). */
+export function policyResource(target: string, policy: string, children: readonly Child[], liveId?: string): Resource {
+  return {
+    address: `${target}.${POLICY_TYPE}.${policy}`,
+    target,
+    type: POLICY_TYPE,
+    name: policy,
+    attributes: {},
+    children: [...children].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    ...(liveId ? { liveId } : {}),
+  };
+}
+
+/** Short stable hash (hex) of a string. */
+export function shortHash(text: string, length = 6): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/** A firewall spec as the API's `Firewall` body (insert/update), network as `projects/…` path. */
+export function firewallBody(spec: FirewallSpec, networkForm: 'path' | 'url' = 'path'): Record<string, unknown> {
+  const entries = spec.rules.map((r) => (r.ports.length > 0 ? { IPProtocol: r.protocol, ports: [...r.ports] } : { IPProtocol: r.protocol }));
+  const body: Record<string, unknown> = {
+    name: spec.name,
+    network: networkForm === 'url' ? `${API_ROOT}/${spec.network}` : spec.network,
+    direction: spec.direction,
+    priority: spec.priority,
+    [spec.action === 'deny' ? 'denied' : 'allowed']: entries,
+  };
+  for (const k of ['sourceRanges', 'sourceTags', 'sourceServiceAccounts', 'destinationRanges', 'targetTags', 'targetServiceAccounts'] as const) {
+    if (spec[k].length > 0) body[k] = [...spec[k]];
+  }
+  body['description'] = spec.description;
+  body['disabled'] = spec.disabled;
+  body['logConfig'] = spec.logging === 'off' ? { enable: false } : { enable: true, metadata: spec.logging };
+  return body;
+}
+
+/** A policy rule spec as the API's `FirewallPolicyRule` body. */
+export function policyRuleBody(spec: PolicyRuleSpec, networkForm: 'path' | 'url' = 'url'): Record<string, unknown> {
+  const match: Record<string, unknown> = {
+    layer4Configs: spec.layer4Configs.map((r) => (r.ports.length > 0 ? { ipProtocol: r.protocol, ports: [...r.ports] } : { ipProtocol: r.protocol })),
+  };
+  if (spec.destFqdns.length > 0) match['destFqdns'] = [...spec.destFqdns];
+  if (spec.destIpRanges.length > 0) match['destIpRanges'] = [...spec.destIpRanges];
+  if (spec.srcIpRanges.length > 0) match['srcIpRanges'] = [...spec.srcIpRanges];
+  const body: Record<string, unknown> = {
+    priority: spec.priority,
+    ruleName: spec.ruleName,
+    description: spec.description,
+    direction: spec.direction,
+    action: spec.action,
+    match,
+    enableLogging: spec.enableLogging,
+    disabled: spec.disabled,
+  };
+  if (spec.targetServiceAccounts.length > 0) body['targetServiceAccounts'] = [...spec.targetServiceAccounts];
+  if (spec.targetResources.length > 0) {
+    body['targetResources'] = spec.targetResources.map((r) => (networkForm === 'url' ? `${API_ROOT}/${r}` : r));
+  }
+  return body;
+}

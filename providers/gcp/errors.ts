@@ -1,0 +1,53 @@
+import { ProviderError } from '../../src/errors.js';
+
+/**
+ * Classifies what the Compute REST client throws. In REST mode a non-2xx reply is a GaxiosError
+ * whose `status`/`code` is the HTTP status and whose `message` is the raw JSON error body
+ * (cloud-semantics §3.5), so the reason (`alreadyExists`, `rateLimitExceeded` …) is parsed out of it.
+ */
+
+/** HTTP statuses and reasons worth retrying with backoff (the SDK does not retry them on REST). */
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+const RETRYABLE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'resourceNotReady', 'backendError']);
+
+/** The HTTP status and GCP reason of an SDK error, as far as they can be told. */
+export function errorDetails(err: unknown): { status: number | undefined; reason: string | undefined; message: string } {
+  const e = err as { status?: unknown; code?: unknown; message?: unknown; response?: { status?: unknown } };
+  const statusRaw = typeof e?.status === 'number' ? e.status : typeof e?.response?.status === 'number' ? e.response.status : e?.code;
+  const status = typeof statusRaw === 'number' && statusRaw >= 100 ? statusRaw : undefined;
+  const text = typeof e?.message === 'string' ? e.message : String(err);
+  let reason: string | undefined;
+  let message = text;
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string; errors?: { reason?: string; message?: string }[] } };
+    reason = body.error?.errors?.[0]?.reason;
+    message = body.error?.message ?? body.error?.errors?.[0]?.message ?? text;
+  } catch {
+    const m = /"reason":\s*"([^"]+)"/.exec(text);
+    reason = m?.[1];
+  }
+  return { status, reason, message };
+}
+
+/** A ProviderError for a failed call; `what` says which call on which object. */
+export function classifyGcpError(err: unknown, what: string): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const { status, reason, message } = errorDetails(err);
+  const retryable = (status !== undefined && RETRYABLE_STATUS.has(status)) || (reason !== undefined && RETRYABLE_REASONS.has(reason));
+  const code = reason ?? (status !== undefined ? String(status) : undefined);
+  let hint = '';
+  if (reason === 'alreadyExists') {
+    hint = ' (an object with this name or priority exists but is not owned by the model: delete or rename it, or adopt it by adding the ownership marker to its description, then plan again)';
+  } else if (status === 403 && reason !== 'rateLimitExceeded') {
+    hint = ' (permission denied: the credentials need roles/compute.securityAdmin on the project)';
+  }
+  return new ProviderError(`gcp: ${what} failed: ${status ?? ''} ${reason ?? ''}: ${message}${hint}`.replace(/\s+/g, ' ').trim(), code, retryable, { cause: err });
+}
+
+/** A ProviderError for an operation that finished DONE with an `error`. */
+export function operationError(what: string, op: { error?: { errors?: { code?: string | null; message?: string | null }[] | null } | null }): ProviderError {
+  const errors = op.error?.errors ?? [];
+  const first = errors[0];
+  const text = errors.map((e) => `${e.code ?? 'ERROR'}: ${e.message ?? ''}`).join('; ');
+  return new ProviderError(`gcp: ${what} failed: the operation finished with ${text}`, first?.code ?? 'operationError', false);
+}

@@ -1,0 +1,59 @@
+import type { Provider } from '../../src/provider.js';
+import { ProviderError } from '../../src/errors.js';
+import { createGcpApplier, type GcpApplyOptions } from './apply.js';
+import { toGcpCliJson } from './cli-json.js';
+import { DEFAULT_FIREWALL_QUOTA } from './limits.js';
+import { createGcpClients, readGcp, readGcpLive, type GcpClientFactory, type RetryOptions } from './read.js';
+import { renderGcp } from './render.js';
+import { formatSnapshot } from './snapshot.js';
+import { validateGcp } from './validate.js';
+
+/**
+ * The GCP provider: VPC firewall rules by network tag or service account, plus rules of a global
+ * network firewall policy for FQDN egress (DESIGN §2 GCP). Render and validate are pure; read,
+ * apply and export use `@google-cloud/compute` (REST) with Application Default Credentials, or
+ * the injected clients/endpoint (emulators, tests).
+ */
+
+/** Options of the GCP provider (all optional; tests inject clients and fast retries). */
+export interface GcpProviderOptions extends GcpApplyOptions {
+  /** Makes the Compute clients for an endpoint (default: real clients, ADC). */
+  readonly clients?: GcpClientFactory;
+  /** The project's VPC firewall rule quota (default DEFAULT_FIREWALL_QUOTA). */
+  readonly firewallQuota?: number;
+  /** Page size of `firewalls.list` (default 500). */
+  readonly pageSize?: number;
+  readonly retry?: RetryOptions;
+}
+
+/** Creates the GCP provider. */
+export function createGcpProvider(options: GcpProviderOptions = {}) {
+  const readOptions = {
+    ...(options.clients ? { clients: options.clients } : {}),
+    ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+  };
+  return {
+    id: 'gcp',
+    validate: (rules, target) =>
+      validateGcp(rules, target, { firewallQuota: options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA }),
+    render: (rules, target) => renderGcp(rules, target).resources,
+    read: (target, source, context) => readGcp(target, source, context, readOptions),
+    createApplier: (target, _state, applierOptions) => createGcpApplier(target, applierOptions, options),
+    async exportSnapshot(target, live) {
+      if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is a ${target.kind} target`);
+      const clients = (options.clients ?? createGcpClients)(target.gcp.endpoint ?? live.endpoint);
+      try {
+        // Everything gcloud's list would print, not only the model's rules.
+        const raw = await readGcpLive(target.gcp, clients, {
+          ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+          ...(options.retry ? { retry: options.retry } : {}),
+        });
+        return formatSnapshot(raw);
+      } finally {
+        await clients.close();
+      }
+    },
+    toCliJson: (resources, target) => toGcpCliJson(resources, target),
+  } satisfies Provider;
+}

@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FirewallsClient, GlobalOperationsClient, NetworkFirewallPoliciesClient } from '@google-cloud/compute';
+import { PassThroughClient } from 'google-auth-library';
+import type { GcpTargetConfig, TargetSpec } from '../../src/compile/types.js';
+import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
+import { ProviderError } from '../../src/errors.js';
+import { canonicalJson } from '../../src/plan/diff.js';
+import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
+import type { ReadContext, StateSource } from '../../src/provider.js';
+import {
+  canonicalFirewall,
+  canonicalPolicyRule,
+  firewallResource,
+  markerModel,
+  policyResource,
+  policyRuleChild,
+  type FirewallJsonIn,
+  type PolicyRuleJsonIn,
+} from './canonical.js';
+import { classifyGcpError, errorDetails } from './errors.js';
+import { POLICY_PRIORITY_BAND } from './limits.js';
+import { parseFirewallRulesJson, parsePolicyJson, SNAPSHOT_FILES } from './snapshot.js';
+
+/**
+ * Read: the owned objects of a GCP target, from the Compute API (paginated `firewalls.list`, the
+ * named policy's rules) or from `gcloud` JSON exports, canonical. Owned = name prefix `<model>-`
+ * plus the description marker `bulkhead:model=<model>` (policy rules: priority in Bulkhead's band
+ * plus the marker). Unowned rules never enter `resources`, so nothing ever touches them.
+ */
+
+/** The Compute clients a GCP target needs (REST transport). */
+export interface GcpClients {
+  readonly firewalls: FirewallsClient;
+  readonly policies: NetworkFirewallPoliciesClient;
+  readonly operations: GlobalOperationsClient;
+  close(): Promise<void>;
+}
+
+/** Makes clients for an endpoint (undefined = the real API with Application Default Credentials). */
+export type GcpClientFactory = (endpoint: string | undefined) => GcpClients;
+
+/**
+ * Real clients. With an `http://host:port` endpoint (an emulator) the port is passed explicitly
+ * (the client's default 443 would override one written in apiEndpoint) and no credentials are
+ * sent (PassThroughClient); otherwise Application Default Credentials.
+ */
+export function createGcpClients(endpoint: string | undefined): GcpClients {
+  type Options = NonNullable<ConstructorParameters<typeof FirewallsClient>[0]>;
+  let opts: Options = { fallback: true };
+  if (endpoint) {
+    const url = new URL(endpoint);
+    const protocol = url.protocol.replace(/:$/, '');
+    opts = {
+      apiEndpoint: url.hostname,
+      port: Number(url.port || (protocol === 'http' ? 80 : 443)),
+      protocol,
+      fallback: true,
+      ...(protocol === 'http' ? { authClient: new PassThroughClient() } : {}),
+    } as Options;
+  }
+  const firewalls = new FirewallsClient(opts);
+  const policies = new NetworkFirewallPoliciesClient(opts);
+  const operations = new GlobalOperationsClient(opts);
+  return {
+    firewalls,
+    policies,
+    operations,
+    close: async () => {
+      await Promise.all([firewalls.close(), policies.close(), operations.close()]);
+    },
+  };
+}
+
+/** Retry settings for 429/503 and friends (the SDK does not retry them on REST). */
+export interface RetryOptions {
+  /** Attempts in all, first included (default 6). */
+  readonly attempts?: number;
+  /** First backoff in ms (default 500); doubles each time, full jitter. */
+  readonly baseMs?: number;
+  /** Cap of one backoff in ms (default 30000). */
+  readonly maxMs?: number;
+}
+
+/**
+ * Runs `call` with truncated exponential backoff and full jitter on retryable failures
+ * (429 rateLimitExceeded, 503, resourceNotReady). Write calls pass the same requestId on every
+ * attempt, so a retry after a lost response cannot apply a change twice.
+ */
+export async function withRetry<T>(what: string, call: () => Promise<T>, retry: RetryOptions = {}): Promise<T> {
+  const attempts = retry.attempts ?? 6;
+  const base = retry.baseMs ?? 500;
+  const max = retry.maxMs ?? 30_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const classified = classifyGcpError(err, what);
+      if (!classified.retryable || attempt >= attempts) throw classified;
+      const delay = Math.random() * Math.min(max, base * 2 ** (attempt - 1));
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+/** Options of a read. */
+export interface GcpReadOptions {
+  readonly clients?: GcpClientFactory;
+  /** `maxResults` of each `firewalls.list` page (default 500, the API's maximum). */
+  readonly pageSize?: number;
+  readonly retry?: RetryOptions;
+}
+
+/** Everything a read saw, before ownership is decided. */
+export interface GcpRawState {
+  readonly firewalls: readonly FirewallJsonIn[];
+  /** The named policy's rules, or null when the target names none; undefined when it does not exist. */
+  readonly policyRules: readonly PolicyRuleJsonIn[] | null | undefined;
+  readonly policySelfLink?: string;
+  /** The policy object as the API returned it (for `bulkhead export`). */
+  readonly policyJson?: unknown;
+}
+
+/** Lists firewalls (all pages) and gets the named policy from the live API. */
+export async function readGcpLive(
+  gcp: GcpTargetConfig,
+  clients: GcpClients,
+  options: { readonly model?: string; readonly pageSize?: number; readonly retry?: RetryOptions },
+): Promise<GcpRawState> {
+  const firewalls = await withRetry(
+    `firewalls.list ${gcp.project}`,
+    async () => {
+      const items: FirewallJsonIn[] = [];
+      const request = {
+        project: gcp.project,
+        maxResults: options.pageSize ?? 500,
+        // Server-side narrowing to our name space; ownership is still checked on the marker.
+        ...(options.model ? { filter: `name eq "${options.model}-.*"` } : {}),
+      };
+      for await (const fw of clients.firewalls.listAsync(request, { autoPaginate: false })) items.push(fw as FirewallJsonIn);
+      return items;
+    },
+    options.retry,
+  );
+  if (!gcp.firewallPolicy) return { firewalls, policyRules: null };
+  const name = gcp.firewallPolicy;
+  try {
+    const [policy] = await withRetry(
+      `networkFirewallPolicies.get ${name}`,
+      () => clients.policies.get({ project: gcp.project, firewallPolicy: name }),
+      options.retry,
+    );
+    return {
+      firewalls,
+      policyRules: (policy.rules ?? []) as PolicyRuleJsonIn[],
+      policyJson: policy,
+      ...(policy.selfLink ? { policySelfLink: policy.selfLink } : {}),
+    };
+  } catch (err) {
+    if (errorDetails((err as ProviderError).cause ?? err).status === 404) return { firewalls, policyRules: undefined };
+    throw err;
+  }
+}
+
+/** Reads a snapshot folder: `<dir>/<target>/firewall-rules.json` (+ `firewall-policy.json`). */
+export async function readGcpSnapshot(
+  target: TargetSpec & { kind: 'gcp' },
+  dir: string,
+): Promise<{ raw: GcpRawState | undefined; diagnostics: Diagnostic[] }> {
+  const folder = join(dir, target.name);
+  const fwPath = join(folder, SNAPSHOT_FILES.firewalls);
+  let text: string;
+  try {
+    text = await readFile(fwPath, 'utf8');
+  } catch {
+    return {
+      raw: undefined,
+      diagnostics: [
+        error(
+          'gcp-snapshot-missing',
+          `snapshot ${fwPath} not found: export it with \`gcloud compute firewall-rules list --project ${target.gcp.project} --format=json > ${fwPath}\` (or \`bulkhead export\`)`,
+          target.pos,
+        ),
+      ],
+    };
+  }
+  const parsed = parseFirewallRulesJson(text);
+  if (!parsed.ok) return { raw: undefined, diagnostics: [error('gcp-snapshot-invalid', `${fwPath}: ${parsed.message}`, target.pos)] };
+  if (!target.gcp.firewallPolicy) return { raw: { firewalls: parsed.value, policyRules: null }, diagnostics: [] };
+  const polPath = join(folder, SNAPSHOT_FILES.policy);
+  let polText: string;
+  try {
+    polText = await readFile(polPath, 'utf8');
+  } catch {
+    return { raw: { firewalls: parsed.value, policyRules: undefined }, diagnostics: [] };
+  }
+  const policy = parsePolicyJson(polText);
+  if (!policy.ok) return { raw: undefined, diagnostics: [error('gcp-snapshot-invalid', `${polPath}: ${policy.message}`, target.pos)] };
+  return {
+    raw: { firewalls: parsed.value, policyRules: policy.value.rules, ...(policy.value.selfLink ? { policySelfLink: policy.value.selfLink } : {}) },
+    diagnostics: [],
+  };
+}
+
+/**
+ * Decides ownership and canonicalizes: owned firewalls and the policy's owned rules become
+ * resources; unowned rules in the model's name space are reported (never touched).
+ */
+export function toProviderState(
+  target: TargetSpec & { kind: 'gcp' },
+  raw: GcpRawState,
+  source: 'live' | 'snapshot',
+  model: string | undefined,
+): ProviderState {
+  const gcp = target.gcp;
+  const diagnostics: Diagnostic[] = [];
+  const resources: Resource[] = [];
+  const unowned: string[] = [];
+  for (const fw of raw.firewalls) {
+    const name = fw.name ?? '';
+    const marked = markerModel(fw.description ?? undefined);
+    const owner = model ?? marked;
+    if (!owner || !name.startsWith(`${owner}-`)) continue;
+    if (marked !== owner) {
+      unowned.push(name);
+      diagnostics.push(
+        warning(
+          'gcp-unowned-rule',
+          `firewall rule ${name} has the model's name prefix "${owner}-" but not its ownership marker, so Bulkhead leaves it alone; ` +
+            `to adopt it, add "bulkhead:model=${owner}" to its description (\`gcloud compute firewall-rules update ${name} --description ...\`); if the plan creates a rule of the same name, the apply fails until it is renamed or adopted`,
+          target.pos,
+        ),
+      );
+      continue;
+    }
+    resources.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
+  }
+  if (gcp.firewallPolicy) {
+    if (raw.policyRules === undefined) {
+      diagnostics.push(
+        error(
+          'gcp-firewall-policy-missing',
+          `global network firewall policy ${gcp.firewallPolicy} (target ${target.name}) does not exist in project ${gcp.project}: create it with ` +
+            `\`gcloud compute network-firewall-policies create ${gcp.firewallPolicy} --global --project ${gcp.project}\` and associate it with network ${gcp.network} ` +
+            `(\`gcloud compute network-firewall-policies associations create --firewall-policy ${gcp.firewallPolicy} --network ${gcp.network} --global-firewall-policy\`)`,
+          target.pos,
+        ),
+      );
+    } else if (raw.policyRules !== null) {
+      const children: Child[] = [];
+      for (const rule of raw.policyRules) {
+        const priority = Number(rule.priority ?? -1);
+        const inBand = priority >= POLICY_PRIORITY_BAND.start && priority < POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size;
+        const marked = markerModel(rule.description ?? undefined);
+        if (!inBand || !marked || (model !== undefined && marked !== model)) continue;
+        children.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
+      }
+      resources.push(policyResource(target.name, gcp.firewallPolicy, children, raw.policySelfLink));
+    }
+  }
+  resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  const digest = createHash('sha256')
+    .update(canonicalJson({ resources: resources.map(resourceDigestJson), unowned: unowned.sort() }))
+    .digest('hex');
+  return { target: target.name, source, resources, fingerprint: digest, diagnostics };
+}
+
+function resourceDigestJson(r: Resource): Json {
+  return { address: r.address, attributes: r.attributes, children: r.children.map((c) => ({ key: c.key, attributes: c.attributes })) };
+}
+
+/** `Provider.read` for GCP. */
+export async function readGcp(
+  target: TargetSpec,
+  source: StateSource,
+  context: ReadContext | undefined,
+  options: GcpReadOptions = {},
+): Promise<ProviderState> {
+  if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is a ${target.kind} target`);
+  const model = context?.model;
+  if (source.kind === 'snapshot') {
+    const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);
+    if (!raw) return { target: target.name, source: 'snapshot', resources: [], fingerprint: '', diagnostics };
+    const state = toProviderState(target, raw, 'snapshot', model);
+    return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
+  }
+  const clients = (options.clients ?? createGcpClients)(target.gcp.endpoint ?? source.endpoint);
+  try {
+    const raw = await readGcpLive(target.gcp, clients, {
+      ...(model ? { model } : {}),
+      ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+    });
+    return toProviderState(target, raw, 'live', model);
+  } finally {
+    await clients.close();
+  }
+}

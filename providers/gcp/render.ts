@@ -1,0 +1,532 @@
+import type { Endpoint, GcpTargetConfig, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
+import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
+import { assertNever } from '../../src/errors.js';
+import type { Child, Resource } from '../../src/plan/types.js';
+import {
+  canonicalFirewall,
+  canonicalPolicyRule,
+  canonicalProtocolRules,
+  firewallBody,
+  policyRuleBody,
+  firewallResource,
+  isV6,
+  ownershipMarker,
+  policyResource,
+  policyRuleChild,
+  shortHash,
+  type FirewallSpec,
+  type PolicyRuleSpec,
+  type ProtocolRule,
+} from './canonical.js';
+import {
+  MAX_DEST_FQDNS,
+  MAX_NAME_LENGTH,
+  MAX_RANGES,
+  MAX_SERVICE_ACCOUNTS,
+  MAX_SOURCE_TAGS,
+  MAX_TARGET_TAGS,
+  POLICY_PRIORITY_BAND,
+  PRIORITY,
+} from './limits.js';
+
+/**
+ * Render (pure): a RuleSet → the desired GCP objects of one target.
+ *
+ * - One VPC firewall rule per (segment, direction, peer, address family) carrying all of that
+ *   flow's services; targets are the segment's network tag `<model>-<segment>` or its service
+ *   account. Ingress from segment peers names the peer's tag/SA; egress toward segment peers goes to
+ *   the target's internal ranges (GCP egress rules cannot name tags), and the receiver's ingress
+ *   rule does the segmenting.
+ * - Guardrail denies at priority 100, allows at 1000, a deny-all egress for the model's segments at
+ *   65000 (GCP's implied rule allows all egress).
+ * - FQDN egress: rules of the target's global network firewall policy with `destFqdns`.
+ * - Names: `<model>-<readable part>-<hash>`: the hash is of the rule's identity (not its position or
+ *   ports), so names are stable across plans and a port change is an in-place update.
+ */
+
+/** What render produced for a target, with everything it could not express. */
+export interface GcpRender {
+  /** Sorted by address. */
+  readonly resources: Resource[];
+  readonly diagnostics: Diagnostic[];
+}
+
+type Identity = { readonly kind: 'tag' | 'sa'; readonly value: string };
+type Family = 'v4' | 'v6' | 'any';
+
+interface Draft {
+  /** Identity of the rule: what its name's hash is made of. */
+  readonly key: string;
+  readonly readable: readonly string[];
+  readonly direction: 'INGRESS' | 'EGRESS';
+  readonly priority: number;
+  readonly action: 'allow' | 'deny';
+  readonly rules: readonly ProtocolRule[];
+  readonly sourceRanges?: readonly string[];
+  readonly sources?: readonly Identity[];
+  readonly destinationRanges?: readonly string[];
+  readonly targets: readonly Identity[];
+  readonly summary: string;
+  readonly origins: readonly SourceRef[];
+}
+
+/** The target config of a GCP target (render is only ever called with one). */
+function gcpConfig(target: TargetSpec): GcpTargetConfig | undefined {
+  return target.kind === 'gcp' ? target.gcp : undefined;
+}
+
+/** Lower-case RFC 1035 fragment: `[a-z0-9-]`, no leading/trailing/double dashes. */
+export function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** `<model>-<readable>-<hash6>`, at most 63 characters, valid RFC 1035. */
+export function ruleName(model: string, readable: readonly string[], key: string): string {
+  const hash = shortHash(`${model}\n${key}`);
+  const prefix = slug(model);
+  const room = MAX_NAME_LENGTH - prefix.length - hash.length - 2;
+  const body = slug(readable.join('-')).slice(0, Math.max(0, room)).replace(/-+$/, '');
+  return body ? `${prefix}-${body}-${hash}` : `${prefix}-${hash}`;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  if (items.length === 0) return [[]];
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function firstPos(origins: readonly SourceRef[]): SourcePos | undefined {
+  return origins[0]?.pos;
+}
+
+/**
+ * GCP protocol entries of canonical services for one address family. ICMP type/code cannot be
+ * matched by GCP firewall rules, so it is an error rather than a silently wider rule.
+ */
+function protocolEntries(
+  services: readonly PortMatch[],
+  family: Family,
+  onError: (message: string) => void,
+): ProtocolRule[] {
+  const entries: { IPProtocol: string; ports?: string[] }[] = [];
+  for (const s of services) {
+    switch (s.kind) {
+      case 'all':
+        entries.push({ IPProtocol: 'all' });
+        break;
+      case 'ports':
+        entries.push({ IPProtocol: s.protocol, ports: [s.from === s.to ? `${s.from}` : `${s.from}-${s.to}`] });
+        break;
+      case 'icmp': {
+        if (s.type !== null || s.code !== null) {
+          onError(
+            `${s.protocol} type ${s.type ?? '*'} code ${s.code ?? '*'}: GCP firewall rules match ICMP only as a whole protocol (no type or code); write the service as plain \`${s.protocol}\``,
+          );
+          break;
+        }
+        if (s.protocol === 'icmp' && family !== 'v6') entries.push({ IPProtocol: 'icmp' });
+        if (s.protocol === 'icmpv6' && family !== 'v4') entries.push({ IPProtocol: '58' });
+        break;
+      }
+      case 'protocol':
+        entries.push({ IPProtocol: String(s.number) });
+        break;
+      default:
+        assertNever(s);
+    }
+  }
+  return canonicalProtocolRules(entries);
+}
+
+function describe(model: string, summary: string): string {
+  return `${summary} [${ownershipMarker(model)}]`;
+}
+
+/** Renders one target; `render` and `validate` are both views of this. */
+export function renderGcp(rules: RuleSet, target: TargetSpec): GcpRender {
+  const gcp = gcpConfig(target);
+  const diagnostics: Diagnostic[] = [];
+  if (!gcp) return { resources: [], diagnostics };
+  const model = rules.model.name;
+  const network = `projects/${gcp.project}/global/networks/${gcp.network}`;
+  const segmentSpecs = new Map(rules.segments.map((s) => [s.name, s]));
+  const identity = (segment: string): Identity => {
+    const sa = segmentSpecs.get(segment)?.gcp?.serviceAccount;
+    return sa ? { kind: 'sa', value: sa.toLowerCase() } : { kind: 'tag', value: `${slug(model)}-${slug(segment)}` };
+  };
+  const drafts: Draft[] = [];
+  const policyRules: { key: string; spec: Omit<PolicyRuleSpec, 'priority'>; origins: readonly SourceRef[] }[] = [];
+  const internal = { v4: gcp.internalRanges.filter((r) => !isV6(r)), v6: gcp.internalRanges.filter(isV6) };
+
+  // --- allows: one rule per (segment, direction, peer, family) ---
+  const groups = new Map<string, { segment: string; direction: 'ingress' | 'egress'; peer: Endpoint; intents: RuleIntent[] }>();
+  for (const intent of rules.rules) {
+    const key = `${intent.segment}|${intent.direction}|${peerKey(intent.peer)}`;
+    const g = groups.get(key) ?? { segment: intent.segment, direction: intent.direction, peer: intent.peer, intents: [] };
+    g.intents.push(intent);
+    groups.set(key, g);
+  }
+  for (const [key, g] of [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const services = g.intents.map((i) => i.service);
+    const origins = g.intents.flatMap((i) => i.origins);
+    const pos = firstPos(origins);
+    const target0 = identity(g.segment);
+    const dir = g.direction === 'ingress' ? 'INGRESS' : 'EGRESS';
+    const short = g.direction === 'ingress' ? 'in' : 'out';
+    const peer = g.peer;
+    const peerName = peerLabel(peer);
+    const summary = `${g.segment} ${g.direction} ${g.direction === 'ingress' ? 'from' : 'to'} ${peerName}`;
+    const err = (code: string, message: string) => diagnostics.push(error(code, message, pos));
+    if (peer.kind === 'fqdns') {
+      if (g.direction !== 'egress') {
+        err('gcp-fqdn-ingress', `${summary}: a domain name can only be an egress destination`);
+        continue;
+      }
+      if (!gcp.firewallPolicy) {
+        err(
+          'gcp-fqdn-needs-firewall-policy',
+          `${summary} (${peer.fqdns.join(', ')}): GCP VPC firewall rules cannot match domain names; FQDN egress needs a global network firewall policy. ` +
+            `Create one (\`gcloud compute network-firewall-policies create <name> --global\`), associate it with network ${gcp.network} ` +
+            `(\`gcloud compute network-firewall-policies associations create --firewall-policy <name> --network ${gcp.network} --global-firewall-policy\`) ` +
+            `and name it on target ${target.name} as \`gcp: { firewallPolicy: <name> }\``,
+        );
+        continue;
+      }
+      const l4 = protocolEntries(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      const fqdnChunks = chunk(peer.fqdns, MAX_DEST_FQDNS);
+      fqdnChunks.forEach((fqdns, i) => {
+        const ruleKey = `policy|${key}${fqdnChunks.length > 1 ? `|${i}` : ''}`;
+        policyRules.push({
+          key: ruleKey,
+          origins,
+          spec: {
+            ruleName: ruleName(model, [g.segment, 'fqdn', peer.entity], ruleKey),
+            description: describe(model, summary),
+            direction: 'EGRESS',
+            action: 'allow',
+            destFqdns: fqdns,
+            destIpRanges: [],
+            srcIpRanges: [],
+            layer4Configs: l4,
+            targetServiceAccounts: target0.kind === 'sa' ? [target0.value] : [],
+            targetResources: target0.kind === 'sa' ? [] : [network],
+            enableLogging: false,
+            disabled: false,
+          },
+        });
+      });
+      if (target0.kind === 'tag') {
+        diagnostics.push(
+          warning(
+            'gcp-fqdn-rule-scope',
+            `${summary}: network firewall policy rules cannot target network tags, so the rule in policy ${gcp.firewallPolicy} applies to every instance of network ${gcp.network}; ` +
+              `give segment ${g.segment} a service account (\`gcp: { serviceAccount: … }\`) to scope it`,
+            pos,
+          ),
+        );
+      }
+      continue;
+    }
+    if (peer.kind === 'segment') {
+      if (g.direction === 'ingress') {
+        const src = identity(peer.name);
+        if (src.kind !== target0.kind) {
+          err(
+            'gcp-tag-service-account-mix',
+            `${summary}: segment ${g.segment} is matched by ${target0.kind === 'sa' ? 'service account' : 'network tag'} and ${peer.name} by ${src.kind === 'sa' ? 'service account' : 'network tag'}; ` +
+              'GCP firewall rules cannot combine tags with service accounts: give both segments a `gcp.serviceAccount`, or neither',
+          );
+          continue;
+        }
+        const rulesAny = protocolEntries(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+        for (const [i, srcChunk] of chunk([src], src.kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS).entries()) {
+          drafts.push({
+            key: `${key}|any|${i}`,
+            readable: [g.segment, short, peerName],
+            direction: dir,
+            priority: PRIORITY.allow,
+            action: 'allow',
+            rules: rulesAny,
+            sources: srcChunk,
+            targets: [target0],
+            summary,
+            origins,
+          });
+        }
+        continue;
+      }
+      pushRanged(key, [g.segment, short, peerName], dir, internal, services, target0, summary, origins, err);
+      continue;
+    }
+    const ranges = peerRanges(peer);
+    if (!ranges) {
+      err('gcp-entity-unbound', `${summary}: entity ${peerName} has no \`gcp\` binding (cidrs), so target ${target.name} cannot use it`);
+      continue;
+    }
+    pushRanged(key, [g.segment, short, peerName], dir, ranges, services, target0, summary, origins, err);
+  }
+
+  function pushRanged(
+    key: string,
+    readable: readonly string[],
+    direction: 'INGRESS' | 'EGRESS',
+    ranges: { readonly v4: readonly string[]; readonly v6: readonly string[] },
+    services: readonly PortMatch[],
+    target0: Identity,
+    summary: string,
+    origins: readonly SourceRef[],
+    err: (code: string, message: string) => void,
+  ): void {
+    for (const family of ['v4', 'v6'] as const) {
+      const list = ranges[family];
+      if (list.length === 0) continue;
+      const protos = protocolEntries(services, family, (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      if (protos.length === 0) continue;
+      const chunks = chunk(list, MAX_RANGES);
+      chunks.forEach((c, i) => {
+        drafts.push({
+          key: `${key}|${family}|${i}`,
+          readable: [...readable, family, ...(chunks.length > 1 ? [String(i + 1)] : [])],
+          direction,
+          priority: PRIORITY.allow,
+          action: 'allow',
+          rules: protos,
+          ...(direction === 'INGRESS' ? { sourceRanges: c } : { destinationRanges: c }),
+          targets: [target0],
+          summary,
+          origins,
+        });
+      });
+    }
+  }
+
+  // --- guardrail denies ---
+  for (const deny of rules.denies) renderDeny(deny);
+
+  function renderDeny(deny: GuardrailDeny): void {
+    const pos = firstPos(deny.origins);
+    const summary = `guardrail ${deny.guardrail}`;
+    const err = (code: string, message: string) => diagnostics.push(error(code, message, pos));
+    const peer = deny.peer;
+    const segments = deny.segments.map((s) => ({ name: s, id: identity(s) }));
+    const base = `deny|${deny.id}`;
+    const readable = (dir: string, family: string) => ['deny', deny.guardrail, dir, family];
+    if (peer.kind === 'segment' || (peer.kind !== 'any' && peer.kind === 'fqdns')) {
+      if (peer.kind === 'fqdns') {
+        err('gcp-fqdn-deny', `${summary}: denying by domain name is not supported on GCP VPC firewall rules; deny the addresses instead`);
+        return;
+      }
+      // Segment ↔ segment: rendered as ingress on the receiver from the sender(s), which is
+      // exactly the traffic (GCP egress rules cannot name tags).
+      const receivers = deny.direction === 'ingress' ? segments : [{ name: peer.name, id: identity(peer.name) }];
+      const senders = deny.direction === 'ingress' ? [{ name: peer.name, id: identity(peer.name) }] : segments;
+      for (const kind of ['tag', 'sa'] as const) {
+        const recv = receivers.filter((r) => r.id.kind === kind).map((r) => r.id);
+        const send = senders.filter((s) => s.id.kind === kind).map((s) => s.id);
+        const mixed = senders.filter((s) => s.id.kind !== kind).map((s) => s.name);
+        if (recv.length === 0) continue;
+        if (mixed.length > 0) {
+          err(
+            'gcp-tag-service-account-mix',
+            `${summary}: ${mixed.join(', ')} and ${receivers.filter((r) => r.id.kind === kind).map((r) => r.name).join(', ')} are matched differently (network tag vs service account); GCP firewall rules cannot combine them`,
+          );
+        }
+        if (send.length === 0) continue;
+        const protos = protocolEntries(deny.services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+        const recvChunks = chunk(recv, kind === 'tag' ? MAX_TARGET_TAGS : MAX_SERVICE_ACCOUNTS);
+        const sendChunks = chunk(send, kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS);
+        recvChunks.forEach((r, i) =>
+          sendChunks.forEach((s, j) =>
+            drafts.push({
+              key: `${base}|${kind}|${i}|${j}`,
+              readable: [...readable('in', kind), ...(recvChunks.length * sendChunks.length > 1 ? [`${i + 1}`, `${j + 1}`] : [])],
+              direction: 'INGRESS',
+              priority: PRIORITY.guardrailDeny,
+              action: 'deny',
+              rules: protos,
+              sources: s,
+              targets: r,
+              summary,
+              origins: deny.origins,
+            }),
+          ),
+        );
+      }
+      return;
+    }
+    const ranges = peer.kind === 'any' ? { v4: ['0.0.0.0/0'], v6: ['::/0'] } : peerRanges(peer);
+    if (!ranges) {
+      err('gcp-entity-unbound', `${summary}: entity ${peerLabel(peer)} has no \`gcp\` binding (cidrs)`);
+      return;
+    }
+    const dir = deny.direction === 'ingress' ? 'INGRESS' : 'EGRESS';
+    for (const family of ['v4', 'v6'] as const) {
+      const list = ranges[family];
+      if (list.length === 0) continue;
+      const protos = protocolEntries(deny.services, family, (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      if (protos.length === 0) continue;
+      for (const kind of ['tag', 'sa'] as const) {
+        const targets = segments.filter((s) => s.id.kind === kind).map((s) => s.id);
+        if (targets.length === 0) continue;
+        const tChunks = chunk(targets, kind === 'tag' ? MAX_TARGET_TAGS : MAX_SERVICE_ACCOUNTS);
+        const rChunks = chunk(list, MAX_RANGES);
+        tChunks.forEach((t, i) =>
+          rChunks.forEach((r, j) =>
+            drafts.push({
+              key: `${base}|${family}|${kind}|${i}|${j}`,
+              readable: [
+                ...readable(deny.direction === 'ingress' ? 'in' : 'out', family),
+                ...(kind === 'sa' ? ['sa'] : []),
+                ...(tChunks.length * rChunks.length > 1 ? [`${i + 1}`, `${j + 1}`] : []),
+              ],
+              direction: dir,
+              priority: PRIORITY.guardrailDeny,
+              action: 'deny',
+              rules: protos,
+              ...(dir === 'INGRESS' ? { sourceRanges: r } : { destinationRanges: r }),
+              targets: t,
+              summary,
+              origins: deny.origins,
+            }),
+          ),
+        );
+      }
+    }
+  }
+
+  // --- the deny-all egress of the model's segments (default deny egress) ---
+  const all = rules.segments.map((s) => identity(s.name));
+  for (const family of ['v4', 'v6'] as const) {
+    for (const kind of ['tag', 'sa'] as const) {
+      const ids = all.filter((i) => i.kind === kind);
+      if (ids.length === 0) continue;
+      const chunks = chunk(ids, kind === 'tag' ? MAX_TARGET_TAGS : MAX_SERVICE_ACCOUNTS);
+      chunks.forEach((c, i) =>
+        drafts.push({
+          key: `deny-all-egress|${family}|${kind}|${i}`,
+          readable: ['deny-all-egress', family, ...(kind === 'sa' ? ['sa'] : []), ...(chunks.length > 1 ? [`${i + 1}`] : [])],
+          direction: 'EGRESS',
+          priority: PRIORITY.denyAllEgress,
+          action: 'deny',
+          rules: [{ protocol: 'all', ports: [] }],
+          destinationRanges: [family === 'v4' ? '0.0.0.0/0' : '::/0'],
+          targets: c,
+          summary: 'default-deny egress of the model segments',
+          origins: [],
+        }),
+      );
+    }
+  }
+
+  // --- drafts → resources ---
+  const resources: Resource[] = [];
+  const seen = new Map<string, string>();
+  for (const d of drafts) {
+    const name = ruleName(model, d.readable, d.key);
+    const other = seen.get(name);
+    if (other !== undefined && other !== d.key) {
+      diagnostics.push(error('gcp-name-collision', `two rules render to the same name ${name}; rename a segment or entity`, firstPos(d.origins)));
+      continue;
+    }
+    if (other !== undefined) continue;
+    seen.set(name, d.key);
+    const spec: FirewallSpec = {
+      name,
+      network,
+      direction: d.direction,
+      priority: d.priority,
+      action: d.action,
+      rules: d.rules,
+      sourceRanges: [...(d.sourceRanges ?? [])].sort(),
+      sourceTags: (d.sources ?? []).filter((s) => s.kind === 'tag').map((s) => s.value).sort(),
+      sourceServiceAccounts: (d.sources ?? []).filter((s) => s.kind === 'sa').map((s) => s.value).sort(),
+      destinationRanges: [...(d.destinationRanges ?? [])].sort(),
+      targetTags: d.targets.filter((t) => t.kind === 'tag').map((t) => t.value).sort(),
+      targetServiceAccounts: d.targets.filter((t) => t.kind === 'sa').map((t) => t.value).sort(),
+      disabled: false,
+      logging: 'off',
+      description: describe(model, d.summary),
+    };
+    if (spec.rules.length === 0) continue;
+    // Desired goes through the same canonicalization as what is read, so a plan after an apply is empty.
+    const canonical = canonicalFirewall(firewallBody(spec), gcp.project);
+    resources.push(firewallResource(target.name, canonical, { origins: dedupeOrigins(d.origins), widens: d.action === 'allow' }));
+  }
+
+  // --- policy rules: priorities derived from identity inside the band, probing on collision ---
+  if (gcp.firewallPolicy) {
+    const used = new Set<number>();
+    const children: Child[] = [];
+    for (const r of [...policyRules].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+      let p = POLICY_PRIORITY_BAND.start + (parseInt(shortHash(`${model}\n${r.key}`, 8), 16) % POLICY_PRIORITY_BAND.size);
+      while (used.has(p)) p = POLICY_PRIORITY_BAND.start + ((p - POLICY_PRIORITY_BAND.start + 1) % POLICY_PRIORITY_BAND.size);
+      used.add(p);
+      const canonical = canonicalPolicyRule(policyRuleBody({ ...r.spec, priority: p }), gcp.project);
+      children.push(policyRuleChild(canonical, { origins: dedupeOrigins(r.origins), widens: true }));
+    }
+    resources.push(policyResource(target.name, gcp.firewallPolicy, children));
+    if (children.length > 0) {
+      diagnostics.push(
+        warning(
+          'gcp-fqdn-enforcement-order',
+          `FQDN egress rules in firewall policy ${gcp.firewallPolicy} take effect only if network ${gcp.network} evaluates the policy before its VPC firewall rules ` +
+            `(\`gcloud compute networks update ${gcp.network} --network-firewall-policy-enforcement-order=BEFORE_CLASSIC_FIREWALL\`): otherwise the model's deny-all egress rule matches first`,
+          target.pos,
+        ),
+      );
+    }
+  }
+  resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  return { resources, diagnostics };
+}
+
+function dedupeOrigins(origins: readonly SourceRef[]): SourceRef[] {
+  const seen = new Set<string>();
+  return origins.filter((o) => {
+    const k = `${o.pos.file}:${o.pos.line}:${o.pos.column}:${o.label}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function peerKey(peer: Endpoint): string {
+  switch (peer.kind) {
+    case 'segment':
+      return `segment:${peer.name}`;
+    case 'cidrs':
+      return `cidrs:${peer.entity}`;
+    case 'fqdns':
+      return `fqdns:${peer.entity}`;
+    case 'cloud':
+      return `cloud:${peer.entity}`;
+    default:
+      return assertNever(peer);
+  }
+}
+
+function peerLabel(peer: Endpoint | { readonly kind: 'any' }): string {
+  switch (peer.kind) {
+    case 'segment':
+      return peer.name;
+    case 'any':
+      return 'any';
+    default:
+      return peer.entity;
+  }
+}
+
+function peerRanges(peer: Endpoint): { v4: readonly string[]; v6: readonly string[] } | undefined {
+  switch (peer.kind) {
+    case 'cidrs':
+      return { v4: peer.ipv4, v6: peer.ipv6 };
+    case 'cloud':
+      return peer.gcp ? { v4: peer.gcp.ipv4, v6: peer.gcp.ipv6 } : undefined;
+    default:
+      return undefined;
+  }
+}
