@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import type { Io } from '../io.js';
+import { registerApply } from './apply.js';
 import { registerCompile } from './compile.js';
+import { registerDrift } from './drift.js';
+import { registerExport } from './export.js';
+import { registerPlan } from './plan.js';
+import { registerRender } from './render.js';
 import { registerValidate } from './validate.js';
 
 /**
@@ -16,4 +21,12 @@ export interface CommandContext {
 export type RegisterCommand = (program: Command, ctx: CommandContext) => void;
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: readonly RegisterCommand[] = [registerValidate, registerCompile];
+export const COMMANDS: readonly RegisterCommand[] = [
+  registerValidate,
+  registerCompile,
+  registerRender,
+  registerPlan,
+  registerApply,
+  registerDrift,
+  registerExport,
+];

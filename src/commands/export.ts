@@ -1,0 +1,50 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { getProvider } from '../../providers/index.js';
+import { ProviderError, UsageError } from '../errors.js';
+import { selectTargets } from '../plan/create-plan.js';
+import { collect, endpointFor, loadRules } from '../plan/engine-context.js';
+import type { CommandContext, RegisterCommand } from './index.js';
+
+interface ExportFlags {
+  target?: string[];
+  out: string;
+}
+
+/** `bulkhead export --target NAME --out DIR [FILE]`: writes a target's live state as the snapshot files `plan --snapshots` reads. */
+export const registerExport: RegisterCommand = (program: Command, ctx: CommandContext) => {
+  program
+    .command('export')
+    .description('write targets\' live state as cloud CLI JSON (DIR/<target>/…), for `plan --snapshots DIR`')
+    .argument('[file]', 'model file (default: bulkhead.yaml)')
+    .requiredOption('--out <dir>', 'snapshot folder to write')
+    .option('--target <name>', 'target to export (repeatable, or comma-separated; default: all)', collect)
+    .action(async (file: string | undefined, flags: ExportFlags) => {
+      const { io } = ctx;
+      const rules = await loadRules(file, io);
+      const targets = selectTargets(rules, flags.target);
+      const outDir = resolve(io.cwd, flags.out);
+      for (const target of targets) {
+        const provider = getProvider(target.kind);
+        if (!provider) {
+          io.stderr.write(`warning: provider ${target.kind} not available yet, target ${target.name} skipped\n`);
+          continue;
+        }
+        io.stderr.write(`Exporting ${target.name} (${target.kind})…\n`);
+        const endpoint = endpointFor(target, io.env);
+        const files = await provider.exportSnapshot(target, endpoint !== undefined ? { endpoint } : {});
+        for (const f of files) {
+          const rel = normalize(f.path);
+          if (isAbsolute(rel) || rel.startsWith('..')) {
+            throw new ProviderError(`provider ${target.kind} returned a snapshot path outside the target's folder: ${f.path}`);
+          }
+          const path = join(outDir, target.name, rel);
+          await mkdir(dirname(path), { recursive: true });
+          await writeFile(path, f.content);
+          io.stdout.write(`${join(flags.out, target.name, rel)}\n`);
+        }
+      }
+      if (targets.length === 0) throw new UsageError('the model has no targets');
+    });
+};

@@ -1,0 +1,69 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { getProvider } from '../../providers/index.js';
+import { formatDiagnostics } from '../cli.js';
+import { hasErrors } from '../diagnostics.js';
+import { EXIT, UsageError, ValidationError } from '../errors.js';
+import { createStyle } from '../io.js';
+import { allDiagnostics, createPlan } from '../plan/create-plan.js';
+import { collect, loadRules, resolverFor, stateSourceFor } from '../plan/engine-context.js';
+import { formatPlanJson } from '../plan/format-json.js';
+import { formatPlanMarkdown } from '../plan/format-markdown.js';
+import { formatPlanText } from '../plan/format-text.js';
+import { serializeSavedPlan } from '../plan/saved-plan.js';
+import type { CommandContext, RegisterCommand } from './index.js';
+
+interface PlanFlags {
+  target?: string[];
+  snapshots?: string;
+  json?: boolean;
+  markdown?: boolean;
+  out?: string;
+  detailedExitcode?: boolean;
+  color: boolean;
+}
+
+/** `bulkhead plan [FILE]`: the Terraform-style diff between the model and the targets' state. */
+export const registerPlan: RegisterCommand = (program: Command, ctx: CommandContext) => {
+  program
+    .command('plan')
+    .description('show the changes that would make the targets match the model')
+    .argument('[file]', 'model file (default: bulkhead.yaml)')
+    .option('--target <name>', 'plan only this target (repeatable, or comma-separated)', collect)
+    .option('--snapshots <dir>', 'read state from cloud CLI exports in DIR/<target>/ (and DIR/dns.json) instead of the APIs')
+    .option('--json', 'print the plan as versioned JSON')
+    .option('--markdown', 'print a compact Markdown summary (for pull-request comments)')
+    .option('--out <file>', 'save the plan, for `bulkhead apply FILE`')
+    .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
+    .option('--no-color', 'no ANSI colors')
+    .action(async (file: string | undefined, flags: PlanFlags) => {
+      const { io } = ctx;
+      if (flags.json && flags.markdown) throw new UsageError('--json and --markdown cannot be used together');
+      const rules = await loadRules(file, io);
+      const source = stateSourceFor(flags.snapshots, io);
+      io.stderr.write(`Planning ${rules.model.name} against ${flags.snapshots !== undefined ? `snapshots in ${flags.snapshots}` : 'the live APIs'}…\n`);
+      const plan = await createPlan(rules, {
+        providers: getProvider,
+        source,
+        resolver: resolverFor(flags.snapshots, io),
+        ...(flags.target ? { targets: flags.target } : {}),
+      });
+      const diagnostics = allDiagnostics(plan);
+      if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot plan');
+      if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
+
+      if (flags.json) io.stdout.write(formatPlanJson(plan));
+      else if (flags.markdown) io.stdout.write(formatPlanMarkdown(plan));
+      else io.stdout.write(formatPlanText(plan, createStyle(io.stdoutIsTTY && flags.color, io.env)));
+
+      if (flags.out !== undefined) {
+        const path = resolve(io.cwd, flags.out);
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, serializeSavedPlan(plan, rules));
+        io.stderr.write(`Saved the plan to ${flags.out}. To carry it out: bulkhead apply ${flags.out}\n`);
+      }
+      const changed = plan.targets.some((t) => t.changes.length > 0);
+      ctx.setExit(flags.detailedExitcode && changed ? EXIT.changes : EXIT.ok);
+    });
+};

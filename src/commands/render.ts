@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { getProvider } from '../../providers/index.js';
+import type { CloudId, TargetSpec } from '../compile/types.js';
+import { formatDiagnostics } from '../cli.js';
+import { hasErrors } from '../diagnostics.js';
+import { UsageError, ValidationError } from '../errors.js';
+import { loadRules, resolverFor } from '../plan/engine-context.js';
+import { resolveFqdns } from '../resolve.js';
+import type { CommandContext, RegisterCommand } from './index.js';
+
+interface RenderFlags {
+  provider: string;
+  target?: string;
+  snapshots?: string;
+  json?: boolean;
+}
+
+const CLOUDS: readonly CloudId[] = ['aws', 'azure', 'gcp'];
+
+/** `bulkhead render --provider aws|azure|gcp [FILE]`: the desired objects in the cloud CLI's JSON shape. */
+export const registerRender: RegisterCommand = (program: Command, ctx: CommandContext) => {
+  program
+    .command('render')
+    .description('print the objects a target should have, in its cloud CLI\'s JSON shape')
+    .argument('[file]', 'model file (default: bulkhead.yaml)')
+    .requiredOption('--provider <cloud>', `cloud to render: ${CLOUDS.join(', ')}`)
+    .option('--target <name>', 'target to render (needed when the model has several for the cloud)')
+    .option('--snapshots <dir>', 'resolve FQDNs from DIR/dns.json instead of DNS')
+    .option('--json', 'print JSON (the cloud CLI\'s shape)')
+    .action(async (file: string | undefined, flags: RenderFlags) => {
+      const { io } = ctx;
+      if (!(CLOUDS as readonly string[]).includes(flags.provider)) {
+        throw new UsageError(`unknown --provider "${flags.provider}" (use ${CLOUDS.join(', ')})`);
+      }
+      const cloud = flags.provider as CloudId;
+      const provider = getProvider(cloud);
+      if (!provider) throw new UsageError(`provider ${cloud} is not available yet`);
+      const rules = await loadRules(file, io);
+      const candidates = rules.targets.filter((t) => t.kind === cloud);
+      let target: TargetSpec | undefined;
+      if (flags.target !== undefined) {
+        target = rules.targets.find((t) => t.name === flags.target);
+        if (!target) throw new UsageError(`unknown target "${flags.target}" (${cloud} targets: ${candidates.map((t) => t.name).join(', ') || 'none'})`);
+        if (target.kind !== cloud) throw new UsageError(`target ${target.name} is a ${target.kind} target, not ${cloud}`);
+      } else if (candidates.length === 1) {
+        target = candidates[0]!;
+      } else {
+        throw new UsageError(
+          candidates.length === 0
+            ? `the model has no ${cloud} target`
+            : `the model has ${candidates.length} ${cloud} targets; pick one with --target (${candidates.map((t) => t.name).join(', ')})`,
+        );
+      }
+      const fqdns = await resolveFqdns(rules, resolverFor(flags.snapshots, io));
+      const renderCtx = { resolved: fqdns.resolved };
+      const diagnostics = [...fqdns.diagnostics, ...provider.validate(rules, target, renderCtx)];
+      if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot render');
+      if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
+      const resources = provider.render(rules, target, renderCtx);
+      if (flags.json) {
+        io.stdout.write(`${JSON.stringify(provider.toCliJson(resources, target), null, 2)}\n`);
+        return;
+      }
+      for (const r of resources) {
+        io.stdout.write(`${r.address}\n`);
+        for (const c of r.children) io.stdout.write(`  ${c.summary}\n`);
+      }
+    });
+};

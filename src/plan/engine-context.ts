@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CloudId, RuleSet, TargetSpec } from '../compile/types.js';
+import { compileFile } from '../compile/index.js';
+import { UsageError, ValidationError } from '../errors.js';
+import type { Io } from '../io.js';
+import type { StateSource } from '../provider.js';
+import { createDnsResolver, createSnapshotResolver, type Resolver } from '../resolve.js';
+import { formatDiagnostics } from '../cli.js';
+
+/**
+ * What the engine's commands share: finding and compiling the model, choosing where state comes
+ * from (live API with endpoint overrides, or a snapshot folder) and how FQDNs are resolved.
+ */
+
+/** The model file to use: the one given, else `bulkhead.yaml` (or `.yml`) in the working directory. */
+export function modelPath(file: string | undefined, io: Io): string {
+  if (file) return file;
+  for (const name of ['bulkhead.yaml', 'bulkhead.yml']) if (existsSync(resolve(io.cwd, name))) return name;
+  throw new UsageError(`no model file given and no bulkhead.yaml in ${io.cwd}`);
+}
+
+/** Compiles the model; errors become a ValidationError, warnings go to stderr. */
+export async function loadRules(file: string | undefined, io: Io): Promise<RuleSet> {
+  const path = modelPath(file, io);
+  if (!existsSync(resolve(io.cwd, path))) throw new UsageError(`model file not found: ${path}`);
+  const result = await compileFile(path, { cwd: io.cwd });
+  if (!result.ok) throw new ValidationError(result.diagnostics);
+  const warnings = result.diagnostics.filter((d) => d.severity === 'warning');
+  if (warnings.length > 0) io.stderr.write(formatDiagnostics(warnings, io));
+  return result.value;
+}
+
+/** Environment variable that overrides the endpoint of a cloud's API. */
+export const ENDPOINT_ENV: { readonly [C in CloudId]: string } = {
+  aws: 'BULKHEAD_AWS_ENDPOINT',
+  azure: 'BULKHEAD_AZURE_ENDPOINT',
+  gcp: 'BULKHEAD_GCP_ENDPOINT',
+};
+
+/** The endpoint override of a target: its own `endpoint`, else the cloud's environment variable. */
+export function endpointFor(target: TargetSpec, env: Io['env']): string | undefined {
+  const own = target.kind === 'aws' ? target.aws.endpoint : target.kind === 'azure' ? target.azure.endpoint : target.gcp.endpoint;
+  const fromEnv = env[ENDPOINT_ENV[target.kind]];
+  return own ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined);
+}
+
+/** Where each target's state comes from: `--snapshots DIR` (relative to cwd), else the live API. */
+export function stateSourceFor(snapshots: string | undefined, io: Io): (target: TargetSpec) => StateSource {
+  if (snapshots !== undefined) {
+    const dir = resolve(io.cwd, snapshots);
+    if (!existsSync(dir)) throw new UsageError(`snapshot folder not found: ${snapshots}`);
+    return () => ({ kind: 'snapshot', dir });
+  }
+  return (target) => {
+    const endpoint = endpointFor(target, io.env);
+    return endpoint !== undefined ? { kind: 'live', endpoint } : { kind: 'live' };
+  };
+}
+
+/** The FQDN resolver: `<snapshots>/dns.json` offline, node:dns live. */
+export function resolverFor(snapshots: string | undefined, io: Io): Resolver {
+  return snapshots !== undefined ? createSnapshotResolver(resolve(io.cwd, snapshots)) : createDnsResolver();
+}
+
+/** Collects a repeatable option (`--target a --target b`, also `--target a,b`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+/** Parses a non-negative integer option. */
+export function parseCount(name: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value)) throw new UsageError(`${name} needs a whole number, not "${value}"`);
+    return Number(value);
+  };
+}

@@ -1,0 +1,167 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROVIDERS } from '../../providers/index.js';
+import { ACTION_SYMBOL } from '../../src/plan/types.js';
+import { runCli } from '../helpers/cli.js';
+import { createFakeCloud, createFakeProvider, seedGroup, type FakeCloud } from '../helpers/fake-provider.js';
+
+export const MODEL = `bulkhead: 1
+name: shop
+targets:
+  aws-test: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0 } }
+segments:
+  lb:
+    ingress: [{ from: internet, ports: [tcp/443] }]
+  web:
+    ingress: [{ from: lb, ports: [tcp/8080] }]
+`;
+
+let dir: string;
+let cloud: FakeCloud;
+const saved = { ...PROVIDERS };
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bulkhead-plan-'));
+  await writeFile(join(dir, 'bulkhead.yaml'), MODEL);
+  cloud = createFakeCloud();
+  const fake = createFakeProvider(cloud);
+  PROVIDERS.aws = () => fake;
+  delete PROVIDERS.azure;
+  delete PROVIDERS.gcp;
+});
+
+afterEach(() => {
+  Object.assign(PROVIDERS, saved);
+});
+
+describe('bulkhead plan', () => {
+  it('prints a Terraform-style plan with the legend, blocks and summary', async () => {
+    const r = await runCli(['plan'], { cwd: dir });
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Resource actions are indicated with the following symbols:');
+    expect(r.stdout).toContain(`  ${ACTION_SYMBOL.create} create`);
+    expect(r.stdout).toContain('# aws-test.fake_group.shop-lb will be created (widens access)');
+    expect(r.stdout).toContain('+ resource "fake_group" "shop-lb" {');
+    expect(r.stdout).toMatch(/\+ ingress tcp\/443-443 from 0\.0\.0\.0\/0 {2}# widens access/);
+    expect(r.stdout).toContain('Plan: 2 to add, 0 to change, 0 to destroy.');
+    expect(r.stdout).not.toContain('\u001b[');
+  });
+
+  it('--detailed-exitcode: 2 with changes, 0 without', async () => {
+    expect((await runCli(['plan', '--detailed-exitcode'], { cwd: dir })).code).toBe(2);
+    expect((await runCli(['apply', '--auto-approve'], { cwd: dir })).code).toBe(0);
+    const r = await runCli(['plan', '--detailed-exitcode'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('No changes. The live state matches the model.');
+  });
+
+  it('shows updates, destroys and replaces with their symbols', async () => {
+    seedGroup(cloud, 'aws-test', { name: 'shop-old', owner: 'shop' });
+    seedGroup(cloud, 'aws-test', { name: 'shop-web', owner: 'shop', description: 'hand made' });
+    seedGroup(cloud, 'aws-test', {
+      name: 'shop-lb',
+      owner: 'shop',
+      description: 'bulkhead shop segment lb',
+      rules: [{ direction: 'ingress', service: 'tcp/22-22', peer: 'cidr:0.0.0.0/0' }],
+    });
+    const r = await runCli(['plan'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('# aws-test.fake_group.shop-old will be destroyed');
+    expect(r.stdout).toContain('# aws-test.fake_group.shop-lb will be updated in-place');
+    expect(r.stdout).toContain('- ingress tcp/22-22 from 0.0.0.0/0');
+    expect(r.stdout).toContain('# aws-test.fake_group.shop-web must be replaced');
+    expect(r.stdout).toContain('-/+ resource "fake_group" "shop-web" {');
+    expect(r.stdout).toContain('# forces replacement');
+    expect(r.stdout).toContain('Plan: 1 to add, 1 to change, 2 to destroy.');
+  });
+
+  it('--json is versioned and carries model, targets, changes and widening', async () => {
+    const r = await runCli(['plan', '--json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      formatVersion: number;
+      model: { name: string; digest: string };
+      widensAccess: boolean;
+      targets: { target: string; changes: { address: string; action: string; widensAccess: boolean; before: unknown; after: unknown }[] }[];
+      diagnostics: unknown[];
+    };
+    expect(doc.formatVersion).toBe(1);
+    expect(doc.model.name).toBe('shop');
+    expect(doc.model.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(doc.targets[0]!.target).toBe('aws-test');
+    expect(doc.targets[0]!.changes.map((c) => [c.address, c.action, c.widensAccess, c.before])).toEqual([
+      ['aws-test.fake_group.shop-lb', 'create', true, null],
+      ['aws-test.fake_group.shop-web', 'create', true, null],
+    ]);
+    expect(doc.widensAccess).toBe(true);
+    expect(Array.isArray(doc.diagnostics)).toBe(true);
+  });
+
+  it('--markdown prints a table per target', async () => {
+    const r = await runCli(['plan', '--markdown'], { cwd: dir });
+    expect(r.stdout).toContain('### Bulkhead plan: `shop`');
+    expect(r.stdout).toContain('**Plan: 2 to add, 0 to change, 0 to destroy.**');
+    expect(r.stdout).toContain('| `+` | `shop-lb` | fake_group | create | +3 | ⚠️ yes |');
+    expect(r.stdout).toContain('```diff');
+  });
+
+  it('--out saves a plan with prior state, fingerprint and rules', async () => {
+    const r = await runCli(['plan', '--out', 'out/tfplan.json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const saved = JSON.parse(await readFile(join(dir, 'out/tfplan.json'), 'utf8')) as {
+      kind: string;
+      plan: { targets: { fingerprint: string; prior: unknown[] }[] };
+      rules: { model: { name: string } };
+    };
+    expect(saved.kind).toBe('bulkhead-plan');
+    expect(saved.plan.targets[0]!.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(saved.plan.targets[0]!.prior).toEqual([]);
+    expect(saved.rules.model.name).toBe('shop');
+    expect(r.stderr).toContain('bulkhead apply out/tfplan.json');
+  });
+
+  it('rejects an unknown --target with a suggestion, without a stack trace', async () => {
+    const r = await runCli(['plan', '--target', 'aws-tset'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('unknown target "aws-tset" (did you mean "aws-test"?)');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('skips a target whose provider has not landed, with a warning', async () => {
+    delete PROVIDERS.aws;
+    const r = await runCli(['plan'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('provider aws not available yet, target aws-test skipped');
+  });
+
+  it('reads snapshots with --snapshots and says so', async () => {
+    seedGroup(cloud, 'aws-test', { name: 'shop-old', owner: 'shop' });
+    const exp = await runCli(['export', '--out', 'snap'], { cwd: dir });
+    expect(exp.code).toBe(0);
+    expect(exp.stdout.trim()).toBe(join('snap', 'aws-test', 'groups.json'));
+    cloud.targets.clear(); // the live cloud changes; the snapshot does not
+    const r = await runCli(['plan', '--snapshots', 'snap'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Target aws-test (aws, snapshot state)');
+    expect(r.stdout).toContain('# aws-test.fake_group.shop-old will be destroyed');
+  });
+
+  it('colors only on a TTY and never with NO_COLOR', async () => {
+    const tty = await runCli(['plan'], { cwd: dir, tty: true });
+    expect(tty.stdout).toContain('\u001b[');
+    const noColor = await runCli(['plan'], { cwd: dir, tty: true, env: { NO_COLOR: '1' } });
+    expect(noColor.stdout).not.toContain('\u001b[');
+    const flag = await runCli(['plan', '--no-color'], { cwd: dir, tty: true });
+    expect(flag.stdout).not.toContain('\u001b[');
+  });
+
+  it('reports model errors as diagnostics with exit 1', async () => {
+    await writeFile(join(dir, 'bad.yaml'), MODEL.replace('from: lb', 'from: lbb'));
+    const r = await runCli(['plan', 'bad.yaml'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.yaml:\d+:\d+: error: /);
+  });
+});
