@@ -1,0 +1,246 @@
+import type { NetworkManagementClient, NetworkSecurityGroup, SecurityRule } from '@azure/arm-network';
+import type { TargetSpec } from '../../src/compile/types.js';
+import { ProviderError } from '../../src/errors.js';
+import { canonicalJson } from '../../src/plan/diff.js';
+import type { Json, ProviderState, Resource } from '../../src/plan/types.js';
+import type { Applier, ApplierOptions, ApplyStep } from '../../src/provider.js';
+import {
+  appRuleFromWire,
+  appRuleToWire,
+  ruleFromWire,
+  ruleToWire,
+  type AppRuleAttributes,
+  type RuleAttributes,
+  type WireAppRule,
+  type WireRule,
+} from './canonical.js';
+import { statusOf, withRetry } from './errors.js';
+import { RULES_PER_NSG } from './limits.js';
+import { createNetworkClient, type AzureProviderOptions, type WireRcg } from './read.js';
+import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } from './render.js';
+
+/**
+ * The Azure applier: runs the engine's steps against ARM.
+ *
+ *   create  ASG: PUT (tagged)            NSG: nothing (its `add` PUT creates it)   RCG: converge
+ *   add     ASG: PUT (tags kept)         NSG: converge                             RCG: converge
+ *   remove  —                            NSG: converge (a no-op when `add` did it) RCG: converge
+ *   delete  ASG: DELETE                  NSG: converge to no owned rules (the NSG stays)  RCG: DELETE
+ *
+ * "Converge" for the NSG is ONE whole-NSG PUT: re-GET the NSG, keep every rule the model does not
+ * own exactly as read (and the NSG's location, tags and other properties), put the desired owned
+ * rules, skip the PUT when the owned rules already match. The PUT is atomic, so the `add` step
+ * switches from the old rule set to the new one in one operation and make-before-break holds.
+ * Writes to one NSG (or one firewall policy) are serialized by a lock; long-running operations
+ * are awaited; retryable failures (a 429 without Retry-After, "another operation in progress")
+ * go through `withRetry`.
+ */
+
+/** Per-resource write locks, process-wide: never two concurrent writes to one NSG or policy. */
+const LOCKS = new Map<string, Promise<unknown>>();
+
+async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = LOCKS.get(key) ?? Promise.resolve();
+  const run = previous.then(fn, fn);
+  const settled = run.then(() => undefined, () => undefined);
+  LOCKS.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    if (LOCKS.get(key) === settled) LOCKS.delete(key);
+  }
+}
+
+function modelOf(step: ApplyStep): string {
+  const m = step.change.after?.attributes['model'] ?? step.change.before?.attributes['model'];
+  if (typeof m !== 'string' || m === '') {
+    throw new ProviderError(`${step.change.address}: cannot tell which model owns it (no model attribute)`, 'NoOwner');
+  }
+  return m;
+}
+
+/** The Azure Applier for one target. */
+export class AzureApplier implements Applier {
+  readonly #target: TargetSpec;
+  readonly #options: ApplierOptions;
+  readonly #provider: AzureProviderOptions;
+  #client: NetworkManagementClient | undefined;
+
+  constructor(target: TargetSpec, options: ApplierOptions, provider: AzureProviderOptions) {
+    this.#target = target;
+    this.#options = options;
+    this.#provider = provider;
+  }
+
+  get #sdk(): NetworkManagementClient {
+    this.#client ??= createNetworkClient(this.#target, this.#provider, this.#options.endpoint);
+    return this.#client;
+  }
+
+  get #lro(): { updateIntervalInMs?: number } {
+    return this.#provider.pollIntervalMs !== undefined ? { updateIntervalInMs: this.#provider.pollIntervalMs } : {};
+  }
+
+  /** Carries out one step; idempotent. */
+  async run(step: ApplyStep): Promise<void> {
+    switch (step.change.type) {
+      case AZURE_TYPES.asg:
+        return this.#asg(step);
+      case AZURE_TYPES.nsg:
+        if (step.phase === 'create' && (step.change.after?.children.length ?? 0) > 0) return;
+        return this.#convergeNsg(step);
+      case AZURE_TYPES.rcg:
+        return step.phase === 'delete' ? this.#deleteRcg(step) : this.#convergeRcg(step);
+      default:
+        throw new ProviderError(`${step.change.address}: the Azure provider does not manage ${step.change.type}`, 'UnknownType');
+    }
+  }
+
+  async #asg(step: ApplyStep): Promise<void> {
+    const cfg = azureConfig(this.#target);
+    const name = step.change.name;
+    const retry = this.#provider.retry;
+    if (step.phase === 'remove') return;
+    if (step.phase === 'delete') {
+      this.#options.onProgress?.(`deleting application security group ${name}`);
+      try {
+        await withRetry(`deleting application security group ${name}`, () => this.#sdk.applicationSecurityGroups.beginDeleteAndWait(cfg.resourceGroup, name, this.#lro), retry);
+      } catch (err) {
+        if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
+        throw err;
+      }
+      return;
+    }
+    // create, or add (an in-place update): PUT with the marker, keeping tags someone else added.
+    const model = modelOf(step);
+    let tags: Record<string, string> = {};
+    if (step.phase === 'add') {
+      try {
+        const live = await withRetry(`reading application security group ${name}`, () => this.#sdk.applicationSecurityGroups.get(cfg.resourceGroup, name), retry);
+        tags = { ...(live.tags ?? {}) };
+      } catch (err) {
+        if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
+      }
+    }
+    await withRetry(
+      `writing application security group ${name}`,
+      () => this.#sdk.applicationSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, name, { location: cfg.location, tags: { ...tags, [MARKER]: model } }, this.#lro),
+      retry,
+    );
+  }
+
+  async #convergeNsg(step: ApplyStep): Promise<void> {
+    const cfg = azureConfig(this.#target);
+    const model = modelOf(step);
+    const retry = this.#provider.retry;
+    const desired: Resource | null = step.phase === 'delete' || step.change.action === 'delete' ? null : step.change.after;
+    const want = new Map((desired?.children ?? []).map((c) => [c.key, c.attributes as RuleAttributes]));
+    await serialized(`nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${cfg.nsg}`.toLowerCase(), async () => {
+      let live: NetworkSecurityGroup | null = null;
+      try {
+        live = await withRetry(`reading NSG ${cfg.nsg}`, () => this.#sdk.networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg), retry);
+      } catch (err) {
+        if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
+      }
+      if (!live && !desired) return;
+      const rules: SecurityRule[] = live?.securityRules ?? [];
+      const unowned = rules.filter((r) => !ownsRuleName(model, r.name ?? ''));
+      const ownedLive = new Map(rules.filter((r) => ownsRuleName(model, r.name ?? '')).map((r) => [r.name!, canonicalJson(ruleFromWire(r as WireRule) as Json)]));
+      const converged = live !== null && ownedLive.size === want.size && [...want].every(([k, a]) => ownedLive.get(k) === canonicalJson(a as Json));
+      if (converged) return;
+      for (const [name, a] of want) {
+        const clash = unowned.find((u) => (u.direction ?? '').toLowerCase() === a.direction && u.priority === a.priority);
+        if (clash) {
+          throw new ProviderError(
+            `NSG ${cfg.nsg}: rule ${name} needs ${a.direction} priority ${a.priority}, which rule ${clash.name ?? '?'} (not owned by model ${model}) holds; ` +
+              `move that rule to another priority, or rename it ${model}-… to let Bulkhead own it`,
+            'SecurityRuleConflict',
+          );
+        }
+      }
+      if (unowned.length + want.size > RULES_PER_NSG) {
+        throw new ProviderError(`NSG ${cfg.nsg}: ${unowned.length} unowned + ${want.size} owned rules exceed Azure's ${RULES_PER_NSG} rules per NSG`, 'SecurityRulesPerNsgLimitReached');
+      }
+      const ownedRules = [...want].map(([name, a]) => ruleToWire(name, a, cfg.subscription) as SecurityRule);
+      const body: NetworkSecurityGroup = live
+        ? { ...live, securityRules: [...unowned, ...ownedRules] }
+        : { location: cfg.location, tags: { [MARKER]: model }, securityRules: ownedRules };
+      this.#options.onProgress?.(`NSG ${cfg.nsg}: PUT ${ownedRules.length} owned + ${unowned.length} unowned rules`);
+      await withRetry(`writing NSG ${cfg.nsg}`, () => this.#sdk.networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, this.#lro), retry);
+    });
+  }
+
+  #endpointKey(): string {
+    return azureConfig(this.#target).endpoint ?? this.#options.endpoint ?? this.#provider.endpoint ?? '';
+  }
+
+  async #convergeRcg(step: ApplyStep): Promise<void> {
+    const cfg = azureConfig(this.#target);
+    const after = step.change.after;
+    if (!after) return;
+    const policy = cfg.firewallPolicy ?? String(after.attributes['policy']);
+    const name = step.change.name;
+    const retry = this.#provider.retry;
+    const model = name.replace(/-fqdn-egress$/, '');
+    const desired = {
+      priority: after.attributes['priority'] as number,
+      ruleCollections: [
+        {
+          ruleCollectionType: 'FirewallPolicyFilterRuleCollection' as const,
+          name: String(after.attributes['collection'] ?? ruleCollectionName(model)),
+          priority: after.attributes['collectionPriority'] as number,
+          action: { type: 'Allow' as const },
+          rules: after.children.map((c) => appRuleToWire(c.key, c.attributes as AppRuleAttributes)),
+        },
+      ],
+    };
+    await serialized(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
+      let live: WireRcg | null = null;
+      try {
+        live = (await withRetry(`reading rule collection group ${name}`, () => this.#sdk.firewallPolicyRuleCollectionGroups.get(cfg.resourceGroup, policy, name), retry)) as WireRcg;
+      } catch (err) {
+        if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
+      }
+      if (live && canonicalJson(normalizeRcg(live)) === canonicalJson(normalizeRcg(desired as WireRcg))) return;
+      this.#options.onProgress?.(`firewall policy ${policy}: PUT rule collection group ${name} (${after.children.length} application rules)`);
+      await withRetry(
+        `writing rule collection group ${name} of firewall policy ${policy}`,
+        () => this.#sdk.firewallPolicyRuleCollectionGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, policy, name, desired, this.#lro),
+        retry,
+      );
+    });
+  }
+
+  async #deleteRcg(step: ApplyStep): Promise<void> {
+    const cfg = azureConfig(this.#target);
+    const policy = String(step.change.before?.attributes['policy'] ?? cfg.firewallPolicy ?? '');
+    const name = step.change.name;
+    await serialized(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
+      try {
+        await withRetry(`deleting rule collection group ${name}`, () => this.#sdk.firewallPolicyRuleCollectionGroups.beginDeleteAndWait(cfg.resourceGroup, policy, name, this.#lro), this.#provider.retry);
+      } catch (err) {
+        if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
+        throw err;
+      }
+    });
+  }
+}
+
+/** A rule collection group reduced to what Bulkhead writes, for the converged check. */
+function normalizeRcg(g: WireRcg): Json {
+  return {
+    priority: g.priority ?? null,
+    ruleCollections: (g.ruleCollections ?? []).map((c) => ({
+      type: c.ruleCollectionType ?? null,
+      name: c.name ?? null,
+      priority: c.priority ?? null,
+      action: (c.action?.type ?? '').toLowerCase(),
+      rules: (c.rules ?? []).map((r): Json => (r.ruleType === 'ApplicationRule' ? { name: r.name ?? '', ...appRuleFromWire(r as WireAppRule) } : { name: r.name ?? '', ruleType: r.ruleType ?? null })),
+    })),
+  };
+}
+
+/** `createApplier` of the provider. */
+export function createAzureApplier(target: TargetSpec, _state: ProviderState, options: ApplierOptions, provider: AzureProviderOptions): Applier {
+  return new AzureApplier(target, options, provider);
+}

@@ -1,0 +1,480 @@
+import { createHash } from 'node:crypto';
+import type { Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
+import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
+import { assertNever } from '../../src/errors.js';
+import type { Child, Resource } from '../../src/plan/types.js';
+import type { RenderContext } from '../../src/provider.js';
+import { canonicalLocation, canonicalPort, type AppRuleAttributes, type RuleAttributes, type RuleContent } from './canonical.js';
+import {
+  ALLOW_BAND,
+  DENY_ALL_PRIORITY,
+  DENY_BAND,
+  DESCRIPTION_MAX,
+  LOAD_BALANCER_PRIORITY,
+  NAME_MAX,
+  RULE_COLLECTION_GROUP_PRIORITY,
+  RULE_COLLECTION_PRIORITY,
+} from './limits.js';
+
+/**
+ * Render (pure): a RuleSet → the desired Azure objects of one target.
+ *
+ * - one ASG `<model>-<segment>` per segment, tagged `bulkhead:model=<model>`;
+ * - the target's NSG, whose children are the model's rules (named `<model>-…`: NSG rules carry no
+ *   tags, so the name prefix is the ownership marker): one rule per RuleIntent (ASG to ASG, or
+ *   to/from CIDRs, service tags, pinned FQDN addresses), guardrail denies, an explicit deny-all per
+ *   direction at 4096 and an AzureLoadBalancer allow at 4095 (the deny-all would hide Azure's
+ *   default rule 65001 and cut load-balancer health probes);
+ * - when a segment has FQDN egress and the target names a firewall policy, a rule collection group
+ *   `<model>-fqdn-egress` with one application rule per (segment, FQDN entity, port).
+ *
+ * Priorities are placed by hash (see `allocatePriorities`), never by position.
+ */
+
+/** The ownership tag's key on ASGs (and on an NSG Bulkhead creates). */
+export const MARKER = 'bulkhead:model';
+
+/** Resource types of this provider. */
+export const AZURE_TYPES = {
+  asg: 'azure_application_security_group',
+  nsg: 'azure_network_security_group',
+  rcg: 'azure_firewall_policy_rule_collection_group',
+} as const;
+
+/** The target's Azure config (render is only called with Azure targets). */
+export function azureConfig(target: TargetSpec) {
+  if (target.kind !== 'azure') throw new Error(`target ${target.name} is not an Azure target`);
+  return target.azure;
+}
+
+/** The ASG name of a segment. */
+export function asgName(model: string, segment: string): string {
+  return `${model}-${segment}`;
+}
+
+/** The rule collection group Bulkhead owns in the target's firewall policy. */
+export function ruleCollectionGroupName(model: string): string {
+  return `${model}-fqdn-egress`;
+}
+
+/** The filter collection inside that group. */
+export function ruleCollectionName(model: string): string {
+  return `${model}-allow-fqdn`;
+}
+
+/** True when a rule name belongs to the model (prefix `<model>-`, case-insensitive like Azure names). */
+export function ownsRuleName(model: string, name: string): boolean {
+  return name.toLowerCase().startsWith(`${model.toLowerCase()}-`);
+}
+
+/** A rule as laid out before priorities are placed. */
+interface LaidOutRule {
+  readonly name: string;
+  readonly band: 'deny' | 'allow' | 'fixed';
+  readonly fixed?: number;
+  readonly attrs: RuleContent;
+  readonly origins: readonly SourceRef[];
+  readonly dependsOn: readonly string[];
+  readonly pos?: SourcePos;
+}
+
+/** An application rule of the rule collection group. */
+interface LaidOutAppRule {
+  readonly name: string;
+  readonly attrs: AppRuleAttributes;
+  readonly origins: readonly SourceRef[];
+}
+
+/** Everything render and validate need, computed once. */
+export interface AzureLayout {
+  readonly asgs: readonly { readonly segment: string; readonly name: string; readonly pos: SourcePos }[];
+  /** NSG rules with their priorities, sorted by name. */
+  readonly rules: readonly (LaidOutRule & { readonly priority: number })[];
+  readonly appRules: readonly LaidOutAppRule[];
+  /** Things Azure cannot express, and exhausted priority bands. */
+  readonly problems: readonly Diagnostic[];
+}
+
+function sanitize(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.-]+/g, '-');
+}
+
+/** A rule name ≤ 80 characters: long names keep a readable head and get a hash tail (still unique). */
+export function ruleName(parts: readonly string[]): string {
+  const full = sanitize(parts.filter((p) => p !== '').join('-'));
+  if (full.length <= NAME_MAX) return full;
+  const tail = createHash('sha256').update(full).digest('hex').slice(0, 8);
+  return `${full.slice(0, NAME_MAX - 9).replace(/[.-]+$/, '')}-${tail}`;
+}
+
+function description(model: string, text: string): string {
+  const d = `bulkhead ${model}: ${text}`;
+  return d.length <= DESCRIPTION_MAX ? d : `${d.slice(0, DESCRIPTION_MAX - 1)}…`;
+}
+
+function serviceLabel(s: PortMatch): string {
+  switch (s.kind) {
+    case 'all':
+      return 'all';
+    case 'ports':
+      return s.from === s.to ? `${s.protocol}-${s.from}` : `${s.protocol}-${s.from}-${s.to}`;
+    case 'icmp':
+      return s.protocol;
+    case 'protocol':
+      return `proto-${s.number}`;
+    default:
+      return assertNever(s);
+  }
+}
+
+/** Protocol and destination ports of a match, or why an NSG cannot express it. */
+function nsgService(s: PortMatch): { protocol: string; ports: string[] } | { problem: string } {
+  switch (s.kind) {
+    case 'all':
+      return { protocol: '*', ports: ['*'] };
+    case 'ports':
+      if (s.protocol === 'sctp') return { problem: 'Azure NSG rules cannot match SCTP (protocols: Tcp, Udp, Icmp, Esp, Ah, *)' };
+      return { protocol: s.protocol, ports: [canonicalPort(`${s.from}-${s.to}`)] };
+    case 'icmp':
+      if (s.type !== null) return { problem: `Azure NSG rules cannot match ICMP types or codes (only all of ${s.protocol})` };
+      return { protocol: 'icmp', ports: ['*'] };
+    case 'protocol': {
+      const byNumber: Record<number, { protocol: string; ports: string[] }> = {
+        1: { protocol: 'icmp', ports: ['*'] },
+        6: { protocol: 'tcp', ports: ['*'] },
+        17: { protocol: 'udp', ports: ['*'] },
+        50: { protocol: 'esp', ports: ['*'] },
+        51: { protocol: 'ah', ports: ['*'] },
+      };
+      return byNumber[s.number] ?? { problem: `Azure NSG rules cannot match IP protocol ${s.number} (protocols: Tcp, Udp, Icmp, Esp, Ah, *)` };
+    }
+    default:
+      return assertNever(s);
+  }
+}
+
+/** One rule side per address family (Azure rejects IPv4 and IPv6 prefixes in one rule). */
+type Side = { readonly values: readonly string[]; readonly suffix: string; readonly asg?: string };
+
+function families(ipv4: readonly string[], ipv6: readonly string[]): Side[] {
+  const both = ipv4.length > 0 && ipv6.length > 0;
+  return [
+    ...(ipv4.length > 0 ? [{ values: [...ipv4].sort(), suffix: both ? 'v4' : '' }] : []),
+    ...(ipv6.length > 0 ? [{ values: [...ipv6].sort(), suffix: both ? 'v6' : '' }] : []),
+  ];
+}
+
+/**
+ * Lays out the rules of a target: names, attributes, bands, then priorities. Pure; `render` and
+ * `validate` both start here, so they never disagree.
+ */
+export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderContext): AzureLayout {
+  const cfg = azureConfig(target);
+  const model = rules.model.name;
+  const rg = cfg.resourceGroup.toLowerCase();
+  const problems: Diagnostic[] = [];
+  const asgRefOf = (segment: string) => `asg:${rg}/${asgName(model, segment).toLowerCase()}`;
+  const asgAddress = (segment: string) => `${target.name}.${AZURE_TYPES.asg}.${asgName(model, segment)}`;
+  const laid: LaidOutRule[] = [];
+  const appRules: LaidOutAppRule[] = [];
+
+  const peerSides = (peer: Endpoint | { kind: 'any' }, pos: SourcePos | undefined): Side[] | null => {
+    switch (peer.kind) {
+      case 'any':
+        return [{ values: ['*'], suffix: '' }];
+      case 'segment':
+        return [{ values: [asgRefOf(peer.name)], suffix: '', asg: peer.name }];
+      case 'cidrs':
+        if (peer.builtin === 'internet') return [{ values: ['Internet'], suffix: '' }];
+        return families(peer.ipv4, peer.ipv6);
+      case 'cloud': {
+        const b = peer.azure;
+        if (!b) {
+          problems.push(error('azure-entity-unbound', `entity ${peer.entity} has no azure binding (serviceTag or cidrs), so target ${target.name} cannot use it`, pos));
+          return null;
+        }
+        if (b.serviceTag) return [{ values: [b.serviceTag], suffix: '' }];
+        return families(b.ipv4, b.ipv6);
+      }
+      case 'fqdns': {
+        const v4 = new Set<string>(), v6 = new Set<string>();
+        for (const f of peer.fqdns) {
+          for (const a of ctx.resolved.get(f)?.ipv4 ?? []) v4.add(a);
+          for (const a of ctx.resolved.get(f)?.ipv6 ?? []) v6.add(a);
+        }
+        if (v4.size === 0 && v6.size === 0) {
+          problems.push(warning('azure-fqdn-unresolved', `no address resolved for ${peer.entity} (${peer.fqdns.join(', ')}): the NSG of target ${target.name} gets no egress rule toward it, so the deny-all blocks it`, pos));
+        }
+        return families([...v4], [...v6]);
+      }
+      default:
+        return assertNever(peer);
+    }
+  };
+
+  // Allowed flows: one NSG rule per intent (and per address family).
+  for (const intent of rules.rules) {
+    const pos = intent.origins[0]?.pos;
+    const svc = nsgService(intent.service);
+    if ('problem' in svc) {
+      problems.push(error('azure-unsupported-service', `${svc.problem}: ${intent.origins[0]?.label ?? intent.id} (target ${target.name})`, pos));
+      continue;
+    }
+    if (intent.peer.kind === 'fqdns') layoutAppRule(intent, pos);
+    const sides = peerSides(intent.peer, pos);
+    if (!sides) continue;
+    const own = [asgRefOf(intent.segment)];
+    const inbound = intent.direction === 'ingress';
+    for (const side of sides) {
+      const peerName = intent.peer.kind === 'segment' ? intent.peer.name : intent.peer.entity;
+      const name = ruleName([model, inbound ? 'in' : 'out', intent.segment, inbound ? 'from' : 'to', peerName, serviceLabel(intent.service), side.suffix]);
+      laid.push({
+        name,
+        band: 'allow',
+        attrs: {
+          access: 'allow',
+          direction: inbound ? 'inbound' : 'outbound',
+          protocol: svc.protocol,
+          source: inbound ? side.values : own,
+          sourcePorts: ['*'],
+          destination: inbound ? own : side.values,
+          destinationPorts: svc.ports,
+          description: description(model, intent.origins[0]?.label ?? intent.id),
+        },
+        origins: intent.origins,
+        dependsOn: [...new Set([asgAddress(intent.segment), ...(side.asg ? [asgAddress(side.asg)] : [])])].sort(),
+        ...(pos ? { pos } : {}),
+      });
+    }
+  }
+
+  function layoutAppRule(intent: RuleIntent, pos: SourcePos | undefined): void {
+    if (intent.peer.kind !== 'fqdns' || intent.direction !== 'egress') return;
+    if (!cfg.firewallPolicy) {
+      problems.push(
+        error(
+          'azure-fqdn-needs-firewall-policy',
+          `segment ${intent.segment} may reach ${intent.peer.entity} (${intent.peer.fqdns.join(', ')}) by name, but Azure NSGs cannot filter by name: ` +
+            `set targets.${target.name}.azure.firewallPolicy to an Azure Firewall Policy in resource group ${cfg.resourceGroup} ` +
+            `(Bulkhead adds the application rules as rule collection group ${ruleCollectionGroupName(model)}; route the segment's egress through the firewall)`,
+          pos,
+        ),
+      );
+      return;
+    }
+    const s = intent.service;
+    if (s.kind !== 'ports' || s.protocol !== 'tcp' || s.from !== s.to || s.from < 1 || s.from > 64000) {
+      problems.push(error('azure-fqdn-ports', `FQDN egress to ${intent.peer.entity} on Azure needs single TCP ports 1-64000 (Firewall Policy application rules are HTTP/HTTPS): ${intent.origins[0]?.label ?? intent.id}`, pos));
+      return;
+    }
+    appRules.push({
+      name: ruleName([model, intent.segment, intent.peer.entity, `tcp-${s.from}`]),
+      attrs: {
+        protocols: [`${s.from === 80 ? 'http' : 'https'}:${s.from}`],
+        targetFqdns: [...intent.peer.fqdns].sort(),
+        // The firewall sees addresses, not ASGs; the segment is enforced by the NSG rule.
+        sourceAddresses: ['*'],
+        description: description(model, intent.origins[0]?.label ?? intent.id),
+      },
+      origins: intent.origins,
+    });
+  }
+
+  // Guardrail denies: lowest priority numbers.
+  for (const deny of rules.denies) layoutDeny(deny);
+  function layoutDeny(deny: GuardrailDeny): void {
+    const pos = deny.origins[0]?.pos;
+    const inbound = deny.direction === 'ingress';
+    const sides = peerSides(deny.peer, pos);
+    if (!sides) return;
+    const protected_ = deny.allSegments ? [null] : deny.segments;
+    for (const service of deny.services) {
+      const svc = nsgService(service);
+      if ('problem' in svc) {
+        problems.push(error('azure-unsupported-service', `${svc.problem}: guardrail ${deny.guardrail} (target ${target.name})`, pos));
+        continue;
+      }
+      for (const segment of protected_) {
+        const own = segment === null ? ['*'] : [asgRefOf(segment)];
+        for (const side of sides) {
+          laid.push({
+            name: ruleName([model, 'deny', deny.guardrail, inbound ? 'in' : 'out', segment ?? '', serviceLabel(service), side.suffix]),
+            band: 'deny',
+            attrs: {
+              access: 'deny',
+              direction: inbound ? 'inbound' : 'outbound',
+              protocol: svc.protocol,
+              source: inbound ? side.values : own,
+              sourcePorts: ['*'],
+              destination: inbound ? own : side.values,
+              destinationPorts: svc.ports,
+              description: description(model, `guardrail ${deny.guardrail}`),
+            },
+            origins: deny.origins,
+            dependsOn: [...new Set([...(segment ? [asgAddress(segment)] : []), ...(side.asg ? [asgAddress(side.asg)] : [])])].sort(),
+            ...(pos ? { pos } : {}),
+          });
+        }
+      }
+    }
+  }
+
+  // The default-deny pair and the load-balancer allow the inbound deny would otherwise hide.
+  const fixed = (name: string, priority: number, access: 'allow' | 'deny', direction: 'inbound' | 'outbound', source: string, text: string): LaidOutRule => ({
+    name: ruleName([model, name]),
+    band: 'fixed',
+    fixed: priority,
+    attrs: { access, direction, protocol: '*', source: [source], sourcePorts: ['*'], destination: ['*'], destinationPorts: ['*'], description: description(model, text) },
+    origins: [],
+    dependsOn: [],
+  });
+  laid.push(
+    fixed('deny-all-in', DENY_ALL_PRIORITY, 'deny', 'inbound', '*', 'default deny inbound (Azure allows all VNet traffic by default)'),
+    fixed('deny-all-out', DENY_ALL_PRIORITY, 'deny', 'outbound', '*', 'default deny outbound (Azure allows VNet and Internet egress by default)'),
+    fixed('allow-azure-lb-in', LOAD_BALANCER_PRIORITY, 'allow', 'inbound', 'AzureLoadBalancer', 'load balancer health probes (default rule 65001, hidden by the deny-all)'),
+  );
+
+  // Priorities: per direction and band, hash-placed.
+  const placed: (LaidOutRule & { priority: number })[] = [];
+  for (const direction of ['inbound', 'outbound'] as const) {
+    for (const band of ['deny', 'allow'] as const) {
+      const group = laid.filter((r) => r.attrs.direction === direction && r.band === band);
+      const range = band === 'deny' ? DENY_BAND : ALLOW_BAND;
+      const names = [...new Set(group.map((r) => r.name))];
+      const slots = allocatePriorities(names, range);
+      if (!slots) {
+        problems.push(
+          error(
+            'azure-priority-exhausted',
+            `NSG ${cfg.nsg} (target ${target.name}): ${names.length} ${direction} ${band === 'deny' ? 'guardrail deny' : 'allow'} rules do not fit the ${range.to - range.from + 1} priorities ${range.from}-${range.to} Bulkhead uses for them (Azure priorities are 100-4096, unique per direction)`,
+            target.pos,
+          ),
+        );
+        continue;
+      }
+      for (const r of group) placed.push({ ...r, priority: slots.get(r.name)! });
+    }
+    for (const r of laid.filter((x) => x.attrs.direction === direction && x.band === 'fixed')) placed.push({ ...r, priority: r.fixed! });
+  }
+  placed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Two intents that sanitize to one name would collide in the NSG; keep the first, report the rest.
+  const unique = placed.filter((r, i) => {
+    if (i > 0 && placed[i - 1]!.name === r.name) {
+      problems.push(error('azure-rule-name-collision', `two rules of target ${target.name} get the name ${r.name}; rename a segment or entity`, r.pos));
+      return false;
+    }
+    return true;
+  });
+
+  const asgs = rules.segments.map((s) => ({ segment: s.name, name: asgName(model, s.name), pos: s.pos }));
+  appRules.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { asgs, rules: unique, appRules: appRules.filter((r, i) => i === 0 || appRules[i - 1]!.name !== r.name), problems };
+}
+
+/**
+ * Stable priorities for the rule names of one (direction, band): each name's home slot is a hash of
+ * the name; names are placed in (home slot, name) order, each in the first free slot from its home
+ * (wrapping inside the band). A name's priority depends only on the names hashed near it: adding or
+ * removing a rule moves nothing unless the rule shares a probing cluster with another, which at 200
+ * flows (~5% of the 3,895 allow slots used per direction) is rare; a moved rule shows in the plan as
+ * an in-place priority update, applied atomically in the same NSG PUT. Returns null when the names
+ * do not fit the band.
+ */
+export function allocatePriorities(names: readonly string[], band: { readonly from: number; readonly to: number }): Map<string, number> | null {
+  const size = band.to - band.from + 1;
+  if (names.length > size) return null;
+  const home = (n: string) => createHash('sha256').update(n).digest().readUInt32BE(0) % size;
+  const order = names.map((n) => ({ n, h: home(n) })).sort((a, b) => a.h - b.h || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
+  const used = new Array<boolean>(size).fill(false);
+  const out = new Map<string, number>();
+  for (const { n, h } of order) {
+    let s = h;
+    while (used[s]) s = (s + 1) % size;
+    used[s] = true;
+    out.set(n, band.from + s);
+  }
+  return out;
+}
+
+function shortAddr(v: string): string {
+  return v.startsWith('asg:') ? v.slice(v.indexOf('/') + 1) : v;
+}
+
+/** One plan line for a rule. */
+export function ruleSummary(a: RuleAttributes): string {
+  const ports = a.destinationPorts.join(',');
+  const svc = a.protocol === '*' ? (ports === '*' ? 'all' : `*/${ports}`) : ports === '*' ? a.protocol : `${a.protocol}/${ports}`;
+  return `${a.direction} ${a.access} ${svc} ${a.source.map(shortAddr).join(',')} -> ${a.destination.map(shortAddr).join(',')} (priority ${a.priority})`;
+}
+
+/** One plan line for an application rule. */
+export function appRuleSummary(a: AppRuleAttributes): string {
+  return `application allow ${a.protocols.join(',')} from ${a.sourceAddresses.join(',')} to ${a.targetFqdns.join(',')}`;
+}
+
+/** The desired objects of one target, sorted by address. */
+export function renderAzure(rules: RuleSet, target: TargetSpec, ctx: RenderContext): Resource[] {
+  const cfg = azureConfig(target);
+  const model = rules.model.name;
+  const layout = layoutAzure(rules, target, ctx);
+  const out: Resource[] = [];
+  for (const a of layout.asgs) {
+    out.push({
+      address: `${target.name}.${AZURE_TYPES.asg}.${a.name}`,
+      target: target.name,
+      type: AZURE_TYPES.asg,
+      name: a.name,
+      // `model` is the ownership tag's value (live: the tag as read, so always equal once owned).
+      attributes: { location: canonicalLocation(cfg.location), model },
+      children: [],
+      origins: [{ pos: a.pos, label: `segment ${a.segment}` }],
+      forceNew: ['location'],
+    });
+  }
+  const children: Child[] = layout.rules.map((r) => {
+    const attributes: RuleAttributes = { ...r.attrs, priority: r.priority };
+    return {
+      key: r.name,
+      summary: ruleSummary(attributes),
+      attributes,
+      ...(r.origins.length > 0 ? { origins: r.origins } : {}),
+      ...(r.dependsOn.length > 0 ? { dependsOn: r.dependsOn } : {}),
+      ...(r.attrs.access === 'allow' ? { widens: true } : {}),
+    };
+  });
+  out.push({
+    address: `${target.name}.${AZURE_TYPES.nsg}.${cfg.nsg}`,
+    target: target.name,
+    type: AZURE_TYPES.nsg,
+    name: cfg.nsg,
+    // The model whose rules (name prefix `<model>-`) this NSG carries: the applier keeps every other rule.
+    attributes: { model },
+    children,
+  });
+  if (cfg.firewallPolicy && layout.appRules.length > 0) {
+    const name = ruleCollectionGroupName(model);
+    out.push({
+      address: `${target.name}.${AZURE_TYPES.rcg}.${name}`,
+      target: target.name,
+      type: AZURE_TYPES.rcg,
+      name,
+      attributes: {
+        policy: cfg.firewallPolicy.toLowerCase(),
+        priority: RULE_COLLECTION_GROUP_PRIORITY,
+        collection: ruleCollectionName(model),
+        collectionPriority: RULE_COLLECTION_PRIORITY,
+        action: 'allow',
+      },
+      // The group lives inside its policy: moving it to another policy is a delete and a create.
+      forceNew: ['policy'],
+      children: layout.appRules.map((r) => ({
+        key: r.name,
+        summary: appRuleSummary(r.attrs),
+        attributes: r.attrs,
+        ...(r.origins.length > 0 ? { origins: r.origins } : {}),
+        widens: true,
+      })),
+    });
+  }
+  return out.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
