@@ -210,7 +210,7 @@ function describeGuardrail(g: GuardrailDef): string {
     const parts = ['deny'];
     if (g.from.refs.length) parts.push(`from ${names(g.from)}`);
     if (g.to.refs.length) parts.push(`to ${names(g.to)}`);
-    parts.push(g.services.map(formatPortMatch).join(', '));
+    parts.push(`on ${g.services.map(formatPortMatch).join(', ')}`);
     return parts.join(' ');
   }
   return `only ${names(g.from)} into ${names(g.to)}`;

@@ -207,7 +207,8 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
       if (from) {
         const hint = code === 'ENOENT' ? await suggestFile(abs) : '';
-        diags.push(error('include-not-found', `cannot include "${from.path}" (${file}): ${why}${hint}`, from.pos));
+        const shown = file === from.path ? '' : ` (${file})`;
+        diags.push(error('include-not-found', `cannot include "${from.path}"${shown}: ${why}${hint}`, from.pos));
       } else {
         diags.push(error('file-not-found', `cannot read ${file}: ${why}`));
       }
