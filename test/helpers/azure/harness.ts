@@ -18,7 +18,7 @@ export const NSG = 'shop-prod';
 export const POLICY = 'shop-egress';
 
 /** An Azure target pointing at the emulator (through the provider's endpoint option). */
-export function emulatorTarget(name = 'azure-prod', firewallPolicy: string | undefined = POLICY): TargetSpec {
+export function emulatorTarget(name = 'azure-prod', firewallPolicy: string | null = POLICY): TargetSpec {
   return {
     kind: 'azure',
     name,
