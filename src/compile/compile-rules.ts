@@ -205,7 +205,7 @@ function coveredBy(s: Side, side: GuardrailSide, model: SegmentModel): boolean {
 }
 
 function describeGuardrail(g: GuardrailDef): string {
-  const names = (s: GuardrailSide) => s.refs.map((r) => (r.ref.kind === 'tier' ? `tier:${r.ref.name}` : r.ref.name)).join(', ');
+  const names = (s: GuardrailSide) => [...new Set(s.refs.map((r) => (r.ref.kind === 'tier' ? `tier:${r.ref.name}` : r.ref.name)))].sort(compareStrings).join(', ');
   if (g.kind === 'deny') {
     const parts = ['deny'];
     if (g.from.refs.length) parts.push(`from ${names(g.from)}`);
