@@ -501,8 +501,8 @@ export class ArmEmulator {
       if (props[f] === undefined) props[f] = [];
     }
     props['provisioningState'] = 'Succeeded';
-    const contentOf = (r: JsonObject | undefined) => JSON.stringify(r?.['properties'] ?? null);
-    const etag = previous && contentOf(previous) === JSON.stringify(props) ? String(previous['etag']) : this.#etag();
+    // A rule sent back unchanged (key order aside) keeps its etag: what "untouched" means on the wire.
+    const etag = previous && sortedJson(previous['properties']) === sortedJson(props) ? String(previous['etag']) : this.#etag();
     return {
       name,
       id: `${this.#id(rg, 'networkSecurityGroups', nsg)}/securityRules/${name}`,
@@ -634,6 +634,13 @@ export class ArmEmulator {
   #etag(): string {
     return `W/"${(++this.#seq).toString(16).padStart(8, '0')}-0000-0000-0000-000000000000"`;
   }
+}
+
+function sortedJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(sortedJson).join(',')}]`;
+  const o = v as JsonObject;
+  return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`).join(',')}}`;
 }
 
 function key(...parts: string[]): string {
