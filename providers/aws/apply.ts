@@ -353,7 +353,10 @@ export function createAwsApplier(
   /** One ModifyManagedPrefixList with the current version (optimistic concurrency), then wait. */
   const modifyList = async (id: string, name: string, change: { AddEntries?: { Cidr: string; Description?: string }[]; RemoveEntries?: { Cidr: string }[]; MaxEntries?: number }) => {
     const l = await settledList(id);
-    await send(`modifying prefix list ${name}`, () => client.send(new ModifyManagedPrefixListCommand({ PrefixListId: id, CurrentVersion: l.Version, ...change })));
+    // PrefixListName is sent unchanged on every modify: moto drops the name of a list modified without it.
+    await send(`modifying prefix list ${name}`, () =>
+      client.send(new ModifyManagedPrefixListCommand({ PrefixListId: id, CurrentVersion: l.Version, PrefixListName: name, ...change })),
+    );
     await settledList(id);
   };
 

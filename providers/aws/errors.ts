@@ -57,6 +57,6 @@ export function classifyAwsError(err: unknown, doing: string): ProviderError {
   if (err instanceof ProviderError) return err;
   const code = awsErrorCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  const retryable = code !== undefined && (THROTTLING_CODES.has(code) || code === 'DependencyViolation');
+  const retryable = code !== undefined && THROTTLING_CODES.has(code);
   return new ProviderError(`AWS: ${doing} failed: ${code ? `${code}: ` : ''}${message}${advice(code)}`, code, retryable, { cause: err });
 }

@@ -37,9 +37,12 @@ export interface AwsClientOptions {
   readonly client?: (target: TargetSpec & { kind: 'aws' }, endpoint: string | undefined) => EC2Client;
 }
 
-/** The endpoint for a target: the target's own, then BULKHEAD_AWS_ENDPOINT, then the caller's, then the provider's. */
+/**
+ * The endpoint for a target: the target's own, then the caller's (the engine resolves
+ * BULKHEAD_AWS_ENDPOINT into it), then the provider's option.
+ */
 export function endpointFor(target: TargetSpec & { kind: 'aws' }, live: string | undefined, options: AwsClientOptions): string | undefined {
-  return target.aws.endpoint ?? process.env['BULKHEAD_AWS_ENDPOINT'] ?? live ?? options.endpoint;
+  return target.aws.endpoint ?? live ?? options.endpoint;
 }
 
 /** An EC2 client for a target: adaptive retry (throttling backs off), the default credential chain or a profile. */

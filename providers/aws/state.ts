@@ -199,15 +199,13 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
     }
   }
 
-  // Description of group-reference rules from the aggregated view: moto's DescribeSecurityGroupRules
-  // leaves them out (real AWS returns them in both views), so take it from where it is.
-  const pairDescription = new Map<string, string>();
+  // Descriptions from the aggregated view too: moto's DescribeSecurityGroupRules leaves them out
+  // for group and prefix-list peers (real AWS returns them in both views), so take them from there.
+  const viewKey = (groupId: string | undefined, r: RawSecurityGroupRule) =>
+    `${groupId} ${r.IsEgress === true} ${r.IpProtocol} ${r.FromPort} ${r.ToPort} ${r.CidrIpv4 ?? r.CidrIpv6 ?? r.PrefixListId ?? r.ReferencedGroupInfo?.GroupId}`;
+  const viewDescription = new Map<string, string>();
   for (const { group } of managed.values()) {
-    for (const r of explodePermissions(group)) {
-      if (r.ReferencedGroupInfo?.GroupId && r.Description) {
-        pairDescription.set(`${group.GroupId} ${r.IsEgress} ${r.IpProtocol} ${r.FromPort} ${r.ToPort} ${r.ReferencedGroupInfo.GroupId}`, r.Description);
-      }
-    }
+    for (const r of explodePermissions(group)) if (r.Description) viewDescription.set(viewKey(group.GroupId, r), r.Description);
   }
 
   const rulesByGroup = new Map<string, RawSecurityGroupRule[]>();
@@ -229,10 +227,7 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
       if (!peer) continue;
       const protocol = canonicalProtocol(r.IpProtocol ?? '-1');
       const [fromPort, toPort] = canonicalPorts(protocol, r.FromPort, r.ToPort);
-      const description = r.Description ??
-        (r.ReferencedGroupInfo?.GroupId
-          ? pairDescription.get(`${id} ${r.IsEgress === true} ${r.IpProtocol} ${r.FromPort} ${r.ToPort} ${r.ReferencedGroupInfo.GroupId}`)
-          : undefined) ?? '';
+      const description = r.Description ?? viewDescription.get(viewKey(id, r)) ?? '';
       const child = ruleChild(
         { direction: r.IsEgress ? 'egress' : 'ingress', protocol, fromPort, toPort, peer, description },
         r.SecurityGroupRuleId ? { liveId: r.SecurityGroupRuleId } : {},
