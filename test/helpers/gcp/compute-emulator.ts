@@ -574,7 +574,12 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
     resetCalls() {
       calls.length = 0;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive sockets of the clients would hold close() until they time out.
+        server.closeAllConnections();
+      }),
   };
 }
 

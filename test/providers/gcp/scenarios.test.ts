@@ -1,0 +1,257 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FIREWALL_TYPE, POLICY_TYPE } from '../../../providers/gcp/canonical.js';
+import { planCounts, startGcpHarness, type GcpHarness } from '../../helpers/gcp/harness.js';
+
+/**
+ * End to end through the real pipeline (compileFile → createPlan → applyPlan) and the real
+ * FirewallsClient / NetworkFirewallPoliciesClient / GlobalOperationsClient over HTTP against the
+ * Compute emulator, which checks every request against the discovery document.
+ */
+
+let h: GcpHarness;
+
+beforeEach(async () => {
+  h = await startGcpHarness();
+});
+
+afterEach(async () => {
+  const violations = [...h.emulator.violations];
+  await h.close();
+  expect(violations).toEqual([]);
+});
+
+async function applyShop(): Promise<void> {
+  const rules = await h.compile();
+  const plan = await h.plan(rules);
+  const report = await h.apply(plan, rules);
+  expect(report.outcomes.filter((o) => o.status !== 'done')).toEqual([]);
+}
+
+async function replanIsEmpty(): Promise<void> {
+  const plan = await h.plan();
+  expect(plan.targets[0]!.changes.map((c) => `${c.action} ${c.address}`)).toEqual([]);
+}
+
+describe('gcp scenarios', () => {
+  it('applies the shop to an empty project, then re-plans empty', async () => {
+    const rules = await h.compile();
+    const plan = await h.plan(rules);
+    const counts = planCounts(plan);
+    const firewalls = plan.targets[0]!.changes.filter((c) => c.type === FIREWALL_TYPE);
+    expect(counts.create).toBe(firewalls.length);
+    // The policy exists (not created by us): its FQDN rule is an update adding one child.
+    const policy = plan.targets[0]!.changes.find((c) => c.type === POLICY_TYPE)!;
+    expect(policy.action).toBe('update');
+    expect(policy.childChanges.map((c) => c.action)).toEqual(['create']);
+
+    h.emulator.resetCalls();
+    const report = await h.apply(plan, rules);
+    expect(report.ok).toBe(true);
+    const writes = h.emulator.writeCalls();
+    // One insert per rule, one addRule for the FQDN rule, nothing else.
+    expect(writes).toEqual({ 'firewalls.insert': firewalls.length, 'networkFirewallPolicies.addRule': 1 });
+    console.log(`[measure] shop → empty project: ${h.emulator.writeCount()} write calls ${JSON.stringify(writes)}`);
+    expect(h.emulator.firewalls.size).toBe(firewalls.length);
+    // Every operation was awaited: a wait call per write at least (the first wait sees RUNNING).
+    const waits = h.emulator.calls.filter((c) => c.method === 'globalOperations.wait').length;
+    expect(waits).toBeGreaterThanOrEqual(2 * h.emulator.writeCount());
+    await replanIsEmpty();
+  });
+
+  it('adds one flow with one write call, then re-plans empty', async () => {
+    await applyShop();
+    await h.editModel((t) => t.replace('db:  { ingress: [{ from: app, ports: [postgres] }] }', 'db:  { ingress: [{ from: app, ports: [postgres, tcp/6432] }] }'));
+    const rules = await h.compile();
+    const plan = await h.plan(rules);
+    expect(planCounts(plan)).toEqual({ create: 0, update: 2, delete: 0, replace: 0 });
+    h.emulator.resetCalls();
+    await h.apply(plan, rules);
+    const writes = h.emulator.writeCalls();
+    console.log(`[measure] add one flow (app → db tcp/6432): ${h.emulator.writeCount()} write calls ${JSON.stringify(writes)}`);
+    // The ingress on db and the egress on app each gain a port: patched in place.
+    expect(writes).toEqual({ 'firewalls.patch': 2 });
+    await replanIsEmpty();
+
+    // A flow to a new peer is a new rule pair: two inserts.
+    await h.editModel((t) => t.replace("lb:  { ingress: [{ from: internet, ports: [https] }] }", "lb:  { ingress: [{ from: internet, ports: [https] }, { from: office, ports: [tcp/8443] }] }"));
+    const rules2 = await h.compile();
+    const plan2 = await h.plan(rules2);
+    h.emulator.resetCalls();
+    await h.apply(plan2, rules2);
+    // office has IPv4 and IPv6 ranges: two ingress rules on lb.
+    expect(h.emulator.writeCalls()).toEqual({ 'firewalls.insert': 2 });
+    console.log(`[measure] add one flow to a new peer (office → lb tcp/8443): ${h.emulator.writeCount()} write calls`);
+    await replanIsEmpty();
+  });
+
+  it('removes a segment: its rules are deleted, the deny-all and guardrail rules shrink', async () => {
+    await applyShop();
+    await h.editModel((t) =>
+      t
+        .replace('  data: [db]\n', '')
+        .replace("  db:  { ingress: [{ from: app, ports: [postgres] }] }\n", '')
+        .replace(/  - name: data-only-from-backend\n(.*\n){2}/, '')
+        .replace(/\nguardrails:.*\n/, '\n'),
+    );
+    const rules = await h.compile();
+    const plan = await h.plan(rules);
+    const changes = plan.targets[0]!.changes;
+    const deleted = changes.filter((c) => c.action === 'delete').map((c) => c.name);
+    expect(deleted.some((n) => n.startsWith('shop-db-in-app'))).toBe(true);
+    expect(deleted.some((n) => n.startsWith('shop-app-out-db'))).toBe(true);
+    expect(changes.filter((c) => c.action === 'update').every((c) => c.type === FIREWALL_TYPE)).toBe(true);
+    h.emulator.resetCalls();
+    await h.apply(plan, rules);
+    const writes = h.emulator.writeCalls();
+    expect(writes['firewalls.delete']).toBe(deleted.length);
+    // Removing shop-db from target tag lists is a patch (the lists stay non-empty).
+    expect(writes['firewalls.patch']).toBeGreaterThan(0);
+    expect([...h.emulator.firewalls.values()].some((f) => JSON.stringify(f).includes('shop-db'))).toBe(false);
+    // Additions before deletions: every patch happened before the first delete.
+    const order = h.emulator.calls.filter((c) => c.write).map((c) => c.method);
+    expect(order.lastIndexOf('firewalls.patch')).toBeLessThan(order.indexOf('firewalls.delete'));
+    await replanIsEmpty();
+  });
+
+  it('changes a port with a patch of the allowed list', async () => {
+    await applyShop();
+    await h.editModel((t) => t.replace('web: { ingress: [{ from: lb, ports: [tcp/8080] }] }', 'web: { ingress: [{ from: lb, ports: [tcp/8081] }] }'));
+    const rules = await h.compile();
+    const plan = await h.plan(rules);
+    expect(planCounts(plan)).toEqual({ create: 0, update: 2, delete: 0, replace: 0 });
+    h.emulator.resetCalls();
+    await h.apply(plan, rules);
+    expect(h.emulator.writeCalls()).toEqual({ 'firewalls.patch': 2 });
+    const patch = h.emulator.calls.find((c) => c.method === 'firewalls.patch')!;
+    expect(patch.url).toMatch(/requestId=[0-9a-f-]{36}/);
+    const web = [...h.emulator.firewalls.values()].find((f) => f.name.startsWith('shop-web-in-lb'))!;
+    expect(web['allowed']).toEqual([{ IPProtocol: 'tcp', ports: ['8081'] }]);
+    await replanIsEmpty();
+  });
+
+  it('adds an FQDN: the policy rule is patched with the new name', async () => {
+    await applyShop();
+    await h.editModel((t) => t.replace('fqdns: [api.stripe.com, api.paypal.com]', 'fqdns: [api.stripe.com, api.paypal.com, api.adyen.com]'));
+    const rules = await h.compile();
+    const plan = await h.plan(rules);
+    const policy = plan.targets[0]!.changes.find((c) => c.type === POLICY_TYPE)!;
+    expect(policy.childChanges.map((c) => c.action)).toEqual(['update']);
+    h.emulator.resetCalls();
+    await h.apply(plan, rules);
+    expect(h.emulator.writeCalls()).toEqual({ 'networkFirewallPolicies.patchRule': 1 });
+    const owned = [...h.emulator.policies.get('shop-egress')!.rules.values()].filter((r) => r.priority < 2147483644);
+    expect(owned).toHaveLength(1);
+    expect((owned[0]!['match'] as { destFqdns: string[] }).destFqdns).toEqual(['api.adyen.com', 'api.paypal.com', 'api.stripe.com']);
+    await replanIsEmpty();
+  });
+
+  it('switching a segment from tag to service account uses update (patch cannot clear tags)', async () => {
+    await applyShop();
+    await h.editModel((t) =>
+      t
+        .replace("  web: { ingress: [{ from: lb, ports: [tcp/8080] }] }", "  web: { ingress: [{ from: lb, ports: [tcp/8080] }] }")
+        .replace(
+          /  db:  \{ ingress: \[\{ from: app, ports: \[postgres\] \}\] \}/,
+          '  db:\n    ingress: [{ from: app, ports: [postgres] }]\n    gcp: { serviceAccount: db@shop-prod.iam.gserviceaccount.com }',
+        ),
+    );
+    const rules = await h.compile();
+    if (!rules.segments.find((s) => s.name === 'db')?.gcp?.serviceAccount) return; // the model format has no per-segment gcp override yet
+    const plan = await h.plan(rules);
+    // app (tag) → db (service account) cannot be one GCP rule: the plan says so.
+    expect(plan.targets.length === 0 || plan.diagnostics.some((d) => d.code === 'gcp-tag-service-account-mix')).toBe(true);
+  });
+
+  it('detects out-of-band edits as drift and reverts them; unowned rules are never touched', async () => {
+    await applyShop();
+    const unowned = h.emulator.seedFirewall({
+      name: 'legacy-allow-ssh',
+      network: 'global/networks/shop-vpc',
+      allowed: [{ IPProtocol: 'tcp', ports: ['22'] }],
+      sourceRanges: ['0.0.0.0/0'],
+      targetTags: ['shop-app'],
+    });
+    // An owned-looking name without the marker: left alone too.
+    h.emulator.seedFirewall({ name: 'shop-handmade', network: 'global/networks/shop-vpc', allowed: [{ IPProtocol: 'icmp' }] });
+    const web = [...h.emulator.firewalls.values()].find((f) => f.name.startsWith('shop-web-in-lb'))!;
+    // Someone widens a rule, turns on logging and disables another one; someone deletes a third.
+    h.emulator.firewalls.set(web.name, { ...web, allowed: [{ IPProtocol: 'tcp', ports: ['8080', '22'] }], logConfig: { enable: true } });
+    const db = [...h.emulator.firewalls.values()].find((f) => f.name.startsWith('shop-db-in-app'))!;
+    h.emulator.firewalls.set(db.name, { ...db, disabled: true, sourceTags: [] , sourceRanges: ['10.0.0.0/8'] });
+    const lb = [...h.emulator.firewalls.values()].find((f) => f.name.startsWith('shop-lb-in-internet-v4'))!;
+    h.emulator.firewalls.delete(lb.name);
+    const pol = h.emulator.policies.get('shop-egress')!;
+    const owned = [...pol.rules.values()].find((r) => r.priority < 2147483644)!;
+    pol.rules.set(owned.priority, { ...owned, match: { ...(owned['match'] as object), destFqdns: ['evil.example.com'] } });
+
+    const rules = await h.compile();
+    const plan = await h.plan(rules);
+    const changes = plan.targets[0]!.changes;
+    expect(changes.map((c) => `${c.action} ${c.name}`).sort()).toEqual(
+      [`create ${lb.name}`, `update ${db.name}`, `update ${web.name}`, 'update shop-egress'].sort(),
+    );
+    expect(plan.targets[0]!.diagnostics.some((d) => d.code === 'gcp-unowned-rule' && d.message.includes('shop-handmade'))).toBe(true);
+    h.emulator.resetCalls();
+    await h.apply(plan, rules);
+    const writes = h.emulator.writeCalls();
+    // web: patch (allowed + logConfig); db: update (its sourceRanges must be cleared); lb: insert.
+    expect(writes).toEqual({
+      'firewalls.insert': 1,
+      'firewalls.patch': 1,
+      'firewalls.update': 1,
+      'networkFirewallPolicies.patchRule': 1,
+    });
+    await replanIsEmpty();
+    expect(h.emulator.firewalls.get('legacy-allow-ssh')).toEqual(unowned);
+    expect(h.emulator.firewalls.has('shop-handmade')).toBe(true);
+    expect(h.emulator.calls.some((c) => c.url.includes('legacy-allow-ssh') || c.url.includes('shop-handmade'))).toBe(false);
+  });
+
+  it('retries injected 429s and 503s with the same requestId and converges', async () => {
+    h.emulator.faults.push({ method: 'firewalls.insert', status: 429, count: 3 });
+    h.emulator.faults.push({ method: 'globalOperations.wait', status: 503, count: 2 });
+    // A lost response: the insert is carried out, the client sees 503 and retries with the same requestId.
+    h.emulator.faults.push({ method: 'networkFirewallPolicies.addRule', status: 503, count: 1, when: 'after' });
+    h.emulator.faults.push({ method: 'firewalls.list', status: 429, count: 1 });
+    await applyShop();
+    const rejected = h.emulator.calls.filter((c) => c.status === 429 || c.status === 503);
+    expect(rejected.length).toBe(7);
+    const adds = h.emulator.calls.filter((c) => c.method === 'networkFirewallPolicies.addRule');
+    expect(adds).toHaveLength(2);
+    expect(adds[1]!.deduped).toBe(true);
+    expect(new URL(adds[0]!.url, 'http://x').searchParams.get('requestId')).toBe(new URL(adds[1]!.url, 'http://x').searchParams.get('requestId'));
+    expect([...h.emulator.policies.get('shop-egress')!.rules.keys()].filter((p) => p < 2147483644)).toHaveLength(1);
+    await replanIsEmpty();
+  });
+
+  it('reports an operation that finishes DONE with an error, holds back removals, and a re-run converges', async () => {
+    await applyShop();
+    await h.editModel((t) => t.replace('web: { ingress: [{ from: lb, ports: [tcp/8080] }] }', 'web: { ingress: [{ from: lb, ports: [tcp/8081] }] }').replace("  db:  { ingress: [{ from: app, ports: [postgres] }] }\n", "  db:  { ingress: [] }\n"));
+    const rules = await h.compile();
+    const plan = await h.plan(rules);
+    h.emulator.operationFailures.push({ method: 'firewalls.patch', code: 'RESOURCE_NOT_READY', message: 'The resource is not ready', count: 1 });
+    const report = await h.apply(plan, rules);
+    expect(report.ok).toBe(false);
+    const failed = report.outcomes.find((o) => o.status === 'failed')!;
+    expect(failed.error).toMatch(/RESOURCE_NOT_READY/);
+    // The deletes wait for every addition of the target: held back.
+    expect(report.outcomes.filter((o) => o.phase === 'delete').every((o) => o.status === 'skipped')).toBe(true);
+    const again = await h.plan(rules);
+    const rerun = await h.apply(again, rules);
+    expect(rerun.ok).toBe(true);
+    await replanIsEmpty();
+  });
+
+  it('rejects the same name twice (alreadyExists) and reports how to adopt', async () => {
+    const rules = await h.compile();
+    const plan = await h.plan(rules);
+    const first = plan.targets[0]!.changes.find((c) => c.type === FIREWALL_TYPE)!;
+    // Someone creates a rule with the planned name (no marker) between plan and apply.
+    h.emulator.seedFirewall({ name: first.name, network: 'global/networks/shop-vpc', allowed: [{ IPProtocol: 'icmp' }] });
+    const report = await h.apply(plan, rules);
+    const failed = report.outcomes.find((o) => o.address === first.address)!;
+    expect(failed.status).toBe('failed');
+    expect(failed.code).toBe('alreadyExists');
+    expect(failed.error).toMatch(/adopt/);
+  });
+});
