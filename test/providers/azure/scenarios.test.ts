@@ -77,7 +77,7 @@ async function apply(p: Plan, rules: RuleSet): Promise<void> {
   expect(report.outcomes.filter((o) => o.status !== 'done')).toEqual([]);
 }
 
-function changes(p: Plan): Change[] {
+function changes(p: Plan): readonly Change[] {
   return p.targets[0]!.changes;
 }
 
