@@ -14,7 +14,7 @@ import {
   setFaults,
   type FakeCloud,
 } from '../helpers/fake-provider.js';
-import { flow, ruleSet, seg, shopRules, tcp } from '../helpers/rulesets.js';
+import { cidrs, flow, ruleSet, seg, shopRules, tcp } from '../helpers/rulesets.js';
 
 const noDns = async () => ({ ipv4: [], ipv6: [] });
 
@@ -45,15 +45,16 @@ describe('applyPlan', () => {
     const { plan, report } = await planAndApply(rules, provider);
     expect(plan.summary).toEqual({ add: 4, change: 0, destroy: 0 });
     expect(report.ok).toBe(true);
-    expect(allowedFlows(cloud, 'aws-test')).toEqual(
-      new Set([
-        'cidr:0.0.0.0/0 -> shop-lb tcp/443-443',
-        'cidr:::/0 -> shop-lb tcp/443-443',
-        'shop-lb -> shop-web tcp/8080-8080',
-        'shop-web -> shop-app tcp/8080-8080',
-        'shop-app -> shop-db tcp/5432-5432',
-      ]),
-    );
+    const flows = allowedFlows(cloud, 'aws-test');
+    expect(flows).toContain('203.0.113.5 -> shop-lb tcp/443');
+    expect(flows).toContain('2001:db8:100::1 -> shop-lb tcp/443');
+    expect(flows).toContain('shop-lb -> shop-web tcp/8080');
+    expect(flows).toContain('shop-web -> shop-app tcp/8080');
+    expect(flows).toContain('shop-app -> shop-db tcp/5432');
+    expect(flows).not.toContain('203.0.113.5 -> shop-lb tcp/22');
+    expect(flows).not.toContain('shop-lb -> shop-app tcp/8080');
+    // internet → lb reaches every probe address (5), plus the three segment flows.
+    expect(flows.size).toBe(5 + 3);
     const again = await createPlan(rules, options(provider));
     expect(again.targets[0]!.changes).toEqual([]);
     expect(again.summary).toEqual({ add: 0, change: 0, destroy: 0 });
@@ -155,5 +156,28 @@ describe('applyPlan', () => {
     const { report } = await planAndApply(shopRules(), provider);
     expect(report.ok).toBe(true);
     expect((await createPlan(shopRules(), options(provider))).summary).toEqual({ add: 0, change: 0, destroy: 0 });
+  });
+
+  it('keeps a flow whose rule object is being replaced when the new one fails to appear', async () => {
+    const cloud = createFakeCloud();
+    const provider = createFakeProvider(cloud, { standaloneRules: true });
+    const wide = ruleSet({ segments: ['web'], rules: flow(cidrs('office', ['203.0.113.0/24']), seg('web'), tcp(400, 500)) });
+    const narrow = ruleSet({ segments: ['web'], rules: flow(cidrs('office', ['203.0.113.0/24']), seg('web'), tcp(443)) });
+    await planAndApply(wide, provider);
+    expect(allowedFlows(cloud, 'aws-test')).toContain('203.0.113.5 -> shop-web tcp/443');
+    setFaults(cloud, { failAt: 1 });
+    const { plan, report } = await planAndApply(narrow, provider);
+    expect(plan.targets[0]!.changes.map((c) => c.action).sort()).toEqual(['create', 'delete']);
+    expect(report.outcomes.map((o) => [o.phase, o.status])).toEqual([
+      ['create', 'failed'],
+      ['delete', 'skipped'],
+    ]);
+    expect(allowedFlows(cloud, 'aws-test')).toContain('203.0.113.5 -> shop-web tcp/443');
+    setFaults(cloud, {});
+    const { report: rerun } = await planAndApply(narrow, provider);
+    expect(rerun.ok).toBe(true);
+    const flows = allowedFlows(cloud, 'aws-test');
+    expect(flows).toContain('203.0.113.5 -> shop-web tcp/443');
+    expect(flows).not.toContain('203.0.113.5 -> shop-web tcp/450');
   });
 });

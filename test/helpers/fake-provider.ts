@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import type { CloudId, Endpoint, PortMatch, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, type Diagnostic } from '../../src/diagnostics.js';
 import { ProviderError } from '../../src/errors.js';
@@ -34,6 +35,11 @@ export interface FakeGroup {
   description: string;
   /** Ownership marker (`bulkhead:model`), absent on unowned groups. */
   readonly owner?: string;
+  /**
+   * Standalone rule objects (GCP-style firewall rules): the group whose traffic this object's one
+   * rule governs. Absent on ordinary groups.
+   */
+  readonly appliesTo?: string;
   readonly rules: Map<string, FakeRule>;
 }
 
@@ -112,6 +118,7 @@ export function dumpCloud(cloud: FakeCloud): Json {
         name: g.name,
         description: g.description,
         owner: g.owner ?? null,
+        appliesTo: g.appliesTo ?? null,
         rules: [...g.rules.values()]
           .sort((a, b) => (a.key < b.key ? -1 : 1))
           .map((r) => ({ id: r.id, key: r.key, direction: r.direction, service: r.service, peer: r.peer })),
@@ -120,22 +127,52 @@ export function dumpCloud(cloud: FakeCloud): Json {
   return out;
 }
 
+/** Sample external addresses `allowedFlows` probes (inside and outside the usual test CIDRs). */
+export const PROBE_ADDRESSES = ['203.0.113.5', '198.51.100.7', '10.1.2.3', '2001:db8:100::1', '2001:db8:200::1'] as const;
+
+/** Sample ports `allowedFlows` probes. */
+export const PROBE_PORTS = [22, 443, 450, 5432, 8080, 9000] as const;
+
+function serviceMatches(service: string, port: number): boolean {
+  if (service === 'all') return true;
+  const m = /^tcp\/(\d+)-(\d+)$/.exec(service);
+  return m !== null && Number(m[1]) <= port && port <= Number(m[2]);
+}
+
+function cidrMatches(peer: string, address: string): boolean {
+  if (!peer.startsWith('cidr:')) return false;
+  const ip = ipaddr.parse(address);
+  const [net, bits] = ipaddr.parseCIDR(peer.slice(5));
+  return ip.kind() === net.kind() && ip.match([net, bits] as [typeof ip, number]);
+}
+
 /**
- * The flows the cloud allows, as `src -> dst service` strings. Between two groups a flow needs the
- * receiver's ingress and the sender's egress rule; toward or from a CIDR one rule is enough.
+ * The flows the cloud allows, probed semantically (not by rule identity) over sample addresses and
+ * ports: `src -> dst tcp/<port>`. Between two groups a flow needs the receiver's ingress and the
+ * sender's egress rule; from an external address, the receiver's ingress rule is enough.
  */
 export function allowedFlows(cloud: FakeCloud, target: string): Set<string> {
-  const groups = groupsOf(cloud, target);
+  const all = [...groupsOf(cloud, target).values()];
+  const groups = all.filter((g) => g.appliesTo === undefined);
   const flows = new Set<string>();
-  for (const g of groups.values()) {
-    for (const r of g.rules.values()) {
-      if (r.direction === 'ingress') {
-        if (r.peer.startsWith('cidr:')) flows.add(`${r.peer} -> ${g.name} ${r.service}`);
-        else {
-          const src = groups.get(r.peer.slice(3));
-          if (src?.rules.has(ruleKey('egress', r.service, `sg:${g.name}`))) flows.add(`${src.name} -> ${g.name} ${r.service}`);
+  // A group's rules: its own plus those of the standalone rule objects that apply to it.
+  const rulesOf = (g: FakeGroup, direction: 'ingress' | 'egress') =>
+    all
+      .filter((o) => o === g || o.appliesTo === g.name)
+      .flatMap((o) => [...o.rules.values()])
+      .filter((r) => r.direction === direction);
+  for (const dst of groups) {
+    for (const port of PROBE_PORTS) {
+      for (const address of PROBE_ADDRESSES) {
+        if (rulesOf(dst, 'ingress').some((r) => serviceMatches(r.service, port) && cidrMatches(r.peer, address))) {
+          flows.add(`${address} -> ${dst.name} tcp/${port}`);
         }
-      } else if (r.peer.startsWith('cidr:')) flows.add(`${g.name} -> ${r.peer} ${r.service}`);
+      }
+      for (const src of groups) {
+        const inOk = rulesOf(dst, 'ingress').some((r) => r.peer === `sg:${src.name}` && serviceMatches(r.service, port));
+        const outOk = rulesOf(src, 'egress').some((r) => r.peer === `sg:${dst.name}` && serviceMatches(r.service, port));
+        if (inOk && outOk) flows.add(`${src.name} -> ${dst.name} tcp/${port}`);
+      }
     }
   }
   return flows;
@@ -201,7 +238,15 @@ export interface FakeProviderOptions {
   readonly maxRulesPerGroup?: number;
   /** Called with every step the applier receives. */
   readonly onStep?: (step: ApplyStep) => void;
+  /**
+   * GCP-style: every rule is an object of its own (`fake_rule`, named from its content) instead of
+   * a child of its group, so a changed rule is a new object created and an old one deleted, and
+   * make-before-break across objects matters.
+   */
+  readonly standaloneRules?: boolean;
 }
+
+const RULE_TYPE = 'fake_rule';
 
 /** The fake provider over `cloud`. */
 export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOptions = {}): Provider {
@@ -223,7 +268,14 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
     cloud.onChange?.(cloud);
   };
 
-  const toResource = (target: string, g: FakeGroup): Resource => ({
+  const toResource = (target: string, g: FakeGroup): Resource => {
+    if (g.appliesTo !== undefined) {
+      const r = [...g.rules.values()][0];
+      return ruleResource(target, g.name, g.appliesTo, r?.direction ?? 'ingress', r?.service ?? '', r?.peer ?? '', { liveId: g.id });
+    }
+    return groupResource(target, g);
+  };
+  const groupResource = (target: string, g: FakeGroup): Resource => ({
     address: address(target, g.name),
     target,
     type: TYPE,
@@ -235,12 +287,31 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
     liveId: g.id,
     forceNew: ['description'],
   });
+  const ruleResource = (
+    target: string,
+    name: string,
+    appliesTo: string,
+    direction: 'ingress' | 'egress',
+    service: string,
+    peer: string,
+    extra: Partial<Resource> = {},
+  ): Resource => ({
+    address: `${target}.${RULE_TYPE}.${name}`,
+    target,
+    type: RULE_TYPE,
+    name,
+    attributes: { appliesTo, direction, service, peer },
+    children: [],
+    dependsOn: [address(target, appliesTo), ...(peer.startsWith('sg:') ? [address(target, peer.slice(3))] : [])].sort(),
+    forceNew: ['appliesTo', 'direction', 'peer', 'service'],
+    ...extra,
+  });
 
   const stateOf = (target: string, groups: readonly FakeGroup[], model: string | undefined, source: 'live' | 'snapshot'): ProviderState => {
     const diagnostics: Diagnostic[] = [];
     const owned = groups.filter((g) => (model === undefined ? g.owner !== undefined : g.owner === model));
     const fingerprint = createHash('sha256')
-      .update(JSON.stringify(groups.map((g) => [g.name, g.owner ?? null, g.description, [...g.rules.keys()].sort()]).sort()))
+      .update(JSON.stringify(groups.map((g) => [g.name, g.owner ?? null, g.appliesTo ?? null, g.description, [...g.rules.keys()].sort()]).sort()))
       .digest('hex');
     return {
       target,
@@ -266,7 +337,8 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
     render(rules: RuleSet, target: TargetSpec, ctx: RenderContext): Resource[] {
       const model = rules.model.name;
       owningModel = model;
-      return rules.segments
+      const ruleObjects: Resource[] = [];
+      const grouped = rules.segments
         .map((s): Resource => {
           const children = new Map<string, Child>();
           for (const r of rules.rules.filter((x) => x.segment === s.name)) {
@@ -291,13 +363,23 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
             forceNew: ['description'],
           };
         })
-        .sort((a, b) => (a.address < b.address ? -1 : 1));
+        .map((g): Resource => {
+          if (!options.standaloneRules) return g;
+          const appliesTo = g.name;
+          for (const c of g.children) {
+            const a = c.attributes as { direction: 'ingress' | 'egress'; service: string; peer: string };
+            const name = `${appliesTo}-r-${createHash('sha256').update(c.key).digest('hex').slice(0, 8)}`;
+            ruleObjects.push(ruleResource(target.name, name, appliesTo, a.direction, a.service, a.peer, { ...(c.origins ? { origins: c.origins } : {}) }));
+          }
+          return { ...g, children: [] };
+        });
+      return [...grouped, ...ruleObjects].sort((a, b) => (a.address < b.address ? -1 : 1));
     },
     async read(target: TargetSpec, source: StateSource, context?: ReadContext): Promise<ProviderState> {
       if (context) owningModel = context.model;
       if (source.kind === 'snapshot') {
         const path = join(source.dir, target.name, 'groups.json');
-        let parsed: { name: string; description: string; owner?: string; rules: FakeRule[] }[];
+        let parsed: { name: string; description: string; owner?: string; appliesTo?: string; rules: FakeRule[] }[];
         try {
           parsed = JSON.parse(await readFile(path, 'utf8')) as typeof parsed;
         } catch (err) {
@@ -308,6 +390,7 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
           name: g.name,
           description: g.description,
           ...(g.owner !== undefined ? { owner: g.owner } : {}),
+          ...(g.appliesTo !== undefined ? { appliesTo: g.appliesTo } : {}),
           rules: new Map(g.rules.map((r) => [r.key, r])),
         }));
         return stateOf(target.name, groups, context?.model, 'snapshot');
@@ -330,6 +413,24 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
                 return; // idempotent: created by an earlier, interrupted run
               }
               const owner = owningModel;
+              if (after.type === RULE_TYPE) {
+                const a = after.attributes as { appliesTo: string; direction: 'ingress' | 'egress'; service: string; peer: string };
+                if (!groups.has(a.appliesTo) || (a.peer.startsWith('sg:') && !groups.has(a.peer.slice(3)))) {
+                  throw new ProviderError(`rule ${after.name}: referenced group not found`, 'InvalidGroup.NotFound');
+                }
+                mutate(`create ${after.name}`, () => {
+                  const key = ruleKey(a.direction, a.service, a.peer);
+                  groups.set(after.name, {
+                    id: `fw-${cloud.nextId++}`,
+                    name: after.name,
+                    description: '',
+                    owner,
+                    appliesTo: a.appliesTo,
+                    rules: new Map([[key, { id: `fwr-${cloud.nextId++}`, key, direction: a.direction, service: a.service, peer: a.peer }]]),
+                  });
+                });
+                return;
+              }
               mutate(`create ${after.name}`, () => {
                 groups.set(after.name, {
                   id: `sg-${cloud.nextId++}`,
@@ -375,7 +476,7 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
               const g = groups.get(name);
               if (!g) return;
               const referrers = [...groups.values()].filter(
-                (o) => o.name !== name && [...o.rules.values()].some((r) => r.peer === `sg:${name}`),
+                (o) => o.name !== name && (o.appliesTo === name || [...o.rules.values()].some((r) => r.peer === `sg:${name}`)),
               );
               if (referrers.length > 0) {
                 throw new ProviderError(`group ${name} is referenced by ${referrers.map((r) => r.name).join(', ')}`, 'DependencyViolation');
@@ -394,6 +495,7 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
           name: g.name,
           description: g.description,
           ...(g.owner !== undefined ? { owner: g.owner } : {}),
+          ...(g.appliesTo !== undefined ? { appliesTo: g.appliesTo } : {}),
           rules: [...g.rules.values()].sort((a, b) => (a.key < b.key ? -1 : 1)),
         })),
         null,
@@ -416,4 +518,16 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
 /** A `providers` function for PlanOptions/ApplyOptions that serves one fake provider for every cloud id. */
 export function fakeProviders(provider: Provider): (id: CloudId) => Provider | undefined {
   return () => provider;
+}
+
+/** A deep copy of a cloud's content (no faults, no hook, an empty log). */
+export function cloneCloud(cloud: FakeCloud): FakeCloud {
+  const copy = createFakeCloud();
+  copy.nextId = cloud.nextId;
+  for (const [t, groups] of cloud.targets) {
+    const g2 = new Map<string, FakeGroup>();
+    for (const [name, g] of groups) g2.set(name, { ...g, rules: new Map([...g.rules].map(([k, r]) => [k, { ...r }])) });
+    copy.targets.set(t, g2);
+  }
+  return copy;
 }
