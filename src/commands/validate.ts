@@ -22,10 +22,10 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
       const { io } = ctx;
       const rules = unwrapModelResult(await compileFile(file, { cwd: io.cwd }), file, io);
       const style = createStyle(io.stdoutIsTTY, io.env);
-      const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+      const n = (k: number, what: string, plural = `${what}s`) => `${k} ${k === 1 ? what : plural}`;
       io.stdout.write(
         `${style.green('valid')}: ${rules.model.file} (model "${rules.model.name}": ${n(rules.segments.length, 'segment')}, ` +
-          `${n(rules.rules.length, 'rule')}, ${n(rules.denies.length, 'guardrail deny')}, ${n(rules.targets.length, 'target')})\n`,
+          `${n(rules.rules.length, 'rule')}, ${n(rules.denies.length, 'guardrail deny', 'guardrail denies')}, ${n(rules.targets.length, 'target')})\n`,
       );
       ctx.setExit(0);
     });

@@ -1,0 +1,32 @@
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { checkSchema, MODEL_SCHEMA } from '../../src/model/schema-check.js';
+import { parseYaml } from '../../src/model/load.js';
+
+describe('the shipped JSON Schema', () => {
+  it('is a valid draft-07 schema that a plain ajv (as editors use) compiles', () => {
+    const ajv = new Ajv({ strict: false, allowUnionTypes: true });
+    expect(ajv.validateSchema(MODEL_SCHEMA)).toBe(true);
+    expect(() => ajv.compile(MODEL_SCHEMA)).not.toThrow();
+  });
+
+  it('maps errors to the offending node, with a hint for misspelt keys', () => {
+    const { root } = parseYaml('bulkhead: 1\nname: x\ntargets:\n  t:\n    aws: { regoin: eu-west-1, vpc: vpc-01234567 }\n', 'm.yaml');
+    const lines = checkSchema(root!).map((d) => `${d.pos!.line}:${d.pos!.column} ${d.code} ${d.message}`);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        '5:12 unknown-key targets.t.aws: unknown key "regoin"; did you mean "region"?',
+        '5:10 missing-key targets.t.aws: missing required key "region"',
+      ]),
+    );
+    expect(lines).toHaveLength(2);
+  });
+
+  it('reports the expected type of a oneOf (one item or a list) once', () => {
+    const { root } = parseYaml('bulkhead: 1\nname: x\nservices:\n  a: { tcp: 1 }\n', 'm.yaml');
+    const d = checkSchema(root!);
+    expect(d.map((x) => `${x.pos!.line}:${x.pos!.column} ${x.code} ${x.message}`)).toEqual([
+      '4:6 wrong-type services.a: expected a string, an integer or a list, found a mapping',
+    ]);
+  });
+});
