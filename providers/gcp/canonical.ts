@@ -299,7 +299,7 @@ export function summarizeFirewall(spec: FirewallSpec): string {
     spec.direction === 'INGRESS'
       ? `from ${from.join(', ')} to ${who}`
       : `from ${who} to ${spec.destinationRanges.join(', ')}`;
-  return `${spec.action} ${spec.direction} ${formatProtocols(spec.rules)} ${where} (priority ${spec.priority}${spec.disabled ? ', disabled' : ''})`;
+  return `${spec.action} ${spec.direction} ${formatProtocols(spec.rules)} ${where} (priority ${spec.priority}${spec.disabled ? ', disabled' : ''}${spec.logging !== 'off' ? ', logged' : ''})`;
 }
 
 /** The Resource of a firewall: identity attributes on the resource, the rule's content in one child. */

@@ -61,18 +61,19 @@ export async function startGcpHarness(options: { pageSize?: number; operationPol
   const resolver = async (fqdn: string) => ({ ipv4: [...(SHOP_DNS[fqdn]?.ipv4 ?? [])], ipv6: [...(SHOP_DNS[fqdn]?.ipv6 ?? [])] });
   const providers = (id: string) => (id === 'gcp' ? provider : undefined);
   const source = () => ({ kind: 'live' as const, endpoint: emulator.url });
+  const compile = async (): Promise<RuleSet> => {
+    const r = await compileFile(modelPath, { cwd: dir });
+    if (!r.ok) throw new Error(`model does not compile: ${JSON.stringify(r.diagnostics)}`);
+    return r.value;
+  };
   return {
     emulator,
     provider,
     dir,
     modelPath,
-    async compile() {
-      const r = await compileFile(modelPath, { cwd: dir });
-      if (!r.ok) throw new Error(`model does not compile: ${JSON.stringify(r.diagnostics)}`);
-      return r.value;
-    },
+    compile,
     async plan(rules) {
-      const rs = rules ?? (await this.compile());
+      const rs = rules ?? (await compile());
       return createPlan(rs, { providers, source, targets: ['gcp-prod'], resolver });
     },
     async apply(plan, rules) {
