@@ -62,9 +62,15 @@ export function ruleCollectionName(model: string): string {
   return `${model}-allow-fqdn`;
 }
 
-/** True when a rule name belongs to the model (prefix `<model>-`, case-insensitive like Azure names). */
+/**
+ * True when a rule name belongs to the model: `<model>-` followed by one of the kinds Bulkhead
+ * writes (`in-`, `out-`, `deny-`, `allow-`), case-insensitive like Azure names. The kind keeps a
+ * model `shop` from claiming the rules of a model `shop-admin` in a shared NSG.
+ */
 export function ownsRuleName(model: string, name: string): boolean {
-  return name.toLowerCase().startsWith(`${model.toLowerCase()}-`);
+  const l = name.toLowerCase();
+  const prefix = `${model.toLowerCase()}-`;
+  return l.startsWith(prefix) && /^(in|out|deny|allow)-/.test(l.slice(prefix.length));
 }
 
 /** A rule as laid out before priorities are placed. */

@@ -154,10 +154,8 @@ export class SwaggerValidator {
     const doc = this.#docs.get(loc.file)!;
     for (const [name, def] of Object.entries(doc.definitions)) {
       const parents = (def['allOf'] as Schema[] | undefined) ?? [];
-      const extendsBase = parents.some((p) => {
-        const parent = this.#resolve(p, loc.file);
-        return parent.name === loc.name && parent.file === loc.file;
-      });
+      // A subtype names its base in `allOf` with a local ref (`#/definitions/<base>`).
+      const extendsBase = parents.some((p) => p['$ref'] === `#/definitions/${loc.name ?? ''}`);
       const discriminatorValue = (def['x-ms-discriminator-value'] as string | undefined) ?? name;
       if (extendsBase && discriminatorValue === tag) return { schema: def, file: loc.file, name };
     }

@@ -110,10 +110,11 @@ describe('azure read: live, export, ownership', () => {
     expect(state.resources).toEqual([]);
   });
 
-  it('reads only the model\'s rules as children of the NSG and keeps the rest out of the diff', async () => {
+  it('reads only the model\'s rules (not those of a model named shop-admin) as children of the NSG', async () => {
     h.emulator.seedNsg(RG, NSG, {
       location: 'westeurope',
       rules: [
+        { name: 'shop-admin-in-y', properties: { protocol: 'Tcp', sourcePortRange: '*', destinationPortRange: '81', sourceAddressPrefix: '*', destinationAddressPrefix: '*', access: 'Allow', priority: 301, direction: 'Inbound' } },
         { name: 'shop-in-x', properties: { protocol: 'Tcp', sourcePortRange: '*', destinationPortRange: '80-80', sourceAddressPrefix: '10.0.0.1', destinationAddressPrefix: '*', access: 'Allow', priority: 300, direction: 'Inbound' } },
         { name: 'other-rule', properties: { protocol: '*', sourcePortRange: '*', destinationPortRange: '*', sourceAddressPrefix: '*', destinationAddressPrefix: '*', access: 'Deny', priority: 400, direction: 'Inbound' } },
       ],

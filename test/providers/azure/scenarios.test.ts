@@ -237,7 +237,7 @@ describe('azure scenarios', () => {
     // Someone widens an owned rule, adds a rule with the model's prefix, and deletes another owned rule.
     const web = await h.client.securityRules.get(RG, NSG, 'shop-in-web-from-lb-tcp-8080');
     await h.client.securityRules.beginCreateOrUpdateAndWait(RG, NSG, 'shop-in-web-from-lb-tcp-8080', { ...web, destinationPortRange: '*' }, { updateIntervalInMs: 1 });
-    await h.client.securityRules.beginCreateOrUpdateAndWait(RG, NSG, 'shop-sneaky', {
+    await h.client.securityRules.beginCreateOrUpdateAndWait(RG, NSG, 'shop-in-sneaky', {
       protocol: 'Tcp', sourcePortRange: '*', destinationPortRange: '22', sourceAddressPrefix: 'Internet', destinationAddressPrefix: '*', access: 'Allow', priority: 3000, direction: 'Inbound',
     }, { updateIntervalInMs: 1 });
     await h.client.securityRules.beginDeleteAndWait(RG, NSG, 'shop-deny-all-out', { updateIntervalInMs: 1 });
@@ -245,14 +245,14 @@ describe('azure scenarios', () => {
     expect(summary(p)).toEqual([
       `update ${AZURE_TYPES.nsg}.${NSG}`,
       '  create shop-deny-all-out',
+      '  delete shop-in-sneaky',
       '  update shop-in-web-from-lb-tcp-8080',
-      '  delete shop-sneaky',
     ]);
     const rules = await compile();
     await apply(p, rules);
     await replanIsEmpty();
     const nsg = h.emulator.nsgJson(RG, NSG)! as { properties: { securityRules: { name: string }[] } };
-    expect(nsg.properties.securityRules.map((r) => r.name)).not.toContain('shop-sneaky');
+    expect(nsg.properties.securityRules.map((r) => r.name)).not.toContain('shop-in-sneaky');
   });
 
   it('rides out 429s with and without Retry-After, and slow long-running operations', async () => {
