@@ -125,6 +125,8 @@ export class ArmEmulator {
   concurrentWrites = 0;
   /** Polls of an async operation before it reports `Succeeded`. */
   pollsBeforeDone = 1;
+  /** Seconds sent as `Retry-After` with async-operation answers (ARM does; the SDK then polls after it, not after its default 2 s). */
+  lroRetryAfter: number | undefined = undefined;
   /** Page size of list responses (small, so `nextLink` paging is exercised). */
   pageSize = 3;
   /** Semantic errors that are expected in a test (e.g. a provoked conflict) are not violations when listed here. */
@@ -243,6 +245,8 @@ export class ArmEmulator {
       status = r.status;
       body = r.body;
       Object.assign(headers, r.headers ?? {});
+      const async = headers['azure-asyncoperation'] !== undefined || url.pathname.includes('/operations/') || url.pathname.includes('/operationResults/');
+      if (async && this.lroRetryAfter !== undefined) headers['retry-after'] = String(this.lroRetryAfter);
     } catch (e) {
       if (e instanceof HttpError) {
         status = e.status;

@@ -1,0 +1,59 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/cli.js';
+import { NSG, RG, startAzureHarness, type AzureHarness } from '../../helpers/azure/harness.js';
+
+/**
+ * The commands with the registered Azure provider (DefaultAzureCredential, endpoint from
+ * BULKHEAD_AZURE_ENDPOINT: a loopback http endpoint drops the bearer policy, so no token is ever
+ * requested). The model has no FQDN, so nothing is resolved through DNS.
+ */
+
+const MODEL = `bulkhead: 1
+name: tiny
+targets:
+  azure-e2e: { azure: { subscription: 00000000-0000-0000-0000-000000000000, resourceGroup: ${RG}, location: westeurope, nsg: ${NSG} } }
+services:
+  https: tcp/443
+segments:
+  web: { ingress: [{ from: internet, ports: [https] }] }
+  app: { ingress: [{ from: web, ports: [tcp/8080] }] }
+`;
+
+let h: AzureHarness;
+let dir: string;
+
+beforeEach(async () => {
+  h = await startAzureHarness();
+  h.emulator.lroRetryAfter = 0;
+  dir = await mkdtemp(join(tmpdir(), 'bulkhead-azure-cli-'));
+  await writeFile(join(dir, 'tiny.yaml'), MODEL);
+});
+
+afterEach(async () => {
+  const violations = [...h.emulator.violations];
+  await h.close();
+  await rm(dir, { recursive: true, force: true });
+  expect(violations).toEqual([]);
+});
+
+describe('azure through the CLI', () => {
+  it('plan → apply → drift is clean; an out-of-band edit is drift (exit 2)', async () => {
+    const env = { BULKHEAD_AZURE_ENDPOINT: h.emulator.url };
+    const plan = await runCli(['plan', 'tiny.yaml', '--detailed-exitcode'], { cwd: dir, env });
+    expect(plan.stderr).not.toMatch(/Error/);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain('Plan: 3 to add, 0 to change, 0 to destroy.');
+    const apply = await runCli(['apply', 'tiny.yaml', '--auto-approve'], { cwd: dir, env });
+    expect(apply.code).toBe(0);
+    expect(h.emulator.asgNames(RG)).toEqual(['tiny-app', 'tiny-web']);
+    const clean = await runCli(['drift', 'tiny.yaml'], { cwd: dir, env });
+    expect(clean.code).toBe(0);
+    await h.client.securityRules.beginDeleteAndWait(RG, NSG, 'tiny-deny-all-in', { updateIntervalInMs: 1 });
+    const drift = await runCli(['drift', 'tiny.yaml', '--format', 'json'], { cwd: dir, env });
+    expect(drift.code).toBe(2);
+    expect(drift.stdout).toContain('tiny-deny-all-in');
+  });
+});
