@@ -1,0 +1,64 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROVIDERS } from '../../providers/index.js';
+import { runCli } from '../helpers/cli.js';
+import { createFakeCloud, createFakeProvider } from '../helpers/fake-provider.js';
+
+const MODEL = `bulkhead: 1
+name: shop
+targets:
+  aws-one: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0 } }
+  aws-two: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef1 } }
+entities:
+  payments: { fqdns: [api.example.com] }
+segments:
+  web:
+    ingress: [{ from: internet, ports: [tcp/443] }]
+    egress: [{ to: payments, ports: [tcp/443] }]
+`;
+
+let dir: string;
+const saved = { ...PROVIDERS };
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bulkhead-render-'));
+  await writeFile(join(dir, 'bulkhead.yaml'), MODEL);
+  await writeFile(join(dir, 'dns.json'), JSON.stringify({ 'api.example.com': { ipv4: ['192.0.2.10'], ipv6: [] } }));
+  const fake = createFakeProvider(createFakeCloud());
+  PROVIDERS.aws = () => fake;
+  delete PROVIDERS.azure;
+});
+
+afterEach(() => {
+  Object.assign(PROVIDERS, saved);
+});
+
+describe('bulkhead render', () => {
+  it("prints the provider's CLI JSON of a target, FQDNs resolved from dns.json", async () => {
+    const r = await runCli(['render', '--provider', 'aws', '--target', 'aws-two', '--snapshots', '.', '--json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { SecurityGroups: { GroupName: string; Rules: { peer: string }[] }[] };
+    expect(doc.SecurityGroups.map((g) => g.GroupName)).toEqual(['shop-web']);
+    expect(doc.SecurityGroups[0]!.Rules.map((x) => x.peer)).toContain('cidr:192.0.2.10/32');
+  });
+
+  it('needs --target when the cloud has several targets, and checks its cloud', async () => {
+    const r = await runCli(['render', '--provider', 'aws', '--snapshots', '.', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('pick one with --target (aws-one, aws-two)');
+    const gcp = await runCli(['render', '--provider', 'gcp', '--snapshots', '.', '--json'], { cwd: dir });
+    expect(gcp.code).toBe(1);
+    expect(gcp.stderr).toMatch(/no gcp target|not available/);
+    const azure = await runCli(['render', '--provider', 'azure', '--json'], { cwd: dir });
+    expect(azure.code).toBe(1);
+    expect(azure.stderr).toContain('provider azure is not available yet');
+  });
+
+  it('rejects an unknown provider', async () => {
+    const r = await runCli(['render', '--provider', 'oracle'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('unknown --provider "oracle"');
+  });
+});
