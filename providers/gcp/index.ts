@@ -35,9 +35,10 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
   };
   return {
     id: 'gcp',
-    validate: (rules, target) =>
+    validate: (rules, target, _ctx) =>
       validateGcp(rules, target, { firewallQuota: options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA }),
-    render: (rules, target) => renderGcp(rules, target).resources,
+    // FQDNs are matched by the policy (destFqdns), so the plan's resolutions are not needed.
+    render: (rules, target, _ctx) => renderGcp(rules, target).resources,
     read: (target, source, context) => readGcp(target, source, context, readOptions),
     createApplier: (target, _state, applierOptions) => createGcpApplier(target, applierOptions, options),
     async exportSnapshot(target, live) {
