@@ -1,4 +1,4 @@
-import { compileFile } from '../compile/index.js';
+import { validateFile } from '../compile/index.js';
 import { formatPos, sortDiagnostics, type Diagnostic, type Result } from '../diagnostics.js';
 import { UsageError, ValidationError } from '../errors.js';
 import { createStyle, type Io } from '../io.js';
@@ -20,9 +20,19 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
     .argument('[file]', 'the model file', 'bulkhead.yaml')
     .action(async (file: string) => {
       const { io } = ctx;
-      const rules = unwrapModelResult(await compileFile(file, { cwd: io.cwd }), file, io);
+      const valid = unwrapModelResult(await validateFile(file, { cwd: io.cwd }), file, io);
       const style = createStyle(io.stdoutIsTTY, io.env);
       const n = (k: number, what: string, plural = `${what}s`) => `${k} ${k === 1 ? what : plural}`;
+      if (valid.kind === 'pack') {
+        const p = valid.pack;
+        io.stdout.write(
+          `${style.green('valid')}: ${p.file} (guardrail pack: ${n(p.guardrails.length, 'guardrail')}, ${n(p.services.size, 'service')}, ` +
+            `${n(p.entities.size - 1, 'entity', 'entities')}; its segment and tier names are checked in the models that include it)\n`,
+        );
+        ctx.setExit(0);
+        return;
+      }
+      const rules = valid.rules;
       io.stdout.write(
         `${style.green('valid')}: ${rules.model.file} (model "${rules.model.name}": ${n(rules.segments.length, 'segment')}, ` +
           `${n(rules.rules.length, 'rule')}, ${n(rules.denies.length, 'guardrail deny', 'guardrail denies')}, ${n(rules.targets.length, 'target')})\n`,

@@ -1,4 +1,4 @@
-import { hasErrors, sortDiagnostics, type Result } from '../diagnostics.js';
+import { error, hasErrors, sortDiagnostics, type Result } from '../diagnostics.js';
 import { loadModel, type LoadOptions } from '../model/load.js';
 import type { SegmentModel } from '../model/types.js';
 import { validateModel } from '../model/validate.js';
@@ -32,8 +32,35 @@ export async function loadAndValidate(path: string, options: CompileFileOptions 
 export async function compileFile(path: string, options: CompileFileOptions = {}): Promise<Result<RuleSet>> {
   const model = await loadAndValidate(path, options);
   if (!model.ok) return model;
+  if (model.value.kind === 'pack') return { ok: false, diagnostics: [notAModel(model.value)] };
   const compiled = compileRules(model.value);
   const diagnostics = sortDiagnostics([...model.diagnostics, ...compiled.diagnostics]);
   if (!compiled.ok || hasErrors(diagnostics)) return { ok: false, diagnostics };
   return { ok: true, value: compiled.value, diagnostics };
+}
+
+function notAModel(pack: SegmentModel) {
+  return error(
+    'not-a-model',
+    `${pack.file} is a guardrail pack (no name, targets or segments): it compiles as part of a model that includes it`,
+    { file: pack.file, line: 1, column: 1 },
+  );
+}
+
+/** What `validateFile` found valid: a model and its RuleSet, or a guardrail pack. */
+export type ValidatedFile = { readonly kind: 'model'; readonly rules: RuleSet } | { readonly kind: 'pack'; readonly pack: SegmentModel };
+
+/**
+ * Validates a model file as `bulkhead validate` does: a model is compiled (so guardrail
+ * violations are found too); a guardrail pack (only services, entities, guardrails) is checked
+ * on its own, its segment and tier names left for the models that include it.
+ */
+export async function validateFile(path: string, options: CompileFileOptions = {}): Promise<Result<ValidatedFile>> {
+  const model = await loadAndValidate(path, options);
+  if (!model.ok) return model;
+  if (model.value.kind === 'pack') return { ok: true, value: { kind: 'pack', pack: model.value }, diagnostics: model.diagnostics };
+  const compiled = compileRules(model.value);
+  const diagnostics = sortDiagnostics([...model.diagnostics, ...compiled.diagnostics]);
+  if (!compiled.ok || hasErrors(diagnostics)) return { ok: false, diagnostics };
+  return { ok: true, value: { kind: 'model', rules: compiled.value }, diagnostics };
 }

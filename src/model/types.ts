@@ -9,7 +9,12 @@ import type { CloudBinding, PortMatch, TargetSpec } from '../compile/types.js';
  */
 export interface SegmentModel {
   readonly formatVersion: 1;
-  /** The model's `name`: prefix of managed names and value of the ownership marker. */
+  /**
+   * `model` for a model file; `pack` for a file with only services, entities and guardrails (a
+   * guardrail pack validated on its own: its segment and tier names are left unresolved).
+   */
+  readonly kind: 'model' | 'pack';
+  /** The model's `name`: prefix of managed names and value of the ownership marker ('' for a pack). */
   readonly name: string;
   /** The root file, relative to the working directory when inside it. */
   readonly file: string;

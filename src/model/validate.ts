@@ -20,6 +20,9 @@
  * - `include:` files may hold `services`, `entities`, `guardrails` and further `include`s; the
  *   model's own parts (`name`, `targets`, `tiers`, `segments`) belong to the root file. A name
  *   defined twice across files is an error naming both places. Every file starts with `bulkhead: 1`.
+ * - A file with none of a model's own parts is a guardrail PACK: `bulkhead validate pack.yaml`
+ *   checks it on its own (structure, ports, entities, references to its own names); names of
+ *   segments and tiers are left to the models that include it. `compile` refuses a pack.
  * - An FQDN entity is only ever a destination (egress `to`, guardrail `to`): clouds cannot match
  *   traffic by the source's DNS name. Wildcard FQDNs are errors (GCP FQDN objects, Azure network
  *   rules and DNS-resolved AWS prefix lists match exact names only).
@@ -86,9 +89,13 @@ export function validateModel(loaded: LoadedModel): Result<SegmentModel> {
     }
   }
   const root = rootFile.root;
+  // A root file with none of a model's own parts but guardrails, services or entities is a pack,
+  // validated on its own: names it cannot resolve (the including model's segments and tiers) pass.
+  const isPack =
+    root.kind === 'map' && !ROOT_ONLY_KEYS.some((k) => entry(root, k)) && ['guardrails', 'services', 'entities', 'include'].some((k) => entry(root, k));
   const nameNode = entry(root, 'name')?.value;
-  const name = strOf(nameNode);
-  if (entry(root, 'name') === undefined) diags.push(error('missing-name', 'the model has no "name" (it prefixes managed names and marks owned objects)', root.pos));
+  const name = isPack ? '' : strOf(nameNode);
+  if (!isPack && entry(root, 'name') === undefined) diags.push(error('missing-name', 'the model has no "name" (it prefixes managed names and marks owned objects)', root.pos));
 
   // 2. Definitions, across files; a name defined twice is an error naming both places.
   const collect = <T>(section: string, fromFiles: readonly LoadedFile[], what: string): Map<string, Def<T>> => {
@@ -158,7 +165,7 @@ export function validateModel(loaded: LoadedModel): Result<SegmentModel> {
   }
 
   // 7. References.
-  const resolver = makeResolver(segmentDefs, entities, tiers, diags);
+  const resolver = makeResolver(segmentDefs, entities, tiers, diags, isPack);
 
   // 8. Segments and their flows.
   const segments = new Map<string, SegmentDef>();
@@ -259,6 +266,7 @@ export function validateModel(loaded: LoadedModel): Result<SegmentModel> {
     ok: true,
     value: {
       formatVersion: 1,
+      kind: isPack ? 'pack' : 'model',
       name,
       file: rootFile.file,
       files: loaded.files.map((f) => f.file),
@@ -519,6 +527,7 @@ function makeResolver(
   entities: ReadonlyMap<string, EntityDef>,
   tiers: ReadonlyMap<string, TierDef>,
   diags: Diagnostic[],
+  isPack = false,
 ): Resolver {
   return (node, role) => {
     const raw = strOf(node);
@@ -527,6 +536,7 @@ function makeResolver(
     if (text.startsWith('tier:')) {
       const t = text.slice(5);
       const tier = tiers.get(t);
+      if (!tier && isPack) return { kind: 'tier', name: t, segments: [] };
       if (!tier) {
         const hint = segments.has(t) ? `; "${t}" is a segment: write "${t}"` : didYouMean(t, tiers.keys()).replace(/"([^"]+)"/g, '"tier:$1"');
         diags.push(error('unknown-reference', `unknown tier "${t}"${hint}`, node.pos));
@@ -555,6 +565,7 @@ function makeResolver(
       }
       return { kind: 'entity', name: text };
     }
+    if (isPack) return { kind: 'segment', name: text };
     if (tiers.has(text)) {
       diags.push(error('unknown-reference', `"${text}" is a tier, not a segment or entity; did you mean "tier:${text}"?`, node.pos));
       return undefined;

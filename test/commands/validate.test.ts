@@ -68,6 +68,19 @@ describe('bulkhead validate', () => {
     expect(noColor.stderr).toBe(plain.stderr);
   });
 
+  it('checks a guardrail pack on its own, leaving segment and tier names to the models', async () => {
+    const r = await runCli(['validate', 'policies/guardrails/pci.yaml'], { cwd: repo });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^valid: policies\/guardrails\/pci\.yaml \(guardrail pack: 3 guardrails, /);
+    const dir = writeFiles({ 'p.yaml': 'bulkhead: 1\nguardrails:\n  - name: g\n    deny: { from: internet, to: tier:data, ports: [tcp/99999] }\n' });
+    const bad = await runCli(['validate', 'p.yaml'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('p.yaml:4:52: error: "tcp/99999": port 99999 is out of range (0-65535) [bad-port]');
+    const compiled = await runCli(['compile', 'p.yaml'], { cwd: dir });
+    expect(compiled.code).toBe(1);
+    expect(compiled.stderr).toContain('[not-a-model]');
+  });
+
   it('has --help', async () => {
     const r = await runCli(['validate', '--help']);
     expect(r.code).toBe(0);
