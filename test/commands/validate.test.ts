@@ -76,7 +76,7 @@ describe('bulkhead validate', () => {
     const bad = await runCli(['validate', 'p.yaml'], { cwd: dir });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('p.yaml:4:52: error: "tcp/99999": port 99999 is out of range (0-65535) [bad-port]');
-    const compiled = await runCli(['compile', 'p.yaml'], { cwd: dir });
+    const compiled = await runCli(['compile', 'policies/guardrails/pci.yaml'], { cwd: repo });
     expect(compiled.code).toBe(1);
     expect(compiled.stderr).toContain('[not-a-model]');
   });
