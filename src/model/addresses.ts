@@ -14,7 +14,11 @@ export type CidrParse =
   | { readonly kind: 'error'; readonly message: string };
 
 function text(addr: ipaddr.IPv4 | ipaddr.IPv6): string {
-  return addr.kind() === 'ipv6' ? (addr as ipaddr.IPv6).toRFC5952String() : addr.toString();
+  if (addr.kind() === 'ipv4') return addr.toString();
+  const v6 = addr as ipaddr.IPv6;
+  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad (::ffff:192.0.2.1).
+  if (v6.isIPv4MappedAddress()) return `::ffff:${v6.toIPv4Address().toString()}`;
+  return v6.toRFC5952String();
 }
 
 /** Parses `a.b.c.d/n`, `a.b.c.d`, `x:y::/n` or `x:y::z`. */
@@ -33,9 +37,8 @@ export function parseCidr(raw: string): CidrParse {
       addr = ipaddr.parse(s);
       prefix = addr.kind() === 'ipv6' ? 128 : 32;
     }
-  } catch (e) {
+  } catch {
     const max = s.includes(':') ? 128 : 32;
-    void e;
     return { kind: 'error', message: `"${raw}": the prefix length must be 0-${max}` };
   }
   if (addr.kind() === 'ipv4' && !/^\d+\.\d+\.\d+\.\d+$/.test(s.split('/')[0]!)) {

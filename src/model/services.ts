@@ -61,6 +61,10 @@ export function parseService(raw: string | number): ServiceParse {
   }
   const item = raw.trim();
   if (item === '') return fail('bad-service', 'empty service');
+  if (/[\s,;]/.test(item)) {
+    const parts = item.split(/[\s,;]+/).filter(Boolean);
+    return fail('bad-service', `"${item}" holds several services: write a list, [${parts.join(', ')}]`);
+  }
   const parts = item.split('/');
   const proto = parts[0]!.toLowerCase();
   const rest = parts.slice(1);

@@ -4,8 +4,9 @@
  * Design decisions (the README's model-language section is written from this block):
  * - ALL problems are reported at once, each at the file:line:column of the offending node (the
  *   key for unknown keys, the item for bad values), in included files too. Structural checks come
- *   from the shipped JSON Schema (`schema.json`, via ajv, `schema-check.ts`); the named semantic
- *   rules below give the more precise message when both fire on the same node.
+ *   from the shipped JSON Schema (`schema.json`, via ajv, `schema-check.ts`): keys, types, name
+ *   and id patterns. Values with a grammar of their own (services, CIDRs, FQDNs, references) are
+ *   left to the named semantic rules below, so one mistake gives one message, the precise one.
  * - Host bits set in a CIDR (`10.0.0.5/24`) are an ERROR (`cidr-host-bits`), not a silent
  *   normalization: in a security model it is ambiguous whether the writer meant the host
  *   (`10.0.0.5/32`) or the network (`10.0.0.0/24`), and guessing "network" would widen access.
