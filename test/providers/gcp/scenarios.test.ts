@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FIREWALL_TYPE, POLICY_TYPE } from '../../../providers/gcp/canonical.js';
 import { planCounts, startGcpHarness, type GcpHarness } from '../../helpers/gcp/harness.js';
@@ -145,21 +147,33 @@ describe('gcp scenarios', () => {
     await replanIsEmpty();
   });
 
-  it('switching a segment from tag to service account uses update (patch cannot clear tags)', async () => {
+  it('switches segments from tags to service accounts with update (patch cannot clear the tag lists)', async () => {
     await applyShop();
+    const sa = (n: string) => `${n}@shop-prod.iam.gserviceaccount.com`;
     await h.editModel((t) =>
       t
-        .replace("  web: { ingress: [{ from: lb, ports: [tcp/8080] }] }", "  web: { ingress: [{ from: lb, ports: [tcp/8080] }] }")
-        .replace(
-          /  db:  \{ ingress: \[\{ from: app, ports: \[postgres\] \}\] \}/,
-          '  db:\n    ingress: [{ from: app, ports: [postgres] }]\n    gcp: { serviceAccount: db@shop-prod.iam.gserviceaccount.com }',
-        ),
+        .replace('lb:  { ingress: [{ from: internet, ports: [https] }] }', `lb:  { ingress: [{ from: internet, ports: [https] }], gcp: { serviceAccount: ${sa('lb')} } }`)
+        .replace('web: { ingress: [{ from: lb, ports: [tcp/8080] }] }', `web: { ingress: [{ from: lb, ports: [tcp/8080] }], gcp: { serviceAccount: ${sa('web')} } }`)
+        .replace('db:  { ingress: [{ from: app, ports: [postgres] }] }', `db:  { ingress: [{ from: app, ports: [postgres] }], gcp: { serviceAccount: ${sa('db')} } }`)
+        .replace('  app:\n', `  app:\n    gcp: { serviceAccount: ${sa('app')} }\n`),
     );
     const rules = await h.compile();
-    if (!rules.segments.find((s) => s.name === 'db')?.gcp?.serviceAccount) return; // the model format has no per-segment gcp override yet
+    expect(rules.segments.every((s) => s.gcp?.serviceAccount)).toBe(true);
     const plan = await h.plan(rules);
-    // app (tag) → db (service account) cannot be one GCP rule: the plan says so.
-    expect(plan.targets.length === 0 || plan.diagnostics.some((d) => d.code === 'gcp-tag-service-account-mix')).toBe(true);
+    h.emulator.resetCalls();
+    const report = await h.apply(plan, rules);
+    expect(report.ok).toBe(true);
+    const writes = h.emulator.writeCalls();
+    // Every rule that named tags now names service accounts: PUT, never PATCH (which would keep the tags).
+    expect(writes['firewalls.update']).toBeGreaterThanOrEqual(8);
+    expect(writes['firewalls.patch'] ?? 0).toBe(0);
+    // The FQDN rule moves from "every instance of the network" to the app service account:
+    // patchRule cannot clear targetResources, so the rule is replaced.
+    expect(writes['networkFirewallPolicies.removeRule']).toBe(1);
+    expect(writes['networkFirewallPolicies.addRule']).toBe(1);
+    const live = [...h.emulator.firewalls.values()];
+    expect(live.filter((f) => f['targetTags'] !== undefined || f['sourceTags'] !== undefined)).toEqual([]);
+    await replanIsEmpty();
   });
 
   it('detects out-of-band edits as drift and reverts them; unowned rules are never touched', async () => {
@@ -205,6 +219,27 @@ describe('gcp scenarios', () => {
     expect(h.emulator.firewalls.get('legacy-allow-ssh')).toEqual(unowned);
     expect(h.emulator.firewalls.has('shop-handmade')).toBe(true);
     expect(h.emulator.calls.some((c) => c.url.includes('legacy-allow-ssh') || c.url.includes('shop-handmade'))).toBe(false);
+  });
+
+  it('exports the live project as gcloud JSON that reads back to the same state', async () => {
+    await applyShop();
+    h.emulator.seedFirewall({ name: 'legacy-allow-ssh', network: 'global/networks/shop-vpc', allowed: [{ IPProtocol: 'tcp', ports: ['22'] }] });
+    const rules = await h.compile();
+    const target = rules.targets.find((t) => t.name === 'gcp-prod')!;
+    const files = await h.provider.exportSnapshot(target, { endpoint: h.emulator.url });
+    expect(files.map((f) => f.path)).toEqual(['firewall-rules.json', 'firewall-policy.json']);
+    const exported = JSON.parse(files[0]!.content) as { name: string }[];
+    // Everything gcloud would list, unowned rules included, without the SDK's `_field` markers.
+    expect(exported.map((f) => f.name)).toContain('legacy-allow-ssh');
+    expect(files[0]!.content).not.toMatch(/"_[a-zA-Z]+"/);
+    const dir = join(h.dir, 'snap');
+    await mkdir(join(dir, 'gcp-prod'), { recursive: true });
+    for (const f of files) await writeFile(join(dir, 'gcp-prod', f.path), f.content);
+    const fromFiles = await h.provider.read(target, { kind: 'snapshot', dir }, { model: 'shop' });
+    const live = await h.provider.read(target, { kind: 'live', endpoint: h.emulator.url }, { model: 'shop' });
+    const strip = (rs: typeof live.resources) => rs.map((r) => ({ address: r.address, attributes: r.attributes, children: r.children.map((c) => c.attributes) }));
+    expect(strip(fromFiles.resources)).toEqual(strip(live.resources));
+    expect(fromFiles.fingerprint).toBe(live.fingerprint);
   });
 
   it('retries injected 429s and 503s with the same requestId and converges', async () => {
