@@ -17,9 +17,35 @@ export function canonicalJson(value: Json | undefined): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
-/** True when two JSON values are equal, ignoring object key order. */
+/**
+ * True when two JSON values are equal, ignoring object key order (and keys whose value is
+ * undefined). Structural, without building strings: the diff calls it for every child.
+ */
 export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+  if (a === b) return true;
+  if (a === null || b === null || a === undefined || b === undefined || typeof a !== 'object' || typeof b !== 'object') {
+    return false;
+  }
+  const aIsArray = Array.isArray(a);
+  if (aIsArray !== Array.isArray(b)) return false;
+  if (aIsArray) {
+    const x = a as readonly Json[];
+    const y = b as readonly Json[];
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!jsonEqual(x[i], y[i])) return false;
+    return true;
+  }
+  const x = a as { readonly [key: string]: Json };
+  const y = b as { readonly [key: string]: Json };
+  let xCount = 0;
+  for (const k in x) {
+    if (x[k] === undefined) continue;
+    xCount++;
+    if (!jsonEqual(x[k], y[k])) return false;
+  }
+  let yCount = 0;
+  for (const k in y) if (y[k] !== undefined) yCount++;
+  return xCount === yCount;
 }
 
 function byString(a: string, b: string): number {

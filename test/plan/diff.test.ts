@@ -78,3 +78,17 @@ describe('diffResources', () => {
     expect(canonicalJson({ b: [2, 1], a: { d: 1, c: null } })).toBe('{"a":{"c":null,"d":1},"b":[2,1]}');
   });
 });
+
+describe('jsonEqual', () => {
+  it('agrees with canonicalJson on random values', async () => {
+    const { default: fc } = await import('fast-check');
+    const { jsonEqual } = await import('../../src/plan/diff.js');
+    const json = fc.jsonValue() as unknown as import('fast-check').Arbitrary<import('../../src/plan/types.js').Json>;
+    fc.assert(
+      fc.property(json, json, (a, b) => {
+        expect(jsonEqual(a, b)).toBe(canonicalJson(a) === canonicalJson(b));
+        expect(jsonEqual(a, JSON.parse(JSON.stringify(a)))).toBe(true);
+      }),
+    );
+  });
+});
