@@ -54,7 +54,9 @@ export function entityEndpoint(e: EntityDef, keep?: 'ipv4' | 'ipv6'): Exclude<En
         entity: e.name,
         ipv4: keep === 'ipv6' ? [] : [...e.ipv4],
         ipv6: keep === 'ipv4' ? [] : [...e.ipv6],
-        ...(e.builtin ? { builtin: e.builtin } : {}),
+        // Narrowed to one family, the built-in `internet` is just 0.0.0.0/0 (or ::/0): providers
+        // must not render it as a both-families "Internet" object.
+        ...(e.builtin && keep === undefined ? { builtin: e.builtin } : {}),
       };
     case 'fqdns':
       return { kind: 'fqdns', entity: e.name, fqdns: [...e.fqdns] };

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { compileFile } from '../../src/compile/index.js';
+import { formatEndpoint } from '../../src/compile/canonical.js';
+import type { RuleSet } from '../../src/compile/types.js';
+import { formatPortMatch } from '../../src/model/services.js';
+import { writeFiles } from '../model/write-model.js';
+
+async function compile(body: string): Promise<RuleSet> {
+  const dir = writeFiles({ 'm.yaml': `bulkhead: 1\nname: t\n${body}` });
+  const r = await compileFile('m.yaml', { cwd: dir });
+  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  return r.value;
+}
+
+const rules = (rs: RuleSet) => rs.rules.map((r) => `${r.segment} ${r.direction} ${formatEndpoint(r.peer)} ${formatPortMatch(r.service)}`).sort();
+const denies = (rs: RuleSet) =>
+  rs.denies.map((d) => `${d.guardrail} ${d.direction} [${d.segments.join(',')}]${d.allSegments ? '*' : ''} ${formatEndpoint(d.peer)} ${d.services.map(formatPortMatch).join(',')}`).sort();
+
+describe('compileRules', () => {
+  it('expands tiers and named services: one intent per peer segment and port range, both sides', async () => {
+    const rs = await compile(
+      'services:\n  api: [tcp/8080, tcp/9000-9010]\n  both: [api, udp/53]\ntiers:\n  front: [a, b]\nsegments:\n  a: {}\n  b: {}\n  c:\n    ingress: [{ from: tier:front, ports: [both] }]\n',
+    );
+    expect(rules(rs)).toEqual(
+      [
+        'a egress c tcp/8080',
+        'a egress c tcp/9000-9010',
+        'a egress c udp/53',
+        'b egress c tcp/8080',
+        'b egress c tcp/9000-9010',
+        'b egress c udp/53',
+        'c ingress a tcp/8080',
+        'c ingress a tcp/9000-9010',
+        'c ingress a udp/53',
+        'c ingress b tcp/8080',
+        'c ingress b tcp/9000-9010',
+        'c ingress b udp/53',
+      ].sort(),
+    );
+  });
+
+  it('gives flows with entities only the segment side, with canonical addresses', async () => {
+    const rs = await compile(
+      'entities:\n  office: { cidrs: ["2001:DB8:0::/48", 203.0.113.7, 198.51.100.0/24] }\n  apis: { fqdns: [API.Example.com., b.example.com] }\nsegments:\n  a:\n    ingress: [{ from: office, ports: [tcp/22] }]\n    egress: [{ to: apis, ports: [tcp/443] }]\n',
+    );
+    expect(rules(rs)).toEqual(['a egress apis tcp/443', 'a ingress office tcp/22']);
+    const office = rs.rules.find((r) => r.direction === 'ingress')!.peer;
+    expect(office).toEqual({ kind: 'cidrs', entity: 'office', ipv4: ['198.51.100.0/24', '203.0.113.7/32'], ipv6: ['2001:db8::/48'] });
+    expect(rs.rules.find((r) => r.direction === 'egress')!.peer).toEqual({ kind: 'fqdns', entity: 'apis', fqdns: ['api.example.com', 'b.example.com'] });
+  });
+
+  it('pairs icmp with IPv4 and icmpv6 with IPv6 only', async () => {
+    const rs = await compile('segments:\n  a:\n    ingress: [{ from: internet, ports: [icmp/8, icmpv6/128, tcp/443] }]\n');
+    const peers = Object.fromEntries(rs.rules.map((r) => [formatPortMatch(r.service), r.peer]));
+    expect(peers['icmp/8']).toEqual({ kind: 'cidrs', entity: 'internet', ipv4: ['0.0.0.0/0'], ipv6: [] });
+    expect(peers['icmpv6/128']).toEqual({ kind: 'cidrs', entity: 'internet', ipv4: [], ipv6: ['::/0'] });
+    expect(peers['tcp/443']).toEqual({ kind: 'cidrs', entity: 'internet', ipv4: ['0.0.0.0/0'], ipv6: ['::/0'], builtin: 'internet' });
+  });
+
+  it('renders guardrail denies on the side that carries them', async () => {
+    const rs = await compile(
+      [
+        'entities:\n  office: { cidrs: [203.0.113.0/24] }\n  apis: { fqdns: [api.example.com] }',
+        'tiers:\n  data: [db]',
+        'segments:\n  web: {}\n  app: {}\n  db: {}',
+        'guardrails:',
+        '  - { name: from-entity, deny: { from: office, ports: [tcp/22] } }',
+        '  - { name: from-entity-to-seg, deny: { from: office, to: web, ports: [tcp/23] } }',
+        '  - { name: to-entity, deny: { from: tier:data, to: apis } }',
+        '  - { name: to-entity-any, deny: { to: internet, ports: [udp/53] } }',
+        '  - { name: seg-to-seg, deny: { from: [web, app], to: db } }',
+        '  - { name: seg-out, deny: { from: db, ports: [tcp/25] } }',
+        '  - { name: seg-in, deny: { to: db, ports: [tcp/3389] } }',
+        '  - { name: everything, deny: { ports: [tcp/23] } }',
+        '',
+      ].join('\n'),
+    );
+    expect(denies(rs)).toEqual(
+      [
+        'everything egress [app,db,web]* any tcp/23',
+        'everything ingress [app,db,web]* any tcp/23',
+        'from-entity ingress [app,db,web]* office tcp/22',
+        'from-entity-to-seg ingress [web] office tcp/23',
+        'seg-in ingress [db] any tcp/3389',
+        'seg-out egress [db] any tcp/25',
+        'seg-to-seg ingress [db] app all',
+        'seg-to-seg ingress [db] web all',
+        'to-entity egress [db] apis all',
+        'to-entity-any egress [app,db,web]* internet udp/53',
+      ].sort(),
+    );
+    expect(rs.denies.every((d) => d.origins.length === 1 && d.origins[0]!.pos.file === 'm.yaml')).toBe(true);
+  });
+
+  it('keeps per-cloud segment overrides and tiers on the segments', async () => {
+    const rs = await compile(
+      'tiers:\n  back: [app]\nsegments:\n  app:\n    aws: { groupId: sg-0123456789abcdef0 }\n    gcp: { serviceAccount: app@proj-123.iam.gserviceaccount.com }\n  web: {}\n',
+    );
+    expect(rs.segments.map(({ pos: _p, ...s }) => s)).toEqual([
+      { name: 'app', tier: 'back', aws: { groupId: 'sg-0123456789abcdef0' }, gcp: { serviceAccount: 'app@proj-123.iam.gserviceaccount.com' } },
+      { name: 'web' },
+    ]);
+  });
+
+  it('ids and digest depend on content only', async () => {
+    const a = await compile('segments:\n  a:\n    ingress: [{ from: b, ports: [tcp/1] }]\n  b: {}\n');
+    const b = await compile('# a comment moves every line\n\nsegments:\n  b: {}\n  a:\n    ingress: [{ ports: [tcp/1], from: [b] }]\n');
+    expect(b.rules.map((r) => r.id)).toEqual(a.rules.map((r) => r.id));
+    expect(b.model.digest).toBe(a.model.digest);
+    expect(b.rules[0]!.origins[0]!.pos.line).not.toBe(a.rules[0]!.origins[0]!.pos.line);
+    const c = await compile('segments:\n  a:\n    ingress: [{ from: b, ports: [tcp/2] }]\n  b: {}\n');
+    expect(c.model.digest).not.toBe(a.model.digest);
+  });
+});
