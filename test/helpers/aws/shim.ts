@@ -18,6 +18,8 @@ import type { AddressInfo } from 'node:net';
 export interface ShimFaults {
   /** Every n-th call (counting all calls) is throttled; 0 = never. */
   throttleEvery: number;
+  /** At most this many throttled answers in all (Infinity = no limit). */
+  throttleLimit: number;
   /** Group ids whose DeleteSecurityGroup fails with DependencyViolation, and how many more times (Infinity = always). */
   dependencyViolation: Map<string, number>;
   /** Items per page of list responses; 0 = as moto answers (one page). */
@@ -168,16 +170,17 @@ function restoreDescriptions(answer: string, descriptions: Map<string, string>):
 /** Starts the shim in front of `upstream` (moto's URL). */
 export async function startShim(upstream: string): Promise<Ec2Shim> {
   const target = new URL(upstream);
-  const faults: ShimFaults = { throttleEvery: 0, dependencyViolation: new Map(), pageSize: 0, emulateDescriptions: true };
+  const faults: ShimFaults = { throttleEvery: 0, throttleLimit: Infinity, dependencyViolation: new Map(), pageSize: 0, emulateDescriptions: true };
   const descriptions = new Map<string, string>();
   const calls: ShimCall[] = [];
   let seq = 0;
+  let throttled = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
     const params = new URLSearchParams(body.toString('utf8'));
     const action = params.get('Action') ?? '';
-    const call: ShimCall = { action, params, status: 200 };
+    const call: ShimCall = { action, params: new URLSearchParams(params), status: 200 };
     calls.push(call);
     seq++;
     const reply = (status: number, text: string, headers: Record<string, string> = { 'content-type': 'text/xml' }) => {
@@ -185,7 +188,8 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
       res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(text)) });
       res.end(text);
     };
-    if (action && faults.throttleEvery > 0 && seq % faults.throttleEvery === 0) {
+    if (action && faults.throttleEvery > 0 && seq % faults.throttleEvery === 0 && throttled < faults.throttleLimit) {
+      throttled++;
       return reply(503, ec2ErrorXml('RequestLimitExceeded', 'Request limit exceeded.'));
     }
     if (action === 'DeleteSecurityGroup') {
@@ -205,7 +209,8 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
       params.delete('MaxResults');
       const up = await forward(target, req, Buffer.from(params.toString()));
       if (up.status !== 200) return reply(up.status, up.body, up.headers);
-      return reply(200, pageOf(up.body, element, offset, faults.pageSize), up.headers);
+      const full = faults.emulateDescriptions && action === 'DescribeSecurityGroupRules' ? restoreDescriptions(up.body, descriptions) : up.body;
+      return reply(200, pageOf(full, element, offset, faults.pageSize), up.headers);
     }
     const up = await forward(target, req, body);
     if (faults.emulateDescriptions && up.status === 200) {

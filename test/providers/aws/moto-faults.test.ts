@@ -1,0 +1,190 @@
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEPENDENCY_VIOLATION_ATTEMPTS } from '../../../providers/aws/limits.js';
+import { hasErrors } from '../../../src/diagnostics.js';
+import { allDiagnostics } from '../../../src/plan/create-plan.js';
+import { startMoto, type MotoServer } from '../../helpers/aws/moto.js';
+import { changeLines, childLines, compile, copyShop, createVpc, editModel, engine, rawClient } from '../../helpers/aws/scenario.js';
+import { startShim, type Ec2Shim } from '../../helpers/aws/shim.js';
+
+// What moto does not do (throttle, paginate, check dependencies), injected by the shim, and the
+// ownership rules (an unowned group in the way, adoption by id).
+
+let moto: MotoServer;
+let shim: Ec2Shim;
+let client: EC2Client;
+let vpc: string;
+let model: { dir: string; file: string };
+
+beforeAll(async () => {
+  moto = await startMoto();
+  shim = await startShim(moto.url);
+  client = rawClient(moto.url);
+}, 60_000);
+
+afterAll(async () => {
+  client?.destroy();
+  await shim?.stop();
+  await moto?.stop();
+});
+
+beforeEach(async () => {
+  await moto.reset();
+  shim.faults.throttleEvery = 0;
+  shim.faults.throttleLimit = Infinity;
+  shim.faults.pageSize = 0;
+  shim.faults.dependencyViolation.clear();
+  shim.clearCalls();
+  vpc = await createVpc(client);
+  model = await copyShop(vpc);
+});
+
+async function groupByName(name: string) {
+  const out = await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [name] }] }));
+  const g = out.SecurityGroups?.[0];
+  if (!g?.GroupId) throw new Error(`no group ${name}`);
+  return g;
+}
+
+async function applyShop(e: ReturnType<typeof engine>) {
+  const rules = await compile(model.file);
+  const report = await e.apply(await e.plan(rules), rules);
+  expect(report.outcomes.filter((o) => o.status !== 'done')).toEqual([]);
+  return rules;
+}
+
+const removeLb = async (file: string) => {
+  await editModel(file, /\n  lb: .*\n/, '\n');
+  await editModel(file, '{ from: lb, ports: [tcp/8080] }', '{ from: office, ports: [tcp/8080] }');
+  await editModel(file, /\n  edge: \[lb\]\n/, '\n');
+};
+
+describe('AWS provider with injected faults', () => {
+  it('rides out RequestLimitExceeded on a share of calls with the SDK adaptive retry', async () => {
+    // Every seventh call, 4 times in all: enough to hit reads and writes. After each throttle the
+    // adaptive client-side rate limiter (rightly) slows the client down, so more makes a slow test.
+    shim.faults.throttleEvery = 7;
+    shim.faults.throttleLimit = 4;
+    const e = engine(shim.url);
+    const rules = await applyShop(e);
+    expect(childLines(await e.plan(rules))).toEqual([]);
+    const throttled = shim.calls.filter((c) => c.status === 503).length;
+    expect(throttled).toBe(4);
+    // Each throttled call was retried by the SDK: the same action follows it.
+    const throttledAt = shim.calls.flatMap((c, i) => (c.status === 503 ? [i] : []));
+    for (const i of throttledAt) expect(shim.calls.slice(i + 1).some((c) => c.action === shim.calls[i]!.action && c.status === 200)).toBe(true);
+  }, 60_000);
+
+  it('follows NextToken through every Describe/Get page and plans the same', async () => {
+    const e = engine(shim.url);
+    const rules = await applyShop(e);
+    shim.clearCalls();
+    expect(childLines(await e.plan(rules))).toEqual([]);
+    const onePage = shim.countByAction();
+    shim.faults.pageSize = 2;
+    shim.clearCalls();
+    const paged = await e.plan(rules);
+    expect(childLines(paged)).toEqual([]);
+    expect(changeLines(paged)).toEqual([]);
+    const pages = shim.countByAction();
+    // 5 groups → 3 pages; 6 rules of shop-app among 14 → 7+ pages; 2 owned + AWS lists; 3 entries → 2 pages.
+    expect(onePage['DescribeSecurityGroups']).toBe(1);
+    expect(pages['DescribeSecurityGroups']).toBe(3);
+    expect(pages['DescribeSecurityGroupRules']!).toBeGreaterThan(onePage['DescribeSecurityGroupRules']!);
+    expect(pages['DescribeManagedPrefixLists']!).toBeGreaterThan(1);
+    expect(pages['GetManagedPrefixListEntries']).toBe(3); // ipv4: 3 entries = 2 pages, ipv6: 1 entry = 1 page
+    const tokens = shim.calls.filter((c) => c.action === 'DescribeSecurityGroups').map((c) => c.params.get('NextToken'));
+    expect(tokens).toEqual([null, 'shim-2', 'shim-4']);
+  });
+
+  it('retries DeleteSecurityGroup through a passing DependencyViolation', async () => {
+    const e = engine(shim.url);
+    await applyShop(e);
+    const lb = await groupByName('shop-lb');
+    await removeLb(model.file);
+    const rules = await compile(model.file);
+    const plan = await e.plan(rules);
+    expect(changeLines(plan)).toContain('delete shop-lb');
+    shim.faults.dependencyViolation.set(lb.GroupId!, 2);
+    shim.clearCalls();
+    const report = await e.apply(plan, rules);
+    expect(report.ok).toBe(true);
+    expect(shim.countByAction()['DeleteSecurityGroup']).toBe(3);
+    expect(childLines(await e.plan(rules))).toEqual([]);
+  });
+
+  it('explains a lasting DependencyViolation, stops after bounded retries, and converges on a re-run', async () => {
+    const e = engine(shim.url);
+    await applyShop(e);
+    const lb = await groupByName('shop-lb');
+    // An unowned group refers to shop-lb: real EC2 refuses the delete (the shim plays it).
+    const legacy = await client.send(new CreateSecurityGroupCommand({ GroupName: 'legacy-admin', Description: 'ops', VpcId: vpc }));
+    await client.send(new AuthorizeSecurityGroupIngressCommand({
+      GroupId: legacy.GroupId,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, UserIdGroupPairs: [{ GroupId: lb.GroupId }] }],
+    }));
+    await removeLb(model.file);
+    const rules = await compile(model.file);
+    shim.faults.dependencyViolation.set(lb.GroupId!, Infinity);
+    shim.clearCalls();
+    const report = await e.apply(await e.plan(rules), rules);
+    expect(report.ok).toBe(false);
+    const failed = report.outcomes.filter((o) => o.status === 'failed');
+    expect(failed.map((o) => o.id)).toEqual(['delete:aws-prod.aws_security_group.shop-lb']);
+    expect(failed[0]!.code).toBe('DependencyViolation');
+    expect(failed[0]!.error).toMatch(/cannot delete security group shop-lb \(sg-[0-9a-f]+\): DependencyViolation/);
+    expect(failed[0]!.error).toContain('legacy-admin');
+    expect(shim.countByAction()['DeleteSecurityGroup']).toBe(DEPENDENCY_VIOLATION_ATTEMPTS);
+    // Everything before the delete was done (web no longer refers to lb); only the delete is left.
+    const left = await e.plan(rules);
+    expect(changeLines(left)).toEqual(['delete shop-lb']);
+    expect(childLines(left).filter((l) => !l.startsWith('delete shop-lb:'))).toEqual([]);
+    // Once the reference is gone, a re-run converges.
+    shim.faults.dependencyViolation.clear();
+    const again = await e.apply(await e.plan(rules), rules);
+    expect(again.ok).toBe(true);
+    expect(changeLines(await e.plan(rules))).toEqual([]);
+  });
+
+  it('refuses to plan when an unowned group holds a managed name, and says how to adopt it', async () => {
+    const squatter = await client.send(new CreateSecurityGroupCommand({ GroupName: 'shop-db', Description: 'made by hand', VpcId: vpc }));
+    const e = engine(shim.url);
+    const rules = await compile(model.file);
+    const plan = await e.plan(rules);
+    const errors = allDiagnostics(plan).filter((d) => d.severity === 'error');
+    expect(errors.map((d) => d.code)).toEqual(['aws-unowned-in-the-way']);
+    expect(errors[0]!.message).toContain(squatter.GroupId!);
+    expect(errors[0]!.message).toContain('Key=bulkhead:model,Value=shop');
+    expect(errors[0]!.message).toContain('segments.db.aws.groupId');
+    expect(hasErrors(allDiagnostics(plan))).toBe(true);
+    await expect(e.apply(plan, rules)).rejects.toThrow();
+    expect(shim.calls.filter((c) => !c.action.startsWith('Describe') && !c.action.startsWith('Get'))).toEqual([]);
+  });
+
+  it('adopts a group named by aws.groupId: manages only its tagged rules, never deletes or tags the group', async () => {
+    const existing = await client.send(new CreateSecurityGroupCommand({ GroupName: 'database-legacy', Description: 'made by hand', VpcId: vpc }));
+    await client.send(new AuthorizeSecurityGroupIngressCommand({
+      GroupId: existing.GroupId,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, IpRanges: [{ CidrIp: '10.9.0.0/16', Description: 'hand-made' }] }],
+    }));
+    await editModel(model.file, 'db:  { ingress:', `db:  { aws: { groupId: ${existing.GroupId} }, ingress:`);
+    const e = engine(shim.url);
+    const rules = await compile(model.file);
+    const plan = await e.plan(rules);
+    expect(changeLines(plan)).toContain('update shop-db');
+    expect(childLines(plan).filter((l) => l.includes('shop-db:'))).toEqual(['create shop-db: ingress tcp 5432-5432 sg:shop-app']);
+    expect((await e.apply(plan, rules)).ok).toBe(true);
+    expect(childLines(await e.plan(rules))).toEqual([]);
+    const g = await groupByName('database-legacy');
+    expect(g.Tags ?? []).toEqual([]);
+    const rulesNow = (await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [existing.GroupId!] }] }))).SecurityGroupRules ?? [];
+    expect(rulesNow.find((r) => r.FromPort === 3306)?.Description).toBe('hand-made');
+    expect(rulesNow.find((r) => r.FromPort === 5432)?.Tags).toContainEqual({ Key: 'bulkhead:model', Value: 'shop' });
+  });
+});
