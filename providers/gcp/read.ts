@@ -212,6 +212,7 @@ export function toProviderState(
   raw: GcpRawState,
   source: 'live' | 'snapshot',
   model: string | undefined,
+  desired?: DesiredNames,
 ): ProviderState {
   const gcp = target.gcp;
   const diagnostics: Diagnostic[] = [];
@@ -224,11 +225,22 @@ export function toProviderState(
     if (!owner || !name.startsWith(`${owner}-`)) continue;
     if (marked !== owner) {
       unowned.push(name);
+      if (desired?.firewalls.has(name)) {
+        diagnostics.push(
+          error(
+            'gcp-unowned-in-the-way',
+            `firewall rule ${name} exists but is not owned by model ${owner} (its description lacks "bulkhead:model=${owner}"), and the model renders a rule of that name: ` +
+              `delete or rename it, or adopt it by adding the marker to its description (\`gcloud compute firewall-rules update ${name} --project ${gcp.project} --description "bulkhead:model=${owner}"\`), then plan again`,
+            target.pos,
+          ),
+        );
+        continue;
+      }
       diagnostics.push(
         warning(
           'gcp-unowned-rule',
           `firewall rule ${name} has the model's name prefix "${owner}-" but not its ownership marker, so Bulkhead leaves it alone; ` +
-            `to adopt it, add "bulkhead:model=${owner}" to its description (\`gcloud compute firewall-rules update ${name} --description ...\`); if the plan creates a rule of the same name, the apply fails until it is renamed or adopted`,
+            `to adopt it, add "bulkhead:model=${owner}" to its description (\`gcloud compute firewall-rules update ${name} --description ...\`)`,
           target.pos,
         ),
       );
@@ -253,7 +265,18 @@ export function toProviderState(
         const priority = Number(rule.priority ?? -1);
         const inBand = priority >= POLICY_PRIORITY_BAND.start && priority < POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size;
         const marked = markerModel(rule.description ?? undefined);
-        if (!inBand || !marked || (model !== undefined && marked !== model)) continue;
+        const mine = inBand && marked !== undefined && (model === undefined || marked === model);
+        if (!mine && desired?.policyPriorities.has(priority)) {
+          diagnostics.push(
+            error(
+              'gcp-unowned-in-the-way',
+              `firewall policy ${gcp.firewallPolicy} has a rule at priority ${priority} that is not owned by the model, and the model renders its FQDN rule there: ` +
+                `move or remove that rule, or adopt it by adding "bulkhead:model=${model ?? marked ?? ''}" to its description, then plan again`,
+              target.pos,
+            ),
+          );
+        }
+        if (!mine) continue;
         children.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
       }
       resources.push(policyResource(target.name, gcp.firewallPolicy, children, raw.policySelfLink));
@@ -270,19 +293,26 @@ function resourceDigestJson(r: Resource): Json {
   return { address: r.address, attributes: r.attributes, children: r.children.map((c) => ({ key: c.key, attributes: c.attributes })) };
 }
 
+/** Names (and policy priorities) the model renders for a target: an unowned object there is in the way. */
+export interface DesiredNames {
+  readonly firewalls: ReadonlySet<string>;
+  readonly policyPriorities: ReadonlySet<number>;
+}
+
 /** `Provider.read` for GCP. */
 export async function readGcp(
   target: TargetSpec,
   source: StateSource,
   context: ReadContext | undefined,
   options: GcpReadOptions = {},
+  desired?: DesiredNames,
 ): Promise<ProviderState> {
   if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is a ${target.kind} target`);
   const model = context?.model;
   if (source.kind === 'snapshot') {
     const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);
     if (!raw) return { target: target.name, source: 'snapshot', resources: [], fingerprint: '', diagnostics };
-    const state = toProviderState(target, raw, 'snapshot', model);
+    const state = toProviderState(target, raw, 'snapshot', model, desired);
     return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
   }
   const clients = (options.clients ?? createGcpClients)(target.gcp.endpoint ?? source.endpoint);
@@ -292,7 +322,7 @@ export async function readGcp(
       ...(options.pageSize ? { pageSize: options.pageSize } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
     });
-    return toProviderState(target, raw, 'live', model);
+    return toProviderState(target, raw, 'live', model, desired);
   } finally {
     await clients.close();
   }

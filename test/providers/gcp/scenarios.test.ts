@@ -277,6 +277,25 @@ describe('gcp scenarios', () => {
     await replanIsEmpty();
   });
 
+  it('stops the plan when an unowned rule is in the way, and plans an update once it is adopted', async () => {
+    const rules = await h.compile();
+    const first = (await h.plan(rules)).targets[0]!.changes.find((c) => c.type === FIREWALL_TYPE)!;
+    const squatter = h.emulator.seedFirewall({ name: first.name, network: 'global/networks/shop-vpc', allowed: [{ IPProtocol: 'icmp' }], description: 'hand-made' });
+    const blocked = await h.plan(rules);
+    const err = blocked.diagnostics.find((d) => d.code === 'gcp-unowned-in-the-way')!;
+    expect(err.severity).toBe('error');
+    expect(err.message).toContain(first.name);
+    expect(err.message).toMatch(/adopt it by adding the marker/);
+    expect(blocked.targets).toEqual([]);
+    // Adopted: the marker is added by hand; the next plan updates it in place (no create, no 409).
+    h.emulator.firewalls.set(first.name, { ...squatter, description: 'hand-made [bulkhead:model=shop]' });
+    const adopted = await h.plan(rules);
+    expect(adopted.targets[0]!.changes.find((c) => c.name === first.name)!.action).toBe('update');
+    const report = await h.apply(adopted, rules);
+    expect(report.ok).toBe(true);
+    await replanIsEmpty();
+  });
+
   it('rejects the same name twice (alreadyExists) and reports how to adopt', async () => {
     const rules = await h.compile();
     const plan = await h.plan(rules);
