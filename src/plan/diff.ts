@@ -85,9 +85,14 @@ export function diffChildren(before: readonly Child[], after: readonly Child[]):
   return changes;
 }
 
-/** True when a child change opens access: an added (or rewritten) child marked `widens`. */
+/**
+ * True when a child change opens access: an added child marked `widens` (DESIGN §3: new internet
+ * ingress, a new peer). An in-place update of a child keeps its identity (its peer), and live
+ * children carry no `widens` to compare with, so updates are not flagged: flagging them would mark
+ * every narrowing edit as widening.
+ */
 function childWidens(change: ChildChange): boolean {
-  return change.action !== 'delete' && change.after?.widens === true;
+  return change.action === 'create' && change.after?.widens === true;
 }
 
 function sortChildChanges(changes: ChildChange[]): ChildChange[] {
@@ -102,8 +107,8 @@ function sortChildChanges(changes: ChildChange[]): ChildChange[] {
  * - both, and an attribute named in `forceNew` differs → `replace` (delete, then create the same
  *   address; every old child deleted, every new child created);
  * - both, other attributes or children differ → `update`; identical → no change.
- * `widensAccess` is set when a created or rewritten child is marked `widens` (for a replace: only
- * children that were not already there with the same content).
+ * `widensAccess` is set when a created child is marked `widens` (for a replace: only children that
+ * were not already there with the same content).
  */
 export function diffResources(desired: readonly Resource[], live: readonly Resource[]): Change[] {
   const liveByAddress = new Map(live.map((r) => [r.address, r]));

@@ -30,7 +30,7 @@ function detailLines(c: Change): string[] {
   const children = c.action === 'replace' ? diffChildren(c.before!.children, c.after!.children) : c.childChanges;
   for (const ch of children) {
     const mark = ch.action === 'create' ? '+' : ch.action === 'delete' ? '-' : '!';
-    const widens = ch.action !== 'delete' && ch.after?.widens ? '   (widens access)' : '';
+    const widens = ch.action === 'create' && ch.after?.widens ? '   (widens access)' : '';
     const text = ch.action === 'update' ? `${ch.before!.summary} -> ${ch.after!.summary}` : (ch.after ?? ch.before)!.summary;
     lines.push(`${mark}   ${text}${widens}`);
   }

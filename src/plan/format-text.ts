@@ -53,7 +53,7 @@ export function formatValue(value: Json | undefined): string {
 
 function childLine(c: ChildChange, style: Style, indent: string): string {
   const symbol = ACTION_SYMBOL[c.action];
-  const widens = c.action !== 'delete' && c.after?.widens === true ? style.yellow('  # widens access') : '';
+  const widens = c.action === 'create' && c.after?.widens === true ? style.yellow('  # widens access') : '';
   let text: string;
   if (c.action === 'update') {
     const before = c.before!.summary;

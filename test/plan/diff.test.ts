@@ -47,9 +47,12 @@ describe('diffResources', () => {
     expect(changes[2]!.widensAccess).toBe(true);
   });
 
-  it('does not flag an update that only removes rules as widening', () => {
+  it('does not flag an update that only removes or rewrites rules as widening', () => {
     const [c] = diffResources([res('a', [])], [res('a', [child('r', {}, true)])]);
     expect(c!.widensAccess).toBe(false);
+    const [u] = diffResources([res('a', [child('r', { port: 1 }, true)])], [res('a', [child('r', { port: 2 })])]);
+    expect(u!.action).toBe('update');
+    expect(u!.widensAccess).toBe(false);
   });
 
   it('replaces when a forceNew attribute changes, updates in place otherwise', () => {
