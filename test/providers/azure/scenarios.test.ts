@@ -140,8 +140,16 @@ describe('azure scenarios', () => {
       'PUT networkSecurityGroups', 'PUT ruleCollectionGroups',
     ]);
     console.log(`[measure] azure: shop → empty resource group: ${h.emulator.writeCount(from)} write calls`);
-    // Long-running operations were polled to completion.
-    expect(h.emulator.calls.slice(from).filter((c) => c.path.includes('/operations/')).length).toBeGreaterThanOrEqual(writes.length);
+    // Long-running operations were polled to completion, then the resource read back (final GET).
+    const after = h.emulator.calls.slice(from);
+    expect(after.filter((c) => c.path.includes('/operations/')).length).toBeGreaterThanOrEqual(writes.length);
+    after.forEach((c, i) => {
+      if (c.method !== 'PUT') return;
+      const rest = after.slice(i + 1);
+      const done = rest.findIndex((x) => x.path.includes('/operations/') && x.status === 200);
+      expect(done).toBeGreaterThanOrEqual(0);
+      expect(rest.slice(done).some((x) => x.method === 'GET' && x.path === c.path)).toBe(true);
+    });
     const nsg = h.emulator.nsgJson(RG, NSG)! as { tags: Record<string, string>; properties: { securityRules: unknown[]; defaultSecurityRules: unknown[] } };
     expect(nsg.tags).toEqual({ 'bulkhead:model': 'shop' });
     expect(nsg.properties.defaultSecurityRules).toHaveLength(6);
