@@ -67,7 +67,8 @@ export function canonicalPort(p: string): string {
 
 /** The merged, sorted set of a singular/plural pair (trap 7); `*` absorbs everything else. */
 function mergedPorts(one: string | undefined, many: readonly string[] | undefined): string[] {
-  const all = [...(one !== undefined && one !== '' ? [one] : []), ...(many ?? [])].map(canonicalPort);
+  // az prints unset fields as null; treat null like absent.
+  const all = [...(typeof one === 'string' && one !== '' ? [one] : []), ...(many ?? [])].map(canonicalPort);
   if (all.length === 0 || all.includes('*')) return ['*'];
   return sortPorts([...new Set(all)]);
 }
@@ -114,7 +115,7 @@ export function asgId(subscription: string, ref: string): string {
 
 function mergedAddresses(one: string | undefined, many: readonly string[] | undefined, asgs: readonly { id?: string }[] | undefined): string[] {
   const all = [
-    ...(one !== undefined && one !== '' ? [canonicalPrefix(one)] : []),
+    ...(typeof one === 'string' && one !== '' ? [canonicalPrefix(one)] : []),
     ...(many ?? []).map(canonicalPrefix),
     ...(asgs ?? []).map((a) => asgRef(a.id ?? '')),
   ];

@@ -116,6 +116,11 @@ describe('azure render', () => {
     }
   });
 
+  it('reads az CLI nulls as absent fields', () => {
+    const a = ruleFromWire(JSON.parse('{"name":"x","protocol":"*","access":"Deny","direction":"Outbound","priority":4096,"description":null,"sourcePortRange":"*","sourcePortRanges":null,"destinationPortRange":null,"destinationPortRanges":["443"],"sourceAddressPrefix":"*","sourceAddressPrefixes":[],"sourceApplicationSecurityGroups":null,"destinationAddressPrefix":null,"destinationAddressPrefixes":["10.0.0.0/8"],"destinationApplicationSecurityGroups":null}'));
+    expect(a).toEqual({ access: 'deny', direction: 'outbound', priority: 4096, protocol: '*', sourcePorts: ['*'], destinationPorts: ['443'], source: ['*'], destination: ['10.0.0.0/8'], description: '' });
+  });
+
   it('canonicalizes what Azure returns: singular/plural, 0-65535, 80-80, Any, bare IPs, ARM id case', () => {
     const a = ruleFromWire({
       name: 'x', protocol: 'TCP', access: 'Allow', direction: 'Inbound', priority: 200,
