@@ -1,18 +1,40 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { getProvider } from '../../providers/index.js';
 import { ProviderError, UsageError } from '../errors.js';
 import { selectTargets } from '../plan/create-plan.js';
 import { collect, endpointFor, loadRules } from '../plan/engine-context.js';
+import { collectFqdns, createDnsResolver } from '../resolve.js';
 import type { CommandContext, RegisterCommand } from './index.js';
 
 interface ExportFlags {
   target?: string[];
   out: string;
+  dns: boolean;
 }
 
-/** `bulkhead export --target NAME --out DIR [FILE]`: writes a target's live state as the snapshot files `plan --snapshots` reads. */
+/** Writes `<dir>/dns.json`: the model's FQDNs as DNS answers them now, merged into an existing file. */
+async function exportDns(fqdns: readonly string[], dir: string): Promise<void> {
+  const path = join(dir, 'dns.json');
+  let table: Record<string, unknown> = {};
+  try {
+    table = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    table = {};
+  }
+  const resolve = createDnsResolver();
+  for (const f of fqdns) table[f] = await resolve(f);
+  const sorted = Object.fromEntries(Object.entries(table).sort(([a], [b]) => (a < b ? -1 : 1)));
+  await mkdir(dir, { recursive: true });
+  await writeFile(path, `${JSON.stringify(sorted, null, 2)}\n`);
+}
+
+/**
+ * `bulkhead export --target NAME --out DIR [FILE]`: writes a target's live state as the snapshot
+ * files `plan --snapshots` reads (`DIR/<target>/…`), and the model's FQDNs as resolved now
+ * (`DIR/dns.json`, unless --no-dns).
+ */
 export const registerExport: RegisterCommand = (program: Command, ctx: CommandContext) => {
   program
     .command('export')
@@ -20,6 +42,7 @@ export const registerExport: RegisterCommand = (program: Command, ctx: CommandCo
     .argument('[file]', 'model file (default: bulkhead.yaml)')
     .requiredOption('--out <dir>', 'snapshot folder to write')
     .option('--target <name>', 'target to export (repeatable, or comma-separated; default: all)', collect)
+    .option('--no-dns', "do not resolve the model's FQDNs into DIR/dns.json")
     .action(async (file: string | undefined, flags: ExportFlags) => {
       const { io } = ctx;
       const rules = await loadRules(file, io);
@@ -46,5 +69,12 @@ export const registerExport: RegisterCommand = (program: Command, ctx: CommandCo
         }
       }
       if (targets.length === 0) throw new UsageError('the model has no targets');
+      // Offline plans resolve FQDNs from DIR/dns.json: record today's answers beside the exports.
+      const fqdns = collectFqdns(rules);
+      if (flags.dns && fqdns.length > 0) {
+        io.stderr.write(`Resolving ${fqdns.length} FQDN${fqdns.length === 1 ? '' : 's'} into dns.json…\n`);
+        await exportDns(fqdns, outDir);
+        io.stdout.write(`${join(flags.out, 'dns.json')}\n`);
+      }
     });
 };

@@ -64,4 +64,15 @@ describe('bulkhead export', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('did you mean "aws-one"');
   });
+
+  it('--no-dns leaves dns.json alone for a model with FQDNs (and no DNS query is made)', async () => {
+    await writeFile(
+      join(dir, 'bulkhead.yaml'),
+      `${MODEL}    egress: [{ to: payments, ports: [tcp/443] }]\nentities:\n  payments: { fqdns: [api.example.com] }\n`,
+    );
+    const r = await runCli(['export', '--out', 'snap', '--no-dns'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('dns.json');
+    await expect(readFile(join(dir, 'snap', 'dns.json'), 'utf8')).rejects.toThrow();
+  });
 });
