@@ -74,7 +74,8 @@ function keyPos(node: YNode, key: string): SourcePos {
 export function checkSchema(root: YNode): Diagnostic[] {
   const validate = validator();
   if (validate(toPlain(root))) return [];
-  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
+  // `propertyNames` repeats the nested name error (which carries the name); `oneOf` repeats its branches'.
+  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if' && e.keyword !== 'propertyNames');
   // In a oneOf, the branch that went deeper is the one the writer meant: keep the deepest errors,
   // except key errors (unknown/missing keys) which are always precise.
   const isKeyError = (e: ErrorObject) => e.keyword === 'additionalProperties' || e.keyword === 'required' || e.propertyName !== undefined;
@@ -88,7 +89,6 @@ export function checkSchema(root: YNode): Diagnostic[] {
     const where = path === '' ? '' : `${path}: `;
     const schema = e.parentSchema as { patternErrorMessage?: string; description?: string; properties?: Record<string, unknown> } | undefined;
     if (e.propertyName !== undefined) {
-      if (e.keyword === 'propertyNames') continue; // the nested pattern error says it better
       const hint = (schema?.patternErrorMessage ?? e.message ?? '').toString();
       const d = error('bad-name', `${where}invalid name "${e.propertyName}": use ${hint}`, keyPos(node, e.propertyName));
       out.set(`name:${e.instancePath}:${e.propertyName}`, d);
@@ -105,6 +105,8 @@ export function checkSchema(root: YNode): Diagnostic[] {
       }
       case 'required': {
         const key = String((e.params as { missingProperty: string }).missingProperty);
+        // validate.ts reports a missing `bulkhead:` (the format version) with a better message.
+        if (e.instancePath === '' && key === 'bulkhead') break;
         out.set(`req:${e.instancePath}:${key}`, error('missing-key', `${where}missing required key "${key}"`, node.pos));
         break;
       }

@@ -22,6 +22,13 @@ describe('the shipped JSON Schema', () => {
     expect(lines).toHaveLength(2);
   });
 
+  it('reports a bad name once, at the key, with what a valid one looks like', () => {
+    const { root } = parseYaml('bulkhead: 1\nname: x\ntargets:\n  aws.prod: { aws: { region: eu-west-1, vpc: vpc-01234567 } }\n', 'm.yaml');
+    expect(checkSchema(root!).map((x) => `${x.pos!.line}:${x.pos!.column} ${x.code} ${x.message}`)).toEqual([
+      `4:3 bad-name targets: invalid name "aws.prod": use letters, digits, '_' and '-' (no '.': plan addresses are <target>.<type>.<name>)`,
+    ]);
+  });
+
   it('reports the expected type of a oneOf (one item or a list) once', () => {
     const { root } = parseYaml('bulkhead: 1\nname: x\nservices:\n  a: { tcp: 1 }\n', 'm.yaml');
     const d = checkSchema(root!);

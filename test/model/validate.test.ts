@@ -187,6 +187,9 @@ describe('validation rules', () => {
       const r = await diagnose(c.files);
       const matching = r.lines.filter((l) => c.expect.test(l));
       expect(matching, r.lines.join('\n')).toHaveLength(1);
+      // One mistake, one message: never two diagnostics at the same place.
+      const places = r.diags.map((d) => (d.pos ? formatPos(d.pos) : '-'));
+      expect(new Set(places).size, r.lines.join('\n')).toBe(places.length);
       if (c.expect.source.includes(' error ')) expect(r.ok).toBe(false);
     });
   }
