@@ -11,7 +11,7 @@ import { pos } from '../../helpers/rulesets.js';
 // and the bundled aws-prod snapshot of the README quick start.
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
-const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Record<string, unknown[]>;
+const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Record<string, object[]>;
 const target = (vpc: string): TargetSpec => ({ kind: 'aws', name: 'aws-x', pos: pos(), aws: { region: 'us-west-2', vpc } });
 const owned = (o: object) => ({ ...o, Tags: [...((o as { Tags?: object[] }).Tags ?? []), { Key: 'bulkhead:model', Value: 'm' }] });
 
