@@ -1,45 +1,64 @@
-import { validateFile } from '../compile/index.js';
+import { validateFile, type ValidatedFile } from '../compile/index.js';
 import { formatPos, sortDiagnostics, type Diagnostic, type Result } from '../diagnostics.js';
 import { UsageError, ValidationError } from '../errors.js';
 import { createStyle, type Io } from '../io.js';
 import type { RegisterCommand } from './index.js';
 
 /**
- * `bulkhead validate [FILE]`: loads, validates and compiles the model (guardrails included) and
- * reports every problem at once. Exit 0 when valid (warnings allowed), 1 otherwise.
+ * `bulkhead validate [FILE...]`: loads, validates and compiles each model (guardrails included)
+ * and reports every problem of every file at once. Exit 0 when all are valid (warnings allowed),
+ * 1 otherwise. A guardrail pack is checked on its own.
  */
 export const registerValidate: RegisterCommand = (program, ctx) => {
   program
     .command('validate')
-    .summary('check a segment model and report every problem at once')
+    .summary('check segment models and report every problem at once')
     .description(
-      'Check a segment model (and the files it includes): structure, references, ports, CIDRs, FQDNs, ' +
+      'Check segment models (and the files they include): structure, references, ports, CIDRs, FQDNs, ' +
         'cloud bindings and guardrails. Every problem is reported as file:line:column on stderr; ' +
-        'exit code 0 when the model is valid (warnings allowed), 1 when it is not.',
+        'exit code 0 when every file is valid (warnings allowed), 1 when one is not. ' +
+        'A guardrail pack (a file with only services, entities and guardrails) is checked on its own.',
     )
-    .argument('[file]', 'the model file', 'bulkhead.yaml')
-    .action(async (file: string) => {
+    .argument('[files...]', 'model files or guardrail packs (default: bulkhead.yaml)')
+    .action(async (files: string[]) => {
       const { io } = ctx;
-      const valid = unwrapModelResult(await validateFile(file, { cwd: io.cwd }), file, io);
+      const list = files.length > 0 ? files : ['bulkhead.yaml'];
       const style = createStyle(io.stdoutIsTTY, io.env);
-      const n = (k: number, what: string, plural = `${what}s`) => `${k} ${k === 1 ? what : plural}`;
-      if (valid.kind === 'pack') {
-        const p = valid.pack;
-        io.stdout.write(
-          `${style.green('valid')}: ${p.file} (guardrail pack: ${n(p.guardrails.length, 'guardrail')}, ${n(p.services.size, 'service')}, ` +
-            `${n(p.entities.size - 1, 'entity', 'entities')}; its segment and tier names are checked in the models that include it)\n`,
-        );
-        ctx.setExit(0);
-        return;
+      const failed: Diagnostic[] = [];
+      let badFiles = 0;
+      for (const file of list) {
+        const result = await validateFile(file, { cwd: io.cwd });
+        if (!result.ok) {
+          if (list.length === 1) unwrapModelResult(result, file, io);
+          failed.push(...result.diagnostics);
+          badFiles++;
+          continue;
+        }
+        printWarnings(result.diagnostics, io);
+        io.stdout.write(`${style.green('valid')}: ${summarize(result.value)}\n`);
       }
-      const rules = valid.rules;
-      io.stdout.write(
-        `${style.green('valid')}: ${rules.model.file} (model "${rules.model.name}": ${n(rules.segments.length, 'segment')}, ` +
-          `${n(rules.rules.length, 'rule')}, ${n(rules.denies.length, 'guardrail deny', 'guardrail denies')}, ${n(rules.targets.length, 'target')})\n`,
-      );
+      if (failed.length > 0) {
+        throw new ValidationError(failed, `${badFiles} of ${list.length} files are not valid`);
+      }
       ctx.setExit(0);
     });
 };
+
+function summarize(valid: ValidatedFile): string {
+  const n = (k: number, what: string, plural = `${what}s`) => `${k} ${k === 1 ? what : plural}`;
+  if (valid.kind === 'pack') {
+    const p = valid.pack;
+    return (
+      `${p.file} (guardrail pack: ${n(p.guardrails.length, 'guardrail')}, ${n(p.services.size, 'service')}, ` +
+      `${n(p.entities.size - 1, 'entity', 'entities')}; its segment and tier names are checked in the models that include it)`
+    );
+  }
+  const rules = valid.rules;
+  return (
+    `${rules.model.file} (model "${rules.model.name}": ${n(rules.segments.length, 'segment')}, ` +
+    `${n(rules.rules.length, 'rule')}, ${n(rules.denies.length, 'guardrail deny', 'guardrail denies')}, ${n(rules.targets.length, 'target')})`
+  );
+}
 
 /**
  * Shared by `validate` and `compile`: turns a compile result into warnings on stderr, or into the

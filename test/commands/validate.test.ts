@@ -81,9 +81,23 @@ describe('bulkhead validate', () => {
     expect(compiled.stderr).toContain('[not-a-model]');
   });
 
+  it('validates several files in one run and reports the errors of all of them', async () => {
+    const dir = writeFiles({ 'a.yaml': BASE_MODEL, 'b.yaml': BASE_MODEL.replace('[https]', '[htps]'), 'c.yaml': BASE_MODEL.replace('tcp/5432', 'tcp/5432-1') });
+    const r = await runCli(['validate', 'a.yaml', 'b.yaml', 'c.yaml', 'missing.yaml'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('valid: a.yaml (model "demo": 2 segments, 3 rules, 0 guardrail denies, 1 target)\n');
+    expect(r.stderr.split('\n')).toEqual([
+      'error: cannot read missing.yaml: no such file [file-not-found]',
+      'b.yaml:11:41: error: unknown service "htps"; did you mean "https"? [unknown-service]',
+      'c.yaml:13:36: error: "tcp/5432-1": the range 5432-1 is reversed; did you mean tcp/1-5432? [bad-port-range]',
+      'Error: 3 of 4 files are not valid (3 errors)',
+      '',
+    ]);
+  });
+
   it('has --help', async () => {
     const r = await runCli(['validate', '--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Usage: bulkhead validate [options] [file]');
+    expect(r.stdout).toContain('Usage: bulkhead validate [options] [files...]');
   });
 });
