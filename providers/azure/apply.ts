@@ -21,6 +21,8 @@ import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } fr
 
 /**
  * The Azure applier: runs the engine's steps against ARM.
+ * (Each NSG PUT carries the etag read just before it as If-Match; a 412 means another writer got in
+ * between, and the converge starts over from a fresh read, so their rules are kept too.)
  *
  *   create  ASG: PUT (tagged)            NSG: nothing (its `add` PUT creates it)   RCG: converge
  *   add     ASG: PUT (tags kept)         NSG: converge                             RCG: converge
@@ -130,6 +132,18 @@ export class AzureApplier implements Applier {
   }
 
   async #convergeNsg(step: ApplyStep): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#convergeNsgOnce(step);
+      } catch (err) {
+        const stale = err instanceof ProviderError && (err.code === 'PreconditionFailed' || statusOf(err.cause) === 412);
+        if (!stale || attempt >= 5) throw err;
+        this.#options.onProgress?.(`NSG ${azureConfig(this.#target).nsg} changed while Bulkhead wrote it; re-reading`);
+      }
+    }
+  }
+
+  async #convergeNsgOnce(step: ApplyStep): Promise<void> {
     const cfg = azureConfig(this.#target);
     const model = modelOf(step);
     const retry = this.#provider.retry;
@@ -166,7 +180,10 @@ export class AzureApplier implements Applier {
         ? { ...live, securityRules: [...unowned, ...ownedRules] }
         : { location: cfg.location, tags: { [MARKER]: model }, securityRules: ownedRules };
       this.#options.onProgress?.(`NSG ${cfg.nsg}: PUT ${ownedRules.length} owned + ${unowned.length} unowned rules`);
-      await withRetry(`writing NSG ${cfg.nsg}`, () => this.#sdk.networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, this.#lro), retry);
+      // If-Match: a write by someone else between our GET and PUT fails with 412 instead of being
+      // overwritten; `#convergeNsg` then re-reads and tries again.
+      const ifMatch = live?.etag ? { requestOptions: { customHeaders: { 'If-Match': live.etag } } } : {};
+      await withRetry(`writing NSG ${cfg.nsg}`, () => this.#sdk.networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, { ...this.#lro, ...ifMatch }), retry);
     });
   }
 

@@ -19,6 +19,7 @@ const RETRYABLE_CODES = new Set(['RetryableError', 'RetryableErrorDueToAnotherOp
 
 /** True when retrying the same call may succeed. */
 export function isRetryable(err: unknown): boolean {
+  if (err === null || typeof err !== 'object') return false;
   const e = err as RestErrorLike;
   if (e.statusCode === 429) return true;
   if (e.statusCode !== undefined && e.statusCode >= 500 && e.statusCode !== 501 && e.statusCode !== 505) return true;
@@ -27,13 +28,13 @@ export function isRetryable(err: unknown): boolean {
 
 /** HTTP status of an SDK error, when it has one. */
 export function statusOf(err: unknown): number | undefined {
-  return (err as RestErrorLike).statusCode;
+  return err !== null && typeof err === 'object' ? (err as RestErrorLike).statusCode : undefined;
 }
 
 /** A ProviderError saying what Bulkhead was doing (`what`) and what Azure answered. */
 export function classifyAzureError(err: unknown, what: string): ProviderError {
   if (err instanceof ProviderError) return err;
-  const e = err as RestErrorLike;
+  const e = (err !== null && typeof err === 'object' ? err : {}) as RestErrorLike;
   const code = e.code ?? (e.statusCode !== undefined ? `HTTP${e.statusCode}` : undefined);
   const detail = (e.message ?? String(err)).split('\n')[0];
   return new ProviderError(`${what}: ${code ? `${code}: ` : ''}${detail}`, code, isRetryable(err), { cause: err });

@@ -127,6 +127,8 @@ export class ArmEmulator {
   pollsBeforeDone = 1;
   /** Seconds sent as `Retry-After` with async-operation answers (ARM does; the SDK then polls after it, not after its default 2 s). */
   lroRetryAfter: number | undefined = undefined;
+  /** Runs once, right before the next NSG PUT is processed: a test's "someone else writes now". */
+  beforeNsgPut: (() => void) | undefined = undefined;
   /** Page size of list responses (small, so `nextLink` paging is exercised). */
   pageSize = 3;
   /** Semantic errors that are expected in a test (e.g. a provoked conflict) are not violations when listed here. */
@@ -185,6 +187,14 @@ export class ArmEmulator {
     });
   }
 
+  /** Adds or replaces one rule of an existing NSG directly, as another writer would (new etags). */
+  putRuleDirect(rg: string, nsg: string, rule: JsonObject): void {
+    const n = this.#nsgs.get(key(rg, nsg))!;
+    const stored = this.#storeRule(rg, nsg, rule, undefined);
+    n.rules = [...n.rules.filter((r) => String(r['name']).toLowerCase() !== String(rule['name']).toLowerCase()), stored];
+    n.etag = this.#etag();
+  }
+
   /** Creates an ASG directly (test setup). */
   seedAsg(rg: string, name: string, init: { location: string; tags?: Record<string, string> }): void {
     this.#asgs.set(key(rg, name), { name, rg, location: init.location, tags: init.tags, etag: this.#etag() });
@@ -241,7 +251,8 @@ export class ArmEmulator {
         if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
         throw new HttpError(429, 'TooManyRequests', 'injected throttling: too many requests');
       }
-      const r = this.#route(method, url, raw === '' ? undefined : (JSON.parse(raw) as unknown));
+      const ifMatch = typeof req.headers['if-match'] === 'string' ? req.headers['if-match'] : undefined;
+      const r = this.#route(method, url, raw === '' ? undefined : (JSON.parse(raw) as unknown), ifMatch);
       status = r.status;
       body = r.body;
       Object.assign(headers, r.headers ?? {});
@@ -270,7 +281,7 @@ export class ArmEmulator {
     }
   }
 
-  #route(method: string, url: URL, body: unknown): { status: number; body?: unknown; headers?: Record<string, string> } {
+  #route(method: string, url: URL, body: unknown, ifMatch: string | undefined): { status: number; body?: unknown; headers?: Record<string, string> } {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const lower = parts.map((p) => p.toLowerCase());
     // Async operation status and results: /subscriptions/{s}/providers/Microsoft.Network/locations/{l}/operations|operationResults/{id}
@@ -290,7 +301,7 @@ export class ArmEmulator {
     const skip = Number(url.searchParams.get('$skiptoken') ?? '0');
     if (type === 'networksecuritygroups') {
       if (name === undefined) return this.#list(url, [...this.#nsgs.values()].filter((n) => sameRg(n.rg, rg)).map((n) => this.#nsgBody(n, 'Succeeded')), skip);
-      if (parts.length === 8) return this.#nsg(method, rg, name, body);
+      if (parts.length === 8) return this.#nsg(method, rg, name, body, ifMatch);
       if (lower[8] === 'securityrules') return this.#rule(method, url, rg, name, parts[9], body, skip);
       if (lower[8] === 'defaultsecurityrules') {
         const nsg = this.#needNsg(rg, name);
@@ -374,7 +385,7 @@ export class ArmEmulator {
     return n;
   }
 
-  #nsg(method: string, rg: string, name: string, body: unknown): { status: number; body?: unknown; headers?: Record<string, string> } {
+  #nsg(method: string, rg: string, name: string, body: unknown, ifMatch: string | undefined): { status: number; body?: unknown; headers?: Record<string, string> } {
     const lock = key(rg, name);
     if (method === 'GET') return { status: 200, body: this.#nsgBody(this.#needNsg(rg, name), 'Succeeded') };
     if (method === 'DELETE') {
@@ -387,9 +398,16 @@ export class ArmEmulator {
     }
     if (method !== 'PUT') throw new HttpError(405, 'MethodNotAllowed', method);
     this.#schema('2025-05-01/networkSecurityGroup.json', 'NetworkSecurityGroup', body);
+    const hook = this.beforeNsgPut;
+    this.beforeNsgPut = undefined;
+    hook?.();
     this.#checkLock(lock);
     const b = body as JsonObject;
     const existing = this.#nsgs.get(lock);
+    // Optimistic concurrency: an If-Match that is not the current etag means someone wrote in between.
+    if (ifMatch !== undefined && ifMatch !== '*' && existing && ifMatch !== existing.etag) {
+      throw new HttpError(412, 'PreconditionFailed', `The etag ${ifMatch} does not match the current etag of NSG ${name}.`);
+    }
     const location = b['location'] as string | undefined;
     if (!location) throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
     if (existing && normLocation(existing.location) !== normLocation(location)) {

@@ -263,6 +263,18 @@ describe('azure scenarios', () => {
     expect(nsg.properties.securityRules.map((r) => r.name)).not.toContain('shop-in-sneaky');
   });
 
+  it('keeps a rule someone else writes between Bulkhead\'s read and its NSG PUT (If-Match → 412 → re-read)', async () => {
+    seedUnowned();
+    h.emulator.beforeNsgPut = () =>
+      h.emulator.putRuleDirect(RG, NSG, { name: 'ops-late-rule', properties: { protocol: 'Udp', sourcePortRange: '*', destinationPortRange: '53', sourceAddressPrefix: '*', destinationAddressPrefix: 'VirtualNetwork', access: 'Allow', priority: 170, direction: 'Inbound' } });
+    await applyShop();
+    const preconditionFailed = h.emulator.calls.filter((c) => c.status === 412);
+    expect(preconditionFailed).toHaveLength(1);
+    const nsg = h.emulator.nsgJson(RG, NSG)! as { properties: { securityRules: { name: string }[] } };
+    expect(nsg.properties.securityRules.map((r) => r.name)).toContain('ops-late-rule');
+    await replanIsEmpty();
+  });
+
   it('rides out 429s with and without Retry-After, and slow long-running operations', async () => {
     // Without Retry-After the SDK gives up at once; Bulkhead's own backoff retries.
     h.emulator.inject({ method: 'PUT', pathIncludes: '/networkSecurityGroups/', status: 429, count: 2 });
