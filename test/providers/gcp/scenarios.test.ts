@@ -60,7 +60,7 @@ describe('gcp scenarios', () => {
     await replanIsEmpty();
   });
 
-  it('adds one flow with one write call, then re-plans empty', async () => {
+  it('adds one flow: two in-place patches (or two inserts for a new peer), then re-plans empty', async () => {
     await applyShop();
     await h.editModel((t) => t.replace('db:  { ingress: [{ from: app, ports: [postgres] }] }', 'db:  { ingress: [{ from: app, ports: [postgres, tcp/6432] }] }'));
     const rules = await h.compile();
