@@ -84,9 +84,16 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
   if (isMap(node)) {
     const entries: YEntry[] = [];
     const seen = new Map<string, SourcePos>();
+    const merged: YNode[] = [];
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
       const keyNode = pair.key as YamlNode | null;
+      if (isScalar(keyNode) && typeof keyNode.value === 'symbol') {
+        // A YAML merge key (`<<: *defaults`): its mappings' entries join this one, below.
+        const v = pair.value as YamlNode | null;
+        for (const src of isSeq(v) ? v.items : [v]) if (src) merged.push(toTree(src, doc, lc, file, diags, depth + 1));
+        continue;
+      }
       const key = isScalar(keyNode) ? String(keyNode.value) : keyNode ? String(keyNode) : '';
       const keyPos = posAt(lc, file, keyNode ? start(keyNode) : start(node));
       const first = seen.get(key);
@@ -105,6 +112,15 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
           ? { kind: 'scalar', pos: keyPos, value: null }
           : toTree(valueNode, doc, lc, file, diags, depth + 1);
       entries.push({ key, keyPos, value });
+    }
+    // Explicit keys win over merged ones; among merged mappings the first one wins (YAML 1.1).
+    for (const m of merged) {
+      if (m.kind !== 'map') continue;
+      for (const e of m.entries) {
+        if (seen.has(e.key)) continue;
+        seen.set(e.key, e.keyPos);
+        entries.push(e);
+      }
     }
     return { kind: 'map', pos: posAt(lc, file, start(node)), entries };
   }
@@ -128,7 +144,7 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
 export function parseYaml(text: string, file: string): { root: YNode | null; diagnostics: Diagnostic[] } {
   const diags: Diagnostic[] = [];
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false, strict: true, merge: true });
   for (const e of doc.errors) {
     // Duplicate keys are reported by toTree, with the first occurrence as related position.
     if (e.code === 'DUPLICATE_KEY') continue;

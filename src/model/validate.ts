@@ -318,7 +318,7 @@ function resolveServices(defs: ReadonlyMap<string, Def<ServiceDef>>, diags: Diag
       ok = false;
     }
     for (const item of items) {
-      if (item.kind !== 'scalar' || (typeof item.value !== 'string' && typeof item.value !== 'number')) continue; // schema
+      if (item.kind !== 'scalar' || !(typeof item.value === 'string' || (typeof item.value === 'number' && Number.isInteger(item.value)))) continue; // the schema reports other types
       const p = parseService(item.value);
       if (p.kind === 'error') {
         diags.push(error(p.code, p.message, item.pos));
@@ -370,7 +370,7 @@ function expandPorts(node: YNode | undefined, services: ReadonlyMap<string, Serv
   const items = itemsOf(node);
   if (items.length === 0) diags.push(error('empty-list', '"ports" is empty: name at least one service (or "all")', node.pos));
   for (const item of items) {
-    if (item.kind !== 'scalar' || (typeof item.value !== 'string' && typeof item.value !== 'number')) continue; // schema
+    if (item.kind !== 'scalar' || !(typeof item.value === 'string' || (typeof item.value === 'number' && Number.isInteger(item.value)))) continue; // the schema reports other types
     if (typeof item.value === 'number' && item.value > 255) {
       diags.push(error('bad-service', `${item.value} is not a service: write a protocol with the port, like tcp/${item.value} or udp/${item.value}`, item.pos));
       continue;

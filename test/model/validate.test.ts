@@ -233,6 +233,19 @@ describe('validation rules', () => {
     expect(d.related).toEqual([{ message: 'guardrail "no-ssh"', pos: { file: 'g.yaml', line: 3, column: 5 } }]);
   });
 
+  it('supports YAML anchors, aliases and merge keys, with x- fields to hold them', async () => {
+    const dir = writeFiles({
+      'm.yaml': `${HEAD}x-ports: &web [tcp/443]\nx-defaults: &defaults\n  ingress: [{ from: internet, ports: *web }]\nsegments:\n  a:\n    <<: *defaults\n  b:\n    <<: *defaults\n    ingress: [{ from: a, ports: [tcp/1] }]\n`,
+    });
+    const r = await compileFile('m.yaml', { cwd: dir });
+    expect(r.diagnostics).toEqual([]);
+    expect(r.value!.rules.map((x) => `${x.segment} ${x.direction} ${x.peer.kind === 'segment' ? x.peer.name : x.peer.entity} ${x.origins[0]!.pos.line}`)).toEqual(
+      expect.arrayContaining(['a ingress internet 5', 'b ingress a 11']),
+    );
+    // b's explicit ingress wins over the merged one.
+    expect(r.value!.rules.some((x) => x.segment === 'b' && x.peer.kind === 'cidrs')).toBe(false);
+  });
+
   it('accepts a flow written on both sides and merges its origins', async () => {
     const dir = writeFiles({ 'm.yaml': `${HEAD}segments:\n  app:\n    egress: [{ to: db, ports: [tcp/5432] }]\n  db:\n    ingress: [{ from: app, ports: [tcp/5432] }]\n` });
     const r = await compileFile('m.yaml', { cwd: dir });
