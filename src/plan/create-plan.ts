@@ -101,7 +101,7 @@ export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<
 
   const targets: TargetPlan[] = runnable.map(({ target, provider }, i) => {
     const state = states[i]!;
-    const desired = provider.render(rules, target, ctx);
+    const desired = provider.render(rules, target, { ...ctx, live: state });
     const foreign = desired.filter((r) => r.target !== target.name);
     const targetDiagnostics = [...validation[i]!, ...state.diagnostics];
     if (foreign.length > 0) {
