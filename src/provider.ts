@@ -30,6 +30,12 @@ export interface Provider {
 export interface RenderContext {
   /** Addresses of every FQDN in the model, as resolved for this plan; sorted, canonical CIDRs (/32, /128). */
   readonly resolved: ReadonlyMap<string, { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] }>;
+  /**
+   * What read found for this target, for providers whose layout must respect the live objects
+   * (e.g. Azure priorities already in use). Render stays pure: this is input data. Absent when
+   * render runs without a read (`bulkhead render`, validate).
+   */
+  readonly live?: ProviderState;
 }
 
 /** What `read` needs to know about the model to tell owned objects from the rest. */

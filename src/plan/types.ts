@@ -63,6 +63,11 @@ export interface ProviderState {
   readonly fingerprint: string;
   /** Conflicts found while reading: an unowned object in the way, an unreadable export … */
   readonly diagnostics: readonly Diagnostic[];
+  /**
+   * Provider-private facts read alongside the owned objects that render must respect, never
+   * diffed: e.g. priorities held by unowned Azure NSG rules.
+   */
+  readonly reserved?: Json;
 }
 
 /** The closed action vocabulary. */
