@@ -252,4 +252,28 @@ describe('AWS provider against moto', () => {
     expect((await runCli(['drift', model.file, '--target', 'aws-prod'], { cwd: model.dir, env })).code).toBe(0);
     expect((await rulesOf(db.GroupId!)).some((r) => r.FromPort === 22)).toBe(false);
   });
+
+  it('exports the live state as CLI JSON that plans exactly like the live API (bulkhead export, plan --snapshots)', async () => {
+    await editModel(model.file, '{ to: payment-apis, ports: [https] }, ', '');
+    const e = engine(shim.url);
+    const rules = await compile(model.file);
+    expect((await e.apply(await e.plan(rules), rules)).ok).toBe(true);
+    // Some drift, so the comparison is not between two empty plans.
+    const db = await groupByName('shop-db');
+    await client.send(new AuthorizeSecurityGroupIngressCommand({
+      GroupId: db.GroupId,
+      IpPermissions: [{ IpProtocol: 'udp', FromPort: 53, ToPort: 53, Ipv6Ranges: [{ CidrIpv6: '2001:db8::/32' }] }],
+    }));
+    const env = { BULKHEAD_AWS_ENDPOINT: shim.url, NO_COLOR: '1' };
+    const exported = await runCli(['export', model.file, '--target', 'aws-prod', '--out', 'snap', '--no-dns'], { cwd: model.dir, env });
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toContain('snap/aws-prod/describe-security-groups.json');
+    expect(exported.stdout).toContain('snap/aws-prod/describe-security-group-rules.json');
+    const offline = await runCli(['plan', model.file, '--target', 'aws-prod', '--snapshots', 'snap', '--json'], { cwd: model.dir, env });
+    expect(offline.code).toBe(0);
+    const live = await e.plan(rules);
+    const offlinePlan = JSON.parse(offline.stdout) as typeof live;
+    expect(childLines(offlinePlan)).toEqual(childLines(live));
+    expect(childLines(live)).toEqual(['delete shop-db: ingress udp 53-53 cidr:2001:db8::/32']);
+  });
 });
