@@ -29,9 +29,10 @@ export function formatEndpoint(e: Endpoint | { readonly kind: 'any' }): string {
   }
 }
 
-/** `web -> app tcp/8080`. */
+/** `web -> app tcp/8080` (a whole protocol spelled out, `tcp/0-65535`, so messages say what overlaps). */
 export function flowLabel(src: string, dst: string, service: PortMatch): string {
-  return `${src} -> ${dst} ${formatPortMatch(service)}`;
+  const text = service.kind === 'ports' && service.from === 0 && service.to === 65535 ? `${service.protocol}/0-65535` : formatPortMatch(service);
+  return `${src} -> ${dst} ${text}`;
 }
 
 /** Plain string comparison (code units), locale-independent. */
