@@ -32,7 +32,18 @@
  *   the plan says so.
  * - A per-cloud entity used by a segment is an error for every target whose cloud has no binding.
  * - Guardrail violations, ICMP/address-family mismatches and everything that needs the expanded
- *   flows are checked by `compileRules` (compile/check-guardrails.ts), with the same positions.
+ *   flows are checked by `compileRules` (compile/compile-rules.ts), with the same positions:
+ *   a `deny` is violated by any allowed flow that shares a port AND an address with it. `internet`
+ *   is every address outside the model (0.0.0.0/0, ::/0), so it overlaps every CIDR, FQDN and
+ *   cloud entity (an office range included), never a segment: the same meaning the clouds give a
+ *   native deny of 0.0.0.0/0. FQDNs against a narrower CIDR set cannot be decided before DNS
+ *   resolution and count as disjoint. An `only` is violated by a flow into its segments from a
+ *   source not listed (a CIDR source is listed when a listed CIDR entity contains it).
+ * - YAML anchors, aliases and merge keys (`<<: *defaults`) work; top-level `x-…` keys are ignored,
+ *   a place to define anchors. Positions of reused nodes are those of the anchor's definition.
+ * - Names: segments and the model name are lower-case DNS labels (they become cloud names,
+ *   `<name>-<segment>` at most 63 characters); target names have no '.' (plan addresses are
+ *   `<target>.<type>.<name>`); services are not protocol keywords; `internet` is reserved.
  */
 import type { Diagnostic, Result, SourcePos } from '../diagnostics.js';
 import { error, hasErrors, warning } from '../diagnostics.js';
