@@ -17,6 +17,7 @@ import type { Resolver } from '../../../src/resolve.js';
 
 /** Fake static credentials: moto accepts any; nothing ever leaves 127.0.0.1. */
 export const FAKE_CREDENTIALS = { accessKeyId: 'AKIDTESTTESTTEST', secretAccessKey: 'test-secret' } as const;
+/** Region of the test targets (shop.yaml's aws-prod). */
 export const REGION = 'eu-west-1';
 
 /** Pinned resolutions (documentation ranges) of the FQDNs the scenarios use. */

@@ -36,6 +36,7 @@ export interface ShimCall {
   status: number;
 }
 
+/** A running shim. */
 export interface Ec2Shim {
   /** `http://127.0.0.1:<port>`: give this to the EC2 client. */
   readonly url: string;
