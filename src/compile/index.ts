@@ -1,7 +1,7 @@
 import { error, hasErrors, sortDiagnostics, type Result } from '../diagnostics.js';
 import { loadModel, type LoadOptions } from '../model/load.js';
 import type { SegmentModel } from '../model/types.js';
-import { validateModel } from '../model/validate.js';
+import { validateModelPartial } from '../model/validate.js';
 import { compileRules } from './compile-rules.js';
 import type { RuleSet } from './types.js';
 
@@ -18,10 +18,15 @@ export type CompileFileOptions = LoadOptions;
  */
 export async function loadAndValidate(path: string, options: CompileFileOptions = {}): Promise<Result<SegmentModel>> {
   const loaded = await loadModel(path, options);
-  const validated = validateModel(loaded.model);
-  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...validated.diagnostics]);
-  if (hasErrors(diagnostics) || !validated.ok) return { ok: false, diagnostics };
-  return { ok: true, value: validated.value, diagnostics };
+  const validated = validateModelPartial(loaded.model);
+  const all = [...loaded.diagnostics, ...validated.diagnostics];
+  if (validated.model && hasErrors(all)) {
+    // Report guardrail violations now too, from what could be validated (see validateModelPartial).
+    all.push(...compileRules(validated.model).diagnostics.filter((d) => d.code === 'guardrail-violation'));
+  }
+  const diagnostics = sortDiagnostics(all);
+  if (hasErrors(diagnostics) || !validated.model) return { ok: false, diagnostics };
+  return { ok: true, value: validated.model, diagnostics };
 }
 
 /**

@@ -80,10 +80,23 @@ const mapEntries = (n: YNode | undefined): readonly YEntry[] => (n?.kind === 'ma
 
 /** Validates a loaded model (root file and includes) into a SegmentModel. */
 export function validateModel(loaded: LoadedModel): Result<SegmentModel> {
+  const { model, diagnostics } = validateModelPartial(loaded);
+  if (!model || hasErrors(diagnostics)) return { ok: false, diagnostics };
+  return { ok: true, value: model, diagnostics };
+}
+
+/**
+ * Validation that keeps going: every diagnostic, and the model as far as it could be built even
+ * when there are errors: broken references, services and entities are left out, and so is every
+ * guardrail with an error of its own (so none is checked half-resolved). `compileFile` checks
+ * the flows of such a partial model against its guardrails, so guardrail violations are reported
+ * together with the other errors rather than one round later. Never plan from a partial model.
+ */
+export function validateModelPartial(loaded: LoadedModel): { model?: SegmentModel; diagnostics: Diagnostic[] } {
   const diags: Diagnostic[] = [];
   const files = loaded.files.filter((f) => f.root !== null);
   const rootFile = loaded.files.find((f) => f.isRoot);
-  if (!rootFile || rootFile.root === null) return { ok: false, diagnostics: diags };
+  if (!rootFile || rootFile.root === null) return { diagnostics: diags };
 
   // 1. Structure (JSON Schema) and the format version of every file.
   for (const f of files) {
@@ -136,7 +149,9 @@ export function validateModel(loaded: LoadedModel): Result<SegmentModel> {
   // 4. Entities.
   const entities = new Map<string, EntityDef>();
   entities.set(INTERNET, { kind: 'cidrs', name: INTERNET, pos: root.pos, ipv4: ['0.0.0.0/0'], ipv6: ['::/0'], builtin: 'internet' });
+  const brokenEntities = new Set<string>();
   for (const def of entityDefs.values()) {
+    brokenEntities.add(def.name);
     if (def.name === INTERNET) {
       diags.push(error('reserved-name', `"${INTERNET}" is built in (0.0.0.0/0 and ::/0) and cannot be redefined`, def.pos));
       continue;
@@ -144,6 +159,7 @@ export function validateModel(loaded: LoadedModel): Result<SegmentModel> {
     if (def.name.startsWith('tier:')) continue; // the schema's name pattern reports it
     const e = parseEntity(def, diags);
     if (e) entities.set(def.name, e);
+    if (e) brokenEntities.delete(def.name);
   }
 
   // 5. Targets.
@@ -177,7 +193,7 @@ export function validateModel(loaded: LoadedModel): Result<SegmentModel> {
   }
 
   // 7. References.
-  const resolver = makeResolver(segmentDefs, entities, tiers, diags, isPack);
+  const resolver = makeResolver(segmentDefs, entities, tiers, diags, isPack, brokenEntities);
 
   // 8. Segments and their flows.
   const segments = new Map<string, SegmentDef>();
@@ -261,25 +277,25 @@ export function validateModel(loaded: LoadedModel): Result<SegmentModel> {
   for (const f of files) {
     for (const item of itemsOf(entry(f.root!, 'guardrails')?.value)) {
       if (item.kind !== 'map') continue;
+      const before = diags.length;
       const g = parseGuardrail(item, resolver, services, entities, diags);
       if (!g) continue;
+      const complete = !hasErrors(diags.slice(before));
       const prev = guardrailNames.get(g.name);
       if (prev) {
         diags.push(error('duplicate-definition', `guardrail "${g.name}" is defined twice`, g.pos, [{ message: `first definition of guardrail "${g.name}"`, pos: prev }]));
         continue;
       }
       guardrailNames.set(g.name, g.pos);
-      guardrails.push(g);
+      if (complete) guardrails.push(g);
     }
   }
 
-  if (hasErrors(diags) || name === undefined) return { ok: false, diagnostics: diags };
   return {
-    ok: true,
-    value: {
+    model: {
       formatVersion: 1,
       kind: isPack ? 'pack' : 'model',
-      name,
+      name: name ?? '',
       file: rootFile.file,
       files: loaded.files.map((f) => f.file),
       targets,
@@ -540,6 +556,7 @@ function makeResolver(
   tiers: ReadonlyMap<string, TierDef>,
   diags: Diagnostic[],
   isPack = false,
+  broken: ReadonlySet<string> = new Set(),
 ): Resolver {
   return (node, role) => {
     const raw = strOf(node);
@@ -577,6 +594,8 @@ function makeResolver(
       }
       return { kind: 'entity', name: text };
     }
+    // An entity that is defined but invalid has its own error already; no second one here.
+    if (broken.has(text)) return undefined;
     if (isPack) return { kind: 'segment', name: text };
     if (tiers.has(text)) {
       diags.push(error('unknown-reference', `"${text}" is a tier, not a segment or entity; did you mean "tier:${text}"?`, node.pos));

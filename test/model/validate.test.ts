@@ -53,6 +53,18 @@ describe('validation rules', () => {
     expect([...lines].sort((x, y) => x - y)).toEqual(lines);
   });
 
+  it('reports guardrail violations together with the other errors, never from a half-resolved guardrail', async () => {
+    const r = await diagnose({
+      'm.yaml': `${HEAD}entities:\n  bad: { cidrs: [10.0.0.0/8], fqdns: [a.example.com] }\nsegments:\n  web:\n    ingress: [{ from: internet, ports: [tcp/22, htps] }, { from: bad, ports: [tcp/1] }]\nguardrails:\n  - { name: no-ssh, deny: { from: internet, ports: [tcp/22] } }\n  - { name: half, deny: { from: nosuch, ports: [tcp/22] } }\n`,
+    });
+    expect(r.lines).toEqual([
+      'm.yaml:4:3 error entity-kind: entity "bad" mixes cidrs and fqdns: an entity is one kind; split it in two',
+      'm.yaml:7:15 error guardrail-violation: flow internet -> web tcp/22 overlaps guardrail "no-ssh" (deny from internet on tcp/22)',
+      'm.yaml:7:49 error unknown-service: unknown service "htps"',
+      'm.yaml:10:33 error unknown-reference: unknown reference "nosuch": no segment, entity or tier has this name',
+    ]);
+  });
+
   it('names both places of a guardrail violation, each with its position', async () => {
     const r = await diagnose({
       'm.yaml': `${HEAD}include: g.yaml\nsegments:\n  web:\n    ingress: [{ from: internet, ports: [tcp/20-30] }]\n`,
