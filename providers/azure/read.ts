@@ -22,7 +22,9 @@ import {
   ownsRuleName,
   ruleCollectionGroupName,
   ruleSummary,
+  reservedJson,
 } from './render.js';
+import { DENY_ALL_PRIORITY, LOAD_BALANCER_PRIORITY } from './limits.js';
 
 /**
  * Read: the live API (through @azure/arm-network) or the az CLI's JSON exports → the canonical
@@ -30,7 +32,8 @@ import {
  * `bulkhead:model=<model>`, the NSG's rules named `<model>-…` (as children of the NSG; the NSG
  * itself is the target's, so it is listed whenever it exists), and the rule collection group
  * `<model>-fqdn-egress`. The NSG's default rules are never read as rules (they sit in
- * `defaultSecurityRules`), and rules the model does not own only count in the fingerprint.
+ * `defaultSecurityRules`), and rules the model does not own only count in the fingerprint and in
+ * `reserved` (their priorities per direction, which render's placement skips).
  */
 
 /** How the provider talks to ARM; tests inject a credential and an http emulator. */
@@ -246,7 +249,32 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
       }
     }
   }
+  let reserved: Json | undefined;
   if (raw.nsg) {
+    const unowned = (raw.nsg.securityRules ?? [])
+      .filter((r) => !(model !== undefined && r.name !== undefined && ownsRuleName(model, r.name)))
+      .map((r) => ({ name: r.name ?? '', ...ruleFromWire(r) }));
+    reserved = reservedJson(unowned);
+    // The model's fixed rules (deny-all in/out at 4096, load-balancer allow at 4095) cannot move.
+    if (model !== undefined) {
+      const fixed = [
+        { direction: 'inbound', priority: DENY_ALL_PRIORITY, rule: `${model}-deny-all-in` },
+        { direction: 'outbound', priority: DENY_ALL_PRIORITY, rule: `${model}-deny-all-out` },
+        { direction: 'inbound', priority: LOAD_BALANCER_PRIORITY, rule: `${model}-allow-azure-lb-in` },
+      ];
+      for (const f of fixed) {
+        const other = unowned.find((r) => r.direction === f.direction && r.priority === f.priority);
+        if (!other) continue;
+        diagnostics.push(
+          error(
+            'azure-priority-in-the-way',
+            `rule ${other.name} of NSG ${cfg.nsg} (target ${target.name}) holds ${f.direction} priority ${f.priority}, which Bulkhead's ${f.rule} needs; ` +
+              `it is not the model's, so Bulkhead will not move it: give it a free priority (az network nsg rule update -g ${cfg.resourceGroup} --nsg-name ${cfg.nsg} -n ${other.name} --priority <100-4094>)`,
+            target.pos,
+          ),
+        );
+      }
+    }
     if (raw.nsg.location && canonicalLocation(raw.nsg.location) !== canonicalLocation(cfg.location)) {
       diagnostics.push(warning('azure-nsg-location', `NSG ${cfg.nsg} is in ${raw.nsg.location} but target ${target.name} says ${cfg.location}; ASGs are created in ${cfg.location}`, target.pos));
     }
@@ -318,7 +346,7 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
     });
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { target: target.name, source, resources, fingerprint: fingerprintOf(raw), diagnostics };
+  return { target: target.name, source, resources, fingerprint: fingerprintOf(raw), diagnostics, ...(reserved !== undefined ? { reserved } : {}) };
 }
 
 /** Digest of everything read that matters, owned or not (a saved plan compares it). */

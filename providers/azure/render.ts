@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
 import { assertNever } from '../../src/errors.js';
-import type { Child, Resource } from '../../src/plan/types.js';
+import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
 import type { RenderContext } from '../../src/provider.js';
 import { canonicalLocation, canonicalPort, type AppRuleAttributes, type RuleAttributes, type RuleContent } from './canonical.js';
 import {
@@ -28,7 +28,11 @@ import {
  * - when a segment has FQDN egress and the target names a firewall policy, a rule collection group
  *   `<model>-fqdn-egress` with one application rule per (segment, FQDN entity, port).
  *
- * Priorities are placed by hash (see `allocatePriorities`), never by position.
+ * Priorities are placed by hash (see `allocatePriorities`), never by position. When the context
+ * carries what read found (`ctx.live`), an owned rule that exists keeps its live priority and new
+ * rules skip every priority in use (kept rules and unowned rules, `state.reserved`): adding or
+ * removing a flow then never moves another rule, and no model rule lands on an unowned rule's
+ * priority.
  */
 
 /** The ownership tag's key on ASGs (and on an NSG Bulkhead creates). */
@@ -340,14 +344,26 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     fixed('allow-azure-lb-in', LOAD_BALANCER_PRIORITY, 'allow', 'inbound', 'AzureLoadBalancer', 'load balancer health probes (default rule 65001, hidden by the deny-all)'),
   );
 
-  // Priorities: per direction and band, hash-placed.
+  // Priorities: per direction and band, hash-placed; with a live state, live priorities kept and
+  // every priority in use (kept owned rules, unowned rules) skipped.
+  const live = ctx.live ? livePriorities(ctx.live, target) : null;
   const placed: (LaidOutRule & { priority: number })[] = [];
   for (const direction of ['inbound', 'outbound'] as const) {
     for (const band of ['deny', 'allow'] as const) {
       const group = laid.filter((r) => r.attrs.direction === direction && r.band === band);
       const range = band === 'deny' ? DENY_BAND : ALLOW_BAND;
       const names = [...new Set(group.map((r) => r.name))];
-      const slots = allocatePriorities(names, range);
+      let slots = allocatePriorities(names, range);
+      if (slots && live) {
+        const keep = new Map<string, number>();
+        for (const n of names) {
+          const p = live.owned.get(n.toLowerCase());
+          if (p && p.direction === direction) keep.set(n, p.priority);
+        }
+        // Only when the unowned rules leave too little room does placement fall back to the
+        // plain hash slots (the apply then stops at SecurityRuleConflict, naming the rule).
+        slots = allocatePriorities(names, range, { keep, taken: live.reserved[direction] }) ?? slots;
+      }
       if (!slots) {
         problems.push(
           error(
@@ -377,22 +393,58 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   return { asgs, rules: unique, appRules: appRules.filter((r, i) => i === 0 || appRules[i - 1]!.name !== r.name), problems };
 }
 
+/** Where `allocatePriorities` must not (`taken`) or should (`keep`) put names. */
+export interface PriorityConstraints {
+  /** A name's live priority: kept when inside the band and not taken (names in sorted order). */
+  readonly keep?: ReadonlyMap<string, number>;
+  /** Priorities no name may take (held by rules the model does not own). */
+  readonly taken?: ReadonlySet<number>;
+}
+
 /**
- * Stable priorities for the rule names of one (direction, band): each name's home slot is a hash of
- * the name; names are placed in (home slot, name) order, each in the first free slot from its home
- * (wrapping inside the band). A name's priority depends only on the names hashed near it: adding or
- * removing a rule moves nothing unless the rule shares a probing cluster with another, which at 200
- * flows (~5% of the 3,895 allow slots used per direction) is rare; a moved rule shows in the plan as
- * an in-place priority update, applied atomically in the same NSG PUT. Returns null when the names
- * do not fit the band.
+ * Stable priorities for the rule names of one (direction, band). First, in name order, every name
+ * with a `keep` priority inside the band that is not `taken` (nor kept by an earlier name) keeps
+ * it. Then each other name's home slot is a hash of the name; those names are placed in (home
+ * slot, name) order, each in the first slot from its home (wrapping inside the band) that is not
+ * taken, kept or placed.
+ *
+ * With the live priorities as `keep` (render with `ctx.live`), adding or removing a rule moves no
+ * other rule, ever. Without them a name's priority depends on the names hashed near it: adding or
+ * removing a rule moves nothing unless it shares a probing cluster with another (rare at 200
+ * flows, ~5% of the 3,895 allow slots per direction). Returns null when the names do not fit the
+ * band's free slots.
  */
-export function allocatePriorities(names: readonly string[], band: { readonly from: number; readonly to: number }): Map<string, number> | null {
+export function allocatePriorities(
+  names: readonly string[],
+  band: { readonly from: number; readonly to: number },
+  constraints: PriorityConstraints = {},
+): Map<string, number> | null {
   const size = band.to - band.from + 1;
-  if (names.length > size) return null;
-  const home = (n: string) => createHash('sha256').update(n).digest().readUInt32BE(0) % size;
-  const order = names.map((n) => ({ n, h: home(n) })).sort((a, b) => a.h - b.h || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
   const used = new Array<boolean>(size).fill(false);
+  let free = size;
+  for (const p of constraints.taken ?? []) {
+    const s = p - band.from;
+    if (Number.isInteger(s) && s >= 0 && s < size && !used[s]) {
+      used[s] = true;
+      free--;
+    }
+  }
+  if (names.length > free) return null;
   const out = new Map<string, number>();
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  for (const n of [...names].sort(byName)) {
+    const p = constraints.keep?.get(n);
+    if (p === undefined) continue;
+    const s = p - band.from;
+    if (!Number.isInteger(s) || s < 0 || s >= size || used[s]) continue;
+    used[s] = true;
+    out.set(n, p);
+  }
+  const home = (n: string) => createHash('sha256').update(n).digest().readUInt32BE(0) % size;
+  const order = names
+    .filter((n) => !out.has(n))
+    .map((n) => ({ n, h: home(n) }))
+    .sort((a, b) => a.h - b.h || byName(a.n, b.n));
   for (const { n, h } of order) {
     let s = h;
     while (used[s]) s = (s + 1) % size;
@@ -400,6 +452,45 @@ export function allocatePriorities(names: readonly string[], band: { readonly fr
     out.set(n, band.from + s);
   }
   return out;
+}
+
+/** Priorities held by rules of the NSG the model does not own, per direction (`ProviderState.reserved`). */
+export interface ReservedPriorities {
+  readonly inbound: ReadonlySet<number>;
+  readonly outbound: ReadonlySet<number>;
+}
+
+/**
+ * The `reserved` facts of an Azure state: `{ nsgPriorities: { inbound: number[], outbound: number[] } }`,
+ * the sorted priorities of the NSG's unowned rules. Built by read, consumed by render.
+ */
+export function reservedJson(unowned: readonly { readonly direction: string; readonly priority: number }[]): Json {
+  const of = (d: string) => [...new Set(unowned.filter((r) => r.direction === d).map((r) => r.priority))].sort((a, b) => a - b);
+  return { nsgPriorities: { inbound: of('inbound'), outbound: of('outbound') } };
+}
+
+/** Parses what `reservedJson` wrote (tolerant: anything else reserves nothing). */
+export function reservedPriorities(reserved: Json | undefined): ReservedPriorities {
+  const get = (d: 'inbound' | 'outbound'): Set<number> => {
+    if (reserved === null || typeof reserved !== 'object' || Array.isArray(reserved)) return new Set();
+    const np = (reserved as { readonly [k: string]: Json })['nsgPriorities'];
+    if (np === null || np === undefined || typeof np !== 'object' || Array.isArray(np)) return new Set();
+    const list = (np as { readonly [k: string]: Json })[d];
+    return new Set(Array.isArray(list) ? list.filter((x): x is number => typeof x === 'number') : []);
+  };
+  return { inbound: get('inbound'), outbound: get('outbound') };
+}
+
+/** From a read state: the owned rules' live priorities (by lower-case name) and the reserved ones. */
+function livePriorities(state: ProviderState, target: TargetSpec): { owned: Map<string, { direction: string; priority: number }>; reserved: ReservedPriorities } {
+  const cfg = azureConfig(target);
+  const owned = new Map<string, { direction: string; priority: number }>();
+  const nsg = state.resources.find((r) => r.type === AZURE_TYPES.nsg && r.name.toLowerCase() === cfg.nsg.toLowerCase());
+  for (const c of nsg?.children ?? []) {
+    const { direction, priority } = c.attributes;
+    if (typeof direction === 'string' && typeof priority === 'number') owned.set(c.key.toLowerCase(), { direction, priority });
+  }
+  return { owned, reserved: reservedPriorities(state.reserved) };
 }
 
 function shortAddr(v: string): string {

@@ -8,6 +8,7 @@ import type { Resource } from '../../../src/plan/types.js';
 import type { RenderContext } from '../../../src/provider.js';
 import { cidrs, flow, fqdns, internet, pos, ruleSet, seg, shopRules, tcp } from '../../helpers/rulesets.js';
 import { emulatorTarget } from '../../helpers/azure/harness.js';
+import { liveStateAfter } from '../../helpers/azure/live-state.js';
 
 const CTX: RenderContext = { resolved: new Map([['api.stripe.com', { ipv4: ['192.0.2.10/32'], ipv6: ['2001:db8::10/128'] }]]) };
 
@@ -169,7 +170,7 @@ describe('azure priority stability', () => {
     for (const [n, a] of after) expect(a).toEqual(before.get(n));
   });
 
-  it('over many single additions, other rules move only inside a hash cluster (rare), never by position', () => {
+  it('without a live state (bulkhead render), over many single additions other rules move only inside a hash cluster (rare), never by position', () => {
     let moved = 0;
     const trials = 30;
     for (let i = 0; i < trials; i++) {
@@ -178,6 +179,42 @@ describe('azure priority stability', () => {
     }
     // Positional numbering would move hundreds of rules per addition; hash placement moves almost none.
     expect(moved).toBeLessThanOrEqual(3);
+  });
+
+  it('with the live state (plan), the same 30 single additions move no other rule at all', () => {
+    const live = liveStateAfter(renderAzure(base, target, CTX), [], target, 'big');
+    let moved = 0;
+    let added = 0;
+    for (let i = 0; i < 30; i++) {
+      const after = rulesByName(renderAzure(bigModel(200, target, flow(seg(`s${i % 40}`), seg(`s${(i + 11) % 40}`), tcp(20000 + i))), target, { ...CTX, live }));
+      moved += [...before].filter(([n, a]) => after.get(n)?.priority !== a.priority).length;
+      added += after.size - before.size;
+    }
+    expect(added).toBe(60);
+    expect(moved).toBe(0);
+  });
+
+  it('keeps live priorities inside the band and not taken; places the rest by hash around every taken priority', () => {
+    const band = { from: 100, to: 109 };
+    const plain = allocatePriorities(['a', 'b', 'c', 'd'], band)!;
+    // Kept: a live priority in the band, free.
+    const keep = new Map([['a', 105], ['b', 300], ['c', 107], ['d', 107]]);
+    const taken = new Set([plain.get('b')!, 105, 999]);
+    const m = allocatePriorities(['a', 'b', 'c', 'd'], band, { keep, taken })!;
+    // a's live 105 is taken by an unowned rule → re-placed; b's 300 is outside the band → re-placed;
+    // c and d both claim 107 → c (first by name) keeps it, d is re-placed.
+    expect(m.get('c')).toBe(107);
+    for (const n of ['a', 'b', 'd']) expect(m.get(n)).not.toBe(keep.get(n));
+    const all = [...m.values()];
+    expect(new Set(all).size).toBe(4);
+    for (const p of all) {
+      expect(taken.has(p)).toBe(false);
+      expect(p).toBeGreaterThanOrEqual(100);
+      expect(p).toBeLessThanOrEqual(109);
+    }
+    // Taken priorities inside the band count against its room.
+    expect(allocatePriorities(['a', 'b'], { from: 100, to: 102 }, { taken: new Set([100, 101]) })).toBeNull();
+    expect(allocatePriorities(['a'], { from: 100, to: 102 }, { taken: new Set([100, 101]) })!.get('a')).toBe(102);
   });
 
   it('reports an exhausted band instead of overflowing', () => {

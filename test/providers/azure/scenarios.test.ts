@@ -304,7 +304,26 @@ describe('azure scenarios', () => {
     await replanIsEmpty();
   });
 
-  it('refuses, with a clear error and no write, a priority held by an unowned rule', async () => {
+  it('plans around a hand-made rule sitting on a model rule\'s hash slot: no conflict, the plan applies, the rule is untouched', async () => {
+    const rules = await compile();
+    const slotOf = (p: Plan, key: string) => changes(p).find((c) => c.type === AZURE_TYPES.nsg)!.childChanges.find((c) => c.key === key)!.after!.attributes['priority'] as number;
+    const wanted = slotOf(await plan(rules), 'shop-in-web-from-lb-tcp-8080');
+    const legacy = { name: 'legacy-web', properties: { protocol: 'Tcp', sourcePortRange: '*', destinationPortRange: '80', sourceAddressPrefix: '*', destinationAddressPrefix: '*', access: 'Allow', priority: wanted, direction: 'Inbound' } };
+    h.emulator.seedNsg(RG, NSG, { location: 'westeurope', rules: [legacy] });
+    const legacyNow = () => canonicalJson((h.emulator.nsgJson(RG, NSG) as { properties: { securityRules: { name: string }[] } }).properties.securityRules.find((r) => r.name === 'legacy-web') as unknown as Json);
+    const before = legacyNow();
+    const p = await plan(rules);
+    const created = changes(p).find((c) => c.type === AZURE_TYPES.nsg)!.childChanges.map((c) => c.after!.attributes);
+    expect(slotOf(p, 'shop-in-web-from-lb-tcp-8080')).not.toBe(wanted);
+    expect(created.filter((a) => a['direction'] === 'inbound' && a['priority'] === wanted)).toEqual([]);
+    // The emulator answers a clash with SecurityRuleConflict (not expected here, so it would fail the apply).
+    await apply(p, rules);
+    expect(h.emulator.calls.filter((c) => c.status === 400)).toEqual([]);
+    expect(legacyNow()).toBe(before);
+    await replanIsEmpty();
+  });
+
+  it('refuses, with a clear error and no write, a stale plan whose priority an unowned rule took since', async () => {
     const rules = await compile();
     const p = await plan(rules);
     const nsgChange = changes(p).find((c) => c.type === AZURE_TYPES.nsg)!;
