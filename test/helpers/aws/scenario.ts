@@ -24,7 +24,7 @@ export const REGION = 'eu-west-1';
 export const DNS: Readonly<Record<string, { ipv4: string[]; ipv6: string[] }>> = {
   'api.stripe.com': { ipv4: ['192.0.2.10/32', '192.0.2.11/32'], ipv6: ['2001:db8::10/128'] },
   'api.paypal.com': { ipv4: ['198.51.100.7/32'], ipv6: [] },
-  'api.adyen.com': { ipv4: ['203.0.113.50/32'], ipv6: [] },
+  'api.adyen.com': { ipv4: ['203.0.113.50/32', '203.0.113.51/32'], ipv6: [] },
 };
 
 /** A resolver over DNS. */

@@ -13,7 +13,10 @@ import type { AddressInfo } from 'node:net';
  *  - rule descriptions moto loses: moto 5.2.1 drops the Description of prefix-list and group peers
  *    from DescribeSecurityGroupRules and ignores UpdateSecurityGroupRuleDescriptions*; the shim
  *    remembers what Authorize and UpdateSecurityGroupRuleDescriptions* sent, by rule id, and puts
- *    it back into DescribeSecurityGroupRules answers, as EC2 does (`emulateDescriptions`).
+ *    it back into DescribeSecurityGroupRules answers, as EC2 does (`emulateDescriptions`);
+ *  - prefix-list resizes moto ignores: ModifyManagedPrefixList's MaxEntries is remembered and shown
+ *    in DescribeManagedPrefixLists, and (as in EC2) a call that changes MaxEntries and entries at
+ *    once is refused with InvalidParameterCombination.
  */
 export interface ShimFaults {
   /** Every n-th call (counting all calls) is throttled; 0 = never. */
@@ -168,11 +171,23 @@ function restoreDescriptions(answer: string, descriptions: Map<string, string>):
   return `${split.head}${items.join('')}${split.tail}`;
 }
 
+/** Puts remembered MaxEntries into a DescribeManagedPrefixLists answer. */
+function restoreMaxEntries(answer: string, maxEntries: Map<string, string>): string {
+  const split = splitItems(answer, 'prefixListSet');
+  if (!split || maxEntries.size === 0) return answer;
+  const items = split.items.map((item) => {
+    const max = maxEntries.get(xmlText(item, 'prefixListId') ?? '');
+    return max === undefined ? item : item.replace(/<maxEntries>[^<]*<\/maxEntries>/, `<maxEntries>${max}</maxEntries>`);
+  });
+  return `${split.head}${items.join('')}${split.tail}`;
+}
+
 /** Starts the shim in front of `upstream` (moto's URL). */
 export async function startShim(upstream: string): Promise<Ec2Shim> {
   const target = new URL(upstream);
   const faults: ShimFaults = { throttleEvery: 0, throttleLimit: Infinity, dependencyViolation: new Map(), pageSize: 0, emulateDescriptions: true };
   const descriptions = new Map<string, string>();
+  const maxEntries = new Map<string, string>();
   const calls: ShimCall[] = [];
   let seq = 0;
   let throttled = 0;
@@ -201,6 +216,13 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
         return reply(400, ec2ErrorXml('DependencyViolation', `resource ${id} has a dependent object`));
       }
     }
+    if (action === 'ModifyManagedPrefixList' && params.has('MaxEntries')) {
+      if ([...params.keys()].some((k) => k.startsWith('AddEntry') || k.startsWith('RemoveEntry'))) {
+        return reply(400, ec2ErrorXml('InvalidParameterCombination', 'You cannot modify the entries and the maximum number of entries in the same request.'));
+      }
+      maxEntries.set(params.get('PrefixListId') ?? '', params.get('MaxEntries') ?? '');
+    }
+    const resized = (xml: string) => (action === 'DescribeManagedPrefixLists' ? restoreMaxEntries(xml, maxEntries) : xml);
     const element = LIST_ELEMENT[action];
     if (element && faults.pageSize > 0) {
       // Ask moto for everything, hand out one page.
@@ -210,7 +232,7 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
       params.delete('MaxResults');
       const up = await forward(target, req, Buffer.from(params.toString()));
       if (up.status !== 200) return reply(up.status, up.body, up.headers);
-      const full = faults.emulateDescriptions && action === 'DescribeSecurityGroupRules' ? restoreDescriptions(up.body, descriptions) : up.body;
+      const full = resized(faults.emulateDescriptions && action === 'DescribeSecurityGroupRules' ? restoreDescriptions(up.body, descriptions) : up.body);
       return reply(200, pageOf(full, element, offset, faults.pageSize), up.headers);
     }
     const up = await forward(target, req, body);
@@ -228,7 +250,7 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
       }
       if (action === 'DescribeSecurityGroupRules') return reply(200, restoreDescriptions(up.body, descriptions), up.headers);
     }
-    return reply(up.status, up.body, up.headers);
+    return reply(up.status, up.status === 200 ? resized(up.body) : up.body, up.headers);
   };
 
   const server: Server = createServer((req, res) => {

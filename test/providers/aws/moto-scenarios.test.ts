@@ -176,11 +176,14 @@ describe('AWS provider against moto', () => {
       ],
     });
 
-    // 3. Add an FQDN: the plan shows the new prefix-list entry.
+    // 3. Add an FQDN: the plan shows the new prefix-list entries; 5 entries outgrow MaxEntries 4,
+    //    so the list is resized (a call of its own) before the entries are added.
     await step(() => editModel(model.file, 'fqdns: [api.stripe.com, api.paypal.com]', 'fqdns: [api.stripe.com, api.paypal.com, api.adyen.com]'), {
       changes: ['update shop-payment-apis-ipv4'],
-      children: ['create shop-payment-apis-ipv4: 203.0.113.50/32'],
+      children: ['create shop-payment-apis-ipv4: 203.0.113.50/32', 'create shop-payment-apis-ipv4: 203.0.113.51/32'],
     });
+    const modifies = shim.calls.filter((c) => c.action === 'ModifyManagedPrefixList').map((c) => c.params.get('MaxEntries') ?? c.params.get('AddEntry.1.Cidr'));
+    expect(modifies).toEqual(['8', '203.0.113.50/32']);
 
     // 4. Remove a segment: its group goes, and the rules that referred to it first.
     await step(async () => {
