@@ -148,6 +148,16 @@ function peersOf(
   }
 }
 
+/**
+ * False when an ICMP rule would name a peer of the other address family (ICMP for IPv6 is icmpv6):
+ * AWS would keep a rule that never matches.
+ */
+function familyMatches(protocol: string, peer: AwsPeer, lists: ReadonlyMap<string, DesiredList>): boolean {
+  if (protocol !== 'icmp' && protocol !== 'icmpv6') return true;
+  const family = peer.kind === 'cidr' ? (peer.cidr.includes(':') ? 'IPv6' : 'IPv4') : peer.kind === 'prefix-list' ? lists.get(peer.ref)?.family : undefined;
+  return family === undefined || family === (protocol === 'icmp' ? 'IPv4' : 'IPv6');
+}
+
 /** The text of the model flow a rule comes from. */
 function flowLabel(intent: RuleIntent): string {
   if (intent.origins.length > 0) return intent.origins.map((o) => o.label).join('; ');
@@ -166,6 +176,7 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
     if (!group) continue;
     const ports = awsPorts(intent.service);
     for (const peer of peersOf(intent.peer, model, ctx, lists)) {
+      if (!familyMatches(ports.protocol, peer, lists)) continue; // icmp is IPv4 only, icmpv6 IPv6 only (validate warns)
       const rule = { direction: intent.direction, ...ports, peer };
       const key = ruleKey(rule);
       const entry = group.get(key) ?? { rule, labels: new Set<string>(), origins: [] };

@@ -109,6 +109,14 @@ export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         out.push(warning('aws-fqdn-unresolved', `target ${target.name}: no address was resolved for entity ${p.entity} (${p.fqdns.join(', ')}); segment ${intent.segment}'s egress to it allows nothing until one resolves`, pos));
       }
     }
+    if (intent.service.kind === 'icmp' && !seen.has(`icmp ${intent.id}`)) {
+      const v6 = intent.service.protocol === 'icmpv6';
+      const other = p.kind === 'cidrs' ? (v6 ? p.ipv4 : p.ipv6) : p.kind === 'cloud' ? ((v6 ? p.aws?.ipv4 : p.aws?.ipv6) ?? []) : [];
+      if (other.length > 0) {
+        seen.add(`icmp ${intent.id}`);
+        out.push(warning('aws-icmp-family', `target ${target.name}: ${intent.service.protocol} applies to ${v6 ? 'IPv6' : 'IPv4'} only; segment ${intent.segment}'s rule is not rendered for the ${v6 ? 'IPv4' : 'IPv6'} addresses of ${p.kind === 'cidrs' || p.kind === 'cloud' ? p.entity : 'its peer'} (use ${v6 ? 'icmp' : 'icmpv6'} for those)`, pos));
+      }
+    }
     if (intent.service.kind === 'ports' && intent.service.protocol === 'sctp' && !seen.has(`sctp ${intent.id}`)) {
       seen.add(`sctp ${intent.id}`);
       out.push(warning('aws-sctp-ports', `target ${target.name}: AWS security groups cannot filter SCTP ports; segment ${intent.segment}'s rule allows every SCTP port`, pos));

@@ -85,6 +85,12 @@ describe('render', () => {
     }
   });
 
+  it('renders ICMP only toward its own address family, and says so', () => {
+    const rules = ruleSet({ segments: ['lb'], rules: flow(internet(), seg('lb'), { kind: 'icmp', protocol: 'icmp', type: 8, code: null }) });
+    expect(children(rules)['shop-lb']).toEqual(['ingress icmp 8:-1 cidr:0.0.0.0/0']);
+    expect(provider.validate(rules, target, noDns).map((d) => [d.severity, d.code])).toEqual([['warning', 'aws-icmp-family']]);
+  });
+
   it('is deterministic and canonical: the same rules in any order render byte-identical output', () => {
     const base = shopRules([target]);
     fc.assert(
