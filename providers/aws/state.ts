@@ -162,7 +162,11 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
     if (adoptedSegment !== undefined) {
       managed.set(id, { group: g, name: groupName(model, adoptedSegment), adopted: true });
     } else if (owned) {
-      managed.set(id, { group: g, name: g.GroupName ?? id, adopted: false });
+      // A group the model made for a segment that now adopts another group: still ours, to be
+      // deleted, under a name that cannot collide with the adopted group's address.
+      const segment = (g.GroupName ?? '').slice(model.length + 1);
+      const name = adoptedBySegment.has(segment) && g.GroupName === groupName(model, segment) ? `${g.GroupName}-${id}` : (g.GroupName ?? id);
+      managed.set(id, { group: g, name, adopted: false });
     } else {
       // Group names are unique per VPC and case-insensitive: an unowned group with our name blocks the create.
       const seg = managedNames.get((g.GroupName ?? '').toLowerCase());

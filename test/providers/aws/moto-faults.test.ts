@@ -187,4 +187,24 @@ describe('AWS provider with injected faults', () => {
     expect(rulesNow.find((r) => r.FromPort === 3306)?.Description).toBe('hand-made');
     expect(rulesNow.find((r) => r.FromPort === 5432)?.Tags).toContainEqual({ Key: 'bulkhead:model', Value: 'shop' });
   });
+
+  it('moves a segment from its managed group to an adopted one: the old group goes, references follow', async () => {
+    const e = engine(shim.url);
+    await applyShop(e);
+    const old = await groupByName('shop-db');
+    const adopted = await client.send(new CreateSecurityGroupCommand({ GroupName: 'database-legacy', Description: 'made by hand', VpcId: vpc }));
+    await editModel(model.file, 'db:  { ingress:', `db:  { aws: { groupId: ${adopted.GroupId} }, ingress:`);
+    const rules = await compile(model.file);
+    const plan = await e.plan(rules);
+    expect(changeLines(plan)).toEqual([`delete shop-db-${old.GroupId}`, 'update shop-app', 'update shop-db']);
+    expect(childLines(plan).filter((l) => l.startsWith('create') || l.startsWith('delete shop-app'))).toEqual([
+      'create shop-app: egress tcp 5432-5432 sg:shop-db',
+      'create shop-db: ingress tcp 5432-5432 sg:shop-app',
+      `delete shop-app: egress tcp 5432-5432 sg:shop-db-${old.GroupId}`,
+    ]);
+    expect((await e.apply(plan, rules)).ok).toBe(true);
+    expect(changeLines(await e.plan(rules))).toEqual([]);
+    const names = ((await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).SecurityGroups ?? []).map((g) => g.GroupName).sort();
+    expect(names).toEqual(['database-legacy', 'default', 'shop-app', 'shop-lb', 'shop-web']);
+  });
 });
