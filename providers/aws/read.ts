@@ -68,10 +68,12 @@ function chunks<T>(items: readonly T[], n: number): T[][] {
 
 /**
  * Reads one VPC through the API: paginated DescribeSecurityGroups (vpc-id), DescribeSecurityGroupRules
- * (group-id, 200 groups per call), DescribeManagedPrefixLists, and the entries of the model's own
- * lists. The number of calls grows with pages (1,000 objects each), not with objects.
+ * (group-id of the model's groups, 200 per call), DescribeManagedPrefixLists, and the entries of the
+ * model's own lists (with no owner given: every group's rules, every tagged list's entries). The number of calls grows with pages (1,000 objects each), not with objects.
  */
-export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind: 'aws' }, model: string | undefined): Promise<AwsRawState> {
+export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind: 'aws' }, owner: Ownership | undefined): Promise<AwsRawState> {
+  const model = owner?.model;
+  const adopted = new Set((owner?.segments ?? []).flatMap((s) => (s.aws?.groupId ? [s.aws.groupId] : [])));
   try {
     const SecurityGroups: RawSecurityGroup[] = [];
     for await (const page of paginateDescribeSecurityGroups(
@@ -81,7 +83,10 @@ export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind
       SecurityGroups.push(...(page.SecurityGroups ?? []));
     }
     const SecurityGroupRules: RawSecurityGroupRule[] = [];
-    const ids = SecurityGroups.flatMap((g) => (g.GroupId ? [g.GroupId] : []));
+    // Rules of the groups the model owns or adopts (every group for an export): others never enter a plan.
+    const ids = SecurityGroups.flatMap((g) =>
+      g.GroupId && (model === undefined || tagValue(g.Tags, OWNER_TAG) === model || adopted.has(g.GroupId)) ? [g.GroupId] : [],
+    );
     for (const chunk of chunks(ids, 200)) {
       for await (const page of paginateDescribeSecurityGroupRules(
         { client, pageSize: DESCRIBE_PAGE_SIZE },
@@ -140,7 +145,7 @@ export async function readAws(
   if (source.kind === 'snapshot') return canonicalState(await readSnapshotRaw(source.dir, target), target, 'snapshot', owner);
   const client = createEc2Client(target, source.endpoint, options);
   try {
-    return canonicalState(await readLiveRaw(client, target, owner.model), target, 'live', owner);
+    return canonicalState(await readLiveRaw(client, target, owner.model === undefined ? undefined : owner), target, 'live', owner);
   } finally {
     if (!options.client) client.destroy();
   }

@@ -58,7 +58,8 @@ describe(`API calls for a ${SEGMENTS}-segment model`, () => {
     const ruleCount = plan.targets[0]!.prior.reduce((n, r) => n + r.children.length, 0);
     expect(ruleCount).toBe(SEGMENTS * 4 * PEERS);
     // Pages of 1,000 groups; rules per group-id filter of 200 groups, in pages of 1,000.
-    const chunks = Array.from({ length: Math.ceil(groups / 200) }, (_, i) => Math.min(200, groups - i * 200));
+    // Only the model's groups' rules are read (the default group is not the model's).
+    const chunks = Array.from({ length: Math.ceil(SEGMENTS / 200) }, (_, i) => Math.min(200, SEGMENTS - i * 200));
     const rulePages = chunks.reduce((n, c) => n + Math.max(1, Math.ceil((c * 4 * PEERS) / 1000)), 0);
     expect(calls).toEqual({
       DescribeManagedPrefixLists: 1,
