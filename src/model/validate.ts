@@ -169,6 +169,25 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
     if (t) targets.set(def.name, t);
   }
 
+  // Two targets on the same cloud objects would fight over them (a perpetual diff at best).
+  const places = new Map<string, TargetSpec>();
+  for (const t of targets.values()) {
+    const where =
+      t.kind === 'aws'
+        ? `aws VPC ${t.aws.vpc} in ${t.aws.region}`
+        : t.kind === 'azure'
+          ? `azure NSG ${t.azure.nsg} in ${t.azure.subscription}/${t.azure.resourceGroup.toLowerCase()}`
+          : `gcp network ${t.gcp.network} in ${t.gcp.project}`;
+    const prev = places.get(where);
+    if (prev) {
+      diags.push(
+        error('target-conflict', `targets "${prev.name}" and "${t.name}" both manage the ${where}: one target per set of cloud objects`, t.pos, [
+          { message: `target "${prev.name}"`, pos: prev.pos },
+        ]),
+      );
+    } else places.set(where, t);
+  }
+
   // 6. Tiers: every member is a segment, a segment is in one tier at most.
   const tiers = new Map<string, TierDef>();
   const tierOf = new Map<string, { tier: string; pos: SourcePos }>();

@@ -108,6 +108,11 @@ export const CASES: { rule: string; files: Record<string, string>; expect: RegEx
     expect: /^m\.yaml:4:3 error target-cloud: target "t" names aws and gcp/,
   },
   {
+    rule: 'target-conflict',
+    files: { 'm.yaml': `${HEAD}targets:\n  a: { aws: { region: eu-west-1, vpc: vpc-01234567 } }\n  b: { aws: { region: eu-west-1, vpc: vpc-01234567 } }\n` },
+    expect: /^m\.yaml:5:3 error target-conflict: targets "a" and "b" both manage the aws VPC vpc-01234567 in eu-west-1/,
+  },
+  {
     rule: 'missing-cloud-binding',
     files: {
       'm.yaml': `${HEAD}targets:\n  az: { azure: { subscription: 00000000-0000-0000-0000-000000000000, resourceGroup: rg, location: westeurope, nsg: n } }\nentities:\n  s3: { aws: { prefixList: com.amazonaws.eu-west-1.s3 } }\nsegments:\n  app:\n    egress: [{ to: s3, ports: [tcp/443] }]\n`,
