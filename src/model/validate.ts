@@ -260,6 +260,21 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
     }
   }
 
+  // Two segments adopting one security group would fight over its rules.
+  const adopted = new Map<string, SegmentDef>();
+  for (const seg of segments.values()) {
+    const id = seg.aws?.groupId;
+    if (id === undefined) continue;
+    const prev = adopted.get(id);
+    if (prev) {
+      diags.push(
+        error('duplicate-override', `segments "${prev.name}" and "${seg.name}" both adopt the security group ${id}: a group belongs to one segment`, seg.pos, [
+          { message: `segment "${prev.name}"`, pos: prev.pos },
+        ]),
+      );
+    } else adopted.set(id, seg);
+  }
+
   // 9. Per-cloud entities need a binding for every target's cloud; FQDN egress needs a firewall policy.
   for (const use of cloudUses) {
     const ent = entities.get(use.entity);

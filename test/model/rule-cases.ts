@@ -113,6 +113,11 @@ export const CASES: { rule: string; files: Record<string, string>; expect: RegEx
     expect: /^m\.yaml:5:3 error target-conflict: targets "a" and "b" both manage the aws VPC vpc-01234567 in eu-west-1/,
   },
   {
+    rule: 'duplicate-override',
+    files: { 'm.yaml': `${HEAD}segments:\n  a: { aws: { groupId: sg-01234567 } }\n  b: { aws: { groupId: sg-01234567 } }\n` },
+    expect: /^m\.yaml:5:3 error duplicate-override: segments "a" and "b" both adopt the security group sg-01234567/,
+  },
+  {
     rule: 'missing-cloud-binding',
     files: {
       'm.yaml': `${HEAD}targets:\n  az: { azure: { subscription: 00000000-0000-0000-0000-000000000000, resourceGroup: rg, location: westeurope, nsg: n } }\nentities:\n  s3: { aws: { prefixList: com.amazonaws.eu-west-1.s3 } }\nsegments:\n  app:\n    egress: [{ to: s3, ports: [tcp/443] }]\n`,
