@@ -20,23 +20,27 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
         'A guardrail pack (a file with only services, entities and guardrails) is checked on its own.',
     )
     .argument('[files...]', 'model files or guardrail packs (default: bulkhead.yaml)')
-    .action(async (files: string[]) => {
+    .option('--json', 'print the outcome as JSON on stdout (every diagnostic with its position), for CI and editors')
+    .action(async (files: string[], opts: { json?: boolean }) => {
       const { io } = ctx;
       const list = files.length > 0 ? files : ['bulkhead.yaml'];
       const style = createStyle(io.stdoutIsTTY, io.env);
       const failed: Diagnostic[] = [];
+      const report: { file: string; valid: boolean; kind?: 'model' | 'pack'; diagnostics: readonly Diagnostic[] }[] = [];
       let badFiles = 0;
       for (const file of list) {
         const result = await validateFile(file, { cwd: io.cwd });
+        report.push({ file, valid: result.ok, ...(result.ok ? { kind: result.value.kind } : {}), diagnostics: result.diagnostics });
         if (!result.ok) {
-          if (list.length === 1) unwrapModelResult(result, file, io);
+          if (list.length === 1 && !opts.json) unwrapModelResult(result, file, io);
           failed.push(...result.diagnostics);
           badFiles++;
           continue;
         }
         printWarnings(result.diagnostics, io);
-        io.stdout.write(`${style.green('valid')}: ${summarize(result.value)}\n`);
+        if (!opts.json) io.stdout.write(`${style.green('valid')}: ${summarize(result.value)}\n`);
       }
+      if (opts.json) io.stdout.write(`${JSON.stringify({ formatVersion: 1, valid: failed.length === 0, files: report }, null, 2)}\n`);
       if (failed.length > 0) {
         throw new ValidationError(failed, `${badFiles} of ${list.length} files are not valid`);
       }

@@ -95,6 +95,22 @@ describe('bulkhead validate', () => {
     ]);
   });
 
+  it('--json prints every file\'s outcome and diagnostics on stdout, still exit 1 when invalid', async () => {
+    const dir = writeFiles({ 'a.yaml': BASE_MODEL, 'b.yaml': BASE_MODEL.replace('[https]', '[htps]') });
+    const r = await runCli(['validate', '--json', 'a.yaml', 'b.yaml'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { valid: boolean; files: { file: string; valid: boolean; kind?: string; diagnostics: { code: string; pos: { line: number; column: number } }[] }[] };
+    expect(out.valid).toBe(false);
+    expect(out.files.map((f) => [f.file, f.valid, f.kind ?? null, f.diagnostics.map((d) => `${d.pos.line}:${d.pos.column} ${d.code}`)])).toEqual([
+      ['a.yaml', true, 'model', []],
+      ['b.yaml', false, null, ['11:41 unknown-service']],
+    ]);
+    expect(r.stderr).toContain('b.yaml:11:41: error: unknown service "htps"');
+    const ok = await runCli(['validate', '--json', 'a.yaml'], { cwd: dir });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
+  });
+
   it('has --help', async () => {
     const r = await runCli(['validate', '--help']);
     expect(r.code).toBe(0);
