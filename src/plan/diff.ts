@@ -85,6 +85,15 @@ export function diffChildren(before: readonly Child[], after: readonly Child[]):
   return changes;
 }
 
+/** True when two child lists (each sorted by key, as the contract says) hold the same children. */
+function sameChildren(a: readonly Child[], b: readonly Child[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]!.key !== b[i]!.key || !jsonEqual(a[i]!.attributes, b[i]!.attributes)) return false;
+  }
+  return true;
+}
+
 /**
  * True when a child change opens access: an added child marked `widens` (DESIGN §3: new internet
  * ingress, a new peer). An in-place update of a child keeps its identity (its peer), and live
@@ -155,7 +164,10 @@ export function diffResources(desired: readonly Resource[], live: readonly Resou
       continue;
     }
     if (!want || !have) continue;
-    const attributeChanges = diffAttributes(have.attributes, want.attributes);
+    // Fast path: most objects are unchanged; compare without building change lists.
+    const sameAttributes = jsonEqual(have.attributes, want.attributes);
+    if (sameAttributes && sameChildren(have.children, want.children)) continue;
+    const attributeChanges = sameAttributes ? [] : diffAttributes(have.attributes, want.attributes);
     const forceNew = new Set([...(want.forceNew ?? []), ...(have.forceNew ?? [])]);
     const forcing = attributeChanges.filter((c) => forceNew.has(c.name)).map((c) => c.name);
     if (forcing.length > 0) {
