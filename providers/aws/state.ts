@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SegmentSpec, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
+import { InternalError } from '../../src/errors.js';
 import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
 import { groupName } from './render.js';
 import {
@@ -137,7 +138,7 @@ export interface Ownership {
 
 /** The canonical state of one AWS target: owned (and adopted) groups and owned prefix lists. */
 export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'live' | 'snapshot', owner: Ownership): ProviderState {
-  if (target.kind !== 'aws') throw new Error(`not an AWS target: ${target.name}`);
+  if (target.kind !== 'aws') throw new InternalError(`the AWS provider got target ${target.name} of ${target.kind}`);
   const vpc = target.aws.vpc;
   const model = owner.model ?? inferModel(raw) ?? '';
   const diagnostics: Diagnostic[] = [];
