@@ -123,6 +123,14 @@ export interface RuleIntent {
 /**
  * A guardrail `deny`, for the clouds that render denies natively (Azure, GCP) at the highest
  * precedence. It applies to `segments` in `direction` against `peer` (`any` = every address).
+ *
+ * The compiler checks denies against the model's flows with this meaning: the built-in
+ * `internet` (and any entity) is every address OUTSIDE the model, never one of its segments, so
+ * a model may deny `internet` egress from a tier and still let it talk to other segments. A
+ * native rendering must keep that meaning: Azure's `Internet` tag does; on GCP a deny of
+ * 0.0.0.0/0 at top precedence would also cut segment-to-segment traffic, so deny
+ * `excludeCidrs(['0.0.0.0/0', '::/0'], target.gcp.internalRanges)` (src/model/addresses.ts)
+ * instead. A `peer` of kind `any` does include the model's segments.
  */
 export interface GuardrailDeny {
   /** Stable id derived from content. */

@@ -107,3 +107,33 @@ export function parseFqdn(raw: string): FqdnParse {
   }
   return { kind: 'ok', fqdn: s };
 }
+
+/** The two halves of a CIDR (prefix + 1), as canonical text. */
+function halves(cidr: string): [string, string] {
+  const [addr, len] = ipaddr.parseCIDR(cidr);
+  const bytes = addr.toByteArray();
+  const hi = [...bytes];
+  hi[len >> 3] = hi[len >> 3]! | (0x80 >> (len & 7));
+  const make = (b: number[]) => `${text(ipaddr.fromByteArray(b))}/${len + 1}`;
+  return [make(bytes), make(hi)];
+}
+
+/**
+ * The addresses of `base` that are in none of `exclude`, as a sorted, minimal set of canonical
+ * CIDRs (per family). For example everything but the internal ranges: the "outside" that a
+ * deny of the built-in `internet` means on a cloud whose deny cannot say "except": GCP, where a
+ * deny of 0.0.0.0/0 would also cut the model's own segment-to-segment flows.
+ */
+export function excludeCidrs(base: readonly string[], exclude: readonly string[]): string[] {
+  const out: string[] = [];
+  const visit = (c: string) => {
+    if (exclude.some((e) => cidrContains(e, c))) return;
+    if (!exclude.some((e) => cidrsOverlap(e, c))) {
+      out.push(c);
+      return;
+    }
+    for (const h of halves(c)) visit(h);
+  };
+  for (const b of base) visit(b);
+  return sortCidrs(out);
+}

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { cidrContains, cidrsOverlap, parseCidr, parseFqdn, sortCidrs } from '../../src/model/addresses.js';
+import { cidrContains, cidrsOverlap, excludeCidrs, parseCidr, parseFqdn, sortCidrs } from '../../src/model/addresses.js';
 import { closest, didYouMean, editDistance } from '../../src/model/suggest.js';
 
 describe('CIDRs', () => {
@@ -63,5 +65,35 @@ describe('did you mean', () => {
     expect(closest('zzz', ['web', 'db'])).toEqual([]);
     expect(didYouMean('HTTPS', ['https'])).toBe('; did you mean "https"?');
     expect(didYouMean('x', [])).toBe('');
+  });
+});
+
+describe('excludeCidrs', () => {
+  it('gives everything but the excluded ranges, minimal and sorted', () => {
+    expect(excludeCidrs(['10.0.0.0/8'], ['10.0.0.0/9'])).toEqual(['10.128.0.0/9']);
+    expect(excludeCidrs(['10.0.0.0/8'], ['10.0.0.0/8'])).toEqual([]);
+    expect(excludeCidrs(['10.0.0.0/8'], ['11.0.0.0/8', '2001:db8::/32'])).toEqual(['10.0.0.0/8']);
+    expect(excludeCidrs(['::/0'], ['::/1'])).toEqual(['8000::/1']);
+  });
+
+  it('partitions the base exactly: nothing excluded is kept, nothing else is lost', () => {
+    const v4 = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 4, max: 24 })).map(([a, b, len]) => {
+      const [addr] = ipaddr.parseCIDR(`${a}.${b}.0.0/${len}`);
+      return `${ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${len}`).toString()}/${len}`;
+    });
+    const probe = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }));
+    fc.assert(
+      fc.property(fc.array(v4, { maxLength: 4 }), fc.array(probe, { minLength: 1, maxLength: 20 }), (exclude, probes) => {
+        const kept = excludeCidrs(['0.0.0.0/0'], exclude);
+        for (const p of probes) {
+          const host = `${p.join('.')}/32`;
+          const inKept = kept.some((k) => cidrContains(k, host));
+          const inExcluded = exclude.some((e) => cidrContains(e, host));
+          expect(inKept).toBe(!inExcluded);
+        }
+        for (let i = 1; i < kept.length; i++) expect(cidrsOverlap(kept[i - 1]!, kept[i]!)).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
