@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,11 +33,15 @@ function benchModel(n: number, extra = ''): string {
 }
 
 let server: SyntheticEc2 | undefined;
-afterAll(async () => server?.stop());
+let dir: string | undefined;
+afterAll(async () => {
+  await server?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 describe(`API calls for a ${SEGMENTS}-segment model`, () => {
   it('plans with calls that grow with pages, and adds one flow with two authorize calls', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bulkhead-aws-bench-'));
+    dir = await mkdtemp(join(tmpdir(), 'bulkhead-aws-bench-'));
     const file = join(dir, 'bench.yaml');
     await writeFile(file, benchModel(SEGMENTS));
     const rules = await compile(file);

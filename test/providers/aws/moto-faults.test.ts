@@ -5,7 +5,8 @@ import {
   DescribeSecurityGroupsCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { rm } from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEPENDENCY_VIOLATION_ATTEMPTS } from '../../../providers/aws/limits.js';
 import { hasErrors } from '../../../src/diagnostics.js';
 import { allDiagnostics } from '../../../src/plan/create-plan.js';
@@ -43,6 +44,10 @@ beforeEach(async () => {
   shim.clearCalls();
   vpc = await createVpc(client);
   model = await copyShop(vpc);
+});
+
+afterEach(async () => {
+  if (model) await rm(model.dir, { recursive: true, force: true });
 });
 
 async function groupByName(name: string) {

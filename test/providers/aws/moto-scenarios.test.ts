@@ -7,7 +7,8 @@ import {
   UpdateSecurityGroupRuleDescriptionsIngressCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { rm } from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
 import { startMoto, type MotoServer } from '../../helpers/aws/moto.js';
 import {
@@ -63,6 +64,10 @@ beforeEach(async () => {
   shim.clearCalls();
   vpc = await createVpc(client);
   model = await copyShop(vpc);
+});
+
+afterEach(async () => {
+  if (model) await rm(model.dir, { recursive: true, force: true });
 });
 
 async function groupByName(name: string) {
