@@ -44,8 +44,8 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
       const diagnostics = allDiagnostics(plan);
       if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot check drift');
       if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
-      if (flags.format === 'json') io.stdout.write(formatDriftJson(plan));
-      else if (flags.format === 'sarif') io.stdout.write(`${JSON.stringify(driftToSarif(plan, VERSION), null, 2)}\n`);
+      if (flags.format === 'json') io.stdout.write(formatDriftJson(plan, rules));
+      else if (flags.format === 'sarif') io.stdout.write(`${JSON.stringify(driftToSarif(plan, VERSION, rules), null, 2)}\n`);
       else io.stdout.write(formatDriftText(plan, createStyle(io.stdoutIsTTY && flags.color, io.env)));
       ctx.setExit(plan.targets.some((t) => t.changes.length > 0) ? EXIT.changes : EXIT.ok);
     });

@@ -1,6 +1,7 @@
 import type { SourceRef } from '../diagnostics.js';
 import { sortDiagnostics } from '../diagnostics.js';
 import type { Style } from '../io.js';
+import type { RuleSet } from '../compile/types.js';
 import type { Change, Json, Plan } from './types.js';
 
 /**
@@ -82,9 +83,20 @@ function itemsOf(change: Change): DriftItem[] {
   }
 }
 
-/** The drift items of a plan, in plan order. */
-export function driftItems(plan: Plan): DriftItem[] {
-  return plan.targets.flatMap((t) => t.changes.flatMap(itemsOf));
+/**
+ * The drift items of a plan, in plan order. With the rules, an item no model line owns (an object
+ * that left the model, a rule on a shared object such as an NSG) points at its target's
+ * declaration instead: code-scanning dashboards only show results that have a location.
+ */
+export function driftItems(plan: Plan, rules?: RuleSet): DriftItem[] {
+  const items = plan.targets.flatMap((t) => t.changes.flatMap(itemsOf));
+  if (!rules) return items;
+  const targets = new Map(rules.targets.map((t) => [t.name, t]));
+  return items.map((i) => {
+    const target = targets.get(i.target);
+    if (i.origins.length > 0 || !target) return i;
+    return { ...i, origins: [{ pos: target.pos, label: `target ${target.name}` }] };
+  });
 }
 
 const MARK: { readonly [K in DriftKind]: string } = {
@@ -129,8 +141,8 @@ export function formatDriftText(plan: Plan, style: Style): string {
 export const DRIFT_JSON_FORMAT_VERSION = 1;
 
 /** `drift --format json`. */
-export function formatDriftJson(plan: Plan): string {
-  const items = driftItems(plan);
+export function formatDriftJson(plan: Plan, rules?: RuleSet): string {
+  const items = driftItems(plan, rules);
   const doc = {
     formatVersion: DRIFT_JSON_FORMAT_VERSION,
     model: plan.model,
@@ -149,8 +161,8 @@ export function formatDriftJson(plan: Plan): string {
 }
 
 /** SARIF 2.1.0 log of the drift, for code-scanning dashboards. */
-export function driftToSarif(plan: Plan, toolVersion: string): Json {
-  const items = driftItems(plan);
+export function driftToSarif(plan: Plan, toolVersion: string, rules?: RuleSet): Json {
+  const items = driftItems(plan, rules);
   const ruleIndex = new Map(DRIFT_RULES.map((r, i) => [r.id, i]));
   const results = items.map((i) => {
     const rule = DRIFT_RULES[ruleIndex.get(i.kind)!]!;

@@ -105,13 +105,14 @@ describe('bulkhead drift', () => {
     expect(unexpected.locations![0]!.physicalLocation.region.startLine).toBe(8);
   });
 
-  it('reports an owned object that left the model without a location', async () => {
+  it("points an owned object that left the model at its target's declaration", async () => {
     await writeFile(join(dir, 'bulkhead.yaml'), MODEL.replace(/ {2}web:\n.*\n/, ''));
     const r = await runCli(['drift', '--format', 'sarif'], { cwd: dir });
     expect(r.code).toBe(2);
     const res = (JSON.parse(r.stdout) as Sarif).runs[0]!.results.find((x) => x.ruleId === 'unexpected-object')!;
     expect(res.message.text).toContain('shop-web');
-    expect(res.locations).toBeUndefined();
+    // aws-test is declared on line 4.
+    expect(res.locations![0]!.physicalLocation.region.startLine).toBe(4);
   });
 
   it('rejects an unknown format', async () => {
