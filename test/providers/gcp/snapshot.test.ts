@@ -50,7 +50,7 @@ describe('gcp snapshots', () => {
   });
 
   it('render --provider gcp --json prints gcloud-shaped rules that read back as a snapshot with no diff', async () => {
-    const res = await runCli(['render', 'policies/shop.yaml', '--provider', 'gcp', '--json'], { cwd: repo });
+    const res = await runCli(['render', 'policies/shop.yaml', '--provider', 'gcp', '--snapshots', 'policies/snapshots/shop', '--json'], { cwd: repo });
     expect(res.code).toBe(0);
     const printed = JSON.parse(res.stdout) as unknown;
     const list = (Array.isArray(printed) ? printed : Object.values(printed as object).flat()) as Record<string, unknown>[];
