@@ -165,3 +165,23 @@ describe('bulkhead plan', () => {
     expect(r.stderr).toMatch(/bad\.yaml:\d+:\d+: error: /);
   });
 });
+
+describe('the README quick start', () => {
+  it('plans the bundled shop example against the bundled snapshots, offline, for every registered provider', async () => {
+    Object.assign(PROVIDERS, saved);
+    const repo = join(import.meta.dirname, '..', '..');
+    const r = await runCli(['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json'], { cwd: repo });
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { targets: { target: string; source: string; changes: { action: string }[] }[] };
+    const registered = (['aws', 'azure', 'gcp'] as const).filter((id) => saved[id] !== undefined);
+    expect(doc.targets.map((t) => t.target)).toEqual(registered.map((id) => `${id}-prod`));
+    for (const t of doc.targets) expect(t.source).toBe('snapshot');
+    const actions = new Set(doc.targets.flatMap((t) => t.changes.map((c) => c.action)));
+    if (registered.length > 0) {
+      expect(actions).toContain('create');
+      expect(actions).toContain('update');
+      expect(actions).toContain('delete');
+    }
+  });
+});
