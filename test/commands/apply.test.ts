@@ -127,4 +127,13 @@ describe('bulkhead apply', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('No changes.');
   });
+
+  it('refuses a plan made against snapshots', async () => {
+    await runCli(['export', '--out', 'snap'], { cwd: dir });
+    expect((await runCli(['plan', '--snapshots', 'snap', '--out', 'p.json'], { cwd: dir })).code).toBe(0);
+    const r = await runCli(['apply', 'p.json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('made against snapshots');
+    expect(cloud.log).toEqual([]);
+  });
 });
