@@ -28,8 +28,8 @@
  *   traffic by the source's DNS name. Wildcard FQDNs are errors (GCP FQDN objects, Azure network
  *   rules and DNS-resolved AWS prefix lists match exact names only).
  * - FQDN egress on an Azure or GCP target without `firewallPolicy` is a WARNING: NSGs and VPC
- *   firewall rules cannot filter by name, so that egress stays denied there (fail closed) and
- *   the plan says so.
+ *   firewall rules cannot filter by name, so `validate` warns (the model is valid, the
+ *   other targets can still be planned) and the provider fails the plan of that target.
  * - A per-cloud entity used by a segment is an error for every target whose cloud has no binding.
  * - Guardrail violations, ICMP/address-family mismatches and everything that needs the expanded
  *   flows are checked by `compileRules` (compile/compile-rules.ts), with the same positions:
@@ -296,7 +296,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
         diags.push(
           warning(
             'fqdn-without-firewall-policy',
-            `target "${t.name}" has no firewallPolicy: ${t.kind === 'azure' ? 'NSGs' : 'VPC firewall rules'} cannot filter by name, so FQDN egress stays denied there`,
+            `target "${t.name}" has no firewallPolicy: ${t.kind === 'azure' ? 'NSGs' : 'VPC firewall rules'} cannot filter by name, so planning this target fails until one is set: FQDN egress needs a firewall policy`,
             t.pos,
             fqdnUses.slice(0, 3).map((u) => ({ message: `FQDN egress to "${u.entity}"`, pos: u.pos })),
           ),
