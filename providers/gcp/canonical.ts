@@ -479,3 +479,25 @@ export function policyRuleBody(spec: PolicyRuleSpec, networkForm: 'path' | 'url'
   }
   return body;
 }
+
+/**
+ * `ProviderState.reserved` of a GCP target: the priorities that rules Bulkhead does not own hold
+ * inside its band of the named network firewall policy. Read fills it; render's priority probing
+ * skips them, so an FQDN rule is never placed on a priority someone else's rule holds.
+ */
+export interface GcpReserved {
+  /** Sorted ascending. */
+  readonly policyPriorities: readonly number[];
+}
+
+/** `reserved` as JSON (read side). */
+export function reservedJson(reserved: GcpReserved): Json {
+  return { policyPriorities: [...reserved.policyPriorities].sort((a, b) => a - b) };
+}
+
+/** The policy priorities held by unowned rules, from `ProviderState.reserved` (render side); empty when absent. */
+export function reservedPolicyPriorities(reserved: Json | undefined): ReadonlySet<number> {
+  if (reserved === null || typeof reserved !== 'object' || Array.isArray(reserved)) return new Set();
+  const list = (reserved as { readonly [key: string]: Json })['policyPriorities'];
+  return new Set(Array.isArray(list) ? list.filter((p): p is number => typeof p === 'number') : []);
+}

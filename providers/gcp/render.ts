@@ -1,7 +1,8 @@
 import type { Endpoint, GcpTargetConfig, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
 import { assertNever } from '../../src/errors.js';
-import type { Child, Resource } from '../../src/plan/types.js';
+import { excludeCidrs } from '../../src/model/addresses.js';
+import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
 import {
   canonicalFirewall,
   canonicalPolicyRule,
@@ -13,6 +14,7 @@ import {
   ownershipMarker,
   policyResource,
   policyRuleChild,
+  reservedPolicyPriorities,
   shortHash,
   type FirewallSpec,
   type PolicyRuleSpec,
@@ -38,8 +40,16 @@ import {
  *   the target's internal ranges (GCP egress rules cannot name tags), and the receiver's ingress
  *   rule does the segmenting.
  * - Guardrail denies at priority 100, allows at 1000, a deny-all egress for the model's segments at
- *   65000 (GCP's implied rule allows all egress).
- * - FQDN egress: rules of the target's global network firewall policy with `destFqdns`.
+ *   65000 (GCP's implied rule allows all egress). A deny whose peer is the built-in `internet`
+ *   covers every address OUTSIDE the target's `internalRanges` (0.0.0.0/0 and ::/0 minus them: 31
+ *   CIDRs for RFC 1918, at most 32 per excluded IPv4 range and 128 per IPv6 one, split at GCP's
+ *   5,000 ranges per rule), as Azure's `Internet` tag does: a deny of 0.0.0.0/0 at
+ *   priority 100 would beat the allows at 1000 and cut the segment-to-segment flows the compiler
+ *   allowed (egress toward internal ranges, ingress by source tag from internal addresses). A deny
+ *   of `any` still means every address, segments included; other entities deny their own ranges.
+ * - FQDN egress: rules of the target's global network firewall policy with `destFqdns`, each at a
+ *   priority derived from its identity inside Bulkhead's band, probing past priorities taken by
+ *   another of ours or held by an unowned rule (`live.reserved`).
  * - Names: `<model>-<readable part>-<hash>`: the hash is of the rule's identity (not its position or
  *   ports), so names are stable across plans and a port change is an in-place update.
  */
@@ -146,8 +156,12 @@ function describe(model: string, summary: string): string {
   return `${summary} [${ownershipMarker(model)}]`;
 }
 
-/** Renders one target; `render` and `validate` are both views of this. */
-export function renderGcp(rules: RuleSet, target: TargetSpec): GcpRender {
+/**
+ * Renders one target; `render` and `validate` are both views of this. `live` (what read found,
+ * when render runs in a plan) only moves FQDN policy rules off priorities that unowned rules hold
+ * (`ProviderState.reserved`).
+ */
+export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderState): GcpRender {
   const gcp = gcpConfig(target);
   const diagnostics: Diagnostic[] = [];
   if (!gcp) return { resources: [], diagnostics };
@@ -161,6 +175,10 @@ export function renderGcp(rules: RuleSet, target: TargetSpec): GcpRender {
   const drafts: Draft[] = [];
   const policyRules: { key: string; spec: Omit<PolicyRuleSpec, 'priority'>; origins: readonly SourceRef[] }[] = [];
   const internal = { v4: gcp.internalRanges.filter((r) => !isV6(r)), v6: gcp.internalRanges.filter(isV6) };
+  // What a deny of the built-in `internet` means: every address outside the network's internal
+  // ranges (like Azure's `Internet` tag), never 0.0.0.0/0, which at top precedence would also cut
+  // the segment-to-segment flows the model allows (GuardrailDeny, src/compile/types.ts).
+  const outsideInternal = { v4: excludeCidrs(['0.0.0.0/0'], internal.v4), v6: excludeCidrs(['::/0'], internal.v6) };
 
   // --- allows: one rule per (segment, direction, peer, family) ---
   const groups = new Map<string, { segment: string; direction: 'ingress' | 'egress'; peer: Endpoint; intents: RuleIntent[] }>();
@@ -358,7 +376,12 @@ export function renderGcp(rules: RuleSet, target: TargetSpec): GcpRender {
       }
       return;
     }
-    const ranges = peer.kind === 'any' ? { v4: ['0.0.0.0/0'], v6: ['::/0'] } : peerRanges(peer);
+    const ranges =
+      peer.kind === 'any'
+        ? { v4: ['0.0.0.0/0'], v6: ['::/0'] }
+        : peer.kind === 'cidrs' && peer.builtin === 'internet'
+          ? outsideInternal
+          : peerRanges(peer);
     if (!ranges) {
       err('gcp-entity-unbound', `${summary}: entity ${peerLabel(peer)} has no \`gcp\` binding (cidrs)`);
       return;
@@ -459,7 +482,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec): GcpRender {
 
   // --- policy rules: priorities derived from identity inside the band, probing on collision ---
   if (gcp.firewallPolicy) {
-    const used = new Set<number>();
+    const used = new Set<number>(reservedPolicyPriorities(live?.reserved));
     const children: Child[] = [];
     for (const r of [...policyRules].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
       let p = POLICY_PRIORITY_BAND.start + (parseInt(shortHash(`${model}\n${r.key}`, 8), 16) % POLICY_PRIORITY_BAND.size);
