@@ -1,12 +1,9 @@
-import type { RuleSet, TargetSpec } from '../../src/compile/types.js';
-import type { Resource } from '../../src/plan/types.js';
 import type { Provider } from '../../src/provider.js';
-import { FIREWALL_TYPE, POLICY_TYPE } from './canonical.js';
 import { ProviderError } from '../../src/errors.js';
 import { createGcpApplier, type GcpApplyOptions } from './apply.js';
 import { toGcpCliJson } from './cli-json.js';
 import { DEFAULT_FIREWALL_QUOTA } from './limits.js';
-import { createGcpClients, readGcp, readGcpLive, type DesiredNames, type GcpClientFactory, type RetryOptions } from './read.js';
+import { createGcpClients, readGcp, readGcpLive, type GcpClientFactory, type RetryOptions } from './read.js';
 import { renderGcp } from './render.js';
 import { formatSnapshot } from './snapshot.js';
 import { validateGcp } from './validate.js';
@@ -36,33 +33,14 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   };
-  // What validate/render last rendered per target (same model): the engine validates before it
-  // reads, so read can tell an unowned rule that merely shares the prefix from one in the way.
-  const rendered = new Map<string, { model: string; names: DesiredNames }>();
-  const remember = (rules: RuleSet, target: TargetSpec): Resource[] => {
-    const resources = renderGcp(rules, target).resources;
-    rendered.set(target.name, {
-      model: rules.model.name,
-      names: {
-        firewalls: new Set(resources.filter((r) => r.type === FIREWALL_TYPE).map((r) => r.name)),
-        policyPriorities: new Set(resources.filter((r) => r.type === POLICY_TYPE).flatMap((r) => r.children.map((c) => Number(c.key)))),
-      },
-    });
-    return resources;
-  };
   return {
     id: 'gcp',
-    validate: (rules, target, _ctx) => {
-      if (target.kind === 'gcp') remember(rules, target);
-      return validateGcp(rules, target, { firewallQuota: options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA });
-    },
-    // FQDNs are matched by the policy (destFqdns), so the plan's resolutions are not needed.
-    render: (rules, target, _ctx) => remember(rules, target),
-    read: (target, source, context) => {
-      const last = rendered.get(target.name);
-      const desired = last && (!context || context.model === last.model) ? last.names : undefined;
-      return readGcp(target, source, context, readOptions, desired);
-    },
+    validate: (rules, target, _ctx) => validateGcp(rules, target, { firewallQuota: options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA }),
+    // FQDNs are matched by the policy (destFqdns), so the plan's resolutions are not needed; the
+    // live state tells which policy priorities unowned rules hold.
+    render: (rules, target, ctx) => renderGcp(rules, target, ctx.live).resources,
+    // Stateless: ownership and "in the way" are decided from the read's own arguments.
+    read: (target, source, context) => readGcp(target, source, context, readOptions),
     createApplier: (target, _state, applierOptions) => createGcpApplier(target, applierOptions, options),
     async exportSnapshot(target, live) {
       if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is a ${target.kind} target`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { FirewallsClient, GlobalOperationsClient, NetworkFirewallPoliciesClient } from '@google-cloud/compute';
 import { PassThroughClient } from 'google-auth-library';
 import type { GcpTargetConfig, TargetSpec } from '../../src/compile/types.js';
-import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
+import { error, type Diagnostic } from '../../src/diagnostics.js';
 import { ProviderError } from '../../src/errors.js';
 import { canonicalJson } from '../../src/plan/diff.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
@@ -16,6 +16,7 @@ import {
   markerModel,
   policyResource,
   policyRuleChild,
+  reservedJson,
   type FirewallJsonIn,
   type PolicyRuleJsonIn,
 } from './canonical.js';
@@ -27,7 +28,9 @@ import { parseFirewallRulesJson, parsePolicyJson, SNAPSHOT_FILES } from './snaps
  * Read: the owned objects of a GCP target, from the Compute API (paginated `firewalls.list`, the
  * named policy's rules) or from `gcloud` JSON exports, canonical. Owned = name prefix `<model>-`
  * plus the description marker `bulkhead:model=<model>` (policy rules: priority in Bulkhead's band
- * plus the marker). Unowned rules never enter `resources`, so nothing ever touches them.
+ * plus the marker). Unowned rules never enter `resources`, so nothing ever touches them; one named
+ * with the model's prefix but without its marker is an error diagnostic telling how to adopt it,
+ * decided from read's own arguments (`ReadContext.model`), with no state kept between calls.
  */
 
 /** The Compute clients a GCP target needs (REST transport). */
@@ -205,49 +208,49 @@ export async function readGcpSnapshot(
 
 /**
  * Decides ownership and canonicalizes: owned firewalls and the policy's owned rules become
- * resources; unowned rules in the model's name space are reported (never touched).
+ * resources. Stateless: only the arguments decide. A firewall rule named with the model's prefix
+ * `<model>-` but without its marker is an error (the model may render that very name, and
+ * Bulkhead never changes what it does not own), with the adopt hint; one that carries another
+ * model's marker and that model's own prefix (model `shop-eu` seen from model `shop`) is that
+ * model's and left alone. Priorities that unowned rules hold in Bulkhead's band of the policy
+ * go to `reserved`, so render places the FQDN rules around them.
  */
 export function toProviderState(
   target: TargetSpec & { kind: 'gcp' },
   raw: GcpRawState,
   source: 'live' | 'snapshot',
   model: string | undefined,
-  desired?: DesiredNames,
 ): ProviderState {
   const gcp = target.gcp;
   const diagnostics: Diagnostic[] = [];
   const resources: Resource[] = [];
   const unowned: string[] = [];
+  /** Another model's own object: marked by it and named with its prefix. */
+  const othersOwn = (name: string, marked: string | undefined) => marked !== undefined && marked !== model && name.startsWith(`${marked}-`);
   for (const fw of raw.firewalls) {
     const name = fw.name ?? '';
     const marked = markerModel(fw.description ?? undefined);
     const owner = model ?? marked;
     if (!owner || !name.startsWith(`${owner}-`)) continue;
-    if (marked !== owner) {
-      unowned.push(name);
-      if (desired?.firewalls.has(name)) {
-        diagnostics.push(
-          error(
-            'gcp-unowned-in-the-way',
-            `firewall rule ${name} exists but is not owned by model ${owner} (its description lacks "bulkhead:model=${owner}"), and the model renders a rule of that name: ` +
-              `delete or rename it, or adopt it by adding the marker to its description (\`gcloud compute firewall-rules update ${name} --project ${gcp.project} --description "bulkhead:model=${owner}"\`), then plan again`,
-            target.pos,
-          ),
-        );
-        continue;
-      }
-      diagnostics.push(
-        warning(
-          'gcp-unowned-rule',
-          `firewall rule ${name} has the model's name prefix "${owner}-" but not its ownership marker, so Bulkhead leaves it alone; ` +
-            `to adopt it, add "bulkhead:model=${owner}" to its description (\`gcloud compute firewall-rules update ${name} --description ...\`)`,
-          target.pos,
-        ),
-      );
+    if (marked === owner) {
+      resources.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
       continue;
     }
-    resources.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
+    if (othersOwn(name, marked)) continue;
+    unowned.push(name);
+    diagnostics.push(
+      error(
+        'gcp-unowned-in-the-way',
+        `firewall rule ${name} has model ${owner}'s name prefix "${owner}-" but not its ownership marker (its description lacks "bulkhead:model=${owner}"): ` +
+          `Bulkhead never changes a rule it does not own, and the model may render a rule of that name. ` +
+          `Delete or rename it, or adopt it by adding the marker to its description ` +
+          `(\`gcloud compute firewall-rules update ${name} --project ${gcp.project} --description "bulkhead:model=${owner}"\`; ` +
+          `the next plan then brings it in line with the model, or deletes it if the model renders no rule of that name), then plan again`,
+        target.pos,
+      ),
+    );
   }
+  const reserved: number[] = [];
   if (gcp.firewallPolicy) {
     if (raw.policyRules === undefined) {
       diagnostics.push(
@@ -266,37 +269,45 @@ export function toProviderState(
         const inBand = priority >= POLICY_PRIORITY_BAND.start && priority < POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size;
         const marked = markerModel(rule.description ?? undefined);
         const mine = inBand && marked !== undefined && (model === undefined || marked === model);
-        if (!mine && desired?.policyPriorities.has(priority)) {
+        if (mine) {
+          children.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
+          continue;
+        }
+        if (!inBand) continue;
+        // Someone else's rule inside our band: render places ours around it.
+        reserved.push(priority);
+        const ruleName = rule.ruleName ?? '';
+        if (model && ruleName.startsWith(`${model}-`) && !othersOwn(ruleName, marked)) {
           diagnostics.push(
             error(
               'gcp-unowned-in-the-way',
-              `firewall policy ${gcp.firewallPolicy} has a rule at priority ${priority} that is not owned by the model, and the model renders its FQDN rule there: ` +
-                `move or remove that rule, or adopt it by adding "bulkhead:model=${model ?? marked ?? ''}" to its description, then plan again`,
+              `firewall policy ${gcp.firewallPolicy} has a rule ${ruleName} at priority ${priority} with model ${model}'s name prefix but not its ownership marker: ` +
+                `delete it, or adopt it by adding "bulkhead:model=${model}" to its description, then plan again`,
               target.pos,
             ),
           );
         }
-        if (!mine) continue;
-        children.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
       }
       resources.push(policyResource(target.name, gcp.firewallPolicy, children, raw.policySelfLink));
     }
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  const reservedState = reservedJson({ policyPriorities: reserved });
   const digest = createHash('sha256')
-    .update(canonicalJson({ resources: resources.map(resourceDigestJson), unowned: unowned.sort() }))
+    .update(canonicalJson({ resources: resources.map(resourceDigestJson), unowned: unowned.sort(), reserved: reservedState }))
     .digest('hex');
-  return { target: target.name, source, resources, fingerprint: digest, diagnostics };
+  return {
+    target: target.name,
+    source,
+    resources,
+    fingerprint: digest,
+    diagnostics,
+    ...(reserved.length > 0 ? { reserved: reservedState } : {}),
+  };
 }
 
 function resourceDigestJson(r: Resource): Json {
   return { address: r.address, attributes: r.attributes, children: r.children.map((c) => ({ key: c.key, attributes: c.attributes })) };
-}
-
-/** Names (and policy priorities) the model renders for a target: an unowned object there is in the way. */
-export interface DesiredNames {
-  readonly firewalls: ReadonlySet<string>;
-  readonly policyPriorities: ReadonlySet<number>;
 }
 
 /** `Provider.read` for GCP. */
@@ -305,14 +316,13 @@ export async function readGcp(
   source: StateSource,
   context: ReadContext | undefined,
   options: GcpReadOptions = {},
-  desired?: DesiredNames,
 ): Promise<ProviderState> {
   if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is a ${target.kind} target`);
   const model = context?.model;
   if (source.kind === 'snapshot') {
     const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);
     if (!raw) return { target: target.name, source: 'snapshot', resources: [], fingerprint: '', diagnostics };
-    const state = toProviderState(target, raw, 'snapshot', model, desired);
+    const state = toProviderState(target, raw, 'snapshot', model);
     return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
   }
   const clients = (options.clients ?? createGcpClients)(target.gcp.endpoint ?? source.endpoint);
@@ -322,7 +332,7 @@ export async function readGcp(
       ...(options.pageSize ? { pageSize: options.pageSize } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
     });
-    return toProviderState(target, raw, 'live', model, desired);
+    return toProviderState(target, raw, 'live', model);
   } finally {
     await clients.close();
   }

@@ -9,7 +9,7 @@ import { createPlan } from '../../../src/plan/create-plan.js';
 import type { Plan } from '../../../src/plan/types.js';
 import type { Provider } from '../../../src/provider.js';
 import { createGcpProvider } from '../../../providers/gcp/index.js';
-import { createGcpClients } from '../../../providers/gcp/read.js';
+import { createGcpClients, type GcpClients } from '../../../providers/gcp/read.js';
 import { startComputeEmulator, type ComputeEmulator } from './compute-emulator.js';
 
 /**
@@ -28,6 +28,8 @@ export const SHOP_DNS: Readonly<Record<string, { ipv4: string[]; ipv6: string[] 
 export interface GcpHarness {
   readonly emulator: ComputeEmulator;
   readonly provider: Provider;
+  /** The real Compute clients pointed at the emulator (closed by `close`). */
+  readonly clients: GcpClients;
   /** A temp folder holding `shop.yaml` (+ guardrails/) to edit. */
   readonly dir: string;
   readonly modelPath: string;
@@ -69,6 +71,7 @@ export async function startGcpHarness(options: { pageSize?: number; operationPol
   return {
     emulator,
     provider,
+    clients,
     dir,
     modelPath,
     compile,

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FIREWALL_TYPE, POLICY_TYPE } from '../../../providers/gcp/canonical.js';
+import { createGcpProvider } from '../../../providers/gcp/index.js';
 import { planCounts, startGcpHarness, type GcpHarness } from '../../helpers/gcp/harness.js';
 
 /**
@@ -185,8 +186,15 @@ describe('gcp scenarios', () => {
       sourceRanges: ['0.0.0.0/0'],
       targetTags: ['shop-app'],
     });
-    // An owned-looking name without the marker: left alone too.
-    h.emulator.seedFirewall({ name: 'shop-handmade', network: 'global/networks/shop-vpc', allowed: [{ IPProtocol: 'icmp' }] });
+    // Another model whose name extends ours (shop-eu): its own rules (its marker, its prefix) are its, not in our way.
+    const neighbour = h.emulator.seedFirewall({
+      name: 'shop-eu-web-in-lb-0a1b2c',
+      network: 'global/networks/shop-vpc',
+      allowed: [{ IPProtocol: 'tcp', ports: ['8080'] }],
+      sourceTags: ['shop-eu-lb'],
+      targetTags: ['shop-eu-web'],
+      description: 'web ingress from lb [bulkhead:model=shop-eu]',
+    });
     const web = [...h.emulator.firewalls.values()].find((f) => f.name.startsWith('shop-web-in-lb'))!;
     // Someone widens a rule, turns on logging and disables another one; someone deletes a third.
     h.emulator.firewalls.set(web.name, { ...web, allowed: [{ IPProtocol: 'tcp', ports: ['8080', '22'] }], logConfig: { enable: true } });
@@ -204,7 +212,8 @@ describe('gcp scenarios', () => {
     expect(changes.map((c) => `${c.action} ${c.name}`).sort()).toEqual(
       [`create ${lb.name}`, `update ${db.name}`, `update ${web.name}`, 'update shop-egress'].sort(),
     );
-    expect(plan.targets[0]!.diagnostics.some((d) => d.code === 'gcp-unowned-rule' && d.message.includes('shop-handmade'))).toBe(true);
+    expect(plan.targets[0]!.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(plan.targets[0]!.diagnostics.some((d) => d.message.includes(neighbour.name))).toBe(false);
     h.emulator.resetCalls();
     await h.apply(plan, rules);
     const writes = h.emulator.writeCalls();
@@ -217,8 +226,8 @@ describe('gcp scenarios', () => {
     });
     await replanIsEmpty();
     expect(h.emulator.firewalls.get('legacy-allow-ssh')).toEqual(unowned);
-    expect(h.emulator.firewalls.has('shop-handmade')).toBe(true);
-    expect(h.emulator.calls.some((c) => c.url.includes('legacy-allow-ssh') || c.url.includes('shop-handmade'))).toBe(false);
+    expect(h.emulator.firewalls.get(neighbour.name)).toEqual(neighbour);
+    expect(h.emulator.calls.some((c) => c.url.includes('legacy-allow-ssh') || c.url.includes(neighbour.name))).toBe(false);
   });
 
   it('exports the live project as gcloud JSON that reads back to the same state', async () => {
@@ -293,6 +302,56 @@ describe('gcp scenarios', () => {
     expect(adopted.targets[0]!.changes.find((c) => c.name === first.name)!.action).toBe('update');
     const report = await h.apply(adopted, rules);
     expect(report.ok).toBe(true);
+    await replanIsEmpty();
+  });
+
+  it('reports any rule with the model prefix but no marker from read alone, without a validate or render first', async () => {
+    await applyShop();
+    // A name the model does not render: still in the model's name space, so still an error.
+    h.emulator.seedFirewall({ name: 'shop-handmade', network: 'global/networks/shop-vpc', allowed: [{ IPProtocol: 'icmp' }] });
+    const rules = await h.compile();
+    const target = rules.targets.find((t) => t.name === 'gcp-prod')!;
+    // A fresh provider that has never validated or rendered anything: read decides from its arguments.
+    const fresh = createGcpProvider({ clients: () => h.clients, retry: { attempts: 2, baseMs: 1, maxMs: 2 } });
+    const state = await fresh.read(target, { kind: 'live', endpoint: h.emulator.url }, { model: rules.model.name, segments: rules.segments });
+    const errors = state.diagnostics.filter((d) => d.code === 'gcp-unowned-in-the-way');
+    expect(errors.map((d) => [d.severity, d.message.includes('shop-handmade')])).toEqual([['error', true]]);
+    expect(errors[0]!.message).toMatch(/adopt it by adding the marker/);
+    expect(state.resources.some((r) => r.name === 'shop-handmade')).toBe(false);
+    // The same read for another model: not its name space, nothing to say.
+    const other = await fresh.read(target, { kind: 'live', endpoint: h.emulator.url }, { model: 'shop-eu' });
+    expect(other.diagnostics).toEqual([]);
+    // Through the engine: the plan stops; once the rule is renamed away it goes through, untouched.
+    const blocked = await h.plan(rules);
+    expect(blocked.targets).toEqual([]);
+    const handmade = h.emulator.firewalls.get('shop-handmade')!;
+    h.emulator.firewalls.delete('shop-handmade');
+    h.emulator.firewalls.set('handmade', { ...handmade, name: 'handmade' });
+    await replanIsEmpty();
+    expect(h.emulator.calls.some((c) => c.url.includes('handmade'))).toBe(false);
+  });
+
+  it('places the FQDN rule around a policy priority an unowned rule holds (read reserves it, render skips it)', async () => {
+    const rules = await h.compile();
+    const planned = (await h.plan(rules)).targets[0]!.changes.find((c) => c.type === POLICY_TYPE)!;
+    const priority = Number(planned.childChanges[0]!.key);
+    // Someone else's rule lands on exactly that priority before the plan.
+    const pol = h.emulator.policies.get('shop-egress')!;
+    pol.rules.set(priority, {
+      priority,
+      ruleName: 'netops-allow-dns',
+      description: 'netops',
+      direction: 'EGRESS',
+      action: 'allow',
+      match: { destIpRanges: ['8.8.8.8/32'], layer4Configs: [{ ipProtocol: 'udp', ports: ['53'] }] },
+    });
+    const plan = await h.plan(rules);
+    const policy = plan.targets[0]!.changes.find((c) => c.type === POLICY_TYPE)!;
+    expect(policy.childChanges.map((c) => c.action)).toEqual(['create']);
+    expect(Number(policy.childChanges[0]!.key)).not.toBe(priority);
+    const report = await h.apply(plan, rules);
+    expect(report.ok).toBe(true);
+    expect(pol.rules.get(priority)!['ruleName']).toBe('netops-allow-dns');
     await replanIsEmpty();
   });
 
