@@ -180,4 +180,39 @@ describe('applyPlan', () => {
     expect(flows).toContain('203.0.113.5 -> shop-web tcp/443');
     expect(flows).not.toContain('203.0.113.5 -> shop-web tcp/450');
   });
+
+  it('runs up to --parallelism steps at once, never two of one address', async () => {
+    for (const parallelism of [1, 3]) {
+      const cloud = createFakeCloud();
+      const fake = createFakeProvider(cloud);
+      const inFlight = new Set<string>();
+      let most = 0;
+      const provider: Provider = {
+        ...fake,
+        createApplier: (target, state, o) => {
+          const inner = fake.createApplier(target, state, o);
+          return {
+            run: async (step) => {
+              expect(inFlight.has(step.change.address), `${step.id} overlaps a step of its address`).toBe(false);
+              inFlight.add(step.change.address);
+              most = Math.max(most, inFlight.size);
+              await new Promise((r) => setTimeout(r, 5));
+              try {
+                await inner.run(step);
+              } finally {
+                inFlight.delete(step.change.address);
+              }
+            },
+          };
+        },
+      };
+      const rules = ruleSet({
+        segments: ['a', 'b', 'c', 'd', 'e', 'f'],
+        rules: ['b', 'c', 'd', 'e', 'f'].flatMap((x) => flow(seg('a'), seg(x), tcp(443))),
+      });
+      const { report } = await planAndApply(rules, provider, { parallelism });
+      expect(report.ok).toBe(true);
+      expect(most).toBe(parallelism);
+    }
+  });
 });
