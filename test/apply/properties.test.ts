@@ -225,7 +225,7 @@ describe.each([
           }
         }
       }),
-      { numRuns: 10 },
+      { numRuns: 25 },
     );
   });
 
