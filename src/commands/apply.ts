@@ -11,7 +11,15 @@ import { formatApplyReport } from '../apply/format-report.js';
 import { allDiagnostics, createPlan } from '../plan/create-plan.js';
 import { collect, loadRules, parseCount, resolverFor, stateSourceFor } from '../plan/engine-context.js';
 import { formatChange, formatPlanText } from '../plan/format-text.js';
-import { checkStaleness, isSavedPlanText, parseSavedPlan, type StaleTarget } from '../plan/saved-plan.js';
+import {
+  SAVED_PLAN_FORMAT_VERSION,
+  SAVED_PLAN_KIND,
+  checkStaleness,
+  isSavedPlanText,
+  parseSavedPlan,
+  type StaleTarget,
+} from '../plan/saved-plan.js';
+import { VERSION } from '../version.js';
 import type { RuleSet } from '../compile/types.js';
 import type { Plan } from '../plan/types.js';
 import type { CommandContext, RegisterCommand } from './index.js';
@@ -114,7 +122,21 @@ export const registerApply: RegisterCommand = (program: Command, ctx: CommandCon
         }
       }
       // A saved plan was reviewed when it was made (like `terraform apply PLANFILE`): no prompt.
-      if (text === undefined || !isSavedPlanText(text)) await confirm(io, flags);
+      if (text === undefined || !isSavedPlanText(text)) {
+        await confirm(io, flags);
+        if (!flags.autoApprove) {
+          // The answer may have taken minutes: make sure nobody changed the targets meanwhile.
+          const saved = { kind: SAVED_PLAN_KIND, formatVersion: SAVED_PLAN_FORMAT_VERSION, bulkhead: VERSION, plan, rules } as const;
+          const stale = await checkStaleness(saved, { providers: getProvider, source });
+          if (stale.length > 0) {
+            io.stderr.write(describeStale(stale, createStyle(io.stderrIsTTY && flags.color, io.env)));
+            throw new ValidationError(
+              stale.map((s) => error('plan-stale', `target ${s.target} changed while the plan awaited confirmation; plan again`)),
+              'the state changed during confirmation; nothing was changed',
+            );
+          }
+        }
+      }
 
       const report = await applyPlan(plan, rules, {
         providers: getProvider,

@@ -136,4 +136,31 @@ describe('bulkhead apply', () => {
     expect(r.stderr).toContain('made against snapshots');
     expect(cloud.log).toEqual([]);
   });
+
+  it('refuses when the targets change while the prompt waits', async () => {
+    const r = await runCli(['apply'], {
+      cwd: dir,
+      tty: true,
+      answers: ['yes'],
+    });
+    expect(r.code).toBe(0);
+    // Now a change sneaks in between the plan and the answer.
+    await writeFile(join(dir, 'bulkhead.yaml'), MODEL.replace('tcp/8080', 'tcp/8081'));
+    const fake = PROVIDERS.aws!();
+    let reads = 0;
+    PROVIDERS.aws = () => ({
+      ...fake,
+      read: async (...args) => {
+        reads++;
+        if (reads === 2) seedGroup(cloud, 'aws-test', { name: 'intruder' });
+        return fake.read(...args);
+      },
+    });
+    const before = JSON.stringify(dumpCloud(cloud));
+    const late = await runCli(['apply'], { cwd: dir, tty: true, answers: ['yes'] });
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain('the state changed during confirmation');
+    const after = JSON.parse(JSON.stringify(dumpCloud(cloud))) as Record<string, { name: string }[]>;
+    expect(JSON.stringify({ 'aws-test': after['aws-test']!.filter((g) => g.name !== 'intruder') })).toBe(before);
+  });
 });
