@@ -49,7 +49,7 @@ export function formatPlanMarkdown(plan: Plan): string {
     out.push('**No changes.** The state matches the model.');
   } else {
     out.push(`**Plan: ${add} to add, ${change} to change, ${destroy} to destroy.**`);
-    if (widening > 0) out.push(`\n> [!WARNING]\n> ${widening} change${widening === 1 ? '' : 's'} widen access (new internet ingress or a new peer).`);
+    if (widening > 0) out.push(`\n> [!WARNING]\n> ${widening} change${widening === 1 ? ' widens' : 's widen'} access (new internet ingress or a new peer).`);
   }
   for (const t of plan.targets) {
     out.push('');
