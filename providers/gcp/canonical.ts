@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 
@@ -133,8 +133,26 @@ export function canonicalProtocolRules(
     .sort((a, b) => (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0));
 }
 
+/**
+ * Memo of `canonicalCidr`: render canonicalizes every range of every rule and a model repeats the
+ * same few ranges (internal ranges, entity CIDRs) thousands of times, while one parse costs tens
+ * of microseconds (`ipaddr.parseCIDR` tries IPv6 first and throws for every IPv4 text). Bounded:
+ * cleared when full, so a huge live state cannot grow it without limit.
+ */
+const cidrMemo = new Map<string, string>();
+const CIDR_MEMO_MAX = 10_000;
+
 /** Canonical CIDR: `/32` or `/128` for a host, host bits zeroed, IPv6 in RFC 5952 form. Invalid text is kept. */
 export function canonicalCidr(text: string): string {
+  const hit = cidrMemo.get(text);
+  if (hit !== undefined) return hit;
+  const out = parseCanonicalCidr(text);
+  if (cidrMemo.size >= CIDR_MEMO_MAX) cidrMemo.clear();
+  cidrMemo.set(text, out);
+  return out;
+}
+
+function parseCanonicalCidr(text: string): string {
   const t = text.trim();
   try {
     const withLen = t.includes('/') ? t : `${t}/${t.includes(':') ? 128 : 32}`;
@@ -433,7 +451,9 @@ export function policyResource(target: string, policy: string, children: readonl
 
 /** Short stable hash (hex) of a string. */
 export function shortHash(text: string, length = 6): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, length);
+  // One-shot `hash` (Node ≥ 20.12): same digest as createHash().update().digest(), without the
+  // Hash object per call (render names every rule).
+  return hash('sha256', text, 'hex').slice(0, length);
 }
 
 /** A firewall spec as the API's `Firewall` body (insert/update), network as `projects/…` path. */
