@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { FIXTURES } from '../fixtures.js';
 
 /**
  * A request-body checker for the vendor's Swagger 2.0 (OpenAPI) descriptions of the Azure network
@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
  * polymorphism and cross-file refs; the rules checked here are the few that matter for requests.
  */
 
-/** Root of the vendor fixtures (`/work/shared/fixtures/azure` in this checkout layout). */
-export const AZURE_FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/fixtures/azure');
+/** Root of the Azure vendor fixtures (`shared/fixtures/azure` beside the repository). */
+export const AZURE_FIXTURES = join(FIXTURES, 'azure');
 
 type Schema = { readonly [key: string]: unknown };
 

@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES } from '../fixtures.js';
 
 /**
  * Checks HTTP requests against Google's compute v1 discovery document (the vendor's published API
- * description in /work/shared/fixtures/gcp): path and method, query parameters (known, typed,
+ * description in shared/fixtures/gcp beside the repository): path and method, query parameters (known, typed,
  * enum values) and request bodies (known fields, JSON types, enum values, no output-only fields).
  */
 
 /** Where the vendor fixtures live (outside the repo, read-only). */
-export const GCP_FIXTURES = process.env['BULKHEAD_GCP_FIXTURES'] ?? '/work/shared/fixtures/gcp';
+export const GCP_FIXTURES = join(FIXTURES, 'gcp');
 
 interface DiscoveryParam {
   readonly type?: string;
