@@ -3,7 +3,7 @@ import { assertNever } from '../errors.js';
 import type { EntityDef, GuardrailDef, GuardrailSide, PeerRef, SegmentModel } from '../model/types.js';
 import { comparePortMatch, formatPortMatch, portMatchesOverlap } from '../model/services.js';
 import { cidrContains, cidrsOverlap } from '../model/addresses.js';
-import { compareStrings, flowLabel, formatEndpoint, sha256, shortHash, sortOrigins } from './canonical.js';
+import { compareStrings, flowLabel, formatEndpoint, sha256, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
 import type { CloudBinding, Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, SegmentSpec, TargetSpec } from './types.js';
 
 /**
@@ -23,14 +23,57 @@ import type { CloudBinding, Endpoint, GuardrailDeny, PortMatch, RuleIntent, Rule
  * address is dropped with a warning.
  */
 
-/** One end of a flow. */
-type Side = { readonly kind: 'segment'; readonly name: string } | { readonly kind: 'external'; readonly endpoint: Exclude<Endpoint, { kind: 'segment' }> };
+/**
+ * One end of a flow. Sides are made once per segment and per (entity, address family) by
+ * `SideCache`, with `key` (identity, for merging flows and memoizing guardrail checks) and `json`
+ * (`JSON.stringify` of the side as an intent's peer, for intent ids) computed once: a large model
+ * has tens of thousands of flows over a few distinct sides.
+ */
+type Side = (
+  | { readonly kind: 'segment'; readonly name: string }
+  | { readonly kind: 'external'; readonly endpoint: Exclude<Endpoint, { kind: 'segment' }> }
+) & { readonly key: string; readonly json: string };
 
 interface Flow {
   readonly src: Side;
   readonly dst: Side;
   readonly service: PortMatch;
+  /** `JSON.stringify(service)`. */
+  readonly serviceJson: string;
   readonly origins: SourceRef[];
+}
+
+/** The sides of one model, each built once (see `Side`). */
+class SideCache {
+  readonly #model: SegmentModel;
+  readonly #segments = new Map<string, Side>();
+  readonly #sides = new Map<string, Side>();
+  constructor(model: SegmentModel) {
+    this.#model = model;
+  }
+  segment(name: string): Side {
+    let side = this.#segments.get(name);
+    if (!side) {
+      // The JSON of `{ kind: 'segment', name }`, the peer an intent between segments carries.
+      side = { kind: 'segment', name, key: `s:${JSON.stringify(name)}`, json: `{"kind":"segment","name":${JSON.stringify(name)}}` };
+      this.#segments.set(name, side);
+    }
+    return side;
+  }
+  /** The entity's side, optionally narrowed to one address family; undefined for an unknown entity. */
+  entity(name: string, keep?: 'ipv4' | 'ipv6'): Side | undefined {
+    // An entity's endpoint is a function of (entity, family): the pair identifies it.
+    const key = `e:${keep ?? ''}:${JSON.stringify(name)}`;
+    let side = this.#sides.get(key);
+    if (!side) {
+      const e = this.#model.entities.get(name);
+      if (!e) return undefined;
+      const endpoint = entityEndpoint(e, keep);
+      side = { kind: 'external', endpoint, key, json: JSON.stringify(endpoint) };
+      this.#sides.set(key, side);
+    }
+    return side;
+  }
 }
 
 const sideName = (s: Side): string => (s.kind === 'segment' ? s.name : formatEndpoint(s.endpoint));
@@ -121,42 +164,42 @@ function icmpFamily(m: PortMatch): 'ipv4' | 'ipv6' | undefined {
   return m.kind === 'icmp' ? (m.protocol === 'icmp' ? 'ipv4' : 'ipv6') : undefined;
 }
 
-function expandRef(ref: PeerRef, model: SegmentModel): Side[] {
+function expandRef(ref: PeerRef, sides: SideCache): Side[] {
   switch (ref.kind) {
     case 'segment':
-      return [{ kind: 'segment', name: ref.name }];
+      return [sides.segment(ref.name)];
     case 'tier':
-      return ref.segments.map((name) => ({ kind: 'segment', name }) as const);
+      return ref.segments.map((name) => sides.segment(name));
     case 'entity': {
-      const e = model.entities.get(ref.name);
-      return e ? [{ kind: 'external', endpoint: entityEndpoint(e) }] : [];
+      const side = sides.entity(ref.name);
+      return side ? [side] : [];
     }
     default:
       return assertNever(ref);
   }
 }
 
-function sideKey(s: Side): string {
-  return s.kind === 'segment' ? `s:${s.name}` : `e:${JSON.stringify(s.endpoint)}`;
-}
-
 /** Builds every flow of the model, merged by (source, destination, service). */
-function buildFlows(model: SegmentModel, diags: Diagnostic[]): Flow[] {
-  const flows = new Map<string, Flow>();
+function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]): Flow[] {
+  // Merged by (source, destination, service): sides are unique objects (SideCache), so nested maps
+  // keyed by them need no per-flow key text. `list` keeps the order flows were first written.
+  const flows = new Map<Side, Map<Side, Map<string, Flow>>>();
+  const list: Flow[] = [];
   const dropped = new Map<string, { label: string; pos: SourcePos[] }>();
   for (const seg of model.segments.values()) {
-    const self: Side = { kind: 'segment', name: seg.name };
+    const self = sides.segment(seg.name);
     for (const f of seg.flows) {
+      const serviceJson = f.services.map(({ match }) => JSON.stringify(match));
       for (const peer of f.peers) {
-        for (const other of expandRef(peer.ref, model)) {
-          for (const { match } of f.services) {
+        for (const other of expandRef(peer.ref, sides)) {
+          for (const [i, { match }] of f.services.entries()) {
             let src = f.direction === 'ingress' ? other : self;
             let dst = f.direction === 'ingress' ? self : other;
             const fam = icmpFamily(match);
             const label = flowLabel(sideName(src), sideName(dst), match);
             if (fam && other.kind === 'external') {
-              const narrowed: Side = { kind: 'external', endpoint: entityEndpoint(model.entities.get(other.endpoint.entity)!, fam) };
-              if (!hasAddresses(narrowed.endpoint)) {
+              const narrowed = sides.entity(other.endpoint.entity, fam)!;
+              if (narrowed.kind !== 'external' || !hasAddresses(narrowed.endpoint)) {
                 const d = dropped.get(label) ?? { label, pos: [] };
                 d.pos.push(f.pos);
                 dropped.set(label, d);
@@ -165,11 +208,18 @@ function buildFlows(model: SegmentModel, diags: Diagnostic[]): Flow[] {
               if (f.direction === 'ingress') src = narrowed;
               else dst = narrowed;
             }
-            const key = `${sideKey(src)}|${sideKey(dst)}|${JSON.stringify(match)}`;
-            const existing = flows.get(key);
+            let bySrc = flows.get(src);
+            if (!bySrc) flows.set(src, (bySrc = new Map()));
+            let byDst = bySrc.get(dst);
+            if (!byDst) bySrc.set(dst, (byDst = new Map()));
+            const existing = byDst.get(serviceJson[i]!);
             const origin: SourceRef = { pos: f.pos, label };
             if (existing) existing.origins.push(origin);
-            else flows.set(key, { src, dst, service: match, origins: [origin] });
+            else {
+              const flow = { src, dst, service: match, serviceJson: serviceJson[i]!, origins: [origin] };
+              byDst.set(serviceJson[i]!, flow);
+              list.push(flow);
+            }
           }
         }
       }
@@ -179,31 +229,49 @@ function buildFlows(model: SegmentModel, diags: Diagnostic[]): Flow[] {
     const proto = d.label.includes(' icmpv6') ? 'icmpv6 needs IPv6' : 'icmp needs IPv4';
     diags.push(warning('icmp-family-mismatch', `flow ${d.label} is dropped: ${proto} addresses and the peer has none`, d.pos[0]));
   }
-  return [...flows.values()];
+  return list;
+}
+
+/**
+ * A guardrail side as a predicate on flow ends, expanded once per guardrail rather than once per
+ * flow: segment names in a Set, and the answer for an external end memoized by its key (a model
+ * has few distinct external ends, and the address math is the expensive part).
+ */
+function sidePredicate(side: GuardrailSide, sides: SideCache, external: (s: Side & { kind: 'external' }, r: Side & { kind: 'external' }) => boolean): (s: Side) => boolean {
+  const segments = new Set<string>();
+  const externals: (Side & { kind: 'external' })[] = [];
+  for (const { ref } of side.refs) {
+    for (const r of expandRef(ref, sides)) {
+      if (r.kind === 'segment') segments.add(r.name);
+      else externals.push(r);
+    }
+  }
+  const memo = new Map<string, boolean>();
+  return (s) => {
+    if (s.kind === 'segment') return segments.has(s.name);
+    let v = memo.get(s.key);
+    if (v === undefined) {
+      v = externals.some((r) => external(s, r));
+      memo.set(s.key, v);
+    }
+    return v;
+  };
 }
 
 /** Does a flow end match a guardrail side (empty side = anything)? */
-function matchesSide(s: Side, side: GuardrailSide, model: SegmentModel): boolean {
-  if (side.refs.length === 0) return true;
-  return side.refs.some(({ ref }) =>
-    expandRef(ref, model).some((r) =>
-      r.kind === 'segment' ? s.kind === 'segment' && s.name === r.name : s.kind === 'external' && externalsOverlap(s.endpoint, r.endpoint),
-    ),
-  );
+function matchesSide(side: GuardrailSide, sides: SideCache): (s: Side) => boolean {
+  if (side.refs.length === 0) return () => true;
+  return sidePredicate(side, sides, (s, r) => externalsOverlap(s.endpoint, r.endpoint));
 }
 
 /** Is a flow source one of the sources an `only` guardrail allows? */
-function coveredBy(s: Side, side: GuardrailSide, model: SegmentModel): boolean {
-  return side.refs.some(({ ref }) =>
-    expandRef(ref, model).some((r) => {
-      if (r.kind === 'segment') return s.kind === 'segment' && s.name === r.name;
-      if (s.kind !== 'external') return false;
-      if (s.endpoint.entity === r.endpoint.entity) return true;
-      if (isEverything(r.endpoint)) return true;
-      const inner = allCidrs(s.endpoint), outer = allCidrs(r.endpoint);
-      return s.endpoint.kind === 'cidrs' && inner.length > 0 && inner.every((c) => outer.some((o) => cidrContains(o, c)));
-    }),
-  );
+function coveredBy(side: GuardrailSide, sides: SideCache): (s: Side) => boolean {
+  return sidePredicate(side, sides, (s, r) => {
+    if (s.endpoint.entity === r.endpoint.entity) return true;
+    if (isEverything(r.endpoint)) return true;
+    const inner = allCidrs(s.endpoint), outer = allCidrs(r.endpoint);
+    return s.endpoint.kind === 'cidrs' && inner.length > 0 && inner.every((c) => outer.some((o) => cidrContains(o, c)));
+  });
 }
 
 function describeGuardrail(g: GuardrailDef): string {
@@ -219,16 +287,18 @@ function describeGuardrail(g: GuardrailDef): string {
 }
 
 /** Checks every flow against every guardrail: one error per (flow, guardrail), at the flow's first origin. */
-function checkGuardrails(model: SegmentModel, flows: readonly Flow[], diags: Diagnostic[]): void {
+function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly Flow[], diags: Diagnostic[]): void {
   for (const g of model.guardrails) {
+    const fromMatches = matchesSide(g.from, sides), toMatches = matchesSide(g.to, sides);
+    const fromCovers = g.kind === 'only' ? coveredBy(g.from, sides) : undefined;
     for (const flow of flows) {
       let violated = false;
       let why = '';
       if (g.kind === 'deny') {
-        violated = g.services.some((s) => portMatchesOverlap(s, flow.service)) && matchesSide(flow.src, g.from, model) && matchesSide(flow.dst, g.to, model);
+        violated = g.services.some((s) => portMatchesOverlap(s, flow.service)) && fromMatches(flow.src) && toMatches(flow.dst);
         why = 'overlaps';
       } else {
-        violated = flow.dst.kind === 'segment' && matchesSide(flow.dst, g.to, model) && !coveredBy(flow.src, g.from, model);
+        violated = flow.dst.kind === 'segment' && toMatches(flow.dst) && !fromCovers!(flow.src);
         why = `comes from "${sideName(flow.src)}", not a listed source of`;
       }
       if (!violated) continue;
@@ -244,26 +314,48 @@ function checkGuardrails(model: SegmentModel, flows: readonly Flow[], diags: Dia
   }
 }
 
-function intentId(direction: string, segment: string, peer: Endpoint, service: PortMatch): string {
-  return shortHash({ direction, segment, peer, service });
-}
-
-/** Emits the intents of the flows: both sides between segments, the segment's side with entities. */
-function buildIntents(flows: readonly Flow[]): RuleIntent[] {
-  const out = new Map<string, { direction: 'ingress' | 'egress'; segment: string; peer: Endpoint; service: PortMatch; origins: SourceRef[] }>();
-  const add = (direction: 'ingress' | 'egress', segment: string, peer: Endpoint, service: PortMatch, origins: readonly SourceRef[]) => {
-    const id = intentId(direction, segment, peer, service);
-    const prev = out.get(id);
-    if (prev) prev.origins.push(...origins);
-    else out.set(id, { direction, segment, peer, service, origins: [...origins] });
+/**
+ * Emits the intents of the flows: both sides between segments, the segment's side with entities.
+ * An intent's id is `shortHash({ direction, segment, peer, service })`; its JSON text is built
+ * from the sides' and services' cached JSON (the same bytes `JSON.stringify` gives), used as the
+ * merge key, and hashed once per distinct intent.
+ */
+function buildIntents(flows: readonly Flow[]): { rules: RuleIntent[]; json: Map<RuleIntent, string> } {
+  type Pending = { json: string; direction: 'ingress' | 'egress'; segment: string; peer: Endpoint; service: PortMatch; origins: SourceRef[] };
+  // Merged by (direction, segment side, peer side, service text); sides are unique objects, so
+  // nested maps need no per-intent key text (the JSON text is built once per distinct intent).
+  const index = { ingress: new Map<Side, Map<Side, Map<string, Pending>>>(), egress: new Map<Side, Map<Side, Map<string, Pending>>>() };
+  const out: Pending[] = [];
+  const add = (direction: 'ingress' | 'egress', segment: Side & { kind: 'segment' }, peer: Side, service: PortMatch, serviceJson: string, origins: readonly SourceRef[]) => {
+    let bySegment = index[direction].get(segment);
+    if (!bySegment) index[direction].set(segment, (bySegment = new Map()));
+    let byPeer = bySegment.get(peer);
+    if (!byPeer) bySegment.set(peer, (byPeer = new Map()));
+    const prev = byPeer.get(serviceJson);
+    if (prev) {
+      prev.origins.push(...origins);
+      return;
+    }
+    const json = `{"direction":"${direction}","segment":${JSON.stringify(segment.name)},"peer":${peer.json},"service":${serviceJson}}`;
+    const p: Pending = { json, direction, segment: segment.name, peer: peer.kind === 'segment' ? { kind: 'segment', name: peer.name } : peer.endpoint, service, origins: [...origins] };
+    byPeer.set(serviceJson, p);
+    out.push(p);
   };
   for (const f of flows) {
-    if (f.dst.kind === 'segment') add('ingress', f.dst.name, f.src.kind === 'segment' ? { kind: 'segment', name: f.src.name } : f.src.endpoint, f.service, f.origins);
-    if (f.src.kind === 'segment') add('egress', f.src.name, f.dst.kind === 'segment' ? { kind: 'segment', name: f.dst.name } : f.dst.endpoint, f.service, f.origins);
+    if (f.dst.kind === 'segment') add('ingress', f.dst, f.src, f.service, f.serviceJson, f.origins);
+    if (f.src.kind === 'segment') add('egress', f.src, f.dst, f.service, f.serviceJson, f.origins);
   }
-  return [...out.entries()]
-    .map(([id, r]) => ({ id, direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) }))
+  const jsonOf = new Map<RuleIntent, string>();
+  const rules = out
+    .map(({ json, ...r }) => {
+      const id = shortHashOfJson(json);
+      const rule = { id, direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) };
+      // The rule without origins as JSON text, `{"id":…,` + the hashed text: the digest's part.
+      jsonOf.set(rule, `{"id":"${id}",${json.slice(1)}`);
+      return rule;
+    })
     .sort((a, b) => compareStrings(a.segment, b.segment) || compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id));
+  return { rules, json: jsonOf };
 }
 
 /** Renders guardrail denies for the clouds that have native deny rules (see GuardrailDeny). */
@@ -367,16 +459,22 @@ function canonicalTarget(t: TargetSpec): TargetSpec {
   }
 }
 
-/** RuleSet without any position: what the digest covers. */
-function withoutPositions(rs: Omit<RuleSet, 'model'> & { model: { name: string } }): unknown {
-  return {
+/**
+ * The text the digest covers: the RuleSet without any position, as `JSON.stringify` of
+ * `{ formatVersion, name, targets, segments, rules, denies }` (positions and origins left out)
+ * would give it. The rules' texts come from buildIntents (tens of thousands of rules: no second
+ * serialization of them); the rest is stringified here.
+ */
+function digestText(rs: Omit<RuleSet, 'model'> & { model: { name: string } }, ruleJson: ReadonlyMap<RuleIntent, string>): string {
+  const head = JSON.stringify({
     formatVersion: rs.formatVersion,
     name: rs.model.name,
     targets: rs.targets.map(({ pos: _pos, ...t }) => t),
     segments: rs.segments.map(({ pos: _pos, ...s }) => s),
-    rules: rs.rules.map(({ origins: _o, ...r }) => r),
-    denies: rs.denies.map(({ origins: _o, ...d }) => d),
-  };
+  });
+  const rules = rs.rules.map((r) => ruleJson.get(r)!).join(',');
+  const denies = JSON.stringify(rs.denies.map(({ origins: _o, ...d }) => d));
+  return `${head.slice(0, -1)},"rules":[${rules}],"denies":${denies}}`;
 }
 
 /**
@@ -386,8 +484,9 @@ function withoutPositions(rs: Omit<RuleSet, 'model'> & { model: { name: string }
  */
 export function compileRules(model: SegmentModel): Result<RuleSet> {
   const diags: Diagnostic[] = [];
-  const flows = buildFlows(model, diags);
-  checkGuardrails(model, flows, diags);
+  const sides = new SideCache(model);
+  const flows = buildFlows(model, sides, diags);
+  checkGuardrails(model, sides, flows, diags);
   if (hasErrors(diags)) return { ok: false, diagnostics: diags };
 
   const targets = [...model.targets.values()].map(canonicalTarget).sort((a, b) => compareStrings(a.name, b.name));
@@ -400,10 +499,10 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
       ...(s.gcp?.serviceAccount !== undefined ? { gcp: { serviceAccount: s.gcp.serviceAccount } } : {}),
     }))
     .sort((a, b) => compareStrings(a.name, b.name));
-  const rules = buildIntents(flows);
+  const { rules, json: ruleJson } = buildIntents(flows);
   const denies = buildDenies(model);
   const body = { formatVersion: 1 as const, targets, segments, rules, denies };
-  const digest = sha256(JSON.stringify(withoutPositions({ ...body, model: { name: model.name } })));
+  const digest = sha256(digestText({ ...body, model: { name: model.name } }, ruleJson));
   return {
     ok: true,
     value: { formatVersion: 1, model: { name: model.name, digest, file: model.file }, targets, segments, rules, denies },
