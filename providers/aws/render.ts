@@ -171,11 +171,25 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
   // rules per segment, merged by key (two intents may render to one AWS rule)
   const bySegment = new Map<string, Map<string, { rule: Omit<AwsRule, 'description'>; labels: Set<string>; origins: SourceRef[] }>>();
   for (const seg of rules.segments) bySegment.set(seg.name, new Map());
+  // The peers of an endpoint depend only on the endpoint (and ctx, fixed for this render), and a
+  // model names the same endpoints in thousands of intents: compute them once per endpoint instead
+  // of canonicalizing and sorting the same CIDRs per intent. peersOf's prefix-list bookkeeping
+  // happens on the first call, the same as before.
+  const peerCache = new Map<string, AwsPeer[]>();
+  const peersFor = (peer: Endpoint): AwsPeer[] => {
+    const key = peer.kind === 'segment' ? `segment\0${peer.name}` : JSON.stringify(peer);
+    let peers = peerCache.get(key);
+    if (!peers) {
+      peers = peersOf(peer, model, ctx, lists);
+      peerCache.set(key, peers);
+    }
+    return peers;
+  };
   for (const intent of rules.rules) {
     const group = bySegment.get(intent.segment);
     if (!group) continue;
     const ports = awsPorts(intent.service);
-    for (const peer of peersOf(intent.peer, model, ctx, lists)) {
+    for (const peer of peersFor(intent.peer)) {
       if (!familyMatches(ports.protocol, peer, lists)) continue; // icmp is IPv4 only, icmpv6 IPv6 only (validate warns)
       const rule = { direction: intent.direction, ...ports, peer };
       const key = ruleKey(rule);
