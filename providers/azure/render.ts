@@ -183,10 +183,31 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   const model = rules.model.name;
   const rg = cfg.resourceGroup.toLowerCase();
   const problems: Diagnostic[] = [];
-  const asgRefOf = (segment: string) => `asg:${rg}/${asgName(model, segment).toLowerCase()}`;
+  const asgRefs = new Map<string, string>();
+  const asgRefOf = (segment: string): string => {
+    let ref = asgRefs.get(segment);
+    if (ref === undefined) asgRefs.set(segment, (ref = `asg:${rg}/${asgName(model, segment).toLowerCase()}`));
+    return ref;
+  };
   const asgAddress = (segment: string) => `${target.name}.${AZURE_TYPES.asg}.${asgName(model, segment)}`;
   const laid: LaidOutRule[] = [];
   const appRules: LaidOutAppRule[] = [];
+  // The sorted, distinct ASG addresses a rule depends on (its segment's and its peer's): a model has
+  // few segments but one rule per intent, so the addresses are built once per segment and the
+  // one- or two-element list without a Set and a sort per rule.
+  const asgAddresses = new Map<string, string>();
+  const asgAddressOf = (segment: string): string => {
+    let a = asgAddresses.get(segment);
+    if (a === undefined) asgAddresses.set(segment, (a = asgAddress(segment)));
+    return a;
+  };
+  const dependsOnAsgs = (a: string | null, b: string | undefined): string[] => {
+    const x = a === null ? undefined : asgAddressOf(a);
+    const y = b === undefined ? undefined : asgAddressOf(b);
+    if (x === undefined) return y === undefined ? [] : [y];
+    if (y === undefined || y === x) return [x];
+    return x < y ? [x, y] : [y, x];
+  };
 
   const peerSides = (peer: Endpoint | { kind: 'any' }, pos: SourcePos | undefined): Side[] | null => {
     switch (peer.kind) {
@@ -252,7 +273,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
           description: description(model, intent.origins[0]?.label ?? intent.id),
         },
         origins: intent.origins,
-        dependsOn: [...new Set([asgAddress(intent.segment), ...(side.asg ? [asgAddress(side.asg)] : [])])].sort(),
+        dependsOn: dependsOnAsgs(intent.segment, side.asg || undefined),
         ...(pos ? { pos } : {}),
       });
     }
@@ -321,7 +342,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
               description: description(model, `guardrail ${deny.guardrail}`),
             },
             origins: deny.origins,
-            dependsOn: [...new Set([...(segment ? [asgAddress(segment)] : []), ...(side.asg ? [asgAddress(side.asg)] : [])])].sort(),
+            dependsOn: dependsOnAsgs(segment || null, side.asg || undefined),
             ...(pos ? { pos } : {}),
           });
         }
