@@ -169,7 +169,9 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
   const model = rules.model.name;
   const lists = new Map<string, DesiredList>();
   // rules per segment, merged by key (two intents may render to one AWS rule)
-  const bySegment = new Map<string, Map<string, { rule: Omit<AwsRule, 'description'>; labels: Set<string>; origins: SourceRef[] }>>();
+  // labels: distinct flow labels (an array: almost always one, and a Set per rule costs memory
+  // that the garbage collector keeps copying while the render grows).
+  const bySegment = new Map<string, Map<string, { rule: Omit<AwsRule, 'description'>; labels: string[]; origins: SourceRef[] }>>();
   for (const seg of rules.segments) bySegment.set(seg.name, new Map());
   // The peers of an endpoint depend only on the endpoint (and ctx, fixed for this render), and a
   // model names the same endpoints in thousands of intents: compute them once per endpoint instead
@@ -193,8 +195,9 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
       if (!familyMatches(ports.protocol, peer, lists)) continue; // icmp is IPv4 only, icmpv6 IPv6 only (validate warns)
       const rule = { direction: intent.direction, ...ports, peer };
       const key = ruleKey(rule);
-      const entry = group.get(key) ?? { rule, labels: new Set<string>(), origins: [] };
-      entry.labels.add(flowLabel(intent));
+      const entry = group.get(key) ?? { rule, labels: [], origins: [] };
+      const label = flowLabel(intent);
+      if (!entry.labels.includes(label)) entry.labels.push(label);
       entry.origins.push(...intent.origins);
       group.set(key, entry);
     }
@@ -204,7 +207,7 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
     const name = groupName(model, seg.name);
     const children: Child[] = [];
     for (const { rule, labels, origins } of bySegment.get(seg.name)?.values() ?? []) {
-      const description = sanitizeDescription(`${model}: ${[...labels].sort().join('; ')}`);
+      const description = sanitizeDescription(`${model}: ${labels.sort().join('; ')}`);
       const dependsOn = rule.peer.kind === 'group'
         ? [addressOf(target.name, SG_TYPE, rule.peer.ref)]
         : rule.peer.kind === 'prefix-list' && lists.has(rule.peer.ref)
