@@ -3,6 +3,7 @@ import { readFile, readdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep, basename } from 'node:path';
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode, type Document } from 'yaml';
 import { error, type Diagnostic, type SourcePos } from '../diagnostics.js';
+import { parseFastYaml } from './fast-yaml.js';
 import { didYouMean } from './suggest.js';
 
 /**
@@ -140,8 +141,15 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
   return { kind: 'scalar', pos: posAt(lc, file, 0), value: null };
 }
 
-/** Parses one YAML text into a YNode tree, with syntax errors and duplicate keys as diagnostics. */
-export function parseYaml(text: string, file: string): { root: YNode | null; diagnostics: Diagnostic[] } {
+/**
+ * Parses one YAML text into a YNode tree, with syntax errors and duplicate keys as diagnostics.
+ * Plain texts take the fast path (fast-yaml.ts, same tree); `{ fast: false }` forces the general one.
+ */
+export function parseYaml(text: string, file: string, options: { readonly fast?: boolean } = {}): { root: YNode | null; diagnostics: Diagnostic[] } {
+  if (options.fast !== false) {
+    const root = parseFastYaml(text, file);
+    if (root) return { root, diagnostics: [] };
+  }
   const diags: Diagnostic[] = [];
   const lc = new LineCounter();
   // Duplicate keys are found by toTree (with the first occurrence as related position), through a

@@ -1,0 +1,338 @@
+import type { SourcePos } from '../diagnostics.js';
+import type { YEntry, YNode } from './load.js';
+
+/**
+ * A fast path for the plain YAML that large models are written in: block mappings and sequences,
+ * one-line flow collections (`{ from: web, ports: [https] }`), plain and simple quoted scalars,
+ * comments. It builds the same YNode tree (values and positions) as `parseYaml`'s general path
+ * through the `yaml` package's document API, about 10x faster: that path costs ~1.5 s for a
+ * 1,000-segment model (its CST parser does per-token generator and `process.env` work).
+ *
+ * It is deliberately narrow: anything outside the subset, or anything that could be an error, a
+ * warning or a subtle case (anchors, aliases, tags, merge keys, block scalars, multi-line scalars
+ * or flow collections, escapes, duplicate keys, empty values, numbers other than plain decimal
+ * integers, plain scalars with ':', tabs, CR, control characters, directives, several
+ * documents, ...) returns undefined and the general path handles the file: errors, diagnostics
+ * and odd constructs always come from the `yaml` package. test/model/fast-yaml.test.ts checks
+ * that both paths give identical trees.
+ */
+
+/** Thrown (and caught in parseFastYaml) when the text leaves the subset. */
+class NotSimple extends Error {}
+const bail = (): never => {
+  throw new NotSimple();
+};
+
+// The YAML 1.2 core schema's plain-scalar tags (yaml/dist/schema/core), in the order it tries them.
+const NULL_RE = /^(?:~|[Nn]ull|NULL)?$/;
+const BOOL_RE = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
+const NUMBER_RES = [
+  /^0o[0-7]+$/,
+  /^[-+]?[0-9]+$/,
+  /^0x[0-9a-fA-F]+$/,
+  /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+  /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+  /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
+];
+/** The only numbers the fast path resolves itself (anything else numeric goes to the general path). */
+const SIMPLE_INT_RE = /^(?:0|[1-9][0-9]{0,14})$/;
+/** Characters that make the whole text leave the subset. */
+const UNSUPPORTED_CHARS_RE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\ufeff]/;
+/** Characters a plain scalar may not start with (YAML indicators), and '-' (a sequence or a sign). */
+const INDICATORS = new Set(['-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
+/** Characters of a plain mapping key. */
+const KEY_CHAR_RE = /[A-Za-z0-9_./-]/;
+
+function resolvePlain(s: string): string | number | boolean | null {
+  if (NULL_RE.test(s)) return null;
+  if (BOOL_RE.test(s)) return s[0] === 't' || s[0] === 'T';
+  if (SIMPLE_INT_RE.test(s)) return Number(s);
+  if (NUMBER_RES.some((r) => r.test(s))) bail();
+  return s;
+}
+
+/** A non-blank, non-comment line; `indent` and `pos` move for a compact mapping in a sequence item (`- key: v`). */
+interface Line {
+  readonly start: number;
+  /** Offset of the '\n' ending the line (or the text's length). */
+  readonly end: number;
+  indent: number;
+  /** Where the content to parse starts. */
+  pos: number;
+}
+
+/**
+ * Parses `text` into a YNode tree when it is in the simple subset; undefined when it is not (or
+ * might not be): the caller then uses the `yaml` package.
+ */
+export function parseFastYaml(text: string, file: string): YNode | undefined {
+  if (UNSUPPORTED_CHARS_RE.test(text)) return undefined;
+  try {
+    return new FastParser(text, file).parse();
+  } catch (e) {
+    if (e instanceof NotSimple) return undefined;
+    throw e;
+  }
+}
+
+class FastParser {
+  readonly #text: string;
+  readonly #file: string;
+  readonly #lines: Line[] = [];
+  /** Offsets of line starts, for positions. */
+  readonly #lineStarts: number[] = [];
+  #li = 0;
+
+  constructor(text: string, file: string) {
+    this.#text = text;
+    this.#file = file;
+    let start = 0;
+    while (start <= text.length) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      this.#lineStarts.push(start);
+      if (end - start > 1000) bail(); // yaml's strict mode limits implicit keys to 1024 characters
+      let i = start;
+      while (i < end && text.charCodeAt(i) === 32) i++;
+      if (i < end && text[i] !== '#') {
+        if (i === start && (text.startsWith('---', i) || text.startsWith('...', i) || text[i] === '%')) bail();
+        this.#lines.push({ start, end, indent: i - start, pos: i });
+      }
+      start = end + 1;
+    }
+  }
+
+  parse(): YNode {
+    if (this.#lines.length === 0) bail(); // empty: the general path reports it
+    const root = this.#blockNode(0, 0);
+    if (this.#li !== this.#lines.length) bail();
+    return root;
+  }
+
+  /** file:line:column of an offset (the same numbers as yaml's LineCounter). */
+  #pos(offset: number): SourcePos {
+    const starts = this.#lineStarts;
+    let lo = 0, hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file: this.#file, line: lo + 1, column: offset - starts[lo]! + 1 };
+  }
+
+  #isSeqItem(line: Line): boolean {
+    const t = this.#text;
+    return t[line.pos] === '-' && (line.pos + 1 === line.end || t[line.pos + 1] === ' ');
+  }
+
+  /** A block node starting on the current line, indented at least `minIndent`. */
+  #blockNode(minIndent: number, depth: number): YNode {
+    if (depth > 60) bail(); // toTree's depth limit
+    const line = this.#lines[this.#li];
+    if (!line || line.indent < minIndent) bail();
+    return this.#isSeqItem(line!) ? this.#blockSeq(line!.indent, depth) : this.#blockMap(line!.indent, depth);
+  }
+
+  #blockMap(indent: number, depth: number): YNode {
+    const entries: YEntry[] = [];
+    const seen = new Set<string>();
+    const mapStart = this.#lines[this.#li]!.pos;
+    while (this.#li < this.#lines.length) {
+      const line = this.#lines[this.#li]!;
+      if (line.indent < indent) break;
+      if (line.indent > indent || this.#isSeqItem(line)) bail();
+      const keyStart = line.pos;
+      let [key, p] = this.#key(keyStart, line);
+      if (seen.has(key)) bail(); // duplicate keys: the general path reports them
+      seen.add(key);
+      p = this.#skipSpaces(p, line);
+      let value: YNode;
+      if (this.#atLineEnd(p, line)) {
+        this.#li++;
+        const next = this.#lines[this.#li];
+        if (next && next.indent > indent) value = this.#blockNode(indent + 1, depth + 1);
+        else if (next && next.indent === indent && this.#isSeqItem(next)) value = this.#blockSeq(indent, depth + 1);
+        else return bail(); // an empty value
+      } else {
+        value = this.#inline(p, line, depth + 1);
+      }
+      entries.push({ key, keyPos: this.#pos(keyStart), value });
+    }
+    return { kind: 'map', pos: this.#pos(mapStart), entries };
+  }
+
+  #blockSeq(indent: number, depth: number): YNode {
+    const t = this.#text;
+    const items: YNode[] = [];
+    const seqStart = this.#lines[this.#li]!.pos;
+    while (this.#li < this.#lines.length) {
+      const line = this.#lines[this.#li]!;
+      if (line.indent < indent) break;
+      if (line.indent > indent) bail();
+      if (!this.#isSeqItem(line)) break; // a key of the mapping this sequence is a value of
+      const p = this.#skipSpaces(line.pos + 1, line);
+      if (this.#atLineEnd(p, line)) {
+        this.#li++;
+        const next = this.#lines[this.#li];
+        if (!next || next.indent <= indent) bail(); // an empty item
+        items.push(this.#blockNode(indent + 1, depth + 1));
+      } else if (t[p] === '-') {
+        bail(); // `- - x`, or a plain scalar starting with '-'
+      } else if (this.#isCompactKey(p, line)) {
+        // `- key: value`: a mapping whose keys are indented like this first one.
+        line.indent = p - line.start;
+        line.pos = p;
+        items.push(this.#blockMap(line.indent, depth + 1));
+      } else {
+        items.push(this.#inline(p, line, depth + 1));
+      }
+    }
+    return { kind: 'seq', pos: this.#pos(seqStart), items };
+  }
+
+  /** A mapping key at `p` (plain or quoted) and the offset after its ':'; bails when it is not one. */
+  #key(p: number, line: Line): [string, number] {
+    const t = this.#text;
+    let key: string;
+    if (t[p] === '"' || t[p] === "'") {
+      const [value, after] = this.#quoted(p, line);
+      key = value;
+      p = after;
+    } else {
+      const start = p;
+      while (p < line.end && KEY_CHAR_RE.test(t[p]!)) p++;
+      if (p === start || INDICATORS.has(t[start]!)) bail();
+      key = String(resolvePlain(t.slice(start, p)));
+    }
+    if (t[p] !== ':' || (p + 1 < line.end && t[p + 1] !== ' ')) bail();
+    if (key === '<<') bail();
+    return [key, p + 1];
+  }
+
+  /** Does a compact mapping (`key: ...`) start at `p`? */
+  #isCompactKey(p: number, line: Line): boolean {
+    const t = this.#text;
+    if (t[p] === '"' || t[p] === "'") {
+      const close = t.indexOf(t[p]!, p + 1);
+      return close > 0 && close < line.end && t[close + 1] === ':';
+    }
+    let q = p;
+    while (q < line.end && KEY_CHAR_RE.test(t[q]!)) q++;
+    return q > p && t[q] === ':' && (q + 1 === line.end || t[q + 1] === ' ');
+  }
+
+  /** A ':' inside a plain scalar: only `x:y` with a letter or digit after it (`tier:web`) stays in the subset. */
+  #colonOk(q: number): boolean {
+    return /[A-Za-z0-9]/.test(this.#text[q + 1] ?? '');
+  }
+
+  #skipSpaces(p: number, line: Line): number {
+    while (p < line.end && this.#text.charCodeAt(p) === 32) p++;
+    return p;
+  }
+
+  /** Nothing but spaces and a comment left on the line? */
+  #atLineEnd(p: number, line: Line): boolean {
+    p = this.#skipSpaces(p, line);
+    return p === line.end || (this.#text[p] === '#' && this.#text[p - 1] === ' ');
+  }
+
+  /** A value after `key: ` or `- `: the rest of the line. */
+  #inline(p: number, line: Line, depth: number): YNode {
+    const t = this.#text;
+    let node: YNode;
+    if (t[p] === '{' || t[p] === '[' || t[p] === '"' || t[p] === "'") {
+      const [n, after] = this.#flowNode(p, line, depth);
+      node = n;
+      if (!this.#atLineEnd(after, line)) bail();
+    } else {
+      if (INDICATORS.has(t[p]!)) bail();
+      let q = p;
+      while (q < line.end && !(t[q] === '#' && t[q - 1] === ' ')) q++;
+      const raw = t.slice(p, q).trimEnd();
+      for (let i = raw.indexOf(':'); i >= 0; i = raw.indexOf(':', i + 1)) if (!this.#colonOk(p + i)) bail();
+      node = { kind: 'scalar', pos: this.#pos(p), value: resolvePlain(raw) };
+    }
+    this.#li++;
+    return node;
+  }
+
+  /** A flow node on one line: `{...}`, `[...]`, a quoted or a plain scalar; with the offset after it. */
+  #flowNode(p: number, line: Line, depth: number): [YNode, number] {
+    if (depth > 60) bail();
+    const t = this.#text;
+    const c = t[p];
+    if (c === '"' || c === "'") {
+      const [value, after] = this.#quoted(p, line);
+      return [{ kind: 'scalar', pos: this.#pos(p), value }, after];
+    }
+    if (c === '{') {
+      const entries: YEntry[] = [];
+      const seen = new Set<string>();
+      let q = this.#skipSpaces(p + 1, line);
+      if (t[q] !== '}') {
+        for (;;) {
+          const keyStart = q;
+          const [key, afterColon] = this.#key(q, line);
+          if (afterColon >= line.end || t[afterColon] !== ' ') bail();
+          if (seen.has(key)) bail();
+          seen.add(key);
+          const [value, after] = this.#flowNode(this.#skipSpaces(afterColon, line), line, depth + 1);
+          entries.push({ key, keyPos: this.#pos(keyStart), value });
+          q = this.#skipSpaces(after, line);
+          if (t[q] === ',') {
+            q = this.#skipSpaces(q + 1, line);
+            if (t[q] === '}') bail(); // a trailing comma
+            continue;
+          }
+          if (t[q] === '}') break;
+          bail();
+        }
+      }
+      return [{ kind: 'map', pos: this.#pos(p), entries }, q + 1];
+    }
+    if (c === '[') {
+      const items: YNode[] = [];
+      let q = this.#skipSpaces(p + 1, line);
+      if (t[q] !== ']') {
+        for (;;) {
+          const [item, after] = this.#flowNode(q, line, depth + 1);
+          items.push(item);
+          q = this.#skipSpaces(after, line);
+          if (t[q] === ',') {
+            q = this.#skipSpaces(q + 1, line);
+            if (t[q] === ']') bail();
+            continue;
+          }
+          if (t[q] === ']') break;
+          bail();
+        }
+      }
+      return [{ kind: 'seq', pos: this.#pos(p), items }, q + 1];
+    }
+    // A plain scalar in a flow collection: up to ',', ']' or '}'.
+    if (p >= line.end || INDICATORS.has(c!)) bail();
+    let q = p;
+    while (q < line.end) {
+      const ch = t[q]!;
+      if (ch === ',' || ch === ']' || ch === '}') break;
+      if ((ch === ':' && !this.#colonOk(q)) || ch === '#' || ch === '[' || ch === '{' || ch === '"' || ch === "'") bail();
+      q++;
+    }
+    const raw = t.slice(p, q).trimEnd();
+    if (raw === '') bail();
+    return [{ kind: 'scalar', pos: this.#pos(p), value: resolvePlain(raw) }, q];
+  }
+
+  /** A quoted scalar on one line, without escapes (`\`) or doubled quotes (`''`); with the offset after it. */
+  #quoted(p: number, line: Line): [string, number] {
+    const t = this.#text;
+    const quote = t[p]!;
+    const close = t.indexOf(quote, p + 1);
+    if (close < 0 || close >= line.end) bail();
+    if (quote === "'" && t[close + 1] === "'") bail();
+    if (t.slice(p + 1, close).includes('\\')) bail(); // escapes (double quotes); literal in single quotes, but rare
+    return [t.slice(p + 1, close), close + 1];
+  }
+}

@@ -1,0 +1,145 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { parseFastYaml } from '../../src/model/fast-yaml.js';
+import { parseYaml } from '../../src/model/load.js';
+
+/**
+ * The fast YAML path must give exactly the tree (values and positions) of the general path
+ * through the `yaml` package, or decline (undefined) so the general path runs.
+ */
+function expectSameOrDeclined(text: string): 'fast' | 'declined' {
+  const fast = parseFastYaml(text, 'm.yaml');
+  if (fast === undefined) return 'declined';
+  const general = parseYaml(text, 'm.yaml', { fast: false });
+  expect(general.diagnostics, text).toEqual([]);
+  expect(fast, text).toEqual(general.root);
+  return 'fast';
+}
+
+const POLICIES = join(import.meta.dirname, '../../policies');
+
+/** A model in the shape of the bench's: block maps and sequences of one-line flow mappings. */
+const LARGE = [
+  '# a comment',
+  'bulkhead: 1',
+  'name: bench   # trailing comment',
+  'targets:',
+  '  aws-bench: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0 } }',
+  'services:',
+  '  https: tcp/443',
+  "  api: [tcp/8080, 'tcp/9000-9010']",
+  'entities:',
+  '  office: { cidrs: [203.0.113.0/24, "2001:db8:100::/48"] }',
+  'tiers:',
+  '  web: [s0, s1]',
+  'guardrails:',
+  '  - name: no-ssh',
+  '    deny: { from: internet, to: tier:web, ports: [tcp/22] }',
+  '  -',
+  '    name: other',
+  '    only: { to: s1, from: [s0] }',
+  'segments:',
+  '  s0:',
+  '    ingress:',
+  '    - { from: s1, ports: [https] }',
+  '    - from: [office, internet]',
+  '      ports: https',
+  '    egress: []',
+  '  s1:',
+  '    aws: {}',
+  '    ingress:',
+  '      - { from: s0, ports: [https, api, 6] }',
+  '',
+].join('\n');
+
+describe('fast YAML path', () => {
+  it('gives the general path tree for a bench-shaped model, and takes the fast path for it', () => {
+    expect(expectSameOrDeclined(LARGE)).toBe('fast');
+  });
+
+  it('gives the general path tree for every bundled policy it accepts', () => {
+    let fast = 0;
+    for (const dir of [POLICIES, join(POLICIES, 'guardrails')]) {
+      for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml'))) {
+        if (expectSameOrDeclined(readFileSync(join(dir, f), 'utf8')) === 'fast') fast++;
+      }
+    }
+    expect(fast).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['numbers and words', 'a: 1\nb: 0\nc: 123456\nd: true\ne: False\nf: null\ng: ~\nh: 0123\ni: 1e3\nj: .inf\nk: -1\nl: 0x1F\nm: 1.5\nn: +1\n'],
+    ['keys that resolve', '1: a\ntrue: b\nnull: c\nTrue: d\n'],
+    ['plain scalars with colons', 'a: tier:web\nb: [tier:web, x:y]\nc: 2001:db8::/32\nd: "2001:db8::/32"\ne: a:\n'],
+    ['nested compact mapping', 'a: b: c\n'],
+    ['empty values', 'a:\nb: 1\n'],
+    ['empty item', '-\n- a\n'],
+    ['duplicate keys', 'a: 1\na: 2\n'],
+    ['duplicate flow keys', 'a: { b: 1, b: 2 }\n'],
+    ['nested sequences', '- - a\n  - b\n'],
+    ['multi-line plain scalar', 'a: b\n  c\n'],
+    ['multi-line flow', 'a: { b: 1,\n  c: 2 }\n'],
+    ['sequence at the key indent', 'a:\n- x\n- y\nb: 2\n'],
+    ['comments everywhere', '# c\na: # c\n  # c\n  b: c # c\n# c\n  d: e#f\n'],
+    ['quotes', 'a: "x # y"\nb: \'it\'\'s\'\nc: "a\\"b"\nd: \'\'\ne: ""\n"f g": 1\n'],
+    ['flow edge cases', 'a: []\nb: {}\nc: [a, , b]\nd: [a, b, ]\ne: [ a , b ]\nf: {a: b}\ng: [{ a: 1 }, [x]]\n'],
+    ['indented root', '  a: 1\n  b: 2\n'],
+    ['documents and directives', '---\na: 1\n', 'a: 1\n...\n', '%YAML 1.2\n---\na: 1\n', 'a: 1\n---\nb: 2\n'],
+    ['anchors, aliases, merge keys, tags', 'a: &x 1\nb: *x\n', 'a: &m { x: 1 }\nb:\n  <<: *m\n', 'a: !!str 1\n'],
+    ['block scalars', 'a: |\n  x\n', 'a: >\n  x\n'],
+    ['whitespace', 'a: 1\r\nb: 2\r\n', 'a:\t1\n', '\ufeffa: 1\n', 'a: 1   \nb: 2\n\n\n'],
+    ['bad indentation', 'a:\n  b: 1\n c: 2\n', 'a: 1\n  b: 2\n', '- a\n  - b\n'],
+    ['scalar root', 'hello\n', '[a, b]\n', '{ a: 1 }\n', '"x"\n'],
+    ['unicode', 'a: café\nb: "日本"\n'],
+    ['special plain starts', 'a: -x\nb: @x\nc: `x`\nd: ?x\ne: x?\nf: x-y_z.1/2\n'],
+    ['explicit keys', '? a\n: b\n'],
+  ])('declines or agrees: %s', (_name, ...texts) => {
+    for (const text of texts) expectSameOrDeclined(text);
+  });
+
+  const KEYS = ['a', 'b', 'tier:web', 'from', '1', 'true', 'x-y', 'null', '"q"', "'s'"];
+  const SCALARS = ['x', 'tcp/443', '1', '0', '012', '1.5', 'true', 'null', '~', '"a b"', "'c'", 'tier:web', '10.0.0.0/8', '', '-1', 'a#b', 'a #c', '"x:y"', 'é'];
+  const line = fc.tuple(
+    fc.integer({ min: 0, max: 6 }),
+    fc.oneof(
+      fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom(...SCALARS, '[x, y]', '{ a: 1 }', '[{ a: x }]', '[]', '{}')).map(([k, v]) => `${k}: ${v}`),
+      fc.constantFrom(...KEYS).map((k) => `${k}:`),
+      fc.constantFrom(...SCALARS).map((v) => `- ${v}`),
+      fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom(...SCALARS)).map(([k, v]) => `- ${k}: ${v}`),
+      fc.constant('-'),
+      fc.constant('# comment'),
+      fc.constant(''),
+    ),
+  ).map(([indent, text]) => `${' '.repeat(indent)}${text}`);
+
+  it('declines or agrees on random line soups', () => {
+    let fast = 0;
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 10 }), (lines) => {
+        if (expectSameOrDeclined(`${lines.join('\n')}\n`) === 'fast') fast++;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(fast).toBeGreaterThan(100); // the property is not vacuous
+  });
+
+  it('declines or agrees on random documents as the yaml package writes them', () => {
+    const leaf = fc.oneof(fc.constantFrom(...SCALARS.map((s) => s.replace(/^["']|["']$/g, '')), 1, 0, -1, 1.5, true, null), fc.string({ maxLength: 6 }));
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, tie('list'), tie('map')),
+      list: fc.array(tie('node'), { maxLength: 4 }),
+      map: fc.dictionary(fc.constantFrom('a', 'b', 'from', 'ports', 'tier:x', '1'), tie('node'), { maxKeys: 4 }),
+    })).map;
+    let fast = 0;
+    fc.assert(
+      fc.property(tree, fc.boolean(), (doc, flow) => {
+        if (expectSameOrDeclined(stringify(doc, flow ? { collectionStyle: 'flow' } : {})) === 'fast') fast++;
+      }),
+      { numRuns: 1000 },
+    );
+    expect(fast).toBeGreaterThan(30);
+  });
+});
