@@ -172,7 +172,46 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     const sa = segmentSpecs.get(segment)?.gcp?.serviceAccount;
     return sa ? { kind: 'sa', value: sa.toLowerCase() } : { kind: 'tag', value: `${slug(model)}-${slug(segment)}` };
   };
-  const drafts: Draft[] = [];
+  // --- drafts → resources ---
+  // Each draft becomes its resource as soon as it is made (in the same order as a list of drafts
+  // would be walked), so the drafts never pile up in memory: at 1,000 segments they are ~40k
+  // objects the garbage collector would otherwise keep copying. Name collisions are reported after
+  // render's other diagnostics, as before.
+  const resources: Resource[] = [];
+  const seen = new Map<string, string>();
+  const collisions: Diagnostic[] = [];
+  const project = gcp.project;
+  function emit(d: Draft): void {
+    const name = ruleName(model, d.readable, d.key);
+    const other = seen.get(name);
+    if (other !== undefined && other !== d.key) {
+      collisions.push(error('gcp-name-collision', `two rules render to the same name ${name}; rename a segment or entity`, firstPos(d.origins)));
+      return;
+    }
+    if (other !== undefined) return;
+    seen.set(name, d.key);
+    const spec: FirewallSpec = {
+      name,
+      network,
+      direction: d.direction,
+      priority: d.priority,
+      action: d.action,
+      rules: d.rules,
+      sourceRanges: [...(d.sourceRanges ?? [])].sort(),
+      sourceTags: (d.sources ?? []).filter((s) => s.kind === 'tag').map((s) => s.value).sort(),
+      sourceServiceAccounts: (d.sources ?? []).filter((s) => s.kind === 'sa').map((s) => s.value).sort(),
+      destinationRanges: [...(d.destinationRanges ?? [])].sort(),
+      targetTags: d.targets.filter((t) => t.kind === 'tag').map((t) => t.value).sort(),
+      targetServiceAccounts: d.targets.filter((t) => t.kind === 'sa').map((t) => t.value).sort(),
+      disabled: false,
+      logging: 'off',
+      description: describe(model, d.summary),
+    };
+    if (spec.rules.length === 0) return;
+    // Desired goes through the same canonicalization as what is read, so a plan after an apply is empty.
+    const canonical = canonicalFirewall(firewallBody(spec), project);
+    resources.push(firewallResource(target.name, canonical, { origins: dedupeOrigins(d.origins), widens: d.action === 'allow' }));
+  }
   const policyRules: { key: string; spec: Omit<PolicyRuleSpec, 'priority'>; origins: readonly SourceRef[] }[] = [];
   const internal = { v4: gcp.internalRanges.filter((r) => !isV6(r)), v6: gcp.internalRanges.filter(isV6) };
   // What a deny of the built-in `internet` means: every address outside the network's internal
@@ -262,7 +301,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         }
         const rulesAny = protocolEntries(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
         for (const [i, srcChunk] of chunk([src], src.kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS).entries()) {
-          drafts.push({
+          emit({
             key: `${key}|any|${i}`,
             readable: [g.segment, short, peerName],
             direction: dir,
@@ -306,7 +345,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       if (protos.length === 0) continue;
       const chunks = chunk(list, MAX_RANGES);
       chunks.forEach((c, i) => {
-        drafts.push({
+        emit({
           key: `${key}|${family}|${i}`,
           readable: [...readable, family, ...(chunks.length > 1 ? [String(i + 1)] : [])],
           direction,
@@ -359,7 +398,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         const sendChunks = chunk(send, kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS);
         recvChunks.forEach((r, i) =>
           sendChunks.forEach((s, j) =>
-            drafts.push({
+            emit({
               key: `${base}|${kind}|${i}|${j}`,
               readable: [...readable('in', kind), ...(recvChunks.length * sendChunks.length > 1 ? [`${i + 1}`, `${j + 1}`] : [])],
               direction: 'INGRESS',
@@ -399,7 +438,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         const rChunks = chunk(list, MAX_RANGES);
         tChunks.forEach((t, i) =>
           rChunks.forEach((r, j) =>
-            drafts.push({
+            emit({
               key: `${base}|${family}|${kind}|${i}|${j}`,
               readable: [
                 ...readable(deny.direction === 'ingress' ? 'in' : 'out', family),
@@ -429,7 +468,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       if (ids.length === 0) continue;
       const chunks = chunk(ids, kind === 'tag' ? MAX_TARGET_TAGS : MAX_SERVICE_ACCOUNTS);
       chunks.forEach((c, i) =>
-        drafts.push({
+        emit({
           key: `deny-all-egress|${family}|${kind}|${i}`,
           readable: ['deny-all-egress', family, ...(kind === 'sa' ? ['sa'] : []), ...(chunks.length > 1 ? [`${i + 1}`] : [])],
           direction: 'EGRESS',
@@ -444,41 +483,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       );
     }
   }
-
-  // --- drafts → resources ---
-  const resources: Resource[] = [];
-  const seen = new Map<string, string>();
-  for (const d of drafts) {
-    const name = ruleName(model, d.readable, d.key);
-    const other = seen.get(name);
-    if (other !== undefined && other !== d.key) {
-      diagnostics.push(error('gcp-name-collision', `two rules render to the same name ${name}; rename a segment or entity`, firstPos(d.origins)));
-      continue;
-    }
-    if (other !== undefined) continue;
-    seen.set(name, d.key);
-    const spec: FirewallSpec = {
-      name,
-      network,
-      direction: d.direction,
-      priority: d.priority,
-      action: d.action,
-      rules: d.rules,
-      sourceRanges: [...(d.sourceRanges ?? [])].sort(),
-      sourceTags: (d.sources ?? []).filter((s) => s.kind === 'tag').map((s) => s.value).sort(),
-      sourceServiceAccounts: (d.sources ?? []).filter((s) => s.kind === 'sa').map((s) => s.value).sort(),
-      destinationRanges: [...(d.destinationRanges ?? [])].sort(),
-      targetTags: d.targets.filter((t) => t.kind === 'tag').map((t) => t.value).sort(),
-      targetServiceAccounts: d.targets.filter((t) => t.kind === 'sa').map((t) => t.value).sort(),
-      disabled: false,
-      logging: 'off',
-      description: describe(model, d.summary),
-    };
-    if (spec.rules.length === 0) continue;
-    // Desired goes through the same canonicalization as what is read, so a plan after an apply is empty.
-    const canonical = canonicalFirewall(firewallBody(spec), gcp.project);
-    resources.push(firewallResource(target.name, canonical, { origins: dedupeOrigins(d.origins), widens: d.action === 'allow' }));
-  }
+  for (const c of collisions) diagnostics.push(c);
 
   // --- policy rules: priorities derived from identity inside the band, probing on collision ---
   if (gcp.firewallPolicy) {
