@@ -320,7 +320,7 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
  * from the sides' and services' cached JSON (the same bytes `JSON.stringify` gives), used as the
  * merge key, and hashed once per distinct intent.
  */
-function buildIntents(flows: readonly Flow[]): { rules: RuleIntent[]; json: Map<RuleIntent, string> } {
+function buildIntents(flows: readonly Flow[]): { rules: RuleIntent[]; json: string[] } {
   type Pending = { json: string; direction: 'ingress' | 'egress'; segment: string; peer: Endpoint; service: PortMatch; origins: SourceRef[] };
   // Merged by (direction, segment side, peer side, service text); sides are unique objects, so
   // nested maps need no per-intent key text (the JSON text is built once per distinct intent).
@@ -345,17 +345,18 @@ function buildIntents(flows: readonly Flow[]): { rules: RuleIntent[]; json: Map<
     if (f.dst.kind === 'segment') add('ingress', f.dst, f.src, f.service, f.serviceJson, f.origins);
     if (f.src.kind === 'segment') add('egress', f.src, f.dst, f.service, f.serviceJson, f.origins);
   }
-  const jsonOf = new Map<RuleIntent, string>();
-  const rules = out
-    .map(({ json, ...r }) => {
-      const id = shortHashOfJson(json);
-      const rule = { id, direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) };
+  const made = out
+    .map((r) => {
+      const id = shortHashOfJson(r.json);
+      const rule: RuleIntent = { id, direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) };
       // The rule without origins as JSON text, `{"id":…,` + the hashed text: the digest's part.
-      jsonOf.set(rule, `{"id":"${id}",${json.slice(1)}`);
-      return rule;
+      return { rule, json: `{"id":"${id}",${r.json.slice(1)}` };
     })
-    .sort((a, b) => compareStrings(a.segment, b.segment) || compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id));
-  return { rules, json: jsonOf };
+    .sort((x, y) => {
+      const a = x.rule, b = y.rule;
+      return compareStrings(a.segment, b.segment) || compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id);
+    });
+  return { rules: made.map((m) => m.rule), json: made.map((m) => m.json) };
 }
 
 /** Renders guardrail denies for the clouds that have native deny rules (see GuardrailDeny). */
@@ -465,14 +466,14 @@ function canonicalTarget(t: TargetSpec): TargetSpec {
  * would give it. The rules' texts come from buildIntents (tens of thousands of rules: no second
  * serialization of them); the rest is stringified here.
  */
-function digestText(rs: Omit<RuleSet, 'model'> & { model: { name: string } }, ruleJson: ReadonlyMap<RuleIntent, string>): string {
+function digestText(rs: Omit<RuleSet, 'model'> & { model: { name: string } }, ruleJson: readonly string[]): string {
   const head = JSON.stringify({
     formatVersion: rs.formatVersion,
     name: rs.model.name,
     targets: rs.targets.map(({ pos: _pos, ...t }) => t),
     segments: rs.segments.map(({ pos: _pos, ...s }) => s),
   });
-  const rules = rs.rules.map((r) => ruleJson.get(r)!).join(',');
+  const rules = ruleJson.join(','); // in the order of rs.rules
   const denies = JSON.stringify(rs.denies.map(({ origins: _o, ...d }) => d));
   return `${head.slice(0, -1)},"rules":[${rules}],"denies":${denies}}`;
 }
