@@ -93,10 +93,21 @@ export function slug(text: string): string {
     .replace(/^-+|-+$/g, '');
 }
 
+// slug(model) of the last model named: render names every rule of one model in a row.
+let lastModel: string | undefined;
+let lastModelSlug = '';
+function modelSlug(model: string): string {
+  if (model !== lastModel) {
+    lastModelSlug = slug(model);
+    lastModel = model;
+  }
+  return lastModelSlug;
+}
+
 /** `<model>-<readable>-<hash6>`, at most 63 characters, valid RFC 1035. */
 export function ruleName(model: string, readable: readonly string[], key: string): string {
   const hash = shortHash(`${model}\n${key}`);
-  const prefix = slug(model);
+  const prefix = modelSlug(model);
   const room = MAX_NAME_LENGTH - prefix.length - hash.length - 2;
   const body = slug(readable.join('-')).slice(0, Math.max(0, room)).replace(/-+$/, '');
   return body ? `${prefix}-${body}-${hash}` : `${prefix}-${hash}`;
@@ -152,6 +163,22 @@ function protocolEntries(
   return canonicalProtocolRules(entries);
 }
 
+/** Identity of a PortMatch as text (distinct matches, distinct texts): the memo key of `protocolEntries`. */
+function serviceKey(s: PortMatch): string {
+  switch (s.kind) {
+    case 'all':
+      return 'all';
+    case 'ports':
+      return `${s.protocol}:${s.from}-${s.to}`;
+    case 'icmp':
+      return `${s.protocol}:${s.type}:${s.code}`;
+    case 'protocol':
+      return `#${s.number}`;
+    default:
+      return assertNever(s);
+  }
+}
+
 function describe(model: string, summary: string): string {
   return `${summary} [${ownershipMarker(model)}]`;
 }
@@ -172,6 +199,23 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     const sa = segmentSpecs.get(segment)?.gcp?.serviceAccount;
     return sa ? { kind: 'sa', value: sa.toLowerCase() } : { kind: 'tag', value: `${slug(model)}-${slug(segment)}` };
   };
+  // protocolEntries per (family, services), computed once per render: a model has a handful of
+  // distinct service lists but one rule per flow, and each computation parses and sorts port
+  // texts. The ICMP errors of a list are replayed to every caller, so each flow still reports its
+  // own. The returned lists are shared read-only (bodies and specs copy them).
+  const protocolMemo = new Map<string, { readonly rules: ProtocolRule[]; readonly errors: readonly string[] }>();
+  const protocols = (services: readonly PortMatch[], family: Family, onError: (message: string) => void): ProtocolRule[] => {
+    const memoKey = `${family}|${services.map(serviceKey).join(',')}`;
+    let m = protocolMemo.get(memoKey);
+    if (!m) {
+      const errors: string[] = [];
+      m = { rules: protocolEntries(services, family, (e) => errors.push(e)), errors };
+      protocolMemo.set(memoKey, m);
+    }
+    for (const e of m.errors) onError(e);
+    return m.rules;
+  };
+
   // --- drafts → resources ---
   // Each draft becomes its resource as soon as it is made (in the same order as a list of drafts
   // would be walked), so the drafts never pile up in memory: at 1,000 segments they are ~40k
@@ -229,7 +273,8 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   }
   for (const [key, g] of [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const services = g.intents.map((i) => i.service);
-    const origins = g.intents.flatMap((i) => i.origins);
+    // One intent per group is the common case: its origins as they are (read-only), no flatMap copy.
+    const origins = g.intents.length === 1 ? g.intents[0]!.origins : g.intents.flatMap((i) => i.origins);
     const pos = firstPos(origins);
     const target0 = identity(g.segment);
     const dir = g.direction === 'ingress' ? 'INGRESS' : 'EGRESS';
@@ -253,7 +298,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         );
         continue;
       }
-      const l4 = protocolEntries(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      const l4 = protocols(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
       const fqdnChunks = chunk(peer.fqdns, MAX_DEST_FQDNS);
       fqdnChunks.forEach((fqdns, i) => {
         const ruleKey = `policy|${key}${fqdnChunks.length > 1 ? `|${i}` : ''}`;
@@ -299,7 +344,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           );
           continue;
         }
-        const rulesAny = protocolEntries(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+        const rulesAny = protocols(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
         for (const [i, srcChunk] of chunk([src], src.kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS).entries()) {
           emit({
             key: `${key}|any|${i}`,
@@ -341,7 +386,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     for (const family of ['v4', 'v6'] as const) {
       const list = ranges[family];
       if (list.length === 0) continue;
-      const protos = protocolEntries(services, family, (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      const protos = protocols(services, family, (m) => err('gcp-icmp-type', `${summary}: ${m}`));
       if (protos.length === 0) continue;
       const chunks = chunk(list, MAX_RANGES);
       chunks.forEach((c, i) => {
@@ -393,7 +438,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           );
         }
         if (send.length === 0) continue;
-        const protos = protocolEntries(deny.services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+        const protos = protocols(deny.services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
         const recvChunks = chunk(recv, kind === 'tag' ? MAX_TARGET_TAGS : MAX_SERVICE_ACCOUNTS);
         const sendChunks = chunk(send, kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS);
         recvChunks.forEach((r, i) =>
@@ -429,7 +474,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     for (const family of ['v4', 'v6'] as const) {
       const list = ranges[family];
       if (list.length === 0) continue;
-      const protos = protocolEntries(deny.services, family, (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      const protos = protocols(deny.services, family, (m) => err('gcp-icmp-type', `${summary}: ${m}`));
       if (protos.length === 0) continue;
       for (const kind of ['tag', 'sa'] as const) {
         const targets = segments.filter((s) => s.id.kind === kind).map((s) => s.id);
@@ -513,6 +558,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
 }
 
 function dedupeOrigins(origins: readonly SourceRef[]): SourceRef[] {
+  if (origins.length < 2) return origins.slice();
   const seen = new Set<string>();
   return origins.filter((o) => {
     const k = `${o.pos.file}:${o.pos.line}:${o.pos.column}:${o.label}`;
