@@ -32,7 +32,7 @@ import type { CloudBinding, Endpoint, GuardrailDeny, PortMatch, RuleIntent, Rule
 type Side = (
   | { readonly kind: 'segment'; readonly name: string }
   | { readonly kind: 'external'; readonly endpoint: Exclude<Endpoint, { kind: 'segment' }> }
-) & { readonly key: string; readonly json: string };
+) & { readonly key: string; readonly json: string; readonly id: number };
 
 interface Flow {
   readonly src: Side;
@@ -40,6 +40,8 @@ interface Flow {
   readonly service: PortMatch;
   /** `JSON.stringify(service)`. */
   readonly serviceJson: string;
+  /** A small number per distinct `serviceJson` (see `pairKey`). */
+  readonly serviceId: number;
   readonly origins: SourceRef[];
 }
 
@@ -48,6 +50,7 @@ class SideCache {
   readonly #model: SegmentModel;
   readonly #segments = new Map<string, Side>();
   readonly #sides = new Map<string, Side>();
+  #next = 0;
   constructor(model: SegmentModel) {
     this.#model = model;
   }
@@ -55,7 +58,7 @@ class SideCache {
     let side = this.#segments.get(name);
     if (!side) {
       // The JSON of `{ kind: 'segment', name }`, the peer an intent between segments carries.
-      side = { kind: 'segment', name, key: `s:${JSON.stringify(name)}`, json: `{"kind":"segment","name":${JSON.stringify(name)}}` };
+      side = { kind: 'segment', name, key: `s:${JSON.stringify(name)}`, json: `{"kind":"segment","name":${JSON.stringify(name)}}`, id: this.#next++ };
       this.#segments.set(name, side);
     }
     return side;
@@ -69,7 +72,7 @@ class SideCache {
       const e = this.#model.entities.get(name);
       if (!e) return undefined;
       const endpoint = entityEndpoint(e, keep);
-      side = { kind: 'external', endpoint, key, json: JSON.stringify(endpoint) };
+      side = { kind: 'external', endpoint, key, json: JSON.stringify(endpoint), id: this.#next++ };
       this.#sides.set(key, side);
     }
     return side;
@@ -179,17 +182,28 @@ function expandRef(ref: PeerRef, sides: SideCache): Side[] {
   }
 }
 
+/**
+ * One number for (side, service): `side.id * 2^26 + serviceId`, exact below 2^53 (a model has far
+ * fewer than 2^27 sides and 2^26 distinct services). Maps keyed by it need no key text and no
+ * Map per pair, which matters with tens of thousands of flows.
+ */
+function pairKey(side: Side, serviceId: number): number {
+  return side.id * 0x4000000 + serviceId;
+}
+
 /** Builds every flow of the model, merged by (source, destination, service). */
 function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]): Flow[] {
-  // Merged by (source, destination, service): sides are unique objects (SideCache), so nested maps
-  // keyed by them need no per-flow key text. `list` keeps the order flows were first written.
-  const flows = new Map<Side, Map<Side, Map<string, Flow>>>();
+  // Merged by (source, destination, service): per source, by pairKey(destination, service).
+  // `list` keeps the order flows were first written.
+  const flows = new Map<Side, Map<number, Flow>>();
+  const serviceIds = new Map<string, number>();
   const list: Flow[] = [];
   const dropped = new Map<string, { label: string; pos: SourcePos[] }>();
   for (const seg of model.segments.values()) {
     const self = sides.segment(seg.name);
     for (const f of seg.flows) {
       const serviceJson = f.services.map(({ match }) => JSON.stringify(match));
+      const serviceId = serviceJson.map((j) => serviceIds.get(j) ?? serviceIds.set(j, serviceIds.size).size - 1);
       for (const peer of f.peers) {
         for (const other of expandRef(peer.ref, sides)) {
           for (const [i, { match }] of f.services.entries()) {
@@ -210,14 +224,13 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
             }
             let bySrc = flows.get(src);
             if (!bySrc) flows.set(src, (bySrc = new Map()));
-            let byDst = bySrc.get(dst);
-            if (!byDst) bySrc.set(dst, (byDst = new Map()));
-            const existing = byDst.get(serviceJson[i]!);
+            const key = pairKey(dst, serviceId[i]!);
+            const existing = bySrc.get(key);
             const origin: SourceRef = { pos: f.pos, label };
             if (existing) existing.origins.push(origin);
             else {
-              const flow = { src, dst, service: match, serviceJson: serviceJson[i]!, origins: [origin] };
-              byDst.set(serviceJson[i]!, flow);
+              const flow = { src, dst, service: match, serviceJson: serviceJson[i]!, serviceId: serviceId[i]!, origins: [origin] };
+              bySrc.set(key, flow);
               list.push(flow);
             }
           }
@@ -320,43 +333,33 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
  * from the sides' and services' cached JSON (the same bytes `JSON.stringify` gives), used as the
  * merge key, and hashed once per distinct intent.
  */
-function buildIntents(flows: readonly Flow[]): { rules: RuleIntent[]; json: string[] } {
+function buildIntents(flows: readonly Flow[]): RuleIntent[] {
   type Pending = { json: string; direction: 'ingress' | 'egress'; segment: string; peer: Endpoint; service: PortMatch; origins: SourceRef[] };
-  // Merged by (direction, segment side, peer side, service text); sides are unique objects, so
-  // nested maps need no per-intent key text (the JSON text is built once per distinct intent).
-  const index = { ingress: new Map<Side, Map<Side, Map<string, Pending>>>(), egress: new Map<Side, Map<Side, Map<string, Pending>>>() };
+  // Merged by (direction, segment, peer, service): per direction and segment, by pairKey(peer,
+  // service). The JSON text is built once per distinct intent.
+  const index = { ingress: new Map<Side, Map<number, Pending>>(), egress: new Map<Side, Map<number, Pending>>() };
   const out: Pending[] = [];
-  const add = (direction: 'ingress' | 'egress', segment: Side & { kind: 'segment' }, peer: Side, service: PortMatch, serviceJson: string, origins: readonly SourceRef[]) => {
+  const add = (direction: 'ingress' | 'egress', segment: Side & { kind: 'segment' }, peer: Side, service: PortMatch, serviceJson: string, serviceId: number, origins: readonly SourceRef[]) => {
     let bySegment = index[direction].get(segment);
     if (!bySegment) index[direction].set(segment, (bySegment = new Map()));
-    let byPeer = bySegment.get(peer);
-    if (!byPeer) bySegment.set(peer, (byPeer = new Map()));
-    const prev = byPeer.get(serviceJson);
+    const key = pairKey(peer, serviceId);
+    const prev = bySegment.get(key);
     if (prev) {
       prev.origins.push(...origins);
       return;
     }
     const json = `{"direction":"${direction}","segment":${JSON.stringify(segment.name)},"peer":${peer.json},"service":${serviceJson}}`;
     const p: Pending = { json, direction, segment: segment.name, peer: peer.kind === 'segment' ? { kind: 'segment', name: peer.name } : peer.endpoint, service, origins: [...origins] };
-    byPeer.set(serviceJson, p);
+    bySegment.set(key, p);
     out.push(p);
   };
   for (const f of flows) {
-    if (f.dst.kind === 'segment') add('ingress', f.dst, f.src, f.service, f.serviceJson, f.origins);
-    if (f.src.kind === 'segment') add('egress', f.src, f.dst, f.service, f.serviceJson, f.origins);
+    if (f.dst.kind === 'segment') add('ingress', f.dst, f.src, f.service, f.serviceJson, f.serviceId, f.origins);
+    if (f.src.kind === 'segment') add('egress', f.src, f.dst, f.service, f.serviceJson, f.serviceId, f.origins);
   }
-  const made = out
-    .map((r) => {
-      const id = shortHashOfJson(r.json);
-      const rule: RuleIntent = { id, direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) };
-      // The rule without origins as JSON text, `{"id":…,` + the hashed text: the digest's part.
-      return { rule, json: `{"id":"${id}",${r.json.slice(1)}` };
-    })
-    .sort((x, y) => {
-      const a = x.rule, b = y.rule;
-      return compareStrings(a.segment, b.segment) || compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id);
-    });
-  return { rules: made.map((m) => m.rule), json: made.map((m) => m.json) };
+  return out
+    .map((r): RuleIntent => ({ id: shortHashOfJson(r.json), direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) }))
+    .sort((a, b) => compareStrings(a.segment, b.segment) || compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id));
 }
 
 /** Renders guardrail denies for the clouds that have native deny rules (see GuardrailDeny). */
@@ -460,22 +463,16 @@ function canonicalTarget(t: TargetSpec): TargetSpec {
   }
 }
 
-/**
- * The text the digest covers: the RuleSet without any position, as `JSON.stringify` of
- * `{ formatVersion, name, targets, segments, rules, denies }` (positions and origins left out)
- * would give it. The rules' texts come from buildIntents (tens of thousands of rules: no second
- * serialization of them); the rest is stringified here.
- */
-function digestText(rs: Omit<RuleSet, 'model'> & { model: { name: string } }, ruleJson: readonly string[]): string {
-  const head = JSON.stringify({
+/** RuleSet without any position: what the digest covers. */
+function withoutPositions(rs: Omit<RuleSet, 'model'> & { model: { name: string } }): unknown {
+  return {
     formatVersion: rs.formatVersion,
     name: rs.model.name,
     targets: rs.targets.map(({ pos: _pos, ...t }) => t),
     segments: rs.segments.map(({ pos: _pos, ...s }) => s),
-  });
-  const rules = ruleJson.join(','); // in the order of rs.rules
-  const denies = JSON.stringify(rs.denies.map(({ origins: _o, ...d }) => d));
-  return `${head.slice(0, -1)},"rules":[${rules}],"denies":${denies}}`;
+    rules: rs.rules.map((r) => ({ id: r.id, direction: r.direction, segment: r.segment, peer: r.peer, service: r.service })),
+    denies: rs.denies.map(({ origins: _o, ...d }) => d),
+  };
 }
 
 /**
@@ -500,10 +497,10 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
       ...(s.gcp?.serviceAccount !== undefined ? { gcp: { serviceAccount: s.gcp.serviceAccount } } : {}),
     }))
     .sort((a, b) => compareStrings(a.name, b.name));
-  const { rules, json: ruleJson } = buildIntents(flows);
+  const rules = buildIntents(flows);
   const denies = buildDenies(model);
   const body = { formatVersion: 1 as const, targets, segments, rules, denies };
-  const digest = sha256(digestText({ ...body, model: { name: model.name } }, ruleJson));
+  const digest = sha256(JSON.stringify(withoutPositions({ ...body, model: { name: model.name } })));
   return {
     ok: true,
     value: { formatVersion: 1, model: { name: model.name, digest, file: model.file }, targets, segments, rules, denies },
