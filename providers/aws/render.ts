@@ -193,7 +193,9 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
     const ports = awsPorts(intent.service);
     for (const peer of peersFor(intent.peer)) {
       if (!familyMatches(ports.protocol, peer, lists)) continue; // icmp is IPv4 only, icmpv6 IPv6 only (validate warns)
-      const rule = { direction: intent.direction, ...ports, peer };
+      // Plain object literals rather than spreads here and below: this runs once per intent and
+      // per rule, and V8's object spread is several times slower than listing the fields.
+      const rule = { direction: intent.direction, protocol: ports.protocol, fromPort: ports.fromPort, toPort: ports.toPort, peer };
       const key = ruleKey(rule);
       const entry = group.get(key) ?? { rule, labels: [], origins: [] };
       const label = flowLabel(intent);
@@ -213,11 +215,9 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
         : rule.peer.kind === 'prefix-list' && lists.has(rule.peer.ref)
           ? [addressOf(target.name, PL_TYPE, rule.peer.ref)]
           : undefined;
-      children.push(ruleChild({ ...rule, description }, {
-        origins,
-        widens: true, // every allow rule opens access (AWS rules are allow-only)
-        ...(dependsOn ? { dependsOn } : {}),
-      }));
+      const full: AwsRule = { direction: rule.direction, protocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort, peer: rule.peer, description };
+      // every allow rule opens access (AWS rules are allow-only)
+      children.push(ruleChild(full, dependsOn ? { origins, widens: true, dependsOn } : { origins, widens: true }));
     }
     const adopted = seg.aws?.groupId;
     out.push(resource({

@@ -36,8 +36,9 @@ export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     const segment = r.name.slice(model.length + 1);
     const pos = segPos.get(segment) ?? target.pos;
     const buckets = new Map<string, { count: number; awsManaged: number }>();
-    for (const c of r.children) {
-      const rule = childRule(c);
+    // Each child is decoded once (its rule serves the quota buckets and the description check).
+    const childRules = r.children.map(childRule);
+    for (const rule of childRules) {
       const bucket = `${rule.direction} ${ruleFamily(rule, familyOf)}`;
       const b = buckets.get(bucket) ?? { count: 0, awsManaged: 0 };
       if (rule.peer.kind === 'prefix-list') {
@@ -60,13 +61,14 @@ export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       ));
     }
     // Names and descriptions: at most 255 characters of AWS's charset; group names never start with sg-.
-    const checks: [string, string][] = [['group name', r.name], ['group description', str(r.attributes, 'description')]];
-    for (const c of r.children) checks.push([`description of rule "${c.summary}"`, childRule(c).description]);
+    // `what` is a function so the label of every rule is only built when its check fails.
+    const checks: [() => string, string][] = [[() => 'group name', r.name], [() => 'group description', str(r.attributes, 'description')]];
+    r.children.forEach((c, i) => checks.push([() => `description of rule "${c.summary}"`, childRules[i]!.description]));
     for (const [what, text] of checks) {
       if (text.length > DESCRIPTION_MAX_LENGTH) {
-        out.push(error('aws-description', `target ${target.name}: segment ${segment}: the ${what} has ${text.length} characters, over the AWS limit of ${DESCRIPTION_MAX_LENGTH}`, pos));
+        out.push(error('aws-description', `target ${target.name}: segment ${segment}: the ${what()} has ${text.length} characters, over the AWS limit of ${DESCRIPTION_MAX_LENGTH}`, pos));
       } else if (!DESCRIPTION_CHARSET.test(text)) {
-        out.push(error('aws-description', `target ${target.name}: segment ${segment}: the ${what} "${text}" has characters AWS does not accept (allowed: a-z A-Z 0-9 space ._-:/()#,@[]+=&;{}!$*)`, pos));
+        out.push(error('aws-description', `target ${target.name}: segment ${segment}: the ${what()} "${text}" has characters AWS does not accept (allowed: a-z A-Z 0-9 space ._-:/()#,@[]+=&;{}!$*)`, pos));
       }
     }
     if (r.name.toLowerCase().startsWith('sg-')) {
