@@ -40,6 +40,9 @@ const SIMPLE_INT_RE = /^(?:0|[1-9][0-9]{0,14})$/;
 const UNSUPPORTED_CHARS_RE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\ufeff]/;
 /** Characters a plain scalar may not start with (YAML indicators), and '-' (a sequence or a sign). */
 const INDICATORS = new Set(['-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
+/** ASCII codes that end or leave a plain scalar inside a flow collection (1 = look closer). */
+const FLOW_PLAIN_STOP = new Uint8Array(128);
+for (const ch of ',]}:#[{"\'') FLOW_PLAIN_STOP[ch.charCodeAt(0)] = 1;
 /** Characters of a plain mapping key. */
 const KEY_CHAR_RE = /[A-Za-z0-9_./-]/;
 
@@ -82,6 +85,9 @@ class FastParser {
   /** Offsets of line starts, for positions. */
   readonly #lineStarts: number[] = [];
   #li = 0;
+  #lastLine = 0;
+  /** The offset just after what #key, #quoted or #flowNode last read (their second result, without a tuple per call). */
+  #end = 0;
 
   constructor(text: string, file: string) {
     this.#text = text;
@@ -91,7 +97,6 @@ class FastParser {
       let end = text.indexOf('\n', start);
       if (end < 0) end = text.length;
       this.#lineStarts.push(start);
-      if (end - start > 1000) bail(); // yaml's strict mode limits implicit keys to 1024 characters
       let i = start;
       while (i < end && text.charCodeAt(i) === 32) i++;
       if (i < end && text[i] !== '#') {
@@ -112,12 +117,18 @@ class FastParser {
   /** file:line:column of an offset (the same numbers as yaml's LineCounter). */
   #pos(offset: number): SourcePos {
     const starts = this.#lineStarts;
+    // Positions are asked for in (nearly) increasing order: try the last line found first.
+    const last = this.#lastLine;
+    if (starts[last]! <= offset && (last + 1 === starts.length || offset < starts[last + 1]!)) {
+      return { file: this.#file, line: last + 1, column: offset - starts[last]! + 1 };
+    }
     let lo = 0, hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (starts[mid]! <= offset) lo = mid;
       else hi = mid - 1;
     }
+    this.#lastLine = lo;
     return { file: this.#file, line: lo + 1, column: offset - starts[lo]! + 1 };
   }
 
@@ -143,7 +154,8 @@ class FastParser {
       if (line.indent < indent) break;
       if (line.indent > indent || this.#isSeqItem(line)) bail();
       const keyStart = line.pos;
-      let [key, p] = this.#key(keyStart, line);
+      const key = this.#key(keyStart, line);
+      let p = this.#end;
       if (seen.has(key)) bail(); // duplicate keys: the general path reports them
       seen.add(key);
       p = this.#skipSpaces(p, line);
@@ -191,14 +203,14 @@ class FastParser {
     return { kind: 'seq', pos: this.#pos(seqStart), items };
   }
 
-  /** A mapping key at `p` (plain or quoted) and the offset after its ':'; bails when it is not one. */
-  #key(p: number, line: Line): [string, number] {
+  /** A mapping key at `p` (plain or quoted), the offset after its ':' in #end; bails when it is not one. */
+  #key(p: number, line: Line): string {
     const t = this.#text;
+    const keyStart = p;
     let key: string;
     if (t[p] === '"' || t[p] === "'") {
-      const [value, after] = this.#quoted(p, line);
-      key = value;
-      p = after;
+      key = this.#quoted(p, line);
+      p = this.#end;
     } else {
       const start = p;
       while (p < line.end && KEY_CHAR_RE.test(t[p]!)) p++;
@@ -207,7 +219,9 @@ class FastParser {
     }
     if (t[p] !== ':' || (p + 1 < line.end && t[p + 1] !== ' ')) bail();
     if (key === '<<') bail();
-    return [key, p + 1];
+    if (p - keyStart > 1000) bail(); // yaml's strict mode limits implicit keys to 1024 characters
+    this.#end = p + 1;
+    return key;
   }
 
   /** Does a compact mapping (`key: ...`) start at `p`? */
@@ -224,7 +238,8 @@ class FastParser {
 
   /** A ':' inside a plain scalar: only `x:y` with a letter or digit after it (`tier:web`) stays in the subset. */
   #colonOk(q: number): boolean {
-    return /[A-Za-z0-9]/.test(this.#text[q + 1] ?? '');
+    const c = this.#text.charCodeAt(q + 1); // NaN past the end
+    return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
   }
 
   #skipSpaces(p: number, line: Line): number {
@@ -243,8 +258,8 @@ class FastParser {
     const t = this.#text;
     let node: YNode;
     if (t[p] === '{' || t[p] === '[' || t[p] === '"' || t[p] === "'") {
-      const [n, after] = this.#flowNode(p, line, depth);
-      node = n;
+      node = this.#flowNode(p, line, depth);
+      const after = this.#end;
       if (!this.#atLineEnd(after, line)) bail();
     } else {
       if (INDICATORS.has(t[p]!)) bail();
@@ -258,14 +273,13 @@ class FastParser {
     return node;
   }
 
-  /** A flow node on one line: `{...}`, `[...]`, a quoted or a plain scalar; with the offset after it. */
-  #flowNode(p: number, line: Line, depth: number): [YNode, number] {
+  /** A flow node on one line: `{...}`, `[...]`, a quoted or a plain scalar; the offset after it in #end. */
+  #flowNode(p: number, line: Line, depth: number): YNode {
     if (depth > 60) bail();
     const t = this.#text;
     const c = t[p];
     if (c === '"' || c === "'") {
-      const [value, after] = this.#quoted(p, line);
-      return [{ kind: 'scalar', pos: this.#pos(p), value }, after];
+      return { kind: 'scalar', pos: this.#pos(p), value: this.#quoted(p, line) };
     }
     if (c === '{') {
       const entries: YEntry[] = [];
@@ -274,11 +288,13 @@ class FastParser {
       if (t[q] !== '}') {
         for (;;) {
           const keyStart = q;
-          const [key, afterColon] = this.#key(q, line);
+          const key = this.#key(q, line);
+          const afterColon = this.#end;
           if (afterColon >= line.end || t[afterColon] !== ' ') bail();
           if (seen.has(key)) bail();
           seen.add(key);
-          const [value, after] = this.#flowNode(this.#skipSpaces(afterColon, line), line, depth + 1);
+          const value = this.#flowNode(this.#skipSpaces(afterColon, line), line, depth + 1);
+          const after = this.#end;
           entries.push({ key, keyPos: this.#pos(keyStart), value });
           q = this.#skipSpaces(after, line);
           if (t[q] === ',') {
@@ -290,14 +306,16 @@ class FastParser {
           bail();
         }
       }
-      return [{ kind: 'map', pos: this.#pos(p), entries }, q + 1];
+      this.#end = q + 1;
+      return { kind: 'map', pos: this.#pos(p), entries };
     }
     if (c === '[') {
       const items: YNode[] = [];
       let q = this.#skipSpaces(p + 1, line);
       if (t[q] !== ']') {
         for (;;) {
-          const [item, after] = this.#flowNode(q, line, depth + 1);
+          const item = this.#flowNode(q, line, depth + 1);
+          const after = this.#end;
           items.push(item);
           q = this.#skipSpaces(after, line);
           if (t[q] === ',') {
@@ -309,30 +327,36 @@ class FastParser {
           bail();
         }
       }
-      return [{ kind: 'seq', pos: this.#pos(p), items }, q + 1];
+      this.#end = q + 1;
+      return { kind: 'seq', pos: this.#pos(p), items };
     }
     // A plain scalar in a flow collection: up to ',', ']' or '}'.
     if (p >= line.end || INDICATORS.has(c!)) bail();
     let q = p;
     while (q < line.end) {
-      const ch = t[q]!;
-      if (ch === ',' || ch === ']' || ch === '}') break;
-      if ((ch === ':' && !this.#colonOk(q)) || ch === '#' || ch === '[' || ch === '{' || ch === '"' || ch === "'") bail();
+      const code = t.charCodeAt(q);
+      if (code < 128 && FLOW_PLAIN_STOP[code] !== 0) {
+        const ch = t[q]!;
+        if (ch === ',' || ch === ']' || ch === '}') break;
+        if (ch !== ':' || !this.#colonOk(q)) bail(); // '#', '[', '{', quotes, or a ':' that could be an indicator
+      }
       q++;
     }
     const raw = t.slice(p, q).trimEnd();
     if (raw === '') bail();
-    return [{ kind: 'scalar', pos: this.#pos(p), value: resolvePlain(raw) }, q];
+    this.#end = q;
+    return { kind: 'scalar', pos: this.#pos(p), value: resolvePlain(raw) };
   }
 
-  /** A quoted scalar on one line, without escapes (`\`) or doubled quotes (`''`); with the offset after it. */
-  #quoted(p: number, line: Line): [string, number] {
+  /** A quoted scalar on one line, without escapes (`\`) or doubled quotes (`''`); the offset after it in #end. */
+  #quoted(p: number, line: Line): string {
     const t = this.#text;
     const quote = t[p]!;
     const close = t.indexOf(quote, p + 1);
     if (close < 0 || close >= line.end) bail();
     if (quote === "'" && t[close + 1] === "'") bail();
     if (t.slice(p + 1, close).includes('\\')) bail(); // escapes (double quotes); literal in single quotes, but rare
-    return [t.slice(p + 1, close), close + 1];
+    this.#end = close + 1;
+    return t.slice(p + 1, close);
   }
 }

@@ -143,3 +143,12 @@ describe('fast YAML path', () => {
     expect(fast).toBeGreaterThan(30);
   });
 });
+
+describe('fast YAML path limits', () => {
+  it('takes long lines (a tier of 1,000 segments) but declines keys yaml would call too long', () => {
+    const members = Array.from({ length: 1000 }, (_, i) => `s${i}`).join(', ');
+    expect(expectSameOrDeclined(`tiers:\n  all: [${members}]\n`)).toBe('fast');
+    expect(expectSameOrDeclined(`"${'k'.repeat(1100)}": 1\n`)).toBe('declined');
+    expectSameOrDeclined(`${'k'.repeat(1100)}: 1\n`);
+  });
+});
