@@ -72,9 +72,9 @@ interface Draft {
   readonly priority: number;
   readonly action: 'allow' | 'deny';
   readonly rules: readonly ProtocolRule[];
-  readonly sourceRanges?: readonly string[];
+  readonly sourceRanges?: readonly string[] | undefined;
   readonly sources?: readonly Identity[];
-  readonly destinationRanges?: readonly string[];
+  readonly destinationRanges?: readonly string[] | undefined;
   readonly targets: readonly Identity[];
   readonly summary: string;
   readonly origins: readonly SourceRef[];
@@ -397,7 +397,8 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           priority: PRIORITY.allow,
           action: 'allow',
           rules: protos,
-          ...(direction === 'INGRESS' ? { sourceRanges: c } : { destinationRanges: c }),
+          sourceRanges: direction === 'INGRESS' ? c : undefined,
+          destinationRanges: direction === 'INGRESS' ? undefined : c,
           targets: [target0],
           summary,
           origins,
@@ -494,7 +495,8 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
               priority: PRIORITY.guardrailDeny,
               action: 'deny',
               rules: protos,
-              ...(dir === 'INGRESS' ? { sourceRanges: r } : { destinationRanges: r }),
+              sourceRanges: dir === 'INGRESS' ? r : undefined,
+              destinationRanges: dir === 'INGRESS' ? undefined : r,
               targets: t,
               summary,
               origins: deny.origins,
