@@ -51,8 +51,24 @@ export function protocolNumberMatch(n: number): PortMatch {
   }
 }
 
-/** Parses one service item (a YAML string or number). */
+/** Parsed items by text: a large model writes the same few services tens of thousands of times. */
+const parsed = new Map<string | number, ServiceParse>();
+
+/**
+ * Parses one service item (a YAML string or number). Results are immutable and memoized (the
+ * same object for the same text; the cache is emptied when it holds 10,000 texts).
+ */
 export function parseService(raw: string | number): ServiceParse {
+  let result = parsed.get(raw);
+  if (result === undefined) {
+    result = parseServiceText(raw);
+    if (parsed.size >= 10_000) parsed.clear();
+    parsed.set(raw, result);
+  }
+  return result;
+}
+
+function parseServiceText(raw: string | number): ServiceParse {
   if (typeof raw === 'number') {
     if (!Number.isInteger(raw) || raw < 0 || raw > 255) {
       return fail('bad-protocol', `protocol number ${raw} is out of range (0-255); for a port write tcp/${raw} or udp/${raw}`);

@@ -192,7 +192,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
   const tiers = new Map<string, TierDef>();
   const tierOf = new Map<string, { tier: string; pos: SourcePos }>();
   for (const def of tierDefs.values()) {
-    const members: string[] = [];
+    const members = new Set<string>();
     for (const item of itemsOf(def.node)) {
       const seg = strOf(item);
       if (seg === undefined) continue;
@@ -206,9 +206,9 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
         continue;
       }
       tierOf.set(seg, { tier: def.name, pos: item.pos });
-      if (!members.includes(seg)) members.push(seg);
+      members.add(seg);
     }
-    tiers.set(def.name, { name: def.name, pos: def.pos, segments: members.sort() });
+    tiers.set(def.name, { name: def.name, pos: def.pos, segments: [...members].sort() });
   }
 
   // 7. References.
