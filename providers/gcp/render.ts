@@ -195,9 +195,17 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   const model = rules.model.name;
   const network = `projects/${gcp.project}/global/networks/${gcp.network}`;
   const segmentSpecs = new Map(rules.segments.map((s) => [s.name, s]));
+  // A segment's identity, computed once per segment (every rule of a segment names it; slugging is
+  // regex work). Shared read-only.
+  const identities = new Map<string, Identity>();
   const identity = (segment: string): Identity => {
-    const sa = segmentSpecs.get(segment)?.gcp?.serviceAccount;
-    return sa ? { kind: 'sa', value: sa.toLowerCase() } : { kind: 'tag', value: `${slug(model)}-${slug(segment)}` };
+    let id = identities.get(segment);
+    if (id === undefined) {
+      const sa = segmentSpecs.get(segment)?.gcp?.serviceAccount;
+      id = sa ? { kind: 'sa', value: sa.toLowerCase() } : { kind: 'tag', value: `${slug(model)}-${slug(segment)}` };
+      identities.set(segment, id);
+    }
+    return id;
   };
   // protocolEntries per (family, services), computed once per render: a model has a handful of
   // distinct service lists but one rule per flow, and each computation parses and sorts port
