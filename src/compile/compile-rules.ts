@@ -1,6 +1,6 @@
 import { error, hasErrors, warning, type Diagnostic, type Result, type SourcePos, type SourceRef } from '../diagnostics.js';
 import { assertNever } from '../errors.js';
-import type { EntityDef, GuardrailDef, GuardrailSide, PeerRef, SegmentModel } from '../model/types.js';
+import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentModel } from '../model/types.js';
 import { comparePortMatch, formatPortMatch, portMatchesOverlap } from '../model/services.js';
 import { cidrContains, cidrsOverlap } from '../model/addresses.js';
 import { compareStrings, flowLabel, formatEndpoint, sha256, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
@@ -183,27 +183,36 @@ function expandRef(ref: PeerRef, sides: SideCache): Side[] {
 }
 
 /**
- * One number for (side, service): `side.id * 2^26 + serviceId`, exact below 2^53 (a model has far
- * fewer than 2^27 sides and 2^26 distinct services). Maps keyed by it need no key text and no
- * Map per pair, which matters with tens of thousands of flows.
+ * One number for (side, service): `side.id * stride + serviceId`, where `stride` is the number of
+ * distinct services of the model (ids are < stride), so the key is exact, and a small integer (no
+ * heap number) for any real model. Maps keyed by it need no key text and no Map per pair, which
+ * matters with hundreds of thousands of flows.
  */
-function pairKey(side: Side, serviceId: number): number {
-  return side.id * 0x4000000 + serviceId;
+function pairKey(side: Side, serviceId: number, stride: number): number {
+  return side.id * stride + serviceId;
 }
 
 /** Builds every flow of the model, merged by (source, destination, service). */
-function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]): Flow[] {
+function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]): { flows: Flow[]; stride: number } {
+  // Every service's JSON text and id first: the stride of pairKey.
+  const serviceIds = new Map<string, number>();
+  const servicesOf = new Map<FlowDef, { json: string[]; ids: number[] }>();
+  for (const seg of model.segments.values()) {
+    for (const f of seg.flows) {
+      const json = f.services.map(({ match }) => JSON.stringify(match));
+      servicesOf.set(f, { json, ids: json.map((j) => serviceIds.get(j) ?? serviceIds.set(j, serviceIds.size).size - 1) });
+    }
+  }
+  const stride = Math.max(1, serviceIds.size);
   // Merged by (source, destination, service): per source, by pairKey(destination, service).
   // `list` keeps the order flows were first written.
   const flows = new Map<Side, Map<number, Flow>>();
-  const serviceIds = new Map<string, number>();
   const list: Flow[] = [];
   const dropped = new Map<string, { label: string; pos: SourcePos[] }>();
   for (const seg of model.segments.values()) {
     const self = sides.segment(seg.name);
     for (const f of seg.flows) {
-      const serviceJson = f.services.map(({ match }) => JSON.stringify(match));
-      const serviceId = serviceJson.map((j) => serviceIds.get(j) ?? serviceIds.set(j, serviceIds.size).size - 1);
+      const { json: serviceJson, ids: serviceId } = servicesOf.get(f)!;
       for (const peer of f.peers) {
         for (const other of expandRef(peer.ref, sides)) {
           for (const [i, { match }] of f.services.entries()) {
@@ -224,7 +233,7 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
             }
             let bySrc = flows.get(src);
             if (!bySrc) flows.set(src, (bySrc = new Map()));
-            const key = pairKey(dst, serviceId[i]!);
+            const key = pairKey(dst, serviceId[i]!, stride);
             const existing = bySrc.get(key);
             const origin: SourceRef = { pos: f.pos, label };
             if (existing) existing.origins.push(origin);
@@ -242,7 +251,7 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
     const proto = d.label.includes(' icmpv6') ? 'icmpv6 needs IPv6' : 'icmp needs IPv4';
     diags.push(warning('icmp-family-mismatch', `flow ${d.label} is dropped: ${proto} addresses and the peer has none`, d.pos[0]));
   }
-  return list;
+  return { flows: list, stride };
 }
 
 /**
@@ -333,7 +342,7 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
  * from the sides' and services' cached JSON (the same bytes `JSON.stringify` gives), used as the
  * merge key, and hashed once per distinct intent.
  */
-function buildIntents(flows: readonly Flow[]): RuleIntent[] {
+function buildIntents(flows: readonly Flow[], stride: number): RuleIntent[] {
   type Pending = { json: string; direction: 'ingress' | 'egress'; segment: string; peer: Endpoint; service: PortMatch; origins: SourceRef[] };
   // Merged by (direction, segment, peer, service): per direction and segment, by pairKey(peer,
   // service). The JSON text is built once per distinct intent.
@@ -342,7 +351,7 @@ function buildIntents(flows: readonly Flow[]): RuleIntent[] {
   const add = (direction: 'ingress' | 'egress', segment: Side & { kind: 'segment' }, peer: Side, service: PortMatch, serviceJson: string, serviceId: number, origins: readonly SourceRef[]) => {
     let bySegment = index[direction].get(segment);
     if (!bySegment) index[direction].set(segment, (bySegment = new Map()));
-    const key = pairKey(peer, serviceId);
+    const key = pairKey(peer, serviceId, stride);
     const prev = bySegment.get(key);
     if (prev) {
       prev.origins.push(...origins);
@@ -357,9 +366,18 @@ function buildIntents(flows: readonly Flow[]): RuleIntent[] {
     if (f.dst.kind === 'segment') add('ingress', f.dst, f.src, f.service, f.serviceJson, f.serviceId, f.origins);
     if (f.src.kind === 'segment') add('egress', f.src, f.dst, f.service, f.serviceJson, f.serviceId, f.origins);
   }
-  return out
-    .map((r): RuleIntent => ({ id: shortHashOfJson(r.json), direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) }))
-    .sort((a, b) => compareStrings(a.segment, b.segment) || compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id));
+  // Sorted by (segment, direction, id): segment names sorted once, then each segment's few
+  // intents, rather than one sort of all intents comparing segment names millions of times.
+  const bySegment = new Map<string, RuleIntent[]>();
+  for (const r of out) {
+    const rule: RuleIntent = { id: shortHashOfJson(r.json), direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) };
+    const group = bySegment.get(r.segment);
+    if (group) group.push(rule);
+    else bySegment.set(r.segment, [rule]);
+  }
+  return [...bySegment.keys()]
+    .sort(compareStrings)
+    .flatMap((name) => bySegment.get(name)!.sort((a, b) => compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id)));
 }
 
 /** Renders guardrail denies for the clouds that have native deny rules (see GuardrailDeny). */
@@ -483,7 +501,7 @@ function withoutPositions(rs: Omit<RuleSet, 'model'> & { model: { name: string }
 export function compileRules(model: SegmentModel): Result<RuleSet> {
   const diags: Diagnostic[] = [];
   const sides = new SideCache(model);
-  const flows = buildFlows(model, sides, diags);
+  const { flows, stride } = buildFlows(model, sides, diags);
   checkGuardrails(model, sides, flows, diags);
   if (hasErrors(diags)) return { ok: false, diagnostics: diags };
 
@@ -497,7 +515,7 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
       ...(s.gcp?.serviceAccount !== undefined ? { gcp: { serviceAccount: s.gcp.serviceAccount } } : {}),
     }))
     .sort((a, b) => compareStrings(a.name, b.name));
-  const rules = buildIntents(flows);
+  const rules = buildIntents(flows, stride);
   const denies = buildDenies(model);
   const body = { formatVersion: 1 as const, targets, segments, rules, denies };
   const digest = sha256(JSON.stringify(withoutPositions({ ...body, model: { name: model.name } })));
