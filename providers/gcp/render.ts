@@ -10,6 +10,7 @@ import {
   firewallBody,
   policyRuleBody,
   firewallResource,
+  flat,
   isV6,
   ownershipMarker,
   policyResource,
@@ -234,7 +235,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   const collisions: Diagnostic[] = [];
   const project = gcp.project;
   function emit(d: Draft): void {
-    const name = ruleName(model, d.readable, d.key);
+    const name = flat(ruleName(model, d.readable, d.key));
     const other = seen.get(name);
     if (other !== undefined && other !== d.key) {
       collisions.push(error('gcp-name-collision', `two rules render to the same name ${name}; rename a segment or entity`, firstPos(d.origins)));
@@ -257,7 +258,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       targetServiceAccounts: d.targets.filter((t) => t.kind === 'sa').map((t) => t.value).sort(),
       disabled: false,
       logging: 'off',
-      description: describe(model, d.summary),
+      description: flat(describe(model, d.summary)),
     };
     if (spec.rules.length === 0) return;
     // Desired goes through the same canonicalization as what is read, so a plan after an apply is empty.
