@@ -13,6 +13,7 @@ import {
   byKey,
   canonicalCidr,
   entryChild,
+  flat,
   PL_TYPE,
   resource,
   ruleChild,
@@ -204,6 +205,14 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
       group.set(key, entry);
     }
   }
+  // One (flat) address string per referenced group or list, shared by every rule naming it.
+  const addresses = new Map<string, string>();
+  const sharedAddress = (type: string, ref: string): string => {
+    const k = `${type}\0${ref}`;
+    let a = addresses.get(k);
+    if (a === undefined) addresses.set(k, (a = flat(addressOf(target.name, type, ref))));
+    return a;
+  };
   const out: Resource[] = [];
   for (const seg of rules.segments) {
     const name = groupName(model, seg.name);
@@ -211,9 +220,9 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
     for (const { rule, labels, origins } of bySegment.get(seg.name)?.values() ?? []) {
       const description = sanitizeDescription(`${model}: ${labels.sort().join('; ')}`);
       const dependsOn = rule.peer.kind === 'group'
-        ? [addressOf(target.name, SG_TYPE, rule.peer.ref)]
+        ? [sharedAddress(SG_TYPE, rule.peer.ref)]
         : rule.peer.kind === 'prefix-list' && lists.has(rule.peer.ref)
-          ? [addressOf(target.name, PL_TYPE, rule.peer.ref)]
+          ? [sharedAddress(PL_TYPE, rule.peer.ref)]
           : undefined;
       const full: AwsRule = { direction: rule.direction, protocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort, peer: rule.peer, description };
       // every allow rule opens access (AWS rules are allow-only)
