@@ -96,6 +96,8 @@ describe('fast YAML path', () => {
     ['unicode', 'a: café\nb: "日本"\n'],
     ['special plain starts', 'a: -x\nb: @x\nc: `x`\nd: ?x\ne: x?\nf: x-y_z.1/2\n'],
     ['explicit keys', '? a\n: b\n'],
+    ['flow indicators inside block plain scalars', 'a: b]\nc: d}\ne: f, g\nh: it\'s\ni: a "b"\nj: [x]y\nk: 1_000\nl: yes\n'],
+    ['quotes then more', 'a: "x" y\nb: [ "x" y ]\nc: { "k":v }\nd: {"k": v}\n'],
   ])('declines or agrees: %s', (_name, ...texts) => {
     for (const text of texts) expectSameOrDeclined(text);
   });
