@@ -188,6 +188,7 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
     }
     return peers;
   };
+  const listOrigins = new Map<string, SourceRef[]>();
   for (const intent of rules.rules) {
     const group = bySegment.get(intent.segment);
     if (!group) continue;
@@ -203,6 +204,12 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
       if (!entry.labels.includes(label)) entry.labels.push(label);
       entry.origins.push(...intent.origins);
       group.set(key, entry);
+      // A prefix list is owned by the flows that use it: drift and SARIF point at their lines.
+      if (peer.kind === 'prefix-list' && lists.has(peer.ref)) {
+        const owners = listOrigins.get(peer.ref) ?? [];
+        owners.push(...intent.origins);
+        listOrigins.set(peer.ref, owners);
+      }
     }
   }
   // One (flat) address string per referenced group or list, shared by every rule naming it.
@@ -250,8 +257,18 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
       name: list.name,
       attributes: { addressFamily: list.family, maxEntries: list.maxEntries, owner: model },
       children: list.cidrs.map(entryChild),
+      origins: uniqueOrigins(listOrigins.get(list.name) ?? []),
       forceNew: ['addressFamily'],
     }));
   }
   return out.sort(byKey((r) => r.address));
+}
+
+/** Origins without repeats, in file/line/column order (a list used by many flows names each once). */
+function uniqueOrigins(origins: readonly SourceRef[]): SourceRef[] {
+  const seen = new Map<string, SourceRef>();
+  for (const o of origins) seen.set(`${o.pos.file}\u0000${o.pos.line}\u0000${o.pos.column}`, o);
+  return [...seen.values()].sort((a, b) =>
+    a.pos.file < b.pos.file ? -1 : a.pos.file > b.pos.file ? 1 : a.pos.line - b.pos.line || a.pos.column - b.pos.column,
+  );
 }

@@ -101,6 +101,21 @@ describe('render', () => {
       { numRuns: 25 },
     );
   });
+  it('gives each FQDN prefix list the positions of the flows that use it, so drift points at them', () => {
+    const rules = ruleSet({
+      targets: [target],
+      segments: ['app', 'web'],
+      rules: [
+        ...flow(seg('app'), fqdns('apis', ['api.example.com']), tcp(443), 30),
+        ...flow(seg('web'), fqdns('apis', ['api.example.com']), tcp(443), 12),
+        ...flow(seg('web'), seg('app'), tcp(8080), 20),
+      ],
+    });
+    const ctx: RenderContext = { resolved: new Map([['api.example.com', { ipv4: ['192.0.2.1/32'], ipv6: [] }]]) };
+    const list = provider.render(rules, target, ctx).find((r) => r.type === 'aws_managed_prefix_list')!;
+    expect(list.name).toBe('shop-apis-ipv4');
+    expect(list.origins!.map((o) => o.pos.line)).toEqual([12, 30]);
+  });
 });
 
 describe('validate', () => {
