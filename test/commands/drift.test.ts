@@ -1,38 +1,19 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROVIDERS } from '../../providers/index.js';
 import { runCli } from '../helpers/cli.js';
-import { createFakeCloud, createFakeProvider, type FakeCloud } from '../helpers/fake-provider.js';
-
-const MODEL = `bulkhead: 1
-name: shop
-targets:
-  aws-test: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0 } }
-segments:
-  lb:
-    ingress: [{ from: internet, ports: [tcp/443] }]
-  web:
-    ingress: [{ from: lb, ports: [tcp/8080] }]
-`;
+import { createFakeWorkspace, restoreProviders, TWO_SEGMENT_MODEL as MODEL } from '../helpers/fake-workspace.js';
+import type { FakeCloud } from '../helpers/fake-provider.js';
 
 let dir: string;
 let cloud: FakeCloud;
-const saved = { ...PROVIDERS };
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'bulkhead-drift-'));
-  await writeFile(join(dir, 'bulkhead.yaml'), MODEL);
-  cloud = createFakeCloud();
-  const fake = createFakeProvider(cloud);
-  PROVIDERS.aws = () => fake;
+  ({ dir, cloud } = await createFakeWorkspace('bulkhead-drift-'));
   expect((await runCli(['apply', '--auto-approve'], { cwd: dir })).code).toBe(0);
 });
 
-afterEach(() => {
-  Object.assign(PROVIDERS, saved);
-});
+afterEach(restoreProviders);
 
 /** Out of band: SSH opened on the web group, the lb → web rule removed. */
 function drift(): void {

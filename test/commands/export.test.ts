@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROVIDERS } from '../../providers/index.js';
 import type { Provider } from '../../src/provider.js';
 import { runCli } from '../helpers/cli.js';
-import { createFakeCloud, createFakeProvider, seedGroup, type FakeCloud } from '../helpers/fake-provider.js';
+import { createFakeWorkspace, restoreProviders } from '../helpers/fake-workspace.js';
+import { seedGroup, type FakeCloud } from '../helpers/fake-provider.js';
 
 const MODEL = `bulkhead: 1
 name: shop
@@ -20,19 +20,12 @@ segments:
 let dir: string;
 let cloud: FakeCloud;
 let fake: Provider;
-const saved = { ...PROVIDERS };
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'bulkhead-export-'));
-  await writeFile(join(dir, 'bulkhead.yaml'), MODEL);
-  cloud = createFakeCloud();
-  fake = createFakeProvider(cloud);
-  PROVIDERS.aws = () => fake;
+  ({ dir, cloud, provider: fake } = await createFakeWorkspace('bulkhead-export-', MODEL));
 });
 
-afterEach(() => {
-  Object.assign(PROVIDERS, saved);
-});
+afterEach(restoreProviders);
 
 describe('bulkhead export', () => {
   it('writes <out>/<target>/<file> for the chosen target, which plan --snapshots then reads', async () => {

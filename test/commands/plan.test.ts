@@ -1,40 +1,20 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROVIDERS } from '../../providers/index.js';
 import { ACTION_SYMBOL } from '../../src/plan/types.js';
 import { runCli } from '../helpers/cli.js';
-import { createFakeCloud, createFakeProvider, seedGroup, type FakeCloud } from '../helpers/fake-provider.js';
-
-export const MODEL = `bulkhead: 1
-name: shop
-targets:
-  aws-test: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0 } }
-segments:
-  lb:
-    ingress: [{ from: internet, ports: [tcp/443] }]
-  web:
-    ingress: [{ from: lb, ports: [tcp/8080] }]
-`;
+import { createFakeWorkspace, restoreProviders, TWO_SEGMENT_MODEL as MODEL } from '../helpers/fake-workspace.js';
+import { seedGroup, type FakeCloud } from '../helpers/fake-provider.js';
 
 let dir: string;
 let cloud: FakeCloud;
-const saved = { ...PROVIDERS };
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'bulkhead-plan-'));
-  await writeFile(join(dir, 'bulkhead.yaml'), MODEL);
-  cloud = createFakeCloud();
-  const fake = createFakeProvider(cloud);
-  PROVIDERS.aws = () => fake;
-  delete PROVIDERS.azure;
-  delete PROVIDERS.gcp;
+  ({ dir, cloud } = await createFakeWorkspace('bulkhead-plan-'));
 });
 
-afterEach(() => {
-  Object.assign(PROVIDERS, saved);
-});
+afterEach(restoreProviders);
 
 describe('bulkhead plan', () => {
   it('prints a Terraform-style plan with the legend, blocks and summary', async () => {
@@ -168,13 +148,13 @@ describe('bulkhead plan', () => {
 
 describe('the README quick start', () => {
   it('plans the bundled shop example against the bundled snapshots, offline, for every registered provider', async () => {
-    Object.assign(PROVIDERS, saved);
+    restoreProviders();
     const repo = join(import.meta.dirname, '..', '..');
     const r = await runCli(['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json'], { cwd: repo });
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { targets: { target: string; source: string; changes: { action: string }[] }[] };
-    const registered = (['aws', 'azure', 'gcp'] as const).filter((id) => saved[id] !== undefined);
+    const registered = (['aws', 'azure', 'gcp'] as const).filter((id) => PROVIDERS[id] !== undefined);
     expect(doc.targets.map((t) => t.target)).toEqual(registered.map((id) => `${id}-prod`));
     for (const t of doc.targets) expect(t.source).toBe('snapshot');
     const actions = new Set(doc.targets.flatMap((t) => t.changes.map((c) => c.action)));

@@ -1,10 +1,6 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROVIDERS } from '../../providers/index.js';
 import { runCli } from '../helpers/cli.js';
-import { createFakeCloud, createFakeProvider } from '../helpers/fake-provider.js';
+import { createFakeWorkspace, restoreProviders } from '../helpers/fake-workspace.js';
 
 const MODEL = `bulkhead: 1
 name: shop
@@ -20,20 +16,13 @@ segments:
 `;
 
 let dir: string;
-const saved = { ...PROVIDERS };
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'bulkhead-render-'));
-  await writeFile(join(dir, 'bulkhead.yaml'), MODEL);
-  await writeFile(join(dir, 'dns.json'), JSON.stringify({ 'api.example.com': { ipv4: ['192.0.2.10'], ipv6: [] } }));
-  const fake = createFakeProvider(createFakeCloud());
-  PROVIDERS.aws = () => fake;
-  delete PROVIDERS.azure;
+  const dns = { 'api.example.com': { ipv4: ['192.0.2.10'], ipv6: [] } };
+  ({ dir } = await createFakeWorkspace('bulkhead-render-', MODEL, { 'dns.json': JSON.stringify(dns) }));
 });
 
-afterEach(() => {
-  Object.assign(PROVIDERS, saved);
-});
+afterEach(restoreProviders);
 
 describe('bulkhead render', () => {
   it("prints the provider's CLI JSON of a target, FQDNs resolved from dns.json", async () => {
