@@ -1,3 +1,4 @@
+import { boundedMemo } from '../../src/bounded-memo.js';
 import ipaddr from 'ipaddr.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 
@@ -168,23 +169,12 @@ export function canonicalPorts(protocol: string, from: number | undefined, to: n
 }
 
 /**
- * Memo of `canonicalCidr`: render canonicalizes the CIDRs of a peer for every intent that names it,
- * and one parse costs tens of microseconds (`ipaddr.parseCIDR` tries IPv6 first and throws for
- * every IPv4 text). Only successes are kept (invalid text throws every time); bounded: cleared
- * when full, so a huge live state cannot grow it without limit.
+ * Canonical CIDR text: host bits zeroed, IPv6 lower-case RFC 5952, a bare address as /32 or /128
+ * (traps 10, 11). Memoized: render canonicalizes the CIDRs of a peer for every intent that names
+ * it, and one parse costs tens of microseconds (`ipaddr.parseCIDR` tries IPv6 first and throws for
+ * every IPv4 text). Invalid text throws, every time.
  */
-const cidrMemo = new Map<string, string>();
-const CIDR_MEMO_MAX = 10_000;
-
-/** Canonical CIDR text: host bits zeroed, IPv6 lower-case RFC 5952, a bare address as /32 or /128 (traps 10, 11). */
-export function canonicalCidr(text: string): string {
-  const hit = cidrMemo.get(text);
-  if (hit !== undefined) return hit;
-  const out = parseCanonicalCidr(text);
-  if (cidrMemo.size >= CIDR_MEMO_MAX) cidrMemo.clear();
-  cidrMemo.set(text, out);
-  return out;
-}
+export const canonicalCidr: (text: string) => string = boundedMemo(parseCanonicalCidr, 10_000);
 
 function parseCanonicalCidr(text: string): string {
   const slash = text.includes('/');

@@ -1,3 +1,4 @@
+import { boundedMemo } from '../../src/bounded-memo.js';
 import { hash } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
@@ -134,23 +135,11 @@ export function canonicalProtocolRules(
 }
 
 /**
- * Memo of `canonicalCidr`: render canonicalizes every range of every rule and a model repeats the
- * same few ranges (internal ranges, entity CIDRs) thousands of times, while one parse costs tens
- * of microseconds (`ipaddr.parseCIDR` tries IPv6 first and throws for every IPv4 text). Bounded:
- * cleared when full, so a huge live state cannot grow it without limit.
+ * Canonical CIDR: `/32` or `/128` for a host, host bits zeroed, IPv6 in RFC 5952 form; invalid
+ * text is kept. Memoized: render canonicalizes every range of every rule and a model repeats the
+ * same few ranges thousands of times, while one parse costs tens of microseconds.
  */
-const cidrMemo = new Map<string, string>();
-const CIDR_MEMO_MAX = 10_000;
-
-/** Canonical CIDR: `/32` or `/128` for a host, host bits zeroed, IPv6 in RFC 5952 form. Invalid text is kept. */
-export function canonicalCidr(text: string): string {
-  const hit = cidrMemo.get(text);
-  if (hit !== undefined) return hit;
-  const out = parseCanonicalCidr(text);
-  if (cidrMemo.size >= CIDR_MEMO_MAX) cidrMemo.clear();
-  cidrMemo.set(text, out);
-  return out;
-}
+export const canonicalCidr: (text: string) => string = boundedMemo(parseCanonicalCidr, 10_000);
 
 function parseCanonicalCidr(text: string): string {
   const t = text.trim();

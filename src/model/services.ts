@@ -1,3 +1,4 @@
+import { boundedMemo } from '../bounded-memo.js';
 import type { PortMatch } from '../compile/types.js';
 
 /**
@@ -51,22 +52,12 @@ export function protocolNumberMatch(n: number): PortMatch {
   }
 }
 
-/** Parsed items by text: a large model writes the same few services tens of thousands of times. */
-const parsed = new Map<string | number, ServiceParse>();
-
 /**
- * Parses one service item (a YAML string or number). Results are immutable and memoized (the
- * same object for the same text; the cache is emptied when it holds 10,000 texts).
+ * Parses one service item (a YAML string or number). Results are immutable and memoized: a large
+ * model writes the same few services tens of thousands of times (the same object for the same
+ * text; the cache is emptied when it holds 10,000 texts).
  */
-export function parseService(raw: string | number): ServiceParse {
-  let result = parsed.get(raw);
-  if (result === undefined) {
-    result = parseServiceText(raw);
-    if (parsed.size >= 10_000) parsed.clear();
-    parsed.set(raw, result);
-  }
-  return result;
-}
+export const parseService: (raw: string | number) => ServiceParse = boundedMemo(parseServiceText, 10_000);
 
 function parseServiceText(raw: string | number): ServiceParse {
   if (typeof raw === 'number') {
