@@ -137,6 +137,30 @@ function serviceLabel(s: PortMatch): string {
   }
 }
 
+/**
+ * The content of an NSG rule between a segment's own side (its ASG, or `*`) and a peer: inbound
+ * rules go from the peer to the segment, outbound rules the other way.
+ */
+function nsgRuleContent(
+  access: 'allow' | 'deny',
+  inbound: boolean,
+  svc: { readonly protocol: string; readonly ports: readonly string[] },
+  own: readonly string[],
+  peer: readonly string[],
+  text: string,
+): RuleContent {
+  return {
+    access,
+    direction: inbound ? 'inbound' : 'outbound',
+    protocol: svc.protocol,
+    source: inbound ? peer : own,
+    sourcePorts: ['*'],
+    destination: inbound ? own : peer,
+    destinationPorts: svc.ports,
+    description: text,
+  };
+}
+
 /** Protocol and destination ports of a match, or why an NSG cannot express it. */
 function nsgService(s: PortMatch): { protocol: string; ports: string[] } | { problem: string } {
   switch (s.kind) {
@@ -262,16 +286,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       laid.push({
         name,
         band: 'allow',
-        attrs: {
-          access: 'allow',
-          direction: inbound ? 'inbound' : 'outbound',
-          protocol: svc.protocol,
-          source: inbound ? side.values : own,
-          sourcePorts: ['*'],
-          destination: inbound ? own : side.values,
-          destinationPorts: svc.ports,
-          description: description(model, intent.origins[0]?.label ?? intent.id),
-        },
+        attrs: nsgRuleContent('allow', inbound, svc, own, side.values, description(model, intent.origins[0]?.label ?? intent.id)),
         origins: intent.origins,
         dependsOn: dependsOnAsgs(intent.segment, side.asg || undefined),
         ...(pos ? { pos } : {}),
@@ -331,16 +346,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
           laid.push({
             name: ruleName([model, 'deny', deny.guardrail, inbound ? 'in' : 'out', segment ?? '', serviceLabel(service), side.suffix]),
             band: 'deny',
-            attrs: {
-              access: 'deny',
-              direction: inbound ? 'inbound' : 'outbound',
-              protocol: svc.protocol,
-              source: inbound ? side.values : own,
-              sourcePorts: ['*'],
-              destination: inbound ? own : side.values,
-              destinationPorts: svc.ports,
-              description: description(model, `guardrail ${deny.guardrail}`),
-            },
+            attrs: nsgRuleContent('deny', inbound, svc, own, side.values, description(model, `guardrail ${deny.guardrail}`)),
             origins: deny.origins,
             dependsOn: dependsOnAsgs(segment || null, side.asg || undefined),
             ...(pos ? { pos } : {}),
