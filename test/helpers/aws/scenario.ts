@@ -6,6 +6,7 @@ import {
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   EC2Client,
+  type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { createAwsProvider, type AwsProviderOptions } from '../../../providers/aws/index.js';
 import { applyPlan, type ApplyReport } from '../../../src/apply/apply-plan.js';
@@ -109,4 +110,12 @@ export async function unownedSnapshot(client: EC2Client, vpc: string, ownedTag =
     : [];
   rules.sort((a, b) => (a.SecurityGroupRuleId! < b.SecurityGroupRuleId! ? -1 : 1));
   return JSON.stringify({ groups: unowned, rules }, null, 1);
+}
+
+/** The security group named `name` in `vpc`, read through the API (fails the test when there is none). */
+export async function groupByName(client: EC2Client, vpc: string, name: string): Promise<SecurityGroup> {
+  const out = await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [name] }] }));
+  const g = out.SecurityGroups?.[0];
+  if (!g?.GroupId) throw new Error(`no group ${name}`);
+  return g;
 }

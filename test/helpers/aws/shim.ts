@@ -47,6 +47,8 @@ export interface Ec2Shim {
   /** Every call since the last `clearCalls`, in arrival order. */
   readonly calls: ShimCall[];
   clearCalls(): void;
+  /** Puts every fault back to its default (none) and forgets the calls: the start of each test. */
+  reset(): void;
   /** Calls per action since the last `clearCalls` (throttled attempts included). */
   countByAction(): Record<string, number>;
   stop(): Promise<void>;
@@ -186,6 +188,7 @@ function restoreMaxEntries(answer: string, maxEntries: Map<string, string>): str
 export async function startShim(upstream: string): Promise<Ec2Shim> {
   const target = new URL(upstream);
   const faults: ShimFaults = { throttleEvery: 0, throttleLimit: Infinity, dependencyViolation: new Map(), pageSize: 0, emulateDescriptions: true };
+  const defaults = { ...faults };
   const descriptions = new Map<string, string>();
   const maxEntries = new Map<string, string>();
   const calls: ShimCall[] = [];
@@ -266,6 +269,11 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
     faults,
     calls,
     clearCalls: () => void calls.splice(0, calls.length),
+    reset() {
+      Object.assign(faults, defaults); // the same dependencyViolation map, emptied below
+      faults.dependencyViolation.clear();
+      calls.splice(0, calls.length);
+    },
     countByAction() {
       const out: Record<string, number> = {};
       for (const c of calls) out[c.action] = (out[c.action] ?? 0) + 1;

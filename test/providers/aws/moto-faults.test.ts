@@ -11,7 +11,7 @@ import { DEPENDENCY_VIOLATION_ATTEMPTS } from '../../../providers/aws/limits.js'
 import { hasErrors } from '../../../src/diagnostics.js';
 import { allDiagnostics } from '../../../src/plan/create-plan.js';
 import { startMoto, type MotoServer } from '../../helpers/aws/moto.js';
-import { changeLines, childLines, compile, copyShop, createVpc, editModel, engine, rawClient } from '../../helpers/aws/scenario.js';
+import { changeLines, childLines, compile, copyShop, createVpc, editModel, engine, groupByName as findGroup, rawClient } from '../../helpers/aws/scenario.js';
 import { startShim, type Ec2Shim } from '../../helpers/aws/shim.js';
 
 // What moto does not do (throttle, paginate, check dependencies), injected by the shim, and the
@@ -37,11 +37,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await moto.reset();
-  shim.faults.throttleEvery = 0;
-  shim.faults.throttleLimit = Infinity;
-  shim.faults.pageSize = 0;
-  shim.faults.dependencyViolation.clear();
-  shim.clearCalls();
+  shim.reset();
   vpc = await createVpc(client);
   model = await copyShop(vpc);
 });
@@ -50,12 +46,7 @@ afterEach(async () => {
   if (model) await rm(model.dir, { recursive: true, force: true });
 });
 
-async function groupByName(name: string) {
-  const out = await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [name] }] }));
-  const g = out.SecurityGroups?.[0];
-  if (!g?.GroupId) throw new Error(`no group ${name}`);
-  return g;
-}
+const groupByName = (name: string) => findGroup(client, vpc, name);
 
 async function applyShop(e: ReturnType<typeof engine>) {
   const rules = await compile(model.file);

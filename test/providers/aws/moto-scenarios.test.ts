@@ -21,6 +21,7 @@ import {
   engine,
   rawClient,
   unownedSnapshot,
+  groupByName as findGroup,
 } from '../../helpers/aws/scenario.js';
 import { startShim, type Ec2Shim } from '../../helpers/aws/shim.js';
 
@@ -58,10 +59,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await moto.reset();
-  shim.faults.throttleEvery = 0;
-  shim.faults.pageSize = 0;
-  shim.faults.dependencyViolation.clear();
-  shim.clearCalls();
+  shim.reset();
   vpc = await createVpc(client);
   model = await copyShop(vpc);
 });
@@ -70,12 +68,7 @@ afterEach(async () => {
   if (model) await rm(model.dir, { recursive: true, force: true });
 });
 
-async function groupByName(name: string) {
-  const out = await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [name] }] }));
-  const g = out.SecurityGroups?.[0];
-  if (!g?.GroupId) throw new Error(`no group ${name}`);
-  return g;
-}
+const groupByName = (name: string) => findGroup(client, vpc, name);
 
 async function rulesOf(groupId: string) {
   return (await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }] }))).SecurityGroupRules ?? [];
