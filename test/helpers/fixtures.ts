@@ -3,13 +3,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The vendor API descriptions and examples (`shared/fixtures`, beside the repository: that is how
- * CI lays out a clone). `BULKHEAD_FIXTURES` overrides it; a missing folder fails loudly.
+ * The vendor API descriptions and examples the tests check against, kept in the repository
+ * (`test/fixtures/vendor`, origins and licenses in its SOURCES.md) so a fresh clone runs every test
+ * with nothing beside it. A missing folder fails loudly rather than skipping a test.
  */
 export const FIXTURES: string = (() => {
-  const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-  const candidates = [process.env['BULKHEAD_FIXTURES'], join(repo, '../shared/fixtures')].filter((c): c is string => !!c);
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`vendor fixtures not found (looked in ${candidates.join(', ')}); set BULKHEAD_FIXTURES`);
-  return found;
+  const dir = join(resolve(dirname(fileURLToPath(import.meta.url)), '..'), 'fixtures/vendor');
+  if (!existsSync(dir)) throw new Error(`vendor fixtures not found in ${dir}`);
+  return dir;
 })();

@@ -4,7 +4,7 @@ import { FIXTURES } from '../fixtures.js';
 
 /**
  * A request-body checker for the vendor's Swagger 2.0 (OpenAPI) descriptions of the Azure network
- * API in `../shared/fixtures/azure`: it resolves `$ref`s across files, merges `allOf`, follows
+ * API in `test/fixtures/vendor/azure`: it resolves `$ref`s across files, merges `allOf`, follows
  * `discriminator`s, and reports what the real ARM front door would reject: missing `required`
  * properties, values outside an `enum`, wrong JSON types, numbers outside `minimum`/`maximum`,
  * `readOnly` properties sent in a request, and properties the schema does not define.
@@ -13,7 +13,7 @@ import { FIXTURES } from '../fixtures.js';
  * polymorphism and cross-file refs; the rules checked here are the few that matter for requests.
  */
 
-/** Root of the Azure vendor fixtures (`shared/fixtures/azure` beside the repository). */
+/** Root of the Azure vendor fixtures (`test/fixtures/vendor/azure`). */
 export const AZURE_FIXTURES = join(FIXTURES, 'azure');
 
 type Schema = { readonly [key: string]: unknown };

@@ -4,7 +4,7 @@ import { FIXTURES } from '../fixtures.js';
 
 /**
  * Checks HTTP requests against Google's compute v1 discovery document (the vendor's published API
- * description in shared/fixtures/gcp beside the repository): path and method, query parameters (known, typed,
+ * description in test/fixtures/vendor/gcp): path and method, query parameters (known, typed,
  * enum values) and request bodies (known fields, JSON types, enum values, no output-only fields).
  */
 
