@@ -12,6 +12,7 @@ import type { Change, ChildChange, Plan } from '../plan/types.js';
  *                        remove/delete of that target starts; a failed one holds them all back.
  *
  * Edges on top of that barrier:
+ *  - every removal of a target finishes before any (non-replace) delete of that target starts;
  *  - same address: create → add → remove → delete, so steps of one object never run concurrently;
  *    a deleted object whose rules refer to other objects first has those rules removed (`remove`);
  *  - `Resource.dependsOn` / `Child.dependsOn`: a create (or add) waits for the create of what it
@@ -130,6 +131,16 @@ export function buildSteps(plan: Plan): PlannedStep[] {
       if (s.change.target !== target || (s.phase !== 'remove' && s.phase !== 'delete')) continue;
       const free = isReplace(s) || beforeReplaceDelete.has(s.id);
       for (const x of free ? independent : m) edge(x.id, s.id);
+    }
+    // Removals before deletions: an object is deleted only after every rule removal of its target
+    // has finished, so a delete never races the removal of a rule that still names the object,
+    // even when the live state did not say that the rule refers to it (`dependsOn` is a hint a
+    // reader may miss; the cloud refuses the delete or, worse, drops the rule). Removals that wait
+    // for a replacement are left out: the replacement's delete may itself wait for this delete.
+    const removals = steps.filter((x) => x.change.target === target && x.phase === 'remove' && !isReplace(x) && !needsReplacement(x.id));
+    for (const s of steps) {
+      if (s.change.target !== target || s.phase !== 'delete' || isReplace(s)) continue;
+      for (const x of removals) edge(x.id, s.id);
     }
   }
 

@@ -242,3 +242,23 @@ describe.each([
     );
   });
 });
+
+describe('make-before-break without dependsOn from the reader', () => {
+  it('never deletes a group while a rule that names it is still being removed, and converges in one run', async () => {
+    const dropping = transitionArb.filter(([from, to]) => to.segments.length < from.segments.length);
+    await fc.assert(
+      fc.asyncProperty(dropping, fc.integer({ min: 2, max: 4 }), async ([from, to], parallelism) => {
+        const cloud = createFakeCloud();
+        const provider = createFakeProvider(cloud, { liveDependsOn: false, slowRemovals: true });
+        const o = { providers: fakeProviders(provider), source: () => ({ kind: 'live' as const }), resolver: noDns, retryDelayMs: 0 };
+        const first = await applyPlan(await createPlan(from, o), from, { ...o, parallelism });
+        expect(first.ok).toBe(true);
+        const p = await createPlan(to, o);
+        const report = await applyPlan(p, to, { ...o, parallelism });
+        expect(report.ok, JSON.stringify(report)).toBe(true);
+        expect((await createPlan(to, o)).targets[0]!.changes).toEqual([]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

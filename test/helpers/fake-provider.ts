@@ -244,6 +244,14 @@ export interface FakeProviderOptions {
    * make-before-break across objects matters.
    */
   readonly standaloneRules?: boolean;
+  /**
+   * Whether read says which group a live rule refers to (`Child.dependsOn`), as render does.
+   * False plays a reader that misses it: the engine must still never delete a group while a rule
+   * that names it is being removed.
+   */
+  readonly liveDependsOn?: boolean;
+  /** Rule removals yield to the event loop before they land, so they are "in flight" while other steps start. */
+  readonly slowRemovals?: boolean;
 }
 
 const RULE_TYPE = 'fake_rule';
@@ -283,7 +291,12 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
     attributes: { description: g.description },
     children: [...g.rules.values()]
       .sort((a, b) => (a.key < b.key ? -1 : 1))
-      .map((r) => childOf(target, r.direction, r.service, r.peer, { liveId: r.id })),
+      .map((r) => {
+        const child = childOf(target, r.direction, r.service, r.peer, { liveId: r.id });
+        if (options.liveDependsOn !== false) return child;
+        const { dependsOn: _omitted, ...rest } = child;
+        return rest;
+      }),
     liveId: g.id,
     forceNew: ['description'],
   });
@@ -465,6 +478,7 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
             case 'remove': {
               const g = groups.get(change.before!.name);
               if (!g) return;
+              if (options.slowRemovals) await new Promise((resolve) => setTimeout(resolve, 1));
               for (const c of step.children) {
                 if (!g.rules.has(c.key)) continue;
                 mutate(`remove ${g.name} ${c.key}`, () => g.rules.delete(c.key));
