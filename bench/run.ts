@@ -7,11 +7,13 @@
  * each registered provider (pure), and diff of that render against a "live" copy in another order
  * with 5% of the objects drifted. Median of 5 runs (3 for 10,000 segments, override with
  * BENCH_RUNS); peak heap = most heap in use (after a forced GC, outputs alive) over the size's runs.
- * Prints a Markdown table. `BENCH_SIZES=100,1000` picks sizes.
+ * Prints Markdown tables and writes the figures as JSON to `.bench/results.json` (or BENCH_JSON), so
+ * a regression check can read them. `BENCH_SIZES=100,1000` picks sizes; `BENCH_STARTUP_RUNS` the
+ * runs of the start-up table (whole CLI processes: `--version`, `validate`, `plan --snapshots`).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { getProvider } from '../providers/index.js';
 import { compileFile } from '../src/compile/index.js';
@@ -20,6 +22,7 @@ import { diffResources } from '../src/plan/diff.js';
 import type { Resource } from '../src/plan/types.js';
 import type { Provider } from '../src/provider.js';
 import { createFakeCloud, createFakeProvider } from '../test/helpers/fake-provider.js';
+import { benchStartup, formatStartup } from './startup.js';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const SIZES = (process.env['BENCH_SIZES'] ?? '100,1000,10000').split(',').map(Number);
@@ -209,6 +212,24 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write(`${out.join('\n')}\n\nMedian of the runs; diff = the render against a reordered copy with 5% of objects drifted.\n`);
+
+  process.stderr.write('bench: start-up through the CLI…\n');
+  const startup = benchStartup(Number(process.env['BENCH_STARTUP_RUNS'] ?? 9));
+  process.stdout.write(`\n${formatStartup(startup)}\n`);
+
+  const json = resolve(process.env['BENCH_JSON'] ?? '.bench/results.json');
+  await mkdir(dirname(json), { recursive: true });
+  const pipeline = rows.map((r) => ({
+    segments: r.segments,
+    intents: r.intents,
+    runs: r.runs,
+    compileMs: r.compile,
+    render: Object.fromEntries([...r.render].map(([id, x]) => [id, x])),
+    diff: Object.fromEntries([...r.diff].map(([id, x]) => [id, x])),
+    peakHeapMb: r.peakHeap,
+  }));
+  await writeFile(json, `${JSON.stringify({ formatVersion: 1, node: process.version, pipeline, startup }, null, 2)}\n`);
+  process.stderr.write(`bench: figures written to ${json}\n`);
 }
 
 await main();
