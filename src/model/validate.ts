@@ -34,9 +34,12 @@
  * - Guardrail violations, ICMP/address-family mismatches and everything that needs the expanded
  *   flows are checked by `compileRules` (compile/compile-rules.ts), with the same positions:
  *   a `deny` is violated by any allowed flow that shares a port AND an address with it. `internet`
- *   is every address outside the model (0.0.0.0/0, ::/0), so it overlaps every CIDR, FQDN and
- *   cloud entity (an office range included), never a segment: the same meaning the clouds give a
- *   native deny of 0.0.0.0/0. FQDNs against a narrower CIDR set cannot be decided before DNS
+ *   is every address outside the internal ranges (a target's `internalRanges`, on every cloud;
+ *   default RFC 1918, 100.64.0.0/10 and fc00::/7: DESIGN §5, src/model/addresses.ts), so it
+ *   overlaps a CIDR entity with some address outside them (a partner /24), not a VPN range
+ *   inside them, and every FQDN and cloud entity, never a segment: the meaning Azure's `Internet`
+ *   tag and the GCP rendering give it. With several targets, a CIDR reaching outside the ranges
+ *   of any of them overlaps. FQDNs against a narrower CIDR set cannot be decided before DNS
  *   resolution and count as disjoint. An `only` is violated by a flow into its segments from a
  *   source not listed (a CIDR source is listed when a listed CIDR entity contains it).
  * - YAML anchors, aliases and merge keys (`<<: *defaults`) work; top-level `x-…` keys are ignored,
@@ -49,7 +52,7 @@ import type { Diagnostic, Result, SourcePos } from '../diagnostics.js';
 import { error, hasErrors, warning } from '../diagnostics.js';
 import type { CloudBinding, CloudId, PortMatch, TargetSpec } from '../compile/types.js';
 import { entry, type LoadedFile, type LoadedModel, type YEntry, type YNode } from './load.js';
-import { parseCidr, parseFqdn, sortCidrs } from './addresses.js';
+import { DEFAULT_INTERNAL_RANGES, parseCidr, parseFqdn, sortCidrs } from './addresses.js';
 import { checkSchema } from './schema-check.js';
 import { comparePortMatch, parseService, PROTOCOL_KEYWORDS } from './services.js';
 import { closest, didYouMean } from './suggest.js';
@@ -57,7 +60,7 @@ import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentD
 
 /** The format versions this Bulkhead reads. */
 export const SUPPORTED_VERSIONS: readonly number[] = [1];
-/** RFC 1918: the default internal ranges of a GCP target. */
+/** RFC 1918 (part of DEFAULT_INTERNAL_RANGES, src/model/addresses.ts, the default of every target). */
 export const RFC1918: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 /** Keys only the root model file may hold. */
 const ROOT_ONLY_KEYS = ['name', 'targets', 'tiers', 'segments'] as const;
@@ -153,7 +156,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
   for (const def of entityDefs.values()) {
     brokenEntities.add(def.name);
     if (def.name === INTERNET) {
-      diags.push(error('reserved-name', `"${INTERNET}" is built in (0.0.0.0/0 and ::/0) and cannot be redefined`, def.pos));
+      diags.push(error('reserved-name', `"${INTERNET}" is built in (every address outside the targets' internal ranges) and cannot be redefined`, def.pos));
       continue;
     }
     if (def.name.startsWith('tier:')) continue; // the schema's name pattern reports it
@@ -547,11 +550,20 @@ function parseTarget(def: Def<TargetSpec>, diags: Diagnostic[]): TargetSpec | un
     return v === undefined ? {} : { [k]: v };
   };
   const base = { name: def.name, pos: def.pos };
+  // Every cloud's config may give the network's internal ranges: what `internet` is outside of.
+  const rangesNode = entry(c, 'internalRanges')?.value;
+  let ranges: readonly string[] | undefined;
+  if (rangesNode) {
+    const r = parseCidrList(rangesNode, `target "${def.name}" internalRanges`, diags);
+    ranges = [...r.ipv4, ...r.ipv6];
+    if (itemsOf(rangesNode).length === 0) diags.push(error('empty-list', `target "${def.name}": internalRanges is empty`, rangesNode.pos));
+  }
+  const rangesOpt = ranges === undefined ? {} : { internalRanges: ranges };
   switch (cloud) {
     case 'aws': {
       const region = s('region'), vpc = s('vpc');
       if (region === undefined || vpc === undefined) return undefined; // schema: required
-      return { kind: 'aws', ...base, aws: { region, vpc, ...opt('profile'), ...opt('endpoint') } };
+      return { kind: 'aws', ...base, aws: { region, vpc, ...opt('profile'), ...rangesOpt, ...opt('endpoint') } };
     }
     case 'azure': {
       const subscription = s('subscription'), resourceGroup = s('resourceGroup'), location = s('location'), nsg = s('nsg');
@@ -559,23 +571,16 @@ function parseTarget(def: Def<TargetSpec>, diags: Diagnostic[]): TargetSpec | un
       return {
         kind: 'azure',
         ...base,
-        azure: { subscription: subscription.toLowerCase(), resourceGroup, location, nsg, ...opt('firewallPolicy'), ...opt('endpoint') },
+        azure: { subscription: subscription.toLowerCase(), resourceGroup, location, nsg, ...opt('firewallPolicy'), ...rangesOpt, ...opt('endpoint') },
       };
     }
     case 'gcp': {
       const project = s('project'), network = s('network');
       if (project === undefined || network === undefined) return undefined;
-      const rangesNode = entry(c, 'internalRanges')?.value;
-      let internalRanges: readonly string[] = RFC1918;
-      if (rangesNode) {
-        const r = parseCidrList(rangesNode, `target "${def.name}" internalRanges`, diags);
-        internalRanges = [...r.ipv4, ...r.ipv6];
-        if (internalRanges.length === 0 && itemsOf(rangesNode).length === 0) diags.push(error('empty-list', `target "${def.name}": internalRanges is empty`, rangesNode.pos));
-      }
       return {
         kind: 'gcp',
         ...base,
-        gcp: { project, network, ...opt('firewallPolicy'), internalRanges, ...opt('endpoint') },
+        gcp: { project, network, ...opt('firewallPolicy'), internalRanges: ranges ?? DEFAULT_INTERNAL_RANGES, ...opt('endpoint') },
       };
     }
   }

@@ -59,7 +59,7 @@ describe('validation rules', () => {
     });
     expect(r.lines).toEqual([
       'm.yaml:4:3 error entity-kind: entity "bad" mixes cidrs and fqdns: an entity is one kind; split it in two',
-      'm.yaml:7:15 error guardrail-violation: flow internet -> web tcp/22 overlaps guardrail "no-ssh" (deny from internet on tcp/22)',
+      'm.yaml:7:15 error guardrail-violation: flow internet -> web tcp/22 overlaps guardrail "no-ssh" (deny from internet (addresses outside the internal ranges 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16, fc00::/7) on tcp/22)',
       'm.yaml:7:49 error unknown-service: unknown service "htps"',
       'm.yaml:10:33 error unknown-reference: unknown reference "nosuch": no segment, entity or tier has this name',
     ]);
@@ -95,5 +95,42 @@ describe('validation rules', () => {
     const r = await compileFile('m.yaml', { cwd: dir });
     expect(r.ok).toBe(true);
     expect(r.value!.rules.map((x) => `${x.segment} ${x.direction} ${x.origins.map((o) => o.pos.line).join(',')}`)).toEqual(['app egress 5,7', 'db ingress 5,7']);
+  });
+});
+
+describe('internet means outside the internal ranges', () => {
+  const guard = 'guardrails:\n  - { name: no-ssh, deny: { from: internet, ports: [tcp/22] } }\n';
+  const seg = (from: string) => `segments:\n  monitoring:\n    ingress: [{ from: ${from}, ports: [tcp/22] }]\n`;
+  it('a VPN range inside RFC 1918 may SSH under a deny of internet; a partner /24 may not', async () => {
+    const ok = await diagnose({ 'm.yaml': `${HEAD}entities:\n  vpn: { cidrs: [172.16.50.0/24] }\n${seg('vpn')}${guard}` });
+    expect(ok.lines).toEqual([]);
+    expect(ok.ok).toBe(true);
+    const bad = await diagnose({ 'm.yaml': `${HEAD}entities:\n  partner: { cidrs: [198.51.100.0/24] }\n${seg('partner')}${guard}` });
+    expect(bad.lines).toEqual([
+      'm.yaml:7:15 error guardrail-violation: flow partner -> monitoring tcp/22 overlaps guardrail "no-ssh" (deny from internet (addresses outside the internal ranges 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16, fc00::/7) on tcp/22)',
+    ]);
+  });
+  it('the default includes 100.64.0.0/10 and fc00::/7', async () => {
+    const r = await diagnose({ 'm.yaml': `${HEAD}entities:\n  vpn: { cidrs: [100.64.8.0/24, "fd00:1::/64"] }\n${seg('vpn')}${guard}` });
+    expect(r.lines).toEqual([]);
+  });
+  it('a target\'s internalRanges (on any cloud) decides; with several targets, outside any of them overlaps', async () => {
+    const aws = '  a: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0, internalRanges: [10.0.0.0/8] } }\n';
+    const az = '  z: { azure: { subscription: 00000000-0000-0000-0000-000000000000, resourceGroup: rg, location: westeurope, nsg: n, internalRanges: [172.16.0.0/12] } }\n';
+    const ent = 'entities:\n  vpn: { cidrs: [172.16.50.0/24] }\n';
+    const onlyAz = await diagnose({ 'm.yaml': `${HEAD}targets:\n${az}${ent}${seg('vpn')}${guard}` });
+    expect(onlyAz.lines).toEqual([]);
+    const both = await diagnose({ 'm.yaml': `${HEAD}targets:\n${aws}${az}${ent}${seg('vpn')}${guard}` });
+    expect(both.diags.map((d) => d.code)).toEqual(['guardrail-violation']);
+    expect(both.diags[0]!.message).toContain("internet (addresses outside each target's internal ranges)");
+  });
+  it('internalRanges is accepted on aws and azure targets, canonical, and checked with positions', async () => {
+    const dir = writeFiles({
+      'm.yaml': `${HEAD}targets:\n  a: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0, internalRanges: [10.1.0.0/16, "FD00::/8"] } }\n  z: { azure: { subscription: 00000000-0000-0000-0000-000000000000, resourceGroup: rg, location: westeurope, nsg: n, internalRanges: [10.0.0.1/8] } }\nsegments: { web: {} }\n`,
+    });
+    const r = await compileFile('m.yaml', { cwd: dir });
+    expect(r.diagnostics.map((d) => `${formatPos(d.pos!)} ${d.code}`)).toEqual(['m.yaml:5:135 cidr-host-bits']);
+    const ok = await compileFile('m.yaml', { cwd: writeFiles({ 'm.yaml': `${HEAD}targets:\n  a: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0, internalRanges: ["FD00::/8", 10.1.0.0/16] } }\nsegments: { web: {} }\n` }) });
+    expect(ok.ok && ok.value.targets[0]).toMatchObject({ kind: 'aws', aws: { internalRanges: ['10.1.0.0/16', 'fd00::/8'] } });
   });
 });
