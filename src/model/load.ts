@@ -127,17 +127,21 @@ export function tooDeep(text: string): number | undefined {
     let end = text.indexOf('\n', lineStart);
     if (end < 0) end = text.length;
     let i = lineStart;
-    while (i < end && (text[i] === ' ' || text[i] === '-' || text[i] === '\t')) {
-      // `- - x` nests too: each dash is a level, like an indent.
-      if (text[i] === '-' && !(i + 1 === end || text[i + 1] === ' ')) break;
-      i++;
-    }
-    if (i < end && text[i] !== '#' && flow === 0) {
-      const indent = i - lineStart;
+    const level = (at: number): boolean => {
+      const indent = at - lineStart;
       while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
       indents.push(indent);
-      if (indents.length > MAX_NESTING_DEPTH) return i;
+      return indents.length > MAX_NESTING_DEPTH;
+    };
+    while (i < end && (text[i] === ' ' || text[i] === '-' || text[i] === '\t')) {
+      if (text[i] === '-') {
+        if (!(i + 1 === end || text[i + 1] === ' ')) break; // `-x`: a scalar
+        // `- - x` nests too: each dash opens a sequence at its column.
+        if (flow === 0 && level(i)) return i;
+      }
+      i++;
     }
+    if (i < end && text[i] !== '#' && flow === 0 && level(i)) return i;
     for (let j = i; j < end; j++) {
       const c = text[j];
       if (c === '#' && (j === lineStart || text[j - 1] === ' ')) break;

@@ -44,6 +44,7 @@ describe('YAML limits (each a named constant, each error with its position)', ()
     for (let i = 0; i < 200; i++) block += `${' '.repeat(i)}k:\n`;
     block += `${' '.repeat(200)}v\n`;
     expect(parse(block)).toEqual([`m.yaml:${MAX_NESTING_DEPTH + 2}:${MAX_NESTING_DEPTH + 1} yaml-too-deep`]);
+    expect(parse(`bulkhead: 1\na:\n${'- '.repeat(50_000)}x\n`)).toEqual([`m.yaml:3:${2 * MAX_NESTING_DEPTH + 1} yaml-too-deep`]);
     // A model's own depth is fine.
     expect(parse('bulkhead: 1\nsegments:\n  web:\n    ingress:\n      - { from: [a, { b: [c] }], ports: [tcp/1] }\n')).toEqual([]);
   });
