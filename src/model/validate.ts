@@ -143,7 +143,8 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
         root.pos,
       ),
     );
-  } else if (!isPack && segmentsEntry && mapEntries(segmentsEntry.value).length === 0 && (segmentsEntry.value.kind === 'map' || (segmentsEntry.value.kind === 'scalar' && segmentsEntry.value.value === null))) {
+  } else if (!isPack && segmentsEntry?.value.kind === 'map' && segmentsEntry.value.entries.length === 0) {
+    // (An empty `segments:` is not a mapping: the schema reports it.)
     diags.push(
       warning('empty-segments', 'the model has no segments: a plan destroys every object it owns (retiring the model); silence with "ignoreWarnings: [empty-segments]"', segmentsEntry.keyPos),
     );
