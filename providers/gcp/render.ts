@@ -1,7 +1,7 @@
 import type { Endpoint, GcpTargetConfig, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
 import { assertNever } from '../../src/errors.js';
-import { excludeCidrs } from '../../src/model/addresses.js';
+import { internetRanges } from '../../src/model/addresses.js';
 import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
 import {
   canonicalFirewall,
@@ -270,7 +270,8 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   // What a deny of the built-in `internet` means: every address outside the network's internal
   // ranges (like Azure's `Internet` tag), never 0.0.0.0/0, which at top precedence would also cut
   // the segment-to-segment flows the model allows (GuardrailDeny, src/compile/types.ts).
-  const outsideInternal = { v4: excludeCidrs(['0.0.0.0/0'], internal.v4), v6: excludeCidrs(['::/0'], internal.v6) };
+  const outside = internetRanges(gcp.internalRanges);
+  const outsideInternal = { v4: outside.filter((r) => !isV6(r)), v6: outside.filter(isV6) };
 
   // --- allows: one rule per (segment, direction, peer, family) ---
   const groups = new Map<string, { segment: string; direction: 'ingress' | 'egress'; peer: Endpoint; intents: RuleIntent[] }>();

@@ -2,7 +2,7 @@ import { error, hasErrors, warning, type Diagnostic, type Result, type SourcePos
 import { assertNever } from '../errors.js';
 import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentModel } from '../model/types.js';
 import { comparePortMatch, formatPortMatch, portMatchesOverlap } from '../model/services.js';
-import { cidrContains, cidrsOverlap } from '../model/addresses.js';
+import { cidrContains, cidrsOverlap, describeInternet, modelInternalRanges, reachesInternet } from '../model/addresses.js';
 import { compareStrings, flowLabel, formatEndpoint, sha256, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
 import type { CloudBinding, Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, SegmentSpec, TargetSpec } from './types.js';
 
@@ -135,20 +135,39 @@ function allCidrs(e: Exclude<Endpoint, { kind: 'segment' }>): string[] {
   return [];
 }
 
-/** True for an endpoint covering every address of a family (the built-in `internet`, or a /0). */
+/** The built-in `internet` (also narrowed to one family, which drops `builtin`): its name is reserved. */
+function isInternet(e: Exclude<Endpoint, { kind: 'segment' }>): boolean {
+  return e.kind === 'cidrs' && (e.builtin === 'internet' || e.entity === 'internet');
+}
+
+/** True for an endpoint covering every address of a family (a /0 entity). */
 function isEverything(e: Exclude<Endpoint, { kind: 'segment' }>): boolean {
-  return e.kind === 'cidrs' && (e.builtin === 'internet' || [...e.ipv4, ...e.ipv6].some((c) => c.endsWith('/0')));
+  return e.kind === 'cidrs' && [...e.ipv4, ...e.ipv6].some((c) => c.endsWith('/0'));
 }
 
 /**
- * True when two external endpoints may share an address. An all-addresses endpoint (`internet`)
- * overlaps every external endpoint, FQDNs and cloud services included: that is what 0.0.0.0/0
- * means, and how the clouds render such a deny. Otherwise CIDRs are compared by containment,
- * FQDN sets by name; FQDNs against a narrower CIDR set cannot be decided before resolution and
- * count as disjoint.
+ * True when two external endpoints may share an address. The built-in `internet` is every
+ * address outside the internal ranges (`internal`: one set per target, src/model/addresses.ts):
+ * it overlaps a CIDR entity that reaches outside the ranges of some target (a partner /24, not a
+ * VPN range inside 172.16.0.0/12), and every FQDN and cloud entity (their addresses are public).
+ * A /0 entity overlaps everything. Otherwise CIDRs are compared by containment, FQDN sets by
+ * name; FQDNs against a narrower CIDR set cannot be decided before resolution and count as disjoint.
  */
-export function externalsOverlap(a: Exclude<Endpoint, { kind: 'segment' }>, b: Exclude<Endpoint, { kind: 'segment' }>): boolean {
+export function externalsOverlap(
+  a: Exclude<Endpoint, { kind: 'segment' }>,
+  b: Exclude<Endpoint, { kind: 'segment' }>,
+  internal: readonly (readonly string[])[] = modelInternalRanges([]),
+): boolean {
   if (a.entity === b.entity) return true;
+  if (isInternet(a) || isInternet(b)) {
+    const other = isInternet(a) ? b : a;
+    if (other.kind !== 'cidrs') return true;
+    const net = isInternet(a) ? a : b;
+    if (net.kind !== 'cidrs') return true;
+    // A narrowed `internet` (one family) only reaches that family's addresses.
+    const cidrs = [...(net.ipv4.length ? other.ipv4 : []), ...(net.ipv6.length ? other.ipv6 : [])];
+    return cidrs.some((c) => internal.some((r) => reachesInternet(c, r)));
+  }
   if (isEverything(a) || isEverything(b)) return true;
   if (a.kind === 'fqdns' && b.kind === 'fqdns') return a.fqdns.some((f) => b.fqdns.includes(f));
   if (a.kind === 'cloud' && b.kind === 'cloud') {
@@ -281,23 +300,28 @@ function sidePredicate(side: GuardrailSide, sides: SideCache, external: (s: Side
 }
 
 /** Does a flow end match a guardrail side (empty side = anything)? */
-function matchesSide(side: GuardrailSide, sides: SideCache): (s: Side) => boolean {
+function matchesSide(side: GuardrailSide, sides: SideCache, internal: readonly (readonly string[])[]): (s: Side) => boolean {
   if (side.refs.length === 0) return () => true;
-  return sidePredicate(side, sides, (s, r) => externalsOverlap(s.endpoint, r.endpoint));
+  return sidePredicate(side, sides, (s, r) => externalsOverlap(s.endpoint, r.endpoint, internal));
 }
 
 /** Is a flow source one of the sources an `only` guardrail allows? */
 function coveredBy(side: GuardrailSide, sides: SideCache): (s: Side) => boolean {
   return sidePredicate(side, sides, (s, r) => {
     if (s.endpoint.entity === r.endpoint.entity) return true;
-    if (isEverything(r.endpoint)) return true;
+    if (isEverything(r.endpoint) || isInternet(r.endpoint)) return true;
     const inner = allCidrs(s.endpoint), outer = allCidrs(r.endpoint);
     return s.endpoint.kind === 'cidrs' && inner.length > 0 && inner.every((c) => outer.some((o) => cidrContains(o, c)));
   });
 }
 
-function describeGuardrail(g: GuardrailDef): string {
-  const names = (s: GuardrailSide) => [...new Set(s.refs.map((r) => (r.ref.kind === 'tier' ? `tier:${r.ref.name}` : r.ref.name)))].sort(compareStrings).join(', ');
+/**
+ * The guardrail in words; `internal` (the model's internal-range sets) makes `internet` say what
+ * it means ("internet (addresses outside the internal ranges 10.0.0.0/8, …)").
+ */
+function describeGuardrail(g: GuardrailDef, internal?: readonly (readonly string[])[]): string {
+  const label = (r: PeerRef) => (r.kind === 'tier' ? `tier:${r.name}` : r.kind === 'entity' && r.name === 'internet' && internal ? describeInternet(internal) : r.name);
+  const names = (s: GuardrailSide) => [...new Set(s.refs.map((r) => label(r.ref)))].sort(compareStrings).join(', ');
   if (g.kind === 'deny') {
     const parts = ['deny'];
     if (g.from.refs.length) parts.push(`from ${names(g.from)}`);
@@ -310,8 +334,9 @@ function describeGuardrail(g: GuardrailDef): string {
 
 /** Checks every flow against every guardrail: one error per (flow, guardrail), at the flow's first origin. */
 function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly Flow[], diags: Diagnostic[]): void {
+  const internal = modelInternalRanges(model.targets.values());
   for (const g of model.guardrails) {
-    const fromMatches = matchesSide(g.from, sides), toMatches = matchesSide(g.to, sides);
+    const fromMatches = matchesSide(g.from, sides, internal), toMatches = matchesSide(g.to, sides, internal);
     const fromCovers = g.kind === 'only' ? coveredBy(g.from, sides) : undefined;
     for (const flow of flows) {
       let violated = false;
@@ -327,7 +352,7 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
       const origins = sortOrigins(flow.origins);
       const first = origins[0]!;
       diags.push(
-        error('guardrail-violation', `flow ${first.label} ${why} guardrail "${g.name}" (${describeGuardrail(g)})`, first.pos, [
+        error('guardrail-violation', `flow ${first.label} ${why} guardrail "${g.name}" (${describeGuardrail(g, internal)})`, first.pos, [
           { message: `guardrail "${g.name}"`, pos: g.pos },
           ...origins.slice(1).map((o) => ({ message: `flow ${o.label} also written here`, pos: o.pos })),
         ]),
@@ -442,7 +467,13 @@ function canonicalTarget(t: TargetSpec): TargetSpec {
         kind: 'aws',
         name: t.name,
         pos,
-        aws: { region: c.region, vpc: c.vpc, ...(c.profile !== undefined ? { profile: c.profile } : {}), ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}) },
+        aws: {
+          region: c.region,
+          vpc: c.vpc,
+          ...(c.profile !== undefined ? { profile: c.profile } : {}),
+          ...(c.internalRanges !== undefined ? { internalRanges: [...c.internalRanges] } : {}),
+          ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}),
+        },
       };
     }
     case 'azure': {
@@ -457,6 +488,7 @@ function canonicalTarget(t: TargetSpec): TargetSpec {
           location: c.location,
           nsg: c.nsg,
           ...(c.firewallPolicy !== undefined ? { firewallPolicy: c.firewallPolicy } : {}),
+          ...(c.internalRanges !== undefined ? { internalRanges: [...c.internalRanges] } : {}),
           ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}),
         },
       };

@@ -1,4 +1,4 @@
-import { error, hasErrors, sortDiagnostics, type Result } from '../diagnostics.js';
+import { error, hasErrors, sortDiagnostics, type Diagnostic, type Result } from '../diagnostics.js';
 import { loadModel, type LoadOptions } from '../model/load.js';
 import type { SegmentModel } from '../model/types.js';
 import { validateModelPartial } from '../model/validate.js';
@@ -8,6 +8,13 @@ import type { RuleSet } from './types.js';
 export { compileRules } from './compile-rules.js';
 export { loadModel } from '../model/load.js';
 export { validateModel } from '../model/validate.js';
+
+/** The diagnostics without the warnings the model's `ignoreWarnings` lists (errors always stay). */
+function withoutIgnored(diagnostics: readonly Diagnostic[], model: SegmentModel | undefined): Diagnostic[] {
+  const ignored = new Set(model?.ignoreWarnings ?? []);
+  if (ignored.size === 0) return [...diagnostics];
+  return diagnostics.filter((d) => d.severity !== 'warning' || !ignored.has(d.code));
+}
 
 /** Options of `compileFile` / `loadAndValidate`. */
 export type CompileFileOptions = LoadOptions;
@@ -24,7 +31,7 @@ export async function loadAndValidate(path: string, options: CompileFileOptions 
     // Report guardrail violations now too, from what could be validated (see validateModelPartial).
     all.push(...compileRules(validated.model).diagnostics.filter((d) => d.code === 'guardrail-violation'));
   }
-  const diagnostics = sortDiagnostics(all);
+  const diagnostics = sortDiagnostics(withoutIgnored(all, validated.model));
   if (hasErrors(diagnostics) || !validated.model) return { ok: false, diagnostics };
   return { ok: true, value: validated.model, diagnostics };
 }
@@ -39,7 +46,7 @@ export async function compileFile(path: string, options: CompileFileOptions = {}
   if (!model.ok) return model;
   if (model.value.kind === 'pack') return { ok: false, diagnostics: [notAModel(model.value)] };
   const compiled = compileRules(model.value);
-  const diagnostics = sortDiagnostics([...model.diagnostics, ...compiled.diagnostics]);
+  const diagnostics = sortDiagnostics(withoutIgnored([...model.diagnostics, ...compiled.diagnostics], model.value));
   if (!compiled.ok || hasErrors(diagnostics)) return { ok: false, diagnostics };
   return { ok: true, value: compiled.value, diagnostics };
 }
@@ -65,7 +72,7 @@ export async function validateFile(path: string, options: CompileFileOptions = {
   if (!model.ok) return model;
   if (model.value.kind === 'pack') return { ok: true, value: { kind: 'pack', pack: model.value }, diagnostics: model.diagnostics };
   const compiled = compileRules(model.value);
-  const diagnostics = sortDiagnostics([...model.diagnostics, ...compiled.diagnostics]);
+  const diagnostics = sortDiagnostics(withoutIgnored([...model.diagnostics, ...compiled.diagnostics], model.value));
   if (!compiled.ok || hasErrors(diagnostics)) return { ok: false, diagnostics };
   return { ok: true, value: { kind: 'model', rules: compiled.value }, diagnostics };
 }

@@ -15,6 +15,11 @@ export interface AwsTargetConfig {
   readonly vpc: string;
   /** Named profile of the AWS shared config, when not the default chain's choice. */
   readonly profile?: string;
+  /**
+   * The VPC's internal ranges, when the model gives them (canonical CIDRs, sorted): what the
+   * built-in `internet` is outside of. Absent means DEFAULT_INTERNAL_RANGES (src/model/addresses.ts).
+   */
+  readonly internalRanges?: readonly string[];
   /** API endpoint override (emulators, sovereign partitions). */
   readonly endpoint?: string;
 }
@@ -28,6 +33,11 @@ export interface AzureTargetConfig {
   readonly nsg: string;
   /** Azure Firewall Policy for FQDN egress (in `resourceGroup`); required when a segment has FQDN egress. */
   readonly firewallPolicy?: string;
+  /**
+   * The network's internal ranges, when the model gives them (canonical CIDRs, sorted): what the
+   * built-in `internet` is outside of. Absent means DEFAULT_INTERNAL_RANGES (src/model/addresses.ts).
+   */
+  readonly internalRanges?: readonly string[];
   /** ARM endpoint override (emulators, sovereign clouds). */
   readonly endpoint?: string;
 }
@@ -41,7 +51,8 @@ export interface GcpTargetConfig {
   readonly firewallPolicy?: string;
   /**
    * The network's internal ranges: egress between segments is allowed toward these (GCP egress
-   * rules cannot name tags). Canonical CIDRs; RFC 1918 when the model does not say.
+   * rules cannot name tags), and the built-in `internet` is everything outside them. Canonical
+   * CIDRs; DEFAULT_INTERNAL_RANGES (RFC 1918, 100.64.0.0/10, fc00::/7) when the model does not say.
    */
   readonly internalRanges: readonly string[];
   /** Compute API endpoint override (emulators). */
@@ -125,7 +136,8 @@ export interface RuleIntent {
  * precedence. It applies to `segments` in `direction` against `peer` (`any` = every address).
  *
  * The compiler checks denies against the model's flows with this meaning: the built-in
- * `internet` (and any entity) is every address OUTSIDE the model, never one of its segments, so
+ * `internet` is every address outside the target's internal ranges (`internetRanges` in
+ * src/model/addresses.ts), and neither it nor any entity is ever one of the model's segments, so
  * a model may deny `internet` egress from a tier and still let it talk to other segments. A
  * native rendering must keep that meaning: Azure's `Internet` tag does; on GCP a deny of
  * 0.0.0.0/0 at top precedence would also cut segment-to-segment traffic, so deny

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import type { TargetSpec } from '../compile/types.js';
 
 /**
  * CIDR and FQDN parsing into canonical text (cloud-semantics "Normalization traps" 10, 11, 16):
@@ -136,4 +137,67 @@ export function excludeCidrs(base: readonly string[], exclude: readonly string[]
   };
   for (const b of base) visit(b);
   return sortCidrs(out);
+}
+
+/**
+ * The internal ranges a target has when its `internalRanges` does not say (DESIGN §5): RFC 1918,
+ * the RFC 6598 shared address space (carrier-grade NAT, also used by VPN and peering ranges) and
+ * IPv6 unique local addresses (RFC 4193). Canonical and sorted.
+ */
+export const DEFAULT_INTERNAL_RANGES: readonly string[] = ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
+/**
+ * What the built-in `internet` means, for one set of internal ranges: every address outside them
+ * (0.0.0.0/0 and ::/0 minus the ranges), as a sorted, minimal list of canonical CIDRs. This is the
+ * one definition: guardrail checks (compile-rules.ts) and the native renderings of a deny of
+ * `internet` (GCP) use it, and the README says it.
+ */
+export function internetRanges(internal: readonly string[] = DEFAULT_INTERNAL_RANGES): string[] {
+  const v4 = internal.filter((c) => !c.includes(':'));
+  const v6 = internal.filter((c) => c.includes(':'));
+  return [...excludeCidrs(['0.0.0.0/0'], v4), ...excludeCidrs(['::/0'], v6)];
+}
+
+/** True when every address of the canonical `cidr` lies inside one of the `internal` ranges. */
+export function isInternalCidr(cidr: string, internal: readonly string[] = DEFAULT_INTERNAL_RANGES): boolean {
+  // Ranges are canonical CIDRs, so a CIDR is covered by their union exactly when one contains it
+  // or it is exactly covered by several (both halves covered, recursively): excludeCidrs decides.
+  return internal.some((r) => cidrContains(r, cidr)) || excludeCidrs([cidr], internal).length === 0;
+}
+
+/** True when some address of the canonical `cidr` lies outside the `internal` ranges: it overlaps `internet`. */
+export function reachesInternet(cidr: string, internal: readonly string[] = DEFAULT_INTERNAL_RANGES): boolean {
+  return !isInternalCidr(cidr, internal);
+}
+
+/** The internal ranges of a target: its `internalRanges`, else DEFAULT_INTERNAL_RANGES. */
+export function targetInternalRanges(t: TargetSpec): readonly string[] {
+  switch (t.kind) {
+    case 'aws':
+      return t.aws.internalRanges ?? DEFAULT_INTERNAL_RANGES;
+    case 'azure':
+      return t.azure.internalRanges ?? DEFAULT_INTERNAL_RANGES;
+    case 'gcp':
+      return t.gcp.internalRanges;
+  }
+}
+
+/**
+ * The distinct internal-range sets of a model's targets (each sorted), or the default alone when
+ * the model declares no target: a CIDR overlaps `internet` when it reaches outside any of them.
+ */
+export function modelInternalRanges(targets: Iterable<TargetSpec>): (readonly string[])[] {
+  const out = new Map<string, readonly string[]>();
+  for (const t of targets) {
+    const r = sortCidrs(targetInternalRanges(t));
+    out.set(r.join(','), r);
+  }
+  if (out.size === 0) out.set('', DEFAULT_INTERNAL_RANGES);
+  return [...out.values()];
+}
+
+/** How messages say what `internet` means: "internet (addresses outside the internal ranges 10.0.0.0/8, …)". */
+export function describeInternet(sets: readonly (readonly string[])[]): string {
+  if (sets.length === 1) return `internet (addresses outside the internal ranges ${sets[0]!.join(', ')})`;
+  return "internet (addresses outside each target's internal ranges)";
 }

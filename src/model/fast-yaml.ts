@@ -46,6 +46,18 @@ for (const ch of ',]}:#[{"\'') FLOW_PLAIN_STOP[ch.charCodeAt(0)] = 1;
 /** Characters of a plain mapping key. */
 const KEY_CHAR_RE = /[A-Za-z0-9_./-]/;
 
+/**
+ * Drops trailing ASCII spaces only. YAML's white space is space and tab (tabs leave the subset),
+ * so a trailing no-break space (U+00A0), ideographic space (U+3000) or other Unicode space is part
+ * of the scalar for the `yaml` package; String.prototype.trimEnd would drop it, and a value's
+ * validity would then depend on which path read the file.
+ */
+function trimSpaces(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 32) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
+
 function resolvePlain(s: string): string | number | boolean | null {
   if (NULL_RE.test(s)) return null;
   if (BOOL_RE.test(s)) return s[0] === 't' || s[0] === 'T';
@@ -265,7 +277,7 @@ class FastParser {
       if (INDICATORS.has(t[p]!)) bail();
       let q = p;
       while (q < line.end && !(t[q] === '#' && t[q - 1] === ' ')) q++;
-      const raw = t.slice(p, q).trimEnd();
+      const raw = trimSpaces(t.slice(p, q));
       for (let i = raw.indexOf(':'); i >= 0; i = raw.indexOf(':', i + 1)) if (!this.#colonOk(p + i)) bail();
       node = { kind: 'scalar', pos: this.#pos(p), value: resolvePlain(raw) };
     }
@@ -342,7 +354,7 @@ class FastParser {
       }
       q++;
     }
-    const raw = t.slice(p, q).trimEnd();
+    const raw = trimSpaces(t.slice(p, q));
     if (raw === '') bail();
     this.#end = q;
     return { kind: 'scalar', pos: this.#pos(p), value: resolvePlain(raw) };

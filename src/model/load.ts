@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep, basename } from 'node:path';
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode, type Document } from 'yaml';
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit as visitYaml, type Node as YamlNode, type Document } from 'yaml';
 import { error, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { parseFastYaml } from './fast-yaml.js';
 import { didYouMean } from './suggest.js';
+import { parseFqdn } from './addresses.js';
 
 /**
  * Loading: YAML text → a small tree that keeps the file:line:column of every node and key, with
@@ -67,19 +68,168 @@ export function findRepoRoot(absFile: string): string {
   }
 }
 
+/**
+ * Most bytes one model (the root file and its includes together) may have. The largest model
+ * the benchmarks compile (bench/run.ts: 10,000 segments, ~20 flows each) is about 8 MB; 32 MiB
+ * leaves four times that, while a 50 MB file (12 minutes in the general YAML path) is refused at
+ * once rather than hanging `validate`.
+ */
+export const MAX_MODEL_BYTES = 32 * 1024 * 1024;
+/**
+ * Most nodes alias expansion may produce in one file (what the `yaml` package's `maxAliasCount`
+ * guards against: a "billion laughs" bomb, 9 levels of 9 aliases, expands to 9^9 nodes). A
+ * `<<: *defaults` of a dozen keys on each of 10,000 segments is ~120,000 nodes; 250,000 is twice
+ * that, and reaching it takes a fraction of a second, so a bomb fails fast.
+ */
+export const MAX_ALIAS_NODES = 250_000;
+/**
+ * Deepest chain of aliases inside aliased content (an anchor whose content uses an alias whose
+ * content uses an alias ...). Real models reuse defaults one or two levels deep; bombs need many
+ * levels to grow, so 6 stops them early without getting in the way.
+ */
+export const MAX_ALIAS_DEPTH = 6;
+/**
+ * Deepest nesting of mappings and sequences. A model is at most ~8 levels deep (segments, a
+ * segment, ingress, an item, ports); 64 is far beyond, and far below where the `yaml` package's
+ * parser runs out of memory on `[[[[…` (~100,000 levels) or recursion hits "Maximum call stack".
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+/** Thrown inside toTree when a limit is reached: the file's tree is abandoned, the diagnostic kept. */
+class LimitReached extends Error {
+  readonly diagnostic: Diagnostic;
+  constructor(diagnostic: Diagnostic) {
+    super(diagnostic.message);
+    this.diagnostic = diagnostic;
+  }
+}
+
+/** Line and column (1-based) of an offset, without a LineCounter (for checks before parsing). */
+function offsetPos(text: string, file: string, offset: number): SourcePos {
+  let line = 1, lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { file, line, column: offset - lineStart + 1 };
+}
+
+/**
+ * The first place where mappings and sequences nest deeper than MAX_NESTING_DEPTH, by flow
+ * brackets and block indentation, scanned before the `yaml` package parses (it is what would run
+ * out of memory). Conservative: quoted scalars and comments are skipped.
+ */
+export function tooDeep(text: string): number | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let lineStart = 0;
+  while (lineStart <= text.length) {
+    let end = text.indexOf('\n', lineStart);
+    if (end < 0) end = text.length;
+    let i = lineStart;
+    const level = (at: number): boolean => {
+      const indent = at - lineStart;
+      while (indents.length > 0 && indents[indents.length - 1]! >= indent) indents.pop();
+      indents.push(indent);
+      return indents.length > MAX_NESTING_DEPTH;
+    };
+    while (i < end && (text[i] === ' ' || text[i] === '-' || text[i] === '\t')) {
+      if (text[i] === '-') {
+        if (!(i + 1 === end || text[i + 1] === ' ')) break; // `-x`: a scalar
+        // `- - x` nests too: each dash opens a sequence at its column.
+        if (flow === 0 && level(i)) return i;
+      }
+      i++;
+    }
+    if (i < end && text[i] !== '#' && flow === 0 && level(i)) return i;
+    for (let j = i; j < end; j++) {
+      const c = text[j];
+      if (c === '#' && (j === lineStart || text[j - 1] === ' ')) break;
+      if ((c === '"' || c === "'") && (j === lineStart || ' [{,:'.includes(text[j - 1]!))) {
+        const close = text.indexOf(c, j + 1);
+        if (close < 0) break;
+        j = close;
+        if (close > end) {
+          end = text.indexOf('\n', close);
+          if (end < 0) end = text.length;
+        }
+        continue;
+      }
+      if (c === '[' || c === '{') {
+        flow++;
+        if (indents.length + flow > MAX_NESTING_DEPTH) return j;
+      } else if ((c === ']' || c === '}') && flow > 0) flow--;
+    }
+    lineStart = end + 1;
+  }
+  return undefined;
+}
+
+/** The anchors a document defines (for "did you mean" on an undefined alias). */
+function anchorNames(doc: Document): string[] {
+  const names: string[] = [];
+  visitYaml(doc, {
+    Node(_key, n) {
+      if (n.anchor) names.push(n.anchor);
+    },
+  });
+  return names;
+}
+
 /** Builds the position of a YAML offset. */
 function posAt(lc: LineCounter, file: string, offset: number): SourcePos {
   const { line, col } = lc.linePos(offset);
   return { file, line, column: col };
 }
 
-/** Converts a parsed YAML node into a YNode tree; `onDuplicate` hears of repeated keys. */
-function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, diags: Diagnostic[], depth = 0): YNode {
+/** Alias expansion so far in one file (see MAX_ALIAS_NODES, MAX_ALIAS_DEPTH). */
+interface Expansion {
+  /** Nodes built inside aliased content. */
+  nodes: number;
+  /** Aliases being expanded around the current node. */
+  aliasDepth: number;
+  /** Where the outermost alias being expanded is written: the place limit errors point to. */
+  outer?: SourcePos;
+  /** What each alias node refers to (undefined: no anchor). */
+  readonly resolved: Map<object, YamlNode | undefined>;
+}
+
+/**
+ * Converts a parsed YAML node into a YNode tree; repeated keys are diagnostics. Throws
+ * LimitReached past MAX_NESTING_DEPTH, MAX_ALIAS_NODES or MAX_ALIAS_DEPTH.
+ */
+function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, diags: Diagnostic[], depth = 0, exp: Expansion = { nodes: 0, aliasDepth: 0, resolved: new Map() }): YNode {
   const start = (n: YamlNode | undefined): number => n?.range?.[0] ?? 0;
-  if (depth > 64) return { kind: 'scalar', pos: posAt(lc, file, 0), value: null };
+  const here = () => posAt(lc, file, start(node as YamlNode));
+  if (depth > MAX_NESTING_DEPTH) {
+    throw new LimitReached(error('yaml-too-deep', `mappings and sequences nest more than ${MAX_NESTING_DEPTH} levels deep here; a model needs fewer than 10`, here()));
+  }
+  if (exp.aliasDepth > 0 && ++exp.nodes > MAX_ALIAS_NODES) {
+    throw new LimitReached(
+      error('yaml-alias-limit', `YAML aliases expand to more than ${MAX_ALIAS_NODES.toLocaleString('en-US')} nodes (an alias bomb?); reuse less through aliases`, exp.outer ?? here()),
+    );
+  }
   if (isAlias(node)) {
-    const target = node.resolve(doc);
-    const tree = toTree(target, doc, lc, file, diags, depth + 1);
+    // Alias.resolve walks the whole document; a node reached through many expansions is one
+    // alias resolved many times, so each alias is resolved once.
+    let target = exp.resolved.get(node);
+    if (!exp.resolved.has(node)) exp.resolved.set(node, (target = node.resolve(doc)));
+    if (target === undefined) {
+      // `*.example.com` unquoted is an alias to the anchor ".example.com", not a name.
+      const raw = `*${node.source}`;
+      if (node.source.startsWith('.')) {
+        const f = parseFqdn(raw);
+        throw new LimitReached(error(f.kind === 'error' ? f.code : 'fqdn-wildcard', `${f.kind === 'error' ? f.message : raw} (unquoted, YAML reads ${raw} as an alias; quote it to write a name)`, here()));
+      }
+      throw new LimitReached(error('yaml-undefined-alias', `alias ${raw} refers to no anchor &${node.source} defined before it${didYouMean(node.source, anchorNames(doc))}`, here()));
+    }
+    if (exp.aliasDepth >= MAX_ALIAS_DEPTH) {
+      throw new LimitReached(error('yaml-alias-limit', `YAML aliases nest more than ${MAX_ALIAS_DEPTH} levels deep (an alias inside aliased content, …); reuse less through aliases`, exp.outer ?? here()));
+    }
+    if (exp.aliasDepth === 0) exp.outer = here();
+    exp.aliasDepth++;
+    const tree = toTree(target, doc, lc, file, diags, depth + 1, exp);
+    exp.aliasDepth--;
     return { ...tree, pos: posAt(lc, file, start(node)) } as YNode;
   }
   if (isMap(node)) {
@@ -92,7 +242,7 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
       if (isScalar(keyNode) && typeof keyNode.value === 'symbol') {
         // A YAML merge key (`<<: *defaults`): its mappings' entries join this one, below.
         const v = pair.value as YamlNode | null;
-        for (const src of isSeq(v) ? v.items : [v]) if (src) merged.push(toTree(src, doc, lc, file, diags, depth + 1));
+        for (const src of isSeq(v) ? v.items : [v]) if (src) merged.push(toTree(src, doc, lc, file, diags, depth + 1, exp));
         continue;
       }
       const key = isScalar(keyNode) ? String(keyNode.value) : keyNode ? String(keyNode) : '';
@@ -111,7 +261,7 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
       const value: YNode =
         valueNode === null || valueNode === undefined
           ? { kind: 'scalar', pos: keyPos, value: null }
-          : toTree(valueNode, doc, lc, file, diags, depth + 1);
+          : toTree(valueNode, doc, lc, file, diags, depth + 1, exp);
       entries.push({ key, keyPos, value });
     }
     // Explicit keys win over merged ones; among merged mappings the first one wins (YAML 1.1).
@@ -129,7 +279,7 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
     const items = node.items.map((item) =>
       item === null || item === undefined
         ? ({ kind: 'scalar', pos: posAt(lc, file, start(node)), value: null } as YNode)
-        : toTree(item, doc, lc, file, diags, depth + 1),
+        : toTree(item, doc, lc, file, diags, depth + 1, exp),
     );
     return { kind: 'seq', pos: posAt(lc, file, start(node)), items };
   }
@@ -146,11 +296,19 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
  * Plain texts take the fast path (fast-yaml.ts, same tree); `{ fast: false }` forces the general one.
  */
 export function parseYaml(text: string, file: string, options: { readonly fast?: boolean } = {}): { root: YNode | null; diagnostics: Diagnostic[] } {
+  if (text.length > MAX_MODEL_BYTES) {
+    const mib = MAX_MODEL_BYTES / 1024 / 1024;
+    return { root: null, diagnostics: [error('model-too-large', `the file is larger than ${mib} MiB, the most a model may have (root file and includes); split it or trim it`, offsetPos(text, file, MAX_MODEL_BYTES))] };
+  }
   if (options.fast !== false) {
     const root = parseFastYaml(text, file);
     if (root) return { root, diagnostics: [] };
   }
   const diags: Diagnostic[] = [];
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    return { root: null, diagnostics: [error('yaml-too-deep', `mappings and sequences nest more than ${MAX_NESTING_DEPTH} levels deep here; a model needs fewer than 10`, offsetPos(text, file, deep))] };
+  }
   const lc = new LineCounter();
   // Duplicate keys are found by toTree (with the first occurrence as related position), through a
   // Map per mapping. The yaml package's own `uniqueKeys` check scans every earlier key of the
@@ -171,7 +329,12 @@ export function parseYaml(text: string, file: string, options: { readonly fast?:
     diags.push(error('empty-file', 'the file is empty: a model starts with "bulkhead: 1"', { file, line: 1, column: 1 }));
     return { root: null, diagnostics: diags };
   }
-  return { root: toTree(doc.contents, doc, lc, file, diags), diagnostics: diags };
+  try {
+    return { root: toTree(doc.contents, doc, lc, file, diags), diagnostics: diags };
+  } catch (e) {
+    if (e instanceof LimitReached) return { root: null, diagnostics: [...diags, e.diagnostic] };
+    throw e;
+  }
 }
 
 /** The `include:` items of a file's root: path and position; ignores shapes the schema reports. */
@@ -215,6 +378,7 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const diags: Diagnostic[] = [];
   const files: LoadedFile[] = [];
   const byReal = new Map<string, LoadedFile>();
+  let total = 0;
 
   const visit = async (abs: string, stack: readonly string[], from?: { pos: SourcePos; path: string }): Promise<void> => {
     const file = displayPath(abs, cwd);
@@ -239,6 +403,13 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       } else {
         diags.push(error('file-not-found', `cannot read ${file}: ${why}`));
       }
+      return;
+    }
+    total += text.length;
+    if (total > MAX_MODEL_BYTES && text.length <= MAX_MODEL_BYTES) {
+      // Each file is within the limit, the model is not: stop at this include.
+      const mib = MAX_MODEL_BYTES / 1024 / 1024;
+      diags.push(error('model-too-large', `the model (root file and includes) is larger than ${mib} MiB, the most a model may have; split it into smaller models`, from?.pos ?? { file, line: 1, column: 1 }));
       return;
     }
     const parsed = parseYaml(text, file);

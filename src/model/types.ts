@@ -26,6 +26,8 @@ export interface SegmentModel {
   readonly tiers: ReadonlyMap<string, TierDef>;
   readonly segments: ReadonlyMap<string, SegmentDef>;
   readonly guardrails: readonly GuardrailDef[];
+  /** Warning codes the model silences (`ignoreWarnings:`), as written; `compileFile` drops them. */
+  readonly ignoreWarnings?: readonly string[];
 }
 
 /** A named service, expanded (named services referencing others are flattened). */

@@ -34,11 +34,21 @@
  * - Guardrail violations, ICMP/address-family mismatches and everything that needs the expanded
  *   flows are checked by `compileRules` (compile/compile-rules.ts), with the same positions:
  *   a `deny` is violated by any allowed flow that shares a port AND an address with it. `internet`
- *   is every address outside the model (0.0.0.0/0, ::/0), so it overlaps every CIDR, FQDN and
- *   cloud entity (an office range included), never a segment: the same meaning the clouds give a
- *   native deny of 0.0.0.0/0. FQDNs against a narrower CIDR set cannot be decided before DNS
+ *   is every address outside the internal ranges (a target's `internalRanges`, on every cloud;
+ *   default RFC 1918, 100.64.0.0/10 and fc00::/7: DESIGN §5, src/model/addresses.ts), so it
+ *   overlaps a CIDR entity with some address outside them (a partner /24), not a VPN range
+ *   inside them, and every FQDN and cloud entity, never a segment: the meaning Azure's `Internet`
+ *   tag and the GCP rendering give it. With several targets, a CIDR reaching outside the ranges
+ *   of any of them overlaps. FQDNs against a narrower CIDR set cannot be decided before DNS
  *   resolution and count as disjoint. An `only` is violated by a flow into its segments from a
  *   source not listed (a CIDR source is listed when a listed CIDR entity contains it).
+ * - `ignoreWarnings: [code, …]` (root file only) silences warnings by code, so a warning the
+ *   user has looked at (`unknown-region` for a region newer than Bulkhead) need not repeat;
+ *   any string is accepted (codes come and go), errors are never silenced.
+ * - `bulkhead: "1"` (a string) is an error; a model without `segments:` is an error (it would plan
+ *   to destroy everything it owns), an explicit `segments: {}` a warning (`empty-segments`).
+ *   AWS regions and Azure locations are checked against known lists: near one, an error with
+ *   "did you mean"; otherwise a warning (`unknown-region`, `unknown-location`).
  * - YAML anchors, aliases and merge keys (`<<: *defaults`) work; top-level `x-…` keys are ignored,
  *   a place to define anchors. Positions of reused nodes are those of the anchor's definition.
  * - Names: segments and the model name are lower-case DNS labels (they become cloud names,
@@ -49,15 +59,17 @@ import type { Diagnostic, Result, SourcePos } from '../diagnostics.js';
 import { error, hasErrors, warning } from '../diagnostics.js';
 import type { CloudBinding, CloudId, PortMatch, TargetSpec } from '../compile/types.js';
 import { entry, type LoadedFile, type LoadedModel, type YEntry, type YNode } from './load.js';
-import { parseCidr, parseFqdn, sortCidrs } from './addresses.js';
+import { DEFAULT_INTERNAL_RANGES, parseCidr, parseFqdn, sortCidrs } from './addresses.js';
 import { checkSchema } from './schema-check.js';
 import { comparePortMatch, parseService, PROTOCOL_KEYWORDS } from './services.js';
-import { closest, didYouMean } from './suggest.js';
+import { closest, didYouMean, editDistance } from './suggest.js';
+import { AWS_REGIONS } from '../../providers/aws/regions.js';
+import { AZURE_LOCATIONS } from '../../providers/azure/locations.js';
 import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentDef, SegmentModel, ServiceDef, TierDef } from './types.js';
 
 /** The format versions this Bulkhead reads. */
 export const SUPPORTED_VERSIONS: readonly number[] = [1];
-/** RFC 1918: the default internal ranges of a GCP target. */
+/** RFC 1918 (part of DEFAULT_INTERNAL_RANGES, src/model/addresses.ts, the default of every target). */
 export const RFC1918: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 /** Keys only the root model file may hold. */
 const ROOT_ONLY_KEYS = ['name', 'targets', 'tiers', 'segments'] as const;
@@ -103,7 +115,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
     diags.push(...checkSchema(f.root!));
     checkVersion(f, diags);
     if (!f.isRoot) {
-      for (const key of ROOT_ONLY_KEYS) {
+      for (const key of [...ROOT_ONLY_KEYS, 'ignoreWarnings']) {
         const e = entry(f.root!, key);
         if (e) {
           diags.push(
@@ -121,6 +133,22 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
   const nameNode = entry(root, 'name')?.value;
   const name = isPack ? '' : strOf(nameNode);
   if (!isPack && entry(root, 'name') === undefined) diags.push(error('missing-name', 'the model has no "name" (it prefixes managed names and marks owned objects)', root.pos));
+  const segmentsEntry = entry(root, 'segments');
+  if (!isPack && root.kind === 'map' && segmentsEntry === undefined) {
+    // Default-deny with no segments plans to destroy every object the model owns: never without a word.
+    diags.push(
+      error(
+        'missing-segments',
+        'the model has no "segments": planning it would destroy every object it owns; to retire the model on purpose, write "segments: {}"',
+        root.pos,
+      ),
+    );
+  } else if (!isPack && segmentsEntry?.value.kind === 'map' && segmentsEntry.value.entries.length === 0) {
+    // (An empty `segments:` is not a mapping: the schema reports it.)
+    diags.push(
+      warning('empty-segments', 'the model has no segments: a plan destroys every object it owns (retiring the model); silence with "ignoreWarnings: [empty-segments]"', segmentsEntry.keyPos),
+    );
+  }
 
   // 2. Definitions, across files; a name defined twice is an error naming both places.
   const collect = <T>(section: string, fromFiles: readonly LoadedFile[], what: string): Map<string, Def<T>> => {
@@ -153,7 +181,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
   for (const def of entityDefs.values()) {
     brokenEntities.add(def.name);
     if (def.name === INTERNET) {
-      diags.push(error('reserved-name', `"${INTERNET}" is built in (0.0.0.0/0 and ::/0) and cannot be redefined`, def.pos));
+      diags.push(error('reserved-name', `"${INTERNET}" is built in (every address outside the targets' internal ranges) and cannot be redefined`, def.pos));
       continue;
     }
     if (def.name.startsWith('tier:')) continue; // the schema's name pattern reports it
@@ -338,6 +366,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
       tiers,
       segments,
       guardrails,
+      ignoreWarnings: itemsOf(entry(root, 'ignoreWarnings')?.value).flatMap((n) => (isStr(n) ? [n.value.trim()] : [])),
     },
     diagnostics: diags,
   };
@@ -351,7 +380,12 @@ function checkVersion(f: LoadedFile, diags: Diagnostic[]): void {
   }
   const v = e.value.kind === 'scalar' ? e.value.value : undefined;
   if (typeof v === 'number' && SUPPORTED_VERSIONS.includes(v)) return;
-  if (typeof v === 'string' && SUPPORTED_VERSIONS.map(String).includes(v.trim())) return;
+  if (typeof v === 'string' && SUPPORTED_VERSIONS.map(String).includes(v.trim())) {
+    // A quoted version is a string: the schema says a number, and a tool reading the file with
+    // another YAML or JSON parser would disagree with us about what it is.
+    diags.push(error('unsupported-version', `format version ${JSON.stringify(v)} is a string: write the number, "bulkhead: ${v.trim()}" without quotes`, e.value.pos));
+    return;
+  }
   diags.push(
     error(
       'unsupported-version',
@@ -547,38 +581,73 @@ function parseTarget(def: Def<TargetSpec>, diags: Diagnostic[]): TargetSpec | un
     return v === undefined ? {} : { [k]: v };
   };
   const base = { name: def.name, pos: def.pos };
+  // Every cloud's config may give the network's internal ranges: what `internet` is outside of.
+  const rangesNode = entry(c, 'internalRanges')?.value;
+  let ranges: readonly string[] | undefined;
+  if (rangesNode) {
+    const r = parseCidrList(rangesNode, `target "${def.name}" internalRanges`, diags);
+    ranges = [...r.ipv4, ...r.ipv6];
+    if (itemsOf(rangesNode).length === 0) diags.push(error('empty-list', `target "${def.name}": internalRanges is empty`, rangesNode.pos));
+  }
+  const rangesOpt = ranges === undefined ? {} : { internalRanges: ranges };
+  const where = (k: string) => entry(c, k)?.value;
   switch (cloud) {
     case 'aws': {
       const region = s('region'), vpc = s('vpc');
+      if (region !== undefined) checkPlace('region', region, where('region')!, AWS_REGIONS, diags);
       if (region === undefined || vpc === undefined) return undefined; // schema: required
-      return { kind: 'aws', ...base, aws: { region, vpc, ...opt('profile'), ...opt('endpoint') } };
+      return { kind: 'aws', ...base, aws: { region, vpc, ...opt('profile'), ...rangesOpt, ...opt('endpoint') } };
     }
     case 'azure': {
       const subscription = s('subscription'), resourceGroup = s('resourceGroup'), location = s('location'), nsg = s('nsg');
+      if (location !== undefined) checkPlace('location', location, where('location')!, AZURE_LOCATIONS, diags);
       if (subscription === undefined || resourceGroup === undefined || location === undefined || nsg === undefined) return undefined;
       return {
         kind: 'azure',
         ...base,
-        azure: { subscription: subscription.toLowerCase(), resourceGroup, location, nsg, ...opt('firewallPolicy'), ...opt('endpoint') },
+        azure: { subscription: subscription.toLowerCase(), resourceGroup, location, nsg, ...opt('firewallPolicy'), ...rangesOpt, ...opt('endpoint') },
       };
     }
     case 'gcp': {
       const project = s('project'), network = s('network');
       if (project === undefined || network === undefined) return undefined;
-      const rangesNode = entry(c, 'internalRanges')?.value;
-      let internalRanges: readonly string[] = RFC1918;
-      if (rangesNode) {
-        const r = parseCidrList(rangesNode, `target "${def.name}" internalRanges`, diags);
-        internalRanges = [...r.ipv4, ...r.ipv6];
-        if (internalRanges.length === 0 && itemsOf(rangesNode).length === 0) diags.push(error('empty-list', `target "${def.name}": internalRanges is empty`, rangesNode.pos));
-      }
       return {
         kind: 'gcp',
         ...base,
-        gcp: { project, network, ...opt('firewallPolicy'), internalRanges, ...opt('endpoint') },
+        gcp: { project, network, ...opt('firewallPolicy'), internalRanges: ranges ?? DEFAULT_INTERNAL_RANGES, ...opt('endpoint') },
       };
     }
   }
+}
+
+/** A name without its trailing number (`eu-west-1` → `eu-west`, `westus2` → `westus`). */
+const family = (name: string): string => name.replace(/-?\d+$/, '');
+
+/**
+ * Checks an AWS region or Azure location against the known list (providers/aws/regions.ts,
+ * providers/azure/locations.ts). Within 2 edits of a known name it is a typo: an error with "did
+ * you mean" (`eu-wset-1`, `westeurop`), except when only the trailing number differs (`eu-west-4`,
+ * `westus4`), which is how new regions are named. Anything else is a warning
+ * (`unknown-region` / `unknown-location`) the model can silence with `ignoreWarnings`.
+ */
+function checkPlace(what: 'region' | 'location', value: string, node: YNode, known: readonly string[], diags: Diagnostic[]): void {
+  if (known.includes(value)) return;
+  const cloud = what === 'region' ? 'AWS region' : 'Azure location';
+  const near = known.filter((k) => family(k) !== family(value) && editDistance(k, value) <= 2);
+  if (near.length > 0) {
+    // The closest names only: `eu-wset-1` suggests eu-west-1, not eu-west-2 as well.
+    const min = Math.min(...near.map((k) => editDistance(k, value)));
+    const best = near.filter((k) => editDistance(k, value) === min).sort().slice(0, 2);
+    diags.push(error(`misspelled-${what}`, `"${value}" is not an ${cloud}; did you mean ${best.map((b) => `"${b}"`).join(' or ')}?`, node.pos));
+    return;
+  }
+  diags.push(
+    warning(
+      `unknown-${what}`,
+      `"${value}" is not an ${cloud} Bulkhead knows (the list may predate a new one); check the name, or silence with "ignoreWarnings: [unknown-${what}]"`,
+      node.pos,
+    ),
+  );
 }
 
 /** Resolves a reference node; reports unknown, ambiguous and misplaced references. */

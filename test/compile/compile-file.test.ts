@@ -34,7 +34,7 @@ describe('compileFile(policies/shop.yaml)', () => {
       ].sort(),
     );
     const gcp = rs.targets.find((t) => t.kind === 'gcp');
-    expect(gcp?.kind === 'gcp' && gcp.gcp.internalRanges).toEqual(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']);
+    expect(gcp?.kind === 'gcp' && gcp.gcp.internalRanges).toEqual(['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
     const deny = rs.denies.find((d) => d.guardrail === 'no-remote-admin-from-internet');
     expect(deny).toMatchObject({ direction: 'ingress', allSegments: true, segments: ['app', 'db', 'lb', 'web'] });
     expect(deny?.services.map(formatPortMatch)).toEqual(['tcp/22', 'tcp/3389']);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { cidrContains, cidrsOverlap, excludeCidrs, parseCidr, parseFqdn, sortCidrs } from '../../src/model/addresses.js';
+import { cidrContains, cidrsOverlap, DEFAULT_INTERNAL_RANGES, excludeCidrs, internetRanges, isInternalCidr, parseCidr, parseFqdn, reachesInternet, sortCidrs } from '../../src/model/addresses.js';
 import { closest, didYouMean, editDistance } from '../../src/model/suggest.js';
 
 describe('CIDRs', () => {
@@ -95,5 +95,32 @@ describe('excludeCidrs', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('internal ranges and internet (one definition)', () => {
+  it('defaults to RFC 1918, RFC 6598 and IPv6 ULA', () => {
+    expect(DEFAULT_INTERNAL_RANGES).toEqual(['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
+  });
+  it('internet is the complement of the internal ranges, per family', () => {
+    const net = internetRanges();
+    expect(net).toContain('11.0.0.0/8');
+    expect(net).toContain('100.0.0.0/10');
+    expect(net).toContain('fe00::/7');
+    for (const c of DEFAULT_INTERNAL_RANGES) expect(net.some((n) => cidrsOverlap(n, c)), c).toBe(false);
+    // Together they cover everything: nothing is left of 0.0.0.0/0 or ::/0.
+    expect(excludeCidrs(['0.0.0.0/0', '::/0'], [...net, ...DEFAULT_INTERNAL_RANGES])).toEqual([]);
+    expect(internetRanges(['10.0.0.0/8'])).toEqual(excludeCidrs(['0.0.0.0/0'], ['10.0.0.0/8']).concat(['::/0']));
+  });
+  it('says whether a CIDR is entirely internal', () => {
+    expect(isInternalCidr('172.16.50.0/24')).toBe(true);
+    expect(isInternalCidr('100.64.1.0/24')).toBe(true);
+    expect(isInternalCidr('fd00:1::/64')).toBe(true);
+    expect(isInternalCidr('203.0.113.0/24')).toBe(false);
+    expect(isInternalCidr('172.0.0.0/8')).toBe(false); // partly outside
+    expect(reachesInternet('172.0.0.0/8')).toBe(true);
+    // Covered by two ranges together, by neither alone.
+    expect(isInternalCidr('10.0.0.0/7', ['10.0.0.0/8', '11.0.0.0/8'])).toBe(true);
+    expect(isInternalCidr('172.16.50.0/24', ['10.0.0.0/8'])).toBe(false);
   });
 });

@@ -19,6 +19,9 @@ function expectSameOrDeclined(text: string): 'fast' | 'declined' {
   return 'fast';
 }
 
+/** Unicode white space that is not YAML white space (YAML's is space and tab). */
+const UNICODE_SPACES = ['\u00a0', '\u3000', '\u2000', '\u2009', '\u202f', '\u205f', '\u1680', '\u2028', '\u2029'];
+
 const POLICIES = join(import.meta.dirname, '../../policies');
 
 /** A model in the shape of the bench's: block maps and sequences of one-line flow mappings. */
@@ -94,6 +97,19 @@ describe('fast YAML path', () => {
     ['bad indentation', 'a:\n  b: 1\n c: 2\n', 'a: 1\n  b: 2\n', '- a\n  - b\n'],
     ['scalar root', 'hello\n', '[a, b]\n', '{ a: 1 }\n', '"x"\n'],
     ['unicode', 'a: café\nb: "日本"\n'],
+    [
+      'unicode whitespace',
+      ...UNICODE_SPACES.flatMap((u) => [
+        `name: shop${u}\n`,
+        `a: x${u} # c\n`,
+        `a: x ${u}\n`,
+        `a: [x${u}, y]\n`,
+        `a: { k: v${u} }\n`,
+        `a:\n  - x${u}\n`,
+        `a: ${u}x\n`,
+        `a: "x${u}"\n`,
+      ]),
+    ],
     ['special plain starts', 'a: -x\nb: @x\nc: `x`\nd: ?x\ne: x?\nf: x-y_z.1/2\n'],
     ['explicit keys', '? a\n: b\n'],
     ['flow indicators inside block plain scalars', 'a: b]\nc: d}\ne: f, g\nh: it\'s\ni: a "b"\nj: [x]y\nk: 1_000\nl: yes\n'],
@@ -115,7 +131,9 @@ describe('fast YAML path', () => {
       fc.constant('# comment'),
       fc.constant(''),
     ),
-  ).map(([indent, text]) => `${' '.repeat(indent)}${text}`);
+    // Sometimes Unicode white space at the end of the line (or before a comment).
+    fc.option(fc.tuple(fc.constantFrom(...UNICODE_SPACES), fc.constantFrom('', ' ', ' # c')), { freq: 3 }),
+  ).map(([indent, text, tail]) => `${' '.repeat(indent)}${text}${tail ? tail.join('') : ''}`);
 
   it('declines or agrees on random line soups', () => {
     let fast = 0;
@@ -152,5 +170,25 @@ describe('fast YAML path limits', () => {
     expect(expectSameOrDeclined(`tiers:\n  all: [${members}]\n`)).toBe('fast');
     expect(expectSameOrDeclined(`"${'k'.repeat(1100)}": 1\n`)).toBe('declined');
     expectSameOrDeclined(`${'k'.repeat(1100)}: 1\n`);
+  });
+});
+
+describe('fast and general paths agree on Unicode white space', () => {
+  it('keeps a trailing no-break space in a value, whichever path reads the file', async () => {
+    const { compileFile } = await import('../../src/compile/index.js');
+    const { writeFiles } = await import('./write-model.js');
+    for (const u of ['\u00a0', '\u3000']) {
+      const plain = `bulkhead: 1\nname: shop${u}\nsegments: { web: {} }\n`;
+      // An anchor elsewhere sends the file to the general path; the result must not change.
+      const anchored = `${plain}x-defaults: &d { a: 1 }\n`;
+      expect(parseYaml(plain, 'm.yaml').root).toEqual(parseYaml(plain, 'm.yaml', { fast: false }).root);
+      const codes = [];
+      for (const text of [plain, anchored]) {
+        const r = await compileFile('m.yaml', { cwd: writeFiles({ 'm.yaml': text }) });
+        codes.push(r.diagnostics.map((d) => `${d.pos?.line}:${d.pos?.column} ${d.code}`));
+      }
+      expect(codes[0]).toEqual(['2:7 bad-value']);
+      expect(codes[1]).toEqual(codes[0]);
+    }
   });
 });

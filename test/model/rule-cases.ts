@@ -146,7 +146,7 @@ export const CASES: { rule: string; files: Record<string, string>; expect: RegEx
   {
     rule: 'guardrail-violation (deny)',
     files: { 'm.yaml': `${HEAD}segments:\n  web:\n    ingress: [{ from: internet, ports: [tcp] }]\nguardrails:\n  - name: no-ssh\n    deny: { from: internet, ports: [tcp/22] }\n` },
-    expect: /^m\.yaml:5:15 error guardrail-violation: flow internet -> web tcp\/0-65535 overlaps guardrail "no-ssh" \(deny from internet on tcp\/22\)/,
+    expect: /^m\.yaml:5:15 error guardrail-violation: flow internet -> web tcp\/0-65535 overlaps guardrail "no-ssh" \(deny from internet \(addresses outside the internal ranges 10\.0\.0\.0\/8, 100\.64\.0\.0\/10, 172\.16\.0\.0\/12, 192\.168\.0\.0\/16, fc00::\/7\) on tcp\/22\)/,
   },
   {
     rule: 'guardrail-violation (only)',

@@ -27,7 +27,7 @@ describe('validation rules', () => {
   }
 
   it('include-outside-repo: an include may not leave the repository (the folder with .git)', async () => {
-    const dir = writeFiles({ 'repo/app/m.yaml': `${HEAD}include: [../../shared.yaml, ../g/ok.yaml]\n`, 'shared.yaml': 'bulkhead: 1\n', 'repo/g/ok.yaml': 'bulkhead: 1\n' });
+    const dir = writeFiles({ 'repo/app/m.yaml': `${HEAD}include: [../../shared.yaml, ../g/ok.yaml]\nsegments: { web: {} }\n`, 'shared.yaml': 'bulkhead: 1\n', 'repo/g/ok.yaml': 'bulkhead: 1\n' });
     mkdirSync(join(dir, 'repo/.git'));
     const r = await compileFile('repo/app/m.yaml', { cwd: dir });
     expect(r.diagnostics.map((d) => `${d.pos ? formatPos(d.pos) : '-'} ${d.code}`)).toEqual(['repo/app/m.yaml:3:11 include-outside-repo']);
@@ -35,7 +35,7 @@ describe('validation rules', () => {
   });
 
   it('without .git, the repository is the root file\'s folder', async () => {
-    const r = await diagnose({ 'app/m.yaml': `${HEAD}include: ../x.yaml\n`, 'x.yaml': 'bulkhead: 1\n' }, 'app/m.yaml');
+    const r = await diagnose({ 'app/m.yaml': `${HEAD}include: ../x.yaml\nsegments: { web: {} }\n`, 'x.yaml': 'bulkhead: 1\n' }, 'app/m.yaml');
     expect(r.diags.map((d) => d.code)).toEqual(['include-outside-repo']);
   });
 
@@ -59,7 +59,7 @@ describe('validation rules', () => {
     });
     expect(r.lines).toEqual([
       'm.yaml:4:3 error entity-kind: entity "bad" mixes cidrs and fqdns: an entity is one kind; split it in two',
-      'm.yaml:7:15 error guardrail-violation: flow internet -> web tcp/22 overlaps guardrail "no-ssh" (deny from internet on tcp/22)',
+      'm.yaml:7:15 error guardrail-violation: flow internet -> web tcp/22 overlaps guardrail "no-ssh" (deny from internet (addresses outside the internal ranges 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16, fc00::/7) on tcp/22)',
       'm.yaml:7:49 error unknown-service: unknown service "htps"',
       'm.yaml:10:33 error unknown-reference: unknown reference "nosuch": no segment, entity or tier has this name',
     ]);
@@ -95,5 +95,88 @@ describe('validation rules', () => {
     const r = await compileFile('m.yaml', { cwd: dir });
     expect(r.ok).toBe(true);
     expect(r.value!.rules.map((x) => `${x.segment} ${x.direction} ${x.origins.map((o) => o.pos.line).join(',')}`)).toEqual(['app egress 5,7', 'db ingress 5,7']);
+  });
+});
+
+describe('internet means outside the internal ranges', () => {
+  const guard = 'guardrails:\n  - { name: no-ssh, deny: { from: internet, ports: [tcp/22] } }\n';
+  const seg = (from: string) => `segments:\n  monitoring:\n    ingress: [{ from: ${from}, ports: [tcp/22] }]\n`;
+  it('a VPN range inside RFC 1918 may SSH under a deny of internet; a partner /24 may not', async () => {
+    const ok = await diagnose({ 'm.yaml': `${HEAD}entities:\n  vpn: { cidrs: [172.16.50.0/24] }\n${seg('vpn')}${guard}` });
+    expect(ok.lines).toEqual([]);
+    expect(ok.ok).toBe(true);
+    const bad = await diagnose({ 'm.yaml': `${HEAD}entities:\n  partner: { cidrs: [198.51.100.0/24] }\n${seg('partner')}${guard}` });
+    expect(bad.lines).toEqual([
+      'm.yaml:7:15 error guardrail-violation: flow partner -> monitoring tcp/22 overlaps guardrail "no-ssh" (deny from internet (addresses outside the internal ranges 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16, fc00::/7) on tcp/22)',
+    ]);
+  });
+  it('the default includes 100.64.0.0/10 and fc00::/7', async () => {
+    const r = await diagnose({ 'm.yaml': `${HEAD}entities:\n  vpn: { cidrs: [100.64.8.0/24, "fd00:1::/64"] }\n${seg('vpn')}${guard}` });
+    expect(r.lines).toEqual([]);
+  });
+  it('a target\'s internalRanges (on any cloud) decides; with several targets, outside any of them overlaps', async () => {
+    const aws = '  a: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0, internalRanges: [10.0.0.0/8] } }\n';
+    const az = '  z: { azure: { subscription: 00000000-0000-0000-0000-000000000000, resourceGroup: rg, location: westeurope, nsg: n, internalRanges: [172.16.0.0/12] } }\n';
+    const ent = 'entities:\n  vpn: { cidrs: [172.16.50.0/24] }\n';
+    const onlyAz = await diagnose({ 'm.yaml': `${HEAD}targets:\n${az}${ent}${seg('vpn')}${guard}` });
+    expect(onlyAz.lines).toEqual([]);
+    const both = await diagnose({ 'm.yaml': `${HEAD}targets:\n${aws}${az}${ent}${seg('vpn')}${guard}` });
+    expect(both.diags.map((d) => d.code)).toEqual(['guardrail-violation']);
+    expect(both.diags[0]!.message).toContain("internet (addresses outside each target's internal ranges)");
+  });
+  it('internalRanges is accepted on aws and azure targets, canonical, and checked with positions', async () => {
+    const dir = writeFiles({
+      'm.yaml': `${HEAD}targets:\n  a: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0, internalRanges: [10.1.0.0/16, "FD00::/8"] } }\n  z: { azure: { subscription: 00000000-0000-0000-0000-000000000000, resourceGroup: rg, location: westeurope, nsg: n, internalRanges: [10.0.0.1/8] } }\nsegments: { web: {} }\n`,
+    });
+    const r = await compileFile('m.yaml', { cwd: dir });
+    expect(r.diagnostics.map((d) => `${formatPos(d.pos!)} ${d.code}`)).toEqual(['m.yaml:5:135 cidr-host-bits']);
+    const ok = await compileFile('m.yaml', { cwd: writeFiles({ 'm.yaml': `${HEAD}targets:\n  a: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0, internalRanges: ["FD00::/8", 10.1.0.0/16] } }\nsegments: { web: {} }\n` }) });
+    expect(ok.ok && ok.value.targets[0]).toMatchObject({ kind: 'aws', aws: { internalRanges: ['10.1.0.0/16', 'fd00::/8'] } });
+  });
+});
+
+describe('mistakes that used to pass silently', () => {
+  const codes = (r: { diags: readonly Diagnostic[] }) => r.diags.map((d) => `${formatPos(d.pos!)} ${d.severity} ${d.code}`);
+  it('bulkhead: "1" (a string) is an error at the value', async () => {
+    const r = await diagnose({ 'm.yaml': 'bulkhead: "1"\nname: demo\nsegments: { web: {} }\n' });
+    expect(r.lines).toEqual(['m.yaml:1:11 error unsupported-version: format version "1" is a string: write the number, "bulkhead: 1" without quotes']);
+    expect(r.ok).toBe(false);
+  });
+  it('a model without segments: is an error that says how to retire a model; segments: {} a warning', async () => {
+    const none = await diagnose({ 'm.yaml': `${HEAD}targets:\n  a: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0 } }\n` });
+    expect(codes(none)).toEqual(['m.yaml:1:1 error missing-segments']);
+    expect(none.diags[0]!.message).toContain('write "segments: {}"');
+    const empty = await diagnose({ 'm.yaml': `${HEAD}segments: {}\n` });
+    expect(empty.ok).toBe(true);
+    expect(codes(empty)).toEqual(['m.yaml:3:1 warning empty-segments']);
+    // A guardrail pack has no segments of its own: neither.
+    expect((await diagnose({ 'p.yaml': 'bulkhead: 1\nguardrails: []\n' }, 'p.yaml')).diags.map((d) => d.code)).not.toContain('missing-segments');
+  });
+  it('an AWS region or Azure location near a known one is an error with "did you mean"; an unknown one a warning', async () => {
+    const t = (aws: string, az: string) =>
+      `${HEAD}targets:\n  a: { aws: { region: ${aws}, vpc: vpc-0123456789abcdef0 } }\n  z: { azure: { subscription: 00000000-0000-0000-0000-000000000000, resourceGroup: rg, location: ${az}, nsg: n } }\nsegments: { web: {} }\n`;
+    const typo = await diagnose({ 'm.yaml': t('eu-wset-1', 'westeurop') });
+    expect(typo.lines).toEqual([
+      'm.yaml:4:23 error misspelled-region: "eu-wset-1" is not an AWS region; did you mean "eu-west-1"?',
+      'm.yaml:5:98 error misspelled-location: "westeurop" is not an Azure location; did you mean "westeurope"?',
+    ]);
+    const fresh = await diagnose({ 'm.yaml': t('eu-west-9', 'marscentral') });
+    expect(fresh.ok).toBe(true);
+    expect(codes(fresh)).toEqual(['m.yaml:4:23 warning unknown-region', 'm.yaml:5:98 warning unknown-location']);
+    expect((await diagnose({ 'm.yaml': t('eu-west-1', 'westeurope') })).lines).toEqual([]);
+  });
+  it('ignoreWarnings silences warnings by code, never errors; it must be a list of strings', async () => {
+    const t = `${HEAD}ignoreWarnings: [unknown-region, empty-segments, some-future-code]\ntargets:\n  a: { aws: { region: eu-west-9, vpc: vpc-0123456789abcdef0 } }\nsegments: {}\n`;
+    const r = await diagnose({ 'm.yaml': t });
+    expect(r.lines).toEqual([]);
+    expect(r.ok).toBe(true);
+    const errs = await diagnose({ 'm.yaml': t.replace('eu-west-9', 'eu-wset-1').replace('unknown-region', 'misspelled-region') });
+    expect(codes(errs)).toEqual(['m.yaml:5:23 error misspelled-region']);
+    const bad = await diagnose({ 'm.yaml': `${HEAD}ignoreWarnings: [1, x]\nsegments: { web: {} }\n` });
+    expect(codes(bad)).toEqual(['m.yaml:3:18 error wrong-type']);
+    const notList = await diagnose({ 'm.yaml': `${HEAD}ignoreWarnings: unknown-region\nsegments: { web: {} }\n` });
+    expect(codes(notList)).toEqual(['m.yaml:3:17 error wrong-type']);
+    const inc = await diagnose({ 'm.yaml': `${HEAD}include: g.yaml\nsegments: { web: {} }\n`, 'g.yaml': 'bulkhead: 1\nignoreWarnings: [x]\n' });
+    expect(codes(inc)).toEqual(['g.yaml:2:1 error include-content']);
   });
 });

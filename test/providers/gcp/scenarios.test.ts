@@ -61,18 +61,19 @@ describe('gcp scenarios', () => {
     await replanIsEmpty();
   });
 
-  it('adds one flow: two in-place patches (or two inserts for a new peer), then re-plans empty', async () => {
+  it('adds one flow: three in-place patches (or two inserts for a new peer), then re-plans empty', async () => {
     await applyShop();
     await h.editModel((t) => t.replace('db:  { ingress: [{ from: app, ports: [postgres] }] }', 'db:  { ingress: [{ from: app, ports: [postgres, tcp/6432] }] }'));
     const rules = await h.compile();
     const plan = await h.plan(rules);
-    expect(planCounts(plan)).toEqual({ create: 0, update: 2, delete: 0, replace: 0 });
+    expect(planCounts(plan)).toEqual({ create: 0, update: 3, delete: 0, replace: 0 });
     h.emulator.resetCalls();
     await h.apply(plan, rules);
     const writes = h.emulator.writeCalls();
     console.log(`[measure] add one flow (app → db tcp/6432): ${h.emulator.writeCount()} write calls ${JSON.stringify(writes)}`);
-    // The ingress on db and the egress on app each gain a port: patched in place.
-    expect(writes).toEqual({ 'firewalls.patch': 2 });
+    // The ingress on db and the egress on app (one rule per family: the default internal ranges
+    // include fc00::/7) each gain a port: patched in place.
+    expect(writes).toEqual({ 'firewalls.patch': 3 });
     await replanIsEmpty();
 
     // A flow to a new peer is a new rule pair: two inserts.
@@ -121,10 +122,11 @@ describe('gcp scenarios', () => {
     await h.editModel((t) => t.replace('web: { ingress: [{ from: lb, ports: [tcp/8080] }] }', 'web: { ingress: [{ from: lb, ports: [tcp/8081] }] }'));
     const rules = await h.compile();
     const plan = await h.plan(rules);
-    expect(planCounts(plan)).toEqual({ create: 0, update: 2, delete: 0, replace: 0 });
+    // web's ingress and lb's egress toward the internal ranges, IPv4 and IPv6 (fc00::/7).
+    expect(planCounts(plan)).toEqual({ create: 0, update: 3, delete: 0, replace: 0 });
     h.emulator.resetCalls();
     await h.apply(plan, rules);
-    expect(h.emulator.writeCalls()).toEqual({ 'firewalls.patch': 2 });
+    expect(h.emulator.writeCalls()).toEqual({ 'firewalls.patch': 3 });
     const patch = h.emulator.calls.find((c) => c.method === 'firewalls.patch')!;
     expect(patch.url).toMatch(/requestId=[0-9a-f-]{36}/);
     const web = [...h.emulator.firewalls.values()].find((f) => f.name.startsWith('shop-web-in-lb'))!;
