@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Change } from '../../../src/plan/types.js';
 import { ProviderError } from '../../../src/errors.js';
 import { createGcpProvider } from '../../../providers/gcp/index.js';
+import { runCli } from '../../helpers/cli.js';
 import { gcpTarget } from '../../helpers/rulesets.js';
 
 /**
@@ -77,5 +78,34 @@ describe.each([
     const app = await failure(() => applier.run({ id: 'delete gcp_firewall.x', phase: 'delete', change, children: [] } as never));
     expect(app.code).toBe('credentials');
     expect(app.message).toBe(EXPECTED);
+  });
+});
+
+describe('bulkhead commands without Google Cloud credentials', () => {
+  it.each([['plan'], ['drift'], ['export', '--out', 'snap', '--no-dns']])('%s: exit 1 and one line naming the target and the fixes, no trace', async (...argv) => {
+    delete process.env['GOOGLE_APPLICATION_CREDENTIALS'];
+    const dir = await mkdtemp(join(tmpdir(), 'bulkhead-gcp-nocreds-cli-'));
+    try {
+      await writeFile(
+        join(dir, 'bulkhead.yaml'),
+        `bulkhead: 1
+name: shop
+targets:
+  gcp-prod: { gcp: { project: shop-prod, network: shop-vpc, internalRanges: [10.0.0.0/8] } }
+segments:
+  web: { ingress: [{ from: internet, ports: [tcp/443] }] }
+  app: { ingress: [{ from: web, ports: [tcp/8080] }] }
+`,
+      );
+      const r = await runCli(argv, { cwd: dir, env: {} });
+      expect(r.code).toBe(1);
+      const lines = r.stderr.split('\n').filter((l) => l.includes('credentials'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(EXPECTED);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(r.stderr).not.toContain('Could not load the default credentials');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
