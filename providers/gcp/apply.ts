@@ -101,9 +101,10 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
   let policyQueue: Promise<unknown> = Promise.resolve();
   // One set of clients shared by the steps in flight (making one costs ~150 ms of proto loading);
   // closed when no step is running so nothing keeps the process alive after the apply.
-  let shared: { clients: GcpClients; users: number } | undefined;
-  const acquire = (): GcpClients => {
-    shared ??= { clients: factory(endpoint), users: 0 };
+  let shared: { clients: Promise<GcpClients>; users: number } | undefined;
+  const acquire = (): Promise<GcpClients> => {
+    // Awaited by the step that acquires it; a rejection (no credentials) is that step's error.
+    shared ??= { clients: Promise.resolve().then(() => factory(endpoint, target.name)), users: 0 };
     shared.users++;
     return shared.clients;
   };
@@ -113,7 +114,9 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
     if (shared.users === 0) {
       const { clients } = shared;
       shared = undefined;
-      await clients.close();
+      // Clients that never came into being (the factory failed) have nothing to close.
+      const made = await clients.catch(() => undefined);
+      await made?.close();
     }
   };
 
@@ -241,8 +244,9 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
 
   return {
     async run(step: ApplyStep): Promise<void> {
-      const clients = acquire();
+      const pending = acquire();
       try {
+        const clients = await pending;
         if (step.change.type === FIREWALL_TYPE) await runFirewall(clients, step);
         else if (step.change.type === POLICY_TYPE) {
           const run = policyQueue.then(() => runPolicy(clients, step));

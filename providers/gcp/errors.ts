@@ -29,9 +29,29 @@ export function errorDetails(err: unknown): { status: number | undefined; reason
   return { status, reason, message };
 }
 
+/** Messages of google-auth-library that mean "no usable credentials", not a failed API call. */
+const CREDENTIAL_FAILURE = /Could not load the default credentials|Could not refresh access token|invalid_grant|reauth|GOOGLE_APPLICATION_CREDENTIALS|application_default_credentials|Unable to detect a Project Id/i;
+
+/**
+ * The one-line error for a target without Google Cloud credentials (the SDK's own message and
+ * trace stay in `cause`, never printed).
+ */
+export function credentialsError(target: string | undefined, cause: unknown): ProviderError {
+  return new ProviderError(
+    `${target ? `target ${target}: ` : 'gcp: '}no Google Cloud credentials (tried GOOGLE_APPLICATION_CREDENTIALS, gcloud application-default credentials, the metadata server): ` +
+      `run 'gcloud auth application-default login', or plan offline with --snapshots DIR`,
+    'credentials',
+    false,
+    { cause },
+  );
+}
+
 /** A ProviderError for a failed call; `what` says which call on which object. */
 export function classifyGcpError(err: unknown, what: string): ProviderError {
   if (err instanceof ProviderError) return err;
+  // A token that cannot be obtained or refreshed mid-run: the same advice as a missing login.
+  const text = err instanceof Error ? err.message : String(err);
+  if (errorDetails(err).status === undefined && CREDENTIAL_FAILURE.test(text)) return credentialsError(undefined, err);
   const { status, reason, message } = errorDetails(err);
   const retryable = (status !== undefined && RETRYABLE_STATUS.has(status)) || (reason !== undefined && RETRYABLE_REASONS.has(reason));
   const code = reason ?? (status !== undefined ? String(status) : undefined);

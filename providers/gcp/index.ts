@@ -44,7 +44,7 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     createApplier: (target, _state, applierOptions) => createGcpApplier(target, applierOptions, options),
     async exportSnapshot(target, live) {
       if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is a ${target.kind} target`);
-      const clients = (options.clients ?? createGcpClients)(target.gcp.endpoint ?? live.endpoint);
+      const clients = await (options.clients ?? createGcpClients)(target.gcp.endpoint ?? live.endpoint, target.name);
       try {
         // Everything gcloud's list would print, not only the model's rules.
         const raw = await readGcpLive(target.gcp, clients, {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FirewallsClient, GlobalOperationsClient, NetworkFirewallPoliciesClient } from '@google-cloud/compute';
-import { PassThroughClient } from 'google-auth-library';
+// Types only: the SDK is loaded with `await import()` by createGcpClients, so render, validate
+// and snapshot reads never pay for it (issue 11.0).
+import type { FirewallsClient, GlobalOperationsClient, NetworkFirewallPoliciesClient } from '@google-cloud/compute';
 import type { GcpTargetConfig, TargetSpec } from '../../src/compile/types.js';
 import { error, type Diagnostic } from '../../src/diagnostics.js';
 import { ProviderError } from '../../src/errors.js';
@@ -20,7 +21,7 @@ import {
   type FirewallJsonIn,
   type PolicyRuleJsonIn,
 } from './canonical.js';
-import { classifyGcpError, errorDetails } from './errors.js';
+import { classifyGcpError, credentialsError, errorDetails } from './errors.js';
 import { POLICY_PRIORITY_BAND } from './limits.js';
 import { parseFirewallRulesJson, parsePolicyJson, SNAPSHOT_FILES } from './snapshot.js';
 
@@ -41,27 +42,46 @@ export interface GcpClients {
   close(): Promise<void>;
 }
 
-/** Makes clients for an endpoint (undefined = the real API with Application Default Credentials). */
-export type GcpClientFactory = (endpoint: string | undefined) => GcpClients;
+/**
+ * Makes clients for an endpoint (undefined = the real API with Application Default Credentials);
+ * `target` names the target in a credentials error.
+ */
+export type GcpClientFactory = (endpoint: string | undefined, target?: string) => GcpClients | Promise<GcpClients>;
 
 /**
- * Real clients. With an `http://host:port` endpoint (an emulator) the port is passed explicitly
- * (the client's default 443 would override one written in apiEndpoint) and no credentials are
- * sent (PassThroughClient); otherwise Application Default Credentials.
+ * Real clients, the SDK loaded on first use. With an `http://host:port` endpoint (an emulator)
+ * the port is passed explicitly (the client's default 443 would override one written in
+ * apiEndpoint) and no credentials are sent (PassThroughClient). Otherwise Application Default
+ * Credentials are resolved here, before any call, so a missing login is one ProviderError with
+ * code `credentials` naming the chain and the fixes, not the SDK's trace from inside a list call.
  */
-export function createGcpClients(endpoint: string | undefined): GcpClients {
+export async function createGcpClients(endpoint: string | undefined, target?: string): Promise<GcpClients> {
+  const [{ FirewallsClient, GlobalOperationsClient, NetworkFirewallPoliciesClient }, auth] = await Promise.all([
+    import('@google-cloud/compute'),
+    import('google-auth-library'),
+  ]);
   type Options = NonNullable<ConstructorParameters<typeof FirewallsClient>[0]>;
   let opts: Options = { fallback: true };
-  if (endpoint) {
-    const url = new URL(endpoint);
-    const protocol = url.protocol.replace(/:$/, '');
+  const url = endpoint ? new URL(endpoint) : undefined;
+  const protocol = url?.protocol.replace(/:$/, '');
+  if (url) {
     opts = {
       apiEndpoint: url.hostname,
       port: Number(url.port || (protocol === 'http' ? 80 : 443)),
       protocol,
       fallback: true,
-      ...(protocol === 'http' ? { authClient: new PassThroughClient() } : {}),
     } as Options;
+  }
+  if (protocol === 'http') {
+    opts = { ...opts, authClient: new auth.PassThroughClient() } as unknown as Options;
+  } else {
+    const googleAuth = new auth.GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+    try {
+      await googleAuth.getClient();
+    } catch (err) {
+      throw credentialsError(target, err);
+    }
+    // The SDK then finds the same credentials through its own copy of google-auth-library.
   }
   const firewalls = new FirewallsClient(opts);
   const policies = new NetworkFirewallPoliciesClient(opts);
@@ -189,7 +209,7 @@ export async function readGcpSnapshot(
     };
   }
   const parsed = parseFirewallRulesJson(text);
-  if (!parsed.ok) return { raw: undefined, diagnostics: [error('gcp-snapshot-invalid', `${fwPath}: ${parsed.message}`, target.pos)] };
+  if (!parsed.ok) return { raw: undefined, diagnostics: [snapshotInvalid(fwPath, parsed, target)] };
   if (!target.gcp.firewallPolicy) return { raw: { firewalls: parsed.value, policyRules: null }, diagnostics: [] };
   const polPath = join(folder, SNAPSHOT_FILES.policy);
   let polText: string;
@@ -199,11 +219,22 @@ export async function readGcpSnapshot(
     return { raw: { firewalls: parsed.value, policyRules: undefined }, diagnostics: [] };
   }
   const policy = parsePolicyJson(polText);
-  if (!policy.ok) return { raw: undefined, diagnostics: [error('gcp-snapshot-invalid', `${polPath}: ${policy.message}`, target.pos)] };
+  if (!policy.ok) return { raw: undefined, diagnostics: [snapshotInvalid(polPath, policy, target)] };
   return {
     raw: { firewalls: parsed.value, policyRules: policy.value.rules, ...(policy.value.selfLink ? { policySelfLink: policy.value.selfLink } : {}) },
     diagnostics: [],
   };
+}
+
+/**
+ * A snapshot file that cannot be read: at the file's line:column when it is not JSON, otherwise
+ * with the JSON path in the message (at the target, which named the folder).
+ */
+function snapshotInvalid(path: string, failure: { message: string; line?: number; column?: number }, target: TargetSpec): Diagnostic {
+  if (failure.line !== undefined && failure.column !== undefined) {
+    return error('gcp-snapshot-invalid', `${path}:${failure.line}:${failure.column}: ${failure.message}`, { file: path, line: failure.line, column: failure.column });
+  }
+  return error('gcp-snapshot-invalid', `${path}: ${failure.message}`, target.pos);
 }
 
 /**
@@ -325,7 +356,7 @@ export async function readGcp(
     const state = toProviderState(target, raw, 'snapshot', model);
     return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
   }
-  const clients = (options.clients ?? createGcpClients)(target.gcp.endpoint ?? source.endpoint);
+  const clients = await (options.clients ?? createGcpClients)(target.gcp.endpoint ?? source.endpoint, target.name);
   try {
     const raw = await readGcpLive(target.gcp, clients, {
       ...(model ? { model } : {}),

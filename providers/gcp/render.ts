@@ -1,7 +1,8 @@
 import type { Endpoint, GcpTargetConfig, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
 import { assertNever } from '../../src/errors.js';
-import { internetRanges } from '../../src/model/addresses.js';
+import ipaddr from 'ipaddr.js';
+import { cidrContains, cidrsOverlap, excludeCidrs, internetRanges, sortCidrs } from '../../src/model/addresses.js';
 import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
 import {
   canonicalFirewall,
@@ -38,8 +39,8 @@ import {
  * - One VPC firewall rule per (segment, direction, peer, address family) carrying all of that
  *   flow's services; targets are the segment's network tag `<model>-<segment>` or its service
  *   account. Ingress from segment peers names the peer's tag/SA; egress toward segment peers goes to
- *   the target's internal ranges (GCP egress rules cannot name tags), and the receiver's ingress
- *   rule does the segmenting.
+ *   the target's internal ranges minus the CIDR entities declared inside them (GCP egress rules
+ *   cannot name tags; DESIGN §5), and the receiver's ingress rule does the segmenting.
  * - Guardrail denies at priority 100, allows at 1000, a deny-all egress for the model's segments at
  *   65000 (GCP's implied rule allows all egress). A deny whose peer is the built-in `internet`
  *   covers every address OUTSIDE the target's `internalRanges` (0.0.0.0/0 and ::/0 minus them: 31
@@ -272,6 +273,23 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   // the segment-to-segment flows the model allows (GuardrailDeny, src/compile/types.ts).
   const outside = internetRanges(gcp.internalRanges);
   const outsideInternal = { v4: outside.filter((r) => !isV6(r)), v6: outside.filter(isV6) };
+  // Where egress toward another segment may go (DESIGN §5): the internal ranges minus every CIDR
+  // entity declared inside them. The receiver's ingress rule segments by tag, but an entity in the
+  // internal ranges (a VPN or on-premises range) has no such rule on its side, so without the
+  // carve-out a segment allowed to reach another segment on a port could reach it too.
+  const segmentEgress = rules.rules.some((r) => r.direction === 'egress' && r.peer.kind === 'segment')
+    ? segmentEgressRanges(rules, internal)
+    : { ranges: internal, covered: [] };
+  if (segmentEgress.covered.length > 0) {
+    diagnostics.push(
+      error(
+        'gcp-internal-ranges-covered',
+        `target ${target.name}: entity ${segmentEgress.covered.join(', ')} covers every internal range of one address family, so egress between segments would go nowhere; ` +
+          `set \`internalRanges\` on the target to the network's own subnet ranges (outside the entity)`,
+        target.pos,
+      ),
+    );
+  }
 
   // --- allows: one rule per (segment, direction, peer, family) ---
   const groups = new Map<string, { segment: string; direction: 'ingress' | 'egress'; peer: Endpoint; intents: RuleIntent[] }>();
@@ -371,7 +389,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         }
         continue;
       }
-      pushRanged(key, [g.segment, short, peerName], dir, internal, services, target0, summary, origins, err);
+      pushRanged(key, [g.segment, short, peerName], dir, segmentEgress.ranges, services, target0, summary, origins, err);
       continue;
     }
     const ranges = peerRanges(peer);
@@ -567,6 +585,61 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return { resources, diagnostics };
+}
+
+/**
+ * The destinations of egress toward segments: `internal` minus the declared CIDR entities
+ * (`rules.entities`, plus any CIDR peer the rules name, for RuleSets built without it) that
+ * overlap it. `covered` names the entities that leave a family with nothing at all.
+ */
+export function segmentEgressRanges(
+  rules: RuleSet,
+  internal: { readonly v4: readonly string[]; readonly v6: readonly string[] },
+): { ranges: { v4: string[]; v6: string[] }; covered: string[] } {
+  const byName = new Map<string, { v4: readonly string[]; v6: readonly string[] }>();
+  for (const e of rules.entities ?? []) byName.set(e.name, { v4: e.ipv4, v6: e.ipv6 });
+  const peers = [...rules.rules.map((r) => r.peer), ...rules.denies.map((d) => d.peer)];
+  for (const p of peers) {
+    if (p.kind === 'cidrs' && !p.builtin && !byName.has(p.entity)) byName.set(p.entity, { v4: p.ipv4, v6: p.ipv6 });
+  }
+  const names = [...byName.keys()].sort();
+  const ranges = { v4: [...internal.v4], v6: [...internal.v6] };
+  const covered = new Set<string>();
+  for (const family of ['v4', 'v6'] as const) {
+    if (internal[family].length === 0) continue;
+    const inside = names.filter((n) => byName.get(n)![family].some((c) => internal[family].some((i) => cidrsOverlap(c, i))));
+    if (inside.length === 0) continue;
+    ranges[family] = carve(internal[family], inside.flatMap((n) => byName.get(n)![family]));
+    if (ranges[family].length === 0) for (const n of inside) covered.add(n);
+  }
+  return { ranges, covered: [...covered] };
+}
+
+/**
+ * `excludeCidrs(base, exclude)`, divided and conquered: each half of a range only meets the
+ * exclusions that overlap it, so thousands of entity ranges (a partner list of /24s inside 10/8)
+ * cost their own number times the prefix depth instead of a scan of all of them per visited range.
+ */
+function carve(base: readonly string[], exclude: readonly string[]): string[] {
+  const out: string[] = [];
+  const visit = (c: string, ex: readonly string[]) => {
+    const here = ex.filter((e) => cidrsOverlap(e, c));
+    if (here.length === 0) out.push(c);
+    else if (here.length <= 8) out.push(...excludeCidrs([c], here));
+    else if (!here.some((e) => cidrContains(e, c))) for (const h of halves(c)) visit(h, here);
+  };
+  for (const b of base) visit(b, exclude);
+  return sortCidrs(out);
+}
+
+/** The two halves of a CIDR one bit longer (canonical text). */
+function halves(cidr: string): [string, string] {
+  const [addr, len] = ipaddr.parseCIDR(cidr);
+  const bytes = addr.toByteArray();
+  const hi = [...bytes];
+  hi[len >> 3] = hi[len >> 3]! | (0x80 >> (len & 7));
+  const make = (b: number[]) => `${ipaddr.fromByteArray(b).toString()}/${len + 1}`;
+  return [make(bytes), make(hi)];
 }
 
 function dedupeOrigins(origins: readonly SourceRef[]): SourceRef[] {

@@ -13,43 +13,233 @@ import type { GcpRawState } from './read.js';
 /** File names inside a target's snapshot folder. */
 export const SNAPSHOT_FILES = { firewalls: 'firewall-rules.json', policy: 'firewall-policy.json' } as const;
 
-type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
+type Parsed<T> =
+  | { readonly ok: true; readonly value: T }
+  /** `line`/`column` (1-based) when the file is not JSON and the parser said where. */
+  | { readonly ok: false; readonly message: string; readonly line?: number; readonly column?: number };
+
+/**
+ * JSON.parse with the place of a syntax error as line:column: V8 says "at position N" (Node 20)
+ * or "(line L column C)" (newer), and the offset is turned into a line and column of `text`.
+ */
+function parseJson(text: string): { ok: true; json: unknown } | { ok: false; message: string; line?: number; column?: number } {
+  try {
+    return { ok: true, json: JSON.parse(text) };
+  } catch (err) {
+    const raw = (err as Error).message;
+    const lc = /\(line (\d+) column (\d+)\)/.exec(raw);
+    const at = /at position (\d+)/.exec(raw);
+    let where: { line: number; column: number } | undefined;
+    if (lc) where = { line: Number(lc[1]), column: Number(lc[2]) };
+    else if (at) {
+      const before = text.slice(0, Number(at[1]));
+      const lines = before.split('\n');
+      where = { line: lines.length, column: lines.at(-1)!.length + 1 };
+    } else {
+      // Node 20 often names the token but not where it is: find the offset ourselves.
+      const offset = syntaxErrorOffset(text);
+      const lines = text.slice(0, offset).split('\n');
+      where = { line: lines.length, column: lines.at(-1)!.length + 1 };
+    }
+    const reason = raw
+      .replace(/\s*\(line \d+ column \d+\)/, '')
+      .replace(/ in JSON at position \d+.*$/, '')
+      // Node 20 quotes the text around the error, newlines included: the place says it better.
+      .replace(/, (?:\.\.\.)?".*$/s, '');
+    return { ok: false, message: `not JSON (${reason})`, ...(where ?? {}) };
+  }
+}
+
+/**
+ * The offset of the first JSON syntax error of `text` (its length when the text just ends): a
+ * small recursive-descent scan of the grammar, used only after JSON.parse failed.
+ */
+function syntaxErrorOffset(text: string): number {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string) => {
+    for (const ch of word) if (text[i++] !== ch) (i--, fail());
+  };
+  const string = () => {
+    if (text[i] !== '"') fail();
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i]! < ' ') fail();
+      i += text[i] === '\\' ? 2 : 1;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') (i++);
+        else if (text[i] === '}') return void i++;
+        else fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return string();
+    if (c === 't') return literal('true');
+    if (c === 'f') return literal('false');
+    if (c === 'n') return literal('null');
+    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : text.length;
+  } catch (at) {
+    return typeof at === 'number' ? Math.min(at, text.length) : 0;
+  }
+}
+
+/** What one field of a snapshot object may hold (null or absent is always allowed: the SDK prints nulls). */
+type FieldKind = 'string' | 'boolean' | 'priority' | 'strings' | { readonly object: Shape } | { readonly items: Shape };
+type Shape = Readonly<Record<string, FieldKind>>;
+
+const PROTOCOL_ENTRY: Shape = { IPProtocol: 'string', ports: 'strings' };
+/** The fields of a firewall that read uses; gcloud's other fields (id, kind, creationTimestamp …) are not checked. */
+const FIREWALL_SHAPE: Shape = {
+  name: 'string',
+  network: 'string',
+  direction: 'string',
+  priority: 'priority',
+  allowed: { items: PROTOCOL_ENTRY },
+  denied: { items: PROTOCOL_ENTRY },
+  sourceRanges: 'strings',
+  sourceTags: 'strings',
+  sourceServiceAccounts: 'strings',
+  destinationRanges: 'strings',
+  targetTags: 'strings',
+  targetServiceAccounts: 'strings',
+  disabled: 'boolean',
+  logConfig: { object: { enable: 'boolean', metadata: 'string' } },
+  description: 'string',
+  selfLink: 'string',
+};
+const POLICY_RULE_SHAPE: Shape = {
+  priority: 'priority',
+  ruleName: 'string',
+  description: 'string',
+  direction: 'string',
+  action: 'string',
+  match: {
+    object: {
+      destFqdns: 'strings',
+      destIpRanges: 'strings',
+      srcIpRanges: 'strings',
+      layer4Configs: { items: { ipProtocol: 'string', ports: 'strings' } },
+    },
+  },
+  targetServiceAccounts: 'strings',
+  targetResources: 'strings',
+  enableLogging: 'boolean',
+  disabled: 'boolean',
+};
+
+function typeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** The first place where `value` does not fit `shape`, as `<JSON path>: expected …, got …`. */
+function checkShape(value: unknown, shape: Shape, path: string): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${path}: expected an object, got ${typeOf(value)}`;
+  for (const [key, kind] of Object.entries(shape)) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined || v === null) continue;
+    const at = `${path}.${key}`;
+    if (kind === 'string' || kind === 'boolean') {
+      if (typeof v !== kind) return `${at}: expected a ${kind}, got ${typeOf(v)}`;
+    } else if (kind === 'priority') {
+      if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && /^\d+$/.test(v))) return `${at}: expected an integer priority, got ${typeOf(v)}`;
+    } else if (kind === 'strings') {
+      if (!Array.isArray(v)) return `${at}: expected an array of strings, got ${typeOf(v)}`;
+      const i = v.findIndex((x) => typeof x !== 'string');
+      if (i >= 0) return `${at}[${i}]: expected a string, got ${typeOf(v[i])}`;
+    } else if ('object' in kind) {
+      const m = checkShape(v, kind.object, at);
+      if (m) return m;
+    } else {
+      if (!Array.isArray(v)) return `${at}: expected an array, got ${typeOf(v)}`;
+      for (const [i, item] of v.entries()) {
+        const m = checkShape(item, kind.items, `${at}[${i}]`);
+        if (m) return m;
+      }
+    }
+  }
+  return undefined;
+}
 
 /**
  * Parses `gcloud compute firewall-rules list --format=json` (a JSON array of firewalls). An API
- * list page (`{items: [...]}`) is accepted too.
+ * list page (`{items: [...]}`) is accepted too. Every field read uses is type-checked, so a
+ * hand-edited file fails with the JSON path of the bad value instead of a TypeError later.
  */
 export function parseFirewallRulesJson(text: string): Parsed<FirewallJsonIn[]> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, message: `not JSON (${(err as Error).message})` };
-  }
-  const items = Array.isArray(json) ? json : (json as { items?: unknown } | null)?.items ?? (json && typeof json === 'object' && 'kind' in json ? [] : undefined);
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const json = parsed.json;
+  const page = Array.isArray(json) ? undefined : (json as { items?: unknown } | null)?.items;
+  const items = Array.isArray(json) ? json : page ?? (json && typeof json === 'object' && 'kind' in json ? [] : undefined);
   if (!Array.isArray(items)) return { ok: false, message: 'expected the JSON array printed by `gcloud compute firewall-rules list --format=json`' };
+  const base = Array.isArray(json) ? '$' : '$.items';
   for (const [i, fw] of items.entries()) {
-    if (typeof fw !== 'object' || fw === null || typeof (fw as { name?: unknown }).name !== 'string') {
-      return { ok: false, message: `item ${i} is not a firewall rule (no "name")` };
-    }
+    if (typeof fw !== 'object' || fw === null || Array.isArray(fw)) return { ok: false, message: `${base}[${i}]: expected a firewall rule object, got ${typeOf(fw)}` };
+    if (typeof (fw as { name?: unknown }).name !== 'string') return { ok: false, message: `${base}[${i}].name: expected a string, got ${typeOf((fw as { name?: unknown }).name ?? null)} (item ${i} is not a firewall rule without a "name")` };
+    const m = checkShape(fw, FIREWALL_SHAPE, `${base}[${i}]`);
+    if (m) return { ok: false, message: m };
   }
   return { ok: true, value: items as FirewallJsonIn[] };
 }
 
-/** Parses `gcloud compute network-firewall-policies describe --format=json` (one FirewallPolicy). */
+/** Parses `gcloud compute network-firewall-policies describe --format=json` (one FirewallPolicy), type-checked like the firewalls. */
 export function parsePolicyJson(text: string): Parsed<{ rules: PolicyRuleJsonIn[]; selfLink?: string }> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, message: `not JSON (${(err as Error).message})` };
-  }
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const json = parsed.json;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return { ok: false, message: 'expected the JSON object printed by `gcloud compute network-firewall-policies describe --format=json`' };
   }
   const p = json as { rules?: unknown; selfLink?: unknown };
-  if (p.rules !== undefined && !Array.isArray(p.rules)) return { ok: false, message: '"rules" is not an array' };
-  return { ok: true, value: { rules: (p.rules ?? []) as PolicyRuleJsonIn[], ...(typeof p.selfLink === 'string' ? { selfLink: p.selfLink } : {}) } };
+  if (p.rules !== undefined && p.rules !== null && !Array.isArray(p.rules)) return { ok: false, message: `$.rules: expected an array, got ${typeOf(p.rules)}` };
+  if (p.selfLink !== undefined && p.selfLink !== null && typeof p.selfLink !== 'string') return { ok: false, message: `$.selfLink: expected a string, got ${typeOf(p.selfLink)}` };
+  const rules = (p.rules ?? []) as unknown[];
+  for (const [i, rule] of rules.entries()) {
+    const m = checkShape(rule, POLICY_RULE_SHAPE, `$.rules[${i}]`);
+    if (m) return { ok: false, message: m };
+  }
+  return { ok: true, value: { rules: rules as PolicyRuleJsonIn[], ...(typeof p.selfLink === 'string' ? { selfLink: p.selfLink } : {}) } };
 }
 
 /**

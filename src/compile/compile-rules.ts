@@ -4,7 +4,7 @@ import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentM
 import { comparePortMatch, formatPortMatch, portMatchesOverlap } from '../model/services.js';
 import { cidrContains, cidrsOverlap, describeInternet, modelInternalRanges, reachesInternet } from '../model/addresses.js';
 import { compareStrings, flowLabel, formatEndpoint, sha256, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
-import type { CloudBinding, Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, SegmentSpec, TargetSpec } from './types.js';
+import type { CidrEntitySpec, CloudBinding, Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, SegmentSpec, TargetSpec } from './types.js';
 
 /**
  * The compiler: SegmentModel → RuleSet. Pure and deterministic.
@@ -549,11 +549,14 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
     .sort((a, b) => compareStrings(a.name, b.name));
   const rules = buildIntents(flows, stride);
   const denies = buildDenies(model);
+  const entities: CidrEntitySpec[] = [...model.entities.values()]
+    .flatMap((e) => (e.kind === 'cidrs' && !e.builtin ? [{ name: e.name, ipv4: [...e.ipv4], ipv6: [...e.ipv6] }] : []))
+    .sort((a, b) => compareStrings(a.name, b.name));
   const body = { formatVersion: 1 as const, targets, segments, rules, denies };
   const digest = sha256(JSON.stringify(withoutPositions({ ...body, model: { name: model.name } })));
   return {
     ok: true,
-    value: { formatVersion: 1, model: { name: model.name, digest, file: model.file }, targets, segments, rules, denies },
+    value: { formatVersion: 1, model: { name: model.name, digest, file: model.file }, targets, segments, rules, denies, entities },
     diagnostics: diags,
   };
 }

@@ -171,6 +171,15 @@ export interface SegmentSpec {
   readonly gcp?: { readonly serviceAccount?: string };
 }
 
+/** A CIDR entity the model declares, as every renderer may need it even when no flow names it. */
+export interface CidrEntitySpec {
+  readonly name: string;
+  /** Canonical IPv4 CIDRs, sorted. */
+  readonly ipv4: readonly string[];
+  /** Canonical IPv6 CIDRs (RFC 5952), sorted. */
+  readonly ipv6: readonly string[];
+}
+
 /** The compiled model. Byte-identical JSON for the same model. */
 export interface RuleSet {
   readonly formatVersion: 1;
@@ -190,4 +199,10 @@ export interface RuleSet {
   readonly rules: readonly RuleIntent[];
   /** Guardrail denies, sorted by (guardrail, direction, id). */
   readonly denies: readonly GuardrailDeny[];
+  /**
+   * Every CIDR entity the model declares (the built-in `internet` excluded), sorted by name. GCP
+   * carves the ones inside the internal ranges out of its segment-to-segment egress (DESIGN §5).
+   * Optional so RuleSets built by hand stay valid; `compileRules` always fills it.
+   */
+  readonly entities?: readonly CidrEntitySpec[];
 }

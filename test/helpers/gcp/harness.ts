@@ -47,7 +47,7 @@ export async function startGcpHarness(options: { pageSize?: number; operationPol
   emulator.seedPolicy('shop-egress');
   // One set of real clients for the whole test (creating them loads the compute protos);
   // the provider's close() calls are no-ops, the harness closes them at the end.
-  const real = createGcpClients(emulator.url);
+  const real = await createGcpClients(emulator.url);
   const clients = { ...real, close: async () => undefined };
   const provider = createGcpProvider({
     clients: () => clients,

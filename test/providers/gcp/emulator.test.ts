@@ -11,7 +11,7 @@ const project = 'proj-1';
 
 beforeEach(async () => {
   emu = await startComputeEmulator({ project, operationPolls: 2 });
-  c = createGcpClients(emu.url);
+  c = await createGcpClients(emu.url);
 });
 
 afterEach(async () => {

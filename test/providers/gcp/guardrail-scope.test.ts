@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compileFile } from '../../../src/compile/index.js';
 import type { GuardrailDeny, PortMatch, RuleSet, TargetSpec } from '../../../src/compile/types.js';
 import { cidrContains, cidrsOverlap } from '../../../src/model/addresses.js';
+import { host, inRanges, matching, verdict, winner, type Instance, type Packet } from '../../helpers/gcp/firewall-evaluator.js';
 import { FIREWALL_TYPE, firewallSpecOf, isV6, type FirewallSpec } from '../../../providers/gcp/canonical.js';
 import { MAX_RANGES, PRIORITY } from '../../../providers/gcp/limits.js';
 import { renderGcp } from '../../../providers/gcp/render.js';
@@ -28,76 +29,6 @@ async function pci(): Promise<{ rules: RuleSet; target: TargetSpec & { kind: 'gc
 
 function firewalls(rules: RuleSet, target: TargetSpec): FirewallSpec[] {
   return renderGcp(rules, target).resources.filter((r) => r.type === FIREWALL_TYPE).map(firewallSpecOf);
-}
-
-// --- a small evaluator of VPC firewall rules (GCP semantics) ---
-
-/** A VM: its internal address and the identity the model gives its segment. */
-interface Instance {
-  readonly ip: string;
-  readonly tag?: string;
-  readonly sa?: string;
-}
-
-interface Packet {
-  readonly src: Instance;
-  readonly dst: Instance;
-  readonly protocol: string;
-  /** Undefined for protocols without ports. */
-  readonly port?: number;
-}
-
-const host = (ip: string) => `${ip}/${ip.includes(':') ? 128 : 32}`;
-const inRanges = (ranges: readonly string[], ip: string) => ranges.some((c) => cidrContains(c, host(ip)));
-
-/** Does the rule apply to this VM (targets: tags, service accounts, or every VM)? */
-function appliesTo(rule: FirewallSpec, vm: Instance): boolean {
-  if (rule.targetTags.length > 0) return vm.tag !== undefined && rule.targetTags.includes(vm.tag);
-  if (rule.targetServiceAccounts.length > 0) return vm.sa !== undefined && rule.targetServiceAccounts.includes(vm.sa);
-  return true;
-}
-
-function matchesProtocol(rule: FirewallSpec, p: Packet): boolean {
-  return rule.rules.some((r) => {
-    if (r.protocol === 'all') return true;
-    if (r.protocol !== p.protocol) return false;
-    if (r.ports.length === 0 || p.port === undefined) return true;
-    return r.ports.some((range) => {
-      const [from, to = from] = range.split('-').map(Number);
-      return p.port! >= from! && p.port! <= to!;
-    });
-  });
-}
-
-/** Rules of one direction that match the packet, as GCP matches them. */
-function matching(rules: readonly FirewallSpec[], direction: 'INGRESS' | 'EGRESS', p: Packet): FirewallSpec[] {
-  return rules.filter((r) => {
-    if (r.direction !== direction || r.disabled || !matchesProtocol(r, p)) return false;
-    if (direction === 'EGRESS') {
-      return appliesTo(r, p.src) && (r.destinationRanges.length === 0 || inRanges(r.destinationRanges, p.dst.ip));
-    }
-    if (!appliesTo(r, p.dst)) return false;
-    const anySource = r.sourceRanges.length === 0 && r.sourceTags.length === 0 && r.sourceServiceAccounts.length === 0;
-    return (
-      anySource ||
-      inRanges(r.sourceRanges, p.src.ip) ||
-      (p.src.tag !== undefined && r.sourceTags.includes(p.src.tag)) ||
-      (p.src.sa !== undefined && r.sourceServiceAccounts.includes(p.src.sa))
-    );
-  });
-}
-
-/** The winning rule: lowest priority number; a deny beats an allow at equal priority. */
-function winner(rules: readonly FirewallSpec[]): FirewallSpec | undefined {
-  return [...rules].sort((a, b) => a.priority - b.priority || (a.action === b.action ? 0 : a.action === 'deny' ? -1 : 1))[0];
-}
-
-/** GCP's verdict: egress then ingress; implied allow egress and implied deny ingress at 65535. */
-function verdict(rules: readonly FirewallSpec[], p: Packet): { egress: 'allow' | 'deny'; ingress: 'allow' | 'deny' } {
-  return {
-    egress: winner(matching(rules, 'EGRESS', p))?.action ?? 'allow',
-    ingress: winner(matching(rules, 'INGRESS', p))?.action ?? 'deny',
-  };
 }
 
 /** One VM per segment, inside the target's first IPv4 internal range. */

@@ -357,6 +357,27 @@ describe('gcp scenarios', () => {
     await replanIsEmpty();
   });
 
+  it('plans the removal of a second owned policy rule with the same rule name at another priority (15.2), and converges', async () => {
+    const rules = await h.compile();
+    expect((await h.apply(await h.plan(rules), rules)).ok).toBe(true);
+    const pol = h.emulator.policies.get('shop-egress')!;
+    const ours = [...pol.rules.entries()].filter(([, r]) => String(r['description'] ?? '').includes('bulkhead:model=shop'));
+    expect(ours).toHaveLength(1);
+    const [priority, owned] = ours[0]!;
+    // A copy of the owned rule (same ruleName, same marker) at the next free priority of the band.
+    let extra = priority + 1;
+    while (pol.rules.has(extra)) extra++;
+    pol.rules.set(extra, { ...owned, priority: extra });
+    const plan = await h.plan(rules);
+    const policy = plan.targets[0]!.changes.find((c) => c.type === POLICY_TYPE);
+    expect(policy?.childChanges.map((c) => [c.action, c.key])).toEqual([['delete', String(extra)]]);
+    expect(plan.summary).toEqual({ add: 0, change: 1, destroy: 0 });
+    expect((await h.apply(plan, rules)).ok).toBe(true);
+    expect([...pol.rules.keys()]).toContain(priority);
+    expect([...pol.rules.keys()]).not.toContain(extra);
+    await replanIsEmpty();
+  });
+
   it('rejects the same name twice (alreadyExists) and reports how to adopt', async () => {
     const rules = await h.compile();
     const plan = await h.plan(rules);
