@@ -26,6 +26,7 @@ import type { Change, ChildChange, Resource } from '../../src/plan/types.js';
 import type { Applier, ApplierOptions, ApplyStep } from '../../src/provider.js';
 import { awsErrorCode, classifyAwsError, DUPLICATE_CODES, NOT_FOUND_CODES } from './errors.js';
 import { DEPENDENCY_VIOLATION_ATTEMPTS, PREFIX_LIST_ENTRIES_PER_MODIFY } from './limits.js';
+import { isDeletedList } from './state.js';
 import { childRule, ENTITY_TAG, OWNER_TAG, PL_TYPE, SEGMENT_TAG, SG_TYPE, str, wireProtocol, type AwsRule } from './rules.js';
 
 /**
@@ -102,7 +103,7 @@ export function createAwsApplier(
     const out = await send(`looking up prefix list ${ref}`, () =>
       client.send(new DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [ref] }] })),
     );
-    const found = out.PrefixLists?.find((l) => l.PrefixListName === ref);
+    const found = out.PrefixLists?.find((l) => l.PrefixListName === ref && !isDeletedList(l));
     if (!found?.PrefixListId) throw new ProviderError(`AWS: prefix list ${ref} does not exist in ${target.aws.region}`, 'InvalidPrefixListID.NotFound');
     (found.OwnerId === 'AWS' ? awsLists : listIds).set(ref, found.PrefixListId);
     return found.PrefixListId;
@@ -365,7 +366,7 @@ export function createAwsApplier(
     const existing = await send(`looking up prefix list ${after.name}`, () =>
       client.send(new DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [after.name] }] })),
     );
-    const mine = existing.PrefixLists?.find((l) => l.PrefixListName === after.name && l.Tags?.some((t) => t.Key === OWNER_TAG && t.Value === owner));
+    const mine = existing.PrefixLists?.find((l) => l.PrefixListName === after.name && !isDeletedList(l) && l.Tags?.some((t) => t.Key === OWNER_TAG && t.Value === owner));
     if (mine?.PrefixListId) {
       listIds.set(after.name, mine.PrefixListId);
       return;

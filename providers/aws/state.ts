@@ -107,6 +107,14 @@ export function tagValue(tags: readonly RawTag[] | undefined, key: string): stri
   return tags?.find((t) => t.Key === key)?.Value;
 }
 
+/**
+ * A list that is gone or going: DescribeManagedPrefixLists keeps showing a deleted list for a while
+ * with State `delete-in-progress` or `delete-complete` (moto keeps it for good); it is no object.
+ */
+export function isDeletedList(l: { readonly State?: string | undefined }): boolean {
+  return l.State === 'delete-in-progress' || l.State === 'delete-complete';
+}
+
 /** The model that owns the groups of a VPC when nobody said: the one ownership value present, if unique. */
 export function inferModel(raw: AwsRawState): string | undefined {
   const values = new Set(raw.SecurityGroups.map((g) => tagValue(g.Tags, OWNER_TAG)).filter((v) => v !== undefined));
@@ -201,7 +209,7 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
   const ownedLists: { list: RawPrefixList; name: string }[] = [];
   const ownedByName = new Map<string, RawPrefixList[]>();
   for (const l of raw.PrefixLists) {
-    if (!l.PrefixListId) continue;
+    if (!l.PrefixListId || isDeletedList(l)) continue;
     if (l.OwnerId === 'AWS' && l.PrefixListName) listName.set(l.PrefixListId, l.PrefixListName);
     if (model !== '' && tagValue(l.Tags, OWNER_TAG) === model && l.PrefixListName) {
       const same = ownedByName.get(l.PrefixListName) ?? [];

@@ -1,6 +1,9 @@
 import {
+  AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
+  CreateManagedPrefixListCommand,
   CreateSecurityGroupCommand,
+  DescribeManagedPrefixListsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   type EC2Client,
@@ -9,7 +12,9 @@ import { rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEPENDENCY_VIOLATION_ATTEMPTS } from '../../../providers/aws/limits.js';
 import { hasErrors } from '../../../src/diagnostics.js';
+import { buildSteps } from '../../../src/apply/build-steps.js';
 import { allDiagnostics } from '../../../src/plan/create-plan.js';
+import { driftItems } from '../../../src/plan/drift-report.js';
 import { startMoto, type MotoServer } from '../../helpers/aws/moto.js';
 import { changeLines, childLines, compile, copyShop, createVpc, editModel, engine, groupByName as findGroup, rawClient } from '../../helpers/aws/scenario.js';
 import { startShim, type Ec2Shim } from '../../helpers/aws/shim.js';
@@ -202,5 +207,60 @@ describe('AWS provider with injected faults', () => {
     expect(changeLines(await e.plan(rules))).toEqual([]);
     const names = ((await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).SecurityGroups ?? []).map((g) => g.GroupName).sort();
     expect(names).toEqual(['database-legacy', 'default', 'shop-app', 'shop-lb', 'shop-web']);
+  });
+});
+
+describe('AWS duplicate owned objects', () => {
+  it('a second owned prefix list with the managed name is drift: plan removes it, its rule first, and apply converges', async () => {
+    const e = engine(shim.url);
+    const rules = await applyShop(e);
+    const name = 'shop-payment-apis-ipv4';
+    const ownedLists = async () =>
+      ((await client.send(new DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [name] }] }))).PrefixLists ?? [])
+        .filter((l) => l.Tags?.some((t) => t.Key === 'bulkhead:model' && t.Value === 'shop'));
+    const [original] = await ownedLists();
+    // What a concurrent apply (or a create whose answer was lost) leaves: the same managed name and
+    // tags, and a rule of an owned group that uses it.
+    const dup = await client.send(new CreateManagedPrefixListCommand({
+      PrefixListName: name,
+      AddressFamily: 'IPv4',
+      MaxEntries: 4,
+      Entries: [{ Cidr: '192.0.2.10/32' }, { Cidr: '192.0.2.11/32' }, { Cidr: '198.51.100.7/32' }],
+      TagSpecifications: [{ ResourceType: 'prefix-list', Tags: [{ Key: 'bulkhead:model', Value: 'shop' }, { Key: 'bulkhead:entity', Value: name }] }],
+    }));
+    const app = await groupByName('shop-app');
+    // Through the shim, which keeps the rule descriptions moto drops: the copy's rule says what the original's does.
+    const viaShim = rawClient(shim.url);
+    const rulesOfApp = (await viaShim.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [app.GroupId!] }] }))).SecurityGroupRules ?? [];
+    const Description = rulesOfApp.find((r) => r.PrefixListId === original!.PrefixListId)?.Description;
+    expect(Description).toBeTruthy();
+    await viaShim.send(new AuthorizeSecurityGroupEgressCommand({
+      GroupId: app.GroupId,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, PrefixListIds: [{ PrefixListId: dup.PrefixList!.PrefixListId!, Description }] }],
+    }));
+    viaShim.destroy();
+    expect(await ownedLists()).toHaveLength(2);
+
+    // The one with the higher id is the extra copy (either may be: ids are random).
+    const ids = [original!.PrefixListId!, dup.PrefixList!.PrefixListId!].sort();
+    const extra = `${name}-${ids[1]}`;
+    const plan = await e.plan(rules);
+    expect(changeLines(plan)).toEqual([`delete ${extra}`, 'update shop-app']);
+    expect(childLines(plan).filter((l) => !l.startsWith(`delete ${extra}: `))).toEqual([`delete shop-app: egress tcp 443-443 pl:${extra}`]);
+    const drift = driftItems(plan).map((d) => `${d.kind} ${d.address}${d.key ? ` ${d.key}` : ''}`);
+    expect(drift).toEqual([
+      `unexpected-object aws-prod.aws_managed_prefix_list.${extra}`,
+      `unexpected-rule aws-prod.aws_security_group.shop-app egress tcp 443-443 pl:${extra}`,
+    ]);
+    // Make-before-break: the list is deleted only after the rule that uses it is revoked.
+    const del = buildSteps(plan).find((s) => s.step.id === `delete:aws-prod.aws_managed_prefix_list.${extra}`)!;
+    expect(del.waitsFor).toContain('remove:aws-prod.aws_security_group.shop-app');
+
+    expect((await e.apply(plan, rules)).ok).toBe(true);
+    expect(changeLines(await e.plan(rules))).toEqual([]);
+    const left = await ownedLists();
+    expect(left.map((l) => l.PrefixListId)).toEqual([ids[0]]);
+    const egress = (await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [app.GroupId!] }] }))).SecurityGroupRules ?? [];
+    expect(egress.filter((r) => r.PrefixListId?.startsWith('pl-') && r.PrefixListId !== undefined && ids.includes(r.PrefixListId)).map((r) => r.PrefixListId)).toEqual([ids[0]]);
   });
 });
