@@ -19,6 +19,7 @@ import {
   type ManagedPrefixList,
   type Tag,
 } from '@aws-sdk/client-ec2';
+import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { assertNever, InternalError, ProviderError } from '../../src/errors.js';
@@ -51,6 +52,19 @@ export interface AwsApplierTuning {
   readonly pollMs?: number;
 }
 
+/**
+ * The idempotency token of a create: a hash of the plan's base state (its fingerprint), the
+ * object's address and the request, so every retry of the same create in this apply, and a re-run
+ * of the same saved plan, send the same token and EC2 answers with the object it already made
+ * ("Ensuring idempotency in Amazon EC2 API requests"). A later plan (whose base state differs)
+ * gets new tokens: EC2 remembers a token for at least 24 hours, and a list deleted and created
+ * again with the same content must not be answered with the deleted one. 64 ASCII characters at most.
+ */
+export function clientToken(planFingerprint: string, address: string, request: unknown): string {
+  const digest = createHash('sha256').update(JSON.stringify([planFingerprint, address, request])).digest('hex');
+  return `bulkhead-${digest.slice(0, 55)}`;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Creates the applier of one target. */
@@ -60,6 +74,7 @@ export function createAwsApplier(
   client: EC2Client,
   options: ApplierOptions,
   tuning: AwsApplierTuning = {},
+  planFingerprint = '',
 ): Applier {
   const vpc = target.aws.vpc;
   const groupIds = new Map<string, string>();
@@ -371,14 +386,16 @@ export function createAwsApplier(
       listIds.set(after.name, mine.PrefixListId);
       return;
     }
-    const out = await send(`creating prefix list ${after.name}`, () =>
-      client.send(new CreateManagedPrefixListCommand({
-        PrefixListName: after.name,
-        AddressFamily: str(after.attributes, 'addressFamily'),
-        MaxEntries: Number(after.attributes['maxEntries']),
-        TagSpecifications: [{ ResourceType: 'prefix-list', Tags: [{ Key: OWNER_TAG, Value: owner }, { Key: ENTITY_TAG, Value: after.name }] }],
-      })),
-    );
+    const input = {
+      PrefixListName: after.name,
+      AddressFamily: str(after.attributes, 'addressFamily'),
+      MaxEntries: Number(after.attributes['maxEntries']),
+      TagSpecifications: [{ ResourceType: 'prefix-list' as const, Tags: [{ Key: OWNER_TAG, Value: owner }, { Key: ENTITY_TAG, Value: after.name }] }],
+    };
+    // A create whose answer was lost (a reset after EC2 acted) is retried with the same token, so
+    // EC2 returns the first list instead of making a second one (cloud-semantics: idempotency).
+    const ClientToken = clientToken(planFingerprint, after.address, input);
+    const out = await send(`creating prefix list ${after.name}`, () => client.send(new CreateManagedPrefixListCommand({ ...input, ClientToken })));
     const id = out.PrefixList?.PrefixListId;
     if (!id) throw new InternalError(`CreateManagedPrefixList returned no id for ${after.name}`);
     listIds.set(after.name, id);

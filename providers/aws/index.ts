@@ -40,7 +40,7 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     createApplier(target, state, applierOptions) {
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
       const client = createEc2Client(target, applierOptions.endpoint, options);
-      return createAwsApplier(target, state.resources, client, applierOptions, options.tuning);
+      return createAwsApplier(target, state.resources, client, applierOptions, options.tuning, state.fingerprint);
     },
     async exportSnapshot(target, liveOptions) {
       return snapshotFiles(await exportRaw(target, liveOptions.endpoint, options));

@@ -18,6 +18,7 @@ import { driftItems } from '../../../src/plan/drift-report.js';
 import { startMoto, type MotoServer } from '../../helpers/aws/moto.js';
 import { changeLines, childLines, compile, copyShop, createVpc, editModel, engine, groupByName as findGroup, rawClient } from '../../helpers/aws/scenario.js';
 import { startShim, type Ec2Shim } from '../../helpers/aws/shim.js';
+import { unownedSnapshot } from '../../helpers/aws/scenario.js';
 
 // What moto does not do (throttle, paginate, check dependencies), injected by the shim, and the
 // ownership rules (an unowned group in the way, adoption by id).
@@ -263,4 +264,92 @@ describe('AWS duplicate owned objects', () => {
     const egress = (await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [app.GroupId!] }] }))).SecurityGroupRules ?? [];
     expect(egress.filter((r) => r.PrefixListId?.startsWith('pl-') && r.PrefixListId !== undefined && ids.includes(r.PrefixListId)).map((r) => r.PrefixListId)).toEqual([ids[0]]);
   });
+});
+
+/** Writes of the calls the shim saw: every action but the Describe and Get reads. */
+const isWrite = (action: string) => action !== '' && !action.startsWith('Describe') && !action.startsWith('Get');
+
+describe('AWS fault sweep: connection resets after the write reached EC2', () => {
+  /** Starts a scenario on an empty moto: a VPC, the shop model, an unowned group that refers to nothing of ours. */
+  async function fresh() {
+    await moto.reset();
+    shim.reset();
+    await rm(model.dir, { recursive: true, force: true });
+    vpc = await createVpc(client);
+    model = await copyShop(vpc);
+    const legacy = await client.send(new CreateSecurityGroupCommand({ GroupName: 'legacy-admin', Description: 'ops', VpcId: vpc }));
+    await client.send(new AuthorizeSecurityGroupIngressCommand({
+      GroupId: legacy.GroupId,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.9.0.0/16' }] }],
+    }));
+  }
+
+  /** Objects of the VPC by name (deleted lists left out): a duplicate shows as a count above 1. */
+  async function objectCounts() {
+    const groups = (await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).SecurityGroups ?? [];
+    const lists = ((await client.send(new DescribeManagedPrefixListsCommand({}))).PrefixLists ?? [])
+      .filter((l) => l.OwnerId !== 'AWS' && l.State !== 'delete-complete' && l.State !== 'delete-in-progress');
+    const counts: Record<string, number> = {};
+    for (const n of [...groups.map((g) => `sg ${g.GroupName}`), ...lists.map((l) => `pl ${l.PrefixListName}`)]) counts[n] = (counts[n] ?? 0) + 1;
+    return counts;
+  }
+
+  /**
+   * Runs `scenario` once clean to learn its writes, then once per picked write with that write's
+   * connection reset after moto did it: the first write of each action, and every create (the
+   * calls that would leave a second object). Each run must converge (a re-plan and re-apply at
+   * most), leave one object per name, and leave the unowned group as it was.
+   */
+  async function sweep(prepare: () => Promise<void>, change: (file: string) => Promise<void>) {
+    await fresh();
+    await prepare();
+    await change(model.file);
+    shim.clearCalls();
+    const e = engine(shim.url);
+    const rules = await compile(model.file);
+    expect((await e.apply(await e.plan(rules), rules)).ok).toBe(true);
+    const clean = await objectCounts();
+    const writes = shim.calls.filter((c) => isWrite(c.action) && c.status !== 503).map((c) => c.action);
+    const picks = writes.flatMap((action, i) => {
+      const nth = writes.slice(0, i + 1).filter((a) => a === action).length;
+      return nth === 1 || action.startsWith('Create') ? [{ action, nth }] : [];
+    });
+    expect(picks.length).toBeGreaterThan(0);
+    for (const pick of picks) {
+      await fresh();
+      await prepare();
+      await change(model.file);
+      const unowned = await unownedSnapshot(client, vpc);
+      const rulesN = await compile(model.file);
+      shim.clearCalls();
+      shim.faults.resetAfterWrite = pick;
+      const first = await e.apply(await e.plan(rulesN), rulesN);
+      const what = `reset after ${pick.action} #${pick.nth}`;
+      expect(shim.calls.filter((c) => c.status === 0).map((c) => c.action), what).toEqual([pick.action]);
+      if (!first.ok) expect((await e.apply(await e.plan(rulesN), rulesN)).ok, what).toBe(true);
+      expect(childLines(await e.plan(rulesN)), what).toEqual([]);
+      expect(await objectCounts(), what).toEqual(clean);
+      expect(await unownedSnapshot(client, vpc), what).toBe(unowned);
+    }
+    return { writes, picks };
+  }
+
+  it('creating the shop from nothing converges with no duplicate object whichever write loses its answer', async () => {
+    const { writes, picks } = await sweep(async () => undefined, async () => undefined);
+    expect(writes).toContain('CreateManagedPrefixList');
+    expect(picks.map((p) => p.action)).toEqual(expect.arrayContaining(['CreateSecurityGroup', 'CreateManagedPrefixList', 'ModifyManagedPrefixList']));
+    expect(picks.filter((p) => p.action === 'CreateManagedPrefixList')).toHaveLength(2);
+  }, 240_000);
+
+  it('removing a segment and moving a flow converges whichever write loses its answer', async () => {
+    const { writes } = await sweep(
+      async () => {
+        const e = engine(shim.url);
+        await applyShop(e);
+        shim.clearCalls();
+      },
+      removeLb,
+    );
+    expect(writes).toEqual(expect.arrayContaining(['DeleteSecurityGroup', 'RevokeSecurityGroupIngress']));
+  }, 240_000);
 });
