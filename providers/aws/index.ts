@@ -39,7 +39,8 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     },
     createApplier(target, state, applierOptions) {
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
-      const client = createEc2Client(target, applierOptions.endpoint, options);
+      // The client (and the SDK) is made when the first step runs: creating an applier loads nothing.
+      const client = () => createEc2Client(target, applierOptions.endpoint, options);
       return createAwsApplier(target, state.resources, client, applierOptions, options.tuning, state.fingerprint);
     },
     async exportSnapshot(target, liveOptions) {
