@@ -144,7 +144,7 @@ export async function readSnapshotRaw(dir: string, target: TargetSpec): Promise<
   try {
     return parseSnapshot(files);
   } catch (err) {
-    if (err instanceof SnapshotParseError) throw new ProviderError(`snapshot of ${target.name}: ${err.message}`);
+    if (err instanceof SnapshotParseError) throw new ProviderError(`snapshot of ${target.name}: ${err.at(join(folder, err.file))}`);
     throw err;
   }
 }
