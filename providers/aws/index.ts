@@ -16,7 +16,9 @@ export interface AwsProviderOptions extends AwsClientOptions {
 /**
  * The AWS provider: security groups and managed prefix lists (DESIGN §2 AWS). `validate` and
  * `render` are pure; `read`, the applier and `exportSnapshot` talk to EC2 through
- * `@aws-sdk/client-ec2` (adaptive retry) or read the AWS CLI's JSON exports.
+ * `@aws-sdk/client-ec2` (adaptive retry) or read the AWS CLI's JSON exports. Nothing this module
+ * imports loads the SDK: a live read, an apply step or an export loads it with `await import()`,
+ * so render, validate and snapshot plans never pay for it.
  */
 export function createAwsProvider(options: AwsProviderOptions = {}) {
   // Which model owns what, when the engine does not pass a ReadContext: remembered from the
