@@ -1,24 +1,6 @@
-import {
-  AuthorizeSecurityGroupEgressCommand,
-  AuthorizeSecurityGroupIngressCommand,
-  CreateManagedPrefixListCommand,
-  CreateSecurityGroupCommand,
-  DeleteManagedPrefixListCommand,
-  DeleteSecurityGroupCommand,
-  DescribeManagedPrefixListsCommand,
-  DescribeNetworkInterfacesCommand,
-  DescribeSecurityGroupRulesCommand,
-  DescribeSecurityGroupsCommand,
-  ModifyManagedPrefixListCommand,
-  RevokeSecurityGroupEgressCommand,
-  RevokeSecurityGroupIngressCommand,
-  UpdateSecurityGroupRuleDescriptionsEgressCommand,
-  UpdateSecurityGroupRuleDescriptionsIngressCommand,
-  type EC2Client,
-  type IpPermission,
-  type ManagedPrefixList,
-  type Tag,
-} from '@aws-sdk/client-ec2';
+// Types only: the SDK is loaded when the first step runs (apply is the only caller).
+import type { EC2Client, IpPermission, ManagedPrefixList, Tag } from '@aws-sdk/client-ec2';
+import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { assertNever, InternalError, ProviderError } from '../../src/errors.js';
@@ -26,6 +8,8 @@ import type { Change, ChildChange, Resource } from '../../src/plan/types.js';
 import type { Applier, ApplierOptions, ApplyStep } from '../../src/provider.js';
 import { awsErrorCode, classifyAwsError, DUPLICATE_CODES, NOT_FOUND_CODES } from './errors.js';
 import { DEPENDENCY_VIOLATION_ATTEMPTS, PREFIX_LIST_ENTRIES_PER_MODIFY } from './limits.js';
+import { isDeletedList } from './state.js';
+import { loadEc2Sdk } from './read.js';
 import { childRule, ENTITY_TAG, OWNER_TAG, PL_TYPE, SEGMENT_TAG, SG_TYPE, str, wireProtocol, type AwsRule } from './rules.js';
 
 /**
@@ -50,17 +34,40 @@ export interface AwsApplierTuning {
   readonly pollMs?: number;
 }
 
+/**
+ * The idempotency token of a create: a hash of the plan's base state (its fingerprint), the
+ * object's address and the request, so every retry of the same create in this apply, and a re-run
+ * of the same saved plan, send the same token and EC2 answers with the object it already made
+ * ("Ensuring idempotency in Amazon EC2 API requests"). A later plan (whose base state differs)
+ * gets new tokens: EC2 remembers a token for at least 24 hours, and a list deleted and created
+ * again with the same content must not be answered with the deleted one. 64 ASCII characters at most.
+ */
+export function clientToken(planFingerprint: string, address: string, request: unknown): string {
+  const digest = createHash('sha256').update(JSON.stringify([planFingerprint, address, request])).digest('hex');
+  return `bulkhead-${digest.slice(0, 55)}`;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Creates the applier of one target. */
 export function createAwsApplier(
   target: TargetSpec & { kind: 'aws' },
   prior: readonly Resource[],
-  client: EC2Client,
+  clientSource: EC2Client | (() => Promise<EC2Client>),
   options: ApplierOptions,
   tuning: AwsApplierTuning = {},
+  planFingerprint = '',
 ): Applier {
   const vpc = target.aws.vpc;
+  // Set by `ready` before any step runs.
+  let sdk!: typeof import('@aws-sdk/client-ec2');
+  let client!: EC2Client;
+  let loading: Promise<void> | undefined;
+  const ready = () =>
+    (loading ??= (async () => {
+      sdk = await loadEc2Sdk();
+      client = typeof clientSource === 'function' ? await clientSource() : clientSource;
+    })());
   const groupIds = new Map<string, string>();
   const listIds = new Map<string, string>();
   for (const r of prior) {
@@ -86,7 +93,7 @@ export function createAwsApplier(
     const known = groupIds.get(ref);
     if (known) return known;
     const out = await send(`looking up group ${ref}`, () =>
-      client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [ref] }] })),
+      client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [ref] }] })),
     );
     const id = out.SecurityGroups?.[0]?.GroupId;
     if (!id) throw new ProviderError(`AWS: security group ${ref} does not exist in ${vpc}; run plan again`, 'InvalidGroup.NotFound');
@@ -100,9 +107,9 @@ export function createAwsApplier(
     const known = listIds.get(ref) ?? awsLists.get(ref);
     if (known) return known;
     const out = await send(`looking up prefix list ${ref}`, () =>
-      client.send(new DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [ref] }] })),
+      client.send(new sdk.DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [ref] }] })),
     );
-    const found = out.PrefixLists?.find((l) => l.PrefixListName === ref);
+    const found = out.PrefixLists?.find((l) => l.PrefixListName === ref && !isDeletedList(l));
     if (!found?.PrefixListId) throw new ProviderError(`AWS: prefix list ${ref} does not exist in ${target.aws.region}`, 'InvalidPrefixListID.NotFound');
     (found.OwnerId === 'AWS' ? awsLists : listIds).set(ref, found.PrefixListId);
     return found.PrefixListId;
@@ -173,8 +180,8 @@ export function createAwsApplier(
     const sendAll = async (perms: IpPermission[]) => {
       const input = { GroupId: id, IpPermissions: mergePermissions(perms), ...(tags ? { TagSpecifications: tags } : {}) };
       await (direction === 'ingress'
-        ? client.send(new AuthorizeSecurityGroupIngressCommand(input))
-        : client.send(new AuthorizeSecurityGroupEgressCommand(input)));
+        ? client.send(new sdk.AuthorizeSecurityGroupIngressCommand(input))
+        : client.send(new sdk.AuthorizeSecurityGroupEgressCommand(input)));
     };
     try {
       await sendAll(atomic);
@@ -182,7 +189,7 @@ export function createAwsApplier(
       if (!DUPLICATE_CODES.has(awsErrorCode(err) ?? '')) throw classifyAwsError(err, `authorizing ${direction} rules of ${name} (${id})`);
       // Some rules exist already (a re-run, or added by hand): re-read and send only the missing ones.
       const live = await send(`reading rules of ${name}`, () =>
-        client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [id] }] })),
+        client.send(new sdk.DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [id] }] })),
       );
       const have = new Set(
         (live.SecurityGroupRules ?? [])
@@ -205,16 +212,16 @@ export function createAwsApplier(
     const input = { GroupId: id, SecurityGroupRuleDescriptions: items };
     await send(`updating rule descriptions of ${name}`, () =>
       direction === 'ingress'
-        ? client.send(new UpdateSecurityGroupRuleDescriptionsIngressCommand(input))
-        : client.send(new UpdateSecurityGroupRuleDescriptionsEgressCommand(input)),
+        ? client.send(new sdk.UpdateSecurityGroupRuleDescriptionsIngressCommand(input))
+        : client.send(new sdk.UpdateSecurityGroupRuleDescriptionsEgressCommand(input)),
     );
   };
 
   const revoke = async (id: string, name: string, direction: 'ingress' | 'egress', deletes: ChildChange[]) => {
     const revokeCall = (input: { GroupId: string; SecurityGroupRuleIds?: string[]; IpPermissions?: IpPermission[] }) =>
       direction === 'ingress'
-        ? client.send(new RevokeSecurityGroupIngressCommand(input))
-        : client.send(new RevokeSecurityGroupEgressCommand(input));
+        ? client.send(new sdk.RevokeSecurityGroupIngressCommand(input))
+        : client.send(new sdk.RevokeSecurityGroupEgressCommand(input));
     const withIds = deletes.flatMap((d) => (d.before?.liveId ? [d.before.liveId] : []));
     const without = deletes.flatMap((d) => (d.before && !d.before.liveId ? [childRule(d.before)] : []));
     const tolerant = async (what: string, call: () => Promise<unknown>) => {
@@ -246,7 +253,7 @@ export function createAwsApplier(
   const createGroup = async (after: Resource) => {
     const adopted = str(after.attributes, 'adoptedGroupId');
     if (adopted) {
-      const out = await send(`checking adopted group ${adopted}`, () => client.send(new DescribeSecurityGroupsCommand({ GroupIds: [adopted] })));
+      const out = await send(`checking adopted group ${adopted}`, () => client.send(new sdk.DescribeSecurityGroupsCommand({ GroupIds: [adopted] })));
       if (!out.SecurityGroups?.length) throw new ProviderError(`AWS: adopted security group ${adopted} of ${after.name} does not exist`, 'InvalidGroup.NotFound');
       groupIds.set(after.name, adopted);
       return;
@@ -255,7 +262,7 @@ export function createAwsApplier(
     const tags: Tag[] = [{ Key: OWNER_TAG, Value: owner }, { Key: SEGMENT_TAG, Value: after.name.slice(owner.length + 1) }];
     let id: string | undefined;
     try {
-      const out = await client.send(new CreateSecurityGroupCommand({
+      const out = await client.send(new sdk.CreateSecurityGroupCommand({
         GroupName: after.name,
         Description: str(after.attributes, 'description'),
         VpcId: vpc,
@@ -266,7 +273,7 @@ export function createAwsApplier(
       if (awsErrorCode(err) !== 'InvalidGroup.Duplicate') throw classifyAwsError(err, `creating security group ${after.name}`);
       // A re-run after a partial apply: ours if it carries the ownership tag, never adopted otherwise.
       const out = await send(`looking up group ${after.name}`, () =>
-        client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [after.name] }] })),
+        client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [after.name] }] })),
       );
       const g = out.SecurityGroups?.[0];
       if (!g?.GroupId || g.Tags?.find((t) => t.Key === OWNER_TAG)?.Value !== owner) {
@@ -283,7 +290,7 @@ export function createAwsApplier(
     progress(`created ${after.name} (${id})`);
     // Default deny: a new group allows all IPv4 egress until this rule is revoked.
     try {
-      await client.send(new RevokeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
+      await client.send(new sdk.RevokeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
     } catch (err) {
       if (!NOT_FOUND_CODES.has(awsErrorCode(err) ?? '')) throw classifyAwsError(err, `revoking the default egress of ${after.name}`);
     }
@@ -294,14 +301,14 @@ export function createAwsApplier(
     const found: string[] = [];
     try {
       for (const filter of ['ip-permission.group-id', 'egress.ip-permission.group-id']) {
-        const out = await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: filter, Values: [id] }] }));
+        const out = await client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: filter, Values: [id] }] }));
         for (const g of out.SecurityGroups ?? []) if (g.GroupId !== id) found.push(`rules of ${g.GroupName} (${g.GroupId})`);
       }
     } catch {
       // the explanation is best effort
     }
     try {
-      const out = await client.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'group-id', Values: [id] }] }));
+      const out = await client.send(new sdk.DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'group-id', Values: [id] }] }));
       const n = out.NetworkInterfaces?.length ?? 0;
       if (n > 0) found.push(`${n} network interface${n === 1 ? '' : 's'} (${out.NetworkInterfaces?.map((i) => i.NetworkInterfaceId).join(', ')})`);
     } catch {
@@ -321,7 +328,7 @@ export function createAwsApplier(
     const base = tuning.dependencyBackoffMs ?? 1000;
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.send(new DeleteSecurityGroupCommand({ GroupId: id }));
+        await client.send(new sdk.DeleteSecurityGroupCommand({ GroupId: id }));
         groupIds.delete(before.name);
         progress(`deleted ${before.name} (${id})`);
         return;
@@ -342,7 +349,7 @@ export function createAwsApplier(
   /** Waits until a list is not being changed and returns it. */
   const settledList = async (id: string): Promise<ManagedPrefixList> => {
     for (let i = 0; ; i++) {
-      const out = await send(`reading prefix list ${id}`, () => client.send(new DescribeManagedPrefixListsCommand({ PrefixListIds: [id] })));
+      const out = await send(`reading prefix list ${id}`, () => client.send(new sdk.DescribeManagedPrefixListsCommand({ PrefixListIds: [id] })));
       const l = out.PrefixLists?.[0];
       if (!l) throw new ProviderError(`AWS: prefix list ${id} does not exist`, 'InvalidPrefixListID.NotFound');
       if (!l.State?.endsWith('in-progress') || i >= 60) return l;
@@ -355,7 +362,7 @@ export function createAwsApplier(
     const l = await settledList(id);
     // PrefixListName is sent unchanged on every modify: moto drops the name of a list modified without it.
     await send(`modifying prefix list ${name}`, () =>
-      client.send(new ModifyManagedPrefixListCommand({ PrefixListId: id, CurrentVersion: l.Version, PrefixListName: name, ...change })),
+      client.send(new sdk.ModifyManagedPrefixListCommand({ PrefixListId: id, CurrentVersion: l.Version, PrefixListName: name, ...change })),
     );
     await settledList(id);
   };
@@ -363,21 +370,23 @@ export function createAwsApplier(
   const createList = async (after: Resource) => {
     const owner = str(after.attributes, 'owner');
     const existing = await send(`looking up prefix list ${after.name}`, () =>
-      client.send(new DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [after.name] }] })),
+      client.send(new sdk.DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [after.name] }] })),
     );
-    const mine = existing.PrefixLists?.find((l) => l.PrefixListName === after.name && l.Tags?.some((t) => t.Key === OWNER_TAG && t.Value === owner));
+    const mine = existing.PrefixLists?.find((l) => l.PrefixListName === after.name && !isDeletedList(l) && l.Tags?.some((t) => t.Key === OWNER_TAG && t.Value === owner));
     if (mine?.PrefixListId) {
       listIds.set(after.name, mine.PrefixListId);
       return;
     }
-    const out = await send(`creating prefix list ${after.name}`, () =>
-      client.send(new CreateManagedPrefixListCommand({
-        PrefixListName: after.name,
-        AddressFamily: str(after.attributes, 'addressFamily'),
-        MaxEntries: Number(after.attributes['maxEntries']),
-        TagSpecifications: [{ ResourceType: 'prefix-list', Tags: [{ Key: OWNER_TAG, Value: owner }, { Key: ENTITY_TAG, Value: after.name }] }],
-      })),
-    );
+    const input = {
+      PrefixListName: after.name,
+      AddressFamily: str(after.attributes, 'addressFamily'),
+      MaxEntries: Number(after.attributes['maxEntries']),
+      TagSpecifications: [{ ResourceType: 'prefix-list' as const, Tags: [{ Key: OWNER_TAG, Value: owner }, { Key: ENTITY_TAG, Value: after.name }] }],
+    };
+    // A create whose answer was lost (a reset after EC2 acted) is retried with the same token, so
+    // EC2 returns the first list instead of making a second one (cloud-semantics: idempotency).
+    const ClientToken = clientToken(planFingerprint, after.address, input);
+    const out = await send(`creating prefix list ${after.name}`, () => client.send(new sdk.CreateManagedPrefixListCommand({ ...input, ClientToken })));
     const id = out.PrefixList?.PrefixListId;
     if (!id) throw new InternalError(`CreateManagedPrefixList returned no id for ${after.name}`);
     listIds.set(after.name, id);
@@ -413,7 +422,7 @@ export function createAwsApplier(
     const base = tuning.dependencyBackoffMs ?? 1000;
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.send(new DeleteManagedPrefixListCommand({ PrefixListId: id }));
+        await client.send(new sdk.DeleteManagedPrefixListCommand({ PrefixListId: id }));
         listIds.delete(before.name);
         return;
       } catch (err) {
@@ -489,7 +498,10 @@ export function createAwsApplier(
       // Writes to one object never overlap: chain its steps; different objects run under p-limit.
       const key = step.change.address;
       const previous = locks.get(key) ?? Promise.resolve();
-      const next = previous.catch(() => undefined).then(() => limit(() => runStep(step)));
+      const next = previous.catch(() => undefined).then(() => limit(async () => {
+        await ready();
+        return runStep(step);
+      }));
       locks.set(key, next);
       return next;
     },

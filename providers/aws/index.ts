@@ -16,7 +16,9 @@ export interface AwsProviderOptions extends AwsClientOptions {
 /**
  * The AWS provider: security groups and managed prefix lists (DESIGN §2 AWS). `validate` and
  * `render` are pure; `read`, the applier and `exportSnapshot` talk to EC2 through
- * `@aws-sdk/client-ec2` (adaptive retry) or read the AWS CLI's JSON exports.
+ * `@aws-sdk/client-ec2` (adaptive retry) or read the AWS CLI's JSON exports. Nothing this module
+ * imports loads the SDK: a live read, an apply step or an export loads it with `await import()`,
+ * so render, validate and snapshot plans never pay for it.
  */
 export function createAwsProvider(options: AwsProviderOptions = {}) {
   // Which model owns what, when the engine does not pass a ReadContext: remembered from the
@@ -39,8 +41,9 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     },
     createApplier(target, state, applierOptions) {
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
-      const client = createEc2Client(target, applierOptions.endpoint, options);
-      return createAwsApplier(target, state.resources, client, applierOptions, options.tuning);
+      // The client (and the SDK) is made when the first step runs: creating an applier loads nothing.
+      const client = () => createEc2Client(target, applierOptions.endpoint, options);
+      return createAwsApplier(target, state.resources, client, applierOptions, options.tuning, state.fingerprint);
     },
     async exportSnapshot(target, liveOptions) {
       return snapshotFiles(await exportRaw(target, liveOptions.endpoint, options));

@@ -1,17 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  EC2Client,
-  paginateDescribeManagedPrefixLists,
-  paginateDescribeSecurityGroupRules,
-  paginateDescribeSecurityGroups,
-  paginateGetManagedPrefixListEntries,
-} from '@aws-sdk/client-ec2';
+// Types only: the SDK is loaded (`await import`) by the commands that talk to EC2, never by
+// render, validate or a snapshot read (the speed issue, 11.0).
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
 import type { ProviderState } from '../../src/plan/types.js';
 import type { StateSource } from '../../src/provider.js';
-import { classifyAwsError } from './errors.js';
+import { classifyAwsError, credentialsError } from './errors.js';
 import { DESCRIBE_PAGE_SIZE, SDK_MAX_ATTEMPTS } from './limits.js';
 import { OWNER_TAG } from './rules.js';
 import { parseSnapshot, SnapshotParseError } from './snapshot.js';
@@ -45,11 +41,21 @@ export function endpointFor(target: TargetSpec & { kind: 'aws' }, live: string |
   return target.aws.endpoint ?? live ?? options.endpoint;
 }
 
-/** An EC2 client for a target: adaptive retry (throttling backs off), the default credential chain or a profile. */
-export function createEc2Client(target: TargetSpec & { kind: 'aws' }, live: string | undefined, options: AwsClientOptions): EC2Client {
+/** The EC2 SDK module, loaded on first use. */
+export function loadEc2Sdk(): Promise<typeof import('@aws-sdk/client-ec2')> {
+  return import('@aws-sdk/client-ec2');
+}
+
+/**
+ * An EC2 client for a target: adaptive retry (throttling backs off), the default credential chain
+ * or a profile. Its credentials are resolved before it is returned, so a machine without any fails
+ * here with one line per target (`credentialsError`), before the first call.
+ */
+export async function createEc2Client(target: TargetSpec & { kind: 'aws' }, live: string | undefined, options: AwsClientOptions): Promise<EC2Client> {
   const endpoint = endpointFor(target, live, options);
   if (options.client) return options.client(target, endpoint);
-  return new EC2Client({
+  const { EC2Client } = await loadEc2Sdk();
+  const client = new EC2Client({
     region: target.aws.region,
     retryMode: 'adaptive',
     maxAttempts: options.maxAttempts ?? SDK_MAX_ATTEMPTS,
@@ -57,6 +63,13 @@ export function createEc2Client(target: TargetSpec & { kind: 'aws' }, live: stri
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(target.aws.profile ? { profile: target.aws.profile } : {}),
   });
+  try {
+    await client.config.credentials();
+  } catch (err) {
+    client.destroy();
+    throw credentialsError(err, target) ?? classifyAwsError(err, `resolving AWS credentials for ${target.name}`);
+  }
+  return client;
 }
 
 /** Up to n values per Filter (the API's limit is 200 values per filter). */
@@ -74,6 +87,8 @@ function chunks<T>(items: readonly T[], n: number): T[][] {
 export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind: 'aws' }, owner: Ownership | undefined): Promise<AwsRawState> {
   const model = owner?.model;
   const adopted = new Set((owner?.segments ?? []).flatMap((s) => (s.aws?.groupId ? [s.aws.groupId] : [])));
+  const { paginateDescribeManagedPrefixLists, paginateDescribeSecurityGroupRules, paginateDescribeSecurityGroups, paginateGetManagedPrefixListEntries } =
+    await loadEc2Sdk();
   try {
     const SecurityGroups: RawSecurityGroup[] = [];
     for await (const page of paginateDescribeSecurityGroups(
@@ -111,7 +126,7 @@ export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind
     }
     return { SecurityGroups, SecurityGroupRules, PrefixLists, Entries };
   } catch (err) {
-    throw classifyAwsError(err, `reading ${target.name} (${target.aws.region} ${target.aws.vpc})`);
+    throw credentialsError(err, target) ?? classifyAwsError(err, `reading ${target.name} (${target.aws.region} ${target.aws.vpc})`);
   }
 }
 
@@ -129,7 +144,7 @@ export async function readSnapshotRaw(dir: string, target: TargetSpec): Promise<
   try {
     return parseSnapshot(files);
   } catch (err) {
-    if (err instanceof SnapshotParseError) throw new ProviderError(`snapshot of ${target.name}: ${err.message}`);
+    if (err instanceof SnapshotParseError) throw new ProviderError(`snapshot of ${target.name}: ${err.at(join(folder, err.file))}`);
     throw err;
   }
 }
@@ -143,7 +158,7 @@ export async function readAws(
 ): Promise<ProviderState> {
   if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
   if (source.kind === 'snapshot') return canonicalState(await readSnapshotRaw(source.dir, target), target, 'snapshot', owner);
-  const client = createEc2Client(target, source.endpoint, options);
+  const client = await createEc2Client(target, source.endpoint, options);
   try {
     return canonicalState(await readLiveRaw(client, target, owner.model === undefined ? undefined : owner), target, 'live', owner);
   } finally {
@@ -154,7 +169,7 @@ export async function readAws(
 /** Live raw state for `bulkhead export` (every group of the VPC, the model's lists' entries). */
 export async function exportRaw(target: TargetSpec, endpoint: string | undefined, options: AwsClientOptions): Promise<AwsRawState> {
   if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
-  const client = createEc2Client(target, endpoint, options);
+  const client = await createEc2Client(target, endpoint, options);
   try {
     return await readLiveRaw(client, target, undefined);
   } finally {

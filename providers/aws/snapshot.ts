@@ -1,4 +1,5 @@
 import type { SnapshotFile } from '../../src/provider.js';
+import { canonicalCidr } from './rules.js';
 import type { AwsRawState, RawPrefixList, RawSecurityGroup, RawSecurityGroupRule } from './state.js';
 
 /**
@@ -32,47 +33,246 @@ export function entriesFileId(name: string): string | undefined {
   return m?.[1];
 }
 
-/** A snapshot file could not be used. */
+/**
+ * A snapshot file could not be used. `file` is its name in the target's folder, `where` the place
+ * in it (`:line:column` of a JSON syntax error, ` $.SecurityGroups[2].Tags` of a wrong value).
+ */
 export class SnapshotParseError extends Error {
   override readonly name = 'SnapshotParseError';
+  readonly file: string;
+  readonly where: string;
+  readonly detail: string;
+  constructor(file: string, where: string, detail: string) {
+    super(`${file}${where}${where ? ': ' : ' '}${detail}`);
+    this.file = file;
+    this.where = where;
+    this.detail = detail;
+  }
+
+  /** The message with the file's path (its folder joined) instead of its name. */
+  at(path: string): string {
+    return `${path}${this.where}${this.where ? ': ' : ' '}${this.detail}`;
+  }
+}
+
+/** 1-based line and column of a character offset. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const nl = before.lastIndexOf('\n');
+  return { line: before.split('\n').length, column: before.length - nl };
+}
+
+/**
+ * The offset of the first JSON syntax error in `text` (RFC 8259), or -1. JSON.parse says where
+ * only for some errors (`Unexpected token '}', "…" is not valid JSON` has no position), so the
+ * error path scans the text itself.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string) => {
+    for (const ch of word) if (text[i++] !== ch) return (i--, fail());
+  };
+  const string = () => {
+    if (text[i] !== '"') fail();
+    i++;
+    for (;;) {
+      if (i >= text.length) fail();
+      const c = text.charCodeAt(i);
+      if (c === 0x22) return void i++;
+      if (c < 0x20) fail();
+      if (c === 0x5c) {
+        i++;
+        const e = text[i];
+        if (e === 'u') {
+          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) return ((i += k), fail());
+          i += 5;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
+        else fail();
+      } else i++;
+    }
+  };
+  const number = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') return void i++;
+        else fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return string();
+    if (c === 't') return literal('true');
+    if (c === 'f') return literal('false');
+    if (c === 'n') return literal('null');
+    return number();
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : -1;
+  } catch (at) {
+    if (typeof at === 'number') return at;
+    throw at;
+  }
 }
 
 function parseJson(name: string, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new SnapshotParseError(`${name}: not valid JSON (${(err as Error).message})`);
+    const offset = jsonErrorOffset(text);
+    const { line, column } = lineColumn(text, offset < 0 ? text.length : offset);
+    const reason = (err as Error).message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+    throw new SnapshotParseError(name, `:${line}:${column}`, `not valid JSON (${reason})`);
   }
 }
 
-function arrayField<T>(name: string, value: unknown, field: string): T[] {
-  if (typeof value !== 'object' || value === null || !Array.isArray((value as Record<string, unknown>)[field])) {
-    throw new SnapshotParseError(`${name}: expected an object with a "${field}" array (the AWS CLI's JSON output)`);
+/** What a value of a snapshot file must be: enough for the reader, unknown fields allowed. */
+type Shape =
+  | 'string'
+  | 'number'
+  | 'boolean'
+  /** A string that is an IPv4 or IPv6 CIDR (or bare address). */
+  | 'cidr'
+  | { readonly object: string; readonly fields: { readonly [field: string]: Shape } }
+  | { readonly array: Shape };
+
+const TAGS: Shape = { array: { object: 'tag', fields: { Key: 'string', Value: 'string' } } };
+const DESCRIBED_CIDR = (field: string): Shape => ({ array: { object: 'range', fields: { [field]: 'cidr', Description: 'string' } } });
+const PERMISSION: Shape = {
+  object: 'permission',
+  fields: {
+    IpProtocol: 'string', FromPort: 'number', ToPort: 'number',
+    IpRanges: DESCRIBED_CIDR('CidrIp'), Ipv6Ranges: DESCRIBED_CIDR('CidrIpv6'),
+    PrefixListIds: { array: { object: 'prefix list id', fields: { PrefixListId: 'string', Description: 'string' } } },
+    UserIdGroupPairs: { array: { object: 'group pair', fields: { GroupId: 'string', GroupName: 'string', UserId: 'string', Description: 'string' } } },
+  },
+};
+const GROUP: Shape = {
+  object: 'security group',
+  fields: {
+    GroupId: 'string', GroupName: 'string', Description: 'string', VpcId: 'string', OwnerId: 'string', Tags: TAGS,
+    IpPermissions: { array: PERMISSION }, IpPermissionsEgress: { array: PERMISSION },
+  },
+};
+const RULE: Shape = {
+  object: 'security group rule',
+  fields: {
+    SecurityGroupRuleId: 'string', GroupId: 'string', IsEgress: 'boolean', IpProtocol: 'string', FromPort: 'number', ToPort: 'number',
+    CidrIpv4: 'cidr', CidrIpv6: 'cidr', PrefixListId: 'string', Description: 'string', Tags: TAGS,
+    ReferencedGroupInfo: { object: 'referenced group', fields: { GroupId: 'string', UserId: 'string' } },
+  },
+};
+const PREFIX_LIST: Shape = {
+  object: 'prefix list',
+  fields: {
+    PrefixListId: 'string', PrefixListName: 'string', AddressFamily: 'string', MaxEntries: 'number', Version: 'number',
+    State: 'string', OwnerId: 'string', Tags: TAGS,
+  },
+};
+const AWS_PREFIX_LIST: Shape = { object: 'prefix list', fields: { PrefixListId: 'string', PrefixListName: 'string' } };
+const ENTRY: Shape = { object: 'entry', fields: { Cidr: 'cidr', Description: 'string' } };
+
+const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`);
+
+/** Checks `value` against `shape`; absent (undefined) fields are fine, null and wrong types are not. */
+function check(file: string, path: string, value: unknown, shape: Shape): void {
+  const wrong = (expected: string) => {
+    throw new SnapshotParseError(file, ` ${path}`, `expected ${expected}, got ${kindOf(value)} (the AWS CLI's JSON output)`);
+  };
+  if (shape === 'string' || shape === 'number' || shape === 'boolean') {
+    if (typeof value !== shape) wrong(`a ${shape}`);
+    return;
   }
-  return (value as Record<string, T[]>)[field] as T[];
+  if (shape === 'cidr') {
+    if (typeof value !== 'string') return wrong('a CIDR string');
+    try {
+      canonicalCidr(value);
+    } catch {
+      wrong('a CIDR');
+    }
+    return;
+  }
+  if ('array' in shape) {
+    if (!Array.isArray(value)) return wrong('an array');
+    value.forEach((item, i) => check(file, `${path}[${i}]`, item, shape.array));
+    return;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return wrong(`an object (a ${shape.object})`);
+  for (const [field, fieldShape] of Object.entries(shape.fields)) {
+    const v = (value as Record<string, unknown>)[field];
+    if (v !== undefined) check(file, `${path}.${field}`, v, fieldShape);
+  }
+}
+
+/** The `field` array of a file's top-level object, every item checked against `item`. */
+function arrayField<T>(name: string, value: unknown, field: string, item: Shape): T[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SnapshotParseError(name, ' $', `expected an object with a "${field}" array (the AWS CLI's JSON output), got ${kindOf(value)}`);
+  }
+  const list = (value as Record<string, unknown>)[field];
+  if (!Array.isArray(list)) {
+    throw new SnapshotParseError(name, ` $.${field}`, `expected an array (the AWS CLI's JSON output), got ${list === undefined ? 'nothing' : kindOf(list)}`);
+  }
+  list.forEach((v, i) => check(name, `$.${field}[${i}]`, v, item));
+  return list as T[];
 }
 
 /** Parses the files of a target's snapshot (name → content) into the raw state. */
 export function parseSnapshot(files: ReadonlyMap<string, string>): AwsRawState {
   const groupsText = files.get(SNAPSHOT_FILES.groups);
-  if (groupsText === undefined) throw new SnapshotParseError(`${SNAPSHOT_FILES.groups} is missing`);
-  const SecurityGroups = arrayField<RawSecurityGroup>(SNAPSHOT_FILES.groups, parseJson(SNAPSHOT_FILES.groups, groupsText), 'SecurityGroups');
+  if (groupsText === undefined) throw new SnapshotParseError(SNAPSHOT_FILES.groups, '', 'is missing');
+  const SecurityGroups = arrayField<RawSecurityGroup>(SNAPSHOT_FILES.groups, parseJson(SNAPSHOT_FILES.groups, groupsText), 'SecurityGroups', GROUP);
   const rulesText = files.get(SNAPSHOT_FILES.rules);
   const SecurityGroupRules = rulesText === undefined
     ? undefined
-    : arrayField<RawSecurityGroupRule>(SNAPSHOT_FILES.rules, parseJson(SNAPSHOT_FILES.rules, rulesText), 'SecurityGroupRules');
+    : arrayField<RawSecurityGroupRule>(SNAPSHOT_FILES.rules, parseJson(SNAPSHOT_FILES.rules, rulesText), 'SecurityGroupRules', RULE);
   const plText = files.get(SNAPSHOT_FILES.prefixLists);
   const PrefixLists = plText === undefined
     ? []
-    : arrayField<RawPrefixList>(SNAPSHOT_FILES.prefixLists, parseJson(SNAPSHOT_FILES.prefixLists, plText), 'PrefixLists');
+    : arrayField<RawPrefixList>(SNAPSHOT_FILES.prefixLists, parseJson(SNAPSHOT_FILES.prefixLists, plText), 'PrefixLists', PREFIX_LIST);
   const awsText = files.get(SNAPSHOT_FILES.awsPrefixLists);
   const AwsPrefixLists = awsText === undefined
     ? undefined
-    : arrayField<{ PrefixListId?: string; PrefixListName?: string }>(SNAPSHOT_FILES.awsPrefixLists, parseJson(SNAPSHOT_FILES.awsPrefixLists, awsText), 'PrefixLists');
+    : arrayField<{ PrefixListId?: string; PrefixListName?: string }>(SNAPSHOT_FILES.awsPrefixLists, parseJson(SNAPSHOT_FILES.awsPrefixLists, awsText), 'PrefixLists', AWS_PREFIX_LIST);
   const Entries: Record<string, { Cidr?: string; Description?: string }[]> = {};
   for (const [name, text] of files) {
     const id = entriesFileId(name);
-    if (id) Entries[id] = arrayField(name, parseJson(name, text), 'Entries');
+    if (id) Entries[id] = arrayField(name, parseJson(name, text), 'Entries', ENTRY);
   }
   return { SecurityGroups, ...(SecurityGroupRules ? { SecurityGroupRules } : {}), PrefixLists, Entries, ...(AwsPrefixLists ? { AwsPrefixLists } : {}) };
 }

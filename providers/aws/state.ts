@@ -107,6 +107,14 @@ export function tagValue(tags: readonly RawTag[] | undefined, key: string): stri
   return tags?.find((t) => t.Key === key)?.Value;
 }
 
+/**
+ * A list that is gone or going: DescribeManagedPrefixLists keeps showing a deleted list for a while
+ * with State `delete-in-progress` or `delete-complete` (moto keeps it for good); it is no object.
+ */
+export function isDeletedList(l: { readonly State?: string | undefined }): boolean {
+  return l.State === 'delete-in-progress' || l.State === 'delete-complete';
+}
+
 /** The model that owns the groups of a VPC when nobody said: the one ownership value present, if unique. */
 export function inferModel(raw: AwsRawState): string | undefined {
   const values = new Set(raw.SecurityGroups.map((g) => tagValue(g.Tags, OWNER_TAG)).filter((v) => v !== undefined));
@@ -194,14 +202,30 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
   // Prefix lists: owned customer lists become resources; every known list gives its id a name.
   const listName = new Map<string, string>();
   for (const l of raw.AwsPrefixLists ?? []) if (l.PrefixListId && l.PrefixListName) listName.set(l.PrefixListId, l.PrefixListName);
-  const ownedLists: RawPrefixList[] = [];
+  // Two owned lists with one name (a concurrent apply, a create whose answer was lost) are two
+  // objects: the one with the lowest id keeps the managed name, every other one is known as
+  // `<name>-<pl-id>`, which no model renders, so the plan removes it (its rules first) and drift
+  // reports it instead of the two collapsing into one address.
+  const ownedLists: { list: RawPrefixList; name: string }[] = [];
+  const ownedByName = new Map<string, RawPrefixList[]>();
   for (const l of raw.PrefixLists) {
-    if (!l.PrefixListId) continue;
+    if (!l.PrefixListId || isDeletedList(l)) continue;
     if (l.OwnerId === 'AWS' && l.PrefixListName) listName.set(l.PrefixListId, l.PrefixListName);
     if (model !== '' && tagValue(l.Tags, OWNER_TAG) === model && l.PrefixListName) {
-      ownedLists.push(l);
-      listName.set(l.PrefixListId, l.PrefixListName);
+      const same = ownedByName.get(l.PrefixListName) ?? [];
+      same.push(l);
+      ownedByName.set(l.PrefixListName, same);
     }
+  }
+  const ownedListAddress = new Set<string>();
+  for (const [name, same] of ownedByName) {
+    same.sort(byKey((l) => l.PrefixListId ?? ''));
+    same.forEach((l, i) => {
+      const known = i === 0 ? name : `${name}-${l.PrefixListId}`;
+      ownedLists.push({ list: l, name: known });
+      listName.set(l.PrefixListId ?? '', known);
+      ownedListAddress.add(known);
+    });
   }
 
   // Descriptions from the aggregated view too: moto's DescribeSecurityGroupRules leaves them out
@@ -233,9 +257,16 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
       const protocol = canonicalProtocol(r.IpProtocol ?? '-1');
       const [fromPort, toPort] = canonicalPorts(protocol, r.FromPort, r.ToPort);
       const description = r.Description ?? viewDescription.get(viewKey(id, r)) ?? '';
+      // The same edges render sets: a rule naming a group or an owned list depends on it, so a
+      // plan that deletes that object removes the rule first (make-before-break, DESIGN §3).
+      const dependsOn = peer.kind === 'group'
+        ? [addressOf(target.name, SG_TYPE, peer.ref)]
+        : peer.kind === 'prefix-list' && ownedListAddress.has(peer.ref)
+          ? [addressOf(target.name, PL_TYPE, peer.ref)]
+          : undefined;
       const child = ruleChild(
         { direction: r.IsEgress ? 'egress' : 'ingress', protocol, fromPort, toPort, peer, description },
-        r.SecurityGroupRuleId ? { liveId: r.SecurityGroupRuleId } : {},
+        { ...(r.SecurityGroupRuleId ? { liveId: r.SecurityGroupRuleId } : {}), ...(dependsOn ? { dependsOn } : {}) },
       );
       children.set(child.key, child);
     }
@@ -250,13 +281,13 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
       ...(adopted ? {} : { forceNew: ['description'] }),
     }));
   }
-  for (const l of ownedLists) {
+  for (const { list: l, name } of ownedLists) {
     const entries = [...new Set((raw.Entries[l.PrefixListId ?? ''] ?? []).flatMap((e) => (e.Cidr ? [canonicalCidr(e.Cidr)] : [])))];
     resources.push(resource({
-      address: addressOf(target.name, PL_TYPE, l.PrefixListName ?? ''),
+      address: addressOf(target.name, PL_TYPE, name),
       target: target.name,
       type: PL_TYPE,
-      name: l.PrefixListName ?? '',
+      name,
       attributes: { addressFamily: l.AddressFamily === 'IPv6' ? 'IPv6' : 'IPv4', maxEntries: l.MaxEntries ?? 0, owner: tagValue(l.Tags, OWNER_TAG) ?? '' },
       children: entries.map(entryChild),
       liveId: l.PrefixListId ?? '',

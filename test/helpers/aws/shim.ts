@@ -16,7 +16,16 @@ import type { AddressInfo } from 'node:net';
  *    it back into DescribeSecurityGroupRules answers, as EC2 does (`emulateDescriptions`);
  *  - prefix-list resizes moto ignores: ModifyManagedPrefixList's MaxEntries is remembered and shown
  *    in DescribeManagedPrefixLists, and (as in EC2) a call that changes MaxEntries and entries at
- *    once is refused with InvalidParameterCombination.
+ *    once is refused with InvalidParameterCombination;
+ *  - `resetAfterWrite`: the n-th call of a write action (any but the Describe and Get reads) reaches moto, then the
+ *    connection is reset before the answer is sent: the write happened, the client does not know;
+ *  - client tokens moto ignores (moto 5.2.1 drops `ClientToken` of CreateManagedPrefixList): EC2
+ *    documents that a request repeated with the same client token and the same parameters returns
+ *    the first request's result without doing it again, and that the same token with other
+ *    parameters fails with IdempotentParameterMismatch ("Ensuring idempotency in Amazon EC2 API
+ *    requests", https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html); the shim
+ *    remembers the answer of each successful call that carried a ClientToken and replays it
+ *    (`emulateClientTokens`, on by default).
  */
 export interface ShimFaults {
   /** Every n-th call (counting all calls) is throttled; 0 = never. */
@@ -29,13 +38,20 @@ export interface ShimFaults {
   pageSize: number;
   /** Keep rule descriptions moto loses (see above); on by default. */
   emulateDescriptions: boolean;
+  /**
+   * The n-th call (1-based, counted since the last reset or clearCalls) of a write action is done
+   * by moto, then its connection reset; undefined = never.
+   */
+  resetAfterWrite: { readonly action: string; readonly nth: number } | undefined;
+  /** Replay the answer of a repeated ClientToken, as EC2 does (see above); on by default. */
+  emulateClientTokens: boolean;
 }
 
 /** One call that reached the shim. */
 export interface ShimCall {
   readonly action: string;
   readonly params: URLSearchParams;
-  /** The HTTP status the shim answered. */
+  /** The HTTP status the shim answered; 0 when it reset the connection instead. */
   status: number;
 }
 
@@ -187,13 +203,19 @@ function restoreMaxEntries(answer: string, maxEntries: Map<string, string>): str
 /** Starts the shim in front of `upstream` (moto's URL). */
 export async function startShim(upstream: string): Promise<Ec2Shim> {
   const target = new URL(upstream);
-  const faults: ShimFaults = { throttleEvery: 0, throttleLimit: Infinity, dependencyViolation: new Map(), pageSize: 0, emulateDescriptions: true };
+  const faults: ShimFaults = {
+    throttleEvery: 0, throttleLimit: Infinity, dependencyViolation: new Map(), pageSize: 0, emulateDescriptions: true,
+    resetAfterWrite: undefined, emulateClientTokens: true,
+  };
   const defaults = { ...faults };
   const descriptions = new Map<string, string>();
   const maxEntries = new Map<string, string>();
   const calls: ShimCall[] = [];
   let seq = 0;
   let throttled = 0;
+  const writes = new Map<string, number>();
+  /** `<action> <token>` → the parameters of the first call and moto's answer to it. */
+  const tokens = new Map<string, { signature: string; status: number; headers: Record<string, string>; body: string }>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
@@ -206,6 +228,11 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
       call.status = status;
       res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(text)) });
       res.end(text);
+    };
+    // What a network fault after the server acted looks like to the client: ECONNRESET, no answer.
+    const resetConnection = () => {
+      call.status = 0;
+      req.socket.resetAndDestroy();
     };
     if (action && faults.throttleEvery > 0 && seq % faults.throttleEvery === 0 && throttled < faults.throttleLimit) {
       throttled++;
@@ -224,6 +251,27 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
         return reply(400, ec2ErrorXml('InvalidParameterCombination', 'You cannot modify the entries and the maximum number of entries in the same request.'));
       }
       maxEntries.set(params.get('PrefixListId') ?? '', params.get('MaxEntries') ?? '');
+    }
+    const isWrite = action !== '' && !action.startsWith('Describe') && !action.startsWith('Get');
+    // Numbered on arrival: writes run concurrently, and the check comes after moto answered.
+    const writeNo = isWrite ? (writes.set(action, (writes.get(action) ?? 0) + 1), writes.get(action)!) : 0;
+    const lose = writeNo > 0 && faults.resetAfterWrite?.action === action && faults.resetAfterWrite.nth === writeNo;
+    const token = params.get('ClientToken');
+    const tokenKey = `${action} ${token}`;
+    if (faults.emulateClientTokens && token) {
+      const signature = [...params.entries()].filter(([k]) => k !== 'ClientToken').map(([k, v]) => `${k}=${v}`).sort().join('&');
+      const first = tokens.get(tokenKey);
+      if (first && first.signature !== signature) {
+        return reply(400, ec2ErrorXml('IdempotentParameterMismatch', `The client token ${token} was already used with other parameters.`));
+      }
+      if (first) {
+        if (lose) return resetConnection();
+        return reply(first.status, first.body, first.headers);
+      }
+      const up = await forward(target, req, body);
+      if (up.status === 200) tokens.set(tokenKey, { signature, ...up });
+      if (lose) return resetConnection();
+      return reply(up.status, up.body, up.headers);
     }
     const resized = (xml: string) => (action === 'DescribeManagedPrefixLists' ? restoreMaxEntries(xml, maxEntries) : xml);
     const element = LIST_ELEMENT[action];
@@ -251,7 +299,11 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
           descriptions.set(params.get(`SecurityGroupRuleDescription.${i}.SecurityGroupRuleId`)!, params.get(`SecurityGroupRuleDescription.${i}.Description`) ?? '');
         }
       }
-      if (action === 'DescribeSecurityGroupRules') return reply(200, restoreDescriptions(up.body, descriptions), up.headers);
+    }
+    // The write is done (and remembered above); the answer is lost.
+    if (lose) return resetConnection();
+    if (faults.emulateDescriptions && up.status === 200 && action === 'DescribeSecurityGroupRules') {
+      return reply(200, restoreDescriptions(up.body, descriptions), up.headers);
     }
     return reply(up.status, up.status === 200 ? resized(up.body) : up.body, up.headers);
   };
@@ -268,11 +320,17 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
     url: `http://127.0.0.1:${port}`,
     faults,
     calls,
-    clearCalls: () => void calls.splice(0, calls.length),
+    clearCalls() {
+      calls.splice(0, calls.length);
+      writes.clear();
+    },
     reset() {
       Object.assign(faults, defaults); // the same dependencyViolation map, emptied below
       faults.dependencyViolation.clear();
       calls.splice(0, calls.length);
+      // moto forgets its objects between tests: the tokens that made them go too.
+      tokens.clear();
+      writes.clear();
     },
     countByAction() {
       const out: Record<string, number> = {};

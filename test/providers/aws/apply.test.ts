@@ -138,4 +138,38 @@ describe('AWS applier', () => {
     expect(quota.retryable).toBe(false);
     expect(quota.message).toContain('60 per direction and family');
   });
+  it('creates a prefix list with a ClientToken derived from the plan, the same for a retry and a re-run of that plan', async () => {
+    // The lookup by name sees nothing (EC2 reads are eventually consistent) and the first create's
+    // answer is lost: only the token keeps the second create from making a second list.
+    const { client, sent } = fakeClient((s) => {
+      if (s.name === 'CreateManagedPrefixList') {
+        if (sent.filter((x) => x.name === 'CreateManagedPrefixList').length === 1) {
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        }
+        return { PrefixList: { PrefixListId: 'pl-1' } };
+      }
+      if (s.name === 'DescribeManagedPrefixLists') return s.input['PrefixListIds'] ? { PrefixLists: [{ PrefixListId: 'pl-1', State: 'create-complete', Version: 1 }] } : { PrefixLists: [] };
+      return {};
+    });
+    const list = (maxEntries: number): Resource => ({
+      address: 'aws-test.aws_managed_prefix_list.shop-api-ipv4', target: 'aws-test', type: 'aws_managed_prefix_list', name: 'shop-api-ipv4',
+      attributes: { addressFamily: 'IPv4', maxEntries, owner: 'shop' }, children: [],
+    });
+    const createStep = (r: Resource): ApplyStep => ({
+      id: `create:${r.address}`, phase: 'create', children: [],
+      change: { address: r.address, target: r.target, type: r.type, name: r.name, action: 'create', before: null, after: r, attributeChanges: [], childChanges: [], widensAccess: false },
+    });
+    const run = (fingerprint: string, r: Resource) => createAwsApplier(target, [], client, { parallelism: 1 }, {}, fingerprint).run(createStep(r));
+    await expect(run('fp-1', list(4))).rejects.toThrow(); // the engine retries the step
+    await run('fp-1', list(4));
+    await run('fp-1', list(4)); // a re-run of the same saved plan
+    await run('fp-2', list(4)); // a later plan
+    await run('fp-1', list(8)); // other content
+    const tokens = sent.filter((s) => s.name === 'CreateManagedPrefixList').map((s) => s.input['ClientToken'] as string);
+    expect(tokens).toHaveLength(5);
+    for (const t of tokens) expect(t).toMatch(/^[\x21-\x7e]{1,64}$/);
+    expect(tokens[1]).toBe(tokens[0]);
+    expect(tokens[2]).toBe(tokens[0]);
+    expect(new Set(tokens).size).toBe(3);
+  });
 });

@@ -1,6 +1,9 @@
 import {
+  AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
+  CreateManagedPrefixListCommand,
   CreateSecurityGroupCommand,
+  DescribeManagedPrefixListsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   type EC2Client,
@@ -9,10 +12,13 @@ import { rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEPENDENCY_VIOLATION_ATTEMPTS } from '../../../providers/aws/limits.js';
 import { hasErrors } from '../../../src/diagnostics.js';
+import { buildSteps } from '../../../src/apply/build-steps.js';
 import { allDiagnostics } from '../../../src/plan/create-plan.js';
+import { driftItems } from '../../../src/plan/drift-report.js';
 import { startMoto, type MotoServer } from '../../helpers/aws/moto.js';
 import { changeLines, childLines, compile, copyShop, createVpc, editModel, engine, groupByName as findGroup, rawClient } from '../../helpers/aws/scenario.js';
 import { startShim, type Ec2Shim } from '../../helpers/aws/shim.js';
+import { unownedSnapshot } from '../../helpers/aws/scenario.js';
 
 // What moto does not do (throttle, paginate, check dependencies), injected by the shim, and the
 // ownership rules (an unowned group in the way, adoption by id).
@@ -203,4 +209,148 @@ describe('AWS provider with injected faults', () => {
     const names = ((await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).SecurityGroups ?? []).map((g) => g.GroupName).sort();
     expect(names).toEqual(['database-legacy', 'default', 'shop-app', 'shop-lb', 'shop-web']);
   });
+});
+
+describe('AWS duplicate owned objects', () => {
+  it('a second owned prefix list with the managed name is drift: plan removes it, its rule first, and apply converges', async () => {
+    const e = engine(shim.url);
+    const rules = await applyShop(e);
+    const name = 'shop-payment-apis-ipv4';
+    const ownedLists = async () =>
+      ((await client.send(new DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [name] }] }))).PrefixLists ?? [])
+        .filter((l) => l.Tags?.some((t) => t.Key === 'bulkhead:model' && t.Value === 'shop'));
+    const [original] = await ownedLists();
+    // What a concurrent apply (or a create whose answer was lost) leaves: the same managed name and
+    // tags, and a rule of an owned group that uses it.
+    const dup = await client.send(new CreateManagedPrefixListCommand({
+      PrefixListName: name,
+      AddressFamily: 'IPv4',
+      MaxEntries: 4,
+      Entries: [{ Cidr: '192.0.2.10/32' }, { Cidr: '192.0.2.11/32' }, { Cidr: '198.51.100.7/32' }],
+      TagSpecifications: [{ ResourceType: 'prefix-list', Tags: [{ Key: 'bulkhead:model', Value: 'shop' }, { Key: 'bulkhead:entity', Value: name }] }],
+    }));
+    const app = await groupByName('shop-app');
+    // Through the shim, which keeps the rule descriptions moto drops: the copy's rule says what the original's does.
+    const viaShim = rawClient(shim.url);
+    const rulesOfApp = (await viaShim.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [app.GroupId!] }] }))).SecurityGroupRules ?? [];
+    const Description = rulesOfApp.find((r) => r.PrefixListId === original!.PrefixListId)?.Description;
+    expect(Description).toBeTruthy();
+    await viaShim.send(new AuthorizeSecurityGroupEgressCommand({
+      GroupId: app.GroupId,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, PrefixListIds: [{ PrefixListId: dup.PrefixList!.PrefixListId!, Description }] }],
+    }));
+    viaShim.destroy();
+    expect(await ownedLists()).toHaveLength(2);
+
+    // The one with the higher id is the extra copy (either may be: ids are random).
+    const ids = [original!.PrefixListId!, dup.PrefixList!.PrefixListId!].sort();
+    const extra = `${name}-${ids[1]}`;
+    const plan = await e.plan(rules);
+    expect(changeLines(plan)).toEqual([`delete ${extra}`, 'update shop-app']);
+    expect(childLines(plan).filter((l) => !l.startsWith(`delete ${extra}: `))).toEqual([`delete shop-app: egress tcp 443-443 pl:${extra}`]);
+    const drift = driftItems(plan).map((d) => `${d.kind} ${d.address}${d.key ? ` ${d.key}` : ''}`);
+    expect(drift).toEqual([
+      `unexpected-object aws-prod.aws_managed_prefix_list.${extra}`,
+      `unexpected-rule aws-prod.aws_security_group.shop-app egress tcp 443-443 pl:${extra}`,
+    ]);
+    // Make-before-break: the list is deleted only after the rule that uses it is revoked.
+    const del = buildSteps(plan).find((s) => s.step.id === `delete:aws-prod.aws_managed_prefix_list.${extra}`)!;
+    expect(del.waitsFor).toContain('remove:aws-prod.aws_security_group.shop-app');
+
+    expect((await e.apply(plan, rules)).ok).toBe(true);
+    expect(changeLines(await e.plan(rules))).toEqual([]);
+    const left = await ownedLists();
+    expect(left.map((l) => l.PrefixListId)).toEqual([ids[0]]);
+    const egress = (await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [app.GroupId!] }] }))).SecurityGroupRules ?? [];
+    expect(egress.filter((r) => r.PrefixListId?.startsWith('pl-') && r.PrefixListId !== undefined && ids.includes(r.PrefixListId)).map((r) => r.PrefixListId)).toEqual([ids[0]]);
+  });
+});
+
+/** Writes of the calls the shim saw: every action but the Describe and Get reads. */
+const isWrite = (action: string) => action !== '' && !action.startsWith('Describe') && !action.startsWith('Get');
+
+describe('AWS fault sweep: connection resets after the write reached EC2', () => {
+  /** Starts a scenario on an empty moto: a VPC, the shop model, an unowned group that refers to nothing of ours. */
+  async function fresh() {
+    await moto.reset();
+    shim.reset();
+    await rm(model.dir, { recursive: true, force: true });
+    vpc = await createVpc(client);
+    model = await copyShop(vpc);
+    const legacy = await client.send(new CreateSecurityGroupCommand({ GroupName: 'legacy-admin', Description: 'ops', VpcId: vpc }));
+    await client.send(new AuthorizeSecurityGroupIngressCommand({
+      GroupId: legacy.GroupId,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.9.0.0/16' }] }],
+    }));
+  }
+
+  /** Objects of the VPC by name (deleted lists left out): a duplicate shows as a count above 1. */
+  async function objectCounts() {
+    const groups = (await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).SecurityGroups ?? [];
+    const lists = ((await client.send(new DescribeManagedPrefixListsCommand({}))).PrefixLists ?? [])
+      .filter((l) => l.OwnerId !== 'AWS' && l.State !== 'delete-complete' && l.State !== 'delete-in-progress');
+    const counts: Record<string, number> = {};
+    for (const n of [...groups.map((g) => `sg ${g.GroupName}`), ...lists.map((l) => `pl ${l.PrefixListName}`)]) counts[n] = (counts[n] ?? 0) + 1;
+    return counts;
+  }
+
+  /**
+   * Runs `scenario` once clean to learn its writes, then once per picked write with that write's
+   * connection reset after moto did it: the first write of each action, and every
+   * CreateManagedPrefixList (the create that left a second list). Each run must converge (a re-plan and re-apply at
+   * most), leave one object per name, and leave the unowned group as it was.
+   */
+  async function sweep(prepare: () => Promise<void>, change: (file: string) => Promise<void>) {
+    await fresh();
+    await prepare();
+    await change(model.file);
+    shim.clearCalls();
+    const e = engine(shim.url);
+    const rules = await compile(model.file);
+    expect((await e.apply(await e.plan(rules), rules)).ok).toBe(true);
+    const clean = await objectCounts();
+    const writes = shim.calls.filter((c) => isWrite(c.action) && c.status !== 503).map((c) => c.action);
+    const picks = writes.flatMap((action, i) => {
+      const nth = writes.slice(0, i + 1).filter((a) => a === action).length;
+      // Bounded for a loaded 2-core machine: one run per action, and each prefix-list create.
+      return nth === 1 || action === 'CreateManagedPrefixList' ? [{ action, nth }] : [];
+    });
+    expect(picks.length).toBeGreaterThan(0);
+    for (const pick of picks) {
+      await fresh();
+      await prepare();
+      await change(model.file);
+      const unowned = await unownedSnapshot(client, vpc);
+      const rulesN = await compile(model.file);
+      shim.clearCalls();
+      shim.faults.resetAfterWrite = pick;
+      const first = await e.apply(await e.plan(rulesN), rulesN);
+      const what = `reset after ${pick.action} #${pick.nth}`;
+      expect(shim.calls.filter((c) => c.status === 0).map((c) => c.action), what).toEqual([pick.action]);
+      if (!first.ok) expect((await e.apply(await e.plan(rulesN), rulesN)).ok, what).toBe(true);
+      expect(childLines(await e.plan(rulesN)), what).toEqual([]);
+      expect(await objectCounts(), what).toEqual(clean);
+      expect(await unownedSnapshot(client, vpc), what).toBe(unowned);
+    }
+    return { writes, picks };
+  }
+
+  it('creating the shop from nothing converges with no duplicate object whichever write loses its answer', async () => {
+    const { writes, picks } = await sweep(async () => undefined, async () => undefined);
+    expect(writes).toContain('CreateManagedPrefixList');
+    expect(picks.map((p) => p.action)).toEqual(expect.arrayContaining(['CreateSecurityGroup', 'CreateManagedPrefixList', 'ModifyManagedPrefixList']));
+    expect(picks.filter((p) => p.action === 'CreateManagedPrefixList')).toHaveLength(2);
+  }, 240_000);
+
+  it('removing a segment and moving a flow converges whichever write loses its answer', async () => {
+    const { writes } = await sweep(
+      async () => {
+        const e = engine(shim.url);
+        await applyShop(e);
+        shim.clearCalls();
+      },
+      removeLb,
+    );
+    expect(writes).toEqual(expect.arrayContaining(['DeleteSecurityGroup', 'RevokeSecurityGroupIngress']));
+  }, 240_000);
 });
