@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+// Types only: the SDK is loaded by `createNetworkClient` (await import), so render, validate and
+// snapshot reads never load @azure/* (issue 11.0: no SDK unless the command talks to the cloud).
 import type { TokenCredential } from '@azure/identity';
-import { NetworkManagementClient, type NetworkManagementClientOptionalParams } from '@azure/arm-network';
-import { bearerTokenAuthenticationPolicyName } from '@azure/core-rest-pipeline';
-import { DefaultAzureCredential } from '@azure/identity';
+import type { NetworkManagementClient, NetworkManagementClientOptionalParams } from '@azure/arm-network';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
 import { ProviderError } from '../../src/errors.js';
@@ -98,17 +98,22 @@ export function resolveEndpoint(target: TargetSpec, options: AzureProviderOption
 /**
  * A NetworkManagementClient for a target. An `http:` endpoint (an emulator) must be loopback: the
  * bearer-token policy is removed (it refuses plain http, and no token must travel in clear) and
- * the node client is allowed to speak http (cloud-semantics §2.8).
+ * the node client is allowed to speak http (cloud-semantics §2.8). The SDK modules are imported
+ * here, on the first live call, and nowhere at load time.
  */
-export function createNetworkClient(target: TargetSpec, options: AzureProviderOptions, live?: string): NetworkManagementClient {
+export async function createNetworkClient(target: TargetSpec, options: AzureProviderOptions, live?: string): Promise<NetworkManagementClient> {
   const cfg = azureConfig(target);
   const endpoint = resolveEndpoint(target, options, live);
   const insecure = endpoint !== undefined && endpoint.startsWith('http:');
   if (insecure && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(endpoint)) {
     throw new ProviderError(`refusing plain-http ARM endpoint ${endpoint}: only loopback emulators may use http`, 'InsecureEndpoint');
   }
-  const credential = options.credential ?? new DefaultAzureCredential();
-  const client = new NetworkManagementClient(credential, cfg.subscription, {
+  const [{ NetworkManagementClient: Client }, { bearerTokenAuthenticationPolicyName }] = await Promise.all([
+    import('@azure/arm-network'),
+    import('@azure/core-rest-pipeline'),
+  ]);
+  const credential = options.credential ?? new (await import('@azure/identity')).DefaultAzureCredential();
+  const client = new Client(credential, cfg.subscription, {
     ...(endpoint !== undefined ? { endpoint } : {}),
     ...(insecure ? { allowInsecureConnection: true } : {}),
     ...options.clientOptions,
@@ -370,7 +375,7 @@ export async function readAzure(target: TargetSpec, source: StateSource, options
     const raw = await readSnapshotRaw(join(source.dir, target.name));
     return stateFromRaw(raw, target, 'snapshot', context);
   }
-  const client = createNetworkClient(target, options, source.endpoint);
+  const client = await createNetworkClient(target, options, source.endpoint);
   const raw = await readLiveRaw(client, target, context?.model, options.retry);
   return stateFromRaw(raw, target, 'live', context ?? (inferModel(raw) ? { model: inferModel(raw)! } : undefined));
 }

@@ -16,7 +16,7 @@ import { createNetworkClient, readLiveRaw, SNAPSHOT_FILES, type AzureProviderOpt
  */
 export async function exportAzureSnapshot(target: TargetSpec, live: LiveOptions, options: AzureProviderOptions): Promise<SnapshotFile[]> {
   const cfg = azureConfig(target);
-  const client = createNetworkClient(target, options, live.endpoint);
+  const client = await createNetworkClient(target, options, live.endpoint);
   const raw = await readLiveRaw(client, target, undefined, options.retry);
   const withRg = (o: object) => ({ ...o, resourceGroup: cfg.resourceGroup });
   const files: SnapshotFile[] = [];

@@ -136,10 +136,10 @@ describe('azure client configuration', () => {
     expect(resolveEndpoint(target, { env: {} })).toBeUndefined();
   });
 
-  it('refuses plain http to anything but loopback, and uses https://management.azure.com by default', () => {
-    expect(() => createNetworkClient(target, { env: { BULKHEAD_AZURE_ENDPOINT: 'http://management.example.com' }, credential: FAKE_CREDENTIAL })).toThrow(ProviderError);
+  it('refuses plain http to anything but loopback, and uses https://management.azure.com by default', async () => {
+    await expect(createNetworkClient(target, { env: { BULKHEAD_AZURE_ENDPOINT: 'http://management.example.com' }, credential: FAKE_CREDENTIAL })).rejects.toThrow(ProviderError);
     // Constructing the default client makes no request (DefaultAzureCredential is lazy).
-    const c = createNetworkClient(target, { env: {} });
+    const c = await createNetworkClient(target, { env: {} });
     expect(c.subscriptionId).toBe('00000000-0000-0000-0000-000000000000');
     expect((c as unknown as { $host: string }).$host).toBe('https://management.azure.com');
   });

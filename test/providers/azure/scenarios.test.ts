@@ -240,6 +240,16 @@ describe('azure scenarios', () => {
     await replanIsEmpty();
   });
 
+  it('applies an IPv4-mapped IPv6 address (::ffff:192.0.2.1) and re-plans empty: render and read spell it alike', async () => {
+    await edit('office: { cidrs: [203.0.113.0/24, "2001:db8:100::/48"] }', 'office: { cidrs: [203.0.113.0/24, "2001:db8:100::/48", "::ffff:192.0.2.1"] }');
+    await edit('web: { ingress: [{ from: lb, ports: [tcp/8080] }] }', 'web: { ingress: [{ from: lb, ports: [tcp/8080] }, { from: office, ports: [https] }] }');
+    await applyShop();
+    const nsg = h.emulator.nsgJson(RG, NSG)! as { properties: { securityRules: { name: string; properties: { sourceAddressPrefixes?: string[] } }[] } };
+    const v6 = nsg.properties.securityRules.find((r) => r.name === 'shop-in-web-from-office-tcp-443-v6')!;
+    expect(v6.properties.sourceAddressPrefixes).toEqual(['2001:db8:100::/48', '::ffff:192.0.2.1/128']);
+    await replanIsEmpty();
+  });
+
   it('reports out-of-band edits as drift and reverts them', async () => {
     await applyShop();
     // Someone widens an owned rule, adds a rule with the model's prefix, and deletes another owned rule.
