@@ -14,7 +14,7 @@ import {
   type WireAppRule,
   type WireRule,
 } from './canonical.js';
-import { statusOf, withRetry } from './errors.js';
+import { statusOf, withCredentials, withRetry } from './errors.js';
 import { RULES_PER_NSG } from './limits.js';
 import { createNetworkClient, type AzureProviderOptions, type WireRcg } from './read.js';
 import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } from './render.js';
@@ -86,6 +86,10 @@ export class AzureApplier implements Applier {
 
   /** Carries out one step; idempotent. */
   async run(step: ApplyStep): Promise<void> {
+    return withCredentials(this.#target.name, () => this.#run(step));
+  }
+
+  async #run(step: ApplyStep): Promise<void> {
     switch (step.change.type) {
       case AZURE_TYPES.asg:
         return this.#asg(step);

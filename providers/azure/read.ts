@@ -12,7 +12,7 @@ import { canonicalJson } from '../../src/plan/diff.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
 import type { ReadContext, StateSource } from '../../src/provider.js';
 import { appRuleFromWire, asgRef, canonicalLocation, ruleFromWire, type WireAppRule, type WireRule } from './canonical.js';
-import { statusOf, withRetry, type RetrySettings } from './errors.js';
+import { statusOf, withCredentials, withRetry, type RetrySettings } from './errors.js';
 import {
   appRuleSummary,
   asgName,
@@ -375,7 +375,6 @@ export async function readAzure(target: TargetSpec, source: StateSource, options
     const raw = await readSnapshotRaw(join(source.dir, target.name));
     return stateFromRaw(raw, target, 'snapshot', context);
   }
-  const client = await createNetworkClient(target, options, source.endpoint);
-  const raw = await readLiveRaw(client, target, context?.model, options.retry);
+  const raw = await withCredentials(target.name, async () => readLiveRaw(await createNetworkClient(target, options, source.endpoint), target, context?.model, options.retry));
   return stateFromRaw(raw, target, 'live', context ?? (inferModel(raw) ? { model: inferModel(raw)! } : undefined));
 }
