@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 // Types only: the SDK is loaded by `createNetworkClient` (await import), so render, validate and
 // snapshot reads never load @azure/* (issue 11.0: no SDK unless the command talks to the cloud).
 import type { TokenCredential } from '@azure/identity';
@@ -12,6 +12,7 @@ import { canonicalJson } from '../../src/plan/diff.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
 import type { ReadContext, StateSource } from '../../src/provider.js';
 import { appRuleFromWire, asgRef, canonicalLocation, ruleFromWire, type WireAppRule, type WireRule } from './canonical.js';
+import { checkAsgs, checkNsg, checkRcg, parseSnapshotFile } from './snapshot-json.js';
 import { statusOf, withCredentials, withRetry, type RetrySettings } from './errors.js';
 import {
   appRuleSummary,
@@ -172,7 +173,7 @@ export function hoist<T>(o: unknown): T {
   return { ...rest, ...(properties as Record<string, unknown>) } as T;
 }
 
-async function readJson(path: string): Promise<unknown | undefined> {
+async function readJson(path: string, shape: (v: unknown) => void): Promise<unknown | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -180,30 +181,34 @@ async function readJson(path: string): Promise<unknown | undefined> {
     if ((err as { code?: string }).code === 'ENOENT') return undefined;
     throw new ProviderError(`cannot read ${path}: ${String(err)}`, 'snapshot-unreadable');
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ProviderError(`${path} is not JSON: ${String(err)}`, 'snapshot-unreadable');
-  }
+  return parseSnapshotFile(path, text, shape);
 }
 
-/** Reads a target's snapshot folder: `nsg.json` (az network nsg show), `asgs.json` (az network asg list), optional `rule-collection-group.json`. */
-export async function readSnapshotRaw(dir: string): Promise<RawAzureState> {
-  const nsgJson = await readJson(join(dir, SNAPSHOT_FILES.nsg));
-  const asgJson = await readJson(join(dir, SNAPSHOT_FILES.asgs));
-  const rcgJson = await readJson(join(dir, SNAPSHOT_FILES.rcg));
-  if (asgJson !== undefined && !Array.isArray(asgJson)) {
-    throw new ProviderError(`${join(dir, SNAPSHOT_FILES.asgs)} must be the JSON array \`az network asg list\` prints`, 'snapshot-unreadable');
+/**
+ * Reads a target's snapshot folder: `nsg.json` (az network nsg show), `asgs.json` (az network asg
+ * list), optional `rule-collection-group.json`. A file may be absent (the NSG or the group does
+ * not exist yet), the folder may not: a missing folder is a typo or a forgotten export, and
+ * planning against it would mean "create everything" (issue 11), so it fails like AWS and GCP.
+ * Every file is checked (snapshot-json.ts) before it is used.
+ */
+export async function readSnapshotRaw(dir: string, targetName?: string): Promise<RawAzureState> {
+  const folder = await stat(dir).catch(() => undefined);
+  if (!folder?.isDirectory()) {
+    throw new ProviderError(
+      `snapshot of ${targetName ?? basename(dir)}: no folder ${dir}; export it with \`bulkhead export <model> --out <snapshots>\` ` +
+        `or the az commands in policies/snapshots/README.md (${SNAPSHOT_FILES.nsg}, ${SNAPSHOT_FILES.asgs}, ${SNAPSHOT_FILES.rcg})`,
+      'snapshot-missing',
+    );
   }
+  const nsgJson = await readJson(join(dir, SNAPSHOT_FILES.nsg), checkNsg);
+  const asgJson = await readJson(join(dir, SNAPSHOT_FILES.asgs), checkAsgs);
+  const rcgJson = await readJson(join(dir, SNAPSHOT_FILES.rcg), checkRcg);
   const nsg = nsgJson === undefined ? null : hoist<WireNsg>(nsgJson);
-  if (nsg && nsg.securityRules !== undefined && !Array.isArray(nsg.securityRules)) {
-    throw new ProviderError(`${join(dir, SNAPSHOT_FILES.nsg)}: securityRules is not an array`, 'snapshot-unreadable');
-  }
   const rcg = rcgJson === undefined ? null : hoist<WireRcg>(rcgJson);
   return {
     nsg: nsg ? { ...nsg, securityRules: (nsg.securityRules ?? []).map((r) => hoist<WireRule>(r)) } : null,
     asgs: ((asgJson as unknown[] | undefined) ?? []).map((a) => hoist<WireAsg>(a)),
-    rcg,
+    rcg: rcg ? { ...rcg, ruleCollections: (rcg.ruleCollections ?? []).map((c) => ({ ...c, rules: c.rules ?? [] })) } : null,
     policyFound: true,
   };
 }
@@ -372,7 +377,7 @@ export function fingerprintOf(raw: RawAzureState): string {
 /** `read` of the provider: live or snapshot. */
 export async function readAzure(target: TargetSpec, source: StateSource, options: AzureProviderOptions, context?: ReadContext): Promise<ProviderState> {
   if (source.kind === 'snapshot') {
-    const raw = await readSnapshotRaw(join(source.dir, target.name));
+    const raw = await readSnapshotRaw(join(source.dir, target.name), target.name);
     return stateFromRaw(raw, target, 'snapshot', context);
   }
   const raw = await withCredentials(target.name, async () => readLiveRaw(await createNetworkClient(target, options, source.endpoint), target, context?.model, options.retry));
