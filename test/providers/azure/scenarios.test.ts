@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApplyStep } from '../../../src/provider.js';
 import { applyPlan } from '../../../src/apply/apply-plan.js';
+import { buildSteps } from '../../../src/apply/build-steps.js';
 import { compileFile } from '../../../src/compile/index.js';
 import type { RuleSet } from '../../../src/compile/types.js';
 import { canonicalJson } from '../../../src/plan/diff.js';
@@ -248,6 +249,22 @@ describe('azure scenarios', () => {
     const v6 = nsg.properties.securityRules.find((r) => r.name === 'shop-in-web-from-office-tcp-443-v6')!;
     expect(v6.properties.sourceAddressPrefixes).toEqual(['2001:db8:100::/48', '::ffff:192.0.2.1/128']);
     await replanIsEmpty();
+  });
+
+  it('orders the delete of a removed segment\'s ASG after the NSG step that removes the rules naming it (read sets dependsOn)', async () => {
+    await applyShop();
+    const live = await h.provider.read((await compile()).targets.find((t) => t.name === 'azure-prod')!, { kind: 'live' }, { model: 'shop' });
+    const nsgLive = live.resources.find((r) => r.type === AZURE_TYPES.nsg)!;
+    // Read gives every rule that names an owned ASG the dependsOn render gives it.
+    expect(changes(await plan())).toEqual([]);
+    const dbRule = nsgLive.children.find((c) => c.key === 'shop-in-db-from-app-tcp-5432')!;
+    expect(dbRule.dependsOn).toEqual(['azure-prod.azure_application_security_group.shop-app', 'azure-prod.azure_application_security_group.shop-db']);
+    await edit(/\n {2}data: \[db\]/, '');
+    await edit(/\n {2}db: .*/, '');
+    await edit(/\nguardrails:[^\n]*\n {2}- name: data-only-from-backend\n(.*\n){2}/, '\n');
+    const steps = buildSteps(await plan());
+    const del = steps.find((s) => s.step.id === 'delete:azure-prod.azure_application_security_group.shop-db')!;
+    expect(del.waitsFor).toContain(`remove:azure-prod.${AZURE_TYPES.nsg}.${NSG}`);
   });
 
   it('reports out-of-band edits as drift and reverts them', async () => {
