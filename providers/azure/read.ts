@@ -22,6 +22,7 @@ import {
   MARKER,
   ownsRuleName,
   ruleCollectionGroupName,
+  ruleCollectionName,
   ruleSummary,
   reservedJson,
 } from './render.js';
@@ -288,7 +289,7 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
     if (raw.nsg.location && canonicalLocation(raw.nsg.location) !== canonicalLocation(cfg.location)) {
       diagnostics.push(warning('azure-nsg-location', `NSG ${cfg.nsg} is in ${raw.nsg.location} but target ${target.name} says ${cfg.location}; ASGs are created in ${cfg.location}`, target.pos));
     }
-    const children: Child[] = (raw.nsg.securityRules ?? [])
+    const children: Child[] = uniqueKeys((raw.nsg.securityRules ?? [])
       .filter((r) => model !== undefined && r.name !== undefined && ownsRuleName(model, r.name))
       .map((r) => {
         const attributes = ruleFromWire(r);
@@ -303,7 +304,7 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
           ...(r.id ? { liveId: r.id } : {}),
           ...(deps.length > 0 ? { dependsOn: [...new Set(deps)].sort() } : {}),
         };
-      })
+      }))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     resources.push({
       address: `${target.name}.${AZURE_TYPES.nsg}.${cfg.nsg}`,
@@ -328,16 +329,24 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
   if (raw.rcg && raw.rcg.name && cfg.firewallPolicy) {
     const collections = raw.rcg.ruleCollections ?? [];
     const first = collections[0];
-    const children: Child[] = collections
-      .flatMap((c) => c.rules ?? [])
-      .map((r): Child => {
-        if (r.ruleType === 'ApplicationRule') {
-          const attributes = appRuleFromWire(r as WireAppRule);
-          return { key: r.name ?? '', summary: appRuleSummary(attributes), attributes };
-        }
-        return { key: r.name ?? '', summary: `${r.ruleType ?? 'unknown'} rule (not managed by Bulkhead)`, attributes: { ruleType: r.ruleType ?? null } };
-      })
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // The group Bulkhead writes has one collection, `<model>-allow-fqdn`, whose rules are keyed by
+    // name. A rule in any other collection is keyed `<collection>/<rule>`: it is not one of the
+    // model's, even when it shares a name with one (Azure allows that across collections), so the
+    // plan deletes it (the group PUT replaces every collection) instead of folding the two into one key.
+    const mine = model !== undefined ? ruleCollectionName(model).toLowerCase() : undefined;
+    const children: Child[] = uniqueKeys(
+      collections.flatMap((c) =>
+        (c.rules ?? []).map((r): Child => {
+          const name = r.name ?? '';
+          const key = (c.name ?? '').toLowerCase() === mine ? name : `${c.name ?? ''}/${name}`;
+          if (r.ruleType === 'ApplicationRule') {
+            const attributes = appRuleFromWire(r as WireAppRule);
+            return { key, summary: appRuleSummary(attributes), attributes };
+          }
+          return { key, summary: `${r.ruleType ?? 'unknown'} rule (not managed by Bulkhead)`, attributes: { ruleType: r.ruleType ?? null } };
+        }),
+      ),
+    ).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     resources.push({
       address: `${target.name}.${AZURE_TYPES.rcg}.${raw.rcg.name}`,
       target: target.name,
@@ -357,6 +366,23 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return { target: target.name, source, resources, fingerprint: fingerprintOf(raw), diagnostics, ...(reserved !== undefined ? { reserved } : {}) };
+}
+
+/**
+ * Children with distinct keys. Azure names are case-insensitive, and the engine's diff keeps one
+ * child per key, so a second child whose key equals an earlier one (ignoring case) would vanish
+ * from the plan and stay in the cloud forever. It is kept as `<key>#2`, `#3` …, a key no desired
+ * child has: the plan deletes it and drift reports it (issue 15.2). Live NSGs cannot hold two
+ * rules of one name (Azure refuses); rule collection groups and hand-edited snapshots can.
+ */
+export function uniqueKeys(children: readonly Child[]): Child[] {
+  const seen = new Map<string, number>();
+  return children.map((c) => {
+    const k = c.key.toLowerCase();
+    const n = (seen.get(k) ?? 0) + 1;
+    seen.set(k, n);
+    return n === 1 ? c : { ...c, key: `${c.key}#${n}` };
+  });
 }
 
 /** Digest of everything read that matters, owned or not (a saved plan compares it). */

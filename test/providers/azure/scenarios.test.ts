@@ -267,6 +267,24 @@ describe('azure scenarios', () => {
     expect(del.waitsFor).toContain(`remove:azure-prod.${AZURE_TYPES.nsg}.${NSG}`);
   });
 
+  it('a second rule of the same name in another collection of the owned group is drift: the plan deletes it, the apply removes it (issue 15.2)', async () => {
+    await applyShop();
+    const group = await h.client.firewallPolicyRuleCollectionGroups.get(RG, POLICY, 'shop-fqdn-egress');
+    const ours = group.ruleCollections![0]! as { rules?: { name?: string }[] };
+    const twin = { ...ours.rules![0]!, description: 'someone else\'s copy' };
+    await h.client.firewallPolicyRuleCollectionGroups.beginCreateOrUpdateAndWait(RG, POLICY, 'shop-fqdn-egress', {
+      priority: group.priority,
+      ruleCollections: [...group.ruleCollections!, { ruleCollectionType: 'FirewallPolicyFilterRuleCollection', name: 'ops-extra', priority: 60000, action: { type: 'Allow' }, rules: [twin] } as never],
+    }, { updateIntervalInMs: 1 });
+    const p = await plan();
+    const rcg = changes(p).find((c) => c.type === AZURE_TYPES.rcg)!;
+    expect(rcg.childChanges.map((c) => `${c.action} ${c.key}`)).toEqual([`delete ops-extra/${twin.name}`]);
+    await apply(p, await compile());
+    const after = h.emulator.rcgJson(RG, POLICY, 'shop-fqdn-egress') as { properties: { ruleCollections: { name: string }[] } };
+    expect(after.properties.ruleCollections.map((c) => c.name)).toEqual(['shop-allow-fqdn']);
+    await replanIsEmpty();
+  });
+
   it('reports out-of-band edits as drift and reverts them', async () => {
     await applyShop();
     // Someone widens an owned rule, adds a rule with the model's prefix, and deletes another owned rule.

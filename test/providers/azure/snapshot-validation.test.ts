@@ -154,3 +154,25 @@ describe('azure snapshot files are checked, with file and JSON path (issue 5)', 
     );
   });
 });
+
+describe('azure: two owned objects with one key (issue 15.2)', () => {
+  it('a second owned NSG rule of the same name (a hand-edited snapshot) is kept as <name>#2, so the plan deletes it instead of hiding it', async () => {
+    let twin = '';
+    await editJson('nsg.json', (v) => {
+      const rules = v['securityRules'] as Record<string, unknown>[];
+      const owned = rules.find((r) => r['name'] === 'shop-in-web-from-lb-tcp-8080')!;
+      twin = String(owned['name']);
+      rules.push({ ...owned, priority: 4000 });
+    });
+    const state = await provider.read(target, { kind: 'snapshot', dir }, { model: 'shop' });
+    const keys = state.resources.find((r) => r.type === 'azure_network_security_group')!.children.map((c) => c.key);
+    expect(keys).toContain(`${twin}#2`);
+    const r = await runCli(['plan', join(REPO, 'policies/shop.yaml'), '--snapshots', dir, '--target', 'azure-prod', '--json'], { cwd: REPO });
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout) as { targets: { changes: { type: string; childChanges: { action: string; key: string }[] }[] }[] };
+    const nsg = plan.targets[0]!.changes.find((c) => c.type === 'azure_network_security_group')!;
+    expect(nsg.childChanges).toContainEqual(expect.objectContaining({ action: 'delete', key: `${twin}#2` }));
+    // The first copy is compared as itself: unchanged in the bundled drift, so no update of it.
+    expect(nsg.childChanges.filter((c) => c.key === twin)).toEqual([]);
+  });
+});
