@@ -230,14 +230,23 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
   const resources: Resource[] = [];
   const owned = (a: WireAsg) => model !== undefined && a.tags?.[MARKER] === model;
   const ownedAsgByRef = new Map<string, string>();
+  // Azure names are case-insensitive: an owned ASG `Shop-Web` IS the segment's `shop-web`. Read
+  // gives it the model's spelling, so the plan does not "create" shop-web and delete Shop-Web,
+  // which are one object (the delete would take the ASG the rules need).
+  const spelling = new Map((context?.segments ?? []).map((s) => [asgName(model ?? '', s.name).toLowerCase(), asgName(model ?? '', s.name)]));
+  const seenAsgs = new Set<string>();
   for (const a of raw.asgs) {
     if (!owned(a) || !a.name) continue;
-    ownedAsgByRef.set(asgRef(a.id ?? `/resourceGroups/${cfg.resourceGroup}/providers/Microsoft.Network/applicationSecurityGroups/${a.name}`), a.name);
+    const name = spelling.get(a.name.toLowerCase()) ?? a.name;
+    // One ARM object per name, ignoring case; only a hand-edited snapshot can list a name twice.
+    if (seenAsgs.has(name.toLowerCase())) continue;
+    seenAsgs.add(name.toLowerCase());
+    ownedAsgByRef.set(asgRef(a.id ?? `/resourceGroups/${cfg.resourceGroup}/providers/Microsoft.Network/applicationSecurityGroups/${a.name}`), name);
     resources.push({
-      address: `${target.name}.${AZURE_TYPES.asg}.${a.name}`,
+      address: `${target.name}.${AZURE_TYPES.asg}.${name}`,
       target: target.name,
       type: AZURE_TYPES.asg,
-      name: a.name,
+      name,
       attributes: { location: canonicalLocation(a.location ?? ''), model: model ?? null },
       children: [],
       ...(a.id ? { liveId: a.id } : {}),

@@ -285,6 +285,16 @@ describe('azure scenarios', () => {
     await replanIsEmpty();
   });
 
+  it('an owned ASG spelled Shop-Web is the segment\'s shop-web (Azure names ignore case): no create-and-delete of one object', async () => {
+    h.emulator.seedAsg(RG, 'Shop-Web', { location: 'westeurope', tags: { 'bulkhead:model': 'shop' } });
+    const p = await plan();
+    const asgs = changes(p).filter((c) => c.type === AZURE_TYPES.asg).map((c) => `${c.action} ${c.name}`);
+    expect(asgs).toEqual(['create shop-app', 'create shop-db', 'create shop-lb']);
+    await apply(p, await compile());
+    expect(h.emulator.asgNames(RG)).toEqual(['Shop-Web', 'shop-app', 'shop-db', 'shop-lb']);
+    await replanIsEmpty();
+  });
+
   it('reports out-of-band edits as drift and reverts them', async () => {
     await applyShop();
     // Someone widens an owned rule, adds a rule with the model's prefix, and deletes another owned rule.
