@@ -14,7 +14,7 @@ import {
   type WireAppRule,
   type WireRule,
 } from './canonical.js';
-import { statusOf, withRetry } from './errors.js';
+import { statusOf, withCredentials, withRetry } from './errors.js';
 import { RULES_PER_NSG } from './limits.js';
 import { createNetworkClient, type AzureProviderOptions, type WireRcg } from './read.js';
 import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } from './render.js';
@@ -74,8 +74,9 @@ export class AzureApplier implements Applier {
     this.#provider = provider;
   }
 
-  get #sdk(): NetworkManagementClient {
-    this.#client ??= createNetworkClient(this.#target, this.#provider, this.#options.endpoint);
+  /** The SDK client, created (and the SDK loaded) on the first step that needs it. */
+  async #sdk(): Promise<NetworkManagementClient> {
+    this.#client ??= await createNetworkClient(this.#target, this.#provider, this.#options.endpoint);
     return this.#client;
   }
 
@@ -85,6 +86,10 @@ export class AzureApplier implements Applier {
 
   /** Carries out one step; idempotent. */
   async run(step: ApplyStep): Promise<void> {
+    return withCredentials(this.#target.name, () => this.#run(step));
+  }
+
+  async #run(step: ApplyStep): Promise<void> {
     switch (step.change.type) {
       case AZURE_TYPES.asg:
         return this.#asg(step);
@@ -106,7 +111,7 @@ export class AzureApplier implements Applier {
     if (step.phase === 'delete') {
       this.#options.onProgress?.(`deleting application security group ${name}`);
       try {
-        await withRetry(`deleting application security group ${name}`, () => this.#sdk.applicationSecurityGroups.beginDeleteAndWait(cfg.resourceGroup, name, this.#lro), retry);
+        await withRetry(`deleting application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.beginDeleteAndWait(cfg.resourceGroup, name, this.#lro), retry);
       } catch (err) {
         if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
         throw err;
@@ -118,7 +123,7 @@ export class AzureApplier implements Applier {
     let tags: Record<string, string> = {};
     if (step.phase === 'add') {
       try {
-        const live = await withRetry(`reading application security group ${name}`, () => this.#sdk.applicationSecurityGroups.get(cfg.resourceGroup, name), retry);
+        const live = await withRetry(`reading application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.get(cfg.resourceGroup, name), retry);
         tags = { ...(live.tags ?? {}) };
       } catch (err) {
         if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
@@ -126,7 +131,7 @@ export class AzureApplier implements Applier {
     }
     await withRetry(
       `writing application security group ${name}`,
-      () => this.#sdk.applicationSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, name, { location: cfg.location, tags: { ...tags, [MARKER]: model } }, this.#lro),
+      async () => (await this.#sdk()).applicationSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, name, { location: cfg.location, tags: { ...tags, [MARKER]: model } }, this.#lro),
       retry,
     );
   }
@@ -152,7 +157,7 @@ export class AzureApplier implements Applier {
     await serialized(`nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${cfg.nsg}`.toLowerCase(), async () => {
       let live: NetworkSecurityGroup | null = null;
       try {
-        live = await withRetry(`reading NSG ${cfg.nsg}`, () => this.#sdk.networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg), retry);
+        live = await withRetry(`reading NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg), retry);
       } catch (err) {
         if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
       }
@@ -183,7 +188,7 @@ export class AzureApplier implements Applier {
       // If-Match: a write by someone else between our GET and PUT fails with 412 instead of being
       // overwritten; `#convergeNsg` then re-reads and tries again.
       const ifMatch = live?.etag ? { requestOptions: { customHeaders: { 'If-Match': live.etag } } } : {};
-      await withRetry(`writing NSG ${cfg.nsg}`, () => this.#sdk.networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, { ...this.#lro, ...ifMatch }), retry);
+      await withRetry(`writing NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, { ...this.#lro, ...ifMatch }), retry);
     });
   }
 
@@ -214,7 +219,7 @@ export class AzureApplier implements Applier {
     await serialized(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
       let live: WireRcg | null = null;
       try {
-        live = (await withRetry(`reading rule collection group ${name}`, () => this.#sdk.firewallPolicyRuleCollectionGroups.get(cfg.resourceGroup, policy, name), retry)) as WireRcg;
+        live = (await withRetry(`reading rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.get(cfg.resourceGroup, policy, name), retry)) as WireRcg;
       } catch (err) {
         if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
       }
@@ -222,7 +227,7 @@ export class AzureApplier implements Applier {
       this.#options.onProgress?.(`firewall policy ${policy}: PUT rule collection group ${name} (${after.children.length} application rules)`);
       await withRetry(
         `writing rule collection group ${name} of firewall policy ${policy}`,
-        () => this.#sdk.firewallPolicyRuleCollectionGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, policy, name, desired, this.#lro),
+        async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, policy, name, desired, this.#lro),
         retry,
       );
     });
@@ -234,7 +239,7 @@ export class AzureApplier implements Applier {
     const name = step.change.name;
     await serialized(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
       try {
-        await withRetry(`deleting rule collection group ${name}`, () => this.#sdk.firewallPolicyRuleCollectionGroups.beginDeleteAndWait(cfg.resourceGroup, policy, name, this.#lro), this.#provider.retry);
+        await withRetry(`deleting rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginDeleteAndWait(cfg.resourceGroup, policy, name, this.#lro), this.#provider.retry);
       } catch (err) {
         if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
         throw err;

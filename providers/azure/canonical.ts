@@ -1,4 +1,6 @@
-import ipaddr from 'ipaddr.js';
+import { boundedMemo } from '../../src/bounded-memo.js';
+import { assertNever } from '../../src/errors.js';
+import { parseCidr } from '../../src/model/addresses.js';
 
 /**
  * The canonical form of an NSG rule, shared by render (desired) and read (live) so a plan right
@@ -79,26 +81,30 @@ export function sortPorts(ports: readonly string[]): string[] {
   return [...ports].sort((a, b) => start(a) - start(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** A CIDR or IP with host bits zeroed and `/32`/`/128` added (traps 10, 11); anything else (a service tag) unchanged. */
-export function canonicalPrefix(p: string): string {
+/**
+ * A CIDR or IP with host bits zeroed and `/32`/`/128` added (traps 10, 11), in the model's own
+ * canonical text (src/model/addresses.ts: RFC 5952, IPv4-mapped IPv6 as `::ffff:192.0.2.1`);
+ * anything else (a service tag, `*`) unchanged. Render and read both send every address through
+ * here, so a text the model and Azure spell differently never shows up as a perpetual update.
+ * Memoized: render canonicalizes a peer's addresses for every intent that names it.
+ */
+export const canonicalPrefix: (p: string) => string = boundedMemo(parseCanonicalPrefix, 10_000);
+
+function parseCanonicalPrefix(p: string): string {
   const t = p.trim();
   if (t === '*' || t.toLowerCase() === 'any') return '*';
-  try {
-    if (t.includes('/')) {
-      const [addr, len] = ipaddr.parseCIDR(t);
-      const net = addr.kind() === 'ipv4'
-        ? ipaddr.IPv4.networkAddressFromCIDR(t)
-        : ipaddr.IPv6.networkAddressFromCIDR(t);
-      return `${net.toString()}/${len}`;
-    }
-    if (ipaddr.isValid(t)) {
-      const a = ipaddr.parse(t);
-      return `${a.toString()}/${a.kind() === 'ipv4' ? 32 : 128}`;
-    }
-  } catch {
-    return t;
+  if (!/^[0-9a-fA-F:.]+(\/\d+)?$/.test(t)) return t;
+  const parsed = parseCidr(t);
+  switch (parsed.kind) {
+    case 'ok':
+      return parsed.cidr;
+    case 'host-bits':
+      return parsed.network;
+    case 'error':
+      return t;
+    default:
+      return assertNever(parsed);
   }
-  return t;
 }
 
 /** `asg:<rg>/<name>` of an ASG resource id (trap 14: ARM ids are case-insensitive). */

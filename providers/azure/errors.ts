@@ -31,6 +31,80 @@ export function statusOf(err: unknown): number | undefined {
   return err !== null && typeof err === 'object' ? (err as RestErrorLike).statusCode : undefined;
 }
 
+/**
+ * The failures of @azure/identity's credentials, by `name` (this file imports no SDK):
+ * `CredentialUnavailableError` (one credential had nothing to offer), `AggregateAuthenticationError`
+ * (DefaultAzureCredential's whole chain had nothing), `AuthenticationError` (a credential was
+ * refused), `AuthenticationRequiredError` (interactive login needed).
+ */
+const UNAVAILABLE_ERRORS = new Set(['CredentialUnavailableError', 'AggregateAuthenticationError']);
+const REJECTED_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError']);
+
+/** ARM's answers to a token it does not accept (HTTP 401). */
+const ARM_AUTH_CODES = new Set(['InvalidAuthenticationToken', 'ExpiredAuthenticationToken', 'AuthenticationFailed', 'InvalidAuthenticationTokenTenant', 'InvalidAuthenticationTokenAudience']);
+
+/**
+ * What DefaultAzureCredential tries, in order, as AZURE_TOKEN_CREDENTIALS selects it (`dev`,
+ * `prod`, one credential's name, or unset: the whole chain). VisualStudioCodeCredential and the
+ * broker are left out: without their plugin packages (Bulkhead ships neither) they never succeed.
+ */
+export function credentialChain(env: Readonly<Record<string, string | undefined>>): string[] {
+  const prod = ['environment variables', 'workload identity', 'managed identity'];
+  const dev = ['Azure CLI', 'Azure PowerShell', 'Azure Developer CLI'];
+  const one: Record<string, string> = {
+    environmentcredential: 'environment variables',
+    workloadidentitycredential: 'workload identity',
+    managedidentitycredential: 'managed identity',
+    azureclicredential: 'Azure CLI',
+    azurepowershellcredential: 'Azure PowerShell',
+    azuredeveloperclicredential: 'Azure Developer CLI',
+  };
+  const choice = env['AZURE_TOKEN_CREDENTIALS']?.trim().toLowerCase();
+  if (choice === 'dev') return dev;
+  if (choice === 'prod') return prod;
+  if (choice && one[choice]) return [one[choice]];
+  return [...prod, ...dev];
+}
+
+const HINT = "run 'az login', or plan offline with --snapshots DIR";
+
+function firstLine(text: string): string {
+  const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}
+
+/**
+ * The one-line ProviderError (code `credentials`) for a failure to authenticate, or undefined
+ * when `err` is something else. Looks through ProviderError causes (withRetry wraps what the SDK
+ * throws): DefaultAzureCredential fails lazily, on the first SDK call, inside the bearer policy.
+ */
+export function credentialError(err: unknown, target: string, env: Readonly<Record<string, string | undefined>> = process.env): ProviderError | undefined {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof ProviderError && e.code === 'credentials') return e;
+    const name = (e as { name?: unknown }).name;
+    const r = e as RestErrorLike;
+    if (typeof name === 'string' && UNAVAILABLE_ERRORS.has(name)) {
+      return new ProviderError(`target ${target}: no Azure credentials (tried ${credentialChain(env).join(', ')}): ${HINT}`, 'credentials', false, { cause: err });
+    }
+    const rejected = (typeof name === 'string' && REJECTED_ERRORS.has(name)) || (r.statusCode === 401 && (r.code === undefined || ARM_AUTH_CODES.has(r.code)));
+    if (rejected) {
+      const why = firstLine(`${r.code && r.statusCode === 401 ? `${r.code}: ` : ''}${r.message ?? ''}`);
+      return new ProviderError(`target ${target}: Azure did not accept the credentials${why ? ` (${why})` : ''}: ${HINT}`, 'credentials', false, { cause: err });
+    }
+  }
+  return undefined;
+}
+
+/** Runs a live call for a target, turning an authentication failure into `credentialError`'s one line. */
+export async function withCredentials<T>(target: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    // process.env: DefaultAzureCredential reads its chain from there, not from the provider's options.
+    throw credentialError(err, target, process.env) ?? err;
+  }
+}
+
 /** A ProviderError saying what Bulkhead was doing (`what`) and what Azure answered. */
 export function classifyAzureError(err: unknown, what: string): ProviderError {
   if (err instanceof ProviderError) return err;

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+// Types only: the SDK is loaded by `createNetworkClient` (await import), so render, validate and
+// snapshot reads never load @azure/* (issue 11.0: no SDK unless the command talks to the cloud).
 import type { TokenCredential } from '@azure/identity';
-import { NetworkManagementClient, type NetworkManagementClientOptionalParams } from '@azure/arm-network';
-import { bearerTokenAuthenticationPolicyName } from '@azure/core-rest-pipeline';
-import { DefaultAzureCredential } from '@azure/identity';
+import type { NetworkManagementClient, NetworkManagementClientOptionalParams } from '@azure/arm-network';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
 import { ProviderError } from '../../src/errors.js';
@@ -12,7 +12,8 @@ import { canonicalJson } from '../../src/plan/diff.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
 import type { ReadContext, StateSource } from '../../src/provider.js';
 import { appRuleFromWire, asgRef, canonicalLocation, ruleFromWire, type WireAppRule, type WireRule } from './canonical.js';
-import { statusOf, withRetry, type RetrySettings } from './errors.js';
+import { checkAsgs, checkNsg, checkRcg, parseSnapshotFile } from './snapshot-json.js';
+import { statusOf, withCredentials, withRetry, type RetrySettings } from './errors.js';
 import {
   appRuleSummary,
   asgName,
@@ -21,6 +22,7 @@ import {
   MARKER,
   ownsRuleName,
   ruleCollectionGroupName,
+  ruleCollectionName,
   ruleSummary,
   reservedJson,
 } from './render.js';
@@ -98,17 +100,22 @@ export function resolveEndpoint(target: TargetSpec, options: AzureProviderOption
 /**
  * A NetworkManagementClient for a target. An `http:` endpoint (an emulator) must be loopback: the
  * bearer-token policy is removed (it refuses plain http, and no token must travel in clear) and
- * the node client is allowed to speak http (cloud-semantics §2.8).
+ * the node client is allowed to speak http (cloud-semantics §2.8). The SDK modules are imported
+ * here, on the first live call, and nowhere at load time.
  */
-export function createNetworkClient(target: TargetSpec, options: AzureProviderOptions, live?: string): NetworkManagementClient {
+export async function createNetworkClient(target: TargetSpec, options: AzureProviderOptions, live?: string): Promise<NetworkManagementClient> {
   const cfg = azureConfig(target);
   const endpoint = resolveEndpoint(target, options, live);
   const insecure = endpoint !== undefined && endpoint.startsWith('http:');
   if (insecure && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(endpoint)) {
     throw new ProviderError(`refusing plain-http ARM endpoint ${endpoint}: only loopback emulators may use http`, 'InsecureEndpoint');
   }
-  const credential = options.credential ?? new DefaultAzureCredential();
-  const client = new NetworkManagementClient(credential, cfg.subscription, {
+  const [{ NetworkManagementClient: Client }, { bearerTokenAuthenticationPolicyName }] = await Promise.all([
+    import('@azure/arm-network'),
+    import('@azure/core-rest-pipeline'),
+  ]);
+  const credential = options.credential ?? new (await import('@azure/identity')).DefaultAzureCredential();
+  const client = new Client(credential, cfg.subscription, {
     ...(endpoint !== undefined ? { endpoint } : {}),
     ...(insecure ? { allowInsecureConnection: true } : {}),
     ...options.clientOptions,
@@ -167,7 +174,7 @@ export function hoist<T>(o: unknown): T {
   return { ...rest, ...(properties as Record<string, unknown>) } as T;
 }
 
-async function readJson(path: string): Promise<unknown | undefined> {
+async function readJson(path: string, shape: (v: unknown) => void): Promise<unknown | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -175,30 +182,34 @@ async function readJson(path: string): Promise<unknown | undefined> {
     if ((err as { code?: string }).code === 'ENOENT') return undefined;
     throw new ProviderError(`cannot read ${path}: ${String(err)}`, 'snapshot-unreadable');
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ProviderError(`${path} is not JSON: ${String(err)}`, 'snapshot-unreadable');
-  }
+  return parseSnapshotFile(path, text, shape);
 }
 
-/** Reads a target's snapshot folder: `nsg.json` (az network nsg show), `asgs.json` (az network asg list), optional `rule-collection-group.json`. */
-export async function readSnapshotRaw(dir: string): Promise<RawAzureState> {
-  const nsgJson = await readJson(join(dir, SNAPSHOT_FILES.nsg));
-  const asgJson = await readJson(join(dir, SNAPSHOT_FILES.asgs));
-  const rcgJson = await readJson(join(dir, SNAPSHOT_FILES.rcg));
-  if (asgJson !== undefined && !Array.isArray(asgJson)) {
-    throw new ProviderError(`${join(dir, SNAPSHOT_FILES.asgs)} must be the JSON array \`az network asg list\` prints`, 'snapshot-unreadable');
+/**
+ * Reads a target's snapshot folder: `nsg.json` (az network nsg show), `asgs.json` (az network asg
+ * list), optional `rule-collection-group.json`. A file may be absent (the NSG or the group does
+ * not exist yet), the folder may not: a missing folder is a typo or a forgotten export, and
+ * planning against it would mean "create everything" (issue 11), so it fails like AWS and GCP.
+ * Every file is checked (snapshot-json.ts) before it is used.
+ */
+export async function readSnapshotRaw(dir: string, targetName?: string): Promise<RawAzureState> {
+  const folder = await stat(dir).catch(() => undefined);
+  if (!folder?.isDirectory()) {
+    throw new ProviderError(
+      `snapshot of ${targetName ?? basename(dir)}: no folder ${dir}; export it with \`bulkhead export <model> --out <snapshots>\` ` +
+        `or the az commands in policies/snapshots/README.md (${SNAPSHOT_FILES.nsg}, ${SNAPSHOT_FILES.asgs}, ${SNAPSHOT_FILES.rcg})`,
+      'snapshot-missing',
+    );
   }
+  const nsgJson = await readJson(join(dir, SNAPSHOT_FILES.nsg), checkNsg);
+  const asgJson = await readJson(join(dir, SNAPSHOT_FILES.asgs), checkAsgs);
+  const rcgJson = await readJson(join(dir, SNAPSHOT_FILES.rcg), checkRcg);
   const nsg = nsgJson === undefined ? null : hoist<WireNsg>(nsgJson);
-  if (nsg && nsg.securityRules !== undefined && !Array.isArray(nsg.securityRules)) {
-    throw new ProviderError(`${join(dir, SNAPSHOT_FILES.nsg)}: securityRules is not an array`, 'snapshot-unreadable');
-  }
   const rcg = rcgJson === undefined ? null : hoist<WireRcg>(rcgJson);
   return {
     nsg: nsg ? { ...nsg, securityRules: (nsg.securityRules ?? []).map((r) => hoist<WireRule>(r)) } : null,
     asgs: ((asgJson as unknown[] | undefined) ?? []).map((a) => hoist<WireAsg>(a)),
-    rcg,
+    rcg: rcg ? { ...rcg, ruleCollections: (rcg.ruleCollections ?? []).map((c) => ({ ...c, rules: c.rules ?? [] })) } : null,
     policyFound: true,
   };
 }
@@ -219,14 +230,23 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
   const resources: Resource[] = [];
   const owned = (a: WireAsg) => model !== undefined && a.tags?.[MARKER] === model;
   const ownedAsgByRef = new Map<string, string>();
+  // Azure names are case-insensitive: an owned ASG `Shop-Web` IS the segment's `shop-web`. Read
+  // gives it the model's spelling, so the plan does not "create" shop-web and delete Shop-Web,
+  // which are one object (the delete would take the ASG the rules need).
+  const spelling = new Map((context?.segments ?? []).map((s) => [asgName(model ?? '', s.name).toLowerCase(), asgName(model ?? '', s.name)]));
+  const seenAsgs = new Set<string>();
   for (const a of raw.asgs) {
     if (!owned(a) || !a.name) continue;
-    ownedAsgByRef.set(asgRef(a.id ?? `/resourceGroups/${cfg.resourceGroup}/providers/Microsoft.Network/applicationSecurityGroups/${a.name}`), a.name);
+    const name = spelling.get(a.name.toLowerCase()) ?? a.name;
+    // One ARM object per name, ignoring case; only a hand-edited snapshot can list a name twice.
+    if (seenAsgs.has(name.toLowerCase())) continue;
+    seenAsgs.add(name.toLowerCase());
+    ownedAsgByRef.set(asgRef(a.id ?? `/resourceGroups/${cfg.resourceGroup}/providers/Microsoft.Network/applicationSecurityGroups/${a.name}`), name);
     resources.push({
-      address: `${target.name}.${AZURE_TYPES.asg}.${a.name}`,
+      address: `${target.name}.${AZURE_TYPES.asg}.${name}`,
       target: target.name,
       type: AZURE_TYPES.asg,
-      name: a.name,
+      name,
       attributes: { location: canonicalLocation(a.location ?? ''), model: model ?? null },
       children: [],
       ...(a.id ? { liveId: a.id } : {}),
@@ -278,7 +298,7 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
     if (raw.nsg.location && canonicalLocation(raw.nsg.location) !== canonicalLocation(cfg.location)) {
       diagnostics.push(warning('azure-nsg-location', `NSG ${cfg.nsg} is in ${raw.nsg.location} but target ${target.name} says ${cfg.location}; ASGs are created in ${cfg.location}`, target.pos));
     }
-    const children: Child[] = (raw.nsg.securityRules ?? [])
+    const children: Child[] = uniqueKeys((raw.nsg.securityRules ?? [])
       .filter((r) => model !== undefined && r.name !== undefined && ownsRuleName(model, r.name))
       .map((r) => {
         const attributes = ruleFromWire(r);
@@ -293,7 +313,7 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
           ...(r.id ? { liveId: r.id } : {}),
           ...(deps.length > 0 ? { dependsOn: [...new Set(deps)].sort() } : {}),
         };
-      })
+      }))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     resources.push({
       address: `${target.name}.${AZURE_TYPES.nsg}.${cfg.nsg}`,
@@ -318,16 +338,24 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
   if (raw.rcg && raw.rcg.name && cfg.firewallPolicy) {
     const collections = raw.rcg.ruleCollections ?? [];
     const first = collections[0];
-    const children: Child[] = collections
-      .flatMap((c) => c.rules ?? [])
-      .map((r): Child => {
-        if (r.ruleType === 'ApplicationRule') {
-          const attributes = appRuleFromWire(r as WireAppRule);
-          return { key: r.name ?? '', summary: appRuleSummary(attributes), attributes };
-        }
-        return { key: r.name ?? '', summary: `${r.ruleType ?? 'unknown'} rule (not managed by Bulkhead)`, attributes: { ruleType: r.ruleType ?? null } };
-      })
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // The group Bulkhead writes has one collection, `<model>-allow-fqdn`, whose rules are keyed by
+    // name. A rule in any other collection is keyed `<collection>/<rule>`: it is not one of the
+    // model's, even when it shares a name with one (Azure allows that across collections), so the
+    // plan deletes it (the group PUT replaces every collection) instead of folding the two into one key.
+    const mine = model !== undefined ? ruleCollectionName(model).toLowerCase() : undefined;
+    const children: Child[] = uniqueKeys(
+      collections.flatMap((c) =>
+        (c.rules ?? []).map((r): Child => {
+          const name = r.name ?? '';
+          const key = (c.name ?? '').toLowerCase() === mine ? name : `${c.name ?? ''}/${name}`;
+          if (r.ruleType === 'ApplicationRule') {
+            const attributes = appRuleFromWire(r as WireAppRule);
+            return { key, summary: appRuleSummary(attributes), attributes };
+          }
+          return { key, summary: `${r.ruleType ?? 'unknown'} rule (not managed by Bulkhead)`, attributes: { ruleType: r.ruleType ?? null } };
+        }),
+      ),
+    ).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     resources.push({
       address: `${target.name}.${AZURE_TYPES.rcg}.${raw.rcg.name}`,
       target: target.name,
@@ -349,6 +377,23 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
   return { target: target.name, source, resources, fingerprint: fingerprintOf(raw), diagnostics, ...(reserved !== undefined ? { reserved } : {}) };
 }
 
+/**
+ * Children with distinct keys. Azure names are case-insensitive, and the engine's diff keeps one
+ * child per key, so a second child whose key equals an earlier one (ignoring case) would vanish
+ * from the plan and stay in the cloud forever. It is kept as `<key>#2`, `#3` …, a key no desired
+ * child has: the plan deletes it and drift reports it (issue 15.2). Live NSGs cannot hold two
+ * rules of one name (Azure refuses); rule collection groups and hand-edited snapshots can.
+ */
+export function uniqueKeys(children: readonly Child[]): Child[] {
+  const seen = new Map<string, number>();
+  return children.map((c) => {
+    const k = c.key.toLowerCase();
+    const n = (seen.get(k) ?? 0) + 1;
+    seen.set(k, n);
+    return n === 1 ? c : { ...c, key: `${c.key}#${n}` };
+  });
+}
+
 /** Digest of everything read that matters, owned or not (a saved plan compares it). */
 export function fingerprintOf(raw: RawAzureState): string {
   const view: Json = {
@@ -367,10 +412,9 @@ export function fingerprintOf(raw: RawAzureState): string {
 /** `read` of the provider: live or snapshot. */
 export async function readAzure(target: TargetSpec, source: StateSource, options: AzureProviderOptions, context?: ReadContext): Promise<ProviderState> {
   if (source.kind === 'snapshot') {
-    const raw = await readSnapshotRaw(join(source.dir, target.name));
+    const raw = await readSnapshotRaw(join(source.dir, target.name), target.name);
     return stateFromRaw(raw, target, 'snapshot', context);
   }
-  const client = createNetworkClient(target, options, source.endpoint);
-  const raw = await readLiveRaw(client, target, context?.model, options.retry);
+  const raw = await withCredentials(target.name, async () => readLiveRaw(await createNetworkClient(target, options, source.endpoint), target, context?.model, options.retry));
   return stateFromRaw(raw, target, 'live', context ?? (inferModel(raw) ? { model: inferModel(raw)! } : undefined));
 }

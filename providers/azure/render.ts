@@ -4,7 +4,7 @@ import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from 
 import { assertNever } from '../../src/errors.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
 import type { RenderContext } from '../../src/provider.js';
-import { canonicalLocation, canonicalPort, type AppRuleAttributes, type RuleAttributes, type RuleContent } from './canonical.js';
+import { canonicalLocation, canonicalPort, canonicalPrefix, type AppRuleAttributes, type RuleAttributes, type RuleContent } from './canonical.js';
 import {
   ALLOW_BAND,
   DENY_ALL_PRIORITY,
@@ -192,9 +192,11 @@ type Side = { readonly values: readonly string[]; readonly suffix: string; reado
 
 function families(ipv4: readonly string[], ipv6: readonly string[]): Side[] {
   const both = ipv4.length > 0 && ipv6.length > 0;
+  // Through read's own canonicalizer: what render writes is exactly what read gives back.
+  const canon = (list: readonly string[]) => [...new Set(list.map(canonicalPrefix))].sort();
   return [
-    ...(ipv4.length > 0 ? [{ values: [...ipv4].sort(), suffix: both ? 'v4' : '' }] : []),
-    ...(ipv6.length > 0 ? [{ values: [...ipv6].sort(), suffix: both ? 'v6' : '' }] : []),
+    ...(ipv4.length > 0 ? [{ values: canon(ipv4), suffix: both ? 'v4' : '' }] : []),
+    ...(ipv6.length > 0 ? [{ values: canon(ipv6), suffix: both ? 'v6' : '' }] : []),
   ];
 }
 

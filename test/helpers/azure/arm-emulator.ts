@@ -20,7 +20,7 @@ import { AZURE_FIXTURES, SwaggerValidator } from './swagger-validator.js';
  *   `InProgress` for `pollsBeforeDone` polls, then `Succeeded`; a second write to an NSG (or a
  *   firewall policy) while one is running gets 429 `RetryableErrorDueToAnotherOperation` and is
  *   counted in `concurrentWrites`;
- * - injected 429s (with or without `Retry-After`) via `inject`;
+ * - injected 429s (with or without `Retry-After`) and 401s (rejected tokens) via `inject`;
  * - deleting an ASG a rule still references → 400 `InUseApplicationSecurityGroupCannotBeDeleted`.
  * Responses reuse the vendor examples in `fixtures/azure/examples` (the default rules, the shape
  * of each resource).
@@ -42,9 +42,12 @@ export interface Fault {
   readonly method?: string;
   /** Case-insensitive substring of the path. */
   readonly pathIncludes?: string;
-  readonly status: 429;
+  /** 429 throttling, or 401 (a token ARM does not accept). */
+  readonly status: 429 | 401;
   /** Seconds for the `Retry-After` header; absent = no header (the SDK does not retry those). */
   readonly retryAfter?: number;
+  /** ARM error code of a 401 (default `InvalidAuthenticationToken`). */
+  readonly code?: string;
   count: number;
 }
 
@@ -248,6 +251,7 @@ export class ArmEmulator {
       );
       if (fault) {
         fault.count--;
+        if (fault.status === 401) throw new HttpError(401, fault.code ?? 'InvalidAuthenticationToken', 'The access token is invalid.');
         if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
         throw new HttpError(429, 'TooManyRequests', 'injected throttling: too many requests');
       }

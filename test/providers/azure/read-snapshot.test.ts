@@ -11,6 +11,8 @@ import { shopRules } from '../../helpers/rulesets.js';
 import { emulatorTarget, FAKE_CREDENTIAL, RG, NSG, POLICY, startAzureHarness, type AzureHarness } from '../../helpers/azure/harness.js';
 import { applyPlan } from '../../../src/apply/apply-plan.js';
 import { createPlan } from '../../../src/plan/create-plan.js';
+import { buildSteps } from '../../../src/apply/build-steps.js';
+import { compileFile } from '../../../src/compile/index.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 
@@ -30,6 +32,23 @@ describe('azure snapshot mode and CLI JSON', () => {
     const keys = changes.flatMap((c) => c.childChanges.map((cc) => cc.key));
     expect(keys.some((k) => k.startsWith('ops-'))).toBe(false);
     expect(r.stdout).not.toContain('bastion');
+  });
+
+  it('plans the bundled snapshot\'s removed segment make-before-break: the ASG delete waits for the NSG step removing its rules', async () => {
+    const compiled = await compileFile(join(REPO, 'policies/shop.yaml'));
+    if (!compiled.ok) throw new Error('shop.yaml does not compile');
+    const provider = createAzureProvider({ credential: FAKE_CREDENTIAL });
+    const plan = await createPlan(compiled.value, {
+      providers: () => provider,
+      source: () => ({ kind: 'snapshot' as const, dir: join(REPO, 'policies/snapshots/shop') }),
+      targets: ['azure-prod'],
+      resolver: async () => ({ ipv4: [], ipv6: [] }),
+    });
+    const nsg = plan.targets[0]!.changes.find((c) => c.type === AZURE_TYPES.nsg)!;
+    const batchRules = nsg.childChanges.filter((c) => c.action === 'delete' && (c.before?.dependsOn ?? []).includes('azure-prod.azure_application_security_group.shop-batch'));
+    expect(batchRules.length).toBeGreaterThan(0);
+    const del = buildSteps(plan).find((s) => s.step.id === 'delete:azure-prod.azure_application_security_group.shop-batch')!;
+    expect(del.waitsFor).toContain(`remove:${nsg.address}`);
   });
 
   it('reads the snapshot: owned rules only, never the default rules', async () => {
@@ -136,10 +155,10 @@ describe('azure client configuration', () => {
     expect(resolveEndpoint(target, { env: {} })).toBeUndefined();
   });
 
-  it('refuses plain http to anything but loopback, and uses https://management.azure.com by default', () => {
-    expect(() => createNetworkClient(target, { env: { BULKHEAD_AZURE_ENDPOINT: 'http://management.example.com' }, credential: FAKE_CREDENTIAL })).toThrow(ProviderError);
+  it('refuses plain http to anything but loopback, and uses https://management.azure.com by default', async () => {
+    await expect(createNetworkClient(target, { env: { BULKHEAD_AZURE_ENDPOINT: 'http://management.example.com' }, credential: FAKE_CREDENTIAL })).rejects.toThrow(ProviderError);
     // Constructing the default client makes no request (DefaultAzureCredential is lazy).
-    const c = createNetworkClient(target, { env: {} });
+    const c = await createNetworkClient(target, { env: {} });
     expect(c.subscriptionId).toBe('00000000-0000-0000-0000-000000000000');
     expect((c as unknown as { $host: string }).$host).toBe('https://management.azure.com');
   });

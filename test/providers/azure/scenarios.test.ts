@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApplyStep } from '../../../src/provider.js';
 import { applyPlan } from '../../../src/apply/apply-plan.js';
+import { buildSteps } from '../../../src/apply/build-steps.js';
 import { compileFile } from '../../../src/compile/index.js';
 import type { RuleSet } from '../../../src/compile/types.js';
 import { canonicalJson } from '../../../src/plan/diff.js';
@@ -237,6 +238,60 @@ describe('azure scenarios', () => {
     const nsg = changes(p).find((c) => c.type === AZURE_TYPES.nsg)!;
     expect(nsg.childChanges.map((c) => `${c.action} ${c.key}`)).toEqual(['update shop-out-app-to-payment-apis-tcp-443-v4']);
     await apply(p, rules);
+    await replanIsEmpty();
+  });
+
+  it('applies an IPv4-mapped IPv6 address (::ffff:192.0.2.1) and re-plans empty: render and read spell it alike', async () => {
+    await edit('office: { cidrs: [203.0.113.0/24, "2001:db8:100::/48"] }', 'office: { cidrs: [203.0.113.0/24, "2001:db8:100::/48", "::ffff:192.0.2.1"] }');
+    await edit('web: { ingress: [{ from: lb, ports: [tcp/8080] }] }', 'web: { ingress: [{ from: lb, ports: [tcp/8080] }, { from: office, ports: [https] }] }');
+    await applyShop();
+    const nsg = h.emulator.nsgJson(RG, NSG)! as { properties: { securityRules: { name: string; properties: { sourceAddressPrefixes?: string[] } }[] } };
+    const v6 = nsg.properties.securityRules.find((r) => r.name === 'shop-in-web-from-office-tcp-443-v6')!;
+    expect(v6.properties.sourceAddressPrefixes).toEqual(['2001:db8:100::/48', '::ffff:192.0.2.1/128']);
+    await replanIsEmpty();
+  });
+
+  it('orders the delete of a removed segment\'s ASG after the NSG step that removes the rules naming it (read sets dependsOn)', async () => {
+    await applyShop();
+    const live = await h.provider.read((await compile()).targets.find((t) => t.name === 'azure-prod')!, { kind: 'live' }, { model: 'shop' });
+    const nsgLive = live.resources.find((r) => r.type === AZURE_TYPES.nsg)!;
+    // Read gives every rule that names an owned ASG the dependsOn render gives it.
+    expect(changes(await plan())).toEqual([]);
+    const dbRule = nsgLive.children.find((c) => c.key === 'shop-in-db-from-app-tcp-5432')!;
+    expect(dbRule.dependsOn).toEqual(['azure-prod.azure_application_security_group.shop-app', 'azure-prod.azure_application_security_group.shop-db']);
+    await edit(/\n {2}data: \[db\]/, '');
+    await edit(/\n {2}db: .*/, '');
+    await edit(/\nguardrails:[^\n]*\n {2}- name: data-only-from-backend\n(.*\n){2}/, '\n');
+    const steps = buildSteps(await plan());
+    const del = steps.find((s) => s.step.id === 'delete:azure-prod.azure_application_security_group.shop-db')!;
+    expect(del.waitsFor).toContain(`remove:azure-prod.${AZURE_TYPES.nsg}.${NSG}`);
+  });
+
+  it('a second rule of the same name in another collection of the owned group is drift: the plan deletes it, the apply removes it (issue 15.2)', async () => {
+    await applyShop();
+    const group = await h.client.firewallPolicyRuleCollectionGroups.get(RG, POLICY, 'shop-fqdn-egress');
+    const ours = group.ruleCollections![0]! as { rules?: { name?: string }[] };
+    const twin = { ...ours.rules![0]!, description: 'someone else\'s copy' };
+    await h.client.firewallPolicyRuleCollectionGroups.beginCreateOrUpdateAndWait(RG, POLICY, 'shop-fqdn-egress', {
+      priority: group.priority,
+      ruleCollections: [...group.ruleCollections!, { ruleCollectionType: 'FirewallPolicyFilterRuleCollection', name: 'ops-extra', priority: 60000, action: { type: 'Allow' }, rules: [twin] } as never],
+    }, { updateIntervalInMs: 1 });
+    const p = await plan();
+    const rcg = changes(p).find((c) => c.type === AZURE_TYPES.rcg)!;
+    expect(rcg.childChanges.map((c) => `${c.action} ${c.key}`)).toEqual([`delete ops-extra/${twin.name}`]);
+    await apply(p, await compile());
+    const after = h.emulator.rcgJson(RG, POLICY, 'shop-fqdn-egress') as { properties: { ruleCollections: { name: string }[] } };
+    expect(after.properties.ruleCollections.map((c) => c.name)).toEqual(['shop-allow-fqdn']);
+    await replanIsEmpty();
+  });
+
+  it('an owned ASG spelled Shop-Web is the segment\'s shop-web (Azure names ignore case): no create-and-delete of one object', async () => {
+    h.emulator.seedAsg(RG, 'Shop-Web', { location: 'westeurope', tags: { 'bulkhead:model': 'shop' } });
+    const p = await plan();
+    const asgs = changes(p).filter((c) => c.type === AZURE_TYPES.asg).map((c) => `${c.action} ${c.name}`);
+    expect(asgs).toEqual(['create shop-app', 'create shop-db', 'create shop-lb']);
+    await apply(p, await compile());
+    expect(h.emulator.asgNames(RG)).toEqual(['Shop-Web', 'shop-app', 'shop-db', 'shop-lb']);
     await replanIsEmpty();
   });
 
