@@ -47,6 +47,37 @@ export function createStyle(isTTY: boolean, env: Io['env']): Style {
   };
 }
 
+/**
+ * Asks `question` on `output` and reads one line from `input`: the answer, or null when the input
+ * ends (Ctrl-D) or the user presses Ctrl-C. `terminal` is detected from `input` unless given.
+ */
+export async function promptOn(
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  question: string,
+  terminal?: boolean,
+): Promise<string | null> {
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input, output, ...(terminal !== undefined ? { terminal } : {}) });
+  return new Promise<string | null>((resolve) => {
+    let answered = false;
+    // On a terminal readline turns Ctrl-C into 'SIGINT' on the interface (the process gets no
+    // signal) and Ctrl-D into 'close'. Both are a refusal, never an exception.
+    rl.on('SIGINT', () => {
+      output.write('\n');
+      rl.close();
+    });
+    rl.on('close', () => {
+      if (!answered) resolve(null);
+    });
+    rl.question(question, (answer) => {
+      answered = true;
+      resolve(answer);
+      rl.close();
+    });
+  });
+}
+
 /** The real process's Io. */
 export function processIo(): Io {
   return {
@@ -57,26 +88,7 @@ export function processIo(): Io {
     stdinIsTTY: process.stdin.isTTY === true,
     env: process.env,
     cwd: process.cwd(),
-    async prompt(question: string): Promise<string | null> {
-      const { createInterface } = await import('node:readline');
-      const rl = createInterface({ input: process.stdin, output: process.stderr });
-      return new Promise<string | null>((resolve) => {
-        let answered = false;
-        // readline turns Ctrl-C into 'SIGINT' on the interface and Ctrl-D into 'close'.
-        rl.on('SIGINT', () => {
-          process.stderr.write('\n');
-          rl.close();
-        });
-        rl.on('close', () => {
-          if (!answered) resolve(null);
-        });
-        rl.question(question, (answer) => {
-          answered = true;
-          resolve(answer);
-          rl.close();
-        });
-      });
-    },
+    prompt: (question: string) => promptOn(process.stdin, process.stderr, question),
     onInterrupt(handler: () => void): () => void {
       let interrupted = false;
       const listener = (): void => {

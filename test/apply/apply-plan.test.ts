@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyPlan, NOT_STARTED } from '../../src/apply/apply-plan.js';
+import { applyPlan, describeDestroyed, NOT_STARTED } from '../../src/apply/apply-plan.js';
 import { createPlan } from '../../src/plan/create-plan.js';
 import { ProviderError, UsageError } from '../../src/errors.js';
 import type { RuleSet } from '../../src/compile/types.js';
@@ -258,5 +258,18 @@ describe('applyPlan interrupted (signal)', () => {
     const { provider } = setup();
     const { report } = await planAndApply(shopRules(), provider);
     expect(report.interrupted).toBe(false);
+  });
+});
+
+describe('messages count in words', () => {
+  it('pluralizes the --max-destroy refusal and the progress lines', async () => {
+    expect(describeDestroyed({ total: 2, resources: 1, rules: 1 })).toBe('the plan destroys 2 objects (1 resource, 1 rule)');
+    expect(describeDestroyed({ total: 1, resources: 0, rules: 1 })).toBe('the plan destroys 1 object (0 resources, 1 rule)');
+    const { provider } = setup();
+    const rules = ruleSet({ segments: ['web'], rules: flow(cidrs('office', ['192.0.2.0/24']), seg('web'), tcp(443)) });
+    const plan = await createPlan(rules, options(provider));
+    const lines: string[] = [];
+    await applyPlan(plan, rules, { ...options(provider), onProgress: (m) => lines.push(m) });
+    expect(lines).toContain('add:aws-test.fake_group.shop-web: add 1 rule…');
   });
 });

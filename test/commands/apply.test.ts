@@ -1,5 +1,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
+import { promptOn } from '../../src/io.js';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROVIDERS } from '../../providers/index.js';
@@ -342,5 +344,26 @@ describe('Ctrl-C and Ctrl-D', () => {
     PROVIDERS.aws = () => fake;
     expect((await runCli(['apply', '--auto-approve'], { cwd: dir })).code).toBe(0);
     expect((await runCli(['plan', '--detailed-exitcode'], { cwd: dir })).code).toBe(0);
+  });
+});
+
+describe('the terminal prompt (promptOn, what the real Io uses)', () => {
+  const ask = async (keys: string) => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    output.resume();
+    const answer = promptOn(input, output, 'Enter a value: ', true);
+    setImmediate(() => input.write(keys));
+    return answer;
+  };
+
+  it('returns the typed line', async () => {
+    expect(await ask('yes\r')).toBe('yes');
+  });
+
+  it('turns Ctrl-C and Ctrl-D into a refusal (null), not an exception', async () => {
+    expect(await ask('\u0003')).toBeNull();
+    expect(await ask('\u0004')).toBeNull();
+    expect(await ask('ye\u0003')).toBeNull();
   });
 });
