@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { PassThrough } from 'node:stream';
-import { promptOn } from '../../src/io.js';
+import { processIo, promptOn } from '../../src/io.js';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROVIDERS } from '../../providers/index.js';
@@ -365,5 +365,20 @@ describe('the terminal prompt (promptOn, what the real Io uses)', () => {
     expect(await ask('\u0003')).toBeNull();
     expect(await ask('\u0004')).toBeNull();
     expect(await ask('ye\u0003')).toBeNull();
+  });
+});
+
+describe('the real Io interrupt hook', () => {
+  it('runs the handler on the first SIGINT and removes its listener when released', () => {
+    const before = process.listeners('SIGINT');
+    let calls = 0;
+    const off = processIo().onInterrupt!(() => calls++);
+    const ours = process.listeners('SIGINT').filter((l) => !before.includes(l));
+    expect(ours).toHaveLength(1);
+    // Called directly, not through process.emit: other SIGINT listeners of the test runner stay out of it.
+    (ours[0] as () => void)();
+    expect(calls).toBe(1);
+    off();
+    expect(process.listeners('SIGINT')).toEqual(before);
   });
 });
