@@ -5,9 +5,10 @@ import type { Diagnostic } from './diagnostics.js';
  * calls `process.exit`. User mistakes travel as diagnostics; these carry them to the exit point.
  *
  * Exit codes: 0 success (and no changes with --detailed-exitcode), 1 error, 2 changes or drift
- * present (plan --detailed-exitcode, drift), 70 internal error (a bug: please report it).
+ * present (plan --detailed-exitcode, drift), 70 internal error (a bug: please report it), 130
+ * interrupted (Ctrl-C during an apply or destroy: 128 + SIGINT, as shells report it).
  */
-export const EXIT = { ok: 0, error: 1, changes: 2, internal: 70 } as const;
+export const EXIT = { ok: 0, error: 1, changes: 2, internal: 70, interrupted: 130 } as const;
 
 /** The command line was wrong: unknown flag, missing file, conflicting options. */
 export class UsageError extends Error {

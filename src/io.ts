@@ -10,8 +10,17 @@ export interface Io {
   readonly stdinIsTTY: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
-  /** Asks a question on the terminal and returns the answer (only called when stdin is a TTY). */
-  prompt(question: string): Promise<string>;
+  /**
+   * Asks a question on the terminal and returns the answer (only called when stdin is a TTY), or
+   * null when the user closed the input (Ctrl-D) or interrupted the question (Ctrl-C): a refusal.
+   */
+  prompt(question: string): Promise<string | null>;
+  /**
+   * Calls `handler` on the first interrupt (Ctrl-C, SIGINT) until the returned function is called;
+   * while a handler is registered the first interrupt does not end the process, a second one does.
+   * Absent where interrupts cannot happen (tests that do not simulate them).
+   */
+  readonly onInterrupt?: (handler: () => void) => () => void;
 }
 
 /** ANSI styling that turns itself off where color is not wanted. */
@@ -38,6 +47,37 @@ export function createStyle(isTTY: boolean, env: Io['env']): Style {
   };
 }
 
+/**
+ * Asks `question` on `output` and reads one line from `input`: the answer, or null when the input
+ * ends (Ctrl-D) or the user presses Ctrl-C. `terminal` is detected from `input` unless given.
+ */
+export async function promptOn(
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  question: string,
+  terminal?: boolean,
+): Promise<string | null> {
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input, output, ...(terminal !== undefined ? { terminal } : {}) });
+  return new Promise<string | null>((resolve) => {
+    let answered = false;
+    // On a terminal readline turns Ctrl-C into 'SIGINT' on the interface (the process gets no
+    // signal) and Ctrl-D into 'close'. Both are a refusal, never an exception.
+    rl.on('SIGINT', () => {
+      output.write('\n');
+      rl.close();
+    });
+    rl.on('close', () => {
+      if (!answered) resolve(null);
+    });
+    rl.question(question, (answer) => {
+      answered = true;
+      resolve(answer);
+      rl.close();
+    });
+  });
+}
+
 /** The real process's Io. */
 export function processIo(): Io {
   return {
@@ -48,14 +88,21 @@ export function processIo(): Io {
     stdinIsTTY: process.stdin.isTTY === true,
     env: process.env,
     cwd: process.cwd(),
-    async prompt(question: string): Promise<string> {
-      const { createInterface } = await import('node:readline/promises');
-      const rl = createInterface({ input: process.stdin, output: process.stderr });
-      try {
-        return await rl.question(question);
-      } finally {
-        rl.close();
-      }
+    prompt: (question: string) => promptOn(process.stdin, process.stderr, question),
+    onInterrupt(handler: () => void): () => void {
+      let interrupted = false;
+      const listener = (): void => {
+        if (interrupted) {
+          // The second Ctrl-C: stop waiting for the running steps and die of the signal (exit 130).
+          process.removeListener('SIGINT', listener);
+          process.kill(process.pid, 'SIGINT');
+          return;
+        }
+        interrupted = true;
+        handler();
+      };
+      process.on('SIGINT', listener);
+      return () => process.removeListener('SIGINT', listener);
     },
   };
 }

@@ -23,7 +23,15 @@ export interface ApplyOptions {
   readonly retries?: number;
   /** First backoff delay in ms, doubled per retry, capped at 10 s; default 500. */
   readonly retryDelayMs?: number;
+  /**
+   * Interrupt (Ctrl-C): once aborted no new step (or retry) starts, running steps finish, and the
+   * steps not started are reported as skipped with `NOT_STARTED`.
+   */
+  readonly signal?: AbortSignal;
 }
+
+/** The `error` of a step that did not start because the apply was interrupted. */
+export const NOT_STARTED = 'not started: the apply was interrupted';
 
 /** How one step ended. */
 export type StepStatus = 'done' | 'failed' | 'skipped';
@@ -54,6 +62,8 @@ export interface ApplyReport {
   readonly summary: { readonly done: number; readonly failed: number; readonly skipped: number };
   /** True when every step is done. */
   readonly ok: boolean;
+  /** True when the apply was interrupted (`ApplyOptions.signal`) before every step was settled. */
+  readonly interrupted: boolean;
 }
 
 /**
@@ -68,6 +78,16 @@ export function countDestroyed(plan: Plan): { total: number; resources: number; 
     else if (c.action === 'update') rules += c.childChanges.filter((cc) => cc.action === 'delete').length;
   }
   return { total: resources + rules, resources, rules };
+}
+
+/** `n thing(s)` with the right plural (regular nouns only). */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** `the plan destroys 2 objects (1 resource, 1 rule)`: the --max-destroy refusal's subject. */
+export function describeDestroyed(d: { total: number; resources: number; rules: number }): string {
+  return `the plan destroys ${plural(d.total, 'object')} (${plural(d.resources, 'resource')}, ${plural(d.rules, 'rule')})`;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -87,7 +107,7 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
     const d = countDestroyed(plan);
     if (d.total > options.maxDestroy) {
       throw new UsageError(
-        `the plan destroys ${d.total} objects (${d.resources} resources, ${d.rules} rules), more than --max-destroy ${options.maxDestroy}; nothing was changed`,
+        `${describeDestroyed(d)}, more than --max-destroy ${options.maxDestroy}; nothing was changed`,
       );
     }
   }
@@ -131,6 +151,7 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
   const outcomes = new Map<string, StepOutcome>();
   const running = new Map<string, Promise<StepOutcome>>();
   let crash: { error: unknown } | undefined;
+  let interruptedSteps = 0;
 
   const outcome = (p: PlannedStep, rest: Omit<StepOutcome, 'id' | 'phase' | 'target' | 'address' | 'action'>): StepOutcome => ({
     id: p.step.id,
@@ -143,8 +164,12 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
 
   const execute = async (p: PlannedStep): Promise<StepOutcome> => {
     if (crash) return outcome(p, { status: 'skipped', error: 'the apply was aborted', attempts: 0 });
+    if (options.signal?.aborted) {
+      interruptedSteps++;
+      return outcome(p, { status: 'skipped', error: NOT_STARTED, attempts: 0 });
+    }
     const applier = appliers.get(p.target)!;
-    progress(`${p.step.id}: ${p.step.phase === 'create' || p.step.phase === 'delete' ? `${p.step.phase}…` : `${p.step.phase} ${p.step.children.length} rule(s)…`}`);
+    progress(`${p.step.id}: ${p.step.phase === 'create' || p.step.phase === 'delete' ? `${p.step.phase}…` : `${p.step.phase} ${plural(p.step.children.length, 'rule')}…`}`);
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
@@ -155,6 +180,10 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
         if (!(err instanceof ProviderError)) {
           crash ??= { error: err };
           throw err;
+        }
+        if (err.retryable && attempt <= retries && options.signal?.aborted) {
+          progress(`${p.step.id}: failed: ${err.message} (not retried: the apply was interrupted)`);
+          return outcome(p, { status: 'failed', error: `${err.message} (not retried: the apply was interrupted)`, ...(err.code !== undefined ? { code: err.code } : {}), attempts: attempt });
         }
         if (err.retryable && attempt <= retries) {
           const delay = Math.min(10_000, retryDelayMs * 2 ** (attempt - 1));
@@ -181,7 +210,10 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
       const deps = await Promise.all(p.waitsFor.map(settle));
       const blocker = deps.find((d) => d.status !== 'done');
       let result: StepOutcome;
-      if (blocker) {
+      if (blocker?.error === NOT_STARTED) {
+        // Held back by the interrupt, not by a failure: it did not start either.
+        result = outcome(p, { status: 'skipped', error: NOT_STARTED, attempts: 0 });
+      } else if (blocker) {
         const root = blocker.status === 'failed' ? blocker.id : (blocker.blockedBy ?? blocker.id);
         result = outcome(p, {
           status: 'skipped',
@@ -211,5 +243,5 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
     failed: list.filter((o) => o.status === 'failed').length,
     skipped: list.filter((o) => o.status === 'skipped').length,
   };
-  return { outcomes: list, summary, ok: summary.failed === 0 && summary.skipped === 0 };
+  return { outcomes: list, summary, ok: summary.failed === 0 && summary.skipped === 0, interrupted: interruptedSteps > 0 || options.signal?.aborted === true };
 }

@@ -1,6 +1,6 @@
 import type { Style } from '../io.js';
 import type { Plan } from '../plan/types.js';
-import type { ApplyReport, StepOutcome } from './apply-plan.js';
+import { NOT_STARTED, plural, type ApplyReport, type StepOutcome } from './apply-plan.js';
 import { stepsOfChange } from './build-steps.js';
 
 /**
@@ -16,8 +16,8 @@ function line(o: StepOutcome, style: Style): string {
   return `  ${status} ${o.phase.padEnd(6)} ${o.address}${retries}${why}`;
 }
 
-/** The report as text. */
-export function formatApplyReport(plan: Plan, report: ApplyReport, style: Style): string {
+/** The report as text; `verb` names the command in the summary line (`Destroy complete!`). */
+export function formatApplyReport(plan: Plan, report: ApplyReport, style: Style, verb: 'Apply' | 'Destroy' = 'Apply'): string {
   const out: string[] = [];
   const targets = [...new Set(report.outcomes.map((o) => o.target))];
   for (const t of targets) {
@@ -32,12 +32,19 @@ export function formatApplyReport(plan: Plan, report: ApplyReport, style: Style)
     }
   }
   const { done, failed, skipped } = report.summary;
+  const notStarted = report.outcomes.filter((o) => o.status === 'skipped' && o.error === NOT_STARTED).length;
   if (report.ok) {
     const { add, change, destroy } = plan.summary;
-    out.push(`\n${style.green(style.bold('Apply complete!'))} Resources: ${add} added, ${change} changed, ${destroy} destroyed (${done} step${done === 1 ? '' : 's'}).`);
+    out.push(`\n${style.green(style.bold(`${verb} complete!`))} Resources: ${add} added, ${change} changed, ${destroy} destroyed (${plural(done, 'step')}).`);
+    if (report.interrupted) out.push('Interrupted, but every step had already finished.');
+  } else if (report.interrupted) {
+    out.push(
+      `\n${style.yellow(style.bold(`${verb} interrupted:`))} ${plural(done, 'step')} done, ${failed} failed, ${notStarted} not started` +
+        `${skipped > notStarted ? `, ${skipped - notStarted} skipped` : ''}. Steps that had started were finished; run the command again to carry out the rest.`,
+    );
   } else {
     out.push(
-      `\n${style.red(style.bold('Apply incomplete:'))} ${done} step${done === 1 ? '' : 's'} done, ${failed} failed, ${skipped} skipped.` +
+      `\n${style.red(style.bold(`${verb} incomplete:`))} ${plural(done, 'step')} done, ${failed} failed, ${skipped} skipped.` +
         ` Fix the cause and run plan/apply again: a re-run picks up where this one stopped.`,
     );
   }

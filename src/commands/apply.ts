@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -5,21 +6,15 @@ import { getProvider } from '../../providers/index.js';
 import { formatDiagnostics } from '../cli.js';
 import { error, hasErrors } from '../diagnostics.js';
 import { EXIT, UsageError, ValidationError } from '../errors.js';
+import type { StateSource } from '../provider.js';
+import type { TargetSpec } from '../compile/types.js';
 import { createStyle, type Io, type Style } from '../io.js';
-import { applyPlan, countDestroyed } from '../apply/apply-plan.js';
+import { applyPlan, countDestroyed, describeDestroyed, plural, type ApplyReport } from '../apply/apply-plan.js';
 import { formatApplyReport } from '../apply/format-report.js';
 import { allDiagnostics, createPlan } from '../plan/create-plan.js';
 import { collect, loadRules, parseCount, resolverFor, stateSourceFor } from '../plan/engine-context.js';
 import { formatChange, formatPlanText } from '../plan/format-text.js';
-import {
-  SAVED_PLAN_FORMAT_VERSION,
-  SAVED_PLAN_KIND,
-  checkStaleness,
-  isSavedPlanText,
-  parseSavedPlan,
-  type StaleTarget,
-} from '../plan/saved-plan.js';
-import { VERSION } from '../version.js';
+import { checkStaleness, isSavedPlanText, parseSavedPlan, verifySavedPlan, type StaleTarget } from '../plan/saved-plan.js';
 import type { RuleSet } from '../compile/types.js';
 import type { Plan } from '../plan/types.js';
 import type { CommandContext, RegisterCommand } from './index.js';
@@ -32,29 +27,121 @@ interface ApplyFlags {
   color: boolean;
 }
 
-function describeStale(stale: readonly StaleTarget[], style: Style): string {
+/** What changed in stale targets, for stderr. */
+export function describeStale(stale: readonly StaleTarget[], style: Style): string {
   const out: string[] = [];
   for (const s of stale) {
     if (s.outsideOnly) {
       out.push(`Target ${s.target}: objects outside the model changed (they can collide with what the plan creates).\n`);
       continue;
     }
-    out.push(`Target ${s.target}: ${s.changes.length} owned object${s.changes.length === 1 ? '' : 's'} changed since the plan was made:\n`);
+    out.push(`Target ${s.target}: ${plural(s.changes.length, 'owned object')} changed since the plan was made:\n`);
     // diff(now, prior): "create" = appeared since, "delete" = gone since, "update" = modified since.
     for (const c of s.changes) out.push(formatChange(c, style).replace(/will be created/, 'appeared').replace(/will be destroyed/, 'disappeared').replace(/will be updated in-place/, 'was modified'));
   }
   return out.join('');
 }
 
-async function confirm(io: Io, flags: ApplyFlags): Promise<void> {
-  if (flags.autoApprove) return;
+/**
+ * Asks for 'yes' unless --auto-approve; refuses without a TTY. Returns false when the user
+ * declined, closed the input (Ctrl-D) or interrupted the prompt (Ctrl-C): a refusal, not an error.
+ */
+export async function confirm(io: Io, autoApprove: boolean | undefined, what: 'apply' | 'destroy'): Promise<boolean> {
+  if (autoApprove) return true;
   if (!io.stdinIsTTY) {
-    throw new UsageError('refusing to apply without confirmation: stdin is not a terminal (pass --auto-approve in pipelines)');
+    throw new UsageError(`refusing to ${what} without confirmation: stdin is not a terminal (pass --auto-approve in pipelines)`);
   }
-  const answer = await io.prompt(
-    "\nDo you want to perform these actions?\n  Bulkhead will perform the actions described above.\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
-  );
-  if (answer.trim() !== 'yes') throw new UsageError('apply cancelled; nothing was changed');
+  const question =
+    what === 'apply'
+      ? '\nDo you want to perform these actions?\n  Bulkhead will perform the actions described above.\n'
+      : '\nDo you really want to destroy every object this model owns?\n  Bulkhead will delete the objects described above; objects it does not own are not touched.\n';
+  const answer = await io.prompt(`${question}  Only 'yes' will be accepted to approve.\n\n  Enter a value: `);
+  return answer !== null && answer.trim() === 'yes';
+}
+
+/** Refuses, before any change, a plan that destroys more than `max` objects. */
+export function checkMaxDestroy(plan: Plan, max: number | undefined): void {
+  if (max === undefined) return;
+  const d = countDestroyed(plan);
+  if (d.total > max) throw new UsageError(`${describeDestroyed(d)}, more than --max-destroy ${max}; nothing was changed`);
+}
+
+/** After a prompt: refuses when a target changed while the answer was awaited. */
+export async function recheckAfterPrompt(plan: Plan, rules: RuleSet, source: (t: TargetSpec) => StateSource, io: Io, color: boolean): Promise<void> {
+  const stale = await checkStaleness({ plan, rules }, { providers: getProvider, source });
+  if (stale.length > 0) {
+    io.stderr.write(describeStale(stale, createStyle(io.stderrIsTTY && color, io.env)));
+    throw new ValidationError(
+      stale.map((s) => error('plan-stale', `target ${s.target} changed while the plan awaited confirmation; plan again`)),
+      'the state changed during confirmation; nothing was changed',
+    );
+  }
+}
+
+/**
+ * Runs an approved plan with Ctrl-C handling: the first interrupt stops new steps, running ones
+ * finish and the report is printed (exit 130); a second interrupt ends the process at once.
+ */
+export async function runApproved(
+  plan: Plan,
+  rules: RuleSet,
+  options: { io: Io; source: (t: TargetSpec) => StateSource; parallelism: number; maxDestroy?: number; style: Style; verb: 'Apply' | 'Destroy' },
+): Promise<{ report: ApplyReport; exit: number }> {
+  const { io } = options;
+  const abort = new AbortController();
+  const off = io.onInterrupt?.(() => {
+    io.stderr.write(
+      `\nInterrupted: no new steps will start; waiting for the running ones to finish (press Ctrl-C again to exit at once, leaving them unreported)…\n`,
+    );
+    abort.abort();
+  });
+  let report: ApplyReport;
+  try {
+    report = await applyPlan(plan, rules, {
+      providers: getProvider,
+      source: options.source,
+      parallelism: options.parallelism,
+      ...(options.maxDestroy !== undefined ? { maxDestroy: options.maxDestroy } : {}),
+      onProgress: (m) => io.stderr.write(`${m}\n`),
+      signal: abort.signal,
+    });
+  } finally {
+    off?.();
+  }
+  io.stdout.write(`\n${formatApplyReport(plan, report, options.style, options.verb)}`);
+  return { report, exit: report.interrupted ? EXIT.interrupted : report.ok ? EXIT.ok : EXIT.error };
+}
+
+/** Loads the model a saved plan names and checks the plan against it and the live state. */
+async function trustedPlan(text: string, file: string, io: Io, source: (t: TargetSpec) => StateSource, color: boolean): Promise<{ plan: Plan; rules: RuleSet }> {
+  const saved = parseSavedPlan(text, file);
+  if (saved.plan.targets.some((t) => t.source === 'snapshot')) {
+    throw new UsageError('this plan was made against snapshots, and snapshot plans cannot be applied; plan against the live APIs to apply');
+  }
+  const modelFile = saved.plan.model.file;
+  if (!existsSync(resolve(io.cwd, modelFile))) {
+    throw new UsageError(
+      `the saved plan was made from ${modelFile}, which is not in ${io.cwd}: run apply in the folder where the plan was made (apply re-checks the plan against its model)`,
+    );
+  }
+  const rules = await loadRules(modelFile, io);
+  io.stderr.write(`Checking the plan against ${modelFile} and that the live state has not changed since it was made…\n`);
+  const verdict = await verifySavedPlan(saved, rules, { providers: getProvider, source });
+  switch (verdict.kind) {
+    case 'stale':
+      io.stderr.write(describeStale(verdict.stale, createStyle(io.stderrIsTTY && color, io.env)));
+      throw new ValidationError(
+        verdict.stale.map((s) => error('plan-stale', `target ${s.target} changed since the plan was made; make a new plan`)),
+        'the saved plan is stale; nothing was changed',
+      );
+    case 'mismatch':
+      throw new ValidationError(
+        verdict.diagnostics.map((d) => ({ ...d, pos: d.pos ?? { file, line: 1, column: 1 } })),
+        `the saved plan does not match what ${modelFile} makes of the live state (edited or damaged?); nothing was changed`,
+      );
+    case 'ok':
+      return { plan: verdict.plan, rules };
+  }
 }
 
 /** `bulkhead apply FILE|PLANFILE`: carries out a saved plan, or plans a model and carries it out after confirmation. */
@@ -78,23 +165,10 @@ export const registerApply: RegisterCommand = (program: Command, ctx: CommandCon
 
       let plan: Plan;
       let rules: RuleSet;
-      if (text !== undefined && isSavedPlanText(text)) {
+      const isSaved = text !== undefined && isSavedPlanText(text);
+      if (isSaved) {
         if (flags.target) throw new UsageError('--target cannot narrow a saved plan; make a new plan with --target');
-        const saved = parseSavedPlan(text, file!);
-        plan = saved.plan;
-        rules = saved.rules;
-        if (plan.targets.some((t) => t.source === 'snapshot')) {
-          throw new UsageError('this plan was made against snapshots; plan against the live APIs to apply');
-        }
-        io.stderr.write(`Checking that the live state has not changed since the plan was made…\n`);
-        const stale = await checkStaleness(saved, { providers: getProvider, source });
-        if (stale.length > 0) {
-          io.stderr.write(describeStale(stale, createStyle(io.stderrIsTTY && flags.color, io.env)));
-          throw new ValidationError(
-            stale.map((s) => error('plan-stale', `target ${s.target} changed since the plan was made; make a new plan`)),
-            'the saved plan is stale; nothing was changed',
-          );
-        }
+        ({ plan, rules } = await trustedPlan(text, file!, io, source, flags.color));
         io.stdout.write(formatPlanText(plan, style));
       } else {
         rules = await loadRules(file, io);
@@ -113,39 +187,26 @@ export const registerApply: RegisterCommand = (program: Command, ctx: CommandCon
         ctx.setExit(EXIT.ok);
         return;
       }
-      if (flags.maxDestroy !== undefined) {
-        const d = countDestroyed(plan);
-        if (d.total > flags.maxDestroy) {
-          throw new UsageError(
-            `the plan destroys ${d.total} objects (${d.resources} resources, ${d.rules} rules), more than --max-destroy ${flags.maxDestroy}; nothing was changed`,
-          );
-        }
-      }
+      checkMaxDestroy(plan, flags.maxDestroy);
       // A saved plan was reviewed when it was made (like `terraform apply PLANFILE`): no prompt.
-      if (text === undefined || !isSavedPlanText(text)) {
-        await confirm(io, flags);
-        if (!flags.autoApprove) {
-          // The answer may have taken minutes: make sure nobody changed the targets meanwhile.
-          const saved = { kind: SAVED_PLAN_KIND, formatVersion: SAVED_PLAN_FORMAT_VERSION, bulkhead: VERSION, plan, rules } as const;
-          const stale = await checkStaleness(saved, { providers: getProvider, source });
-          if (stale.length > 0) {
-            io.stderr.write(describeStale(stale, createStyle(io.stderrIsTTY && flags.color, io.env)));
-            throw new ValidationError(
-              stale.map((s) => error('plan-stale', `target ${s.target} changed while the plan awaited confirmation; plan again`)),
-              'the state changed during confirmation; nothing was changed',
-            );
-          }
+      if (!isSaved) {
+        if (!(await confirm(io, flags.autoApprove, 'apply'))) {
+          io.stderr.write('Apply cancelled. Nothing was changed.\n');
+          ctx.setExit(EXIT.error);
+          return;
         }
+        // The answer may have taken minutes: make sure nobody changed the targets meanwhile.
+        if (!flags.autoApprove) await recheckAfterPrompt(plan, rules, source, io, flags.color);
       }
 
-      const report = await applyPlan(plan, rules, {
-        providers: getProvider,
+      const { exit } = await runApproved(plan, rules, {
+        io,
         source,
         parallelism: flags.parallelism,
         ...(flags.maxDestroy !== undefined ? { maxDestroy: flags.maxDestroy } : {}),
-        onProgress: (m) => io.stderr.write(`${m}\n`),
+        style,
+        verb: 'Apply',
       });
-      io.stdout.write(`\n${formatApplyReport(plan, report, style)}`);
-      ctx.setExit(report.ok ? EXIT.ok : EXIT.error);
+      ctx.setExit(exit);
     });
 };

@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import type { Io } from '../io.js';
 import { registerApply } from './apply.js';
 import { registerCompile } from './compile.js';
+import { registerDestroy } from './destroy.js';
 import { registerDrift } from './drift.js';
 import { registerExport } from './export.js';
 import { registerPlan } from './plan.js';
 import { registerRender } from './render.js';
+import { registerShow } from './show.js';
 import { registerValidate } from './validate.js';
 
 /**
@@ -27,6 +29,8 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerRender,
   registerPlan,
   registerApply,
+  registerShow,
+  registerDestroy,
   registerDrift,
   registerExport,
 ];

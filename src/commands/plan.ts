@@ -61,7 +61,7 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CommandCont
         const path = resolve(io.cwd, flags.out);
         await mkdir(dirname(path), { recursive: true });
         await writeFile(path, serializeSavedPlan(plan, rules));
-        io.stderr.write(`Saved the plan to ${flags.out}. To carry it out: bulkhead apply ${flags.out}\n`);
+        io.stderr.write(`Saved the plan to ${flags.out}. ${flags.snapshots !== undefined ? `It was made against snapshots: snapshot plans cannot be applied (read it with: bulkhead show ${flags.out})` : `To carry it out: bulkhead apply ${flags.out}`}\n`);
       }
       const changed = plan.targets.some((t) => t.changes.length > 0);
       ctx.setExit(flags.detailedExitcode && changed ? EXIT.changes : EXIT.ok);

@@ -2,7 +2,7 @@ import type { CloudId, RuleSet, TargetSpec } from '../compile/types.js';
 import { error, hasErrors, warning, type Diagnostic } from '../diagnostics.js';
 import { UsageError } from '../errors.js';
 import type { Provider, RenderContext, StateSource } from '../provider.js';
-import { createDnsResolver, resolveFqdns, type Resolver } from '../resolve.js';
+import { createDnsResolver, resolveFqdns, type ResolvedFqdns, type Resolver } from '../resolve.js';
 import { diffResources } from './diff.js';
 import { didYouMean } from './suggest.js';
 import type { Change, Plan, ProviderState, TargetPlan } from './types.js';
@@ -17,6 +17,14 @@ export interface PlanOptions {
   readonly targets?: readonly string[];
   /** FQDN resolver; node:dns when absent (commands pass the snapshot resolver with --snapshots). */
   readonly resolver?: Resolver;
+}
+
+/** FQDN resolutions each plan was rendered with, for saved plans (kept beside the plan, not in its JSON format). */
+const resolutions = new WeakMap<Plan, ResolvedFqdns>();
+
+/** The FQDN resolutions `createPlan` rendered `plan` with (undefined for a plan it did not make). */
+export function planResolutions(plan: Plan): ResolvedFqdns | undefined {
+  return resolutions.get(plan);
 }
 
 /** The targets of `rules` named in `names` (all when empty), sorted; an unknown name is a UsageError. */
@@ -120,5 +128,7 @@ export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<
     };
   });
   targets.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
-  return emptyPlan(rules, diagnostics, targets);
+  const plan = emptyPlan(rules, diagnostics, targets);
+  resolutions.set(plan, fqdns.resolved);
+  return plan;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyPlan } from '../../src/apply/apply-plan.js';
+import { applyPlan, describeDestroyed, NOT_STARTED } from '../../src/apply/apply-plan.js';
 import { createPlan } from '../../src/plan/create-plan.js';
 import { ProviderError, UsageError } from '../../src/errors.js';
 import type { RuleSet } from '../../src/compile/types.js';
@@ -214,5 +214,62 @@ describe('applyPlan', () => {
       expect(report.ok).toBe(true);
       expect(most).toBe(parallelism);
     }
+  });
+});
+
+describe('applyPlan interrupted (signal)', () => {
+  it('starts no new step or retry once aborted, lets running steps finish, reports the rest as not started', async () => {
+    const cloud = createFakeCloud();
+    const abort = new AbortController();
+    let running = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const inner = createFakeProvider(cloud);
+    const provider: Provider = {
+      ...inner,
+      createApplier: (target, state, opts) => {
+        const applier = inner.createApplier(target, state, opts);
+        return {
+          run: async (step) => {
+            running++;
+            if (running === 2) {
+              abort.abort(); // Ctrl-C while two steps run
+              release();
+            }
+            await gate;
+            await applier.run(step);
+          },
+        };
+      },
+    };
+    const rules = shopRules();
+    const plan = await createPlan(rules, options(provider));
+    const report = await applyPlan(plan, rules, { ...options(provider), parallelism: 2, signal: abort.signal });
+    expect(report.interrupted).toBe(true);
+    expect(report.ok).toBe(false);
+    expect(report.summary.done).toBe(2);
+    expect(cloud.log).toHaveLength(2);
+    const notDone = report.outcomes.filter((o) => o.status !== 'done');
+    expect(notDone.length).toBeGreaterThan(0);
+    for (const o of notDone) expect(o).toMatchObject({ status: 'skipped', error: NOT_STARTED, attempts: 0 });
+  });
+
+  it('an apply that is not interrupted says so', async () => {
+    const { provider } = setup();
+    const { report } = await planAndApply(shopRules(), provider);
+    expect(report.interrupted).toBe(false);
+  });
+});
+
+describe('messages count in words', () => {
+  it('pluralizes the --max-destroy refusal and the progress lines', async () => {
+    expect(describeDestroyed({ total: 2, resources: 1, rules: 1 })).toBe('the plan destroys 2 objects (1 resource, 1 rule)');
+    expect(describeDestroyed({ total: 1, resources: 0, rules: 1 })).toBe('the plan destroys 1 object (0 resources, 1 rule)');
+    const { provider } = setup();
+    const rules = ruleSet({ segments: ['web'], rules: flow(cidrs('office', ['192.0.2.0/24']), seg('web'), tcp(443)) });
+    const plan = await createPlan(rules, options(provider));
+    const lines: string[] = [];
+    await applyPlan(plan, rules, { ...options(provider), onProgress: (m) => lines.push(m) });
+    expect(lines).toContain('add:aws-test.fake_group.shop-web: add 1 rule…');
   });
 });
