@@ -13,20 +13,25 @@ interface RenderFlags {
   target?: string;
   snapshots?: string;
   json?: boolean;
+  allowUnresolved?: boolean;
 }
 
 const CLOUDS: readonly CloudId[] = ['aws', 'azure', 'gcp'];
+
+/** "an AWS target", not "a aws target". */
+const CLOUD_NAME: { readonly [C in CloudId]: string } = { aws: 'an AWS', azure: 'an Azure', gcp: 'a GCP' };
 
 /** `bulkhead render --provider aws|azure|gcp [FILE]`: the desired objects in the cloud CLI's JSON shape. */
 export const registerRender: RegisterCommand = (program: Command, ctx: CommandContext) => {
   program
     .command('render')
     .description('print the objects a target should have, in its cloud CLI\'s JSON shape')
-    .argument('[file]', 'model file (default: bulkhead.yaml)')
+    .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
     .requiredOption('--provider <cloud>', `cloud to render: ${CLOUDS.join(', ')}`)
     .option('--target <name>', 'target to render (needed when the model has several for the cloud)')
     .option('--snapshots <dir>', 'resolve FQDNs from DIR/dns.json instead of DNS')
     .option('--json', 'print JSON (the cloud CLI\'s shape)')
+    .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
     .action(async (file: string | undefined, flags: RenderFlags) => {
       const { io } = ctx;
       if (!(CLOUDS as readonly string[]).includes(flags.provider)) {
@@ -41,7 +46,7 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
       if (flags.target !== undefined) {
         target = rules.targets.find((t) => t.name === flags.target);
         if (!target) throw new UsageError(`unknown target "${flags.target}" (${cloud} targets: ${candidates.map((t) => t.name).join(', ') || 'none'})`);
-        if (target.kind !== cloud) throw new UsageError(`target ${target.name} is a ${target.kind} target, not ${cloud}`);
+        if (target.kind !== cloud) throw new UsageError(`target ${target.name} is ${CLOUD_NAME[target.kind]} target, not ${CLOUD_NAME[cloud]}`);
       } else if (candidates.length === 1) {
         target = candidates[0]!;
       } else {
@@ -51,7 +56,9 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
             : `the model has ${candidates.length} ${cloud} targets; pick one with --target (${candidates.map((t) => t.name).join(', ')})`,
         );
       }
-      const fqdns = await resolveFqdns(rules, resolverFor(flags.snapshots, io));
+      const fqdns = await resolveFqdns(rules, resolverFor(flags.snapshots, io), {
+        ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
+      });
       const renderCtx = { resolved: fqdns.resolved };
       const diagnostics = [...fqdns.diagnostics, ...provider.validate(rules, target, renderCtx)];
       if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot render');
