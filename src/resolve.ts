@@ -229,8 +229,8 @@ export async function resolveFqdns(
         diagnostics.push(
           error(
             'fqdn-unresolved',
-            `entity ${entity}: ${list} resolved to no address; stopping so the entries last applied for ${several ? 'them' : 'it'} stay ` +
-              '(check DNS, or pass --allow-unresolved to remove them)',
+            `entity ${entity}: ${list} resolved to no address; stopping rather than dropping the rules toward ${several ? 'them' : 'it'}, ` +
+              'so the entries last applied stay (check DNS, or pass --allow-unresolved to accept the removal)',
             first?.pos,
             related.length > 0 ? related : undefined,
           ),

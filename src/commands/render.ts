@@ -18,7 +18,8 @@ interface RenderFlags {
 
 const CLOUDS: readonly CloudId[] = ['aws', 'azure', 'gcp'];
 
-/** "an AWS target", not "a aws target". */
+/** How messages name a cloud: "AWS", and "an AWS target", never "a aws target". */
+const CLOUD_LABEL: { readonly [C in CloudId]: string } = { aws: 'AWS', azure: 'Azure', gcp: 'GCP' };
 const CLOUD_NAME: { readonly [C in CloudId]: string } = { aws: 'an AWS', azure: 'an Azure', gcp: 'a GCP' };
 
 /** `bulkhead render --provider aws|azure|gcp [FILE]`: the desired objects in the cloud CLI's JSON shape. */
@@ -45,15 +46,15 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
       let target: TargetSpec | undefined;
       if (flags.target !== undefined) {
         target = rules.targets.find((t) => t.name === flags.target);
-        if (!target) throw new UsageError(`unknown target "${flags.target}" (${cloud} targets: ${candidates.map((t) => t.name).join(', ') || 'none'})`);
-        if (target.kind !== cloud) throw new UsageError(`target ${target.name} is ${CLOUD_NAME[target.kind]} target, not ${CLOUD_NAME[cloud]}`);
+        if (!target) throw new UsageError(`unknown target "${flags.target}" (${CLOUD_LABEL[cloud]} targets: ${candidates.map((t) => t.name).join(', ') || 'none'})`);
+        if (target.kind !== cloud) throw new UsageError(`target ${target.name} is ${CLOUD_NAME[target.kind]} target, not ${CLOUD_LABEL[cloud]}`);
       } else if (candidates.length === 1) {
         target = candidates[0]!;
       } else {
         throw new UsageError(
           candidates.length === 0
-            ? `the model has no ${cloud} target`
-            : `the model has ${candidates.length} ${cloud} targets; pick one with --target (${candidates.map((t) => t.name).join(', ')})`,
+            ? `the model has no ${CLOUD_LABEL[cloud]} target`
+            : `the model has ${candidates.length} ${CLOUD_LABEL[cloud]} targets; pick one with --target (${candidates.map((t) => t.name).join(', ')})`,
         );
       }
       const fqdns = await resolveFqdns(rules, resolverFor(flags.snapshots, io), {

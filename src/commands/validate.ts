@@ -44,7 +44,7 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
       }
       if (opts.json) io.stdout.write(`${JSON.stringify({ formatVersion: 1, valid: failed.length === 0, files: report }, null, 2)}\n`);
       if (failed.length > 0) {
-        throw new ValidationError(failed, `${badFiles} of ${list.length} files are not valid`);
+        throw new ValidationError(failed, list.length === 1 ? 'the file is not valid' : `${badFiles} of ${list.length} files are not valid`);
       }
       ctx.setExit(0);
     });

@@ -2,6 +2,8 @@ import type { SourceRef } from '../diagnostics.js';
 import { sortDiagnostics } from '../diagnostics.js';
 import type { Style } from '../io.js';
 import type { RuleSet } from '../compile/types.js';
+import { diffChildren } from './diff.js';
+import { changedAttributes, formatValue } from './format-text.js';
 import type { Change, Json, Plan } from './types.js';
 
 /**
@@ -57,25 +59,30 @@ function itemsOf(change: Change): DriftItem[] {
         items.push({
           ...base,
           kind: 'modified-object',
-          message: `${change.address}: ${a.name} is ${JSON.stringify(a.before ?? null)}, the model says ${JSON.stringify(a.after ?? null)}`,
+          message: `${change.address}: ${a.name} is ${formatValue(a.before)}, the model says ${formatValue(a.after)}`,
           origins: owner,
         });
       }
-      if (change.action === 'update') {
-        for (const c of change.childChanges) {
-          if (c.action === 'create') {
-            items.push({ ...base, kind: 'missing-rule', key: c.key, message: `${change.address}: missing rule ${c.after!.summary}`, origins: c.after!.origins ?? owner });
-          } else if (c.action === 'delete') {
-            items.push({ ...base, kind: 'unexpected-rule', key: c.key, message: `${change.address}: unexpected rule ${c.before!.summary}`, origins: owner });
-          } else {
-            items.push({
-              ...base,
-              kind: 'modified-rule',
-              key: c.key,
-              message: `${change.address}: rule ${c.before!.summary} differs from the model's ${c.after!.summary}`,
-              origins: c.after!.origins ?? owner,
-            });
-          }
+      // A replace carries every rule; like plan, say only the rules that actually differ.
+      const children = change.action === 'replace' ? diffChildren(change.before!.children, change.after!.children) : change.childChanges;
+      for (const c of children) {
+        if (c.action === 'create') {
+          items.push({ ...base, kind: 'missing-rule', key: c.key, message: `${change.address}: missing rule ${c.after!.summary}`, origins: c.after!.origins ?? owner });
+        } else if (c.action === 'delete') {
+          items.push({ ...base, kind: 'unexpected-rule', key: c.key, message: `${change.address}: unexpected rule ${c.before!.summary}`, origins: owner });
+        } else {
+          const before = c.before!.summary;
+          const after = c.after!.summary;
+          items.push({
+            ...base,
+            kind: 'modified-rule',
+            key: c.key,
+            message:
+              before === after
+                ? `${change.address}: rule ${after} differs from the model (${changedAttributes(c)})`
+                : `${change.address}: rule ${before} differs from the model's ${after}`,
+            origins: c.after!.origins ?? owner,
+          });
         }
       }
       return items;
