@@ -100,7 +100,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .addOption(
       new Option('--no-warn <rule>', 'do not print warnings of this rule id, e.g. fqdn-bad-address (repeatable, or comma-separated)')
         .argParser(collect)
-        .default([]),
+        .default([], 'none'),
     )
     .option('--compact-warnings', 'print each warning on one line, without its related places')
     .configureHelp({ showGlobalOptions: true })
@@ -175,7 +175,7 @@ export function isSilencedProcessWarning(warning: unknown, typeOrOptions?: unkno
     names.push(o.type, o.code);
   }
   const message = warning instanceof Error ? warning.message : String(warning);
-  return SILENCED_PROCESS_WARNINGS.some((n) => names.includes(n) || message.startsWith(`${n}:`) || message.startsWith(n));
+  return SILENCED_PROCESS_WARNINGS.some((n) => names.includes(n) || message.startsWith(n));
 }
 
 /**

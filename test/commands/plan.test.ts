@@ -235,6 +235,16 @@ describe('unresolved FQDNs and warning flags', () => {
     expect(ok.stdout).toContain('Plan:');
   });
 
+  it('a dns.json with a string for ipv4 is a clear error naming the file and JSON path, exit 1', async () => {
+    await writeFile(join(dir, 'snap', 'dns.json'), JSON.stringify({ 'api.example.com': { ipv4: '1234' } }));
+    const r = await runCli(['plan', '--snapshots', 'snap'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: ${join('snap', 'dns.json')}: $["api.example.com"].ipv4: must be a list of ipv4 addresses, not the string "1234"`);
+    expect(r.stderr).not.toContain('0.0.0.1/32');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+
   it('--no-warn RULE silences those warnings on any command, never errors', async () => {
     const loud = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved'], { cwd: dir });
     expect(loud.stderr).toContain('[fqdn-unresolved]');
