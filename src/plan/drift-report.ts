@@ -48,10 +48,16 @@ function itemsOf(change: Change): DriftItem[] {
   const base = { target: change.target, address: change.address };
   const owner = change.after?.origins ?? [];
   switch (change.action) {
-    case 'create':
-      return [{ ...base, kind: 'missing-object', message: `${change.address} does not exist`, origins: owner }];
-    case 'delete':
-      return [{ ...base, kind: 'unexpected-object', message: `${change.address} is owned by the model but not defined in it`, origins: [] }];
+    case 'create': {
+      const n = change.after!.children.length;
+      const rules = n === 0 ? '' : ` (the model gives it ${n} rule${n === 1 ? '' : 's'})`;
+      return [{ ...base, kind: 'missing-object', message: `${change.address}: does not exist${rules}`, origins: owner }];
+    }
+    case 'delete': {
+      const n = change.before!.children.length;
+      const rules = n === 0 ? '' : `, with ${n} rule${n === 1 ? '' : 's'}`;
+      return [{ ...base, kind: 'unexpected-object', message: `${change.address}: owned by the model but no longer defined in it${rules}`, origins: [] }];
+    }
     case 'replace':
     case 'update': {
       const items: DriftItem[] = [];
@@ -136,6 +142,9 @@ export function formatDriftText(plan: Plan, style: Style): string {
         const color = MARK[i.kind] === '+' ? style.red : MARK[i.kind] === '-' ? style.yellow : style.cyan;
         const text = i.message.startsWith(`${c.address}: `) ? i.message.slice(c.address.length + 2) : i.message;
         out.push(`    ${color(MARK[i.kind])} ${i.kind.padEnd(17)} ${text}\n`);
+        // Like plan, show the rules of an object that is missing or should not be there.
+        const rules = i.kind === 'missing-object' ? c.after!.children : i.kind === 'unexpected-object' ? c.before!.children : [];
+        for (const r of rules) out.push(`        ${color(MARK[i.kind])} ${r.summary}\n`);
       }
     }
   }

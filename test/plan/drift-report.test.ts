@@ -55,4 +55,12 @@ describe('drift wording', () => {
     expect(text).toContain('+ unexpected-rule   unexpected rule ingress tcp/80 from 10.0.0.0/8');
     expect(text).not.toContain('tcp/443');
   });
+
+  it('shows the rules of a missing object and of one that left the model, without repeating the address', () => {
+    const missing = planOf([group('d', [child('tcp/443'), child('tcp/22')])], []);
+    const text = formatDriftText(missing, plain);
+    expect(text).toContain('    - missing-object    does not exist (the model gives it 2 rules)\n        - ingress tcp/443 from 10.0.0.0/8\n        - ingress tcp/22 from 10.0.0.0/8\n');
+    const gone = formatDriftText(planOf([], [group('d', [child('tcp/80')])]), plain);
+    expect(gone).toContain('    + unexpected-object owned by the model but no longer defined in it, with 1 rule\n        + ingress tcp/80 from 10.0.0.0/8\n');
+  });
 });
