@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSilencedProcessWarning } from '../src/cli.js';
@@ -96,5 +97,26 @@ describe('process warnings', () => {
     expect(r.stderr).not.toContain('NodeVersionSupportWarning');
     expect(r.stderr).not.toContain('MetadataLookupWarning');
     expect(r.stderr).toContain('OtherWarning: an unrelated warning');
+  }, 120_000);
+
+  it('a provider rejection nobody awaited is one clean error line and exit 1, not a raw trace', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bulkhead-reject-'));
+    const preload = join(dir, 'reject.mjs');
+    const errors = pathToFileURL(join(repo, 'src', 'errors.ts')).href;
+    // As an SDK's background credential refresh does after the command's own error was reported.
+    await writeFile(
+      preload,
+      `process.once('beforeExit', async () => {
+  const { ProviderError } = await import(${JSON.stringify(errors)});
+  void Promise.reject(new ProviderError('gcp-prod: no Google credentials found (run gcloud auth application-default login)', 'credentials'));
+});
+`,
+    );
+    const r = await run(process.execPath, ['--import', 'tsx', '--import', preload, 'src/cli.ts', '--version'], { cwd: repo }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('Error: gcp-prod: no Google credentials found (run gcloud auth application-default login)\n');
   }, 120_000);
 });
