@@ -4,6 +4,7 @@ import type { CloudId, TargetSpec } from '../compile/types.js';
 import { formatDiagnostics } from '../cli.js';
 import { hasErrors } from '../diagnostics.js';
 import { UsageError, ValidationError } from '../errors.js';
+import { fqdnDiagnosticsFor } from '../plan/create-plan.js';
 import { loadRules, resolverFor } from '../plan/engine-context.js';
 import { resolveFqdns } from '../resolve.js';
 import type { CommandContext, RegisterCommand } from './index.js';
@@ -61,7 +62,7 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
         ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
       });
       const renderCtx = { resolved: fqdns.resolved };
-      const diagnostics = [...fqdns.diagnostics, ...provider.validate(rules, target, renderCtx)];
+      const diagnostics = [...fqdnDiagnosticsFor(fqdns.diagnostics, [target]), ...provider.validate(rules, target, renderCtx)];
       if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot render');
       if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
       const resources = provider.render(rules, target, renderCtx);

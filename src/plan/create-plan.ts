@@ -24,6 +24,23 @@ export interface PlanOptions {
   readonly allowUnresolved?: boolean;
 }
 
+/**
+ * Whether a cloud's rules toward an FQDN entity are made of the addresses it resolves to: AWS
+ * (managed prefix lists) and Azure (the NSG egress rules beside the Firewall Policy's application
+ * rules) are, so a name that resolves to nothing would remove entries. GCP matches names in its
+ * firewall policy's FQDN objects and never reads the resolutions.
+ */
+export const USES_RESOLVED_ADDRESSES: { readonly [C in CloudId]: boolean } = { aws: true, azure: true, gcp: false };
+
+/**
+ * FQDN diagnostics that matter for `targets`: without a target that uses resolved addresses, an
+ * unresolved name changes nothing and is not reported.
+ */
+export function fqdnDiagnosticsFor(diagnostics: readonly Diagnostic[], targets: readonly TargetSpec[]): Diagnostic[] {
+  if (targets.some((t) => USES_RESOLVED_ADDRESSES[t.kind])) return [...diagnostics];
+  return diagnostics.filter((d) => d.code !== 'fqdn-unresolved');
+}
+
 /** The targets of `rules` named in `names` (all when empty), sorted; an unknown name is a UsageError. */
 export function selectTargets(rules: RuleSet, names: readonly string[] | undefined): TargetSpec[] {
   if (!names || names.length === 0) return [...rules.targets];
@@ -74,7 +91,8 @@ function emptyPlan(rules: RuleSet, diagnostics: readonly Diagnostic[], targets: 
  * A plan whose diagnostics (plan-level or per target) contain an error is not applyable:
  * check `hasErrors(allDiagnostics(plan))`. Every target is read even when one fails; each failed
  * read (a ProviderError) is a `read-failed` error of the plan, any other failure is rethrown.
- * An FQDN that resolves to nothing is an error too, unless `allowUnresolved`.
+ * An FQDN that resolves to nothing is an error too, unless `allowUnresolved` or no planned target
+ * uses resolved addresses (`USES_RESOLVED_ADDRESSES`).
  */
 export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<Plan> {
   const selected = selectTargets(rules, options.targets);
@@ -94,11 +112,15 @@ export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<
   const fqdns = await resolveFqdns(rules, options.resolver ?? createDnsResolver(), {
     ...(options.allowUnresolved ? { allowUnresolved: true } : {}),
   });
-  diagnostics.push(...fqdns.diagnostics);
+  const fqdnDiagnostics = fqdnDiagnosticsFor(
+    fqdns.diagnostics,
+    runnable.map((r) => r.target),
+  );
+  diagnostics.push(...fqdnDiagnostics);
   const ctx: RenderContext = { resolved: fqdns.resolved };
 
   const validation = runnable.map(({ target, provider }) => provider.validate(rules, target, ctx));
-  if (validation.some(hasErrors) || hasErrors(fqdns.diagnostics)) return emptyPlan(rules, [...diagnostics, ...validation.flat()]);
+  if (validation.some(hasErrors) || hasErrors(fqdnDiagnostics)) return emptyPlan(rules, [...diagnostics, ...validation.flat()]);
 
   const states = await readAll(runnable, (target, provider) =>
     provider.read(target, options.source(target), { model: rules.model.name, segments: rules.segments }),

@@ -4,7 +4,7 @@ import { ProviderError, UsageError } from '../../src/errors.js';
 import { hasErrors } from '../../src/diagnostics.js';
 import type { Provider } from '../../src/provider.js';
 import { createFakeCloud, createFakeProvider, seedGroup } from '../helpers/fake-provider.js';
-import { awsTarget, azureTarget, flow, fqdns, ruleSet, seg, shopRules, tcp } from '../helpers/rulesets.js';
+import { awsTarget, azureTarget, flow, fqdns, gcpTarget, ruleSet, seg, shopRules, tcp } from '../helpers/rulesets.js';
 
 const noDns = async () => ({ ipv4: [], ipv6: [] });
 
@@ -85,6 +85,22 @@ describe('createPlan', () => {
     const accepted = await createPlan(rules, { ...opts, resolver: noDns, allowUnresolved: true });
     expect(hasErrors(allDiagnostics(accepted))).toBe(false);
     expect(accepted.targets[0]!.changes[0]!.childChanges.map((c) => c.action)).toEqual(['delete']);
+  });
+
+  it('an unresolved name does not stop a plan whose targets match FQDNs by name (GCP)', async () => {
+    const fake = createFakeProvider(createFakeCloud(), { id: 'gcp' });
+    const rules = ruleSet({
+      targets: [gcpTarget('gcp-a'), awsTarget('aws-b')],
+      segments: ['app'],
+      rules: flow(seg('app'), fqdns('pay', ['api.example.com']), tcp(443)),
+    });
+    const opts = { providers: () => fake, source: () => ({ kind: 'live' as const }), resolver: noDns };
+    const gcpOnly = await createPlan(rules, { ...opts, targets: ['gcp-a'] });
+    expect(allDiagnostics(gcpOnly)).toEqual([]);
+    expect(gcpOnly.targets.map((t) => t.target)).toEqual(['gcp-a']);
+    // With an AWS target in the plan the same name stops it.
+    const both = await createPlan(rules, opts);
+    expect(both.diagnostics.map((d) => [d.code, d.severity])).toEqual([['fqdn-unresolved', 'error']]);
   });
 
   it('reads every target even when some fail, one read-failed error per failing target', async () => {
