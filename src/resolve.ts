@@ -71,7 +71,7 @@ export function checkDnsTable(parsed: unknown, file: string): { table: DnsTable;
         continue;
       }
       if (!Array.isArray(value)) {
-        bad(jsonPath(fqdn, key), `must be a list of ${key} addresses, not ${describeJson(value)}${typeof value === 'string' ? ` (write ["${value}"])` : ''}`);
+        bad(jsonPath(fqdn, key), `must be a list of ${key} addresses, not ${describeJson(value)}${typeof value === 'string' && hostCidr(value, key) ? ` (write ["${value}"])` : ''}`);
         continue;
       }
       value.forEach((a: unknown, i) => {
@@ -140,10 +140,12 @@ export function collectFqdns(rules: RuleSet): string[] {
   return [...names].sort();
 }
 
-/** Canonical host CIDR of an address (`/32`, `/128` in RFC 5952 form), or undefined when it is not one. */
+/** Canonical host CIDR of an address (dotted-quad `/32`, `/128` in RFC 5952 form), or undefined when it is not one. */
 function hostCidr(address: string, family: 'ipv4' | 'ipv6'): string | undefined {
   const bare = address.replace(/\/(32|128)$/, '');
   if (!ipaddr.isValid(bare)) return undefined;
+  // Only dotted quads: ipaddr also reads "1234" or "1" as IPv4 (0.0.4.210, 0.0.0.1).
+  if (family === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(bare)) return undefined;
   const ip = ipaddr.parse(bare);
   if (ip.kind() !== family) return undefined;
   return ip.kind() === 'ipv4' ? `${ip.toString()}/32` : `${(ip as ipaddr.IPv6).toRFC5952String()}/128`;

@@ -71,7 +71,7 @@ describe('FQDN resolution', () => {
     const dir = await mkdtemp(join(tmpdir(), 'bulkhead-dns-'));
     await writeFile(
       join(dir, 'dns.json'),
-      JSON.stringify({ 'a.example.com': { ipv4: '1234' }, 'b.example.com': { ipv6: ['192.0.2.1', 7], ipv5: [] } }),
+      JSON.stringify({ 'a.example.com': { ipv4: '192.0.2.1' }, 'c.example.com': { ipv4: '1234' }, 'b.example.com': { ipv6: ['192.0.2.1', 7], ipv5: [] }, 'd.example.com': { ipv4: ['1', '2'] } }),
     );
     const err = await createSnapshotResolver(dir, 'snap')('a.example.com').then(
       () => undefined,
@@ -81,10 +81,13 @@ describe('FQDN resolution', () => {
     const messages = (err as ValidationError).diagnostics.map((d) => d.message);
     const file = join('snap', 'dns.json');
     expect(messages).toEqual([
-      `${file}: $["a.example.com"].ipv4: must be a list of ipv4 addresses, not the string "1234" (write ["1234"])`,
+      `${file}: $["a.example.com"].ipv4: must be a list of ipv4 addresses, not the string "192.0.2.1" (write ["192.0.2.1"])`,
+      `${file}: $["c.example.com"].ipv4: must be a list of ipv4 addresses, not the string "1234"`,
       `${file}: $["b.example.com"].ipv6[0]: "192.0.2.1" is not an ipv6 address`,
       `${file}: $["b.example.com"].ipv6[1]: must be an ipv6 address string, not the number 7`,
       `${file}: $["b.example.com"].ipv5: unknown key (use "ipv4" and "ipv6")`,
+      `${file}: $["d.example.com"].ipv4[0]: "1" is not an ipv4 address`,
+      `${file}: $["d.example.com"].ipv4[1]: "2" is not an ipv4 address`,
     ]);
     expect((err as ValidationError).diagnostics.every((d) => d.code === 'dns-snapshot-invalid' && d.severity === 'error')).toBe(true);
   });
