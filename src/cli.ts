@@ -1,51 +1,136 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { COMMANDS } from './commands/index.js';
-import { formatPos, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { formatPos, sortDiagnostics, userMessage, type Diagnostic } from './diagnostics.js';
 import { EXIT, InternalError, ProviderError, UsageError, ValidationError } from './errors.js';
 import { createStyle, processIo, type Io } from './io.js';
+import { collect } from './plan/engine-context.js';
+import { suggest } from './plan/suggest.js';
 import { VERSION } from './version.js';
 
-/** Formats diagnostics as `file:line:column: severity: message`, one per line, related places indented. */
+/** How warnings are printed: the program-level `--no-warn RULE` and `--compact-warnings` flags. */
+export interface WarningOptions {
+  /** Rule ids (diagnostic codes) whose warnings are not printed. Errors are never silenced. */
+  readonly silenced: ReadonlySet<string>;
+  /** One line per warning: no related places. */
+  readonly compact: boolean;
+}
+
+/**
+ * The warning options of an Io made by `run` from the global flags. Commands keep calling
+ * `formatDiagnostics(diagnostics, io)` with the Io they were given and get the filtering for free.
+ */
+const warningOptions = new WeakMap<Io, WarningOptions>();
+
+/** The warning options `run` attached to `io` (none silenced, not compact for any other Io). */
+export function warningOptionsOf(io: Io): WarningOptions {
+  return warningOptions.get(io) ?? { silenced: new Set(), compact: false };
+}
+
+/** The diagnostics to print: every error, and the warnings not silenced by `--no-warn`. */
+export function visibleDiagnostics(diagnostics: readonly Diagnostic[], io: Io): Diagnostic[] {
+  const { silenced } = warningOptionsOf(io);
+  return diagnostics.filter((d) => d.severity === 'error' || !silenced.has(d.code));
+}
+
+/**
+ * Formats diagnostics as `file:line:column: severity: message [code]`, one per line, related places
+ * indented. Honours the global flags of the Io: `--no-warn RULE` drops those warnings (never
+ * errors), `--compact-warnings` prints each warning on one line, `--no-color` turns color off.
+ */
 export function formatDiagnostics(diagnostics: readonly Diagnostic[], io: Io): string {
   const style = createStyle(io.stderrIsTTY, io.env);
-  return sortDiagnostics(diagnostics)
+  const { compact } = warningOptionsOf(io);
+  return sortDiagnostics(visibleDiagnostics(diagnostics, io))
     .map((d) => {
       const where = d.pos ? `${style.bold(formatPos(d.pos))}: ` : '';
       const sev = d.severity === 'error' ? style.red('error') : style.yellow('warning');
-      const related = (d.related ?? []).map((r) => `\n  ${formatPos(r.pos)}: ${r.message}`).join('');
+      const related =
+        compact && d.severity === 'warning' ? '' : (d.related ?? []).map((r) => `\n  ${formatPos(r.pos)}: ${r.message}`).join('');
       return `${where}${sev}: ${d.message} [${d.code}]${related}\n`;
     })
     .join('');
 }
 
+/** The flags every command takes, given before or after the command name. */
+interface GlobalFlags {
+  color: boolean;
+  warn: string[];
+  compactWarnings?: boolean;
+}
+
+/**
+ * A Command whose unknown-option error suggests the closest option for single-dash long options
+ * too (`-detailed-exitcode`, the Terraform spelling), where commander only suggests for `--`.
+ */
+class BulkheadCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new BulkheadCommand(name);
+  }
+
+  /** Replaces commander's (internal) handler; same message shape and error code. */
+  unknownOption(flag: string): never {
+    const candidates: string[] = [];
+    for (let c: Command | null = this; c; c = c.parent) {
+      for (const o of c.options) if (o.long && !o.hidden) candidates.push(o.long);
+    }
+    const asLong = flag.startsWith('--') ? flag : `-${flag}`;
+    const name = asLong.split('=')[0]!;
+    const best = name.length > 3 ? suggest(name, candidates) : undefined;
+    this.error(`error: unknown option '${flag}'${best ? ` (did you mean ${best}?)` : ''}`, { code: 'commander.unknownOption' });
+  }
+}
+
 /**
  * Runs the command line and returns the exit code. The ONLY place errors become exit codes;
  * a user never sees a stack trace, a bug is reported as one with a request to report it.
+ *
+ * Global flags (`--no-color`, `--no-warn RULE`, `--compact-warnings`) are program options: they
+ * are accepted before or after any command name and reach every command through `ctx.io`
+ * (color off through its env's NO_COLOR, the warning options through `formatDiagnostics`).
  */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const program = new Command('bulkhead')
+  const program = new BulkheadCommand('bulkhead')
     .description('Network microsegmentation across clouds: plan, apply and check one segment model on AWS, Azure and GCP.')
     .version(VERSION, '-V, --version')
+    .addOption(new Option('--no-color', 'no ANSI colors (every command; also NO_COLOR=1)'))
+    .addOption(
+      new Option('--no-warn <rule>', 'do not print warnings of this rule id, e.g. fqdn-bad-address (repeatable, or comma-separated)')
+        .argParser(collect)
+        .default([], 'none'),
+    )
+    .option('--compact-warnings', 'print each warning on one line, without its related places')
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     });
-  const ctx = { io, setExit: (code: number) => (exitCode = code) };
+  const ctx: { io: Io; setExit(code: number): void } = { io, setExit: (code: number) => (exitCode = code) };
   for (const register of COMMANDS) register(program, ctx);
   for (const command of program.commands) command.exitOverride();
+  // The global flags are parsed before any action runs: swap in the Io that carries them.
+  program.hook('preAction', () => {
+    ctx.io = withGlobalFlags(io, program.opts<GlobalFlags>());
+  });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (err) {
-    return reportError(err, io);
+    return reportError(err, ctx.io);
   }
+}
+
+/** The Io commands see: NO_COLOR set for `--no-color`, warning options attached. */
+function withGlobalFlags(io: Io, flags: GlobalFlags): Io {
+  const derived: Io = { ...io, env: flags.color ? io.env : { ...io.env, NO_COLOR: '1' } };
+  warningOptions.set(derived, { silenced: new Set(flags.warn), compact: flags.compactWarnings === true });
+  return derived;
 }
 
 function reportError(err: unknown, io: Io): number {
@@ -61,7 +146,7 @@ function reportError(err: unknown, io: Io): number {
     return err.exitCode;
   }
   if (err instanceof UsageError || err instanceof ProviderError) {
-    io.stderr.write(`${style.red('Error')}: ${err.message}\n`);
+    io.stderr.write(`${style.red('Error')}: ${userMessage(err.message)}\n`);
     return err.exitCode;
   }
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
@@ -70,6 +155,40 @@ function reportError(err: unknown, io: Io): number {
       `This is a bug in Bulkhead; please report it with the details below.\n${style.dim(detail)}\n`,
   );
   return EXIT.internal;
+}
+
+/**
+ * Process warnings the cloud SDKs emit on every live command that are not for Bulkhead's users:
+ * the AWS SDK's notice that it will need Node 22 (emitted as a plain warning whose message starts
+ * with `NodeVersionSupportWarning`) and google-auth's `MetadataLookupWarning` (it probes the GCE
+ * metadata server when there are no credentials). The README states the Node support policy.
+ */
+export const SILENCED_PROCESS_WARNINGS: readonly string[] = ['NodeVersionSupportWarning', 'MetadataLookupWarning'];
+
+/** True when a `process.emitWarning(warning, typeOrOptions, code)` call is one of the SDK notices above. */
+export function isSilencedProcessWarning(warning: unknown, typeOrOptions?: unknown, code?: unknown): boolean {
+  const names: unknown[] = [code];
+  if (warning instanceof Error) names.push(warning.name, (warning as { code?: unknown }).code);
+  if (typeof typeOrOptions === 'string') names.push(typeOrOptions);
+  else if (typeOrOptions !== null && typeof typeOrOptions === 'object') {
+    const o = typeOrOptions as { type?: unknown; code?: unknown };
+    names.push(o.type, o.code);
+  }
+  const message = warning instanceof Error ? warning.message : String(warning);
+  return SILENCED_PROCESS_WARNINGS.some((n) => names.includes(n) || message.startsWith(n));
+}
+
+/**
+ * Drops the SDK notices from `process.emitWarning`; every other process warning still reaches
+ * Node's own handler and prints as usual. Installed by the `bulkhead` executable only.
+ */
+export function installProcessWarningFilter(): void {
+  const original = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  const filtered = (...args: unknown[]): void => {
+    if (isSilencedProcessWarning(args[0], args[1], args[2])) return;
+    original(...args);
+  };
+  process.emitWarning = filtered as typeof process.emitWarning;
 }
 
 function isMain(): boolean {
@@ -83,7 +202,15 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  run(process.argv.slice(2), processIo()).then(
+  installProcessWarningFilter();
+  const io = processIo();
+  // A provider's promise that rejects after the command ended (an SDK retry, a second target's
+  // credential failure) is reported like any other error, not as Node's raw trace.
+  process.on('unhandledRejection', (reason: unknown) => {
+    const code = reportError(reason, io);
+    if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
+  });
+  run(process.argv.slice(2), io).then(
     (code) => {
       process.exitCode = code;
     },

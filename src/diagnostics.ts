@@ -70,3 +70,24 @@ export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[
     return a.message < b.message ? -1 : a.message > b.message ? 1 : 0;
   });
 }
+
+/** Hints SDKs append to their messages that mean nothing to a Bulkhead user. */
+const SDK_NOISE: readonly RegExp[] = [
+  // @smithy's deserialization failure: "… inspect the hidden field {error}.$response on this object."
+  /\s*Deserialization error: to see the raw response, inspect the hidden field \{error\}\.\$response on this object\.?/g,
+];
+
+/**
+ * An error message as a user should see it: on one line, without SDK-internal hints such as
+ * `{error}.$response`. Used wherever a provider's or SDK's message is printed.
+ */
+export function userMessage(message: string): string {
+  let text = message;
+  for (const re of SDK_NOISE) text = text.replace(re, '');
+  const line = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .join(' ');
+  return line.replace(/[\s:]+$/, '') || 'unknown error';
+}

@@ -5,6 +5,7 @@ import { formatPos } from '../diagnostics.js';
 import { assertNever } from '../errors.js';
 import { createStyle, type Style } from '../io.js';
 import { comparePortMatch, formatPortMatch } from '../model/services.js';
+import { defaultModelFile } from '../plan/engine-context.js';
 import type { RegisterCommand } from './index.js';
 import { unwrapModelResult } from './validate.js';
 
@@ -21,10 +22,11 @@ export const registerCompile: RegisterCommand = (program, ctx) => {
         'and egress rules it becomes, and the guardrail denies. With --json, the RuleSet as JSON ' +
         '(sorted, byte-identical for the same file; the input of the providers).',
     )
-    .argument('[file]', 'the model file', 'bulkhead.yaml')
+    .argument('[file]', 'the model file (default: bulkhead.yaml or bulkhead.yml)')
     .option('--json', 'print the RuleSet as JSON')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .action(async (given: string | undefined, opts: { json?: boolean }) => {
       const { io } = ctx;
+      const file = given ?? defaultModelFile(io);
       const rules = unwrapModelResult(await compileFile(file, { cwd: io.cwd }), file, io);
       io.stdout.write(opts.json ? `${JSON.stringify(rules, null, 2)}\n` : formatRuleSetTable(rules, createStyle(io.stdoutIsTTY, io.env)));
       ctx.setExit(0);

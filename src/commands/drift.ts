@@ -14,7 +14,7 @@ interface DriftFlags {
   target?: string[];
   snapshots?: string;
   format: string;
-  color: boolean;
+  allowUnresolved?: boolean;
 }
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
@@ -24,11 +24,11 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
   program
     .command('drift')
     .description('report where the targets differ from the model (exit 2 on drift, 0 when none)')
-    .argument('[file]', 'model file (default: bulkhead.yaml)')
+    .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
     .option('--target <name>', 'check only this target (repeatable, or comma-separated)', collect)
     .option('--snapshots <dir>', 'read state from cloud CLI exports in DIR/<target>/ instead of the APIs')
     .option('--format <format>', `report format: ${FORMATS.join(', ')}`, 'text')
-    .option('--no-color', 'no ANSI colors')
+    .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
     .action(async (file: string | undefined, flags: DriftFlags) => {
       const { io } = ctx;
       if (!(FORMATS as readonly string[]).includes(flags.format)) {
@@ -39,6 +39,7 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
         providers: getProvider,
         source: stateSourceFor(flags.snapshots, io),
         resolver: resolverFor(flags.snapshots, io),
+        ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
         ...(flags.target ? { targets: flags.target } : {}),
       });
       const diagnostics = allDiagnostics(plan);
@@ -46,7 +47,7 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
       if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
       if (flags.format === 'json') io.stdout.write(formatDriftJson(plan, rules));
       else if (flags.format === 'sarif') io.stdout.write(`${JSON.stringify(driftToSarif(plan, VERSION, rules), null, 2)}\n`);
-      else io.stdout.write(formatDriftText(plan, createStyle(io.stdoutIsTTY && flags.color, io.env)));
+      else io.stdout.write(formatDriftText(plan, createStyle(io.stdoutIsTTY, io.env)));
       ctx.setExit(plan.targets.some((t) => t.changes.length > 0) ? EXIT.changes : EXIT.ok);
     });
 };

@@ -2,8 +2,10 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { getProvider } from '../../providers/index.js';
-import { ProviderError, UsageError } from '../errors.js';
-import { selectTargets } from '../plan/create-plan.js';
+import type { TargetSpec } from '../compile/types.js';
+import { ProviderError, UsageError, ValidationError } from '../errors.js';
+import type { Provider } from '../provider.js';
+import { readAll, selectTargets } from '../plan/create-plan.js';
 import { collect, endpointFor, loadRules } from '../plan/engine-context.js';
 import { collectFqdns, createDnsResolver } from '../resolve.js';
 import type { CommandContext, RegisterCommand } from './index.js';
@@ -39,7 +41,7 @@ export const registerExport: RegisterCommand = (program: Command, ctx: CommandCo
   program
     .command('export')
     .description('write targets\' live state as cloud CLI JSON (DIR/<target>/…), for `plan --snapshots DIR`')
-    .argument('[file]', 'model file (default: bulkhead.yaml)')
+    .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
     .requiredOption('--out <dir>', 'snapshot folder to write')
     .option('--target <name>', 'target to export (repeatable, or comma-separated; default: all)', collect)
     .option('--no-dns', "do not resolve the model's FQDNs into DIR/dns.json")
@@ -48,20 +50,34 @@ export const registerExport: RegisterCommand = (program: Command, ctx: CommandCo
       const rules = await loadRules(file, io);
       const targets = selectTargets(rules, flags.target);
       const outDir = resolve(io.cwd, flags.out);
+      const runnable: { target: TargetSpec; provider: Provider }[] = [];
       for (const target of targets) {
         const provider = getProvider(target.kind);
         if (!provider) {
           io.stderr.write(`warning: provider ${target.kind} not available yet, target ${target.name} skipped\n`);
           continue;
         }
-        io.stderr.write(`Exporting ${target.name} (${target.kind})…\n`);
+        runnable.push({ target, provider });
+      }
+      for (const { target } of runnable) io.stderr.write(`Exporting ${target.name} (${target.kind})…\n`);
+      // Every target is read before anything is written: each failure is reported, none is left
+      // unobserved, and a failed export leaves the folder as it was.
+      const exported = await readAll(runnable, (target, provider) => {
         const endpoint = endpointFor(target, io.env);
-        const files = await provider.exportSnapshot(target, endpoint !== undefined ? { endpoint } : {});
-        for (const f of files) {
+        return provider.exportSnapshot(target, endpoint !== undefined ? { endpoint } : {});
+      });
+      if (!exported.ok) throw new ValidationError(exported.diagnostics, 'cannot export; nothing was written');
+      runnable.forEach(({ target }, i) => {
+        for (const f of exported.values[i]!) {
           const rel = normalize(f.path);
           if (isAbsolute(rel) || rel.startsWith('..')) {
             throw new ProviderError(`provider ${target.kind} returned a snapshot path outside the target's folder: ${f.path}`);
           }
+        }
+      });
+      for (const [i, { target }] of runnable.entries()) {
+        for (const f of exported.values[i]!) {
+          const rel = normalize(f.path);
           const path = join(outDir, target.name, rel);
           await mkdir(dirname(path), { recursive: true });
           await writeFile(path, f.content);

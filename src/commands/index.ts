@@ -15,6 +15,11 @@ import { registerValidate } from './validate.js';
  * (0, or 2 for changes/drift) and throws the classes of `errors.ts` for everything else.
  */
 export interface CommandContext {
+  /**
+   * The Io of this run, carrying the global flags (`--no-color` as NO_COLOR in `env`, `--no-warn`
+   * and `--compact-warnings` for `formatDiagnostics`). `run` sets it once the flags are parsed:
+   * read it inside the action, not when registering.
+   */
   readonly io: Io;
   setExit(code: number): void;
 }

@@ -21,7 +21,7 @@ interface PlanFlags {
   markdown?: boolean;
   out?: string;
   detailedExitcode?: boolean;
-  color: boolean;
+  allowUnresolved?: boolean;
 }
 
 /** `bulkhead plan [FILE]`: the Terraform-style diff between the model and the targets' state. */
@@ -29,14 +29,14 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CommandCont
   program
     .command('plan')
     .description('show the changes that would make the targets match the model')
-    .argument('[file]', 'model file (default: bulkhead.yaml)')
+    .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
     .option('--target <name>', 'plan only this target (repeatable, or comma-separated)', collect)
     .option('--snapshots <dir>', 'read state from cloud CLI exports in DIR/<target>/ (and DIR/dns.json) instead of the APIs')
     .option('--json', 'print the plan as versioned JSON')
     .option('--markdown', 'print a compact Markdown summary (for pull-request comments)')
     .option('--out <file>', 'save the plan, for `bulkhead apply FILE`')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
-    .option('--no-color', 'no ANSI colors')
+    .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
     .action(async (file: string | undefined, flags: PlanFlags) => {
       const { io } = ctx;
       if (flags.json && flags.markdown) throw new UsageError('--json and --markdown cannot be used together');
@@ -47,6 +47,7 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CommandCont
         providers: getProvider,
         source,
         resolver: resolverFor(flags.snapshots, io),
+        ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
         ...(flags.target ? { targets: flags.target } : {}),
       });
       const diagnostics = allDiagnostics(plan);
@@ -55,7 +56,7 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CommandCont
 
       if (flags.json) io.stdout.write(formatPlanJson(plan));
       else if (flags.markdown) io.stdout.write(formatPlanMarkdown(plan));
-      else io.stdout.write(formatPlanText(plan, createStyle(io.stdoutIsTTY && flags.color, io.env)));
+      else io.stdout.write(formatPlanText(plan, createStyle(io.stdoutIsTTY, io.env)));
 
       if (flags.out !== undefined) {
         const path = resolve(io.cwd, flags.out);

@@ -4,6 +4,7 @@ import type { CloudId, TargetSpec } from '../compile/types.js';
 import { formatDiagnostics } from '../cli.js';
 import { hasErrors } from '../diagnostics.js';
 import { UsageError, ValidationError } from '../errors.js';
+import { fqdnDiagnosticsFor } from '../plan/create-plan.js';
 import { loadRules, resolverFor } from '../plan/engine-context.js';
 import { resolveFqdns } from '../resolve.js';
 import type { CommandContext, RegisterCommand } from './index.js';
@@ -13,20 +14,26 @@ interface RenderFlags {
   target?: string;
   snapshots?: string;
   json?: boolean;
+  allowUnresolved?: boolean;
 }
 
 const CLOUDS: readonly CloudId[] = ['aws', 'azure', 'gcp'];
+
+/** How messages name a cloud: "AWS", and "an AWS target", never "a aws target". */
+const CLOUD_LABEL: { readonly [C in CloudId]: string } = { aws: 'AWS', azure: 'Azure', gcp: 'GCP' };
+const CLOUD_NAME: { readonly [C in CloudId]: string } = { aws: 'an AWS', azure: 'an Azure', gcp: 'a GCP' };
 
 /** `bulkhead render --provider aws|azure|gcp [FILE]`: the desired objects in the cloud CLI's JSON shape. */
 export const registerRender: RegisterCommand = (program: Command, ctx: CommandContext) => {
   program
     .command('render')
     .description('print the objects a target should have, in its cloud CLI\'s JSON shape')
-    .argument('[file]', 'model file (default: bulkhead.yaml)')
+    .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
     .requiredOption('--provider <cloud>', `cloud to render: ${CLOUDS.join(', ')}`)
     .option('--target <name>', 'target to render (needed when the model has several for the cloud)')
     .option('--snapshots <dir>', 'resolve FQDNs from DIR/dns.json instead of DNS')
     .option('--json', 'print JSON (the cloud CLI\'s shape)')
+    .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
     .action(async (file: string | undefined, flags: RenderFlags) => {
       const { io } = ctx;
       if (!(CLOUDS as readonly string[]).includes(flags.provider)) {
@@ -40,20 +47,22 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
       let target: TargetSpec | undefined;
       if (flags.target !== undefined) {
         target = rules.targets.find((t) => t.name === flags.target);
-        if (!target) throw new UsageError(`unknown target "${flags.target}" (${cloud} targets: ${candidates.map((t) => t.name).join(', ') || 'none'})`);
-        if (target.kind !== cloud) throw new UsageError(`target ${target.name} is a ${target.kind} target, not ${cloud}`);
+        if (!target) throw new UsageError(`unknown target "${flags.target}" (${CLOUD_LABEL[cloud]} targets: ${candidates.map((t) => t.name).join(', ') || 'none'})`);
+        if (target.kind !== cloud) throw new UsageError(`target ${target.name} is ${CLOUD_NAME[target.kind]} target, not ${CLOUD_LABEL[cloud]}`);
       } else if (candidates.length === 1) {
         target = candidates[0]!;
       } else {
         throw new UsageError(
           candidates.length === 0
-            ? `the model has no ${cloud} target`
-            : `the model has ${candidates.length} ${cloud} targets; pick one with --target (${candidates.map((t) => t.name).join(', ')})`,
+            ? `the model has no ${CLOUD_LABEL[cloud]} target`
+            : `the model has ${candidates.length} ${CLOUD_LABEL[cloud]} targets; pick one with --target (${candidates.map((t) => t.name).join(', ')})`,
         );
       }
-      const fqdns = await resolveFqdns(rules, resolverFor(flags.snapshots, io));
+      const fqdns = await resolveFqdns(rules, resolverFor(flags.snapshots, io), {
+        ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
+      });
       const renderCtx = { resolved: fqdns.resolved };
-      const diagnostics = [...fqdns.diagnostics, ...provider.validate(rules, target, renderCtx)];
+      const diagnostics = [...fqdnDiagnosticsFor(fqdns.diagnostics, [target]), ...provider.validate(rules, target, renderCtx)];
       if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot render');
       if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
       const resources = provider.render(rules, target, renderCtx);

@@ -2,6 +2,8 @@ import { validateFile, type ValidatedFile } from '../compile/index.js';
 import { formatPos, sortDiagnostics, type Diagnostic, type Result } from '../diagnostics.js';
 import { UsageError, ValidationError } from '../errors.js';
 import { createStyle, type Io } from '../io.js';
+import { formatDiagnostics } from '../cli.js';
+import { defaultModelFile } from '../plan/engine-context.js';
 import type { RegisterCommand } from './index.js';
 
 /**
@@ -19,11 +21,11 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
         'exit code 0 when every file is valid (warnings allowed), 1 when one is not. ' +
         'A guardrail pack (a file with only services, entities and guardrails) is checked on its own.',
     )
-    .argument('[files...]', 'model files or guardrail packs (default: bulkhead.yaml)')
+    .argument('[files...]', 'model files or guardrail packs (default: bulkhead.yaml or bulkhead.yml)')
     .option('--json', 'print the outcome as JSON on stdout (every diagnostic with its position), for CI and editors')
     .action(async (files: string[], opts: { json?: boolean }) => {
       const { io } = ctx;
-      const list = files.length > 0 ? files : ['bulkhead.yaml'];
+      const list = files.length > 0 ? files : [defaultModelFile(io)];
       const style = createStyle(io.stdoutIsTTY, io.env);
       const failed: Diagnostic[] = [];
       const report: { file: string; valid: boolean; kind?: 'model' | 'pack'; diagnostics: readonly Diagnostic[] }[] = [];
@@ -42,7 +44,7 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
       }
       if (opts.json) io.stdout.write(`${JSON.stringify({ formatVersion: 1, valid: failed.length === 0, files: report }, null, 2)}\n`);
       if (failed.length > 0) {
-        throw new ValidationError(failed, `${badFiles} of ${list.length} files are not valid`);
+        throw new ValidationError(failed, list.length === 1 ? 'the file is not valid' : `${badFiles} of ${list.length} files are not valid`);
       }
       ctx.setExit(0);
     });
@@ -72,7 +74,7 @@ export function unwrapModelResult<T>(result: Result<T>, file: string, io: Io): T
   if (!result.ok) {
     const missing = result.diagnostics.find((d) => d.code === 'file-not-found');
     if (missing && result.diagnostics.length === 1) {
-      throw new UsageError(`${missing.message}${file === 'bulkhead.yaml' ? ' (no model file given and none in the current folder; pass FILE)' : ''}`);
+      throw new UsageError(`${missing.message}${file === 'bulkhead.yaml' || file === 'bulkhead.yml' ? ' (no model file given and none in the current folder; pass FILE)' : ''}`);
     }
     throw new ValidationError(result.diagnostics);
   }
@@ -80,13 +82,10 @@ export function unwrapModelResult<T>(result: Result<T>, file: string, io: Io): T
   return result.value;
 }
 
-/** Writes warnings to stderr as `file:line:column: warning: message [code]`, related places indented. */
+/**
+ * Writes warnings to stderr as `file:line:column: warning: message [code]`, related places
+ * indented, honouring `--no-warn` and `--compact-warnings` (through `formatDiagnostics`).
+ */
 export function printWarnings(diagnostics: readonly Diagnostic[], io: Io): void {
-  const style = createStyle(io.stderrIsTTY, io.env);
-  for (const d of sortDiagnostics(diagnostics)) {
-    if (d.severity !== 'warning') continue;
-    const where = d.pos ? `${style.bold(formatPos(d.pos))}: ` : '';
-    const related = (d.related ?? []).map((r) => `\n  ${formatPos(r.pos)}: ${r.message}`).join('');
-    io.stderr.write(`${where}${style.yellow('warning')}: ${d.message} [${d.code}]${related}\n`);
-  }
+  io.stderr.write(formatDiagnostics(diagnostics.filter((d) => d.severity === 'warning'), io));
 }

@@ -1,6 +1,6 @@
 import type { CloudId, RuleSet, TargetSpec } from '../compile/types.js';
-import { error, hasErrors, warning, type Diagnostic } from '../diagnostics.js';
-import { UsageError } from '../errors.js';
+import { error, hasErrors, userMessage, warning, type Diagnostic } from '../diagnostics.js';
+import { ProviderError, UsageError } from '../errors.js';
 import type { Provider, RenderContext, StateSource } from '../provider.js';
 import { createDnsResolver, resolveFqdns, type ResolvedFqdns, type Resolver } from '../resolve.js';
 import { diffResources } from './diff.js';
@@ -17,6 +17,28 @@ export interface PlanOptions {
   readonly targets?: readonly string[];
   /** FQDN resolver; node:dns when absent (commands pass the snapshot resolver with --snapshots). */
   readonly resolver?: Resolver;
+  /**
+   * Accept FQDNs that resolve to no address (`--allow-unresolved`): their entries are removed with
+   * a warning. Without it such a name stops the plan with an `fqdn-unresolved` error.
+   */
+  readonly allowUnresolved?: boolean;
+}
+
+/**
+ * Whether a cloud's rules toward an FQDN entity are made of the addresses it resolves to: AWS
+ * (managed prefix lists) and Azure (the NSG egress rules beside the Firewall Policy's application
+ * rules) are, so a name that resolves to nothing would remove entries. GCP matches names in its
+ * firewall policy's FQDN objects and never reads the resolutions.
+ */
+export const USES_RESOLVED_ADDRESSES: { readonly [C in CloudId]: boolean } = { aws: true, azure: true, gcp: false };
+
+/**
+ * FQDN diagnostics that matter for `targets`: without a target that uses resolved addresses, an
+ * unresolved name changes nothing and is not reported.
+ */
+export function fqdnDiagnosticsFor(diagnostics: readonly Diagnostic[], targets: readonly TargetSpec[]): Diagnostic[] {
+  if (targets.some((t) => USES_RESOLVED_ADDRESSES[t.kind])) return [...diagnostics];
+  return diagnostics.filter((d) => d.code !== 'fqdn-unresolved');
 }
 
 /** FQDN resolutions each plan was rendered with, for saved plans (kept beside the plan, not in its JSON format). */
@@ -75,7 +97,10 @@ function emptyPlan(rules: RuleSet, diagnostics: readonly Diagnostic[], targets: 
  * A target whose provider has not landed is skipped with a warning. Errors from `validate` stop the
  * plan before anything is read; errors in what was read (an unowned object in the way) stop it too.
  * A plan whose diagnostics (plan-level or per target) contain an error is not applyable:
- * check `hasErrors(allDiagnostics(plan))`. A failed read throws its ProviderError.
+ * check `hasErrors(allDiagnostics(plan))`. Every target is read even when one fails; each failed
+ * read (a ProviderError) is a `read-failed` error of the plan, any other failure is rethrown.
+ * An FQDN that resolves to nothing is an error too, unless `allowUnresolved` or no planned target
+ * uses resolved addresses (`USES_RESOLVED_ADDRESSES`).
  */
 export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<Plan> {
   const selected = selectTargets(rules, options.targets);
@@ -92,18 +117,64 @@ export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<
     runnable.push({ target, provider });
   }
 
-  const fqdns = await resolveFqdns(rules, options.resolver ?? createDnsResolver());
-  diagnostics.push(...fqdns.diagnostics);
+  const fqdns = await resolveFqdns(rules, options.resolver ?? createDnsResolver(), {
+    ...(options.allowUnresolved ? { allowUnresolved: true } : {}),
+  });
+  const fqdnDiagnostics = fqdnDiagnosticsFor(
+    fqdns.diagnostics,
+    runnable.map((r) => r.target),
+  );
+  diagnostics.push(...fqdnDiagnostics);
   const ctx: RenderContext = { resolved: fqdns.resolved };
 
   const validation = runnable.map(({ target, provider }) => provider.validate(rules, target, ctx));
-  if (validation.some(hasErrors)) return emptyPlan(rules, [...diagnostics, ...validation.flat()]);
+  if (validation.some(hasErrors) || hasErrors(fqdnDiagnostics)) return emptyPlan(rules, [...diagnostics, ...validation.flat()]);
 
-  const states: ProviderState[] = await Promise.all(
-    runnable.map(({ target, provider }) =>
-      provider.read(target, options.source(target), { model: rules.model.name, segments: rules.segments }),
-    ),
+  const states = await readAll(runnable, (target, provider) =>
+    provider.read(target, options.source(target), { model: rules.model.name, segments: rules.segments }),
   );
+  if (!states.ok) return emptyPlan(rules, [...diagnostics, ...validation.flat(), ...states.diagnostics]);
+  return planTargets(rules, runnable, states.values, validation, ctx, diagnostics);
+}
+
+/**
+ * Runs `read` for every target at once and waits for all of them, so every failing target is
+ * reported (one `read-failed` error each, at the target's line) and no rejection is left
+ * unobserved. A failure that is not a ProviderError is a bug: the first one is rethrown.
+ */
+export async function readAll<T>(
+  runnable: readonly { target: TargetSpec; provider: Provider }[],
+  read: (target: TargetSpec, provider: Provider) => Promise<T>,
+): Promise<{ ok: true; values: T[] } | { ok: false; diagnostics: Diagnostic[] }> {
+  // `then` also catches a provider that throws synchronously instead of rejecting.
+  const settled = await Promise.allSettled(runnable.map(({ target, provider }) => Promise.resolve().then(() => read(target, provider))));
+  const bug = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof ProviderError));
+  if (bug) throw bug.reason;
+  const failed: Diagnostic[] = [];
+  settled.forEach((s, i) => {
+    if (s.status === 'fulfilled') return;
+    const target = runnable[i]!.target;
+    failed.push(error('read-failed', readFailure(target.name, s.reason as ProviderError), target.pos));
+  });
+  if (failed.length > 0) return { ok: false, diagnostics: failed };
+  return { ok: true, values: settled.map((s) => (s as PromiseFulfilledResult<T>).value) };
+}
+
+/** One line naming the target: the provider's message (on one line, SDK hints dropped). */
+function readFailure(target: string, err: ProviderError): string {
+  const message = userMessage(err.message);
+  // Providers name the target themselves; only prefix a message that does not.
+  return message.includes(target) ? message : `target ${target}: ${message}`;
+}
+
+function planTargets(
+  rules: RuleSet,
+  runnable: readonly { target: TargetSpec; provider: Provider }[],
+  states: readonly ProviderState[],
+  validation: readonly Diagnostic[][],
+  ctx: RenderContext,
+  diagnostics: readonly Diagnostic[],
+): Plan {
   const stateErrors = states.flatMap((s) => s.diagnostics).filter((d) => d.severity === 'error');
   if (stateErrors.length > 0) return emptyPlan(rules, [...diagnostics, ...validation.flat(), ...stateErrors]);
 
@@ -129,6 +200,6 @@ export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<
   });
   targets.sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
   const plan = emptyPlan(rules, diagnostics, targets);
-  resolutions.set(plan, fqdns.resolved);
+  resolutions.set(plan, ctx.resolved);
   return plan;
 }

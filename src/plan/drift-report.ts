@@ -2,6 +2,8 @@ import type { SourceRef } from '../diagnostics.js';
 import { sortDiagnostics } from '../diagnostics.js';
 import type { Style } from '../io.js';
 import type { RuleSet } from '../compile/types.js';
+import { diffChildren } from './diff.js';
+import { changedAttributes, formatValue } from './format-text.js';
 import type { Change, Json, Plan } from './types.js';
 
 /**
@@ -46,10 +48,16 @@ function itemsOf(change: Change): DriftItem[] {
   const base = { target: change.target, address: change.address };
   const owner = change.after?.origins ?? [];
   switch (change.action) {
-    case 'create':
-      return [{ ...base, kind: 'missing-object', message: `${change.address} does not exist`, origins: owner }];
-    case 'delete':
-      return [{ ...base, kind: 'unexpected-object', message: `${change.address} is owned by the model but not defined in it`, origins: [] }];
+    case 'create': {
+      const n = change.after!.children.length;
+      const rules = n === 0 ? '' : ` (the model gives it ${n} rule${n === 1 ? '' : 's'})`;
+      return [{ ...base, kind: 'missing-object', message: `${change.address}: does not exist${rules}`, origins: owner }];
+    }
+    case 'delete': {
+      const n = change.before!.children.length;
+      const rules = n === 0 ? '' : `, with ${n} rule${n === 1 ? '' : 's'}`;
+      return [{ ...base, kind: 'unexpected-object', message: `${change.address}: owned by the model but no longer defined in it${rules}`, origins: [] }];
+    }
     case 'replace':
     case 'update': {
       const items: DriftItem[] = [];
@@ -57,25 +65,30 @@ function itemsOf(change: Change): DriftItem[] {
         items.push({
           ...base,
           kind: 'modified-object',
-          message: `${change.address}: ${a.name} is ${JSON.stringify(a.before ?? null)}, the model says ${JSON.stringify(a.after ?? null)}`,
+          message: `${change.address}: ${a.name} is ${formatValue(a.before)}, the model says ${formatValue(a.after)}`,
           origins: owner,
         });
       }
-      if (change.action === 'update') {
-        for (const c of change.childChanges) {
-          if (c.action === 'create') {
-            items.push({ ...base, kind: 'missing-rule', key: c.key, message: `${change.address}: missing rule ${c.after!.summary}`, origins: c.after!.origins ?? owner });
-          } else if (c.action === 'delete') {
-            items.push({ ...base, kind: 'unexpected-rule', key: c.key, message: `${change.address}: unexpected rule ${c.before!.summary}`, origins: owner });
-          } else {
-            items.push({
-              ...base,
-              kind: 'modified-rule',
-              key: c.key,
-              message: `${change.address}: rule ${c.before!.summary} differs from the model's ${c.after!.summary}`,
-              origins: c.after!.origins ?? owner,
-            });
-          }
+      // A replace carries every rule; like plan, say only the rules that actually differ.
+      const children = change.action === 'replace' ? diffChildren(change.before!.children, change.after!.children) : change.childChanges;
+      for (const c of children) {
+        if (c.action === 'create') {
+          items.push({ ...base, kind: 'missing-rule', key: c.key, message: `${change.address}: missing rule ${c.after!.summary}`, origins: c.after!.origins ?? owner });
+        } else if (c.action === 'delete') {
+          items.push({ ...base, kind: 'unexpected-rule', key: c.key, message: `${change.address}: unexpected rule ${c.before!.summary}`, origins: owner });
+        } else {
+          const before = c.before!.summary;
+          const after = c.after!.summary;
+          items.push({
+            ...base,
+            kind: 'modified-rule',
+            key: c.key,
+            message:
+              before === after
+                ? `${change.address}: rule ${after} differs from the model (${changedAttributes(c)})`
+                : `${change.address}: rule ${before} differs from the model's ${after}`,
+            origins: c.after!.origins ?? owner,
+          });
         }
       }
       return items;
@@ -129,6 +142,9 @@ export function formatDriftText(plan: Plan, style: Style): string {
         const color = MARK[i.kind] === '+' ? style.red : MARK[i.kind] === '-' ? style.yellow : style.cyan;
         const text = i.message.startsWith(`${c.address}: `) ? i.message.slice(c.address.length + 2) : i.message;
         out.push(`    ${color(MARK[i.kind])} ${i.kind.padEnd(17)} ${text}\n`);
+        // Like plan, show the rules of an object that is missing or should not be there.
+        const rules = i.kind === 'missing-object' ? c.after!.children : i.kind === 'unexpected-object' ? c.before!.children : [];
+        for (const r of rules) out.push(`        ${color(MARK[i.kind])} ${r.summary}\n`);
       }
     }
   }

@@ -13,11 +13,24 @@ import { formatDiagnostics } from '../cli.js';
  * from (live API with endpoint overrides, or a snapshot folder) and how FQDNs are resolved.
  */
 
+/** The default model file names, in the order they are looked for. */
+export const DEFAULT_MODEL_FILES: readonly string[] = ['bulkhead.yaml', 'bulkhead.yml'];
+
+/**
+ * The default model file of every command that takes one: `bulkhead.yaml`, else `bulkhead.yml`
+ * when only that exists in the working directory (`bulkhead.yaml` when neither does, so the
+ * "file not found" message names the usual spelling).
+ */
+export function defaultModelFile(io: Io): string {
+  return DEFAULT_MODEL_FILES.find((name) => existsSync(resolve(io.cwd, name))) ?? DEFAULT_MODEL_FILES[0]!;
+}
+
 /** The model file to use: the one given, else `bulkhead.yaml` (or `.yml`) in the working directory. */
 export function modelPath(file: string | undefined, io: Io): string {
   if (file) return file;
-  for (const name of ['bulkhead.yaml', 'bulkhead.yml']) if (existsSync(resolve(io.cwd, name))) return name;
-  throw new UsageError(`no model file given and no bulkhead.yaml in ${io.cwd}`);
+  const found = DEFAULT_MODEL_FILES.find((name) => existsSync(resolve(io.cwd, name)));
+  if (found) return found;
+  throw new UsageError(`no model file given and no bulkhead.yaml or bulkhead.yml in ${io.cwd}`);
 }
 
 /** Compiles the model; errors become a ValidationError, warnings go to stderr. */
@@ -60,7 +73,7 @@ export function stateSourceFor(snapshots: string | undefined, io: Io): (target: 
 
 /** The FQDN resolver: `<snapshots>/dns.json` offline, node:dns live. */
 export function resolverFor(snapshots: string | undefined, io: Io): Resolver {
-  return snapshots !== undefined ? createSnapshotResolver(resolve(io.cwd, snapshots)) : createDnsResolver();
+  return snapshots !== undefined ? createSnapshotResolver(resolve(io.cwd, snapshots), snapshots) : createDnsResolver();
 }
 
 /** Collects a repeatable option (`--target a --target b`, also `--target a,b`). */

@@ -65,7 +65,8 @@ function childLine(c: ChildChange, style: Style, indent: string): string {
   return `${indent}${colorFor(c.action, style)(symbol)} ${text}${widens}`;
 }
 
-function changedAttributes(c: ChildChange): string {
+/** `name: "a" -> "b", …`: the attributes of an updated rule that differ, as plan and drift show them. */
+export function changedAttributes(c: ChildChange): string {
   const before = c.before?.attributes ?? {};
   const after = c.after?.attributes ?? {};
   const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();

@@ -1,7 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROVIDERS } from '../../providers/index.js';
+import { ProviderError } from '../../src/errors.js';
 import { ACTION_SYMBOL } from '../../src/plan/types.js';
 import { runCli } from '../helpers/cli.js';
 import { createFakeWorkspace, restoreProviders, TWO_SEGMENT_MODEL as MODEL } from '../helpers/fake-workspace.js';
@@ -143,6 +144,127 @@ describe('bulkhead plan', () => {
     const r = await runCli(['plan', 'bad.yaml'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/bad\.yaml:\d+:\d+: error: /);
+  });
+});
+
+const TWO_TARGETS = MODEL.replace(
+  'targets:\n',
+  'targets:\n  aws-one: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef1 } }\n  aws-two: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef2 } }\n',
+);
+
+/** The fake provider, with the reads of aws-one and aws-two failing differently (credentials, an SDK parse error). */
+function failingReads(): void {
+  const fake = PROVIDERS.aws!();
+  PROVIDERS.aws = () => ({
+    ...fake,
+    read: (target, ...rest) => {
+      if (target.name === 'aws-one') {
+        return Promise.reject(new ProviderError('aws-one: no AWS credentials found (set AWS_PROFILE, or run `aws sso login`)', 'credentials'));
+      }
+      if (target.name === 'aws-two') {
+        // What an SDK error message looks like when a proxy answers HTML instead of XML.
+        const sdk = 'AWS: reading security groups failed: Unexpected token <\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.';
+        return Promise.reject(new ProviderError(sdk, 'Deserialization'));
+      }
+      return fake.read(target, ...rest);
+    },
+  });
+}
+
+describe('read failures', () => {
+  beforeEach(async () => {
+    await writeFile(join(dir, 'bulkhead.yaml'), TWO_TARGETS);
+    failingReads();
+  });
+
+  for (const argv of [['plan'], ['drift'], ['plan', '--json'], ['drift', '--format', 'sarif']]) {
+    it(`${argv.join(' ')}: one line per failing target, exit 1, no trace`, async () => {
+      const r = await runCli(argv, { cwd: dir });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.split('\n').filter((l) => l.includes('[read-failed]'));
+      expect(lines).toEqual([
+        'bulkhead.yaml:4:3: error: aws-one: no AWS credentials found (set AWS_PROFILE, or run `aws sso login`) [read-failed]',
+        'bulkhead.yaml:5:3: error: target aws-two: AWS: reading security groups failed: Unexpected token < [read-failed]',
+      ]);
+      expect(r.stderr).not.toContain('$response');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+  }
+
+  it('export reports every failing target and writes nothing', async () => {
+    const fake = PROVIDERS.aws!();
+    PROVIDERS.aws = () => ({
+      ...fake,
+      exportSnapshot: (target) =>
+        target.name === 'aws-test' ? fake.exportSnapshot(target, {}) : Promise.reject(new ProviderError(`${target.name}: credentials expired`, 'credentials')),
+    });
+    const r = await runCli(['export', '--out', 'snap'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('bulkhead.yaml:4:3: error: aws-one: credentials expired [read-failed]');
+    expect(r.stderr).toContain('bulkhead.yaml:5:3: error: aws-two: credentials expired [read-failed]');
+    expect(r.stderr).toContain('Error: cannot export; nothing was written (2 errors)');
+    expect(r.stdout).toBe('');
+    await expect(readFile(join(dir, 'snap', 'aws-test', 'groups.json'), 'utf8')).rejects.toThrow();
+  });
+});
+
+const FQDN_MODEL = `${MODEL}    egress: [{ to: payments, ports: [tcp/443] }]
+  app:
+    egress: [{ to: payments, ports: [tcp/443] }]
+entities:
+  payments: { fqdns: [api.example.com] }
+`;
+
+describe('unresolved FQDNs and warning flags', () => {
+  beforeEach(async () => {
+    await writeFile(join(dir, 'bulkhead.yaml'), FQDN_MODEL);
+    await mkdir(join(dir, 'snap', 'aws-test'), { recursive: true });
+    await writeFile(join(dir, 'snap', 'aws-test', 'groups.json'), '[]');
+    await writeFile(join(dir, 'snap', 'dns.json'), '{}');
+  });
+
+  it('an FQDN that resolves to nothing stops the plan with an error naming it; --allow-unresolved accepts it', async () => {
+    const r = await runCli(['plan', '--snapshots', 'snap'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^bulkhead\.yaml:10:\d+: error: entity payments: api\.example\.com resolved to no address;.*--allow-unresolved.* \[fqdn-unresolved\]$/m);
+    expect(r.stdout).toBe('');
+    const ok = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved'], { cwd: dir });
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/warning: entity payments: api\.example\.com resolved to no address.*\[fqdn-unresolved\]/);
+    expect(ok.stdout).toContain('Plan:');
+  });
+
+  it('a dns.json with a string for ipv4 is a clear error naming the file and JSON path, exit 1', async () => {
+    await writeFile(join(dir, 'snap', 'dns.json'), JSON.stringify({ 'api.example.com': { ipv4: '1234' } }));
+    const r = await runCli(['plan', '--snapshots', 'snap'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: ${join('snap', 'dns.json')}: $["api.example.com"].ipv4: must be a list of ipv4 addresses, not the string "1234"`);
+    expect(r.stderr).not.toContain('0.0.0.1/32');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--no-warn RULE silences those warnings on any command, never errors', async () => {
+    const loud = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved'], { cwd: dir });
+    expect(loud.stderr).toContain('[fqdn-unresolved]');
+    const quiet = await runCli(['--no-warn', 'fqdn-unresolved', 'plan', '--snapshots', 'snap', '--allow-unresolved'], { cwd: dir });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain('[fqdn-unresolved]');
+    const both = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved', '--no-warn', 'fqdn-unresolved,fqdn-bad-address'], { cwd: dir });
+    expect(both.stderr).not.toContain('[fqdn-unresolved]');
+    const error = await runCli(['plan', '--snapshots', 'snap', '--no-warn', 'fqdn-unresolved'], { cwd: dir });
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain('error: entity payments');
+  });
+
+  it('--compact-warnings prints each warning on one line', async () => {
+    const full = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved'], { cwd: dir });
+    expect(full.stderr).toMatch(/\[fqdn-unresolved\]\n {2}bulkhead\.yaml:12:\d+: also used here/);
+    const compact = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved', '--compact-warnings'], { cwd: dir });
+    expect(compact.code).toBe(0);
+    expect(compact.stderr).toMatch(/\[fqdn-unresolved\]\n/);
+    expect(compact.stderr).not.toContain('also used here');
   });
 });
 

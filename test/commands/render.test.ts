@@ -1,4 +1,7 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROVIDERS } from '../../providers/index.js';
 import { runCli } from '../helpers/cli.js';
 import { createFakeWorkspace, restoreProviders } from '../helpers/fake-workspace.js';
 
@@ -43,6 +46,26 @@ describe('bulkhead render', () => {
     const azure = await runCli(['render', '--provider', 'azure', '--json'], { cwd: dir });
     expect(azure.code).toBe(1);
     expect(azure.stderr).toContain('provider azure is not available yet');
+  });
+
+  it('names the clouds in words: "an AWS target", not "a aws target"', async () => {
+    PROVIDERS.gcp = PROVIDERS.aws!;
+    const r = await runCli(['render', '--provider', 'gcp', '--target', 'aws-one', '--snapshots', '.'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Error: target aws-one is an AWS target, not GCP');
+    const none = await runCli(['render', '--provider', 'gcp', '--snapshots', '.'], { cwd: dir });
+    expect(none.stderr).toContain('Error: the model has no GCP target');
+  });
+
+  it('stops on an FQDN that resolves to nothing unless --allow-unresolved', async () => {
+    await writeFile(join(dir, 'dns.json'), '{}');
+    const r = await runCli(['render', '--provider', 'aws', '--target', 'aws-two', '--snapshots', '.', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^bulkhead\.yaml:11:14: error: entity payments: api\.example\.com resolved to no address; .* \[fqdn-unresolved\]$/m);
+    expect(r.stdout).toBe('');
+    const ok = await runCli(['render', '--provider', 'aws', '--target', 'aws-two', '--snapshots', '.', '--json', '--allow-unresolved'], { cwd: dir });
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/warning: entity payments: api\.example\.com resolved to no address.*\[fqdn-unresolved\]/);
   });
 
   it('rejects an unknown provider', async () => {

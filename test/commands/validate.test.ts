@@ -55,6 +55,12 @@ describe('bulkhead validate', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^m\.yaml:4:3: warning: target "gcp-prod" has no firewallPolicy: .* \[fqdn-without-firewall-policy\]\n  m\.yaml:\d+:\d+: FQDN egress to "updates"\n$/);
     expect(r.stdout).toContain('valid: m.yaml');
+    const compact = await runCli(['validate', 'm.yaml', '--compact-warnings'], { cwd: dir });
+    expect(compact.stderr).toMatch(/^m\.yaml:4:3: warning: target "gcp-prod" has no firewallPolicy: .* \[fqdn-without-firewall-policy\]\n$/);
+    const silenced = await runCli(['--no-warn', 'fqdn-without-firewall-policy', 'validate', 'm.yaml'], { cwd: dir });
+    expect(silenced.code).toBe(0);
+    expect(silenced.stderr).toBe('');
+    expect(silenced.stdout).toContain('valid: m.yaml');
   });
 
   it('colors only on a TTY and never with NO_COLOR', async () => {

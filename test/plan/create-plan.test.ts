@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { allDiagnostics, createPlan } from '../../src/plan/create-plan.js';
-import { UsageError } from '../../src/errors.js';
+import { ProviderError, UsageError } from '../../src/errors.js';
 import { hasErrors } from '../../src/diagnostics.js';
 import type { Provider } from '../../src/provider.js';
 import { createFakeCloud, createFakeProvider, seedGroup } from '../helpers/fake-provider.js';
-import { awsTarget, azureTarget, flow, fqdns, ruleSet, seg, shopRules, tcp } from '../helpers/rulesets.js';
+import { awsTarget, azureTarget, flow, fqdns, gcpTarget, ruleSet, seg, shopRules, tcp } from '../helpers/rulesets.js';
 
 const noDns = async () => ({ ipv4: [], ipv6: [] });
 
@@ -46,7 +46,7 @@ describe('createPlan', () => {
     expect(reads).toBe(0);
   });
 
-  it('resolves FQDNs before render and warns when one resolves to nothing', async () => {
+  it('resolves FQDNs before render and, with allowUnresolved, warns when one resolves to nothing', async () => {
     const provider = createFakeProvider(createFakeCloud());
     const rules = ruleSet({
       segments: ['app'],
@@ -56,10 +56,87 @@ describe('createPlan', () => {
       providers: () => provider,
       source: () => ({ kind: 'live' }),
       resolver: async (f) => (f === 'api.example.com' ? { ipv4: ['192.0.2.1'], ipv6: ['2001:DB8::1'] } : { ipv4: [], ipv6: [] }),
+      allowUnresolved: true,
     });
     const keys = plan.targets[0]!.changes[0]!.childChanges.map((c) => c.key);
     expect(keys).toEqual(['egress tcp/443-443 cidr:192.0.2.1/32', 'egress tcp/443-443 cidr:2001:db8::1/128']);
     expect(plan.diagnostics.map((d) => d.code)).toEqual(['fqdn-unresolved']);
+  });
+
+  it('a broken resolver (every name NXDOMAIN) stops the plan: the FQDN egress is kept, not destroyed', async () => {
+    const cloud = createFakeCloud();
+    const provider = createFakeProvider(cloud);
+    const rules = ruleSet({ segments: ['app'], rules: flow(seg('app'), fqdns('pay', ['api.example.com']), tcp(443)) });
+    const opts = { providers: () => provider, source: () => ({ kind: 'live' as const }) };
+    // Applied while DNS worked: the group has the egress rule toward the resolved address.
+    seedGroup(cloud, 'aws-test', {
+      name: 'shop-app',
+      owner: 'shop',
+      description: 'bulkhead shop segment app',
+      rules: [{ direction: 'egress', service: 'tcp/443-443', peer: 'cidr:192.0.2.1/32' }],
+    });
+    const broken = await createPlan(rules, { ...opts, resolver: noDns });
+    expect(hasErrors(allDiagnostics(broken))).toBe(true);
+    expect(broken.targets).toEqual([]);
+    expect(broken.diagnostics).toEqual([
+      expect.objectContaining({ severity: 'error', code: 'fqdn-unresolved', message: expect.stringContaining('api.example.com') }),
+    ]);
+    // Accepting the removal plans today's behaviour: the rule goes, with a warning.
+    const accepted = await createPlan(rules, { ...opts, resolver: noDns, allowUnresolved: true });
+    expect(hasErrors(allDiagnostics(accepted))).toBe(false);
+    expect(accepted.targets[0]!.changes[0]!.childChanges.map((c) => c.action)).toEqual(['delete']);
+  });
+
+  it('an unresolved name does not stop a plan whose targets match FQDNs by name (GCP)', async () => {
+    const fake = createFakeProvider(createFakeCloud(), { id: 'gcp' });
+    const rules = ruleSet({
+      targets: [gcpTarget('gcp-a'), awsTarget('aws-b')],
+      segments: ['app'],
+      rules: flow(seg('app'), fqdns('pay', ['api.example.com']), tcp(443)),
+    });
+    const opts = { providers: () => fake, source: () => ({ kind: 'live' as const }), resolver: noDns };
+    const gcpOnly = await createPlan(rules, { ...opts, targets: ['gcp-a'] });
+    expect(allDiagnostics(gcpOnly)).toEqual([]);
+    expect(gcpOnly.targets.map((t) => t.target)).toEqual(['gcp-a']);
+    // With an AWS target in the plan the same name stops it.
+    const both = await createPlan(rules, opts);
+    expect(both.diagnostics.map((d) => [d.code, d.severity])).toEqual([['fqdn-unresolved', 'error']]);
+  });
+
+  it('reads every target even when some fail, one read-failed error per failing target', async () => {
+    const fake = createFakeProvider(createFakeCloud());
+    let reads = 0;
+    const provider: Provider = {
+      ...fake,
+      read: (target, ...rest) => {
+        reads++;
+        if (target.name === 'aws-a') return Promise.reject(new ProviderError('aws-a: no AWS credentials found (set AWS_PROFILE or run aws sso login)', 'credentials'));
+        // A synchronous throw, and a message that does not name its target.
+        if (target.name === 'az-b') throw new ProviderError('AuthorizationFailed: the client has no permission', 'AuthorizationFailed');
+        return fake.read(target, ...rest);
+      },
+    };
+    const rules = shopRules([awsTarget('aws-a', 3), azureTarget('az-b', 4), awsTarget('aws-c', 5)]);
+    const plan = await createPlan(rules, { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns });
+    expect(reads).toBe(3);
+    expect(plan.targets).toEqual([]);
+    expect(plan.diagnostics.map((d) => [d.code, d.message, d.pos?.line])).toEqual([
+      ['read-failed', 'aws-a: no AWS credentials found (set AWS_PROFILE or run aws sso login)', 3],
+      ['read-failed', 'target az-b: AuthorizationFailed: the client has no permission', 4],
+    ]);
+  });
+
+  it('a read that fails with something other than a ProviderError is rethrown (a bug), after every read settled', async () => {
+    const fake = createFakeProvider(createFakeCloud());
+    const provider: Provider = {
+      ...fake,
+      read: (target, ...rest) => {
+        if (target.name === 'aws-a') throw new TypeError('boom');
+        return fake.read(target, ...rest);
+      },
+    };
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-c', 5)]);
+    await expect(createPlan(rules, { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns })).rejects.toThrow(TypeError);
   });
 
   it('passes the ownership context to read: other models\' groups never enter the diff', async () => {
