@@ -1,3 +1,4 @@
+import { userMessage } from '../diagnostics.js';
 import type { Style } from '../io.js';
 import type { Plan } from '../plan/types.js';
 import { NOT_STARTED, plural, type ApplyReport, type StepOutcome } from './apply-plan.js';
@@ -12,7 +13,7 @@ function line(o: StepOutcome, style: Style): string {
   const status =
     o.status === 'done' ? style.green('done   ') : o.status === 'failed' ? style.red('FAILED ') : style.yellow('skipped');
   const retries = o.attempts > 1 ? style.dim(` (after ${o.attempts - 1} retr${o.attempts === 2 ? 'y' : 'ies'})`) : '';
-  const why = o.status === 'failed' ? `: ${o.error ?? 'unknown error'}${o.code ? ` [${o.code}]` : ''}` : o.status === 'skipped' ? `: ${o.error ?? 'held back'}` : '';
+  const why = o.status === 'failed' ? `: ${userMessage(o.error ?? 'unknown error')}${o.code ? ` [${o.code}]` : ''}` : o.status === 'skipped' ? `: ${o.error ?? 'held back'}` : '';
   return `  ${status} ${o.phase.padEnd(6)} ${o.address}${retries}${why}`;
 }
 

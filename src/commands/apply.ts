@@ -24,6 +24,7 @@ interface ApplyFlags {
   parallelism: number;
   maxDestroy?: number;
   target?: string[];
+  allowUnresolved?: boolean;
   color: boolean;
 }
 
@@ -154,6 +155,7 @@ export const registerApply: RegisterCommand = (program: Command, ctx: CommandCon
     .option('--parallelism <n>', 'steps run at once across all targets', parseCount('--parallelism'), 10)
     .option('--max-destroy <n>', 'refuse a plan that destroys more than N objects (deleted objects + removed rules)', parseCount('--max-destroy'))
     .option('--target <name>', 'apply only this target (repeatable; model files only)', collect)
+    .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
     .option('--no-color', 'no ANSI colors')
     .action(async (file: string | undefined, flags: ApplyFlags) => {
       const { io } = ctx;
@@ -177,6 +179,7 @@ export const registerApply: RegisterCommand = (program: Command, ctx: CommandCon
           source,
           resolver: resolverFor(undefined, io),
           ...(flags.target ? { targets: flags.target } : {}),
+          ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
         });
         const diagnostics = allDiagnostics(plan);
         if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot plan');
