@@ -49,6 +49,19 @@ function addressText(addr: ipaddr.IPv4 | ipaddr.IPv6): string {
   return v6.toRFC5952String();
 }
 
+/**
+ * An IPv6 text with its dotted IPv4 tail (`::1.2.3.4`, `::ffff:1.2.3.4`) rewritten as two hex
+ * groups, because ipaddr.js reads `::1.2.3.4` as `::ffff:1.2.3.4`, a different address (RFC 4291
+ * §2.5.5: the tail is just the low 32 bits). Undefined when the tail is not four decimal octets.
+ */
+function hexTail(text: string): string | undefined {
+  const m = /^(.*:)([^:]*\.[^:]*)$/.exec(text);
+  if (!m) return text;
+  if (!ipaddr.IPv4.isValidFourPartDecimal(m[2]!)) return undefined;
+  const [a, b, c, d] = ipaddr.IPv4.parse(m[2]!).octets as [number, number, number, number];
+  return `${m[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
 /** Longest decimal prefix length we read (`/0128` would be a typo, not a prefix). */
 const PREFIX_DIGITS = /^\d{1,3}$/;
 
@@ -59,9 +72,10 @@ function parse(raw: string): CidrResult {
   const prefixText = slash === -1 ? undefined : s.slice(slash + 1);
   if (addrText.includes('%')) return { ok: false, reason: 'zone-index', message: `"${raw}": zone indexes (%…) cannot appear in a cloud rule` };
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  const v6Text = hexTail(addrText);
   // Choose the family by syntax first: ipaddr.parse tries IPv6 and throws for every IPv4 text.
   if (ipaddr.IPv4.isValidFourPartDecimal(addrText)) addr = ipaddr.IPv4.parse(addrText);
-  else if (ipaddr.IPv6.isValid(addrText)) addr = ipaddr.IPv6.parse(addrText);
+  else if (v6Text !== undefined && ipaddr.IPv6.isValid(v6Text)) addr = ipaddr.IPv6.parse(v6Text);
   else if (ipaddr.IPv4.isValid(addrText)) {
     const message = /^\d+\.\d+\.\d+\.\d+$/.test(addrText)
       ? `"${raw}": write IPv4 addresses as four decimal octets without leading zeros (010 would be read as octal 8)`
