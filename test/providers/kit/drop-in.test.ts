@@ -1,0 +1,145 @@
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
+import { describe, expect, it } from 'vitest';
+import { parseCidr } from '../../../src/model/addresses.js';
+import { canonicalCidr as awsCanonicalCidr } from '../../../providers/aws/rules.js';
+import { canonicalPort as azureCanonicalPort, canonicalPrefix as azureCanonicalPrefix } from '../../../providers/azure/canonical.js';
+import { allocatePriorities, ownsRuleName } from '../../../providers/azure/render.js';
+import { canonicalCidr as gcpCanonicalCidr, markerModel } from '../../../providers/gcp/canonical.js';
+import { ruleName as gcpRuleName } from '../../../providers/gcp/render.js';
+import { canonicalCidr } from '../../../providers/kit/cidr.js';
+import { nameWithHashTail } from '../../../providers/kit/names.js';
+import { hasOwnerPrefix, ownerOfDescription } from '../../../providers/kit/ownership.js';
+import { canonicalPortRange } from '../../../providers/kit/ports.js';
+import { allocateSlots } from '../../../providers/kit/slots.js';
+
+/**
+ * The kit against the code it replaces: equal where the old behaviour is kept, different exactly
+ * where the old behaviour is one of the measured bugs. Each block goes when its provider migrates
+ * (providers/kit/README.md); a failure here before then means the old code changed meanwhile and
+ * the migration must reconcile the two.
+ */
+
+const kit = (s: string) => {
+  const r = canonicalCidr(s);
+  return r.ok ? r.text : undefined;
+};
+
+/** Valid, host-bits-free CIDRs outside the IPv4-mapped space, written as ipaddr.js prints them. */
+const plainCidr = fc.oneof(
+  fc.tuple(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 })),
+  fc.tuple(fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 255 })), { minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 })),
+).map(([bytes, p]) => {
+  // Keep IPv6 out of ::/8 (the mapped and dotted-tail forms are the bug cases, tested apart).
+  const raw = bytes.length === 16 ? [bytes[0]! | 0x20, ...bytes.slice(1)] : bytes;
+  const net = raw.map((b, i) => b & ((0xff << (8 - Math.max(0, Math.min(8, p - i * 8)))) & 0xff));
+  return `${ipaddr.fromByteArray(net).toString()}/${p}`;
+});
+
+describe('kit canonicalCidr vs the four it replaces', () => {
+  it('agrees with all of them on ordinary CIDRs', () => {
+    fc.assert(
+      fc.property(plainCidr, (c) => {
+        const k = kit(c);
+        const model = parseCidr(c);
+        expect(model.kind).toBe('ok');
+        expect(k).toBe(model.kind === 'ok' ? model.cidr : '');
+        expect(awsCanonicalCidr(c)).toBe(k);
+        expect(gcpCanonicalCidr(c)).toBe(k);
+        expect(azureCanonicalPrefix(c)).toBe(k);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('fixes the measured bug: one IPv4-mapped address, three old texts, one kit text', () => {
+    const s = '::ffff:192.0.2.1';
+    const old = new Set([(parseCidr(s) as { cidr: string }).cidr, awsCanonicalCidr(s), gcpCanonicalCidr(s), azureCanonicalPrefix(s)]);
+    expect(old.size).toBe(3);
+    expect(kit(s)).toBe('::ffff:192.0.2.1/128');
+    expect(kit('::FFFF:C000:201')).toBe(kit(s));
+  });
+});
+
+describe('kit allocateSlots vs Azure allocatePriorities', () => {
+  it('places exactly as Azure does today (same hash, same probing, same keep rule)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.stringMatching(/^shop-(in|out)-[a-z0-9-]{1,10}$/), { maxLength: 40 }),
+        fc.constantFrom({ from: 100, to: 199 }, { from: 200, to: 4094 }, { from: 10, to: 20 }),
+        fc.array(fc.integer({ min: 0, max: 4200 }), { maxLength: 30 }),
+        fc.array(fc.integer({ min: 0, max: 4200 }), { maxLength: 40 }),
+        (names, band, taken, livePriorities) => {
+          const keep = new Map(names.flatMap((n, i) => (livePriorities[i] !== undefined ? [[n, livePriorities[i]!] as const] : [])));
+          const old = allocatePriorities(names, band, { keep, taken: new Set(taken) });
+          const r = allocateSlots({ range: band, keys: names, live: keep, reserved: taken });
+          if (old === null) expect(r.kind).toBe('overflow');
+          else {
+            expect(r.kind).toBe('ok');
+            if (r.kind === 'ok') expect([...r.slots].sort()).toEqual([...old].sort());
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('kit nameWithHashTail vs GCP ruleName', () => {
+  it('gives the same names (so migrating renames nothing) while they fit', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z][a-z0-9-]{0,20}[a-z0-9]$/),
+        fc.array(fc.string({ maxLength: 25 }), { maxLength: 5 }),
+        fc.string({ maxLength: 40 }),
+        (model, readable, key) => {
+          expect(nameWithHashTail([model, ...readable], 63, 6, { identity: `${model}\n${key}` })).toBe(gcpRuleName(model, readable, key));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('stays within 63 characters where the old one does not (a model name near the limit)', () => {
+    const model = `m${'x'.repeat(60)}`;
+    expect(gcpRuleName(model, ['web'], 'k').length).toBeGreaterThan(63);
+    expect(nameWithHashTail([model, 'web'], 63, 6, { identity: `${model}\nk` }).length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('kit ownership vs the providers’ markers', () => {
+  it('reads GCP description markers as markerModel does', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 20 }), fc.stringMatching(/^[a-zA-Z0-9-]{0,12}$/), fc.constantFrom('', ' ', '[', '(', 'x'), (pre, model, sep) => {
+        const d = `${pre}${sep}bulkhead:model=${model}]`;
+        expect(ownerOfDescription(d)).toBe(markerModel(d));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('matches Azure rule-name ownership as ownsRuleName does', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('shop', 'Shop', 'shop-admin'), fc.stringMatching(/^[a-zA-Z-]{0,20}$/), (model, rest) => {
+        for (const name of [`${model}-${rest}`, `shop-${rest}`, `SHOP-IN-${rest}`, rest]) {
+          expect(hasOwnerPrefix(model, name, { kinds: ['in', 'out', 'deny', 'allow'], caseInsensitive: true })).toBe(ownsRuleName(model, name));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('kit canonicalPortRange vs Azure canonicalPort', () => {
+  it('agrees on every valid port spec', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 65535 }), fc.constantFrom('single', 'range', 'star'), (a, b, shape) => {
+        const [from, to] = a <= b ? [a, b] : [b, a];
+        const text = shape === 'star' ? '*' : shape === 'single' ? String(from) : `${from}-${to}`;
+        const r = canonicalPortRange(text);
+        expect(r.ok && r.text).toBe(azureCanonicalPort(text));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
