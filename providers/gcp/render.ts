@@ -600,7 +600,8 @@ export function segmentEgressRanges(
   for (const e of rules.entities ?? []) byName.set(e.name, { v4: e.ipv4, v6: e.ipv6 });
   const peers = [...rules.rules.map((r) => r.peer), ...rules.denies.map((d) => d.peer)];
   for (const p of peers) {
-    if (p.kind === 'cidrs' && !p.builtin && !byName.has(p.entity)) byName.set(p.entity, { v4: p.ipv4, v6: p.ipv6 });
+    // The built-in internet is no declared entity (narrowed to one family it loses `builtin`, not its name).
+    if (p.kind === 'cidrs' && !p.builtin && p.entity !== 'internet' && !byName.has(p.entity)) byName.set(p.entity, { v4: p.ipv4, v6: p.ipv6 });
   }
   const names = [...byName.keys()].sort();
   const ranges = { v4: [...internal.v4], v6: [...internal.v6] };

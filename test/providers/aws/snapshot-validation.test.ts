@@ -32,10 +32,10 @@ describe('AWS snapshot validation', () => {
     const snaps = await snapshotWith(SNAPSHOT_FILES.rules, (t) => t.replace('"SecurityGroupRules": [', '"SecurityGroupRules": [\n        null,'));
     const r = await runCli(['plan', 'policies/shop.yaml', '--snapshots', snaps, '--target', 'aws-prod']);
     expect(r.code).toBe(1);
-    // After the progress line: the error, one line, and nothing else.
+    // After the progress line: the error, one line at the target in the model, and the summary.
     expect(r.stderr.split('\n').slice(1).join('\n')).toBe(
-      `Error: snapshot of aws-prod: ${join(snaps, 'aws-prod', SNAPSHOT_FILES.rules)} $.SecurityGroupRules[0]: ` +
-        "expected an object (a security group rule), got null (the AWS CLI's JSON output)\n",
+      `policies/shop.yaml:16:3: error: snapshot of aws-prod: ${join(snaps, 'aws-prod', SNAPSHOT_FILES.rules)} $.SecurityGroupRules[0]: ` +
+        "expected an object (a security group rule), got null (the AWS CLI's JSON output) [read-failed]\nError: cannot plan (1 error)\n",
     );
   });
 
@@ -82,7 +82,7 @@ describe('AWS snapshot validation', () => {
     const snaps = await snapshotWith(SNAPSHOT_FILES.groups, (t) => t.replace(/"GroupName": "[^"]+"/, '"GroupName": 12'));
     const r = await runCli(['plan', 'policies/shop.yaml', '--snapshots', snaps, '--target', 'aws-prod']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/\nError: snapshot of aws-prod: .*describe-security-groups\.json \$\.SecurityGroups\[0\]\.GroupName: expected a string, got number 12/);
+    expect(r.stderr).toMatch(/\n.*shop\.yaml:\d+:\d+: error: snapshot of aws-prod: .*describe-security-groups\.json \$\.SecurityGroups\[0\]\.GroupName: expected a string, got number 12/);
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 });

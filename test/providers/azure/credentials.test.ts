@@ -41,8 +41,13 @@ segments:
 `;
 
 const EXPECTED =
-  "Error: target azure-e2e: no Azure credentials (tried environment variables, workload identity, managed identity, Azure CLI, Azure PowerShell, Azure Developer CLI): " +
-  "run 'az login', or plan offline with --snapshots DIR";
+  "tiny.yaml:4:3: error: target azure-e2e: no Azure credentials (tried environment variables, workload identity, managed identity, Azure CLI, Azure PowerShell, Azure Developer CLI): " +
+  "run 'az login', or plan offline with --snapshots DIR [read-failed]";
+const SUMMARY: Record<string, string> = {
+  plan: 'Error: cannot plan (1 error)',
+  drift: 'Error: cannot check drift (1 error)',
+  export: 'Error: cannot export; nothing was written (1 error)',
+};
 
 describe('azure without credentials (real DefaultAzureCredential, empty environment)', () => {
   let dir: string;
@@ -84,8 +89,9 @@ describe('azure without credentials (real DefaultAzureCredential, empty environm
       const before = imdsCalls.length;
       const r = await cli(...command);
       expect(r.stderr).not.toContain('NON-LOOPBACK');
-      // Progress lines ("Planning tiny against the live APIs…") aside, the one error line and no trace.
-      expect(r.stderr.trimEnd().split('\n').filter((l) => !l.endsWith('…'))).toEqual([EXPECTED]);
+      // Progress lines ("Planning tiny against the live APIs…") aside: the one error line at the
+      // target in the model, the summary, and no trace.
+      expect(r.stderr.trimEnd().split('\n').filter((l) => !l.endsWith('…'))).toEqual([EXPECTED, SUMMARY[command[0]!]]);
       expect(r.code).toBe(1);
       // The managed-identity step of the chain did run, against the loopback stand-in for IMDS.
       expect(imdsCalls.slice(before).some((c) => c.startsWith('GET /metadata/identity/oauth2/token'))).toBe(true);

@@ -43,6 +43,7 @@ describe('azure snapshot mode and CLI JSON', () => {
       source: () => ({ kind: 'snapshot' as const, dir: join(REPO, 'policies/snapshots/shop') }),
       targets: ['azure-prod'],
       resolver: async () => ({ ipv4: [], ipv6: [] }),
+      allowUnresolved: true,
     });
     const nsg = plan.targets[0]!.changes.find((c) => c.type === AZURE_TYPES.nsg)!;
     const batchRules = nsg.childChanges.filter((c) => c.action === 'delete' && (c.before?.dependsOn ?? []).includes('azure-prod.azure_application_security_group.shop-batch'));

@@ -25,6 +25,8 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bulkhead-azure-snapcheck-'));
   await mkdir(join(dir, 'azure-prod'));
   for (const f of ['nsg.json', 'asgs.json', 'rule-collection-group.json']) await writeFile(join(dir, 'azure-prod', f), await readFile(join(BUNDLED, f), 'utf8'));
+  // The pinned FQDN answers: without them the plan stops at the unresolved names, before any read.
+  await writeFile(join(dir, 'dns.json'), await readFile(join(BUNDLED, '../dns.json'), 'utf8'));
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
