@@ -4,6 +4,7 @@ import { registerApply } from './apply.js';
 import { registerCompile } from './compile.js';
 import { registerDrift } from './drift.js';
 import { registerExport } from './export.js';
+import { registerForceUnlock } from './force-unlock.js';
 import { registerPlan } from './plan.js';
 import { registerRender } from './render.js';
 import { registerValidate } from './validate.js';
@@ -29,4 +30,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerApply,
   registerDrift,
   registerExport,
+  registerForceUnlock,
 ];

@@ -4,6 +4,7 @@ import { awsLockName, createAwsLocker } from '../../providers/aws/lock.js';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
 import { withTargetLocks, type LockRequest } from '../../src/lock.js';
+import { runCli } from '../helpers/cli.js';
 import { startMoto, type MotoServer } from '../helpers/aws/moto.js';
 import { startShim, type Ec2Shim } from '../helpers/aws/shim.js';
 import { compile, copyShop, createVpc, engine, FAKE_CREDENTIALS, groupByName, rawClient, REGION } from '../helpers/aws/scenario.js';
@@ -15,12 +16,21 @@ let shim: Ec2Shim;
 let client: EC2Client;
 let vpc: string;
 
+const savedEnv = { ...process.env };
 beforeAll(async () => {
+  // For the CLI runs: the default credential chain finds these fake keys (never the metadata service).
+  process.env['AWS_ACCESS_KEY_ID'] = 'AKIDTESTTESTTEST';
+  process.env['AWS_SECRET_ACCESS_KEY'] = 'test-secret';
+  process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
   moto = await startMoto();
   shim = await startShim(moto.url);
   client = rawClient(moto.url);
 }, 60_000);
 afterAll(async () => {
+  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_EC2_METADATA_DISABLED']) {
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
+  }
   client?.destroy();
   await shim?.stop();
   await moto?.stop();
@@ -92,5 +102,48 @@ describe('AWS lock group', () => {
       const again = await e.plan(rules);
       expect(again.targets.flatMap((t) => t.changes.map((c) => `${c.action} ${c.address}`))).toEqual([]);
     });
+  });
+});
+
+describe('bulkhead force-unlock (AWS, moto)', () => {
+  const cli = async (args: string[], answers?: string[]) => {
+    const { dir } = await copyShop(vpc);
+    return runCli(['force-unlock', ...args, 'shop.yaml'], { cwd: dir, env: { BULKHEAD_AWS_ENDPOINT: moto.url }, ...(answers ? { tty: true, answers } : {}) });
+  };
+
+  it('removes a lock left by a killed run with --yes, exit 0; then says there is none, exit 1', async () => {
+    await lockOf().tryCreate(request('run-dead'));
+    const out = await cli(['aws-prod', '--yes']);
+    expect(out.stderr).toContain('Target aws-prod is locked by alice@ci (pid 7, run run-dead) since 2026-12-01T10:00:00Z (expires 2099-01-01T00:00:00Z)');
+    expect(out.stdout).toBe('Lock of target aws-prod removed.\n');
+    expect(out.code).toBe(0);
+    expect(await lockOf().read()).toBeUndefined();
+    const again = await cli(['aws-prod', '--yes']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('Error: target aws-prod is not locked (no security group shop-bulkhead-lock in');
+  });
+
+  it('asks for confirmation: refuses without a terminal, keeps the lock unless the answer is yes', async () => {
+    await lockOf().tryCreate(request('run-dead'));
+    const noTty = await cli(['aws-prod']);
+    expect(noTty.code).toBe(1);
+    expect(noTty.stderr).toContain('stdin is not a terminal (pass --yes)');
+    const no = await cli(['aws-prod'], ['no']);
+    expect(no.code).toBe(1);
+    expect(await lockOf().read()).toMatchObject({ runId: 'run-dead' });
+    const yes = await cli(['aws-prod'], ['yes']);
+    expect(yes.code).toBe(0);
+    expect(await lockOf().read()).toBeUndefined();
+  });
+
+  it('never removes a group with the lock name that lacks the ownership marker; unknown targets are usage errors', async () => {
+    await client.send(new CreateSecurityGroupCommand({ GroupName: awsLockName('shop'), Description: 'someone else', VpcId: vpc }));
+    const out = await cli(['aws-prod', '--yes']);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/not a Bulkhead lock and Bulkhead will not touch it/);
+    await groupByName(client, vpc, awsLockName('shop'));
+    const unknown = await cli(['aws-nope', '--yes']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown target "aws-nope" (the model\'s targets: aws-prod, azure-prod, gcp-prod)');
   });
 });
