@@ -13,6 +13,7 @@ import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.
 import type { ReadContext, StateSource } from '../../src/provider.js';
 import { appRuleFromWire, asgRef, canonicalLocation, ruleFromWire, type WireAppRule, type WireRule } from './canonical.js';
 import { statusOf, withRetry, type RetrySettings } from './errors.js';
+import { LOCK_TAG } from './lock.js';
 import {
   appRuleSummary,
   asgName,
@@ -217,7 +218,8 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
   const model = context?.model ?? inferModel(raw);
   const diagnostics: Diagnostic[] = [];
   const resources: Resource[] = [];
-  const owned = (a: WireAsg) => model !== undefined && a.tags?.[MARKER] === model;
+  // The lock ASG (lock.ts) is owned but no segment's: plan and drift never see it.
+  const owned = (a: WireAsg) => model !== undefined && a.tags?.[MARKER] === model && a.tags?.[LOCK_TAG] === undefined;
   const ownedAsgByRef = new Map<string, string>();
   for (const a of raw.asgs) {
     if (!owned(a) || !a.name) continue;
