@@ -191,6 +191,7 @@ export async function withTargetLocks<T>(locks: readonly NamedLock[], options: L
       let pause = options.pollStartMs ?? LOCK_POLL_START_MS;
       const maxPause = options.pollMaxMs ?? LOCK_POLL_MAX_MS;
       let announced = false;
+      let vanished = 0;
       for (;;) {
         const since = now();
         const mine: LockRequest = { ...me, since: iso(since), expires: iso(since + ttl) };
@@ -200,6 +201,8 @@ export async function withTargetLocks<T>(locks: readonly NamedLock[], options: L
           break;
         }
         const other = attempt.record;
+        // The object went away between the create and the read (its holder just released it): try again.
+        if (!other && ++vanished <= 3) continue;
         if (other && Date.parse(other.expires) <= now()) {
           say(`Target ${target}: the lock of ${describeHolder(other)} since ${other.since} expired at ${other.expires}; taking it over.`);
           await lock.remove(other);

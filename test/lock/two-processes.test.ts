@@ -7,6 +7,7 @@ import { DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-e
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMoto, type MotoServer } from '../helpers/aws/moto.js';
 import { startShim, type Ec2Shim } from '../helpers/aws/shim.js';
+import { awsLockName } from '../../providers/aws/lock.js';
 import { copyShop, createVpc, rawClient } from '../helpers/aws/scenario.js';
 
 // Two OS processes (node + tsx) run the lock → plan → apply → hold sequence of test/lock/fixtures/
@@ -46,7 +47,7 @@ interface Child {
   stderr(): string;
 }
 
-function child(name: string, ...args: string[]): Child {
+function child(name: string, ...args: string[]): Child & { kill(signal: NodeJS.Signals): void } {
   const p = spawn(process.execPath, ['--import', 'tsx', CHILD, shim.url, modelFile, join(dir, 'log'), name, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
@@ -54,6 +55,7 @@ function child(name: string, ...args: string[]): Child {
   let stderr = '';
   p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return {
+    kill: (signal) => p.kill(signal),
     done: new Promise((resolve) => p.once('exit', (code) => resolve({ code, stderr }))),
     stderr: () => stderr,
   };
@@ -107,6 +109,17 @@ describe('two processes, one AWS target (moto)', () => {
       `${first} enter`, `${first} applied changes=6 ok=true`, `${first} exit`,
       `${second} enter`, `${second} applied changes=0 ok=true`, `${second} exit`,
     ]);
+    expect(await groupNames()).toEqual(['shop-app', 'shop-db', 'shop-lb', 'shop-web']);
+  });
+
+  it('Ctrl-C (SIGINT) during the run releases the lock before the process ends', async () => {
+    const a = child('A', '--release-file', join(dir, 'never'));
+    await until('A to hold the lock', async () => (await logLines()).some((l) => l.startsWith('A applied')), [a]);
+    expect(await groupNames()).toContain(awsLockName('shop'));
+    a.kill('SIGINT');
+    const done = await a.done;
+    expect(done.stderr).toContain('SIGINT: releasing the target locks');
+    expect(await logLines()).not.toContain('A exit');
     expect(await groupNames()).toEqual(['shop-app', 'shop-db', 'shop-lb', 'shop-web']);
   });
 });
