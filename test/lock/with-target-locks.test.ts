@@ -143,6 +143,17 @@ describe('withTargetLocks', () => {
     expect(store.log).toEqual(['acquire prod run-a', 'release prod run-a']);
   });
 
+  it('retries at once when the held object vanished before it could be read (its holder just released it)', async () => {
+    const store = new MemoryLockStore();
+    const inner = store.lock('prod');
+    let calls = 0;
+    const flaky = { ...inner, tryCreate: async (r: Parameters<typeof inner.tryCreate>[0]) => (++calls === 1 ? { kind: 'held' as const, record: undefined } : inner.tryCreate(r)) };
+    const clock = fakeTime();
+    expect(await withTargetLocks([{ target: 'prod', lock: flaky }], options(A, clock), async () => 'ran')).toBe('ran');
+    expect(calls).toBe(2);
+    expect(clock.sleeps).toEqual([]);
+  });
+
   it('lockedMessage and parseDuration', () => {
     expect(parseDuration('--lock-timeout', '5m')).toBe(300_000);
     expect(parseDuration('--lock-timeout', '90')).toBe(90_000);
