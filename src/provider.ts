@@ -1,6 +1,7 @@
 import type { Diagnostic } from './diagnostics.js';
 import type { CloudId, RuleSet, SegmentSpec, TargetSpec } from './compile/types.js';
 import type { Change, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
+import type { TargetLocker } from './lock.js';
 
 /**
  * The interface every cloud implements (one folder per cloud under `providers/`). `validate` and
@@ -24,6 +25,8 @@ export interface Provider {
   exportSnapshot(target: TargetSpec, options: LiveOptions): Promise<SnapshotFile[]>;
   /** Desired objects in the shape of the cloud CLI's describe/list output (`bulkhead render`). */
   toCliJson(resources: readonly Resource[], target: TargetSpec): Json;
+  /** The per-target lock object `apply` and `destroy` take across processes (src/lock.ts). */
+  readonly lock?: TargetLocker;
 }
 
 /** What render needs besides the rules: resolved FQDNs (resolution is I/O, so it happens before). */

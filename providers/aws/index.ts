@@ -3,6 +3,7 @@ import { ProviderError } from '../../src/errors.js';
 import type { Provider, ReadContext, RenderContext } from '../../src/provider.js';
 import { createAwsApplier, type AwsApplierTuning } from './apply.js';
 import { awsCliJson } from './cli-json.js';
+import { createAwsLocker } from './lock.js';
 import { createEc2Client, exportRaw, readAws, type AwsClientOptions } from './read.js';
 import { renderAws } from './render.js';
 import { snapshotFiles } from './snapshot.js';
@@ -51,5 +52,6 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     toCliJson(resources, target) {
       return awsCliJson(resources, target);
     },
+    lock: createAwsLocker(options),
   } satisfies Provider;
 }

@@ -4,6 +4,7 @@ import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
 import { InternalError } from '../../src/errors.js';
 import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
 import { groupName } from './render.js';
+import { LOCK_TAG } from './lock.js';
 import {
   addressOf,
   byKey,
@@ -150,7 +151,8 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
   const vpc = target.aws.vpc;
   const model = owner.model ?? inferModel(raw) ?? '';
   const diagnostics: Diagnostic[] = [];
-  const groups = raw.SecurityGroups.filter((g) => g.VpcId === undefined || g.VpcId === vpc);
+  // The lock group (lock.ts) is owned but is no segment's group: plan and drift never see it.
+  const groups = raw.SecurityGroups.filter((g) => (g.VpcId === undefined || g.VpcId === vpc) && tagValue(g.Tags, LOCK_TAG) === undefined);
   const adoptedBySegment = new Map<string, string>();
   const segmentByAdoptedId = new Map<string, string>();
   for (const s of owner.segments ?? []) {

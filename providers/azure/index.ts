@@ -1,6 +1,7 @@
 import type { Provider } from '../../src/provider.js';
 import { createAzureApplier } from './apply.js';
 import { azureCliJson } from './cli-json.js';
+import { createAzureLocker } from './lock.js';
 import { readAzure, type AzureProviderOptions } from './read.js';
 import { renderAzure } from './render.js';
 import { exportAzureSnapshot } from './snapshot.js';
@@ -23,5 +24,6 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     createApplier: (target, state, applierOptions) => createAzureApplier(target, state, applierOptions, options),
     exportSnapshot: (target, live) => exportAzureSnapshot(target, live, options),
     toCliJson: (resources, target) => azureCliJson(resources, target),
+    lock: createAzureLocker(options),
   } satisfies Provider;
 }

@@ -14,6 +14,7 @@ import type { ReadContext, StateSource } from '../../src/provider.js';
 import { appRuleFromWire, asgRef, canonicalLocation, ruleFromWire, type WireAppRule, type WireRule } from './canonical.js';
 import { checkAsgs, checkNsg, checkRcg, parseSnapshotFile } from './snapshot-json.js';
 import { statusOf, withCredentials, withRetry, type RetrySettings } from './errors.js';
+import { LOCK_TAG } from './lock.js';
 import {
   appRuleSummary,
   asgName,
@@ -228,7 +229,8 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
   const model = context?.model ?? inferModel(raw);
   const diagnostics: Diagnostic[] = [];
   const resources: Resource[] = [];
-  const owned = (a: WireAsg) => model !== undefined && a.tags?.[MARKER] === model;
+  // The lock ASG (lock.ts) is owned but no segment's: plan and drift never see it.
+  const owned = (a: WireAsg) => model !== undefined && a.tags?.[MARKER] === model && a.tags?.[LOCK_TAG] === undefined;
   const ownedAsgByRef = new Map<string, string>();
   // Azure names are case-insensitive: an owned ASG `Shop-Web` IS the segment's `shop-web`. Read
   // gives it the model's spelling, so the plan does not "create" shop-web and delete Shop-Web,

@@ -23,6 +23,7 @@ import {
 } from './canonical.js';
 import { classifyGcpError, credentialsError, errorDetails } from './errors.js';
 import { POLICY_PRIORITY_BAND } from './limits.js';
+import { isGcpLockRule } from './lock.js';
 import { parseFirewallRulesJson, parsePolicyJson, SNAPSHOT_FILES } from './snapshot.js';
 
 /**
@@ -259,6 +260,8 @@ export function toProviderState(
   /** Another model's own object: marked by it and named with its prefix. */
   const othersOwn = (name: string, marked: string | undefined) => marked !== undefined && marked !== model && name.startsWith(`${marked}-`);
   for (const fw of raw.firewalls) {
+    // The lock rule (lock.ts) is owned but no rule of the model: plan and drift never see it.
+    if (isGcpLockRule(fw)) continue;
     const name = fw.name ?? '';
     const marked = markerModel(fw.description ?? undefined);
     const owner = model ?? marked;

@@ -18,8 +18,9 @@ import { checkStaleness, isSavedPlanText, parseSavedPlan, verifySavedPlan, type 
 import type { RuleSet } from '../compile/types.js';
 import type { Plan } from '../plan/types.js';
 import type { CommandContext, RegisterCommand } from './index.js';
+import { addLockOptions, locksForPlan, lockOptionsFrom, withTargetLocks, type LockFlags } from '../lock.js';
 
-interface ApplyFlags {
+interface ApplyFlags extends LockFlags {
   autoApprove?: boolean;
   parallelism: number;
   maxDestroy?: number;
@@ -67,14 +68,17 @@ export function checkMaxDestroy(plan: Plan, max: number | undefined): void {
   if (d.total > max) throw new UsageError(`${describeDestroyed(d)}, more than --max-destroy ${max}; nothing was changed`);
 }
 
-/** After a prompt: refuses when a target changed while the answer was awaited. */
-export async function recheckAfterPrompt(plan: Plan, rules: RuleSet, source: (t: TargetSpec) => StateSource, io: Io, color: boolean): Promise<void> {
+/**
+ * Under the targets' locks, just before the first write: refuses when a target changed since the
+ * plan was read (an answer that took minutes, or another run that held the lock meanwhile).
+ */
+export async function recheckUnderLock(plan: Plan, rules: RuleSet, source: (t: TargetSpec) => StateSource, io: Io): Promise<void> {
   const stale = await checkStaleness({ plan, rules }, { providers: getProvider, source });
   if (stale.length > 0) {
-    io.stderr.write(describeStale(stale, createStyle(io.stderrIsTTY && color, io.env)));
+    io.stderr.write(describeStale(stale, createStyle(io.stderrIsTTY, io.env)));
     throw new ValidationError(
-      stale.map((s) => error('plan-stale', `target ${s.target} changed while the plan awaited confirmation; plan again`)),
-      'the state changed during confirmation; nothing was changed',
+      stale.map((s) => error('plan-stale', `target ${s.target} changed since the plan was made (by hand, or by another run); plan again`)),
+      'the state changed before the changes could start; nothing was changed',
     );
   }
 }
@@ -84,6 +88,31 @@ export async function recheckAfterPrompt(plan: Plan, rules: RuleSet, source: (t:
  * finish and the report is printed (exit 130); a second interrupt ends the process at once.
  */
 export async function runApproved(
+  plan: Plan,
+  rules: RuleSet,
+  options: {
+    io: Io;
+    source: (t: TargetSpec) => StateSource;
+    parallelism: number;
+    maxDestroy?: number;
+    style: Style;
+    verb: 'Apply' | 'Destroy';
+    lock: LockFlags;
+  },
+): Promise<{ report: ApplyReport; exit: number }> {
+  const { io } = options;
+  // One run writes a target at a time: take the targets' locks, then make sure nothing changed
+  // since the plan was read (a run that held the lock meanwhile changed it), then write. Signals
+  // are this command's own business (a first Ctrl-C finishes the running steps), and the locks
+  // are released when it returns or throws.
+  const locks = locksForPlan(plan, rules, getProvider, options.source);
+  return withTargetLocks(locks, { ...lockOptionsFrom(options.lock, io.stderr), handleSignals: false }, async () => {
+    await recheckUnderLock(plan, rules, options.source, io);
+    return runSteps(plan, rules, options);
+  });
+}
+
+async function runSteps(
   plan: Plan,
   rules: RuleSet,
   options: { io: Io; source: (t: TargetSpec) => StateSource; parallelism: number; maxDestroy?: number; style: Style; verb: 'Apply' | 'Destroy' },
@@ -147,7 +176,7 @@ async function trustedPlan(text: string, file: string, io: Io, source: (t: Targe
 
 /** `bulkhead apply FILE|PLANFILE`: carries out a saved plan, or plans a model and carries it out after confirmation. */
 export const registerApply: RegisterCommand = (program: Command, ctx: CommandContext) => {
-  program
+  const command = program
     .command('apply')
     .description('make the targets match the model (a model file is planned first; a saved plan is re-checked)')
     .argument('[file]', 'model file (default: bulkhead.yaml) or a saved plan from `plan --out`')
@@ -156,8 +185,8 @@ export const registerApply: RegisterCommand = (program: Command, ctx: CommandCon
     .option('--max-destroy <n>', 'refuse a plan that destroys more than N objects (deleted objects + removed rules)', parseCount('--max-destroy'))
     .option('--target <name>', 'apply only this target (repeatable; model files only)', collect)
     .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
-    .option('--no-color', 'no ANSI colors')
-    .action(async (file: string | undefined, flags: ApplyFlags) => {
+    .option('--no-color', 'no ANSI colors');
+  addLockOptions(command).action(async (file: string | undefined, flags: ApplyFlags) => {
       const { io } = ctx;
       const style = createStyle(io.stdoutIsTTY && flags.color, io.env);
       if (flags.parallelism < 1) throw new UsageError('--parallelism must be at least 1');
@@ -198,8 +227,6 @@ export const registerApply: RegisterCommand = (program: Command, ctx: CommandCon
           ctx.setExit(EXIT.error);
           return;
         }
-        // The answer may have taken minutes: make sure nobody changed the targets meanwhile.
-        if (!flags.autoApprove) await recheckAfterPrompt(plan, rules, source, io, flags.color);
       }
 
       const { exit } = await runApproved(plan, rules, {
@@ -209,6 +236,7 @@ export const registerApply: RegisterCommand = (program: Command, ctx: CommandCon
         ...(flags.maxDestroy !== undefined ? { maxDestroy: flags.maxDestroy } : {}),
         style,
         verb: 'Apply',
+        lock: flags,
       });
       ctx.setExit(exit);
     });

@@ -8,10 +8,11 @@ import { createStyle } from '../io.js';
 import { allDiagnostics, createPlan } from '../plan/create-plan.js';
 import { collect, loadRules, parseCount, resolverFor, stateSourceFor } from '../plan/engine-context.js';
 import { formatPlanText } from '../plan/format-text.js';
-import { checkMaxDestroy, confirm, recheckAfterPrompt, runApproved } from './apply.js';
+import { checkMaxDestroy, confirm, runApproved } from './apply.js';
+import { addLockOptions, type LockFlags } from '../lock.js';
 import type { CommandContext, RegisterCommand } from './index.js';
 
-interface DestroyFlags {
+interface DestroyFlags extends LockFlags {
   autoApprove?: boolean;
   parallelism: number;
   maxDestroy?: number;
@@ -30,7 +31,7 @@ export function retiredRules(rules: RuleSet): RuleSet {
 
 /** `bulkhead destroy [MODEL] [--target NAME…]`: retires a model, deleting every object it owns and nothing else. */
 export const registerDestroy: RegisterCommand = (program: Command, ctx: CommandContext) => {
-  program
+  const command = program
     .command('destroy')
     .description('delete every object the model owns in its targets (nothing else), after confirmation')
     .argument('[file]', 'model file (default: bulkhead.yaml)')
@@ -38,8 +39,8 @@ export const registerDestroy: RegisterCommand = (program: Command, ctx: CommandC
     .option('--parallelism <n>', 'steps run at once across all targets', parseCount('--parallelism'), 10)
     .option('--max-destroy <n>', 'refuse when more than N objects would be destroyed (deleted objects + removed rules)', parseCount('--max-destroy'))
     .option('--target <name>', 'destroy only in this target (repeatable, or comma-separated)', collect)
-    .option('--no-color', 'no ANSI colors')
-    .action(async (file: string | undefined, flags: DestroyFlags) => {
+    .option('--no-color', 'no ANSI colors');
+  addLockOptions(command).action(async (file: string | undefined, flags: DestroyFlags) => {
       const { io } = ctx;
       const style = createStyle(io.stdoutIsTTY && flags.color, io.env);
       if (flags.parallelism < 1) throw new UsageError('--parallelism must be at least 1');
@@ -68,7 +69,6 @@ export const registerDestroy: RegisterCommand = (program: Command, ctx: CommandC
         ctx.setExit(EXIT.error);
         return;
       }
-      if (!flags.autoApprove) await recheckAfterPrompt(plan, rules, source, io, flags.color);
       const { exit } = await runApproved(plan, rules, {
         io,
         source,
@@ -76,6 +76,7 @@ export const registerDestroy: RegisterCommand = (program: Command, ctx: CommandC
         ...(flags.maxDestroy !== undefined ? { maxDestroy: flags.maxDestroy } : {}),
         style,
         verb: 'Destroy',
+        lock: flags,
       });
       ctx.setExit(exit);
     });

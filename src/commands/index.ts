@@ -5,6 +5,7 @@ import { registerCompile } from './compile.js';
 import { registerDestroy } from './destroy.js';
 import { registerDrift } from './drift.js';
 import { registerExport } from './export.js';
+import { registerForceUnlock } from './force-unlock.js';
 import { registerPlan } from './plan.js';
 import { registerRender } from './render.js';
 import { registerShow } from './show.js';
@@ -38,4 +39,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerDestroy,
   registerDrift,
   registerExport,
+  registerForceUnlock,
 ];

@@ -161,7 +161,7 @@ describe('bulkhead apply', () => {
     const before = JSON.stringify(dumpCloud(cloud));
     const late = await runCli(['apply'], { cwd: dir, tty: true, answers: ['yes'] });
     expect(late.code).toBe(1);
-    expect(late.stderr).toContain('the state changed during confirmation');
+    expect(late.stderr).toContain('the state changed before the changes could start');
     const after = JSON.parse(JSON.stringify(dumpCloud(cloud))) as Record<string, { name: string }[]>;
     expect(JSON.stringify({ 'aws-test': after['aws-test']!.filter((g) => g.name !== 'intruder') })).toBe(before);
   });
@@ -185,6 +185,54 @@ const GUARDED = `${MODEL}guardrails:
   - name: no-ssh-from-internet
     deny: { from: internet, ports: [tcp/22] }
 `;
+
+describe('bulkhead apply and destroy take the targets\' locks', () => {
+  it('apply takes the lock before the first write and releases it at the end', async () => {
+    const order: string[] = [];
+    cloud.onChange = (c) => order.push(`${c.locks.has('aws-test') ? 'locked' : 'UNLOCKED'} ${c.log.at(-1)}`);
+    const r = await runCli(['apply', '--auto-approve'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(cloud.lockLog).toEqual(['lock aws-test', 'unlock aws-test']);
+    expect(order.length).toBeGreaterThan(0);
+    expect(order.every((o) => o.startsWith('locked '))).toBe(true);
+  });
+
+  it('refuses, changing nothing, while another run holds the lock, and names the holder and force-unlock', async () => {
+    const since = new Date().toISOString();
+    const expires = new Date(Date.now() + 3_600_000).toISOString();
+    cloud.locks.set('aws-test', { model: 'shop', holder: 'ci@runner-7', pid: 4242, runId: 'other', since, expires, objectId: 'lock-x' });
+    const r = await runCli(['apply', '--auto-approve'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/target aws-test is locked by ci@runner-7/);
+    expect(r.stderr).toContain('bulkhead force-unlock aws-test');
+    expect(cloud.log).toEqual([]);
+    expect(cloud.locks.get('aws-test')?.runId).toBe('other');
+  });
+
+  it('a run that waited for the lock re-reads the targets and refuses a plan another run made stale', async () => {
+    // Another run holds the lock and changes the target while this one waits.
+    const since = new Date().toISOString();
+    const expires = new Date(Date.now() + 3_600_000).toISOString();
+    cloud.locks.set('aws-test', { model: 'shop', holder: 'ci@runner-7', pid: 4242, runId: 'other', since, expires, objectId: 'lock-x' });
+    const mine = runCli(['apply', '--auto-approve', '--lock-timeout', '30s'], { cwd: dir });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    seedGroup(cloud, 'aws-test', { name: 'shop-lb', owner: 'shop', rules: [] });
+    cloud.locks.delete('aws-test');
+    const r = await mine;
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('changed since the plan was made');
+    expect(r.stderr).toMatch(/waiting|locked by ci@runner-7/);
+    expect(cloud.log).toEqual([]);
+  });
+
+  it('destroy takes the lock as well', async () => {
+    expect((await runCli(['apply', '--auto-approve'], { cwd: dir })).code).toBe(0);
+    cloud.lockLog.length = 0;
+    const r = await runCli(['destroy', '--auto-approve'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(cloud.lockLog).toEqual(['lock aws-test', 'unlock aws-test']);
+  });
+});
 
 describe('bulkhead apply PLAN: a saved plan is a trust boundary', () => {
   beforeEach(async () => {

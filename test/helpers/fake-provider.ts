@@ -7,6 +7,7 @@ import { error, type Diagnostic } from '../../src/diagnostics.js';
 import { ProviderError } from '../../src/errors.js';
 import type { Applier, ApplyStep, Provider, ReadContext, RenderContext, StateSource } from '../../src/provider.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
+import type { LockRecord, TargetLock } from '../../src/lock.js';
 
 /**
  * A fake cloud and its provider, for engine tests: security-group-like objects that hold rules,
@@ -64,11 +65,39 @@ export interface FakeCloud {
   /** Called after every successful mutating call. */
   onChange?: (cloud: FakeCloud) => void;
   nextId: number;
+  /** The lock object of each target (create-only, like the clouds' lock objects), by target name. */
+  readonly locks: Map<string, LockRecord>;
+  /** Lock events in order (`lock aws-test`, `unlock aws-test`), apart from `log` (not a change of the target). */
+  readonly lockLog: string[];
 }
 
 /** A new, empty fake cloud. */
 export function createFakeCloud(): FakeCloud {
-  return { targets: new Map(), log: [], calls: 0, faults: {}, nextId: 1 };
+  return { targets: new Map(), log: [], calls: 0, faults: {}, nextId: 1, locks: new Map(), lockLog: [] };
+}
+
+/** The fake cloud's lock of one target: an object only one run can create, as the real providers' are. */
+function fakeLock(cloud: FakeCloud, target: string, model: string): TargetLock {
+  return {
+    description: `fake lock of ${target}`,
+    async tryCreate(request) {
+      const held = cloud.locks.get(target);
+      if (held) return { kind: 'held', record: held };
+      const record: LockRecord = { ...request, model, objectId: `lock-${cloud.nextId++}` };
+      cloud.locks.set(target, record);
+      cloud.lockLog.push(`lock ${target}`);
+      return { kind: 'acquired', record };
+    },
+    async read() {
+      return cloud.locks.get(target);
+    },
+    async remove(record) {
+      if (cloud.locks.get(target)?.objectId !== record.objectId) return 'gone';
+      cloud.locks.delete(target);
+      cloud.lockLog.push(`unlock ${target}`);
+      return 'removed';
+    },
+  };
 }
 
 /** Sets the faults for the next calls (the call counter restarts). */
@@ -502,6 +531,7 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
         },
       };
     },
+    lock: { lockFor: (target: TargetSpec, model: string) => fakeLock(cloud, target.name, model) },
     async exportSnapshot(target: TargetSpec) {
       const groups = [...groupsOf(cloud, target.name).values()].sort((a, b) => (a.name < b.name ? -1 : 1));
       const content = JSON.stringify(

@@ -256,7 +256,8 @@ export class ArmEmulator {
         throw new HttpError(429, 'TooManyRequests', 'injected throttling: too many requests');
       }
       const ifMatch = typeof req.headers['if-match'] === 'string' ? req.headers['if-match'] : undefined;
-      const r = this.#route(method, url, raw === '' ? undefined : (JSON.parse(raw) as unknown), ifMatch);
+      const ifNoneMatch = typeof req.headers['if-none-match'] === 'string' ? req.headers['if-none-match'] : undefined;
+      const r = this.#route(method, url, raw === '' ? undefined : (JSON.parse(raw) as unknown), ifMatch, ifNoneMatch);
       status = r.status;
       body = r.body;
       Object.assign(headers, r.headers ?? {});
@@ -285,7 +286,7 @@ export class ArmEmulator {
     }
   }
 
-  #route(method: string, url: URL, body: unknown, ifMatch: string | undefined): { status: number; body?: unknown; headers?: Record<string, string> } {
+  #route(method: string, url: URL, body: unknown, ifMatch: string | undefined, ifNoneMatch?: string): { status: number; body?: unknown; headers?: Record<string, string> } {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const lower = parts.map((p) => p.toLowerCase());
     // Async operation status and results: /subscriptions/{s}/providers/Microsoft.Network/locations/{l}/operations|operationResults/{id}
@@ -318,7 +319,7 @@ export class ArmEmulator {
     }
     if (type === 'applicationsecuritygroups') {
       if (name === undefined) return this.#list(url, [...this.#asgs.values()].filter((a) => sameRg(a.rg, rg)).map((a) => this.#asgBody(a)), skip);
-      return this.#asg(method, rg, name, body);
+      return this.#asg(method, rg, name, body, ifMatch, ifNoneMatch);
     }
     if (type === 'firewallpolicies' && name !== undefined) {
       const policy = this.#policies.get(key(rg, name));
@@ -573,12 +574,19 @@ export class ArmEmulator {
     };
   }
 
-  #asg(method: string, rg: string, name: string, body: unknown): { status: number; body?: unknown; headers?: Record<string, string> } {
+  #asg(method: string, rg: string, name: string, body: unknown, ifMatch?: string, ifNoneMatch?: string): { status: number; body?: unknown; headers?: Record<string, string> } {
     const k = key(rg, name);
     const existing = this.#asgs.get(k);
     if (method === 'GET') {
       if (!existing) throw new HttpError(404, 'ResourceNotFound', `The Resource '${NETWORK}/applicationSecurityGroups/${name}' under resource group '${rg}' was not found.`);
       return { status: 200, body: this.#asgBody(existing) };
+    }
+    // ARM conditional requests (the lock, src/lock.ts): If-None-Match: * creates only; If-Match deletes only that version.
+    if (method === 'PUT' && ifNoneMatch === '*' && existing) {
+      throw new HttpError(412, 'PreconditionFailed', `The resource ${NETWORK}/applicationSecurityGroups/${name} already exists (If-None-Match: *).`);
+    }
+    if (method === 'DELETE' && existing && ifMatch !== undefined && ifMatch !== '*' && ifMatch !== existing.etag) {
+      throw new HttpError(412, 'PreconditionFailed', `The etag ${ifMatch} does not match the current etag of ASG ${name}.`);
     }
     if (method === 'DELETE') {
       if (!existing) return { status: 204 };
