@@ -405,7 +405,8 @@ export function fingerprintOf(raw: RawAzureState): string {
           rules: (raw.nsg.securityRules ?? []).map((r) => ({ name: r.name ?? '', ...ruleFromWire(r) })),
         }
       : null,
-    asgs: raw.asgs.map((a) => ({ name: a.name ?? '', location: canonicalLocation(a.location ?? ''), tags: (a.tags ?? {}) as Json })),
+    // The lock ASG (lock.ts) comes and goes with every apply: taking it must not make a plan stale.
+    asgs: raw.asgs.filter((a) => a.tags?.[LOCK_TAG] === undefined).map((a) => ({ name: a.name ?? '', location: canonicalLocation(a.location ?? ''), tags: (a.tags ?? {}) as Json })),
     rcg: raw.rcg ? (JSON.parse(JSON.stringify({ priority: raw.rcg.priority ?? null, ruleCollections: raw.rcg.ruleCollections ?? [] })) as Json) : null,
   };
   return `sha256:${createHash('sha256').update(canonicalJson(view)).digest('hex')}`;

@@ -47,7 +47,7 @@ describe('azure through the CLI', () => {
     expect(plan.code).toBe(2);
     expect(plan.stdout).toContain('Plan: 3 to add, 0 to change, 0 to destroy.');
     const apply = await runCli(['apply', 'tiny.yaml', '--auto-approve'], { cwd: dir, env });
-    expect(apply.code).toBe(0);
+    expect(apply.code, apply.stderr).toBe(0);
     expect(h.emulator.asgNames(RG)).toEqual(['tiny-app', 'tiny-web']);
     const clean = await runCli(['drift', 'tiny.yaml'], { cwd: dir, env });
     expect(clean.code).toBe(0);
