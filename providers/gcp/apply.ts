@@ -90,7 +90,7 @@ export function firewallWrite(before: FirewallSpec, after: FirewallSpec): { kind
 
 /** The applier of one GCP target. */
 export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gcpOptions: GcpApplyOptions = {}): Applier {
-  if (target.kind !== 'gcp') throw new InternalError(`gcp applier for a ${target.kind} target`);
+  if (target.kind !== 'gcp') throw new InternalError(`gcp applier for the ${target.kind} target ${target.name}`);
   const project = target.gcp.project;
   const endpoint = target.gcp.endpoint ?? options.endpoint;
   const factory = gcpOptions.clients ?? createGcpClients;

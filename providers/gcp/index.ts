@@ -44,7 +44,7 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     read: (target, source, context) => readGcp(target, source, context, readOptions),
     createApplier: (target, _state, applierOptions) => createGcpApplier(target, applierOptions, options),
     async exportSnapshot(target, live) {
-      if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is a ${target.kind} target`);
+      if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is ${target.kind === 'aws' ? 'an AWS' : 'an Azure'} target)`);
       const clients = await (options.clients ?? createGcpClients)(target.gcp.endpoint ?? live.endpoint, target.name);
       try {
         // Everything gcloud's list would print, not only the model's rules.

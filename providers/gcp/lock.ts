@@ -37,7 +37,7 @@ export function isGcpLockRule(fw: { readonly description?: string | null }): boo
 export function createGcpLocker(options: { readonly clients?: GcpClientFactory } = {}): TargetLocker {
   return {
     lockFor(target: TargetSpec, model: string, live: LiveOptions): TargetLock {
-      if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is a ${target.kind} target`);
+      if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is ${target.kind === 'aws' ? 'an AWS' : 'an Azure'} target)`);
       return gcpLock(target, model, target.gcp.endpoint ?? live.endpoint, options.clients);
     },
   };

@@ -351,7 +351,7 @@ export async function readGcp(
   context: ReadContext | undefined,
   options: GcpReadOptions = {},
 ): Promise<ProviderState> {
-  if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is a ${target.kind} target`);
+  if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is ${target.kind === 'aws' ? 'an AWS' : 'an Azure'} target)`);
   const model = context?.model;
   if (source.kind === 'snapshot') {
     const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);
