@@ -1,6 +1,6 @@
 /**
  * AWS quotas and API limits Bulkhead checks at plan time or respects when batching calls. Each
- * constant names its source (see ../shared/reference/cloud-semantics.md §1 for the evidence).
+ * constant names its source (see docs/cloud-semantics.md §1 for the evidence).
  */
 
 /**

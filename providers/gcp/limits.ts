@@ -1,6 +1,6 @@
 /**
  * GCP limits Bulkhead checks at plan time, each with its source (see
- * ../shared/reference/cloud-semantics.md §3.2). A model that cannot fit fails the plan, never an
+ * docs/cloud-semantics.md §3.2). A model that cannot fit fails the plan, never an
  * apply halfway.
  */
 
