@@ -1,4 +1,5 @@
 import type { SnapshotFile } from '../../src/provider.js';
+import { jsonSyntaxError } from '../kit/json-syntax.js';
 import { canonicalCidr } from './rules.js';
 import type { AwsRawState, RawPrefixList, RawSecurityGroup, RawSecurityGroupRule } from './state.js';
 
@@ -55,108 +56,11 @@ export class SnapshotParseError extends Error {
   }
 }
 
-/** 1-based line and column of a character offset. */
-function lineColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
-  const nl = before.lastIndexOf('\n');
-  return { line: before.split('\n').length, column: before.length - nl };
-}
-
-/**
- * The offset of the first JSON syntax error in `text` (RFC 8259), or -1. JSON.parse says where
- * only for some errors (`Unexpected token '}', "…" is not valid JSON` has no position), so the
- * error path scans the text itself.
- */
-export function jsonErrorOffset(text: string): number {
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const fail = (): never => {
-    throw i;
-  };
-  const literal = (word: string) => {
-    for (const ch of word) if (text[i++] !== ch) return (i--, fail());
-  };
-  const string = () => {
-    if (text[i] !== '"') fail();
-    i++;
-    for (;;) {
-      if (i >= text.length) fail();
-      const c = text.charCodeAt(i);
-      if (c === 0x22) return void i++;
-      if (c < 0x20) fail();
-      if (c === 0x5c) {
-        i++;
-        const e = text[i];
-        if (e === 'u') {
-          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(text[i + k] ?? '')) return ((i += k), fail());
-          i += 5;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
-        else fail();
-      } else i++;
-    }
-  };
-  const number = () => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (!m) fail();
-    i += m![0].length;
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') return void i++;
-      for (;;) {
-        ws();
-        string();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') return void i++;
-        else fail();
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') return void i++;
-        else fail();
-      }
-    }
-    if (c === '"') return string();
-    if (c === 't') return literal('true');
-    if (c === 'f') return literal('false');
-    if (c === 'n') return literal('null');
-    return number();
-  };
-  try {
-    value();
-    ws();
-    return i < text.length ? i : -1;
-  } catch (at) {
-    if (typeof at === 'number') return at;
-    throw at;
-  }
-}
-
 function parseJson(name: string, text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    const offset = jsonErrorOffset(text);
-    const { line, column } = lineColumn(text, offset < 0 ? text.length : offset);
-    const reason = (err as Error).message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+    const { line, column, reason } = jsonSyntaxError(text, err);
     throw new SnapshotParseError(name, `:${line}:${column}`, `not valid JSON (${reason})`);
   }
 }

@@ -1,4 +1,5 @@
 import type { SnapshotFile } from '../../src/provider.js';
+import { jsonSyntaxError } from '../kit/json-syntax.js';
 import type { FirewallJsonIn, PolicyRuleJsonIn } from './canonical.js';
 import type { GcpRawState } from './read.js';
 
@@ -18,109 +19,13 @@ type Parsed<T> =
   /** `line`/`column` (1-based) when the file is not JSON and the parser said where. */
   | { readonly ok: false; readonly message: string; readonly line?: number; readonly column?: number };
 
-/**
- * JSON.parse with the place of a syntax error as line:column: V8 says "at position N" (Node 20)
- * or "(line L column C)" (newer), and the offset is turned into a line and column of `text`.
- */
+/** JSON.parse with the place of a syntax error as line:column of `text`. */
 function parseJson(text: string): { ok: true; json: unknown } | { ok: false; message: string; line?: number; column?: number } {
   try {
     return { ok: true, json: JSON.parse(text) };
   } catch (err) {
-    const raw = (err as Error).message;
-    const lc = /\(line (\d+) column (\d+)\)/.exec(raw);
-    const at = /at position (\d+)/.exec(raw);
-    let where: { line: number; column: number } | undefined;
-    if (lc) where = { line: Number(lc[1]), column: Number(lc[2]) };
-    else if (at) {
-      const before = text.slice(0, Number(at[1]));
-      const lines = before.split('\n');
-      where = { line: lines.length, column: lines.at(-1)!.length + 1 };
-    } else {
-      // Node 20 often names the token but not where it is: find the offset ourselves.
-      const offset = syntaxErrorOffset(text);
-      const lines = text.slice(0, offset).split('\n');
-      where = { line: lines.length, column: lines.at(-1)!.length + 1 };
-    }
-    const reason = raw
-      .replace(/\s*\(line \d+ column \d+\)/, '')
-      .replace(/ in JSON at position \d+.*$/, '')
-      // Node 20 quotes the text around the error, newlines included: the place says it better.
-      .replace(/, (?:\.\.\.)?".*$/s, '');
-    return { ok: false, message: `not JSON (${reason})`, ...(where ?? {}) };
-  }
-}
-
-/**
- * The offset of the first JSON syntax error of `text` (its length when the text just ends): a
- * small recursive-descent scan of the grammar, used only after JSON.parse failed.
- */
-function syntaxErrorOffset(text: string): number {
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const fail = (): never => {
-    throw i;
-  };
-  const literal = (word: string) => {
-    for (const ch of word) if (text[i++] !== ch) (i--, fail());
-  };
-  const string = () => {
-    if (text[i] !== '"') fail();
-    i++;
-    while (i < text.length && text[i] !== '"') {
-      if (text[i]! < ' ') fail();
-      i += text[i] === '\\' ? 2 : 1;
-    }
-    if (i >= text.length) fail();
-    i++;
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') return void i++;
-      for (;;) {
-        ws();
-        string();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') (i++);
-        else if (text[i] === '}') return void i++;
-        else fail();
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') return void i++;
-        else fail();
-      }
-    }
-    if (c === '"') return string();
-    if (c === 't') return literal('true');
-    if (c === 'f') return literal('false');
-    if (c === 'n') return literal('null');
-    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (!m) fail();
-    i += m![0].length;
-  };
-  try {
-    value();
-    ws();
-    return i < text.length ? i : text.length;
-  } catch (at) {
-    return typeof at === 'number' ? Math.min(at, text.length) : 0;
+    const { line, column, reason } = jsonSyntaxError(text, err);
+    return { ok: false, message: `not JSON (${reason})`, line, column };
   }
 }
 

@@ -2,7 +2,8 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { jsonErrorOffset, parseSnapshot, SNAPSHOT_FILES } from '../../../providers/aws/snapshot.js';
+import { parseSnapshot, SNAPSHOT_FILES } from '../../../providers/aws/snapshot.js';
+import { jsonErrorOffset } from '../../../providers/kit/json-syntax.js';
 import { runCli } from '../../helpers/cli.js';
 
 // Snapshot files are validated like the model: a null or wrongly typed entry names the file and

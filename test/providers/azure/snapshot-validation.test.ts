@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAzureProvider } from '../../../providers/azure/index.js';
-import { jsonErrorOffset } from '../../../providers/azure/snapshot-json.js';
+import { jsonErrorOffset } from '../../../providers/kit/json-syntax.js';
 import { ProviderError } from '../../../src/errors.js';
 import { emulatorTarget, FAKE_CREDENTIAL } from '../../helpers/azure/harness.js';
 import { runCli } from '../../helpers/cli.js';
