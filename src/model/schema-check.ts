@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { error, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { toPlain, type YNode } from './load.js';
 import { didYouMean } from './suggest.js';
@@ -16,6 +17,9 @@ export const MODEL_SCHEMA: Record<string, unknown> = JSON.parse(readFileSync(new
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
   if (!compiled) {
+    // Loaded on first use, not at start-up: `--version`, `--help` and the commands that never check
+    // a model file do not pay for it (ajv is CommonJS, so a synchronous require keeps this sync).
+    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
     // VS Code's JSON language service shows this message for a failed `pattern`; so do we.
     ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
