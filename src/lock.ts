@@ -76,6 +76,24 @@ export interface NamedLock {
   readonly lock: TargetLock;
 }
 
+/**
+ * Tag keys of a lock object that carries its holder in tags (AWS, Azure): `lock` marks the object
+ * (value `true`; read and plan ignore objects carrying it), the others hold the LockRequest fields.
+ */
+export const LOCK_TAGS = {
+  lock: 'bulkhead:lock',
+  holder: 'bulkhead:lock-holder',
+  pid: 'bulkhead:lock-pid',
+  run: 'bulkhead:lock-run',
+  since: 'bulkhead:lock-since',
+  expires: 'bulkhead:lock-expires',
+} as const;
+
+/** Name of a model's lock object on every cloud (a valid SG, ASG and GCP rule name). */
+export function lockObjectName(model: string): string {
+  return `${model}-bulkhead-lock`;
+}
+
 /** Default time a lock may be held before another run may take it over: 1 hour. */
 export const DEFAULT_LOCK_TTL_MS = 60 * 60 * 1000;
 /** First pause between two attempts while waiting; doubles up to LOCK_POLL_MAX_MS. */

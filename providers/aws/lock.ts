@@ -1,7 +1,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
-import type { LockAttempt, LockRecord, LockRequest, TargetLock, TargetLocker } from '../../src/lock.js';
+import { LOCK_TAGS, lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
 import { awsErrorCode, classifyAwsError, NOT_FOUND_CODES } from './errors.js';
 import { SDK_MAX_ATTEMPTS } from './limits.js';
@@ -17,47 +17,34 @@ import { OWNER_TAG } from './rules.js';
  */
 
 /** Tag key that marks the lock group (value `true`); read and plan ignore groups carrying it. */
-export const LOCK_TAG = 'bulkhead:lock';
-const HOLDER_TAG = 'bulkhead:lock-holder';
-const PID_TAG = 'bulkhead:lock-pid';
-const RUN_TAG = 'bulkhead:lock-run';
-const SINCE_TAG = 'bulkhead:lock-since';
-const EXPIRES_TAG = 'bulkhead:lock-expires';
+export const LOCK_TAG = LOCK_TAGS.lock;
+const { holder: HOLDER_TAG, pid: PID_TAG, run: RUN_TAG, since: SINCE_TAG, expires: EXPIRES_TAG } = LOCK_TAGS;
 
 /** Name of the lock group of a model. */
-export function awsLockName(model: string): string {
-  return `${model}-bulkhead-lock`;
-}
+export const awsLockName = lockObjectName;
 
 /** The AWS `Provider.lock`: `options` as for the provider's read (endpoint, credentials, client). */
 export function createAwsLocker(options: AwsClientOptions = {}): TargetLocker {
   return {
     lockFor(target: TargetSpec, model: string, live: LiveOptions): TargetLock {
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
-      return awsLock(target, model, target.aws.endpoint ?? live.endpoint ?? options.endpoint, options);
+      return awsLock(target, model, live.endpoint, options);
     },
   };
 }
 
-function awsLock(target: TargetSpec & { kind: 'aws' }, model: string, endpoint: string | undefined, options: AwsClientOptions): TargetLock {
+function awsLock(target: TargetSpec & { kind: 'aws' }, model: string, liveEndpoint: string | undefined, options: AwsClientOptions): TargetLock {
   const name = awsLockName(model);
   const vpc = target.aws.vpc;
   const description = `security group ${name} in ${vpc}`;
-  const sdk = () => import('@aws-sdk/client-ec2');
 
   // One client per call: a lock lives for a whole apply, and the SDK client holds sockets open.
   async function withClient<T>(doing: string, fn: (client: EC2Client, ec2: typeof import('@aws-sdk/client-ec2')) => Promise<T>): Promise<T> {
-    const ec2 = await sdk();
-    const client = options.client
-      ? options.client(target, endpoint)
-      : new ec2.EC2Client({
-          region: target.aws.region,
-          retryMode: 'adaptive',
-          maxAttempts: options.maxAttempts ?? SDK_MAX_ATTEMPTS,
-          ...(endpoint ? { endpoint } : {}),
-          ...(options.credentials ? { credentials: options.credentials } : {}),
-          ...(target.aws.profile ? { profile: target.aws.profile } : {}),
-        });
+    // The provider's own client (read.ts): same endpoint, retry and credential check, so a run
+    // without credentials fails here with the same one line as read. Loaded lazily, as the SDK is.
+    const { createEc2Client, loadEc2Sdk } = await import('./read.js');
+    const ec2 = await loadEc2Sdk();
+    const client = await createEc2Client(target, liveEndpoint, options);
     try {
       return await fn(client, ec2);
     } catch (err) {

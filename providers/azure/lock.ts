@@ -1,6 +1,6 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
-import type { LockAttempt, LockRecord, LockRequest, TargetLock, TargetLocker } from '../../src/lock.js';
+import { LOCK_TAGS, lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
 import { classifyAzureError, statusOf } from './errors.js';
 import type { AzureProviderOptions } from './read.js';
@@ -15,17 +15,11 @@ import { MARKER } from './render.js';
  */
 
 /** Tag key of the lock ASG (value `true`); read and plan ignore ASGs carrying it. */
-export const LOCK_TAG = 'bulkhead:lock';
-const HOLDER_TAG = 'bulkhead:lock-holder';
-const PID_TAG = 'bulkhead:lock-pid';
-const RUN_TAG = 'bulkhead:lock-run';
-const SINCE_TAG = 'bulkhead:lock-since';
-const EXPIRES_TAG = 'bulkhead:lock-expires';
+export const LOCK_TAG = LOCK_TAGS.lock;
+const { holder: HOLDER_TAG, pid: PID_TAG, run: RUN_TAG, since: SINCE_TAG, expires: EXPIRES_TAG } = LOCK_TAGS;
 
 /** Name of the lock ASG of a model. */
-export function azureLockName(model: string): string {
-  return `${model}-bulkhead-lock`;
-}
+export const azureLockName = lockObjectName;
 
 /** The Azure `Provider.lock`; `options` as for the provider (credential, endpoint, poll interval). */
 export function createAzureLocker(options: AzureProviderOptions = {}): TargetLocker {

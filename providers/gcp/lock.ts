@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
-import type { LockAttempt, LockRecord, LockRequest, TargetLock, TargetLocker } from '../../src/lock.js';
+import { lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
 import { markerModel, ownershipMarker } from './canonical.js';
 import { classifyGcpError, errorDetails } from './errors.js';
@@ -24,9 +24,7 @@ const LOCK_PRIORITY = 65535;
 const MAX_WAITS = 30;
 
 /** Name of the lock rule of a model. */
-export function gcpLockName(model: string): string {
-  return `${model}-bulkhead-lock`;
-}
+export const gcpLockName = lockObjectName;
 
 /** True for a firewall rule that is a Bulkhead lock (read leaves it out of the state). */
 export function isGcpLockRule(fw: { readonly description?: string | null }): boolean {

@@ -90,15 +90,7 @@ export async function recheckUnderLock(plan: Plan, rules: RuleSet, source: (t: T
 export async function runApproved(
   plan: Plan,
   rules: RuleSet,
-  options: {
-    io: Io;
-    source: (t: TargetSpec) => StateSource;
-    parallelism: number;
-    maxDestroy?: number;
-    style: Style;
-    verb: 'Apply' | 'Destroy';
-    lock: LockFlags;
-  },
+  options: StepOptions & { lock: LockFlags },
 ): Promise<{ report: ApplyReport; exit: number }> {
   const { io } = options;
   // One run writes a target at a time: take the targets' locks, then make sure nothing changed
@@ -112,11 +104,17 @@ export async function runApproved(
   });
 }
 
-async function runSteps(
-  plan: Plan,
-  rules: RuleSet,
-  options: { io: Io; source: (t: TargetSpec) => StateSource; parallelism: number; maxDestroy?: number; style: Style; verb: 'Apply' | 'Destroy' },
-): Promise<{ report: ApplyReport; exit: number }> {
+/** How approved steps run: where state comes from, how many at once, how the report reads. */
+interface StepOptions {
+  io: Io;
+  source: (t: TargetSpec) => StateSource;
+  parallelism: number;
+  maxDestroy?: number;
+  style: Style;
+  verb: 'Apply' | 'Destroy';
+}
+
+async function runSteps(plan: Plan, rules: RuleSet, options: StepOptions): Promise<{ report: ApplyReport; exit: number }> {
   const { io } = options;
   const abort = new AbortController();
   const off = io.onInterrupt?.(() => {
