@@ -24,10 +24,10 @@ export const GRAPH_COLORS = {
   remove: '#d93025',
 } as const;
 
-/** A label as Mermaid text inside double quotes: letters, digits and `._-/:,*` and space pass, the rest as `#<code>;`. */
+/** A label as Mermaid text inside double quotes: letters, digits, space and `._-/:,+` pass, the rest as `#<code>;`. */
 export function mermaidText(s: string): string {
   let out = '';
-  for (const ch of s) out += /^[A-Za-z0-9 ._\-/:,]$/.test(ch) ? ch : `#${ch.codePointAt(0)};`;
+  for (const ch of s) out += /^[A-Za-z0-9 ._\-/:,+]$/.test(ch) ? ch : `#${ch.codePointAt(0)};`;
   return out;
 }
 
