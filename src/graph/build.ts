@@ -211,8 +211,10 @@ export function buildGraph(rules: RuleSet, options: GraphOptions = {}): SegmentG
   const allow = new Map<string, { from: string; to: string; ports: PortSet }>();
   const edgeOf = (map: Map<string, { from: string; to: string; ports: PortSet }>, from: string, to: string) => {
     const key = `${from}\u0000${to}`;
-    let e = map.get(key);
-    if (!e) map.set(key, (e = { from, to, ports: new PortSet() }));
+    const found = map.get(key);
+    if (found) return found;
+    const e = { from, to, ports: new PortSet() };
+    map.set(key, e);
     return e;
   };
   for (const r of rules.rules) {
@@ -230,8 +232,8 @@ export function buildGraph(rules: RuleSet, options: GraphOptions = {}): SegmentG
       if (!others.has(ALL_SEGMENTS)) others.set(ALL_SEGMENTS, { id: ALL_SEGMENTS, kind: 'all-segments', label: 'every segment', detail: [] });
       selves = [ALL_SEGMENTS];
     } else selves = d.segments.map(segmentNodeId);
-    let byPair = deny.get(d.guardrail);
-    if (!byPair) deny.set(d.guardrail, (byPair = new Map()));
+    const byPair = deny.get(d.guardrail) ?? new Map<string, { from: string; to: string; ports: PortSet }>();
+    deny.set(d.guardrail, byPair);
     for (const self of selves) {
       const [from, to] = d.direction === 'ingress' ? [peer, self] : [self, peer];
       const e = edgeOf(byPair, from, to);

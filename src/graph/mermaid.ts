@@ -54,7 +54,9 @@ function shape(n: GraphNode, text: string): string {
 /** The graph as a Mermaid flowchart (left to right). */
 export function formatGraphMermaid(graph: SegmentGraph): string {
   const ids = new Map<string, string>();
-  graph.nodes.forEach((n, i) => ids.set(n.id, `n${i}`));
+  graph.nodes.forEach((n, i) => {
+    ids.set(n.id, `n${i}`);
+  });
   const out: string[] = [`%% bulkhead graph of model ${mermaidText(graph.model.name)}`, 'flowchart LR'];
   const node = (n: GraphNode, indent: string) => `${indent}${ids.get(n.id)!}${shape(n, mermaidText(n.label))}`;
   graph.clusters.forEach((c, i) => {

@@ -155,8 +155,8 @@ function merge(atoms: Iterable<Atom>): FlowEdge[] {
   const edges = new Map<string, { from: string; to: string; deny: boolean; ports: Set<string> }>();
   for (const a of atoms) {
     const k = JSON.stringify([a.from, a.to, a.deny]);
-    let e = edges.get(k);
-    if (!e) edges.set(k, (e = { from: a.from, to: a.to, deny: a.deny, ports: new Set() }));
+    const e = edges.get(k) ?? { from: a.from, to: a.to, deny: a.deny, ports: new Set<string>() };
+    edges.set(k, e);
     e.ports.add(a.port);
   }
   return [...edges.values()]

@@ -75,6 +75,8 @@ segments:
 guardrails:
   - name: no-data-egress
     deny: { from: tier:data, to: internet }
+  - name: no-ssh-to-cache
+    deny: { to: cache, ports: [tcp/22] }
 `,
     });
     const { graph } = await graphOf('m.yaml', dir);
@@ -84,7 +86,10 @@ guardrails:
     expect(graph.edges.filter((e) => e.kind === 'deny').map((e) => [e.from, e.to, e.label])).toEqual([
       ['segment:cache', 'internet', 'deny no-data-egress: all'],
       ['segment:db', 'internet', 'deny no-data-egress: all'],
+      // No `from`: any address, segments included.
+      ['any', 'segment:cache', 'deny no-ssh-to-cache: tcp/22'],
     ]);
+    expect(graph.nodes.find((n) => n.id === 'any')).toEqual({ id: 'any', kind: 'any', label: 'any address', detail: [] });
     expect(graph.nodes.some((n) => n.kind === 'all-segments')).toBe(false);
   });
 
