@@ -53,7 +53,7 @@ function run(args: readonly string[]): Promise<string> {
     execFile(
       bin,
       [...OFFLINE_FLAGS, `--user-data-dir=${profile}`, ...args],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 240_000 },
       (err, stdout, stderr) => (err ? reject(new Error(`chromium failed: ${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout)),
     );
   });

@@ -11,6 +11,8 @@ import { writeFiles } from '../model/write-model.js';
 import { chromiumPath, drawnNodes, dumpDom, layoutState, screenshot } from './chromium.js';
 
 const repo = new URL('../../', import.meta.url).pathname;
+/** Chromium on a loaded 2-core CI machine: room for a few slow starts (each run is seconds when idle). */
+const CHROMIUM_TEST_TIMEOUT = 300_000;
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 async function compiled(file: string, cwd: string): Promise<RuleSet> {
@@ -66,7 +68,7 @@ describe('graph --format html', () => {
     expect(statSync(png).size).toBeGreaterThan(5_000);
     // IHDR: width and height of the image are the window's.
     expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20)]).toEqual([1400, 700]);
-  });
+  }, CHROMIUM_TEST_TIMEOUT);
 
   it('reports a failed layout on <body>, so the check above cannot pass without ELK', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bulkhead-graph-html-'));
@@ -79,7 +81,7 @@ describe('graph --format html', () => {
     const state = layoutState(await dumpDom(page));
     expect(state.layout).toBe('failed');
     expect(state.error).toMatch(/^The layout failed: .+/);
-  });
+  }, CHROMIUM_TEST_TIMEOUT);
 
   it('renders a model whose names are keywords and whose file name is markup', async () => {
     const model = [
@@ -108,5 +110,5 @@ describe('graph --format html', () => {
     expect(drawnNodes(dom, 'segment').sort()).toEqual(rules.segments.map((s) => s.name).sort());
     expect(dom).toContain('<title>Bulkhead graph: end</title>');
     expect(dom).toContain('we"ird &lt;!--&amp;\'.yaml: 3 segments');
-  });
+  }, CHROMIUM_TEST_TIMEOUT);
 });
