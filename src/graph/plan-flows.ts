@@ -100,7 +100,9 @@ function azureSide(items: readonly string[], name: (n: string) => string): strin
 }
 
 function azureAtoms(child: Child, name: (n: string) => string): Atom[] {
-  const a = child.attributes as unknown as RuleAttributes;
+  const a = child.attributes as unknown as Partial<RuleAttributes>;
+  // Every NSG child read or rendered is a canonical rule; anything else allows nothing we can draw.
+  if (!Array.isArray(a.source) || !Array.isArray(a.destination) || !Array.isArray(a.destinationPorts) || typeof a.protocol !== 'string') return [];
   const protocol = a.protocol === '*' ? 'all' : a.protocol;
   const ports = protocol === 'all' ? ['all'] : a.destinationPorts.map((p) => (p === '*' ? protocol : `${protocol}/${p}`));
   return cross(a.direction === 'outbound' ? 'egress' : 'ingress', azureSide(a.source, name), azureSide(a.destination, name), ports, a.access === 'deny');
