@@ -41,6 +41,10 @@ export const registerGraph: RegisterCommand = (program, ctx) => {
       const { io } = ctx;
       const write = Object.hasOwn(GRAPH_FORMATS, flags.format) ? GRAPH_FORMATS[flags.format] : undefined;
       if (!write) throw new UsageError(`unknown --format "${flags.format}" (use ${Object.keys(GRAPH_FORMATS).join(', ')})`);
+      // 1.6 MB of inlined layout engine is never what a terminal wants to show.
+      if (flags.format === 'html' && flags.out === undefined && io.stdoutIsTTY) {
+        throw new UsageError('--format html writes a whole web page: give --out FILE (or redirect stdout to a file)');
+      }
       const rules = await loadRules(file, io);
       // The RuleSet does not carry `only` guardrails (they leave nothing to render): read them from
       // the validated model, which loadRules has just shown to be valid.

@@ -48,6 +48,16 @@ describe('bulkhead graph', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('writes HTML to stdout only when it is not a terminal', async () => {
+    const tty = await runCli(['graph', 'policies/shop.yaml', '--format', 'html'], { cwd: repo, tty: true });
+    expect(tty.code).toBe(1);
+    expect(tty.stdout).toBe('');
+    expect(tty.stderr).toContain('--format html writes a whole web page: give --out FILE');
+    const piped = await runCli(['graph', 'policies/shop.yaml', '--format', 'html'], { cwd: repo });
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toMatch(/^<!DOCTYPE html>\n/);
+  });
+
   it('reports an unwritable --out as a usage error', async () => {
     const dir = writeFiles({ 'm.yaml': BASE_MODEL, 'file': 'x' });
     const r = await runCli(['graph', 'm.yaml', '--out', 'file/g.mmd'], { cwd: dir });
