@@ -191,8 +191,11 @@ export function buildGraph(rules: RuleSet, options: GraphOptions = {}): SegmentG
   const nodes = new Map<string, GraphNode>();
   const clusters = new Map<string, GraphCluster>();
   for (const s of rules.segments) {
-    const parent = s.tier !== undefined ? `tier:${s.tier}` : undefined;
-    if (s.tier !== undefined && parent !== undefined) clusters.set(parent, { id: parent, label: s.tier });
+    let parent: string | undefined;
+    if (s.tier !== undefined) {
+      parent = `tier:${s.tier}`;
+      clusters.set(parent, { id: parent, label: s.tier });
+    }
     nodes.set(segmentNodeId(s.name), { id: segmentNodeId(s.name), kind: 'segment', label: s.name, ...(parent ? { parent } : {}), detail: [] });
   }
   const others = new Map<string, GraphNode>();
@@ -249,7 +252,7 @@ export function buildGraph(rules: RuleSet, options: GraphOptions = {}): SegmentG
     for (const s of g.to) {
       const to = segmentNodeId(s);
       if (!nodes.has(to)) continue;
-      noteEdges.push({ id: `note:${id}->${to}`, kind: 'note', from: id, to, ports: [], label: '', guardrail: g.name });
+      noteEdges.push({ id: `note:${g.name}->${to}`, kind: 'note', from: id, to, ports: [], label: '', guardrail: g.name });
     }
   }
 
