@@ -6,6 +6,7 @@ import { registerDestroy } from './destroy.js';
 import { registerDrift } from './drift.js';
 import { registerExport } from './export.js';
 import { registerForceUnlock } from './force-unlock.js';
+import { registerGraph } from './graph.js';
 import { registerPlan } from './plan.js';
 import { registerRender } from './render.js';
 import { registerShow } from './show.js';
@@ -39,5 +40,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerDestroy,
   registerDrift,
   registerExport,
+  registerGraph,
   registerForceUnlock,
 ];
