@@ -5,7 +5,7 @@ import { formatPos } from '../diagnostics.js';
 import { assertNever } from '../errors.js';
 import { createStyle, type Style } from '../io.js';
 import { comparePortMatch, formatPortMatch } from '../model/services.js';
-import { defaultModelFile } from '../plan/engine-context.js';
+import { defaultModelFile } from './engine-context.js';
 import type { RegisterCommand } from './index.js';
 import { unwrapModelResult } from './validate.js';
 

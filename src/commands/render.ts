@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { getProvider } from '../../providers/index.js';
 import type { CloudId, TargetSpec } from '../compile/types.js';
-import { formatDiagnostics } from '../cli.js';
+import { formatDiagnostics } from './output.js';
 import { hasErrors } from '../diagnostics.js';
 import { UsageError, ValidationError } from '../errors.js';
 import { fqdnDiagnosticsFor } from '../plan/create-plan.js';
-import { loadRules, resolverFor } from '../plan/engine-context.js';
+import { loadRules, resolverFor } from './engine-context.js';
 import { resolveFqdns } from '../resolve.js';
 import type { CommandContext, RegisterCommand } from './index.js';
 

@@ -6,7 +6,7 @@ import { UsageError, ValidationError } from '../errors.js';
 import type { Io } from '../io.js';
 import type { StateSource } from '../provider.js';
 import { createDnsResolver, createSnapshotResolver, type Resolver } from '../resolve.js';
-import { formatDiagnostics } from '../cli.js';
+import { formatDiagnostics } from './output.js';
 
 /**
  * What the engine's commands share: finding and compiling the model, choosing where state comes
