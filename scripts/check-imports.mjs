@@ -54,7 +54,7 @@ try {
   const result = await cruise(scan, { ...config.options, ruleSet: { forbidden: config.forbidden }, validate: true });
   const text = (await format(result.output, { outputType: 'err-long' })).output;
   process.stdout.write(text.replace(/(\b(?:src|providers)\/[\w./-]+?)\.js\b/g, '$1.ts'));
-  process.exitCode = result.exitCode > 0 ? 1 : 0;
+  process.exitCode = result.output.summary.error > 0 ? 1 : 0;
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -9,6 +9,7 @@ import { EXIT, InternalError, ProviderError, UsageError, ValidationError } from 
 import { createStyle, processIo, type Io } from '../io.js';
 import { collect } from './engine-context.js';
 import { suggest } from '../plan/suggest.js';
+import { providerLabels } from '../targets.js';
 import { VERSION } from '../version.js';
 
 /** The flags every command takes, given before or after the command name. */
@@ -51,7 +52,7 @@ class BulkheadCommand extends Command {
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new BulkheadCommand('bulkhead')
-    .description('Network microsegmentation across clouds: plan, apply and check one segment model on AWS, Azure and GCP.')
+    .description(`Network microsegmentation across clouds: plan, apply and check one segment model on ${providerLabels()}.`)
     .version(VERSION, '-V, --version')
     .addOption(new Option('--no-color', 'no ANSI colors (every command; also NO_COLOR=1)'))
     .addOption(
