@@ -1,23 +1,16 @@
 import type { CloudId } from '../src/compile/types.js';
 import type { Provider, ProviderEntry, TargetDescriptor } from '../src/provider.js';
-import { createAwsProvider } from './aws/index.js';
-import { awsTarget } from './aws/target.js';
-import { createAzureProvider } from './azure/index.js';
-import { azureTarget } from './azure/target.js';
-import { createGcpProvider } from './gcp/index.js';
-import { gcpTarget } from './gcp/target.js';
+import { awsProvider } from './aws/index.js';
+import { azureProvider } from './azure/index.js';
+import { gcpProvider } from './gcp/index.js';
 
 /**
  * The provider registry: the only place the core (src/) learns which clouds exist. One entry per
  * provider, in the order lists of providers are shown (and per-cloud keys are written in the
- * RuleSet's JSON): its target descriptor (providers/<id>/target.ts) and its factory. A provider
- * issue adds its line here.
+ * RuleSet's JSON): its target descriptor (providers/<id>/target.ts) and its factory, exported by
+ * providers/<id>/index.ts. A new provider adds its import and its name in BUILT_IN, nothing else.
  */
-const BUILT_IN: readonly ProviderEntry[] = [
-  { target: awsTarget, create: () => createAwsProvider() },
-  { target: azureTarget, create: () => createAzureProvider() },
-  { target: gcpTarget, create: () => createGcpProvider() },
-];
+const BUILT_IN: readonly ProviderEntry[] = [awsProvider, azureProvider, gcpProvider];
 
 /** The target descriptors, by id, in registry order. */
 const TARGETS = new Map<string, TargetDescriptor>(BUILT_IN.map((e) => [e.target.id, e.target]));

@@ -202,6 +202,12 @@ export interface TargetDescriptor<K extends string = CloudId, C = K extends Clou
   readonly managedNameLimit?: { readonly max: number; readonly why: string };
   /** Checks of the segments' overrides across the model (two segments adopting one object …). */
   checkSegments?(segments: readonly SegmentSpec[]): Diagnostic[];
+  /**
+   * Names of process warnings the provider's SDK emits that are not for Bulkhead's users (a
+   * notice about a future Node version, a metadata-server probe); the `bulkhead` executable drops
+   * them (`process.emitWarning` by name, type, code or message prefix).
+   */
+  readonly silencedProcessWarnings?: readonly string[];
 }
 
 /** One provider in the registry (providers/index.ts): its target descriptor and its factory. */

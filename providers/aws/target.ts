@@ -103,6 +103,8 @@ export const awsTarget: TargetDescriptor<'aws'> = {
   endpointEnv: 'BULKHEAD_AWS_ENDPOINT',
   // Managed prefix lists hold the addresses an FQDN resolves to.
   usesResolvedAddresses: true,
+  // The SDK's notice that it will need Node 22, a plain warning whose message starts with its name.
+  silencedProcessWarnings: ['NodeVersionSupportWarning'],
   checkSegments(segments: readonly SegmentSpec[]): Diagnostic[] {
     // Two segments adopting one security group would fight over its rules.
     const out: Diagnostic[] = [];

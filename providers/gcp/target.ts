@@ -99,4 +99,6 @@ export const gcpTarget: TargetDescriptor<'gcp'> = {
     c.firewallPolicy ? undefined : 'has no firewallPolicy: VPC firewall rules cannot filter by name, so planning this target fails until one is set: FQDN egress needs a firewall policy',
   // Network tags and firewall rule names are RFC 1035 labels.
   managedNameLimit: { max: 63, why: 'the GCP network tag and rule name limit' },
+  // google-auth probes the GCE metadata server when there are no credentials, and says so.
+  silencedProcessWarnings: ['MetadataLookupWarning'],
 };

@@ -9,7 +9,7 @@ import { EXIT, InternalError, ProviderError, UsageError, ValidationError } from 
 import { createStyle, processIo, type Io } from '../io.js';
 import { collect } from './engine-context.js';
 import { suggest } from '../plan/suggest.js';
-import { providerLabels } from '../targets.js';
+import { providerLabels, targetDescriptors } from '../targets.js';
 import { VERSION } from '../version.js';
 
 /** The flags every command takes, given before or after the command name. */
@@ -115,12 +115,14 @@ function reportError(err: unknown, io: Io): number {
 }
 
 /**
- * Process warnings the cloud SDKs emit on every live command that are not for Bulkhead's users:
- * the AWS SDK's notice that it will need Node 22 (emitted as a plain warning whose message starts
- * with `NodeVersionSupportWarning`) and google-auth's `MetadataLookupWarning` (it probes the GCE
- * metadata server when there are no credentials). The README states the Node support policy.
+ * Process warnings the cloud SDKs emit on every live command that are not for Bulkhead's users,
+ * as each provider names them (TargetDescriptor.silencedProcessWarnings: an SDK's notice that it
+ * will need a newer Node, a credential library probing a metadata server). The README states the
+ * Node support policy.
  */
-export const SILENCED_PROCESS_WARNINGS: readonly string[] = ['NodeVersionSupportWarning', 'MetadataLookupWarning'];
+export function silencedProcessWarnings(): readonly string[] {
+  return targetDescriptors().flatMap((d) => d.silencedProcessWarnings ?? []);
+}
 
 /** True when a `process.emitWarning(warning, typeOrOptions, code)` call is one of the SDK notices above. */
 export function isSilencedProcessWarning(warning: unknown, typeOrOptions?: unknown, code?: unknown): boolean {
@@ -132,7 +134,7 @@ export function isSilencedProcessWarning(warning: unknown, typeOrOptions?: unkno
     names.push(o.type, o.code);
   }
   const message = warning instanceof Error ? warning.message : String(warning);
-  return SILENCED_PROCESS_WARNINGS.some((n) => names.includes(n) || message.startsWith(n));
+  return silencedProcessWarnings().some((n) => names.includes(n) || message.startsWith(n));
 }
 
 /**
