@@ -34,7 +34,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
  * TypeScript without its comments (strings, template literals and regular expressions kept), so
  * the scan below sees code only: a comment may explain what a cloud does, code may not depend on it.
  */
-export function stripComments(src: string): string {
+function stripComments(src: string): string {
   let out = '';
   let i = 0;
   // Template literal nesting: the brace depth at which each open `${` returns to its template.

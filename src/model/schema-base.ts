@@ -342,13 +342,14 @@ export function modelSchemaDescription(providers: readonly SchemaPart[]): string
 
 /** The model's JSON Schema for these providers (in this order): the base with each provider's fragments. */
 export function assembleModelSchema(providers: readonly SchemaPart[]): JsonSchema {
-  const schema = structuredClone(MODEL_SCHEMA_BASE) as { description: string; definitions: Record<string, { properties: Record<string, unknown> }> };
+  type Props = { properties: Record<string, unknown> };
+  const schema = structuredClone(MODEL_SCHEMA_BASE) as { description: string; definitions: { target: Props; entity: Props; segment: Props } };
   schema.description = modelSchemaDescription(providers);
   const defs = schema.definitions;
   for (const p of providers) {
-    defs['target']!.properties[p.id] = p.schema.target;
-    if (p.schema.entityBinding) defs['entity']!.properties[p.id] = p.schema.entityBinding;
-    if (p.schema.segmentBinding) defs['segment']!.properties[p.id] = p.schema.segmentBinding;
+    defs.target.properties[p.id] = p.schema.target;
+    if (p.schema.entityBinding) defs.entity.properties[p.id] = p.schema.entityBinding;
+    if (p.schema.segmentBinding) defs.segment.properties[p.id] = p.schema.segmentBinding;
   }
   // `description` first, as in every other object of the schema.
   const { $schema, $id, title, description, ...rest } = schema as unknown as Record<string, unknown>;
