@@ -34,10 +34,12 @@ export function getTarget(id: string): TargetDescriptor | undefined {
   return TARGETS.get(id);
 }
 
-/** Every registered target descriptor, in registry order. */
+/** Every registered target descriptor, in registry order (one array per registry generation: hot paths call this). */
 export function targetDescriptors(): readonly TargetDescriptor[] {
-  return [...TARGETS.values()];
+  if (listed.generation !== generation) listed = { generation, list: [...TARGETS.values()] };
+  return listed.list;
 }
+let listed: { generation: number; list: readonly TargetDescriptor[] } = { generation: -1, list: [] };
 
 /** Every registered provider id, in registry order. */
 export function providerIds(): readonly CloudId[] {
