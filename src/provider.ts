@@ -121,6 +121,8 @@ export type JsonSchema = { readonly [key: string]: unknown };
 export interface ConfigReader {
   /** The string value of `key`; undefined when absent or not a string (the schema reports the type). */
   string(key: string): string | undefined;
+  /** The value of `key` as plain JSON (mappings, lists, scalars); undefined when absent. */
+  value(key: string): unknown;
   /** True when the mapping has `key`. */
   has(key: string): boolean;
   /** Where the value of `key` is written (the mapping itself when absent). */
@@ -163,10 +165,25 @@ export interface TargetDescriptor<K extends string = CloudId, C = K extends Clou
     /** The segment's override mapping (`segments.<name>.<id>`). */
     readonly segmentBinding?: JsonSchema;
   };
-  /** String keys of an entity binding besides `cidrs`, in the order they are kept (`prefixList`). */
+  /**
+   * Keys of an entity binding besides `cidrs` (`prefixList`), in the order they are kept; by
+   * default each is read as a string. The RuleSet carries them before the binding's CIDRs, and two
+   * bindings with an equal value under one of them name the same addresses.
+   */
   readonly entityBindingKeys?: readonly string[];
-  /** String keys of a segment's override mapping, in the order they are kept (`groupId`). */
+  /** Keys of a segment's override mapping (`groupId`), in the order they are kept; by default each is read as a string. */
   readonly segmentBindingKeys?: readonly string[];
+  /**
+   * Reads an entity binding's own keys (not `cidrs`, which the core parses) when they are not all
+   * strings: plain JSON, keys in the order the RuleSet should carry them. Default: the string
+   * values of `entityBindingKeys`.
+   */
+  parseEntityBinding?(binding: ConfigReader, ctx: { readonly entity: string }): Readonly<Record<string, unknown>>;
+  /**
+   * Reads a segment's override mapping when it is not all strings: plain JSON, keys in order;
+   * undefined or empty for none. Default: the string values of `segmentBindingKeys`.
+   */
+  parseSegmentBinding?(overrides: ConfigReader, ctx: { readonly segment: string }): Readonly<Record<string, unknown>> | undefined;
   /**
    * Parses and validates the target's config from the model (positions through `config`);
    * undefined when it is unusable (a missing required key, which the schema reports).

@@ -192,10 +192,19 @@ const acmeTarget: TargetDescriptor<'acme', AcmeConfig> = {
       properties: { zone: { type: 'string', pattern: '^z[0-9]+$', patternErrorMessage: 'a zone like z1' }, internalRanges: { $ref: '#/definitions/internalRanges' } },
     },
     entityBinding: { type: 'object', additionalProperties: false, properties: { bucket: { type: 'string' }, cidrs: { $ref: '#/definitions/cidrs' } } },
-    segmentBinding: { type: 'object', additionalProperties: false, properties: { tag: { type: 'string' } } },
+    segmentBinding: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { tag: { type: 'string' }, labels: { type: 'object', additionalProperties: { type: 'string' } } },
+    },
   },
   entityBindingKeys: ['bucket'],
-  segmentBindingKeys: ['tag'],
+  segmentBindingKeys: ['tag', 'labels'],
+  // Not only strings: the provider reads its own mapping (labels), in the order it wants kept.
+  parseSegmentBinding: (o) => ({
+    ...(o.string('tag') !== undefined ? { tag: o.string('tag') } : {}),
+    ...(o.has('labels') ? { labels: o.value('labels') } : {}),
+  }),
   parse(c, ctx) {
     const zone = c.string('zone');
     if (zone === undefined) return undefined;
@@ -248,7 +257,7 @@ entities:
   store: { acme: { bucket: b1, cidrs: [198.51.100.0/24] } }
 segments:
   web:
-    acme: { tag: web-tag }
+    acme: { labels: { app: web }, tag: web-tag }
     ingress: [{ from: internet, ports: [tcp/443] }]
     egress: [{ to: store, ports: [tcp/443] }]
   db:
@@ -268,12 +277,12 @@ describe('a provider registered from outside the core', () => {
 
   it('is validated: its schema fragment, its own checks, with positions', async () => {
     expect(await runCli(['validate', 'bulkhead.yaml'], { cwd: dir })).toMatchObject({ code: 0 });
-    await writeFile(join(dir, 'bad.yaml'), MODEL.replace('zone: z1,', 'zone: z7, colour: red,').replace('tag: web-tag', 'tagg: web-tag'));
+    await writeFile(join(dir, 'bad.yaml'), MODEL.replace('zone: z1,', 'zone: z7, colour: red,').replace(' tag: web-tag', ' tagg: web-tag'));
     const r = await runCli(['validate', 'bad.yaml'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('bad.yaml:4:28: error: targets.lab.acme: unknown key "colour"; expected one of "zone", "internalRanges" [unknown-key]');
     expect(r.stderr).toContain('bad.yaml:4:24: error: "z7" is not an Acme zone [unknown-zone]');
-    expect(r.stderr).toContain('bad.yaml:9:13: error: segments.web.acme: unknown key "tagg"; did you mean "tag"? [unknown-key]');
+    expect(r.stderr).toContain('bad.yaml:9:35: error: segments.web.acme: unknown key "tagg"; did you mean "tag"? [unknown-key]');
     await writeFile(join(dir, 'none.yaml'), MODEL.replace('{ acme: { zone: z1, internalRanges: [10.0.0.0/8] } }', '{}'));
     expect((await runCli(['validate', 'none.yaml'], { cwd: dir })).stderr).toMatch(/names no cloud: give it one of "aws", "azure", "gcp" or "acme"/);
   });
@@ -283,7 +292,9 @@ describe('a provider registered from outside the core', () => {
     expect(r.code).toBe(0);
     const rules = JSON.parse(r.stdout) as RuleSet;
     expect(rules.targets).toEqual([{ kind: 'acme', name: 'lab', pos: { file: 'bulkhead.yaml', line: 4, column: 3 }, acme: { zone: 'z1', internalRanges: ['10.0.0.0/8'] } }]);
-    expect(rules.segments.find((s) => s.name === 'web')).toMatchObject({ acme: { tag: 'web-tag' } });
+    const web = rules.segments.find((s) => s.name === 'web') as unknown as { acme: object };
+    // The provider's key order, not the file's.
+    expect(JSON.stringify(web.acme)).toBe('{"tag":"web-tag","labels":{"app":"web"}}');
     expect(rules.rules.find((x) => x.segment === 'web' && x.peer.kind === 'cloud')?.peer).toEqual({
       kind: 'cloud',
       entity: 'store',

@@ -82,10 +82,12 @@ class SideCache {
 
 const sideName = (s: Side): string => (s.kind === 'segment' ? s.name : formatEndpoint(s.endpoint));
 
-/** A binding's provider-specific string keys (a prefix list, a service tag), as [key, value] pairs in the provider's order. */
-function bindingFields(b: CloudBinding, keys: readonly string[] | undefined): [string, string][] {
-  const fields = b as unknown as Record<string, unknown>;
-  return (keys ?? []).flatMap((k) => (typeof fields[k] === 'string' ? [[k, fields[k]] as [string, string]] : []));
+/**
+ * A binding's provider-specific keys (a prefix list, a service tag): every key but its CIDRs, as
+ * [key, JSON text] pairs in the provider's order (validation kept it).
+ */
+function bindingFields(b: CloudBinding): [string, string][] {
+  return Object.entries(b).flatMap(([k, v]) => (k === 'ipv4' || k === 'ipv6' || v === undefined ? [] : [[k, JSON.stringify(v)] as [string, string]]));
 }
 
 /**
@@ -99,7 +101,7 @@ function bindings(e: CloudBindings, keep?: 'ipv4' | 'ipv6'): CloudBindings {
     const b = all[d.id];
     if (!b) continue;
     out[d.id] = {
-      ...Object.fromEntries(bindingFields(b, d.entityBindingKeys)),
+      ...Object.fromEntries(bindingFields(b).map(([k, json]) => [k, JSON.parse(json) as unknown])),
       ipv4: keep === 'ipv6' ? [] : [...b.ipv4],
       ipv6: keep === 'ipv4' ? [] : [...b.ipv6],
     };
@@ -107,13 +109,10 @@ function bindings(e: CloudBindings, keep?: 'ipv4' | 'ipv6'): CloudBindings {
   return out as CloudBindings;
 }
 
-/** Every binding of a per-cloud entity or endpoint, with its provider's descriptor (registry order). */
-function bindingList(e: CloudBindings): { keys: readonly string[]; binding: CloudBinding }[] {
+/** Every binding of a per-cloud entity or endpoint (registry order). */
+function bindingList(e: CloudBindings): CloudBinding[] {
   const all = e as Record<string, CloudBinding | undefined>;
-  return targetDescriptors().flatMap((d) => {
-    const b = all[d.id];
-    return b ? [{ keys: d.entityBindingKeys ?? [], binding: b }] : [];
-  });
+  return targetDescriptors().flatMap((d) => all[d.id] ?? []);
 }
 
 /** The canonical endpoint of an entity, optionally restricted to one address family. */
@@ -146,7 +145,7 @@ function hasAddresses(e: Exclude<Endpoint, { kind: 'segment' }>): boolean {
     case 'fqdns':
       return true;
     case 'cloud':
-      return bindingList(e).some(({ keys, binding }) => bindingFields(binding, keys).length > 0 || binding.ipv4.length + binding.ipv6.length > 0);
+      return bindingList(e).some((b) => bindingFields(b).length > 0 || b.ipv4.length + b.ipv6.length > 0);
     default:
       return assertNever(e);
   }
@@ -154,7 +153,7 @@ function hasAddresses(e: Exclude<Endpoint, { kind: 'segment' }>): boolean {
 
 function allCidrs(e: Exclude<Endpoint, { kind: 'segment' }>): string[] {
   if (e.kind === 'cidrs') return [...e.ipv4, ...e.ipv6];
-  if (e.kind === 'cloud') return bindingList(e).flatMap(({ binding }) => [...binding.ipv4, ...binding.ipv6]);
+  if (e.kind === 'cloud') return bindingList(e).flatMap((b) => [...b.ipv4, ...b.ipv6]);
   return [];
 }
 
@@ -199,8 +198,8 @@ export function externalsOverlap(
     for (const d of targetDescriptors()) {
       const x = (xa as Record<string, CloudBinding | undefined>)[d.id], y = (yb as Record<string, CloudBinding | undefined>)[d.id];
       if (!x || !y) continue;
-      const fy = new Map(bindingFields(y, d.entityBindingKeys));
-      if (bindingFields(x, d.entityBindingKeys).some(([k, v]) => fy.get(k) === v)) return true;
+      const fy = new Map(bindingFields(y));
+      if (bindingFields(x).some(([k, v]) => fy.get(k) === v)) return true;
     }
   }
   const ca = allCidrs(a), cb = allCidrs(b);
@@ -484,15 +483,13 @@ function buildDenies(model: SegmentModel): GuardrailDeny[] {
   return out.sort((a, b) => compareStrings(a.guardrail, b.guardrail) || compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id));
 }
 
-/** A segment's per-provider overrides, copied in registry order, each with its keys in the provider's order. */
-function segmentOverrides(s: SegmentSpec): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
+/** A segment's per-provider overrides, copied (plain JSON) in registry order, each with its keys in the provider's order. */
+function segmentOverrides(s: SegmentSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   const all = s as unknown as Record<string, Record<string, unknown> | undefined>;
   for (const d of targetDescriptors()) {
     const o = all[d.id];
-    if (!o) continue;
-    const fields = (d.segmentBindingKeys ?? []).flatMap((k) => (typeof o[k] === 'string' ? [[k, o[k]] as [string, string]] : []));
-    if (fields.length > 0) out[d.id] = Object.fromEntries(fields);
+    if (o && Object.keys(o).length > 0) out[d.id] = JSON.parse(JSON.stringify(o)) as unknown;
   }
   return out;
 }

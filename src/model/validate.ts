@@ -58,7 +58,7 @@
 import type { Diagnostic, Result, SourcePos } from '../diagnostics.js';
 import { error, hasErrors, warning } from '../diagnostics.js';
 import type { CloudBinding, CloudBindings, PortMatch, SegmentOverrides, TargetSpec } from '../compile/types.js';
-import { entry, type LoadedFile, type LoadedModel, type YEntry, type YNode } from './load.js';
+import { entry, toPlain, type LoadedFile, type LoadedModel, type YEntry, type YNode } from './load.js';
 import { parseCidr, parseFqdn, sortCidrs } from './addresses.js';
 import { checkSchema } from './schema-check.js';
 import { comparePortMatch, parseService, PROTOCOL_KEYWORDS } from './services.js';
@@ -271,7 +271,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
       name: def.name,
       pos: def.pos,
       ...(tier !== undefined ? { tier } : {}),
-      ...segmentOverrides(def.node),
+      ...segmentOverrides(def.name, def.node, diags),
       flows,
     } as SegmentDef);
     if (name !== undefined && nameLimit && name.length + 1 + def.name.length > nameLimit.max) {
@@ -493,41 +493,50 @@ function managedNameLimit(): { readonly max: number; readonly why: string } | un
 function configReader(node: YNode, diags: Diagnostic[]): ConfigReader {
   return {
     string: (key) => strOf(entry(node, key)?.value),
+    value: (key) => {
+      const v = entry(node, key)?.value;
+      return v === undefined ? undefined : toPlain(v);
+    },
     has: (key) => entry(node, key) !== undefined,
     pos: (key) => entry(node, key)?.value.pos ?? node.pos,
     report: (d) => diags.push(d),
   };
 }
 
-/** A segment's per-provider overrides (`aws: { groupId }`): the providers' string keys, in their order. */
-function segmentOverrides(node: YNode): SegmentOverrides {
-  const out: Record<string, Record<string, string>> = {};
+/** The string values of `keys` in a mapping, in that order (the default reading of a provider's binding keys). */
+function stringFields(node: YNode, keys: readonly string[] | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (keys ?? []).flatMap((k) => {
+      const v = strOf(entry(node, k)?.value);
+      return v === undefined ? [] : [[k, v] as [string, string]];
+    }),
+  );
+}
+
+/** A segment's per-provider overrides (`<id>: { … }`), each read by its provider, keys in the provider's order. */
+function segmentOverrides(name: string, node: YNode, diags: Diagnostic[]): SegmentOverrides {
+  const out: Record<string, Readonly<Record<string, unknown>>> = {};
   for (const d of targetDescriptors()) {
     const o = entry(node, d.id)?.value;
-    if (!o) continue;
-    const fields = (d.segmentBindingKeys ?? []).flatMap((k) => {
-      const v = strOf(entry(o, k)?.value);
-      return v === undefined ? [] : [[k, v] as [string, string]];
-    });
-    if (fields.length > 0) out[d.id] = Object.fromEntries(fields);
+    if (!o || o.kind !== 'map') continue;
+    const fields = d.parseSegmentBinding ? d.parseSegmentBinding(configReader(o, diags), { segment: name }) : stringFields(o, d.segmentBindingKeys);
+    if (fields && Object.keys(fields).length > 0) out[d.id] = fields;
   }
   return out as SegmentOverrides;
 }
 
-function parseBinding(d: TargetDescriptor, node: YNode, owner: string, diags: Diagnostic[]): CloudBinding | undefined {
+function parseBinding(d: TargetDescriptor, entity: string, node: YNode, owner: string, diags: Diagnostic[]): CloudBinding | undefined {
   if (node.kind !== 'map') return undefined;
   const { ipv4, ipv6 } = parseCidrList(entry(node, 'cidrs')?.value, owner, diags);
-  const keys = d.entityBindingKeys ?? [];
-  const fields = keys.flatMap((k) => {
-    const v = strOf(entry(node, k)?.value);
-    return v === undefined ? [] : [[k, v] as [string, string]];
-  });
-  if (fields.length === 0 && !entry(node, 'cidrs')) {
-    const what = [...keys, 'cidrs'].map((k) => `"${k}"`).join(' or ');
+  const fields = d.parseEntityBinding ? d.parseEntityBinding(configReader(node, diags), { entity }) : stringFields(node, d.entityBindingKeys);
+  if (Object.keys(fields).length === 0 && !entry(node, 'cidrs')) {
+    const what = [...(d.entityBindingKeys ?? []), 'cidrs'].map((k) => `"${k}"`).join(' or ');
     diags.push(error('empty-binding', `${owner}: the ${d.id} binding needs ${what}`, node.pos));
     return undefined;
   }
-  return { ...Object.fromEntries(fields), ipv4, ipv6 };
+  // The provider's own keys first, then the CIDRs: the order the RuleSet's JSON keeps.
+  const { ipv4: _4, ipv6: _6, ...own } = fields;
+  return { ...own, ipv4, ipv6 };
 }
 
 function parseEntity(def: Def<EntityDef>, diags: Diagnostic[]): EntityDef | undefined {
@@ -570,7 +579,7 @@ function parseEntity(def: Def<EntityDef>, diags: Diagnostic[]): EntityDef | unde
   for (const d of clouds) {
     const b = entry(n, d.id);
     if (!b) continue;
-    const binding = parseBinding(d, b.value, `${owner} (${d.id})`, diags);
+    const binding = parseBinding(d, def.name, b.value, `${owner} (${d.id})`, diags);
     if (binding) out[d.id] = binding;
   }
   return { kind: 'cloud', name: def.name, pos: def.pos, ...(out as CloudBindings) };
