@@ -4,6 +4,13 @@ import { awsProvider } from './aws/index.js';
 import { azureProvider } from './azure/index.js';
 import { gcpProvider } from './gcp/index.js';
 
+// Each provider's target config type, for library users; exporting them here also puts each
+// provider's TargetConfigs augmentation into every program that sees the registry's types
+// (the library's .d.ts), so `TargetSpec` is the union of the bundled providers' targets there too.
+export type { AwsTargetConfig } from './aws/target.js';
+export type { AzureTargetConfig } from './azure/target.js';
+export type { GcpTargetConfig } from './gcp/target.js';
+
 /**
  * The provider registry: the only place the core (src/) learns which clouds exist. One entry per
  * provider, in the order lists of providers are shown (and per-cloud keys are written in the
