@@ -47,8 +47,11 @@
  *   any string is accepted (codes come and go), errors are never silenced.
  * - `bulkhead: "1"` (a string) is an error; a model without `segments:` is an error (it would plan
  *   to destroy everything it owns), an explicit `segments: {}` a warning (`empty-segments`).
- *   AWS regions and Azure locations are checked against known lists: near one, an error with
- *   "did you mean"; otherwise a warning (`unknown-region`, `unknown-location`).
+ *   What is particular to a cloud (its target config, bindings, place names, limits) is checked by
+ *   its provider's target descriptor (providers/<id>/target.ts), called from here through the
+ *   registry: AWS regions and Azure locations against known lists (near one, an error with "did
+ *   you mean"; otherwise a warning `unknown-region` / `unknown-location`), the strictest managed-
+ *   name length of all providers, adopted groups used twice.
  * - YAML anchors, aliases and merge keys (`<<: *defaults`) work; top-level `x-…` keys are ignored,
  *   a place to define anchors. Positions of reused nodes are those of the anchor's definition.
  * - Names: segments and the model name are lower-case DNS labels (they become cloud names,
