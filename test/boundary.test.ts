@@ -164,6 +164,20 @@ describe('the core knows no cloud', () => {
     expect(findings).toEqual([]);
   });
 
+  it('nothing outside the CLI folder imports it, types included (only the library entry re-exports run)', async () => {
+    // dependency-cruiser (npm run check:imports) sees the imports Node runs; this sees `import type` too.
+    const findings: string[] = [];
+    for (const file of [...(await sourceFiles(join(REPO, 'src'))), ...(await sourceFiles(join(REPO, 'providers')))]) {
+      const rel = relative(REPO, file);
+      if (rel.startsWith('src/commands/') || rel === 'src/index.ts') continue;
+      const code = stripComments(await readFile(file, 'utf8'));
+      for (const m of code.matchAll(/(?:from\s*|import\s*\(\s*)['"]([^'"]+)['"]/g)) {
+        if (/(^|\/)commands\//.test(m[1]!) && join(file, '..', m[1]!).startsWith(join(REPO, 'src/commands'))) findings.push(`${rel}: ${m[1]}`);
+      }
+    }
+    expect(findings).toEqual([]);
+  });
+
   it('the scan finds a cloud name or a provider import when there is one', () => {
     const terms = providerTerms();
     const word = new RegExp(`(?<![A-Za-z0-9_$])(${terms.join('|')})(?![A-Za-z0-9_$])`, 'i');
