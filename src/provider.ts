@@ -1,6 +1,6 @@
 import type { Diagnostic, SourcePos } from './diagnostics.js';
 import type { CloudId, RuleSet, SegmentSpec, TargetConfig, TargetConfigs, TargetOf, TargetSpec } from './compile/types.js';
-import type { Change, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
+import type { Change, Child, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
 import type { TargetLocker } from './lock.js';
 
 /**
@@ -27,6 +27,27 @@ export interface Provider {
   toCliJson(resources: readonly Resource[], target: TargetSpec): Json;
   /** The per-target lock object `apply` and `destroy` take across processes (src/lock.ts). */
   readonly lock?: TargetLocker;
+  /**
+   * Pure: the (from, to, port) flows one native rule (a child of `resource`) allows or denies, for
+   * the plan's flow diagram (src/graph/plan-flows.ts); [] for children that are no rule (prefix-list
+   * entries). `name` turns an owned object's name into its segment's (`shop-web` → `web`).
+   */
+  ruleFlows?(resource: Resource, child: Child, name: (objectName: string) => string): FlowAtom[];
+}
+
+/**
+ * One allowed or denied (from, to, port) of a native rule, with the side that carries it: a flow
+ * between two segments has a rule on each side (AWS ingress and egress, Azure inbound and
+ * outbound), and a plan that adds or removes either side changes it.
+ */
+export interface FlowAtom {
+  readonly side: 'ingress' | 'egress';
+  /** A segment, or a peer as the rule writes it (CIDRs joined by ", ", a service tag, an FQDN, `any`). */
+  readonly from: string;
+  readonly to: string;
+  /** `tcp/443`, `tcp/9000-9010`, `icmp/8`, `tcp` (every port), `all`. */
+  readonly port: string;
+  readonly deny: boolean;
 }
 
 /** What render needs besides the rules: resolved FQDNs (resolution is I/O, so it happens before). */

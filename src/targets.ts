@@ -11,7 +11,7 @@ import { configOf, type TargetDescriptor } from './provider.js';
  * registry, which imports the providers): .dependency-cruiser.cjs forbids the cycle.
  */
 
-export { getTarget, providerIds, registryGeneration, targetDescriptors } from '../providers/index.js';
+export { getProvider, getTarget, providerIds, registryGeneration, targetDescriptors } from '../providers/index.js';
 
 /** The descriptor of a target's provider; a target of an unregistered provider is a bug (validation made it). */
 export function descriptorOf(t: TargetSpec): TargetDescriptor {

@@ -9,6 +9,7 @@ import { renderAws } from './render.js';
 import { snapshotFiles } from './snapshot.js';
 import { validateAws } from './validate.js';
 import { awsTarget } from './target.js';
+import { awsRuleFlows } from './rule-flows.js';
 
 /** Options of the AWS provider: how to build EC2 clients, and applier knobs (tests). */
 export interface AwsProviderOptions extends AwsClientOptions {
@@ -54,6 +55,7 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
       return awsCliJson(resources, target);
     },
     lock: createAwsLocker(options),
+    ruleFlows: awsRuleFlows,
   } satisfies Provider;
 }
 

@@ -7,6 +7,7 @@ import { renderAzure } from './render.js';
 import { exportAzureSnapshot } from './snapshot.js';
 import { validateAzure } from './validate.js';
 import { azureTarget } from './target.js';
+import { azureRuleFlows } from './rule-flows.js';
 
 export type { AzureProviderOptions } from './read.js';
 
@@ -26,6 +27,7 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     exportSnapshot: (target, live) => exportAzureSnapshot(target, live, options),
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),
+    ruleFlows: azureRuleFlows,
   } satisfies Provider;
 }
 

@@ -9,6 +9,7 @@ import { renderGcp } from './render.js';
 import { formatSnapshot } from './snapshot.js';
 import { validateGcp } from './validate.js';
 import { gcpTarget } from './target.js';
+import { gcpRuleFlows } from './rule-flows.js';
 
 /**
  * The GCP provider: VPC firewall rules by network tag or service account, plus rules of a global
@@ -60,6 +61,7 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     },
     toCliJson: (resources, target) => toGcpCliJson(resources, target),
     lock: createGcpLocker(options.clients ? { clients: options.clients } : {}),
+    ruleFlows: gcpRuleFlows,
   } satisfies Provider;
 }
 

@@ -7,7 +7,7 @@ import { formatGraphDot } from '../graph/dot.js';
 import { formatGraphHtml } from '../graph/html.js';
 import { formatGraphJson } from '../graph/json.js';
 import { formatGraphMermaid } from '../graph/mermaid.js';
-import { loadRules, modelPath } from '../plan/engine-context.js';
+import { loadRules, modelPath } from './engine-context.js';
 import type { RegisterCommand } from './index.js';
 
 /** The output formats of `bulkhead graph`, each a writer over the one SegmentGraph. */

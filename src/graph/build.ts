@@ -2,6 +2,7 @@ import { compareStrings } from '../compile/canonical.js';
 import type { Endpoint, PortMatch, RuleSet } from '../compile/types.js';
 import { comparePortMatch, formatPortMatch } from '../model/services.js';
 import type { GuardrailDef, SegmentModel } from '../model/types.js';
+import { targetDescriptors } from '../targets.js';
 
 /**
  * The graph of a model: what `bulkhead graph` draws, in one provider-neutral, format-neutral
@@ -145,11 +146,26 @@ function endpointNodeId(e: Endpoint | { readonly kind: 'any' }): string {
   }
 }
 
-function bindingDetail(cloud: string, b: { prefixList?: string; serviceTag?: string; ipv4: readonly string[]; ipv6: readonly string[] }): string[] {
+/** `prefixList` → `prefix list`: a binding key as words. */
+function keyWords(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+}
+
+/** What each provider's binding of a cloud entity says (`aws: prefix list com.amazonaws.…`, `gcp: 10.0.0.0/8`). */
+function bindingDetails(e: Endpoint & { readonly kind: 'cloud' }): string[] {
   const out: string[] = [];
-  if (b.prefixList !== undefined) out.push(`${cloud}: prefix list ${b.prefixList}`);
-  if (b.serviceTag !== undefined) out.push(`${cloud}: service tag ${b.serviceTag}`);
-  for (const c of [...b.ipv4, ...b.ipv6]) out.push(`${cloud}: ${c}`);
+  const bindings = e as unknown as Readonly<Record<string, Readonly<Record<string, unknown>> | undefined>>;
+  for (const { id } of targetDescriptors()) {
+    const b = bindings[id];
+    if (!b) continue;
+    for (const [key, value] of Object.entries(b)) {
+      if (key === 'ipv4' || key === 'ipv6') continue;
+      if (typeof value === 'string') out.push(`${id}: ${keyWords(key)} ${value}`);
+    }
+    for (const c of [...((b['ipv4'] as readonly string[] | undefined) ?? []), ...((b['ipv6'] as readonly string[] | undefined) ?? [])]) {
+      out.push(`${id}: ${c}`);
+    }
+  }
   return out;
 }
 
@@ -162,11 +178,7 @@ function endpointDetail(e: Endpoint): string[] {
     case 'fqdns':
       return [...e.fqdns];
     case 'cloud':
-      return [
-        ...(e.aws ? bindingDetail('aws', e.aws) : []),
-        ...(e.azure ? bindingDetail('azure', e.azure) : []),
-        ...(e.gcp ? bindingDetail('gcp', e.gcp) : []),
-      ];
+      return bindingDetails(e);
   }
 }
 
