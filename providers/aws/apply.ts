@@ -10,7 +10,7 @@ import { awsErrorCode, classifyAwsError, DUPLICATE_CODES, NOT_FOUND_CODES } from
 import { DEPENDENCY_VIOLATION_ATTEMPTS, PREFIX_LIST_ENTRIES_PER_MODIFY } from './limits.js';
 import { isDeletedList } from './state.js';
 import { loadEc2Sdk } from './read.js';
-import { childRule, ENTITY_TAG, OWNER_TAG, PL_TYPE, SEGMENT_TAG, SG_TYPE, str, wireProtocol, type AwsRule } from './rules.js';
+import { childRule, ENTITY_TAG, OWNER_TAG, PL_TYPE, SEGMENT_TAG, SG_TYPE, str, wireProtocol, type AwsRule } from './canonical.js';
 
 /**
  * The AWS applier: runs the engine's steps against EC2 (DESIGN §3, cloud-semantics §1.3–1.7).

@@ -1,6 +1,6 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import type { Json, Resource } from '../../src/plan/types.js';
-import { childRule, OWNER_TAG, SEGMENT_TAG, SG_TYPE, str, wireProtocol } from './rules.js';
+import { childRule, OWNER_TAG, SEGMENT_TAG, SG_TYPE, str, wireProtocol } from './canonical.js';
 
 /**
  * `bulkhead render --provider aws --json`: the desired groups in the shape of

@@ -6,7 +6,7 @@ import type { LiveOptions } from '../../src/provider.js';
 import { awsErrorCode, classifyAwsError, NOT_FOUND_CODES } from './errors.js';
 import { SDK_MAX_ATTEMPTS } from './limits.js';
 import type { AwsClientOptions } from './read.js';
-import { OWNER_TAG } from './rules.js';
+import { OWNER_TAG } from './canonical.js';
 
 /**
  * The AWS target lock: a security group `<model>-bulkhead-lock` in the target VPC. Group names are

@@ -9,7 +9,7 @@ import type { ProviderState } from '../../src/plan/types.js';
 import type { StateSource } from '../../src/provider.js';
 import { classifyAwsError, credentialsError } from './errors.js';
 import { DESCRIBE_PAGE_SIZE, SDK_MAX_ATTEMPTS } from './limits.js';
-import { OWNER_TAG } from './rules.js';
+import { OWNER_TAG } from './canonical.js';
 import { parseSnapshot, SnapshotParseError } from './snapshot.js';
 import {
   canonicalState,

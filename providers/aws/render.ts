@@ -21,7 +21,7 @@ import {
   SG_TYPE,
   type AwsPeer,
   type AwsRule,
-} from './rules.js';
+} from './canonical.js';
 
 /**
  * Render (pure): the RuleSet → the desired security groups and customer-managed prefix lists of one

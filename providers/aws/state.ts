@@ -18,7 +18,7 @@ import {
   ruleChild,
   SG_TYPE,
   type AwsPeer,
-} from './rules.js';
+} from './canonical.js';
 
 /**
  * What AWS says about a VPC, in the shapes of the EC2 API and of the AWS CLI's JSON output (they

@@ -2,7 +2,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { createAwsApplier } from '../../../providers/aws/apply.js';
 import { classifyAwsError } from '../../../providers/aws/errors.js';
-import { ruleChild, type AwsRule } from '../../../providers/aws/rules.js';
+import { ruleChild, type AwsRule } from '../../../providers/aws/canonical.js';
 import type { Change, ChildChange, Resource } from '../../../src/plan/types.js';
 import type { ApplyStep } from '../../../src/provider.js';
 import { awsTarget } from '../../helpers/rulesets.js';

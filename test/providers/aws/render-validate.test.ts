@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { createAwsProvider } from '../../../providers/aws/index.js';
 import { RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY } from '../../../providers/aws/limits.js';
 import { fqdnMaxEntries, sanitizeDescription } from '../../../providers/aws/render.js';
-import { canonicalCidr, childRule, ruleKey } from '../../../providers/aws/rules.js';
+import { canonicalCidr, childRule, ruleKey } from '../../../providers/aws/canonical.js';
 import type { PortMatch, RuleIntent } from '../../../src/compile/types.js';
 import type { RenderContext } from '../../../src/provider.js';
 import { awsTarget, cidrs, flow, fqdns, internet, ruleSet, seg, shopRules, tcp } from '../../helpers/rulesets.js';

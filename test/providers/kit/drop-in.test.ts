@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '../../../src/model/addresses.js';
-import { canonicalCidr as awsCanonicalCidr } from '../../../providers/aws/rules.js';
+import { canonicalCidr as awsCanonicalCidr } from '../../../providers/aws/canonical.js';
 import { canonicalPort as azureCanonicalPort, canonicalPrefix as azureCanonicalPrefix } from '../../../providers/azure/canonical.js';
 import { allocatePriorities, ownsRuleName } from '../../../providers/azure/render.js';
 import { canonicalCidr as gcpCanonicalCidr, markerModel } from '../../../providers/gcp/canonical.js';
