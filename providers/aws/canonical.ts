@@ -1,5 +1,5 @@
-import { boundedMemo } from '../../src/bounded-memo.js';
-import ipaddr from 'ipaddr.js';
+import { InternalError } from '../../src/errors.js';
+import { canonicalCidr as kitCidr } from '../kit/cidr.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 
 /**
@@ -169,24 +169,15 @@ export function canonicalPorts(protocol: string, from: number | undefined, to: n
 }
 
 /**
- * Canonical CIDR text: host bits zeroed, IPv6 lower-case RFC 5952, a bare address as /32 or /128
- * (traps 10, 11). Memoized: render canonicalizes the CIDRs of a peer for every intent that names
- * it, and one parse costs tens of microseconds (`ipaddr.parseCIDR` tries IPv6 first and throws for
- * every IPv4 text). Invalid text throws, every time.
+ * Canonical CIDR text (the kit's, providers/kit/cidr.ts), with AWS's reading of host bits: EC2
+ * stores the network of `10.0.0.5/24`, so a rule read back with host bits set means its network.
+ * Invalid text throws (render only sees the model's CIDRs, read only EC2's: either is a bug).
  */
-export const canonicalCidr: (text: string) => string = boundedMemo(parseCanonicalCidr, 10_000);
-
-function parseCanonicalCidr(text: string): string {
-  const slash = text.includes('/');
-  const [addr, len] = slash ? ipaddr.parseCIDR(text) : ((): [ipaddr.IPv4 | ipaddr.IPv6, number] => {
-    const a = ipaddr.parse(text);
-    return [a, a.kind() === 'ipv4' ? 32 : 128];
-  })();
-  const network = addr.kind() === 'ipv4'
-    ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${len}`)
-    : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${len}`);
-  const textOut = network.kind() === 'ipv6' ? (network as ipaddr.IPv6).toRFC5952String() : network.toString();
-  return `${textOut}/${len}`;
+export function canonicalCidr(text: string): string {
+  const r = kitCidr(text);
+  if (r.ok) return r.text;
+  if (r.reason === 'host-bits') return r.network;
+  throw new InternalError(`not a CIDR: ${r.message}`);
 }
 
 /** True for an IPv6 CIDR. */

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { createAwsProvider } from '../../../providers/aws/index.js';
 import { RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY } from '../../../providers/aws/limits.js';
 import { fqdnMaxEntries, sanitizeDescription } from '../../../providers/aws/render.js';
+import { parseCidr } from '../../../src/model/addresses.js';
 import { canonicalCidr, childRule, ruleKey } from '../../../providers/aws/canonical.js';
 import type { PortMatch, RuleIntent } from '../../../src/compile/types.js';
 import type { RenderContext } from '../../../src/provider.js';
@@ -181,6 +182,10 @@ describe('helpers', () => {
     expect(canonicalCidr('10.0.0.5/24')).toBe('10.0.0.0/24');
     expect(canonicalCidr('2001:DB8:0::/32')).toBe('2001:db8::/32');
     expect(canonicalCidr('192.0.2.7')).toBe('192.0.2.7/32');
+    // The kit's text, the model's too: an IPv4-mapped range read back from EC2 in hex form keys as the model's (was ::ffff:c000:201/128).
+    expect(canonicalCidr('::FFFF:C000:201/128')).toBe('::ffff:192.0.2.1/128');
+    expect(canonicalCidr('::ffff:c000:201')).toBe((parseCidr('::ffff:192.0.2.1') as { cidr: string }).cidr);
+    expect(() => canonicalCidr('010.1.2.3/32')).toThrow(/leading zeros/);
     expect(fqdnMaxEntries(0)).toBe(4);
     expect(fqdnMaxEntries(5)).toBe(8);
     expect(ruleKey({ direction: 'egress', protocol: 'all', fromPort: null, toPort: null, peer: { kind: 'cidr', cidr: '::/0' } })).toBe('egress all cidr:::/0');
