@@ -1,6 +1,5 @@
-import { boundedMemo } from '../../src/bounded-memo.js';
 import { hash } from 'node:crypto';
-import ipaddr from 'ipaddr.js';
+import { canonicalCidr as kitCidr } from '../kit/cidr.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 
 /**
@@ -135,26 +134,15 @@ export function canonicalProtocolRules(
 }
 
 /**
- * Canonical CIDR: `/32` or `/128` for a host, host bits zeroed, IPv6 in RFC 5952 form; invalid
- * text is kept. Memoized: render canonicalizes every range of every rule and a model repeats the
- * same few ranges thousands of times, while one parse costs tens of microseconds.
+ * Canonical CIDR: the kit's text (providers/kit/cidr.ts, the model's too), host bits zeroed as
+ * Compute stores them; invalid text is kept, so read never fails on a rule someone else wrote. An
+ * IPv4-mapped range stays IPv6 (`::ffff:192.0.2.1/128`): it used to fold into `192.0.2.1/32`,
+ * a text the model never has. The kit memoizes the parse.
  */
-export const canonicalCidr: (text: string) => string = boundedMemo(parseCanonicalCidr, 10_000);
-
-function parseCanonicalCidr(text: string): string {
-  const t = text.trim();
-  try {
-    const withLen = t.includes('/') ? t : `${t}/${t.includes(':') ? 128 : 32}`;
-    const [addr, len] = ipaddr.parseCIDR(withLen);
-    if (addr.kind() === 'ipv6') {
-      const v6 = addr as ipaddr.IPv6;
-      if (v6.isIPv4MappedAddress()) return `${v6.toIPv4Address().toString()}/${Math.max(0, len - 96)}`;
-      return `${ipaddr.IPv6.networkAddressFromCIDR(withLen).toRFC5952String()}/${len}`;
-    }
-    return `${ipaddr.IPv4.networkAddressFromCIDR(withLen).toString()}/${len}`;
-  } catch {
-    return t;
-  }
+export function canonicalCidr(text: string): string {
+  const r = kitCidr(text);
+  if (r.ok) return r.text;
+  return r.reason === 'host-bits' ? r.network : text.trim();
 }
 
 /** True when a canonical CIDR is IPv6. */

@@ -41,6 +41,9 @@ describe('gcp canonical form', () => {
     expect(canonicalCidr('10.1.2.3')).toBe('10.1.2.3/32');
     expect(canonicalCidr('10.1.2.3/24')).toBe('10.1.2.0/24');
     expect(canonicalCidr('2001:DB8:0::1/32')).toBe('2001:db8::/32');
+    // The kit's text: a mapped range stays IPv6 as the model writes it (was folded into 192.0.2.1/32); junk is kept for display.
+    expect(canonicalCidr('::FFFF:C000:201/128')).toBe('::ffff:192.0.2.1/128');
+    expect(canonicalCidr(' not-a-range ')).toBe('not-a-range');
     expect(canonicalNetwork('https://www.googleapis.com/compute/beta/projects/a/global/networks/n', 'p')).toBe('projects/a/global/networks/n');
     expect(canonicalNetwork('global/networks/n', 'p')).toBe('projects/p/global/networks/n');
     expect(canonicalNetwork('n', 'p')).toBe('projects/p/global/networks/n');
