@@ -1,6 +1,4 @@
-import { boundedMemo } from '../../src/bounded-memo.js';
-import { assertNever } from '../../src/errors.js';
-import { parseCidr } from '../../src/model/addresses.js';
+import { canonicalCidr } from '../kit/cidr.js';
 
 /**
  * The canonical form of an NSG rule, shared by render (desired) and read (live) so a plan right
@@ -82,29 +80,18 @@ export function sortPorts(ports: readonly string[]): string[] {
 }
 
 /**
- * A CIDR or IP with host bits zeroed and `/32`/`/128` added (traps 10, 11), in the model's own
- * canonical text (src/model/addresses.ts: RFC 5952, IPv4-mapped IPv6 as `::ffff:192.0.2.1`);
- * anything else (a service tag, `*`) unchanged. Render and read both send every address through
- * here, so a text the model and Azure spell differently never shows up as a perpetual update.
- * Memoized: render canonicalizes a peer's addresses for every intent that names it.
+ * A CIDR or IP in the kit's canonical text (providers/kit/cidr.ts, the model's too: RFC 5952,
+ * IPv4-mapped IPv6 as `::ffff:192.0.2.1/128`), host bits zeroed as Azure stores them; `*`/`Any`
+ * is `*`; anything else (a service tag) unchanged. Render and read both send every address
+ * through here, so a text the model and Azure spell differently never shows up as a perpetual
+ * update. The kit memoizes the parse.
  */
-export const canonicalPrefix: (p: string) => string = boundedMemo(parseCanonicalPrefix, 10_000);
-
-function parseCanonicalPrefix(p: string): string {
+export function canonicalPrefix(p: string): string {
   const t = p.trim();
   if (t === '*' || t.toLowerCase() === 'any') return '*';
-  if (!/^[0-9a-fA-F:.]+(\/\d+)?$/.test(t)) return t;
-  const parsed = parseCidr(t);
-  switch (parsed.kind) {
-    case 'ok':
-      return parsed.cidr;
-    case 'host-bits':
-      return parsed.network;
-    case 'error':
-      return t;
-    default:
-      return assertNever(parsed);
-  }
+  const r = canonicalCidr(t);
+  if (r.ok) return r.text;
+  return r.reason === 'host-bits' ? r.network : t;
 }
 
 /** `asg:<rg>/<name>` of an ASG resource id (trap 14: ARM ids are case-insensitive). */
