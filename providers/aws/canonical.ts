@@ -1,5 +1,6 @@
 import { InternalError } from '../../src/errors.js';
 import { canonicalCidr as kitCidr } from '../kit/cidr.js';
+import { canonicalProtocol as kitProtocol } from '../kit/ports.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 
 /**
@@ -133,29 +134,25 @@ export function entryChild(cidr: string): Child {
   return { key: cidr, summary: `entry ${cidr}`, attributes: { cidr } };
 }
 
-/** Canonical protocol from the API's `IpProtocol` (trap 1, 2): names for 6/17/1/58, `all` for -1. */
+/**
+ * Canonical protocol (the kit's, providers/kit/ports.ts) of the API's `IpProtocol` or the model's
+ * protocol: IANA names where one exists (`6` → `tcp`, `50` → `esp`, `132` → `sctp`), `all` for
+ * `-1`. Text the kit cannot read (EC2 never returns any) is kept, lower-cased, so it shows in a diff.
+ */
 export function canonicalProtocol(ipProtocol: string): string {
-  const p = ipProtocol.toLowerCase();
-  switch (p) {
-    case '-1':
-    case 'all':
-      return 'all';
-    case '6':
-      return 'tcp';
-    case '17':
-      return 'udp';
-    case '1':
-      return 'icmp';
-    case '58':
-      return 'icmpv6';
-    default:
-      return p;
-  }
+  const r = kitProtocol(ipProtocol);
+  return r.ok ? r.protocol : ipProtocol.toLowerCase();
 }
 
-/** The API's `IpProtocol` for a canonical protocol. */
+/** The protocols EC2 accepts by name in `IpProtocol`; every other one goes by its number. */
+const WIRE_NAMES: ReadonlySet<string> = new Set(['tcp', 'udp', 'icmp', 'icmpv6']);
+
+/** The API's `IpProtocol` for a canonical protocol: `-1` for all, a name EC2 takes, else the IANA number. */
 export function wireProtocol(protocol: string): string {
-  return protocol === 'all' ? '-1' : protocol;
+  if (protocol === 'all') return '-1';
+  if (WIRE_NAMES.has(protocol)) return protocol;
+  const r = kitProtocol(protocol);
+  return r.ok && r.number !== undefined ? String(r.number) : protocol;
 }
 
 /** Canonical ports for a protocol from the API's FromPort/ToPort (trap 3). */

@@ -4,7 +4,7 @@ import { createAwsProvider } from '../../../providers/aws/index.js';
 import { RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY } from '../../../providers/aws/limits.js';
 import { fqdnMaxEntries, sanitizeDescription } from '../../../providers/aws/render.js';
 import { parseCidr } from '../../../src/model/addresses.js';
-import { canonicalCidr, childRule, ruleKey } from '../../../providers/aws/canonical.js';
+import { canonicalCidr, canonicalProtocol, childRule, ruleKey, wireProtocol } from '../../../providers/aws/canonical.js';
 import type { PortMatch, RuleIntent } from '../../../src/compile/types.js';
 import type { RenderContext } from '../../../src/provider.js';
 import { awsTarget, cidrs, flow, fqdns, internet, ruleSet, seg, shopRules, tcp } from '../../helpers/rulesets.js';
@@ -77,8 +77,10 @@ describe('render', () => {
       [{ kind: 'ports', protocol: 'udp', from: 53, to: 53 }, 'ingress udp 53-53 sg:shop-b'],
       [{ kind: 'icmp', protocol: 'icmp', type: 8, code: null }, 'ingress icmp 8:-1 sg:shop-b'],
       [{ kind: 'icmp', protocol: 'icmp', type: null, code: null }, 'ingress icmp -1:-1 sg:shop-b'],
-      [{ kind: 'protocol', number: 50 }, 'ingress 50 sg:shop-b'],
-      [{ kind: 'ports', protocol: 'sctp', from: 1, to: 2 }, 'ingress 132 sg:shop-b'],
+      // The kit's names (were the numbers 50 and 132): the same text on every provider.
+      [{ kind: 'protocol', number: 50 }, 'ingress esp sg:shop-b'],
+      [{ kind: 'protocol', number: 47 }, 'ingress 47 sg:shop-b'],
+      [{ kind: 'ports', protocol: 'sctp', from: 1, to: 2 }, 'ingress sctp sg:shop-b'],
     ];
     for (const [m, key] of matches) {
       const rules = ruleSet({ segments: ['a', 'b'], rules: flow(seg('b'), seg('a'), m) });
@@ -187,6 +189,9 @@ describe('helpers', () => {
     expect(canonicalCidr('::ffff:c000:201')).toBe((parseCidr('::ffff:192.0.2.1') as { cidr: string }).cidr);
     expect(() => canonicalCidr('010.1.2.3/32')).toThrow(/leading zeros/);
     expect(fqdnMaxEntries(0)).toBe(4);
+    // The wire keeps what EC2 accepts: names for tcp/udp/icmp/icmpv6 only, numbers for the rest; read names them back.
+    expect(['all', 'tcp', 'icmpv6', 'esp', 'sctp', '47'].map(wireProtocol)).toEqual(['-1', 'tcp', 'icmpv6', '50', '132', '47']);
+    expect(['-1', '6', '58', '50', '132', '47', 'TCP'].map(canonicalProtocol)).toEqual(['all', 'tcp', 'icmpv6', 'esp', 'sctp', '47', 'tcp']);
     expect(fqdnMaxEntries(5)).toBe(8);
     expect(ruleKey({ direction: 'egress', protocol: 'all', fromPort: null, toPort: null, peer: { kind: 'cidr', cidr: '::/0' } })).toBe('egress all cidr:::/0');
   });
