@@ -38,6 +38,11 @@ describe('gcp canonical form', () => {
     expect(canonicalProtocolRules([{ IPProtocol: '17', ports: ['53'] }, { IPProtocol: 'udp', ports: ['123', '53'] }])).toEqual([{ protocol: 'udp', ports: ['53', '123'] }]);
     expect(canonicalProtocolRules([{ IPProtocol: 'icmp' }, { IPProtocol: 'all' }])).toEqual([{ protocol: 'all', ports: [] }]);
     expect(canonicalProtocolRules([{ IPProtocol: '50' }])).toEqual([{ protocol: 'esp', ports: [] }]);
+    // The kit's names (58 was kept as a number), and the kit's port set (every port is Compute's empty list; junk skipped).
+    expect(canonicalProtocolRules([{ IPProtocol: '58' }, { IPProtocol: 'icmp' }])).toEqual([{ protocol: 'icmp', ports: [] }, { protocol: 'icmpv6', ports: [] }]);
+    expect(canonicalProtocolRules([{ IPProtocol: 'sctp', ports: ['80-100', '80-90', 'x', '99999'] }])).toEqual([{ protocol: 'sctp', ports: ['80-90', '80-100'] }]);
+    expect((firewallBody(canonicalFirewall({ name: 'x', allowed: [{ IPProtocol: '58' }] }, 'p'))['allowed'] as unknown[])[0]).toEqual({ IPProtocol: '58' });
+    expect(policyRuleBody(canonicalPolicyRule({ priority: 1, match: { layer4Configs: [{ ipProtocol: 'ipv6-icmp' }] } }, 'p'))['match']).toMatchObject({ layer4Configs: [{ ipProtocol: '58' }] });
     expect(canonicalCidr('10.1.2.3')).toBe('10.1.2.3/32');
     expect(canonicalCidr('10.1.2.3/24')).toBe('10.1.2.0/24');
     expect(canonicalCidr('2001:DB8:0::1/32')).toBe('2001:db8::/32');
