@@ -4,7 +4,7 @@ import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from 
 import { assertNever } from '../../src/errors.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
 import type { RenderContext } from '../../src/provider.js';
-import { canonicalLocation, canonicalPort, canonicalPrefix, type AppRuleAttributes, type RuleAttributes, type RuleContent } from './canonical.js';
+import { canonicalLocation, canonicalPort, canonicalPrefix, canonicalProtocol, isNsgProtocol, type AppRuleAttributes, type RuleAttributes, type RuleContent } from './canonical.js';
 import {
   ALLOW_BAND,
   DENY_ALL_PRIORITY,
@@ -173,14 +173,9 @@ function nsgService(s: PortMatch): { protocol: string; ports: string[] } | { pro
       if (s.type !== null) return { problem: `Azure NSG rules cannot match ICMP types or codes (only all of ${s.protocol})` };
       return { protocol: 'icmp', ports: ['*'] };
     case 'protocol': {
-      const byNumber: Record<number, { protocol: string; ports: string[] }> = {
-        1: { protocol: 'icmp', ports: ['*'] },
-        6: { protocol: 'tcp', ports: ['*'] },
-        17: { protocol: 'udp', ports: ['*'] },
-        50: { protocol: 'esp', ports: ['*'] },
-        51: { protocol: 'ah', ports: ['*'] },
-      };
-      return byNumber[s.number] ?? { problem: `Azure NSG rules cannot match IP protocol ${s.number} (protocols: Tcp, Udp, Icmp, Esp, Ah, *)` };
+      // The kit names the number (6 → tcp, 50 → esp); an NSG rule takes only a few protocols, each with every port.
+      const r = canonicalProtocol(String(s.number));
+      return r !== '*' && isNsgProtocol(r) ? { protocol: r, ports: ['*'] } : { problem: `Azure NSG rules cannot match IP protocol ${s.number} (protocols: Tcp, Udp, Icmp, Esp, Ah, *)` };
     }
     default:
       return assertNever(s);

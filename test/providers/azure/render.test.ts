@@ -134,6 +134,15 @@ describe('azure render', () => {
       source: ['10.0.0.0/8', '10.1.2.3/32'], destination: ['asg:rg/shop-web'], description: '',
     });
   });
+
+  it('orders and keeps ports as the kit does: by start then end, never merged; a malformed live range is kept so the diff shows it', () => {
+    const read = (destinationPortRanges: string[], protocol = 'Udp') => ruleFromWire({ name: 'x', protocol, access: 'Allow', direction: 'Inbound', priority: 200, destinationPortRanges });
+    // The old sort compared "80-100" < "80-90" as text; the kit compares the numbers.
+    expect(read(['80-100', '80-90', ' 80 - 90 ', '79']).destinationPorts).toEqual(['79', '80-90', '80-100']);
+    expect(read(['443', 'http']).destinationPorts).toEqual(['443', 'http']);
+    expect(read(['443', '0-65535']).destinationPorts).toEqual(['*']);
+    expect(['Any', '*', 'Icmp', 'Esp', 'AH'].map((p) => read(['*'], p).protocol)).toEqual(['*', '*', 'icmp', 'esp', 'ah']);
+  });
 });
 
 describe('azure priority stability', () => {

@@ -1,12 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalPort as azureCanonicalPort } from '../../../providers/azure/canonical.js';
 import { allocatePriorities, ownsRuleName } from '../../../providers/azure/render.js';
 import { markerModel } from '../../../providers/gcp/canonical.js';
 import { ruleName as gcpRuleName } from '../../../providers/gcp/render.js';
 import { nameWithHashTail } from '../../../providers/kit/names.js';
 import { hasOwnerPrefix, ownerOfDescription } from '../../../providers/kit/ownership.js';
-import { canonicalPortRange } from '../../../providers/kit/ports.js';
 import { allocateSlots } from '../../../providers/kit/slots.js';
 
 /**
@@ -79,20 +77,6 @@ describe('kit ownership vs the providers’ markers', () => {
         for (const name of [`${model}-${rest}`, `shop-${rest}`, `SHOP-IN-${rest}`, rest]) {
           expect(hasOwnerPrefix(model, name, { kinds: ['in', 'out', 'deny', 'allow'], caseInsensitive: true })).toBe(ownsRuleName(model, name));
         }
-      }),
-      { numRuns: 200 },
-    );
-  });
-});
-
-describe('kit canonicalPortRange vs Azure canonicalPort', () => {
-  it('agrees on every valid port spec', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 65535 }), fc.constantFrom('single', 'range', 'star'), (a, b, shape) => {
-        const [from, to] = a <= b ? [a, b] : [b, a];
-        const text = shape === 'star' ? '*' : shape === 'single' ? String(from) : `${from}-${to}`;
-        const r = canonicalPortRange(text);
-        expect(r.ok && r.text).toBe(azureCanonicalPort(text));
       }),
       { numRuns: 200 },
     );
