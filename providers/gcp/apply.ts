@@ -13,8 +13,8 @@ import {
   type FirewallSpec,
   type PolicyRuleSpec,
 } from './canonical.js';
-import { classifyGcpError, errorDetails, operationError } from './errors.js';
-import { createGcpClients, withRetry, type GcpClientFactory, type GcpClients, type RetryOptions } from './read.js';
+import { classifyGcpError, errorDetails, gcpRetryPolicy, operationError, type RetryOptions } from './errors.js';
+import { createGcpClients, type GcpClientFactory, type GcpClients } from './read.js';
 
 /**
  * Apply: the engine's steps as Compute API calls.
@@ -94,7 +94,7 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
   const project = target.gcp.project;
   const endpoint = target.gcp.endpoint ?? options.endpoint;
   const factory = gcpOptions.clients ?? createGcpClients;
-  const retry = gcpOptions.retry ?? {};
+  const retry = gcpRetryPolicy(gcpOptions.retry);
   const maxWaits = gcpOptions.maxWaits ?? 30;
   const progress = options.onProgress ?? (() => undefined);
   // Writes to one firewall policy are serialized (concurrent rule writes fail with resourceNotReady).
@@ -130,7 +130,7 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
     const requestId = randomUUID();
     let response: unknown;
     try {
-      response = await withRetry(what, () => call(requestId), retry);
+      response = await retry.run(what, () => call(requestId));
     } catch (err) {
       if (options.notFoundOk && errorDetails((err as ProviderError).cause ?? err).status === 404) return;
       throw err;
@@ -141,7 +141,7 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
     if (!name) throw new ProviderError(`gcp: ${what}: the API returned no operation`, 'noOperation');
     for (let i = 0; String(op?.status) !== 'DONE'; i++) {
       if (i >= maxWaits) throw new ProviderError(`gcp: ${what}: operation ${name} still not DONE after ${maxWaits} waits`, 'operationTimeout', true);
-      const [waited] = await withRetry(`globalOperations.wait ${name}`, () => clients.operations.wait({ project, operation: name }), retry);
+      const [waited] = await retry.run(`globalOperations.wait ${name}`, () => clients.operations.wait({ project, operation: name }));
       op = waited as typeof op;
     }
     if (op?.error?.errors && op.error.errors.length > 0) throw operationError(what, op);

@@ -21,7 +21,7 @@ import {
   type FirewallJsonIn,
   type PolicyRuleJsonIn,
 } from './canonical.js';
-import { classifyGcpError, credentialsError, errorDetails } from './errors.js';
+import { classifyGcpError, credentialsError, errorDetails, gcpRetryPolicy, type RetryOptions } from './errors.js';
 import { POLICY_PRIORITY_BAND } from './limits.js';
 import { isGcpLockRule } from './lock.js';
 import { parseFirewallRulesJson, parsePolicyJson, SNAPSHOT_FILES } from './snapshot.js';
@@ -97,37 +97,6 @@ export async function createGcpClients(endpoint: string | undefined, target?: st
   };
 }
 
-/** Retry settings for 429/503 and friends (the SDK does not retry them on REST). */
-export interface RetryOptions {
-  /** Attempts in all, first included (default 6). */
-  readonly attempts?: number;
-  /** First backoff in ms (default 500); doubles each time, full jitter. */
-  readonly baseMs?: number;
-  /** Cap of one backoff in ms (default 30000). */
-  readonly maxMs?: number;
-}
-
-/**
- * Runs `call` with truncated exponential backoff and full jitter on retryable failures
- * (429 rateLimitExceeded, 503, resourceNotReady). Write calls pass the same requestId on every
- * attempt, so a retry after a lost response cannot apply a change twice.
- */
-export async function withRetry<T>(what: string, call: () => Promise<T>, retry: RetryOptions = {}): Promise<T> {
-  const attempts = retry.attempts ?? 6;
-  const base = retry.baseMs ?? 500;
-  const max = retry.maxMs ?? 30_000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      const classified = classifyGcpError(err, what);
-      if (!classified.retryable || attempt >= attempts) throw classified;
-      const delay = Math.random() * Math.min(max, base * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-}
-
 /** Options of a read. */
 export interface GcpReadOptions {
   readonly clients?: GcpClientFactory;
@@ -152,7 +121,8 @@ export async function readGcpLive(
   clients: GcpClients,
   options: { readonly model?: string; readonly pageSize?: number; readonly retry?: RetryOptions },
 ): Promise<GcpRawState> {
-  const firewalls = await withRetry(
+  const retry = gcpRetryPolicy(options.retry);
+  const firewalls = await retry.run(
     `firewalls.list ${gcp.project}`,
     async () => {
       const items: FirewallJsonIn[] = [];
@@ -165,16 +135,11 @@ export async function readGcpLive(
       for await (const fw of clients.firewalls.listAsync(request, { autoPaginate: false })) items.push(fw as FirewallJsonIn);
       return items;
     },
-    options.retry,
   );
   if (!gcp.firewallPolicy) return { firewalls, policyRules: null };
   const name = gcp.firewallPolicy;
   try {
-    const [policy] = await withRetry(
-      `networkFirewallPolicies.get ${name}`,
-      () => clients.policies.get({ project: gcp.project, firewallPolicy: name }),
-      options.retry,
-    );
+    const [policy] = await retry.run(`networkFirewallPolicies.get ${name}`, () => clients.policies.get({ project: gcp.project, firewallPolicy: name }));
     return {
       firewalls,
       policyRules: (policy.rules ?? []) as PolicyRuleJsonIn[],
