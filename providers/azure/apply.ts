@@ -14,7 +14,8 @@ import {
   type WireAppRule,
   type WireRule,
 } from './canonical.js';
-import { statusOf, withCredentials, withRetry } from './errors.js';
+import type { RetryPolicy } from '../kit/retry.js';
+import { azureRetryPolicy, statusOf, withCredentials } from './errors.js';
 import { RULES_PER_NSG } from './limits.js';
 import { createNetworkClient, type AzureProviderOptions, type WireRcg } from './read.js';
 import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } from './render.js';
@@ -35,7 +36,7 @@ import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } fr
  * switches from the old rule set to the new one in one operation and make-before-break holds.
  * Writes to one NSG (or one firewall policy) are serialized by a lock; long-running operations
  * are awaited; retryable failures (a 429 without Retry-After, "another operation in progress")
- * go through `withRetry`.
+ * go through the kit's retry policy (`azureRetryPolicy`), the SDK retrying the rest.
  */
 
 /** Per-resource write locks, process-wide: never two concurrent writes to one NSG or policy. */
@@ -66,12 +67,14 @@ export class AzureApplier implements Applier {
   readonly #target: TargetSpec;
   readonly #options: ApplierOptions;
   readonly #provider: AzureProviderOptions;
+  readonly #retry: RetryPolicy;
   #client: NetworkManagementClient | undefined;
 
   constructor(target: TargetSpec, options: ApplierOptions, provider: AzureProviderOptions) {
     this.#target = target;
     this.#options = options;
     this.#provider = provider;
+    this.#retry = azureRetryPolicy(provider);
   }
 
   /** The SDK client, created (and the SDK loaded) on the first step that needs it. */
@@ -106,12 +109,12 @@ export class AzureApplier implements Applier {
   async #asg(step: ApplyStep): Promise<void> {
     const cfg = azureConfig(this.#target);
     const name = step.change.name;
-    const retry = this.#provider.retry;
+    const retry = this.#retry;
     if (step.phase === 'remove') return;
     if (step.phase === 'delete') {
       this.#options.onProgress?.(`deleting application security group ${name}`);
       try {
-        await withRetry(`deleting application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.beginDeleteAndWait(cfg.resourceGroup, name, this.#lro), retry);
+        await retry.run(`deleting application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.beginDeleteAndWait(cfg.resourceGroup, name, this.#lro));
       } catch (err) {
         if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
         throw err;
@@ -123,16 +126,15 @@ export class AzureApplier implements Applier {
     let tags: Record<string, string> = {};
     if (step.phase === 'add') {
       try {
-        const live = await withRetry(`reading application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.get(cfg.resourceGroup, name), retry);
+        const live = await retry.run(`reading application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.get(cfg.resourceGroup, name));
         tags = { ...(live.tags ?? {}) };
       } catch (err) {
         if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
       }
     }
-    await withRetry(
+    await retry.run(
       `writing application security group ${name}`,
       async () => (await this.#sdk()).applicationSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, name, { location: cfg.location, tags: { ...tags, [MARKER]: model } }, this.#lro),
-      retry,
     );
   }
 
@@ -151,13 +153,13 @@ export class AzureApplier implements Applier {
   async #convergeNsgOnce(step: ApplyStep): Promise<void> {
     const cfg = azureConfig(this.#target);
     const model = modelOf(step);
-    const retry = this.#provider.retry;
+    const retry = this.#retry;
     const desired: Resource | null = step.phase === 'delete' || step.change.action === 'delete' ? null : step.change.after;
     const want = new Map((desired?.children ?? []).map((c) => [c.key, c.attributes as RuleAttributes]));
     await serialized(`nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${cfg.nsg}`.toLowerCase(), async () => {
       let live: NetworkSecurityGroup | null = null;
       try {
-        live = await withRetry(`reading NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg), retry);
+        live = await retry.run(`reading NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg));
       } catch (err) {
         if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
       }
@@ -188,7 +190,7 @@ export class AzureApplier implements Applier {
       // If-Match: a write by someone else between our GET and PUT fails with 412 instead of being
       // overwritten; `#convergeNsg` then re-reads and tries again.
       const ifMatch = live?.etag ? { requestOptions: { customHeaders: { 'If-Match': live.etag } } } : {};
-      await withRetry(`writing NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, { ...this.#lro, ...ifMatch }), retry);
+      await retry.run(`writing NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, { ...this.#lro, ...ifMatch }));
     });
   }
 
@@ -202,7 +204,7 @@ export class AzureApplier implements Applier {
     if (!after) return;
     const policy = cfg.firewallPolicy ?? String(after.attributes['policy']);
     const name = step.change.name;
-    const retry = this.#provider.retry;
+    const retry = this.#retry;
     const model = name.replace(/-fqdn-egress$/, '');
     const desired = {
       priority: after.attributes['priority'] as number,
@@ -219,16 +221,15 @@ export class AzureApplier implements Applier {
     await serialized(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
       let live: WireRcg | null = null;
       try {
-        live = (await withRetry(`reading rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.get(cfg.resourceGroup, policy, name), retry)) as WireRcg;
+        live = (await retry.run(`reading rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.get(cfg.resourceGroup, policy, name))) as WireRcg;
       } catch (err) {
         if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
       }
       if (live && canonicalJson(normalizeRcg(live)) === canonicalJson(normalizeRcg(desired as WireRcg))) return;
       this.#options.onProgress?.(`firewall policy ${policy}: PUT rule collection group ${name} (${after.children.length} application rules)`);
-      await withRetry(
+      await retry.run(
         `writing rule collection group ${name} of firewall policy ${policy}`,
         async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, policy, name, desired, this.#lro),
-        retry,
       );
     });
   }
@@ -239,7 +240,7 @@ export class AzureApplier implements Applier {
     const name = step.change.name;
     await serialized(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
       try {
-        await withRetry(`deleting rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginDeleteAndWait(cfg.resourceGroup, policy, name, this.#lro), this.#provider.retry);
+        await this.#retry.run(`deleting rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginDeleteAndWait(cfg.resourceGroup, policy, name, this.#lro));
       } catch (err) {
         if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
         throw err;

@@ -13,7 +13,8 @@ import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.
 import type { ReadContext, StateSource } from '../../src/provider.js';
 import { appRuleFromWire, asgRef, canonicalLocation, ruleFromWire, type WireAppRule, type WireRule } from './canonical.js';
 import { checkAsgs, checkNsg, checkRcg, parseSnapshotFile } from './snapshot-json.js';
-import { statusOf, withCredentials, withRetry, type RetrySettings } from './errors.js';
+import type { RetryPolicy } from '../kit/retry.js';
+import { azureRetryPolicy, statusOf, withCredentials, type RetrySettings } from './errors.js';
 import { LOCK_TAG } from './lock.js';
 import {
   appRuleSummary,
@@ -125,9 +126,9 @@ export async function createNetworkClient(target: TargetSpec, options: AzureProv
   return client;
 }
 
-async function getOrNull<T>(what: string, fn: () => Promise<T>, retry: RetrySettings | undefined): Promise<T | null> {
+async function getOrNull<T>(what: string, fn: () => Promise<T>, retry: RetryPolicy): Promise<T | null> {
   try {
-    return await withRetry(what, fn, retry);
+    return await retry.run(what, fn);
   } catch (err) {
     if (err instanceof ProviderError && (err.code === 'ResourceNotFound' || err.code === 'NotFound' || statusOf(err.cause) === 404)) return null;
     throw err;
@@ -135,15 +136,15 @@ async function getOrNull<T>(what: string, fn: () => Promise<T>, retry: RetrySett
 }
 
 /** Reads the raw objects of a target from the live API. */
-export async function readLiveRaw(client: NetworkManagementClient, target: TargetSpec, model: string | undefined, retry?: RetrySettings): Promise<RawAzureState> {
+export async function readLiveRaw(client: NetworkManagementClient, target: TargetSpec, model: string | undefined, retry: RetryPolicy): Promise<RawAzureState> {
   const cfg = azureConfig(target);
   const rg = cfg.resourceGroup;
   const nsg = await getOrNull(`reading NSG ${cfg.nsg}`, () => client.networkSecurityGroups.get(rg, cfg.nsg), retry);
-  const asgs = await withRetry(`listing application security groups of ${rg}`, async () => {
+  const asgs = await retry.run(`listing application security groups of ${rg}`, async () => {
     const out: WireAsg[] = [];
     for await (const a of client.applicationSecurityGroups.list(rg)) out.push(a as WireAsg);
     return out;
-  }, retry);
+  });
   let rcg: WireRcg | null = null;
   let policyFound = true;
   model ??= inferModel({ nsg: nsg as WireNsg | null, asgs, rcg: null, policyFound });
@@ -418,6 +419,6 @@ export async function readAzure(target: TargetSpec, source: StateSource, options
     const raw = await readSnapshotRaw(join(source.dir, target.name), target.name);
     return stateFromRaw(raw, target, 'snapshot', context);
   }
-  const raw = await withCredentials(target.name, async () => readLiveRaw(await createNetworkClient(target, options, source.endpoint), target, context?.model, options.retry));
+  const raw = await withCredentials(target.name, async () => readLiveRaw(await createNetworkClient(target, options, source.endpoint), target, context?.model, azureRetryPolicy(options)));
   return stateFromRaw(raw, target, 'live', context ?? (inferModel(raw) ? { model: inferModel(raw)! } : undefined));
 }

@@ -1,6 +1,6 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import type { LiveOptions, SnapshotFile } from '../../src/provider.js';
-import { withCredentials } from './errors.js';
+import { azureRetryPolicy, withCredentials } from './errors.js';
 import { azureConfig } from './render.js';
 import { createNetworkClient, readLiveRaw, SNAPSHOT_FILES, type AzureProviderOptions } from './read.js';
 
@@ -17,7 +17,7 @@ import { createNetworkClient, readLiveRaw, SNAPSHOT_FILES, type AzureProviderOpt
  */
 export async function exportAzureSnapshot(target: TargetSpec, live: LiveOptions, options: AzureProviderOptions): Promise<SnapshotFile[]> {
   const cfg = azureConfig(target);
-  const raw = await withCredentials(target.name, async () => readLiveRaw(await createNetworkClient(target, options, live.endpoint), target, undefined, options.retry));
+  const raw = await withCredentials(target.name, async () => readLiveRaw(await createNetworkClient(target, options, live.endpoint), target, undefined, azureRetryPolicy(options)));
   const withRg = (o: object) => ({ ...o, resourceGroup: cfg.resourceGroup });
   const files: SnapshotFile[] = [];
   if (raw.nsg) files.push({ path: SNAPSHOT_FILES.nsg, content: `${JSON.stringify(withRg(raw.nsg), null, 2)}\n` });
