@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allocatePriorities, AZURE_TYPES, renderAzure } from '../../../providers/azure/render.js';
+import { AZURE_TYPES, renderAzure } from '../../../providers/azure/render.js';
 import { validateAzure } from '../../../providers/azure/validate.js';
 import { ruleFromWire, ruleToWire, type RuleAttributes } from '../../../providers/azure/canonical.js';
 import { ALLOW_BAND, DENY_BAND } from '../../../providers/azure/limits.js';
@@ -201,35 +201,6 @@ describe('azure priority stability', () => {
     }
     expect(added).toBe(60);
     expect(moved).toBe(0);
-  });
-
-  it('keeps live priorities inside the band and not taken; places the rest by hash around every taken priority', () => {
-    const band = { from: 100, to: 109 };
-    const plain = allocatePriorities(['a', 'b', 'c', 'd'], band)!;
-    // Kept: a live priority in the band, free.
-    const keep = new Map([['a', 105], ['b', 300], ['c', 107], ['d', 107]]);
-    const taken = new Set([plain.get('b')!, 105, 999]);
-    const m = allocatePriorities(['a', 'b', 'c', 'd'], band, { keep, taken })!;
-    // a's live 105 is taken by an unowned rule → re-placed; b's 300 is outside the band → re-placed;
-    // c and d both claim 107 → c (first by name) keeps it, d is re-placed.
-    expect(m.get('c')).toBe(107);
-    for (const n of ['a', 'b', 'd']) expect(m.get(n)).not.toBe(keep.get(n));
-    const all = [...m.values()];
-    expect(new Set(all).size).toBe(4);
-    for (const p of all) {
-      expect(taken.has(p)).toBe(false);
-      expect(p).toBeGreaterThanOrEqual(100);
-      expect(p).toBeLessThanOrEqual(109);
-    }
-    // Taken priorities inside the band count against its room.
-    expect(allocatePriorities(['a', 'b'], { from: 100, to: 102 }, { taken: new Set([100, 101]) })).toBeNull();
-    expect(allocatePriorities(['a'], { from: 100, to: 102 }, { taken: new Set([100, 101]) })!.get('a')).toBe(102);
-  });
-
-  it('reports an exhausted band instead of overflowing', () => {
-    expect(allocatePriorities(['a', 'b', 'c'], { from: 100, to: 101 })).toBeNull();
-    const m = allocatePriorities(['a', 'b'], { from: 100, to: 101 })!;
-    expect([...m.values()].sort()).toEqual([100, 101]);
   });
 });
 
