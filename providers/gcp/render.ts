@@ -4,6 +4,7 @@ import { assertNever } from '../../src/errors.js';
 import ipaddr from 'ipaddr.js';
 import { cidrContains, cidrsOverlap, excludeCidrs, internetRanges, sortCidrs } from '../../src/model/addresses.js';
 import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
+import { allocateSlots, slotHash } from '../kit/slots.js';
 import {
   canonicalFirewall,
   canonicalPolicyRule,
@@ -15,6 +16,7 @@ import {
   isV6,
   ownershipMarker,
   policyResource,
+  POLICY_TYPE,
   policyRuleChild,
   reservedPolicyPriorities,
   shortHash,
@@ -183,6 +185,33 @@ function serviceKey(s: PortMatch): string {
 
 function describe(model: string, summary: string): string {
   return `${summary} [${ownershipMarker(model)}]`;
+}
+
+/**
+ * The live priority of each policy rule key: an owned rule of the policy in `live` whose rule
+ * name is the one render gives the key (the name ends in a hash of the model and the key, so it
+ * names the key as well as a description could, and is what the API echoes back).
+ */
+function livePolicyPriorities(
+  live: ProviderState | undefined,
+  policy: string,
+  rules: readonly { readonly key: string; readonly spec: { readonly ruleName: string } }[],
+): Map<string, number> {
+  const out = new Map<string, number>();
+  const resource = live?.resources.find((r) => r.type === POLICY_TYPE && r.name === policy);
+  if (!resource) return out;
+  const byName = new Map<string, number>();
+  for (const c of resource.children) {
+    const name = c.attributes['ruleName'];
+    const priority = c.attributes['priority'];
+    // Two owned rules of one name (a copy someone made): the lowest priority is the rule, the other is drift and goes.
+    if (typeof name === 'string' && typeof priority === 'number') byName.set(name, Math.min(priority, byName.get(name) ?? priority));
+  }
+  for (const r of rules) {
+    const p = byName.get(r.spec.ruleName);
+    if (p !== undefined) out.set(r.key, p);
+  }
+  return out;
 }
 
 /**
@@ -560,16 +589,34 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   }
   for (const c of collisions) diagnostics.push(c);
 
-  // --- policy rules: priorities derived from identity inside the band, probing on collision ---
+  // --- policy rules: the kit's stable slots inside the band (providers/kit/slots.ts) ---
   if (gcp.firewallPolicy) {
-    const used = new Set<number>(reservedPolicyPriorities(live?.reserved));
     const children: Child[] = [];
-    for (const r of [...policyRules].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
-      let p = POLICY_PRIORITY_BAND.start + (parseInt(shortHash(`${model}\n${r.key}`, 8), 16) % POLICY_PRIORITY_BAND.size);
-      while (used.has(p)) p = POLICY_PRIORITY_BAND.start + ((p - POLICY_PRIORITY_BAND.start + 1) % POLICY_PRIORITY_BAND.size);
-      used.add(p);
-      const canonical = canonicalPolicyRule(policyRuleBody({ ...r.spec, priority: p }), gcp.project);
-      children.push(policyRuleChild(canonical, { origins: dedupeOrigins(r.origins), widens: true }));
+    // A rule's home is a hash of its identity; an owned rule read back (found by its rule name,
+    // which carries the same identity's hash) keeps its live priority, so adding or removing an
+    // FQDN rule never moves another (a priority is the rule's identity: a move is a delete and a
+    // create). Priorities unowned rules hold are never taken.
+    const byKey = new Map(policyRules.map((r) => [r.key, r]));
+    const slots = allocateSlots({
+      range: { from: POLICY_PRIORITY_BAND.start, to: POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size - 1 },
+      keys: [...byKey.keys()],
+      live: livePolicyPriorities(live, gcp.firewallPolicy, policyRules),
+      reserved: reservedPolicyPriorities(live?.reserved),
+      hash: (k) => slotHash(`${model}\n${k}`),
+    });
+    if (slots.kind === 'overflow') {
+      diagnostics.push(
+        error(
+          'gcp-policy-priority-exhausted',
+          `firewall policy ${gcp.firewallPolicy} (target ${target.name}): ${slots.needed} FQDN rules do not fit the ${slots.free} free priorities of Bulkhead's band ${POLICY_PRIORITY_BAND.start}-${POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size - 1}`,
+          target.pos,
+        ),
+      );
+    } else {
+      for (const [key, r] of [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const canonical = canonicalPolicyRule(policyRuleBody({ ...r.spec, priority: slots.slots.get(key)! }), gcp.project);
+        children.push(policyRuleChild(canonical, { origins: dedupeOrigins(r.origins), widens: true }));
+      }
     }
     resources.push(policyResource(target.name, gcp.firewallPolicy, children));
     if (children.length > 0) {

@@ -1,11 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allocatePriorities, ownsRuleName } from '../../../providers/azure/render.js';
+import { ownsRuleName } from '../../../providers/azure/render.js';
 import { markerModel } from '../../../providers/gcp/canonical.js';
 import { ruleName as gcpRuleName } from '../../../providers/gcp/render.js';
 import { nameWithHashTail } from '../../../providers/kit/names.js';
 import { hasOwnerPrefix, ownerOfDescription } from '../../../providers/kit/ownership.js';
-import { allocateSlots } from '../../../providers/kit/slots.js';
 
 /**
  * The kit against the code it replaces: equal where the old behaviour is kept, different exactly
@@ -13,30 +12,6 @@ import { allocateSlots } from '../../../providers/kit/slots.js';
  * (providers/kit/README.md); a failure here before then means the old code changed meanwhile and
  * the migration must reconcile the two.
  */
-
-describe('kit allocateSlots vs Azure allocatePriorities', () => {
-  it('places exactly as Azure does today (same hash, same probing, same keep rule)', () => {
-    fc.assert(
-      fc.property(
-        fc.uniqueArray(fc.stringMatching(/^shop-(in|out)-[a-z0-9-]{1,10}$/), { maxLength: 40 }),
-        fc.constantFrom({ from: 100, to: 199 }, { from: 200, to: 4094 }, { from: 10, to: 20 }),
-        fc.array(fc.integer({ min: 0, max: 4200 }), { maxLength: 30 }),
-        fc.array(fc.integer({ min: 0, max: 4200 }), { maxLength: 40 }),
-        (names, band, taken, livePriorities) => {
-          const keep = new Map(names.flatMap((n, i) => (livePriorities[i] !== undefined ? [[n, livePriorities[i]!] as const] : [])));
-          const old = allocatePriorities(names, band, { keep, taken: new Set(taken) });
-          const r = allocateSlots({ range: band, keys: names, live: keep, reserved: taken });
-          if (old === null) expect(r.kind).toBe('overflow');
-          else {
-            expect(r.kind).toBe('ok');
-            if (r.kind === 'ok') expect([...r.slots].sort()).toEqual([...old].sort());
-          }
-        },
-      ),
-      { numRuns: 200 },
-    );
-  });
-});
 
 describe('kit nameWithHashTail vs GCP ruleName', () => {
   it('gives the same names (so migrating renames nothing) while they fit', () => {
