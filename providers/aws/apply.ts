@@ -6,6 +6,7 @@ import type { TargetSpec } from '../../src/compile/types.js';
 import { assertNever, InternalError, ProviderError } from '../../src/errors.js';
 import type { Change, ChildChange, Resource } from '../../src/plan/types.js';
 import type { Applier, ApplierOptions, ApplyStep } from '../../src/provider.js';
+import { createKeyedSerializer } from '../kit/serializer.js';
 import { awsErrorCode, classifyAwsError, DUPLICATE_CODES, NOT_FOUND_CODES } from './errors.js';
 import { DEPENDENCY_VIOLATION_ATTEMPTS, PREFIX_LIST_ENTRIES_PER_MODIFY } from './limits.js';
 import { isDeletedList } from './state.js';
@@ -76,7 +77,8 @@ export function createAwsApplier(
   }
   const awsLists = new Map<string, string>();
   const limit = pLimit(Math.max(1, options.parallelism));
-  const locks = new Map<string, Promise<unknown>>();
+  // Writes to one object never overlap (the kit's keyed serializer); different objects run under p-limit.
+  const writes = createKeyedSerializer();
   const progress = (m: string) => options.onProgress?.(`${target.name}: ${m}`);
 
   const send = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
@@ -495,15 +497,13 @@ export function createAwsApplier(
 
   return {
     run(step: ApplyStep): Promise<void> {
-      // Writes to one object never overlap: chain its steps; different objects run under p-limit.
-      const key = step.change.address;
-      const previous = locks.get(key) ?? Promise.resolve();
-      const next = previous.catch(() => undefined).then(() => limit(async () => {
-        await ready();
-        return runStep(step);
-      }));
-      locks.set(key, next);
-      return next;
+      // Steps of one object in call order, each under p-limit once its turn comes (the order it had).
+      return writes.run(step.change.address, () =>
+        limit(async () => {
+          await ready();
+          return runStep(step);
+        }),
+      );
     },
   };
 }

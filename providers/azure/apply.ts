@@ -15,6 +15,7 @@ import {
   type WireRule,
 } from './canonical.js';
 import type { RetryPolicy } from '../kit/retry.js';
+import { createKeyedSerializer } from '../kit/serializer.js';
 import { azureRetryPolicy, statusOf, withCredentials } from './errors.js';
 import { RULES_PER_NSG } from './limits.js';
 import { createNetworkClient, type AzureProviderOptions, type WireRcg } from './read.js';
@@ -34,25 +35,17 @@ import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } fr
  * own exactly as read (and the NSG's location, tags and other properties), put the desired owned
  * rules, skip the PUT when the owned rules already match. The PUT is atomic, so the `add` step
  * switches from the old rule set to the new one in one operation and make-before-break holds.
- * Writes to one NSG (or one firewall policy) are serialized by a lock; long-running operations
+ * Writes to one NSG (or one firewall policy) are serialized per key (the kit's serializer); long-running operations
  * are awaited; retryable failures (a 429 without Retry-After, "another operation in progress")
  * go through the kit's retry policy (`azureRetryPolicy`), the SDK retrying the rest.
  */
 
-/** Per-resource write locks, process-wide: never two concurrent writes to one NSG or policy. */
-const LOCKS = new Map<string, Promise<unknown>>();
-
-async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const previous = LOCKS.get(key) ?? Promise.resolve();
-  const run = previous.then(fn, fn);
-  const settled = run.then(() => undefined, () => undefined);
-  LOCKS.set(key, settled);
-  try {
-    return await run;
-  } finally {
-    if (LOCKS.get(key) === settled) LOCKS.delete(key);
-  }
-}
+/**
+ * Per-resource write serialization (the kit's keyed serializer), process-wide: never two concurrent
+ * writes to one NSG or policy, even from two appliers of one process (ARM answers a concurrent
+ * NSG write with AnotherOperationInProgress, cloud-semantics §2.4).
+ */
+const WRITES = createKeyedSerializer();
 
 function modelOf(step: ApplyStep): string {
   const m = step.change.after?.attributes['model'] ?? step.change.before?.attributes['model'];
@@ -156,7 +149,7 @@ export class AzureApplier implements Applier {
     const retry = this.#retry;
     const desired: Resource | null = step.phase === 'delete' || step.change.action === 'delete' ? null : step.change.after;
     const want = new Map((desired?.children ?? []).map((c) => [c.key, c.attributes as RuleAttributes]));
-    await serialized(`nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${cfg.nsg}`.toLowerCase(), async () => {
+    await WRITES.run(`nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${cfg.nsg}`.toLowerCase(), async () => {
       let live: NetworkSecurityGroup | null = null;
       try {
         live = await retry.run(`reading NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg));
@@ -218,7 +211,7 @@ export class AzureApplier implements Applier {
         },
       ],
     };
-    await serialized(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
+    await WRITES.run(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
       let live: WireRcg | null = null;
       try {
         live = (await retry.run(`reading rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.get(cfg.resourceGroup, policy, name))) as WireRcg;
@@ -238,7 +231,7 @@ export class AzureApplier implements Applier {
     const cfg = azureConfig(this.#target);
     const policy = String(step.change.before?.attributes['policy'] ?? cfg.firewallPolicy ?? '');
     const name = step.change.name;
-    await serialized(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
+    await WRITES.run(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
       try {
         await this.#retry.run(`deleting rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginDeleteAndWait(cfg.resourceGroup, policy, name, this.#lro));
       } catch (err) {

@@ -13,6 +13,7 @@ import {
   type FirewallSpec,
   type PolicyRuleSpec,
 } from './canonical.js';
+import { createKeyedSerializer } from '../kit/serializer.js';
 import { classifyGcpError, errorDetails, gcpRetryPolicy, operationError, type RetryOptions } from './errors.js';
 import { createGcpClients, type GcpClientFactory, type GcpClients } from './read.js';
 
@@ -97,8 +98,9 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
   const retry = gcpRetryPolicy(gcpOptions.retry);
   const maxWaits = gcpOptions.maxWaits ?? 30;
   const progress = options.onProgress ?? (() => undefined);
-  // Writes to one firewall policy are serialized (concurrent rule writes fail with resourceNotReady).
-  let policyQueue: Promise<unknown> = Promise.resolve();
+  // Writes to one firewall policy are serialized, per policy (the kit's keyed serializer):
+  // concurrent rule writes to one policy fail with resourceNotReady (cloud-semantics §3.5).
+  const policyWrites = createKeyedSerializer();
   // One set of clients shared by the steps in flight (making one costs ~150 ms of proto loading);
   // closed when no step is running so nothing keeps the process alive after the apply.
   let shared: { clients: Promise<GcpClients>; users: number } | undefined;
@@ -249,9 +251,7 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
         const clients = await pending;
         if (step.change.type === FIREWALL_TYPE) await runFirewall(clients, step);
         else if (step.change.type === POLICY_TYPE) {
-          const run = policyQueue.then(() => runPolicy(clients, step));
-          policyQueue = run.catch(() => undefined);
-          await run;
+          await policyWrites.run(step.change.name, () => runPolicy(clients, step));
         } else throw new InternalError(`gcp applier: unknown resource type ${step.change.type}`);
       } catch (err) {
         throw err instanceof ProviderError || err instanceof InternalError ? err : classifyGcpError(err, step.id);
