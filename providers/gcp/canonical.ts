@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import { canonicalCidr as kitCidr } from '../kit/cidr.js';
 import { canonicalPortList, canonicalPortRange, canonicalProtocol as kitProtocol, takesPorts } from '../kit/ports.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
@@ -430,13 +429,6 @@ export function policyResource(target: string, policy: string, children: readonl
     children: [...children].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     ...(liveId ? { liveId } : {}),
   };
-}
-
-/** Short stable hash (hex) of a string. */
-export function shortHash(text: string, length = 6): string {
-  // One-shot `hash` (Node ≥ 20.12): same digest as createHash().update().digest(), without the
-  // Hash object per call (render names every rule).
-  return hash('sha256', text, 'hex').slice(0, length);
 }
 
 /** A firewall spec as the API's `Firewall` body (insert/update), network as `projects/…` path. */

@@ -4,6 +4,7 @@ import { assertNever } from '../../src/errors.js';
 import ipaddr from 'ipaddr.js';
 import { cidrContains, cidrsOverlap, excludeCidrs, internetRanges, sortCidrs } from '../../src/model/addresses.js';
 import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
+import { labelSlug, nameWithHashTail } from '../kit/names.js';
 import { allocateSlots, slotHash } from '../kit/slots.js';
 import {
   canonicalFirewall,
@@ -19,7 +20,6 @@ import {
   POLICY_TYPE,
   policyRuleChild,
   reservedPolicyPriorities,
-  shortHash,
   type FirewallSpec,
   type PolicyRuleSpec,
   type ProtocolRule,
@@ -89,32 +89,14 @@ function gcpConfig(target: TargetSpec): GcpTargetConfig | undefined {
   return target.kind === 'gcp' ? target.gcp : undefined;
 }
 
-/** Lower-case RFC 1035 fragment: `[a-z0-9-]`, no leading/trailing/double dashes. */
-export function slug(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-}
-
-// slug(model) of the last model named: render names every rule of one model in a row.
-let lastModel: string | undefined;
-let lastModelSlug = '';
-function modelSlug(model: string): string {
-  if (model !== lastModel) {
-    lastModelSlug = slug(model);
-    lastModel = model;
-  }
-  return lastModelSlug;
-}
-
-/** `<model>-<readable>-<hash6>`, at most 63 characters, valid RFC 1035. */
+/**
+ * `<model>-<readable>-<hash6>`, at most 63 characters, valid RFC 1035: the kit's name with a hash
+ * tail (providers/kit/names.ts), the tail a hash of `<model>\n<key>`, so a port change (not in the
+ * key) keeps the name. The same names as before while they fit; a model name near 63 characters
+ * used to make names longer than 63.
+ */
 export function ruleName(model: string, readable: readonly string[], key: string): string {
-  const hash = shortHash(`${model}\n${key}`);
-  const prefix = modelSlug(model);
-  const room = MAX_NAME_LENGTH - prefix.length - hash.length - 2;
-  const body = slug(readable.join('-')).slice(0, Math.max(0, room)).replace(/-+$/, '');
-  return body ? `${prefix}-${body}-${hash}` : `${prefix}-${hash}`;
+  return nameWithHashTail([model, ...readable], MAX_NAME_LENGTH, 6, { identity: `${model}\n${key}` });
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -233,7 +215,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     let id = identities.get(segment);
     if (id === undefined) {
       const sa = segmentSpecs.get(segment)?.gcp?.serviceAccount;
-      id = sa ? { kind: 'sa', value: sa.toLowerCase() } : { kind: 'tag', value: `${slug(model)}-${slug(segment)}` };
+      id = sa ? { kind: 'sa', value: sa.toLowerCase() } : { kind: 'tag', value: `${labelSlug(model)}-${labelSlug(segment)}` };
       identities.set(segment, id);
     }
     return id;

@@ -2,8 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ownsRuleName } from '../../../providers/azure/render.js';
 import { markerModel } from '../../../providers/gcp/canonical.js';
-import { ruleName as gcpRuleName } from '../../../providers/gcp/render.js';
-import { nameWithHashTail } from '../../../providers/kit/names.js';
 import { hasOwnerPrefix, ownerOfDescription } from '../../../providers/kit/ownership.js';
 
 /**
@@ -12,28 +10,6 @@ import { hasOwnerPrefix, ownerOfDescription } from '../../../providers/kit/owner
  * (providers/kit/README.md); a failure here before then means the old code changed meanwhile and
  * the migration must reconcile the two.
  */
-
-describe('kit nameWithHashTail vs GCP ruleName', () => {
-  it('gives the same names (so migrating renames nothing) while they fit', () => {
-    fc.assert(
-      fc.property(
-        fc.stringMatching(/^[a-z][a-z0-9-]{0,20}[a-z0-9]$/),
-        fc.array(fc.string({ maxLength: 25 }), { maxLength: 5 }),
-        fc.string({ maxLength: 40 }),
-        (model, readable, key) => {
-          expect(nameWithHashTail([model, ...readable], 63, 6, { identity: `${model}\n${key}` })).toBe(gcpRuleName(model, readable, key));
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
-
-  it('stays within 63 characters where the old one does not (a model name near the limit)', () => {
-    const model = `m${'x'.repeat(60)}`;
-    expect(gcpRuleName(model, ['web'], 'k').length).toBeGreaterThan(63);
-    expect(nameWithHashTail([model, 'web'], 63, 6, { identity: `${model}\nk` }).length).toBeLessThanOrEqual(63);
-  });
-});
 
 describe('kit ownership vs the providers’ markers', () => {
   it('reads GCP description markers as markerModel does', () => {
