@@ -18,16 +18,6 @@ export const RULE_CHILD_KEY = 'rule';
 /** Root of the Compute API's self links and full network URLs. */
 export const API_ROOT = 'https://www.googleapis.com/compute/v1';
 
-/** The ownership marker written into descriptions: `bulkhead:model=<name>`. */
-export function ownershipMarker(model: string): string {
-  return `bulkhead:model=${model}`;
-}
-
-/** The model named by the ownership marker in a description, if any. */
-export function markerModel(description: string | undefined): string | undefined {
-  return /(?:^|[\s[(])bulkhead:model=([a-z0-9][-a-z0-9]*)/.exec(description ?? '')?.[1];
-}
-
 /** One `allowed`/`denied` entry, canonical: lower-case protocol name, sorted canonical ports. */
 export interface ProtocolRule {
   readonly protocol: string;

@@ -14,13 +14,13 @@ import {
   canonicalFirewall,
   canonicalPolicyRule,
   firewallResource,
-  markerModel,
   policyResource,
   policyRuleChild,
   reservedJson,
   type FirewallJsonIn,
   type PolicyRuleJsonIn,
 } from './canonical.js';
+import { descriptionMarker, hasOwnerPrefix, ownerOfDescription } from '../kit/ownership.js';
 import { classifyGcpError, credentialsError, errorDetails, gcpRetryPolicy, type RetryOptions } from './errors.js';
 import { POLICY_PRIORITY_BAND } from './limits.js';
 import { isGcpLockRule } from './lock.js';
@@ -223,14 +223,14 @@ export function toProviderState(
   const resources: Resource[] = [];
   const unowned: string[] = [];
   /** Another model's own object: marked by it and named with its prefix. */
-  const othersOwn = (name: string, marked: string | undefined) => marked !== undefined && marked !== model && name.startsWith(`${marked}-`);
+  const othersOwn = (name: string, marked: string | undefined) => marked !== undefined && marked !== model && hasOwnerPrefix(marked, name);
   for (const fw of raw.firewalls) {
     // The lock rule (lock.ts) is owned but no rule of the model: plan and drift never see it.
     if (isGcpLockRule(fw)) continue;
     const name = fw.name ?? '';
-    const marked = markerModel(fw.description ?? undefined);
+    const marked = ownerOfDescription(fw.description ?? undefined);
     const owner = model ?? marked;
-    if (!owner || !name.startsWith(`${owner}-`)) continue;
+    if (!owner || !hasOwnerPrefix(owner, name)) continue;
     if (marked === owner) {
       resources.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
       continue;
@@ -240,10 +240,10 @@ export function toProviderState(
     diagnostics.push(
       error(
         'gcp-unowned-in-the-way',
-        `firewall rule ${name} has model ${owner}'s name prefix "${owner}-" but not its ownership marker (its description lacks "bulkhead:model=${owner}"): ` +
+        `firewall rule ${name} has model ${owner}'s name prefix "${owner}-" but not its ownership marker (its description lacks "${descriptionMarker(owner)}"): ` +
           `Bulkhead never changes a rule it does not own, and the model may render a rule of that name. ` +
           `Delete or rename it, or adopt it by adding the marker to its description ` +
-          `(\`gcloud compute firewall-rules update ${name} --project ${gcp.project} --description "bulkhead:model=${owner}"\`; ` +
+          `(\`gcloud compute firewall-rules update ${name} --project ${gcp.project} --description "${descriptionMarker(owner)}"\`; ` +
           `the next plan then brings it in line with the model, or deletes it if the model renders no rule of that name), then plan again`,
         target.pos,
       ),
@@ -266,7 +266,7 @@ export function toProviderState(
       for (const rule of raw.policyRules) {
         const priority = Number(rule.priority ?? -1);
         const inBand = priority >= POLICY_PRIORITY_BAND.start && priority < POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size;
-        const marked = markerModel(rule.description ?? undefined);
+        const marked = ownerOfDescription(rule.description ?? undefined);
         const mine = inBand && marked !== undefined && (model === undefined || marked === model);
         if (mine) {
           children.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
@@ -276,12 +276,12 @@ export function toProviderState(
         // Someone else's rule inside our band: render places ours around it.
         reserved.push(priority);
         const ruleName = rule.ruleName ?? '';
-        if (model && ruleName.startsWith(`${model}-`) && !othersOwn(ruleName, marked)) {
+        if (model && hasOwnerPrefix(model, ruleName) && !othersOwn(ruleName, marked)) {
           diagnostics.push(
             error(
               'gcp-unowned-in-the-way',
               `firewall policy ${gcp.firewallPolicy} has a rule ${ruleName} at priority ${priority} with model ${model}'s name prefix but not its ownership marker: ` +
-                `delete it, or adopt it by adding "bulkhead:model=${model}" to its description, then plan again`,
+                `delete it, or adopt it by adding "${descriptionMarker(model)}" to its description, then plan again`,
               target.pos,
             ),
           );

@@ -5,6 +5,7 @@ import ipaddr from 'ipaddr.js';
 import { cidrContains, cidrsOverlap, excludeCidrs, internetRanges, sortCidrs } from '../../src/model/addresses.js';
 import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
 import { labelSlug, nameWithHashTail } from '../kit/names.js';
+import { withDescriptionMarker } from '../kit/ownership.js';
 import { allocateSlots, slotHash } from '../kit/slots.js';
 import {
   canonicalFirewall,
@@ -15,7 +16,6 @@ import {
   firewallResource,
   flat,
   isV6,
-  ownershipMarker,
   policyResource,
   POLICY_TYPE,
   policyRuleChild,
@@ -165,8 +165,9 @@ function serviceKey(s: PortMatch): string {
   }
 }
 
+/** `<summary> [bulkhead:model=<model>]`: the kit's description marker after the readable part. */
 function describe(model: string, summary: string): string {
-  return `${summary} [${ownershipMarker(model)}]`;
+  return withDescriptionMarker(summary, model);
 }
 
 /**

@@ -7,10 +7,10 @@ import {
   canonicalPolicyRule,
   canonicalProtocolRules,
   firewallBody,
-  markerModel,
   policyRuleBody,
 } from '../../../providers/gcp/canonical.js';
 import { firewallWrite } from '../../../providers/gcp/apply.js';
+import { ownerOfDescription } from '../../../providers/kit/ownership.js';
 
 describe('gcp canonical form', () => {
   it('makes server-filled defaults explicit so they never show as changes', () => {
@@ -55,10 +55,10 @@ describe('gcp canonical form', () => {
   });
 
   it('reads the ownership marker only as a whole token', () => {
-    expect(markerModel('app ingress [bulkhead:model=shop]')).toBe('shop');
-    expect(markerModel('bulkhead:model=shop-eu')).toBe('shop-eu');
-    expect(markerModel('notbulkhead:model=shop')).toBeUndefined();
-    expect(markerModel(undefined)).toBeUndefined();
+    expect(ownerOfDescription('app ingress [bulkhead:model=shop]')).toBe('shop');
+    expect(ownerOfDescription('bulkhead:model=shop-eu')).toBe('shop-eu');
+    expect(ownerOfDescription('notbulkhead:model=shop')).toBeUndefined();
+    expect(ownerOfDescription(undefined)).toBeUndefined();
   });
 
   it('is idempotent: canonical → API body → canonical is the same (property)', () => {

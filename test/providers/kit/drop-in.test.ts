@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ownsRuleName } from '../../../providers/azure/render.js';
-import { markerModel } from '../../../providers/gcp/canonical.js';
-import { hasOwnerPrefix, ownerOfDescription } from '../../../providers/kit/ownership.js';
+import { hasOwnerPrefix } from '../../../providers/kit/ownership.js';
 
 /**
  * The kit against the code it replaces: equal where the old behaviour is kept, different exactly
@@ -12,16 +11,6 @@ import { hasOwnerPrefix, ownerOfDescription } from '../../../providers/kit/owner
  */
 
 describe('kit ownership vs the providers’ markers', () => {
-  it('reads GCP description markers as markerModel does', () => {
-    fc.assert(
-      fc.property(fc.string({ maxLength: 20 }), fc.stringMatching(/^[a-zA-Z0-9-]{0,12}$/), fc.constantFrom('', ' ', '[', '(', 'x'), (pre, model, sep) => {
-        const d = `${pre}${sep}bulkhead:model=${model}]`;
-        expect(ownerOfDescription(d)).toBe(markerModel(d));
-      }),
-      { numRuns: 200 },
-    );
-  });
-
   it('matches Azure rule-name ownership as ownsRuleName does', () => {
     fc.assert(
       fc.property(fc.constantFrom('shop', 'Shop', 'shop-admin'), fc.stringMatching(/^[a-zA-Z-]{0,20}$/), (model, rest) => {
