@@ -13,8 +13,6 @@ import type { Child, Json, Resource } from '../../src/plan/types.js';
 export const SG_TYPE = 'aws_security_group';
 /** Resource type of a customer-managed prefix list. */
 export const PL_TYPE = 'aws_managed_prefix_list';
-/** Tag key of the ownership marker; its value is the model's name. */
-export const OWNER_TAG = 'bulkhead:model';
 /** Tag key naming the segment a group was made for. */
 export const SEGMENT_TAG = 'bulkhead:segment';
 /** Tag key naming the entity a prefix list was made for. */
