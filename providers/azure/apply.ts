@@ -15,11 +15,12 @@ import {
   type WireRule,
 } from './canonical.js';
 import type { RetryPolicy } from '../kit/retry.js';
+import { OWNER_KEY, ownerTagMap } from '../kit/ownership.js';
 import { createKeyedSerializer } from '../kit/serializer.js';
 import { azureRetryPolicy, statusOf, withCredentials } from './errors.js';
 import { RULES_PER_NSG } from './limits.js';
 import { createNetworkClient, type AzureProviderOptions, type WireRcg } from './read.js';
-import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } from './render.js';
+import { AZURE_TYPES, azureConfig, ownsRuleName, ruleCollectionName } from './render.js';
 
 /**
  * The Azure applier: runs the engine's steps against ARM.
@@ -46,6 +47,14 @@ import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } fr
  * NSG write with AnotherOperationInProgress, cloud-semantics §2.4).
  */
 const WRITES = createKeyedSerializer();
+
+/**
+ * Tags without the ownership key in any spelling: ARM tag names are case-insensitive, so a marker a
+ * portal user re-cased (`Bulkhead:Model`) is the same tag and must not be sent twice.
+ */
+function withoutOwnerTag(tags: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags).filter(([k]) => k.toLowerCase() !== OWNER_KEY));
+}
 
 function modelOf(step: ApplyStep): string {
   const m = step.change.after?.attributes['model'] ?? step.change.before?.attributes['model'];
@@ -127,7 +136,7 @@ export class AzureApplier implements Applier {
     }
     await retry.run(
       `writing application security group ${name}`,
-      async () => (await this.#sdk()).applicationSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, name, { location: cfg.location, tags: { ...tags, [MARKER]: model } }, this.#lro),
+      async () => (await this.#sdk()).applicationSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, name, { location: cfg.location, tags: { ...withoutOwnerTag(tags), ...ownerTagMap(model) } }, this.#lro),
     );
   }
 
@@ -178,7 +187,7 @@ export class AzureApplier implements Applier {
       const ownedRules = [...want].map(([name, a]) => ruleToWire(name, a, cfg.subscription) as SecurityRule);
       const body: NetworkSecurityGroup = live
         ? { ...live, securityRules: [...unowned, ...ownedRules] }
-        : { location: cfg.location, tags: { [MARKER]: model }, securityRules: ownedRules };
+        : { location: cfg.location, tags: { ...ownerTagMap(model) }, securityRules: ownedRules };
       this.#options.onProgress?.(`NSG ${cfg.nsg}: PUT ${ownedRules.length} owned + ${unowned.length} unowned rules`);
       // If-Match: a write by someone else between our GET and PUT fails with 412 instead of being
       // overwritten; `#convergeNsg` then re-reads and tries again.

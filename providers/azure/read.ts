@@ -13,6 +13,7 @@ import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.
 import type { ReadContext, StateSource } from '../../src/provider.js';
 import { appRuleFromWire, asgRef, canonicalLocation, ruleFromWire, type WireAppRule, type WireRule } from './canonical.js';
 import { checkAsgs, checkNsg, checkRcg, parseSnapshotFile } from './snapshot-json.js';
+import { OWNER_KEY, ownerOfTagMap } from '../kit/ownership.js';
 import type { RetryPolicy } from '../kit/retry.js';
 import { azureRetryPolicy, statusOf, withCredentials, type RetrySettings } from './errors.js';
 import { LOCK_TAG } from './lock.js';
@@ -21,7 +22,6 @@ import {
   asgName,
   AZURE_TYPES,
   azureConfig,
-  MARKER,
   ownsRuleName,
   ruleCollectionGroupName,
   ruleCollectionName,
@@ -219,8 +219,7 @@ export async function readSnapshotRaw(dir: string, targetName?: string): Promise
 /** The model that owns the target's objects when the engine did not say: the single marker value found. */
 export function inferModel(raw: RawAzureState): string | undefined {
   const values = new Set<string>();
-  for (const a of raw.asgs) if (a.tags?.[MARKER]) values.add(a.tags[MARKER]);
-  if (raw.nsg?.tags?.[MARKER]) values.add(raw.nsg.tags[MARKER]);
+  for (const owner of [...raw.asgs.map((a) => ownerOfTagMap(a.tags)), ownerOfTagMap(raw.nsg?.tags)]) if (owner) values.add(owner);
   return values.size === 1 ? [...values][0] : undefined;
 }
 
@@ -231,7 +230,7 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
   const diagnostics: Diagnostic[] = [];
   const resources: Resource[] = [];
   // The lock ASG (lock.ts) is owned but no segment's: plan and drift never see it.
-  const owned = (a: WireAsg) => model !== undefined && a.tags?.[MARKER] === model && a.tags?.[LOCK_TAG] === undefined;
+  const owned = (a: WireAsg) => model !== undefined && ownerOfTagMap(a.tags) === model && a.tags?.[LOCK_TAG] === undefined;
   const ownedAsgByRef = new Map<string, string>();
   // Azure names are case-insensitive: an owned ASG `Shop-Web` IS the segment's `shop-web`. Read
   // gives it the model's spelling, so the plan does not "create" shop-web and delete Shop-Web,
@@ -264,8 +263,8 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
         diagnostics.push(
           error(
             'azure-unowned-in-the-way',
-            `application security group ${other.name} in resource group ${cfg.resourceGroup} (target ${target.name}) is not tagged ${MARKER}=${model}, so Bulkhead will not touch it; ` +
-              `to adopt it: az network asg update -g ${cfg.resourceGroup} -n ${other.name} --set tags.${MARKER}=${model}`,
+            `application security group ${other.name} in resource group ${cfg.resourceGroup} (target ${target.name}) is not tagged ${OWNER_KEY}=${model}, so Bulkhead will not touch it; ` +
+              `to adopt it: az network asg update -g ${cfg.resourceGroup} -n ${other.name} --set tags.${OWNER_KEY}=${model}`,
             s.pos,
           ),
         );

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { hasOwnerPrefix } from '../kit/ownership.js';
 import { allocateSlots } from '../kit/slots.js';
 import type { Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
@@ -36,9 +37,6 @@ import {
  * priority.
  */
 
-/** The ownership tag's key on ASGs (and on an NSG Bulkhead creates). */
-export const MARKER = 'bulkhead:model';
-
 /** Resource types of this provider. */
 export const AZURE_TYPES = {
   asg: 'azure_application_security_group',
@@ -73,10 +71,11 @@ export function ruleCollectionName(model: string): string {
  * model `shop` from claiming the rules of a model `shop-admin` in a shared NSG.
  */
 export function ownsRuleName(model: string, name: string): boolean {
-  const l = name.toLowerCase();
-  const prefix = `${model.toLowerCase()}-`;
-  return l.startsWith(prefix) && /^(in|out|deny|allow)-/.test(l.slice(prefix.length));
+  return hasOwnerPrefix(model, name, { kinds: RULE_KINDS, caseInsensitive: true });
 }
+
+/** The kinds of NSG rule Bulkhead names after `<model>-` (the kit's owner prefix). */
+const RULE_KINDS = ['in', 'out', 'deny', 'allow'] as const;
 
 /** A rule as laid out before priorities are placed. */
 interface LaidOutRule {
