@@ -19,7 +19,8 @@ import { OWNER_KEY, ownerTagMap } from '../kit/ownership.js';
 import { createKeyedSerializer } from '../kit/serializer.js';
 import { azureRetryPolicy, statusOf, withCredentials } from './errors.js';
 import { RULES_PER_NSG } from './limits.js';
-import { createNetworkClient, type AzureProviderOptions, type WireRcg } from './read.js';
+import { createNetworkClient, type AzureProviderOptions } from './read.js';
+import type { WireRcg } from './state.js';
 import { AZURE_TYPES, azureConfig, ownsRuleName, ruleCollectionName } from './render.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AZURE_TYPES, ownsRuleName } from '../../../providers/azure/render.js';
-import { inferModel, stateFromRaw, type RawAzureState } from '../../../providers/azure/read.js';
+import { inferModel, stateFromRaw, type RawAzureState } from '../../../providers/azure/state.js';
 import { emulatorTarget, RG } from '../../helpers/azure/harness.js';
 import { ruleSet } from '../../helpers/rulesets.js';
 
