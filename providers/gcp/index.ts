@@ -56,7 +56,7 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
 }
 
 /**
- * \`Provider.read\` for GCP, the assembly of the three parts: the raw state from snapshot.ts (files)
+ * `Provider.read` for GCP, the assembly of the three parts: the raw state from snapshot.ts (files)
  * or read.ts (the API), canonical through state.ts.
  */
 async function readGcp(target: TargetSpec, source: StateSource, context: ReadContext | undefined, options: Parameters<typeof readGcpTarget>[2]): Promise<ProviderState> {

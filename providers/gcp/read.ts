@@ -1,4 +1,4 @@
-// Types only: the SDK is loaded with \`await import()\` by createGcpClients, so render, validate
+// Types only: the SDK is loaded with `await import()` by createGcpClients, so render, validate
 // and snapshot reads never pay for it (issue 11.0).
 import type { FirewallsClient, GlobalOperationsClient, NetworkFirewallPoliciesClient } from '@google-cloud/compute';
 import type { GcpTargetConfig, TargetSpec } from '../../src/compile/types.js';
@@ -8,9 +8,9 @@ import { credentialsError, errorDetails, gcpRetryPolicy, type RetryOptions } fro
 import type { GcpRawState } from './state.js';
 
 /**
- * Read, live: the raw objects of a GCP target from the Compute API (paginated \`firewalls.list\`,
+ * Read, live: the raw objects of a GCP target from the Compute API (paginated `firewalls.list`,
  * the named policy's rules) through @google-cloud/compute, and nothing else (state.ts decides
- * ownership and canonicalizes, snapshot.ts reads the same shapes from \`gcloud\` exports).
+ * ownership and canonicalizes, snapshot.ts reads the same shapes from `gcloud` exports).
  */
 
 /** The Compute clients a GCP target needs (REST transport). */
@@ -122,7 +122,7 @@ export async function readGcpLive(
 
 /**
  * A live read of a GCP target's raw objects with clients of its own (closed afterwards): the
- * model's name space when \`model\` is given (a plan), else everything (\`bulkhead export\`).
+ * model's name space when `model` is given (a plan), else everything (`bulkhead export`).
  */
 export async function readGcpTarget(target: TargetSpec, endpoint: string | undefined, options: GcpReadOptions, model?: string): Promise<GcpRawState> {
   if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is ${target.kind === 'aws' ? 'an AWS' : 'an Azure'} target)`);

@@ -19,11 +19,11 @@ import { POLICY_PRIORITY_BAND } from './limits.js';
 
 /**
  * The raw objects of a GCP target (what read.ts lists from the Compute API or snapshot.ts parses
- * from \`gcloud\` JSON exports) and their canonical ProviderState. Pure. Owned = name prefix
- * \`<model>-\` plus the description marker \`bulkhead:model=<model>\` (policy rules: priority in
- * Bulkhead's band plus the marker). Unowned rules never enter \`resources\`, so nothing ever touches
+ * from `gcloud` JSON exports) and their canonical ProviderState. Pure. Owned = name prefix
+ * `<model>-` plus the description marker `bulkhead:model=<model>` (policy rules: priority in
+ * Bulkhead's band plus the marker). Unowned rules never enter `resources`, so nothing ever touches
  * them; one named with the model's prefix but without its marker is an error diagnostic telling
- * how to adopt it, decided from the arguments (\`ReadContext.model\`), with no state kept between calls.
+ * how to adopt it, decided from the arguments (`ReadContext.model`), with no state kept between calls.
  */
 
 /** Everything a read saw, before ownership is decided. */
