@@ -1,7 +1,7 @@
 import type { Child, Resource } from '../../src/plan/types.js';
 import type { FlowAtom } from '../../src/provider.js';
 import { flowPort } from '../kit/flow-atoms.js';
-import { childRule, SG_TYPE } from './rules.js';
+import { childRule, SG_TYPE } from './canonical.js';
 
 /**
  * The flows one security group rule allows (Provider.ruleFlows). Prefix-list entries are the

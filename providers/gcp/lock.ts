@@ -3,7 +3,8 @@ import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
 import { lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
-import { markerModel, ownershipMarker } from './canonical.js';
+import { descriptionMarker, ownerOfDescription } from '../kit/ownership.js';
+import { isGcpLockRule, LOCK_MARKER } from './canonical.js';
 import { classifyGcpError, errorDetails } from './errors.js';
 import type { GcpClientFactory, GcpClients } from './read.js';
 
@@ -12,12 +13,10 @@ import type { GcpClientFactory, GcpClients } from './read.js';
  * project, so `firewalls.insert` is the create-only step (a second run gets 409 alreadyExists).
  * The rule cannot affect traffic four times over: `disabled: true`, it only denies, its source is
  * one TEST-NET-1 address (RFC 5737, never routed) and it targets a tag no segment uses. Its
- * description holds the ownership marker, LOCK_MARKER and the holder as JSON; read (read.ts)
- * skips rules carrying LOCK_MARKER.
+ * description holds the ownership marker, LOCK_MARKER and the holder as JSON; read (state.ts)
+ * skips rules carrying LOCK_MARKER (canonical.ts).
  */
 
-/** Description marker of the lock rule; read and plan ignore rules carrying it. */
-export const LOCK_MARKER = 'bulkhead:lock';
 /** Priority of the lock rule: the lowest precedence there is, should it ever be enabled by hand. */
 const LOCK_PRIORITY = 65535;
 /** Operation waits before an insert is reported as not done (each wait is up to 2 minutes server-side). */
@@ -25,11 +24,6 @@ const MAX_WAITS = 30;
 
 /** Name of the lock rule of a model. */
 export const gcpLockName = lockObjectName;
-
-/** True for a firewall rule that is a Bulkhead lock (read leaves it out of the state). */
-export function isGcpLockRule(fw: { readonly description?: string | null }): boolean {
-  return (fw.description ?? '').includes(`${LOCK_MARKER} `);
-}
 
 /** The GCP `Provider.lock`; `clients` as for the provider (default: the real REST clients, loaded lazily). */
 export function createGcpLocker(options: { readonly clients?: GcpClientFactory } = {}): TargetLocker {
@@ -83,9 +77,9 @@ function gcpLock(target: TargetSpec & { kind: 'gcp' }, model: string, endpoint: 
         throw err;
       }
       const text = fw?.description ?? '';
-      if (markerModel(text) !== model || !isGcpLockRule(fw ?? {})) {
+      if (ownerOfDescription(text) !== model || !isGcpLockRule(fw ?? {})) {
         throw new ProviderError(
-          `target ${target.name}: ${description} exists without "${ownershipMarker(model)} ${LOCK_MARKER}" in its description; ` +
+          `target ${target.name}: ${description} exists without "${descriptionMarker(model)} ${LOCK_MARKER}" in its description; ` +
             `it is not a Bulkhead lock and Bulkhead will not touch it: rename or delete it`,
           'LockForeign',
         );
@@ -121,7 +115,7 @@ function gcpLock(target: TargetSpec & { kind: 'gcp' }, model: string, endpoint: 
             firewallResource: {
               name,
               network: `projects/${project}/global/networks/${network}`,
-              description: `Bulkhead lock (never matches traffic; bulkhead force-unlock ${target.name} removes it) ${ownershipMarker(model)} ${LOCK_MARKER} ${json}`,
+              description: `Bulkhead lock (never matches traffic; bulkhead force-unlock ${target.name} removes it) ${descriptionMarker(model)} ${LOCK_MARKER} ${json}`,
               direction: 'INGRESS',
               priority: LOCK_PRIORITY,
               disabled: true,

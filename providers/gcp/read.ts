@@ -1,39 +1,17 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 // Types only: the SDK is loaded with `await import()` by createGcpClients, so render, validate
 // and snapshot reads never pay for it (issue 11.0).
 import type { FirewallsClient, GlobalOperationsClient, NetworkFirewallPoliciesClient } from '@google-cloud/compute';
 import type { TargetSpec } from '../../src/compile/types.js';
 import type { GcpTargetConfig } from './target.js';
-import { error, type Diagnostic } from '../../src/diagnostics.js';
 import { ProviderError } from '../../src/errors.js';
-import { canonicalJson } from '../../src/plan/diff.js';
-import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
-import type { ReadContext, StateSource } from '../../src/provider.js';
-import {
-  canonicalFirewall,
-  canonicalPolicyRule,
-  firewallResource,
-  markerModel,
-  policyResource,
-  policyRuleChild,
-  reservedJson,
-  type FirewallJsonIn,
-  type PolicyRuleJsonIn,
-} from './canonical.js';
-import { classifyGcpError, credentialsError, errorDetails } from './errors.js';
-import { POLICY_PRIORITY_BAND } from './limits.js';
-import { isGcpLockRule } from './lock.js';
-import { parseFirewallRulesJson, parsePolicyJson, SNAPSHOT_FILES } from './snapshot.js';
+import type { FirewallJsonIn, PolicyRuleJsonIn } from './canonical.js';
+import { credentialsError, errorDetails, gcpRetryPolicy, type RetryOptions } from './errors.js';
+import type { GcpRawState } from './state.js';
 
 /**
- * Read: the owned objects of a GCP target, from the Compute API (paginated `firewalls.list`, the
- * named policy's rules) or from `gcloud` JSON exports, canonical. Owned = name prefix `<model>-`
- * plus the description marker `bulkhead:model=<model>` (policy rules: priority in Bulkhead's band
- * plus the marker). Unowned rules never enter `resources`, so nothing ever touches them; one named
- * with the model's prefix but without its marker is an error diagnostic telling how to adopt it,
- * decided from read's own arguments (`ReadContext.model`), with no state kept between calls.
+ * Read, live: the raw objects of a GCP target from the Compute API (paginated `firewalls.list`,
+ * the named policy's rules) through @google-cloud/compute, and nothing else (state.ts decides
+ * ownership and canonicalizes, snapshot.ts reads the same shapes from `gcloud` exports).
  */
 
 /** The Compute clients a GCP target needs (REST transport). */
@@ -98,37 +76,6 @@ export async function createGcpClients(endpoint: string | undefined, target?: st
   };
 }
 
-/** Retry settings for 429/503 and friends (the SDK does not retry them on REST). */
-export interface RetryOptions {
-  /** Attempts in all, first included (default 6). */
-  readonly attempts?: number;
-  /** First backoff in ms (default 500); doubles each time, full jitter. */
-  readonly baseMs?: number;
-  /** Cap of one backoff in ms (default 30000). */
-  readonly maxMs?: number;
-}
-
-/**
- * Runs `call` with truncated exponential backoff and full jitter on retryable failures
- * (429 rateLimitExceeded, 503, resourceNotReady). Write calls pass the same requestId on every
- * attempt, so a retry after a lost response cannot apply a change twice.
- */
-export async function withRetry<T>(what: string, call: () => Promise<T>, retry: RetryOptions = {}): Promise<T> {
-  const attempts = retry.attempts ?? 6;
-  const base = retry.baseMs ?? 500;
-  const max = retry.maxMs ?? 30_000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      const classified = classifyGcpError(err, what);
-      if (!classified.retryable || attempt >= attempts) throw classified;
-      const delay = Math.random() * Math.min(max, base * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-}
-
 /** Options of a read. */
 export interface GcpReadOptions {
   readonly clients?: GcpClientFactory;
@@ -137,23 +84,14 @@ export interface GcpReadOptions {
   readonly retry?: RetryOptions;
 }
 
-/** Everything a read saw, before ownership is decided. */
-export interface GcpRawState {
-  readonly firewalls: readonly FirewallJsonIn[];
-  /** The named policy's rules, or null when the target names none; undefined when it does not exist. */
-  readonly policyRules: readonly PolicyRuleJsonIn[] | null | undefined;
-  readonly policySelfLink?: string;
-  /** The policy object as the API returned it (for `bulkhead export`). */
-  readonly policyJson?: unknown;
-}
-
 /** Lists firewalls (all pages) and gets the named policy from the live API. */
 export async function readGcpLive(
   gcp: GcpTargetConfig,
   clients: GcpClients,
   options: { readonly model?: string; readonly pageSize?: number; readonly retry?: RetryOptions },
 ): Promise<GcpRawState> {
-  const firewalls = await withRetry(
+  const retry = gcpRetryPolicy(options.retry);
+  const firewalls = await retry.run(
     `firewalls.list ${gcp.project}`,
     async () => {
       const items: FirewallJsonIn[] = [];
@@ -166,16 +104,11 @@ export async function readGcpLive(
       for await (const fw of clients.firewalls.listAsync(request, { autoPaginate: false })) items.push(fw as FirewallJsonIn);
       return items;
     },
-    options.retry,
   );
   if (!gcp.firewallPolicy) return { firewalls, policyRules: null };
   const name = gcp.firewallPolicy;
   try {
-    const [policy] = await withRetry(
-      `networkFirewallPolicies.get ${name}`,
-      () => clients.policies.get({ project: gcp.project, firewallPolicy: name }),
-      options.retry,
-    );
+    const [policy] = await retry.run(`networkFirewallPolicies.get ${name}`, () => clients.policies.get({ project: gcp.project, firewallPolicy: name }));
     return {
       firewalls,
       policyRules: (policy.rules ?? []) as PolicyRuleJsonIn[],
@@ -188,186 +121,19 @@ export async function readGcpLive(
   }
 }
 
-/** Reads a snapshot folder: `<dir>/<target>/firewall-rules.json` (+ `firewall-policy.json`). */
-export async function readGcpSnapshot(
-  target: TargetSpec & { kind: 'gcp' },
-  dir: string,
-): Promise<{ raw: GcpRawState | undefined; diagnostics: Diagnostic[] }> {
-  const folder = join(dir, target.name);
-  const fwPath = join(folder, SNAPSHOT_FILES.firewalls);
-  let text: string;
-  try {
-    text = await readFile(fwPath, 'utf8');
-  } catch {
-    return {
-      raw: undefined,
-      diagnostics: [
-        error(
-          'gcp-snapshot-missing',
-          `snapshot ${fwPath} not found: export it with \`gcloud compute firewall-rules list --project ${target.gcp.project} --format=json > ${fwPath}\` (or \`bulkhead export\`)`,
-          target.pos,
-        ),
-      ],
-    };
-  }
-  const parsed = parseFirewallRulesJson(text);
-  if (!parsed.ok) return { raw: undefined, diagnostics: [snapshotInvalid(fwPath, parsed, target)] };
-  if (!target.gcp.firewallPolicy) return { raw: { firewalls: parsed.value, policyRules: null }, diagnostics: [] };
-  const polPath = join(folder, SNAPSHOT_FILES.policy);
-  let polText: string;
-  try {
-    polText = await readFile(polPath, 'utf8');
-  } catch {
-    return { raw: { firewalls: parsed.value, policyRules: undefined }, diagnostics: [] };
-  }
-  const policy = parsePolicyJson(polText);
-  if (!policy.ok) return { raw: undefined, diagnostics: [snapshotInvalid(polPath, policy, target)] };
-  return {
-    raw: { firewalls: parsed.value, policyRules: policy.value.rules, ...(policy.value.selfLink ? { policySelfLink: policy.value.selfLink } : {}) },
-    diagnostics: [],
-  };
-}
-
 /**
- * A snapshot file that cannot be read: at the file's line:column when it is not JSON, otherwise
- * with the JSON path in the message (at the target, which named the folder).
+ * A live read of a GCP target's raw objects with clients of its own (closed afterwards): the
+ * model's name space when `model` is given (a plan), else everything (`bulkhead export`).
  */
-function snapshotInvalid(path: string, failure: { message: string; line?: number; column?: number }, target: TargetSpec): Diagnostic {
-  if (failure.line !== undefined && failure.column !== undefined) {
-    return error('gcp-snapshot-invalid', `${path}:${failure.line}:${failure.column}: ${failure.message}`, { file: path, line: failure.line, column: failure.column });
-  }
-  return error('gcp-snapshot-invalid', `${path}: ${failure.message}`, target.pos);
-}
-
-/**
- * Decides ownership and canonicalizes: owned firewalls and the policy's owned rules become
- * resources. Stateless: only the arguments decide. A firewall rule named with the model's prefix
- * `<model>-` but without its marker is an error (the model may render that very name, and
- * Bulkhead never changes what it does not own), with the adopt hint; one that carries another
- * model's marker and that model's own prefix (model `shop-eu` seen from model `shop`) is that
- * model's and left alone. Priorities that unowned rules hold in Bulkhead's band of the policy
- * go to `reserved`, so render places the FQDN rules around them.
- */
-export function toProviderState(
-  target: TargetSpec & { kind: 'gcp' },
-  raw: GcpRawState,
-  source: 'live' | 'snapshot',
-  model: string | undefined,
-): ProviderState {
-  const gcp = target.gcp;
-  const diagnostics: Diagnostic[] = [];
-  const resources: Resource[] = [];
-  const unowned: string[] = [];
-  /** Another model's own object: marked by it and named with its prefix. */
-  const othersOwn = (name: string, marked: string | undefined) => marked !== undefined && marked !== model && name.startsWith(`${marked}-`);
-  for (const fw of raw.firewalls) {
-    // The lock rule (lock.ts) is owned but no rule of the model: plan and drift never see it.
-    if (isGcpLockRule(fw)) continue;
-    const name = fw.name ?? '';
-    const marked = markerModel(fw.description ?? undefined);
-    const owner = model ?? marked;
-    if (!owner || !name.startsWith(`${owner}-`)) continue;
-    if (marked === owner) {
-      resources.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
-      continue;
-    }
-    if (othersOwn(name, marked)) continue;
-    unowned.push(name);
-    diagnostics.push(
-      error(
-        'gcp-unowned-in-the-way',
-        `firewall rule ${name} has model ${owner}'s name prefix "${owner}-" but not its ownership marker (its description lacks "bulkhead:model=${owner}"): ` +
-          `Bulkhead never changes a rule it does not own, and the model may render a rule of that name. ` +
-          `Delete or rename it, or adopt it by adding the marker to its description ` +
-          `(\`gcloud compute firewall-rules update ${name} --project ${gcp.project} --description "bulkhead:model=${owner}"\`; ` +
-          `the next plan then brings it in line with the model, or deletes it if the model renders no rule of that name), then plan again`,
-        target.pos,
-      ),
-    );
-  }
-  const reserved: number[] = [];
-  if (gcp.firewallPolicy) {
-    if (raw.policyRules === undefined) {
-      diagnostics.push(
-        error(
-          'gcp-firewall-policy-missing',
-          `global network firewall policy ${gcp.firewallPolicy} (target ${target.name}) does not exist in project ${gcp.project}: create it with ` +
-            `\`gcloud compute network-firewall-policies create ${gcp.firewallPolicy} --global --project ${gcp.project}\` and associate it with network ${gcp.network} ` +
-            `(\`gcloud compute network-firewall-policies associations create --firewall-policy ${gcp.firewallPolicy} --network ${gcp.network} --global-firewall-policy\`)`,
-          target.pos,
-        ),
-      );
-    } else if (raw.policyRules !== null) {
-      const children: Child[] = [];
-      for (const rule of raw.policyRules) {
-        const priority = Number(rule.priority ?? -1);
-        const inBand = priority >= POLICY_PRIORITY_BAND.start && priority < POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size;
-        const marked = markerModel(rule.description ?? undefined);
-        const mine = inBand && marked !== undefined && (model === undefined || marked === model);
-        if (mine) {
-          children.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
-          continue;
-        }
-        if (!inBand) continue;
-        // Someone else's rule inside our band: render places ours around it.
-        reserved.push(priority);
-        const ruleName = rule.ruleName ?? '';
-        if (model && ruleName.startsWith(`${model}-`) && !othersOwn(ruleName, marked)) {
-          diagnostics.push(
-            error(
-              'gcp-unowned-in-the-way',
-              `firewall policy ${gcp.firewallPolicy} has a rule ${ruleName} at priority ${priority} with model ${model}'s name prefix but not its ownership marker: ` +
-                `delete it, or adopt it by adding "bulkhead:model=${model}" to its description, then plan again`,
-              target.pos,
-            ),
-          );
-        }
-      }
-      resources.push(policyResource(target.name, gcp.firewallPolicy, children, raw.policySelfLink));
-    }
-  }
-  resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  const reservedState = reservedJson({ policyPriorities: reserved });
-  const digest = createHash('sha256')
-    .update(canonicalJson({ resources: resources.map(resourceDigestJson), unowned: unowned.sort(), reserved: reservedState }))
-    .digest('hex');
-  return {
-    target: target.name,
-    source,
-    resources,
-    fingerprint: digest,
-    diagnostics,
-    ...(reserved.length > 0 ? { reserved: reservedState } : {}),
-  };
-}
-
-function resourceDigestJson(r: Resource): Json {
-  return { address: r.address, attributes: r.attributes, children: r.children.map((c) => ({ key: c.key, attributes: c.attributes })) };
-}
-
-/** `Provider.read` for GCP. */
-export async function readGcp(
-  target: TargetSpec,
-  source: StateSource,
-  context: ReadContext | undefined,
-  options: GcpReadOptions = {},
-): Promise<ProviderState> {
+export async function readGcpTarget(target: TargetSpec, endpoint: string | undefined, options: GcpReadOptions, model?: string): Promise<GcpRawState> {
   if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is ${target.kind === 'aws' ? 'an AWS' : 'an Azure'} target)`);
-  const model = context?.model;
-  if (source.kind === 'snapshot') {
-    const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);
-    if (!raw) return { target: target.name, source: 'snapshot', resources: [], fingerprint: '', diagnostics };
-    const state = toProviderState(target, raw, 'snapshot', model);
-    return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
-  }
-  const clients = await (options.clients ?? createGcpClients)(target.gcp.endpoint ?? source.endpoint, target.name);
+  const clients = await (options.clients ?? createGcpClients)(target.gcp.endpoint ?? endpoint, target.name);
   try {
-    const raw = await readGcpLive(target.gcp, clients, {
+    return await readGcpLive(target.gcp, clients, {
       ...(model ? { model } : {}),
       ...(options.pageSize ? { pageSize: options.pageSize } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
     });
-    return toProviderState(target, raw, 'live', model);
   } finally {
     await clients.close();
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ruleChild, SG_TYPE, type AwsRule } from '../../providers/aws/rules.js';
+import { ruleChild, SG_TYPE, type AwsRule } from '../../providers/aws/canonical.js';
 import { firewallResource, type FirewallSpec } from '../../providers/gcp/canonical.js';
 import type { CloudId } from '../../src/compile/types.js';
 import { planFlowChanges } from '../../src/graph/plan-flows.js';
