@@ -100,7 +100,7 @@ export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind
     const SecurityGroupRules: RawSecurityGroupRule[] = [];
     // Rules of the groups the model owns or adopts (every group for an export): others never enter a plan.
     const ids = SecurityGroups.flatMap((g) =>
-      g.GroupId && (model === undefined || tagValue(g.Tags, OWNER_TAG) === model || adopted.has(g.GroupId)) ? [g.GroupId] : [],
+      g.GroupId && (model === undefined || owner?.unowned === true || tagValue(g.Tags, OWNER_TAG) === model || adopted.has(g.GroupId)) ? [g.GroupId] : [],
     );
     for (const chunk of chunks(ids, 200)) {
       for await (const page of paginateDescribeSecurityGroupRules(

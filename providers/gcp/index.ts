@@ -3,6 +3,7 @@ import { ProviderError } from '../../src/errors.js';
 import { createGcpApplier, type GcpApplyOptions } from './apply.js';
 import { toGcpCliJson } from './cli-json.js';
 import { DEFAULT_FIREWALL_QUOTA } from './limits.js';
+import { evaluateGcp } from './evaluate.js';
 import { createGcpLocker } from './lock.js';
 import { createGcpClients, readGcp, readGcpLive, type GcpClientFactory, type RetryOptions } from './read.js';
 import { renderGcp } from './render.js';
@@ -59,5 +60,6 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     },
     toCliJson: (resources, target) => toGcpCliJson(resources, target),
     lock: createGcpLocker(options.clients ? { clients: options.clients } : {}),
+    evaluate: (target, state, context) => evaluateGcp(target, state, context),
   } satisfies Provider;
 }
