@@ -324,6 +324,12 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
       const name = known?.name ?? g.GroupName ?? id;
       unowned.push(resource({ address: addressOf(target.name, SG_TYPE, `${name}#unowned`), target: target.name, type: SG_TYPE, name, attributes: { owner: tagValue(g.Tags, OWNER_TAG) ?? '' }, children, liveId: id }));
     }
+    for (const l of raw.PrefixLists) {
+      const id = l.PrefixListId ?? '';
+      if (!id || isDeletedList(l) || (model !== '' && tagValue(l.Tags, OWNER_TAG) === model) || raw.Entries[id] === undefined) continue;
+      const entries = [...new Set(raw.Entries[id]!.flatMap((e) => (e.Cidr ? [canonicalCidr(e.Cidr)] : [])))];
+      unowned.push(resource({ address: addressOf(target.name, PL_TYPE, `${l.PrefixListName ?? id}#unowned`), target: target.name, type: PL_TYPE, name: l.PrefixListName ?? id, attributes: { addressFamily: l.AddressFamily === 'IPv6' ? 'IPv6' : 'IPv4', owner: tagValue(l.Tags, OWNER_TAG) ?? '' }, children: entries.map(entryChild), liveId: id }));
+    }
     unowned.sort(byKey((r) => r.address));
   }
   const fingerprint = createHash('sha256')
