@@ -130,7 +130,7 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     priority: r.priority,
     owned: r.owned,
     kind: r.kind,
-    summary: `${r.direction} ${r.access} ${r.protocol}/${r.destinationPorts.join(',')} ${r.source.join(',')} -> ${r.destination.join(',')} (priority ${r.priority}${r.kind === 'default' ? ', Azure default rule' : ''})`,
+    summary: `NSG ${cfg.nsg} rule ${r.name}: ${r.direction} ${r.access} ${r.protocol}/${r.destinationPorts.join(',')} ${r.source.join(',')} -> ${r.destination.join(',')} (priority ${r.priority}${r.kind === 'default' ? ', Azure default rule' : ''})`,
   });
 
   const decide = (direction: 'inbound' | 'outbound', probe: NativeProbe): NsgRule => {

@@ -193,7 +193,8 @@ export function explainDisagreement(model: ModelVerdict, live: TargetVerdict, re
   if (rendered && rendered.verdict === live.verdict) {
     const defaults = live.rules.filter((r) => r.kind !== 'rule');
     const why = defaults.length > 0 ? defaults.map((r) => r.summary).join('; ') : live.rules.map((r) => r.summary).join('; ');
-    const order = options.gcpEnforcementOrder === undefined && live.notes.some((n) => n.includes('AFTER_CLASSIC_FIREWALL')) ? ' (see the note on the policy enforcement order)' : '';
+    // GCP's default order puts the VPC rules (the model's deny-all egress) before the policy's FQDN allows.
+    const order = model.verdict === 'allow' && options.gcpEnforcementOrder === undefined && live.notes.some((n) => n.includes('AFTER_CLASSIC_FIREWALL')) ? ' (see the note on the policy enforcement order)' : '';
     return { cause: 'cloud-default', message: `the model's own render answers ${live.verdict} too: ${why}${order}` };
   }
   return {
