@@ -137,7 +137,8 @@ export function evaluateAws(target: TargetSpec, state: ProviderState, context: E
     };
   };
 
-  return (probe: NativeProbe): NativeVerdict => {
+  const services = [...groups.values()].flatMap((g) => g.rules.map((r) => awsRuleService(r.rule)));
+  const evaluate = (probe: NativeProbe): NativeVerdict => {
     const parts: { ok: boolean; rule: NativeRuleRef }[] = [];
     if (probe.source.kind === 'segment') parts.push(side(probe.source, 'egress', probe.destination, probe));
     if (probe.destination.kind === 'segment') parts.push(side(probe.destination, 'ingress', probe.source, probe));
@@ -147,4 +148,5 @@ export function evaluateAws(target: TargetSpec, state: ProviderState, context: E
     if (failed.length > 0) return { verdict: 'deny', rules: failed.map((p) => p.rule), ...(notes.length ? { notes } : {}) };
     return { verdict: 'allow', rules: parts.map((p) => p.rule), ...(notes.length ? { notes } : {}) };
   };
+  return Object.assign(evaluate, { services });
 }

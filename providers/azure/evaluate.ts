@@ -147,7 +147,8 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     return byDirection[direction][byDirection[direction].length - 1]!;
   };
 
-  return (probe: NativeProbe): NativeVerdict => {
+  const services = rules.flatMap((r) => nsgRuleServices(r));
+  const evaluate = (probe: NativeProbe): NativeVerdict => {
     const decided: NativeRuleRef[] = [];
     if (probe.source.kind === 'segment') decided.push(ref(decide('outbound', probe), 'egress'));
     if (probe.destination.kind === 'segment') decided.push(ref(decide('inbound', probe), 'ingress'));
@@ -156,4 +157,5 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     const denied = decided.filter((r) => r.action === 'deny');
     return { verdict: denied.length > 0 ? 'deny' : 'allow', rules: denied.length > 0 ? denied : decided, ...(notes.length ? { notes } : {}) };
   };
+  return Object.assign(evaluate, { services });
 }

@@ -260,7 +260,8 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
     };
   };
 
-  return (probe: NativeProbe): NativeVerdict => {
+  const services = [...fwServices.values(), ...polServices.values()].flat();
+  const evaluate = (probe: NativeProbe): NativeVerdict => {
     const decided: NativeRuleRef[] = [];
     if (probe.source.kind === 'segment') decided.push(decide('EGRESS', probe));
     if (probe.destination.kind === 'segment') decided.push(decide('INGRESS', probe));
@@ -269,4 +270,5 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
     const notes = policyRules.length > 0 && order === 'AFTER_CLASSIC_FIREWALL' ? [`network ${gcp.network} is assumed to evaluate VPC firewall rules before firewall policy ${gcp.firewallPolicy} (AFTER_CLASSIC_FIREWALL, GCP's default)`] : [];
     return { verdict: denied.length > 0 ? 'deny' : 'allow', rules: denied.length > 0 ? denied : decided, ...(notes.length ? { notes } : {}) };
   };
+  return Object.assign(evaluate, { services });
 }

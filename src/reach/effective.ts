@@ -62,7 +62,7 @@ function computeSegmentAddresses(rules: RuleSet, target: TargetSpec): { ipv4?: s
 }
 
 /** The entity's endpoint as the RuleSet knows it (declared CIDR entities, rule and deny peers). */
-function entityEndpoint(rules: RuleSet, name: string): Exclude<Endpoint, { kind: 'segment' }> | undefined {
+export function entityEndpoint(rules: RuleSet, name: string): Exclude<Endpoint, { kind: 'segment' }> | undefined {
   const declared = (rules.entities ?? []).find((e) => e.name === name);
   if (declared) return { kind: 'cidrs', entity: name, ipv4: declared.ipv4, ipv6: declared.ipv6 };
   let best: Exclude<Endpoint, { kind: 'segment' }> | undefined;

@@ -97,5 +97,10 @@ export interface EvaluateContext {
   readonly resolved?: ReadonlyMap<string, { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] }>;
 }
 
-/** Decides native probes on one target's state (built once, asked many times). */
-export type NativeEvaluator = (probe: NativeProbe) => NativeVerdict;
+/**
+ * Decides native probes on one target's state (built once, asked many times). `services` lists
+ * the traffic the native rules name (every allowed or denied protocol and port range): verdicts
+ * only change at their boundaries, which is how `drift --effective` covers every port with a
+ * few probes.
+ */
+export type NativeEvaluator = ((probe: NativeProbe) => NativeVerdict) & { readonly services?: readonly PortMatch[] };
