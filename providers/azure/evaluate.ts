@@ -133,8 +133,27 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     summary: `NSG ${cfg.nsg} rule ${r.name}: ${r.direction} ${r.access} ${r.protocol}/${r.destinationPorts.join(',')} ${r.source.join(',')} -> ${r.destination.join(',')} (priority ${r.priority}${r.kind === 'default' ? ', Azure default rule' : ''})`,
   });
 
+  // The rules that may apply to a segment's instance, per direction (its own side names its ASG
+  // or no ASG at all), in priority order: built once per segment, so a probe does not scan the
+  // rules of every other segment's ASG.
+  const bySegment = new Map<string, NsgRule[]>();
+  const candidates = (direction: 'inbound' | 'outbound', probe: NativeProbe): readonly NsgRule[] => {
+    const own = direction === 'inbound' ? probe.destination : probe.source;
+    if (own.kind !== 'segment') return byDirection[direction];
+    const key = `${direction}|${own.segment}`;
+    let list = bySegment.get(key);
+    if (!list) {
+      const mine = asgOfSegment.get(own.segment);
+      list = byDirection[direction].filter((r) => {
+        const side = direction === 'inbound' ? r.destination : r.source;
+        return side.some((v) => !v.startsWith('asg:') || v.toLowerCase() === mine);
+      });
+      bySegment.set(key, list);
+    }
+    return list;
+  };
   const decide = (direction: 'inbound' | 'outbound', probe: NativeProbe): NsgRule => {
-    for (const r of byDirection[direction]) {
+    for (const r of candidates(direction, probe)) {
       const mode: MatchMode = r.access === 'allow' ? 'contains' : 'overlaps';
       // An allow limited to some source ports does not admit "any source port".
       if (mode === 'contains' && !r.sourcePorts.includes('*')) continue;

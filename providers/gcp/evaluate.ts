@@ -229,9 +229,38 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
     summary: `firewall policy ${gcp.firewallPolicy} rule ${r.priority}${r.ruleName ? ` (${r.ruleName})` : ''}: ${r.action} ${r.direction}`,
   });
 
+  // The rules that may apply to an instance, per direction and identity, in evaluation order:
+  // built once per identity, so a probe scans its segment's rules, not the whole network's.
+  // One pass over the sorted rules files each under the tags or accounts it targets (or under
+  // "every instance"); an identity's list is the merge of its own and the untargeted ones, in order.
+  const rank = new Map(firewalls.map((f, i) => [f, i]));
+  const byTarget = { INGRESS: new Map<string, Owned<FirewallSpec>[]>(), EGRESS: new Map<string, Owned<FirewallSpec>[]>() };
+  const untargeted = { INGRESS: [] as Owned<FirewallSpec>[], EGRESS: [] as Owned<FirewallSpec>[] };
+  for (const f of firewalls) {
+    const keys = [...f.targetTags.map((t) => `tag:${t}`), ...f.targetServiceAccounts.map((a) => `sa:${a}`)];
+    if (keys.length === 0) untargeted[f.direction].push(f);
+    for (const k of keys) {
+      const list = byTarget[f.direction].get(k);
+      if (list) list.push(f);
+      else byTarget[f.direction].set(k, [f]);
+    }
+  }
+  const byIdentity = new Map<string, Owned<FirewallSpec>[]>();
+  const candidates = (direction: 'INGRESS' | 'EGRESS', end: NativeEnd): readonly Owned<FirewallSpec>[] => {
+    const id = idOf(end);
+    const key = `${direction}|${id.tag ?? ''}|${id.sa ?? ''}`;
+    let list = byIdentity.get(key);
+    if (!list) {
+      const own = (id.tag !== undefined ? byTarget[direction].get(`tag:${id.tag}`) : undefined) ?? (id.sa !== undefined ? byTarget[direction].get(`sa:${id.sa}`) : undefined) ?? [];
+      list = [...own, ...untargeted[direction]].sort((a, b) => rank.get(a)! - rank.get(b)!);
+      if (byIdentity.size > 10_000) byIdentity.clear();
+      byIdentity.set(key, list);
+    }
+    return list;
+  };
   const decide = (direction: 'INGRESS' | 'EGRESS', probe: NativeProbe): NativeRuleRef => {
     const vpc = (): NativeRuleRef | undefined => {
-      const r = firewalls.find((f) => fwMatches(f, direction, probe));
+      const r = candidates(direction, direction === 'EGRESS' ? probe.source : probe.destination).find((f) => fwMatches(f, direction, probe));
       return r ? fwRef(r) : undefined;
     };
     const policy = (): NativeRuleRef | undefined => {

@@ -44,10 +44,13 @@ export function segmentAddresses(rules: RuleSet, target: TargetSpec): { ipv4?: s
 
 function computeSegmentAddresses(rules: RuleSet, target: TargetSpec): { ipv4?: string; ipv6?: string } {
   const internal = targetInternalRanges(target);
-  const declared = [
-    ...(rules.entities ?? []).flatMap((e) => [...e.ipv4, ...e.ipv6]),
-    ...rules.rules.flatMap((r) => (r.peer.kind === 'cidrs' && r.peer.builtin !== 'internet' && r.peer.entity !== 'internet' ? [...r.peer.ipv4, ...r.peer.ipv6] : [])),
-  ];
+  // Distinct CIDRs: a big model names the same few entities in thousands of intents.
+  const seen = new Set<string>();
+  for (const e of rules.entities ?? []) for (const c of [...e.ipv4, ...e.ipv6]) seen.add(c);
+  const peers = new Set<Endpoint>();
+  for (const r of rules.rules) if (r.peer.kind === 'cidrs' && r.peer.builtin !== 'internet' && r.peer.entity !== 'internet') peers.add(r.peer);
+  for (const p of peers) if (p.kind === 'cidrs') for (const c of [...p.ipv4, ...p.ipv6]) seen.add(c);
+  const declared = [...seen];
   const pick = (fam: 'ipv4' | 'ipv6'): string | undefined => {
     const own = internal.filter((c) => c.includes(':') === (fam === 'ipv6'));
     if (own.length === 0) return undefined;

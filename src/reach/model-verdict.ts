@@ -316,7 +316,8 @@ export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdict
   const service = probe.service;
   const src = narrow(resolveEnd(probe.source, ix, internal, options.resolved), service);
   const dst = narrow(resolveEnd(probe.destination, ix, internal, options.resolved), service);
-  const what = `${endName(src)} -> ${endName(dst)} ${formatPortMatch(service)}`;
+  // Only denies print it: built on demand, an allow (the matrix's common case) pays nothing for it.
+  const what = () => `${endName(src)} -> ${endName(dst)} ${formatPortMatch(service)}`;
 
   if (src.kind !== 'segment' && dst.kind !== 'segment') {
     return { verdict: 'deny', reason: 'outside-model', detail: `neither ${endName(src)} nor ${endName(dst)} is a segment of the model` };
@@ -333,7 +334,7 @@ export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdict
     for (const d of list ?? []) {
       if (!d.services.some((m) => portMatchesOverlap(m, service))) continue;
       if (!denyPeerMatches(d, other, internal, options.resolved)) continue;
-      return { verdict: 'deny', reason: 'guardrail', guardrail: guardrailRef(d), detail: `${what} is closed by guardrail "${d.guardrail}"` };
+      return { verdict: 'deny', reason: 'guardrail', guardrail: guardrailRef(d), detail: `${what()} is closed by guardrail "${d.guardrail}"` };
     }
   }
 
@@ -346,7 +347,7 @@ export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdict
       ? `${dst.name} admits it, but no egress rule of ${src.name} sends it`
       : outRule
         ? `${src.name} may send it, but no ingress rule of ${dst.name} admits it`
-        : `no rule allows ${what} (default deny)`;
+        : `no rule allows ${what()} (default deny)`;
     return { verdict: 'deny', reason: 'default-deny', detail, rules: [inRule ?? outRule].filter((r): r is RuleIntent => r !== undefined).map(ruleRef) };
   }
 
@@ -357,5 +358,5 @@ export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdict
     const refs = used.map(ruleRef).sort((a, b) => compareStrings(a.id, b.id));
     return { verdict: 'allow', rule: ruleRef(used[0]!), rules: refs };
   }
-  return { verdict: 'deny', reason: 'default-deny', detail: `no ${direction} rule of ${segment} allows ${what} (default deny)`, rules: [] };
+  return { verdict: 'deny', reason: 'default-deny', detail: `no ${direction} rule of ${segment} allows ${what()} (default deny)`, rules: [] };
 }
