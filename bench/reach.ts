@@ -42,7 +42,10 @@ function median(xs: readonly number[]): number {
 /** A deterministic mix of probes: segment pairs, internet, an entity and addresses into segments. */
 function probes(rules: RuleSet, count: number): Probe[] {
   let seed = 13;
-  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   const seg = (): ProbeEndpoint => ({ kind: 'segment', name: rules.segments[Math.floor(next() * rules.segments.length)]!.name });
   const others: ProbeEndpoint[] = [{ kind: 'entity', name: 'internet' }, { kind: 'entity', name: 'office' }, { kind: 'address', address: '198.51.100.7' }, { kind: 'address', address: '10.9.8.7' }];
   return Array.from({ length: count }, (_, i) => ({

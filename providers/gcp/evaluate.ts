@@ -162,7 +162,10 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
   const fqdnAddresses = (names: readonly string[]): string[] => {
     const key = names.join(',');
     let v = fqdnMemo.get(key);
-    if (!v) fqdnMemo.set(key, (v = names.flatMap((f) => [...(context.resolved?.get(f)?.ipv4 ?? []), ...(context.resolved?.get(f)?.ipv6 ?? [])])));
+    if (!v) {
+      v = names.flatMap((f) => [...(context.resolved?.get(f)?.ipv4 ?? []), ...(context.resolved?.get(f)?.ipv6 ?? [])]);
+      fqdnMemo.set(key, v);
+    }
     return v;
   };
   const fwApplies = (r: FirewallSpec, end: NativeEnd): boolean => {

@@ -36,9 +36,15 @@ const addressMemo = new WeakMap<RuleSet, Map<string, { ipv4?: string; ipv6?: str
 /** What a segment's instances look like to a cloud: one representative internal address per family (memoized per RuleSet and target). */
 export function segmentAddresses(rules: RuleSet, target: TargetSpec): { ipv4?: string; ipv6?: string } {
   let memo = addressMemo.get(rules);
-  if (!memo) addressMemo.set(rules, (memo = new Map()));
+  if (!memo) {
+    memo = new Map();
+    addressMemo.set(rules, memo);
+  }
   let v = memo.get(target.name);
-  if (!v) memo.set(target.name, (v = computeSegmentAddresses(rules, target)));
+  if (!v) {
+    v = computeSegmentAddresses(rules, target);
+    memo.set(target.name, v);
+  }
   return v;
 }
 

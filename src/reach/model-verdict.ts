@@ -129,10 +129,16 @@ const fqdnBlocks = new WeakMap<ResolvedFqdns, Map<string, string[]>>();
 /** The resolved addresses of FQDNs (memoized per resolution and name list). */
 function resolvedBlocks(fqdns: readonly string[], resolved: ResolvedFqdns): string[] {
   let memo = fqdnBlocks.get(resolved);
-  if (!memo) fqdnBlocks.set(resolved, (memo = new Map()));
+  if (!memo) {
+    memo = new Map();
+    fqdnBlocks.set(resolved, memo);
+  }
   const key = fqdns.join(',');
   let v = memo.get(key);
-  if (!v) memo.set(key, (v = [...new Set(fqdns.flatMap((f) => [...(resolved.get(f)?.ipv4 ?? []), ...(resolved.get(f)?.ipv6 ?? [])]))]));
+  if (!v) {
+    v = [...new Set(fqdns.flatMap((f) => [...(resolved.get(f)?.ipv4 ?? []), ...(resolved.get(f)?.ipv6 ?? [])]))];
+    memo.set(key, v);
+  }
   return v;
 }
 
@@ -149,7 +155,10 @@ function buildIndex(rules: RuleSet): Index {
   for (const r of rules.rules) {
     const bySeg = r.direction === 'ingress' ? ingress : egress;
     let byPeer = bySeg.get(r.segment);
-    if (!byPeer) bySeg.set(r.segment, (byPeer = new Map()));
+    if (!byPeer) {
+      byPeer = new Map();
+      bySeg.set(r.segment, byPeer);
+    }
     push(byPeer, r.peer.kind === 'segment' ? `s:${r.peer.name}` : EXTERNAL_KEY, r);
   }
   const segments = new Set(rules.segments.map((s) => s.name));
@@ -179,7 +188,10 @@ function buildIndex(rules: RuleSet): Index {
 
 function indexOf(rules: RuleSet): Index {
   let index = indexes.get(rules);
-  if (!index) indexes.set(rules, (index = buildIndex(rules)));
+  if (!index) {
+    index = buildIndex(rules);
+    indexes.set(rules, index);
+  }
   return index;
 }
 

@@ -28,7 +28,8 @@ export function internetBlocks(internal?: readonly string[]): readonly string[] 
   let v = internetMemo.get(key);
   if (!v) {
     if (internetMemo.size > 100) internetMemo.clear();
-    internetMemo.set(key, (v = internetRanges(internal)));
+    v = internetRanges(internal);
+    internetMemo.set(key, v);
   }
   return v;
 }

@@ -110,11 +110,6 @@ const probeArb: fc.Arbitrary<Probe> = fc.record({
   }),
 });
 
-/** The rendered resource a deciding rule names (AWS group, GCP firewall), for classifying a disagreement. */
-function awsRuleKeys(resources: readonly Resource[]): Set<string> {
-  return new Set(resources.flatMap((r) => r.children.map((c) => c.key)));
-}
-
 const isInternalEnd = (e: ProbeEndpoint) =>
   e.kind === 'segment' || (e.kind === 'address' && isInternalCidr(e.address.includes('/') ? e.address : `${e.address}/${e.address.includes(':') ? 128 : 32}`, DEFAULT_INTERNAL_RANGES)) || (e.kind === 'entity' && e.name === 'vpn');
 
@@ -144,10 +139,11 @@ function documented(cloud: TargetSpec['kind'], probe: Probe, model: 'allow' | 'd
       if (unscoped) return 'gcp-fqdn-rule-scope';
     }
   }
-  void awsRuleKeys;
   return undefined;
 }
 
+// REACH_PROP_RUNS / REACH_PROP_SEED run more cases or another seed when hunting; REACH_PROP_DEBUG
+// prints how often each documented class occurred.
 describe('model verdict == cloud verdict on the model own render (property)', () => {
   const options: EvaluateOptions = { gcpEnforcementOrder: 'BEFORE_CLASSIC_FIREWALL' };
   it('agrees on every cloud for random models and probes, except the documented native widenings', async () => {

@@ -100,14 +100,14 @@ describe('GCP evaluator: hand-checked cases', () => {
     const apis = { kind: 'external' as const, entity: 'apis', fqdns: ['api.example.com'] };
     const at = (options: EvaluateOptions) => evaluateGcp(target, state(resources), { model: 'm', segments, options });
     // GCP's default order: VPC rules first, so the deny-all egress at 65000 wins over the FQDN allow.
-    const after = at({});
-    expect(after(probe(S('web'), apis)).rules[0]!.rule).toBe('m-deny-all-egress');
-    expect(after(probe(S('web'), apis)).notes![0]).toContain('AFTER_CLASSIC_FIREWALL');
+    const vpcFirst = at({});
+    expect(vpcFirst(probe(S('web'), apis)).rules[0]!.rule).toBe('m-deny-all-egress');
+    expect(vpcFirst(probe(S('web'), apis)).notes![0]).toContain('AFTER_CLASSIC_FIREWALL');
     // Policy first: the FQDN rule allows by name; goto_next hands 8443 on to the VPC rules; the rest is denied by the policy.
-    const before = at({ gcpEnforcementOrder: 'BEFORE_CLASSIC_FIREWALL' });
-    expect(before(probe(S('web'), apis))).toMatchObject({ verdict: 'allow', rules: [{ object: 'pol', rule: '10' }] });
-    expect(before(probe(S('web'), X('8.8.8.8/32'), tcp(8443))).rules[0]!.rule).toBe('allow-8443-out');
-    expect(before(probe(S('web'), X('8.8.8.8/32'), tcp(443))).rules[0]).toMatchObject({ object: 'pol', rule: '30', action: 'deny' });
+    const policyFirst = at({ gcpEnforcementOrder: 'BEFORE_CLASSIC_FIREWALL' });
+    expect(policyFirst(probe(S('web'), apis))).toMatchObject({ verdict: 'allow', rules: [{ object: 'pol', rule: '10' }] });
+    expect(policyFirst(probe(S('web'), X('8.8.8.8/32'), tcp(8443))).rules[0]!.rule).toBe('allow-8443-out');
+    expect(policyFirst(probe(S('web'), X('8.8.8.8/32'), tcp(443))).rules[0]).toMatchObject({ object: 'pol', rule: '30', action: 'deny' });
     // An address the FQDN resolves to meets the FQDN rule when the resolution is known.
     const resolved = new Map([['api.example.com', { ipv4: ['93.184.216.34/32'], ipv6: [] }]]);
     const withDns = evaluateGcp(target, state(resources), { model: 'm', segments, options: { gcpEnforcementOrder: 'BEFORE_CLASSIC_FIREWALL' }, resolved });
