@@ -52,7 +52,8 @@ export async function prepareTargets(rules: RuleSet, o: PrepareOptions): Promise
   const targets = runnable.map(({ target, provider }, i): ReachTarget => {
     const state = states.values[i]!;
     // An unowned object in the way stops a plan, not a question: it is evaluated like any other.
-    for (const d of state.diagnostics) diagnostics.push(d.severity === 'error' ? { ...d, severity: 'warning' } : d);
+    // A snapshot that could not be read is no state at all: that stays an error.
+    for (const d of state.diagnostics) diagnostics.push(d.severity === 'error' && !/snapshot/.test(d.code) ? { ...d, severity: 'warning' } : d);
     const desired = provider.render(rules, target, { resolved: o.resolved, live: state });
     return {
       target,
@@ -65,8 +66,8 @@ export async function prepareTargets(rules: RuleSet, o: PrepareOptions): Promise
   return { targets, diagnostics };
 }
 
-/** A read that failed for every target is an error for the command. */
+/** What stops the command: a failed read, an unreadable snapshot (the rest was downgraded to warnings). */
 export function readErrors(diagnostics: readonly Diagnostic[]): Diagnostic[] {
-  return diagnostics.filter((d) => d.severity === 'error' && d.code === 'read-failed');
+  return diagnostics.filter((d) => d.severity === 'error');
 }
 

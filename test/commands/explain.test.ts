@@ -102,5 +102,15 @@ describe('bulkhead explain: bad input', () => {
     await bad(['10.0.0.1/8', 'db', '--port', 'tcp/1', 'policies/shop.yaml'], 'host bits set');
     await bad(['web', 'db', '--port', 'tcp/1', 'policies/shop.yaml', '--gcp-enforcement-order', 'sideways'], 'unknown --gcp-enforcement-order "sideways"');
     await bad(['web', 'db', '--port', 'tcp/1', 'policies/shop.yaml', '--snapshots', 'no/such/dir'], 'snapshot folder not found');
+    await bad(['web', 'db', '--port', 'tcp/1', 'policies/shop.yaml', '--target', 'nope'], 'unknown target "nope"');
+  });
+
+  it('refuses to answer for a target whose snapshot is missing (no state is not an empty state)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bulkhead-explain-'));
+    await cp(join(REPO, SNAP, 'aws-prod'), join(dir, 'aws-prod'), { recursive: true });
+    const r = await runCli(['explain', 'web', 'app', '--port', 'tcp/8080', 'policies/shop.yaml', '--snapshots', dir, '--target', 'gcp-prod'], { cwd: REPO });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('[gcp-snapshot-missing]');
+    expect(r.stdout).toBe('');
   });
 });
