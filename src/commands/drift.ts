@@ -4,7 +4,7 @@ import { formatDiagnostics } from '../cli.js';
 import { hasErrors } from '../diagnostics.js';
 import { EXIT, UsageError, ValidationError } from '../errors.js';
 import { createStyle } from '../io.js';
-import { allDiagnostics, createPlan } from '../plan/create-plan.js';
+import { allDiagnostics, createPlan, selectTargets } from '../plan/create-plan.js';
 import { driftToSarif, formatDriftJson, formatDriftText } from '../plan/drift-report.js';
 import { collect, loadRules, resolverFor, stateSourceFor } from '../plan/engine-context.js';
 import { VERSION } from '../version.js';
@@ -74,6 +74,8 @@ async function runEffectiveDrift(file: string | undefined, flags: DriftFlags, ct
   if (flags.format === 'sarif') throw new UsageError('--effective reports text or json (--format text|json)');
   const options = evaluateOptionsOf(flags.gcpEnforcementOrder);
   const rules = await loadRules(file, io);
+  // Unknown --target names fail before anything is resolved or read.
+  selectTargets(rules, flags.target);
   const { resolved } = await resolveFqdns(rules, resolverFor(flags.snapshots, io), { allowUnresolved: true });
   const { targets, diagnostics } = await prepareTargets(rules, {
     providers: getProvider,

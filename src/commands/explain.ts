@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { getProvider } from '../../providers/index.js';
 import { formatDiagnostics } from '../cli.js';
 import { EXIT, UsageError, ValidationError } from '../errors.js';
+import { selectTargets } from '../plan/create-plan.js';
 import { collect, loadRules, resolverFor, stateSourceFor } from '../plan/engine-context.js';
 import { explainProbe, explanationJson, formatExplanation } from '../reach/explain.js';
 import type { EvaluateOptions } from '../reach/native.js';
@@ -57,6 +58,8 @@ export const registerExplain: RegisterCommand = (program: Command, ctx: CommandC
       if (!source.ok) throw new UsageError(`FROM: ${source.message}`);
       const destination = parseProbeEndpoint(to, rules);
       if (!destination.ok) throw new UsageError(`TO: ${destination.message}`);
+      // Unknown --target names fail before anything is resolved or read.
+      selectTargets(rules, flags.target);
       const { resolved } = await resolveFqdns(rules, resolverFor(flags.snapshots, io), { allowUnresolved: true });
       const { targets, diagnostics } = await prepareTargets(rules, {
         providers: getProvider,
