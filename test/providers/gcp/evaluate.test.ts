@@ -67,6 +67,34 @@ describe('GCP evaluator on the gcpdiag getEffectiveFirewalls example (VPC rules 
   });
 });
 
+describe('GCP evaluator: policy order on the gcpdiag example rules', () => {
+  // The example's policies are hierarchical (not read by Bulkhead); their rules have the shape of
+  // network firewall policy rules, so here they stand in for the target's global network policy.
+  const effective = JSON.parse(readFileSync(new URL('gcpdiag-fw-policy.networks.getEffectiveFirewalls.default.json', FIX), 'utf8')) as {
+    firewalls: FirewallJsonIn[];
+    firewallPolicys: { shortName?: string; rules: PolicyRuleJsonIn[] }[];
+  };
+  const parent = effective.firewallPolicys.find((p) => p.shortName === 'parent-folder-policy')!;
+  const state = toProviderState(target, { firewalls: effective.firewalls, policyRules: parent.rules }, 'snapshot', 'm', true);
+  const decided = (order: EvaluateOptions['gcpEnforcementOrder'], p: NativeProbe) =>
+    evaluateGcp(target, state, { model: 'm', segments, options: { gcpEnforcementOrder: order } })(p).rules.map((r) => `${r.object}:${r.rule} ${r.action}`).join(', ');
+
+  it('policy first: its allow decides, goto_next hands the rest to the VPC rules, then the implied deny', () => {
+    expect(decided('BEFORE_CLASSIC_FIREWALL', probe(X('10.101.0.1/32'), S('web'), tcp(2001)))).toBe('pol:9000 allow');
+    // The goto_next rules at 2147483645 (::/0) and 2147483647 (0.0.0.0/0) pass on: the VPC rules, then the implied rule.
+    expect(decided('BEFORE_CLASSIC_FIREWALL', probe(X('10.100.0.5/32'), S('web'), tcp(1500)))).toBe('fw-test-900:fw-test-900 allow');
+    expect(decided('BEFORE_CLASSIC_FIREWALL', probe(X('10.101.0.1/32'), S('web'), tcp(1)))).toBe('default:implied-deny-ingress deny');
+  });
+
+  it('VPC rules first (GCP default): a matching VPC rule ends the evaluation before the policy', () => {
+    // fw-test-900 admits 10.100.0.0/24 on 1000-2000, but not 10.101.0.1: the policy's allow is then reached.
+    expect(decided('AFTER_CLASSIC_FIREWALL', probe(X('10.101.0.1/32'), S('web'), tcp(2001)))).toBe('pol:9000 allow');
+    // From anywhere on 1006 the VPC deny fw-test-950 decides, whatever the policy says.
+    expect(decided('AFTER_CLASSIC_FIREWALL', probe(X('10.101.0.1/32'), S('web'), tcp(1006)))).toBe('fw-test-950:fw-test-950 deny');
+    expect(decided('BEFORE_CLASSIC_FIREWALL', probe(X('10.101.0.1/32'), S('web'), tcp(1006)))).toBe('fw-test-950:fw-test-950 deny');
+  });
+});
+
 function fw(body: FirewallJsonIn): Resource {
   return firewallResource('gcp-t', canonicalFirewall({ network: 'default', ...body }, target.gcp.project));
 }
