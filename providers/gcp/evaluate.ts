@@ -128,7 +128,7 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
   if (target.kind !== 'gcp') throw new Error(`target ${target.name} is not a GCP target`);
   const gcp = target.gcp;
   const network = `projects/${gcp.project}/global/networks/${gcp.network}`;
-  const order = context.options?.gcpEnforcementOrder ?? 'AFTER_CLASSIC_FIREWALL';
+  const order = context.options?.policyEnforcementOrder ?? 'AFTER_CLASSIC_FIREWALL';
   const firewalls: Owned<FirewallSpec>[] = [];
   const policyRules: Owned<PolicyRuleSpec>[] = [];
   const seen = new Set<string>();

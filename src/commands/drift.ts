@@ -20,7 +20,7 @@ interface DriftFlags {
   format: string;
   allowUnresolved?: boolean;
   effective?: boolean;
-  gcpEnforcementOrder?: string;
+  policyEnforcementOrder?: string;
 }
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
@@ -36,7 +36,7 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
     .option('--format <format>', `report format: ${FORMATS.join(', ')}`, 'text')
     .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
     .option('--effective', 'report every flow the targets allow between segments and entities beyond the model, with the native rule that opens it (exit 2 when there is any)')
-    .option('--gcp-enforcement-order <order>', "with --effective: the GCP network's networkFirewallPolicyEnforcementOrder (default AFTER_CLASSIC_FIREWALL)")
+    .option('--policy-enforcement-order <order>', "with --effective: where the network evaluates its firewall policy, AFTER_CLASSIC_FIREWALL (default) or BEFORE_CLASSIC_FIREWALL")
     .action(async (file: string | undefined, flags: DriftFlags) => {
       const { io } = ctx;
       if (!(FORMATS as readonly string[]).includes(flags.format)) {
@@ -46,7 +46,7 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
         await runEffectiveDrift(file, flags, ctx);
         return;
       }
-      if (flags.gcpEnforcementOrder !== undefined) throw new UsageError('--gcp-enforcement-order needs --effective');
+      if (flags.policyEnforcementOrder !== undefined) throw new UsageError('--policy-enforcement-order needs --effective');
       const rules = await loadRules(file, io);
       const plan = await createPlan(rules, {
         providers: getProvider,
@@ -72,7 +72,7 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
 async function runEffectiveDrift(file: string | undefined, flags: DriftFlags, ctx: CommandContext): Promise<void> {
   const { io } = ctx;
   if (flags.format === 'sarif') throw new UsageError('--effective reports text or json (--format text|json)');
-  const options = evaluateOptionsOf(flags.gcpEnforcementOrder);
+  const options = evaluateOptionsOf(flags.policyEnforcementOrder);
   const rules = await loadRules(file, io);
   // Unknown --target names fail before anything is resolved or read.
   selectTargets(rules, flags.target);

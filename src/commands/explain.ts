@@ -16,17 +16,17 @@ interface ExplainFlags {
   target?: string[];
   snapshots?: string;
   json?: boolean;
-  gcpEnforcementOrder?: string;
+  policyEnforcementOrder?: string;
 }
 
 const ORDERS = ['AFTER_CLASSIC_FIREWALL', 'BEFORE_CLASSIC_FIREWALL'] as const;
 
-/** `--gcp-enforcement-order`, checked. */
+/** `--policy-enforcement-order`, checked. */
 export function evaluateOptionsOf(order: string | undefined): EvaluateOptions {
   if (order === undefined) return {};
   const o = order.toUpperCase();
-  if (!(ORDERS as readonly string[]).includes(o)) throw new UsageError(`unknown --gcp-enforcement-order "${order}" (use ${ORDERS.join(' or ')})`);
-  return { gcpEnforcementOrder: o as (typeof ORDERS)[number] };
+  if (!(ORDERS as readonly string[]).includes(o)) throw new UsageError(`unknown --policy-enforcement-order "${order}" (use ${ORDERS.join(' or ')})`);
+  return { policyEnforcementOrder: o as (typeof ORDERS)[number] };
 }
 
 /**
@@ -46,13 +46,13 @@ export const registerExplain: RegisterCommand = (program: Command, ctx: CommandC
     .option('--target <name>', 'evaluate only this target (repeatable, or comma-separated)', collect)
     .option('--snapshots <dir>', 'read state from cloud CLI exports in DIR/<target>/ (and DIR/dns.json) instead of the APIs')
     .option('--json', 'print the answer as JSON')
-    .option('--gcp-enforcement-order <order>', "the GCP network's networkFirewallPolicyEnforcementOrder (default AFTER_CLASSIC_FIREWALL, GCP's default)")
+    .option('--policy-enforcement-order <order>', "where the network evaluates its firewall policy: AFTER_CLASSIC_FIREWALL (the default) or BEFORE_CLASSIC_FIREWALL (networkFirewallPolicyEnforcementOrder)")
     .action(async (from: string, to: string, file: string | undefined, flags: ExplainFlags) => {
       const { io } = ctx;
       if (flags.port === undefined) throw new UsageError('explain needs --port PROTO/PORT (for example --port tcp/443)');
       const service = parseProbeService(flags.port);
       if (!service.ok) throw new UsageError(`--port: ${service.message}`);
-      const options = evaluateOptionsOf(flags.gcpEnforcementOrder);
+      const options = evaluateOptionsOf(flags.policyEnforcementOrder);
       const rules = await loadRules(file, io);
       const source = parseProbeEndpoint(from, rules);
       if (!source.ok) throw new UsageError(`FROM: ${source.message}`);

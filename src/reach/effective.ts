@@ -84,6 +84,13 @@ export function entityEndpoint(rules: RuleSet, name: string): Exclude<Endpoint, 
   return best;
 }
 
+/** The binding of a per-cloud entity for one target's cloud (by the cloud's id; no cloud is named here). */
+function bindingFor(ep: Extract<Endpoint, { kind: 'cloud' }>, cloud: string): CloudBinding | undefined {
+  const o = ep as unknown as Record<string, unknown>;
+  const nested = o['bindings'] as Record<string, unknown> | undefined;
+  return (o[cloud] ?? nested?.[cloud]) as CloudBinding | undefined;
+}
+
 const familyOf = (cidr: string): 'ipv4' | 'ipv6' => (cidr.includes(':') ? 'ipv6' : 'ipv4');
 
 /** The external ends of a probe endpoint for one target, or why there are none. */
@@ -104,10 +111,11 @@ function externalEnds(rules: RuleSet, target: TargetSpec, e: ProbeEndpoint & { k
       return addrs.length > 0 ? { ends: [...new Set(addrs)].map((cidr) => ({ ...base, cidr })) } : { ends: [base], note: `the addresses of ${e.name} (${ep.fqdns.join(', ')}) are not known here: matched by name, or by rules open to every public address` };
     }
     case 'cloud': {
-      const b: CloudBinding | undefined = ep[target.kind];
+      const b = bindingFor(ep, target.kind);
       if (!b) return { ends: [], note: `entity ${e.name} has no ${target.kind} binding` };
       const ends: NativeEnd[] = [...b.ipv4, ...b.ipv6].map((cidr) => ({ kind: 'external', entity: e.name, cidr, binding: b }));
-      if (b.prefixList !== undefined || b.serviceTag !== undefined) ends.unshift({ kind: 'external', entity: e.name, binding: b });
+      // A binding that names a native object (a list, a tag) besides addresses: the provider matches it by name.
+      if (Object.keys(b).some((k) => k !== 'ipv4' && k !== 'ipv6')) ends.unshift({ kind: 'external', entity: e.name, binding: b });
       return { ends };
     }
   }
@@ -203,7 +211,7 @@ export function explainDisagreement(model: ModelVerdict, live: TargetVerdict, re
     const defaults = live.rules.filter((r) => r.kind !== 'rule');
     const why = defaults.length > 0 ? defaults.map((r) => r.summary).join('; ') : live.rules.map((r) => r.summary).join('; ');
     // GCP's default order puts the VPC rules (the model's deny-all egress) before the policy's FQDN allows.
-    const order = model.verdict === 'allow' && options.gcpEnforcementOrder === undefined && live.notes.some((n) => n.includes('AFTER_CLASSIC_FIREWALL')) ? ' (see the note on the policy enforcement order)' : '';
+    const order = model.verdict === 'allow' && options.policyEnforcementOrder === undefined && live.notes.some((n) => n.includes('AFTER_CLASSIC_FIREWALL')) ? ' (see the note on the policy enforcement order)' : '';
     return { cause: 'cloud-default', message: `the model's own render answers ${live.verdict} too: ${why}${order}` };
   }
   return {

@@ -124,6 +124,25 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
+/**
+ * Every per-target binding of a per-cloud entity, whatever the cloud: the nested objects that
+ * carry address lists (the model evaluator knows no cloud; it takes the union of their ranges).
+ */
+export function bindingsOf(e: Extract<Endpoint, { kind: 'cloud' }>): { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] }[] {
+  const out: { ipv4: readonly string[]; ipv6: readonly string[] }[] = [];
+  const visit = (v: unknown, depth: number) => {
+    if (v === null || typeof v !== 'object' || depth > 2) return;
+    const o = v as { ipv4?: unknown; ipv6?: unknown };
+    if (Array.isArray(o.ipv4) || Array.isArray(o.ipv6)) {
+      out.push({ ipv4: Array.isArray(o.ipv4) ? (o.ipv4 as string[]) : [], ipv6: Array.isArray(o.ipv6) ? (o.ipv6 as string[]) : [] });
+      return;
+    }
+    for (const x of Object.values(v)) visit(x, depth + 1);
+  };
+  for (const [k, v] of Object.entries(e)) if (k !== 'kind' && k !== 'entity') visit(v, 0);
+  return out;
+}
+
 const fqdnBlocks = new WeakMap<ResolvedFqdns, Map<string, string[]>>();
 
 /** The resolved addresses of FQDNs (memoized per resolution and name list). */
@@ -145,7 +164,7 @@ function resolvedBlocks(fqdns: readonly string[], resolved: ResolvedFqdns): stri
 function endpointBlocks(e: Exclude<Endpoint, { kind: 'segment' }>, resolved?: ResolvedFqdns): string[] {
   if (e.kind === 'cidrs') return [...e.ipv4, ...e.ipv6];
   if (e.kind === 'fqdns') return resolved ? resolvedBlocks(e.fqdns, resolved) : [];
-  if (e.kind === 'cloud') return [e.aws, e.azure, e.gcp].flatMap((b) => (b ? [...b.ipv4, ...b.ipv6] : []));
+  if (e.kind === 'cloud') return bindingsOf(e).flatMap((b) => [...b.ipv4, ...b.ipv6]);
   return [];
 }
 

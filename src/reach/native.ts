@@ -77,7 +77,7 @@ export interface EvaluateOptions {
    * network): `AFTER_CLASSIC_FIREWALL` (GCP's default) evaluates VPC firewall rules before the
    * network firewall policy.
    */
-  readonly gcpEnforcementOrder?: 'AFTER_CLASSIC_FIREWALL' | 'BEFORE_CLASSIC_FIREWALL';
+  readonly policyEnforcementOrder?: 'AFTER_CLASSIC_FIREWALL' | 'BEFORE_CLASSIC_FIREWALL';
   /**
    * Azure: the address space of `VirtualNetwork` (the VNet, peerings, on-premises); default the
    * target's internal ranges.

@@ -52,7 +52,7 @@ describe('bulkhead explain on the bundled shop snapshots', () => {
     const after = await explain(['app', 'payment-apis', '--port', 'tcp/443', 'policies/shop.yaml', '--snapshots', SNAP, '--target', 'gcp-prod']);
     // GCP's default order: the model's own deny-all egress (a VPC rule) comes before the policy's FQDN allow.
     expect(after.answer.targets['gcp-prod']).toMatchObject({ verdict: 'deny', disagreement: { cause: 'cloud-default' } });
-    const before = await explain(['app', 'payment-apis', '--port', 'tcp/443', 'policies/shop.yaml', '--snapshots', SNAP, '--target', 'gcp-prod', '--gcp-enforcement-order', 'BEFORE_CLASSIC_FIREWALL']);
+    const before = await explain(['app', 'payment-apis', '--port', 'tcp/443', 'policies/shop.yaml', '--snapshots', SNAP, '--target', 'gcp-prod', '--policy-enforcement-order', 'BEFORE_CLASSIC_FIREWALL']);
     // Policy first: the security team's block list (priority 1000, not the model's) denies one of the resolved addresses.
     const t = before.answer.targets['gcp-prod']!;
     expect(t).toMatchObject({ verdict: 'deny', disagreement: { cause: 'unowned-rule' } });
@@ -100,7 +100,7 @@ describe('bulkhead explain: bad input', () => {
     await bad(['web', 'db', '--port', 'tcp/99999', 'policies/shop.yaml'], '--port: "tcp/99999": port 99999 is out of range');
     await bad(['web', 'db', '--port', 'https', 'policies/shop.yaml'], 'is not a protocol/port');
     await bad(['10.0.0.1/8', 'db', '--port', 'tcp/1', 'policies/shop.yaml'], 'host bits set');
-    await bad(['web', 'db', '--port', 'tcp/1', 'policies/shop.yaml', '--gcp-enforcement-order', 'sideways'], 'unknown --gcp-enforcement-order "sideways"');
+    await bad(['web', 'db', '--port', 'tcp/1', 'policies/shop.yaml', '--policy-enforcement-order', 'sideways'], 'unknown --policy-enforcement-order "sideways"');
     await bad(['web', 'db', '--port', 'tcp/1', 'policies/shop.yaml', '--snapshots', 'no/such/dir'], 'snapshot folder not found');
     await bad(['web', 'db', '--port', 'tcp/1', 'policies/shop.yaml', '--target', 'nope'], 'unknown target "nope"');
   });

@@ -84,8 +84,8 @@ describe('bulkhead drift --effective', () => {
     const a = await runCli(['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--effective', '--format', 'sarif'], { cwd: REPO });
     expect(a.code).toBe(1);
     expect(a.stderr).toContain('--effective reports text or json');
-    const b = await runCli(['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--gcp-enforcement-order', 'BEFORE_CLASSIC_FIREWALL'], { cwd: REPO });
+    const b = await runCli(['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--policy-enforcement-order', 'BEFORE_CLASSIC_FIREWALL'], { cwd: REPO });
     expect(b.code).toBe(1);
-    expect(b.stderr).toContain('--gcp-enforcement-order needs --effective');
+    expect(b.stderr).toContain('--policy-enforcement-order needs --effective');
   });
 });

@@ -145,7 +145,7 @@ function documented(cloud: TargetSpec['kind'], probe: Probe, model: 'allow' | 'd
 // REACH_PROP_RUNS / REACH_PROP_SEED run more cases or another seed when hunting; REACH_PROP_DEBUG
 // prints how often each documented class occurred.
 describe('model verdict == cloud verdict on the model own render (property)', () => {
-  const options: EvaluateOptions = { gcpEnforcementOrder: 'BEFORE_CLASSIC_FIREWALL' };
+  const options: EvaluateOptions = { policyEnforcementOrder: 'BEFORE_CLASSIC_FIREWALL' };
   it('agrees on every cloud for random models and probes, except the documented native widenings', async () => {
     const seen = new Map<string, number>();
     let compared = 0;

@@ -76,8 +76,8 @@ describe('GCP evaluator: policy order on the gcpdiag example rules', () => {
   };
   const parent = effective.firewallPolicys.find((p) => p.shortName === 'parent-folder-policy')!;
   const state = toProviderState(target, { firewalls: effective.firewalls, policyRules: parent.rules }, 'snapshot', 'm', true);
-  const decided = (order: EvaluateOptions['gcpEnforcementOrder'], p: NativeProbe) =>
-    evaluateGcp(target, state, { model: 'm', segments, options: { gcpEnforcementOrder: order } })(p).rules.map((r) => `${r.object}:${r.rule} ${r.action}`).join(', ');
+  const decided = (order: EvaluateOptions['policyEnforcementOrder'], p: NativeProbe) =>
+    evaluateGcp(target, state, { model: 'm', segments, options: { policyEnforcementOrder: order } })(p).rules.map((r) => `${r.object}:${r.rule} ${r.action}`).join(', ');
 
   it('policy first: its allow decides, goto_next hands the rest to the VPC rules, then the implied deny', () => {
     expect(decided('BEFORE_CLASSIC_FIREWALL', probe(X('10.101.0.1/32'), S('web'), tcp(2001)))).toBe('pol:9000 allow');
@@ -132,13 +132,13 @@ describe('GCP evaluator: hand-checked cases', () => {
     expect(vpcFirst(probe(S('web'), apis)).rules[0]!.rule).toBe('m-deny-all-egress');
     expect(vpcFirst(probe(S('web'), apis)).notes![0]).toContain('AFTER_CLASSIC_FIREWALL');
     // Policy first: the FQDN rule allows by name; goto_next hands 8443 on to the VPC rules; the rest is denied by the policy.
-    const policyFirst = at({ gcpEnforcementOrder: 'BEFORE_CLASSIC_FIREWALL' });
+    const policyFirst = at({ policyEnforcementOrder: 'BEFORE_CLASSIC_FIREWALL' });
     expect(policyFirst(probe(S('web'), apis))).toMatchObject({ verdict: 'allow', rules: [{ object: 'pol', rule: '10' }] });
     expect(policyFirst(probe(S('web'), X('8.8.8.8/32'), tcp(8443))).rules[0]!.rule).toBe('allow-8443-out');
     expect(policyFirst(probe(S('web'), X('8.8.8.8/32'), tcp(443))).rules[0]).toMatchObject({ object: 'pol', rule: '30', action: 'deny' });
     // An address the FQDN resolves to meets the FQDN rule when the resolution is known.
     const resolved = new Map([['api.example.com', { ipv4: ['93.184.216.34/32'], ipv6: [] }]]);
-    const withDns = evaluateGcp(target, state(resources), { model: 'm', segments, options: { gcpEnforcementOrder: 'BEFORE_CLASSIC_FIREWALL' }, resolved });
+    const withDns = evaluateGcp(target, state(resources), { model: 'm', segments, options: { policyEnforcementOrder: 'BEFORE_CLASSIC_FIREWALL' }, resolved });
     expect(withDns(probe(S('web'), X('93.184.216.34/32'))).rules[0]).toMatchObject({ object: 'pol', rule: '10' });
   });
 });
