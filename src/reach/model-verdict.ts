@@ -245,7 +245,19 @@ function peerAdmitsBlock(peer: Exclude<Endpoint, { kind: 'segment' }>, block: st
   return endpointBlocks(peer, resolved).some((c) => familyOf(c) === fam && cidrContains(c, block));
 }
 
+const refs = new WeakMap<RuleIntent, ModelRuleRef>();
+
+/** The reference of an intent, made once per intent (a matrix asks for the same few millions of times). */
 function ruleRef(r: RuleIntent): ModelRuleRef {
+  let ref = refs.get(r);
+  if (!ref) {
+    ref = makeRuleRef(r);
+    refs.set(r, ref);
+  }
+  return ref;
+}
+
+function makeRuleRef(r: RuleIntent): ModelRuleRef {
   return {
     id: r.id,
     direction: r.direction,
