@@ -3,6 +3,7 @@ import { ProviderError } from '../../src/errors.js';
 import type { Provider, ProviderEntry, ReadContext, RenderContext } from '../../src/provider.js';
 import { createAwsApplier, type AwsApplierTuning } from './apply.js';
 import { awsCliJson } from './cli-json.js';
+import { evaluateAws } from './evaluate.js';
 import { createAwsLocker } from './lock.js';
 import { createEc2Client, exportRaw, readAwsLive, type AwsClientOptions } from './read.js';
 import { renderAws } from './render.js';
@@ -42,7 +43,7 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     // The assembly of read: the raw state from snapshot.ts (files) or read.ts (EC2), canonical through state.ts.
     async read(target, source, context) {
       const known = context ?? seen.get(target.name);
-      const owner: Ownership = { model: known?.model, ...(known?.segments ? { segments: known.segments } : {}) };
+      const owner: Ownership = { model: known?.model, ...(known?.segments ? { segments: known.segments } : {}), ...(context?.unowned ? { unowned: true } : {}) };
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
       if (source.kind === 'snapshot') return canonicalState(await readSnapshotRaw(source.dir, target), target, 'snapshot', owner);
       return canonicalState(await readAwsLive(target, source.endpoint, options, owner.model === undefined ? undefined : owner), target, 'live', owner);
@@ -61,6 +62,7 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     },
     lock: createAwsLocker(options),
     ruleFlows: awsRuleFlows,
+    evaluate: (target, state, context) => evaluateAws(target, state, context),
   } satisfies Provider;
 }
 

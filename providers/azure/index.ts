@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Provider, ProviderEntry } from '../../src/provider.js';
 import { createAzureApplier } from './apply.js';
 import { azureCliJson } from './cli-json.js';
+import { evaluateAzure } from './evaluate.js';
 import { createAzureLocker } from './lock.js';
 import { readAzureLive, type AzureProviderOptions } from './read.js';
 import { azureConfig, renderAzure } from './render.js';
@@ -37,6 +38,7 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),
     ruleFlows: azureRuleFlows,
+    evaluate: (target, state, context) => evaluateAzure(target, state, context),
   } satisfies Provider;
 }
 

@@ -4,6 +4,7 @@ import { registerApply } from './apply.js';
 import { registerCompile } from './compile.js';
 import { registerDestroy } from './destroy.js';
 import { registerDrift } from './drift.js';
+import { registerExplain } from './explain.js';
 import { registerExport } from './export.js';
 import { registerForceUnlock } from './force-unlock.js';
 import { registerGraph } from './graph.js';
@@ -39,6 +40,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerShow,
   registerDestroy,
   registerDrift,
+  registerExplain,
   registerExport,
   registerGraph,
   registerForceUnlock,
