@@ -2,6 +2,7 @@ import type { Diagnostic } from './diagnostics.js';
 import type { CloudId, RuleSet, SegmentSpec, TargetSpec } from './compile/types.js';
 import type { Change, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
 import type { TargetLocker } from './lock.js';
+import type { FlowLogReader, InventoryReader } from './flows/types.js';
 
 /**
  * The interface every cloud implements (one folder per cloud under `providers/`). `validate` and
@@ -27,6 +28,10 @@ export interface Provider {
   toCliJson(resources: readonly Resource[], target: TargetSpec): Json;
   /** The per-target lock object `apply` and `destroy` take across processes (src/lock.ts). */
   readonly lock?: TargetLocker;
+  /** The cloud's flow-log parser (DESIGN §6, `discover` and `audit`): pure and streaming. */
+  readonly flows?: FlowLogReader;
+  /** Who is who: the cloud CLI's inventory JSON, or the live API (read-only). */
+  readonly inventory?: InventoryReader;
 }
 
 /** What render needs besides the rules: resolved FQDNs (resolution is I/O, so it happens before). */

@@ -8,6 +8,8 @@ import { createEc2Client, exportRaw, readAws, type AwsClientOptions } from './re
 import { renderAws } from './render.js';
 import { snapshotFiles } from './snapshot.js';
 import { validateAws } from './validate.js';
+import { awsFlowLogReader } from './flows.js';
+import { createAwsInventoryReader } from './inventory.js';
 
 /** Options of the AWS provider: how to build EC2 clients, and applier knobs (tests). */
 export interface AwsProviderOptions extends AwsClientOptions {
@@ -53,5 +55,7 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
       return awsCliJson(resources, target);
     },
     lock: createAwsLocker(options),
+    flows: awsFlowLogReader,
+    inventory: createAwsInventoryReader(options),
   } satisfies Provider;
 }

@@ -6,6 +6,8 @@ import { readAzure, type AzureProviderOptions } from './read.js';
 import { renderAzure } from './render.js';
 import { exportAzureSnapshot } from './snapshot.js';
 import { validateAzure } from './validate.js';
+import { azureFlowLogReader } from './flows.js';
+import { azureInventoryReader } from './inventory.js';
 
 export type { AzureProviderOptions } from './read.js';
 
@@ -25,5 +27,7 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     exportSnapshot: (target, live) => exportAzureSnapshot(target, live, options),
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),
+    flows: azureFlowLogReader,
+    inventory: azureInventoryReader,
   } satisfies Provider;
 }

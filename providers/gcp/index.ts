@@ -8,6 +8,8 @@ import { createGcpClients, readGcp, readGcpLive, type GcpClientFactory, type Ret
 import { renderGcp } from './render.js';
 import { formatSnapshot } from './snapshot.js';
 import { validateGcp } from './validate.js';
+import { gcpFlowLogReader } from './flows.js';
+import { gcpInventoryReader } from './inventory.js';
 
 /**
  * The GCP provider: VPC firewall rules by network tag or service account, plus rules of a global
@@ -59,5 +61,7 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     },
     toCliJson: (resources, target) => toGcpCliJson(resources, target),
     lock: createGcpLocker(options.clients ? { clients: options.clients } : {}),
+    flows: gcpFlowLogReader,
+    inventory: gcpInventoryReader,
   } satisfies Provider;
 }
