@@ -117,8 +117,11 @@ export async function readAwsFlowLog(file: string, chunks: TextChunks, sink: Flo
         layout = layoutOf(fields, true);
         return;
       }
-      warn(lineNo, 'not a flow-log record (it does not start with a version number)');
-      return;
+      // With a header the first field may be anything (fields in any order); without, a version.
+      if (!layout.fromHeader) {
+        warn(lineNo, 'not a flow-log record (it does not start with a version number)');
+        return;
+      }
     }
     let pos = layout.fromHeader ? 0 : cloudWatchPrefix(line);
     const roles = layout.roles;

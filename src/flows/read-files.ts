@@ -234,10 +234,12 @@ class JsonItemScanner {
         }
         stack.push(c === LBRACE);
       } else if (c === RBRACE || c === RBRACKET) {
-        if (depth === 0 || stack[depth - 1] !== (c === RBRACE)) {
+        if (depth === 0) {
           this.fail(`unbalanced ${String.fromCharCode(c)}`);
-          return this.resetAfterError(chunk, i);
+          continue;
         }
+        // A mismatched bracket closes the innermost container anyway: the item it is in fails
+        // JSON.parse (one warning) and the scan stays in step for the items after it.
         stack.pop();
         if (this.capturing && stack.length === (this.topObject ? 0 : this.itemDepth)) this.endCapture(chunk, i + 1);
         if (stack.length === 0) {
@@ -292,17 +294,4 @@ class JsonItemScanner {
     this.onWarn({ file: this.file, line: this.capturing ? this.itemLine : this.line, message: `${message}, skipped` });
   }
 
-  /** After a structural error, start over at the next line (one entry per line files recover). */
-  private resetAfterError(chunk: string, i: number): void {
-    this.stack.length = 0;
-    this.capturing = false;
-    this.parts = [];
-    this.itemDepth = -1;
-    this.topObject = false;
-    const nl = chunk.indexOf('\n', i);
-    if (nl >= 0) {
-      this.line++;
-      this.push(chunk.slice(nl + 1));
-    }
-  }
 }
