@@ -18,8 +18,8 @@ import type { FlowRecord, FlowSink, FlowWarning } from './types.js';
  *
  * Connections are counted once: an entry counts the distinct (client port, hour) pairs it saw, so
  * the four records of one short connection (request and response, at both ends) count 1, and a
- * client port reused an hour later counts again. The count is exact up to 4,096 per entry and a
- * HyperLogLog estimate (±3 %) above, so memory stays bounded. Every fold is commutative (sums, min,
+ * client port reused an hour later counts again. The count is exact up to 256 per entry (a small
+ * open-addressing table) and a HyperLogLog estimate (±3 %, 1 KiB) above, so memory stays bounded. Every fold is commutative (sums, min,
  * max, set union), so the order of records and their split across files never changes the result.
  */
 
@@ -55,7 +55,7 @@ export interface FoldStats {
   warnings: number;
 }
 
-const EXACT_LIMIT = 4096;
+const EXACT_LIMIT = 256;
 const HLL_BITS = 10;
 const HLL_SIZE = 1 << HLL_BITS;
 
@@ -65,7 +65,11 @@ interface Entry {
   client: string;
   server: string;
   port: number;
-  ids: Set<number> | undefined;
+  /** The first connection id; the id table is only made when a second one shows up (most entries are small). */
+  firstId: number;
+  /** Open-addressing table of connection ids + 1 (0 = empty): compact and cache-friendly, unlike a Set. */
+  ids: Int32Array | undefined;
+  count: number;
   hll: Uint8Array | undefined;
   records: number;
   packets: number;
@@ -133,6 +137,28 @@ function hllCount(hll: Uint8Array): number {
   return Math.round(estimate);
 }
 
+/** Inserts `id` (≥ 0) into an open-addressing table; true when it was not there. */
+function idsInsert(table: Int32Array, id: number): boolean {
+  const mask = table.length - 1;
+  const v = id + 1;
+  let i = mix(id) & mask;
+  for (;;) {
+    const x = table[i]!;
+    if (x === v) return false;
+    if (x === 0) {
+      table[i] = v;
+      return true;
+    }
+    i = (i + 1) & mask;
+  }
+}
+
+function idsGrow(table: Int32Array): Int32Array {
+  const next = new Int32Array(table.length * 2);
+  for (const x of table) if (x !== 0) idsInsert(next, x - 1);
+  return next;
+}
+
 /** Options of the fold. */
 export interface FoldOptions {
   /** Keep records whose window ends at or after this (seconds since the epoch). */
@@ -142,9 +168,22 @@ export interface FoldOptions {
   readonly onWarning?: (warning: FlowWarning) => void;
 }
 
-/** The fold: a FlowSink that keeps one entry per client → server service. */
+/** A copy of a string that shares no memory with the chunk it was sliced from (kept by the fold). */
+function own(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'latin1').toString('latin1');
+}
+
+/**
+ * The fold: a FlowSink that keeps one entry per client → server service. The hot path does no
+ * string building: addresses are interned to small integers, the (client, server) pair to an
+ * index, and the entry is found by one numeric key (pair, action, protocol, port).
+ */
 export class ConnectionTable implements FlowSink {
-  private readonly entries = new Map<string, Entry>();
+  private readonly addresses = new Map<string, number>();
+  private readonly addressList: string[] = [];
+  /** Per client id: server id → that pair's entry, or its entries when it has several services. Small-integer keys only. */
+  private readonly byClient: (Map<number, Entry | Entry[]> | undefined)[] = [];
+  private readonly entries: Entry[] = [];
   readonly stats: FoldStats = { records: 0, outsideWindow: 0, unplaced: 0, skipped: {}, warnings: 0 };
   private readonly since: number;
   private readonly until: number;
@@ -154,6 +193,17 @@ export class ConnectionTable implements FlowSink {
     this.since = options.since ?? -Infinity;
     this.until = options.until ?? Infinity;
     this.onWarning = options.onWarning;
+  }
+
+  private intern(address: string): number {
+    let id = this.addresses.get(address);
+    if (id === undefined) {
+      id = this.addressList.length;
+      const copy = own(address);
+      this.addressList.push(copy);
+      this.addresses.set(copy, id);
+    }
+    return id;
   }
 
   add(r: FlowRecord): void {
@@ -175,20 +225,41 @@ export class ConnectionTable implements FlowSink {
       }
       forward = guess;
     }
-    const client = forward ? r.srcAddr : r.dstAddr;
-    const server = forward ? r.dstAddr : r.srcAddr;
+    const clientId = this.intern(forward ? r.srcAddr : r.dstAddr);
+    const serverId = this.intern(forward ? r.dstAddr : r.srcAddr);
     const port = ports ? (forward ? r.dstPort : r.srcPort) : 0;
     const clientPort = ports ? (forward ? r.srcPort : r.dstPort) : 0;
-    const key = `${r.accepted ? 'A' : 'R'}${r.protocol} ${client} ${server} ${port}`;
-    let e = this.entries.get(key);
+    // Per client, per server: the entry (most pairs have one service) or a short list of them.
+    let servers = this.byClient[clientId];
+    if (servers === undefined) {
+      servers = new Map();
+      this.byClient[clientId] = servers;
+    }
+    const accepted = r.accepted;
+    const protocol = r.protocol;
+    const slot = servers.get(serverId);
+    let e: Entry | undefined;
+    if (slot !== undefined) {
+      if (Array.isArray(slot)) {
+        for (let i = 0; i < slot.length; i++) {
+          const x = slot[i]!;
+          if (x.port === port && x.protocol === protocol && x.accepted === accepted) {
+            e = x;
+            break;
+          }
+        }
+      } else if (slot.port === port && slot.protocol === protocol && slot.accepted === accepted) e = slot;
+    }
     if (e === undefined) {
       e = {
-        accepted: r.accepted,
-        protocol: r.protocol,
-        client,
-        server,
+        accepted,
+        protocol,
+        client: this.addressList[clientId]!,
+        server: this.addressList[serverId]!,
         port,
-        ids: new Set(),
+        firstId: -1,
+        ids: undefined,
+        count: 0,
         hll: undefined,
         records: 0,
         packets: 0,
@@ -198,7 +269,10 @@ export class ConnectionTable implements FlowSink {
         first: r.start,
         last: r.end,
       };
-      this.entries.set(key, e);
+      if (slot === undefined) servers.set(serverId, e);
+      else if (Array.isArray(slot)) slot.push(e);
+      else servers.set(serverId, [slot, e]);
+      this.entries.push(e);
     }
     e.records++;
     e.packets += r.packets;
@@ -207,15 +281,26 @@ export class ConnectionTable implements FlowSink {
     else e.bytesServer += r.bytes;
     if (r.start < e.first) e.first = r.start;
     if (r.end > e.last) e.last = r.end;
-    const id = Math.floor(r.start / 3600) * 65536 + clientPort;
-    if (e.ids !== undefined) {
-      e.ids.add(id);
-      if (e.ids.size > EXACT_LIMIT) {
-        e.hll = new Uint8Array(HLL_SIZE);
-        for (const x of e.ids) hllAdd(e.hll, x);
-        e.ids = undefined;
+    // (hour mod 2^15, client port): a small integer, so the set holds no boxed numbers.
+    const id = (Math.floor(r.start / 3600) & 32767) * 65536 + clientPort;
+    if (e.firstId === -1) {
+      e.firstId = id;
+      e.count = 1;
+    } else if (e.hll !== undefined) hllAdd(e.hll, id);
+    else if (id !== e.firstId || e.ids !== undefined) {
+      if (e.ids === undefined) {
+        e.ids = new Int32Array(16);
+        idsInsert(e.ids, e.firstId);
       }
-    } else hllAdd(e.hll!, id);
+      if (idsInsert(e.ids, id)) {
+        e.count++;
+        if (e.count > EXACT_LIMIT) {
+          e.hll = new Uint8Array(HLL_SIZE);
+          for (const x of e.ids) if (x !== 0) hllAdd(e.hll, x - 1);
+          e.ids = undefined;
+        } else if (e.count * 2 > e.ids.length) e.ids = idsGrow(e.ids);
+      }
+    }
   }
 
   skip(reason: string): void {
@@ -229,20 +314,20 @@ export class ConnectionTable implements FlowSink {
 
   /** Number of entries so far (memory grows with this, not with the records). */
   get size(): number {
-    return this.entries.size;
+    return this.entries.length;
   }
 
   /** Every entry, sorted (accepted first, then protocol, client, server, port): deterministic. */
   connections(): Connection[] {
     const out: Connection[] = [];
-    for (const e of this.entries.values()) {
+    for (const e of this.entries) {
       out.push({
         accepted: e.accepted,
         protocol: e.protocol,
         client: e.client,
         server: e.server,
         port: e.port,
-        connections: e.ids !== undefined ? e.ids.size : hllCount(e.hll!),
+        connections: e.hll !== undefined ? hllCount(e.hll) : e.count,
         records: e.records,
         packets: e.packets,
         bytes: (e.bytesServer > 0 ? e.bytesServer : e.bytesClient) + e.bytesUnknown,

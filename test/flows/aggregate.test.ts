@@ -74,7 +74,7 @@ describe('connection folding', () => {
     expect(t.connections()[0]).toMatchObject({ client: '10.0.0.1', server: '10.0.0.2', port: 50000 });
   });
 
-  it('counts many connections with bounded memory: exact up to 4,096, an estimate within 5 % above', () => {
+  it('counts many connections with bounded memory: exact up to 256, an estimate within 5 % above', () => {
     const t = new ConnectionTable();
     const n = 20_000;
     for (let i = 0; i < n; i++) {
@@ -83,8 +83,8 @@ describe('connection folding', () => {
     const c = t.connections()[0]!.connections;
     expect(Math.abs(c - n) / n).toBeLessThan(0.05);
     const small = new ConnectionTable();
-    for (let i = 0; i < 4000; i++) small.add(record({ srcAddr: 'a', srcPort: 32768 + i, dstAddr: 'b', dstPort: 443 }));
-    expect(small.connections()[0]!.connections).toBe(4000);
+    for (let i = 0; i < 256; i++) small.add(record({ srcAddr: 'a', srcPort: 32768 + i, dstAddr: 'b', dstPort: 443 }));
+    expect(small.connections()[0]!.connections).toBe(256);
   });
 
   it('keeps only the records of the --since/--until window', () => {
