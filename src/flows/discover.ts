@@ -229,14 +229,13 @@ function renderYaml(
     'bulkhead: 1',
     `name: ${options.name}`,
     '',
-    'targets:',
   ];
   const t = inventory.target;
   if (t) {
     const config = Object.entries(t.config).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ');
-    out.push(`  ${t.name}: { ${options.cloud}: { ${config} } }`);
+    out.push('targets:', `  ${t.name}: { ${options.cloud}: { ${config} } }`);
   } else {
-    out.push(`  # the inventory does not say where the workloads live: fill in the ${options.cloud} target`, `  ${options.cloud}-discovered: { ${options.cloud}: {} }`);
+    out.push(`# The inventory does not say where the workloads live: add the ${options.cloud} target.`, 'targets: {}');
   }
   if (entities.size > 0) {
     out.push('', 'entities:');
