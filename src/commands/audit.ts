@@ -50,6 +50,22 @@ export const registerAudit: RegisterCommand = (program: Command, ctx: CommandCon
         ...(groupBy ? { groupBy } : {}),
         ...(target ? { internalRanges: targetInternalRanges(target) } : {}),
       });
+      if (report.summary.workloadsInSegments === 0 && rules.segments.length > 0 && inventory.workloads.length > 0) {
+        // Nothing could be replayed: saying "nothing denied" would be a false all-clear.
+        throw new UsageError(
+          `no workload of the inventory is in a segment of ${rules.model.file}: ` +
+            (groupBy ? `no ${flags.groupBy} value names one of its segments` : `none has a group named ${rules.model.name}-<segment> yet (a model not applied yet): pass --group-by tag:KEY`),
+        );
+      }
+      const stats = input.table.stats;
+      const skipped = Object.entries(stats.skipped).map(([k, n]) => `${n} ${k}`);
+      io.stderr.write(
+        `audit: ${stats.records.toLocaleString('en-US')} records from ${input.files} file${input.files === 1 ? '' : 's'}` +
+          (skipped.length > 0 ? ` (skipped: ${skipped.join(', ')})` : '') +
+          (stats.outsideWindow > 0 ? `; ${stats.outsideWindow} outside --since/--until` : '') +
+          (stats.unplaced > 0 ? `; ${stats.unplaced} between two ephemeral ports left unplaced` : '') +
+          `; ${report.summary.workloadsInSegments} workload${report.summary.workloadsInSegments === 1 ? '' : 's'} in the model's segments\n`,
+      );
       if (flags.format === 'json') io.stdout.write(formatAuditJson(report));
       else if (flags.format === 'sarif') io.stdout.write(`${JSON.stringify(auditToSarif(report, VERSION), null, 2)}\n`);
       else io.stdout.write(formatAuditText(report));

@@ -65,6 +65,8 @@ export interface AuditReport {
     readonly outside: number;
     /** Rejected client → server services (already denied by the network). */
     readonly rejected: number;
+    /** Workloads of the inventory placed in a segment of the model. */
+    readonly workloadsInSegments: number;
   };
 }
 
@@ -101,7 +103,9 @@ function segmentFinder(rules: RuleSet, groupBy: GroupBy | undefined): (w: Worklo
 /** Replays the connections against the model. Deterministic: flows sorted, denied first. */
 export function auditConnections(rules: RuleSet, connections: readonly Connection[], inventory: Inventory, options: AuditOptions = {}): AuditReport {
   const internal = options.internalRanges ?? DEFAULT_INTERNAL_RANGES;
-  const book = new AddressBook(inventory, { segmentOf: segmentFinder(rules, options.groupBy), internalRanges: internal });
+  const segmentOf = segmentFinder(rules, options.groupBy);
+  const book = new AddressBook(inventory, { segmentOf, internalRanges: internal });
+  const workloadsInSegments = inventory.workloads.filter((w) => w.kind === undefined && segmentOf(w) !== undefined).length;
   const entities = [...(rules.entities ?? [])].map((e) => ({ name: e.name, cidrs: [...e.ipv4, ...e.ipv6] }));
   const segmentPos = new Map(rules.segments.map((s) => [s.name, s.pos]));
   const nameMemo = new Map<string, { name: string; endpoint: ProbeEndpoint; segment?: string }>();
@@ -193,7 +197,7 @@ export function auditConnections(rules: RuleSet, connections: readonly Connectio
     a.pos.file !== b.pos.file ? (a.pos.file < b.pos.file ? -1 : 1) : a.pos.line - b.pos.line || a.pos.column - b.pos.column || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0),
   );
   const denied = flows.filter((f) => f.verdict === 'deny').length;
-  return { model: rules.model.file, flows, unusedRules, summary: { allowed: flows.length - denied, denied, outside, rejected } };
+  return { model: rules.model.file, flows, unusedRules, summary: { allowed: flows.length - denied, denied, outside, rejected, workloadsInSegments } };
 }
 
 function compareFlows(a: AuditFlow, b: AuditFlow): number {

@@ -86,7 +86,7 @@ describe('bulkhead audit', () => {
       { rule: 'bulkhead.yaml:11:9', label: expect.stringContaining('office') },
       { rule: 'bulkhead.yaml:17:9', label: expect.stringContaining('app') },
     ]);
-    expect(report['summary']).toEqual({ allowed: 2, denied: 2, outside: 1, rejected: 1 });
+    expect(report['summary']).toEqual({ allowed: 2, denied: 2, outside: 1, rejected: 1, workloadsInSegments: 3 });
   });
 
   it('text: what would be cut, what is allowed by which rule, what nothing used', async () => {
@@ -122,6 +122,8 @@ describe('bulkhead audit', () => {
       [['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--format', 'xml'], /unknown --format "xml"/],
       [['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--target', 'aws-prod'], /--inventory FILE or --target NAME, not both/],
       [['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--since', 'yesterday'], /--since needs a time/],
+      // No workload placed in a segment: a false all-clear is refused.
+      [['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--group-by', 'tag:team'], /no workload of the inventory is in a segment of bulkhead\.yaml: no tag:team value names one of its segments/],
     ];
     for (const [argv, message] of cases) {
       const r = await runCli(argv, { cwd: dir });
