@@ -129,9 +129,51 @@ export async function forEachJsonItem(
   onItem: (value: unknown, line: number) => void,
   onWarn: (warning: FlowWarning) => void,
 ): Promise<void> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return;
+  const rest: TextChunks = {
+    async *[Symbol.asyncIterator]() {
+      yield first.value;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    },
+  };
+  if (isOneValuePerLine(first.value)) {
+    // One JSON value per line (log sinks): each line parsed on its own, no character scan.
+    await forEachLine(rest, (line, lineNo) => {
+      if (line.trim() === '') return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (e) {
+        onWarn({ file, line: lineNo, message: `not valid JSON (${(e as Error).message}), skipped` });
+        return;
+      }
+      onItem(value, lineNo);
+    });
+    return;
+  }
   const scanner = new JsonItemScanner(file, onItem, onWarn);
-  for await (const chunk of chunks) scanner.push(chunk);
+  for await (const chunk of rest) scanner.push(chunk);
   scanner.end();
+}
+
+/** True when the text starts with a whole JSON object on its first line that is not an Azure blob. */
+function isOneValuePerLine(head: string): boolean {
+  const start = head.search(/\S/);
+  if (start < 0 || head[start] !== '{') return false;
+  const nl = head.indexOf('\n', start);
+  if (nl < 0) return false;
+  try {
+    const value: unknown = JSON.parse(head.slice(start, nl));
+    return typeof value === 'object' && value !== null && !('records' in value);
+  } catch {
+    return false;
+  }
 }
 
 const QUOTE = 34, BACKSLASH = 92, LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93, COMMA = 44, COLON = 58, NL = 10;

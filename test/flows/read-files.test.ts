@@ -53,6 +53,22 @@ describe('streaming text input', () => {
     }
   });
 
+  it('an entry per line: a cut-short line is one warning at its line, the lines after it are kept', async () => {
+    const got: unknown[] = [];
+    const warnings: FlowWarning[] = [];
+    await forEachJsonItem('f.json', chunksOf('{"a": 1}\n{"a": \n{"a": 3}\n', 2), (v) => got.push(v), (w) => warnings.push(w));
+    expect(got).toEqual([{ a: 1 }, { a: 3 }]);
+    expect(warnings.map((w) => w.line)).toEqual([2]);
+  });
+
+  it('a pretty-printed entry cut short before another in column 1 is one warning; both neighbours are kept', async () => {
+    const got: unknown[] = [];
+    const warnings: FlowWarning[] = [];
+    await forEachJsonItem('f.json', chunksOf('{\n  "a": 1\n}\n{\n  "a": \n{\n  "a": 3\n}\n', 3), (v) => got.push(v), (w) => warnings.push(w));
+    expect(got).toEqual([{ a: 1 }, { a: 3 }]);
+    expect(warnings).toEqual([{ file: 'f.json', line: 4, message: 'the entry does not end (truncated line?), skipped' }]);
+  });
+
   it('a file cut short is one warning; the items before it are kept', async () => {
     const got: unknown[] = [];
     const warnings: FlowWarning[] = [];

@@ -74,7 +74,7 @@ describe('GCP VPC Flow Logs reader', () => {
     expect(sink.records).toHaveLength(3);
     expect(sink.warnings.map((w) => [w.line, w.message])).toEqual([
       [2, '[1].jsonPayload.bytes_sent: is not an int64 (a string of digits), skipped'],
-      [3, 'the entry does not end (truncated line?), skipped'],
+      [3, 'not valid JSON (Unterminated string in JSON at position 40), skipped'],
     ]);
   });
 
