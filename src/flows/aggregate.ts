@@ -59,27 +59,6 @@ const EXACT_LIMIT = 256;
 const HLL_BITS = 10;
 const HLL_SIZE = 1 << HLL_BITS;
 
-interface Entry {
-  accepted: boolean;
-  protocol: number;
-  client: string;
-  server: string;
-  port: number;
-  /** The first connection id; the id table is only made when a second one shows up (most entries are small). */
-  firstId: number;
-  /** Open-addressing table of connection ids + 1 (0 = empty): compact and cache-friendly, unlike a Set. */
-  ids: Int32Array | undefined;
-  count: number;
-  hll: Uint8Array | undefined;
-  records: number;
-  packets: number;
-  bytesServer: number;
-  bytesClient: number;
-  bytesUnknown: number;
-  first: number;
-  last: number;
-}
-
 /** True for ports in an ephemeral range (Linux 32768–60999, IANA/Windows 49152–65535). */
 export function isEphemeralPort(port: number): boolean {
   return port >= 32768;
@@ -105,9 +84,9 @@ export function srcIsClient(srcPort: number, dstPort: number): boolean | undefin
   return dstPort <= srcPort;
 }
 
-/** A 32-bit mix of an integer (murmur3's finalizer), for the HyperLogLog. */
+/** A 32-bit mix of a 32-bit integer (murmur3's finalizer), for the hash tables and the HyperLogLog. */
 function mix(x: number): number {
-  let h = (x ^ (x / 4294967296)) >>> 0;
+  let h = x | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -173,17 +152,27 @@ function own(s: string): string {
   return s.length < 13 ? s : Buffer.from(s, 'latin1').toString('latin1');
 }
 
+/** Per-entry numbers, in typed arrays (contiguous: the hot path touches no object). */
+const RECORDS = 0, PACKETS = 1, BYTES_SERVER = 2, BYTES_CLIENT = 3, BYTES_UNKNOWN = 4, FIRST = 5, LAST = 6, FIRST_ID = 7, COUNT = 8, WIDTH = 9;
+
 /**
- * The fold: a FlowSink that keeps one entry per client → server service. The hot path does no
- * string building: addresses are interned to small integers, the (client, server) pair to an
- * index, and the entry is found by one numeric key (pair, action, protocol, port).
+ * The fold: a FlowSink that keeps one entry per client → server service. The hot path builds no
+ * string and no object: addresses are interned to small integers, entries are found in one
+ * open-addressing table keyed by (client, server, action|protocol|port), and their counters live
+ * in typed arrays.
  */
 export class ConnectionTable implements FlowSink {
   private readonly addresses = new Map<string, number>();
   private readonly addressList: string[] = [];
-  /** Per client id: server id → that pair's entry, or its entries when it has several services. Small-integer keys only. */
-  private readonly byClient: (Map<number, Entry | Entry[]> | undefined)[] = [];
-  private readonly entries: Entry[] = [];
+  /** Slots: entry index + 1, 0 = empty. */
+  private slots = new Int32Array(1 << 12);
+  /** Per entry: client id, server id, service (accepted << 24 | protocol << 16 | port). */
+  private keys = new Int32Array(3 * 1024);
+  private nums = new Float64Array(WIDTH * 1024);
+  /** Per entry: its id table (made on the second distinct connection) or HyperLogLog (above EXACT_LIMIT). */
+  private readonly idTables: (Int32Array | undefined)[] = [];
+  private readonly hlls: (Uint8Array | undefined)[] = [];
+  private count = 0;
   readonly stats: FoldStats = { records: 0, outsideWindow: 0, unplaced: 0, skipped: {}, warnings: 0 };
   private readonly since: number;
   private readonly until: number;
@@ -206,6 +195,54 @@ export class ConnectionTable implements FlowSink {
     return id;
   }
 
+  /** The entry of (client, server, service), made when new. */
+  private entry(client: number, server: number, service: number, start: number, end: number): number {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = mix(client * 31 + mix(server * 17 + service)) & mask;
+    const keys = this.keys;
+    for (;;) {
+      const x = slots[i]!;
+      if (x === 0) break;
+      const k = (x - 1) * 3;
+      if (keys[k] === client && keys[k + 1] === server && keys[k + 2] === service) return x - 1;
+      i = (i + 1) & mask;
+    }
+    const e = this.count++;
+    if ((e + 1) * 3 > this.keys.length) {
+      const nk = new Int32Array(this.keys.length * 2);
+      nk.set(this.keys);
+      this.keys = nk;
+      const nn = new Float64Array(this.nums.length * 2);
+      nn.set(this.nums);
+      this.nums = nn;
+    }
+    this.keys[e * 3] = client;
+    this.keys[e * 3 + 1] = server;
+    this.keys[e * 3 + 2] = service;
+    const n = e * WIDTH;
+    this.nums[n + FIRST] = start;
+    this.nums[n + LAST] = end;
+    this.nums[n + FIRST_ID] = -1;
+    slots[i] = e + 1;
+    this.idTables.push(undefined);
+    this.hlls.push(undefined);
+    if (this.count * 2 > slots.length) this.rehash();
+    return e;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    const keys = this.keys;
+    for (let e = 0; e < this.count; e++) {
+      let i = mix(keys[e * 3]! * 31 + mix(keys[e * 3 + 1]! * 17 + keys[e * 3 + 2]!)) & mask;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = e + 1;
+    }
+    this.slots = slots;
+  }
+
   add(r: FlowRecord): void {
     this.stats.records++;
     if (r.end < this.since || r.start >= this.until) {
@@ -225,82 +262,49 @@ export class ConnectionTable implements FlowSink {
       }
       forward = guess;
     }
-    const clientId = this.intern(forward ? r.srcAddr : r.dstAddr);
-    const serverId = this.intern(forward ? r.dstAddr : r.srcAddr);
+    const client = this.intern(forward ? r.srcAddr : r.dstAddr);
+    const server = this.intern(forward ? r.dstAddr : r.srcAddr);
     const port = ports ? (forward ? r.dstPort : r.srcPort) : 0;
     const clientPort = ports ? (forward ? r.srcPort : r.dstPort) : 0;
-    // Per client, per server: the entry (most pairs have one service) or a short list of them.
-    let servers = this.byClient[clientId];
-    if (servers === undefined) {
-      servers = new Map();
-      this.byClient[clientId] = servers;
-    }
-    const accepted = r.accepted;
-    const protocol = r.protocol;
-    const slot = servers.get(serverId);
-    let e: Entry | undefined;
-    if (slot !== undefined) {
-      if (Array.isArray(slot)) {
-        for (let i = 0; i < slot.length; i++) {
-          const x = slot[i]!;
-          if (x.port === port && x.protocol === protocol && x.accepted === accepted) {
-            e = x;
-            break;
-          }
-        }
-      } else if (slot.port === port && slot.protocol === protocol && slot.accepted === accepted) e = slot;
-    }
-    if (e === undefined) {
-      e = {
-        accepted,
-        protocol,
-        client: this.addressList[clientId]!,
-        server: this.addressList[serverId]!,
-        port,
-        firstId: -1,
-        ids: undefined,
-        count: 0,
-        hll: undefined,
-        records: 0,
-        packets: 0,
-        bytesServer: 0,
-        bytesClient: 0,
-        bytesUnknown: 0,
-        first: r.start,
-        last: r.end,
-      };
-      if (slot === undefined) servers.set(serverId, e);
-      else if (Array.isArray(slot)) slot.push(e);
-      else servers.set(serverId, [slot, e]);
-      this.entries.push(e);
-    }
-    e.records++;
-    e.packets += r.packets;
-    if (r.reporter === 'unknown') e.bytesUnknown += r.bytes;
-    else if ((r.reporter === 'src') === forward) e.bytesClient += r.bytes;
-    else e.bytesServer += r.bytes;
-    if (r.start < e.first) e.first = r.start;
-    if (r.end > e.last) e.last = r.end;
-    // (hour mod 2^15, client port): a small integer, so the set holds no boxed numbers.
+    const service = ((r.accepted ? 1 : 0) << 24) | ((r.protocol & 255) << 16) | port;
+    const e = this.entry(client, server, service, r.start, r.end);
+    const nums = this.nums;
+    const n = e * WIDTH;
+    nums[n + RECORDS]! += 1;
+    nums[n + PACKETS]! += r.packets;
+    if (r.reporter === 'unknown') nums[n + BYTES_UNKNOWN]! += r.bytes;
+    else if ((r.reporter === 'src') === forward) nums[n + BYTES_CLIENT]! += r.bytes;
+    else nums[n + BYTES_SERVER]! += r.bytes;
+    if (r.start < nums[n + FIRST]!) nums[n + FIRST] = r.start;
+    if (r.end > nums[n + LAST]!) nums[n + LAST] = r.end;
+    // (hour mod 2^15, client port): a small integer.
     const id = (Math.floor(r.start / 3600) & 32767) * 65536 + clientPort;
-    if (e.firstId === -1) {
-      e.firstId = id;
-      e.count = 1;
-    } else if (e.hll !== undefined) hllAdd(e.hll, id);
-    else if (id !== e.firstId || e.ids !== undefined) {
-      if (e.ids === undefined) {
-        e.ids = new Int32Array(16);
-        idsInsert(e.ids, e.firstId);
-      }
-      if (idsInsert(e.ids, id)) {
-        e.count++;
-        if (e.count > EXACT_LIMIT) {
-          e.hll = new Uint8Array(HLL_SIZE);
-          for (const x of e.ids) if (x !== 0) hllAdd(e.hll, x - 1);
-          e.ids = undefined;
-        } else if (e.count * 2 > e.ids.length) e.ids = idsGrow(e.ids);
-      }
+    const firstId = nums[n + FIRST_ID]!;
+    if (firstId === -1) {
+      nums[n + FIRST_ID] = id;
+      nums[n + COUNT] = 1;
+      return;
     }
+    const hll = this.hlls[e];
+    if (hll !== undefined) {
+      hllAdd(hll, id);
+      return;
+    }
+    let ids = this.idTables[e];
+    if (ids === undefined) {
+      if (id === firstId) return;
+      ids = new Int32Array(16);
+      idsInsert(ids, firstId);
+      this.idTables[e] = ids;
+    }
+    if (!idsInsert(ids, id)) return;
+    const count = ++nums[n + COUNT]!;
+    if (count > EXACT_LIMIT) {
+      const h = new Uint8Array(HLL_SIZE);
+      for (const x of ids) if (x !== 0) hllAdd(h, x - 1);
+      this.hlls[e] = h;
+      this.idTables[e] = undefined;
+    } else if (count * 2 > ids.length) this.idTables[e] = idsGrow(ids);
   }
 
   skip(reason: string): void {
@@ -314,25 +318,30 @@ export class ConnectionTable implements FlowSink {
 
   /** Number of entries so far (memory grows with this, not with the records). */
   get size(): number {
-    return this.entries.length;
+    return this.count;
   }
 
   /** Every entry, sorted (accepted first, then protocol, client, server, port): deterministic. */
   connections(): Connection[] {
     const out: Connection[] = [];
-    for (const e of this.entries) {
+    const nums = this.nums;
+    for (let e = 0; e < this.count; e++) {
+      const service = this.keys[e * 3 + 2]!;
+      const n = e * WIDTH;
+      const hll = this.hlls[e];
+      const bytesServer = nums[n + BYTES_SERVER]!;
       out.push({
-        accepted: e.accepted,
-        protocol: e.protocol,
-        client: e.client,
-        server: e.server,
-        port: e.port,
-        connections: e.hll !== undefined ? hllCount(e.hll) : e.count,
-        records: e.records,
-        packets: e.packets,
-        bytes: (e.bytesServer > 0 ? e.bytesServer : e.bytesClient) + e.bytesUnknown,
-        firstSeen: e.first,
-        lastSeen: e.last,
+        accepted: service >>> 24 === 1,
+        protocol: (service >>> 16) & 255,
+        client: this.addressList[this.keys[e * 3]!]!,
+        server: this.addressList[this.keys[e * 3 + 1]!]!,
+        port: service & 65535,
+        connections: hll !== undefined ? hllCount(hll) : nums[n + COUNT]!,
+        records: nums[n + RECORDS]!,
+        packets: nums[n + PACKETS]!,
+        bytes: (bytesServer > 0 ? bytesServer : nums[n + BYTES_CLIENT]!) + nums[n + BYTES_UNKNOWN]!,
+        firstSeen: nums[n + FIRST]!,
+        lastSeen: nums[n + LAST]!,
       });
     }
     return out.sort(compareConnections);
