@@ -6,7 +6,7 @@ import { targetInternalRanges } from '../model/addresses.js';
 import { EXIT } from '../errors.js';
 import { loadRules } from '../plan/engine-context.js';
 import { VERSION } from '../version.js';
-import { inventoryFor, readFlowsFor, type FlowInputFlags } from './discover.js';
+import { FLOWS_HELP, INVENTORY_HELP, inventoryFor, readFlowsFor, type FlowInputFlags } from './discover.js';
 import type { CommandContext, RegisterCommand } from './index.js';
 
 interface AuditFlags extends FlowInputFlags {
@@ -26,8 +26,8 @@ export const registerAudit: RegisterCommand = (program: Command, ctx: CommandCon
     .command('audit')
     .description('replay observed flows against a model: what it would deny, which rules nothing used (exit 2 when something would be denied)')
     .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
-    .requiredOption('--flows <files...>', 'flow-log files: AWS VPC Flow Logs (.log, .gz), Azure VNet/NSG flow log blobs, GCP Cloud Logging JSON')
-    .option('--inventory <file>', 'who is who: aws ec2 describe-network-interfaces, az network nic list, gcloud compute instances list --format=json')
+    .requiredOption('--flows <files...>', FLOWS_HELP)
+    .option('--inventory <file>', INVENTORY_HELP)
     .option('--target <name>', 'read the inventory live through this target of the model (read-only)')
     .option('--group-by <key>', 'place workloads in segments by tag:KEY or networkTag (default: their groups named <model>-<segment>)')
     .option('--since <time>', 'only flows from this time on (2026-11-01, RFC 3339, epoch seconds or 30d)')

@@ -34,6 +34,10 @@ export function inventoryReaders(): CloudInventoryReader[] {
 
 const SHOWN_WARNINGS = 20;
 
+/** Help of --flows and --inventory (the formats are the providers' own: the README lists them). */
+export const FLOWS_HELP = "flow-log files in the cloud's own format, as delivered (.gz too; see the README)";
+export const INVENTORY_HELP = "who is who: the cloud CLI's JSON list of network interfaces or instances (see the README)";
+
 /** Prints the skipped records' warnings (the first 20, then a count) as diagnostics on stderr. */
 export function reportFlowWarnings(warnings: readonly FlowWarning[], total: number, io: Io): void {
   const diagnostics: Diagnostic[] = warnings.map((w) => warning('flow-record-skipped', w.message, { file: w.file, line: w.line, column: 1 }));
@@ -108,11 +112,11 @@ export const registerDiscover: RegisterCommand = (program: Command, ctx: Command
   program
     .command('discover')
     .description('propose a segment model from flow logs and an inventory (a proposal to review in a pull request)')
-    .requiredOption('--flows <files...>', 'flow-log files: AWS VPC Flow Logs (.log, .gz), Azure VNet/NSG flow log blobs, GCP Cloud Logging JSON')
-    .option('--inventory <file>', 'who is who: aws ec2 describe-network-interfaces, az network nic list, gcloud compute instances list --format=json')
+    .requiredOption('--flows <files...>', FLOWS_HELP)
+    .option('--inventory <file>', INVENTORY_HELP)
     .option('--target <name>', 'read the inventory live through this target of --model (read-only)')
     .option('--model <file>', 'the model whose --target to read (default: bulkhead.yaml)')
-    .requiredOption('--group-by <key>', 'what makes a segment: tag:KEY (AWS/Azure tag, GCP label) or networkTag')
+    .requiredOption('--group-by <key>', 'what makes a segment: tag:KEY (a tag or label of the workloads) or networkTag')
     .option('--name <name>', 'the model name', 'discovered')
     .option('--since <time>', 'only flows from this time on (2026-11-01, RFC 3339, epoch seconds or 30d)')
     .option('--until <time>', 'only flows before this time')

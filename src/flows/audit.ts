@@ -18,7 +18,7 @@ import type { Inventory, Workload } from './types.js';
  *
  * Workloads are placed in segments by `--group-by` when given (the tag value must name a segment
  * of the model), else by their current groups: the model's managed name `<model>-<segment>` (AWS
- * security group, Azure ASG, GCP network tag) or a segment's adopted AWS group id.
+ * security group, Azure ASG, GCP network tag) or an identity a segment adopts (an AWS group id).
  */
 
 /** One line of the audit: connections of one source → destination service with one verdict. */
@@ -87,7 +87,15 @@ function serviceOf(c: Connection): PortMatch {
 function segmentFinder(rules: RuleSet, groupBy: GroupBy | undefined): (w: Workload) => string | undefined {
   const names = new Set(rules.segments.map((s) => s.name));
   const managed = new Map(rules.segments.map((s) => [`${rules.model.name}-${s.name}`, s.name]));
-  const adopted = new Map(rules.segments.flatMap((s) => (s.aws?.groupId ? [[s.aws.groupId, s.name] as const] : [])));
+  // Identities a segment binds to in some cloud (an adopted group id, a service account …): any
+  // string value of its per-cloud bindings, matched against the workload's group ids and groups.
+  const adopted = new Map<string, string>();
+  for (const s of rules.segments) {
+    for (const [key, binding] of Object.entries(s)) {
+      if (key === 'pos' || typeof binding !== 'object' || binding === null) continue;
+      for (const v of Object.values(binding as Record<string, unknown>)) if (typeof v === 'string') adopted.set(v, s.name);
+    }
+  }
   return (w) => {
     if (groupBy) {
       const raw = groupBy.kind === 'tag' ? w.tags[groupBy.key] : w.groups[0];
@@ -95,7 +103,7 @@ function segmentFinder(rules: RuleSet, groupBy: GroupBy | undefined): (w: Worklo
       return s !== undefined && names.has(s) ? s : undefined;
     }
     for (const g of w.groups) if (managed.has(g)) return managed.get(g);
-    for (const id of w.groupIds ?? []) if (adopted.has(id)) return adopted.get(id);
+    for (const id of [...(w.groupIds ?? []), ...w.groups]) if (adopted.has(id)) return adopted.get(id);
     return undefined;
   };
 }

@@ -19,7 +19,7 @@ export function parseGroupBy(text: string): GroupBy {
   const m = /^(tag|label):(.+)$/.exec(text);
   if (m) return { kind: 'tag', key: m[2]! };
   if (text === 'networkTag' || text === 'group') return { kind: 'group' };
-  throw new UsageError(`--group-by needs tag:KEY (AWS/Azure tag, GCP label) or networkTag, not "${text}"`);
+  throw new UsageError(`--group-by needs tag:KEY (a tag or label of the workloads) or networkTag, not "${text}"`);
 }
 
 /** A tag value as a segment name (lower-case letters, digits, '-'; starting with a letter; at most 40 characters). */
