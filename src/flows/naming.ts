@@ -26,7 +26,8 @@ export function parseGroupBy(text: string): GroupBy {
 export function segmentName(raw: string): string | undefined {
   let s = raw.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-+|-+$/g, '');
   if (s === '') return undefined;
-  if (!/^[a-z]/.test(s)) s = `s-${s}`;
+  // `internet` is built in, and the entity names discovery makes start with host-/public-.
+  if (!/^[a-z]/.test(s) || s === 'internet' || /^(host|public)-/.test(s)) s = `s-${s}`;
   return s.slice(0, 40).replace(/-+$/, '');
 }
 

@@ -1,10 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { validateFile } from '../../src/compile/index.js';
 import type { Connection } from '../../src/flows/aggregate.js';
 import { discoverModel, type DiscoverOptions } from '../../src/flows/discover.js';
 import { segmentName } from '../../src/flows/naming.js';
 import type { Inventory } from '../../src/flows/types.js';
 
 const DAY = 86400;
+const dir = mkdtempSync(join(tmpdir(), 'bulkhead-discover-unit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const inventory: Inventory = {
   cloud: 'aws',
   workloads: [
@@ -29,6 +35,8 @@ describe('discoverModel', () => {
     expect(segmentName('Web Tier')).toBe('web-tier');
     expect(segmentName('9lives')).toBe('s-9lives');
     expect(segmentName('--')).toBeUndefined();
+    expect(segmentName('Internet')).toBe('s-internet');
+    expect(segmentName('host-a')).toBe('s-host-a');
     expect(discoverModel([], inventory, options).segments).toEqual(['api', 'web-tier']);
   });
 
@@ -40,7 +48,7 @@ describe('discoverModel', () => {
     ]);
   });
 
-  it('public peers: internet when many or short-lived, one entity each when few and stable', () => {
+  it('public peers: internet when many or short-lived, one entity each when few and stable', async () => {
     const many = ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4'].map((a) => conn(a, '10.0.1.10', 443));
     expect(rulesOf(many)).toEqual(['web-tier ingress internet tcp/443 20']);
     const fresh = [conn('10.0.2.10', '192.0.2.10', 443, { lastSeen: 1_790_000_000 + 3600 })];
@@ -53,6 +61,11 @@ describe('discoverModel', () => {
       ['public-2001-db8-ff--7', '2001:db8:ff::7/128'],
     ]);
     expect(r.yaml).toContain('  public-2001-db8-ff--7: { cidrs: ["2001:db8:ff::7/128"] }');
+    // The proposal is a valid model, IPv6 entities included.
+    writeFileSync(join(dir, 'v6.yaml'), r.yaml);
+    const valid = await validateFile(join(dir, 'v6.yaml'), { cwd: dir });
+    expect(valid.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(valid.ok).toBe(true);
   });
 
   it('private peers outside the inventory become host entities; NAT legs and peer-to-peer traffic are left out', () => {
