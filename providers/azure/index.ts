@@ -7,7 +7,7 @@ import { renderAzure } from './render.js';
 import { exportAzureSnapshot } from './snapshot.js';
 import { validateAzure } from './validate.js';
 import { azureFlowLogReader } from './flows.js';
-import { azureInventoryReader } from './inventory.js';
+import { createAzureInventoryReader } from './inventory.js';
 
 export type { AzureProviderOptions } from './read.js';
 
@@ -28,6 +28,6 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),
     flows: azureFlowLogReader,
-    inventory: azureInventoryReader,
+    inventory: createAzureInventoryReader(options),
   } satisfies Provider;
 }

@@ -1,5 +1,9 @@
+import type { TargetSpec } from '../../src/compile/types.js';
 import { isJsonObject, jsonPathError, lastSegment, listAt, mostCommon, stringAt, type JsonObject } from '../../src/flows/json-input.js';
-import type { Inventory, InventoryReader, Workload } from '../../src/flows/types.js';
+import type { Inventory, InventoryLiveOptions, InventoryReader, Workload } from '../../src/flows/types.js';
+import { classifyAzureError, withCredentials } from './errors.js';
+import { createNetworkClient, type AzureProviderOptions } from './read.js';
+import { azureConfig } from './render.js';
 
 /**
  * Azure inventory: one workload per network interface, from `az network nic list` (the CLI
@@ -79,13 +83,37 @@ export function parseAzureInventory(json: unknown, file: string): Inventory {
   };
 }
 
-/** The Azure inventory reader for the Provider interface (CLI JSON; no live read yet). */
-export const azureInventoryReader: InventoryReader = {
-  source: 'az network nic list',
-  detect(json) {
-    const list = Array.isArray(json) ? json : isJsonObject(json) ? json['value'] : undefined;
-    const first = Array.isArray(list) ? list[0] : undefined;
-    return isJsonObject(first) && typeof first['id'] === 'string' && /\/networkInterfaces\//i.test(first['id']);
-  },
-  parse: parseAzureInventory,
-};
+/**
+ * Reads the NICs of the target's resource group through ARM (NetworkInterfaces_List, GET only; the
+ * SDK follows `nextLink` page by page). The SDK's objects are in the CLI's flattened shape.
+ */
+export async function readAzureInventoryLive(target: TargetSpec, options: InventoryLiveOptions, providerOptions: AzureProviderOptions = {}): Promise<Inventory> {
+  const cfg = azureConfig(target);
+  return withCredentials(target.name, async () => {
+    const client = await createNetworkClient(target, providerOptions, options.endpoint);
+    const nics: unknown[] = [];
+    try {
+      for await (const nic of client.networkInterfaces.list(cfg.resourceGroup)) nics.push(nic);
+    } catch (err) {
+      throw classifyAzureError(err, `listing the network interfaces of ${target.name} (resource group ${cfg.resourceGroup})`);
+    }
+    return parseAzureInventory(nics, `${target.name} (live)`);
+  });
+}
+
+/** The Azure inventory reader for the Provider interface. */
+export function createAzureInventoryReader(providerOptions: AzureProviderOptions = {}): InventoryReader {
+  return {
+    source: 'az network nic list',
+    detect(json) {
+      const list = Array.isArray(json) ? json : isJsonObject(json) ? json['value'] : undefined;
+      const first = Array.isArray(list) ? list[0] : undefined;
+      return isJsonObject(first) && typeof first['id'] === 'string' && /\/networkInterfaces\//i.test(first['id']);
+    },
+    parse: parseAzureInventory,
+    live: (target, options) => readAzureInventoryLive(target, options, providerOptions),
+  };
+}
+
+/** The reader with the default credential chain. */
+export const azureInventoryReader: InventoryReader = createAzureInventoryReader();
