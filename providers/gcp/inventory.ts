@@ -1,5 +1,7 @@
+import type { TargetSpec } from '../../src/compile/types.js';
 import { isJsonObject, jsonPathError, lastSegment, listAt, mostCommon, stringAt } from '../../src/flows/json-input.js';
-import type { Inventory, InventoryReader, Workload } from '../../src/flows/types.js';
+import type { Inventory, InventoryLiveOptions, InventoryReader, Workload } from '../../src/flows/types.js';
+import { classifyGcpError, credentialsError } from './errors.js';
 
 /**
  * GCP inventory: one workload per instance, from `gcloud compute instances list --format=json`
@@ -60,7 +62,48 @@ export function parseGcpInventory(json: unknown, file: string): Inventory {
   };
 }
 
-/** The GCP inventory reader for the Provider interface (CLI JSON; no live read yet). */
+/**
+ * Reads the instances of the target's project that sit on its network: instances.aggregatedList
+ * (REST, GET only; the SDK follows nextPageToken). Client options as createGcpClients makes them
+ * (read.ts): an `http://` endpoint is an emulator (explicit port, no credentials), else Application
+ * Default Credentials, resolved before the first call.
+ */
+export async function readGcpInventoryLive(target: TargetSpec, options: InventoryLiveOptions): Promise<Inventory> {
+  if (target.kind !== 'gcp') throw jsonPathError(target.name, 'target', 'is not a GCP target');
+  const { project, network } = target.gcp;
+  const endpoint = target.gcp.endpoint ?? options.endpoint;
+  const [{ InstancesClient }, auth] = await Promise.all([import('@google-cloud/compute'), import('google-auth-library')]);
+  type Options = NonNullable<ConstructorParameters<typeof InstancesClient>[0]>;
+  let opts: Options = { fallback: true };
+  const url = endpoint ? new URL(endpoint) : undefined;
+  const protocol = url?.protocol.replace(/:$/, '');
+  if (url) opts = { apiEndpoint: url.hostname, port: Number(url.port || (protocol === 'http' ? 80 : 443)), protocol, fallback: true } as Options;
+  if (protocol === 'http') opts = { ...opts, authClient: new auth.PassThroughClient() } as unknown as Options;
+  else {
+    try {
+      await new auth.GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient();
+    } catch (err) {
+      throw credentialsError(target.name, err);
+    }
+  }
+  const client = new InstancesClient(opts);
+  const instances: unknown[] = [];
+  try {
+    for await (const [, scoped] of client.aggregatedListAsync({ project, maxResults: 500 })) {
+      for (const instance of scoped.instances ?? []) {
+        const onNetwork = (instance.networkInterfaces ?? []).some((n) => typeof n.network === 'string' && lastSegment(n.network) === network);
+        if (onNetwork) instances.push(JSON.parse(JSON.stringify(instance)));
+      }
+    }
+  } catch (err) {
+    throw classifyGcpError(err, `listing the instances of ${target.name} (project ${project})`);
+  } finally {
+    await client.close();
+  }
+  return parseGcpInventory(instances, `${target.name} (live)`);
+}
+
+/** The GCP inventory reader for the Provider interface. */
 export const gcpInventoryReader: InventoryReader = {
   source: 'gcloud compute instances list --format=json',
   detect(json) {
@@ -69,4 +112,5 @@ export const gcpInventoryReader: InventoryReader = {
     return isJsonObject(first) && Array.isArray(first['networkInterfaces']);
   },
   parse: parseGcpInventory,
+  live: readGcpInventoryLive,
 };
