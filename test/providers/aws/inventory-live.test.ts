@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateNetworkInterfaceCommand, CreateSecurityGroupCommand, CreateSubnetCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { CreateNetworkInterfaceCommand, CreateSecurityGroupCommand, CreateSubnetCommand, RunInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAwsInventoryLive } from '../../../providers/aws/inventory.js';
 import type { TargetSpec } from '../../../src/compile/types.js';
@@ -40,6 +40,18 @@ beforeAll(async () => {
   await eni(subnet, '10.0.1.10', [web], 'web');
   await eni(subnet, '10.0.1.20', [app], 'app');
   await eni(otherSubnet, '10.0.9.9', [], 'elsewhere');
+  // An instance tagged on the instance, not on its interface (the usual AWS estate).
+  await client.send(
+    new RunInstancesCommand({
+      ImageId: 'ami-12c6146b',
+      MinCount: 1,
+      MaxCount: 1,
+      SubnetId: subnet,
+      PrivateIpAddress: '10.0.1.30',
+      SecurityGroupIds: [app],
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'tier', Value: 'app' }] }],
+    }),
+  );
   dir = mkdtempSync(join(tmpdir(), 'bulkhead-inv-live-'));
 }, 120_000);
 
@@ -61,9 +73,10 @@ describe('AWS live inventory', () => {
       expect.arrayContaining([
         [['10.0.1.10'], 'web', ['shop-web']],
         [['10.0.1.20'], 'app', ['shop-app']],
+        [['10.0.1.30'], 'app', ['shop-app']],
       ]),
     );
-    expect(inv.workloads).toHaveLength(2);
+    expect(inv.workloads).toHaveLength(3);
     expect(inv.target).toEqual({ name: `aws-${REGION}`, config: { region: REGION, vpc } });
   });
 
