@@ -41,3 +41,40 @@ describe('AWS inventory from aws ec2 describe-network-interfaces', () => {
     expect(regionOfZone('us-west-2-lax-1a')).toBe('us-west-2');
   });
 });
+
+describe('AWS inventory from aws ec2 describe-instances', () => {
+  const output = {
+    Reservations: [
+      {
+        Instances: [
+          {
+            InstanceId: 'i-0abc',
+            PrivateIpAddress: '10.0.1.5',
+            PublicIpAddress: '203.0.113.9',
+            VpcId: 'vpc-0123456789abcdef0',
+            Placement: { AvailabilityZone: 'eu-west-1c' },
+            Tags: [{ Key: 'tier', Value: 'web' }, { Key: 'Name', Value: 'web-1' }],
+            SecurityGroups: [{ GroupName: 'shop-web', GroupId: 'sg-0aaa' }],
+            NetworkInterfaces: [{ NetworkInterfaceId: 'eni-1', PrivateIpAddresses: [{ PrivateIpAddress: '10.0.1.5' }, { PrivateIpAddress: '10.0.1.6' }], Groups: [] }],
+          },
+        ],
+      },
+    ],
+  };
+
+  it('reads one workload per instance with the instance’s tags, all its addresses and groups', () => {
+    const reader = createAwsInventoryReader();
+    expect(reader.detect(output)).toBe(true);
+    const inv = reader.parse(output, 'instances.json');
+    expect(inv.workloads).toEqual([
+      { id: 'i-0abc', name: 'web-1', addresses: ['10.0.1.5', '10.0.1.6', '203.0.113.9'], tags: { tier: 'web', Name: 'web-1' }, groups: ['shop-web'], groupIds: ['sg-0aaa'] },
+    ]);
+    expect(inv.target).toEqual({ name: 'aws-eu-west-1', config: { region: 'eu-west-1', vpc: 'vpc-0123456789abcdef0' } });
+  });
+
+  it('names the JSON path of bad input', () => {
+    expect(() => createAwsInventoryReader().parse({ Reservations: [{ Instances: [{ InstanceId: 'i-1', Tags: [{ Key: 1 }] }] }] }, 'i.json')).toThrow(
+      'i.json: Reservations[0].Instances[0].Tags[0].Key: expected a string',
+    );
+  });
+});
