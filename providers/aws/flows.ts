@@ -52,7 +52,7 @@ interface Layout {
 
 function layoutOf(fields: readonly string[], fromHeader: boolean): Layout {
   const roles = new Uint8Array(fields.length);
-  fields.forEach((f, i) => (roles[i] = ROLE_OF[f] ?? NONE));
+  for (let i = 0; i < fields.length; i++) roles[i] = ROLE_OF[fields[i]!] ?? NONE;
   return { roles, columns: fields.length, fromHeader };
 }
 
@@ -214,12 +214,13 @@ export async function readAwsFlowLog(file: string, chunks: TextChunks, sink: Flo
     }
     r.srcAddr = pktSrc || src;
     r.dstAddr = pktDst || dst;
-    r.srcPort = sport < 0 ? 0 : sport;
-    r.dstPort = dport < 0 ? 0 : dport;
+    // -1 is `-` (absent): no ports, no counters.
+    r.srcPort = Math.max(sport, 0);
+    r.dstPort = Math.max(dport, 0);
     r.protocol = proto;
-    r.packets = packets < 0 ? 0 : packets;
-    r.bytes = bytes < 0 ? 0 : bytes;
-    r.start = start < 0 ? (end < 0 ? 0 : end) : start;
+    r.packets = Math.max(packets, 0);
+    r.bytes = Math.max(bytes, 0);
+    r.start = start < 0 ? Math.max(end, 0) : start;
     r.end = end < 0 ? r.start : end;
     r.accepted = action === 65;
     r.role = flags >= 0 && (flags & 2) !== 0 && (flags & 16) === 0 ? 'src-client' : 'unknown';

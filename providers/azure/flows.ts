@@ -105,11 +105,17 @@ export async function readAzureFlowLog(file: string, chunks: TextChunks, sink: F
         if (!Array.isArray(groups)) return warn(groupsPath, `is missing or not a list`);
         groups.forEach((g, gi) => {
           const innerList = isObject(g) ? g[inner] : undefined;
-          if (!Array.isArray(innerList)) return warn(`${groupsPath}[${gi}].${inner}`, 'is missing or not a list');
+          if (!Array.isArray(innerList)) {
+            warn(`${groupsPath}[${gi}].${inner}`, 'is missing or not a list');
+            return;
+          }
           innerList.forEach((x, xi) => {
             const tuples = isObject(x) ? x['flowTuples'] : undefined;
             const tuplesPath = `${groupsPath}[${gi}].${inner}[${xi}].flowTuples`;
-            if (!Array.isArray(tuples)) return warn(tuplesPath, 'is missing or not a list');
+            if (!Array.isArray(tuples)) {
+              warn(tuplesPath, 'is missing or not a list');
+              return;
+            }
             tuples.forEach((t, ti) => {
               const problem = typeof t === 'string' ? parseTuple(t, vnet, r) : 'not a string';
               if (problem) warn(`${tuplesPath}[${ti}]`, problem);

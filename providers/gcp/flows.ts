@@ -81,8 +81,8 @@ export async function readGcpFlowLog(file: string, chunks: TextChunks, sink: Flo
       r.dstPort = dport;
       r.protocol = protocol;
       r.accepted = p['disposition'] !== 'DENIED';
-      r.bytes = bytes < 0 ? 0 : bytes;
-      r.packets = packets < 0 ? 0 : packets;
+      r.bytes = Math.max(bytes, 0);
+      r.packets = Math.max(packets, 0);
       r.role = 'unknown';
       r.reporter = reporter === 'SRC' ? 'src' : reporter === 'DEST' ? 'dst' : 'unknown';
       sink.add(r);

@@ -50,7 +50,7 @@ async function* decodedChunks(path: string, display: string): AsyncGenerator<str
   try {
     let first = true;
     for await (const raw of source) {
-      let buffer = raw as Buffer;
+      const buffer = raw as Buffer;
       if (first) {
         first = false;
         if (buffer.length >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {

@@ -6,7 +6,9 @@ import { runCli } from '../helpers/cli.js';
 import { awsFiles, awsInventory, azureFiles, azureInventory, estateConnections, gcpFiles, gcpInventory } from '../flows/estates.js';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function workspace(files: Record<string, string | Buffer>, inventory: unknown): { dir: string; flows: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-discover-'));
@@ -27,7 +29,7 @@ function ruleLines(yaml: string): string[] {
   return yaml.split('\n').filter((l) => /^\s+- \{ (from|to):/.test(l) || /^ {2}[a-z0-9-]+:( \{\})?$/.test(l) || /^ {4}(ingress|egress):$/.test(l));
 }
 
-describe.each(ESTATES)('discover → validate → audit on a synthetic $cloud estate', ({ cloud, files, inventory, target }) => {
+describe.each(ESTATES)('discover → validate → audit on a synthetic $cloud estate', ({ files, inventory, target }) => {
   const conns = estateConnections(7);
   const { dir, flows } = workspace(files(conns), inventory());
 

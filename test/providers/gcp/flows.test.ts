@@ -8,7 +8,7 @@ import { chunksOf, recordingSink } from '../../flows/helpers.js';
  * these entries follow the documented Cloud Logging shape (jsonPayload.connection, reporter,
  * bytes_sent/packets_sent as int64 strings, start_time/end_time, src_instance/dest_instance).
  */
-export function gcpEntry(o: {
+function gcpEntry(o: {
   src: string; sport: number; dst: string; dport: number; proto?: number; reporter: 'SRC' | 'DEST'; bytes?: number; start?: string; end?: string;
 }) {
   return {
