@@ -77,4 +77,13 @@ describe('Azure flow-log reader', () => {
     expect(sink.warnings).toHaveLength(1);
     expect(sink.warnings[0]!.line).toBe(3);
   });
+
+  it('reads NSG flow log version 1 tuples (eight fields, no counters)', async () => {
+    const v1 = JSON.stringify({
+      records: [{ time: '2017-02-16T22:00:32Z', category: 'NetworkSecurityGroupFlowEvent', properties: { Version: 1, flows: [{ rule: 'DefaultRule_DenyAllInBound', flows: [{ mac: '000D3AF8801A', flowTuples: ['1487282421,42.119.146.95,10.1.0.4,51529,5358,T,I,D'] }] }] } }],
+    });
+    const sink = await parse(v1);
+    expect(sink.warnings).toEqual([]);
+    expect(sink.records).toEqual([expect.objectContaining({ srcAddr: '42.119.146.95', dstAddr: '10.1.0.4', dstPort: 5358, protocol: 6, accepted: false, bytes: 0 })]);
+  });
 });
