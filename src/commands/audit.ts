@@ -44,6 +44,8 @@ export const registerAudit: RegisterCommand = (program: Command, ctx: CommandCon
         return target;
       });
       const input = await readFlowsFor(flags, io);
+      const other = [...input.clouds].find((c) => c !== inventory.cloud);
+      if (other !== undefined) throw new UsageError(`the flow logs are ${other}'s but the inventory is ${inventory.cloud}'s`);
       const target =
         (flags.target !== undefined ? rules.targets.find((t) => t.name === flags.target) : undefined) ?? rules.targets.find((t) => t.kind === inventory.cloud);
       const report = auditConnections(rules, input.table.connections(), inventory, {

@@ -150,7 +150,11 @@ export const registerDiscover: RegisterCommand = (program: Command, ctx: Command
       // replaces anything (a temporary file beside --out, renamed over it once valid).
       const out = flags.out !== undefined ? resolve(io.cwd, flags.out) : undefined;
       const checkPath = out !== undefined ? `${out}.${process.pid}.tmp` : join(tmpdir(), `bulkhead-discover-${process.pid}.yaml`);
-      await writeFile(checkPath, result.yaml);
+      try {
+        await writeFile(checkPath, result.yaml);
+      } catch (e) {
+        throw new UsageError(`cannot write ${flags.out ?? 'the proposal'}: ${(e as Error).message}`);
+      }
       try {
         const check = await validateFile(checkPath, { cwd: io.cwd });
         if (!check.ok) {

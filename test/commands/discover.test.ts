@@ -90,3 +90,28 @@ describe.each(ESTATES)('discover → validate → audit on a synthetic $cloud es
     expect(denied).toEqual([expect.objectContaining({ source: 'app', destination: 'db', protocol: 'tcp', port: 5432, count: expected, rule: null })]);
   });
 });
+
+describe('discover: bad input', () => {
+  const { dir, flows } = workspace(awsFiles(estateConnections(2, 1)), awsInventory());
+  it('exits 1 with a clear message, never a stack trace, and writes nothing', async () => {
+    const cases: [string[], RegExp][] = [
+      [['discover', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'tag:tier', '--out', 'no/such/dir/m.yaml'], /cannot write no\/such\/dir\/m\.yaml/],
+      [['discover', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'color'], /--group-by needs tag:KEY/],
+      [['discover', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'tag:tier', '--name', 'Shop!'], /--name "Shop!"/],
+      [['discover', '--flows', ...flows, '--group-by', 'tag:tier'], /an inventory is needed/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await runCli(argv, { cwd: dir });
+      expect(r.code, argv.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('refuses logs of one cloud with the inventory of another', async () => {
+    writeFileSync(join(dir, 'nics.json'), JSON.stringify(azureInventory()));
+    const r = await runCli(['discover', '--flows', ...flows, '--inventory', 'nics.json', '--group-by', 'tag:tier'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the flow logs are aws's but the inventory is azure's/);
+  });
+});
