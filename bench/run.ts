@@ -23,6 +23,7 @@ import { diffResources } from '../src/plan/diff.js';
 import type { Resource } from '../src/plan/types.js';
 import type { Provider } from '../src/provider.js';
 import { createFakeCloud, createFakeProvider } from '../test/helpers/fake-provider.js';
+import { benchReach } from './reach.js';
 import { benchStartup, formatStartup } from './startup.js';
 import { benchFlows } from './flows.js';
 
@@ -215,6 +216,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${out.join('\n')}\n\nMedian of the runs; diff = the render against a reordered copy with 5% of objects drifted.\n`);
 
+  process.stdout.write(`\n${(await benchReach(syntheticModel)).markdown}`);
   process.stderr.write('bench: start-up through the CLI…\n');
   const startup = benchStartup(Number(process.env['BENCH_STARTUP_RUNS'] ?? 9));
   process.stdout.write(`\n${formatStartup(startup)}\n`);

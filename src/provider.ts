@@ -3,6 +3,7 @@ import type { CloudId, RuleSet, SegmentSpec, TargetSpec } from './compile/types.
 import type { Change, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
 import type { TargetLocker } from './lock.js';
 import type { FlowLogReader, InventoryReader } from './flows/types.js';
+import type { EvaluateContext, NativeEvaluator } from './reach/native.js';
 
 /**
  * The interface every cloud implements (one folder per cloud under `providers/`). `validate` and
@@ -32,6 +33,13 @@ export interface Provider {
   readonly flows?: FlowLogReader;
   /** Who is who: the cloud CLI's inventory JSON, or the live API (read-only). */
   readonly inventory?: InventoryReader;
+  /**
+   * Pure: an evaluator that decides probes on a target's state (read, or a render wrapped as a
+   * state) exactly as the cloud does, owned and unowned objects alike (`ProviderState.unowned`,
+   * filled when read is asked with `ReadContext.unowned`). Used by `explain` and `drift
+   * --effective`; optional, so a provider without one just has no effective verdicts.
+   */
+  evaluate?(target: TargetSpec, state: ProviderState, context: EvaluateContext): NativeEvaluator;
 }
 
 /** What render needs besides the rules: resolved FQDNs (resolution is I/O, so it happens before). */
@@ -52,6 +60,11 @@ export interface ReadContext {
   readonly model: string;
   /** The model's segments (managed names `<model>-<segment>`, adopted ids), sorted by name. */
   readonly segments?: readonly SegmentSpec[];
+  /**
+   * Also read what the model does not own (other teams' groups and rules) into
+   * `ProviderState.unowned`, for the reachability evaluators. Plan and drift never ask for it.
+   */
+  readonly unowned?: boolean;
 }
 
 /** Options for talking to a live API. */

@@ -3,6 +3,7 @@ import { ProviderError } from '../../src/errors.js';
 import type { Provider, ReadContext, RenderContext } from '../../src/provider.js';
 import { createAwsApplier, type AwsApplierTuning } from './apply.js';
 import { awsCliJson } from './cli-json.js';
+import { evaluateAws } from './evaluate.js';
 import { createAwsLocker } from './lock.js';
 import { createEc2Client, exportRaw, readAws, type AwsClientOptions } from './read.js';
 import { renderAws } from './render.js';
@@ -40,7 +41,7 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     },
     read(target, source, context) {
       const owner = context ?? seen.get(target.name);
-      return readAws(target, source, { model: owner?.model, ...(owner?.segments ? { segments: owner.segments } : {}) }, options);
+      return readAws(target, source, { model: owner?.model, ...(owner?.segments ? { segments: owner.segments } : {}), ...(context?.unowned ? { unowned: true } : {}) }, options);
     },
     createApplier(target, state, applierOptions) {
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
@@ -57,5 +58,6 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     lock: createAwsLocker(options),
     flows: awsFlowLogReader,
     inventory: createAwsInventoryReader(options),
+    evaluate: (target, state, context) => evaluateAws(target, state, context),
   } satisfies Provider;
 }

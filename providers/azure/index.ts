@@ -1,6 +1,7 @@
 import type { Provider } from '../../src/provider.js';
 import { createAzureApplier } from './apply.js';
 import { azureCliJson } from './cli-json.js';
+import { evaluateAzure } from './evaluate.js';
 import { createAzureLocker } from './lock.js';
 import { readAzure, type AzureProviderOptions } from './read.js';
 import { renderAzure } from './render.js';
@@ -29,5 +30,6 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     lock: createAzureLocker(options),
     flows: azureFlowLogReader,
     inventory: createAzureInventoryReader(options),
+    evaluate: (target, state, context) => evaluateAzure(target, state, context),
   } satisfies Provider;
 }

@@ -3,6 +3,7 @@ import { ProviderError } from '../../src/errors.js';
 import { createGcpApplier, type GcpApplyOptions } from './apply.js';
 import { toGcpCliJson } from './cli-json.js';
 import { DEFAULT_FIREWALL_QUOTA } from './limits.js';
+import { evaluateGcp } from './evaluate.js';
 import { createGcpLocker } from './lock.js';
 import { createGcpClients, readGcp, readGcpLive, type GcpClientFactory, type RetryOptions } from './read.js';
 import { renderGcp } from './render.js';
@@ -63,5 +64,6 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     lock: createGcpLocker(options.clients ? { clients: options.clients } : {}),
     flows: gcpFlowLogReader,
     inventory: gcpInventoryReader,
+    evaluate: (target, state, context) => evaluateGcp(target, state, context),
   } satisfies Provider;
 }

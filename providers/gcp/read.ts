@@ -17,6 +17,7 @@ import {
   markerModel,
   policyResource,
   policyRuleChild,
+  POLICY_TYPE,
   reservedJson,
   type FirewallJsonIn,
   type PolicyRuleJsonIn,
@@ -252,10 +253,14 @@ export function toProviderState(
   raw: GcpRawState,
   source: 'live' | 'snapshot',
   model: string | undefined,
+  withUnowned = false,
 ): ProviderState {
   const gcp = target.gcp;
   const diagnostics: Diagnostic[] = [];
   const resources: Resource[] = [];
+  /** What the model does not own, for the reachability evaluators (`ReadContext.unowned`); never diffed. */
+  const foreign: Resource[] = [];
+  const foreignPolicyRules: Child[] = [];
   const unowned: string[] = [];
   /** Another model's own object: marked by it and named with its prefix. */
   const othersOwn = (name: string, marked: string | undefined) => marked !== undefined && marked !== model && name.startsWith(`${marked}-`);
@@ -265,6 +270,8 @@ export function toProviderState(
     const name = fw.name ?? '';
     const marked = markerModel(fw.description ?? undefined);
     const owner = model ?? marked;
+    const isMine = owner !== undefined && name.startsWith(`${owner}-`) && marked === owner;
+    if (withUnowned && !isMine) foreign.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
     if (!owner || !name.startsWith(`${owner}-`)) continue;
     if (marked === owner) {
       resources.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
@@ -307,6 +314,7 @@ export function toProviderState(
           children.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
           continue;
         }
+        if (withUnowned) foreignPolicyRules.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
         if (!inBand) continue;
         // Someone else's rule inside our band: render places ours around it.
         reserved.push(priority);
@@ -323,6 +331,7 @@ export function toProviderState(
         }
       }
       resources.push(policyResource(target.name, gcp.firewallPolicy, children, raw.policySelfLink));
+      if (withUnowned) foreign.push({ ...policyResource(target.name, gcp.firewallPolicy, foreignPolicyRules, raw.policySelfLink), address: `${target.name}.${POLICY_TYPE}.${gcp.firewallPolicy}#unowned` });
     }
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
@@ -337,6 +346,7 @@ export function toProviderState(
     fingerprint: digest,
     diagnostics,
     ...(reserved.length > 0 ? { reserved: reservedState } : {}),
+    ...(withUnowned ? { unowned: foreign.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)) } : {}),
   };
 }
 
@@ -356,17 +366,18 @@ export async function readGcp(
   if (source.kind === 'snapshot') {
     const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);
     if (!raw) return { target: target.name, source: 'snapshot', resources: [], fingerprint: '', diagnostics };
-    const state = toProviderState(target, raw, 'snapshot', model);
+    const state = toProviderState(target, raw, 'snapshot', model, context?.unowned === true);
     return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
   }
   const clients = await (options.clients ?? createGcpClients)(target.gcp.endpoint ?? source.endpoint, target.name);
   try {
     const raw = await readGcpLive(target.gcp, clients, {
-      ...(model ? { model } : {}),
+      // Reading what the model does not own too: no server-side narrowing to the model's names.
+      ...(model && !context?.unowned ? { model } : {}),
       ...(options.pageSize ? { pageSize: options.pageSize } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
     });
-    return toProviderState(target, raw, 'live', model);
+    return toProviderState(target, raw, 'live', model, context?.unowned === true);
   } finally {
     await clients.close();
   }

@@ -6,6 +6,7 @@ import { registerCompile } from './compile.js';
 import { registerDestroy } from './destroy.js';
 import { registerDiscover } from './discover.js';
 import { registerDrift } from './drift.js';
+import { registerExplain } from './explain.js';
 import { registerExport } from './export.js';
 import { registerForceUnlock } from './force-unlock.js';
 import { registerPlan } from './plan.js';
@@ -40,6 +41,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerShow,
   registerDestroy,
   registerDrift,
+  registerExplain,
   registerExport,
   registerDiscover,
   registerAudit,

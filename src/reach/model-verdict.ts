@@ -1,8 +1,10 @@
 import type { SourcePos, SourceRef } from '../diagnostics.js';
 import { compareStrings, formatEndpoint } from '../compile/canonical.js';
 import type { Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet } from '../compile/types.js';
-import { cidrContains, cidrsOverlap, DEFAULT_INTERNAL_RANGES, internetRanges, modelInternalRanges, reachesInternet } from '../model/addresses.js';
+import { cidrContains, cidrsOverlap, DEFAULT_INTERNAL_RANGES, modelInternalRanges, reachesInternet } from '../model/addresses.js';
+import { internetBlocks } from './native-match.js';
 import { formatPortMatch, portMatchesOverlap } from '../model/services.js';
+import type { ResolvedFqdns } from '../resolve.js';
 import { portMatchContains, probeCidr, type Probe, type ProbeEndpoint } from './probe.js';
 
 /**
@@ -75,6 +77,12 @@ export interface ModelVerdictOptions {
    * DEFAULT_INTERNAL_RANGES when it has none.
    */
   readonly internalRanges?: readonly string[];
+  /**
+   * Addresses of the model's FQDNs as a plan resolved them: an address probe then matches the FQDN
+   * entities it belongs to, and an FQDN entity is its addresses. Without it, FQDN entities are
+   * matched by name only (and count as public addresses).
+   */
+  readonly resolved?: ResolvedFqdns;
 }
 
 /** The side of a probe that is not a segment, as address blocks and a name. */
@@ -83,6 +91,8 @@ interface External {
   readonly entity?: string;
   /** Canonical CIDRs the end covers; empty for FQDN and per-cloud entities (matched by name only). */
   readonly blocks: readonly string[];
+  /** True for FQDN and per-cloud entities: their (public) addresses are not known here. */
+  readonly unknown?: boolean;
 }
 
 type End = { readonly kind: 'segment'; readonly name: string } | ({ readonly kind: 'external' } & External);
@@ -96,6 +106,10 @@ interface Index {
   readonly segments: ReadonlySet<string>;
   /** Address blocks of each entity the RuleSet knows (CIDR entities; FQDN and cloud ones have none). */
   readonly entityBlocks: Map<string, string[]>;
+  /** The FQDN and per-cloud entities (addresses unknown to the model). */
+  readonly unknownEntities: Set<string>;
+  /** The FQDNs of each FQDN entity. */
+  readonly entityFqdns: Map<string, readonly string[]>;
   readonly internal: readonly (readonly string[])[];
   /** Memo: is a canonical CIDR entirely outside the internal ranges (of some target)? */
   readonly outside: Map<string, boolean>;
@@ -110,9 +124,47 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-function endpointBlocks(e: Exclude<Endpoint, { kind: 'segment' }>): string[] {
+/**
+ * Every per-target binding of a per-cloud entity, whatever the cloud: the nested objects that
+ * carry address lists (the model evaluator knows no cloud; it takes the union of their ranges).
+ */
+export function bindingsOf(e: Extract<Endpoint, { kind: 'cloud' }>): { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] }[] {
+  const out: { ipv4: readonly string[]; ipv6: readonly string[] }[] = [];
+  const visit = (v: unknown, depth: number) => {
+    if (v === null || typeof v !== 'object' || depth > 2) return;
+    const o = v as { ipv4?: unknown; ipv6?: unknown };
+    if (Array.isArray(o.ipv4) || Array.isArray(o.ipv6)) {
+      out.push({ ipv4: Array.isArray(o.ipv4) ? (o.ipv4 as string[]) : [], ipv6: Array.isArray(o.ipv6) ? (o.ipv6 as string[]) : [] });
+      return;
+    }
+    for (const x of Object.values(v)) visit(x, depth + 1);
+  };
+  for (const [k, v] of Object.entries(e)) if (k !== 'kind' && k !== 'entity') visit(v, 0);
+  return out;
+}
+
+const fqdnBlocks = new WeakMap<ResolvedFqdns, Map<string, string[]>>();
+
+/** The resolved addresses of FQDNs (memoized per resolution and name list). */
+function resolvedBlocks(fqdns: readonly string[], resolved: ResolvedFqdns): string[] {
+  let memo = fqdnBlocks.get(resolved);
+  if (!memo) {
+    memo = new Map();
+    fqdnBlocks.set(resolved, memo);
+  }
+  const key = fqdns.join(',');
+  let v = memo.get(key);
+  if (!v) {
+    v = [...new Set(fqdns.flatMap((f) => [...(resolved.get(f)?.ipv4 ?? []), ...(resolved.get(f)?.ipv6 ?? [])]))];
+    memo.set(key, v);
+  }
+  return v;
+}
+
+function endpointBlocks(e: Exclude<Endpoint, { kind: 'segment' }>, resolved?: ResolvedFqdns): string[] {
   if (e.kind === 'cidrs') return [...e.ipv4, ...e.ipv6];
-  if (e.kind === 'cloud') return [e.aws, e.azure, e.gcp].flatMap((b) => (b ? [...b.ipv4, ...b.ipv6] : []));
+  if (e.kind === 'fqdns') return resolved ? resolvedBlocks(e.fqdns, resolved) : [];
+  if (e.kind === 'cloud') return bindingsOf(e).flatMap((b) => [...b.ipv4, ...b.ipv6]);
   return [];
 }
 
@@ -122,7 +174,10 @@ function buildIndex(rules: RuleSet): Index {
   for (const r of rules.rules) {
     const bySeg = r.direction === 'ingress' ? ingress : egress;
     let byPeer = bySeg.get(r.segment);
-    if (!byPeer) bySeg.set(r.segment, (byPeer = new Map()));
+    if (!byPeer) {
+      byPeer = new Map();
+      bySeg.set(r.segment, byPeer);
+    }
     push(byPeer, r.peer.kind === 'segment' ? `s:${r.peer.name}` : EXTERNAL_KEY, r);
   }
   const segments = new Set(rules.segments.map((s) => s.name));
@@ -133,21 +188,29 @@ function buildIndex(rules: RuleSet): Index {
     for (const s of protectedSegs) push(denies[d.direction], s, d);
   }
   const entityBlocks = new Map<string, string[]>();
+  const unknownEntities = new Set<string>();
+  const entityFqdns = new Map<string, readonly string[]>();
   for (const e of rules.entities ?? []) entityBlocks.set(e.name, [...e.ipv4, ...e.ipv6]);
   // Peers carry the endpoints of FQDN and per-cloud entities, and of CIDR entities in hand-built RuleSets.
   for (const p of [...rules.rules.map((r) => r.peer), ...rules.denies.map((d) => d.peer)]) {
-    if (p.kind === 'segment' || p.kind === 'any' || p.entity === 'internet' || entityBlocks.has(p.entity)) continue;
+    if (p.kind === 'segment' || p.kind === 'any' || p.entity === 'internet') continue;
+    if (p.kind === 'fqdns' || p.kind === 'cloud') unknownEntities.add(p.entity);
+    if (p.kind === 'fqdns') entityFqdns.set(p.entity, p.fqdns);
+    if (entityBlocks.has(p.entity) && p.kind === 'cidrs') continue;
     // A peer narrowed to one family (ICMP) names only part of the entity: keep the widest seen.
     const blocks = endpointBlocks(p);
     const prev = entityBlocks.get(p.entity);
     if (!prev || prev.length < blocks.length) entityBlocks.set(p.entity, blocks);
   }
-  return { ingress, egress, denies, segments, entityBlocks, internal: modelInternalRanges(rules.targets), outside: new Map() };
+  return { ingress, egress, denies, segments, entityBlocks, unknownEntities, entityFqdns, internal: modelInternalRanges(rules.targets), outside: new Map() };
 }
 
 function indexOf(rules: RuleSet): Index {
   let index = indexes.get(rules);
-  if (!index) indexes.set(rules, (index = buildIndex(rules)));
+  if (!index) {
+    index = buildIndex(rules);
+    indexes.set(rules, index);
+  }
   return index;
 }
 
@@ -171,7 +234,7 @@ function touchesOutside(block: string, internal: readonly (readonly string[])[])
 const isInternet = (e: Endpoint | { kind: 'any' }): boolean => e.kind === 'cidrs' && (e.builtin === 'internet' || e.entity === 'internet');
 
 /** Does an allow's peer admit every address of `block`? */
-function peerAdmitsBlock(peer: Exclude<Endpoint, { kind: 'segment' }>, block: string, internal: readonly (readonly string[])[], memo: Map<string, boolean>): boolean {
+function peerAdmitsBlock(peer: Exclude<Endpoint, { kind: 'segment' }>, block: string, internal: readonly (readonly string[])[], memo: Map<string, boolean>, resolved?: ResolvedFqdns): boolean {
   const fam = familyOf(block);
   if (isInternet(peer)) {
     const p = peer as Extract<Endpoint, { kind: 'cidrs' }>;
@@ -179,7 +242,7 @@ function peerAdmitsBlock(peer: Exclude<Endpoint, { kind: 'segment' }>, block: st
     if ((fam === 'ipv4' ? p.ipv4 : p.ipv6).length === 0) return false;
     return outsideInternal(block, internal, memo);
   }
-  return endpointBlocks(peer).some((c) => familyOf(c) === fam && cidrContains(c, block));
+  return endpointBlocks(peer, resolved).some((c) => familyOf(c) === fam && cidrContains(c, block));
 }
 
 function ruleRef(r: RuleIntent): ModelRuleRef {
@@ -204,7 +267,7 @@ function endName(e: End): string {
 }
 
 /** Does a guardrail deny's peer match the other end of the probe (any of its addresses)? */
-function denyPeerMatches(d: GuardrailDeny, other: End, internal: readonly (readonly string[])[]): boolean {
+function denyPeerMatches(d: GuardrailDeny, other: End, internal: readonly (readonly string[])[], resolved?: ResolvedFqdns): boolean {
   const p = d.peer;
   if (p.kind === 'any') return true;
   if (p.kind === 'segment') return other.kind === 'segment' && other.name === p.name;
@@ -212,20 +275,24 @@ function denyPeerMatches(d: GuardrailDeny, other: End, internal: readonly (reado
   if (other.entity !== undefined && other.entity === p.entity) return true;
   if (isInternet(p)) {
     // FQDN and per-cloud entities count as internet (their addresses are public), as in the guardrail checks.
-    if (other.blocks.length === 0) return other.entity !== undefined;
+    if (other.blocks.length === 0) return other.unknown === true;
     return other.blocks.some((b) => touchesOutside(b, internal));
   }
-  const mine = endpointBlocks(p);
+  const mine = endpointBlocks(p, resolved);
   return other.blocks.some((b) => mine.some((c) => cidrsOverlap(c, b)));
 }
 
-function resolveEnd(e: ProbeEndpoint, ix: Index, internal: readonly (readonly string[])[]): End {
+function resolveEnd(e: ProbeEndpoint, ix: Index, internal: readonly (readonly string[])[], resolved?: ResolvedFqdns): End {
   switch (e.kind) {
     case 'segment':
       return { kind: 'segment', name: e.name };
     case 'entity':
-      if (e.name === 'internet') return { kind: 'external', entity: 'internet', blocks: internetRanges(internal[0]) };
-      return { kind: 'external', entity: e.name, blocks: ix.entityBlocks.get(e.name) ?? [] };
+      if (e.name === 'internet') return { kind: 'external', entity: 'internet', blocks: internetBlocks(internal[0]) };
+      {
+        const fqdns = ix.entityFqdns.get(e.name);
+        if (fqdns && resolved) return { kind: 'external', entity: e.name, blocks: resolvedBlocks(fqdns, resolved) };
+      }
+      return { kind: 'external', entity: e.name, blocks: ix.entityBlocks.get(e.name) ?? [], ...(ix.unknownEntities.has(e.name) ? { unknown: true } : {}) };
     case 'address': {
       const c = probeCidr(e.address);
       return { kind: 'external', blocks: c ? [c] : [] };
@@ -244,7 +311,7 @@ function narrow(end: End, service: PortMatch): End {
  * Rules of `segment` in `direction` that admit the external end on `service`: one per block
  * (first in RuleSet order), or undefined when some block is admitted by none.
  */
-function admitExternal(byPeer: Map<string, RuleIntent[]> | undefined, other: End & { kind: 'external' }, service: PortMatch, internal: readonly (readonly string[])[], memo: Map<string, boolean>): RuleIntent[] | undefined {
+function admitExternal(byPeer: Map<string, RuleIntent[]> | undefined, other: End & { kind: 'external' }, service: PortMatch, internal: readonly (readonly string[])[], memo: Map<string, boolean>, resolved?: ResolvedFqdns): RuleIntent[] | undefined {
   const candidates = (byPeer?.get(EXTERNAL_KEY) ?? []).filter((r) => portMatchContains(r.service, service));
   if (candidates.length === 0) return undefined;
   // By name: the entity itself (an ICMP intent carries the entity narrowed to one family, still its name).
@@ -252,10 +319,16 @@ function admitExternal(byPeer: Map<string, RuleIntent[]> | undefined, other: End
     const named = candidates.find((r) => r.peer.kind !== 'segment' && r.peer.entity === other.entity);
     if (named) return [named];
   }
-  if (other.blocks.length === 0) return undefined;
+  if (other.blocks.length === 0) {
+    // An FQDN or per-cloud entity: its addresses are not known here, but they are public (as in
+    // the guardrail checks), so an allow of `internet` admits it. A CIDR end with no address of
+    // the probe's family (ICMPv6 from an IPv4-only entity) sends nothing: denied.
+    const net = other.unknown ? candidates.find((r) => isInternet(r.peer)) : undefined;
+    return net ? [net] : undefined;
+  }
   const used: RuleIntent[] = [];
   for (const b of other.blocks) {
-    const r = candidates.find((c) => c.peer.kind !== 'segment' && peerAdmitsBlock(c.peer, b, internal, memo));
+    const r = candidates.find((c) => c.peer.kind !== 'segment' && peerAdmitsBlock(c.peer, b, internal, memo, resolved));
     if (!r) return undefined;
     if (!used.includes(r)) used.push(r);
   }
@@ -272,9 +345,10 @@ export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdict
   const internal = options.internalRanges ? [options.internalRanges] : ix.internal.length ? ix.internal : [DEFAULT_INTERNAL_RANGES];
   const memo = options.internalRanges ? new Map<string, boolean>() : ix.outside;
   const service = probe.service;
-  const src = narrow(resolveEnd(probe.source, ix, internal), service);
-  const dst = narrow(resolveEnd(probe.destination, ix, internal), service);
-  const what = `${endName(src)} -> ${endName(dst)} ${formatPortMatch(service)}`;
+  const src = narrow(resolveEnd(probe.source, ix, internal, options.resolved), service);
+  const dst = narrow(resolveEnd(probe.destination, ix, internal, options.resolved), service);
+  // Only denies print it: built on demand, an allow (the matrix's common case) pays nothing for it.
+  const what = () => `${endName(src)} -> ${endName(dst)} ${formatPortMatch(service)}`;
 
   if (src.kind !== 'segment' && dst.kind !== 'segment') {
     return { verdict: 'deny', reason: 'outside-model', detail: `neither ${endName(src)} nor ${endName(dst)} is a segment of the model` };
@@ -290,8 +364,8 @@ export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdict
   for (const [list, other] of checks) {
     for (const d of list ?? []) {
       if (!d.services.some((m) => portMatchesOverlap(m, service))) continue;
-      if (!denyPeerMatches(d, other, internal)) continue;
-      return { verdict: 'deny', reason: 'guardrail', guardrail: guardrailRef(d), detail: `${what} is closed by guardrail "${d.guardrail}"` };
+      if (!denyPeerMatches(d, other, internal, options.resolved)) continue;
+      return { verdict: 'deny', reason: 'guardrail', guardrail: guardrailRef(d), detail: `${what()} is closed by guardrail "${d.guardrail}"` };
     }
   }
 
@@ -304,16 +378,16 @@ export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdict
       ? `${dst.name} admits it, but no egress rule of ${src.name} sends it`
       : outRule
         ? `${src.name} may send it, but no ingress rule of ${dst.name} admits it`
-        : `no rule allows ${what} (default deny)`;
+        : `no rule allows ${what()} (default deny)`;
     return { verdict: 'deny', reason: 'default-deny', detail, rules: [inRule ?? outRule].filter((r): r is RuleIntent => r !== undefined).map(ruleRef) };
   }
 
   const [segment, other, direction] = dst.kind === 'segment' ? [dst.name, src as End & { kind: 'external' }, 'ingress' as const] : [(src as End & { kind: 'segment' }).name, dst as End & { kind: 'external' }, 'egress' as const];
   const byPeer = (direction === 'ingress' ? ix.ingress : ix.egress).get(segment);
-  const used = admitExternal(byPeer, other, service, internal, memo);
+  const used = admitExternal(byPeer, other, service, internal, memo, options.resolved);
   if (used && used.length > 0) {
     const refs = used.map(ruleRef).sort((a, b) => compareStrings(a.id, b.id));
     return { verdict: 'allow', rule: ruleRef(used[0]!), rules: refs };
   }
-  return { verdict: 'deny', reason: 'default-deny', detail: `no ${direction} rule of ${segment} allows ${what} (default deny)`, rules: [] };
+  return { verdict: 'deny', reason: 'default-deny', detail: `no ${direction} rule of ${segment} allows ${what()} (default deny)`, rules: [] };
 }
