@@ -10,6 +10,7 @@
  * Prints Markdown tables and writes the figures as JSON to `.bench/results.json` (or BENCH_JSON), so
  * a regression check can read them. `BENCH_SIZES=100,1000` picks sizes; `BENCH_STARTUP_RUNS` the
  * runs of the start-up table (whole CLI processes: `--version`, `validate`, `plan --snapshots`).
+ * Then the flow-log section (bench/flows.ts): records/s of each cloud's reader + fold, audit, RSS.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import type { Provider } from '../src/provider.js';
 import { createFakeCloud, createFakeProvider } from '../test/helpers/fake-provider.js';
 import { benchReach } from './reach.js';
 import { benchStartup, formatStartup } from './startup.js';
+import { benchFlows } from './flows.js';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const SIZES = (process.env['BENCH_SIZES'] ?? '100,1000,10000').split(',').map(Number);
@@ -219,6 +221,10 @@ async function main(): Promise<void> {
   const startup = benchStartup(Number(process.env['BENCH_STARTUP_RUNS'] ?? 9));
   process.stdout.write(`\n${formatStartup(startup)}\n`);
 
+  process.stderr.write('bench: flow logs (parse + fold, audit)…\n');
+  const flows = await benchFlows((m) => process.stderr.write(`${m}\n`));
+  process.stdout.write(`\n${flows.markdown}\n`);
+
   const json = resolve(process.env['BENCH_JSON'] ?? '.bench/results.json');
   await mkdir(dirname(json), { recursive: true });
   const pipeline = rows.map((r) => ({
@@ -230,7 +236,7 @@ async function main(): Promise<void> {
     diff: Object.fromEntries([...r.diff].map(([id, x]) => [id, x])),
     peakHeapMb: r.peakHeap,
   }));
-  await writeFile(json, `${JSON.stringify({ formatVersion: 1, node: process.version, pipeline, startup }, null, 2)}\n`);
+  await writeFile(json, `${JSON.stringify({ formatVersion: 1, node: process.version, pipeline, startup, flows: { readers: flows.rows, audit: flows.audit } }, null, 2)}\n`);
   process.stderr.write(`bench: figures written to ${json}\n`);
 }
 

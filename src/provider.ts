@@ -2,6 +2,7 @@ import type { Diagnostic, SourcePos } from './diagnostics.js';
 import type { CloudId, RuleSet, SegmentSpec, TargetConfig, TargetConfigs, TargetOf, TargetSpec } from './compile/types.js';
 import type { Change, Child, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
 import type { TargetLocker } from './lock.js';
+import type { FlowLogReader, InventoryReader } from './flows/types.js';
 import type { EvaluateContext, NativeEvaluator } from './reach/native.js';
 
 /**
@@ -28,6 +29,10 @@ export interface Provider {
   toCliJson(resources: readonly Resource[], target: TargetSpec): Json;
   /** The per-target lock object `apply` and `destroy` take across processes (src/lock.ts). */
   readonly lock?: TargetLocker;
+  /** The cloud's flow-log parser (DESIGN §6, `discover` and `audit`): pure and streaming. */
+  readonly flows?: FlowLogReader;
+  /** Who is who: the cloud CLI's inventory JSON, or the live API (read-only). */
+  readonly inventory?: InventoryReader;
   /**
    * Pure: an evaluator that decides probes on a target's state (read, or a render wrapped as a
    * state) exactly as the cloud does, owned and unowned objects alike (`ProviderState.unowned`,

@@ -12,6 +12,8 @@ import { canonicalState, type Ownership } from './state.js';
 import { validateAws } from './validate.js';
 import { awsTarget } from './target.js';
 import { awsRuleFlows } from './rule-flows.js';
+import { awsFlowLogReader } from './flows.js';
+import { createAwsInventoryReader } from './inventory.js';
 
 /** Options of the AWS provider: how to build EC2 clients, and applier knobs (tests). */
 export interface AwsProviderOptions extends AwsClientOptions {
@@ -62,6 +64,8 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     },
     lock: createAwsLocker(options),
     ruleFlows: awsRuleFlows,
+    flows: awsFlowLogReader,
+    inventory: createAwsInventoryReader(options),
     evaluate: (target, state, context) => evaluateAws(target, state, context),
   } satisfies Provider;
 }

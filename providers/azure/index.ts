@@ -11,6 +11,8 @@ import { inferModel, stateFromRaw } from './state.js';
 import { validateAzure } from './validate.js';
 import { azureTarget } from './target.js';
 import { azureRuleFlows } from './rule-flows.js';
+import { azureFlowLogReader } from './flows.js';
+import { createAzureInventoryReader } from './inventory.js';
 
 export type { AzureProviderOptions } from './read.js';
 
@@ -38,6 +40,8 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),
     ruleFlows: azureRuleFlows,
+    flows: azureFlowLogReader,
+    inventory: createAzureInventoryReader(options),
     evaluate: (target, state, context) => evaluateAzure(target, state, context),
   } satisfies Provider;
 }

@@ -16,6 +16,8 @@ import { toProviderState } from './state.js';
 import { validateGcp } from './validate.js';
 import { gcpTarget } from './target.js';
 import { gcpRuleFlows } from './rule-flows.js';
+import { gcpFlowLogReader } from './flows.js';
+import { gcpInventoryReader } from './inventory.js';
 
 /**
  * The GCP provider: VPC firewall rules by network tag or service account, plus rules of a global
@@ -56,6 +58,8 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     toCliJson: (resources, target) => toGcpCliJson(resources, target),
     lock: createGcpLocker(options.clients ? { clients: options.clients } : {}),
     ruleFlows: gcpRuleFlows,
+    flows: gcpFlowLogReader,
+    inventory: gcpInventoryReader,
     evaluate: (target, state, context) => evaluateGcp(target, state, context),
   } satisfies Provider;
 }

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import type { Io } from '../io.js';
 import { registerApply } from './apply.js';
+import { registerAudit } from './audit.js';
 import { registerCompile } from './compile.js';
 import { registerDestroy } from './destroy.js';
+import { registerDiscover } from './discover.js';
 import { registerDrift } from './drift.js';
 import { registerExplain } from './explain.js';
 import { registerExport } from './export.js';
@@ -43,5 +45,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerExplain,
   registerExport,
   registerGraph,
+  registerDiscover,
+  registerAudit,
   registerForceUnlock,
 ];
