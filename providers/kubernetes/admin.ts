@@ -1,7 +1,7 @@
 import { canonicalJson } from '../../src/plan/diff.js';
 import type { Json, Resource } from '../../src/plan/types.js';
 import { canonicalSelector, liveIdOf, type LabelSelectorJson, type MetadataJson } from './canonical.js';
-import { ownerLabels } from './target.js';
+import { MODEL_LABEL, ownerLabels } from './target.js';
 
 /**
  * AdminNetworkPolicy (policy.networking.k8s.io/v1alpha1) for guardrail denies when the target sets
@@ -87,6 +87,7 @@ export function canonicalAdmin(target: string, anp: AdminNetworkPolicyJson, extr
     type: ANP_TYPE,
     name,
     attributes: {
+      model: anp.metadata?.labels?.[MODEL_LABEL] ?? '',
       priority: spec?.priority ?? 0,
       subject: canonicalAnpPeer(subject),
       ingress: (spec?.ingress ?? []).map((r) => canonicalRule(r, 'from')),
@@ -99,14 +100,14 @@ export function canonicalAdmin(target: string, anp: AdminNetworkPolicyJson, extr
 }
 
 /** The ANP object of a resource (its canonical attributes are already the API's shape). */
-export function adminBody(r: Resource, model: string, resourceVersion?: string): AdminNetworkPolicyJson {
-  const a = r.attributes as unknown as { priority: number; subject: AdminNetworkPolicyJson['spec'] extends infer S ? S extends { subject: infer T } ? T : never : never; ingress: AnpRuleJson[]; egress: AnpRuleJson[] };
+export function adminBody(r: Resource, resourceVersion?: string): AdminNetworkPolicyJson {
+  const a = r.attributes as unknown as { model: string; priority: number; subject: AdminNetworkPolicyJson['spec'] extends infer S ? S extends { subject: infer T } ? T : never : never; ingress: AnpRuleJson[]; egress: AnpRuleJson[] };
   const strip = (rules: readonly AnpRuleJson[], field: 'from' | 'to') =>
     rules.map((rule) => ({ ...(rule.name ? { name: rule.name } : {}), action: rule.action, [field]: rule[field], ...(rule.ports ? { ports: rule.ports } : {}) }));
   return {
     apiVersion: 'policy.networking.k8s.io/v1alpha1',
     kind: 'AdminNetworkPolicy',
-    metadata: { name: r.name, labels: { ...ownerLabels(model) }, ...(resourceVersion ? { resourceVersion } : {}) },
+    metadata: { name: r.name, labels: { ...ownerLabels(a.model) }, ...(resourceVersion ? { resourceVersion } : {}) },
     spec: {
       priority: a.priority,
       subject: a.subject,

@@ -1,7 +1,7 @@
 import { canonicalJson } from '../../src/plan/diff.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 import { canonicalCidr } from '../kit/cidr.js';
-import { NAMESPACE_NAME_LABEL, ownerLabels } from './target.js';
+import { MODEL_LABEL, NAMESPACE_NAME_LABEL, ownerLabels } from './target.js';
 
 /**
  * The canonical form of a NetworkPolicy, and the way back to the wire (pure).
@@ -221,6 +221,8 @@ export function childAtom(c: Child): Atom {
 
 /** What a NetworkPolicy resource's attributes are. */
 export interface NetworkPolicyAttributes {
+  /** The model whose labels the object carries (`bulkhead.io/model`). */
+  readonly model: string;
   readonly namespace: string;
   readonly podSelector: Selector;
   readonly policyTypes: readonly string[];
@@ -264,7 +266,7 @@ export function networkPolicyResource(
     target,
     type: NP_TYPE,
     name,
-    attributes: { namespace: attributes.namespace, podSelector: attributes.podSelector as Json, policyTypes: sortPolicyTypes(attributes.policyTypes) },
+    attributes: { model: attributes.model, namespace: attributes.namespace, podSelector: attributes.podSelector as Json, policyTypes: sortPolicyTypes(attributes.policyTypes) },
     children: uniqueChildren(children),
     ...(extra.liveId ? { liveId: extra.liveId } : {}),
     ...(extra.origins && extra.origins.length > 0 ? { origins: extra.origins } : {}),
@@ -280,7 +282,7 @@ export function canonicalNetworkPolicy(target: string, np: NetworkPolicyJson): R
   return networkPolicyResource(
     target,
     np.metadata?.name ?? '',
-    { namespace, podSelector: canonicalSelector(spec.podSelector), policyTypes },
+    { model: np.metadata?.labels?.[MODEL_LABEL] ?? '', namespace, podSelector: canonicalSelector(spec.podSelector), policyTypes },
     atoms.map((a) => atomChild(a)),
     { liveId: liveIdOf(np.metadata) },
   );
@@ -353,8 +355,9 @@ function rulesOf(direction: 'ingress' | 'egress', atoms: readonly Atom[], namesp
 }
 
 /** The NetworkPolicy object of a resource (its children, or `children` when given: apply's intermediate states). */
-export function networkPolicyBody(r: Resource, model: string, children: readonly Child[] = r.children, resourceVersion?: string): NetworkPolicyJson {
+export function networkPolicyBody(r: Resource, children: readonly Child[] = r.children, resourceVersion?: string): NetworkPolicyJson {
   const attrs = r.attributes as unknown as NetworkPolicyAttributes;
+  const model = attrs.model;
   const atoms = children.map(childAtom);
   const ingress = rulesOf('ingress', atoms, attrs.namespace);
   const egress = rulesOf('egress', atoms, attrs.namespace);

@@ -1,7 +1,7 @@
 import { canonicalJson } from '../../src/plan/diff.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 import { canonicalSelector, liveIdOf, namespacedAddress, selectorText, uniqueChildren, type LabelSelectorJson, type MetadataJson, type Selector } from './canonical.js';
-import { ownerLabels } from './target.js';
+import { MODEL_LABEL, ownerLabels } from './target.js';
 
 /**
  * CiliumNetworkPolicy (cilium.io/v2) for FQDN egress when the target says `fqdn: cilium`, in
@@ -132,6 +132,8 @@ export function ciliumAtoms(egress: readonly CiliumEgressJson[] | null | undefin
 
 /** What a CNP resource's attributes are. */
 export interface CiliumAttributes {
+  /** The model whose labels the object carries. */
+  readonly model: string;
   readonly namespace: string;
   readonly endpointSelector: Selector;
   /** The rest of the spec (canonical JSON text), `{}` for Bulkhead's own. */
@@ -145,7 +147,7 @@ export function ciliumResource(target: string, name: string, attributes: CiliumA
     target,
     type: CNP_TYPE,
     name,
-    attributes: { namespace: attributes.namespace, endpointSelector: attributes.endpointSelector as Json, other: attributes.other },
+    attributes: { model: attributes.model, namespace: attributes.namespace, endpointSelector: attributes.endpointSelector as Json, other: attributes.other },
     children: uniqueChildren(children),
     ...(liveId ? { liveId } : {}),
   };
@@ -157,7 +159,7 @@ export function canonicalCilium(target: string, cnp: CiliumNetworkPolicyJson): R
   return ciliumResource(
     target,
     cnp.metadata?.name ?? '',
-    { namespace: cnp.metadata?.namespace ?? 'default', endpointSelector: canonicalSelector(endpointSelector), other: canonicalJson(rest as Json) },
+    { model: cnp.metadata?.labels?.[MODEL_LABEL] ?? '', namespace: cnp.metadata?.namespace ?? 'default', endpointSelector: canonicalSelector(endpointSelector), other: canonicalJson(rest as Json) },
     ciliumAtoms(egress).map((a) => ciliumChild(a)),
     liveIdOf(cnp.metadata),
   );
@@ -171,8 +173,9 @@ function portJson(p: Exclude<CiliumPort, { kind: 'all' }>) {
  * The CNP object of a resource: one egress rule per (kind of peer, ports), because Cilium does not
  * let `toFQDNs` share a rule with other L3 selectors; ports with the same L7 rules share a `toPorts` entry.
  */
-export function ciliumBody(r: Resource, model: string, children: readonly Child[] = r.children, resourceVersion?: string): CiliumNetworkPolicyJson {
+export function ciliumBody(r: Resource, children: readonly Child[] = r.children, resourceVersion?: string): CiliumNetworkPolicyJson {
   const attrs = r.attributes as unknown as CiliumAttributes;
+  const model = attrs.model;
   const atoms = children.map((c) => c.attributes as unknown as CiliumAtom);
   const groups = new Map<string, { kind: CiliumPeer['kind']; peers: Map<string, CiliumPeer>; ports: Map<string, CiliumPort> }>();
   // Per peer its ports, then peers of one kind with equal port sets share a rule.

@@ -7,7 +7,7 @@ import { ANP_TYPE, canonicalAdmin, type AnpPeerJson, type AnpPortJson, type AnpR
 import { atomChild, canonicalSelector, namespaceSelector, networkPolicyResource, type Atom, type Peer, type Port } from './canonical.js';
 import { ciliumChild, ciliumResource, KUBE_DNS_ENDPOINT, type CiliumPort } from './cilium.js';
 import { ANP_PRIORITY, KUBE_DNS, MAX_ANP_NAME_LENGTH, MAX_ANP_NETWORKS, MAX_ANP_RULE_NAME } from './limits.js';
-import { segmentPods, type KubernetesSegment, type KubernetesTarget, type SegmentPods } from './target.js';
+import { ownerLabels, segmentPods, type KubernetesSegment, type KubernetesTarget, type SegmentPods } from './target.js';
 
 /**
  * Render (pure): a RuleSet → the desired Kubernetes objects of one target (DESIGN §8).
@@ -148,7 +148,7 @@ function networkPolicy(ctx: Ctx, segment: KubernetesSegment, intents: readonly R
   return networkPolicyResource(
     ctx.target.name,
     `${ctx.rules.model.name}-${segment.name}`,
-    { namespace: pods.namespace, podSelector: canonicalSelector({ matchLabels: pods.labels }), policyTypes: ['Ingress', 'Egress'] },
+    { model: ctx.rules.model.name, namespace: pods.namespace, podSelector: canonicalSelector({ matchLabels: pods.labels }), policyTypes: ['Ingress', 'Egress'] },
     children,
     { origins: [{ pos: segment.pos, label: `segment ${segment.name}` }] },
   );
@@ -200,7 +200,7 @@ function ciliumPolicy(ctx: Ctx, segment: KubernetesSegment, intents: readonly Ru
   return ciliumResource(
     ctx.target.name,
     `${ctx.rules.model.name}-${segment.name}-fqdn`,
-    { namespace: pods.namespace, endpointSelector: canonicalSelector({ matchLabels: pods.labels }), other: '{}' },
+    { model: ctx.rules.model.name, namespace: pods.namespace, endpointSelector: canonicalSelector({ matchLabels: pods.labels }), other: '{}' },
     children,
   );
 }
@@ -273,7 +273,7 @@ function adminPolicies(ctx: Ctx): Resource[] {
         canonicalAdmin(
           ctx.target.name,
           {
-            metadata: { name },
+            metadata: { name, labels: ownerLabels(model) },
             spec: {
               priority: ANP_PRIORITY,
               subject: { pods: { namespaceSelector: namespaceSelector(pods.namespace), podSelector: { matchLabels: { ...pods.labels } } } },

@@ -12,7 +12,7 @@ const web = desired.find((r) => r.name === 'shop-web')!;
 
 /** The web policy as a person (or another tool) might have written it: same meaning, other form. */
 const handWritten: NetworkPolicyJson = {
-  metadata: { name: 'shop-web', namespace: 'shop', resourceVersion: '42' },
+  metadata: { name: 'shop-web', namespace: 'shop', resourceVersion: '42', labels: { 'app.kubernetes.io/managed-by': 'bulkhead', 'bulkhead.io/model': 'shop', team: 'web' } },
   spec: {
     podSelector: { matchExpressions: [{ key: 'bulkhead.io/segment', operator: 'In', values: ['web'] }] },
     // policyTypes in another order; an empty egress list is no egress rule.
@@ -64,8 +64,8 @@ describe('kubernetes canonical form: the diff is semantic', () => {
   });
 
   it('writes the body with one rule per port set, whatever order the atoms came in', () => {
-    const body = networkPolicyBody({ ...web, children: [...web.children].reverse() }, 'shop');
-    expect(body).toEqual(networkPolicyBody(web, 'shop'));
+    const body = networkPolicyBody({ ...web, children: [...web.children].reverse() });
+    expect(body).toEqual(networkPolicyBody(web));
     expect(body.spec?.ingress).toEqual([{ from: [{ podSelector: { matchLabels: { 'bulkhead.io/segment': 'lb' } } }], ports: [{ protocol: 'TCP', port: 8080 }, { protocol: 'TCP', port: 9000, endPort: 9010 }] }]);
   });
 });

@@ -89,7 +89,7 @@ type Probe = { readonly kind: 'segment'; readonly name: string } | { readonly ki
 /** Renders, then checks every (src, dst, port) probe: evaluator on the NetworkPolicies = model. */
 function agree(rules: RuleSet, target: KubernetesTarget, extraPorts: readonly number[] = []): number {
   const { resources } = renderKubernetes(rules, target);
-  const policies = resources.filter((r) => r.type === NP_TYPE).map((r) => networkPolicyBody(r, rules.model.name));
+  const policies = resources.filter((r) => r.type === NP_TYPE).map((r) => networkPolicyBody(r));
   const internal = target.kubernetes.internalRanges ?? DEFAULT_INTERNAL_RANGES;
   const segments = rules.segments as readonly KubernetesSegment[];
   // Pods get addresses in 10.244/16, which no entity of these models covers (pods never match ipBlocks anyway).
@@ -164,7 +164,7 @@ describe('the evaluator agrees with the model on every segment pair and port pro
   it('catches a renderer that drops except from internet (the check can fail)', () => {
     const rules = ruleSet({ segments: ['lb'], rules: flow(internet(), seg('lb'), { kind: 'ports', protocol: 'tcp', from: 443, to: 443 }) });
     const { resources } = renderKubernetes(rules, kubeTarget());
-    const body = networkPolicyBody(resources[0]!, 'shop');
+    const body = networkPolicyBody(resources[0]!);
     const broken = JSON.parse(JSON.stringify(body).replace(/"except":\[[^\]]*\]/g, '"except":[]')) as NetworkPolicyJson;
     const lb: PodEndpoint = { kind: 'pod', namespace: 'shop', labels: { 'bulkhead.io/segment': 'lb' }, ip: '10.244.0.1' };
     expect(connectionAllowed({ policies: [body] }, tcp(ext('10.1.2.3'), lb, 443))).toBe(false);

@@ -36,7 +36,7 @@ describe('kubernetes render', () => {
       'k8s-test.kubernetes_network_policy.shop/shop-lb',
       'k8s-test.kubernetes_network_policy.shop/shop-web',
     ]);
-    const web = networkPolicyBody(nps.find((r) => r.name === 'shop-web')!, 'shop');
+    const web = networkPolicyBody(nps.find((r) => r.name === 'shop-web')!);
     expect(web.metadata).toEqual({ name: 'shop-web', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'bulkhead', 'bulkhead.io/model': 'shop' } });
     expect(web.spec).toEqual({
       podSelector: { matchLabels: { 'bulkhead.io/segment': 'web' } },
@@ -54,7 +54,7 @@ describe('kubernetes render', () => {
 
   it('renders internet as ipBlocks with except of the internal ranges, and port ranges with endPort', () => {
     const rules = ruleSet({ segments: ['lb'], rules: [...flow(internet(), seg('lb'), tcp(8000, 8080))] });
-    const lb = networkPolicyBody(policies(rules)[0]!, 'shop');
+    const lb = networkPolicyBody(policies(rules)[0]!);
     expect(lb.spec?.ingress).toEqual([
       {
         from: [
@@ -65,7 +65,7 @@ describe('kubernetes render', () => {
       },
     ]);
     const custom = renderKubernetes(rules, kubeTarget('k', { internalRanges: ['10.20.0.0/16'] })).resources[0]!;
-    expect(networkPolicyBody(custom, 'shop').spec?.ingress?.[0]?.from).toEqual([{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.20.0.0/16'] } }, { ipBlock: { cidr: '::/0' } }]);
+    expect(networkPolicyBody(custom).spec?.ingress?.[0]?.from).toEqual([{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.20.0.0/16'] } }, { ipBlock: { cidr: '::/0' } }]);
   });
 
   it('selects peers across namespaces with namespaceSelector, and custom pod labels', () => {
@@ -73,12 +73,12 @@ describe('kubernetes render', () => {
     const nps = policies(rules);
     const db = nps.find((r) => r.name === 'shop-db')!;
     expect(db.address).toBe('k8s-test.kubernetes_network_policy.data/shop-db');
-    const body = networkPolicyBody(db, 'shop');
+    const body = networkPolicyBody(db);
     expect(body.spec?.podSelector).toEqual({ matchLabels: { app: 'postgres' } });
     expect(body.spec?.ingress?.[0]?.from).toEqual([
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: { 'bulkhead.io/segment': 'app' } } },
     ]);
-    const app = networkPolicyBody(nps.find((r) => r.name === 'shop-app')!, 'shop');
+    const app = networkPolicyBody(nps.find((r) => r.name === 'shop-app')!);
     expect(app.spec?.egress?.find((r) => r.ports?.[0]?.port === 5432)?.to).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'data' } }, podSelector: { matchLabels: { app: 'postgres' } } }]);
   });
 
@@ -104,7 +104,7 @@ describe('kubernetes render', () => {
     expect(cilium.diagnostics).toEqual([]);
     const cnp = cilium.resources.find((r) => r.type === CNP_TYPE)!;
     expect(cnp.address).toBe('k.kubernetes_cilium_network_policy.shop/shop-app-fqdn');
-    const body = ciliumBody(cnp, 'shop');
+    const body = ciliumBody(cnp);
     expect(body.spec).toEqual({
       endpointSelector: { matchLabels: { 'bulkhead.io/segment': 'app' } },
       egress: [
@@ -129,6 +129,7 @@ describe('kubernetes render', () => {
     expect(anps).toHaveLength(1);
     expect(anps[0]!.name).toMatch(/^shop-no-ssh-db-in-[0-9a-f]{8}$/);
     expect(anps[0]!.attributes).toEqual({
+      model: 'shop',
       priority: 10,
       subject: { pods: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: { 'bulkhead.io/segment': 'db' } } } },
       ingress: [
@@ -164,7 +165,7 @@ describe('kubernetes render', () => {
       rules: [...flow(seg('a'), seg('b'), tcp(80)), ...flow(seg('a'), seg('b'), tcp(443)), ...flow(internet(), seg('b'), tcp(443)), ...flow(seg('a'), cidrs('vpn', ['10.8.0.0/16']), { kind: 'all' })],
     });
     for (const r of renderKubernetes(rules, target).resources) {
-      const back = canonicalNetworkPolicy('k8s-test', { ...networkPolicyBody(r, 'shop'), metadata: { ...networkPolicyBody(r, 'shop').metadata, resourceVersion: '7' } });
+      const back = canonicalNetworkPolicy('k8s-test', { ...networkPolicyBody(r), metadata: { ...networkPolicyBody(r).metadata, resourceVersion: '7' } });
       expect(back.attributes).toEqual(r.attributes);
       expect(back.children.map((c) => [c.key, c.attributes])).toEqual(r.children.map((c) => [c.key, c.attributes]));
     }
