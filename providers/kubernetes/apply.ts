@@ -5,6 +5,7 @@ import { retryPolicy, type RetrySettings } from '../kit/retry.js';
 import { adminBody, ANP_TYPE } from './admin.js';
 import { networkPolicyBody, NP_TYPE, resourceVersionOf, uniqueChildren } from './canonical.js';
 import { ciliumBody, CNP_TYPE } from './cilium.js';
+import { fromClientModel, toClientModel } from './client-model.js';
 import { classifyKubernetesError, statusOf } from './errors.js';
 import { ADMIN, CILIUM, createKubernetesClients, type KubernetesClientFactory, type KubernetesClients } from './read.js';
 import { MANAGED_BY_LABEL, MODEL_LABEL, type KubernetesTarget } from './target.js';
@@ -62,9 +63,9 @@ export function createKubernetesApplier(target: KubernetesTarget, applierOptions
     const del = { body: rv ? { preconditions: { resourceVersion: rv } } : {} };
     if (r.type === NP_TYPE) {
       const api = c.networking;
-      if (verb === 'create') return (await api.createNamespacedNetworkPolicy({ namespace, body: body as never })) as unknown as Obj;
-      if (verb === 'replace') return (await api.replaceNamespacedNetworkPolicy({ namespace, name, body: body as never })) as unknown as Obj;
-      if (verb === 'get') return (await api.readNamespacedNetworkPolicy({ namespace, name })) as unknown as Obj;
+      if (verb === 'create') return fromClientModel(await api.createNamespacedNetworkPolicy({ namespace, body: toClientModel(body) as never }));
+      if (verb === 'replace') return fromClientModel(await api.replaceNamespacedNetworkPolicy({ namespace, name, body: toClientModel(body) as never }));
+      if (verb === 'get') return fromClientModel(await api.readNamespacedNetworkPolicy({ namespace, name }));
       return (await api.deleteNamespacedNetworkPolicy({ namespace, name, ...del })) as unknown as Obj;
     }
     const api = c.custom;

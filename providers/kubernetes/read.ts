@@ -9,6 +9,7 @@ import { error, type Diagnostic } from '../../src/diagnostics.js';
 import { ProviderError } from '../../src/errors.js';
 import type { ProviderState } from '../../src/plan/types.js';
 import type { ReadContext, StateSource } from '../../src/provider.js';
+import { fromClientModel } from './client-model.js';
 import { classifyKubernetesError, kubeconfigError, statusOf } from './errors.js';
 import { parseListJson, SNAPSHOT_COMMANDS, SNAPSHOT_FILES, type KubernetesRawState } from './snapshot.js';
 import { expectedObjects, toProviderState } from './state.js';
@@ -115,7 +116,7 @@ export async function readKubernetesLive(target: KubernetesTarget, clients: Kube
   const sel = labelSelector ? { labelSelector } : {};
   const networkPolicies = await allPages('list networkpolicies', target.name, async (cont) => {
     const list = await clients.networking.listNetworkPolicyForAllNamespaces({ ...sel, limit, ...(cont ? { _continue: cont } : {}) });
-    return { items: list.items as unknown[], cont: list.metadata?._continue || undefined };
+    return { items: list.items.map(fromClientModel), cont: list.metadata?._continue || undefined };
   });
   const custom = async (crd: typeof CILIUM | typeof ADMIN) =>
     allPages(`list ${crd.plural}.${crd.group}`, target.name, async (cont) => {
@@ -144,7 +145,7 @@ async function namesInTheWay(target: KubernetesTarget, clients: KubernetesClient
   for (const e of expectedObjects(target, context.model, context.segments)) {
     if (have.has(`${e.namespace}/${e.name}`)) continue;
     try {
-      if (e.type === 'kubernetes_network_policy') extraNp.push((await clients.networking.readNamespacedNetworkPolicy({ name: e.name, namespace: e.namespace })) as unknown as Record<string, unknown>);
+      if (e.type === 'kubernetes_network_policy') extraNp.push(fromClientModel(await clients.networking.readNamespacedNetworkPolicy({ name: e.name, namespace: e.namespace })));
       else extraCnp.push((await clients.custom.getNamespacedCustomObject({ ...CILIUM, namespace: e.namespace, name: e.name })) as Record<string, unknown>);
     } catch (err) {
       if (statusOf(err).code === 404) continue;

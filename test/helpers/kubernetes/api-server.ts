@@ -31,7 +31,8 @@ interface Kind {
   readonly plural: string;
   readonly kind: string;
   readonly namespaced: boolean;
-  readonly validate: ValidateFunction;
+  /** Compiled on first use: Cilium's CRD schema alone takes seconds to compile. */
+  readonly validate: () => ValidateFunction;
 }
 
 /** A request as the server saw it. */
@@ -91,14 +92,18 @@ function loadKinds(): Kind[] {
   ajv.addSchema({ components: openapi.components }, 'networking.k8s.io');
   const np = ajv.getSchema('networking.k8s.io#/components/schemas/io.k8s.api.networking.v1.NetworkPolicy');
   if (!np) throw new Error('NetworkPolicy schema not found in the OpenAPI document');
-  const crd = (file: string, version: string): ValidateFunction => {
+  const lazy = (make: () => ValidateFunction): (() => ValidateFunction) => {
+    let v: ValidateFunction | undefined;
+    return () => (v ??= make());
+  };
+  const crd = (file: string, version: string) => lazy((): ValidateFunction => {
     const doc = parseYaml(readFileSync(join(FIXTURES, 'kubernetes', file), 'utf8')) as { spec: { versions: { name: string; schema: { openAPIV3Schema: Schema } }[] } };
     const schema = doc.spec.versions.find((v) => v.name === version)!.schema.openAPIV3Schema;
     strict(schema);
     return ajv.compile(schema);
-  };
+  });
   return [
-    { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true, validate: np },
+    { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true, validate: () => np },
     { group: 'cilium.io', version: 'v2', plural: 'ciliumnetworkpolicies', kind: 'CiliumNetworkPolicy', namespaced: true, validate: crd('ciliumnetworkpolicies.yaml', 'v2') },
     { group: 'policy.networking.k8s.io', version: 'v1alpha1', plural: 'adminnetworkpolicies', kind: 'AdminNetworkPolicy', namespaced: false, validate: crd('policy.networking.k8s.io_adminnetworkpolicies.yaml', 'v1alpha1') },
   ];
@@ -281,7 +286,8 @@ export async function startKubernetesApiServer(): Promise<KubernetesApiServer> {
       const problems: string[] = [];
       if (!obj || typeof obj !== 'object') problems.push('the body must be an object');
       else {
-        if (!kind.validate(obj)) problems.push(...(kind.validate.errors ?? []).map((e) => `${e.instancePath || '(root)'}: ${e.message}${e.params && 'additionalProperty' in e.params ? ` "${String(e.params['additionalProperty'])}"` : ''}`));
+        const validate = kind.validate();
+        if (!validate(obj)) problems.push(...(validate.errors ?? []).map((e) => `${e.instancePath || '(root)'}: ${e.message}${e.params && 'additionalProperty' in e.params ? ` "${String(e.params['additionalProperty'])}"` : ''}`));
         if (obj['apiVersion'] !== `${kind.group}/${kind.version}` || obj['kind'] !== kind.kind) problems.push(`apiVersion/kind must be ${kind.group}/${kind.version} ${kind.kind}`);
         if (!DNS_SUBDOMAIN.test(objName) || objName.length > 253) problems.push(`metadata.name: Invalid value: "${objName}": a lowercase RFC 1123 subdomain`);
         if (kind.kind === 'NetworkPolicy') problems.push(...networkPolicyProblems(obj));

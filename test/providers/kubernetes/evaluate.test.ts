@@ -157,7 +157,7 @@ describe('the evaluator agrees with the model on every segment pair and port pro
         const rules = withBindings(ruleSet({ segments: names, rules: flows.flatMap(([src, dst, svc], i) => flow(src, dst, svc as PortMatch, i + 10)) }), b);
         agree(rules, kubeTarget('k', { dns: false, ...(internalRanges ? { internalRanges } : {}) }));
       }),
-      { numRuns: 40 },
+      { numRuns: 25 },
     );
   });
 
