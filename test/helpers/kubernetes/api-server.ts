@@ -74,15 +74,20 @@ type Schema = { [key: string]: unknown };
  * Strict schemas: every object schema that lists its properties refuses others (unless the schema
  * says it preserves unknown fields), as the API server does with `fieldValidation=Strict`.
  */
-function strict(node: unknown): void {
+function strict(node: unknown, branch = false): void {
   if (Array.isArray(node)) {
-    for (const n of node) strict(n);
+    for (const n of node) strict(n, branch);
     return;
   }
   if (node === null || typeof node !== 'object') return;
   const s = node as Schema;
-  if (s['properties'] && s['additionalProperties'] === undefined && s['x-kubernetes-preserve-unknown-fields'] !== true) s['additionalProperties'] = false;
-  for (const [k, v] of Object.entries(s)) if (k !== 'enum' && k !== 'default' && k !== 'example') strict(v);
+  // A oneOf/anyOf/allOf branch that names a property only to require it (Cilium's spec:
+  // endpointSelector or nodeSelector) is not the object's full shape: never close it.
+  if (!branch && s['properties'] && s['additionalProperties'] === undefined && s['x-kubernetes-preserve-unknown-fields'] !== true) s['additionalProperties'] = false;
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'enum' || k === 'default' || k === 'example') continue;
+    strict(v, k === 'oneOf' || k === 'anyOf' || k === 'allOf' || k === 'not');
+  }
 }
 
 function loadKinds(): Kind[] {

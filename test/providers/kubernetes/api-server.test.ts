@@ -87,4 +87,20 @@ describe('local Kubernetes API server', () => {
       expect.stringContaining('"ingres"'),
     ]);
   });
+
+  it('checks custom resources against their CRD schemas (Cilium, AdminNetworkPolicy)', async () => {
+    const post = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    const cnp = (egress: unknown) => ({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'c', namespace: 'shop' }, spec: { endpointSelector: {}, egress } });
+    expect((await post('/apis/cilium.io/v2/namespaces/shop/ciliumnetworkpolicies', cnp([{ toFQDNs: [{ matchName: 'a.example.com' }] }]))).status).toBe(201);
+    expect((await post('/apis/cilium.io/v2/namespaces/shop/ciliumnetworkpolicies', { ...cnp([{ toFQDN: [] }]), metadata: { name: 'd', namespace: 'shop' } })).status).toBe(422);
+    const anp = (action: string) => ({
+      apiVersion: 'policy.networking.k8s.io/v1alpha1',
+      kind: 'AdminNetworkPolicy',
+      metadata: { name: `a-${action.toLowerCase()}` },
+      spec: { priority: 10, subject: { namespaces: {} }, ingress: [{ action, from: [{ namespaces: {} }] }] },
+    });
+    expect((await post('/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies', anp('Deny'))).status).toBe(201);
+    expect((await post('/apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies', anp('Block'))).status).toBe(422);
+    expect(server.rejected).toHaveLength(2);
+  });
 });

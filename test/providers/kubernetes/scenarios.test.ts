@@ -9,7 +9,7 @@ import type { NetworkPolicyJson } from '../../../providers/kubernetes/canonical.
 import { connectionAllowed, type PodEndpoint } from '../../../providers/kubernetes/evaluate.js';
 import { startKubernetesHarness, withTarget, type KubernetesHarness } from '../../helpers/kubernetes/harness.js';
 import { kubeTarget } from '../../helpers/kubernetes/targets.js';
-import { flow, ruleSet, seg, shopRules, tcp } from '../../helpers/rulesets.js';
+import { flow, fqdns, internet, ruleSet, seg, shopRules, tcp } from '../../helpers/rulesets.js';
 
 /**
  * End to end through the real pipeline (createPlan → applyPlan) and the real client-node clients
@@ -187,5 +187,37 @@ describe('kubernetes scenarios', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('kubernetes scenarios with Cilium and AdminNetworkPolicy', () => {
+  it('creates CiliumNetworkPolicies and AdminNetworkPolicies the CRD schemas accept, and re-plans empty', async () => {
+    const full = kubeTarget('k8s-prod', { fqdn: 'cilium', adminNetworkPolicy: true });
+    const base = ruleSet({ segments: ['lb', 'web', 'app', 'db'], rules: [...shopRules().rules, ...flow(seg('app'), fqdns('payments', ['api.stripe.com']), tcp(443))] });
+    const rules = withTarget(
+      {
+        ...base,
+        denies: [
+          { id: 'd1', guardrail: 'no-ssh', direction: 'ingress', segments: ['db'], allSegments: false, peer: { kind: 'segment', name: 'lb' }, services: [tcp(22)], origins: [] },
+          { id: 'd2', guardrail: 'no-internet', direction: 'egress', segments: ['db'], allSegments: false, peer: internet(), services: [{ kind: 'all' }], origins: [] },
+        ],
+      },
+      full,
+    );
+    const plan = await h.plan(rules);
+    expect(changes(plan).filter((c) => !c.includes('kubernetes_network_policy'))).toEqual([
+      expect.stringMatching(/^create k8s-prod\.kubernetes_admin_network_policy\.shop-no-internet-db-out-[0-9a-f]{8}$/),
+      expect.stringMatching(/^create k8s-prod\.kubernetes_admin_network_policy\.shop-no-ssh-db-in-[0-9a-f]{8}$/),
+      'create k8s-prod.kubernetes_cilium_network_policy.shop/shop-app-fqdn',
+    ]);
+    expect((await h.apply(plan, rules)).ok).toBe(true);
+    expect(h.server.list('ciliumnetworkpolicies')).toHaveLength(1);
+    expect(h.server.list('adminnetworkpolicies')).toHaveLength(2);
+    expect(changes(await h.plan(rules))).toEqual([]);
+    // A hand edit of the CNP is drift like any other.
+    const cnp = structuredClone(h.server.get('ciliumnetworkpolicies', 'shop', 'shop-app-fqdn')!) as { spec: { egress: { toFQDNs?: { matchName: string }[] }[] } };
+    cnp.spec.egress.find((e) => e.toFQDNs)!.toFQDNs!.push({ matchName: 'evil.example.com' });
+    h.server.put('ciliumnetworkpolicies', cnp as unknown as Record<string, unknown>);
+    expect(changes(await h.plan(rules))).toEqual(['update k8s-prod.kubernetes_cilium_network_policy.shop/shop-app-fqdn']);
   });
 });
