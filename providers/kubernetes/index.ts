@@ -37,6 +37,7 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
     ...(options.clients ? { clients: options.clients } : {}),
     ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
   };
   type AnyTarget = { readonly kind: string; readonly name: string };
   return {
@@ -53,7 +54,7 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
         ...(live.endpoint ? { endpoint: live.endpoint } : {}),
       });
       // Everything kubectl would print, not only the model's objects.
-      return formatSnapshot(await readKubernetesLive(t, clients, options.pageSize ? { pageSize: options.pageSize } : {}));
+      return formatSnapshot(await readKubernetesLive(t, clients, { ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.retry ? { retry: options.retry } : {}) }));
     },
     toCliJson: (resources: readonly Resource[], _target: AnyTarget): Json => toKubernetesList(resources),
   };

@@ -9,6 +9,7 @@ import { error, type Diagnostic } from '../../src/diagnostics.js';
 import { ProviderError } from '../../src/errors.js';
 import type { ProviderState } from '../../src/plan/types.js';
 import type { ReadContext, StateSource } from '../../src/provider.js';
+import { retryPolicy, type RetrySettings } from '../kit/retry.js';
 import { fromClientModel } from './client-model.js';
 import { classifyKubernetesError, kubeconfigError, statusOf } from './errors.js';
 import { parseListJson, SNAPSHOT_COMMANDS, SNAPSHOT_FILES, type KubernetesRawState } from './snapshot.js';
@@ -84,6 +85,8 @@ export interface KubernetesReadOptions {
   readonly kubeconfig?: string;
   /** `limit` of each list page (default 250). */
   readonly pageSize?: number;
+  /** Backoff for 429/5xx (the client does not retry them). */
+  readonly retry?: RetrySettings;
 }
 
 /** The group/version/plural of the custom resources. */
@@ -91,17 +94,13 @@ export const CILIUM = { group: 'cilium.io', version: 'v2', plural: 'ciliumnetwor
 /** See CILIUM. */
 export const ADMIN = { group: 'policy.networking.k8s.io', version: 'v1alpha1', plural: 'adminnetworkpolicies' } as const;
 
-/** Every page of a list call. */
-async function allPages(what: string, target: string, page: (cont: string | undefined) => Promise<{ items: unknown[]; cont: string | undefined }>): Promise<Record<string, unknown>[]> {
+/** Every page of a list call, each page retried on throttling (429) and the server's 5xx. */
+async function allPages(what: string, target: string, retry: RetrySettings | undefined, page: (cont: string | undefined) => Promise<{ items: unknown[]; cont: string | undefined }>): Promise<Record<string, unknown>[]> {
+  const policy = retryPolicy({ ...retry, classify: (raw, w) => classifyKubernetesError(raw, w, target) });
   const items: Record<string, unknown>[] = [];
   let cont: string | undefined;
   for (let n = 0; ; n++) {
-    let r: { items: unknown[]; cont: string | undefined };
-    try {
-      r = await page(cont);
-    } catch (err) {
-      throw classifyKubernetesError(err, what, target);
-    }
+    const r = await policy.run(what, () => page(cont));
     items.push(...(r.items as Record<string, unknown>[]));
     cont = r.cont;
     if (!cont) return items;
@@ -110,16 +109,16 @@ async function allPages(what: string, target: string, page: (cont: string | unde
 }
 
 /** Lists the target's objects; `model` narrows by label (export passes none: everything). */
-export async function readKubernetesLive(target: KubernetesTarget, clients: KubernetesClients, options: { readonly model?: string; readonly pageSize?: number }): Promise<KubernetesRawState> {
+export async function readKubernetesLive(target: KubernetesTarget, clients: KubernetesClients, options: { readonly model?: string; readonly pageSize?: number; readonly retry?: RetrySettings }): Promise<KubernetesRawState> {
   const labelSelector = options.model ? ownerSelector(options.model) : undefined;
   const limit = options.pageSize ?? 250;
   const sel = labelSelector ? { labelSelector } : {};
-  const networkPolicies = await allPages('list networkpolicies', target.name, async (cont) => {
+  const networkPolicies = await allPages('list networkpolicies', target.name, options.retry, async (cont) => {
     const list = await clients.networking.listNetworkPolicyForAllNamespaces({ ...sel, limit, ...(cont ? { _continue: cont } : {}) });
     return { items: list.items.map(fromClientModel), cont: list.metadata?._continue || undefined };
   });
   const custom = async (crd: typeof CILIUM | typeof ADMIN) =>
-    allPages(`list ${crd.plural}.${crd.group}`, target.name, async (cont) => {
+    allPages(`list ${crd.plural}.${crd.group}`, target.name, options.retry, async (cont) => {
       const list = (await clients.custom.listClusterCustomObject({ group: crd.group, version: crd.version, plural: crd.plural, ...sel, limit, ...(cont ? { _continue: cont } : {}) })) as { items?: unknown[]; metadata?: { continue?: string } };
       return { items: list.items ?? [], cont: list.metadata?.continue || undefined };
     });
@@ -202,7 +201,7 @@ export async function readKubernetes(target: KubernetesTarget, source: StateSour
     ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
     ...(source.endpoint ? { endpoint: source.endpoint } : {}),
   });
-  let raw = await readKubernetesLive(target, clients, { ...(model ? { model } : {}), ...(options.pageSize ? { pageSize: options.pageSize } : {}) });
+  let raw = await readKubernetesLive(target, clients, { ...(model ? { model } : {}), ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.retry ? { retry: options.retry } : {}) });
   if (context) raw = await namesInTheWay(target, clients, raw, context);
   return toProviderState(target, raw, 'live', { model, segments: context?.segments });
 }

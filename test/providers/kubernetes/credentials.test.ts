@@ -78,3 +78,19 @@ describe('kubernetes credentials and reachability', () => {
     }
   });
 });
+
+describe('kubernetes throttling', () => {
+  it('retries a 429 with backoff and then reads', async () => {
+    const server = await startKubernetesApiServer();
+    try {
+      let throttled = 0;
+      server.beforeRequest = () => (throttled++ < 2 ? { status: 429, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Too many requests', reason: 'TooManyRequests', code: 429 } } : undefined);
+      const kubeconfig = server.writeKubeconfig(dir);
+      const state = await createKubernetesProvider({ kubeconfig, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 } }).read(kubeTarget(), { kind: 'live' }, { model: 'shop' });
+      expect(state.resources).toEqual([]);
+      expect(throttled).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+});

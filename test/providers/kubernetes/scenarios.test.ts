@@ -133,6 +133,23 @@ describe('kubernetes scenarios', () => {
     await converge(changed);
   });
 
+  it('converges when a create finds its own object from a run that stopped after the write, and refuses someone else\'s', async () => {
+    const plan = await h.plan(shop);
+    // The previous run wrote shop-web (labelled) and died before reporting it.
+    h.server.put('networkpolicies', { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'shop-web', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'bulkhead', 'bulkhead.io/model': 'shop' } }, spec: { podSelector: {} } });
+    // Someone else created shop-db meanwhile.
+    h.server.put('networkpolicies', { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'shop-db', namespace: 'shop' }, spec: { podSelector: {} } });
+    const report = await h.apply(plan, shop);
+    const failed = report.outcomes.filter((o) => o.status === 'failed');
+    expect(failed.map((o) => o.id)).toEqual(['create:k8s-prod.kubernetes_network_policy.shop/shop-db']);
+    expect(failed[0]!.error).toContain('does not carry the model\'s labels');
+    expect((h.server.get('networkpolicies', 'shop', 'shop-web')!['spec'] as { ingress?: unknown[] }).ingress).toHaveLength(1);
+    expect(h.server.get('networkpolicies', 'shop', 'shop-db')!['metadata']).not.toHaveProperty('labels');
+    // The next plan stops at the unowned object instead of failing mid-apply.
+    const next = await h.plan(shop);
+    expect(next.diagnostics.map((d) => d.code)).toEqual(['kubernetes-unowned-in-the-way']);
+  });
+
   it('is make-before-break across segments: every new allow lands before any old one goes', async () => {
     await converge();
     // web moves from 8080 to 8443: lb's egress and web's ingress both change.
