@@ -5,6 +5,7 @@ import type { Json, ProviderState, Resource } from '../../src/plan/types.js';
 import type { Applier, ApplierOptions, LiveOptions, ReadContext, SnapshotFile, StateSource } from '../../src/provider.js';
 import { createKubernetesApplier, type KubernetesApplyOptions } from './apply.js';
 import { toKubernetesList } from './cli-json.js';
+import { createKubernetesLocker } from './lock.js';
 import { createKubernetesClients, readKubernetes, readKubernetesLive, type KubernetesClientFactory } from './read.js';
 import { renderKubernetes } from './render.js';
 import { formatSnapshot } from './snapshot.js';
@@ -57,5 +58,6 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
       return formatSnapshot(await readKubernetesLive(t, clients, { ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.retry ? { retry: options.retry } : {}) }));
     },
     toCliJson: (resources: readonly Resource[], _target: AnyTarget): Json => toKubernetesList(resources),
+    lock: createKubernetesLocker({ ...(options.clients ? { clients: options.clients } : {}), ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }),
   };
 }

@@ -7,7 +7,7 @@ import { ANP_TYPE, canonicalAdmin, type AdminNetworkPolicyJson } from './admin.j
 import { canonicalNetworkPolicy, NP_TYPE, type NetworkPolicyJson } from './canonical.js';
 import { canonicalCilium, CNP_TYPE, type CiliumNetworkPolicyJson } from './cilium.js';
 import type { KubernetesRawState } from './snapshot.js';
-import { MANAGED_BY_LABEL, MODEL_LABEL, segmentPods, type KubernetesSegment, type KubernetesTarget } from './target.js';
+import { LOCK_LABEL, MANAGED_BY_LABEL, MODEL_LABEL, segmentPods, type KubernetesSegment, type KubernetesTarget } from './target.js';
 
 /**
  * Raw objects → ProviderState (pure). Owned = labelled `app.kubernetes.io/managed-by: bulkhead`
@@ -51,10 +51,13 @@ export function toProviderState(
   const expected = model && context.segments ? expectedObjects(target, model, context.segments) : [];
   const owned = (o: Record<string, unknown>) => {
     const l = labelsOf(o);
+    // The apply lock (lock.ts) is the model's but no policy of it: plan and drift never see it.
+    if (l[LOCK_LABEL] !== undefined) return false;
     return l[MANAGED_BY_LABEL] === 'bulkhead' && l[MODEL_LABEL] !== undefined && (model === undefined || l[MODEL_LABEL] === model);
   };
   const visit = (items: readonly Record<string, unknown>[] | null, type: string, kind: string, canonical: (o: Record<string, unknown>) => Resource) => {
     for (const o of items ?? []) {
+      if (labelsOf(o)[LOCK_LABEL] !== undefined) continue;
       if (owned(o)) {
         resources.push(canonical(o));
         continue;

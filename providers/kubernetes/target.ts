@@ -49,6 +49,8 @@ export const SEGMENT_LABEL = 'bulkhead.io/segment';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 /** See MANAGED_BY_LABEL. */
 export const MODEL_LABEL = 'bulkhead.io/model';
+/** Label of the apply lock object (lock.ts); read and plan ignore objects carrying it. */
+export const LOCK_LABEL = 'bulkhead.io/lock';
 /** The namespace label the API server sets on every namespace (immutable, Kubernetes ≥ 1.22). */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
