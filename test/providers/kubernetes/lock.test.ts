@@ -30,7 +30,7 @@ describe('Kubernetes lock (local API server)', () => {
     const stored = h.server.get('networkpolicies', 'shop', 'shop-bulkhead-lock') as NetworkPolicyJson;
     // No pod can match it: it isolates nothing.
     const pod = (labels: Record<string, string>) => ({ kind: 'pod' as const, namespace: 'shop', labels, ip: '10.244.0.1' });
-    for (const labels of [{}, { 'bulkhead.io/lock': 'shop' }, { 'bulkhead.io/segment': 'web' }]) {
+    for (const labels of [{}, { 'bulkhead.io/lock': 'shop' }, { 'bulkhead.io/segment': 'web' }] as Record<string, string>[]) {
       expect(connectionAllowed({ policies: [stored] }, { src: { kind: 'external', ip: '198.51.100.1' }, dst: pod(labels), protocol: 'TCP', port: 80 })).toBe(true);
     }
     expect(await lockOf().tryCreate(request('run-b'))).toMatchObject({ kind: 'held', record: { runId: 'run-a' } });
