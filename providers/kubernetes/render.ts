@@ -267,8 +267,10 @@ function adminPolicies(ctx: Ctx): Resource[] {
     const rule: AnpRuleJson = { name: deny.guardrail.slice(0, MAX_ANP_RULE_NAME), action: 'Deny', [field]: peers, ...(ports === 'all' ? {} : { ports }) };
     for (const segment of deny.segments) {
       const pods = ctx.pods.get(segment);
+      // The name hashes what the ANP is about (guardrail, direction, peer, segment), not its ports:
+      // a port change is an in-place update, not a new object.
       if (!pods) continue;
-      const name = nameWithHashTail([model, deny.guardrail, segment, deny.direction === 'ingress' ? 'in' : 'out'], MAX_ANP_NAME_LENGTH, 8, { identity: `${model}\n${deny.id}\n${segment}` });
+      const name = nameWithHashTail([model, deny.guardrail, segment, deny.direction === 'ingress' ? 'in' : 'out'], MAX_ANP_NAME_LENGTH, 8, { identity: `${model}\n${deny.guardrail}\n${deny.direction}\n${JSON.stringify(deny.peer)}\n${segment}` });
       out.push(
         canonicalAdmin(
           ctx.target.name,

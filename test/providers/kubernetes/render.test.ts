@@ -142,6 +142,9 @@ describe('kubernetes render', () => {
       ],
       egress: [],
     });
+    // The name does not depend on the ports: a port change updates the ANP in place.
+    const wider = renderKubernetes({ ...rules, denies: [deny({ id: 'd9', services: [tcp(22), tcp(3389)] })] }, kubeTarget('k', { adminNetworkPolicy: true }));
+    expect(wider.resources.find((r) => r.type === ANP_TYPE)!.name).toBe(anps[0]!.name);
     // Egress to internet: the complement of the internal ranges, in peers of at most 25 networks.
     const out = renderKubernetes({ ...rules, denies: [deny({ direction: 'egress', peer: internet() })] }, kubeTarget('k', { adminNetworkPolicy: true }));
     const peers = (out.resources.find((r) => r.type === ANP_TYPE)!.attributes['egress'] as { to: { networks: string[] }[] }[])[0]!.to;
