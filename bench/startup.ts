@@ -1,5 +1,5 @@
 /**
- * Start-up of the CLI as users and pipelines meet it: whole `node dist/src/cli.js …` processes,
+ * Start-up of the CLI as users and pipelines meet it: whole `node dist/src/commands/main.js …` processes,
  * wall time and peak RSS, median of runs. Part of `npm run bench`; needs `npm run build` first.
  */
 import { spawnSync } from 'node:child_process';
@@ -43,7 +43,7 @@ function median(xs: readonly number[]): number {
 
 /** Runs each case `runs` times (after one warm-up) and returns the medians. */
 export function benchStartup(runs: number, cases: readonly StartupCase[] = STARTUP_CASES): StartupResult[] {
-  const cli = join(ROOT, 'dist/src/cli.js');
+  const cli = join(ROOT, 'dist/src/commands/main.js');
   const probe = join(ROOT, 'bench/rss-probe.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-startup-'));
   try {

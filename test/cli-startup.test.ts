@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 const REPO = resolve(import.meta.dirname, '..');
 
 function cli(args: readonly string[]): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './test/helpers/forbid-sdks.mjs', 'src/cli.ts', ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './test/helpers/forbid-sdks.mjs', 'src/commands/main.ts', ...args], {
     cwd: REPO,
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isSilencedProcessWarning } from '../src/cli.js';
+import { isSilencedProcessWarning } from '../src/commands/main.js';
 import { runCli } from './helpers/cli.js';
 import { createFakeWorkspace, restoreProviders } from './helpers/fake-workspace.js';
 
@@ -92,7 +92,7 @@ describe('process warnings', () => {
 });
 `,
     );
-    const r = await run(process.execPath, ['--import', 'tsx', '--import', preload, 'src/cli.ts', '--version'], { cwd: repo });
+    const r = await run(process.execPath, ['--import', 'tsx', '--import', preload, 'src/commands/main.ts', '--version'], { cwd: repo });
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(r.stderr).not.toContain('NodeVersionSupportWarning');
     expect(r.stderr).not.toContain('MetadataLookupWarning');
@@ -112,7 +112,7 @@ describe('process warnings', () => {
 });
 `,
     );
-    const r = await run(process.execPath, ['--import', 'tsx', '--import', preload, 'src/cli.ts', '--version'], { cwd: repo }).then(
+    const r = await run(process.execPath, ['--import', 'tsx', '--import', preload, 'src/commands/main.ts', '--version'], { cwd: repo }).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
     );

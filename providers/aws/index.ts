@@ -1,6 +1,6 @@
 import type { RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
-import type { Provider, ReadContext, RenderContext } from '../../src/provider.js';
+import type { Provider, ProviderEntry, ReadContext, RenderContext } from '../../src/provider.js';
 import { createAwsApplier, type AwsApplierTuning } from './apply.js';
 import { awsCliJson } from './cli-json.js';
 import { createAwsLocker } from './lock.js';
@@ -8,6 +8,7 @@ import { createEc2Client, exportRaw, readAws, type AwsClientOptions } from './re
 import { renderAws } from './render.js';
 import { snapshotFiles } from './snapshot.js';
 import { validateAws } from './validate.js';
+import { awsTarget } from './target.js';
 
 /** Options of the AWS provider: how to build EC2 clients, and applier knobs (tests). */
 export interface AwsProviderOptions extends AwsClientOptions {
@@ -55,3 +56,6 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     lock: createAwsLocker(options),
   } satisfies Provider;
 }
+
+/** The AWS provider's registry entry (providers/index.ts). */
+export const awsProvider: ProviderEntry<'aws'> = { target: awsTarget, create: () => createAwsProvider() };

@@ -1,4 +1,4 @@
-import type { Provider } from '../../src/provider.js';
+import type { Provider, ProviderEntry } from '../../src/provider.js';
 import { createAzureApplier } from './apply.js';
 import { azureCliJson } from './cli-json.js';
 import { createAzureLocker } from './lock.js';
@@ -6,6 +6,7 @@ import { readAzure, type AzureProviderOptions } from './read.js';
 import { renderAzure } from './render.js';
 import { exportAzureSnapshot } from './snapshot.js';
 import { validateAzure } from './validate.js';
+import { azureTarget } from './target.js';
 
 export type { AzureProviderOptions } from './read.js';
 
@@ -27,3 +28,6 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     lock: createAzureLocker(options),
   } satisfies Provider;
 }
+
+/** The Azure provider's registry entry (providers/index.ts). */
+export const azureProvider: ProviderEntry<'azure'> = { target: azureTarget, create: () => createAzureProvider() };

@@ -1,4 +1,4 @@
-import type { Provider } from '../../src/provider.js';
+import type { Provider, ProviderEntry } from '../../src/provider.js';
 import { ProviderError } from '../../src/errors.js';
 import { createGcpApplier, type GcpApplyOptions } from './apply.js';
 import { toGcpCliJson } from './cli-json.js';
@@ -8,6 +8,7 @@ import { createGcpClients, readGcp, readGcpLive, type GcpClientFactory, type Ret
 import { renderGcp } from './render.js';
 import { formatSnapshot } from './snapshot.js';
 import { validateGcp } from './validate.js';
+import { gcpTarget } from './target.js';
 
 /**
  * The GCP provider: VPC firewall rules by network tag or service account, plus rules of a global
@@ -61,3 +62,6 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     lock: createGcpLocker(options.clients ? { clients: options.clients } : {}),
   } satisfies Provider;
 }
+
+/** The GCP provider's registry entry (providers/index.ts). */
+export const gcpProvider: ProviderEntry<'gcp'> = { target: gcpTarget, create: () => createGcpProvider() };

@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { error, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { toPlain, type YNode } from './load.js';
 import { didYouMean } from './suggest.js';
+import { assembleModelSchema } from './schema-base.js';
+import type { JsonSchema } from '../provider.js';
+import { registryGeneration, targetDescriptors } from '../targets.js';
 
 /**
  * The structural check: the shipped JSON Schema (`schema.json`, the same file editors use through
@@ -11,11 +13,26 @@ import { didYouMean } from './suggest.js';
  * the offending node (the key itself for unknown keys and bad names).
  */
 
-/** The model's JSON Schema, as shipped (`bulkhead/schema`). */
-export const MODEL_SCHEMA: Record<string, unknown> = JSON.parse(readFileSync(new URL('./schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
-
+/**
+ * The model's JSON Schema for the registered providers: the provider-neutral base with each
+ * provider's fragments (schema-base.ts). The shipped `schema.json` (`bulkhead/schema`) is this for
+ * the bundled providers (test/model/schema.test.ts keeps it so; `npm run schema:update` rewrites it).
+ */
+export function modelSchema(): Record<string, unknown> {
+  if (!assembled || assembled.generation !== registryGeneration()) {
+    assembled = { generation: registryGeneration(), schema: assembleModelSchema(targetDescriptors()) };
+    compiled = undefined;
+  }
+  return assembled.schema as Record<string, unknown>;
+}
+let assembled: { readonly generation: number; readonly schema: JsonSchema } | undefined;
 let compiled: ValidateFunction | undefined;
+
+/** The model's JSON Schema for the bundled providers, as shipped (`bulkhead/schema`). */
+export const MODEL_SCHEMA: Record<string, unknown> = modelSchema();
+
 function validator(): ValidateFunction {
+  const schema = modelSchema();
   if (!compiled) {
     // Loaded on first use, not at start-up: `--version`, `--help` and the commands that never check
     // a model file do not pay for it (ajv is CommonJS, so a synchronous require keeps this sync).
@@ -23,7 +40,7 @@ function validator(): ValidateFunction {
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
     // VS Code's JSON language service shows this message for a failed `pattern`; so do we.
     ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-    compiled = ajv.compile(MODEL_SCHEMA);
+    compiled = ajv.compile(schema);
   }
   return compiled;
 }
