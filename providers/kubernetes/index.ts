@@ -1,15 +1,13 @@
-import type { RuleSet } from '../../src/compile/types.js';
-import type { Diagnostic } from '../../src/diagnostics.js';
+import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
-import type { Json, ProviderState, Resource } from '../../src/plan/types.js';
-import type { Applier, ApplierOptions, LiveOptions, ReadContext, SnapshotFile, StateSource } from '../../src/provider.js';
+import type { Provider, ProviderEntry } from '../../src/provider.js';
 import { createKubernetesApplier, type KubernetesApplyOptions } from './apply.js';
 import { toKubernetesList } from './cli-json.js';
 import { createKubernetesLocker } from './lock.js';
 import { createKubernetesClients, readKubernetes, readKubernetesLive, type KubernetesClientFactory } from './read.js';
 import { renderKubernetes } from './render.js';
 import { formatSnapshot } from './snapshot.js';
-import { isKubernetesTarget, type KubernetesTarget } from './target.js';
+import { isKubernetesTarget, kubernetesTarget as kubernetesTargetDescriptor, type KubernetesTarget } from './target.js';
 import { validateKubernetes } from './validate.js';
 
 /**
@@ -27,8 +25,8 @@ export interface KubernetesProviderOptions extends KubernetesApplyOptions {
 }
 
 /** A target the provider was handed, checked to be a Kubernetes one. */
-function kubernetesTarget(target: { readonly kind: string; readonly name: string }): KubernetesTarget {
-  if (!isKubernetesTarget(target)) throw new ProviderError(`kubernetes: target ${target.name} is not a Kubernetes target (it is a ${target.kind} target)`);
+function kubernetesTarget(target: TargetSpec): KubernetesTarget {
+  if (!isKubernetesTarget(target)) throw new ProviderError(`kubernetes: target ${target.name} is not a Kubernetes target`);
   return target;
 }
 
@@ -40,15 +38,14 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   };
-  type AnyTarget = { readonly kind: string; readonly name: string };
   return {
-    id: 'kubernetes' as const,
-    validate: (rules: RuleSet, target: AnyTarget, _ctx?: unknown): Diagnostic[] => (isKubernetesTarget(target) ? validateKubernetes(rules, target) : []),
+    id: 'kubernetes',
+    validate: (rules, target, _ctx) => (isKubernetesTarget(target) ? validateKubernetes(rules, target) : []),
     // Names are matched by Cilium's DNS proxy, so the plan's resolutions are not needed.
-    render: (rules: RuleSet, target: AnyTarget, _ctx?: unknown): Resource[] => renderKubernetes(rules, kubernetesTarget(target)).resources,
-    read: (target: AnyTarget, source: StateSource, context?: ReadContext): Promise<ProviderState> => readKubernetes(kubernetesTarget(target), source, context, readOptions),
-    createApplier: (target: AnyTarget, _state: ProviderState, applierOptions: ApplierOptions): Applier => createKubernetesApplier(kubernetesTarget(target), applierOptions, options),
-    async exportSnapshot(target: AnyTarget, live: LiveOptions): Promise<SnapshotFile[]> {
+    render: (rules, target, _ctx) => renderKubernetes(rules, kubernetesTarget(target)).resources,
+    read: (target, source, context) => readKubernetes(kubernetesTarget(target), source, context, readOptions),
+    createApplier: (target, _state, applierOptions) => createKubernetesApplier(kubernetesTarget(target), applierOptions, options),
+    async exportSnapshot(target, live) {
       const t = kubernetesTarget(target);
       const clients = await (options.clients ?? createKubernetesClients)(t, {
         ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
@@ -57,7 +54,10 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
       // Everything kubectl would print, not only the model's objects.
       return formatSnapshot(await readKubernetesLive(t, clients, { ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.retry ? { retry: options.retry } : {}) }));
     },
-    toCliJson: (resources: readonly Resource[], _target: AnyTarget): Json => toKubernetesList(resources),
+    toCliJson: (resources, _target) => toKubernetesList(resources),
     lock: createKubernetesLocker({ ...(options.clients ? { clients: options.clients } : {}), ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }),
-  };
+  } satisfies Provider;
 }
+
+/** The registry entry (providers/index.ts). */
+export const kubernetesProvider: ProviderEntry<'kubernetes'> = { target: kubernetesTargetDescriptor, create: () => createKubernetesProvider() };

@@ -93,11 +93,11 @@ function peersOf(ctx: Ctx, e: Endpoint, intent: RuleIntent): Peer[] | undefined 
       if (e.builtin === 'internet') return internetPeers(ctx.internal, { ipv4: e.ipv4.length > 0, ipv6: e.ipv6.length > 0 });
       return [...e.ipv4, ...e.ipv6].map((cidr): Peer => ({ kind: 'ipBlock', cidr, except: [] }));
     case 'cloud':
+      if (e.kubernetes) return [...e.kubernetes.ipv4, ...e.kubernetes.ipv6].map((cidr): Peer => ({ kind: 'ipBlock', cidr, except: [] }));
       ctx.diagnostics.push(
         error(
           'kubernetes-entity-unbound',
-          `entity ${e.entity} has no Kubernetes binding (it is bound per cloud: ${['aws', 'azure', 'gcp'].filter((c) => (e as Record<string, unknown>)[c]).join(', ')}): ` +
-            `give it plain cidrs, or leave target ${ctx.target.name} out of this flow's model`,
+          `entity ${e.entity} has no Kubernetes binding: give it \`kubernetes: { cidrs: [...] }\` (the addresses the cluster reaches it at)`,
           firstPos(intent.origins),
         ),
       );
@@ -332,7 +332,7 @@ export function renderKubernetes(rules: RuleSet, target: KubernetesTarget): Kube
           'kubernetes-guardrails-validation-only',
           `target ${target.name}: guardrail${names.length > 1 ? 's' : ''} ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} checked at validation only: ` +
             `nothing in the cluster stops a NetworkPolicy written by hand from opening what ${names.length > 1 ? 'they close' : 'it closes'}. ` +
-            'Set `adminNetworkPolicy: true` on the target to render them as AdminNetworkPolicies (the cluster needs the network-policy-api CRDs and a plugin that implements them)',
+            'Set `adminNetworkPolicy: true` on the target to render guardrail denies as AdminNetworkPolicies (the cluster needs the network-policy-api CRDs and a plugin that implements them)',
           target.pos,
         ),
       );

@@ -1,5 +1,8 @@
-import type { SourcePos } from '../../src/diagnostics.js';
-import type { SegmentSpec } from '../../src/compile/types.js';
+import type { SegmentSpec, TargetOf } from '../../src/compile/types.js';
+import { error } from '../../src/diagnostics.js';
+import { DEFAULT_INTERNAL_RANGES } from '../../src/model/addresses.js';
+import type { TargetDescriptor } from '../../src/provider.js';
+import { labelKeyProblem, labelValueProblem } from './limits.js';
 
 /**
  * What a Kubernetes target and a segment's binding say (DESIGN §8). Defined here, beside the
@@ -32,16 +35,21 @@ export interface KubernetesSegmentBinding {
   readonly podSelector?: { readonly [label: string]: string };
 }
 
-/** A Kubernetes target as the provider sees it (the `kubernetes` variant of TargetSpec). */
-export interface KubernetesTarget {
-  readonly kind: 'kubernetes';
-  readonly name: string;
-  readonly pos: SourcePos;
-  readonly kubernetes: KubernetesTargetConfig;
-}
+/** A Kubernetes target (the `kubernetes` variant of TargetSpec). */
+export type KubernetesTarget = TargetOf<'kubernetes'>;
 
-/** A segment with its optional Kubernetes binding. */
-export type KubernetesSegment = SegmentSpec & { readonly kubernetes?: KubernetesSegmentBinding };
+/** A segment with its optional Kubernetes binding (SegmentSpec carries it through SegmentBindings). */
+export type KubernetesSegment = SegmentSpec;
+
+declare module '../../src/compile/types.js' {
+  interface TargetConfigs {
+    kubernetes: KubernetesTargetConfig;
+  }
+  interface SegmentBindings {
+    /** The segment's pods: another namespace, other labels. */
+    kubernetes: KubernetesSegmentBinding;
+  }
+}
 
 /** The label that selects a segment's pods by default. */
 export const SEGMENT_LABEL = 'bulkhead.io/segment';
@@ -78,7 +86,102 @@ export function segmentPods(target: KubernetesTargetConfig, segment: KubernetesS
   };
 }
 
-/** Is this target a Kubernetes target? (TargetSpec gains the variant in the core.) */
+/** Is this target a Kubernetes target? */
 export function isKubernetesTarget(target: { readonly kind: string }): target is KubernetesTarget {
   return target.kind === 'kubernetes';
 }
+
+const ENDPOINT = { type: 'string', pattern: '^https?://', patternErrorMessage: 'an http(s) URL' };
+const NAMESPACE = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', patternErrorMessage: 'a namespace name (a DNS label like shop)' };
+/** Pod labels: keys as the API allows them (optional DNS prefix and `/`), values of 63 characters at most. */
+const LABELS = {
+  type: 'object',
+  minProperties: 1,
+  propertyNames: {
+    pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$',
+    patternErrorMessage: 'a label key like app or app.kubernetes.io/name',
+  },
+  additionalProperties: {
+    type: 'string',
+    pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$',
+    patternErrorMessage: 'a label value: 63 characters at most, letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+  },
+};
+
+/** The Kubernetes target as the core sees it (validation, compile, the commands): see TargetDescriptor. */
+export const kubernetesTarget: TargetDescriptor<'kubernetes'> = {
+  id: 'kubernetes',
+  label: 'Kubernetes',
+  aLabel: 'a Kubernetes',
+  renders: 'Kubernetes NetworkPolicies',
+  schema: {
+    target: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['namespace'],
+      properties: {
+        namespace: NAMESPACE,
+        context: { type: 'string', minLength: 1 },
+        dns: { type: 'boolean' },
+        fqdn: { enum: ['cilium'] },
+        adminNetworkPolicy: { type: 'boolean' },
+        internalRanges: { $ref: '#/definitions/internalRanges' },
+        endpoint: ENDPOINT,
+      },
+    },
+    entityBinding: { type: 'object', additionalProperties: false, properties: { cidrs: { $ref: '#/definitions/cidrs' } } },
+    segmentBinding: { type: 'object', additionalProperties: false, minProperties: 1, properties: { namespace: NAMESPACE, podSelector: LABELS } },
+  },
+  parseSegmentBinding(c, ctx) {
+    const namespace = c.string('namespace');
+    const raw = c.value('podSelector');
+    let podSelector: Record<string, string> | undefined;
+    if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+      podSelector = {};
+      for (const k of Object.keys(raw).sort()) {
+        const v = (raw as Record<string, unknown>)[k];
+        if (typeof v !== 'string') continue; // the schema reports the type
+        const problem = labelKeyProblem(k) ?? labelValueProblem(v);
+        if (problem) c.report(error('kubernetes-label', `segment "${ctx.segment}": podSelector: ${problem}`, c.pos('podSelector')));
+        podSelector[k] = v;
+      }
+      if (Object.keys(podSelector).length === 0) podSelector = undefined;
+    }
+    return { ...(namespace !== undefined ? { namespace } : {}), ...(podSelector ? { podSelector } : {}) };
+  },
+  parse(c, ctx) {
+    const namespace = c.string('namespace');
+    if (namespace === undefined) return undefined; // schema: required
+    const context = c.string('context'), endpoint = c.string('endpoint');
+    const dns = c.value('dns'), admin = c.value('adminNetworkPolicy'), fqdn = c.string('fqdn');
+    return {
+      namespace,
+      ...(context !== undefined ? { context } : {}),
+      ...(dns === false ? { dns: false } : {}),
+      ...(fqdn === 'cilium' ? { fqdn: 'cilium' as const } : {}),
+      ...(admin === true ? { adminNetworkPolicy: true } : {}),
+      ...(ctx.internalRanges !== undefined ? { internalRanges: ctx.internalRanges } : {}),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+    };
+  },
+  canonical: (c) => ({
+    namespace: c.namespace,
+    ...(c.context !== undefined ? { context: c.context } : {}),
+    ...(c.dns === false ? { dns: false } : {}),
+    ...(c.fqdn !== undefined ? { fqdn: c.fqdn } : {}),
+    ...(c.adminNetworkPolicy ? { adminNetworkPolicy: true } : {}),
+    ...(c.internalRanges !== undefined ? { internalRanges: [...c.internalRanges] } : {}),
+    ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}),
+  }),
+  place: (c) => `kubernetes namespace ${c.namespace}${c.context ? ` in context ${c.context}` : ''}`,
+  summary: (c) => `kubernetes ${c.context ?? '(current context)'} ${c.namespace}${c.fqdn ? ` fqdn ${c.fqdn}` : ''}${c.adminNetworkPolicy ? ' adminNetworkPolicy' : ''}`,
+  internalRanges: (c) => c.internalRanges ?? DEFAULT_INTERNAL_RANGES,
+  endpoint: (c) => c.endpoint,
+  endpointEnv: 'BULKHEAD_KUBERNETES_ENDPOINT',
+  // Cilium's DNS proxy matches the names themselves: the plan's resolutions are not rendered.
+  usesResolvedAddresses: false,
+  fqdnEgressProblem: (c) =>
+    c.fqdn === 'cilium'
+      ? undefined
+      : 'has no `fqdn: cilium`: a NetworkPolicy cannot filter by name, so planning this target fails until the cluster has a network plugin that can (Cilium) and the target says so',
+};
