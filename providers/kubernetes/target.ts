@@ -1,8 +1,6 @@
 import type { SegmentSpec, TargetOf } from '../../src/compile/types.js';
-import { error } from '../../src/diagnostics.js';
 import { DEFAULT_INTERNAL_RANGES } from '../../src/model/addresses.js';
 import type { TargetDescriptor } from '../../src/provider.js';
-import { labelKeyProblem, labelValueProblem } from './limits.js';
 
 /**
  * What a Kubernetes target and a segment's binding say (DESIGN §8). Defined here, beside the
@@ -123,7 +121,7 @@ export const kubernetesTarget: TargetDescriptor<'kubernetes'> = {
         namespace: NAMESPACE,
         context: { type: 'string', minLength: 1 },
         dns: { type: 'boolean' },
-        fqdn: { enum: ['cilium'] },
+        fqdn: { type: 'string', pattern: '^cilium$', patternErrorMessage: 'cilium (the one network plugin whose FQDN policies Bulkhead renders)' },
         adminNetworkPolicy: { type: 'boolean' },
         internalRanges: { $ref: '#/definitions/internalRanges' },
         endpoint: ENDPOINT,
@@ -132,18 +130,16 @@ export const kubernetesTarget: TargetDescriptor<'kubernetes'> = {
     entityBinding: { type: 'object', additionalProperties: false, properties: { cidrs: { $ref: '#/definitions/cidrs' } } },
     segmentBinding: { type: 'object', additionalProperties: false, minProperties: 1, properties: { namespace: NAMESPACE, podSelector: LABELS } },
   },
-  parseSegmentBinding(c, ctx) {
+  parseSegmentBinding(c) {
     const namespace = c.string('namespace');
     const raw = c.value('podSelector');
     let podSelector: Record<string, string> | undefined;
     if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
       podSelector = {};
+      // Label syntax is the schema's (it reports each key and value at its own position).
       for (const k of Object.keys(raw).sort()) {
         const v = (raw as Record<string, unknown>)[k];
-        if (typeof v !== 'string') continue; // the schema reports the type
-        const problem = labelKeyProblem(k) ?? labelValueProblem(v);
-        if (problem) c.report(error('kubernetes-label', `segment "${ctx.segment}": podSelector: ${problem}`, c.pos('podSelector')));
-        podSelector[k] = v;
+        if (typeof v === 'string') podSelector[k] = v;
       }
       if (Object.keys(podSelector).length === 0) podSelector = undefined;
     }
