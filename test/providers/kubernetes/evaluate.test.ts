@@ -110,9 +110,9 @@ function agree(rules: RuleSet, target: KubernetesTarget, extraPorts: readonly nu
   }
   const probes: Probe[] = [...segments.map((s): Probe => ({ kind: 'segment', name: s.name })), ...[...addresses].map((ip): Probe => ({ kind: 'address', ip }))];
   let checked = 0;
-  probes.forEach((src, i) =>
-    probes.forEach((dst, j) => {
-      if (src === dst || (src.kind === 'address' && dst.kind === 'address')) return;
+  for (const [i, src] of probes.entries()) {
+    for (const [j, dst] of probes.entries()) {
+      if (src === dst || (src.kind === 'address' && dst.kind === 'address')) continue;
       for (const protocol of ['TCP', 'UDP'] as const) {
         for (const port of ports) {
           const want = modelAllows(rules, src, dst, protocol, port, internal);
@@ -121,8 +121,8 @@ function agree(rules: RuleSet, target: KubernetesTarget, extraPorts: readonly nu
           checked++;
         }
       }
-    }),
-  );
+    }
+  }
   return checked;
 }
 
