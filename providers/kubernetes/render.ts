@@ -287,6 +287,39 @@ function adminPolicies(ctx: Ctx): Resource[] {
       );
     }
   }
+  // `only`: every pod source but the allowed segments' is denied; the allowed ones Pass on to the
+  // NetworkPolicies (which allow exactly the model's flows). Addresses outside the cluster cannot be
+  // ANP ingress peers: for them the NetworkPolicies' default deny is what holds.
+  for (const only of ctx.rules.onlys ?? []) {
+    const allowed: AnpPeerJson[] = only.fromSegments.flatMap((s) => {
+      const pods = ctx.pods.get(s);
+      return pods ? [{ pods: { namespaceSelector: namespaceSelector(pods.namespace), podSelector: { matchLabels: { ...pods.labels } } } }] : [];
+    });
+    const name = only.guardrail.slice(0, MAX_ANP_RULE_NAME - '-allowed'.length);
+    const ingress: AnpRuleJson[] = [
+      ...(allowed.length > 0 ? [{ name: `${name}-allowed`, action: 'Pass', from: allowed }] : []),
+      { name, action: 'Deny', from: [{ namespaces: {} }] },
+    ];
+    for (const segment of only.segments) {
+      const pods = ctx.pods.get(segment);
+      if (!pods) continue;
+      const anpName = nameWithHashTail([model, only.guardrail, segment, 'only'], MAX_ANP_NAME_LENGTH, 8, { identity: `${model}\n${only.guardrail}\nonly\n${segment}` });
+      out.push(
+        canonicalAdmin(
+          ctx.target.name,
+          {
+            metadata: { name: anpName, labels: ownerLabels(model) },
+            spec: {
+              priority: ANP_PRIORITY,
+              subject: { pods: { namespaceSelector: namespaceSelector(pods.namespace), podSelector: { matchLabels: { ...pods.labels } } } },
+              ingress,
+            },
+          },
+          { origins: only.origins },
+        ),
+      );
+    }
+  }
   return out;
 }
 
@@ -323,16 +356,16 @@ export function renderKubernetes(rules: RuleSet, target: KubernetesTarget): Kube
       );
     }
   }
-  if (rules.denies.length > 0) {
+  if (rules.denies.length > 0 || (rules.onlys ?? []).length > 0) {
     if (target.kubernetes.adminNetworkPolicy) resources.push(...adminPolicies(ctx));
     else {
-      const names = [...new Set(rules.denies.map((d) => d.guardrail))].sort(byString);
+      const names = [...new Set([...rules.denies.map((d) => d.guardrail), ...(rules.onlys ?? []).map((o) => o.guardrail)])].sort(byString);
       ctx.diagnostics.push(
         warning(
           'kubernetes-guardrails-validation-only',
           `target ${target.name}: guardrail${names.length > 1 ? 's' : ''} ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} checked at validation only: ` +
             `nothing in the cluster stops a NetworkPolicy written by hand from opening what ${names.length > 1 ? 'they close' : 'it closes'}. ` +
-            'Set `adminNetworkPolicy: true` on the target to render guardrail denies as AdminNetworkPolicies (the cluster needs the network-policy-api CRDs and a plugin that implements them)',
+            'Set `adminNetworkPolicy: true` on the target to render guardrails as AdminNetworkPolicies (the cluster needs the network-policy-api CRDs and a plugin that implements them)',
           target.pos,
         ),
       );

@@ -21,6 +21,11 @@ describe('kubernetes in the model', () => {
     expect(r.value!.segments.find((s) => s.name === 'app')).toMatchObject({ kubernetes: { namespace: 'api', podSelector: { 'app.kubernetes.io/name': 'api', tier: 'backend' } } });
   });
 
+  it('carries the only guardrails into the RuleSet (tiers expanded), for AdminNetworkPolicy', async () => {
+    const r = await compileFile('policies/shop.yaml', { cwd: new URL('../../../', import.meta.url).pathname });
+    expect(r.value!.onlys).toEqual([{ guardrail: 'data-only-from-backend', segments: ['db'], fromSegments: ['app'], fromEntities: [], origins: [expect.objectContaining({ label: expect.stringContaining('data-only-from-backend') })] }]);
+  });
+
   it('refuses unknown keys, bad namespaces and label syntax at file:line:column', async () => {
     const dir = writeFiles({
       'm.yaml': model('{ namespace: Shop_NS, dsn: false, fqdn: calico }', '  web:\n    ingress: [{ from: internet, ports: [tcp/443] }]\n    kubernetes: { podSelector: { "bad key!": x, tier: "-no" } }\n'),

@@ -156,6 +156,21 @@ describe('kubernetes render', () => {
     expect(inet.diagnostics.map((d) => d.code)).toEqual(['kubernetes-guardrail-not-rendered']);
   });
 
+  it('renders an only guardrail as deny-all-but: Pass for the allowed segments, then Deny every pod', () => {
+    const rules = { ...shopRules([]), onlys: [{ guardrail: 'data-only-from-backend', segments: ['db'], fromSegments: ['app'], fromEntities: [], origins: [{ pos: pos(50, 5), label: 'guardrail' }] }] };
+    expect(renderKubernetes(rules, target).diagnostics[0]!.message).toContain('guardrail data-only-from-backend is checked at validation only');
+    const [anp] = renderKubernetes(rules, kubeTarget('k', { adminNetworkPolicy: true })).resources.filter((r) => r.type === ANP_TYPE);
+    expect(anp!.name).toMatch(/^shop-data-only-from-backend-db-only-[0-9a-f]{8}$/);
+    expect(anp!.attributes['ingress']).toEqual([
+      {
+        action: 'Pass',
+        name: 'data-only-from-backend-allowed',
+        from: [{ pods: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: { 'bulkhead.io/segment': 'app' } } } }],
+      },
+      { action: 'Deny', name: 'data-only-from-backend', from: [{ namespaces: {} }] },
+    ]);
+  });
+
   it('is pure and deterministic: the same RuleSet renders the same resources', () => {
     const a = renderKubernetes(shopRules([]), target);
     const b = renderKubernetes(shopRules([]), target);

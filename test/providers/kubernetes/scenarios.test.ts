@@ -218,18 +218,20 @@ describe('kubernetes scenarios with Cilium and AdminNetworkPolicy', () => {
           { id: 'd1', guardrail: 'no-ssh', direction: 'ingress', segments: ['db'], allSegments: false, peer: { kind: 'segment', name: 'lb' }, services: [tcp(22)], origins: [] },
           { id: 'd2', guardrail: 'no-internet', direction: 'egress', segments: ['db'], allSegments: false, peer: internet(), services: [{ kind: 'all' }], origins: [] },
         ],
+        onlys: [{ guardrail: 'data-only-from-backend', segments: ['db'], fromSegments: ['app'], fromEntities: [], origins: [] }],
       },
       full,
     );
     const plan = await h.plan(rules);
     expect(changes(plan).filter((c) => !c.includes('kubernetes_network_policy'))).toEqual([
+      expect.stringMatching(/^create k8s-prod\.kubernetes_admin_network_policy\.shop-data-only-from-backend-db-only-[0-9a-f]{8}$/),
       expect.stringMatching(/^create k8s-prod\.kubernetes_admin_network_policy\.shop-no-internet-db-out-[0-9a-f]{8}$/),
       expect.stringMatching(/^create k8s-prod\.kubernetes_admin_network_policy\.shop-no-ssh-db-in-[0-9a-f]{8}$/),
       'create k8s-prod.kubernetes_cilium_network_policy.shop/shop-app-fqdn',
     ]);
     expect((await h.apply(plan, rules)).ok).toBe(true);
     expect(h.server.list('ciliumnetworkpolicies')).toHaveLength(1);
-    expect(h.server.list('adminnetworkpolicies')).toHaveLength(2);
+    expect(h.server.list('adminnetworkpolicies')).toHaveLength(3);
     expect(changes(await h.plan(rules))).toEqual([]);
     // A hand edit of the CNP is drift like any other.
     const cnp = structuredClone(h.server.get('ciliumnetworkpolicies', 'shop', 'shop-app-fqdn')!) as { spec: { egress: { toFQDNs?: { matchName: string }[] }[] } };
