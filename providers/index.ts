@@ -3,6 +3,7 @@ import type { Provider, ProviderEntry, TargetDescriptor } from '../src/provider.
 import { awsProvider } from './aws/index.js';
 import { azureProvider } from './azure/index.js';
 import { gcpProvider } from './gcp/index.js';
+import { kubernetesProvider } from './kubernetes/index.js';
 
 // Each provider's target config type, for library users; exporting them here also puts each
 // provider's TargetConfigs augmentation into every program that sees the registry's types
@@ -10,6 +11,7 @@ import { gcpProvider } from './gcp/index.js';
 export type { AwsTargetConfig } from './aws/target.js';
 export type { AzureTargetConfig } from './azure/target.js';
 export type { GcpTargetConfig } from './gcp/target.js';
+export type { KubernetesTargetConfig } from './kubernetes/target.js';
 
 /**
  * The provider registry: the only place the core (src/) learns which clouds exist. One entry per
@@ -17,7 +19,7 @@ export type { GcpTargetConfig } from './gcp/target.js';
  * RuleSet's JSON): its target descriptor (providers/<id>/target.ts) and its factory, exported by
  * providers/<id>/index.ts. A new provider adds its import and its name in BUILT_IN, nothing else.
  */
-const BUILT_IN: readonly ProviderEntry[] = [awsProvider, azureProvider, gcpProvider];
+const BUILT_IN: readonly ProviderEntry[] = [awsProvider, azureProvider, gcpProvider, kubernetesProvider];
 
 /** The target descriptors, by id, in registry order. */
 const TARGETS = new Map<string, TargetDescriptor>(BUILT_IN.map((e) => [e.target.id, e.target]));

@@ -130,7 +130,7 @@ function stripComments(src: string): string {
 function providerTerms(): string[] {
   // Keys every provider shares (the core parses them), and config keys that are ordinary words of
   // the core's own vocabulary (a CIDR's network, a SARIF region): no evidence of a cloud.
-  const generic = new Set(['cidrs', 'description', 'internalRanges', 'endpoint', 'network', 'region', 'location', 'project', 'profile']);
+  const generic = new Set(['cidrs', 'description', 'internalRanges', 'endpoint', 'network', 'region', 'location', 'project', 'profile', 'context', 'dns', 'fqdn', 'namespace']);
   const keysOf = (schema: unknown): string[] => Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
   const terms = new Set<string>();
   for (const d of targetDescriptors()) {
@@ -298,7 +298,7 @@ describe('a provider registered from outside the core', () => {
     expect(r.stderr).toContain('bad.yaml:4:24: error: "z7" is not an Acme zone [unknown-zone]');
     expect(r.stderr).toContain('bad.yaml:9:35: error: segments.web.acme: unknown key "tagg"; did you mean "tag"? [unknown-key]');
     await writeFile(join(dir, 'none.yaml'), MODEL.replace('{ acme: { zone: z1, internalRanges: [10.0.0.0/8] } }', '{}'));
-    expect((await runCli(['validate', 'none.yaml'], { cwd: dir })).stderr).toMatch(/names no cloud: give it one of "aws", "azure", "gcp" or "acme"/);
+    expect((await runCli(['validate', 'none.yaml'], { cwd: dir })).stderr).toMatch(/names no cloud: give it one of "aws", "azure", "gcp", "kubernetes" or "acme"/);
   });
 
   it('is compiled: its config canonical in the RuleSet, its bindings kept', async () => {

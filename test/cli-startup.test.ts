@@ -24,6 +24,7 @@ describe('commands that talk to no cloud load no SDK', () => {
     ['render aws', ['render', '--provider', 'aws', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json']],
     ['render azure', ['render', '--provider', 'azure', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json']],
     ['render gcp', ['render', '--provider', 'gcp', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json']],
+    ['render kubernetes', ['render', '--provider', 'kubernetes', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json']],
     ['plan --snapshots', ['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop']],
     ['drift --snapshots', ['drift', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop']],
   ];

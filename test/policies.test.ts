@@ -16,6 +16,11 @@ function emptySnapshots(rules: RuleSet): string {
     const at = join(dir, t.name);
     mkdirSync(at);
     if (t.kind === 'aws') writeFileSync(join(at, 'describe-security-groups.json'), '{"SecurityGroups":[]}');
+    if (t.kind === 'kubernetes') {
+      writeFileSync(join(at, 'networkpolicies.json'), '{"apiVersion":"v1","kind":"List","items":[]}');
+      if (t.kubernetes.fqdn === 'cilium') writeFileSync(join(at, 'ciliumnetworkpolicies.json'), '{"apiVersion":"v1","kind":"List","items":[]}');
+      if (t.kubernetes.adminNetworkPolicy) writeFileSync(join(at, 'adminnetworkpolicies.json'), '{"apiVersion":"v1","kind":"List","items":[]}');
+    }
     if (t.kind === 'gcp') {
       writeFileSync(join(at, 'firewall-rules.json'), '[]');
       if (t.gcp.firewallPolicy) {

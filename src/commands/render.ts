@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { stringify as stringifyYaml } from 'yaml';
+import type { Json } from '../plan/types.js';
 import { getProvider } from '../../providers/index.js';
 import type { CloudId, TargetSpec } from '../compile/types.js';
 import { getTarget, providerIds } from '../targets.js';
@@ -15,6 +17,7 @@ interface RenderFlags {
   target?: string;
   snapshots?: string;
   json?: boolean;
+  format?: string;
   allowUnresolved?: boolean;
 }
 
@@ -28,6 +31,7 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
     .option('--target <name>', 'target to render (needed when the model has several for the cloud)')
     .option('--snapshots <dir>', 'resolve FQDNs from DIR/dns.json instead of DNS')
     .option('--json', 'print JSON (the cloud CLI\'s shape)')
+    .option('--format <format>', 'text (default), json (as --json) or yaml (the same objects as YAML; a `List` is one document per item)')
     .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
     .action(async (file: string | undefined, flags: RenderFlags) => {
       const { io } = ctx;
@@ -62,7 +66,12 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
       if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot render');
       if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
       const resources = provider.render(rules, target, renderCtx);
-      if (flags.json) {
+      if (flags.format !== undefined && !['text', 'json', 'yaml'].includes(flags.format)) throw new UsageError(`unknown --format "${flags.format}" (use text, json or yaml)`);
+      if (flags.format === 'yaml') {
+        io.stdout.write(yamlDocuments(provider.toCliJson(resources, target)));
+        return;
+      }
+      if (flags.json || flags.format === 'json') {
         io.stdout.write(`${JSON.stringify(provider.toCliJson(resources, target), null, 2)}\n`);
         return;
       }
@@ -72,3 +81,13 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
       }
     });
 };
+
+/**
+ * The CLI JSON as YAML: a `List` (`{kind: 'List', items}`) becomes one document per item, the
+ * form `kubectl apply -f` takes; anything else is one document.
+ */
+function yamlDocuments(json: Json): string {
+  const list = json as { kind?: unknown; items?: unknown };
+  const docs = list && typeof list === 'object' && list.kind === 'List' && Array.isArray(list.items) ? list.items : [json];
+  return docs.map((d) => `---\n${stringifyYaml(d, { lineWidth: 0 })}`).join('');
+}

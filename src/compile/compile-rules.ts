@@ -5,7 +5,7 @@ import { comparePortMatch, formatPortMatch, portMatchesOverlap } from '../model/
 import { cidrContains, cidrsOverlap, describeInternet, reachesInternet } from '../model/addresses.js';
 import { canonicalTarget, modelInternalRanges, targetDescriptors } from '../targets.js';
 import { compareStrings, flowLabel, formatEndpoint, sha256, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
-import type { CidrEntitySpec, CloudBinding, CloudBindings, Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, SegmentSpec } from './types.js';
+import type { CidrEntitySpec, CloudBinding, CloudBindings, Endpoint, GuardrailDeny, GuardrailOnly, PortMatch, RuleIntent, RuleSet, SegmentSpec } from './types.js';
 
 /**
  * The compiler: SegmentModel → RuleSet. Pure and deterministic.
@@ -483,6 +483,32 @@ function buildDenies(model: SegmentModel): GuardrailDeny[] {
   return out.sort((a, b) => compareStrings(a.guardrail, b.guardrail) || compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id));
 }
 
+/** The `only` guardrails, resolved to segment and entity names (tiers expanded), for native renderings. */
+function buildOnlys(model: SegmentModel): GuardrailOnly[] {
+  const out: GuardrailOnly[] = [];
+  const names = (side: GuardrailSide) => {
+    const segments = new Set<string>(), entities = new Set<string>();
+    for (const { ref } of side.refs) {
+      if (ref.kind === 'segment') segments.add(ref.name);
+      else if (ref.kind === 'tier') for (const s of ref.segments) segments.add(s);
+      else entities.add(ref.name);
+    }
+    return { segments: [...segments].sort(compareStrings), entities: [...entities].sort(compareStrings) };
+  };
+  for (const g of model.guardrails) {
+    if (g.kind !== 'only') continue;
+    const to = names(g.to), from = names(g.from);
+    out.push({
+      guardrail: g.name,
+      segments: to.segments,
+      fromSegments: from.segments,
+      fromEntities: from.entities,
+      origins: [{ pos: { file: g.pos.file, line: g.pos.line, column: g.pos.column }, label: `guardrail ${g.name}: ${describeGuardrail(g)}` }],
+    });
+  }
+  return out.sort((a, b) => compareStrings(a.guardrail, b.guardrail));
+}
+
 /** A segment's per-provider overrides, copied (plain JSON) in registry order, each with its keys in the provider's order. */
 function segmentOverrides(s: SegmentSpec): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -529,6 +555,7 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
     .sort((a, b) => compareStrings(a.name, b.name));
   const rules = buildIntents(flows, stride);
   const denies = buildDenies(model);
+  const onlys = buildOnlys(model);
   const entities: CidrEntitySpec[] = [...model.entities.values()]
     .flatMap((e) => (e.kind === 'cidrs' && !e.builtin ? [{ name: e.name, ipv4: [...e.ipv4], ipv6: [...e.ipv6] }] : []))
     .sort((a, b) => compareStrings(a.name, b.name));
@@ -536,7 +563,7 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
   const digest = sha256(JSON.stringify(withoutPositions({ ...body, model: { name: model.name } })));
   return {
     ok: true,
-    value: { formatVersion: 1, model: { name: model.name, digest, file: model.file }, targets, segments, rules, denies, entities },
+    value: { formatVersion: 1, model: { name: model.name, digest, file: model.file }, targets, segments, rules, denies, entities, ...(onlys.length > 0 ? { onlys } : {}) },
     diagnostics: diags,
   };
 }

@@ -186,4 +186,24 @@ export interface RuleSet {
    * Optional so RuleSets built by hand stay valid; `compileRules` always fills it.
    */
   readonly entities?: readonly CidrEntitySpec[];
+  /**
+   * Guardrail `only`s, for the providers that can render one natively (a deny of every other
+   * source at high precedence), sorted by guardrail. Optional so RuleSets built by hand stay
+   * valid; `compileRules` fills it when the model has any. Not part of the digest (the checks it
+   * feeds already are: the guardrail's flows).
+   */
+  readonly onlys?: readonly GuardrailOnly[];
+}
+
+/** A guardrail `only`: flows into `segments` may come only from `fromSegments` and `fromEntities`. */
+export interface GuardrailOnly {
+  /** The guardrail's name in the model. */
+  readonly guardrail: string;
+  /** The protected segments, sorted. */
+  readonly segments: readonly string[];
+  /** The segments allowed in, sorted (tiers expanded). */
+  readonly fromSegments: readonly string[];
+  /** The entities allowed in (addresses outside the model), sorted by name. */
+  readonly fromEntities: readonly string[];
+  readonly origins: readonly SourceRef[];
 }

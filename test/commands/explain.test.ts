@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,11 +20,14 @@ async function explain(args: string[], cwd = REPO): Promise<{ code: number; answ
   return { code: r.code, answer: JSON.parse(r.stdout) as Answer, stderr: r.stderr };
 }
 
+/** The model line of lb's ingress rule (found, so editing the example above it does not break the test). */
+const LB_LINE = readFileSync('policies/shop.yaml', 'utf8').split('\n').findIndex((l) => l.startsWith('  lb:  { ingress')) + 1;
+
 describe('bulkhead explain on the bundled shop snapshots', () => {
   it('names the model rule (file:line) and each target verdict; a target that lacks the rendered rule is drift', async () => {
     const { answer } = await explain(['internet', 'lb', '--port', 'tcp/443', 'policies/shop.yaml', '--snapshots', SNAP]);
     expect(answer.probe).toEqual({ from: 'internet', to: 'lb', port: 'tcp/443' });
-    expect(answer.model).toMatchObject({ verdict: 'allow', rule: { segment: 'lb', direction: 'ingress', file: 'policies/shop.yaml', line: 45 } });
+    expect(answer.model).toMatchObject({ verdict: 'allow', rule: { segment: 'lb', direction: 'ingress', file: 'policies/shop.yaml', line: LB_LINE } });
     expect(Object.keys(answer.targets)).toEqual(['aws-prod', 'azure-prod', 'gcp-prod']);
     expect(answer.targets['azure-prod']).toMatchObject({ verdict: 'allow', agrees: true });
     expect(answer.targets['azure-prod']!.rules[0]).toMatchObject({ object: 'shop-prod', owned: true, kind: 'rule', action: 'allow' });

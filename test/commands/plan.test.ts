@@ -276,8 +276,9 @@ describe('the README quick start', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { targets: { target: string; source: string; changes: { action: string }[] }[] };
-    const registered = (['aws', 'azure', 'gcp'] as const).filter((id) => PROVIDERS[id] !== undefined);
-    expect(doc.targets.map((t) => t.target)).toEqual(registered.map((id) => `${id}-prod`));
+    const registered = (['aws', 'azure', 'gcp', 'kubernetes'] as const).filter((id) => PROVIDERS[id] !== undefined);
+    const targetOf = { aws: 'aws-prod', azure: 'azure-prod', gcp: 'gcp-prod', kubernetes: 'k8s-prod' } as const;
+    expect(doc.targets.map((t) => t.target)).toEqual(registered.map((id) => targetOf[id]));
     for (const t of doc.targets) expect(t.source).toBe('snapshot');
     const actions = new Set(doc.targets.flatMap((t) => t.changes.map((c) => c.action)));
     if (registered.length > 0) {

@@ -9,7 +9,7 @@ describe('bulkhead validate', () => {
     const r = await runCli(['validate', 'policies/shop.yaml'], { cwd: repo });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^valid: policies\/shop\.yaml \(model "shop": 4 segments, 11 rules, 1 guardrail deny, 3 targets\)\n$/);
+    expect(r.stdout).toMatch(/^valid: policies\/shop\.yaml \(model "shop": 4 segments, 11 rules, 1 guardrail deny, 4 targets\)\n$/);
   });
 
   it('defaults to bulkhead.yaml in the working directory', async () => {

@@ -12,7 +12,7 @@ describe('compileFile(policies/shop.yaml)', () => {
     const rs = r.value!;
     expect(rs.model.name).toBe('shop');
     expect(rs.model.file).toBe('policies/shop.yaml');
-    expect(rs.targets.map((t) => `${t.name}:${t.kind}`)).toEqual(['aws-prod:aws', 'azure-prod:azure', 'gcp-prod:gcp']);
+    expect(rs.targets.map((t) => `${t.name}:${t.kind}`)).toEqual(['aws-prod:aws', 'azure-prod:azure', 'gcp-prod:gcp', 'k8s-prod:kubernetes']);
     expect(rs.segments.map((s) => `${s.name}:${s.tier}`)).toEqual(['app:backend', 'db:data', 'lb:edge', 'web:frontend']);
     const lines = rs.rules.map((r) => {
       const peer = r.peer.kind === 'segment' ? r.peer.name : r.peer.entity;

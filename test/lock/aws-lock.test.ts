@@ -144,6 +144,6 @@ describe('bulkhead force-unlock (AWS, moto)', () => {
     await groupByName(client, vpc, awsLockName('shop'));
     const unknown = await cli(['aws-nope', '--yes']);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('unknown target "aws-nope" (the model\'s targets: aws-prod, azure-prod, gcp-prod)');
+    expect(unknown.stderr).toContain('unknown target "aws-nope" (the model\'s targets: aws-prod, azure-prod, gcp-prod, k8s-prod)');
   });
 });
