@@ -29,7 +29,7 @@ export const gcpLockName = lockObjectName;
 export function createGcpLocker(options: { readonly clients?: GcpClientFactory } = {}): TargetLocker {
   return {
     lockFor(target: TargetSpec, model: string, live: LiveOptions): TargetLock {
-      if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is ${target.kind === 'aws' ? 'an AWS' : 'an Azure'} target)`);
+      if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is a ${target.kind} target)`);
       return gcpLock(target, model, target.gcp.endpoint ?? live.endpoint, options.clients);
     },
   };
