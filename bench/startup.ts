@@ -41,8 +41,13 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Runs each case `runs` times (after one warm-up) and returns the medians. */
+/** Runs each start-up case `runs` times (after one warm-up) in the repository and returns the medians. */
 export function benchStartup(runs: number, cases: readonly StartupCase[] = STARTUP_CASES): StartupResult[] {
+  return benchCli(cases, runs, ROOT);
+}
+
+/** Runs each CLI case `runs` times (after one warm-up) in `cwd` and returns the medians. */
+export function benchCli(cases: readonly StartupCase[], runs: number, cwd: string): StartupResult[] {
   const cli = join(ROOT, 'dist/src/cli.js');
   const probe = join(ROOT, 'bench/rss-probe.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-startup-'));
@@ -54,7 +59,7 @@ export function benchStartup(runs: number, cases: readonly StartupCase[] = START
       for (let run = 0; run <= runs; run++) {
         const t0 = performance.now();
         const r = spawnSync(process.execPath, ['--import', probe, cli, ...c.args], {
-          cwd: ROOT,
+          cwd,
           env: { ...process.env, BENCH_RSS_FILE: run === 0 ? '' : rssFile, NO_COLOR: '1' },
           stdio: ['ignore', 'ignore', 'ignore'],
         });
