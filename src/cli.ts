@@ -2,11 +2,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { COMMANDS } from './commands/index.js';
+import { registerCommands } from './commands/index.js';
 import { formatPos, sortDiagnostics, userMessage, type Diagnostic } from './diagnostics.js';
 import { EXIT, InternalError, ProviderError, UsageError, ValidationError } from './errors.js';
 import { createStyle, processIo, type Io } from './io.js';
-import { collect } from './plan/engine-context.js';
+import { collect } from './commands/options.js';
 import { suggest } from './plan/suggest.js';
 import { VERSION } from './version.js';
 
@@ -111,7 +111,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       writeErr: (s) => io.stderr.write(s),
     });
   const ctx: { io: Io; setExit(code: number): void } = { io, setExit: (code: number) => (exitCode = code) };
-  for (const register of COMMANDS) register(program, ctx);
+  await registerCommands(program, ctx, argv);
   for (const command of program.commands) command.exitOverride();
   // The global flags are parsed before any action runs: swap in the Io that carries them.
   program.hook('preAction', () => {

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { error, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { toPlain, type YNode } from './load.js';
@@ -11,21 +13,61 @@ import { didYouMean } from './suggest.js';
  * the offending node (the key itself for unknown keys and bad names).
  */
 
+/** The schema file's text digest: a precompiled validator is used only when it was built from this text. */
+const SCHEMA_TEXT = readFileSync(new URL('./schema.json', import.meta.url), 'utf8');
+
 /** The model's JSON Schema, as shipped (`bulkhead/schema`). */
-export const MODEL_SCHEMA: Record<string, unknown> = JSON.parse(readFileSync(new URL('./schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+export const MODEL_SCHEMA: Record<string, unknown> = JSON.parse(SCHEMA_TEXT) as Record<string, unknown>;
+
+/** sha256 of schema.json's text: what a precompiled validator records it was built from. */
+export function schemaDigest(): string {
+  return createHash('sha256').update(SCHEMA_TEXT).digest('hex');
+}
+
+/** The precompiled validator's file, next to this module in dist/ (written by scripts/copy-assets.mjs). */
+export const PRECOMPILED_VALIDATOR = 'schema-validator.cjs';
+
+/** The ajv that checks models: every error, with the schema that failed (messages use its hints). */
+function createAjv(extra: { code?: { source: boolean } } = {}): AjvClass {
+  // ajv is CommonJS, so a synchronous require keeps this sync; loaded on first use, not at start-up.
+  const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, ...extra });
+  // VS Code's JSON language service shows this message for a failed `pattern`; so do we.
+  ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
+  return ajv;
+}
+
+/**
+ * The source of a standalone validator (ajv's `standalone` code: a CommonJS module), recording the
+ * schema digest it was built from. The build writes it to dist/ (scripts/copy-assets.mjs): compiling
+ * the schema at run time costs ~0.1 s of every `validate`, `plan` and `render` (issue 11.0), loading
+ * the compiled code ~5 ms.
+ */
+export function standaloneValidatorSource(): string {
+  const ajv = createAjv({ code: { source: true } });
+  const standalone = (createRequire(import.meta.url)('ajv/dist/standalone') as { default: (a: AjvClass, v: ValidateFunction) => string }).default;
+  return `${standalone(ajv, ajv.compile(MODEL_SCHEMA))}\nmodule.exports.schemaDigest = ${JSON.stringify(schemaDigest())};\n`;
+}
+
+/** A precompiled validator at `path`, when there is one built from this schema text; else undefined. */
+export function loadPrecompiledValidator(path: string): ValidateFunction | undefined {
+  try {
+    const v = createRequire(import.meta.url)(path) as ValidateFunction & { schemaDigest?: string };
+    return typeof v === 'function' && v.schemaDigest === schemaDigest() ? v : undefined;
+  } catch {
+    return undefined; // not built (tests run the TypeScript sources): compile instead
+  }
+}
 
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
-  if (!compiled) {
-    // Loaded on first use, not at start-up: `--version`, `--help` and the commands that never check
-    // a model file do not pay for it (ajv is CommonJS, so a synchronous require keeps this sync).
-    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-    // VS Code's JSON language service shows this message for a failed `pattern`; so do we.
-    ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-    compiled = ajv.compile(MODEL_SCHEMA);
-  }
+  compiled ??= loadPrecompiledValidator(fileURLToPath(new URL(`./${PRECOMPILED_VALIDATOR}`, import.meta.url))) ?? createAjv().compile(MODEL_SCHEMA);
   return compiled;
+}
+
+/** The validator compiled now, never the precompiled one (for the test that they agree). */
+export function compileValidator(): ValidateFunction {
+  return createAjv().compile(MODEL_SCHEMA);
 }
 
 const TYPE_WORDS: Record<string, string> = {
