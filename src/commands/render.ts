@@ -8,6 +8,7 @@ import { fqdnDiagnosticsFor } from '../plan/create-plan.js';
 import { loadRules, resolverFor } from '../plan/engine-context.js';
 import { resolveFqdns } from '../resolve.js';
 import type { CommandContext, RegisterCommand } from './index.js';
+import { writeJson } from './json-stream.js';
 
 interface RenderFlags {
   provider: string;
@@ -67,7 +68,8 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
       if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
       const resources = provider.render(rules, target, renderCtx);
       if (flags.json) {
-        io.stdout.write(`${JSON.stringify(provider.toCliJson(resources, target), null, 2)}\n`);
+        writeJson(provider.toCliJson(resources, target), (text) => io.stdout.write(text));
+        io.stdout.write('\n');
         return;
       }
       for (const r of resources) {
