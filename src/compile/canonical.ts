@@ -56,8 +56,12 @@ export function formatEndpoint(e: Endpoint | { readonly kind: 'any' }): string {
 
 /** `web -> app tcp/8080` (a whole protocol spelled out, `tcp/0-65535`, so messages say what overlaps). */
 export function flowLabel(src: string, dst: string, service: PortMatch): string {
-  const text = service.kind === 'ports' && service.from === 0 && service.to === 65535 ? `${service.protocol}/0-65535` : formatPortMatch(service);
-  return `${src} -> ${dst} ${text}`;
+  return `${src} -> ${dst} ${serviceLabel(service)}`;
+}
+
+/** The service part of a flow label (`tcp/8080`, `tcp/0-65535`). */
+export function serviceLabel(service: PortMatch): string {
+  return service.kind === 'ports' && service.from === 0 && service.to === 65535 ? `${service.protocol}/0-65535` : formatPortMatch(service);
 }
 
 /** Plain string comparison (code units), locale-independent. */

@@ -4,7 +4,7 @@ import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentM
 import { comparePortMatch, formatPortMatch, portMatchesOverlap } from '../model/services.js';
 import { cidrContains, cidrsOverlap, describeInternet, modelInternalRanges, reachesInternet } from '../model/addresses.js';
 import { createHash } from 'node:crypto';
-import { compareStrings, flowLabel, formatEndpoint, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
+import { compareStrings, formatEndpoint, serviceLabel, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
 import type { CidrEntitySpec, CloudBinding, Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, SegmentSpec, TargetSpec } from './types.js';
 
 /**
@@ -224,6 +224,7 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
     }
   }
   const stride = Math.max(1, serviceIds.size);
+  const serviceText: string[] = [];
   // Merged by (source, destination, service): per source, by pairKey(destination, service).
   // `list` keeps the order flows were first written.
   const flows = new Map<Side, Map<number, Flow>>();
@@ -239,7 +240,8 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
             let src = f.direction === 'ingress' ? other : self;
             let dst = f.direction === 'ingress' ? self : other;
             const fam = icmpFamily(match);
-            const label = flowLabel(sideName(src), sideName(dst), match);
+            // flowLabel, with the service's text made once per distinct service (not once per flow).
+            const label = `${sideName(src)} -> ${sideName(dst)} ${(serviceText[serviceId[i]!] ??= serviceLabel(match))}`;
             if (fam && other.kind === 'external') {
               const narrowed = sides.entity(other.endpoint.entity, fam)!;
               if (narrowed.kind !== 'external' || !hasAddresses(narrowed.endpoint)) {
@@ -369,7 +371,7 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
  * merge key, and hashed once per distinct intent. `json[i]` is the text of `rules[i]` without its id.
  */
 function buildIntents(flows: readonly Flow[], stride: number): { rules: RuleIntent[]; json: string[] } {
-  type Pending = { json: string; direction: 'ingress' | 'egress'; segment: string; peer: Endpoint; service: PortMatch; origins: SourceRef[] };
+  type Pending = { json: string; direction: 'ingress' | 'egress'; segment: string; peer: Endpoint; service: PortMatch; origins: SourceRef[]; rule?: RuleIntent };
   // Merged by (direction, segment, peer, service): per direction and segment, by pairKey(peer,
   // service). The JSON text is built once per distinct intent.
   const index = { ingress: new Map<Side, Map<number, Pending>>(), egress: new Map<Side, Map<number, Pending>>() };
@@ -395,18 +397,18 @@ function buildIntents(flows: readonly Flow[], stride: number): { rules: RuleInte
   // Sorted by (segment, direction, id): segment names sorted once, then each segment's few
   // intents, rather than one sort of all intents comparing segment names millions of times. Each
   // intent keeps its JSON text beside it, for the digest (compileRules).
-  const bySegment = new Map<string, { rule: RuleIntent; json: string }[]>();
+  const bySegment = new Map<string, Pending[]>();
   for (const r of out) {
-    const rule: RuleIntent = { id: shortHashOfJson(r.json), direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) };
+    r.rule = { id: shortHashOfJson(r.json), direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) };
     const group = bySegment.get(r.segment);
-    if (group) group.push({ rule, json: r.json });
-    else bySegment.set(r.segment, [{ rule, json: r.json }]);
+    if (group) group.push(r);
+    else bySegment.set(r.segment, [r]);
   }
   const rules: RuleIntent[] = [];
   const json: string[] = [];
   for (const name of [...bySegment.keys()].sort(compareStrings)) {
-    for (const x of bySegment.get(name)!.sort((a, b) => compareStrings(a.rule.direction, b.rule.direction) || compareStrings(a.rule.id, b.rule.id))) {
-      rules.push(x.rule);
+    for (const x of bySegment.get(name)!.sort((a, b) => compareStrings(a.direction, b.direction) || compareStrings(a.rule!.id, b.rule!.id))) {
+      rules.push(x.rule!);
       json.push(x.json);
     }
   }
