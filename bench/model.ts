@@ -94,3 +94,10 @@ export function syntheticModel(n: number, options: SyntheticOptions = {}): strin
   }
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * The declared quotas the bench's model carries so it plans through the CLI at every size
+ * (issue 11.5): without them GCP's default project quota and Azure's 1,000 rules per NSG refuse a
+ * 1,000-segment model. Empty while the targets cannot declare them.
+ */
+export const ESTATE_OPTIONS: SyntheticOptions = {};

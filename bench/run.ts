@@ -32,18 +32,11 @@ import { validateModelPartial } from '../src/model/validate.js';
 import { diffResources } from '../src/plan/diff.js';
 import type { Resource } from '../src/plan/types.js';
 import type { Provider } from '../src/provider.js';
-import { syntheticModel, type SyntheticOptions } from './model.js';
+import { ESTATE_OPTIONS, syntheticModel } from './model.js';
 import { writeSnapshots } from './snapshots.js';
 import { benchCli, benchStartup, formatStartup, type StartupResult } from './startup.js';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-
-/**
- * The declared quotas the bench's model carries so it plans through the CLI at every size
- * (issue 11.5): without them GCP's default project quota and Azure's 1,000 rules per NSG refuse a
- * 1,000-segment model. Empty while the targets cannot declare them.
- */
-export const ESTATE_OPTIONS: SyntheticOptions = {};
 
 /** A "live" copy of a render: reversed, 5% of the objects drifted (a rule dropped, one added). */
 function driftedCopy(desired: readonly Resource[]): Resource[] {
