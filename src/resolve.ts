@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ipaddr from 'ipaddr.js';
+import { canonicalHostCidr } from '../providers/kit/cidr.js';
 import { compareStrings } from './compile/canonical.js';
 import { error, warning, type Diagnostic, type SourceRef } from './diagnostics.js';
 import { ProviderError, ValidationError } from './errors.js';
@@ -140,15 +140,13 @@ export function collectFqdns(rules: RuleSet): string[] {
   return [...names].sort();
 }
 
-/** Canonical host CIDR of an address (dotted-quad `/32`, `/128` in RFC 5952 form), or undefined when it is not one. */
+/**
+ * Canonical host CIDR of an address (dotted-quad `/32`, `/128` in RFC 5952 form), or undefined when
+ * it is not one: the providers' canonicalizer, so a resolved address has the text a rule read back
+ * from the cloud has (an IPv4-mapped AAAA answer keeps its dotted form, as everywhere else).
+ */
 function hostCidr(address: string, family: 'ipv4' | 'ipv6'): string | undefined {
-  const bare = address.replace(/\/(32|128)$/, '');
-  if (!ipaddr.isValid(bare)) return undefined;
-  // Only dotted quads: ipaddr also reads "1234" or "1" as IPv4 (0.0.4.210, 0.0.0.1).
-  if (family === 'ipv4' && !ipaddr.IPv4.isValidFourPartDecimal(bare)) return undefined;
-  const ip = ipaddr.parse(bare);
-  if (ip.kind() !== family) return undefined;
-  return ip.kind() === 'ipv4' ? `${ip.toString()}/32` : `${(ip as ipaddr.IPv6).toRFC5952String()}/128`;
+  return canonicalHostCidr(address, family);
 }
 
 /** Options of `resolveFqdns`. */

@@ -6,11 +6,13 @@ import type { TargetSpec } from '../../src/compile/types.js';
 import { assertNever, InternalError, ProviderError } from '../../src/errors.js';
 import type { Change, ChildChange, Resource } from '../../src/plan/types.js';
 import type { Applier, ApplierOptions, ApplyStep } from '../../src/provider.js';
+import { OWNER_KEY, ownerOfTagList, ownerTag } from '../kit/ownership.js';
+import { createKeyedSerializer } from '../kit/serializer.js';
 import { awsErrorCode, classifyAwsError, DUPLICATE_CODES, NOT_FOUND_CODES } from './errors.js';
 import { DEPENDENCY_VIOLATION_ATTEMPTS, PREFIX_LIST_ENTRIES_PER_MODIFY } from './limits.js';
 import { isDeletedList } from './state.js';
 import { loadEc2Sdk } from './read.js';
-import { childRule, ENTITY_TAG, OWNER_TAG, PL_TYPE, SEGMENT_TAG, SG_TYPE, str, wireProtocol, type AwsRule } from './rules.js';
+import { childRule, ENTITY_TAG, PL_TYPE, SEGMENT_TAG, SG_TYPE, str, wireProtocol, type AwsRule } from './canonical.js';
 
 /**
  * The AWS applier: runs the engine's steps against EC2 (DESIGN §3, cloud-semantics §1.3–1.7).
@@ -76,7 +78,8 @@ export function createAwsApplier(
   }
   const awsLists = new Map<string, string>();
   const limit = pLimit(Math.max(1, options.parallelism));
-  const locks = new Map<string, Promise<unknown>>();
+  // Writes to one object never overlap (the kit's keyed serializer); different objects run under p-limit.
+  const writes = createKeyedSerializer();
   const progress = (m: string) => options.onProgress?.(`${target.name}: ${m}`);
 
   const send = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
@@ -176,7 +179,7 @@ export function createAwsApplier(
   const authorize = async (id: string, name: string, owner: string, direction: 'ingress' | 'egress', rules: AwsRule[]) => {
     if (rules.length === 0) return;
     const atomic = await Promise.all(rules.map(permission));
-    const tags = owner ? [{ ResourceType: 'security-group-rule' as const, Tags: [{ Key: OWNER_TAG, Value: owner }] }] : undefined;
+    const tags = owner ? [{ ResourceType: 'security-group-rule' as const, Tags: [ownerTag(owner)] }] : undefined;
     const sendAll = async (perms: IpPermission[]) => {
       const input = { GroupId: id, IpPermissions: mergePermissions(perms), ...(tags ? { TagSpecifications: tags } : {}) };
       await (direction === 'ingress'
@@ -259,7 +262,7 @@ export function createAwsApplier(
       return;
     }
     const owner = str(after.attributes, 'owner');
-    const tags: Tag[] = [{ Key: OWNER_TAG, Value: owner }, { Key: SEGMENT_TAG, Value: after.name.slice(owner.length + 1) }];
+    const tags: Tag[] = [ownerTag(owner), { Key: SEGMENT_TAG, Value: after.name.slice(owner.length + 1) }];
     let id: string | undefined;
     try {
       const out = await client.send(new sdk.CreateSecurityGroupCommand({
@@ -276,9 +279,9 @@ export function createAwsApplier(
         client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [after.name] }] })),
       );
       const g = out.SecurityGroups?.[0];
-      if (!g?.GroupId || g.Tags?.find((t) => t.Key === OWNER_TAG)?.Value !== owner) {
+      if (!g?.GroupId || ownerOfTagList(g.Tags) !== owner) {
         throw new ProviderError(
-          `AWS: security group ${after.name} already exists in ${vpc} without the ownership tag ${OWNER_TAG}=${owner}; ` +
+          `AWS: security group ${after.name} already exists in ${vpc} without the ownership tag ${OWNER_KEY}=${owner}; ` +
             `tag it or set the segment's aws.groupId to adopt it`,
           'InvalidGroup.Duplicate',
         );
@@ -372,7 +375,7 @@ export function createAwsApplier(
     const existing = await send(`looking up prefix list ${after.name}`, () =>
       client.send(new sdk.DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [after.name] }] })),
     );
-    const mine = existing.PrefixLists?.find((l) => l.PrefixListName === after.name && !isDeletedList(l) && l.Tags?.some((t) => t.Key === OWNER_TAG && t.Value === owner));
+    const mine = existing.PrefixLists?.find((l) => l.PrefixListName === after.name && !isDeletedList(l) && ownerOfTagList(l.Tags) === owner);
     if (mine?.PrefixListId) {
       listIds.set(after.name, mine.PrefixListId);
       return;
@@ -381,7 +384,7 @@ export function createAwsApplier(
       PrefixListName: after.name,
       AddressFamily: str(after.attributes, 'addressFamily'),
       MaxEntries: Number(after.attributes['maxEntries']),
-      TagSpecifications: [{ ResourceType: 'prefix-list' as const, Tags: [{ Key: OWNER_TAG, Value: owner }, { Key: ENTITY_TAG, Value: after.name }] }],
+      TagSpecifications: [{ ResourceType: 'prefix-list' as const, Tags: [ownerTag(owner), { Key: ENTITY_TAG, Value: after.name }] }],
     };
     // A create whose answer was lost (a reset after EC2 acted) is retried with the same token, so
     // EC2 returns the first list instead of making a second one (cloud-semantics: idempotency).
@@ -495,15 +498,13 @@ export function createAwsApplier(
 
   return {
     run(step: ApplyStep): Promise<void> {
-      // Writes to one object never overlap: chain its steps; different objects run under p-limit.
-      const key = step.change.address;
-      const previous = locks.get(key) ?? Promise.resolve();
-      const next = previous.catch(() => undefined).then(() => limit(async () => {
-        await ready();
-        return runStep(step);
-      }));
-      locks.set(key, next);
-      return next;
+      // Steps of one object in call order, each under p-limit once its turn comes (the order it had).
+      return writes.run(step.change.address, () =>
+        limit(async () => {
+          await ready();
+          return runStep(step);
+        }),
+      );
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import type { Json, Resource } from '../../src/plan/types.js';
-import { childRule, OWNER_TAG, SEGMENT_TAG, SG_TYPE, str, wireProtocol } from './rules.js';
+import { ownerTag } from '../kit/ownership.js';
+import { childRule, SEGMENT_TAG, SG_TYPE, str, wireProtocol } from './canonical.js';
 
 /**
  * `bulkhead render --provider aws --json`: the desired groups in the shape of
@@ -52,7 +53,7 @@ export function awsCliJson(resources: readonly Resource[], target: TargetSpec): 
       VpcId: vpc,
       IpPermissions: [...perms.ingress.values()],
       IpPermissionsEgress: [...perms.egress.values()],
-      Tags: adopted ? [] : [{ Key: OWNER_TAG, Value: owner }, { Key: SEGMENT_TAG, Value: r.name.slice(owner.length + 1) }],
+      Tags: adopted ? [] : [ownerTag(owner), { Key: SEGMENT_TAG, Value: r.name.slice(owner.length + 1) }],
     });
   }
   return { SecurityGroups };

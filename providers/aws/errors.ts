@@ -3,6 +3,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
+import { markRetried } from '../kit/retry.js';
+import { SDK_MAX_ATTEMPTS } from './limits.js';
 
 /**
  * Classifies EC2 errors (`err.name === err.Code`, cloud-semantics §1.4, §1.6) into ProviderErrors
@@ -56,13 +58,25 @@ function advice(code: string | undefined): string {
   }
 }
 
-/** A ProviderError for an SDK error, saying what was being done. */
+/**
+ * A ProviderError for an SDK error, saying what was being done. Throttling is retryable, but the
+ * SDK's adaptive retry is the one layer that retries it (the kit's rule: never two layers on one
+ * call): by the time it reaches here the SDK spent its attempts, so it goes through the kit's
+ * `markRetried` and the apply engine does not start the step over.
+ */
 export function classifyAwsError(err: unknown, doing: string): ProviderError {
   if (err instanceof ProviderError) return err;
   const code = awsErrorCode(err);
   const message = err instanceof Error ? err.message : String(err);
   const retryable = code !== undefined && THROTTLING_CODES.has(code);
-  return new ProviderError(`AWS: ${doing} failed: ${code ? `${code}: ` : ''}${message}${advice(code)}`, code, retryable, { cause: err });
+  const error = new ProviderError(`AWS: ${doing} failed: ${code ? `${code}: ` : ''}${message}${advice(code)}`, code, retryable, { cause: err });
+  return retryable ? markRetried(error, sdkAttempts(err)) : error;
+}
+
+/** Calls the SDK made for a failed command (`$metadata.attempts`), else its configured maximum. */
+function sdkAttempts(err: unknown): number {
+  const n = (err as { $metadata?: { attempts?: unknown } } | null)?.$metadata?.attempts;
+  return typeof n === 'number' && n >= 1 ? n : SDK_MAX_ATTEMPTS;
 }
 
 /** What to do when a target has no usable credentials (DESIGN §4: plan offline with snapshots). */

@@ -3,10 +3,10 @@ import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
 import { LOCK_TAGS, lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
+import { OWNER_KEY, ownerTag } from '../kit/ownership.js';
 import { awsErrorCode, classifyAwsError, NOT_FOUND_CODES } from './errors.js';
 import { SDK_MAX_ATTEMPTS } from './limits.js';
 import type { AwsClientOptions } from './read.js';
-import { OWNER_TAG } from './rules.js';
 
 /**
  * The AWS target lock: a security group `<model>-bulkhead-lock` in the target VPC. Group names are
@@ -62,9 +62,9 @@ function awsLock(target: TargetSpec & { kind: 'aws' }, model: string, liveEndpoi
       const group = (out.SecurityGroups ?? []).find((g) => g.GroupName === name);
       if (!group) return undefined;
       const tag = (key: string) => group.Tags?.find((t) => t.Key === key)?.Value;
-      if (tag(OWNER_TAG) !== model || tag(LOCK_TAG) !== 'true') {
+      if (tag(OWNER_KEY) !== model || tag(LOCK_TAG) !== 'true') {
         throw new ProviderError(
-          `target ${target.name}: ${description} (${group.GroupId}) exists without the tags ${OWNER_TAG}=${model} and ${LOCK_TAG}=true; ` +
+          `target ${target.name}: ${description} (${group.GroupId}) exists without the tags ${OWNER_KEY}=${model} and ${LOCK_TAG}=true; ` +
             `it is not a Bulkhead lock and Bulkhead will not touch it: rename or delete it`,
           'LockForeign',
         );
@@ -95,7 +95,7 @@ function awsLock(target: TargetSpec & { kind: 'aws' }, model: string, liveEndpoi
             TagSpecifications: [{
               ResourceType: 'security-group',
               Tags: [
-                { Key: OWNER_TAG, Value: model },
+                ownerTag(model),
                 { Key: LOCK_TAG, Value: 'true' },
                 { Key: HOLDER_TAG, Value: request.holder },
                 { Key: PID_TAG, Value: String(request.pid) },

@@ -7,13 +7,12 @@ import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
 import type { ProviderState } from '../../src/plan/types.js';
 import type { StateSource } from '../../src/provider.js';
+import { ownerOfTagList } from '../kit/ownership.js';
 import { classifyAwsError, credentialsError } from './errors.js';
 import { DESCRIBE_PAGE_SIZE, SDK_MAX_ATTEMPTS } from './limits.js';
-import { OWNER_TAG } from './rules.js';
 import { parseSnapshot, SnapshotParseError } from './snapshot.js';
 import {
   canonicalState,
-  tagValue,
   type AwsRawState,
   type Ownership,
   type RawPrefixList,
@@ -100,7 +99,7 @@ export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind
     const SecurityGroupRules: RawSecurityGroupRule[] = [];
     // Rules of the groups the model owns or adopts (every group for an export): others never enter a plan.
     const ids = SecurityGroups.flatMap((g) =>
-      g.GroupId && (model === undefined || tagValue(g.Tags, OWNER_TAG) === model || adopted.has(g.GroupId)) ? [g.GroupId] : [],
+      g.GroupId && (model === undefined || ownerOfTagList(g.Tags) === model || adopted.has(g.GroupId)) ? [g.GroupId] : [],
     );
     for (const chunk of chunks(ids, 200)) {
       for await (const page of paginateDescribeSecurityGroupRules(
@@ -116,7 +115,7 @@ export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind
     }
     const Entries: Record<string, { Cidr?: string; Description?: string }[]> = {};
     for (const l of PrefixLists) {
-      const owner = tagValue(l.Tags, OWNER_TAG);
+      const owner = ownerOfTagList(l.Tags);
       if (!l.PrefixListId || owner === undefined || (model !== undefined && owner !== model)) continue;
       const entries: { Cidr?: string; Description?: string }[] = [];
       for await (const page of paginateGetManagedPrefixListEntries({ client, pageSize: 100 }, { PrefixListId: l.PrefixListId })) {

@@ -12,6 +12,7 @@ import {
   addressOf,
   byKey,
   canonicalCidr,
+  canonicalProtocol,
   entryChild,
   flat,
   PL_TYPE,
@@ -21,7 +22,7 @@ import {
   SG_TYPE,
   type AwsPeer,
   type AwsRule,
-} from './rules.js';
+} from './canonical.js';
 
 /**
  * Render (pure): the RuleSet → the desired security groups and customer-managed prefix lists of one
@@ -76,14 +77,14 @@ export function awsPorts(match: PortMatch): Pick<AwsRule, 'protocol' | 'fromPort
     case 'ports':
       // AWS filters ports only for tcp and udp; sctp (132) allows every port (validate warns).
       return match.protocol === 'sctp'
-        ? { protocol: '132', fromPort: null, toPort: null }
+        ? { protocol: 'sctp', fromPort: null, toPort: null }
         : { protocol: match.protocol, fromPort: match.from, toPort: match.to };
     case 'icmp': {
       const type = match.type ?? -1;
       return { protocol: match.protocol, fromPort: type, toPort: type === -1 ? -1 : (match.code ?? -1) };
     }
     case 'protocol':
-      return { protocol: String(match.number), fromPort: null, toPort: null };
+      return { protocol: canonicalProtocol(String(match.number)), fromPort: null, toPort: null };
   }
 }
 

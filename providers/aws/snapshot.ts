@@ -1,6 +1,6 @@
 import type { SnapshotFile } from '../../src/provider.js';
 import { jsonSyntaxError } from '../kit/json-syntax.js';
-import { canonicalCidr } from './rules.js';
+import { canonicalCidr } from './canonical.js';
 import type { AwsRawState, RawPrefixList, RawSecurityGroup, RawSecurityGroupRule } from './state.js';
 
 /**

@@ -3,6 +3,7 @@ import type { SegmentSpec, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
 import { InternalError } from '../../src/errors.js';
 import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
+import { OWNER_KEY, ownerOfTagList } from '../kit/ownership.js';
 import { groupName } from './render.js';
 import { LOCK_TAG } from './lock.js';
 import {
@@ -12,13 +13,12 @@ import {
   canonicalPorts,
   canonicalProtocol,
   entryChild,
-  OWNER_TAG,
   PL_TYPE,
   resource,
   ruleChild,
   SG_TYPE,
   type AwsPeer,
-} from './rules.js';
+} from './canonical.js';
 
 /**
  * What AWS says about a VPC, in the shapes of the EC2 API and of the AWS CLI's JSON output (they
@@ -118,7 +118,7 @@ export function isDeletedList(l: { readonly State?: string | undefined }): boole
 
 /** The model that owns the groups of a VPC when nobody said: the one ownership value present, if unique. */
 export function inferModel(raw: AwsRawState): string | undefined {
-  const values = new Set(raw.SecurityGroups.map((g) => tagValue(g.Tags, OWNER_TAG)).filter((v) => v !== undefined));
+  const values = new Set(raw.SecurityGroups.map((g) => ownerOfTagList(g.Tags)).filter((v) => v !== undefined));
   return values.size === 1 ? [...values][0] : undefined;
 }
 
@@ -168,7 +168,7 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
   const inTheWay: string[] = [];
   for (const g of groups) {
     const id = g.GroupId ?? '';
-    const owned = model !== '' && tagValue(g.Tags, OWNER_TAG) === model;
+    const owned = model !== '' && ownerOfTagList(g.Tags) === model;
     const adoptedSegment = segmentByAdoptedId.get(id);
     if (adoptedSegment !== undefined) {
       managed.set(id, { group: g, name: groupName(model, adoptedSegment), adopted: true });
@@ -186,8 +186,8 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
         diagnostics.push(error(
           'aws-unowned-in-the-way',
           `target ${target.name}: security group ${g.GroupName} (${id}) in ${vpc} has the managed name of segment ` +
-            `${seg.name} but not the ownership tag ${OWNER_TAG}=${model}, and Bulkhead never adopts a group silently. ` +
-            `To adopt it, tag it (aws ec2 create-tags --resources ${id} --tags Key=${OWNER_TAG},Value=${model}) or set ` +
+            `${seg.name} but not the ownership tag ${OWNER_KEY}=${model}, and Bulkhead never adopts a group silently. ` +
+            `To adopt it, tag it (aws ec2 create-tags --resources ${id} --tags Key=${OWNER_KEY},Value=${model}) or set ` +
             `segments.${seg.name}.aws.groupId: ${id} in the model; otherwise rename or delete it.`,
           seg.pos,
         ));
@@ -213,7 +213,7 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
   for (const l of raw.PrefixLists) {
     if (!l.PrefixListId || isDeletedList(l)) continue;
     if (l.OwnerId === 'AWS' && l.PrefixListName) listName.set(l.PrefixListId, l.PrefixListName);
-    if (model !== '' && tagValue(l.Tags, OWNER_TAG) === model && l.PrefixListName) {
+    if (model !== '' && ownerOfTagList(l.Tags) === model && l.PrefixListName) {
       const same = ownedByName.get(l.PrefixListName) ?? [];
       same.push(l);
       ownedByName.set(l.PrefixListName, same);
@@ -253,7 +253,7 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
     const children = new Map<string, Child>();
     for (const r of rulesByGroup.get(id) ?? []) {
       // In an adopted group only the rules carrying our tag are ours; in an owned group, all of them.
-      if (adopted && tagValue(r.Tags, OWNER_TAG) !== model) continue;
+      if (adopted && ownerOfTagList(r.Tags) !== model) continue;
       const peer = rawPeer(r, refOfGroup, (pl) => listName.get(pl) ?? pl);
       if (!peer) continue;
       const protocol = canonicalProtocol(r.IpProtocol ?? '-1');
@@ -277,7 +277,7 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
       target: target.name,
       type: SG_TYPE,
       name,
-      attributes: adopted ? { adoptedGroupId: id, owner: model } : { description: group.Description ?? '', owner: tagValue(group.Tags, OWNER_TAG) ?? '' },
+      attributes: adopted ? { adoptedGroupId: id, owner: model } : { description: group.Description ?? '', owner: ownerOfTagList(group.Tags) ?? '' },
       children: [...children.values()],
       liveId: id,
       ...(adopted ? {} : { forceNew: ['description'] }),
@@ -290,7 +290,7 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
       target: target.name,
       type: PL_TYPE,
       name,
-      attributes: { addressFamily: l.AddressFamily === 'IPv6' ? 'IPv6' : 'IPv4', maxEntries: l.MaxEntries ?? 0, owner: tagValue(l.Tags, OWNER_TAG) ?? '' },
+      attributes: { addressFamily: l.AddressFamily === 'IPv6' ? 'IPv6' : 'IPv4', maxEntries: l.MaxEntries ?? 0, owner: ownerOfTagList(l.Tags) ?? '' },
       children: entries.map(entryChild),
       liveId: l.PrefixListId ?? '',
       forceNew: ['addressFamily'],

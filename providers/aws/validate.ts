@@ -11,7 +11,7 @@ import {
   SECURITY_GROUPS_PER_REGION,
 } from './limits.js';
 import { renderAws } from './render.js';
-import { childRule, PL_TYPE, ruleFamily, SG_TYPE, str } from './rules.js';
+import { childRule, PL_TYPE, ruleFamily, SG_TYPE, str } from './canonical.js';
 
 /**
  * Validate (pure): every AWS quota of cloud-semantics §1.5 and the naming rules of §1.2, checked on

@@ -14,10 +14,14 @@ import {
   type WireAppRule,
   type WireRule,
 } from './canonical.js';
-import { statusOf, withCredentials, withRetry } from './errors.js';
+import type { RetryPolicy } from '../kit/retry.js';
+import { OWNER_KEY, ownerTagMap } from '../kit/ownership.js';
+import { createKeyedSerializer } from '../kit/serializer.js';
+import { azureRetryPolicy, statusOf, withCredentials } from './errors.js';
 import { RULES_PER_NSG } from './limits.js';
-import { createNetworkClient, type AzureProviderOptions, type WireRcg } from './read.js';
-import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } from './render.js';
+import { createNetworkClient, type AzureProviderOptions } from './read.js';
+import type { WireRcg } from './state.js';
+import { AZURE_TYPES, azureConfig, ownsRuleName, ruleCollectionName } from './render.js';
 
 /**
  * The Azure applier: runs the engine's steps against ARM.
@@ -33,24 +37,24 @@ import { AZURE_TYPES, azureConfig, MARKER, ownsRuleName, ruleCollectionName } fr
  * own exactly as read (and the NSG's location, tags and other properties), put the desired owned
  * rules, skip the PUT when the owned rules already match. The PUT is atomic, so the `add` step
  * switches from the old rule set to the new one in one operation and make-before-break holds.
- * Writes to one NSG (or one firewall policy) are serialized by a lock; long-running operations
+ * Writes to one NSG (or one firewall policy) are serialized per key (the kit's serializer); long-running operations
  * are awaited; retryable failures (a 429 without Retry-After, "another operation in progress")
- * go through `withRetry`.
+ * go through the kit's retry policy (`azureRetryPolicy`), the SDK retrying the rest.
  */
 
-/** Per-resource write locks, process-wide: never two concurrent writes to one NSG or policy. */
-const LOCKS = new Map<string, Promise<unknown>>();
+/**
+ * Per-resource write serialization (the kit's keyed serializer), process-wide: never two concurrent
+ * writes to one NSG or policy, even from two appliers of one process (ARM answers a concurrent
+ * NSG write with AnotherOperationInProgress, cloud-semantics §2.4).
+ */
+const WRITES = createKeyedSerializer();
 
-async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const previous = LOCKS.get(key) ?? Promise.resolve();
-  const run = previous.then(fn, fn);
-  const settled = run.then(() => undefined, () => undefined);
-  LOCKS.set(key, settled);
-  try {
-    return await run;
-  } finally {
-    if (LOCKS.get(key) === settled) LOCKS.delete(key);
-  }
+/**
+ * Tags without the ownership key in any spelling: ARM tag names are case-insensitive, so a marker a
+ * portal user re-cased (`Bulkhead:Model`) is the same tag and must not be sent twice.
+ */
+function withoutOwnerTag(tags: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags).filter(([k]) => k.toLowerCase() !== OWNER_KEY));
 }
 
 function modelOf(step: ApplyStep): string {
@@ -66,12 +70,14 @@ export class AzureApplier implements Applier {
   readonly #target: TargetSpec;
   readonly #options: ApplierOptions;
   readonly #provider: AzureProviderOptions;
+  readonly #retry: RetryPolicy;
   #client: NetworkManagementClient | undefined;
 
   constructor(target: TargetSpec, options: ApplierOptions, provider: AzureProviderOptions) {
     this.#target = target;
     this.#options = options;
     this.#provider = provider;
+    this.#retry = azureRetryPolicy(provider);
   }
 
   /** The SDK client, created (and the SDK loaded) on the first step that needs it. */
@@ -106,12 +112,12 @@ export class AzureApplier implements Applier {
   async #asg(step: ApplyStep): Promise<void> {
     const cfg = azureConfig(this.#target);
     const name = step.change.name;
-    const retry = this.#provider.retry;
+    const retry = this.#retry;
     if (step.phase === 'remove') return;
     if (step.phase === 'delete') {
       this.#options.onProgress?.(`deleting application security group ${name}`);
       try {
-        await withRetry(`deleting application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.beginDeleteAndWait(cfg.resourceGroup, name, this.#lro), retry);
+        await retry.run(`deleting application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.beginDeleteAndWait(cfg.resourceGroup, name, this.#lro));
       } catch (err) {
         if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
         throw err;
@@ -123,16 +129,15 @@ export class AzureApplier implements Applier {
     let tags: Record<string, string> = {};
     if (step.phase === 'add') {
       try {
-        const live = await withRetry(`reading application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.get(cfg.resourceGroup, name), retry);
+        const live = await retry.run(`reading application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.get(cfg.resourceGroup, name));
         tags = { ...(live.tags ?? {}) };
       } catch (err) {
         if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
       }
     }
-    await withRetry(
+    await retry.run(
       `writing application security group ${name}`,
-      async () => (await this.#sdk()).applicationSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, name, { location: cfg.location, tags: { ...tags, [MARKER]: model } }, this.#lro),
-      retry,
+      async () => (await this.#sdk()).applicationSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, name, { location: cfg.location, tags: { ...withoutOwnerTag(tags), ...ownerTagMap(model) } }, this.#lro),
     );
   }
 
@@ -151,13 +156,13 @@ export class AzureApplier implements Applier {
   async #convergeNsgOnce(step: ApplyStep): Promise<void> {
     const cfg = azureConfig(this.#target);
     const model = modelOf(step);
-    const retry = this.#provider.retry;
+    const retry = this.#retry;
     const desired: Resource | null = step.phase === 'delete' || step.change.action === 'delete' ? null : step.change.after;
     const want = new Map((desired?.children ?? []).map((c) => [c.key, c.attributes as RuleAttributes]));
-    await serialized(`nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${cfg.nsg}`.toLowerCase(), async () => {
+    await WRITES.run(`nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${cfg.nsg}`.toLowerCase(), async () => {
       let live: NetworkSecurityGroup | null = null;
       try {
-        live = await withRetry(`reading NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg), retry);
+        live = await retry.run(`reading NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg));
       } catch (err) {
         if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
       }
@@ -183,12 +188,12 @@ export class AzureApplier implements Applier {
       const ownedRules = [...want].map(([name, a]) => ruleToWire(name, a, cfg.subscription) as SecurityRule);
       const body: NetworkSecurityGroup = live
         ? { ...live, securityRules: [...unowned, ...ownedRules] }
-        : { location: cfg.location, tags: { [MARKER]: model }, securityRules: ownedRules };
+        : { location: cfg.location, tags: { ...ownerTagMap(model) }, securityRules: ownedRules };
       this.#options.onProgress?.(`NSG ${cfg.nsg}: PUT ${ownedRules.length} owned + ${unowned.length} unowned rules`);
       // If-Match: a write by someone else between our GET and PUT fails with 412 instead of being
       // overwritten; `#convergeNsg` then re-reads and tries again.
       const ifMatch = live?.etag ? { requestOptions: { customHeaders: { 'If-Match': live.etag } } } : {};
-      await withRetry(`writing NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, { ...this.#lro, ...ifMatch }), retry);
+      await retry.run(`writing NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, { ...this.#lro, ...ifMatch }));
     });
   }
 
@@ -202,7 +207,7 @@ export class AzureApplier implements Applier {
     if (!after) return;
     const policy = cfg.firewallPolicy ?? String(after.attributes['policy']);
     const name = step.change.name;
-    const retry = this.#provider.retry;
+    const retry = this.#retry;
     const model = name.replace(/-fqdn-egress$/, '');
     const desired = {
       priority: after.attributes['priority'] as number,
@@ -216,19 +221,18 @@ export class AzureApplier implements Applier {
         },
       ],
     };
-    await serialized(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
+    await WRITES.run(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
       let live: WireRcg | null = null;
       try {
-        live = (await withRetry(`reading rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.get(cfg.resourceGroup, policy, name), retry)) as WireRcg;
+        live = (await retry.run(`reading rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.get(cfg.resourceGroup, policy, name))) as WireRcg;
       } catch (err) {
         if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
       }
       if (live && canonicalJson(normalizeRcg(live)) === canonicalJson(normalizeRcg(desired as WireRcg))) return;
       this.#options.onProgress?.(`firewall policy ${policy}: PUT rule collection group ${name} (${after.children.length} application rules)`);
-      await withRetry(
+      await retry.run(
         `writing rule collection group ${name} of firewall policy ${policy}`,
         async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, policy, name, desired, this.#lro),
-        retry,
       );
     });
   }
@@ -237,9 +241,9 @@ export class AzureApplier implements Applier {
     const cfg = azureConfig(this.#target);
     const policy = String(step.change.before?.attributes['policy'] ?? cfg.firewallPolicy ?? '');
     const name = step.change.name;
-    await serialized(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
+    await WRITES.run(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
       try {
-        await withRetry(`deleting rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginDeleteAndWait(cfg.resourceGroup, policy, name, this.#lro), this.#provider.retry);
+        await this.#retry.run(`deleting rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginDeleteAndWait(cfg.resourceGroup, policy, name, this.#lro));
       } catch (err) {
         if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
         throw err;

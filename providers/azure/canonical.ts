@@ -1,6 +1,5 @@
-import { boundedMemo } from '../../src/bounded-memo.js';
-import { assertNever } from '../../src/errors.js';
-import { parseCidr } from '../../src/model/addresses.js';
+import { canonicalCidr } from '../kit/cidr.js';
+import { canonicalPortList, canonicalPortRange, canonicalProtocol as kitProtocol } from '../kit/ports.js';
 
 /**
  * The canonical form of an NSG rule, shared by render (desired) and read (live) so a plan right
@@ -51,60 +50,50 @@ export type RuleAttributes = RuleContent & { readonly priority: number };
 
 const PROTOCOL_TO_WIRE: Readonly<Record<string, string>> = { tcp: 'Tcp', udp: 'Udp', icmp: 'Icmp', esp: 'Esp', ah: 'Ah', '*': '*' };
 
-/** Lower-case protocol; `Any` and `*` are the same (traps 1, 2). */
-export function canonicalProtocol(p: string | undefined): string {
-  const l = (p ?? '*').toLowerCase();
-  return l === 'any' ? '*' : l;
-}
-
-/** One port spec: `*` and `0-65535` are the same, `80-80` is `80` (traps 4, 5). */
-export function canonicalPort(p: string): string {
-  const t = p.trim();
-  if (t === '*' || t === '0-65535') return '*';
-  const m = /^(\d+)-(\d+)$/.exec(t);
-  if (m && m[1] === m[2]) return String(Number(m[1]));
-  if (m) return `${Number(m[1])}-${Number(m[2])}`;
-  return /^\d+$/.test(t) ? String(Number(t)) : t;
-}
-
-/** The merged, sorted set of a singular/plural pair (trap 7); `*` absorbs everything else. */
-function mergedPorts(one: string | undefined, many: readonly string[] | undefined): string[] {
-  // az prints unset fields as null; treat null like absent.
-  const all = [...(typeof one === 'string' && one !== '' ? [one] : []), ...(many ?? [])].map(canonicalPort);
-  if (all.length === 0 || all.includes('*')) return ['*'];
-  return sortPorts([...new Set(all)]);
-}
-
-/** Ports sorted numerically by their start. */
-export function sortPorts(ports: readonly string[]): string[] {
-  const start = (p: string) => Number(p.split('-')[0]);
-  return [...ports].sort((a, b) => start(a) - start(b) || (a < b ? -1 : a > b ? 1 : 0));
+/** True for a canonical protocol an NSG rule can carry (`*` included). */
+export function isNsgProtocol(protocol: string): boolean {
+  return Object.hasOwn(PROTOCOL_TO_WIRE, protocol);
 }
 
 /**
- * A CIDR or IP with host bits zeroed and `/32`/`/128` added (traps 10, 11), in the model's own
- * canonical text (src/model/addresses.ts: RFC 5952, IPv4-mapped IPv6 as `::ffff:192.0.2.1`);
- * anything else (a service tag, `*`) unchanged. Render and read both send every address through
- * here, so a text the model and Azure spell differently never shows up as a perpetual update.
- * Memoized: render canonicalizes a peer's addresses for every intent that names it.
+ * Canonical protocol (traps 1, 2): the kit's name (providers/kit/ports.ts), with Azure's `*` for
+ * every protocol (`Any`, `*`); text the kit cannot read is kept, lower-cased, so it shows in a diff.
  */
-export const canonicalPrefix: (p: string) => string = boundedMemo(parseCanonicalPrefix, 10_000);
+export function canonicalProtocol(p: string | undefined): string {
+  const r = kitProtocol(p ?? '*');
+  if (!r.ok) return (p ?? '').toLowerCase();
+  return r.protocol === 'all' ? '*' : r.protocol;
+}
 
-function parseCanonicalPrefix(p: string): string {
+/** One port spec (traps 4, 5): the kit's text (`*` ≡ `0-65535`, `80-80` → `80`); a malformed live one is kept as written, so the diff shows it. */
+export function canonicalPort(p: string): string {
+  const r = canonicalPortRange(p);
+  return r.ok ? r.text : p.trim();
+}
+
+/** The merged, sorted set of a singular/plural pair (trap 7): the kit's sorted set, `*` absorbing everything else. */
+function mergedPorts(one: string | undefined, many: readonly string[] | undefined): string[] {
+  // az prints unset fields as null; treat null like absent.
+  const all = [...(typeof one === 'string' && one !== '' ? [one] : []), ...(many ?? [])];
+  const list = canonicalPortList(all);
+  if (list.ok) return [...list.texts];
+  const texts = all.map(canonicalPort);
+  return texts.includes('*') ? ['*'] : [...new Set(texts)].sort();
+}
+
+/**
+ * A CIDR or IP in the kit's canonical text (providers/kit/cidr.ts, the model's too: RFC 5952,
+ * IPv4-mapped IPv6 as `::ffff:192.0.2.1/128`), host bits zeroed as Azure stores them; `*`/`Any`
+ * is `*`; anything else (a service tag) unchanged. Render and read both send every address
+ * through here, so a text the model and Azure spell differently never shows up as a perpetual
+ * update. The kit memoizes the parse.
+ */
+export function canonicalPrefix(p: string): string {
   const t = p.trim();
   if (t === '*' || t.toLowerCase() === 'any') return '*';
-  if (!/^[0-9a-fA-F:.]+(\/\d+)?$/.test(t)) return t;
-  const parsed = parseCidr(t);
-  switch (parsed.kind) {
-    case 'ok':
-      return parsed.cidr;
-    case 'host-bits':
-      return parsed.network;
-    case 'error':
-      return t;
-    default:
-      return assertNever(parsed);
-  }
+  const r = canonicalCidr(t);
+  if (r.ok) return r.text;
+  return r.reason === 'host-bits' ? r.network : t;
 }
 
 /** `asg:<rg>/<name>` of an ASG resource id (trap 14: ARM ids are case-insensitive). */

@@ -1,7 +1,8 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import type { Json, Resource } from '../../src/plan/types.js';
 import { appRuleToWire, asgId, ruleToWire, type AppRuleAttributes, type RuleAttributes } from './canonical.js';
-import { AZURE_TYPES, azureConfig, MARKER } from './render.js';
+import { ownerTagMap } from '../kit/ownership.js';
+import { AZURE_TYPES, azureConfig } from './render.js';
 
 /**
  * `bulkhead render --provider azure --json`: the desired objects in the shapes the az CLI prints,
@@ -48,7 +49,7 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
       location: cfg.location,
       name: a.name,
       resourceGroup: cfg.resourceGroup,
-      tags: { [MARKER]: String(a.attributes['model'] ?? '') },
+      tags: { ...ownerTagMap(String(a.attributes['model'] ?? '')) },
       type: 'Microsoft.Network/applicationSecurityGroups',
     })),
   };

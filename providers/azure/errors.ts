@@ -1,4 +1,5 @@
 import { ProviderError } from '../../src/errors.js';
+import { parseRetryAfter, retryPolicy, type RetryPolicy } from '../kit/retry.js';
 
 /**
  * Classifies what the Azure SDK throws (a core-rest-pipeline `RestError`: `statusCode`, `code`,
@@ -75,7 +76,7 @@ function firstLine(text: string): string {
 
 /**
  * The one-line ProviderError (code `credentials`) for a failure to authenticate, or undefined
- * when `err` is something else. Looks through ProviderError causes (withRetry wraps what the SDK
+ * when `err` is something else. Looks through ProviderError causes (the retry policy wraps what the SDK
  * throws): DefaultAzureCredential fails lazily, on the first SDK call, inside the bearer policy.
  */
 export function credentialError(err: unknown, target: string, env: Readonly<Record<string, string | undefined>> = process.env): ProviderError | undefined {
@@ -116,33 +117,68 @@ export function classifyAzureError(err: unknown, what: string): ProviderError {
 
 /** Backoff settings for Bulkhead's own retry of what the SDK does not retry (a 429 without Retry-After). */
 export interface RetrySettings {
-  /** Calls in all, first included; default 6. */
+  /** Calls in all, first included; default: the kit's 6. */
   readonly maxAttempts?: number;
-  /** First delay in ms, doubled per attempt with ±50% jitter; default 1000. */
+  /** First delay in ms, doubled per attempt, equal jitter; default: the kit's 500. */
   readonly baseDelayMs?: number;
-  /** Cap of one delay in ms; default 30000. */
+  /** Cap of one delay in ms; default: the kit's 30 s. */
   readonly maxDelayMs?: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The headers of a RestError's response (core-rest-pipeline's HttpHeaders has `get`; a plain object is accepted too). */
+function header(err: unknown, name: string): string | undefined {
+  const headers = (err as { response?: { headers?: unknown } } | null)?.response?.headers;
+  if (headers === null || typeof headers !== 'object') return undefined;
+  const get = (headers as { get?: unknown }).get;
+  const v = typeof get === 'function' ? (get as (n: string) => unknown).call(headers, name) : (headers as Record<string, unknown>)[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The wait ARM asked for, in ms: `retry-after-ms`, `x-ms-retry-after-ms`, then `Retry-After` (seconds or a date), as the SDK reads them. */
+export function retryAfterMs(err: unknown): number | undefined {
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const v = header(err, name);
+    if (v !== undefined && /^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v));
+  }
+  return parseRetryAfter(header(err, 'retry-after'));
+}
+
+/** Socket errors core-rest-pipeline's exponential strategy retries by itself. */
+const SDK_SYSTEM_ERRORS = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'ENOTFOUND']);
 
 /**
- * Runs an SDK call, retrying retryable failures with truncated exponential backoff and jitter.
- * The SDK's pipeline already retries 429/503 that carry Retry-After and 5xx; a 429 without
- * Retry-After (NRP's "another operation in progress") reaches this loop (cloud-semantics §2.6).
- * Throws the classified ProviderError when attempts run out or the error is not retryable.
+ * True when core-rest-pipeline's default retry policy already retried this failure (its
+ * throttling strategy: a 429 or 503 with a Retry-After; its exponential strategy: 408, 5xx but
+ * 501/505, the socket errors above), so retrying it here would be a second layer.
  */
-export async function withRetry<T>(what: string, fn: () => Promise<T>, settings: RetrySettings = {}): Promise<T> {
-  const max = settings.maxAttempts ?? 6;
-  const base = settings.baseDelayMs ?? 1000;
-  const cap = settings.maxDelayMs ?? 30_000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isRetryable(err) || attempt >= max) throw classifyAzureError(err, what);
-      const delay = Math.min(cap, base * 2 ** (attempt - 1));
-      await sleep(delay / 2 + Math.random() * (delay / 2));
-    }
-  }
+export function retriedBySdk(err: unknown): boolean {
+  if (err === null || typeof err !== 'object') return false;
+  const e = err as RestErrorLike;
+  const status = e.statusCode;
+  if (status === undefined) return e.code !== undefined && SDK_SYSTEM_ERRORS.has(e.code);
+  if ((status === 429 || status === 503) && retryAfterMs(err) !== undefined) return true;
+  return (status >= 500 || status === 408) && status !== 501 && status !== 505;
+}
+
+/**
+ * Azure's retry policy: the kit's (providers/kit/retry.ts), retrying only what the SDK pipeline
+ * did not (a 429 without Retry-After, NRP's "another operation in progress", cloud-semantics
+ * §2.6), so one call is never retried by two layers; what it gives up on is no longer retryable,
+ * so the apply engine does not start over either. With the SDK's retries switched off
+ * (`clientOptions.retryOptions.maxRetries: 0`) this policy retries everything retryable.
+ */
+export function azureRetryPolicy(options: {
+  readonly retry?: RetrySettings | undefined;
+  readonly clientOptions?: { readonly retryOptions?: { readonly maxRetries?: number } } | undefined;
+} = {}): RetryPolicy {
+  const settings = options.retry ?? {};
+  const sdkRetries = options.clientOptions?.retryOptions?.maxRetries !== 0;
+  return retryPolicy({
+    classify: classifyAzureError,
+    retryAfterMs,
+    ...(sdkRetries ? { handledBySdk: retriedBySdk } : {}),
+    ...(settings.maxAttempts !== undefined ? { attempts: settings.maxAttempts } : {}),
+    ...(settings.baseDelayMs !== undefined ? { baseDelayMs: settings.baseDelayMs } : {}),
+    ...(settings.maxDelayMs !== undefined ? { maxDelayMs: settings.maxDelayMs } : {}),
+  });
 }

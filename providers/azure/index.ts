@@ -1,10 +1,12 @@
+import { join } from 'node:path';
 import type { Provider } from '../../src/provider.js';
 import { createAzureApplier } from './apply.js';
 import { azureCliJson } from './cli-json.js';
 import { createAzureLocker } from './lock.js';
-import { readAzure, type AzureProviderOptions } from './read.js';
-import { renderAzure } from './render.js';
-import { exportAzureSnapshot } from './snapshot.js';
+import { readAzureLive, type AzureProviderOptions } from './read.js';
+import { azureConfig, renderAzure } from './render.js';
+import { readSnapshotRaw, snapshotFiles } from './snapshot.js';
+import { inferModel, stateFromRaw } from './state.js';
 import { validateAzure } from './validate.js';
 
 export type { AzureProviderOptions } from './read.js';
@@ -14,15 +16,22 @@ export type { AzureProviderOptions } from './read.js';
  * priorities, and Azure Firewall Policy application rules for FQDN egress (DESIGN §2 Azure).
  * Production uses DefaultAzureCredential against https://management.azure.com (or the target's
  * `endpoint` / BULKHEAD_AZURE_ENDPOINT); tests inject a credential and an emulator endpoint.
+ * The assembly point: `read` is the raw state of read.ts (live) or snapshot.ts (files) made
+ * canonical by state.ts; `exportSnapshot` is a live read written as snapshot.ts's files.
  */
 export function createAzureProvider(options: AzureProviderOptions = {}) {
   return {
     id: 'azure',
     validate: (rules, target, ctx) => validateAzure(rules, target, ctx),
     render: (rules, target, ctx) => renderAzure(rules, target, ctx),
-    read: (target, source, context) => readAzure(target, source, options, context),
+    async read(target, source, context) {
+      if (source.kind === 'snapshot') return stateFromRaw(await readSnapshotRaw(join(source.dir, target.name), target.name), target, 'snapshot', context);
+      const raw = await readAzureLive(target, options, source.endpoint, context?.model);
+      const model = context?.model ?? inferModel(raw);
+      return stateFromRaw(raw, target, 'live', context ?? (model !== undefined ? { model } : undefined));
+    },
     createApplier: (target, state, applierOptions) => createAzureApplier(target, state, applierOptions, options),
-    exportSnapshot: (target, live) => exportAzureSnapshot(target, live, options),
+    exportSnapshot: async (target, live) => snapshotFiles(await readAzureLive(target, options, live.endpoint, undefined), azureConfig(target).resourceGroup),
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),
   } satisfies Provider;

@@ -4,7 +4,7 @@ import { LOCK_TAGS, lockObjectName, type LockAttempt, type LockRecord, type Lock
 import type { LiveOptions } from '../../src/provider.js';
 import { classifyAzureError, statusOf } from './errors.js';
 import type { AzureProviderOptions } from './read.js';
-import { MARKER } from './render.js';
+import { OWNER_KEY, ownerOfTagMap, ownerTagMap } from '../kit/ownership.js';
 
 /**
  * The Azure target lock: an application security group `<model>-bulkhead-lock` in the target's
@@ -50,9 +50,9 @@ function azureLock(target: TargetSpec & { kind: 'azure' }, model: string, endpoi
       throw classifyAzureError(err, `reading the lock of ${target.name} (${description})`);
     }
     const tags = asg.tags ?? {};
-    if (tags[MARKER] !== model || tags[LOCK_TAG] !== 'true') {
+    if (ownerOfTagMap(tags) !== model || tags[LOCK_TAG] !== 'true') {
       throw new ProviderError(
-        `target ${target.name}: ${description} exists without the tags ${MARKER}=${model} and ${LOCK_TAG}=true; ` +
+        `target ${target.name}: ${description} exists without the tags ${OWNER_KEY}=${model} and ${LOCK_TAG}=true; ` +
           `it is not a Bulkhead lock and Bulkhead will not touch it: rename or delete it`,
         'LockForeign',
       );
@@ -79,7 +79,7 @@ function azureLock(target: TargetSpec & { kind: 'azure' }, model: string, endpoi
           {
             location: target.azure.location,
             tags: {
-              [MARKER]: model,
+              ...ownerTagMap(model),
               [LOCK_TAG]: 'true',
               [HOLDER_TAG]: request.holder,
               [PID_TAG]: String(request.pid),

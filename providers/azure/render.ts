@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { hasOwnerPrefix } from '../kit/ownership.js';
+import { allocateSlots } from '../kit/slots.js';
 import type { Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
 import { assertNever } from '../../src/errors.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
 import type { RenderContext } from '../../src/provider.js';
-import { canonicalLocation, canonicalPort, canonicalPrefix, type AppRuleAttributes, type RuleAttributes, type RuleContent } from './canonical.js';
+import { canonicalLocation, canonicalPort, canonicalPrefix, canonicalProtocol, isNsgProtocol, type AppRuleAttributes, type RuleAttributes, type RuleContent } from './canonical.js';
 import {
   ALLOW_BAND,
   DENY_ALL_PRIORITY,
@@ -28,15 +30,12 @@ import {
  * - when a segment has FQDN egress and the target names a firewall policy, a rule collection group
  *   `<model>-fqdn-egress` with one application rule per (segment, FQDN entity, port).
  *
- * Priorities are placed by hash (see `allocatePriorities`), never by position. When the context
+ * Priorities are placed by hash (the kit's `allocateSlots`), never by position. When the context
  * carries what read found (`ctx.live`), an owned rule that exists keeps its live priority and new
  * rules skip every priority in use (kept rules and unowned rules, `state.reserved`): adding or
  * removing a flow then never moves another rule, and no model rule lands on an unowned rule's
  * priority.
  */
-
-/** The ownership tag's key on ASGs (and on an NSG Bulkhead creates). */
-export const MARKER = 'bulkhead:model';
 
 /** Resource types of this provider. */
 export const AZURE_TYPES = {
@@ -72,10 +71,11 @@ export function ruleCollectionName(model: string): string {
  * model `shop` from claiming the rules of a model `shop-admin` in a shared NSG.
  */
 export function ownsRuleName(model: string, name: string): boolean {
-  const l = name.toLowerCase();
-  const prefix = `${model.toLowerCase()}-`;
-  return l.startsWith(prefix) && /^(in|out|deny|allow)-/.test(l.slice(prefix.length));
+  return hasOwnerPrefix(model, name, { kinds: RULE_KINDS, caseInsensitive: true });
 }
+
+/** The kinds of NSG rule Bulkhead names after `<model>-` (the kit's owner prefix). */
+const RULE_KINDS = ['in', 'out', 'deny', 'allow'] as const;
 
 /** A rule as laid out before priorities are placed. */
 interface LaidOutRule {
@@ -173,14 +173,9 @@ function nsgService(s: PortMatch): { protocol: string; ports: string[] } | { pro
       if (s.type !== null) return { problem: `Azure NSG rules cannot match ICMP types or codes (only all of ${s.protocol})` };
       return { protocol: 'icmp', ports: ['*'] };
     case 'protocol': {
-      const byNumber: Record<number, { protocol: string; ports: string[] }> = {
-        1: { protocol: 'icmp', ports: ['*'] },
-        6: { protocol: 'tcp', ports: ['*'] },
-        17: { protocol: 'udp', ports: ['*'] },
-        50: { protocol: 'esp', ports: ['*'] },
-        51: { protocol: 'ah', ports: ['*'] },
-      };
-      return byNumber[s.number] ?? { problem: `Azure NSG rules cannot match IP protocol ${s.number} (protocols: Tcp, Udp, Icmp, Esp, Ah, *)` };
+      // The kit names the number (6 → tcp, 50 → esp); an NSG rule takes only a few protocols, each with every port.
+      const r = canonicalProtocol(String(s.number));
+      return r !== '*' && isNsgProtocol(r) ? { protocol: r, ports: ['*'] } : { problem: `Azure NSG rules cannot match IP protocol ${s.number} (protocols: Tcp, Udp, Icmp, Esp, Ah, *)` };
     }
     default:
       return assertNever(s);
@@ -382,7 +377,10 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       const group = laid.filter((r) => r.attrs.direction === direction && r.band === band);
       const range = band === 'deny' ? DENY_BAND : ALLOW_BAND;
       const names = [...new Set(group.map((r) => r.name))];
-      let slots = allocatePriorities(names, range);
+      // The kit's stable slots (providers/kit/slots.ts): a live rule keeps its priority, adding or
+      // removing one never moves another, new names hash-placed around every priority in use.
+      const plain = allocateSlots({ range, keys: names });
+      let slots = plain.kind === 'ok' ? plain.slots : null;
       if (slots && live) {
         const keep = new Map<string, number>();
         for (const n of names) {
@@ -391,7 +389,8 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         }
         // Only when the unowned rules leave too little room does placement fall back to the
         // plain hash slots (the apply then stops at SecurityRuleConflict, naming the rule).
-        slots = allocatePriorities(names, range, { keep, taken: live.reserved[direction] }) ?? slots;
+        const kept = allocateSlots({ range, keys: names, live: keep, reserved: live.reserved[direction] });
+        if (kept.kind === 'ok') slots = kept.slots;
       }
       if (!slots) {
         problems.push(
@@ -420,67 +419,6 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   const asgs = rules.segments.map((s) => ({ segment: s.name, name: asgName(model, s.name), pos: s.pos }));
   appRules.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { asgs, rules: unique, appRules: appRules.filter((r, i) => i === 0 || appRules[i - 1]!.name !== r.name), problems };
-}
-
-/** Where `allocatePriorities` must not (`taken`) or should (`keep`) put names. */
-export interface PriorityConstraints {
-  /** A name's live priority: kept when inside the band and not taken (names in sorted order). */
-  readonly keep?: ReadonlyMap<string, number>;
-  /** Priorities no name may take (held by rules the model does not own). */
-  readonly taken?: ReadonlySet<number>;
-}
-
-/**
- * Stable priorities for the rule names of one (direction, band). First, in name order, every name
- * with a `keep` priority inside the band that is not `taken` (nor kept by an earlier name) keeps
- * it. Then each other name's home slot is a hash of the name; those names are placed in (home
- * slot, name) order, each in the first slot from its home (wrapping inside the band) that is not
- * taken, kept or placed.
- *
- * With the live priorities as `keep` (render with `ctx.live`), adding or removing a rule moves no
- * other rule, ever. Without them a name's priority depends on the names hashed near it: adding or
- * removing a rule moves nothing unless it shares a probing cluster with another (rare at 200
- * flows, ~5% of the 3,895 allow slots per direction). Returns null when the names do not fit the
- * band's free slots.
- */
-export function allocatePriorities(
-  names: readonly string[],
-  band: { readonly from: number; readonly to: number },
-  constraints: PriorityConstraints = {},
-): Map<string, number> | null {
-  const size = band.to - band.from + 1;
-  const used = new Array<boolean>(size).fill(false);
-  let free = size;
-  for (const p of constraints.taken ?? []) {
-    const s = p - band.from;
-    if (Number.isInteger(s) && s >= 0 && s < size && !used[s]) {
-      used[s] = true;
-      free--;
-    }
-  }
-  if (names.length > free) return null;
-  const out = new Map<string, number>();
-  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  for (const n of [...names].sort(byName)) {
-    const p = constraints.keep?.get(n);
-    if (p === undefined) continue;
-    const s = p - band.from;
-    if (!Number.isInteger(s) || s < 0 || s >= size || used[s]) continue;
-    used[s] = true;
-    out.set(n, p);
-  }
-  const home = (n: string) => createHash('sha256').update(n).digest().readUInt32BE(0) % size;
-  const order = names
-    .filter((n) => !out.has(n))
-    .map((n) => ({ n, h: home(n) }))
-    .sort((a, b) => a.h - b.h || byName(a.n, b.n));
-  for (const { n, h } of order) {
-    let s = h;
-    while (used[s]) s = (s + 1) % size;
-    used[s] = true;
-    out.set(n, band.from + s);
-  }
-  return out;
 }
 
 /** Priorities held by rules of the NSG the model does not own, per direction (`ProviderState.reserved`). */

@@ -13,8 +13,9 @@ import {
   type FirewallSpec,
   type PolicyRuleSpec,
 } from './canonical.js';
-import { classifyGcpError, errorDetails, operationError } from './errors.js';
-import { createGcpClients, withRetry, type GcpClientFactory, type GcpClients, type RetryOptions } from './read.js';
+import { createKeyedSerializer } from '../kit/serializer.js';
+import { classifyGcpError, errorDetails, gcpRetryPolicy, operationError, type RetryOptions } from './errors.js';
+import { createGcpClients, type GcpClientFactory, type GcpClients } from './read.js';
 
 /**
  * Apply: the engine's steps as Compute API calls.
@@ -94,11 +95,12 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
   const project = target.gcp.project;
   const endpoint = target.gcp.endpoint ?? options.endpoint;
   const factory = gcpOptions.clients ?? createGcpClients;
-  const retry = gcpOptions.retry ?? {};
+  const retry = gcpRetryPolicy(gcpOptions.retry);
   const maxWaits = gcpOptions.maxWaits ?? 30;
   const progress = options.onProgress ?? (() => undefined);
-  // Writes to one firewall policy are serialized (concurrent rule writes fail with resourceNotReady).
-  let policyQueue: Promise<unknown> = Promise.resolve();
+  // Writes to one firewall policy are serialized, per policy (the kit's keyed serializer):
+  // concurrent rule writes to one policy fail with resourceNotReady (cloud-semantics §3.5).
+  const policyWrites = createKeyedSerializer();
   // One set of clients shared by the steps in flight (making one costs ~150 ms of proto loading);
   // closed when no step is running so nothing keeps the process alive after the apply.
   let shared: { clients: Promise<GcpClients>; users: number } | undefined;
@@ -130,7 +132,7 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
     const requestId = randomUUID();
     let response: unknown;
     try {
-      response = await withRetry(what, () => call(requestId), retry);
+      response = await retry.run(what, () => call(requestId));
     } catch (err) {
       if (options.notFoundOk && errorDetails((err as ProviderError).cause ?? err).status === 404) return;
       throw err;
@@ -141,7 +143,7 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
     if (!name) throw new ProviderError(`gcp: ${what}: the API returned no operation`, 'noOperation');
     for (let i = 0; String(op?.status) !== 'DONE'; i++) {
       if (i >= maxWaits) throw new ProviderError(`gcp: ${what}: operation ${name} still not DONE after ${maxWaits} waits`, 'operationTimeout', true);
-      const [waited] = await withRetry(`globalOperations.wait ${name}`, () => clients.operations.wait({ project, operation: name }), retry);
+      const [waited] = await retry.run(`globalOperations.wait ${name}`, () => clients.operations.wait({ project, operation: name }));
       op = waited as typeof op;
     }
     if (op?.error?.errors && op.error.errors.length > 0) throw operationError(what, op);
@@ -249,9 +251,7 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
         const clients = await pending;
         if (step.change.type === FIREWALL_TYPE) await runFirewall(clients, step);
         else if (step.change.type === POLICY_TYPE) {
-          const run = policyQueue.then(() => runPolicy(clients, step));
-          policyQueue = run.catch(() => undefined);
-          await run;
+          await policyWrites.run(step.change.name, () => runPolicy(clients, step));
         } else throw new InternalError(`gcp applier: unknown resource type ${step.change.type}`);
       } catch (err) {
         throw err instanceof ProviderError || err instanceof InternalError ? err : classifyGcpError(err, step.id);

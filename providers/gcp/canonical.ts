@@ -1,6 +1,5 @@
-import { boundedMemo } from '../../src/bounded-memo.js';
-import { hash } from 'node:crypto';
-import ipaddr from 'ipaddr.js';
+import { canonicalCidr as kitCidr } from '../kit/cidr.js';
+import { canonicalPortList, canonicalPortRange, canonicalProtocol as kitProtocol, takesPorts } from '../kit/ports.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 
 /**
@@ -18,16 +17,6 @@ export const POLICY_TYPE = 'gcp_network_firewall_policy';
 export const RULE_CHILD_KEY = 'rule';
 /** Root of the Compute API's self links and full network URLs. */
 export const API_ROOT = 'https://www.googleapis.com/compute/v1';
-
-/** The ownership marker written into descriptions: `bulkhead:model=<name>`. */
-export function ownershipMarker(model: string): string {
-  return `bulkhead:model=${model}`;
-}
-
-/** The model named by the ownership marker in a description, if any. */
-export function markerModel(description: string | undefined): string | undefined {
-  return /(?:^|[\s[(])bulkhead:model=([a-z0-9][-a-z0-9]*)/.exec(description ?? '')?.[1];
-}
 
 /** One `allowed`/`denied` entry, canonical: lower-case protocol name, sorted canonical ports. */
 export interface ProtocolRule {
@@ -77,42 +66,30 @@ export interface PolicyRuleSpec {
   readonly disabled: boolean;
 }
 
-const PROTOCOL_NAMES: { readonly [n: string]: string } = {
-  '1': 'icmp',
-  '4': 'ipip',
-  '6': 'tcp',
-  '17': 'udp',
-  '50': 'esp',
-  '51': 'ah',
-  '132': 'sctp',
-};
-
-/** Lower-case IANA name where GCP has one, else the decimal number (`58` for ICMPv6). */
+/**
+ * Canonical protocol: the kit's (providers/kit/ports.ts), the same text on every provider: the
+ * lower-case IANA name where one exists (`6` → `tcp`, `58` → `icmpv6`), else the decimal number.
+ * Text the kit cannot read is kept, lower-cased, so it shows in a diff.
+ */
 export function canonicalProtocol(p: string): string {
-  const lower = p.trim().toLowerCase();
-  return PROTOCOL_NAMES[lower] ?? lower;
+  const r = kitProtocol(p);
+  return r.ok ? r.protocol : p.trim().toLowerCase();
 }
 
-const PORT_PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
+/** Compute's `IPProtocol` of a canonical protocol: its names, except ICMPv6, which it only takes as `58`. */
+export function wireProtocol(protocol: string): string {
+  return protocol === 'icmpv6' ? '58' : protocol;
+}
 
-/** Canonical port list: `"80-80"` → `"80"`, `0-65535` → every port (empty), sorted, deduped. */
+/**
+ * Canonical port list (the kit's sorted set), in Compute's shape: every port is the empty list
+ * (the kit's `*`), so `0-65535` and no ports are the same rule. Text that is not a port (someone
+ * else's rule; Compute refuses it on write) is skipped.
+ */
 export function canonicalPorts(protocol: string, ports: readonly string[] | null | undefined): string[] {
-  if (!PORT_PROTOCOLS.has(protocol)) return [];
-  const ranges: [number, number][] = [];
-  for (const p of ports ?? []) {
-    const m = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(p);
-    if (!m) continue;
-    const from = Number(m[1]), to = Number(m[2] ?? m[1]);
-    if (from === 0 && to === 65535) return [];
-    ranges.push([from, to]);
-  }
-  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const out: string[] = [];
-  for (const [from, to] of ranges) {
-    const s = from === to ? `${from}` : `${from}-${to}`;
-    if (out[out.length - 1] !== s) out.push(s);
-  }
-  return out;
+  if (!takesPorts(protocol)) return [];
+  const list = canonicalPortList((ports ?? []).filter((p) => canonicalPortRange(p).ok));
+  return !list.ok || list.texts[0] === '*' ? [] : [...list.texts];
 }
 
 /** Canonical protocol entries: merged per protocol (no ports wins), `all` absorbs everything, sorted. */
@@ -135,26 +112,15 @@ export function canonicalProtocolRules(
 }
 
 /**
- * Canonical CIDR: `/32` or `/128` for a host, host bits zeroed, IPv6 in RFC 5952 form; invalid
- * text is kept. Memoized: render canonicalizes every range of every rule and a model repeats the
- * same few ranges thousands of times, while one parse costs tens of microseconds.
+ * Canonical CIDR: the kit's text (providers/kit/cidr.ts, the model's too), host bits zeroed as
+ * Compute stores them; invalid text is kept, so read never fails on a rule someone else wrote. An
+ * IPv4-mapped range stays IPv6 (`::ffff:192.0.2.1/128`): it used to fold into `192.0.2.1/32`,
+ * a text the model never has. The kit memoizes the parse.
  */
-export const canonicalCidr: (text: string) => string = boundedMemo(parseCanonicalCidr, 10_000);
-
-function parseCanonicalCidr(text: string): string {
-  const t = text.trim();
-  try {
-    const withLen = t.includes('/') ? t : `${t}/${t.includes(':') ? 128 : 32}`;
-    const [addr, len] = ipaddr.parseCIDR(withLen);
-    if (addr.kind() === 'ipv6') {
-      const v6 = addr as ipaddr.IPv6;
-      if (v6.isIPv4MappedAddress()) return `${v6.toIPv4Address().toString()}/${Math.max(0, len - 96)}`;
-      return `${ipaddr.IPv6.networkAddressFromCIDR(withLen).toRFC5952String()}/${len}`;
-    }
-    return `${ipaddr.IPv4.networkAddressFromCIDR(withLen).toString()}/${len}`;
-  } catch {
-    return t;
-  }
+export function canonicalCidr(text: string): string {
+  const r = kitCidr(text);
+  if (r.ok) return r.text;
+  return r.reason === 'host-bits' ? r.network : text.trim();
 }
 
 /** True when a canonical CIDR is IPv6. */
@@ -455,16 +421,9 @@ export function policyResource(target: string, policy: string, children: readonl
   };
 }
 
-/** Short stable hash (hex) of a string. */
-export function shortHash(text: string, length = 6): string {
-  // One-shot `hash` (Node ≥ 20.12): same digest as createHash().update().digest(), without the
-  // Hash object per call (render names every rule).
-  return hash('sha256', text, 'hex').slice(0, length);
-}
-
 /** A firewall spec as the API's `Firewall` body (insert/update), network as `projects/…` path. */
 export function firewallBody(spec: FirewallSpec, networkForm: 'path' | 'url' = 'path'): Record<string, unknown> {
-  const entries = spec.rules.map((r) => (r.ports.length > 0 ? { IPProtocol: r.protocol, ports: [...r.ports] } : { IPProtocol: r.protocol }));
+  const entries = spec.rules.map((r) => (r.ports.length > 0 ? { IPProtocol: wireProtocol(r.protocol), ports: [...r.ports] } : { IPProtocol: wireProtocol(r.protocol) }));
   const body: Record<string, unknown> = {
     name: spec.name,
     network: networkForm === 'url' ? `${API_ROOT}/${spec.network}` : spec.network,
@@ -484,7 +443,7 @@ export function firewallBody(spec: FirewallSpec, networkForm: 'path' | 'url' = '
 /** A policy rule spec as the API's `FirewallPolicyRule` body. */
 export function policyRuleBody(spec: PolicyRuleSpec, networkForm: 'path' | 'url' = 'url'): Record<string, unknown> {
   const match: Record<string, unknown> = {
-    layer4Configs: spec.layer4Configs.map((r) => (r.ports.length > 0 ? { ipProtocol: r.protocol, ports: [...r.ports] } : { ipProtocol: r.protocol })),
+    layer4Configs: spec.layer4Configs.map((r) => (r.ports.length > 0 ? { ipProtocol: wireProtocol(r.protocol), ports: [...r.ports] } : { ipProtocol: wireProtocol(r.protocol) })),
   };
   if (spec.destFqdns.length > 0) match['destFqdns'] = [...spec.destFqdns];
   if (spec.destIpRanges.length > 0) match['destIpRanges'] = [...spec.destIpRanges];

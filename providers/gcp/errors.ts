@@ -1,4 +1,5 @@
 import { ProviderError } from '../../src/errors.js';
+import { retryPolicy, type RetryPolicy } from '../kit/retry.js';
 
 /**
  * Classifies what the Compute REST client throws. In REST mode a non-2xx reply is a GaxiosError
@@ -70,4 +71,29 @@ export function operationError(what: string, op: { error?: { errors?: { code?: s
   const first = errors[0];
   const text = errors.map((e) => `${e.code ?? 'ERROR'}: ${e.message ?? ''}`).join('; ');
   return new ProviderError(`gcp: ${what} failed: the operation finished with ${text}`, first?.code ?? 'operationError', false);
+}
+
+/** Retry settings of a GCP provider (tests shorten them). */
+export interface RetryOptions {
+  /** Calls in all, first included (default: the kit's 6). */
+  readonly attempts?: number;
+  /** First backoff in ms (default: the kit's 500), doubled per retry. */
+  readonly baseMs?: number;
+  /** Cap of one backoff in ms (default: the kit's 30 s). */
+  readonly maxMs?: number;
+}
+
+/**
+ * GCP's retry policy: the kit's (providers/kit/retry.ts) with this file's classifier. The only
+ * retrying layer of a Compute call: the SDK does not retry on REST (cloud-semantics §3.5), and
+ * what the policy gives up on is no longer retryable, so the apply engine does not start over.
+ * Writes pass the same requestId on every attempt, so a retry after a lost answer applies once.
+ */
+export function gcpRetryPolicy(settings: RetryOptions = {}): RetryPolicy {
+  return retryPolicy({
+    classify: classifyGcpError,
+    ...(settings.attempts !== undefined ? { attempts: settings.attempts } : {}),
+    ...(settings.baseMs !== undefined ? { baseDelayMs: settings.baseMs } : {}),
+    ...(settings.maxMs !== undefined ? { maxDelayMs: settings.maxMs } : {}),
+  });
 }

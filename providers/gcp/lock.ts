@@ -3,7 +3,7 @@ import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
 import { lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
-import { markerModel, ownershipMarker } from './canonical.js';
+import { descriptionMarker, ownerOfDescription } from '../kit/ownership.js';
 import { classifyGcpError, errorDetails } from './errors.js';
 import type { GcpClientFactory, GcpClients } from './read.js';
 
@@ -83,9 +83,9 @@ function gcpLock(target: TargetSpec & { kind: 'gcp' }, model: string, endpoint: 
         throw err;
       }
       const text = fw?.description ?? '';
-      if (markerModel(text) !== model || !isGcpLockRule(fw ?? {})) {
+      if (ownerOfDescription(text) !== model || !isGcpLockRule(fw ?? {})) {
         throw new ProviderError(
-          `target ${target.name}: ${description} exists without "${ownershipMarker(model)} ${LOCK_MARKER}" in its description; ` +
+          `target ${target.name}: ${description} exists without "${descriptionMarker(model)} ${LOCK_MARKER}" in its description; ` +
             `it is not a Bulkhead lock and Bulkhead will not touch it: rename or delete it`,
           'LockForeign',
         );
@@ -121,7 +121,7 @@ function gcpLock(target: TargetSpec & { kind: 'gcp' }, model: string, endpoint: 
             firewallResource: {
               name,
               network: `projects/${project}/global/networks/${network}`,
-              description: `Bulkhead lock (never matches traffic; bulkhead force-unlock ${target.name} removes it) ${ownershipMarker(model)} ${LOCK_MARKER} ${json}`,
+              description: `Bulkhead lock (never matches traffic; bulkhead force-unlock ${target.name} removes it) ${descriptionMarker(model)} ${LOCK_MARKER} ${json}`,
               direction: 'INGRESS',
               priority: LOCK_PRIORITY,
               disabled: true,

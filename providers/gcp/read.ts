@@ -14,14 +14,14 @@ import {
   canonicalFirewall,
   canonicalPolicyRule,
   firewallResource,
-  markerModel,
   policyResource,
   policyRuleChild,
   reservedJson,
   type FirewallJsonIn,
   type PolicyRuleJsonIn,
 } from './canonical.js';
-import { classifyGcpError, credentialsError, errorDetails } from './errors.js';
+import { descriptionMarker, hasOwnerPrefix, ownerOfDescription } from '../kit/ownership.js';
+import { classifyGcpError, credentialsError, errorDetails, gcpRetryPolicy, type RetryOptions } from './errors.js';
 import { POLICY_PRIORITY_BAND } from './limits.js';
 import { isGcpLockRule } from './lock.js';
 import { parseFirewallRulesJson, parsePolicyJson, SNAPSHOT_FILES } from './snapshot.js';
@@ -97,37 +97,6 @@ export async function createGcpClients(endpoint: string | undefined, target?: st
   };
 }
 
-/** Retry settings for 429/503 and friends (the SDK does not retry them on REST). */
-export interface RetryOptions {
-  /** Attempts in all, first included (default 6). */
-  readonly attempts?: number;
-  /** First backoff in ms (default 500); doubles each time, full jitter. */
-  readonly baseMs?: number;
-  /** Cap of one backoff in ms (default 30000). */
-  readonly maxMs?: number;
-}
-
-/**
- * Runs `call` with truncated exponential backoff and full jitter on retryable failures
- * (429 rateLimitExceeded, 503, resourceNotReady). Write calls pass the same requestId on every
- * attempt, so a retry after a lost response cannot apply a change twice.
- */
-export async function withRetry<T>(what: string, call: () => Promise<T>, retry: RetryOptions = {}): Promise<T> {
-  const attempts = retry.attempts ?? 6;
-  const base = retry.baseMs ?? 500;
-  const max = retry.maxMs ?? 30_000;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      const classified = classifyGcpError(err, what);
-      if (!classified.retryable || attempt >= attempts) throw classified;
-      const delay = Math.random() * Math.min(max, base * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-}
-
 /** Options of a read. */
 export interface GcpReadOptions {
   readonly clients?: GcpClientFactory;
@@ -152,7 +121,8 @@ export async function readGcpLive(
   clients: GcpClients,
   options: { readonly model?: string; readonly pageSize?: number; readonly retry?: RetryOptions },
 ): Promise<GcpRawState> {
-  const firewalls = await withRetry(
+  const retry = gcpRetryPolicy(options.retry);
+  const firewalls = await retry.run(
     `firewalls.list ${gcp.project}`,
     async () => {
       const items: FirewallJsonIn[] = [];
@@ -165,16 +135,11 @@ export async function readGcpLive(
       for await (const fw of clients.firewalls.listAsync(request, { autoPaginate: false })) items.push(fw as FirewallJsonIn);
       return items;
     },
-    options.retry,
   );
   if (!gcp.firewallPolicy) return { firewalls, policyRules: null };
   const name = gcp.firewallPolicy;
   try {
-    const [policy] = await withRetry(
-      `networkFirewallPolicies.get ${name}`,
-      () => clients.policies.get({ project: gcp.project, firewallPolicy: name }),
-      options.retry,
-    );
+    const [policy] = await retry.run(`networkFirewallPolicies.get ${name}`, () => clients.policies.get({ project: gcp.project, firewallPolicy: name }));
     return {
       firewalls,
       policyRules: (policy.rules ?? []) as PolicyRuleJsonIn[],
@@ -258,14 +223,14 @@ export function toProviderState(
   const resources: Resource[] = [];
   const unowned: string[] = [];
   /** Another model's own object: marked by it and named with its prefix. */
-  const othersOwn = (name: string, marked: string | undefined) => marked !== undefined && marked !== model && name.startsWith(`${marked}-`);
+  const othersOwn = (name: string, marked: string | undefined) => marked !== undefined && marked !== model && hasOwnerPrefix(marked, name);
   for (const fw of raw.firewalls) {
     // The lock rule (lock.ts) is owned but no rule of the model: plan and drift never see it.
     if (isGcpLockRule(fw)) continue;
     const name = fw.name ?? '';
-    const marked = markerModel(fw.description ?? undefined);
+    const marked = ownerOfDescription(fw.description ?? undefined);
     const owner = model ?? marked;
-    if (!owner || !name.startsWith(`${owner}-`)) continue;
+    if (!owner || !hasOwnerPrefix(owner, name)) continue;
     if (marked === owner) {
       resources.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
       continue;
@@ -275,10 +240,10 @@ export function toProviderState(
     diagnostics.push(
       error(
         'gcp-unowned-in-the-way',
-        `firewall rule ${name} has model ${owner}'s name prefix "${owner}-" but not its ownership marker (its description lacks "bulkhead:model=${owner}"): ` +
+        `firewall rule ${name} has model ${owner}'s name prefix "${owner}-" but not its ownership marker (its description lacks "${descriptionMarker(owner)}"): ` +
           `Bulkhead never changes a rule it does not own, and the model may render a rule of that name. ` +
           `Delete or rename it, or adopt it by adding the marker to its description ` +
-          `(\`gcloud compute firewall-rules update ${name} --project ${gcp.project} --description "bulkhead:model=${owner}"\`; ` +
+          `(\`gcloud compute firewall-rules update ${name} --project ${gcp.project} --description "${descriptionMarker(owner)}"\`; ` +
           `the next plan then brings it in line with the model, or deletes it if the model renders no rule of that name), then plan again`,
         target.pos,
       ),
@@ -301,7 +266,7 @@ export function toProviderState(
       for (const rule of raw.policyRules) {
         const priority = Number(rule.priority ?? -1);
         const inBand = priority >= POLICY_PRIORITY_BAND.start && priority < POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size;
-        const marked = markerModel(rule.description ?? undefined);
+        const marked = ownerOfDescription(rule.description ?? undefined);
         const mine = inBand && marked !== undefined && (model === undefined || marked === model);
         if (mine) {
           children.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
@@ -311,12 +276,12 @@ export function toProviderState(
         // Someone else's rule inside our band: render places ours around it.
         reserved.push(priority);
         const ruleName = rule.ruleName ?? '';
-        if (model && ruleName.startsWith(`${model}-`) && !othersOwn(ruleName, marked)) {
+        if (model && hasOwnerPrefix(model, ruleName) && !othersOwn(ruleName, marked)) {
           diagnostics.push(
             error(
               'gcp-unowned-in-the-way',
               `firewall policy ${gcp.firewallPolicy} has a rule ${ruleName} at priority ${priority} with model ${model}'s name prefix but not its ownership marker: ` +
-                `delete it, or adopt it by adding "bulkhead:model=${model}" to its description, then plan again`,
+                `delete it, or adopt it by adding "${descriptionMarker(model)}" to its description, then plan again`,
               target.pos,
             ),
           );

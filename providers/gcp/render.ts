@@ -4,6 +4,9 @@ import { assertNever } from '../../src/errors.js';
 import ipaddr from 'ipaddr.js';
 import { cidrContains, cidrsOverlap, excludeCidrs, internetRanges, sortCidrs } from '../../src/model/addresses.js';
 import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
+import { labelSlug, nameWithHashTail } from '../kit/names.js';
+import { withDescriptionMarker } from '../kit/ownership.js';
+import { allocateSlots, slotHash } from '../kit/slots.js';
 import {
   canonicalFirewall,
   canonicalPolicyRule,
@@ -13,11 +16,10 @@ import {
   firewallResource,
   flat,
   isV6,
-  ownershipMarker,
   policyResource,
+  POLICY_TYPE,
   policyRuleChild,
   reservedPolicyPriorities,
-  shortHash,
   type FirewallSpec,
   type PolicyRuleSpec,
   type ProtocolRule,
@@ -87,32 +89,14 @@ function gcpConfig(target: TargetSpec): GcpTargetConfig | undefined {
   return target.kind === 'gcp' ? target.gcp : undefined;
 }
 
-/** Lower-case RFC 1035 fragment: `[a-z0-9-]`, no leading/trailing/double dashes. */
-export function slug(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-}
-
-// slug(model) of the last model named: render names every rule of one model in a row.
-let lastModel: string | undefined;
-let lastModelSlug = '';
-function modelSlug(model: string): string {
-  if (model !== lastModel) {
-    lastModelSlug = slug(model);
-    lastModel = model;
-  }
-  return lastModelSlug;
-}
-
-/** `<model>-<readable>-<hash6>`, at most 63 characters, valid RFC 1035. */
+/**
+ * `<model>-<readable>-<hash6>`, at most 63 characters, valid RFC 1035: the kit's name with a hash
+ * tail (providers/kit/names.ts), the tail a hash of `<model>\n<key>`, so a port change (not in the
+ * key) keeps the name. The same names as before while they fit; a model name near 63 characters
+ * used to make names longer than 63.
+ */
 export function ruleName(model: string, readable: readonly string[], key: string): string {
-  const hash = shortHash(`${model}\n${key}`);
-  const prefix = modelSlug(model);
-  const room = MAX_NAME_LENGTH - prefix.length - hash.length - 2;
-  const body = slug(readable.join('-')).slice(0, Math.max(0, room)).replace(/-+$/, '');
-  return body ? `${prefix}-${body}-${hash}` : `${prefix}-${hash}`;
+  return nameWithHashTail([model, ...readable], MAX_NAME_LENGTH, 6, { identity: `${model}\n${key}` });
 }
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -181,8 +165,36 @@ function serviceKey(s: PortMatch): string {
   }
 }
 
+/** `<summary> [bulkhead:model=<model>]`: the kit's description marker after the readable part. */
 function describe(model: string, summary: string): string {
-  return `${summary} [${ownershipMarker(model)}]`;
+  return withDescriptionMarker(summary, model);
+}
+
+/**
+ * The live priority of each policy rule key: an owned rule of the policy in `live` whose rule
+ * name is the one render gives the key (the name ends in a hash of the model and the key, so it
+ * names the key as well as a description could, and is what the API echoes back).
+ */
+function livePolicyPriorities(
+  live: ProviderState | undefined,
+  policy: string,
+  rules: readonly { readonly key: string; readonly spec: { readonly ruleName: string } }[],
+): Map<string, number> {
+  const out = new Map<string, number>();
+  const resource = live?.resources.find((r) => r.type === POLICY_TYPE && r.name === policy);
+  if (!resource) return out;
+  const byName = new Map<string, number>();
+  for (const c of resource.children) {
+    const name = c.attributes['ruleName'];
+    const priority = c.attributes['priority'];
+    // Two owned rules of one name (a copy someone made): the lowest priority is the rule, the other is drift and goes.
+    if (typeof name === 'string' && typeof priority === 'number') byName.set(name, Math.min(priority, byName.get(name) ?? priority));
+  }
+  for (const r of rules) {
+    const p = byName.get(r.spec.ruleName);
+    if (p !== undefined) out.set(r.key, p);
+  }
+  return out;
 }
 
 /**
@@ -204,7 +216,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     let id = identities.get(segment);
     if (id === undefined) {
       const sa = segmentSpecs.get(segment)?.gcp?.serviceAccount;
-      id = sa ? { kind: 'sa', value: sa.toLowerCase() } : { kind: 'tag', value: `${slug(model)}-${slug(segment)}` };
+      id = sa ? { kind: 'sa', value: sa.toLowerCase() } : { kind: 'tag', value: `${labelSlug(model)}-${labelSlug(segment)}` };
       identities.set(segment, id);
     }
     return id;
@@ -560,16 +572,34 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   }
   for (const c of collisions) diagnostics.push(c);
 
-  // --- policy rules: priorities derived from identity inside the band, probing on collision ---
+  // --- policy rules: the kit's stable slots inside the band (providers/kit/slots.ts) ---
   if (gcp.firewallPolicy) {
-    const used = new Set<number>(reservedPolicyPriorities(live?.reserved));
     const children: Child[] = [];
-    for (const r of [...policyRules].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
-      let p = POLICY_PRIORITY_BAND.start + (parseInt(shortHash(`${model}\n${r.key}`, 8), 16) % POLICY_PRIORITY_BAND.size);
-      while (used.has(p)) p = POLICY_PRIORITY_BAND.start + ((p - POLICY_PRIORITY_BAND.start + 1) % POLICY_PRIORITY_BAND.size);
-      used.add(p);
-      const canonical = canonicalPolicyRule(policyRuleBody({ ...r.spec, priority: p }), gcp.project);
-      children.push(policyRuleChild(canonical, { origins: dedupeOrigins(r.origins), widens: true }));
+    // A rule's home is a hash of its identity; an owned rule read back (found by its rule name,
+    // which carries the same identity's hash) keeps its live priority, so adding or removing an
+    // FQDN rule never moves another (a priority is the rule's identity: a move is a delete and a
+    // create). Priorities unowned rules hold are never taken.
+    const byKey = new Map(policyRules.map((r) => [r.key, r]));
+    const slots = allocateSlots({
+      range: { from: POLICY_PRIORITY_BAND.start, to: POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size - 1 },
+      keys: [...byKey.keys()],
+      live: livePolicyPriorities(live, gcp.firewallPolicy, policyRules),
+      reserved: reservedPolicyPriorities(live?.reserved),
+      hash: (k) => slotHash(`${model}\n${k}`),
+    });
+    if (slots.kind === 'overflow') {
+      diagnostics.push(
+        error(
+          'gcp-policy-priority-exhausted',
+          `firewall policy ${gcp.firewallPolicy} (target ${target.name}): ${slots.needed} FQDN rules do not fit the ${slots.free} free priorities of Bulkhead's band ${POLICY_PRIORITY_BAND.start}-${POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size - 1}`,
+          target.pos,
+        ),
+      );
+    } else {
+      for (const [key, r] of [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const canonical = canonicalPolicyRule(policyRuleBody({ ...r.spec, priority: slots.slots.get(key)! }), gcp.project);
+        children.push(policyRuleChild(canonical, { origins: dedupeOrigins(r.origins), widens: true }));
+      }
     }
     resources.push(policyResource(target.name, gcp.firewallPolicy, children));
     if (children.length > 0) {

@@ -19,7 +19,12 @@ export interface ApplyOptions {
   readonly maxDestroy?: number;
   /** Progress lines (stderr in the CLI). */
   readonly onProgress?: (message: string) => void;
-  /** Retries of a step failing with a retryable ProviderError (throttling), on top of the SDKs' own; default 4. */
+  /**
+   * Retries of a step failing with a retryable ProviderError; default 4. Only errors no lower layer
+   * retried reach here as retryable: the providers' retry policy and the SDKs' own retries hand
+   * what they gave up on over as not retryable (providers/kit/retry.ts `markRetried`), so a call is
+   * never retried by two layers (test/providers/kit/retry-engine.test.ts).
+   */
   readonly retries?: number;
   /** First backoff delay in ms, doubled per retry, capped at 10 s; default 500. */
   readonly retryDelayMs?: number;

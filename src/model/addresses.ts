@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { canonicalCidr } from '../../providers/kit/cidr.js';
 import type { TargetSpec } from '../compile/types.js';
 
 /**
@@ -22,38 +23,17 @@ function text(addr: ipaddr.IPv4 | ipaddr.IPv6): string {
   return v6.toRFC5952String();
 }
 
-/** Parses `a.b.c.d/n`, `a.b.c.d`, `x:y::/n` or `x:y::z`. */
+/**
+ * Parses `a.b.c.d/n`, `a.b.c.d`, `x:y::/n` or `x:y::z` with the providers' one canonicalizer
+ * (providers/kit/cidr.ts), so the model and every cloud agree on each text: the model's result is
+ * the one a provider reads back (no perpetual diff), and what the kit refuses (octal-looking
+ * octets, zone indexes) is refused here with its message.
+ */
 export function parseCidr(raw: string): CidrParse {
-  const s = raw.trim();
-  let addr: ipaddr.IPv4 | ipaddr.IPv6;
-  let prefix: number;
-  try {
-    if (s.includes('/')) {
-      const [a, p] = s.split('/');
-      if (!/^\d{1,3}$/.test(p ?? '')) return { kind: 'error', message: `"${raw}": the prefix length "${p ?? ''}" is not a number` };
-      if (!ipaddr.isValid(a ?? '')) return { kind: 'error', message: `"${raw}": "${a}" is not an IPv4 or IPv6 address` };
-      [addr, prefix] = ipaddr.parseCIDR(s);
-    } else {
-      if (!ipaddr.isValid(s)) return { kind: 'error', message: `"${raw}" is not an IPv4 or IPv6 address or CIDR` };
-      addr = ipaddr.parse(s);
-      prefix = addr.kind() === 'ipv6' ? 128 : 32;
-    }
-  } catch {
-    const max = s.includes(':') ? 128 : 32;
-    return { kind: 'error', message: `"${raw}": the prefix length must be 0-${max}` };
-  }
-  if (addr.kind() === 'ipv4' && !/^\d+\.\d+\.\d+\.\d+$/.test(s.split('/')[0]!)) {
-    // ipaddr.js accepts legacy forms (10.1, 0x0a.1.2.3); clouds do not.
-    return { kind: 'error', message: `"${raw}": write IPv4 addresses as four decimal octets` };
-  }
-  const family = addr.kind() === 'ipv6' ? 'ipv6' : 'ipv4';
-  const network =
-    family === 'ipv6' ? ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${prefix}`) : ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${prefix}`);
-  const cidr = `${text(network)}/${prefix}`;
-  if (text(network) !== text(addr)) {
-    return { kind: 'host-bits', family, network: cidr, host: `${text(addr)}/${family === 'ipv6' ? 128 : 32}` };
-  }
-  return { kind: 'ok', family, cidr };
+  const r = canonicalCidr(raw);
+  if (r.ok) return { kind: 'ok', family: r.family, cidr: r.text };
+  if (r.reason === 'host-bits') return { kind: 'host-bits', family: r.family, network: r.network, host: r.host };
+  return { kind: 'error', message: r.message };
 }
 
 /** Compares canonical CIDRs of one family numerically (address, then prefix length). */

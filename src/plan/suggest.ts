@@ -1,36 +1,24 @@
-/** "Did you mean …?" for unknown names: the closest candidate by edit distance, when close enough. */
+import { closest } from '../model/suggest.js';
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
+/**
+ * "Did you mean …?" for unknown command-line names (targets, options), in the command line's
+ * message shape. The matching is the model's (src/model/suggest.ts: Damerau–Levenshtein, so a
+ * transposition is one edit; a case-only difference is the closest match; ties name both), so
+ * every "did you mean" of Bulkhead suggests alike; this file only adds the "known: …" fallback.
+ */
 
-/** The candidate closest to `name` (at most a third of its length away), or undefined. */
+/**
+ * The candidate closest to `name` (the model's measure and limits), or undefined; `name` itself
+ * when it is one (the command line rewrites `-flag` to `--flag` before asking, so an exact match
+ * is the answer, not "nothing close").
+ */
 export function suggest(name: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.ceil(name.length / 3)) + 1;
-  for (const c of [...candidates].sort()) {
-    const d = distance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
+  return candidates.includes(name) ? name : closest(name, candidates, 1)[0];
 }
 
-/** ` (did you mean "x"?)` or the list of valid names, for an error message. */
+/** ` (did you mean "x"?)` (or `"x" or "y"` for a tie), else the list of valid names, for an error message. */
 export function didYouMean(name: string, candidates: readonly string[]): string {
-  const s = suggest(name, candidates);
-  if (s) return ` (did you mean "${s}"?)`;
+  const best = closest(name, candidates, 2);
+  if (best.length > 0) return ` (did you mean ${best.map((b) => `"${b}"`).join(' or ')}?)`;
   return candidates.length > 0 ? ` (known: ${[...candidates].sort().join(', ')})` : '';
 }

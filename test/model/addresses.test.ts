@@ -26,6 +26,14 @@ describe('CIDRs', () => {
     expect(parseCidr(raw).kind).toBe('error');
   });
 
+  it('refuses what the providers refuse: octal-looking octets, zone indexes; reads a dotted tail as its low 32 bits (RFC 4291)', () => {
+    // Before the kit, ipaddr.js read 010 as octal 8 and ::1.2.3.4 as ::ffff:1.2.3.4.
+    expect(parseCidr('010.1.2.3')).toEqual({ kind: 'error', message: expect.stringContaining('leading zeros') });
+    expect(parseCidr('fe80::1%eth0').kind).toBe('error');
+    expect(parseCidr('::1.2.3.4')).toEqual({ kind: 'ok', family: 'ipv6', cidr: '::102:304/128' });
+    expect(parseCidr('::FFFF:C000:201')).toEqual({ kind: 'ok', family: 'ipv6', cidr: '::ffff:192.0.2.1/128' });
+  });
+
   it('sorts numerically with IPv4 first and decides overlap and containment per family', () => {
     expect(sortCidrs(['10.0.0.0/8', '9.0.0.0/8', '2001:db8::/32', '10.0.0.0/16', '10.0.0.0/8'])).toEqual(['9.0.0.0/8', '10.0.0.0/8', '10.0.0.0/16', '2001:db8::/32']);
     expect(cidrsOverlap('10.0.0.0/8', '10.1.0.0/16')).toBe(true);

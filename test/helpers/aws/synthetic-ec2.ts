@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { childRule, OWNER_TAG, PL_TYPE, SG_TYPE, str, wireProtocol } from '../../../providers/aws/rules.js';
+import { childRule, PL_TYPE, SG_TYPE, str, wireProtocol } from '../../../providers/aws/canonical.js';
+import { OWNER_KEY as OWNER_TAG } from '../../../providers/kit/ownership.js';
 import type { Resource } from '../../../src/plan/types.js';
 import { ec2ErrorXml } from './shim.js';
 

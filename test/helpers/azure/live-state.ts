@@ -1,5 +1,5 @@
 import { ruleToWire, type RuleAttributes, type WireRule } from '../../../providers/azure/canonical.js';
-import { stateFromRaw } from '../../../providers/azure/read.js';
+import { stateFromRaw } from '../../../providers/azure/state.js';
 import { AZURE_TYPES, azureConfig } from '../../../providers/azure/render.js';
 import type { TargetSpec } from '../../../src/compile/types.js';
 import type { ProviderState, Resource } from '../../../src/plan/types.js';

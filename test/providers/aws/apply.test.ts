@@ -1,8 +1,9 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import { attemptsOf, wasRetried } from '../../../providers/kit/retry.js';
 import { describe, expect, it } from 'vitest';
 import { createAwsApplier } from '../../../providers/aws/apply.js';
 import { classifyAwsError } from '../../../providers/aws/errors.js';
-import { ruleChild, type AwsRule } from '../../../providers/aws/rules.js';
+import { ruleChild, type AwsRule } from '../../../providers/aws/canonical.js';
 import type { Change, ChildChange, Resource } from '../../../src/plan/types.js';
 import type { ApplyStep } from '../../../src/provider.js';
 import { awsTarget } from '../../helpers/rulesets.js';
@@ -131,9 +132,11 @@ describe('AWS applier', () => {
     expect(stats().maxActive).toBeLessThanOrEqual(4);
   });
 
-  it('classifies SDK errors: throttling is retryable, the rest is not, with advice', () => {
-    const throttled = classifyAwsError(Object.assign(new Error('slow down'), { name: 'RequestLimitExceeded' }), 'reading');
-    expect([throttled.code, throttled.retryable]).toEqual(['RequestLimitExceeded', true]);
+  it('classifies SDK errors: throttling the SDK already retried is not retried again (one layer), the rest is not retryable, with advice', () => {
+    const throttled = classifyAwsError(Object.assign(new Error('slow down'), { name: 'RequestLimitExceeded', $metadata: { attempts: 6 } }), 'reading');
+    // The adaptive retry spent its attempts: the engine must not start the step over (it used to, 1 + 4 times).
+    expect([throttled.code, throttled.retryable, wasRetried(throttled), attemptsOf(throttled)]).toEqual(['RequestLimitExceeded', false, true, 6]);
+    expect(throttled.message).toMatch(/gave up after 6 attempts/);
     const quota = classifyAwsError(Object.assign(new Error('too many'), { name: 'RulesPerSecurityGroupLimitExceeded' }), 'authorizing');
     expect(quota.retryable).toBe(false);
     expect(quota.message).toContain('60 per direction and family');

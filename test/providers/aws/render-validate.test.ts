@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { createAwsProvider } from '../../../providers/aws/index.js';
 import { RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY } from '../../../providers/aws/limits.js';
 import { fqdnMaxEntries, sanitizeDescription } from '../../../providers/aws/render.js';
-import { canonicalCidr, childRule, ruleKey } from '../../../providers/aws/rules.js';
+import { parseCidr } from '../../../src/model/addresses.js';
+import { canonicalCidr, canonicalProtocol, childRule, ruleKey, wireProtocol } from '../../../providers/aws/canonical.js';
 import type { PortMatch, RuleIntent } from '../../../src/compile/types.js';
 import type { RenderContext } from '../../../src/provider.js';
 import { awsTarget, cidrs, flow, fqdns, internet, ruleSet, seg, shopRules, tcp } from '../../helpers/rulesets.js';
@@ -76,8 +77,10 @@ describe('render', () => {
       [{ kind: 'ports', protocol: 'udp', from: 53, to: 53 }, 'ingress udp 53-53 sg:shop-b'],
       [{ kind: 'icmp', protocol: 'icmp', type: 8, code: null }, 'ingress icmp 8:-1 sg:shop-b'],
       [{ kind: 'icmp', protocol: 'icmp', type: null, code: null }, 'ingress icmp -1:-1 sg:shop-b'],
-      [{ kind: 'protocol', number: 50 }, 'ingress 50 sg:shop-b'],
-      [{ kind: 'ports', protocol: 'sctp', from: 1, to: 2 }, 'ingress 132 sg:shop-b'],
+      // The kit's names (were the numbers 50 and 132): the same text on every provider.
+      [{ kind: 'protocol', number: 50 }, 'ingress esp sg:shop-b'],
+      [{ kind: 'protocol', number: 47 }, 'ingress 47 sg:shop-b'],
+      [{ kind: 'ports', protocol: 'sctp', from: 1, to: 2 }, 'ingress sctp sg:shop-b'],
     ];
     for (const [m, key] of matches) {
       const rules = ruleSet({ segments: ['a', 'b'], rules: flow(seg('b'), seg('a'), m) });
@@ -181,7 +184,14 @@ describe('helpers', () => {
     expect(canonicalCidr('10.0.0.5/24')).toBe('10.0.0.0/24');
     expect(canonicalCidr('2001:DB8:0::/32')).toBe('2001:db8::/32');
     expect(canonicalCidr('192.0.2.7')).toBe('192.0.2.7/32');
+    // The kit's text, the model's too: an IPv4-mapped range read back from EC2 in hex form keys as the model's (was ::ffff:c000:201/128).
+    expect(canonicalCidr('::FFFF:C000:201/128')).toBe('::ffff:192.0.2.1/128');
+    expect(canonicalCidr('::ffff:c000:201')).toBe((parseCidr('::ffff:192.0.2.1') as { cidr: string }).cidr);
+    expect(() => canonicalCidr('010.1.2.3/32')).toThrow(/leading zeros/);
     expect(fqdnMaxEntries(0)).toBe(4);
+    // The wire keeps what EC2 accepts: names for tcp/udp/icmp/icmpv6 only, numbers for the rest; read names them back.
+    expect(['all', 'tcp', 'icmpv6', 'esp', 'sctp', '47'].map(wireProtocol)).toEqual(['-1', 'tcp', 'icmpv6', '50', '132', '47']);
+    expect(['-1', '6', '58', '50', '132', '47', 'TCP'].map(canonicalProtocol)).toEqual(['all', 'tcp', 'icmpv6', 'esp', 'sctp', '47', 'tcp']);
     expect(fqdnMaxEntries(5)).toBe(8);
     expect(ruleKey({ direction: 'egress', protocol: 'all', fromPort: null, toPort: null, peer: { kind: 'cidr', cidr: '::/0' } })).toBe('egress all cidr:::/0');
   });

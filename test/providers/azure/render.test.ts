@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allocatePriorities, AZURE_TYPES, renderAzure } from '../../../providers/azure/render.js';
+import { AZURE_TYPES, renderAzure } from '../../../providers/azure/render.js';
 import { validateAzure } from '../../../providers/azure/validate.js';
 import { ruleFromWire, ruleToWire, type RuleAttributes } from '../../../providers/azure/canonical.js';
 import { ALLOW_BAND, DENY_BAND } from '../../../providers/azure/limits.js';
@@ -134,6 +134,15 @@ describe('azure render', () => {
       source: ['10.0.0.0/8', '10.1.2.3/32'], destination: ['asg:rg/shop-web'], description: '',
     });
   });
+
+  it('orders and keeps ports as the kit does: by start then end, never merged; a malformed live range is kept so the diff shows it', () => {
+    const read = (destinationPortRanges: string[], protocol = 'Udp') => ruleFromWire({ name: 'x', protocol, access: 'Allow', direction: 'Inbound', priority: 200, destinationPortRanges });
+    // The old sort compared "80-100" < "80-90" as text; the kit compares the numbers.
+    expect(read(['80-100', '80-90', ' 80 - 90 ', '79']).destinationPorts).toEqual(['79', '80-90', '80-100']);
+    expect(read(['443', 'http']).destinationPorts).toEqual(['443', 'http']);
+    expect(read(['443', '0-65535']).destinationPorts).toEqual(['*']);
+    expect(['Any', '*', 'Icmp', 'Esp', 'AH'].map((p) => read(['*'], p).protocol)).toEqual(['*', '*', 'icmp', 'esp', 'ah']);
+  });
 });
 
 describe('azure priority stability', () => {
@@ -192,35 +201,6 @@ describe('azure priority stability', () => {
     }
     expect(added).toBe(60);
     expect(moved).toBe(0);
-  });
-
-  it('keeps live priorities inside the band and not taken; places the rest by hash around every taken priority', () => {
-    const band = { from: 100, to: 109 };
-    const plain = allocatePriorities(['a', 'b', 'c', 'd'], band)!;
-    // Kept: a live priority in the band, free.
-    const keep = new Map([['a', 105], ['b', 300], ['c', 107], ['d', 107]]);
-    const taken = new Set([plain.get('b')!, 105, 999]);
-    const m = allocatePriorities(['a', 'b', 'c', 'd'], band, { keep, taken })!;
-    // a's live 105 is taken by an unowned rule → re-placed; b's 300 is outside the band → re-placed;
-    // c and d both claim 107 → c (first by name) keeps it, d is re-placed.
-    expect(m.get('c')).toBe(107);
-    for (const n of ['a', 'b', 'd']) expect(m.get(n)).not.toBe(keep.get(n));
-    const all = [...m.values()];
-    expect(new Set(all).size).toBe(4);
-    for (const p of all) {
-      expect(taken.has(p)).toBe(false);
-      expect(p).toBeGreaterThanOrEqual(100);
-      expect(p).toBeLessThanOrEqual(109);
-    }
-    // Taken priorities inside the band count against its room.
-    expect(allocatePriorities(['a', 'b'], { from: 100, to: 102 }, { taken: new Set([100, 101]) })).toBeNull();
-    expect(allocatePriorities(['a'], { from: 100, to: 102 }, { taken: new Set([100, 101]) })!.get('a')).toBe(102);
-  });
-
-  it('reports an exhausted band instead of overflowing', () => {
-    expect(allocatePriorities(['a', 'b', 'c'], { from: 100, to: 101 })).toBeNull();
-    const m = allocatePriorities(['a', 'b'], { from: 100, to: 101 })!;
-    expect([...m.values()].sort()).toEqual([100, 101]);
   });
 });
 

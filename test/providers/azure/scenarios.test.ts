@@ -342,6 +342,31 @@ describe('azure scenarios', () => {
     await replanIsEmpty();
   });
 
+  it('is one retrying layer: a lasting 429 with Retry-After is retried by the SDK only, and the engine does not start the step over', async () => {
+    const rules = await compile();
+    const p = await plan(rules);
+    // The SDK's throttling policy retries it (1 + its 2 retries in the harness); before the kit the
+    // provider's loop retried that 6 times and the engine the step 5 times: 90 PUTs.
+    h.emulator.inject({ method: 'PUT', pathIncludes: '/networkSecurityGroups/', status: 429, retryAfter: 0, count: 1_000_000 });
+    const report = await applyPlan(p, rules, { ...options(), parallelism: 1, retryDelayMs: 1 });
+    const failed = report.outcomes.filter((o) => o.status === 'failed');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((o) => o.address.includes(AZURE_TYPES.nsg) && o.attempts === 1)).toBe(true);
+    const puts = h.emulator.calls.filter((c) => c.method === 'PUT' && c.path.includes('/networkSecurityGroups/'));
+    expect(puts).toHaveLength(3 * failed.length);
+  });
+
+  it('is one retrying layer: a lasting 429 without Retry-After is retried by the policy only (the SDK does not), and the engine does not start the step over', async () => {
+    const rules = await compile();
+    const p = await plan(rules);
+    h.emulator.inject({ method: 'PUT', pathIncludes: '/applicationSecurityGroups/shop-web', status: 429, count: 1_000_000 });
+    const report = await applyPlan(p, rules, { ...options(), parallelism: 1, retryDelayMs: 1 });
+    const failed = report.outcomes.filter((o) => o.status === 'failed');
+    expect(failed.map((o) => [o.address.endsWith('.shop-web'), o.attempts])).toEqual([[true, 1]]);
+    expect(failed[0]!.error).toMatch(/gave up after 6 attempts/);
+    expect(h.emulator.calls.filter((c) => c.method === 'PUT' && c.path.includes('/applicationSecurityGroups/shop-web'))).toHaveLength(6);
+  });
+
   it('never writes one NSG twice at once, even when steps run concurrently', async () => {
     await applyShop();
     h.emulator.pollsBeforeDone = 4;

@@ -7,10 +7,10 @@ import {
   canonicalPolicyRule,
   canonicalProtocolRules,
   firewallBody,
-  markerModel,
   policyRuleBody,
 } from '../../../providers/gcp/canonical.js';
 import { firewallWrite } from '../../../providers/gcp/apply.js';
+import { ownerOfDescription } from '../../../providers/kit/ownership.js';
 
 describe('gcp canonical form', () => {
   it('makes server-filled defaults explicit so they never show as changes', () => {
@@ -38,19 +38,27 @@ describe('gcp canonical form', () => {
     expect(canonicalProtocolRules([{ IPProtocol: '17', ports: ['53'] }, { IPProtocol: 'udp', ports: ['123', '53'] }])).toEqual([{ protocol: 'udp', ports: ['53', '123'] }]);
     expect(canonicalProtocolRules([{ IPProtocol: 'icmp' }, { IPProtocol: 'all' }])).toEqual([{ protocol: 'all', ports: [] }]);
     expect(canonicalProtocolRules([{ IPProtocol: '50' }])).toEqual([{ protocol: 'esp', ports: [] }]);
+    // The kit's names (58 was kept as a number), and the kit's port set (every port is Compute's empty list; junk skipped).
+    expect(canonicalProtocolRules([{ IPProtocol: '58' }, { IPProtocol: 'icmp' }])).toEqual([{ protocol: 'icmp', ports: [] }, { protocol: 'icmpv6', ports: [] }]);
+    expect(canonicalProtocolRules([{ IPProtocol: 'sctp', ports: ['80-100', '80-90', 'x', '99999'] }])).toEqual([{ protocol: 'sctp', ports: ['80-90', '80-100'] }]);
+    expect((firewallBody(canonicalFirewall({ name: 'x', allowed: [{ IPProtocol: '58' }] }, 'p'))['allowed'] as unknown[])[0]).toEqual({ IPProtocol: '58' });
+    expect(policyRuleBody(canonicalPolicyRule({ priority: 1, match: { layer4Configs: [{ ipProtocol: 'ipv6-icmp' }] } }, 'p'))['match']).toMatchObject({ layer4Configs: [{ ipProtocol: '58' }] });
     expect(canonicalCidr('10.1.2.3')).toBe('10.1.2.3/32');
     expect(canonicalCidr('10.1.2.3/24')).toBe('10.1.2.0/24');
     expect(canonicalCidr('2001:DB8:0::1/32')).toBe('2001:db8::/32');
+    // The kit's text: a mapped range stays IPv6 as the model writes it (was folded into 192.0.2.1/32); junk is kept for display.
+    expect(canonicalCidr('::FFFF:C000:201/128')).toBe('::ffff:192.0.2.1/128');
+    expect(canonicalCidr(' not-a-range ')).toBe('not-a-range');
     expect(canonicalNetwork('https://www.googleapis.com/compute/beta/projects/a/global/networks/n', 'p')).toBe('projects/a/global/networks/n');
     expect(canonicalNetwork('global/networks/n', 'p')).toBe('projects/p/global/networks/n');
     expect(canonicalNetwork('n', 'p')).toBe('projects/p/global/networks/n');
   });
 
   it('reads the ownership marker only as a whole token', () => {
-    expect(markerModel('app ingress [bulkhead:model=shop]')).toBe('shop');
-    expect(markerModel('bulkhead:model=shop-eu')).toBe('shop-eu');
-    expect(markerModel('notbulkhead:model=shop')).toBeUndefined();
-    expect(markerModel(undefined)).toBeUndefined();
+    expect(ownerOfDescription('app ingress [bulkhead:model=shop]')).toBe('shop');
+    expect(ownerOfDescription('bulkhead:model=shop-eu')).toBe('shop-eu');
+    expect(ownerOfDescription('notbulkhead:model=shop')).toBeUndefined();
+    expect(ownerOfDescription(undefined)).toBeUndefined();
   });
 
   it('is idempotent: canonical → API body → canonical is the same (property)', () => {

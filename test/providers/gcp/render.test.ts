@@ -74,6 +74,17 @@ describe('gcp render', () => {
     expect(ruleName('m', ['x'], 'k1')).not.toBe(ruleName('m', ['x'], 'k2'));
   });
 
+  it('keeps names within 63 characters even for a model name near the limit (the head is cut, the hash tail stays)', () => {
+    // The old ruleName kept the whole model name and printed 70 characters here.
+    const model = `m${'x'.repeat(60)}`;
+    const name = ruleName(model, ['web', 'in', 'lb'], 'k');
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(name).toMatch(/^[a-z]([-a-z0-9]*[a-z0-9])?-[0-9a-f]{6}$/);
+    expect(ruleName(model, ['web', 'in', 'lb'], 'k2')).not.toBe(name);
+    // Short names are unchanged: <model>-<readable>-<hash of model and key>.
+    expect(ruleName('shop', ['web', 'in', 'lb'], 'k')).toMatch(/^shop-web-in-lb-[0-9a-f]{6}$/);
+  });
+
   it('renders guardrail denies at the lowest priority numbers, split per family and by the target-tag limit', () => {
     const many = Array.from({ length: 80 }, (_, i) => `s${String(i).padStart(2, '0')}`);
     const rules = { ...ruleSet({ name: 'shop', targets: [target], segments: many }), denies: [deny({ segments: many })] };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FIREWALL_TYPE, POLICY_TYPE } from '../../../providers/gcp/canonical.js';
 import { createGcpProvider } from '../../../providers/gcp/index.js';
+import { applyPlan } from '../../../src/apply/apply-plan.js';
 import { planCounts, startGcpHarness, type GcpHarness } from '../../helpers/gcp/harness.js';
 
 /**
@@ -268,6 +269,23 @@ describe('gcp scenarios', () => {
     expect(new URL(adds[0]!.url, 'http://x').searchParams.get('requestId')).toBe(new URL(adds[1]!.url, 'http://x').searchParams.get('requestId'));
     expect([...h.emulator.policies.get('shop-egress')!.rules.keys()].filter((p) => p < 2147483644)).toHaveLength(1);
     await replanIsEmpty();
+  });
+
+  it('is one retrying layer: an insert throttled without end costs the policy’s 6 calls, and the engine (default retries) does not start the step over', async () => {
+    h.emulator.faults.push({ method: 'firewalls.insert', status: 429, count: 1_000_000 });
+    const rules = await h.compile();
+    const plan = await h.plan(rules);
+    // The engine with its default retries (the harness turns them off): before the kit, each failed step cost 6 × 5 inserts.
+    const report = await applyPlan(plan, rules, { providers: (id) => (id === 'gcp' ? h.provider : undefined), source: () => ({ kind: 'live', endpoint: h.emulator.url }), parallelism: 1, retryDelayMs: 1 });
+    const failed = report.outcomes.filter((o) => o.status === 'failed');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const o of failed) {
+      expect(o.attempts).toBe(1);
+      expect(o.code).toBe('rateLimitExceeded');
+      expect(o.error).toMatch(/gave up after 6 attempts/);
+    }
+    const inserts = h.emulator.calls.filter((c) => c.method === 'firewalls.insert');
+    expect(inserts.length).toBe(6 * failed.length);
   });
 
   it('reports an operation that finishes DONE with an error, holds back removals, and a re-run converges', async () => {

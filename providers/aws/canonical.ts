@@ -1,5 +1,6 @@
-import { boundedMemo } from '../../src/bounded-memo.js';
-import ipaddr from 'ipaddr.js';
+import { InternalError } from '../../src/errors.js';
+import { canonicalCidr as kitCidr } from '../kit/cidr.js';
+import { canonicalProtocol as kitProtocol } from '../kit/ports.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 
 /**
@@ -12,8 +13,6 @@ import type { Child, Json, Resource } from '../../src/plan/types.js';
 export const SG_TYPE = 'aws_security_group';
 /** Resource type of a customer-managed prefix list. */
 export const PL_TYPE = 'aws_managed_prefix_list';
-/** Tag key of the ownership marker; its value is the model's name. */
-export const OWNER_TAG = 'bulkhead:model';
 /** Tag key naming the segment a group was made for. */
 export const SEGMENT_TAG = 'bulkhead:segment';
 /** Tag key naming the entity a prefix list was made for. */
@@ -133,29 +132,25 @@ export function entryChild(cidr: string): Child {
   return { key: cidr, summary: `entry ${cidr}`, attributes: { cidr } };
 }
 
-/** Canonical protocol from the API's `IpProtocol` (trap 1, 2): names for 6/17/1/58, `all` for -1. */
+/**
+ * Canonical protocol (the kit's, providers/kit/ports.ts) of the API's `IpProtocol` or the model's
+ * protocol: IANA names where one exists (`6` → `tcp`, `50` → `esp`, `132` → `sctp`), `all` for
+ * `-1`. Text the kit cannot read (EC2 never returns any) is kept, lower-cased, so it shows in a diff.
+ */
 export function canonicalProtocol(ipProtocol: string): string {
-  const p = ipProtocol.toLowerCase();
-  switch (p) {
-    case '-1':
-    case 'all':
-      return 'all';
-    case '6':
-      return 'tcp';
-    case '17':
-      return 'udp';
-    case '1':
-      return 'icmp';
-    case '58':
-      return 'icmpv6';
-    default:
-      return p;
-  }
+  const r = kitProtocol(ipProtocol);
+  return r.ok ? r.protocol : ipProtocol.toLowerCase();
 }
 
-/** The API's `IpProtocol` for a canonical protocol. */
+/** The protocols EC2 accepts by name in `IpProtocol`; every other one goes by its number. */
+const WIRE_NAMES: ReadonlySet<string> = new Set(['tcp', 'udp', 'icmp', 'icmpv6']);
+
+/** The API's `IpProtocol` for a canonical protocol: `-1` for all, a name EC2 takes, else the IANA number. */
 export function wireProtocol(protocol: string): string {
-  return protocol === 'all' ? '-1' : protocol;
+  if (protocol === 'all') return '-1';
+  if (WIRE_NAMES.has(protocol)) return protocol;
+  const r = kitProtocol(protocol);
+  return r.ok && r.number !== undefined ? String(r.number) : protocol;
 }
 
 /** Canonical ports for a protocol from the API's FromPort/ToPort (trap 3). */
@@ -169,24 +164,15 @@ export function canonicalPorts(protocol: string, from: number | undefined, to: n
 }
 
 /**
- * Canonical CIDR text: host bits zeroed, IPv6 lower-case RFC 5952, a bare address as /32 or /128
- * (traps 10, 11). Memoized: render canonicalizes the CIDRs of a peer for every intent that names
- * it, and one parse costs tens of microseconds (`ipaddr.parseCIDR` tries IPv6 first and throws for
- * every IPv4 text). Invalid text throws, every time.
+ * Canonical CIDR text (the kit's, providers/kit/cidr.ts), with AWS's reading of host bits: EC2
+ * stores the network of `10.0.0.5/24`, so a rule read back with host bits set means its network.
+ * Invalid text throws (render only sees the model's CIDRs, read only EC2's: either is a bug).
  */
-export const canonicalCidr: (text: string) => string = boundedMemo(parseCanonicalCidr, 10_000);
-
-function parseCanonicalCidr(text: string): string {
-  const slash = text.includes('/');
-  const [addr, len] = slash ? ipaddr.parseCIDR(text) : ((): [ipaddr.IPv4 | ipaddr.IPv6, number] => {
-    const a = ipaddr.parse(text);
-    return [a, a.kind() === 'ipv4' ? 32 : 128];
-  })();
-  const network = addr.kind() === 'ipv4'
-    ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${len}`)
-    : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${len}`);
-  const textOut = network.kind() === 'ipv6' ? (network as ipaddr.IPv6).toRFC5952String() : network.toString();
-  return `${textOut}/${len}`;
+export function canonicalCidr(text: string): string {
+  const r = kitCidr(text);
+  if (r.ok) return r.text;
+  if (r.reason === 'host-bits') return r.network;
+  throw new InternalError(`not a CIDR: ${r.message}`);
 }
 
 /** True for an IPv6 CIDR. */
