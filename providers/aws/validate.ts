@@ -1,5 +1,6 @@
 import type { RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
+import type { Resource } from '../../src/plan/types.js';
 import type { RenderContext } from '../../src/provider.js';
 import {
   AWS_MANAGED_PREFIX_LIST_ASSUMED_WEIGHT,
@@ -18,12 +19,12 @@ import { childRule, PL_TYPE, ruleFamily, SG_TYPE, str } from './canonical.js';
  * the rendered objects so what is checked is exactly what would be applied. A model that cannot fit
  * fails the plan before anything is read or written.
  */
-export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext): Diagnostic[] {
+export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext, rendered?: readonly Resource[]): Diagnostic[] {
   if (target.kind !== 'aws') return [error('aws-target', `target ${target.name} is not an AWS target`, target.pos)];
   const out: Diagnostic[] = [];
   const model = rules.model.name;
   const segPos = new Map(rules.segments.map((s) => [s.name, s.pos]));
-  const resources = renderAws(rules, target, ctx);
+  const resources = rendered ?? renderAws(rules, target, ctx);
   const lists = new Map(resources.filter((r) => r.type === PL_TYPE).map((r) => [r.name, r]));
   const familyOf = (ref: string): 'IPv4' | 'IPv6' => (str(lists.get(ref)?.attributes ?? {}, 'addressFamily') === 'IPv6' ? 'IPv6' : 'IPv4');
   const weightOf = (ref: string): number => {

@@ -76,7 +76,7 @@ describe(`AWS reads of a ${SEGMENTS}-segment plan against moto`, () => {
               GroupName: `estate-s${i + k}`,
               Description: `Bulkhead estate: segment s${i + k}`,
               VpcId: vpc,
-              TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: OWNER_TAG, Value: 'estate' }, { Key: SEGMENT_TAG, Value: `s${i + k}` }] }],
+              TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: OWNER_KEY, Value: 'estate' }, { Key: SEGMENT_TAG, Value: `s${i + k}` }] }],
             }),
           ),
         ),
