@@ -115,7 +115,7 @@ function main(): number {
         writeFileSync(join(dir, path), text);
       }
       mkdirSync(join(dir, 'out'), { recursive: true });
-      const bulkhead = timed(process.execPath, [join(ROOT, 'dist/src/cli.js'), 'render', '--provider', 'gcp', 'model.yaml', '--json'], dir, runs);
+      const bulkhead = timed(process.execPath, [join(ROOT, 'dist/src/commands/main.js'), 'render', '--provider', 'gcp', 'model.yaml', '--json'], dir, runs);
       const aerleon = timed(aclgen, ['--base_directory=policies', '--definitions_directory=def', '--output_directory=out'], dir, runs);
       const out = readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.gce'));
       const aerleonRules = out.flatMap((f) => JSON.parse(readFileSync(join(dir, 'out', f), 'utf8')) as { direction?: string; allowed?: unknown }[]);

@@ -1,5 +1,5 @@
 /**
- * Start-up of the CLI as users and pipelines meet it: whole `node dist/src/cli.js …` processes,
+ * Start-up of the CLI as users and pipelines meet it: whole `node dist/src/commands/main.js …` processes,
  * wall time and peak RSS, median of runs. Part of `npm run bench`; needs `npm run build` first.
  */
 import { spawnSync } from 'node:child_process';
@@ -48,7 +48,7 @@ export function benchStartup(runs: number, cases: readonly StartupCase[] = START
 
 /** Runs each CLI case `runs` times (after one warm-up) in `cwd` and returns the medians. */
 export function benchCli(cases: readonly StartupCase[], runs: number, cwd: string): StartupResult[] {
-  const cli = join(ROOT, 'dist/src/cli.js');
+  const cli = join(ROOT, 'dist/src/commands/main.js');
   const probe = join(ROOT, 'bench/rss-probe.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-startup-'));
   try {

@@ -7,7 +7,7 @@ for (const [from, to] of assets) {
 }
 
 // The model's schema validator, compiled once here instead of in every CLI process (issue 11.0):
-// src/model/schema-check.ts loads it when its schema digest matches schema.json, else compiles.
+// src/model/schema-check.ts loads it when it was built from the registered providers' schema, else compiles.
 const check = 'dist/src/model/schema-check.js';
 if (existsSync(check)) {
   const { PRECOMPILED_VALIDATOR, standaloneValidatorSource } = await import(new URL(`../${check}`, import.meta.url).href);

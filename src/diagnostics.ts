@@ -1,6 +1,6 @@
 /**
  * Diagnostics: how Bulkhead reports a user's mistakes. Validators, the compiler, providers and the
- * engine return them (never throw them); only `cli.ts` turns them into output and an exit code.
+ * engine return them (never throw them); only `commands/main.ts` turns them into output and an exit code.
  */
 
 /** A position in a model file: 1-based line and column, as editors show them. */

@@ -1,7 +1,7 @@
 import type { Diagnostic } from './diagnostics.js';
 
 /**
- * The few error classes Bulkhead throws, each with its exit code. Only `cli.ts` catches them and
+ * The few error classes Bulkhead throws, each with its exit code. Only `commands/main.ts` catches them and
  * calls `process.exit`. User mistakes travel as diagnostics; these carry them to the exit point.
  *
  * Exit codes: 0 success (and no changes with --detailed-exitcode), 1 error, 2 changes or drift

@@ -21,4 +21,5 @@ export { driftToSarif } from './plan/drift-report.js';
 export { createDnsResolver, createSnapshotResolver } from './resolve.js';
 export { ACTION_SYMBOL } from './plan/types.js';
 export { getProvider } from '../providers/index.js';
-export { run } from './cli.js';
+export type * from '../providers/index.js';
+export { run } from './commands/main.js';

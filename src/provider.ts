@@ -1,6 +1,6 @@
-import type { Diagnostic } from './diagnostics.js';
-import type { CloudId, RuleSet, SegmentSpec, TargetSpec } from './compile/types.js';
-import type { Change, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
+import type { Diagnostic, SourcePos } from './diagnostics.js';
+import type { CloudId, RuleSet, SegmentSpec, TargetConfig, TargetConfigs, TargetOf, TargetSpec } from './compile/types.js';
+import type { Change, Child, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
 import type { TargetLocker } from './lock.js';
 
 /**
@@ -27,6 +27,27 @@ export interface Provider {
   toCliJson(resources: readonly Resource[], target: TargetSpec): Json;
   /** The per-target lock object `apply` and `destroy` take across processes (src/lock.ts). */
   readonly lock?: TargetLocker;
+  /**
+   * Pure: the (from, to, port) flows one native rule (a child of `resource`) allows or denies, for
+   * the plan's flow diagram (src/graph/plan-flows.ts); [] for children that are no rule (prefix-list
+   * entries). `name` turns an owned object's name into its segment's (`shop-web` → `web`).
+   */
+  ruleFlows?(resource: Resource, child: Child, name: (objectName: string) => string): FlowAtom[];
+}
+
+/**
+ * One allowed or denied (from, to, port) of a native rule, with the side that carries it: a flow
+ * between two segments has a rule on each side (AWS ingress and egress, Azure inbound and
+ * outbound), and a plan that adds or removes either side changes it.
+ */
+export interface FlowAtom {
+  readonly side: 'ingress' | 'egress';
+  /** A segment, or a peer as the rule writes it (CIDRs joined by ", ", a service tag, an FQDN, `any`). */
+  readonly from: string;
+  readonly to: string;
+  /** `tcp/443`, `tcp/9000-9010`, `icmp/8`, `tcp` (every port), `all`. */
+  readonly port: string;
+  readonly deny: boolean;
 }
 
 /** What render needs besides the rules: resolved FQDNs (resolution is I/O, so it happens before). */
@@ -108,4 +129,137 @@ export interface ApplyStep {
 export interface Applier {
   /** Carries out one step; throws (a ProviderError) when it fails. Idempotent: a re-run converges. */
   run(step: ApplyStep): Promise<void>;
+}
+
+/** A JSON Schema fragment (draft-07), as plain JSON. */
+export type JsonSchema = { readonly [key: string]: unknown };
+
+/**
+ * A YAML mapping of the model as a target descriptor reads it: values by key, with positions for
+ * diagnostics. The schema has already checked the structure, so a descriptor only reads strings
+ * and reports what the schema cannot say (typos in region names, unknown locations …).
+ */
+export interface ConfigReader {
+  /** The string value of `key`; undefined when absent or not a string (the schema reports the type). */
+  string(key: string): string | undefined;
+  /** The value of `key` as plain JSON (mappings, lists, scalars); undefined when absent. */
+  value(key: string): unknown;
+  /** True when the mapping has `key`. */
+  has(key: string): boolean;
+  /** Where the value of `key` is written (the mapping itself when absent). */
+  pos(key: string): SourcePos;
+  /** Reports a diagnostic of the model. */
+  report(diagnostic: Diagnostic): void;
+}
+
+/** What the core hands a descriptor's `parse`, besides the config mapping. */
+export interface TargetParseContext {
+  /** The target's name in the model. */
+  readonly name: string;
+  /**
+   * The config's `internalRanges`, canonical and sorted (the core parses them, for every
+   * provider, with their positions); undefined when the model does not give them.
+   */
+  readonly internalRanges: readonly string[] | undefined;
+}
+
+/**
+ * How a provider describes its target to the core (`providers/<id>/target.ts`): everything model
+ * validation, compilation and the commands need to know about a cloud, so that `src/` dispatches
+ * through the registry (providers/index.ts) and never names one. `C` is the provider's config type.
+ */
+export interface TargetDescriptor<K extends string = CloudId, C = K extends CloudId ? TargetConfigs[K] : unknown> {
+  /** The key of the config in a target (`aws:`), the `kind` of its TargetSpec, `--provider`'s value. */
+  readonly id: K;
+  /** The provider's name in messages: `AWS`. */
+  readonly label: string;
+  /** The label with its article, for "… is an AWS target": `an AWS`. */
+  readonly aLabel: string;
+  /** What the provider renders, for descriptions: `AWS security groups`. */
+  readonly renders: string;
+  /** JSON Schema fragments the model's schema is assembled from (src/model/schema-base.ts). */
+  readonly schema: {
+    /** The target's config mapping (`targets.<name>.<id>`); it may `$ref` `#/definitions/internalRanges`. */
+    readonly target: JsonSchema;
+    /** The entity binding mapping (`entities.<name>.<id>`); its `cidrs` is parsed by the core. */
+    readonly entityBinding?: JsonSchema;
+    /** The segment's override mapping (`segments.<name>.<id>`). */
+    readonly segmentBinding?: JsonSchema;
+  };
+  /**
+   * Keys of an entity binding besides `cidrs` (`prefixList`), in the order they are kept; by
+   * default each is read as a string. The RuleSet carries them before the binding's CIDRs, and two
+   * bindings with an equal value under one of them name the same addresses.
+   */
+  readonly entityBindingKeys?: readonly string[];
+  /** Keys of a segment's override mapping (`groupId`), in the order they are kept; by default each is read as a string. */
+  readonly segmentBindingKeys?: readonly string[];
+  /**
+   * Reads an entity binding's own keys (not `cidrs`, which the core parses) when they are not all
+   * strings: plain JSON, keys in the order the RuleSet should carry them. Default: the string
+   * values of `entityBindingKeys`.
+   */
+  parseEntityBinding?(binding: ConfigReader, ctx: { readonly entity: string }): Readonly<Record<string, unknown>>;
+  /**
+   * Reads a segment's override mapping when it is not all strings: plain JSON, keys in order;
+   * undefined or empty for none. Default: the string values of `segmentBindingKeys`.
+   */
+  parseSegmentBinding?(overrides: ConfigReader, ctx: { readonly segment: string }): Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Parses and validates the target's config from the model (positions through `config`);
+   * undefined when it is unusable (a missing required key, which the schema reports).
+   */
+  parse(config: ConfigReader, ctx: TargetParseContext): C | undefined;
+  /** The config as the RuleSet carries it: plain JSON, keys in a fixed order (part of the digest). */
+  canonical(config: C): C;
+  /** The cloud objects the target manages, for "two targets manage the same …": `aws VPC vpc-1 in eu-west-1`. */
+  place(config: C): string;
+  /** One line for `bulkhead compile`'s target table: `aws eu-west-1 vpc-1`. */
+  summary(config: C): string;
+  /** The network's internal ranges: what the built-in `internet` is outside of. */
+  internalRanges(config: C): readonly string[];
+  /** The target's own API endpoint override, if it has one. */
+  endpoint(config: C): string | undefined;
+  /** The environment variable that overrides the API endpoint (after the target's own). */
+  readonly endpointEnv: string;
+  /**
+   * Whether the provider's rules toward an FQDN entity are made of the addresses it resolves to
+   * (then a name that resolves to nothing would remove entries), rather than matched by name.
+   */
+  readonly usesResolvedAddresses: boolean;
+  /**
+   * Model validation's check of a target when the model's segments have FQDN egress: the rest of
+   * the warning `target "<name>" …` when this target cannot enforce it (its plan will fail),
+   * undefined when it can.
+   */
+  fqdnEgressProblem?(config: C): string | undefined;
+  /**
+   * A limit of the provider on managed names `<model>-<segment>`; the core checks the strictest
+   * of all registered providers, so a model stays portable to every one of them.
+   */
+  readonly managedNameLimit?: { readonly max: number; readonly why: string };
+  /** Checks of the segments' overrides across the model (two segments adopting one object …). */
+  checkSegments?(segments: readonly SegmentSpec[]): Diagnostic[];
+  /**
+   * Names of process warnings the provider's SDK emits that are not for Bulkhead's users (a
+   * notice about a future Node version, a metadata-server probe); the `bulkhead` executable drops
+   * them (`process.emitWarning` by name, type, code or message prefix).
+   */
+  readonly silencedProcessWarnings?: readonly string[];
+}
+
+/** One provider in the registry (providers/index.ts): its target descriptor and its factory. */
+export interface ProviderEntry<K extends string = CloudId, C = K extends CloudId ? TargetConfigs[K] : unknown> {
+  readonly target: TargetDescriptor<K, C>;
+  readonly create: () => Provider;
+}
+
+/** The config of a target, whatever its provider (`t[t.kind]`). */
+export function configOf(t: TargetSpec): TargetConfig {
+  return (t as unknown as Record<string, TargetConfig>)[t.kind]!;
+}
+
+/** A target on provider `K`, as the core builds it from a parsed config. */
+export function targetOf<K extends CloudId>(kind: K, name: string, pos: SourcePos, config: TargetConfigs[K]): TargetOf<K> {
+  return { kind, name, pos, [kind]: config } as TargetOf<K>;
 }

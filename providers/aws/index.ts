@@ -1,7 +1,7 @@
 import type { RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
 import type { Resource } from '../../src/plan/types.js';
-import type { Provider, ReadContext, RenderContext } from '../../src/provider.js';
+import type { Provider, ProviderEntry, ReadContext, RenderContext } from '../../src/provider.js';
 import { createAwsApplier, type AwsApplierTuning } from './apply.js';
 import { awsCliJson } from './cli-json.js';
 import { createAwsLocker } from './lock.js';
@@ -10,6 +10,8 @@ import { createRenderShare } from '../kit/render-share.js';
 import { renderAws } from './render.js';
 import { snapshotFiles } from './snapshot.js';
 import { validateAws } from './validate.js';
+import { awsTarget } from './target.js';
+import { awsRuleFlows } from './rule-flows.js';
 
 /** Options of the AWS provider: how to build EC2 clients, and applier knobs (tests). */
 export interface AwsProviderOptions extends AwsClientOptions {
@@ -60,5 +62,9 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
       return awsCliJson(resources, target);
     },
     lock: createAwsLocker(options),
+    ruleFlows: awsRuleFlows,
   } satisfies Provider;
 }
+
+/** The AWS provider's registry entry (providers/index.ts). */
+export const awsProvider: ProviderEntry<'aws'> = { target: awsTarget, create: () => createAwsProvider() };

@@ -1,5 +1,5 @@
 /**
- * Known AWS regions, for the model's `targets.<t>.aws.region` check (src/model/validate.ts): a
+ * Known AWS regions, for the model's `targets.<t>.aws.region` check (target.ts): a
  * name near one of these is a typo (an error with "did you mean"), any other name only a warning
  * (`unknown-region`), because AWS opens new regions and this list will lag behind.
  *

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Provider } from '../../src/provider.js';
+import type { Provider, ProviderEntry } from '../../src/provider.js';
 import { createAzureApplier } from './apply.js';
 import { azureCliJson } from './cli-json.js';
 import { createAzureLocker } from './lock.js';
@@ -9,6 +9,8 @@ import { azureConfig, layoutAzure, renderAzure, type AzureLayout } from './rende
 import { readSnapshotRaw, snapshotFiles } from './snapshot.js';
 import { inferModel, stateFromRaw } from './state.js';
 import { validateAzure } from './validate.js';
+import { azureTarget } from './target.js';
+import { azureRuleFlows } from './rule-flows.js';
 
 export type { AzureProviderOptions } from './read.js';
 
@@ -41,5 +43,9 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     exportSnapshot: async (target, live) => snapshotFiles(await readAzureLive(target, options, live.endpoint, undefined), azureConfig(target).resourceGroup),
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),
+    ruleFlows: azureRuleFlows,
   } satisfies Provider;
 }
+
+/** The Azure provider's registry entry (providers/index.ts). */
+export const azureProvider: ProviderEntry<'azure'> = { target: azureTarget, create: () => createAzureProvider() };

@@ -1,6 +1,6 @@
 /**
  * Known Azure locations (the `name` of `az account list-locations`), for the model's
- * `targets.<t>.azure.location` check (src/model/validate.ts): a name near one of these is a typo
+ * `targets.<t>.azure.location` check (target.ts): a name near one of these is a typo
  * (an error with "did you mean"), any other name only a warning (`unknown-location`), because
  * Azure opens new regions and this list will lag behind.
  *

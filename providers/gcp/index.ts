@@ -1,4 +1,4 @@
-import type { Provider } from '../../src/provider.js';
+import type { Provider, ProviderEntry } from '../../src/provider.js';
 import { ProviderError } from '../../src/errors.js';
 import { createGcpApplier, type GcpApplyOptions } from './apply.js';
 import { toGcpCliJson } from './cli-json.js';
@@ -10,6 +10,8 @@ import { createRenderShare } from '../kit/render-share.js';
 import { renderGcp, type GcpRender } from './render.js';
 import { formatSnapshot } from './snapshot.js';
 import { validateGcp } from './validate.js';
+import { gcpTarget } from './target.js';
+import { gcpRuleFlows } from './rule-flows.js';
 
 /**
  * The GCP provider: VPC firewall rules by network tag or service account, plus rules of a global
@@ -70,5 +72,9 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     },
     toCliJson: (resources, target) => toGcpCliJson(resources, target),
     lock: createGcpLocker(options.clients ? { clients: options.clients } : {}),
+    ruleFlows: gcpRuleFlows,
   } satisfies Provider;
 }
+
+/** The GCP provider's registry entry (providers/index.ts). */
+export const gcpProvider: ProviderEntry<'gcp'> = { target: gcpTarget, create: () => createGcpProvider() };

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 // Types only: the SDK is loaded with `await import()` by createGcpClients, so render, validate
 // and snapshot reads never pay for it (issue 11.0).
 import type { FirewallsClient, GlobalOperationsClient, NetworkFirewallPoliciesClient } from '@google-cloud/compute';
-import type { GcpTargetConfig, TargetSpec } from '../../src/compile/types.js';
+import type { TargetSpec } from '../../src/compile/types.js';
+import type { GcpTargetConfig } from './target.js';
 import { error, type Diagnostic } from '../../src/diagnostics.js';
 import { ProviderError } from '../../src/errors.js';
 import { canonicalJson } from '../../src/plan/diff.js';

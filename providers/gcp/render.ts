@@ -1,4 +1,5 @@
-import type { Endpoint, GcpTargetConfig, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
+import type { Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
+import type { GcpTargetConfig } from './target.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
 import { assertNever } from '../../src/errors.js';
 import ipaddr from 'ipaddr.js';

@@ -2,10 +2,11 @@ import { compileFile } from '../compile/index.js';
 import { compareStrings, formatEndpoint } from '../compile/canonical.js';
 import type { RuleSet, TargetSpec } from '../compile/types.js';
 import { formatPos } from '../diagnostics.js';
-import { assertNever } from '../errors.js';
 import { createStyle, type Style } from '../io.js';
+import { configOf } from '../provider.js';
+import { descriptorOf } from '../targets.js';
 import { comparePortMatch, formatPortMatch } from '../model/services.js';
-import { defaultModelFile } from '../plan/engine-context.js';
+import { defaultModelFile } from './engine-context.js';
 import type { RegisterCommand } from './index.js';
 import { unwrapModelResult } from './validate.js';
 
@@ -33,17 +34,9 @@ export const registerCompile: RegisterCommand = (program, ctx) => {
     });
 };
 
+/** The target's line in the table, in its provider's words. */
 function targetSummary(t: TargetSpec): string {
-  switch (t.kind) {
-    case 'aws':
-      return `aws ${t.aws.region} ${t.aws.vpc}`;
-    case 'azure':
-      return `azure ${t.azure.resourceGroup}/${t.azure.nsg}${t.azure.firewallPolicy ? ` firewall policy ${t.azure.firewallPolicy}` : ''}`;
-    case 'gcp':
-      return `gcp ${t.gcp.project}/${t.gcp.network}${t.gcp.firewallPolicy ? ` firewall policy ${t.gcp.firewallPolicy}` : ''}`;
-    default:
-      return assertNever(t);
-  }
+  return descriptorOf(t).summary(configOf(t));
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[], style: Style): string {

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { getProvider } from '../../providers/index.js';
-import { formatDiagnostics } from '../cli.js';
+import { formatDiagnostics } from './output.js';
 import type { RuleSet } from '../compile/types.js';
 import { hasErrors } from '../diagnostics.js';
 import { EXIT, UsageError, ValidationError } from '../errors.js';
 import { createStyle } from '../io.js';
 import { allDiagnostics, createPlan } from '../plan/create-plan.js';
-import { collect, loadRules, parseCount, resolverFor, stateSourceFor } from '../plan/engine-context.js';
+import { collect, loadRules, parseCount, resolverFor, stateSourceFor } from './engine-context.js';
 import { formatPlanText } from '../plan/format-text.js';
 import { checkMaxDestroy, confirm, runApproved } from './apply.js';
 import { addLockOptions, type LockFlags } from '../lock.js';

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { getProvider } from '../../providers/index.js';
-import { formatDiagnostics } from '../cli.js';
+import { formatDiagnostics } from './output.js';
 import { hasErrors } from '../diagnostics.js';
 import { EXIT, UsageError, ValidationError } from '../errors.js';
 import { createStyle } from '../io.js';
 import { allDiagnostics, createPlan } from '../plan/create-plan.js';
 import { driftToSarif, formatDriftJson, formatDriftText } from '../plan/drift-report.js';
-import { collect, loadRules, resolverFor, stateSourceFor } from '../plan/engine-context.js';
+import { collect, loadRules, resolverFor, stateSourceFor } from './engine-context.js';
 import { VERSION } from '../version.js';
 import type { CommandContext, RegisterCommand } from './index.js';
 

@@ -6,7 +6,7 @@ import type { TargetSpec } from '../compile/types.js';
 import { ProviderError, UsageError, ValidationError } from '../errors.js';
 import type { Provider } from '../provider.js';
 import { readAll, selectTargets } from '../plan/create-plan.js';
-import { collect, endpointFor, loadRules } from '../plan/engine-context.js';
+import { collect, endpointFor, loadRules } from './engine-context.js';
 import { collectFqdns, createDnsResolver } from '../resolve.js';
 import type { CommandContext, RegisterCommand } from './index.js';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { getProvider } from '../../providers/index.js';
 import { EXIT, ProviderError, UsageError } from '../errors.js';
 import { describeHolder, locksForTargets } from '../lock.js';
-import { loadRules, stateSourceFor } from '../plan/engine-context.js';
+import { loadRules, stateSourceFor } from './engine-context.js';
 import type { CommandContext, RegisterCommand } from './index.js';
 
 interface ForceUnlockFlags {

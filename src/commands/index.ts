@@ -98,6 +98,12 @@ export const COMMANDS: readonly (LazyCommand | RegisterCommand)[] = [
     load: async () => (await import('./export.js')).registerExport,
   },
   {
+    name: 'graph',
+    args: ['[file]'],
+    summary: 'draw the model: segments, tiers, flows and guardrails',
+    load: async () => (await import('./graph.js')).registerGraph,
+  },
+  {
     name: 'force-unlock',
     args: ['<target>', '[file]'],
     summary: "remove a target's lock left by a killed apply or destroy (only the model's own lock object)",

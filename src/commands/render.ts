@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { getProvider } from '../../providers/index.js';
 import type { CloudId, TargetSpec } from '../compile/types.js';
-import { formatDiagnostics } from '../cli.js';
+import { getTarget, providerIds } from '../targets.js';
+import { formatDiagnostics } from './output.js';
 import { hasErrors } from '../diagnostics.js';
 import { UsageError, ValidationError } from '../errors.js';
 import { fqdnDiagnosticsFor } from '../plan/create-plan.js';
-import { loadRules, resolverFor } from '../plan/engine-context.js';
+import { loadRules, resolverFor } from './engine-context.js';
 import { resolveFqdns } from '../resolve.js';
 import type { CommandContext, RegisterCommand } from './index.js';
 import { writeJson } from './json-stream.js';
@@ -18,29 +19,24 @@ interface RenderFlags {
   allowUnresolved?: boolean;
 }
 
-const CLOUDS: readonly CloudId[] = ['aws', 'azure', 'gcp'];
-
-/** How messages name a cloud: "AWS", and "an AWS target", never "a aws target". */
-const CLOUD_LABEL: { readonly [C in CloudId]: string } = { aws: 'AWS', azure: 'Azure', gcp: 'GCP' };
-const CLOUD_NAME: { readonly [C in CloudId]: string } = { aws: 'an AWS', azure: 'an Azure', gcp: 'a GCP' };
-
-/** `bulkhead render --provider aws|azure|gcp [FILE]`: the desired objects in the cloud CLI's JSON shape. */
+/** `bulkhead render --provider <id> [FILE]`: the desired objects in the cloud CLI's JSON shape. */
 export const registerRender: RegisterCommand = (program: Command, ctx: CommandContext) => {
   program
     .command('render')
     .description('print the objects a target should have, in its cloud CLI\'s JSON shape')
     .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
-    .requiredOption('--provider <cloud>', `cloud to render: ${CLOUDS.join(', ')}`)
+    .requiredOption('--provider <cloud>', `cloud to render: ${providerIds().join(', ')}`)
     .option('--target <name>', 'target to render (needed when the model has several for the cloud)')
     .option('--snapshots <dir>', 'resolve FQDNs from DIR/dns.json instead of DNS')
     .option('--json', 'print JSON (the cloud CLI\'s shape)')
     .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
     .action(async (file: string | undefined, flags: RenderFlags) => {
       const { io } = ctx;
-      if (!(CLOUDS as readonly string[]).includes(flags.provider)) {
-        throw new UsageError(`unknown --provider "${flags.provider}" (use ${CLOUDS.join(', ')})`);
-      }
+      const descriptor = getTarget(flags.provider);
+      if (!descriptor) throw new UsageError(`unknown --provider "${flags.provider}" (use ${providerIds().join(', ')})`);
       const cloud = flags.provider as CloudId;
+      // How messages name a cloud: "AWS", and "an AWS target", never "a aws target".
+      const label = descriptor.label;
       const provider = getProvider(cloud);
       if (!provider) throw new UsageError(`provider ${cloud} is not available yet`);
       const rules = await loadRules(file, io);
@@ -48,15 +44,15 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
       let target: TargetSpec | undefined;
       if (flags.target !== undefined) {
         target = rules.targets.find((t) => t.name === flags.target);
-        if (!target) throw new UsageError(`unknown target "${flags.target}" (${CLOUD_LABEL[cloud]} targets: ${candidates.map((t) => t.name).join(', ') || 'none'})`);
-        if (target.kind !== cloud) throw new UsageError(`target ${target.name} is ${CLOUD_NAME[target.kind]} target, not ${CLOUD_LABEL[cloud]}`);
+        if (!target) throw new UsageError(`unknown target "${flags.target}" (${label} targets: ${candidates.map((t) => t.name).join(', ') || 'none'})`);
+        if (target.kind !== cloud) throw new UsageError(`target ${target.name} is ${getTarget(target.kind)?.aLabel ?? target.kind} target, not ${label}`);
       } else if (candidates.length === 1) {
         target = candidates[0]!;
       } else {
         throw new UsageError(
           candidates.length === 0
-            ? `the model has no ${CLOUD_LABEL[cloud]} target`
-            : `the model has ${candidates.length} ${CLOUD_LABEL[cloud]} targets; pick one with --target (${candidates.map((t) => t.name).join(', ')})`,
+            ? `the model has no ${label} target`
+            : `the model has ${candidates.length} ${label} targets; pick one with --target (${candidates.map((t) => t.name).join(', ')})`,
         );
       }
       const fqdns = await resolveFqdns(rules, resolverFor(flags.snapshots, io), {

@@ -2,8 +2,8 @@ import { validateFile, type ValidatedFile } from '../compile/index.js';
 import { formatPos, sortDiagnostics, type Diagnostic, type Result } from '../diagnostics.js';
 import { UsageError, ValidationError } from '../errors.js';
 import { createStyle, type Io } from '../io.js';
-import { formatDiagnostics } from '../cli.js';
-import { defaultModelFile } from '../plan/engine-context.js';
+import { formatDiagnostics } from './output.js';
+import { defaultModelFile } from './engine-context.js';
 import type { RegisterCommand } from './index.js';
 
 /**
@@ -68,7 +68,7 @@ function summarize(valid: ValidatedFile): string {
 
 /**
  * Shared by `validate` and `compile`: turns a compile result into warnings on stderr, or into the
- * error that `cli.ts` reports (a missing model file is a usage error, not a model error).
+ * error that `main.ts` reports (a missing model file is a usage error, not a model error).
  */
 export function unwrapModelResult<T>(result: Result<T>, file: string, io: Io): T {
   if (!result.ok) {

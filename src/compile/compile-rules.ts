@@ -2,10 +2,11 @@ import { error, hasErrors, warning, type Diagnostic, type Result, type SourcePos
 import { assertNever } from '../errors.js';
 import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentModel } from '../model/types.js';
 import { comparePortMatch, formatPortMatch, portMatchesOverlap } from '../model/services.js';
-import { cidrContains, cidrsOverlap, describeInternet, modelInternalRanges, reachesInternet } from '../model/addresses.js';
 import { createHash } from 'node:crypto';
+import { cidrContains, cidrsOverlap, describeInternet, reachesInternet } from '../model/addresses.js';
+import { canonicalTarget, modelInternalRanges, targetDescriptors } from '../targets.js';
 import { compareStrings, formatEndpoint, serviceLabel, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
-import type { CidrEntitySpec, CloudBinding, Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, SegmentSpec, TargetSpec } from './types.js';
+import type { CidrEntitySpec, CloudBinding, CloudBindings, Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, SegmentSpec } from './types.js';
 
 /**
  * The compiler: SegmentModel → RuleSet. Pure and deterministic.
@@ -82,14 +83,37 @@ class SideCache {
 
 const sideName = (s: Side): string => (s.kind === 'segment' ? s.name : formatEndpoint(s.endpoint));
 
-function binding(b: CloudBinding | undefined, keep?: 'ipv4' | 'ipv6'): CloudBinding | undefined {
-  if (!b) return undefined;
-  return {
-    ...(b.prefixList !== undefined ? { prefixList: b.prefixList } : {}),
-    ...(b.serviceTag !== undefined ? { serviceTag: b.serviceTag } : {}),
-    ipv4: keep === 'ipv6' ? [] : [...b.ipv4],
-    ipv6: keep === 'ipv4' ? [] : [...b.ipv6],
-  };
+/**
+ * A binding's provider-specific keys (a prefix list, a service tag): every key but its CIDRs, as
+ * [key, JSON text] pairs in the provider's order (validation kept it).
+ */
+function bindingFields(b: CloudBinding): [string, string][] {
+  return Object.entries(b).flatMap(([k, v]) => (k === 'ipv4' || k === 'ipv6' || v === undefined ? [] : [[k, JSON.stringify(v)] as [string, string]]));
+}
+
+/**
+ * An entity's per-cloud bindings, copied in registry order (the order of their keys in the
+ * RuleSet's JSON), each with the provider's own keys first, then its CIDRs, optionally narrowed.
+ */
+function bindings(e: CloudBindings, keep?: 'ipv4' | 'ipv6'): CloudBindings {
+  const out: Record<string, CloudBinding> = {};
+  const all = e as Record<string, CloudBinding | undefined>;
+  for (const d of targetDescriptors()) {
+    const b = all[d.id];
+    if (!b) continue;
+    out[d.id] = {
+      ...Object.fromEntries(bindingFields(b).map(([k, json]) => [k, JSON.parse(json) as unknown])),
+      ipv4: keep === 'ipv6' ? [] : [...b.ipv4],
+      ipv6: keep === 'ipv4' ? [] : [...b.ipv6],
+    };
+  }
+  return out as CloudBindings;
+}
+
+/** Every binding of a per-cloud entity or endpoint (registry order). */
+function bindingList(e: CloudBindings): CloudBinding[] {
+  const all = e as Record<string, CloudBinding | undefined>;
+  return targetDescriptors().flatMap((d) => all[d.id] ?? []);
 }
 
 /** The canonical endpoint of an entity, optionally restricted to one address family. */
@@ -107,10 +131,8 @@ export function entityEndpoint(e: EntityDef, keep?: 'ipv4' | 'ipv6'): Exclude<En
       };
     case 'fqdns':
       return { kind: 'fqdns', entity: e.name, fqdns: [...e.fqdns] };
-    case 'cloud': {
-      const aws = binding(e.aws, keep), azure = binding(e.azure, keep), gcp = binding(e.gcp, keep);
-      return { kind: 'cloud', entity: e.name, ...(aws ? { aws } : {}), ...(azure ? { azure } : {}), ...(gcp ? { gcp } : {}) };
-    }
+    case 'cloud':
+      return { kind: 'cloud', entity: e.name, ...bindings(e, keep) };
     default:
       return assertNever(e);
   }
@@ -124,7 +146,7 @@ function hasAddresses(e: Exclude<Endpoint, { kind: 'segment' }>): boolean {
     case 'fqdns':
       return true;
     case 'cloud':
-      return [e.aws, e.azure, e.gcp].some((b) => b && (b.prefixList !== undefined || b.serviceTag !== undefined || b.ipv4.length + b.ipv6.length > 0));
+      return bindingList(e).some((b) => bindingFields(b).length > 0 || b.ipv4.length + b.ipv6.length > 0);
     default:
       return assertNever(e);
   }
@@ -132,7 +154,7 @@ function hasAddresses(e: Exclude<Endpoint, { kind: 'segment' }>): boolean {
 
 function allCidrs(e: Exclude<Endpoint, { kind: 'segment' }>): string[] {
   if (e.kind === 'cidrs') return [...e.ipv4, ...e.ipv6];
-  if (e.kind === 'cloud') return [e.aws, e.azure, e.gcp].flatMap((b) => (b ? [...b.ipv4, ...b.ipv6] : []));
+  if (e.kind === 'cloud') return bindingList(e).flatMap((b) => [...b.ipv4, ...b.ipv6]);
   return [];
 }
 
@@ -172,10 +194,13 @@ export function externalsOverlap(
   if (isEverything(a) || isEverything(b)) return true;
   if (a.kind === 'fqdns' && b.kind === 'fqdns') return a.fqdns.some((f) => b.fqdns.includes(f));
   if (a.kind === 'cloud' && b.kind === 'cloud') {
-    for (const c of ['aws', 'azure', 'gcp'] as const) {
-      const x = a[c], y = b[c];
+    // The same named provider object (a prefix list, a service tag) on the same cloud is the same addresses.
+    const xa: CloudBindings = a, yb: CloudBindings = b;
+    for (const d of targetDescriptors()) {
+      const x = (xa as Record<string, CloudBinding | undefined>)[d.id], y = (yb as Record<string, CloudBinding | undefined>)[d.id];
       if (!x || !y) continue;
-      if ((x.prefixList !== undefined && x.prefixList === y.prefixList) || (x.serviceTag !== undefined && x.serviceTag === y.serviceTag)) return true;
+      const fy = new Map(bindingFields(y));
+      if (bindingFields(x).some(([k, v]) => fy.get(k) === v)) return true;
     }
   }
   const ca = allCidrs(a), cb = allCidrs(b);
@@ -468,59 +493,15 @@ function buildDenies(model: SegmentModel): GuardrailDeny[] {
   return out.sort((a, b) => compareStrings(a.guardrail, b.guardrail) || compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id));
 }
 
-function canonicalTarget(t: TargetSpec): TargetSpec {
-  const pos = { file: t.pos.file, line: t.pos.line, column: t.pos.column };
-  switch (t.kind) {
-    case 'aws': {
-      const c = t.aws;
-      return {
-        kind: 'aws',
-        name: t.name,
-        pos,
-        aws: {
-          region: c.region,
-          vpc: c.vpc,
-          ...(c.profile !== undefined ? { profile: c.profile } : {}),
-          ...(c.internalRanges !== undefined ? { internalRanges: [...c.internalRanges] } : {}),
-          ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}),
-        },
-      };
-    }
-    case 'azure': {
-      const c = t.azure;
-      return {
-        kind: 'azure',
-        name: t.name,
-        pos,
-        azure: {
-          subscription: c.subscription,
-          resourceGroup: c.resourceGroup,
-          location: c.location,
-          nsg: c.nsg,
-          ...(c.firewallPolicy !== undefined ? { firewallPolicy: c.firewallPolicy } : {}),
-          ...(c.internalRanges !== undefined ? { internalRanges: [...c.internalRanges] } : {}),
-          ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}),
-        },
-      };
-    }
-    case 'gcp': {
-      const c = t.gcp;
-      return {
-        kind: 'gcp',
-        name: t.name,
-        pos,
-        gcp: {
-          project: c.project,
-          network: c.network,
-          ...(c.firewallPolicy !== undefined ? { firewallPolicy: c.firewallPolicy } : {}),
-          internalRanges: [...c.internalRanges],
-          ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}),
-        },
-      };
-    }
-    default:
-      return assertNever(t);
+/** A segment's per-provider overrides, copied (plain JSON) in registry order, each with its keys in the provider's order. */
+function segmentOverrides(s: SegmentSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const all = s as unknown as Record<string, Record<string, unknown> | undefined>;
+  for (const d of targetDescriptors()) {
+    const o = all[d.id];
+    if (o && Object.keys(o).length > 0) out[d.id] = JSON.parse(JSON.stringify(o)) as unknown;
   }
+  return out;
 }
 
 /**
@@ -567,8 +548,7 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
       name: s.name,
       ...(s.tier !== undefined ? { tier: s.tier } : {}),
       pos: { file: s.pos.file, line: s.pos.line, column: s.pos.column },
-      ...(s.aws?.groupId !== undefined ? { aws: { groupId: s.aws.groupId } } : {}),
-      ...(s.gcp?.serviceAccount !== undefined ? { gcp: { serviceAccount: s.gcp.serviceAccount } } : {}),
+      ...segmentOverrides(s),
     }))
     .sort((a, b) => compareStrings(a.name, b.name));
   const { rules, json: ruleJson } = buildIntents(flows, stride);

@@ -5,65 +5,65 @@ import type { SourcePos, SourceRef } from '../diagnostics.js';
  * sorted; providers render it, the engine plans from it. Everything here is plain JSON data.
  */
 
-/** The clouds Bulkhead renders to. */
-export type CloudId = 'aws' | 'azure' | 'gcp';
+/**
+ * What each provider's target config looks like, by provider id. Empty here: the core knows no
+ * cloud. Each provider adds its entry from its `target.ts` by declaration merging
+ * (`declare module '../../src/compile/types.js' { interface TargetConfigs { aws: AwsTargetConfig } }`),
+ * so `t.kind === 'aws'` narrows `t.aws` to the AWS config in provider code, and the core only
+ * ever sees the union. (It lives here beside TargetSpec, not in src/provider.ts, so the types
+ * of the RuleSet need no import of the provider interface.)
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the providers (declaration merging)
+export interface TargetConfigs {}
 
-/** Where an AWS target lives. */
-export interface AwsTargetConfig {
-  readonly region: string;
-  /** The VPC whose security groups the model owns (`vpc-…`). */
-  readonly vpc: string;
-  /** Named profile of the AWS shared config, when not the default chain's choice. */
-  readonly profile?: string;
-  /**
-   * The VPC's internal ranges, when the model gives them (canonical CIDRs, sorted): what the
-   * built-in `internet` is outside of. Absent means DEFAULT_INTERNAL_RANGES (src/model/addresses.ts).
-   */
-  readonly internalRanges?: readonly string[];
-  /** API endpoint override (emulators, sovereign partitions). */
-  readonly endpoint?: string;
-}
+/**
+ * Provider-specific keys of a per-cloud entity binding, by provider id (declaration merging, like
+ * TargetConfigs): string-valued keys such as a prefix list name or a service tag. A provider
+ * without any has no entry; its bindings carry CIDRs only.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the providers (declaration merging)
+export interface EntityBindingFields {}
 
-/** Where an Azure target lives. */
-export interface AzureTargetConfig {
-  readonly subscription: string;
-  readonly resourceGroup: string;
-  readonly location: string;
-  /** Name of the NSG that carries the model's rules (in `resourceGroup`). */
-  readonly nsg: string;
-  /** Azure Firewall Policy for FQDN egress (in `resourceGroup`); required when a segment has FQDN egress. */
-  readonly firewallPolicy?: string;
-  /**
-   * The network's internal ranges, when the model gives them (canonical CIDRs, sorted): what the
-   * built-in `internet` is outside of. Absent means DEFAULT_INTERNAL_RANGES (src/model/addresses.ts).
-   */
-  readonly internalRanges?: readonly string[];
-  /** ARM endpoint override (emulators, sovereign clouds). */
-  readonly endpoint?: string;
-}
+/**
+ * A segment's per-provider identity overrides, by provider id (declaration merging, like
+ * TargetConfigs): string-valued keys such as an adopted group id. Providers without any have no entry.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the providers (declaration merging)
+export interface SegmentBindings {}
 
-/** Where a GCP target lives. */
-export interface GcpTargetConfig {
-  readonly project: string;
-  /** VPC network name. */
-  readonly network: string;
-  /** Global network firewall policy for FQDN egress; required when a segment has FQDN egress. */
-  readonly firewallPolicy?: string;
-  /**
-   * The network's internal ranges: egress between segments is allowed toward these (GCP egress
-   * rules cannot name tags), and the built-in `internet` is everything outside them. Canonical
-   * CIDRs; DEFAULT_INTERNAL_RANGES (RFC 1918, 100.64.0.0/10, fc00::/7) when the model does not say.
-   */
-  readonly internalRanges: readonly string[];
-  /** Compute API endpoint override (emulators). */
-  readonly endpoint?: string;
-}
+/** The ids of the providers Bulkhead renders to (the keys of TargetConfigs). */
+export type CloudId = keyof TargetConfigs & string;
+
+/** One place the model is enforced, on provider `K`: `{ kind: K, name, pos, [K]: config }`. */
+export type TargetOf<K extends CloudId> = { readonly kind: K; readonly name: string; readonly pos: SourcePos } & { readonly [P in K]: TargetConfigs[K] };
 
 /** One place the model is enforced. */
-export type TargetSpec =
-  | { readonly kind: 'aws'; readonly name: string; readonly pos: SourcePos; readonly aws: AwsTargetConfig }
-  | { readonly kind: 'azure'; readonly name: string; readonly pos: SourcePos; readonly azure: AzureTargetConfig }
-  | { readonly kind: 'gcp'; readonly name: string; readonly pos: SourcePos; readonly gcp: GcpTargetConfig };
+export type TargetSpec = { [K in CloudId]: TargetOf<K> }[CloudId];
+
+/** The config of any target (the union of TargetConfigs). */
+export type TargetConfig = TargetConfigs[CloudId];
+
+/** A per-cloud binding of a logical entity on provider `K` (DESIGN §1 `object-storage`). */
+export type CloudBindingOf<K extends string> = (K extends keyof EntityBindingFields ? EntityBindingFields[K] : unknown) & {
+  /** Canonical IPv4 CIDRs. */
+  readonly ipv4: readonly string[];
+  /** Canonical IPv6 CIDRs (RFC 5952). */
+  readonly ipv6: readonly string[];
+};
+
+/** A per-cloud binding of a logical entity, any provider: its CIDRs and the provider's own string keys. */
+export interface CloudBinding {
+  /** Canonical IPv4 CIDRs. */
+  readonly ipv4: readonly string[];
+  /** Canonical IPv6 CIDRs (RFC 5952). */
+  readonly ipv6: readonly string[];
+}
+
+/** The per-cloud bindings of an entity, keyed by provider id. */
+export type CloudBindings = { readonly [K in CloudId]?: CloudBindingOf<K> };
+
+/** A segment's identity overrides, keyed by provider id. */
+export type SegmentOverrides = { readonly [K in keyof SegmentBindings]?: SegmentBindings[K] };
 
 /**
  * What traffic a rule matches, in canonical form (see cloud-semantics "Normalization traps"):
@@ -84,18 +84,6 @@ export type PortMatch =
   /** Any other IANA protocol by number (esp = 50, ah = 51, gre = 47 …), all of its traffic. */
   | { readonly kind: 'protocol'; readonly number: number };
 
-/** A cloud-specific binding of a logical entity (DESIGN §1 `object-storage`). */
-export interface CloudBinding {
-  /** AWS-managed prefix list name (`com.amazonaws.eu-west-1.s3`) or id (`pl-…`). */
-  readonly prefixList?: string;
-  /** Azure service tag (`Storage.WestEurope`). */
-  readonly serviceTag?: string;
-  /** Canonical IPv4 CIDRs. */
-  readonly ipv4: readonly string[];
-  /** Canonical IPv6 CIDRs (RFC 5952). */
-  readonly ipv6: readonly string[];
-}
-
 /** The other end of a rule, resolved: tiers are already expanded into segments. */
 export type Endpoint =
   | { readonly kind: 'segment'; readonly name: string }
@@ -110,13 +98,7 @@ export type Endpoint =
   /** An FQDN entity: lower-case, no trailing dot, sorted. Only ever a destination (egress). */
   | { readonly kind: 'fqdns'; readonly entity: string; readonly fqdns: readonly string[] }
   /** A per-cloud entity; a cloud it has no binding for is a validation error when a target uses it. */
-  | {
-      readonly kind: 'cloud';
-      readonly entity: string;
-      readonly aws?: CloudBinding;
-      readonly azure?: CloudBinding;
-      readonly gcp?: CloudBinding;
-    };
+  | ({ readonly kind: 'cloud'; readonly entity: string } & CloudBindings);
 
 /** One side of an allowed flow, carried by one segment's cloud object. */
 export interface RuleIntent {
@@ -160,16 +142,15 @@ export interface GuardrailDeny {
   readonly origins: readonly SourceRef[];
 }
 
-/** A segment as the providers see it: its name, tier and per-cloud identity overrides. */
-export interface SegmentSpec {
+/**
+ * A segment as the providers see it: its name, tier and per-provider identity overrides (keyed by
+ * provider id, SegmentBindings: e.g. a group to adopt instead of creating `<model>-<segment>`).
+ */
+export type SegmentSpec = {
   readonly name: string;
   readonly tier?: string;
   readonly pos: SourcePos;
-  /** AWS: adopt an existing group instead of creating `<model>-<segment>`. */
-  readonly aws?: { readonly groupId?: string };
-  /** GCP: match instances by service account instead of the network tag `<model>-<segment>`. */
-  readonly gcp?: { readonly serviceAccount?: string };
-}
+} & SegmentOverrides;
 
 /** A CIDR entity the model declares, as every renderer may need it even when no flow names it. */
 export interface CidrEntitySpec {

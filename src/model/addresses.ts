@@ -76,7 +76,7 @@ export function parseFqdn(raw: string): FqdnParse {
     return {
       kind: 'error',
       code: 'fqdn-wildcard',
-      message: `"${raw}": wildcard FQDNs are not supported (GCP FQDN objects, Azure network rules and DNS-resolved AWS prefix lists match exact names only); list the names`,
+      message: `"${raw}": wildcard FQDNs are not supported (the clouds' FQDN rules and DNS-resolved address lists match exact names only); list the names`,
     };
   }
   if (ipaddr.isValid(s)) return { kind: 'error', code: 'bad-fqdn', message: `"${raw}" is an address, not a name: put it in a "cidrs" entity` };
@@ -148,32 +148,6 @@ export function isInternalCidr(cidr: string, internal: readonly string[] = DEFAU
 /** True when some address of the canonical `cidr` lies outside the `internal` ranges: it overlaps `internet`. */
 export function reachesInternet(cidr: string, internal: readonly string[] = DEFAULT_INTERNAL_RANGES): boolean {
   return !isInternalCidr(cidr, internal);
-}
-
-/** The internal ranges of a target: its `internalRanges`, else DEFAULT_INTERNAL_RANGES. */
-export function targetInternalRanges(t: TargetSpec): readonly string[] {
-  switch (t.kind) {
-    case 'aws':
-      return t.aws.internalRanges ?? DEFAULT_INTERNAL_RANGES;
-    case 'azure':
-      return t.azure.internalRanges ?? DEFAULT_INTERNAL_RANGES;
-    case 'gcp':
-      return t.gcp.internalRanges;
-  }
-}
-
-/**
- * The distinct internal-range sets of a model's targets (each sorted), or the default alone when
- * the model declares no target: a CIDR overlaps `internet` when it reaches outside any of them.
- */
-export function modelInternalRanges(targets: Iterable<TargetSpec>): (readonly string[])[] {
-  const out = new Map<string, readonly string[]>();
-  for (const t of targets) {
-    const r = sortCidrs(targetInternalRanges(t));
-    out.set(r.join(','), r);
-  }
-  if (out.size === 0) out.set('', DEFAULT_INTERNAL_RANGES);
-  return [...out.values()];
 }
 
 /** How messages say what `internet` means: "internet (addresses outside the internal ranges 10.0.0.0/8, …)". */

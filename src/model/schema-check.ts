@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +5,9 @@ import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { error, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { toPlain, type YNode } from './load.js';
 import { didYouMean } from './suggest.js';
+import { assembleModelSchema } from './schema-base.js';
+import type { JsonSchema } from '../provider.js';
+import { registryGeneration, targetDescriptors } from '../targets.js';
 
 /**
  * The structural check: the shipped JSON Schema (`schema.json`, the same file editors use through
@@ -13,15 +15,27 @@ import { didYouMean } from './suggest.js';
  * the offending node (the key itself for unknown keys and bad names).
  */
 
-/** The schema file's text digest: a precompiled validator is used only when it was built from this text. */
-const SCHEMA_TEXT = readFileSync(new URL('./schema.json', import.meta.url), 'utf8');
+/**
+ * The model's JSON Schema for the registered providers: the provider-neutral base with each
+ * provider's fragments (schema-base.ts). The shipped `schema.json` (`bulkhead/schema`) is this for
+ * the bundled providers (test/model/schema.test.ts keeps it so; `npm run schema:update` rewrites it).
+ */
+export function modelSchema(): Record<string, unknown> {
+  if (!assembled || assembled.generation !== registryGeneration()) {
+    assembled = { generation: registryGeneration(), schema: assembleModelSchema(targetDescriptors()) };
+    compiled = undefined;
+  }
+  return assembled.schema as Record<string, unknown>;
+}
+let assembled: { readonly generation: number; readonly schema: JsonSchema } | undefined;
+let compiled: ValidateFunction | undefined;
 
-/** The model's JSON Schema, as shipped (`bulkhead/schema`). */
-export const MODEL_SCHEMA: Record<string, unknown> = JSON.parse(SCHEMA_TEXT) as Record<string, unknown>;
+/** The model's JSON Schema for the bundled providers, as shipped (`bulkhead/schema`). */
+export const MODEL_SCHEMA: Record<string, unknown> = modelSchema();
 
-/** sha256 of schema.json's text: what a precompiled validator records it was built from. */
-export function schemaDigest(): string {
-  return createHash('sha256').update(SCHEMA_TEXT).digest('hex');
+/** sha256 of a schema's JSON text: a precompiled validator is used only for the schema it was built from. */
+export function schemaDigest(schema: Record<string, unknown> = modelSchema()): string {
+  return createHash('sha256').update(JSON.stringify(schema)).digest('hex');
 }
 
 /** The precompiled validator's file, next to this module in dist/ (written by scripts/copy-assets.mjs). */
@@ -29,7 +43,8 @@ export const PRECOMPILED_VALIDATOR = 'schema-validator.cjs';
 
 /** The ajv that checks models: every error, with the schema that failed (messages use its hints). */
 function createAjv(extra: { code?: { source: boolean } } = {}): AjvClass {
-  // ajv is CommonJS, so a synchronous require keeps this sync; loaded on first use, not at start-up.
+  // Loaded on first use, not at start-up: `--version`, `--help` and the commands that never check
+  // a model file do not pay for it (ajv is CommonJS, so a synchronous require keeps this sync).
   const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
   const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, ...extra });
   // VS Code's JSON language service shows this message for a failed `pattern`; so do we.
@@ -38,36 +53,37 @@ function createAjv(extra: { code?: { source: boolean } } = {}): AjvClass {
 }
 
 /**
- * The source of a standalone validator (ajv's `standalone` code: a CommonJS module), recording the
- * schema digest it was built from. The build writes it to dist/ (scripts/copy-assets.mjs): compiling
- * the schema at run time costs ~0.1 s of every `validate`, `plan` and `render` (issue 11.0), loading
- * the compiled code ~5 ms.
+ * The source of a standalone validator of the registered providers' schema (ajv's `standalone`
+ * code: a CommonJS module), recording the digest of the schema it was built from. The build writes
+ * it to dist/ (scripts/copy-assets.mjs): compiling the schema at run time costs ~0.1 s of every
+ * `validate`, `plan` and `render` (issue 11.0), loading the compiled code ~5 ms.
  */
 export function standaloneValidatorSource(): string {
+  const schema = modelSchema();
   const ajv = createAjv({ code: { source: true } });
   const standalone = (createRequire(import.meta.url)('ajv/dist/standalone') as { default: (a: AjvClass, v: ValidateFunction) => string }).default;
-  return `${standalone(ajv, ajv.compile(MODEL_SCHEMA))}\nmodule.exports.schemaDigest = ${JSON.stringify(schemaDigest())};\n`;
+  return `${standalone(ajv, ajv.compile(schema))}\nmodule.exports.schemaDigest = ${JSON.stringify(schemaDigest(schema))};\n`;
 }
 
-/** A precompiled validator at `path`, when there is one built from this schema text; else undefined. */
-export function loadPrecompiledValidator(path: string): ValidateFunction | undefined {
+/** A precompiled validator at `path`, when there is one built from `schema`; else undefined. */
+export function loadPrecompiledValidator(path: string, schema: Record<string, unknown> = modelSchema()): ValidateFunction | undefined {
   try {
     const v = createRequire(import.meta.url)(path) as ValidateFunction & { schemaDigest?: string };
-    return typeof v === 'function' && v.schemaDigest === schemaDigest() ? v : undefined;
+    return typeof v === 'function' && v.schemaDigest === schemaDigest(schema) ? v : undefined;
   } catch {
     return undefined; // not built (tests run the TypeScript sources): compile instead
   }
 }
 
-let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
-  compiled ??= loadPrecompiledValidator(fileURLToPath(new URL(`./${PRECOMPILED_VALIDATOR}`, import.meta.url))) ?? createAjv().compile(MODEL_SCHEMA);
+  const schema = modelSchema();
+  compiled ??= loadPrecompiledValidator(fileURLToPath(new URL(`./${PRECOMPILED_VALIDATOR}`, import.meta.url)), schema) ?? createAjv().compile(schema);
   return compiled;
 }
 
 /** The validator compiled now, never the precompiled one (for the test that they agree). */
 export function compileValidator(): ValidateFunction {
-  return createAjv().compile(MODEL_SCHEMA);
+  return createAjv().compile(modelSchema());
 }
 
 const TYPE_WORDS: Record<string, string> = {

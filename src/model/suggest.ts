@@ -1,3 +1,5 @@
+import { error, warning, type Diagnostic, type SourcePos } from '../diagnostics.js';
+
 /**
  * "Did you mean" suggestions by edit distance (Damerau–Levenshtein, optimal string alignment), the
  * way git and cargo suggest commands. Small enough to write here; no dependency needed.
@@ -40,4 +42,36 @@ export function didYouMean(name: string, candidates: Iterable<string>): string {
   const best = closest(name, candidates, 2);
   if (best.length === 0) return '';
   return `; did you mean ${best.map((b) => `"${b}"`).join(' or ')}?`;
+}
+
+/** A name without its trailing number (`eu-west-1` → `eu-west`, `westus2` → `westus`). */
+const family = (name: string): string => name.replace(/-?\d+$/, '');
+
+/**
+ * Checks a place name (a region, a location) against a provider's list of known ones. Within 2
+ * edits of a known name it is a typo: an error `misspelled-<what>` with "did you mean"
+ * (`eu-wset-1`, `westeurop`), except when only the trailing number differs (`eu-west-4`,
+ * `westus4`), which is how new places are named. Anything else is a warning `unknown-<what>` the
+ * model can silence with `ignoreWarnings` (the list may predate a new place). Undefined when known.
+ */
+export function checkKnownName(
+  value: string,
+  pos: SourcePos,
+  known: readonly string[],
+  what: string,
+  noun: string,
+): Diagnostic | undefined {
+  if (known.includes(value)) return undefined;
+  const near = known.filter((k) => family(k) !== family(value) && editDistance(k, value) <= 2);
+  if (near.length > 0) {
+    // The closest names only: `eu-wset-1` suggests eu-west-1, not eu-west-2 as well.
+    const min = Math.min(...near.map((k) => editDistance(k, value)));
+    const best = near.filter((k) => editDistance(k, value) === min).sort().slice(0, 2);
+    return error(`misspelled-${what}`, `"${value}" is not ${noun}; did you mean ${best.map((b) => `"${b}"`).join(' or ')}?`, pos);
+  }
+  return warning(
+    `unknown-${what}`,
+    `"${value}" is not ${noun} Bulkhead knows (the list may predate a new one); check the name, or silence with "ignoreWarnings: [unknown-${what}]"`,
+    pos,
+  );
 }

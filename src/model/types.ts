@@ -1,5 +1,5 @@
 import type { SourcePos } from '../diagnostics.js';
-import type { CloudBinding, PortMatch, TargetSpec } from '../compile/types.js';
+import type { CloudBindings, PortMatch, SegmentOverrides, TargetSpec } from '../compile/types.js';
 
 /**
  * The SegmentModel: a model file (and everything it includes) after loading and validation.
@@ -56,14 +56,11 @@ export type EntityDef =
       /** Lower-case, no trailing dot, sorted, unique. */
       readonly fqdns: readonly string[];
     }
-  | {
+  | ({
       readonly kind: 'cloud';
       readonly name: string;
       readonly pos: SourcePos;
-      readonly aws?: CloudBinding;
-      readonly azure?: CloudBinding;
-      readonly gcp?: CloudBinding;
-    };
+    } & CloudBindings);
 
 /** A tier: a named group of segments. */
 export interface TierDef {
@@ -90,16 +87,14 @@ export interface FlowDef {
   readonly pos: SourcePos;
 }
 
-/** A segment of the model. */
-export interface SegmentDef {
+/** A segment of the model, with its per-provider identity overrides (keyed by provider id). */
+export type SegmentDef = {
   readonly name: string;
   readonly pos: SourcePos;
   /** The tier that lists it, if any (a segment is in at most one tier). */
   readonly tier?: string;
-  readonly aws?: { readonly groupId?: string };
-  readonly gcp?: { readonly serviceAccount?: string };
   readonly flows: readonly FlowDef[];
-}
+} & SegmentOverrides;
 
 /** A side of a guardrail: resolved references; empty means "any". */
 export interface GuardrailSide {

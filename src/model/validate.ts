@@ -47,8 +47,11 @@
  *   any string is accepted (codes come and go), errors are never silenced.
  * - `bulkhead: "1"` (a string) is an error; a model without `segments:` is an error (it would plan
  *   to destroy everything it owns), an explicit `segments: {}` a warning (`empty-segments`).
- *   AWS regions and Azure locations are checked against known lists: near one, an error with
- *   "did you mean"; otherwise a warning (`unknown-region`, `unknown-location`).
+ *   What is particular to a cloud (its target config, bindings, place names, limits) is checked by
+ *   its provider's target descriptor (providers/<id>/target.ts), called from here through the
+ *   registry: AWS regions and Azure locations against known lists (near one, an error with "did
+ *   you mean"; otherwise a warning `unknown-region` / `unknown-location`), the strictest managed-
+ *   name length of all providers, adopted groups used twice.
  * - YAML anchors, aliases and merge keys (`<<: *defaults`) work; top-level `x-…` keys are ignored,
  *   a place to define anchors. Positions of reused nodes are those of the anchor's definition.
  * - Names: segments and the model name are lower-case DNS labels (they become cloud names,
@@ -57,14 +60,14 @@
  */
 import type { Diagnostic, Result, SourcePos } from '../diagnostics.js';
 import { error, hasErrors, warning } from '../diagnostics.js';
-import type { CloudBinding, CloudId, PortMatch, TargetSpec } from '../compile/types.js';
-import { entry, type LoadedFile, type LoadedModel, type YEntry, type YNode } from './load.js';
-import { DEFAULT_INTERNAL_RANGES, parseCidr, parseFqdn, sortCidrs } from './addresses.js';
+import type { CloudBinding, CloudBindings, PortMatch, SegmentOverrides, TargetSpec } from '../compile/types.js';
+import { entry, toPlain, type LoadedFile, type LoadedModel, type YEntry, type YNode } from './load.js';
+import { parseCidr, parseFqdn, sortCidrs } from './addresses.js';
 import { checkSchema } from './schema-check.js';
 import { comparePortMatch, parseService, PROTOCOL_KEYWORDS } from './services.js';
-import { closest, didYouMean, editDistance } from './suggest.js';
-import { AWS_REGIONS } from '../../providers/aws/regions.js';
-import { AZURE_LOCATIONS } from '../../providers/azure/locations.js';
+import { closest, didYouMean } from './suggest.js';
+import { configOf, targetOf, type ConfigReader, type TargetDescriptor } from '../provider.js';
+import { getTarget, targetDescriptors } from '../targets.js';
 import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentDef, SegmentModel, ServiceDef, TierDef } from './types.js';
 
 /** The format versions this Bulkhead reads. */
@@ -200,12 +203,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
   // Two targets on the same cloud objects would fight over them (a perpetual diff at best).
   const places = new Map<string, TargetSpec>();
   for (const t of targets.values()) {
-    const where =
-      t.kind === 'aws'
-        ? `aws VPC ${t.aws.vpc} in ${t.aws.region}`
-        : t.kind === 'azure'
-          ? `azure NSG ${t.azure.nsg} in ${t.azure.subscription}/${t.azure.resourceGroup.toLowerCase()}`
-          : `gcp network ${t.gcp.network} in ${t.gcp.project}`;
+    const where = getTarget(t.kind)!.place(configOf(t));
     const prev = places.get(where);
     if (prev) {
       diags.push(
@@ -244,6 +242,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
 
   // 8. Segments and their flows.
   const segments = new Map<string, SegmentDef>();
+  const nameLimit = managedNameLimit();
   const cloudUses: { entity: string; pos: SourcePos }[] = [];
   const fqdnUses: { entity: string; pos: SourcePos }[] = [];
   for (const def of segmentDefs.values()) {
@@ -270,45 +269,28 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
         flows.push({ direction, peers, services: svc, pos: item.pos });
       }
     }
-    const aws = entry(def.node, 'aws')?.value;
-    const gcp = entry(def.node, 'gcp')?.value;
-    const groupId = strOf(entry(aws, 'groupId')?.value);
-    const serviceAccount = strOf(entry(gcp, 'serviceAccount')?.value);
     const tier = tierOf.get(def.name)?.tier;
     segments.set(def.name, {
       name: def.name,
       pos: def.pos,
       ...(tier !== undefined ? { tier } : {}),
-      ...(groupId !== undefined ? { aws: { groupId } } : {}),
-      ...(serviceAccount !== undefined ? { gcp: { serviceAccount } } : {}),
+      ...segmentOverrides(def.name, def.node, diags),
       flows,
-    });
-    if (name !== undefined && name.length + 1 + def.name.length > 63) {
-      diags.push(error('name-too-long', `"${name}-${def.name}" is longer than 63 characters (the GCP network tag and rule name limit); shorten the model or segment name`, def.pos));
+    } as SegmentDef);
+    if (name !== undefined && nameLimit && name.length + 1 + def.name.length > nameLimit.max) {
+      diags.push(error('name-too-long', `"${name}-${def.name}" is longer than ${nameLimit.max} characters (${nameLimit.why}); shorten the model or segment name`, def.pos));
     }
   }
 
-  // Two segments adopting one security group would fight over its rules.
-  const adopted = new Map<string, SegmentDef>();
-  for (const seg of segments.values()) {
-    const id = seg.aws?.groupId;
-    if (id === undefined) continue;
-    const prev = adopted.get(id);
-    if (prev) {
-      diags.push(
-        error('duplicate-override', `segments "${prev.name}" and "${seg.name}" both adopt the security group ${id}: a group belongs to one segment`, seg.pos, [
-          { message: `segment "${prev.name}"`, pos: prev.pos },
-        ]),
-      );
-    } else adopted.set(id, seg);
-  }
+  // The providers' checks across segments (two segments adopting one cloud object …).
+  for (const d of targetDescriptors()) if (d.checkSegments) diags.push(...d.checkSegments([...segments.values()]));
 
   // 9. Per-cloud entities need a binding for every target's cloud; FQDN egress needs a firewall policy.
   for (const use of cloudUses) {
     const ent = entities.get(use.entity);
     if (ent?.kind !== 'cloud') continue;
     for (const t of [...targets.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (!ent[t.kind]) {
+      if (!(ent as CloudBindings)[t.kind]) {
         diags.push(
           error('missing-cloud-binding', `entity "${ent.name}" has no ${t.kind} binding, but target "${t.name}" is on ${t.kind}`, use.pos, [
             { message: `target "${t.name}"`, pos: t.pos },
@@ -320,11 +302,12 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
   }
   if (fqdnUses.length > 0) {
     for (const t of targets.values()) {
-      if ((t.kind === 'azure' && !t.azure.firewallPolicy) || (t.kind === 'gcp' && !t.gcp.firewallPolicy)) {
+      const problem = getTarget(t.kind)!.fqdnEgressProblem?.(configOf(t));
+      if (problem !== undefined) {
         diags.push(
           warning(
             'fqdn-without-firewall-policy',
-            `target "${t.name}" has no firewallPolicy: ${t.kind === 'azure' ? 'NSGs' : 'VPC firewall rules'} cannot filter by name, so planning this target fails until one is set: FQDN egress needs a firewall policy`,
+            `target "${t.name}" ${problem}`,
             t.pos,
             fqdnUses.slice(0, 3).map((u) => ({ message: `FQDN egress to "${u.entity}"`, pos: u.pos })),
           ),
@@ -502,17 +485,61 @@ function parseCidrList(node: YNode | undefined, owner: string, diags: Diagnostic
   return { ipv4: sortCidrs(ipv4), ipv6: sortCidrs(ipv6) };
 }
 
-function parseBinding(cloud: CloudId, node: YNode, owner: string, diags: Diagnostic[]): CloudBinding | undefined {
+/** The strictest managed-name limit of the registered providers (a model stays portable to all of them). */
+function managedNameLimit(): { readonly max: number; readonly why: string } | undefined {
+  let best: { readonly max: number; readonly why: string } | undefined;
+  for (const d of targetDescriptors()) if (d.managedNameLimit && (!best || d.managedNameLimit.max < best.max)) best = d.managedNameLimit;
+  return best;
+}
+
+/** A YAML mapping as a ConfigReader, reporting into `diags`. */
+function configReader(node: YNode, diags: Diagnostic[]): ConfigReader {
+  return {
+    string: (key) => strOf(entry(node, key)?.value),
+    value: (key) => {
+      const v = entry(node, key)?.value;
+      return v === undefined ? undefined : toPlain(v);
+    },
+    has: (key) => entry(node, key) !== undefined,
+    pos: (key) => entry(node, key)?.value.pos ?? node.pos,
+    report: (d) => diags.push(d),
+  };
+}
+
+/** The string values of `keys` in a mapping, in that order (the default reading of a provider's binding keys). */
+function stringFields(node: YNode, keys: readonly string[] | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (keys ?? []).flatMap((k) => {
+      const v = strOf(entry(node, k)?.value);
+      return v === undefined ? [] : [[k, v] as [string, string]];
+    }),
+  );
+}
+
+/** A segment's per-provider overrides (`<id>: { … }`), each read by its provider, keys in the provider's order. */
+function segmentOverrides(name: string, node: YNode, diags: Diagnostic[]): SegmentOverrides {
+  const out: Record<string, Readonly<Record<string, unknown>>> = {};
+  for (const d of targetDescriptors()) {
+    const o = entry(node, d.id)?.value;
+    if (!o || o.kind !== 'map') continue;
+    const fields = d.parseSegmentBinding ? d.parseSegmentBinding(configReader(o, diags), { segment: name }) : stringFields(o, d.segmentBindingKeys);
+    if (fields && Object.keys(fields).length > 0) out[d.id] = fields;
+  }
+  return out as SegmentOverrides;
+}
+
+function parseBinding(d: TargetDescriptor, entity: string, node: YNode, owner: string, diags: Diagnostic[]): CloudBinding | undefined {
   if (node.kind !== 'map') return undefined;
   const { ipv4, ipv6 } = parseCidrList(entry(node, 'cidrs')?.value, owner, diags);
-  const prefixList = cloud === 'aws' ? strOf(entry(node, 'prefixList')?.value) : undefined;
-  const serviceTag = cloud === 'azure' ? strOf(entry(node, 'serviceTag')?.value) : undefined;
-  if (prefixList === undefined && serviceTag === undefined && !entry(node, 'cidrs')) {
-    const what = cloud === 'aws' ? '"prefixList" or "cidrs"' : cloud === 'azure' ? '"serviceTag" or "cidrs"' : '"cidrs"';
-    diags.push(error('empty-binding', `${owner}: the ${cloud} binding needs ${what}`, node.pos));
+  const fields = d.parseEntityBinding ? d.parseEntityBinding(configReader(node, diags), { entity }) : stringFields(node, d.entityBindingKeys);
+  if (Object.keys(fields).length === 0 && !entry(node, 'cidrs')) {
+    const what = [...(d.entityBindingKeys ?? []), 'cidrs'].map((k) => `"${k}"`).join(' or ');
+    diags.push(error('empty-binding', `${owner}: the ${d.id} binding needs ${what}`, node.pos));
     return undefined;
   }
-  return { ...(prefixList !== undefined ? { prefixList } : {}), ...(serviceTag !== undefined ? { serviceTag } : {}), ipv4, ipv6 };
+  // The provider's own keys first, then the CIDRs: the order the RuleSet's JSON keeps.
+  const { ipv4: _4, ipv6: _6, ...own } = fields;
+  return { ...own, ipv4, ipv6 };
 }
 
 function parseEntity(def: Def<EntityDef>, diags: Diagnostic[]): EntityDef | undefined {
@@ -520,12 +547,15 @@ function parseEntity(def: Def<EntityDef>, diags: Diagnostic[]): EntityDef | unde
   if (n.kind !== 'map') return undefined; // schema
   const owner = `entity "${def.name}"`;
   const has = (k: string) => entry(n, k) !== undefined;
-  const kinds = [has('cidrs') && 'cidrs', has('fqdns') && 'fqdns', (has('aws') || has('azure') || has('gcp')) && 'per-cloud bindings'].filter(Boolean);
+  const clouds = targetDescriptors();
+  const kinds = [has('cidrs') && 'cidrs', has('fqdns') && 'fqdns', clouds.some((d) => has(d.id)) && 'per-cloud bindings'].filter(Boolean);
   if (kinds.length !== 1) {
     diags.push(
       error(
         'entity-kind',
-        kinds.length === 0 ? `${owner} needs "cidrs", "fqdns" or per-cloud bindings (aws/azure/gcp)` : `${owner} mixes ${kinds.join(' and ')}: an entity is one kind; split it in two`,
+        kinds.length === 0
+          ? `${owner} needs "cidrs", "fqdns" or per-cloud bindings (${clouds.map((d) => d.id).join('/')})`
+          : `${owner} mixes ${kinds.join(' and ')}: an entity is one kind; split it in two`,
         def.pos,
       ),
     );
@@ -548,106 +578,47 @@ function parseEntity(def: Def<EntityDef>, diags: Diagnostic[]): EntityDef | unde
     }
     return { kind: 'fqdns', name: def.name, pos: def.pos, fqdns: [...fqdns].sort() };
   }
-  const out: { -readonly [K in CloudId]?: CloudBinding } = {};
-  for (const cloud of ['aws', 'azure', 'gcp'] as const) {
-    const b = entry(n, cloud);
+  const out: Record<string, CloudBinding> = {};
+  for (const d of clouds) {
+    const b = entry(n, d.id);
     if (!b) continue;
-    const binding = parseBinding(cloud, b.value, `${owner} (${cloud})`, diags);
-    if (binding) out[cloud] = binding;
+    const binding = parseBinding(d, def.name, b.value, `${owner} (${d.id})`, diags);
+    if (binding) out[d.id] = binding;
   }
-  return { kind: 'cloud', name: def.name, pos: def.pos, ...out };
+  return { kind: 'cloud', name: def.name, pos: def.pos, ...(out as CloudBindings) };
 }
 
 function parseTarget(def: Def<TargetSpec>, diags: Diagnostic[]): TargetSpec | undefined {
   const n = def.node;
   if (n.kind !== 'map') return undefined;
-  const clouds = (['aws', 'azure', 'gcp'] as const).filter((c) => entry(n, c));
+  const all = targetDescriptors();
+  const clouds = all.filter((d) => entry(n, d.id));
   if (clouds.length !== 1) {
+    const ids = all.map((d) => `"${d.id}"`);
     diags.push(
       error(
         'target-cloud',
-        clouds.length === 0 ? `target "${def.name}" names no cloud: give it one of "aws", "azure" or "gcp"` : `target "${def.name}" names ${clouds.join(' and ')}: a target is on one cloud; make one target per cloud`,
+        clouds.length === 0
+          ? `target "${def.name}" names no cloud: give it one of ${ids.length > 1 ? `${ids.slice(0, -1).join(', ')} or ${ids[ids.length - 1]}` : ids.join('')}`
+          : `target "${def.name}" names ${clouds.map((d) => d.id).join(' and ')}: a target is on one cloud; make one target per cloud`,
         def.pos,
       ),
     );
     return undefined;
   }
-  const cloud = clouds[0]!;
-  const c = entry(n, cloud)!.value;
+  const d = clouds[0]!;
+  const c = entry(n, d.id)!.value;
   if (c.kind !== 'map') return undefined;
-  const s = (k: string) => strOf(entry(c, k)?.value);
-  const opt = (k: string) => {
-    const v = s(k);
-    return v === undefined ? {} : { [k]: v };
-  };
-  const base = { name: def.name, pos: def.pos };
   // Every cloud's config may give the network's internal ranges: what `internet` is outside of.
   const rangesNode = entry(c, 'internalRanges')?.value;
-  let ranges: readonly string[] | undefined;
+  let internalRanges: readonly string[] | undefined;
   if (rangesNode) {
     const r = parseCidrList(rangesNode, `target "${def.name}" internalRanges`, diags);
-    ranges = [...r.ipv4, ...r.ipv6];
+    internalRanges = [...r.ipv4, ...r.ipv6];
     if (itemsOf(rangesNode).length === 0) diags.push(error('empty-list', `target "${def.name}": internalRanges is empty`, rangesNode.pos));
   }
-  const rangesOpt = ranges === undefined ? {} : { internalRanges: ranges };
-  const where = (k: string) => entry(c, k)?.value;
-  switch (cloud) {
-    case 'aws': {
-      const region = s('region'), vpc = s('vpc');
-      if (region !== undefined) checkPlace('region', region, where('region')!, AWS_REGIONS, diags);
-      if (region === undefined || vpc === undefined) return undefined; // schema: required
-      return { kind: 'aws', ...base, aws: { region, vpc, ...opt('profile'), ...rangesOpt, ...opt('endpoint') } };
-    }
-    case 'azure': {
-      const subscription = s('subscription'), resourceGroup = s('resourceGroup'), location = s('location'), nsg = s('nsg');
-      if (location !== undefined) checkPlace('location', location, where('location')!, AZURE_LOCATIONS, diags);
-      if (subscription === undefined || resourceGroup === undefined || location === undefined || nsg === undefined) return undefined;
-      return {
-        kind: 'azure',
-        ...base,
-        azure: { subscription: subscription.toLowerCase(), resourceGroup, location, nsg, ...opt('firewallPolicy'), ...rangesOpt, ...opt('endpoint') },
-      };
-    }
-    case 'gcp': {
-      const project = s('project'), network = s('network');
-      if (project === undefined || network === undefined) return undefined;
-      return {
-        kind: 'gcp',
-        ...base,
-        gcp: { project, network, ...opt('firewallPolicy'), internalRanges: ranges ?? DEFAULT_INTERNAL_RANGES, ...opt('endpoint') },
-      };
-    }
-  }
-}
-
-/** A name without its trailing number (`eu-west-1` → `eu-west`, `westus2` → `westus`). */
-const family = (name: string): string => name.replace(/-?\d+$/, '');
-
-/**
- * Checks an AWS region or Azure location against the known list (providers/aws/regions.ts,
- * providers/azure/locations.ts). Within 2 edits of a known name it is a typo: an error with "did
- * you mean" (`eu-wset-1`, `westeurop`), except when only the trailing number differs (`eu-west-4`,
- * `westus4`), which is how new regions are named. Anything else is a warning
- * (`unknown-region` / `unknown-location`) the model can silence with `ignoreWarnings`.
- */
-function checkPlace(what: 'region' | 'location', value: string, node: YNode, known: readonly string[], diags: Diagnostic[]): void {
-  if (known.includes(value)) return;
-  const cloud = what === 'region' ? 'AWS region' : 'Azure location';
-  const near = known.filter((k) => family(k) !== family(value) && editDistance(k, value) <= 2);
-  if (near.length > 0) {
-    // The closest names only: `eu-wset-1` suggests eu-west-1, not eu-west-2 as well.
-    const min = Math.min(...near.map((k) => editDistance(k, value)));
-    const best = near.filter((k) => editDistance(k, value) === min).sort().slice(0, 2);
-    diags.push(error(`misspelled-${what}`, `"${value}" is not an ${cloud}; did you mean ${best.map((b) => `"${b}"`).join(' or ')}?`, node.pos));
-    return;
-  }
-  diags.push(
-    warning(
-      `unknown-${what}`,
-      `"${value}" is not an ${cloud} Bulkhead knows (the list may predate a new one); check the name, or silence with "ignoreWarnings: [unknown-${what}]"`,
-      node.pos,
-    ),
-  );
+  const config = d.parse(configReader(c, diags), { name: def.name, internalRanges });
+  return config === undefined ? undefined : (targetOf(d.id, def.name, def.pos, config) as TargetSpec);
 }
 
 /** Resolves a reference node; reports unknown, ambiguous and misplaced references. */

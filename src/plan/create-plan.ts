@@ -3,6 +3,7 @@ import { error, hasErrors, userMessage, warning, type Diagnostic } from '../diag
 import { ProviderError, UsageError } from '../errors.js';
 import type { Provider, RenderContext, StateSource } from '../provider.js';
 import { createDnsResolver, resolveFqdns, type ResolvedFqdns, type Resolver } from '../resolve.js';
+import { getTarget } from '../targets.js';
 import { diffResources } from './diff.js';
 import { didYouMean } from './suggest.js';
 import type { Change, Plan, ProviderState, TargetPlan } from './types.js';
@@ -24,20 +25,15 @@ export interface PlanOptions {
   readonly allowUnresolved?: boolean;
 }
 
-/**
- * Whether a cloud's rules toward an FQDN entity are made of the addresses it resolves to: AWS
- * (managed prefix lists) and Azure (the NSG egress rules beside the Firewall Policy's application
- * rules) are, so a name that resolves to nothing would remove entries. GCP matches names in its
- * firewall policy's FQDN objects and never reads the resolutions.
- */
-export const USES_RESOLVED_ADDRESSES: { readonly [C in CloudId]: boolean } = { aws: true, azure: true, gcp: false };
 
 /**
  * FQDN diagnostics that matter for `targets`: without a target that uses resolved addresses, an
  * unresolved name changes nothing and is not reported.
  */
 export function fqdnDiagnosticsFor(diagnostics: readonly Diagnostic[], targets: readonly TargetSpec[]): Diagnostic[] {
-  if (targets.some((t) => USES_RESOLVED_ADDRESSES[t.kind])) return [...diagnostics];
+  // A provider whose rules are made of the addresses a name resolves to would remove entries for
+  // a name that resolves to nothing; one that matches names never reads the resolutions.
+  if (targets.some((t) => getTarget(t.kind)?.usesResolvedAddresses)) return [...diagnostics];
   return diagnostics.filter((d) => d.code !== 'fqdn-unresolved');
 }
 
@@ -100,7 +96,7 @@ function emptyPlan(rules: RuleSet, diagnostics: readonly Diagnostic[], targets: 
  * check `hasErrors(allDiagnostics(plan))`. Every target is read even when one fails; each failed
  * read (a ProviderError) is a `read-failed` error of the plan, any other failure is rethrown.
  * An FQDN that resolves to nothing is an error too, unless `allowUnresolved` or no planned target
- * uses resolved addresses (`USES_RESOLVED_ADDRESSES`).
+ * uses resolved addresses (its descriptor's `usesResolvedAddresses`).
  */
 export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<Plan> {
   const selected = selectTargets(rules, options.targets);

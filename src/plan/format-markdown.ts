@@ -1,10 +1,14 @@
+import { planFlowChanges, type TargetFlowChanges } from '../graph/plan-flows.js';
+import { formatFlowChangesMermaid } from '../graph/plan-mermaid.js';
 import { diffChildren } from './diff.js';
 import { ACTION_SYMBOL, type Change, type Plan } from './types.js';
 
 /**
  * The `--markdown` rendering of a plan: a compact summary for a pull-request comment. One table per
- * target (object, action, rule counts, widening), then the rule-level details folded in a
- * `<details>` block as a `diff` code block (GitHub colours `+`/`-` lines).
+ * target (object, action, rule counts, widening), a Mermaid diagram of the flows the target's
+ * plan adds (green) and removes (red, dashed), capped at PLAN_DIAGRAM_MAX_EDGES edges with a line
+ * saying how many more, then the rule-level details folded in a `<details>` block as a `diff`
+ * code block (GitHub colours `+`/`-` lines).
  */
 
 function escapeCell(s: string): string {
@@ -37,6 +41,15 @@ function detailLines(c: Change): string[] {
   return lines;
 }
 
+/** The flow diagram of one target: a `mermaid` code block, and what did not fit. */
+function flowDiagram(f: TargetFlowChanges): string[] {
+  const { lines, omitted } = formatFlowChangesMermaid(f);
+  const n = (k: number) => `${k} flow${k === 1 ? '' : 's'}`;
+  const out = ['', `Flows: ${f.added.length > 0 ? `+${n(f.added.length)} added` : ''}${f.added.length > 0 && f.removed.length > 0 ? ', ' : ''}${f.removed.length > 0 ? `-${n(f.removed.length)} removed` : ''} (green: added, red dashed: removed).`, '', '```mermaid', ...lines, '```'];
+  if (omitted > 0) out.push('', `… and ${omitted} more (every rule is in Details).`);
+  return out;
+}
+
 /** The plan as Markdown. */
 export function formatPlanMarkdown(plan: Plan): string {
   const { add, change, destroy } = plan.summary;
@@ -51,6 +64,7 @@ export function formatPlanMarkdown(plan: Plan): string {
     out.push(`**Plan: ${add} to add, ${change} to change, ${destroy} to destroy.**`);
     if (widening > 0) out.push(`\n> [!WARNING]\n> ${widening} change${widening === 1 ? ' widens' : 's widen'} access (new internet ingress or a new peer).`);
   }
+  const flows = new Map<string, TargetFlowChanges>(planFlowChanges(plan).map((f) => [f.target, f]));
   for (const t of plan.targets) {
     out.push('');
     out.push(`#### \`${t.target}\` (${t.provider}, ${t.source} state)`);
@@ -66,6 +80,8 @@ export function formatPlanMarkdown(plan: Plan): string {
         `| \`${ACTION_SYMBOL[c.action]}\` | \`${escapeCell(c.name)}\` | ${escapeCell(c.type)} | ${c.action} | ${ruleCounts(c)} | ${c.widensAccess ? '⚠️ yes' : ''} |`,
       );
     }
+    const f = flows.get(t.target);
+    if (f) out.push(...flowDiagram(f));
     out.push('');
     out.push('<details><summary>Details</summary>');
     out.push('');

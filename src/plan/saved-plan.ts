@@ -4,6 +4,7 @@ import { error, type Diagnostic } from '../diagnostics.js';
 import { ValidationError } from '../errors.js';
 import type { Provider, StateSource } from '../provider.js';
 import type { ResolvedFqdns } from '../resolve.js';
+import { providerIds } from '../targets.js';
 import { VERSION } from '../version.js';
 import { planResolutions } from './create-plan.js';
 import { canonicalJson, diffResources } from './diff.js';
@@ -168,7 +169,7 @@ class Shape {
     if (!this.str(v['target'], `${path}.target`)) return false;
     const name = v['target'] as string;
     return (
-      this.oneOf(v['provider'], `${path}.provider`, ['aws', 'azure', 'gcp']) &&
+      this.oneOf(v['provider'], `${path}.provider`, providerIds()) &&
       this.oneOf(v['source'], `${path}.source`, ['live', 'snapshot']) &&
       this.str(v['fingerprint'], `${path}.fingerprint`) &&
       this.arr(v['prior'], `${path}.prior`) &&

@@ -1,4 +1,4 @@
-import { run } from '../../src/cli.js';
+import { run } from '../../src/commands/main.js';
 import type { Io } from '../../src/io.js';
 
 /** What a command printed and returned. */

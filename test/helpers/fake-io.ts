@@ -1,4 +1,4 @@
-import { run } from '../../src/cli.js';
+import { run } from '../../src/commands/main.js';
 import type { Io } from '../../src/io.js';
 import type { CliResult } from './cli.js';
 

@@ -1,11 +1,27 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { targetDescriptors } from '../../providers/index.js';
+import { assembleModelSchema } from '../../src/model/schema-base.js';
 import { checkSchema, compileValidator, loadPrecompiledValidator, MODEL_SCHEMA, schemaDigest, standaloneValidatorSource } from '../../src/model/schema-check.js';
 import { parseYaml } from '../../src/model/load.js';
 
 describe('the shipped JSON Schema', () => {
+  it('is the assembly of the base and the providers\' fragments (else run npm run schema:update)', () => {
+    const shipped: unknown = JSON.parse(readFileSync(new URL('../../src/model/schema.json', import.meta.url), 'utf8'));
+    // Key order too: editors list properties in the schema's order.
+    expect(JSON.stringify(shipped)).toBe(JSON.stringify(MODEL_SCHEMA));
+    expect(MODEL_SCHEMA).toEqual(assembleModelSchema(targetDescriptors()));
+    // Every provider's fragments are in it, under its id.
+    const defs = MODEL_SCHEMA['definitions'] as Record<string, { properties: Record<string, unknown> }>;
+    for (const d of targetDescriptors()) {
+      expect(defs['target']!.properties[d.id]).toEqual(d.schema.target);
+      if (d.schema.entityBinding) expect(defs['entity']!.properties[d.id]).toEqual(d.schema.entityBinding);
+      if (d.schema.segmentBinding) expect(defs['segment']!.properties[d.id]).toEqual(d.schema.segmentBinding);
+    }
+  });
+
   it('is a valid draft-07 schema that a plain ajv (as editors use) compiles', () => {
     const ajv = new Ajv({ strict: false, allowUnionTypes: true });
     expect(ajv.validateSchema(MODEL_SCHEMA)).toBe(true);

@@ -27,7 +27,7 @@ import { emulatorTarget, startAzureHarness, type AzureHarness } from '../../help
 const REPO = resolve(import.meta.dirname, '../../..');
 const TSX = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
 const GUARD = pathToFileURL(join(REPO, 'test/helpers/azure/loopback-only.mjs')).href;
-const CLI = join(REPO, 'src/cli.ts');
+const CLI = join(REPO, 'src/commands/main.ts');
 const run = promisify(execFile);
 
 const MODEL = `bulkhead: 1

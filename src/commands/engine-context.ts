@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { CloudId, RuleSet, TargetSpec } from '../compile/types.js';
+import type { RuleSet, TargetSpec } from '../compile/types.js';
 import { compileFile } from '../compile/index.js';
 import { UsageError, ValidationError } from '../errors.js';
 import type { Io } from '../io.js';
-import type { StateSource } from '../provider.js';
+import { configOf, type StateSource } from '../provider.js';
+import { descriptorOf } from '../targets.js';
 import { createDnsResolver, createSnapshotResolver, type Resolver } from '../resolve.js';
-import { formatDiagnostics } from '../cli.js';
+import { formatDiagnostics } from './output.js';
 
 /**
  * What the engine's commands share: finding and compiling the model, choosing where state comes
@@ -44,17 +45,14 @@ export async function loadRules(file: string | undefined, io: Io): Promise<RuleS
   return result.value;
 }
 
-/** Environment variable that overrides the endpoint of a cloud's API. */
-export const ENDPOINT_ENV: { readonly [C in CloudId]: string } = {
-  aws: 'BULKHEAD_AWS_ENDPOINT',
-  azure: 'BULKHEAD_AZURE_ENDPOINT',
-  gcp: 'BULKHEAD_GCP_ENDPOINT',
-};
-
-/** The endpoint override of a target: its own `endpoint`, else the cloud's environment variable. */
+/**
+ * The endpoint override of a target: its own `endpoint`, else the environment variable its
+ * provider names (`BULKHEAD_<CLOUD>_ENDPOINT`).
+ */
 export function endpointFor(target: TargetSpec, env: Io['env']): string | undefined {
-  const own = target.kind === 'aws' ? target.aws.endpoint : target.kind === 'azure' ? target.azure.endpoint : target.gcp.endpoint;
-  const fromEnv = env[ENDPOINT_ENV[target.kind]];
+  const d = descriptorOf(target);
+  const own = d.endpoint(configOf(target));
+  const fromEnv = env[d.endpointEnv];
   return own ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined);
 }
 

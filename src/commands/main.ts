@@ -2,57 +2,15 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { registerCommands } from './commands/index.js';
-import { formatPos, sortDiagnostics, userMessage, type Diagnostic } from './diagnostics.js';
-import { EXIT, InternalError, ProviderError, UsageError, ValidationError } from './errors.js';
-import { createStyle, processIo, type Io } from './io.js';
-import { collect } from './commands/options.js';
-import { suggest } from './plan/suggest.js';
-import { VERSION } from './version.js';
-
-/** How warnings are printed: the program-level `--no-warn RULE` and `--compact-warnings` flags. */
-export interface WarningOptions {
-  /** Rule ids (diagnostic codes) whose warnings are not printed. Errors are never silenced. */
-  readonly silenced: ReadonlySet<string>;
-  /** One line per warning: no related places. */
-  readonly compact: boolean;
-}
-
-/**
- * The warning options of an Io made by `run` from the global flags. Commands keep calling
- * `formatDiagnostics(diagnostics, io)` with the Io they were given and get the filtering for free.
- */
-const warningOptions = new WeakMap<Io, WarningOptions>();
-
-/** The warning options `run` attached to `io` (none silenced, not compact for any other Io). */
-export function warningOptionsOf(io: Io): WarningOptions {
-  return warningOptions.get(io) ?? { silenced: new Set(), compact: false };
-}
-
-/** The diagnostics to print: every error, and the warnings not silenced by `--no-warn`. */
-export function visibleDiagnostics(diagnostics: readonly Diagnostic[], io: Io): Diagnostic[] {
-  const { silenced } = warningOptionsOf(io);
-  return diagnostics.filter((d) => d.severity === 'error' || !silenced.has(d.code));
-}
-
-/**
- * Formats diagnostics as `file:line:column: severity: message [code]`, one per line, related places
- * indented. Honours the global flags of the Io: `--no-warn RULE` drops those warnings (never
- * errors), `--compact-warnings` prints each warning on one line, `--no-color` turns color off.
- */
-export function formatDiagnostics(diagnostics: readonly Diagnostic[], io: Io): string {
-  const style = createStyle(io.stderrIsTTY, io.env);
-  const { compact } = warningOptionsOf(io);
-  return sortDiagnostics(visibleDiagnostics(diagnostics, io))
-    .map((d) => {
-      const where = d.pos ? `${style.bold(formatPos(d.pos))}: ` : '';
-      const sev = d.severity === 'error' ? style.red('error') : style.yellow('warning');
-      const related =
-        compact && d.severity === 'warning' ? '' : (d.related ?? []).map((r) => `\n  ${formatPos(r.pos)}: ${r.message}`).join('');
-      return `${where}${sev}: ${d.message} [${d.code}]${related}\n`;
-    })
-    .join('');
-}
+import { registerCommands } from './index.js';
+import { userMessage } from '../diagnostics.js';
+import { attachWarningOptions, formatDiagnostics } from './output.js';
+import { EXIT, InternalError, ProviderError, UsageError, ValidationError } from '../errors.js';
+import { createStyle, processIo, type Io } from '../io.js';
+import { collect } from './options.js';
+import { suggest } from '../plan/suggest.js';
+import type * as Targets from '../targets.js';
+import { VERSION } from '../version.js';
 
 /** The flags every command takes, given before or after the command name. */
 interface GlobalFlags {
@@ -93,8 +51,9 @@ class BulkheadCommand extends Command {
  */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
+  const targets = versionOnly(argv) ? undefined : await loadRegistry();
   const program = new BulkheadCommand('bulkhead')
-    .description('Network microsegmentation across clouds: plan, apply and check one segment model on AWS, Azure and GCP.')
+    .description(`Network microsegmentation across clouds: plan, apply and check one segment model on ${targets?.providerLabels() ?? 'every cloud'}.`)
     .version(VERSION, '-V, --version')
     .addOption(new Option('--no-color', 'no ANSI colors (every command; also NO_COLOR=1)'))
     .addOption(
@@ -129,8 +88,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 /** The Io commands see: NO_COLOR set for `--no-color`, warning options attached. */
 function withGlobalFlags(io: Io, flags: GlobalFlags): Io {
   const derived: Io = { ...io, env: flags.color ? io.env : { ...io.env, NO_COLOR: '1' } };
-  warningOptions.set(derived, { silenced: new Set(flags.warn), compact: flags.compactWarnings === true });
-  return derived;
+  return attachWarningOptions(derived, { silenced: new Set(flags.warn), compact: flags.compactWarnings === true });
 }
 
 function reportError(err: unknown, io: Io): number {
@@ -158,12 +116,30 @@ function reportError(err: unknown, io: Io): number {
 }
 
 /**
- * Process warnings the cloud SDKs emit on every live command that are not for Bulkhead's users:
- * the AWS SDK's notice that it will need Node 22 (emitted as a plain warning whose message starts
- * with `NodeVersionSupportWarning`) and google-auth's `MetadataLookupWarning` (it probes the GCE
- * metadata server when there are no credentials). The README states the Node support policy.
+ * Process warnings the cloud SDKs emit on every live command that are not for Bulkhead's users,
+ * as each provider names them (TargetDescriptor.silencedProcessWarnings: an SDK's notice that it
+ * will need a newer Node, a credential library probing a metadata server). The README states the
+ * Node support policy.
  */
-export const SILENCED_PROCESS_WARNINGS: readonly string[] = ['NodeVersionSupportWarning', 'MetadataLookupWarning'];
+export function silencedProcessWarnings(): readonly string[] {
+  // No SDK is loaded before a command's action, and `run` loads the registry before any action.
+  return registry?.targetDescriptors().flatMap((d) => d.silencedProcessWarnings ?? []) ?? [];
+}
+
+/**
+ * The provider registry (src/targets.ts), loaded by `run` for everything but `--version`: the
+ * registry imports every provider's modules (~60 of them), which `bulkhead --version` has no use
+ * for (issue 11.0: start-up). Exported for tests of the process-warning filter.
+ */
+export async function loadRegistry(): Promise<typeof Targets> {
+  return (registry ??= await import('../targets.js'));
+}
+let registry: typeof Targets | undefined;
+
+/** `bulkhead --version` (or `-V`) and nothing else: the one command line that needs no registry. */
+function versionOnly(argv: readonly string[]): boolean {
+  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
+}
 
 /** True when a `process.emitWarning(warning, typeOrOptions, code)` call is one of the SDK notices above. */
 export function isSilencedProcessWarning(warning: unknown, typeOrOptions?: unknown, code?: unknown): boolean {
@@ -175,7 +151,7 @@ export function isSilencedProcessWarning(warning: unknown, typeOrOptions?: unkno
     names.push(o.type, o.code);
   }
   const message = warning instanceof Error ? warning.message : String(warning);
-  return SILENCED_PROCESS_WARNINGS.some((n) => names.includes(n) || message.startsWith(n));
+  return silencedProcessWarnings().some((n) => names.includes(n) || message.startsWith(n));
 }
 
 /**
@@ -185,6 +161,14 @@ export function isSilencedProcessWarning(warning: unknown, typeOrOptions?: unkno
 export function installProcessWarningFilter(): void {
   const original = process.emitWarning.bind(process) as (...args: unknown[]) => void;
   const filtered = (...args: unknown[]): void => {
+    if (registry === undefined) {
+      // The names come from the registry, which `--version` does not load: decide once it is.
+      void loadRegistry().then(
+        () => filtered(...args),
+        () => original(...args),
+      );
+      return;
+    }
     if (isSilencedProcessWarning(args[0], args[1], args[2])) return;
     original(...args);
   };
