@@ -23,6 +23,10 @@ export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   if (target.kind !== 'aws') return [error('aws-target', `target ${target.name} is not an AWS target`, target.pos)];
   const out: Diagnostic[] = [];
   const model = rules.model.name;
+  // The account's raised quotas, when the target declares them (issue 11.5), else AWS's defaults.
+  const rulesPerGroup = target.aws.quotas?.rulesPerGroup ?? RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY;
+  const groupsPerRegion = target.aws.quotas?.securityGroupsPerRegion ?? SECURITY_GROUPS_PER_REGION;
+  const declared = (q: keyof NonNullable<typeof target.aws.quotas>) => (target.aws.quotas?.[q] !== undefined ? "the target's declared quota" : 'the AWS limit');
   const segPos = new Map(rules.segments.map((s) => [s.name, s.pos]));
   const resources = rendered ?? renderAws(rules, target, ctx);
   const lists = new Map(resources.filter((r) => r.type === PL_TYPE).map((r) => [r.name, r]));
@@ -51,13 +55,13 @@ export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       buckets.set(bucket, b);
     }
     for (const [bucket, { count, awsManaged }] of [...buckets].sort()) {
-      if (count <= RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY) continue;
+      if (count <= rulesPerGroup) continue;
       const [direction, family] = bucket.split(' ');
       out.push(error(
         'aws-rules-per-group',
         `target ${target.name}: segment ${segment} needs ${count} ${direction} ${family} rules in security group ${r.name} ` +
           `(prefix lists weighted by their MaxEntries${awsManaged ? `, ${awsManaged} AWS-managed list(s) counted as ${AWS_MANAGED_PREFIX_LIST_ASSUMED_WEIGHT} each` : ''}), ` +
-          `over the AWS limit of ${RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY} per group, direction and address family`,
+          `over ${declared('rulesPerGroup')} of ${rulesPerGroup} per group, direction and address family`,
         pos,
       ));
     }
@@ -78,8 +82,8 @@ export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   }
 
   const groups = resources.filter((r) => r.type === SG_TYPE && !str(r.attributes, 'adoptedGroupId')).length;
-  if (groups > SECURITY_GROUPS_PER_REGION) {
-    out.push(error('aws-groups-per-region', `target ${target.name}: the model needs ${groups} security groups, over the AWS limit of ${SECURITY_GROUPS_PER_REGION} per Region`, target.pos));
+  if (groups > groupsPerRegion) {
+    out.push(error('aws-groups-per-region', `target ${target.name}: the model needs ${groups} security groups, over ${declared('securityGroupsPerRegion')} of ${groupsPerRegion} per Region (raise it in Service Quotas and declare it: \`quotas: { securityGroupsPerRegion: N }\` on the target)`, target.pos));
   }
   if (lists.size > CUSTOMER_PREFIX_LISTS_PER_REGION) {
     out.push(error('aws-prefix-lists-per-region', `target ${target.name}: the model needs ${lists.size} customer-managed prefix lists, over the AWS limit of ${CUSTOMER_PREFIX_LISTS_PER_REGION} per Region`, target.pos));

@@ -46,7 +46,8 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
       if (target.kind !== 'gcp') return validateGcp(rules, target);
       const rendered = renderGcp(rules, target);
       shared.put([rules, target, undefined], rendered);
-      return validateGcp(rules, target, { firewallQuota: options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA, rendered });
+      // The quota the target declares (its project's real one) wins over the provider's option.
+      return validateGcp(rules, target, { firewallQuota: target.gcp.firewallQuota ?? options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA, rendered });
     },
     // FQDNs are matched by the policy (destFqdns), so the plan's resolutions are not needed; the
     // live state tells which policy priorities unowned rules hold, so without a firewall policy

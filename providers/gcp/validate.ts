@@ -79,7 +79,7 @@ export function checkGcpLimits(resources: readonly Resource[], target: TargetSpe
     out.push(
       error(
         'gcp-firewall-quota',
-        `target ${target.name} needs ${firewalls.length} VPC firewall rules, more than the project's firewall quota of ${firewallQuota} (metric FIREWALLS; raise it or pass firewallQuota when your project's is higher)`,
+        `target ${target.name} needs ${firewalls.length} VPC firewall rules, more than the project's firewall quota of ${firewallQuota} (metric FIREWALLS; raise it, or declare your project's with \`firewallQuota: N\` on the target)`,
         target.pos,
       ),
     );
