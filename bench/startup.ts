@@ -46,8 +46,9 @@ export function benchStartup(runs: number, cases: readonly StartupCase[] = START
   return benchCli(cases, runs, ROOT);
 }
 
-/** Runs each CLI case `runs` times (after one warm-up) in `cwd` and returns the medians. */
-export function benchCli(cases: readonly StartupCase[], runs: number, cwd: string): StartupResult[] {
+/** Runs each CLI case `runs` times (after one warm-up, unless `warmup: false`) in `cwd` and returns the medians. */
+export function benchCli(cases: readonly StartupCase[], runs: number, cwd: string, options: { readonly warmup?: boolean } = {}): StartupResult[] {
+  const first = options.warmup === false ? 1 : 0;
   const cli = join(ROOT, 'dist/src/commands/main.js');
   const probe = join(ROOT, 'bench/rss-probe.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-startup-'));
@@ -56,7 +57,7 @@ export function benchCli(cases: readonly StartupCase[], runs: number, cwd: strin
       const rssFile = join(dir, `rss-${i}.txt`);
       const walls: number[] = [];
       let exitCode: number | null = null;
-      for (let run = 0; run <= runs; run++) {
+      for (let run = first; run <= runs; run++) {
         const t0 = performance.now();
         const r = spawnSync(process.execPath, ['--import', probe, cli, ...c.args], {
           cwd,
