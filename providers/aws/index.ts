@@ -5,10 +5,11 @@ import type { Provider, ProviderEntry, ReadContext, RenderContext } from '../../
 import { createAwsApplier, type AwsApplierTuning } from './apply.js';
 import { awsCliJson } from './cli-json.js';
 import { createAwsLocker } from './lock.js';
-import { createEc2Client, exportRaw, readAws, type AwsClientOptions } from './read.js';
+import { createEc2Client, exportRaw, readAwsLive, type AwsClientOptions } from './read.js';
 import { createRenderShare } from '../kit/render-share.js';
 import { renderAws } from './render.js';
-import { snapshotFiles } from './snapshot.js';
+import { readSnapshotRaw, snapshotFiles } from './snapshot.js';
+import { canonicalState, type Ownership } from './state.js';
 import { validateAws } from './validate.js';
 import { awsTarget } from './target.js';
 import { awsRuleFlows } from './rule-flows.js';
@@ -45,9 +46,13 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
       remember(rules, target);
       return shared.take([rules, target, ctx.resolved]) ?? renderAws(rules, target, ctx);
     },
-    read(target, source, context) {
-      const owner = context ?? seen.get(target.name);
-      return readAws(target, source, { model: owner?.model, ...(owner?.segments ? { segments: owner.segments } : {}) }, options);
+    // The assembly of read: the raw state from snapshot.ts (files) or read.ts (EC2), canonical through state.ts.
+    async read(target, source, context) {
+      const known = context ?? seen.get(target.name);
+      const owner: Ownership = { model: known?.model, ...(known?.segments ? { segments: known.segments } : {}) };
+      if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
+      if (source.kind === 'snapshot') return canonicalState(await readSnapshotRaw(source.dir, target), target, 'snapshot', owner);
+      return canonicalState(await readAwsLive(target, source.endpoint, options, owner.model === undefined ? undefined : owner), target, 'live', owner);
     },
     createApplier(target, state, applierOptions) {
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);

@@ -5,7 +5,6 @@ import { LOCK_TAGS, lockObjectName, type LockAttempt, type LockRecord, type Lock
 import type { LiveOptions } from '../../src/provider.js';
 import { OWNER_KEY, ownerTag } from '../kit/ownership.js';
 import { awsErrorCode, classifyAwsError, NOT_FOUND_CODES } from './errors.js';
-import { SDK_MAX_ATTEMPTS } from './limits.js';
 import type { AwsClientOptions } from './read.js';
 
 /**

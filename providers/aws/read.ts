@@ -1,23 +1,17 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 // Types only: the SDK is loaded (`await import`) by the commands that talk to EC2, never by
 // render, validate or a snapshot read (the speed issue, 11.0).
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
-import type { ProviderState } from '../../src/plan/types.js';
-import type { StateSource } from '../../src/provider.js';
 import { ownerOfTagList } from '../kit/ownership.js';
 import { classifyAwsError, credentialsError } from './errors.js';
 import { DESCRIBE_PAGE_SIZE, SDK_MAX_ATTEMPTS } from './limits.js';
-import { parseSnapshot, SnapshotParseError } from './snapshot.js';
-import {
-  canonicalState,
-  type AwsRawState,
-  type Ownership,
-  type RawPrefixList,
-  type RawSecurityGroup,
-  type RawSecurityGroupRule,
+import type {
+  AwsRawState,
+  Ownership,
+  RawPrefixList,
+  RawSecurityGroup,
+  RawSecurityGroupRule,
 } from './state.js';
 
 /** How the provider builds its EC2 clients (tests inject endpoint and static credentials). */
@@ -129,49 +123,18 @@ export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind
   }
 }
 
-/** Reads the snapshot files of a target from `<dir>/<target>/`. */
-export async function readSnapshotRaw(dir: string, target: TargetSpec): Promise<AwsRawState> {
-  const folder = join(dir, target.name);
-  let names: string[];
-  try {
-    names = await readdir(folder);
-  } catch {
-    throw new ProviderError(`snapshot of ${target.name}: cannot read the folder ${folder} (expected the AWS CLI's JSON exports, see policies/snapshots/README.md)`);
-  }
-  const files = new Map<string, string>();
-  for (const name of names.filter((n) => n.endsWith('.json')).sort()) files.set(name, await readFile(join(folder, name), 'utf8'));
-  try {
-    return parseSnapshot(files);
-  } catch (err) {
-    if (err instanceof SnapshotParseError) throw new ProviderError(`snapshot of ${target.name}: ${err.at(join(folder, err.file))}`);
-    throw err;
-  }
-}
-
-/** Reads a target's state from the API or a snapshot, canonical. */
-export async function readAws(
-  target: TargetSpec,
-  source: StateSource,
-  owner: Ownership,
-  options: AwsClientOptions,
-): Promise<ProviderState> {
+/** A live read of a target's raw state with a client of its own (destroyed afterwards unless injected). */
+export async function readAwsLive(target: TargetSpec, endpoint: string | undefined, options: AwsClientOptions, owner: Ownership | undefined): Promise<AwsRawState> {
   if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
-  if (source.kind === 'snapshot') return canonicalState(await readSnapshotRaw(source.dir, target), target, 'snapshot', owner);
-  const client = await createEc2Client(target, source.endpoint, options);
+  const client = await createEc2Client(target, endpoint, options);
   try {
-    return canonicalState(await readLiveRaw(client, target, owner.model === undefined ? undefined : owner), target, 'live', owner);
+    return await readLiveRaw(client, target, owner);
   } finally {
     if (!options.client) client.destroy();
   }
 }
 
 /** Live raw state for `bulkhead export` (every group of the VPC, the model's lists' entries). */
-export async function exportRaw(target: TargetSpec, endpoint: string | undefined, options: AwsClientOptions): Promise<AwsRawState> {
-  if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
-  const client = await createEc2Client(target, endpoint, options);
-  try {
-    return await readLiveRaw(client, target, undefined);
-  } finally {
-    if (!options.client) client.destroy();
-  }
+export function exportRaw(target: TargetSpec, endpoint: string | undefined, options: AwsClientOptions): Promise<AwsRawState> {
+  return readAwsLive(target, endpoint, options, undefined);
 }

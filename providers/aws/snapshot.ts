@@ -1,3 +1,7 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TargetSpec } from '../../src/compile/types.js';
+import { ProviderError } from '../../src/errors.js';
 import type { SnapshotFile } from '../../src/provider.js';
 import { jsonSyntaxError } from '../kit/json-syntax.js';
 import { canonicalCidr } from './canonical.js';
@@ -12,7 +16,7 @@ import type { AwsRawState, RawPrefixList, RawSecurityGroup, RawSecurityGroupRule
  *   get-managed-prefix-list-entries.<pl-id>.json   aws ec2 get-managed-prefix-list-entries --prefix-list-id <pl-id>
  *   describe-prefix-lists.json               aws ec2 describe-prefix-lists  (optional: AWS-managed list names)
  *
- * Pure: parse takes file contents, export returns them.
+ * `readSnapshotRaw` reads the folder; parse takes file contents and export returns them (pure).
  */
 
 /** File names of a target's snapshot. */
@@ -191,4 +195,23 @@ export function snapshotFiles(raw: AwsRawState): SnapshotFile[] {
   ];
   for (const [id, entries] of Object.entries(raw.Entries)) files.push({ path: entriesFile(id), content: json({ Entries: entries }) });
   return files.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** Reads the snapshot files of a target from `<dir>/<target>/`. */
+export async function readSnapshotRaw(dir: string, target: TargetSpec): Promise<AwsRawState> {
+  const folder = join(dir, target.name);
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    throw new ProviderError(`snapshot of ${target.name}: cannot read the folder ${folder} (expected the AWS CLI's JSON exports, see policies/snapshots/README.md)`);
+  }
+  const files = new Map<string, string>();
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) files.set(name, await readFile(join(folder, name), 'utf8'));
+  try {
+    return parseSnapshot(files);
+  } catch (err) {
+    if (err instanceof SnapshotParseError) throw new ProviderError(`snapshot of ${target.name}: ${err.at(join(folder, err.file))}`);
+    throw err;
+  }
 }

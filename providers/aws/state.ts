@@ -3,9 +3,9 @@ import type { SegmentSpec, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
 import { InternalError } from '../../src/errors.js';
 import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
+import { LOCK_TAGS } from '../../src/lock.js';
 import { OWNER_KEY, ownerOfTagList } from '../kit/ownership.js';
 import { groupName } from './render.js';
-import { LOCK_TAG } from './lock.js';
 import {
   addressOf,
   byKey,
@@ -152,7 +152,7 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
   const model = owner.model ?? inferModel(raw) ?? '';
   const diagnostics: Diagnostic[] = [];
   // The lock group (lock.ts) is owned but is no segment's group: plan and drift never see it.
-  const groups = raw.SecurityGroups.filter((g) => (g.VpcId === undefined || g.VpcId === vpc) && tagValue(g.Tags, LOCK_TAG) === undefined);
+  const groups = raw.SecurityGroups.filter((g) => (g.VpcId === undefined || g.VpcId === vpc) && tagValue(g.Tags, LOCK_TAGS.lock) === undefined);
   const adoptedBySegment = new Map<string, string>();
   const segmentByAdoptedId = new Map<string, string>();
   for (const s of owner.segments ?? []) {

@@ -1,4 +1,4 @@
-// Types only: the SDK is loaded by \`createNetworkClient\` (await import), so render, validate and
+// Types only: the SDK is loaded by `createNetworkClient` (await import), so render, validate and
 // snapshot reads never load @azure/* (issue 11.0: no SDK unless the command talks to the cloud).
 import type { TokenCredential } from '@azure/identity';
 import type { NetworkManagementClient, NetworkManagementClientOptionalParams } from '@azure/arm-network';

@@ -8,14 +8,14 @@ import type { RawAzureState, WireAsg, WireNsg, WireRcg } from './state.js';
 
 /**
  * A target's snapshot folder: the az CLI's JSON exports, read into the raw state (state.ts turns it
- * into the ProviderState) and written by \`bulkhead export\` from a live read:
+ * into the ProviderState) and written by `bulkhead export` from a live read:
  *
  *   nsg.json                    az network nsg show -g <rg> -n <nsg>
  *   asgs.json                   az network asg list -g <rg>
  *   rule-collection-group.json  az network firewall policy rule-collection-group show
  *                                 -g <rg> --policy-name <policy> -n <model>-fqdn-egress   (when present)
  *
- * Reading accepts the ARM \`properties\`-wrapped shape too, and checks every file before it is used.
+ * Reading accepts the ARM `properties`-wrapped shape too, and checks every file before it is used.
  */
 
 /** File names of a target's snapshot folder (documented in policies/snapshots/README.md). */
@@ -73,7 +73,7 @@ export async function readSnapshotRaw(dir: string, targetName?: string): Promise
   };
 }
 
-/** The files \`bulkhead export\` writes for a live raw state, in the shapes the az CLI prints (flattened properties plus \`resourceGroup\`). */
+/** The files `bulkhead export` writes for a live raw state, in the shapes the az CLI prints (flattened properties plus `resourceGroup`). */
 export function snapshotFiles(raw: RawAzureState, resourceGroup: string): SnapshotFile[] {
   const withRg = (o: object) => ({ ...o, resourceGroup });
   const files: SnapshotFile[] = [];

@@ -18,6 +18,14 @@ export const RULE_CHILD_KEY = 'rule';
 /** Root of the Compute API's self links and full network URLs. */
 export const API_ROOT = 'https://www.googleapis.com/compute/v1';
 
+/** Description marker of the lock rule (lock.ts); read and plan ignore rules carrying it. */
+export const LOCK_MARKER = 'bulkhead:lock';
+
+/** True for a firewall rule that is a Bulkhead lock (state.ts leaves it out of the state). */
+export function isGcpLockRule(fw: { readonly description?: string | null }): boolean {
+  return (fw.description ?? '').includes(`${LOCK_MARKER} `);
+}
+
 /** One `allowed`/`denied` entry, canonical: lower-case protocol name, sorted canonical ports. */
 export interface ProtocolRule {
   readonly protocol: string;

@@ -1,14 +1,18 @@
 import type { Provider, ProviderEntry } from '../../src/provider.js';
 import { ProviderError } from '../../src/errors.js';
+import type { StateSource, ReadContext } from '../../src/provider.js';
+import type { TargetSpec } from '../../src/compile/types.js';
+import type { ProviderState } from '../../src/plan/types.js';
 import { createGcpApplier, type GcpApplyOptions } from './apply.js';
 import { toGcpCliJson } from './cli-json.js';
 import { DEFAULT_FIREWALL_QUOTA } from './limits.js';
 import { createGcpLocker } from './lock.js';
 import type { RetryOptions } from './errors.js';
-import { createGcpClients, readGcp, readGcpLive, type GcpClientFactory } from './read.js';
+import { readGcpTarget, type GcpClientFactory } from './read.js';
 import { createRenderShare } from '../kit/render-share.js';
 import { renderGcp, type GcpRender } from './render.js';
-import { formatSnapshot } from './snapshot.js';
+import { formatSnapshot, readGcpSnapshot } from './snapshot.js';
+import { toProviderState } from './state.js';
 import { validateGcp } from './validate.js';
 import { gcpTarget } from './target.js';
 import { gcpRuleFlows } from './rule-flows.js';
@@ -57,20 +61,8 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     // Stateless: ownership and "in the way" are decided from the read's own arguments.
     read: (target, source, context) => readGcp(target, source, context, readOptions),
     createApplier: (target, _state, applierOptions) => createGcpApplier(target, applierOptions, options),
-    async exportSnapshot(target, live) {
-      if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is ${target.kind === 'aws' ? 'an AWS' : 'an Azure'} target)`);
-      const clients = await (options.clients ?? createGcpClients)(target.gcp.endpoint ?? live.endpoint, target.name);
-      try {
-        // Everything gcloud's list would print, not only the model's rules.
-        const raw = await readGcpLive(target.gcp, clients, {
-          ...(options.pageSize ? { pageSize: options.pageSize } : {}),
-          ...(options.retry ? { retry: options.retry } : {}),
-        });
-        return formatSnapshot(raw);
-      } finally {
-        await clients.close();
-      }
-    },
+    // Everything gcloud's list would print, not only the model's rules.
+    exportSnapshot: async (target, live) => formatSnapshot(await readGcpTarget(target, live.endpoint, readOptions)),
     toCliJson: (resources, target) => toGcpCliJson(resources, target),
     lock: createGcpLocker(options.clients ? { clients: options.clients } : {}),
     ruleFlows: gcpRuleFlows,
@@ -79,3 +71,19 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
 
 /** The GCP provider's registry entry (providers/index.ts). */
 export const gcpProvider: ProviderEntry<'gcp'> = { target: gcpTarget, create: () => createGcpProvider() };
+
+/**
+ * `Provider.read` for GCP, the assembly of the three parts: the raw state from snapshot.ts (files)
+ * or read.ts (the API), canonical through state.ts.
+ */
+async function readGcp(target: TargetSpec, source: StateSource, context: ReadContext | undefined, options: Parameters<typeof readGcpTarget>[2]): Promise<ProviderState> {
+  if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is a ${target.kind} target)`);
+  const model = context?.model;
+  if (source.kind === 'snapshot') {
+    const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);
+    if (!raw) return { target: target.name, source: 'snapshot', resources: [], fingerprint: '', diagnostics };
+    const state = toProviderState(target, raw, 'snapshot', model);
+    return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
+  }
+  return toProviderState(target, await readGcpTarget(target, source.endpoint, options, model), 'live', model);
+}

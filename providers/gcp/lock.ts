@@ -4,6 +4,7 @@ import { ProviderError } from '../../src/errors.js';
 import { lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
 import { descriptionMarker, ownerOfDescription } from '../kit/ownership.js';
+import { isGcpLockRule, LOCK_MARKER } from './canonical.js';
 import { classifyGcpError, errorDetails } from './errors.js';
 import type { GcpClientFactory, GcpClients } from './read.js';
 
@@ -12,12 +13,10 @@ import type { GcpClientFactory, GcpClients } from './read.js';
  * project, so `firewalls.insert` is the create-only step (a second run gets 409 alreadyExists).
  * The rule cannot affect traffic four times over: `disabled: true`, it only denies, its source is
  * one TEST-NET-1 address (RFC 5737, never routed) and it targets a tag no segment uses. Its
- * description holds the ownership marker, LOCK_MARKER and the holder as JSON; read (read.ts)
- * skips rules carrying LOCK_MARKER.
+ * description holds the ownership marker, LOCK_MARKER and the holder as JSON; read (state.ts)
+ * skips rules carrying LOCK_MARKER (canonical.ts).
  */
 
-/** Description marker of the lock rule; read and plan ignore rules carrying it. */
-export const LOCK_MARKER = 'bulkhead:lock';
 /** Priority of the lock rule: the lowest precedence there is, should it ever be enabled by hand. */
 const LOCK_PRIORITY = 65535;
 /** Operation waits before an insert is reported as not done (each wait is up to 2 minutes server-side). */
@@ -25,11 +24,6 @@ const MAX_WAITS = 30;
 
 /** Name of the lock rule of a model. */
 export const gcpLockName = lockObjectName;
-
-/** True for a firewall rule that is a Bulkhead lock (read leaves it out of the state). */
-export function isGcpLockRule(fw: { readonly description?: string | null }): boolean {
-  return (fw.description ?? '').includes(`${LOCK_MARKER} `);
-}
 
 /** The GCP `Provider.lock`; `clients` as for the provider (default: the real REST clients, loaded lazily). */
 export function createGcpLocker(options: { readonly clients?: GcpClientFactory } = {}): TargetLocker {

@@ -1,11 +1,15 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TargetSpec } from '../../src/compile/types.js';
+import { error, type Diagnostic } from '../../src/diagnostics.js';
 import type { SnapshotFile } from '../../src/provider.js';
 import { jsonSyntaxError } from '../kit/json-syntax.js';
 import type { FirewallJsonIn, PolicyRuleJsonIn } from './canonical.js';
-import type { GcpRawState } from './read.js';
+import type { GcpRawState } from './state.js';
 
 /**
- * Snapshot files (pure): parse and write the `gcloud` JSON exports that `read` takes in snapshot
- * mode, per target folder `<snapshots>/<target>/`:
+ * Snapshot files: read, parse and write the `gcloud` JSON exports that `read` takes in snapshot
+ * mode, per target folder `<snapshots>/<target>/` (state.ts turns the raw state into the ProviderState):
  * - `firewall-rules.json`: `gcloud compute firewall-rules list --project P --format=json`
  * - `firewall-policy.json`: `gcloud compute network-firewall-policies describe NAME --global --project P --format=json`
  *   (only when the target names a firewall policy)
@@ -175,4 +179,55 @@ export function formatSnapshot(raw: GcpRawState): SnapshotFile[] {
     files.push({ path: SNAPSHOT_FILES.policy, content: `${JSON.stringify(cleanSdkJson(raw.policyJson), null, 2)}\n` });
   }
   return files;
+}
+
+/** Reads a snapshot folder: `<dir>/<target>/firewall-rules.json` (+ `firewall-policy.json`). */
+export async function readGcpSnapshot(
+  target: TargetSpec & { kind: 'gcp' },
+  dir: string,
+): Promise<{ raw: GcpRawState | undefined; diagnostics: Diagnostic[] }> {
+  const folder = join(dir, target.name);
+  const fwPath = join(folder, SNAPSHOT_FILES.firewalls);
+  let text: string;
+  try {
+    text = await readFile(fwPath, 'utf8');
+  } catch {
+    return {
+      raw: undefined,
+      diagnostics: [
+        error(
+          'gcp-snapshot-missing',
+          `snapshot ${fwPath} not found: export it with \`gcloud compute firewall-rules list --project ${target.gcp.project} --format=json > ${fwPath}\` (or \`bulkhead export\`)`,
+          target.pos,
+        ),
+      ],
+    };
+  }
+  const parsed = parseFirewallRulesJson(text);
+  if (!parsed.ok) return { raw: undefined, diagnostics: [snapshotInvalid(fwPath, parsed, target)] };
+  if (!target.gcp.firewallPolicy) return { raw: { firewalls: parsed.value, policyRules: null }, diagnostics: [] };
+  const polPath = join(folder, SNAPSHOT_FILES.policy);
+  let polText: string;
+  try {
+    polText = await readFile(polPath, 'utf8');
+  } catch {
+    return { raw: { firewalls: parsed.value, policyRules: undefined }, diagnostics: [] };
+  }
+  const policy = parsePolicyJson(polText);
+  if (!policy.ok) return { raw: undefined, diagnostics: [snapshotInvalid(polPath, policy, target)] };
+  return {
+    raw: { firewalls: parsed.value, policyRules: policy.value.rules, ...(policy.value.selfLink ? { policySelfLink: policy.value.selfLink } : {}) },
+    diagnostics: [],
+  };
+}
+
+/**
+ * A snapshot file that cannot be read: at the file's line:column when it is not JSON, otherwise
+ * with the JSON path in the message (at the target, which named the folder).
+ */
+function snapshotInvalid(path: string, failure: { message: string; line?: number; column?: number }, target: TargetSpec): Diagnostic {
+  if (failure.line !== undefined && failure.column !== undefined) {
+    return error('gcp-snapshot-invalid', `${path}:${failure.line}:${failure.column}: ${failure.message}`, { file: path, line: failure.line, column: failure.column });
+  }
+  return error('gcp-snapshot-invalid', `${path}: ${failure.message}`, target.pos);
 }
