@@ -67,13 +67,14 @@ const FILES: { readonly [C in CloudId]: (json: Json) => Files } = { aws: awsFile
  * Writes `<dir>/<target>/…` for every target of `rules` whose provider is given, and an empty
  * `<dir>/dns.json` (the synthetic model has no FQDNs). Returns the objects written per target.
  */
-export async function writeSnapshots(dir: string, rules: RuleSet, providers: ReadonlyMap<CloudId, Provider>): Promise<Map<string, number>> {
+export async function writeSnapshots(dir: string, rules: RuleSet, providers: ReadonlyMap<CloudId, () => Provider>): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'dns.json'), '{}\n');
   for (const target of rules.targets) {
-    const provider = providers.get(target.kind);
-    if (!provider) continue;
+    const make = providers.get(target.kind);
+    if (!make) continue;
+    const provider = make();
     const resources = provider.render(rules, target, { resolved: new Map() });
     const { files, objects } = FILES[target.kind](provider.toCliJson(resources, target));
     await mkdir(join(dir, target.name), { recursive: true });
