@@ -18,6 +18,9 @@
  * and the start-up table (`--version`, `validate`, `plan --snapshots` of the shop;
  * `BENCH_STARTUP_RUNS`). Needs `npm run build` first (the CLI runs from dist/).
  *
+ * Then the reachability section (bench/reach.ts) and the flow-log section (bench/flows.ts):
+ * records/s of each cloud's reader + fold, audit, RSS.
+ *
  * Prints Markdown tables (with time(largest)/time(smallest) per phase) and writes every figure to
  * `.bench/results.json` (or BENCH_JSON), so a regression check can read them.
  */
@@ -38,6 +41,8 @@ import type { Provider } from '../src/provider.js';
 import { ESTATE_OPTIONS, PLANNED_TARGETS, syntheticModel } from './model.js';
 import { writeSnapshots } from './snapshots.js';
 import { benchCli, benchStartup, formatStartup, type StartupResult } from './startup.js';
+import { benchFlows } from './flows.js';
+import { benchReach } from './reach.js';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
@@ -215,9 +220,14 @@ async function main(): Promise<void> {
       'diff = the render against a reordered copy with 5% of objects drifted; pipeline = load + validate + compile + render and diff of every cloud, one run.\n',
   );
 
+  process.stdout.write(`\n${(await benchReach((n) => syntheticModel(n))).markdown}`);
   process.stderr.write('bench: start-up through the CLI…\n');
   const startup = benchStartup(Number(process.env['BENCH_STARTUP_RUNS'] ?? 9));
   process.stdout.write(`\n${formatStartup(startup)}\n`);
+
+  process.stderr.write('bench: flow logs (parse + fold, audit)…\n');
+  const flows = await benchFlows((m) => process.stderr.write(`${m}\n`));
+  process.stdout.write(`\n${flows.markdown}\n`);
 
   const json = resolve(process.env['BENCH_JSON'] ?? '.bench/results.json');
   await mkdir(dirname(json), { recursive: true });
@@ -225,7 +235,7 @@ async function main(): Promise<void> {
   if (rows.length > 1) {
     for (const p of Object.keys(rows[0]!.phases)) ratios[p] = rows.at(-1)!.phases[p]! / rows[0]!.phases[p]!;
   }
-  await writeFile(json, `${JSON.stringify({ formatVersion: 2, node: process.version, sizes: rows, ratios, startup }, null, 2)}\n`);
+  await writeFile(json, `${JSON.stringify({ formatVersion: 2, node: process.version, sizes: rows, ratios, startup, flows: { readers: flows.rows, audit: flows.audit } }, null, 2)}\n`);
   process.stderr.write(`bench: figures written to ${json}\n`);
 }
 

@@ -2,6 +2,8 @@ import type { Diagnostic, SourcePos } from './diagnostics.js';
 import type { CloudId, RuleSet, SegmentSpec, TargetConfig, TargetConfigs, TargetOf, TargetSpec } from './compile/types.js';
 import type { Change, Child, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
 import type { TargetLocker } from './lock.js';
+import type { FlowLogReader, InventoryReader } from './flows/types.js';
+import type { EvaluateContext, NativeEvaluator } from './reach/native.js';
 
 /**
  * The interface every cloud implements (one folder per cloud under `providers/`). `validate` and
@@ -27,6 +29,17 @@ export interface Provider {
   toCliJson(resources: readonly Resource[], target: TargetSpec): Json;
   /** The per-target lock object `apply` and `destroy` take across processes (src/lock.ts). */
   readonly lock?: TargetLocker;
+  /** The cloud's flow-log parser (DESIGN §6, `discover` and `audit`): pure and streaming. */
+  readonly flows?: FlowLogReader;
+  /** Who is who: the cloud CLI's inventory JSON, or the live API (read-only). */
+  readonly inventory?: InventoryReader;
+  /**
+   * Pure: an evaluator that decides probes on a target's state (read, or a render wrapped as a
+   * state) exactly as the cloud does, owned and unowned objects alike (`ProviderState.unowned`,
+   * filled when read is asked with `ReadContext.unowned`). Used by `explain` and `drift
+   * --effective`; optional, so a provider without one just has no effective verdicts.
+   */
+  evaluate?(target: TargetSpec, state: ProviderState, context: EvaluateContext): NativeEvaluator;
   /**
    * Pure: the (from, to, port) flows one native rule (a child of `resource`) allows or denies, for
    * the plan's flow diagram (src/graph/plan-flows.ts); [] for children that are no rule (prefix-list
@@ -68,6 +81,11 @@ export interface ReadContext {
   readonly model: string;
   /** The model's segments (managed names `<model>-<segment>`, adopted ids), sorted by name. */
   readonly segments?: readonly SegmentSpec[];
+  /**
+   * Also read what the model does not own (other teams' groups and rules) into
+   * `ProviderState.unowned`, for the reachability evaluators. Plan and drift never ask for it.
+   */
+  readonly unowned?: boolean;
 }
 
 /** Options for talking to a live API. */

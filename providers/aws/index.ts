@@ -4,6 +4,7 @@ import type { Resource } from '../../src/plan/types.js';
 import type { Provider, ProviderEntry, ReadContext, RenderContext } from '../../src/provider.js';
 import { createAwsApplier, type AwsApplierTuning } from './apply.js';
 import { awsCliJson } from './cli-json.js';
+import { evaluateAws } from './evaluate.js';
 import { createAwsLocker } from './lock.js';
 import { createEc2Client, exportRaw, readAwsLive, type AwsClientOptions } from './read.js';
 import { createRenderShare } from '../kit/render-share.js';
@@ -13,6 +14,8 @@ import { canonicalState, type Ownership } from './state.js';
 import { validateAws } from './validate.js';
 import { awsTarget } from './target.js';
 import { awsRuleFlows } from './rule-flows.js';
+import { awsFlowLogReader } from './flows.js';
+import { createAwsInventoryReader } from './inventory.js';
 
 /** Options of the AWS provider: how to build EC2 clients, and applier knobs (tests). */
 export interface AwsProviderOptions extends AwsClientOptions {
@@ -49,7 +52,7 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     // The assembly of read: the raw state from snapshot.ts (files) or read.ts (EC2), canonical through state.ts.
     async read(target, source, context) {
       const known = context ?? seen.get(target.name);
-      const owner: Ownership = { model: known?.model, ...(known?.segments ? { segments: known.segments } : {}) };
+      const owner: Ownership = { model: known?.model, ...(known?.segments ? { segments: known.segments } : {}), ...(context?.unowned ? { unowned: true } : {}) };
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
       if (source.kind === 'snapshot') return canonicalState(await readSnapshotRaw(source.dir, target), target, 'snapshot', owner);
       return canonicalState(await readAwsLive(target, source.endpoint, options, owner.model === undefined ? undefined : owner), target, 'live', owner);
@@ -68,6 +71,9 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     },
     lock: createAwsLocker(options),
     ruleFlows: awsRuleFlows,
+    flows: awsFlowLogReader,
+    inventory: createAwsInventoryReader(options),
+    evaluate: (target, state, context) => evaluateAws(target, state, context),
   } satisfies Provider;
 }
 

@@ -93,7 +93,7 @@ export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind
     const SecurityGroupRules: RawSecurityGroupRule[] = [];
     // Rules of the groups the model owns or adopts (every group for an export): others never enter a plan.
     const ids = SecurityGroups.flatMap((g) =>
-      g.GroupId && (model === undefined || ownerOfTagList(g.Tags) === model || adopted.has(g.GroupId)) ? [g.GroupId] : [],
+      g.GroupId && (model === undefined || owner?.unowned === true || ownerOfTagList(g.Tags) === model || adopted.has(g.GroupId)) ? [g.GroupId] : [],
     );
     for (const chunk of chunks(ids, 200)) {
       for await (const page of paginateDescribeSecurityGroupRules(
@@ -108,9 +108,12 @@ export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind
       PrefixLists.push(...(page.PrefixLists ?? []));
     }
     const Entries: Record<string, { Cidr?: string; Description?: string }[]> = {};
+    const everyCustomerList = owner?.unowned === true;
     for (const l of PrefixLists) {
-      const owner = ownerOfTagList(l.Tags);
-      if (!l.PrefixListId || owner === undefined || (model !== undefined && owner !== model)) continue;
+      const listOwner = ownerOfTagList(l.Tags);
+      // Reachability also needs the entries of other teams' lists (AWS-managed ones are not listed).
+      const foreign = everyCustomerList && l.OwnerId !== 'AWS';
+      if (!l.PrefixListId || ((listOwner === undefined || (model !== undefined && listOwner !== model)) && !foreign)) continue;
       const entries: { Cidr?: string; Description?: string }[] = [];
       for await (const page of paginateGetManagedPrefixListEntries({ client, pageSize: 100 }, { PrefixListId: l.PrefixListId })) {
         entries.push(...(page.Entries ?? []));

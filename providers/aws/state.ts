@@ -143,6 +143,8 @@ export function explodePermissions(group: RawSecurityGroup): RawSecurityGroupRul
 export interface Ownership {
   readonly model: string | undefined;
   readonly segments?: readonly SegmentSpec[];
+  /** Also return the groups and rules the model does not own, in `ProviderState.unowned` (reachability). */
+  readonly unowned?: boolean;
 }
 
 /** The canonical state of one AWS target: owned (and adopted) groups and owned prefix lists. */
@@ -249,11 +251,20 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
   }
 
   const resources: Resource[] = [];
+  const unowned: Resource[] = [];
+  /** Unowned rules by group id: an adopted group's untagged rules, every rule of a group not ours. */
+  const foreign = new Map<string, Child[]>();
   for (const [id, { group, name, adopted }] of managed) {
     const children = new Map<string, Child>();
     for (const r of rulesByGroup.get(id) ?? []) {
       // In an adopted group only the rules carrying our tag are ours; in an owned group, all of them.
-      if (adopted && ownerOfTagList(r.Tags) !== model) continue;
+      if (adopted && ownerOfTagList(r.Tags) !== model) {
+        if (owner.unowned) {
+          const peer = rawPeer(r, refOfGroup, (pl) => listName.get(pl) ?? pl);
+          if (peer) foreign.set(id, [...(foreign.get(id) ?? []), unownedRuleChild(r, peer)]);
+        }
+        continue;
+      }
       const peer = rawPeer(r, refOfGroup, (pl) => listName.get(pl) ?? pl);
       if (!peer) continue;
       const protocol = canonicalProtocol(r.IpProtocol ?? '-1');
@@ -297,10 +308,41 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
     }));
   }
   resources.sort(byKey((r) => r.address));
+  if (owner.unowned) {
+    // Reachability reads every rule the cloud evaluates; plan and diff only ever see `resources`.
+    const unownedRules = raw.SecurityGroupRules ?? groups.flatMap((g) => explodePermissions(g));
+    for (const r of unownedRules) {
+      if (!r.GroupId || managed.has(r.GroupId)) continue;
+      const peer = rawPeer(r, refOfGroup, (pl) => listName.get(pl) ?? pl);
+      if (peer) foreign.set(r.GroupId, [...(foreign.get(r.GroupId) ?? []), unownedRuleChild(r, peer)]);
+    }
+    for (const g of groups) {
+      const id = g.GroupId ?? '';
+      const known = managed.get(id);
+      const children = foreign.get(id) ?? [];
+      if (known && children.length === 0) continue;
+      const name = known?.name ?? g.GroupName ?? id;
+      unowned.push(resource({ address: addressOf(target.name, SG_TYPE, `${name}#unowned`), target: target.name, type: SG_TYPE, name, attributes: { owner: ownerOfTagList(g.Tags) ?? '' }, children, liveId: id }));
+    }
+    for (const l of raw.PrefixLists) {
+      const id = l.PrefixListId ?? '';
+      if (!id || isDeletedList(l) || (model !== '' && ownerOfTagList(l.Tags) === model) || raw.Entries[id] === undefined) continue;
+      const entries = [...new Set(raw.Entries[id]!.flatMap((e) => (e.Cidr ? [canonicalCidr(e.Cidr)] : [])))];
+      unowned.push(resource({ address: addressOf(target.name, PL_TYPE, `${l.PrefixListName ?? id}#unowned`), target: target.name, type: PL_TYPE, name: l.PrefixListName ?? id, attributes: { addressFamily: l.AddressFamily === 'IPv6' ? 'IPv6' : 'IPv4', owner: ownerOfTagList(l.Tags) ?? '' }, children: entries.map(entryChild), liveId: id }));
+    }
+    unowned.sort(byKey((r) => r.address));
+  }
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({ resources: resources.map((r) => [r.address, r.liveId, r.attributes, r.children.map((c) => [c.key, c.liveId, c.attributes])]), inTheWay }))
     .digest('hex');
-  return { target: target.name, source, resources, fingerprint, diagnostics };
+  return { target: target.name, source, resources, fingerprint, diagnostics, ...(owner.unowned ? { unowned } : {}) };
+}
+
+/** A rule the model does not own, as a child (same canonical key as an owned one). */
+function unownedRuleChild(r: RawSecurityGroupRule, peer: AwsPeer): Child {
+  const protocol = canonicalProtocol(r.IpProtocol ?? '-1');
+  const [fromPort, toPort] = canonicalPorts(protocol, r.FromPort, r.ToPort);
+  return ruleChild({ direction: r.IsEgress ? 'egress' : 'ingress', protocol, fromPort, toPort, peer, description: r.Description ?? '' }, r.SecurityGroupRuleId ? { liveId: r.SecurityGroupRuleId } : {});
 }
 
 /** The canonical peer of a raw rule. */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Provider, ProviderEntry } from '../../src/provider.js';
 import { createAzureApplier } from './apply.js';
 import { azureCliJson } from './cli-json.js';
+import { evaluateAzure } from './evaluate.js';
 import { createAzureLocker } from './lock.js';
 import { readAzureLive, type AzureProviderOptions } from './read.js';
 import { createRenderShare } from '../kit/render-share.js';
@@ -11,6 +12,8 @@ import { inferModel, stateFromRaw } from './state.js';
 import { validateAzure } from './validate.js';
 import { azureTarget } from './target.js';
 import { azureRuleFlows } from './rule-flows.js';
+import { azureFlowLogReader } from './flows.js';
+import { createAzureInventoryReader } from './inventory.js';
 
 export type { AzureProviderOptions } from './read.js';
 
@@ -44,6 +47,9 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),
     ruleFlows: azureRuleFlows,
+    flows: azureFlowLogReader,
+    inventory: createAzureInventoryReader(options),
+    evaluate: (target, state, context) => evaluateAzure(target, state, context),
   } satisfies Provider;
 }
 

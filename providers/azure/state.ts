@@ -122,6 +122,23 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
     }
   }
   let reserved: Json | undefined;
+  const unownedResources: Resource[] = [];
+  if (raw.nsg && context?.unowned) {
+    // Reachability: the NSG's rules the model does not own, as the cloud evaluates them (never diffed).
+    const foreign = (raw.nsg.securityRules ?? []).filter((r) => !(model !== undefined && r.name !== undefined && ownsRuleName(model, r.name)));
+    unownedResources.push({
+      address: `${target.name}.${AZURE_TYPES.nsg}.${cfg.nsg}#unowned`,
+      target: target.name,
+      type: AZURE_TYPES.nsg,
+      name: cfg.nsg,
+      attributes: {},
+      children: foreign.map((r) => {
+        const attributes = ruleFromWire(r);
+        return { key: r.name ?? '', summary: ruleSummary(attributes), attributes, ...(r.id ? { liveId: r.id } : {}) };
+      }),
+      ...(raw.nsg.id ? { liveId: raw.nsg.id } : {}),
+    });
+  }
   if (raw.nsg) {
     const unowned = (raw.nsg.securityRules ?? [])
       .filter((r) => !(model !== undefined && r.name !== undefined && ownsRuleName(model, r.name)))
@@ -226,7 +243,15 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
     });
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { target: target.name, source, resources, fingerprint: fingerprintOf(raw), diagnostics, ...(reserved !== undefined ? { reserved } : {}) };
+  return {
+    target: target.name,
+    source,
+    resources,
+    fingerprint: fingerprintOf(raw),
+    diagnostics,
+    ...(reserved !== undefined ? { reserved } : {}),
+    ...(context?.unowned ? { unowned: unownedResources } : {}),
+  };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { ProviderState } from '../../src/plan/types.js';
 import { createGcpApplier, type GcpApplyOptions } from './apply.js';
 import { toGcpCliJson } from './cli-json.js';
 import { DEFAULT_FIREWALL_QUOTA } from './limits.js';
+import { evaluateGcp } from './evaluate.js';
 import { createGcpLocker } from './lock.js';
 import type { RetryOptions } from './errors.js';
 import { readGcpTarget, type GcpClientFactory } from './read.js';
@@ -16,6 +17,8 @@ import { toProviderState } from './state.js';
 import { validateGcp } from './validate.js';
 import { gcpTarget } from './target.js';
 import { gcpRuleFlows } from './rule-flows.js';
+import { gcpFlowLogReader } from './flows.js';
+import { gcpInventoryReader } from './inventory.js';
 
 /**
  * The GCP provider: VPC firewall rules by network tag or service account, plus rules of a global
@@ -66,6 +69,9 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
     toCliJson: (resources, target) => toGcpCliJson(resources, target),
     lock: createGcpLocker(options.clients ? { clients: options.clients } : {}),
     ruleFlows: gcpRuleFlows,
+    flows: gcpFlowLogReader,
+    inventory: gcpInventoryReader,
+    evaluate: (target, state, context) => evaluateGcp(target, state, context),
   } satisfies Provider;
 }
 
@@ -82,8 +88,10 @@ async function readGcp(target: TargetSpec, source: StateSource, context: ReadCon
   if (source.kind === 'snapshot') {
     const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);
     if (!raw) return { target: target.name, source: 'snapshot', resources: [], fingerprint: '', diagnostics };
-    const state = toProviderState(target, raw, 'snapshot', model);
+    const state = toProviderState(target, raw, 'snapshot', model, context?.unowned === true);
     return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
   }
-  return toProviderState(target, await readGcpTarget(target, source.endpoint, options, model), 'live', model);
+  // Reading what the model does not own too: no server-side narrowing to the model's names.
+  const raw = await readGcpTarget(target, source.endpoint, options, context?.unowned ? undefined : model);
+  return toProviderState(target, raw, 'live', model, context?.unowned === true);
 }

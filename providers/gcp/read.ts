@@ -126,7 +126,7 @@ export async function readGcpLive(
  * model's name space when `model` is given (a plan), else everything (`bulkhead export`).
  */
 export async function readGcpTarget(target: TargetSpec, endpoint: string | undefined, options: GcpReadOptions, model?: string): Promise<GcpRawState> {
-  if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is ${target.kind === 'aws' ? 'an AWS' : 'an Azure'} target)`);
+  if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is a ${target.kind} target)`);
   const clients = await (options.clients ?? createGcpClients)(target.gcp.endpoint ?? endpoint, target.name);
   try {
     return await readGcpLive(target.gcp, clients, {

@@ -309,6 +309,10 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   for (const intent of rules.rules) {
     const key = `${intent.segment}|${intent.direction}|${peerKey(intent.peer)}`;
     const g = groups.get(key) ?? { segment: intent.segment, direction: intent.direction, peer: intent.peer, intents: [] };
+    // An ICMP intent carries its entity narrowed to one family (compile-rules.ts): the group's
+    // peer is the union of its intents' peers, or a group whose first intent is the narrowed one
+    // would lose the other family's rule (found by test/reach/model-vs-render.property.test.ts).
+    if (g.intents.length > 0) g.peer = unionPeer(g.peer, intent.peer);
     g.intents.push(intent);
     groups.set(key, g);
   }
@@ -683,6 +687,20 @@ function dedupeOrigins(origins: readonly SourceRef[]): SourceRef[] {
     seen.add(k);
     return true;
   });
+}
+
+/** The union of two endpoints of one entity (the same entity narrowed to different families). */
+function unionPeer(a: Endpoint, b: Endpoint): Endpoint {
+  const merge = (x: readonly string[], y: readonly string[]) => (y.every((c) => x.includes(c)) ? x : [...new Set([...x, ...y])].sort());
+  if (a.kind === 'cidrs' && b.kind === 'cidrs') {
+    const ipv4 = merge(a.ipv4, b.ipv4), ipv6 = merge(a.ipv6, b.ipv6);
+    return ipv4 === a.ipv4 && ipv6 === a.ipv6 ? a : { ...a, ipv4, ipv6, ...(a.builtin ?? b.builtin ? { builtin: a.builtin ?? b.builtin } : {}) };
+  }
+  if (a.kind === 'cloud' && b.kind === 'cloud' && a.gcp && b.gcp) {
+    const ipv4 = merge(a.gcp.ipv4, b.gcp.ipv4), ipv6 = merge(a.gcp.ipv6, b.gcp.ipv6);
+    return ipv4 === a.gcp.ipv4 && ipv6 === a.gcp.ipv6 ? a : { ...a, gcp: { ...a.gcp, ipv4, ipv6 } };
+  }
+  return a;
 }
 
 function peerKey(peer: Endpoint): string {

@@ -11,6 +11,7 @@ import {
   isGcpLockRule,
   policyResource,
   policyRuleChild,
+  POLICY_TYPE,
   reservedJson,
   type FirewallJsonIn,
   type PolicyRuleJsonIn,
@@ -50,10 +51,14 @@ export function toProviderState(
   raw: GcpRawState,
   source: 'live' | 'snapshot',
   model: string | undefined,
+  withUnowned = false,
 ): ProviderState {
   const gcp = target.gcp;
   const diagnostics: Diagnostic[] = [];
   const resources: Resource[] = [];
+  /** What the model does not own, for the reachability evaluators (`ReadContext.unowned`); never diffed. */
+  const foreign: Resource[] = [];
+  const foreignPolicyRules: Child[] = [];
   const unowned: string[] = [];
   /** Another model's own object: marked by it and named with its prefix. */
   const othersOwn = (name: string, marked: string | undefined) => marked !== undefined && marked !== model && hasOwnerPrefix(marked, name);
@@ -63,6 +68,8 @@ export function toProviderState(
     const name = fw.name ?? '';
     const marked = ownerOfDescription(fw.description ?? undefined);
     const owner = model ?? marked;
+    const isMine = owner !== undefined && hasOwnerPrefix(owner, name) && marked === owner;
+    if (withUnowned && !isMine) foreign.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
     if (!owner || !hasOwnerPrefix(owner, name)) continue;
     if (marked === owner) {
       resources.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
@@ -105,6 +112,7 @@ export function toProviderState(
           children.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
           continue;
         }
+        if (withUnowned) foreignPolicyRules.push(policyRuleChild(canonicalPolicyRule(rule, gcp.project)));
         if (!inBand) continue;
         // Someone else's rule inside our band: render places ours around it.
         reserved.push(priority);
@@ -121,6 +129,10 @@ export function toProviderState(
         }
       }
       resources.push(policyResource(target.name, gcp.firewallPolicy, children, raw.policySelfLink));
+      if (withUnowned) {
+        const all = policyResource(target.name, gcp.firewallPolicy, foreignPolicyRules, raw.policySelfLink);
+        foreign.push({ ...all, address: `${target.name}.${POLICY_TYPE}.${gcp.firewallPolicy}#unowned` });
+      }
     }
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
@@ -135,6 +147,7 @@ export function toProviderState(
     fingerprint: digest,
     diagnostics,
     ...(reserved.length > 0 ? { reserved: reservedState } : {}),
+    ...(withUnowned ? { unowned: foreign.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)) } : {}),
   };
 }
 

@@ -92,6 +92,12 @@ export const COMMANDS: readonly (LazyCommand | RegisterCommand)[] = [
     load: async () => (await import('./drift.js')).registerDrift,
   },
   {
+    name: 'explain',
+    args: ['<from>', '<to>', '[file]'],
+    summary: 'explain whether FROM can reach TO on a port, in the model and on each target (effective state)',
+    load: async () => (await import('./explain.js')).registerExplain,
+  },
+  {
     name: 'export',
     args: ['[file]'],
     summary: 'write targets\' live state as cloud CLI JSON (DIR/<target>/…), for `plan --snapshots DIR`',
@@ -102,6 +108,18 @@ export const COMMANDS: readonly (LazyCommand | RegisterCommand)[] = [
     args: ['[file]'],
     summary: 'draw the model: segments, tiers, flows and guardrails',
     load: async () => (await import('./graph.js')).registerGraph,
+  },
+  {
+    name: 'discover',
+    args: [],
+    summary: 'propose a segment model from flow logs and an inventory (a proposal to review in a pull request)',
+    load: async () => (await import('./discover.js')).registerDiscover,
+  },
+  {
+    name: 'audit',
+    args: ['[file]'],
+    summary: 'replay observed flows against a model: what it would deny, which rules nothing used (exit 2 when something would be denied)',
+    load: async () => (await import('./audit.js')).registerAudit,
   },
   {
     name: 'force-unlock',

@@ -59,6 +59,12 @@ export interface ProviderState {
   readonly source: 'live' | 'snapshot';
   /** Owned objects only; unowned ones never enter a diff. */
   readonly resources: readonly Resource[];
+  /**
+   * Objects (or rules inside owned objects) the model does not own, canonical like `resources`,
+   * read only when `ReadContext.unowned` asks (the reachability evaluators need every rule the
+   * cloud evaluates). Never diffed, never applied, not in the fingerprint.
+   */
+  readonly unowned?: readonly Resource[];
   /** Digest of what was read (owned and unowned objects that matter): a saved plan compares it. */
   readonly fingerprint: string;
   /** Conflicts found while reading: an unowned object in the way, an unreadable export … */
