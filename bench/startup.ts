@@ -41,8 +41,14 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Runs each case `runs` times (after one warm-up) and returns the medians. */
+/** Runs each start-up case `runs` times (after one warm-up) in the repository and returns the medians. */
 export function benchStartup(runs: number, cases: readonly StartupCase[] = STARTUP_CASES): StartupResult[] {
+  return benchCli(cases, runs, ROOT);
+}
+
+/** Runs each CLI case `runs` times (after one warm-up, unless `warmup: false`) in `cwd` and returns the medians. */
+export function benchCli(cases: readonly StartupCase[], runs: number, cwd: string, options: { readonly warmup?: boolean } = {}): StartupResult[] {
+  const first = options.warmup === false ? 1 : 0;
   const cli = join(ROOT, 'dist/src/commands/main.js');
   const probe = join(ROOT, 'bench/rss-probe.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'bulkhead-startup-'));
@@ -51,10 +57,10 @@ export function benchStartup(runs: number, cases: readonly StartupCase[] = START
       const rssFile = join(dir, `rss-${i}.txt`);
       const walls: number[] = [];
       let exitCode: number | null = null;
-      for (let run = 0; run <= runs; run++) {
+      for (let run = first; run <= runs; run++) {
         const t0 = performance.now();
         const r = spawnSync(process.execPath, ['--import', probe, cli, ...c.args], {
-          cwd: ROOT,
+          cwd,
           env: { ...process.env, BENCH_RSS_FILE: run === 0 ? '' : rssFile, NO_COLOR: '1' },
           stdio: ['ignore', 'ignore', 'ignore'],
         });

@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { COMMANDS, commandNameOf, registerCommands, type CommandContext } from '../src/commands/index.js';
+import { processIo } from '../src/io.js';
 
 // Start-up (the speed issue, 11.0): the commands that talk to no cloud load no cloud SDK. Each
 // runs the real CLI in a child process whose module hook refuses every SDK import.
@@ -43,4 +46,69 @@ describe('commands that talk to no cloud load no SDK', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('forbidden: @aws-sdk/client-ec2');
   }, 60_000);
+});
+
+// The lazy command registry (src/commands/index.ts): the commands that do not run are only names
+// and summaries, so `--version` and `--help` load no command module, and what they print is what
+// the real registrations print.
+describe('command modules load on use', () => {
+  function loadedBy(args: readonly string[]): string[] {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './test/helpers/record-modules.mjs', 'src/commands/main.ts', ...args], {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stderr.split('\n').filter((l) => l.startsWith('loaded: ')).map((l) => l.slice('loaded: '.length));
+  }
+  const heavy = /\/src\/(compile|model\/(?!suggest)|plan\/(?!suggest))|\/providers\/|\/node_modules\/(yaml|ajv|ipaddr\.js)\//;
+  const commandModule = /\/src\/commands\/(?!index|options|main|output|engine-context)[a-z-]+\.ts$/;
+
+  it('--version loads no command module, no compiler, no provider', () => {
+    const loaded = loadedBy(['--version']);
+    expect(loaded.some((u) => u.endsWith('/src/commands/main.ts')), 'the hook saw the CLI').toBe(true);
+    expect(loaded.filter((u) => commandModule.test(u) || heavy.test(u))).toEqual([]);
+  }, 60_000);
+
+  it('--help loads no command module and no compiler (the provider registry, for the providers\' names)', () => {
+    const loaded = loadedBy(['--help']);
+    // Whatever the provider registry imports is allowed here; the compiler, the YAML and schema libraries are not.
+    expect(loaded.filter((u) => commandModule.test(u) || /\/src\/compile\/|\/node_modules\/(yaml|ajv)\//.test(u))).toEqual([]);
+  }, 60_000);
+
+  it('validate loads its own command module and no other, and not the yaml package for a plain file', () => {
+    const loaded = loadedBy(['validate', 'policies/pci.yaml']);
+    expect(loaded.filter((u) => commandModule.test(u)).map((u) => u.replace(/.*\/src\/commands\//, ''))).toEqual(['validate.ts']);
+    // pci.yaml is plain YAML: the fast path reads it, the yaml package is not loaded.
+    expect(loaded.filter((u) => /\/node_modules\/yaml\//.test(u))).toEqual([]);
+  }, 60_000);
+
+  const ctx: CommandContext = { io: processIo(), setExit: () => {} };
+  async function program(argv: readonly string[], loadAll: boolean): Promise<Command> {
+    const p = new Command('bulkhead');
+    await registerCommands(p, ctx, argv, { loadAll });
+    return p;
+  }
+
+  it("the lazy --help lists every command as the real registrations do", async () => {
+    expect((await program(['--help'], false)).helpInformation()).toBe((await program([], true)).helpInformation());
+  });
+
+  it.each(COMMANDS.flatMap((c) => (typeof c === 'function' ? [] : [c.name])))('%s: registered for real when it runs, its help unchanged', async (name) => {
+    const eager = (await program([], true)).commands.find((c) => c.name() === name)!;
+    for (const argv of [[name, 'x'], ['--no-color', '--no-warn', 'some-rule', name], ['help', name]]) {
+      const lazy = (await program(argv, false)).commands.find((c) => c.name() === name)!;
+      expect(lazy.helpInformation(), argv.join(' ')).toBe(eager.helpInformation());
+      expect(lazy.options.some((o) => o.long === '--lazy-stub')).toBe(false);
+    }
+  });
+
+  it('commandNameOf skips options and the value of --no-warn, and reads help <command>', () => {
+    expect(commandNameOf(['--version'])).toBeUndefined();
+    expect(commandNameOf([])).toBeUndefined();
+    expect(commandNameOf(['plan', 'x.yaml'])).toBe('plan');
+    expect(commandNameOf(['--no-warn', 'validate', 'render', 'x'])).toBe('render');
+    expect(commandNameOf(['--no-warn=validate', 'render'])).toBe('render');
+    expect(commandNameOf(['--no-color', 'help', 'apply'])).toBe('apply');
+  });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isSilencedProcessWarning } from '../src/commands/main.js';
+import { isSilencedProcessWarning, loadRegistry } from '../src/commands/main.js';
 import { runCli } from './helpers/cli.js';
 import { createFakeWorkspace, restoreProviders } from './helpers/fake-workspace.js';
 
@@ -69,7 +69,8 @@ describe('cli', () => {
 });
 
 describe('process warnings', () => {
-  it("recognises the SDKs' notices by name or code, in every emitWarning form", () => {
+  it("recognises the SDKs' notices by name or code, in every emitWarning form", async () => {
+    await loadRegistry(); // what `run` does before any command's action (the SDKs load in actions)
     expect(isSilencedProcessWarning('NodeVersionSupportWarning: The AWS SDK for JavaScript (v3) will require node >=22.')).toBe(true);
     expect(isSilencedProcessWarning('received unexpected error', 'MetadataLookupWarning')).toBe(true);
     expect(isSilencedProcessWarning('received unexpected error', { type: 'MetadataLookupWarning' })).toBe(true);

@@ -1,11 +1,13 @@
 import type { RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
+import type { Resource } from '../../src/plan/types.js';
 import type { Provider, ProviderEntry, ReadContext, RenderContext } from '../../src/provider.js';
 import { createAwsApplier, type AwsApplierTuning } from './apply.js';
 import { awsCliJson } from './cli-json.js';
 import { evaluateAws } from './evaluate.js';
 import { createAwsLocker } from './lock.js';
 import { createEc2Client, exportRaw, readAwsLive, type AwsClientOptions } from './read.js';
+import { createRenderShare } from '../kit/render-share.js';
 import { renderAws } from './render.js';
 import { readSnapshotRaw, snapshotFiles } from './snapshot.js';
 import { canonicalState, type Ownership } from './state.js';
@@ -32,15 +34,20 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
   // validate/render calls that precede every read of a plan.
   const seen = new Map<string, ReadContext>();
   const remember = (rules: RuleSet, target: TargetSpec) => seen.set(target.name, { model: rules.model.name, segments: rules.segments });
+  // validate's render, for the render that follows (the resolved FQDNs are its only context).
+  const shared = createRenderShare<Resource[]>();
   return {
     id: 'aws',
     validate(rules: RuleSet, target: TargetSpec, ctx: RenderContext) {
       remember(rules, target);
-      return validateAws(rules, target, ctx);
+      if (target.kind !== 'aws') return validateAws(rules, target, ctx);
+      const resources = renderAws(rules, target, ctx);
+      shared.put([rules, target, ctx.resolved], resources);
+      return validateAws(rules, target, ctx, resources);
     },
     render(rules: RuleSet, target: TargetSpec, ctx: RenderContext) {
       remember(rules, target);
-      return renderAws(rules, target, ctx);
+      return shared.take([rules, target, ctx.resolved]) ?? renderAws(rules, target, ctx);
     },
     // The assembly of read: the raw state from snapshot.ts (files) or read.ts (EC2), canonical through state.ts.
     async read(target, source, context) {

@@ -19,6 +19,19 @@ export interface AwsTargetConfig {
   readonly internalRanges?: readonly string[];
   /** API endpoint override (emulators, sovereign partitions). */
   readonly endpoint?: string;
+  /**
+   * The account's quotas where they are raised above AWS's defaults (Service Quotas): what
+   * validate checks the rendered groups against (issue 11.5: estate scale).
+   */
+  readonly quotas?: AwsQuotas;
+}
+
+/** Raised EC2 quotas a target declares (each absent: AWS's default, providers/aws/limits.ts). */
+export interface AwsQuotas {
+  /** VPC security groups per Region (default 2,500). */
+  readonly securityGroupsPerRegion?: number;
+  /** Inbound or outbound rules per security group, per address family (default 60). */
+  readonly rulesPerGroup?: number;
 }
 
 declare module '../../src/compile/types.js' {
@@ -39,6 +52,16 @@ declare module '../../src/compile/types.js' {
 
 const ENDPOINT = { type: 'string', pattern: '^https?://', patternErrorMessage: 'an http(s) URL' };
 
+/** The declared quotas, keys in a fixed order; what is not a positive integer the schema reports. */
+function parseQuotas(value: unknown): AwsQuotas | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const n = (k: string) => (Number.isInteger(v[k]) && (v[k] as number) >= 1 ? (v[k] as number) : undefined);
+  const groups = n('securityGroupsPerRegion'), rules = n('rulesPerGroup');
+  if (groups === undefined && rules === undefined) return undefined;
+  return { ...(groups !== undefined ? { securityGroupsPerRegion: groups } : {}), ...(rules !== undefined ? { rulesPerGroup: rules } : {}) };
+}
+
 /** The AWS target as the core sees it (validation, compile, the commands): see TargetDescriptor. */
 export const awsTarget: TargetDescriptor<'aws'> = {
   id: 'aws',
@@ -56,6 +79,15 @@ export const awsTarget: TargetDescriptor<'aws'> = {
         profile: { type: 'string' },
         internalRanges: { $ref: '#/definitions/internalRanges' },
         endpoint: ENDPOINT,
+        quotas: {
+          type: 'object',
+          additionalProperties: false,
+          description: "the account's EC2 quotas where raised above AWS's defaults; validate checks the rendered groups against them",
+          properties: {
+            securityGroupsPerRegion: { type: 'integer', minimum: 1, description: 'VPC security groups per Region (default 2500)' },
+            rulesPerGroup: { type: 'integer', minimum: 1, description: 'inbound or outbound rules per security group and address family (default 60)' },
+          },
+        },
       },
     },
     entityBinding: {
@@ -81,12 +113,14 @@ export const awsTarget: TargetDescriptor<'aws'> = {
     }
     if (region === undefined || vpc === undefined) return undefined; // schema: required
     const profile = c.string('profile'), endpoint = c.string('endpoint');
+    const quotas = parseQuotas(c.value('quotas'));
     return {
       region,
       vpc,
       ...(profile !== undefined ? { profile } : {}),
       ...(ctx.internalRanges !== undefined ? { internalRanges: ctx.internalRanges } : {}),
       ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(quotas ? { quotas } : {}),
     };
   },
   canonical: (c) => ({
@@ -95,6 +129,7 @@ export const awsTarget: TargetDescriptor<'aws'> = {
     ...(c.profile !== undefined ? { profile: c.profile } : {}),
     ...(c.internalRanges !== undefined ? { internalRanges: [...c.internalRanges] } : {}),
     ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}),
+    ...(c.quotas !== undefined ? { quotas: { ...c.quotas } } : {}),
   }),
   place: (c) => `aws VPC ${c.vpc} in ${c.region}`,
   summary: (c) => `aws ${c.region} ${c.vpc}`,

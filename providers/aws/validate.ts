@@ -1,5 +1,6 @@
 import type { RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
+import type { Resource } from '../../src/plan/types.js';
 import type { RenderContext } from '../../src/provider.js';
 import {
   AWS_MANAGED_PREFIX_LIST_ASSUMED_WEIGHT,
@@ -18,12 +19,16 @@ import { childRule, PL_TYPE, ruleFamily, SG_TYPE, str } from './canonical.js';
  * the rendered objects so what is checked is exactly what would be applied. A model that cannot fit
  * fails the plan before anything is read or written.
  */
-export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext): Diagnostic[] {
+export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext, rendered?: readonly Resource[]): Diagnostic[] {
   if (target.kind !== 'aws') return [error('aws-target', `target ${target.name} is not an AWS target`, target.pos)];
   const out: Diagnostic[] = [];
   const model = rules.model.name;
+  // The account's raised quotas, when the target declares them (issue 11.5), else AWS's defaults.
+  const rulesPerGroup = target.aws.quotas?.rulesPerGroup ?? RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY;
+  const groupsPerRegion = target.aws.quotas?.securityGroupsPerRegion ?? SECURITY_GROUPS_PER_REGION;
+  const declared = (q: keyof NonNullable<typeof target.aws.quotas>) => (target.aws.quotas?.[q] !== undefined ? "the target's declared quota" : 'the AWS limit');
   const segPos = new Map(rules.segments.map((s) => [s.name, s.pos]));
-  const resources = renderAws(rules, target, ctx);
+  const resources = rendered ?? renderAws(rules, target, ctx);
   const lists = new Map(resources.filter((r) => r.type === PL_TYPE).map((r) => [r.name, r]));
   const familyOf = (ref: string): 'IPv4' | 'IPv6' => (str(lists.get(ref)?.attributes ?? {}, 'addressFamily') === 'IPv6' ? 'IPv6' : 'IPv4');
   const weightOf = (ref: string): number => {
@@ -50,13 +55,13 @@ export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       buckets.set(bucket, b);
     }
     for (const [bucket, { count, awsManaged }] of [...buckets].sort()) {
-      if (count <= RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY) continue;
+      if (count <= rulesPerGroup) continue;
       const [direction, family] = bucket.split(' ');
       out.push(error(
         'aws-rules-per-group',
         `target ${target.name}: segment ${segment} needs ${count} ${direction} ${family} rules in security group ${r.name} ` +
           `(prefix lists weighted by their MaxEntries${awsManaged ? `, ${awsManaged} AWS-managed list(s) counted as ${AWS_MANAGED_PREFIX_LIST_ASSUMED_WEIGHT} each` : ''}), ` +
-          `over the AWS limit of ${RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY} per group, direction and address family`,
+          `over ${declared('rulesPerGroup')} of ${rulesPerGroup} per group, direction and address family`,
         pos,
       ));
     }
@@ -77,8 +82,8 @@ export function validateAws(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   }
 
   const groups = resources.filter((r) => r.type === SG_TYPE && !str(r.attributes, 'adoptedGroupId')).length;
-  if (groups > SECURITY_GROUPS_PER_REGION) {
-    out.push(error('aws-groups-per-region', `target ${target.name}: the model needs ${groups} security groups, over the AWS limit of ${SECURITY_GROUPS_PER_REGION} per Region`, target.pos));
+  if (groups > groupsPerRegion) {
+    out.push(error('aws-groups-per-region', `target ${target.name}: the model needs ${groups} security groups, over ${declared('securityGroupsPerRegion')} of ${groupsPerRegion} per Region (raise it in Service Quotas and declare it: \`quotas: { securityGroupsPerRegion: N }\` on the target)`, target.pos));
   }
   if (lists.size > CUSTOMER_PREFIX_LISTS_PER_REGION) {
     out.push(error('aws-prefix-lists-per-region', `target ${target.name}: the model needs ${lists.size} customer-managed prefix lists, over the AWS limit of ${CUSTOMER_PREFIX_LISTS_PER_REGION} per Region`, target.pos));

@@ -5,7 +5,8 @@ import { azureCliJson } from './cli-json.js';
 import { evaluateAzure } from './evaluate.js';
 import { createAzureLocker } from './lock.js';
 import { readAzureLive, type AzureProviderOptions } from './read.js';
-import { azureConfig, renderAzure } from './render.js';
+import { createRenderShare } from '../kit/render-share.js';
+import { azureConfig, layoutAzure, renderAzure, type AzureLayout } from './render.js';
 import { readSnapshotRaw, snapshotFiles } from './snapshot.js';
 import { inferModel, stateFromRaw } from './state.js';
 import { validateAzure } from './validate.js';
@@ -25,10 +26,16 @@ export type { AzureProviderOptions } from './read.js';
  * canonical by state.ts; `exportSnapshot` is a live read written as snapshot.ts's files.
  */
 export function createAzureProvider(options: AzureProviderOptions = {}) {
+  const shared = createRenderShare<AzureLayout>();
   return {
     id: 'azure',
-    validate: (rules, target, ctx) => validateAzure(rules, target, ctx),
-    render: (rules, target, ctx) => renderAzure(rules, target, ctx),
+    // validate's layout, for the render that follows (`bulkhead render`; a plan's render has the live state).
+    validate(rules, target, ctx) {
+      const layout = layoutAzure(rules, target, ctx);
+      shared.put([rules, target, ctx.resolved, ctx.live], layout);
+      return validateAzure(rules, target, ctx, layout);
+    },
+    render: (rules, target, ctx) => renderAzure(rules, target, ctx, shared.take([rules, target, ctx.resolved, ctx.live])),
     async read(target, source, context) {
       if (source.kind === 'snapshot') return stateFromRaw(await readSnapshotRaw(join(source.dir, target.name), target.name), target, 'snapshot', context);
       const raw = await readAzureLive(target, options, source.endpoint, context?.model);

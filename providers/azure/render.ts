@@ -477,10 +477,9 @@ export function appRuleSummary(a: AppRuleAttributes): string {
 }
 
 /** The desired objects of one target, sorted by address. */
-export function renderAzure(rules: RuleSet, target: TargetSpec, ctx: RenderContext): Resource[] {
+export function renderAzure(rules: RuleSet, target: TargetSpec, ctx: RenderContext, layout: AzureLayout = layoutAzure(rules, target, ctx)): Resource[] {
   const cfg = azureConfig(target);
   const model = rules.model.name;
-  const layout = layoutAzure(rules, target, ctx);
   const out: Resource[] = [];
   for (const a of layout.asgs) {
     out.push({

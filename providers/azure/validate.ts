@@ -3,7 +3,7 @@ import { error, type Diagnostic } from '../../src/diagnostics.js';
 import type { RenderContext } from '../../src/provider.js';
 import { canonicalPrefix } from './canonical.js';
 import { ADDRESSES_PER_NSG, ASGS_PER_NSG, DESCRIPTION_MAX, NAME_MAX, NAME_PATTERN, RULES_PER_NSG } from './limits.js';
-import { azureConfig, layoutAzure } from './render.js';
+import { azureConfig, layoutAzure, type AzureLayout } from './render.js';
 
 /**
  * Validate (pure): Azure's limits and naming rules for one target, checked at plan time so a model
@@ -11,9 +11,8 @@ import { azureConfig, layoutAzure } from './render.js';
  * The counts are the model's own rules; rules of the NSG that the model does not own also count
  * toward Azure's quotas and are checked when apply builds the NSG PUT.
  */
-export function validateAzure(rules: RuleSet, target: TargetSpec, ctx: RenderContext): Diagnostic[] {
+export function validateAzure(rules: RuleSet, target: TargetSpec, ctx: RenderContext, layout: AzureLayout = layoutAzure(rules, target, ctx)): Diagnostic[] {
   const cfg = azureConfig(target);
-  const layout = layoutAzure(rules, target, ctx);
   const out: Diagnostic[] = [...layout.problems];
   const nsg = `NSG ${cfg.nsg} (target ${target.name})`;
 

@@ -10,7 +10,8 @@ import { evaluateGcp } from './evaluate.js';
 import { createGcpLocker } from './lock.js';
 import type { RetryOptions } from './errors.js';
 import { readGcpTarget, type GcpClientFactory } from './read.js';
-import { renderGcp } from './render.js';
+import { createRenderShare } from '../kit/render-share.js';
+import { renderGcp, type GcpRender } from './render.js';
 import { formatSnapshot, readGcpSnapshot } from './snapshot.js';
 import { toProviderState } from './state.js';
 import { validateGcp } from './validate.js';
@@ -39,6 +40,8 @@ export interface GcpProviderOptions extends GcpApplyOptions {
 
 /** Creates the GCP provider. */
 export function createGcpProvider(options: GcpProviderOptions = {}) {
+  // validate's render, for the render that follows.
+  const shared = createRenderShare<GcpRender>();
   const readOptions = {
     ...(options.clients ? { clients: options.clients } : {}),
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
@@ -46,10 +49,18 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
   };
   return {
     id: 'gcp',
-    validate: (rules, target, _ctx) => validateGcp(rules, target, { firewallQuota: options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA }),
+    validate(rules, target, _ctx) {
+      if (target.kind !== 'gcp') return validateGcp(rules, target);
+      const rendered = renderGcp(rules, target);
+      shared.put([rules, target, undefined], rendered);
+      // The quota the target declares (its project's real one) wins over the provider's option.
+      return validateGcp(rules, target, { firewallQuota: target.gcp.firewallQuota ?? options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA, rendered });
+    },
     // FQDNs are matched by the policy (destFqdns), so the plan's resolutions are not needed; the
-    // live state tells which policy priorities unowned rules hold.
-    render: (rules, target, ctx) => renderGcp(rules, target, ctx.live).resources,
+    // live state tells which policy priorities unowned rules hold, so without a firewall policy
+    // it changes nothing and validate's render (made without it) is the render.
+    render: (rules, target, ctx) =>
+      (shared.take([rules, target, target.kind === 'gcp' && target.gcp.firewallPolicy ? ctx.live : undefined]) ?? renderGcp(rules, target, ctx.live)).resources,
     // Stateless: ownership and "in the way" are decided from the read's own arguments.
     read: (target, source, context) => readGcp(target, source, context, readOptions),
     createApplier: (target, _state, applierOptions) => createGcpApplier(target, applierOptions, options),

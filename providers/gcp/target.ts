@@ -16,6 +16,11 @@ export interface GcpTargetConfig {
   readonly internalRanges: readonly string[];
   /** Compute API endpoint override (emulators). */
   readonly endpoint?: string;
+  /**
+   * The project's VPC firewall rule quota (metric FIREWALLS), when it is raised above GCP's
+   * default: what validate checks the rendered rules against (issue 11.5: estate scale).
+   */
+  readonly firewallQuota?: number;
 }
 
 declare module '../../src/compile/types.js' {
@@ -48,6 +53,11 @@ export const gcpTarget: TargetDescriptor<'gcp'> = {
         firewallPolicy: { type: 'string', pattern: NAME, patternErrorMessage: 'a firewall policy name' },
         internalRanges: { $ref: '#/definitions/internalRanges' },
         endpoint: ENDPOINT,
+        firewallQuota: {
+          type: 'integer',
+          minimum: 1,
+          description: "the project's VPC firewall rule quota (metric FIREWALLS) when raised above GCP's default; validate checks the rendered rules against it",
+        },
       },
     },
     entityBinding: {
@@ -72,6 +82,7 @@ export const gcpTarget: TargetDescriptor<'gcp'> = {
     const project = c.string('project'), network = c.string('network');
     if (project === undefined || network === undefined) return undefined; // schema: required
     const firewallPolicy = c.string('firewallPolicy'), endpoint = c.string('endpoint');
+    const quota = c.value('firewallQuota');
     return {
       project,
       network,
@@ -79,6 +90,8 @@ export const gcpTarget: TargetDescriptor<'gcp'> = {
       // Always present: segment-to-segment egress is rendered toward these ranges.
       internalRanges: ctx.internalRanges ?? DEFAULT_INTERNAL_RANGES,
       ...(endpoint !== undefined ? { endpoint } : {}),
+      // The schema reports anything but a positive integer.
+      ...(Number.isInteger(quota) && (quota as number) >= 1 ? { firewallQuota: quota as number } : {}),
     };
   },
   canonical: (c) => ({
@@ -87,6 +100,7 @@ export const gcpTarget: TargetDescriptor<'gcp'> = {
     ...(c.firewallPolicy !== undefined ? { firewallPolicy: c.firewallPolicy } : {}),
     internalRanges: [...c.internalRanges],
     ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}),
+    ...(c.firewallQuota !== undefined ? { firewallQuota: c.firewallQuota } : {}),
   }),
   place: (c) => `gcp network ${c.network} in ${c.project}`,
   summary: (c) => `gcp ${c.project}/${c.network}${c.firewallPolicy ? ` firewall policy ${c.firewallPolicy}` : ''}`,

@@ -12,7 +12,7 @@ import {
   MAX_SOURCE_TAGS,
   MAX_TARGET_TAGS,
 } from './limits.js';
-import { renderGcp } from './render.js';
+import { renderGcp, type GcpRender } from './render.js';
 
 /**
  * Validate (pure): what render could not express (FQDN egress without a firewall policy, tags
@@ -26,7 +26,7 @@ export const MAX_MODEL_NAME_LENGTH = 40;
 const RFC1035 = /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/;
 
 /** Every diagnostic for one GCP target. */
-export function validateGcp(rules: RuleSet, target: TargetSpec, options: { readonly firewallQuota?: number } = {}): Diagnostic[] {
+export function validateGcp(rules: RuleSet, target: TargetSpec, options: { readonly firewallQuota?: number; readonly rendered?: GcpRender } = {}): Diagnostic[] {
   if (target.kind !== 'gcp') return [];
   const out: Diagnostic[] = [];
   const model = rules.model.name;
@@ -39,7 +39,7 @@ export function validateGcp(rules: RuleSet, target: TargetSpec, options: { reado
       ),
     );
   }
-  const { resources, diagnostics } = renderGcp(rules, target);
+  const { resources, diagnostics } = options.rendered ?? renderGcp(rules, target);
   out.push(...diagnostics, ...checkGcpLimits(resources, target, options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA));
   return out;
 }
@@ -79,7 +79,7 @@ export function checkGcpLimits(resources: readonly Resource[], target: TargetSpe
     out.push(
       error(
         'gcp-firewall-quota',
-        `target ${target.name} needs ${firewalls.length} VPC firewall rules, more than the project's firewall quota of ${firewallQuota} (metric FIREWALLS; raise it or pass firewallQuota when your project's is higher)`,
+        `target ${target.name} needs ${firewalls.length} VPC firewall rules, more than the project's firewall quota of ${firewallQuota} (metric FIREWALLS; raise it, or declare your project's with \`firewallQuota: N\` on the target)`,
         target.pos,
       ),
     );

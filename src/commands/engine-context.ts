@@ -74,10 +74,8 @@ export function resolverFor(snapshots: string | undefined, io: Io): Resolver {
   return snapshots !== undefined ? createSnapshotResolver(resolve(io.cwd, snapshots), snapshots) : createDnsResolver();
 }
 
-/** Collects a repeatable option (`--target a --target b`, also `--target a,b`). */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
-}
+// The option parsers live with the commands (a light module `--help` can load without the compiler).
+export { collect } from '../commands/options.js';
 
 /** Parses a non-negative integer option. */
 export function parseCount(name: string): (value: string) => number {

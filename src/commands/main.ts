@@ -2,14 +2,14 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { COMMANDS } from './index.js';
+import { registerCommands } from './index.js';
 import { userMessage } from '../diagnostics.js';
 import { attachWarningOptions, formatDiagnostics } from './output.js';
 import { EXIT, InternalError, ProviderError, UsageError, ValidationError } from '../errors.js';
 import { createStyle, processIo, type Io } from '../io.js';
-import { collect } from './engine-context.js';
+import { collect } from './options.js';
 import { suggest } from '../plan/suggest.js';
-import { providerLabels, targetDescriptors } from '../targets.js';
+import type * as Targets from '../targets.js';
 import { VERSION } from '../version.js';
 
 /** The flags every command takes, given before or after the command name. */
@@ -51,8 +51,9 @@ class BulkheadCommand extends Command {
  */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
+  const targets = versionOnly(argv) ? undefined : await loadRegistry();
   const program = new BulkheadCommand('bulkhead')
-    .description(`Network microsegmentation across clouds: plan, apply and check one segment model on ${providerLabels()}.`)
+    .description(`Network microsegmentation across clouds: plan, apply and check one segment model on ${targets?.providerLabels() ?? 'every cloud'}.`)
     .version(VERSION, '-V, --version')
     .addOption(new Option('--no-color', 'no ANSI colors (every command; also NO_COLOR=1)'))
     .addOption(
@@ -69,7 +70,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       writeErr: (s) => io.stderr.write(s),
     });
   const ctx: { io: Io; setExit(code: number): void } = { io, setExit: (code: number) => (exitCode = code) };
-  for (const register of COMMANDS) register(program, ctx);
+  await registerCommands(program, ctx, argv);
   for (const command of program.commands) command.exitOverride();
   // The global flags are parsed before any action runs: swap in the Io that carries them.
   program.hook('preAction', () => {
@@ -121,7 +122,23 @@ function reportError(err: unknown, io: Io): number {
  * Node support policy.
  */
 export function silencedProcessWarnings(): readonly string[] {
-  return targetDescriptors().flatMap((d) => d.silencedProcessWarnings ?? []);
+  // No SDK is loaded before a command's action, and `run` loads the registry before any action.
+  return registry?.targetDescriptors().flatMap((d) => d.silencedProcessWarnings ?? []) ?? [];
+}
+
+/**
+ * The provider registry (src/targets.ts), loaded by `run` for everything but `--version`: the
+ * registry imports every provider's modules (~60 of them), which `bulkhead --version` has no use
+ * for (issue 11.0: start-up). Exported for tests of the process-warning filter.
+ */
+export async function loadRegistry(): Promise<typeof Targets> {
+  return (registry ??= await import('../targets.js'));
+}
+let registry: typeof Targets | undefined;
+
+/** `bulkhead --version` (or `-V`) and nothing else: the one command line that needs no registry. */
+function versionOnly(argv: readonly string[]): boolean {
+  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
 }
 
 /** True when a `process.emitWarning(warning, typeOrOptions, code)` call is one of the SDK notices above. */
@@ -144,6 +161,14 @@ export function isSilencedProcessWarning(warning: unknown, typeOrOptions?: unkno
 export function installProcessWarningFilter(): void {
   const original = process.emitWarning.bind(process) as (...args: unknown[]) => void;
   const filtered = (...args: unknown[]): void => {
+    if (registry === undefined) {
+      // The names come from the registry, which `--version` does not load: decide once it is.
+      void loadRegistry().then(
+        () => filtered(...args),
+        () => original(...args),
+      );
+      return;
+    }
     if (isSilencedProcessWarning(args[0], args[1], args[2])) return;
     original(...args);
   };

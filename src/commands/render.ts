@@ -11,6 +11,7 @@ import { fqdnDiagnosticsFor } from '../plan/create-plan.js';
 import { loadRules, resolverFor } from './engine-context.js';
 import { resolveFqdns } from '../resolve.js';
 import type { CommandContext, RegisterCommand } from './index.js';
+import { writeJson } from './json-stream.js';
 
 interface RenderFlags {
   provider: string;
@@ -72,7 +73,8 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
         return;
       }
       if (flags.json || flags.format === 'json') {
-        io.stdout.write(`${JSON.stringify(provider.toCliJson(resources, target), null, 2)}\n`);
+        writeJson(provider.toCliJson(resources, target), (text) => io.stdout.write(text));
+        io.stdout.write('\n');
         return;
       }
       for (const r of resources) {

@@ -2,9 +2,10 @@ import { error, hasErrors, warning, type Diagnostic, type Result, type SourcePos
 import { assertNever } from '../errors.js';
 import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentModel } from '../model/types.js';
 import { comparePortMatch, formatPortMatch, portMatchesOverlap } from '../model/services.js';
+import { createHash } from 'node:crypto';
 import { cidrContains, cidrsOverlap, describeInternet, reachesInternet } from '../model/addresses.js';
 import { canonicalTarget, modelInternalRanges, targetDescriptors } from '../targets.js';
-import { compareStrings, flowLabel, formatEndpoint, sha256, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
+import { compareStrings, formatEndpoint, serviceLabel, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
 import type { CidrEntitySpec, CloudBinding, CloudBindings, Endpoint, GuardrailDeny, GuardrailOnly, PortMatch, RuleIntent, RuleSet, SegmentSpec } from './types.js';
 
 /**
@@ -248,6 +249,7 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
     }
   }
   const stride = Math.max(1, serviceIds.size);
+  const serviceText: string[] = [];
   // Merged by (source, destination, service): per source, by pairKey(destination, service).
   // `list` keeps the order flows were first written.
   const flows = new Map<Side, Map<number, Flow>>();
@@ -263,7 +265,8 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
             let src = f.direction === 'ingress' ? other : self;
             let dst = f.direction === 'ingress' ? self : other;
             const fam = icmpFamily(match);
-            const label = flowLabel(sideName(src), sideName(dst), match);
+            // flowLabel, with the service's text made once per distinct service (not once per flow).
+            const label = `${sideName(src)} -> ${sideName(dst)} ${(serviceText[serviceId[i]!] ??= serviceLabel(match))}`;
             if (fam && other.kind === 'external') {
               const narrowed = sides.entity(other.endpoint.entity, fam)!;
               if (narrowed.kind !== 'external' || !hasAddresses(narrowed.endpoint)) {
@@ -390,10 +393,10 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
  * Emits the intents of the flows: both sides between segments, the segment's side with entities.
  * An intent's id is `shortHash({ direction, segment, peer, service })`; its JSON text is built
  * from the sides' and services' cached JSON (the same bytes `JSON.stringify` gives), used as the
- * merge key, and hashed once per distinct intent.
+ * merge key, and hashed once per distinct intent. `json[i]` is the text of `rules[i]` without its id.
  */
-function buildIntents(flows: readonly Flow[], stride: number): RuleIntent[] {
-  type Pending = { json: string; direction: 'ingress' | 'egress'; segment: string; peer: Endpoint; service: PortMatch; origins: SourceRef[] };
+function buildIntents(flows: readonly Flow[], stride: number): { rules: RuleIntent[]; json: string[] } {
+  type Pending = { json: string; direction: 'ingress' | 'egress'; segment: string; peer: Endpoint; service: PortMatch; origins: SourceRef[]; rule?: RuleIntent };
   // Merged by (direction, segment, peer, service): per direction and segment, by pairKey(peer,
   // service). The JSON text is built once per distinct intent.
   const index = { ingress: new Map<Side, Map<number, Pending>>(), egress: new Map<Side, Map<number, Pending>>() };
@@ -417,17 +420,24 @@ function buildIntents(flows: readonly Flow[], stride: number): RuleIntent[] {
     if (f.src.kind === 'segment') add('egress', f.src, f.dst, f.service, f.serviceJson, f.serviceId, f.origins);
   }
   // Sorted by (segment, direction, id): segment names sorted once, then each segment's few
-  // intents, rather than one sort of all intents comparing segment names millions of times.
-  const bySegment = new Map<string, RuleIntent[]>();
+  // intents, rather than one sort of all intents comparing segment names millions of times. Each
+  // intent keeps its JSON text beside it, for the digest (compileRules).
+  const bySegment = new Map<string, Pending[]>();
   for (const r of out) {
-    const rule: RuleIntent = { id: shortHashOfJson(r.json), direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) };
+    r.rule = { id: shortHashOfJson(r.json), direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) };
     const group = bySegment.get(r.segment);
-    if (group) group.push(rule);
-    else bySegment.set(r.segment, [rule]);
+    if (group) group.push(r);
+    else bySegment.set(r.segment, [r]);
   }
-  return [...bySegment.keys()]
-    .sort(compareStrings)
-    .flatMap((name) => bySegment.get(name)!.sort((a, b) => compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id)));
+  const rules: RuleIntent[] = [];
+  const json: string[] = [];
+  for (const name of [...bySegment.keys()].sort(compareStrings)) {
+    for (const x of bySegment.get(name)!.sort((a, b) => compareStrings(a.direction, b.direction) || compareStrings(a.rule!.id, b.rule!.id))) {
+      rules.push(x.rule!);
+      json.push(x.json);
+    }
+  }
+  return { rules, json };
 }
 
 /** Renders guardrail denies for the clouds that have native deny rules (see GuardrailDeny). */
@@ -520,16 +530,30 @@ function segmentOverrides(s: SegmentSpec): Record<string, unknown> {
   return out;
 }
 
-/** RuleSet without any position: what the digest covers. */
-function withoutPositions(rs: Omit<RuleSet, 'model'> & { model: { name: string } }): unknown {
-  return {
-    formatVersion: rs.formatVersion,
-    name: rs.model.name,
-    targets: rs.targets.map(({ pos: _pos, ...t }) => t),
-    segments: rs.segments.map(({ pos: _pos, ...s }) => s),
-    rules: rs.rules.map((r) => ({ id: r.id, direction: r.direction, segment: r.segment, peer: r.peer, service: r.service })),
-    denies: rs.denies.map(({ origins: _o, ...d }) => d),
-  };
+/**
+ * The model digest: sha256 of `JSON.stringify` of the RuleSet without any position,
+ *
+ *   { formatVersion, name, targets, segments, rules: [{ id, direction, segment, peer, service }], denies }
+ *
+ * fed to the hash in pieces instead of as one text: at 10,000 segments that text is ~100 MB, built
+ * from 438,000 fresh rule objects, only to be hashed. Each rule's piece is its intent's JSON text
+ * (buildIntents: the same bytes `JSON.stringify` gives) with the id put first, so the bytes hashed
+ * are exactly those of the whole text (test/compile/compile-rules.test.ts checks it against it).
+ */
+function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, ruleJson: readonly string[]): string {
+  const h = createHash('sha256');
+  const targets = JSON.stringify(rs.targets.map(({ pos: _pos, ...t }) => t));
+  const segments = JSON.stringify(rs.segments.map(({ pos: _pos, ...s }) => s));
+  h.update(`{"formatVersion":${JSON.stringify(rs.formatVersion)},"name":${JSON.stringify(name)},"targets":${targets},"segments":${segments},"rules":[`);
+  // A few thousand rules per update: one native call per rule would cost more than the hashing.
+  const CHUNK = 2048;
+  for (let i = 0; i < rs.rules.length; i += CHUNK) {
+    const parts: string[] = [];
+    for (let j = i; j < Math.min(i + CHUNK, rs.rules.length); j++) parts.push(`{"id":${JSON.stringify(rs.rules[j]!.id)},${ruleJson[j]!.slice(1)}`);
+    h.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
+  }
+  h.update(`],"denies":${JSON.stringify(rs.denies.map(({ origins: _o, ...d }) => d))}}`);
+  return h.digest('hex');
 }
 
 /**
@@ -553,14 +577,14 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
       ...segmentOverrides(s),
     }))
     .sort((a, b) => compareStrings(a.name, b.name));
-  const rules = buildIntents(flows, stride);
+  const { rules, json: ruleJson } = buildIntents(flows, stride);
   const denies = buildDenies(model);
   const onlys = buildOnlys(model);
   const entities: CidrEntitySpec[] = [...model.entities.values()]
     .flatMap((e) => (e.kind === 'cidrs' && !e.builtin ? [{ name: e.name, ipv4: [...e.ipv4], ipv6: [...e.ipv6] }] : []))
     .sort((a, b) => compareStrings(a.name, b.name));
   const body = { formatVersion: 1 as const, targets, segments, rules, denies };
-  const digest = sha256(JSON.stringify(withoutPositions({ ...body, model: { name: model.name } })));
+  const digest = modelDigest(body, model.name, ruleJson);
   return {
     ok: true,
     value: { formatVersion: 1, model: { name: model.name, digest, file: model.file }, targets, segments, rules, denies, entities, ...(onlys.length > 0 ? { onlys } : {}) },

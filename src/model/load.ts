@@ -1,7 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep, basename } from 'node:path';
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit as visitYaml, type Node as YamlNode, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlPackage from 'yaml';
+import type { LineCounter, Node as YamlNode, Document } from 'yaml';
 import { error, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { parseFastYaml } from './fast-yaml.js';
 import { didYouMean } from './suggest.js';
@@ -95,6 +97,21 @@ export const MAX_ALIAS_DEPTH = 6;
  */
 export const MAX_NESTING_DEPTH = 64;
 
+/**
+ * The `yaml` package, loaded the first time a file needs the general path: plain models (the
+ * bench's, pci.yaml) take fast-yaml.ts and never need it, and loading it costs ~30-50 ms of every
+ * CLI process (issue 11.0). It is CommonJS too, so a synchronous require keeps parseYaml sync.
+ */
+let yamlPackage: typeof YamlPackage | undefined;
+function yaml(): typeof YamlPackage {
+  return (yamlPackage ??= createRequire(import.meta.url)('yaml') as typeof YamlPackage);
+}
+const isAlias = ((n: unknown) => yaml().isAlias(n)) as typeof YamlPackage.isAlias;
+const isMap = ((n: unknown) => yaml().isMap(n)) as typeof YamlPackage.isMap;
+const isPair = ((n: unknown) => yaml().isPair(n)) as typeof YamlPackage.isPair;
+const isScalar = ((n: unknown) => yaml().isScalar(n)) as typeof YamlPackage.isScalar;
+const isSeq = ((n: unknown) => yaml().isSeq(n)) as typeof YamlPackage.isSeq;
+
 /** Thrown inside toTree when a limit is reached: the file's tree is abandoned, the diagnostic kept. */
 class LimitReached extends Error {
   readonly diagnostic: Diagnostic;
@@ -168,7 +185,7 @@ export function tooDeep(text: string): number | undefined {
 /** The anchors a document defines (for "did you mean" on an undefined alias). */
 function anchorNames(doc: Document): string[] {
   const names: string[] = [];
-  visitYaml(doc, {
+  yaml().visit(doc, {
     Node(_key, n) {
       if (n.anchor) names.push(n.anchor);
     },
@@ -309,12 +326,12 @@ export function parseYaml(text: string, file: string, options: { readonly fast?:
   if (deep !== undefined) {
     return { root: null, diagnostics: [error('yaml-too-deep', `mappings and sequences nest more than ${MAX_NESTING_DEPTH} levels deep here; a model needs fewer than 10`, offsetPos(text, file, deep))] };
   }
-  const lc = new LineCounter();
+  const lc = new (yaml().LineCounter)();
   // Duplicate keys are found by toTree (with the first occurrence as related position), through a
   // Map per mapping. The yaml package's own `uniqueKeys` check scans every earlier key of the
   // mapping for each key (quadratic: 50M comparisons for a 10,000-segment `segments:`) and its
   // DUPLICATE_KEY errors were ignored anyway, so it is off.
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false, strict: true, merge: true });
+  const doc = yaml().parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false, strict: true, merge: true });
   for (const e of doc.errors) {
     if (e.code === 'DUPLICATE_KEY') continue; // never raised with uniqueKeys: false; toTree reports them
     const msg = e.message.split('\n')[0] ?? e.message;

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { error, type Diagnostic, type SourcePos } from '../diagnostics.js';
 import { toPlain, type YNode } from './load.js';
@@ -31,18 +33,57 @@ let compiled: ValidateFunction | undefined;
 /** The model's JSON Schema for the bundled providers, as shipped (`bulkhead/schema`). */
 export const MODEL_SCHEMA: Record<string, unknown> = modelSchema();
 
+/** sha256 of a schema's JSON text: a precompiled validator is used only for the schema it was built from. */
+export function schemaDigest(schema: Record<string, unknown> = modelSchema()): string {
+  return createHash('sha256').update(JSON.stringify(schema)).digest('hex');
+}
+
+/** The precompiled validator's file, next to this module in dist/ (written by scripts/copy-assets.mjs). */
+export const PRECOMPILED_VALIDATOR = 'schema-validator.cjs';
+
+/** The ajv that checks models: every error, with the schema that failed (messages use its hints). */
+function createAjv(extra: { code?: { source: boolean } } = {}): AjvClass {
+  // Loaded on first use, not at start-up: `--version`, `--help` and the commands that never check
+  // a model file do not pay for it (ajv is CommonJS, so a synchronous require keeps this sync).
+  const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, ...extra });
+  // VS Code's JSON language service shows this message for a failed `pattern`; so do we.
+  ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
+  return ajv;
+}
+
+/**
+ * The source of a standalone validator of the registered providers' schema (ajv's `standalone`
+ * code: a CommonJS module), recording the digest of the schema it was built from. The build writes
+ * it to dist/ (scripts/copy-assets.mjs): compiling the schema at run time costs ~0.1 s of every
+ * `validate`, `plan` and `render` (issue 11.0), loading the compiled code ~5 ms.
+ */
+export function standaloneValidatorSource(): string {
+  const schema = modelSchema();
+  const ajv = createAjv({ code: { source: true } });
+  const standalone = (createRequire(import.meta.url)('ajv/dist/standalone') as { default: (a: AjvClass, v: ValidateFunction) => string }).default;
+  return `${standalone(ajv, ajv.compile(schema))}\nmodule.exports.schemaDigest = ${JSON.stringify(schemaDigest(schema))};\n`;
+}
+
+/** A precompiled validator at `path`, when there is one built from `schema`; else undefined. */
+export function loadPrecompiledValidator(path: string, schema: Record<string, unknown> = modelSchema()): ValidateFunction | undefined {
+  try {
+    const v = createRequire(import.meta.url)(path) as ValidateFunction & { schemaDigest?: string };
+    return typeof v === 'function' && v.schemaDigest === schemaDigest(schema) ? v : undefined;
+  } catch {
+    return undefined; // not built (tests run the TypeScript sources): compile instead
+  }
+}
+
 function validator(): ValidateFunction {
   const schema = modelSchema();
-  if (!compiled) {
-    // Loaded on first use, not at start-up: `--version`, `--help` and the commands that never check
-    // a model file do not pay for it (ajv is CommonJS, so a synchronous require keeps this sync).
-    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-    // VS Code's JSON language service shows this message for a failed `pattern`; so do we.
-    ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-    compiled = ajv.compile(schema);
-  }
+  compiled ??= loadPrecompiledValidator(fileURLToPath(new URL(`./${PRECOMPILED_VALIDATOR}`, import.meta.url)), schema) ?? createAjv().compile(schema);
   return compiled;
+}
+
+/** The validator compiled now, never the precompiled one (for the test that they agree). */
+export function compileValidator(): ValidateFunction {
+  return createAjv().compile(modelSchema());
 }
 
 const TYPE_WORDS: Record<string, string> = {

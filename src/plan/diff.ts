@@ -52,12 +52,17 @@ function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Strings sorted by code units. */
+function sortedStrings(strings: Iterable<string>): string[] {
+  return [...strings].sort(byString);
+}
+
 /** Attribute differences of two attribute maps, sorted by name. */
 export function diffAttributes(
   before: { readonly [key: string]: Json },
   after: { readonly [key: string]: Json },
 ): AttributeChange[] {
-  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort(byString);
+  const names = sortedStrings(new Set([...Object.keys(before), ...Object.keys(after)]));
   const changes: AttributeChange[] = [];
   for (const name of names) {
     const b = before[name];
@@ -71,7 +76,7 @@ export function diffAttributes(
 export function diffChildren(before: readonly Child[], after: readonly Child[]): ChildChange[] {
   const live = new Map(before.map((c) => [c.key, c]));
   const want = new Map(after.map((c) => [c.key, c]));
-  const keys = [...new Set([...live.keys(), ...want.keys()])].sort(byString);
+  const keys = sortedStrings(new Set([...live.keys(), ...want.keys()]));
   const changes: ChildChange[] = [];
   for (const key of keys) {
     const b = live.get(key) ?? null;
@@ -120,9 +125,15 @@ function sortChildChanges(changes: ChildChange[]): ChildChange[] {
  * were not already there with the same content).
  */
 export function diffResources(desired: readonly Resource[], live: readonly Resource[]): Change[] {
-  const liveByAddress = new Map(live.map((r) => [r.address, r]));
-  const desiredByAddress = new Map(desired.map((r) => [r.address, r]));
-  const addresses = [...new Set([...desiredByAddress.keys(), ...liveByAddress.keys()])].sort(byString);
+  const liveByAddress = new Map<string, Resource>();
+  for (const r of live) liveByAddress.set(r.address, r);
+  const desiredByAddress = new Map<string, Resource>();
+  for (const r of desired) desiredByAddress.set(r.address, r);
+  // Every desired address, then the live ones not desired (each Map holds its addresses once):
+  // no third collection of 500,000 addresses at 10,000 segments on GCP.
+  const addresses: string[] = [...desiredByAddress.keys()];
+  for (const a of liveByAddress.keys()) if (!desiredByAddress.has(a)) addresses.push(a);
+  addresses.sort(byString);
   const changes: Change[] = [];
   for (const address of addresses) {
     const want = desiredByAddress.get(address);

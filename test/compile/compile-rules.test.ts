@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileFile } from '../../src/compile/index.js';
 import { formatEndpoint } from '../../src/compile/canonical.js';
@@ -110,5 +112,36 @@ describe('compileRules', () => {
     expect(b.rules[0]!.origins[0]!.pos.line).not.toBe(a.rules[0]!.origins[0]!.pos.line);
     const c = await compile('segments:\n  a:\n    ingress: [{ from: b, ports: [tcp/2] }]\n  b: {}\n');
     expect(c.model.digest).not.toBe(a.model.digest);
+  });
+});
+
+// The digest is fed to sha256 in pieces (compileRules' modelDigest, issue 11) instead of as one
+// JSON text: it must stay the hash of exactly that text, the RuleSet without positions.
+describe('the model digest', () => {
+  const reference = (rs: RuleSet) =>
+    createHash('sha256')
+      .update(
+        JSON.stringify({
+          formatVersion: rs.formatVersion,
+          name: rs.model.name,
+          targets: rs.targets.map(({ pos: _pos, ...t }) => t),
+          segments: rs.segments.map(({ pos: _pos, ...s }) => s),
+          rules: rs.rules.map((r) => ({ id: r.id, direction: r.direction, segment: r.segment, peer: r.peer, service: r.service })),
+          denies: rs.denies.map(({ origins: _o, ...d }) => d),
+        }),
+      )
+      .digest('hex');
+
+  it.each(['shop.yaml', 'pci.yaml', 'wordpress.yaml'])('is the sha256 of the RuleSet without positions: policies/%s', async (name) => {
+    const r = await compileFile(resolve(import.meta.dirname, '../../policies', name));
+    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+    expect(r.value.model.digest).toBe(reference(r.value));
+  });
+
+  it('is that sha256 across the chunks it is fed in (more than 2,048 rules)', async () => {
+    const segs = Array.from({ length: 60 }, (_, i) => `  s${i}:\n    ingress: [${Array.from({ length: 20 }, (_, j) => `{ from: s${(i + j + 1) % 60}, ports: [tcp/${1000 + j}] }`).join(', ')}]`);
+    const rs = await compile(`entities:\n  office: { cidrs: [203.0.113.0/24, "2001:db8::/48"] }\nsegments:\n${segs.join('\n')}\n  web:\n    ingress: [{ from: office, ports: [tcp/443, icmp] }]\n`);
+    expect(rs.rules.length).toBeGreaterThan(2048);
+    expect(rs.model.digest).toBe(reference(rs));
   });
 });

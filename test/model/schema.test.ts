@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { targetDescriptors } from '../../providers/index.js';
 import { assembleModelSchema } from '../../src/model/schema-base.js';
-import { checkSchema, MODEL_SCHEMA } from '../../src/model/schema-check.js';
+import { checkSchema, compileValidator, loadPrecompiledValidator, MODEL_SCHEMA, schemaDigest, standaloneValidatorSource } from '../../src/model/schema-check.js';
 import { parseYaml } from '../../src/model/load.js';
 
 describe('the shipped JSON Schema', () => {
@@ -52,5 +53,48 @@ describe('the shipped JSON Schema', () => {
     expect(d.map((x) => `${x.pos!.line}:${x.pos!.column} ${x.code} ${x.message}`)).toEqual([
       '4:6 wrong-type services.a: expected a string, an integer or a list, found a mapping',
     ]);
+  });
+});
+
+// The build compiles the schema once (scripts/copy-assets.mjs writes ajv's standalone code next
+// to schema-check.js) instead of in every CLI process: the precompiled validator must give the
+// errors the run-time one gives, and must never be used once schema.json has changed.
+describe('the precompiled schema validator', () => {
+  const REPO = resolve(import.meta.dirname, '../..');
+  const bad = [
+    { bulkhead: 1, name: 'X', segments: { a: { ingres: [] } } },
+    { bulkhead: '1', name: 'ok', targets: { 'aws.prod': { aws: { regoin: 'eu-west-1' } } }, segments: [] },
+    { bulkhead: 1, name: 'ok', services: { https: 443 }, entities: { e: { cidrs: 'x', fqdns: [1] } }, segments: { s: { ingress: [{ frm: 'x' }] } } },
+  ];
+
+  it('reports the same errors as the validator compiled at run time', () => {
+    const dir = mkdtempSync(join(REPO, 'test', '.tmp-schema-'));
+    try {
+      const file = join(dir, 'v.cjs');
+      writeFileSync(file, standaloneValidatorSource());
+      const pre = loadPrecompiledValidator(file)!;
+      expect(pre, 'the digest of the source matches').toBeTypeOf('function');
+      const now = compileValidator();
+      for (const value of bad) {
+        expect(pre(value)).toBe(false);
+        expect(now(value)).toBe(false);
+        expect(pre.errors).toEqual(now.errors);
+      }
+      expect(pre({ bulkhead: 1, name: 'ok', segments: {} })).toBe(now({ bulkhead: 1, name: 'ok', segments: {} }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is refused when it was built from another schema text (or is missing)', () => {
+    const dir = mkdtempSync(join(REPO, 'test', '.tmp-schema-'));
+    try {
+      const file = join(dir, 'v.cjs');
+      writeFileSync(file, standaloneValidatorSource().replace(schemaDigest(), '0'.repeat(64)));
+      expect(loadPrecompiledValidator(file)).toBeUndefined();
+      expect(loadPrecompiledValidator(join(dir, 'missing.cjs'))).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

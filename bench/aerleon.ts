@@ -1,0 +1,136 @@
+/**
+ * `npm run bench:aerleon` (optional): the bench's synthetic policy side by side with Aerleon's `gce`
+ * generator, when a local Aerleon is available. AERLEON names its `aclgen` command (for example
+ * `AERLEON=~/venvs/aerleon/bin/aclgen`); without it the harness says so and exits 0.
+ *
+ * The same work on both sides: the segments and ingress flows of bench/model.ts are written as an
+ * Aerleon policy (one term per segment and peer, the peer's services together, network tags for
+ * segments, address objects for the CIDR entities, `0.0.0.0/0` and `::/0` for the internet: the
+ * `gce` generator's own vocabulary) and as the Bulkhead model; Bulkhead renders its GCP firewall
+ * rules through the CLI (`render --provider gcp --json`). Both are whole processes timed the same
+ * way (wall, median of BENCH_AERLEON_RUNS, default 3, after a warm-up); the harness prints both
+ * times, the ratio, and both INGRESS allow rule counts, which must be equal (it exits 1 when they
+ * are not: different work is no comparison). Bulkhead's egress, deny-all and guardrail rules are
+ * not in Aerleon's policy, so they are not counted. Sizes: BENCH_SIZES (default 100,1000,10000).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ESTATE_OPTIONS, SYNTHETIC_ENTITIES, SYNTHETIC_SERVICES, syntheticModel, syntheticSegments } from './model.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** The ports of a service as Aerleon's SERVICES.svc writes them (`443/tcp`). */
+function aerleonPorts(service: string): string[] {
+  const ports = SYNTHETIC_SERVICES[service] ?? [service];
+  return ports.map((p) => {
+    const [proto, range] = p.split('/');
+    return `${range}/${proto}`;
+  });
+}
+
+const token = (name: string) => name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+
+/** The Aerleon policy and definitions of the synthetic model with `n` segments: files by path. */
+export function aerleonFiles(n: number): Record<string, string> {
+  const services = new Set<string>();
+  const terms: string[] = [];
+  for (const s of syntheticSegments(n)) {
+    // One term per (segment, peer): the peer's services together, as Bulkhead groups them.
+    const byPeer = new Map<string, Set<string>>();
+    for (const f of s.ingress) (byPeer.get(f.from) ?? byPeer.set(f.from, new Set()).get(f.from)!).add(f.service);
+    for (const [peer, svcs] of byPeer) {
+      for (const svc of svcs) services.add(svc);
+      const protocols = [...new Set([...svcs].flatMap((x) => aerleonPorts(x).map((p) => p.split('/')[1]!)))].sort();
+      const source = peer.startsWith('s') && /^s\d+$/.test(peer) ? `  source-tag:: bench-${peer}` : `  source-address:: ${token(peer)}`;
+      terms.push(
+        [
+          `term ${s.name}-from-${peer} {`,
+          source,
+          `  destination-tag:: bench-${s.name}`,
+          `  protocol:: ${protocols.join(' ')}`,
+          `  destination-port:: ${[...svcs].sort().map(token).join(' ')}`,
+          '  action:: accept',
+          '}',
+        ].join('\n'),
+      );
+    }
+  }
+  const networks = [
+    ...Object.entries(SYNTHETIC_ENTITIES).map(([name, cidrs]) => `${token(name)} =\n${cidrs.map((c) => `    ${c}`).join('\n')}`),
+    'INTERNET =\n    0.0.0.0/0\n    ::/0',
+  ];
+  const svcDefs = [...services].sort().map((s) => `${token(s)} =\n${aerleonPorts(s).map((p) => `    ${p}`).join('\n')}`);
+  return {
+    'policies/pol/bench.pol': `header {\n  target:: gce bench INGRESS mixed\n}\n\n${terms.join('\n\n')}\n`,
+    'def/NETWORK.net': `${networks.join('\n\n')}\n`,
+    'def/SERVICES.svc': `${svcDefs.join('\n\n')}\n`,
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Wall time (ms, median of `runs` after a warm-up) of a command, and its last run's stdout. */
+function timed(command: string, args: readonly string[], cwd: string, runs: number): { ms: number; stdout: string } {
+  const walls: number[] = [];
+  let stdout = '';
+  for (let i = 0; i <= runs; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 30 });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr ?? '').slice(0, 2000)}`);
+    if (i > 0) walls.push(ms);
+    stdout = r.stdout;
+  }
+  return { ms: median(walls), stdout };
+}
+
+/** INGRESS allow rules of a list of GCP firewall rules (Bulkhead's `render --json`, Aerleon's .gce output). */
+export function ingressAllows(rules: readonly { direction?: string; allowed?: unknown }[]): number {
+  return rules.filter((r) => (r.direction ?? 'INGRESS') === 'INGRESS' && Array.isArray(r.allowed)).length;
+}
+
+function main(): number {
+  const aclgen = process.env['AERLEON'];
+  if (!aclgen) {
+    process.stdout.write('bench:aerleon: AERLEON is not set (the path of a local Aerleon `aclgen`): nothing compared.\n');
+    return 0;
+  }
+  const runs = Number(process.env['BENCH_AERLEON_RUNS'] ?? 3);
+  const sizes = (process.env['BENCH_SIZES'] ?? '100,1000,10000').split(',').map(Number);
+  const rows: string[] = ['| segments | Bulkhead (render --provider gcp --json) | Aerleon (aclgen, gce) | Bulkhead / Aerleon | ingress rules (Bulkhead / Aerleon) |', '|---|---|---|---|---|'];
+  let mismatch = false;
+  for (const n of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), 'bulkhead-aerleon-'));
+    try {
+      writeFileSync(join(dir, 'model.yaml'), syntheticModel(n, ESTATE_OPTIONS));
+      for (const [path, text] of Object.entries(aerleonFiles(n))) {
+        mkdirSync(join(dir, path, '..'), { recursive: true });
+        writeFileSync(join(dir, path), text);
+      }
+      mkdirSync(join(dir, 'out'), { recursive: true });
+      const bulkhead = timed(process.execPath, [join(ROOT, 'dist/src/commands/main.js'), 'render', '--provider', 'gcp', 'model.yaml', '--json'], dir, runs);
+      const aerleon = timed(aclgen, ['--base_directory=policies', '--definitions_directory=def', '--output_directory=out'], dir, runs);
+      const out = readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.gce'));
+      const aerleonRules = out.flatMap((f) => JSON.parse(readFileSync(join(dir, 'out', f), 'utf8')) as { direction?: string; allowed?: unknown }[]);
+      const b = ingressAllows(JSON.parse(bulkhead.stdout) as { direction?: string; allowed?: unknown }[]);
+      const a = ingressAllows(aerleonRules);
+      if (a !== b) mismatch = true;
+      const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+      rows.push(`| ${n.toLocaleString('en-US')} | ${fmt(bulkhead.ms)} | ${fmt(aerleon.ms)} | ${(bulkhead.ms / aerleon.ms).toFixed(2)} | ${b} / ${a}${a === b ? '' : ' (DIFFERENT WORK)'} |`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  process.stdout.write(`${rows.join('\n')}\n\nWall time of whole processes, median of ${runs} runs after a warm-up.\n`);
+  if (mismatch) process.stderr.write('bench:aerleon: the rule counts differ: the two sides did not do the same work, the times are no comparison\n');
+  return mismatch ? 1 : 0;
+}
+
+if (import.meta.filename === process.argv[1]) process.exitCode = main();
