@@ -204,7 +204,7 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
       ),
     );
   }
-  if (raw.rcg && raw.rcg.name && cfg.firewallPolicy) {
+  if (raw.rcg?.name && cfg.firewallPolicy) {
     const collections = raw.rcg.ruleCollections ?? [];
     const first = collections[0];
     // The group Bulkhead writes has one collection, `<model>-allow-fqdn`, whose rules are keyed by

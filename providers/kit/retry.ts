@@ -151,7 +151,7 @@ export function retryPolicy(options: RetryPolicyOptions): RetryPolicy {
             maxRetryTime: settings.maxElapsedMs,
             ...(signal ? { signal } : {}),
             shouldRetry: () => {
-              if (!last || !last.error.retryable) return false;
+              if (!last?.error.retryable) return false;
               if (options.handledBySdk?.(last.raw)) return false;
               const asked = options.retryAfterMs?.(last.raw);
               if (asked !== undefined && asked > settings.maxRetryAfterMs) return false;

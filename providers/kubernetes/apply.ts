@@ -1,4 +1,4 @@
-import { InternalError, ProviderError } from '../../src/errors.js';
+import { InternalError, type ProviderError } from '../../src/errors.js';
 import type { Child, Resource } from '../../src/plan/types.js';
 import type { Applier, ApplierOptions, ApplyStep } from '../../src/provider.js';
 import { retryPolicy, type RetrySettings } from '../kit/retry.js';

@@ -42,7 +42,7 @@ function targetSummary(t: TargetSpec): string {
 function table(header: readonly string[], rows: readonly (readonly string[])[], style: Style): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [style.bold(line(header)), ...rows.map(line)].join('\n') + '\n';
+  return `${[style.bold(line(header)), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** The readable form of a RuleSet: targets, then rules (ingress first) and denies as aligned tables. */

@@ -1,5 +1,5 @@
 import { validateFile, type ValidatedFile } from '../compile/index.js';
-import { formatPos, sortDiagnostics, type Diagnostic, type Result } from '../diagnostics.js';
+import type { Diagnostic, Result } from '../diagnostics.js';
 import { UsageError, ValidationError } from '../errors.js';
 import { createStyle, type Io } from '../io.js';
 import { formatDiagnostics } from './output.js';

@@ -1,6 +1,5 @@
 import ipaddr from 'ipaddr.js';
 import { canonicalCidr } from '../../providers/kit/cidr.js';
-import type { TargetSpec } from '../compile/types.js';
 
 /**
  * CIDR and FQDN parsing into canonical text (cloud-semantics "Normalization traps" 10, 11, 16):

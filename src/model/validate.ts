@@ -521,7 +521,7 @@ function segmentOverrides(name: string, node: YNode, diags: Diagnostic[]): Segme
   const out: Record<string, Readonly<Record<string, unknown>>> = {};
   for (const d of targetDescriptors()) {
     const o = entry(node, d.id)?.value;
-    if (!o || o.kind !== 'map') continue;
+    if (o?.kind !== 'map') continue;
     const fields = d.parseSegmentBinding ? d.parseSegmentBinding(configReader(o, diags), { segment: name }) : stringFields(o, d.segmentBindingKeys);
     if (fields && Object.keys(fields).length > 0) out[d.id] = fields;
   }

@@ -141,7 +141,7 @@ export function formatPlanText(plan: Plan, style: Style): string {
   const widening = changes.filter((c) => c.widensAccess).length;
   out.push(`\n${formatSummaryLine(plan, style)}\n`);
   if (widening > 0) {
-    out.push(style.yellow(`Warning: ${widening} change${widening === 1 ? '' : 's'} widen${widening === 1 ? 's' : ''} access (new internet ingress or a new peer).`) + '\n');
+    out.push(`${style.yellow(`Warning: ${widening} change${widening === 1 ? '' : 's'} widen${widening === 1 ? 's' : ''} access (new internet ingress or a new peer).`)}\n`);
   }
   return out.join('');
 }

@@ -30,7 +30,7 @@ describe('bulkhead validate', () => {
 
   it('reports every error at once as file:line:column: error: message [code], exit 1', async () => {
     const dir = writeFiles({
-      'm.yaml': BASE_MODEL.replace('from: web,', 'from: wbe,').replace('[https]', '[htps]') + '  cache:\n    ingress: [{ from: office, ports: [tcp/70000] }]\n',
+      'm.yaml': `${BASE_MODEL.replace('from: web,', 'from: wbe,').replace('[https]', '[htps]')}  cache:\n    ingress: [{ from: office, ports: [tcp/70000] }]\n`,
     });
     const r = await runCli(['validate', 'm.yaml'], { cwd: dir });
     expect(r.code).toBe(1);
@@ -46,14 +46,14 @@ describe('bulkhead validate', () => {
 
   it('prints warnings on stderr and still exits 0', async () => {
     const dir = writeFiles({
-      'm.yaml': BASE_MODEL.replace(
+      'm.yaml': `${BASE_MODEL.replace(
         'targets:\n',
         'targets:\n  gcp-prod: { gcp: { project: demo-prod, network: demo-vpc } }\n',
-      ).replace('entities:\n', 'entities:\n  updates: { fqdns: [updates.example.com] }\n') + '    egress: [{ to: updates, ports: [https] }]\n',
+      ).replace('entities:\n', 'entities:\n  updates: { fqdns: [updates.example.com] }\n')}    egress: [{ to: updates, ports: [https] }]\n`,
     });
     const r = await runCli(['validate', 'm.yaml'], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^m\.yaml:4:3: warning: target "gcp-prod" has no firewallPolicy: .* \[fqdn-without-firewall-policy\]\n  m\.yaml:\d+:\d+: FQDN egress to "updates"\n$/);
+    expect(r.stderr).toMatch(/^m\.yaml:4:3: warning: target "gcp-prod" has no firewallPolicy: .* \[fqdn-without-firewall-policy\]\n {2}m\.yaml:\d+:\d+: FQDN egress to "updates"\n$/);
     expect(r.stdout).toContain('valid: m.yaml');
     const compact = await runCli(['validate', 'm.yaml', '--compact-warnings'], { cwd: dir });
     expect(compact.stderr).toMatch(/^m\.yaml:4:3: warning: target "gcp-prod" has no firewallPolicy: .* \[fqdn-without-firewall-policy\]\n$/);

@@ -72,7 +72,7 @@ describe('graph properties', () => {
         for (const e of g.edges.filter((x) => x.kind === 'deny')) expect(denyNames.has(e.guardrail!)).toBe(true);
         const links = formatGraphMermaid(g)
           .split('\n')
-          .filter((l) => /^  n\d+ (-->|-\.->|-\.-)[| ]/.test(l));
+          .filter((l) => /^ {2}n\d+ (-->|-\.->|-\.-)[| ]/.test(l));
         expect(links).toHaveLength(g.edges.length);
       }),
       { numRuns: 100 },

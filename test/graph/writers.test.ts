@@ -38,8 +38,8 @@ function parseMermaid(text: string): { nodes: string[]; edges: string[]; cluster
     else if ((m = new RegExp(`^ {2,4}n\\d+(?:\\(${label}\\)|\\(\\(${label}\\)\\)|\\(\\[${label}\\]\\)|\\{\\{${label}\\}\\}|>${label}\\])$`).exec(line)))
       out.nodes.push(unMermaid(m.slice(1).find((x) => x !== undefined)!));
     else if ((m = new RegExp(`^  n\\d+ (?:-->|-\\.->)\\|${label}\\| n\\d+$`).exec(line))) out.edges.push(unMermaid(m[1]!));
-    else if (/^  n\d+ -\.- n\d+$/.test(line) || /^  linkStyle [\d,]+ [a-z:#0-9,-]+$/.test(line)) continue;
-    else if (/^  classDef [a-z]+ [a-z:#0-9,-]+$/.test(line) || /^  class (n\d+,)*n\d+ [a-z]+$/.test(line)) continue;
+    else if (/^ {2}n\d+ -\.- n\d+$/.test(line) || /^ {2}linkStyle [\d,]+ [a-z:#0-9,-]+$/.test(line)) continue;
+    else if (/^ {2}classDef [a-z]+ [a-z:#0-9,-]+$/.test(line) || /^ {2}class (n\d+,)*n\d+ [a-z]+$/.test(line)) continue;
     else throw new Error(`unexpected Mermaid line: ${JSON.stringify(line)}`);
   }
   for (const l of [...out.nodes, ...out.edges, ...out.clusters]) expect(l).toBeTypeOf('string');

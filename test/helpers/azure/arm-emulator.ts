@@ -240,7 +240,7 @@ export class ArmEmulator {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     let status = 500;
-    let body: unknown = undefined;
+    let body: unknown ;
     const headers: Record<string, string> = {};
     try {
       const fault = this.#faults.find(
@@ -329,7 +329,7 @@ export class ArmEmulator {
       }
       if (lower[8] === 'rulecollectiongroups') {
         if (parts[9] === undefined) {
-          const groups = [...this.#rcgs.entries()].filter(([k]) => k.startsWith(key(rg, name) + '/')).map(([, g]) => this.#rcgBody(rg, policy.name, g, 'Succeeded'));
+          const groups = [...this.#rcgs.entries()].filter(([k]) => k.startsWith(`${key(rg, name)}/`)).map(([, g]) => this.#rcgBody(rg, policy.name, g, 'Succeeded'));
           return this.#list(url, groups, skip);
         }
         return this.#rcg(method, rg, policy.name, parts[9], body);

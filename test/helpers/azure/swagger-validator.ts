@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, } from 'node:path';
 import { FIXTURES } from '../fixtures.js';
 
 /**

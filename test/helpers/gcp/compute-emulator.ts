@@ -514,7 +514,7 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
         faultReply(fault);
         return;
       }
-      let body: unknown = undefined;
+      let body: unknown ;
       try {
         body = raw.trim() === '' ? undefined : JSON.parse(raw);
       } catch {

@@ -125,7 +125,7 @@ export function checkRequest(
   route.params.forEach((p, i) => (pathParams[p] = decodeURIComponent(m[i + 1]!)));
   for (const [p, v] of Object.entries(pathParams)) {
     const def = route.def.parameters?.[p];
-    if (!def || def.location !== 'path') violations.push(`${where}: path parameter ${p} not declared`);
+    if (def?.location !== 'path') violations.push(`${where}: path parameter ${p} not declared`);
     else if (def.pattern && !new RegExp(`^(?:${def.pattern})$`).test(v)) {
       violations.push(`${where}: path parameter ${p}=${v} does not match ${def.pattern}`);
     }

@@ -77,7 +77,7 @@ describe(`API calls for a ${SEGMENTS}-segment model`, () => {
     const more = await compile(file);
     const addPlan = await createPlan(more, options);
     expect(addPlan.targets[0]!.changes.map((c) => `${c.action} ${c.name} ${c.childChanges.map((cc) => `${cc.action} ${cc.key}`).join()}`)).toEqual([
-      'update bench-s0000 create ingress tcp 7000-7000 sg:bench-' + half,
+      `update bench-s0000 create ingress tcp 7000-7000 sg:bench-${half}`,
       `update bench-${half} create egress tcp 7000-7000 sg:bench-s0000`,
     ]);
     server.clear();

@@ -55,9 +55,9 @@ describe('AWS live state dependency edges', () => {
 
   it('deleting a segment orders the revoke of another group\'s rule naming it before the group delete', async () => {
     const { plan } = await planShop(async (file) => {
-      await editModel(file, /\n  lb: .*\n/, '\n');
+      await editModel(file, /\n {2}lb: .*\n/, '\n');
       await editModel(file, '{ from: lb, ports: [tcp/8080] }', '{ from: office, ports: [tcp/8080] }');
-      await editModel(file, /\n  edge: \[lb\]\n/, '\n');
+      await editModel(file, /\n {2}edge: \[lb\]\n/, '\n');
     });
     const changes = plan.targets[0]!.changes.map((c) => `${c.action} ${c.name}`);
     expect(changes).toContain('delete shop-lb');

@@ -62,9 +62,9 @@ async function applyShop(e: ReturnType<typeof engine>) {
 }
 
 const removeLb = async (file: string) => {
-  await editModel(file, /\n  lb: .*\n/, '\n');
+  await editModel(file, /\n {2}lb: .*\n/, '\n');
   await editModel(file, '{ from: lb, ports: [tcp/8080] }', '{ from: office, ports: [tcp/8080] }');
-  await editModel(file, /\n  edge: \[lb\]\n/, '\n');
+  await editModel(file, /\n {2}edge: \[lb\]\n/, '\n');
 };
 
 describe('AWS provider with injected faults', () => {

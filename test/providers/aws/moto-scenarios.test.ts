@@ -185,9 +185,9 @@ describe('AWS provider against moto', () => {
 
     // 4. Remove a segment: its group goes, and the rules that referred to it first.
     await step(async () => {
-      await editModel(model.file, /\n  lb: .*\n/, '\n');
+      await editModel(model.file, /\n {2}lb: .*\n/, '\n');
       await editModel(model.file, '{ from: lb, ports: [tcp/8081] }', '{ from: office, ports: [tcp/8081] }');
-      await editModel(model.file, /\n  edge: \[lb\]\n/, '\n');
+      await editModel(model.file, /\n {2}edge: \[lb\]\n/, '\n');
     }, {
       changes: ['delete shop-lb', 'update shop-web'],
       children: [

@@ -95,7 +95,7 @@ describe('gcp scenarios', () => {
       t
         .replace('  data: [db]\n', '')
         .replace("  db:  { ingress: [{ from: app, ports: [postgres] }] }\n", '')
-        .replace(/  - name: data-only-from-backend\n(.*\n){2}/, '')
+        .replace(/ {2}- name: data-only-from-backend\n(.*\n){2}/, '')
         .replace(/\nguardrails:.*\n/, '\n'),
     );
     const rules = await h.compile();

@@ -19,7 +19,6 @@ function ok(r: ReturnType<typeof allocateSlots>): ReadonlyMap<string, number> {
 }
 
 /** A random shuffle of a list, driven by fast-check. */
-const shuffled = <T>(items: readonly T[]) => fc.shuffledSubarray([...items], { minLength: items.length, maxLength: items.length });
 
 /**
  * The promise, for one range: from a live state that the allocator itself produced (as the cloud
