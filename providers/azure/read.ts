@@ -45,7 +45,7 @@ export function resolveEndpoint(target: TargetSpec, options: AzureProviderOption
 export async function createNetworkClient(target: TargetSpec, options: AzureProviderOptions, live?: string): Promise<NetworkManagementClient> {
   const cfg = azureConfig(target);
   const endpoint = resolveEndpoint(target, options, live);
-  const insecure = endpoint?.startsWith('http:');
+  const insecure = endpoint?.startsWith('http:') === true;
   if (insecure && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(endpoint)) {
     throw new ProviderError(`refusing plain-http ARM endpoint ${endpoint}: only loopback emulators may use http`, 'InsecureEndpoint');
   }
