@@ -44,7 +44,10 @@ export function aerleonFiles(n: number): Record<string, string> {
     for (const [peer, svcs] of byPeer) {
       for (const svc of svcs) services.add(svc);
       const protocols = [...new Set([...svcs].flatMap((x) => aerleonPorts(x).map((p) => p.split('/')[1]!)))].sort();
-      const source = peer.startsWith('s') && /^s\d+$/.test(peer) ? `  source-tag:: bench-${peer}` : `  source-address:: ${token(peer)}`;
+      const source =
+        peer.startsWith('s') && /^s\d+$/.test(peer)
+          ? `  source-tag:: bench-${peer}`
+          : `  source-address:: ${token(peer)}`;
       terms.push(
         [
           `term ${s.name}-from-${peer} {`,
@@ -59,10 +62,17 @@ export function aerleonFiles(n: number): Record<string, string> {
     }
   }
   const networks = [
-    ...Object.entries(SYNTHETIC_ENTITIES).map(([name, cidrs]) => `${token(name)} =\n${cidrs.map((c) => `    ${c}`).join('\n')}`),
+    ...Object.entries(SYNTHETIC_ENTITIES).map(
+      ([name, cidrs]) => `${token(name)} =\n${cidrs.map((c) => `    ${c}`).join('\n')}`,
+    ),
     'INTERNET =\n    0.0.0.0/0\n    ::/0',
   ];
-  const svcDefs = [...services].sort().map((s) => `${token(s)} =\n${aerleonPorts(s).map((p) => `    ${p}`).join('\n')}`);
+  const svcDefs = [...services].sort().map(
+    (s) =>
+      `${token(s)} =\n${aerleonPorts(s)
+        .map((p) => `    ${p}`)
+        .join('\n')}`,
+  );
   return {
     'policies/pol/bench.pol': `header {\n  target:: gce bench INGRESS mixed\n}\n\n${terms.join('\n\n')}\n`,
     'def/NETWORK.net': `${networks.join('\n\n')}\n`,
@@ -84,7 +94,8 @@ function timed(command: string, args: readonly string[], cwd: string, runs: numb
     const t0 = performance.now();
     const r = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 30 });
     const ms = performance.now() - t0;
-    if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr ?? '').slice(0, 2000)}`);
+    if (r.status !== 0)
+      throw new Error(`${command} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr ?? '').slice(0, 2000)}`);
     if (i > 0) walls.push(ms);
     stdout = r.stdout;
   }
@@ -99,12 +110,17 @@ export function ingressAllows(rules: readonly { direction?: string; allowed?: un
 function main(): number {
   const aclgen = process.env['AERLEON'];
   if (!aclgen) {
-    process.stdout.write('bench:aerleon: AERLEON is not set (the path of a local Aerleon `aclgen`): nothing compared.\n');
+    process.stdout.write(
+      'bench:aerleon: AERLEON is not set (the path of a local Aerleon `aclgen`): nothing compared.\n',
+    );
     return 0;
   }
   const runs = Number(process.env['BENCH_AERLEON_RUNS'] ?? 3);
   const sizes = (process.env['BENCH_SIZES'] ?? '100,1000,10000').split(',').map(Number);
-  const rows: string[] = ['| segments | Bulkhead (render --provider gcp --json) | Aerleon (aclgen, gce) | Bulkhead / Aerleon | ingress rules (Bulkhead / Aerleon) |', '|---|---|---|---|---|'];
+  const rows: string[] = [
+    '| segments | Bulkhead (render --provider gcp --json) | Aerleon (aclgen, gce) | Bulkhead / Aerleon | ingress rules (Bulkhead / Aerleon) |',
+    '|---|---|---|---|---|',
+  ];
   let mismatch = false;
   for (const n of sizes) {
     const dir = mkdtempSync(join(tmpdir(), 'bulkhead-aerleon-'));
@@ -115,21 +131,38 @@ function main(): number {
         writeFileSync(join(dir, path), text);
       }
       mkdirSync(join(dir, 'out'), { recursive: true });
-      const bulkhead = timed(process.execPath, [join(ROOT, 'dist/src/commands/main.js'), 'render', '--provider', 'gcp', 'model.yaml', '--json'], dir, runs);
-      const aerleon = timed(aclgen, ['--base_directory=policies', '--definitions_directory=def', '--output_directory=out'], dir, runs);
+      const bulkhead = timed(
+        process.execPath,
+        [join(ROOT, 'dist/src/commands/main.js'), 'render', '--provider', 'gcp', 'model.yaml', '--json'],
+        dir,
+        runs,
+      );
+      const aerleon = timed(
+        aclgen,
+        ['--base_directory=policies', '--definitions_directory=def', '--output_directory=out'],
+        dir,
+        runs,
+      );
       const out = readdirSync(join(dir, 'out')).filter((f) => f.endsWith('.gce'));
-      const aerleonRules = out.flatMap((f) => JSON.parse(readFileSync(join(dir, 'out', f), 'utf8')) as { direction?: string; allowed?: unknown }[]);
+      const aerleonRules = out.flatMap(
+        (f) => JSON.parse(readFileSync(join(dir, 'out', f), 'utf8')) as { direction?: string; allowed?: unknown }[],
+      );
       const b = ingressAllows(JSON.parse(bulkhead.stdout) as { direction?: string; allowed?: unknown }[]);
       const a = ingressAllows(aerleonRules);
       if (a !== b) mismatch = true;
       const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-      rows.push(`| ${n.toLocaleString('en-US')} | ${fmt(bulkhead.ms)} | ${fmt(aerleon.ms)} | ${(bulkhead.ms / aerleon.ms).toFixed(2)} | ${b} / ${a}${a === b ? '' : ' (DIFFERENT WORK)'} |`);
+      rows.push(
+        `| ${n.toLocaleString('en-US')} | ${fmt(bulkhead.ms)} | ${fmt(aerleon.ms)} | ${(bulkhead.ms / aerleon.ms).toFixed(2)} | ${b} / ${a}${a === b ? '' : ' (DIFFERENT WORK)'} |`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
   process.stdout.write(`${rows.join('\n')}\n\nWall time of whole processes, median of ${runs} runs after a warm-up.\n`);
-  if (mismatch) process.stderr.write('bench:aerleon: the rule counts differ: the two sides did not do the same work, the times are no comparison\n');
+  if (mismatch)
+    process.stderr.write(
+      'bench:aerleon: the rule counts differ: the two sides did not do the same work, the times are no comparison\n',
+    );
   return mismatch ? 1 : 0;
 }
 

@@ -80,11 +80,17 @@ async function writeAzureFile(path: string, n: number): Promise<void> {
   const tuples: string[] = [];
   for (let i = 0; i < n; i++) {
     const [client, server, port, cport] = pair(rand);
-    tuples.push(`${1_790_000_000_000 + i},${client},${server},${cport},${port},6,O,${i % 2 ? 'E' : 'B'},NX,12,4800,10,52000`);
+    tuples.push(
+      `${1_790_000_000_000 + i},${client},${server},${cport},${port},6,O,${i % 2 ? 'E' : 'B'},NX,12,4800,10,52000`,
+    );
   }
   const records = [];
   for (let i = 0; i < tuples.length; i += 1000) {
-    records.push({ time: '2026-09-21T00:00:00Z', flowLogVersion: 4, flowRecords: { flows: [{ aclID: 'x', flowGroups: [{ rule: 'r', flowTuples: tuples.slice(i, i + 1000) }] }] } });
+    records.push({
+      time: '2026-09-21T00:00:00Z',
+      flowLogVersion: 4,
+      flowRecords: { flows: [{ aclID: 'x', flowGroups: [{ rule: 'r', flowTuples: tuples.slice(i, i + 1000) }] }] },
+    });
   }
   await writeFile(path, JSON.stringify({ records }));
 }
@@ -133,7 +139,11 @@ export interface FlowBenchRow {
   readonly retainedMb: number;
 }
 
-async function measure(label: string, reader: FlowLogReader, path: string): Promise<{ row: FlowBenchRow; table: ConnectionTable }> {
+async function measure(
+  label: string,
+  reader: FlowLogReader,
+  path: string,
+): Promise<{ row: FlowBenchRow; table: ConnectionTable }> {
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
   const before = process.memoryUsage().rss;
@@ -170,29 +180,54 @@ async function measure(label: string, reader: FlowLogReader, path: string): Prom
 }
 
 /** Audit throughput: the folded connections replayed against a model of the 200 servers. */
-async function benchAudit(dir: string, table: ConnectionTable): Promise<{ connections: number; seconds: number; perSecond: number }> {
-  const lines = ['bulkhead: 1', 'name: bench', 'targets:', '  aws-bench: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0 } }', 'segments:', '  clients: {}'];
-  for (let s = 0; s < SERVERS; s++) lines.push(`  s${s}:`, '    ingress:', `      - { from: clients, ports: [tcp/${PORTS[s % PORTS.length]}] }`);
+async function benchAudit(
+  dir: string,
+  table: ConnectionTable,
+): Promise<{ connections: number; seconds: number; perSecond: number }> {
+  const lines = [
+    'bulkhead: 1',
+    'name: bench',
+    'targets:',
+    '  aws-bench: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0 } }',
+    'segments:',
+    '  clients: {}',
+  ];
+  for (let s = 0; s < SERVERS; s++)
+    lines.push(`  s${s}:`, '    ingress:', `      - { from: clients, ports: [tcp/${PORTS[s % PORTS.length]}] }`);
   const file = join(dir, 'model.yaml');
   await writeFile(file, `${lines.join('\n')}\n`);
   const compiled = await compileFile(file, { cwd: dir });
   if (!compiled.ok) throw new Error(`bench model does not compile: ${compiled.diagnostics[0]?.message}`);
   const workloads: Inventory['workloads'][number][] = [];
-  for (let c = 0; c < CLIENTS; c++) workloads.push({ id: `c${c}`, name: `c${c}`, addresses: [clientIp(c)], tags: { seg: 'clients' }, groups: [] });
-  for (let s = 0; s < SERVERS; s++) workloads.push({ id: `s${s}`, name: `s${s}`, addresses: [serverIp(s)], tags: { seg: `s${s}` }, groups: [] });
+  for (let c = 0; c < CLIENTS; c++)
+    workloads.push({ id: `c${c}`, name: `c${c}`, addresses: [clientIp(c)], tags: { seg: 'clients' }, groups: [] });
+  for (let s = 0; s < SERVERS; s++)
+    workloads.push({ id: `s${s}`, name: `s${s}`, addresses: [serverIp(s)], tags: { seg: `s${s}` }, groups: [] });
   const connections = table.connections();
   const t0 = performance.now();
-  auditConnections(compiled.value, connections, { cloud: 'aws', workloads, warnings: [] }, { groupBy: { kind: 'tag', key: 'seg' } });
+  auditConnections(
+    compiled.value,
+    connections,
+    { cloud: 'aws', workloads, warnings: [] },
+    { groupBy: { kind: 'tag', key: 'seg' } },
+  );
   const seconds = (performance.now() - t0) / 1000;
   return { connections: connections.length, seconds, perSecond: connections.length / seconds };
 }
 
 /** Runs the flow-log bench; returns the Markdown and the figures. */
-export async function benchFlows(log: (m: string) => void): Promise<{ markdown: string; rows: FlowBenchRow[]; audit: { connections: number; seconds: number; perSecond: number } }> {
+export async function benchFlows(log: (m: string) => void): Promise<{
+  markdown: string;
+  rows: FlowBenchRow[];
+  audit: { connections: number; seconds: number; perSecond: number };
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'bulkhead-bench-flows-'));
   try {
     const rows: FlowBenchRow[] = [];
-    const sizes = [Number(process.env['BENCH_FLOWS_MB'] ?? 100), ...(process.env['BENCH_FLOWS_1GB'] === '1' ? [1000] : [])];
+    const sizes = [
+      Number(process.env['BENCH_FLOWS_MB'] ?? 100),
+      ...(process.env['BENCH_FLOWS_1GB'] === '1' ? [1000] : []),
+    ];
     let auditTable: ConnectionTable | undefined;
     for (const mb of sizes) {
       const path = join(dir, `aws-${mb}.log`);

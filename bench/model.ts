@@ -70,7 +70,8 @@ export interface SyntheticOptions {
 
 /** The YAML text of a synthetic model with `n` segments. */
 export function syntheticModel(n: number, options: SyntheticOptions = {}): string {
-  const extra = (cloud: 'aws' | 'azure' | 'gcp') => (options.targetExtras?.[cloud] ? `, ${options.targetExtras[cloud]}` : '');
+  const extra = (cloud: 'aws' | 'azure' | 'gcp') =>
+    options.targetExtras?.[cloud] ? `, ${options.targetExtras[cloud]}` : '';
   const lines: string[] = [
     'bulkhead: 1',
     'name: bench',
@@ -80,7 +81,9 @@ export function syntheticModel(n: number, options: SyntheticOptions = {}): strin
     `  gcp-bench: { gcp: { project: bench-proj, network: bench-vpc${extra('gcp')} } }`,
     '  k8s-bench: { kubernetes: { namespace: bench } }',
     'services:',
-    ...Object.entries(SYNTHETIC_SERVICES).map(([name, ports]) => `  ${name}: ${ports.length === 1 ? ports[0] : `[${ports.join(', ')}]`}`),
+    ...Object.entries(SYNTHETIC_SERVICES).map(
+      ([name, ports]) => `  ${name}: ${ports.length === 1 ? ports[0] : `[${ports.join(', ')}]`}`,
+    ),
     'entities:',
     '  office: { cidrs: [203.0.113.0/24, "2001:db8:100::/48"] }',
     '  partners: { cidrs: [198.51.100.0/24] }',

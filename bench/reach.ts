@@ -20,8 +20,27 @@ import type { Probe, ProbeEndpoint } from '../src/reach/probe.js';
 export interface ReachFigures {
   readonly segments: number;
   readonly loadMs: number;
-  readonly explain: { readonly firstMs: number; readonly medianUs: number; readonly maxMs: number; readonly probes: number };
-  readonly targets: Record<string, { readonly invalid: number; readonly invalidCode?: string; readonly renderMs: number; readonly firstMs: number; readonly medianUs: number; readonly maxMs: number; readonly rowsMs: number; readonly rows: number; readonly agree: number; readonly compared: number }>;
+  readonly explain: {
+    readonly firstMs: number;
+    readonly medianUs: number;
+    readonly maxMs: number;
+    readonly probes: number;
+  };
+  readonly targets: Record<
+    string,
+    {
+      readonly invalid: number;
+      readonly invalidCode?: string;
+      readonly renderMs: number;
+      readonly firstMs: number;
+      readonly medianUs: number;
+      readonly maxMs: number;
+      readonly rowsMs: number;
+      readonly rows: number;
+      readonly agree: number;
+      readonly compared: number;
+    }
+  >;
   readonly matrix: { readonly cells: number; readonly allowed: number; readonly ms: number };
 }
 
@@ -46,8 +65,16 @@ function probes(rules: RuleSet, count: number): Probe[] {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed / 2 ** 31;
   };
-  const seg = (): ProbeEndpoint => ({ kind: 'segment', name: rules.segments[Math.floor(next() * rules.segments.length)]!.name });
-  const others: ProbeEndpoint[] = [{ kind: 'entity', name: 'internet' }, { kind: 'entity', name: 'office' }, { kind: 'address', address: '198.51.100.7' }, { kind: 'address', address: '10.9.8.7' }];
+  const seg = (): ProbeEndpoint => ({
+    kind: 'segment',
+    name: rules.segments[Math.floor(next() * rules.segments.length)]!.name,
+  });
+  const others: ProbeEndpoint[] = [
+    { kind: 'entity', name: 'internet' },
+    { kind: 'entity', name: 'office' },
+    { kind: 'address', address: '198.51.100.7' },
+    { kind: 'address', address: '10.9.8.7' },
+  ];
   return Array.from({ length: count }, (_, i) => ({
     source: i % 4 === 3 ? others[i % others.length]! : seg(),
     destination: seg(),
@@ -56,7 +83,9 @@ function probes(rules: RuleSet, count: number): Probe[] {
 }
 
 /** Runs the reachability bench on `modelText(n)`; returns the Markdown section and the figures. */
-export async function benchReach(modelText: (n: number) => string): Promise<{ markdown: string; figures: ReachFigures }> {
+export async function benchReach(
+  modelText: (n: number) => string,
+): Promise<{ markdown: string; figures: ReachFigures }> {
   const n = Number(process.env['BENCH_REACH_SEGMENTS'] ?? 1000);
   const rowsWanted = Number(process.env['BENCH_REACH_ROWS'] ?? 20);
   const dir = await mkdtemp(join(tmpdir(), 'bulkhead-bench-reach-'));
@@ -88,7 +117,8 @@ export async function benchReach(modelText: (n: number) => string): Promise<{ ma
       const source: ProbeEndpoint = { kind: 'segment', name: a };
       for (const b of names) {
         const destination: ProbeEndpoint = { kind: 'segment', name: b };
-        for (const service of SERVICES) if (modelVerdict(rules, { source, destination, service }).verdict === 'allow') allowed++;
+        for (const service of SERVICES)
+          if (modelVerdict(rules, { source, destination, service }).verdict === 'allow') allowed++;
       }
     }
     const matrix = { cells: names.length * names.length * SERVICES.length, allowed, ms: performance.now() - t2 };
@@ -103,7 +133,10 @@ export async function benchReach(modelText: (n: number) => string): Promise<{ ma
       // A model too big for a target (Azure: 1,000 rules per NSG) renders what fits: say so, the cells then differ.
       const invalid = provider.validate(rules, target, { resolved: new Map() }).filter((d) => d.severity === 'error');
       const te = performance.now();
-      const evaluator = provider.evaluate(target, renderedState(target, resources), { model: rules.model.name, segments: rules.segments });
+      const evaluator = provider.evaluate(target, renderedState(target, resources), {
+        model: rules.model.name,
+        segments: rules.segments,
+      });
       targetVerdict(evaluator, rules, target, list[0]!);
       const first = performance.now() - te;
       const ts: number[] = [];
@@ -114,18 +147,34 @@ export async function benchReach(modelText: (n: number) => string): Promise<{ ma
       }
       // Sampled rows of the cloud matrix, compared with the model's verdicts.
       const rows = names.slice(0, Math.min(rowsWanted, names.length));
-      let agree = 0, compared = 0;
+      let agree = 0,
+        compared = 0;
       const tm = performance.now();
       for (const a of rows) {
         for (const b of names) {
           for (const service of SERVICES) {
-            const probe: Probe = { source: { kind: 'segment', name: a }, destination: { kind: 'segment', name: b }, service };
+            const probe: Probe = {
+              source: { kind: 'segment', name: a },
+              destination: { kind: 'segment', name: b },
+              service,
+            };
             compared++;
             if (targetVerdict(evaluator, rules, target, probe).verdict === modelVerdict(rules, probe).verdict) agree++;
           }
         }
       }
-      targets[target.kind] = { invalid: invalid.length, ...(invalid[0] ? { invalidCode: invalid[0].code } : {}), renderMs, firstMs: first, medianUs: median(ts) * 1000, maxMs: Math.max(...ts), rowsMs: performance.now() - tm, rows: rows.length, agree, compared };
+      targets[target.kind] = {
+        invalid: invalid.length,
+        ...(invalid[0] ? { invalidCode: invalid[0].code } : {}),
+        renderMs,
+        firstMs: first,
+        medianUs: median(ts) * 1000,
+        maxMs: Math.max(...ts),
+        rowsMs: performance.now() - tm,
+        rows: rows.length,
+        agree,
+        compared,
+      };
     }
     const figures: ReachFigures = { segments: names.length, loadMs, explain, targets, matrix };
     return { markdown: formatReach(figures), figures };

@@ -112,9 +112,16 @@ async function childSize(n: number, dir: string): Promise<SizeResult> {
     const [loaded, loadMs] = await timeAsync(() => loadModel(file, { cwd: dir }));
     const [validated, validateMs] = time(() => validateModelPartial(loaded.model));
     const model = validated.model;
-    if (!model || hasErrors([...loaded.diagnostics, ...validated.diagnostics])) throw new Error('the synthetic model is not valid');
+    if (!model || hasErrors([...loaded.diagnostics, ...validated.diagnostics]))
+      throw new Error('the synthetic model is not valid');
     const [compiled, compileMs] = time(() => compileRules(model));
-    if (!compiled.ok) throw new Error(`the synthetic model does not compile: ${compiled.diagnostics.slice(0, 3).map((d) => d.message).join('; ')}`);
+    if (!compiled.ok)
+      throw new Error(
+        `the synthetic model does not compile: ${compiled.diagnostics
+          .slice(0, 3)
+          .map((d) => d.message)
+          .join('; ')}`,
+      );
     const rules = compiled.value;
     intents = rules.rules.length;
     add('load', loadMs);
@@ -137,7 +144,12 @@ async function childSize(n: number, dir: string): Promise<SizeResult> {
       add(`output ${id}`, outputMs);
       add(`diff ${id}`, diffMs);
       pipeline += renderMs + diffMs;
-      sizes[id] = { objects: desired.length, children: desired.reduce((k, r) => k + r.children.length, 0), outputBytes: bytes, changes: changes.length };
+      sizes[id] = {
+        objects: desired.length,
+        children: desired.reduce((k, r) => k + r.children.length, 0),
+        outputBytes: bytes,
+        changes: changes.length,
+      };
     }
     add('pipeline', pipeline);
     last = rules;
@@ -145,9 +157,23 @@ async function childSize(n: number, dir: string): Promise<SizeResult> {
   // The snapshots for the CLI's plan, from the last run's RuleSet (not timed).
   const snapshotObjects = Object.fromEntries(await writeSnapshots(join(dir, 'snapshots'), last!, providers));
   const phases: Record<string, number> = {};
-  const order = ['load', 'validate', 'compile', ...['render', 'check', 'output', 'diff'].flatMap((p) => [...providers.keys()].map((id) => `${p} ${id}`)), 'pipeline'];
+  const order = [
+    'load',
+    'validate',
+    'compile',
+    ...['render', 'check', 'output', 'diff'].flatMap((p) => [...providers.keys()].map((id) => `${p} ${id}`)),
+    'pipeline',
+  ];
   for (const p of order) if (times.has(p)) phases[p] = median(times.get(p)!);
-  return { segments: n, intents, runs, phases, sizes, peakRssMb: process.resourceUsage().maxRSS / 1024, snapshotObjects };
+  return {
+    segments: n,
+    intents,
+    runs,
+    phases,
+    sizes,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    snapshotObjects,
+  };
 }
 
 /** The parent side: one child per size, then the CLI's plan against the child's snapshots. */
@@ -163,7 +189,12 @@ async function benchSize(n: number, cliRuns: number): Promise<SizeResult> {
     const result = JSON.parse(child.stdout) as SizeResult;
     process.stderr.write(`bench: ${n} segments: plan --snapshots through the CLI…\n`);
     const [plan] = benchCli(
-      [{ label: `plan --snapshots (${n} segments)`, args: ['plan', 'model.yaml', '--snapshots', 'snapshots', '--target', PLANNED_TARGETS.join(',')] }],
+      [
+        {
+          label: `plan --snapshots (${n} segments)`,
+          args: ['plan', 'model.yaml', '--snapshots', 'snapshots', '--target', PLANNED_TARGETS.join(',')],
+        },
+      ],
       cliRuns,
       dir,
       { warmup: false },
@@ -191,16 +222,41 @@ export function formatPhases(rows: readonly SizeResult[]): string {
     const cells = rows.map((x) => fmt(x.phases[phase] ?? 0));
     out.push(line([phase, ...cells, ...(ratio ? [r(rows[0]!.phases[phase]!, rows.at(-1)!.phases[phase]!)] : [])]));
   }
-  out.push(line(['peak RSS (in-process phases)', ...rows.map((x) => `${x.peakRssMb.toFixed(0)} MB`), ...(ratio ? [r(rows[0]!.peakRssMb, rows.at(-1)!.peakRssMb)] : [])]));
-  const plan = (x: SizeResult) => (x.plan ? `${fmt(x.plan.wallMs)}${x.plan.exitCode === 0 ? '' : ` (exit ${x.plan.exitCode})`}` : '–');
-  out.push(line([`plan --snapshots (${PLANNED_TARGETS.join(', ')}), CLI wall`, ...rows.map(plan), ...(ratio && rows.every((x) => x.plan) ? [r(rows[0]!.plan!.wallMs, rows.at(-1)!.plan!.wallMs)] : [])]));
-  out.push(line(['plan --snapshots, CLI peak RSS', ...rows.map((x) => (x.plan ? `${x.plan.peakRssMb.toFixed(0)} MB` : '–')), ...(ratio ? [''] : [])]));
+  out.push(
+    line([
+      'peak RSS (in-process phases)',
+      ...rows.map((x) => `${x.peakRssMb.toFixed(0)} MB`),
+      ...(ratio ? [r(rows[0]!.peakRssMb, rows.at(-1)!.peakRssMb)] : []),
+    ]),
+  );
+  const plan = (x: SizeResult) =>
+    x.plan ? `${fmt(x.plan.wallMs)}${x.plan.exitCode === 0 ? '' : ` (exit ${x.plan.exitCode})`}` : '–';
+  out.push(
+    line([
+      `plan --snapshots (${PLANNED_TARGETS.join(', ')}), CLI wall`,
+      ...rows.map(plan),
+      ...(ratio && rows.every((x) => x.plan) ? [r(rows[0]!.plan!.wallMs, rows.at(-1)!.plan!.wallMs)] : []),
+    ]),
+  );
+  out.push(
+    line([
+      'plan --snapshots, CLI peak RSS',
+      ...rows.map((x) => (x.plan ? `${x.plan.peakRssMb.toFixed(0)} MB` : '–')),
+      ...(ratio ? [''] : []),
+    ]),
+  );
   out.push(line(['rule intents', ...rows.map((x) => x.intents.toLocaleString('en-US')), ...(ratio ? [''] : [])]));
   for (const id of Object.keys(rows[0]!.sizes)) {
-    out.push(line([`${id}: objects / rules / --json bytes`, ...rows.map((x) => {
-      const s = x.sizes[id]!;
-      return `${s.objects.toLocaleString('en-US')} / ${s.children.toLocaleString('en-US')} / ${(s.outputBytes / 2 ** 20).toFixed(0)} MiB`;
-    }), ...(ratio ? [''] : [])]));
+    out.push(
+      line([
+        `${id}: objects / rules / --json bytes`,
+        ...rows.map((x) => {
+          const s = x.sizes[id]!;
+          return `${s.objects.toLocaleString('en-US')} / ${s.children.toLocaleString('en-US')} / ${(s.outputBytes / 2 ** 20).toFixed(0)} MiB`;
+        }),
+        ...(ratio ? [''] : []),
+      ]),
+    );
   }
   out.push(line(['runs (median of)', ...rows.map((x) => String(x.runs)), ...(ratio ? [''] : [])]));
   return out.join('\n');
@@ -209,7 +265,9 @@ export function formatPhases(rows: readonly SizeResult[]): string {
 async function main(): Promise<void> {
   const sizes = (process.env['BENCH_SIZES'] ?? '1000,10000').split(',').map(Number);
   const cliRuns = Number(process.env['BENCH_CLI_RUNS'] ?? 3);
-  process.stderr.write(`bench: node ${process.version}, providers ${Object.keys(PROVIDERS).join(', ')}, gc ${'gc' in globalThis ? 'exposed' : 'NOT exposed'}\n`);
+  process.stderr.write(
+    `bench: node ${process.version}, providers ${Object.keys(PROVIDERS).join(', ')}, gc ${'gc' in globalThis ? 'exposed' : 'NOT exposed'}\n`,
+  );
   const rows: SizeResult[] = [];
   for (const n of sizes) {
     process.stderr.write(`bench: ${n} segments…\n`);
@@ -235,7 +293,10 @@ async function main(): Promise<void> {
   if (rows.length > 1) {
     for (const p of Object.keys(rows[0]!.phases)) ratios[p] = rows.at(-1)!.phases[p]! / rows[0]!.phases[p]!;
   }
-  await writeFile(json, `${JSON.stringify({ formatVersion: 2, node: process.version, sizes: rows, ratios, startup, flows: { readers: flows.rows, audit: flows.audit } }, null, 2)}\n`);
+  await writeFile(
+    json,
+    `${JSON.stringify({ formatVersion: 2, node: process.version, sizes: rows, ratios, startup, flows: { readers: flows.rows, audit: flows.audit } }, null, 2)}\n`,
+  );
   process.stderr.write(`bench: figures written to ${json}\n`);
 }
 

@@ -26,7 +26,9 @@ interface Files {
 
 function awsFiles(json: Json): Files {
   const groups = ((json as Obj)['SecurityGroups'] as Obj[]) ?? [];
-  const ids = new Map(groups.map((g, i) => [g['GroupName'] as string, `sg-${(0x1000000 + i).toString(16).padStart(17, '0')}`]));
+  const ids = new Map(
+    groups.map((g, i) => [g['GroupName'] as string, `sg-${(0x1000000 + i).toString(16).padStart(17, '0')}`]),
+  );
   const withIds = (perms: Json): Json =>
     (perms as Obj[]).map((p) => ({
       ...p,
@@ -68,13 +70,22 @@ function kubernetesFiles(json: Json): Files {
   return { files: { 'networkpolicies.json': { ...list, items } }, objects: items.length };
 }
 
-const FILES: { readonly [C in CloudId]: (json: Json) => Files } = { aws: awsFiles, azure: azureFiles, gcp: gcpFiles, kubernetes: kubernetesFiles };
+const FILES: { readonly [C in CloudId]: (json: Json) => Files } = {
+  aws: awsFiles,
+  azure: azureFiles,
+  gcp: gcpFiles,
+  kubernetes: kubernetesFiles,
+};
 
 /**
  * Writes `<dir>/<target>/…` for every target of `rules` whose provider is given, and an empty
  * `<dir>/dns.json` (the synthetic model has no FQDNs). Returns the objects written per target.
  */
-export async function writeSnapshots(dir: string, rules: RuleSet, providers: ReadonlyMap<CloudId, () => Provider>): Promise<Map<string, number>> {
+export async function writeSnapshots(
+  dir: string,
+  rules: RuleSet,
+  providers: ReadonlyMap<CloudId, () => Provider>,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'dns.json'), '{}\n');
@@ -85,7 +96,8 @@ export async function writeSnapshots(dir: string, rules: RuleSet, providers: Rea
     const resources = provider.render(rules, target, { resolved: new Map() });
     const { files, objects } = FILES[target.kind](provider.toCliJson(resources, target));
     await mkdir(join(dir, target.name), { recursive: true });
-    for (const [name, content] of Object.entries(files)) await writeFile(join(dir, target.name, name), `${JSON.stringify(content)}\n`);
+    for (const [name, content] of Object.entries(files))
+      await writeFile(join(dir, target.name, name), `${JSON.stringify(content)}\n`);
     counts.set(target.name, objects);
   }
   return counts;

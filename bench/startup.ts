@@ -32,7 +32,10 @@ export const STARTUP_CASES: readonly StartupCase[] = [
   { label: 'bulkhead --version', args: ['--version'] },
   { label: 'bulkhead --help', args: ['--help'] },
   { label: 'bulkhead validate policies/shop.yaml', args: ['validate', 'policies/shop.yaml'] },
-  { label: 'bulkhead plan policies/shop.yaml --snapshots …', args: ['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop'] },
+  {
+    label: 'bulkhead plan policies/shop.yaml --snapshots …',
+    args: ['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop'],
+  },
 ];
 
 function median(xs: readonly number[]): number {
@@ -47,7 +50,12 @@ export function benchStartup(runs: number, cases: readonly StartupCase[] = START
 }
 
 /** Runs each CLI case `runs` times (after one warm-up, unless `warmup: false`) in `cwd` and returns the medians. */
-export function benchCli(cases: readonly StartupCase[], runs: number, cwd: string, options: { readonly warmup?: boolean } = {}): StartupResult[] {
+export function benchCli(
+  cases: readonly StartupCase[],
+  runs: number,
+  cwd: string,
+  options: { readonly warmup?: boolean } = {},
+): StartupResult[] {
   const first = options.warmup === false ? 1 : 0;
   const cli = join(ROOT, 'dist/src/commands/main.js');
   const probe = join(ROOT, 'bench/rss-probe.mjs');
@@ -90,5 +98,9 @@ export function formatStartup(results: readonly StartupResult[]): string {
     (r) =>
       `| ${r.label} | ${r.wallMs.toFixed(0)} ms | ${r.minWallMs.toFixed(0)}–${r.maxWallMs.toFixed(0)} ms | ${r.peakRssMb.toFixed(0)} MB | ${r.exitCode} | ${r.runs} |`,
   );
-  return ['| command | wall (median) | min–max | peak RSS (median) | exit | runs |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    '| command | wall (median) | min–max | peak RSS (median) | exit | runs |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }

@@ -28,7 +28,9 @@ const TARGETS = new Map<string, TargetDescriptor>(BUILT_IN.map((e) => [e.target.
  * One factory per provider. Tests replace or delete a factory to put a fake provider behind the
  * real commands; a cloud without a factory is "not available yet".
  */
-export const PROVIDERS: Partial<Record<CloudId, () => Provider>> = Object.fromEntries(BUILT_IN.map((e) => [e.target.id, e.create]));
+export const PROVIDERS: Partial<Record<CloudId, () => Provider>> = Object.fromEntries(
+  BUILT_IN.map((e) => [e.target.id, e.create]),
+);
 
 /** Bumped on every registration, so what is built from the registry (the schema) can be rebuilt. */
 let generation = 0;

@@ -42,9 +42,12 @@ try {
         continue;
       }
       jobs.push(
-        transform(source, { loader: 'ts', format: 'esm', sourcefile: rel, tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } } }).then((r) =>
-          writeFileSync(out, r.code),
-        ),
+        transform(source, {
+          loader: 'ts',
+          format: 'esm',
+          sourcefile: rel,
+          tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
+        }).then((r) => writeFileSync(out, r.code)),
       );
     }
   }

@@ -10,6 +10,8 @@ for (const [from, to] of assets) {
 // src/model/schema-check.ts loads it when it was built from the registered providers' schema, else compiles.
 const check = 'dist/src/model/schema-check.js';
 if (existsSync(check)) {
-  const { PRECOMPILED_VALIDATOR, standaloneValidatorSource } = await import(new URL(`../${check}`, import.meta.url).href);
+  const { PRECOMPILED_VALIDATOR, standaloneValidatorSource } = await import(
+    new URL(`../${check}`, import.meta.url).href
+  );
   writeFileSync(`dist/src/model/${PRECOMPILED_VALIDATOR}`, standaloneValidatorSource());
 }

@@ -61,11 +61,14 @@ export function formatPos(pos: SourcePos): string {
 /** Sorts diagnostics by file, line, column, then message, so output is deterministic. */
 export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
   return [...diagnostics].sort((a, b) => {
-    const fa = a.pos?.file ?? '', fb = b.pos?.file ?? '';
+    const fa = a.pos?.file ?? '',
+      fb = b.pos?.file ?? '';
     if (fa !== fb) return fa < fb ? -1 : 1;
-    const la = a.pos?.line ?? 0, lb = b.pos?.line ?? 0;
+    const la = a.pos?.line ?? 0,
+      lb = b.pos?.line ?? 0;
     if (la !== lb) return la - lb;
-    const ca = a.pos?.column ?? 0, cb = b.pos?.column ?? 0;
+    const ca = a.pos?.column ?? 0,
+      cb = b.pos?.column ?? 0;
     if (ca !== cb) return ca - cb;
     return a.message < b.message ? -1 : a.message > b.message ? 1 : 0;
   });

@@ -173,7 +173,11 @@ export async function releaseAll(): Promise<void> {
  * for up to `lockTimeoutMs` (polling with doubling pauses), then refused with a ProviderError
  * (`code` 'Locked') naming its holder; an expired lock is taken over, with a message.
  */
-export async function withTargetLocks<T>(locks: readonly NamedLock[], options: LockOptions, fn: () => Promise<T>): Promise<T> {
+export async function withTargetLocks<T>(
+  locks: readonly NamedLock[],
+  options: LockOptions,
+  fn: () => Promise<T>,
+): Promise<T> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const say = options.onMessage ?? (() => undefined);
@@ -222,17 +226,24 @@ export async function withTargetLocks<T>(locks: readonly NamedLock[], options: L
         // The object went away between the create and the read (its holder just released it): try again.
         if (!other && ++vanished <= 3) continue;
         if (other && Date.parse(other.expires) <= now()) {
-          say(`Target ${target}: the lock of ${describeHolder(other)} since ${other.since} expired at ${other.expires}; taking it over.`);
+          say(
+            `Target ${target}: the lock of ${describeHolder(other)} since ${other.since} expired at ${other.expires}; taking it over.`,
+          );
           await lock.remove(other);
           continue;
         }
         const left = deadline - now();
         if (left <= 0) {
           if (other) throw new ProviderError(lockedMessage(target, other), 'Locked');
-          throw new ProviderError(`target ${target} is locked (${lock.description}); wait with --lock-timeout 5m, or: bulkhead force-unlock ${target}`, 'Locked');
+          throw new ProviderError(
+            `target ${target} is locked (${lock.description}); wait with --lock-timeout 5m, or: bulkhead force-unlock ${target}`,
+            'Locked',
+          );
         }
         if (!announced && other) {
-          say(`Target ${target} is locked by ${describeHolder(other)} since ${other.since}; waiting up to ${formatMs(timeout)}…`);
+          say(
+            `Target ${target} is locked by ${describeHolder(other)} since ${other.since}; waiting up to ${formatMs(timeout)}…`,
+          );
           announced = true;
         }
         await sleep(Math.min(pause, left));
@@ -289,7 +300,12 @@ export function locksForPlan(
   source: (target: TargetSpec) => StateSource,
 ): NamedLock[] {
   const touched = new Set(plan.targets.filter((t) => t.source === 'live' && t.changes.length > 0).map((t) => t.target));
-  return locksForTargets(rules.targets.filter((t) => touched.has(t.name)), rules.model.name, providers, source);
+  return locksForTargets(
+    rules.targets.filter((t) => touched.has(t.name)),
+    rules.model.name,
+    providers,
+    source,
+  );
 }
 
 /** The locks of `targets` for `model` (destroy, force-unlock). Snapshot sources are skipped. */
@@ -305,7 +321,10 @@ export function locksForTargets(
     if (from.kind === 'snapshot') continue;
     const locker = providers(target.kind)?.lock;
     if (!locker) throw new ProviderError(`target ${target.name}: the ${target.kind} provider cannot lock a target`);
-    out.push({ target: target.name, lock: locker.lockFor(target, model, from.endpoint !== undefined ? { endpoint: from.endpoint } : {}) });
+    out.push({
+      target: target.name,
+      lock: locker.lockFor(target, model, from.endpoint !== undefined ? { endpoint: from.endpoint } : {}),
+    });
   }
   return out;
 }
@@ -319,8 +338,14 @@ export interface LockFlags {
 /** Adds `--lock-timeout` and `--lock-ttl` to a command (apply, destroy). */
 export function addLockOptions(command: Command): Command {
   return command
-    .option('--lock-timeout <duration>', 'wait up to this long for a target locked by another run (30s, 5m; default: refuse at once)')
-    .option('--lock-ttl <duration>', 'how long the locks taken stay valid before another run may take them over (default 1h)');
+    .option(
+      '--lock-timeout <duration>',
+      'wait up to this long for a target locked by another run (30s, 5m; default: refuse at once)',
+    )
+    .option(
+      '--lock-ttl <duration>',
+      'how long the locks taken stay valid before another run may take them over (default 1h)',
+    );
 }
 
 /** The lock options of parsed flags, messages to `stderr`. */

@@ -1,5 +1,13 @@
 import type { Diagnostic, SourcePos } from './diagnostics.js';
-import type { CloudId, RuleSet, SegmentSpec, TargetConfig, TargetConfigs, TargetOf, TargetSpec } from './compile/types.js';
+import type {
+  CloudId,
+  RuleSet,
+  SegmentSpec,
+  TargetConfig,
+  TargetConfigs,
+  TargetOf,
+  TargetSpec,
+} from './compile/types.js';
 import type { Change, Child, ChildChange, Json, ProviderState, Resource } from './plan/types.js';
 import type { TargetLocker } from './lock.js';
 import type { FlowLogReader, InventoryReader } from './flows/types.js';
@@ -222,7 +230,10 @@ export interface TargetDescriptor<K extends string = CloudId, C = K extends Clou
    * Reads a segment's override mapping when it is not all strings: plain JSON, keys in order;
    * undefined or empty for none. Default: the string values of `segmentBindingKeys`.
    */
-  parseSegmentBinding?(overrides: ConfigReader, ctx: { readonly segment: string }): Readonly<Record<string, unknown>> | undefined;
+  parseSegmentBinding?(
+    overrides: ConfigReader,
+    ctx: { readonly segment: string },
+  ): Readonly<Record<string, unknown>> | undefined;
   /**
    * Parses and validates the target's config from the model (positions through `config`);
    * undefined when it is unusable (a missing required key, which the schema reports).
@@ -278,6 +289,11 @@ export function configOf(t: TargetSpec): TargetConfig {
 }
 
 /** A target on provider `K`, as the core builds it from a parsed config. */
-export function targetOf<K extends CloudId>(kind: K, name: string, pos: SourcePos, config: TargetConfigs[K]): TargetOf<K> {
+export function targetOf<K extends CloudId>(
+  kind: K,
+  name: string,
+  pos: SourcePos,
+  config: TargetConfigs[K],
+): TargetOf<K> {
   return { kind, name, pos, [kind]: config } as TargetOf<K>;
 }

@@ -53,7 +53,8 @@ function jsonPath(...parts: (string | number)[]): string {
  */
 export function checkDnsTable(parsed: unknown, file: string): { table: DnsTable; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const bad = (path: string, message: string) => diagnostics.push(error('dns-snapshot-invalid', `${file}: ${path}: ${message}`));
+  const bad = (path: string, message: string) =>
+    diagnostics.push(error('dns-snapshot-invalid', `${file}: ${path}: ${message}`));
   const table: Record<string, { ipv4: string[]; ipv6: string[] }> = {};
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     bad('$', `must be an object of FQDN → { "ipv4": [...], "ipv6": [...] }, not ${describeJson(parsed)}`);
@@ -71,11 +72,15 @@ export function checkDnsTable(parsed: unknown, file: string): { table: DnsTable;
         continue;
       }
       if (!Array.isArray(value)) {
-        bad(jsonPath(fqdn, key), `must be a list of ${key} addresses, not ${describeJson(value)}${typeof value === 'string' && hostCidr(value, key) ? ` (write ["${value}"])` : ''}`);
+        bad(
+          jsonPath(fqdn, key),
+          `must be a list of ${key} addresses, not ${describeJson(value)}${typeof value === 'string' && hostCidr(value, key) ? ` (write ["${value}"])` : ''}`,
+        );
         continue;
       }
       value.forEach((a: unknown, i) => {
-        if (typeof a !== 'string') bad(jsonPath(fqdn, key, i), `must be an ${key} address string, not ${describeJson(a)}`);
+        if (typeof a !== 'string')
+          bad(jsonPath(fqdn, key, i), `must be an ${key} address string, not ${describeJson(a)}`);
         else if (hostCidr(a, key) === undefined) bad(jsonPath(fqdn, key, i), `"${a}" is not an ${key} address`);
         else out[key].push(a);
       });
@@ -88,7 +93,8 @@ export function checkDnsTable(parsed: unknown, file: string): { table: DnsTable;
 function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   return typeof value === 'object' ? 'an object' : `the ${typeof value} ${JSON.stringify(value)}`;
 }
 
@@ -167,7 +173,8 @@ function entityUses(rules: RuleSet): Map<string, { fqdns: Set<string>; origins: 
     let u = uses.get(peer.entity);
     if (!u) uses.set(peer.entity, (u = { fqdns: new Set(), origins: [] }));
     for (const f of peer.fqdns) u.fqdns.add(f);
-    for (const o of origins) if (!u.origins.some((x) => x.pos === o.pos || JSON.stringify(x.pos) === JSON.stringify(o.pos))) u.origins.push(o);
+    for (const o of origins)
+      if (!u.origins.some((x) => x.pos === o.pos || JSON.stringify(x.pos) === JSON.stringify(o.pos))) u.origins.push(o);
   };
   for (const r of rules.rules) add(r.peer, r.origins);
   for (const d of rules.denies) add(d.peer, d.origins);

@@ -68,7 +68,8 @@ function stripComments(src: string): string {
     regexAllowed = false;
   };
   while (i < n) {
-    const c = src[i]!, next = src[i + 1];
+    const c = src[i]!,
+      next = src[i + 1];
     if (c === '/' && next === '/') {
       while (i < n && src[i] !== '\n') i++;
     } else if (c === '/' && next === '*') {
@@ -116,7 +117,20 @@ function stripComments(src: string): string {
       while (i < n && /[A-Za-z0-9_$]/.test(src[i]!)) i++;
       const word = src.slice(start, i);
       out += word;
-      regexAllowed = ['return', 'typeof', 'case', 'in', 'of', 'new', 'delete', 'void', 'throw', 'else', 'yield', 'await'].includes(word);
+      regexAllowed = [
+        'return',
+        'typeof',
+        'case',
+        'in',
+        'of',
+        'new',
+        'delete',
+        'void',
+        'throw',
+        'else',
+        'yield',
+        'await',
+      ].includes(word);
     } else {
       out += c;
       i++;
@@ -130,27 +144,47 @@ function stripComments(src: string): string {
 function providerTerms(): string[] {
   // Keys every provider shares (the core parses them), and config keys that are ordinary words of
   // the core's own vocabulary (a CIDR's network, a SARIF region): no evidence of a cloud.
-  const generic = new Set(['cidrs', 'description', 'internalRanges', 'endpoint', 'network', 'region', 'location', 'project', 'profile', 'context', 'dns', 'fqdn', 'namespace']);
-  const keysOf = (schema: unknown): string[] => Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
+  const generic = new Set([
+    'cidrs',
+    'description',
+    'internalRanges',
+    'endpoint',
+    'network',
+    'region',
+    'location',
+    'project',
+    'profile',
+    'context',
+    'dns',
+    'fqdn',
+    'namespace',
+  ]);
+  const keysOf = (schema: unknown): string[] =>
+    Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
   const terms = new Set<string>();
   for (const d of targetDescriptors()) {
     terms.add(d.id);
     terms.add(d.label);
-    for (const k of [...keysOf(d.schema.target), ...keysOf(d.schema.entityBinding), ...keysOf(d.schema.segmentBinding)]) if (!generic.has(k)) terms.add(k);
+    for (const k of [...keysOf(d.schema.target), ...keysOf(d.schema.entityBinding), ...keysOf(d.schema.segmentBinding)])
+      if (!generic.has(k)) terms.add(k);
   }
   return [...terms].sort();
 }
 
 describe('the core knows no cloud', () => {
   it('strips comments and nothing else', () => {
-    const code = stripComments("const a = 'x // y'; // aws\nconst r = /\\/\\/gcp/g; /* azure */ const t = `a ${`b ${c}`} // d`;\n");
+    const code = stripComments(
+      "const a = 'x // y'; // aws\nconst r = /\\/\\/gcp/g; /* azure */ const t = `a ${`b ${c}`} // d`;\n",
+    );
     expect(code).toBe("const a = 'x // y'; \nconst r = /\\/\\/gcp/g;   const t = `a ${`b ${c}`} // d`;\n");
   });
 
   it('src/ names no provider and imports no provider folder, outside comments', async () => {
     const terms = providerTerms();
     // The scan must know the bundled providers, or it proves nothing.
-    expect(terms).toEqual(expect.arrayContaining(['aws', 'AWS', 'azure', 'gcp', 'prefixList', 'groupId', 'serviceAccount', 'vpc', 'nsg']));
+    expect(terms).toEqual(
+      expect.arrayContaining(['aws', 'AWS', 'azure', 'gcp', 'prefixList', 'groupId', 'serviceAccount', 'vpc', 'nsg']),
+    );
     const word = new RegExp(`(?<![A-Za-z0-9_$])(${terms.join('|')})(?![A-Za-z0-9_$])`, 'i');
     const providerImport = /(?:from\s*|import\s*\(\s*)['"]((?:\.\.\/)+providers\/(?!index\.js['"]|kit\/)[^'"]*)['"]/;
     const findings: string[] = [];
@@ -172,7 +206,8 @@ describe('the core knows no cloud', () => {
       if (rel.startsWith('src/commands/') || rel === 'src/index.ts') continue;
       const code = stripComments(await readFile(file, 'utf8'));
       for (const m of code.matchAll(/(?:from\s*|import\s*\(\s*)['"]([^'"]+)['"]/g)) {
-        if (/(^|\/)commands\//.test(m[1]!) && join(file, '..', m[1]!).startsWith(join(REPO, 'src/commands'))) findings.push(`${rel}: ${m[1]}`);
+        if (/(^|\/)commands\//.test(m[1]!) && join(file, '..', m[1]!).startsWith(join(REPO, 'src/commands')))
+          findings.push(`${rel}: ${m[1]}`);
       }
     }
     expect(findings).toEqual([]);
@@ -203,9 +238,16 @@ const acmeTarget: TargetDescriptor<'acme', AcmeConfig> = {
       type: 'object',
       additionalProperties: false,
       required: ['zone'],
-      properties: { zone: { type: 'string', pattern: '^z[0-9]+$', patternErrorMessage: 'a zone like z1' }, internalRanges: { $ref: '#/definitions/internalRanges' } },
+      properties: {
+        zone: { type: 'string', pattern: '^z[0-9]+$', patternErrorMessage: 'a zone like z1' },
+        internalRanges: { $ref: '#/definitions/internalRanges' },
+      },
     },
-    entityBinding: { type: 'object', additionalProperties: false, properties: { bucket: { type: 'string' }, cidrs: { $ref: '#/definitions/cidrs' } } },
+    entityBinding: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { bucket: { type: 'string' }, cidrs: { $ref: '#/definitions/cidrs' } },
+    },
     segmentBinding: {
       type: 'object',
       additionalProperties: false,
@@ -242,20 +284,35 @@ function renderAcme(rules: RuleSet, target: TargetSpec): Resource[] {
       .filter((r) => r.segment === s.name)
       .map((r) => {
         const peer = r.peer.kind === 'segment' ? r.peer.name : r.peer.entity;
-        const bucket = r.peer.kind === 'cloud' ? ((r.peer as unknown as { acme?: { bucket?: string } }).acme?.bucket ?? '') : '';
+        const bucket =
+          r.peer.kind === 'cloud' ? ((r.peer as unknown as { acme?: { bucket?: string } }).acme?.bucket ?? '') : '';
         const key = `${r.direction} ${peer}${bucket ? ` bucket:${bucket}` : ''}`;
         return { key, summary: key, attributes: { peer: JSON.parse(JSON.stringify(r.peer)) as Json } };
       })
       .sort((a, b) => (a.key < b.key ? -1 : 1));
-    return { address: `${target.name}.acme_filter.${tag}`, target: target.name, type: 'acme_filter', name: tag, attributes: { tag }, children };
+    return {
+      address: `${target.name}.acme_filter.${tag}`,
+      target: target.name,
+      type: 'acme_filter',
+      name: tag,
+      attributes: { tag },
+      children,
+    };
   });
 }
 
 const acme: Omit<Provider, 'id'> & { readonly id: string } = {
   id: 'acme',
-  validate: (_rules, target) => (target.kind === ('acme' as string) ? [] : [error('acme-target', 'not an Acme target', target.pos)]),
+  validate: (_rules, target) =>
+    target.kind === ('acme' as string) ? [] : [error('acme-target', 'not an Acme target', target.pos)],
   render: (rules, target) => renderAcme(rules, target),
-  read: async (target) => ({ target: target.name, source: 'snapshot', resources: [], fingerprint: 'empty', diagnostics: [] }),
+  read: async (target) => ({
+    target: target.name,
+    source: 'snapshot',
+    resources: [],
+    fingerprint: 'empty',
+    diagnostics: [],
+  }),
   createApplier: () => {
     throw new ProviderError('acme: no applies in this test');
   },
@@ -291,21 +348,40 @@ describe('a provider registered from outside the core', () => {
 
   it('is validated: its schema fragment, its own checks, with positions', async () => {
     expect(await runCli(['validate', 'bulkhead.yaml'], { cwd: dir })).toMatchObject({ code: 0 });
-    await writeFile(join(dir, 'bad.yaml'), MODEL.replace('zone: z1,', 'zone: z7, colour: red,').replace(' tag: web-tag', ' tagg: web-tag'));
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      MODEL.replace('zone: z1,', 'zone: z7, colour: red,').replace(' tag: web-tag', ' tagg: web-tag'),
+    );
     const r = await runCli(['validate', 'bad.yaml'], { cwd: dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('bad.yaml:4:28: error: targets.lab.acme: unknown key "colour"; expected one of "zone", "internalRanges" [unknown-key]');
+    expect(r.stderr).toContain(
+      'bad.yaml:4:28: error: targets.lab.acme: unknown key "colour"; expected one of "zone", "internalRanges" [unknown-key]',
+    );
     expect(r.stderr).toContain('bad.yaml:4:24: error: "z7" is not an Acme zone [unknown-zone]');
-    expect(r.stderr).toContain('bad.yaml:9:35: error: segments.web.acme: unknown key "tagg"; did you mean "tag"? [unknown-key]');
-    await writeFile(join(dir, 'none.yaml'), MODEL.replace('{ acme: { zone: z1, internalRanges: [10.0.0.0/8] } }', '{}'));
-    expect((await runCli(['validate', 'none.yaml'], { cwd: dir })).stderr).toMatch(/names no cloud: give it one of "aws", "azure", "gcp", "kubernetes" or "acme"/);
+    expect(r.stderr).toContain(
+      'bad.yaml:9:35: error: segments.web.acme: unknown key "tagg"; did you mean "tag"? [unknown-key]',
+    );
+    await writeFile(
+      join(dir, 'none.yaml'),
+      MODEL.replace('{ acme: { zone: z1, internalRanges: [10.0.0.0/8] } }', '{}'),
+    );
+    expect((await runCli(['validate', 'none.yaml'], { cwd: dir })).stderr).toMatch(
+      /names no cloud: give it one of "aws", "azure", "gcp", "kubernetes" or "acme"/,
+    );
   });
 
   it('is compiled: its config canonical in the RuleSet, its bindings kept', async () => {
     const r = await runCli(['compile', '--json', 'bulkhead.yaml'], { cwd: dir });
     expect(r.code).toBe(0);
     const rules = JSON.parse(r.stdout) as RuleSet;
-    expect(rules.targets).toEqual([{ kind: 'acme', name: 'lab', pos: { file: 'bulkhead.yaml', line: 4, column: 3 }, acme: { zone: 'z1', internalRanges: ['10.0.0.0/8'] } }]);
+    expect(rules.targets).toEqual([
+      {
+        kind: 'acme',
+        name: 'lab',
+        pos: { file: 'bulkhead.yaml', line: 4, column: 3 },
+        acme: { zone: 'z1', internalRanges: ['10.0.0.0/8'] },
+      },
+    ]);
     const web = rules.segments.find((s) => s.name === 'web') as unknown as { acme: object };
     // The provider's key order, not the file's.
     expect(JSON.stringify(web.acme)).toBe('{"tag":"web-tag","labels":{"app":"web"}}');
@@ -319,7 +395,9 @@ describe('a provider registered from outside the core', () => {
   });
 
   it('is rendered and planned by the real commands', async () => {
-    const r = await runCli(['render', '--provider', 'acme', '--snapshots', '.', '--json', 'bulkhead.yaml'], { cwd: dir });
+    const r = await runCli(['render', '--provider', 'acme', '--snapshots', '.', '--json', 'bulkhead.yaml'], {
+      cwd: dir,
+    });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({
       filters: [
@@ -331,7 +409,10 @@ describe('a provider registered from outside the core', () => {
     expect(plan.stderr).not.toMatch(/error/i);
     expect(plan.code).toBe(2);
     expect(plan.stdout).toContain('lab.acme_filter.web-tag');
-    const wrong = await runCli(['render', '--provider', 'aws', '--snapshots', '.', '--target', 'lab', 'bulkhead.yaml'], { cwd: dir });
+    const wrong = await runCli(
+      ['render', '--provider', 'aws', '--snapshots', '.', '--target', 'lab', 'bulkhead.yaml'],
+      { cwd: dir },
+    );
     expect(wrong.stderr).toContain('target lab is an Acme target, not AWS');
   });
 });

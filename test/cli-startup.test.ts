@@ -10,11 +10,15 @@ import { processIo } from '../src/io.js';
 const REPO = resolve(import.meta.dirname, '..');
 
 function cli(args: readonly string[]): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './test/helpers/forbid-sdks.mjs', 'src/commands/main.ts', ...args], {
-    cwd: REPO,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--import', './test/helpers/forbid-sdks.mjs', 'src/commands/main.ts', ...args],
+    {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    },
+  );
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -24,25 +28,51 @@ describe('commands that talk to no cloud load no SDK', () => {
     ['--help', ['--help']],
     ['validate', ['validate', 'policies/shop.yaml', 'policies/pci.yaml', 'policies/wordpress.yaml']],
     ['compile', ['compile', 'policies/shop.yaml', '--json']],
-    ['render aws', ['render', '--provider', 'aws', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json']],
-    ['render azure', ['render', '--provider', 'azure', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json']],
-    ['render gcp', ['render', '--provider', 'gcp', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json']],
-    ['render kubernetes', ['render', '--provider', 'kubernetes', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json']],
+    [
+      'render aws',
+      ['render', '--provider', 'aws', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json'],
+    ],
+    [
+      'render azure',
+      ['render', '--provider', 'azure', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json'],
+    ],
+    [
+      'render gcp',
+      ['render', '--provider', 'gcp', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json'],
+    ],
+    [
+      'render kubernetes',
+      ['render', '--provider', 'kubernetes', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json'],
+    ],
     ['plan --snapshots', ['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop']],
     ['drift --snapshots', ['drift', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop']],
   ];
-  it.each(cases)('%s', (_label, args) => {
-    const r = cli(args);
-    expect(r.out).not.toContain('forbidden');
-    // drift exits 2 on the bundled snapshots' drift; everything else 0.
-    expect(r.code, r.out).toBe(args[0] === 'drift' ? 2 : 0);
-  }, 60_000);
+  it.each(cases)(
+    '%s',
+    (_label, args) => {
+      const r = cli(args);
+      expect(r.out).not.toContain('forbidden');
+      // drift exits 2 on the bundled snapshots' drift; everything else 0.
+      expect(r.code, r.out).toBe(args[0] === 'drift' ? 2 : 0);
+    },
+    60_000,
+  );
 
   it('control: the hook does refuse an SDK import', () => {
-    const r = spawnSync(process.execPath, ['--import', './test/helpers/forbid-sdks.mjs', '--input-type=module', '-e', "await import('@aws-sdk/client-ec2')"], {
-      cwd: REPO,
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        './test/helpers/forbid-sdks.mjs',
+        '--input-type=module',
+        '-e',
+        "await import('@aws-sdk/client-ec2')",
+      ],
+      {
+        cwd: REPO,
+        encoding: 'utf8',
+      },
+    );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('forbidden: @aws-sdk/client-ec2');
   }, 60_000);
@@ -53,32 +83,47 @@ describe('commands that talk to no cloud load no SDK', () => {
 // the real registrations print.
 describe('command modules load on use', () => {
   function loadedBy(args: readonly string[]): string[] {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './test/helpers/record-modules.mjs', 'src/commands/main.ts', ...args], {
-      cwd: REPO,
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--import', './test/helpers/record-modules.mjs', 'src/commands/main.ts', ...args],
+      {
+        cwd: REPO,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
-    return r.stderr.split('\n').filter((l) => l.startsWith('loaded: ')).map((l) => l.slice('loaded: '.length));
+    return r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('loaded: '))
+      .map((l) => l.slice('loaded: '.length));
   }
-  const heavy = /\/src\/(compile|model\/(?!suggest)|plan\/(?!suggest))|\/providers\/|\/node_modules\/(yaml|ajv|ipaddr\.js)\//;
+  const heavy =
+    /\/src\/(compile|model\/(?!suggest)|plan\/(?!suggest))|\/providers\/|\/node_modules\/(yaml|ajv|ipaddr\.js)\//;
   const commandModule = /\/src\/commands\/(?!index|options|main|output|engine-context)[a-z-]+\.ts$/;
 
   it('--version loads no command module, no compiler, no provider', () => {
     const loaded = loadedBy(['--version']);
-    expect(loaded.some((u) => u.endsWith('/src/commands/main.ts')), 'the hook saw the CLI').toBe(true);
+    expect(
+      loaded.some((u) => u.endsWith('/src/commands/main.ts')),
+      'the hook saw the CLI',
+    ).toBe(true);
     expect(loaded.filter((u) => commandModule.test(u) || heavy.test(u))).toEqual([]);
   }, 60_000);
 
-  it('--help loads no command module and no compiler (the provider registry, for the providers\' names)', () => {
+  it("--help loads no command module and no compiler (the provider registry, for the providers' names)", () => {
     const loaded = loadedBy(['--help']);
     // Whatever the provider registry imports is allowed here; the compiler, the YAML and schema libraries are not.
-    expect(loaded.filter((u) => commandModule.test(u) || /\/src\/compile\/|\/node_modules\/(yaml|ajv)\//.test(u))).toEqual([]);
+    expect(
+      loaded.filter((u) => commandModule.test(u) || /\/src\/compile\/|\/node_modules\/(yaml|ajv)\//.test(u)),
+    ).toEqual([]);
   }, 60_000);
 
   it('validate loads its own command module and no other, and not the yaml package for a plain file', () => {
     const loaded = loadedBy(['validate', 'policies/pci.yaml']);
-    expect(loaded.filter((u) => commandModule.test(u)).map((u) => u.replace(/.*\/src\/commands\//, ''))).toEqual(['validate.ts']);
+    expect(loaded.filter((u) => commandModule.test(u)).map((u) => u.replace(/.*\/src\/commands\//, ''))).toEqual([
+      'validate.ts',
+    ]);
     // pci.yaml is plain YAML: the fast path reads it, the yaml package is not loaded.
     expect(loaded.filter((u) => /\/node_modules\/yaml\//.test(u))).toEqual([]);
   }, 60_000);
@@ -90,18 +135,25 @@ describe('command modules load on use', () => {
     return p;
   }
 
-  it("the lazy --help lists every command as the real registrations do", async () => {
+  it('the lazy --help lists every command as the real registrations do', async () => {
     expect((await program(['--help'], false)).helpInformation()).toBe((await program([], true)).helpInformation());
   });
 
-  it.each(COMMANDS.flatMap((c) => (typeof c === 'function' ? [] : [c.name])))('%s: registered for real when it runs, its help unchanged', async (name) => {
-    const eager = (await program([], true)).commands.find((c) => c.name() === name)!;
-    for (const argv of [[name, 'x'], ['--no-color', '--no-warn', 'some-rule', name], ['help', name]]) {
-      const lazy = (await program(argv, false)).commands.find((c) => c.name() === name)!;
-      expect(lazy.helpInformation(), argv.join(' ')).toBe(eager.helpInformation());
-      expect(lazy.options.some((o) => o.long === '--lazy-stub')).toBe(false);
-    }
-  });
+  it.each(COMMANDS.flatMap((c) => (typeof c === 'function' ? [] : [c.name])))(
+    '%s: registered for real when it runs, its help unchanged',
+    async (name) => {
+      const eager = (await program([], true)).commands.find((c) => c.name() === name)!;
+      for (const argv of [
+        [name, 'x'],
+        ['--no-color', '--no-warn', 'some-rule', name],
+        ['help', name],
+      ]) {
+        const lazy = (await program(argv, false)).commands.find((c) => c.name() === name)!;
+        expect(lazy.helpInformation(), argv.join(' ')).toBe(eager.helpInformation());
+        expect(lazy.options.some((o) => o.long === '--lazy-stub')).toBe(false);
+      }
+    },
+  );
 
   it('commandNameOf skips options and the value of --no-warn, and reads help <command>', () => {
     expect(commandNameOf(['--version'])).toBeUndefined();

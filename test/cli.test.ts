@@ -43,7 +43,11 @@ describe('cli', () => {
 
   it('takes the global flags before or after the command, for commands it does not define them on', async () => {
     const { dir } = await createFakeWorkspace('bulkhead-cli-');
-    for (const argv of [['--no-color', 'plan'], ['plan', '--no-color'], ['--no-color', 'apply', '--auto-approve']]) {
+    for (const argv of [
+      ['--no-color', 'plan'],
+      ['plan', '--no-color'],
+      ['--no-color', 'apply', '--auto-approve'],
+    ]) {
       const r = await runCli(argv, { cwd: dir, tty: true });
       expect(r.code).toBe(0);
       expect(r.stdout).not.toContain('\u001b[');
@@ -71,7 +75,9 @@ describe('cli', () => {
 describe('process warnings', () => {
   it("recognises the SDKs' notices by name or code, in every emitWarning form", async () => {
     await loadRegistry(); // what `run` does before any command's action (the SDKs load in actions)
-    expect(isSilencedProcessWarning('NodeVersionSupportWarning: The AWS SDK for JavaScript (v3) will require node >=22.')).toBe(true);
+    expect(
+      isSilencedProcessWarning('NodeVersionSupportWarning: The AWS SDK for JavaScript (v3) will require node >=22.'),
+    ).toBe(true);
     expect(isSilencedProcessWarning('received unexpected error', 'MetadataLookupWarning')).toBe(true);
     expect(isSilencedProcessWarning('received unexpected error', { type: 'MetadataLookupWarning' })).toBe(true);
     const e = new Error('x');
@@ -93,7 +99,11 @@ describe('process warnings', () => {
 });
 `,
     );
-    const r = await run(process.execPath, ['--import', 'tsx', '--import', preload, 'src/commands/main.ts', '--version'], { cwd: repo });
+    const r = await run(
+      process.execPath,
+      ['--import', 'tsx', '--import', preload, 'src/commands/main.ts', '--version'],
+      { cwd: repo },
+    );
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(r.stderr).not.toContain('NodeVersionSupportWarning');
     expect(r.stderr).not.toContain('MetadataLookupWarning');
@@ -113,7 +123,11 @@ describe('process warnings', () => {
 });
 `,
     );
-    const r = await run(process.execPath, ['--import', 'tsx', '--import', preload, 'src/commands/main.ts', '--version'], { cwd: repo }).then(
+    const r = await run(
+      process.execPath,
+      ['--import', 'tsx', '--import', preload, 'src/commands/main.ts', '--version'],
+      { cwd: repo },
+    ).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
     );

@@ -18,7 +18,9 @@ describe('library API', () => {
     expect(plan.targets.map((t) => t.target)).toEqual(['aws-prod', 'azure-prod', 'gcp-prod', 'k8s-prod']);
     for (const t of plan.targets) {
       const actions = new Set(t.changes.map((c) => c.action));
-      expect(actions.has('create') || t.changes.some((c) => c.childChanges.some((k) => k.action === 'create'))).toBe(true);
+      expect(actions.has('create') || t.changes.some((c) => c.childChanges.some((k) => k.action === 'create'))).toBe(
+        true,
+      );
       expect(actions.has('delete')).toBe(true);
       expect(actions.has('update')).toBe(true);
     }

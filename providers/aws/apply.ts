@@ -45,7 +45,9 @@ export interface AwsApplierTuning {
  * again with the same content must not be answered with the deleted one. 64 ASCII characters at most.
  */
 export function clientToken(planFingerprint: string, address: string, request: unknown): string {
-  const digest = createHash('sha256').update(JSON.stringify([planFingerprint, address, request])).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([planFingerprint, address, request]))
+    .digest('hex');
   return `bulkhead-${digest.slice(0, 55)}`;
 }
 
@@ -96,10 +98,21 @@ export function createAwsApplier(
     const known = groupIds.get(ref);
     if (known) return known;
     const out = await send(`looking up group ${ref}`, () =>
-      client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [ref] }] })),
+      client.send(
+        new sdk.DescribeSecurityGroupsCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [vpc] },
+            { Name: 'group-name', Values: [ref] },
+          ],
+        }),
+      ),
     );
     const id = out.SecurityGroups?.[0]?.GroupId;
-    if (!id) throw new ProviderError(`AWS: security group ${ref} does not exist in ${vpc}; run plan again`, 'InvalidGroup.NotFound');
+    if (!id)
+      throw new ProviderError(
+        `AWS: security group ${ref} does not exist in ${vpc}; run plan again`,
+        'InvalidGroup.NotFound',
+      );
     groupIds.set(ref, id);
     return id;
   };
@@ -110,10 +123,16 @@ export function createAwsApplier(
     const known = listIds.get(ref) ?? awsLists.get(ref);
     if (known) return known;
     const out = await send(`looking up prefix list ${ref}`, () =>
-      client.send(new sdk.DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [ref] }] })),
+      client.send(
+        new sdk.DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [ref] }] }),
+      ),
     );
     const found = out.PrefixLists?.find((l) => l.PrefixListName === ref && !isDeletedList(l));
-    if (!found?.PrefixListId) throw new ProviderError(`AWS: prefix list ${ref} does not exist in ${target.aws.region}`, 'InvalidPrefixListID.NotFound');
+    if (!found?.PrefixListId)
+      throw new ProviderError(
+        `AWS: prefix list ${ref} does not exist in ${target.aws.region}`,
+        'InvalidPrefixListID.NotFound',
+      );
     (found.OwnerId === 'AWS' ? awsLists : listIds).set(ref, found.PrefixListId);
     return found.PrefixListId;
   };
@@ -176,12 +195,22 @@ export function createAwsApplier(
       ];
     });
 
-  const authorize = async (id: string, name: string, owner: string, direction: 'ingress' | 'egress', rules: AwsRule[]) => {
+  const authorize = async (
+    id: string,
+    name: string,
+    owner: string,
+    direction: 'ingress' | 'egress',
+    rules: AwsRule[],
+  ) => {
     if (rules.length === 0) return;
     const atomic = await Promise.all(rules.map(permission));
     const tags = owner ? [{ ResourceType: 'security-group-rule' as const, Tags: [ownerTag(owner)] }] : undefined;
     const sendAll = async (perms: IpPermission[]) => {
-      const input = { GroupId: id, IpPermissions: mergePermissions(perms), ...(tags ? { TagSpecifications: tags } : {}) };
+      const input = {
+        GroupId: id,
+        IpPermissions: mergePermissions(perms),
+        ...(tags ? { TagSpecifications: tags } : {}),
+      };
       await (direction === 'ingress'
         ? client.send(new sdk.AuthorizeSecurityGroupIngressCommand(input))
         : client.send(new sdk.AuthorizeSecurityGroupEgressCommand(input)));
@@ -189,7 +218,8 @@ export function createAwsApplier(
     try {
       await sendAll(atomic);
     } catch (err) {
-      if (!DUPLICATE_CODES.has(awsErrorCode(err) ?? '')) throw classifyAwsError(err, `authorizing ${direction} rules of ${name} (${id})`);
+      if (!DUPLICATE_CODES.has(awsErrorCode(err) ?? ''))
+        throw classifyAwsError(err, `authorizing ${direction} rules of ${name} (${id})`);
       // Some rules exist already (a re-run, or added by hand): re-read and send only the missing ones.
       const live = await send(`reading rules of ${name}`, () =>
         client.send(new sdk.DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [id] }] })),
@@ -207,9 +237,16 @@ export function createAwsApplier(
     }
   };
 
-  const updateDescriptions = async (id: string, name: string, direction: 'ingress' | 'egress', updates: ChildChange[]) => {
+  const updateDescriptions = async (
+    id: string,
+    name: string,
+    direction: 'ingress' | 'egress',
+    updates: ChildChange[],
+  ) => {
     const items = updates.flatMap((u) =>
-      u.before?.liveId && u.after ? [{ SecurityGroupRuleId: u.before.liveId, Description: childRule(u.after).description }] : [],
+      u.before?.liveId && u.after
+        ? [{ SecurityGroupRuleId: u.before.liveId, Description: childRule(u.after).description }]
+        : [],
     );
     if (items.length === 0) return;
     const input = { GroupId: id, SecurityGroupRuleDescriptions: items };
@@ -243,21 +280,31 @@ export function createAwsApplier(
       // One unknown id fails the whole call: revoke one by one, skipping those already gone.
       if (!ok) {
         for (const ruleId of withIds) {
-          await tolerant(`revoking ${ruleId} of ${name}`, () => revokeCall({ GroupId: id, SecurityGroupRuleIds: [ruleId] }));
+          await tolerant(`revoking ${ruleId} of ${name}`, () =>
+            revokeCall({ GroupId: id, SecurityGroupRuleIds: [ruleId] }),
+          );
         }
       }
     }
     for (const rule of without) {
       const perm = await permission({ ...rule, description: '' });
-      await tolerant(`revoking a ${direction} rule of ${name}`, () => revokeCall({ GroupId: id, IpPermissions: [perm] }));
+      await tolerant(`revoking a ${direction} rule of ${name}`, () =>
+        revokeCall({ GroupId: id, IpPermissions: [perm] }),
+      );
     }
   };
 
   const createGroup = async (after: Resource) => {
     const adopted = str(after.attributes, 'adoptedGroupId');
     if (adopted) {
-      const out = await send(`checking adopted group ${adopted}`, () => client.send(new sdk.DescribeSecurityGroupsCommand({ GroupIds: [adopted] })));
-      if (!out.SecurityGroups?.length) throw new ProviderError(`AWS: adopted security group ${adopted} of ${after.name} does not exist`, 'InvalidGroup.NotFound');
+      const out = await send(`checking adopted group ${adopted}`, () =>
+        client.send(new sdk.DescribeSecurityGroupsCommand({ GroupIds: [adopted] })),
+      );
+      if (!out.SecurityGroups?.length)
+        throw new ProviderError(
+          `AWS: adopted security group ${adopted} of ${after.name} does not exist`,
+          'InvalidGroup.NotFound',
+        );
       groupIds.set(after.name, adopted);
       return;
     }
@@ -265,18 +312,28 @@ export function createAwsApplier(
     const tags: Tag[] = [ownerTag(owner), { Key: SEGMENT_TAG, Value: after.name.slice(owner.length + 1) }];
     let id: string | undefined;
     try {
-      const out = await client.send(new sdk.CreateSecurityGroupCommand({
-        GroupName: after.name,
-        Description: str(after.attributes, 'description'),
-        VpcId: vpc,
-        TagSpecifications: [{ ResourceType: 'security-group', Tags: tags }],
-      }));
+      const out = await client.send(
+        new sdk.CreateSecurityGroupCommand({
+          GroupName: after.name,
+          Description: str(after.attributes, 'description'),
+          VpcId: vpc,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: tags }],
+        }),
+      );
       id = out.GroupId;
     } catch (err) {
-      if (awsErrorCode(err) !== 'InvalidGroup.Duplicate') throw classifyAwsError(err, `creating security group ${after.name}`);
+      if (awsErrorCode(err) !== 'InvalidGroup.Duplicate')
+        throw classifyAwsError(err, `creating security group ${after.name}`);
       // A re-run after a partial apply: ours if it carries the ownership tag, never adopted otherwise.
       const out = await send(`looking up group ${after.name}`, () =>
-        client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [after.name] }] })),
+        client.send(
+          new sdk.DescribeSecurityGroupsCommand({
+            Filters: [
+              { Name: 'vpc-id', Values: [vpc] },
+              { Name: 'group-name', Values: [after.name] },
+            ],
+          }),
+        ),
       );
       const g = out.SecurityGroups?.[0];
       if (!g?.GroupId || ownerOfTagList(g.Tags) !== owner) {
@@ -293,9 +350,15 @@ export function createAwsApplier(
     progress(`created ${after.name} (${id})`);
     // Default deny: a new group allows all IPv4 egress until this rule is revoked.
     try {
-      await client.send(new sdk.RevokeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
+      await client.send(
+        new sdk.RevokeSecurityGroupEgressCommand({
+          GroupId: id,
+          IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+        }),
+      );
     } catch (err) {
-      if (!NOT_FOUND_CODES.has(awsErrorCode(err) ?? '')) throw classifyAwsError(err, `revoking the default egress of ${after.name}`);
+      if (!NOT_FOUND_CODES.has(awsErrorCode(err) ?? ''))
+        throw classifyAwsError(err, `revoking the default egress of ${after.name}`);
     }
   };
 
@@ -304,20 +367,36 @@ export function createAwsApplier(
     const found: string[] = [];
     try {
       for (const filter of ['ip-permission.group-id', 'egress.ip-permission.group-id']) {
-        const out = await client.send(new sdk.DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: filter, Values: [id] }] }));
-        for (const g of out.SecurityGroups ?? []) if (g.GroupId !== id) found.push(`rules of ${g.GroupName} (${g.GroupId})`);
+        const out = await client.send(
+          new sdk.DescribeSecurityGroupsCommand({
+            Filters: [
+              { Name: 'vpc-id', Values: [vpc] },
+              { Name: filter, Values: [id] },
+            ],
+          }),
+        );
+        for (const g of out.SecurityGroups ?? [])
+          if (g.GroupId !== id) found.push(`rules of ${g.GroupName} (${g.GroupId})`);
       }
     } catch {
       // the explanation is best effort
     }
     try {
-      const out = await client.send(new sdk.DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'group-id', Values: [id] }] }));
+      const out = await client.send(
+        new sdk.DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'group-id', Values: [id] }] }),
+      );
       const n = out.NetworkInterfaces?.length ?? 0;
-      if (n > 0) found.push(`${n} network interface${n === 1 ? '' : 's'} (${out.NetworkInterfaces?.map((i) => i.NetworkInterfaceId).join(', ')})`);
+      if (n > 0)
+        found.push(
+          `${n} network interface${n === 1 ? '' : 's'} (${out.NetworkInterfaces?.map((i) => i.NetworkInterfaceId).join(', ')})`,
+        );
     } catch {
       // best effort
     }
-    const who = found.length > 0 ? `it is still used by ${[...new Set(found)].join(', ')}` : 'it is still referenced by a rule of another group or attached to a network interface';
+    const who =
+      found.length > 0
+        ? `it is still used by ${[...new Set(found)].join(', ')}`
+        : 'it is still referenced by a rule of another group or attached to a network interface';
     return (
       `AWS: cannot delete security group ${name} (${id}): DependencyViolation: ${who}. Bulkhead revoked its own ` +
       `references to it and retried ${DEPENDENCY_VIOLATION_ATTEMPTS} times. Remove the other references or detach the ` +
@@ -338,9 +417,12 @@ export function createAwsApplier(
       } catch (err) {
         const code = awsErrorCode(err) ?? '';
         if (NOT_FOUND_CODES.has(code)) return;
-        if (code !== 'DependencyViolation') throw classifyAwsError(err, `deleting security group ${before.name} (${id})`);
+        if (code !== 'DependencyViolation')
+          throw classifyAwsError(err, `deleting security group ${before.name} (${id})`);
         if (attempt >= DEPENDENCY_VIOLATION_ATTEMPTS) {
-          throw new ProviderError(await explainDependency(id, before.name), 'DependencyViolation', false, { cause: err });
+          throw new ProviderError(await explainDependency(id, before.name), 'DependencyViolation', false, {
+            cause: err,
+          });
         }
         await sleep(base * 2 ** (attempt - 1));
       }
@@ -352,7 +434,9 @@ export function createAwsApplier(
   /** Waits until a list is not being changed and returns it. */
   const settledList = async (id: string): Promise<ManagedPrefixList> => {
     for (let i = 0; ; i++) {
-      const out = await send(`reading prefix list ${id}`, () => client.send(new sdk.DescribeManagedPrefixListsCommand({ PrefixListIds: [id] })));
+      const out = await send(`reading prefix list ${id}`, () =>
+        client.send(new sdk.DescribeManagedPrefixListsCommand({ PrefixListIds: [id] })),
+      );
       const l = out.PrefixLists?.[0];
       if (!l) throw new ProviderError(`AWS: prefix list ${id} does not exist`, 'InvalidPrefixListID.NotFound');
       if (!l.State?.endsWith('in-progress') || i >= 60) return l;
@@ -361,11 +445,26 @@ export function createAwsApplier(
   };
 
   /** One ModifyManagedPrefixList with the current version (optimistic concurrency), then wait. */
-  const modifyList = async (id: string, name: string, change: { AddEntries?: { Cidr: string; Description?: string }[]; RemoveEntries?: { Cidr: string }[]; MaxEntries?: number }) => {
+  const modifyList = async (
+    id: string,
+    name: string,
+    change: {
+      AddEntries?: { Cidr: string; Description?: string }[];
+      RemoveEntries?: { Cidr: string }[];
+      MaxEntries?: number;
+    },
+  ) => {
     const l = await settledList(id);
     // PrefixListName is sent unchanged on every modify: moto drops the name of a list modified without it.
     await send(`modifying prefix list ${name}`, () =>
-      client.send(new sdk.ModifyManagedPrefixListCommand({ PrefixListId: id, CurrentVersion: l.Version, PrefixListName: name, ...change })),
+      client.send(
+        new sdk.ModifyManagedPrefixListCommand({
+          PrefixListId: id,
+          CurrentVersion: l.Version,
+          PrefixListName: name,
+          ...change,
+        }),
+      ),
     );
     await settledList(id);
   };
@@ -373,9 +472,13 @@ export function createAwsApplier(
   const createList = async (after: Resource) => {
     const owner = str(after.attributes, 'owner');
     const existing = await send(`looking up prefix list ${after.name}`, () =>
-      client.send(new sdk.DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [after.name] }] })),
+      client.send(
+        new sdk.DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [after.name] }] }),
+      ),
     );
-    const mine = existing.PrefixLists?.find((l) => l.PrefixListName === after.name && !isDeletedList(l) && ownerOfTagList(l.Tags) === owner);
+    const mine = existing.PrefixLists?.find(
+      (l) => l.PrefixListName === after.name && !isDeletedList(l) && ownerOfTagList(l.Tags) === owner,
+    );
     if (mine?.PrefixListId) {
       listIds.set(after.name, mine.PrefixListId);
       return;
@@ -384,12 +487,16 @@ export function createAwsApplier(
       PrefixListName: after.name,
       AddressFamily: str(after.attributes, 'addressFamily'),
       MaxEntries: Number(after.attributes['maxEntries']),
-      TagSpecifications: [{ ResourceType: 'prefix-list' as const, Tags: [ownerTag(owner), { Key: ENTITY_TAG, Value: after.name }] }],
+      TagSpecifications: [
+        { ResourceType: 'prefix-list' as const, Tags: [ownerTag(owner), { Key: ENTITY_TAG, Value: after.name }] },
+      ],
     };
     // A create whose answer was lost (a reset after EC2 acted) is retried with the same token, so
     // EC2 returns the first list instead of making a second one (cloud-semantics: idempotency).
     const ClientToken = clientToken(planFingerprint, after.address, input);
-    const out = await send(`creating prefix list ${after.name}`, () => client.send(new sdk.CreateManagedPrefixListCommand({ ...input, ClientToken })));
+    const out = await send(`creating prefix list ${after.name}`, () =>
+      client.send(new sdk.CreateManagedPrefixListCommand({ ...input, ClientToken })),
+    );
     const id = out.PrefixList?.PrefixListId;
     if (!id) throw new InternalError(`CreateManagedPrefixList returned no id for ${after.name}`);
     listIds.set(after.name, id);
@@ -433,7 +540,10 @@ export function createAwsApplier(
         if (NOT_FOUND_CODES.has(code)) return;
         const inUse = code === 'DependencyViolation' || code === 'InvalidPrefixListModification';
         if (!inUse || attempt >= DEPENDENCY_VIOLATION_ATTEMPTS) {
-          throw classifyAwsError(err, `deleting prefix list ${before.name} (${id}); a rule outside the model may still reference it`);
+          throw classifyAwsError(
+            err,
+            `deleting prefix list ${before.name} (${id}); a rule outside the model may still reference it`,
+          );
         }
         await sleep(base * 2 ** (attempt - 1));
       }
@@ -452,15 +562,34 @@ export function createAwsApplier(
       case 'remove': {
         const res = change.after ?? change.before;
         if (!res) return;
-        const id = change.after && !change.before ? await groupId(res.name) : (change.before?.liveId ?? (await groupId(res.name)));
+        const id =
+          change.after && !change.before
+            ? await groupId(res.name)
+            : (change.before?.liveId ?? (await groupId(res.name)));
         const owner = str(change.after?.attributes ?? {}, 'owner') || str(change.before?.attributes ?? {}, 'owner');
         for (const direction of ['ingress', 'egress'] as const) {
           const mine = step.children.filter((c) => (c.after ?? c.before)?.attributes['direction'] === direction);
           if (step.phase === 'add') {
-            await authorize(id, res.name, owner, direction, mine.filter((c) => c.action === 'create' && c.after).map((c) => childRule(c.after!)));
-            await updateDescriptions(id, res.name, direction, mine.filter((c) => c.action === 'update'));
+            await authorize(
+              id,
+              res.name,
+              owner,
+              direction,
+              mine.filter((c) => c.action === 'create' && c.after).map((c) => childRule(c.after!)),
+            );
+            await updateDescriptions(
+              id,
+              res.name,
+              direction,
+              mine.filter((c) => c.action === 'update'),
+            );
           } else {
-            await revoke(id, res.name, direction, mine.filter((c) => c.action === 'delete'));
+            await revoke(
+              id,
+              res.name,
+              direction,
+              mine.filter((c) => c.action === 'delete'),
+            );
           }
         }
         return;

@@ -56,7 +56,8 @@ export function peerKey(peer: AwsPeer): string {
 /** Parses `peerKey` output back. */
 export function parsePeerKey(key: string): AwsPeer {
   const i = key.indexOf(':');
-  const kind = key.slice(0, i), ref = key.slice(i + 1);
+  const kind = key.slice(0, i),
+    ref = key.slice(i + 1);
   if (kind === 'cidr') return { kind: 'cidr', cidr: ref };
   if (kind === 'sg') return { kind: 'group', ref };
   return { kind: 'prefix-list', ref };
@@ -78,9 +79,10 @@ export function ruleKey(rule: Omit<AwsRule, 'description'>): string {
 
 /** One plan line: `ingress tcp/443 from sg shop-lb`. */
 export function ruleSummary(rule: AwsRule): string {
-  const ports = rule.fromPort !== null && rule.fromPort === rule.toPort && (rule.protocol === 'tcp' || rule.protocol === 'udp')
-    ? String(rule.fromPort)
-    : portText(rule);
+  const ports =
+    rule.fromPort !== null && rule.fromPort === rule.toPort && (rule.protocol === 'tcp' || rule.protocol === 'udp')
+      ? String(rule.fromPort)
+      : portText(rule);
   const what = `${rule.protocol}${ports ? `/${ports}` : ''}`;
   const peer = peerKey(rule.peer).replace(':', ' ');
   return `${rule.direction} ${what} ${rule.direction === 'ingress' ? 'from' : 'to'} ${peer}`;
@@ -98,7 +100,10 @@ export function flat(text: string): string {
 }
 
 /** The rule as a plan child. */
-export function ruleChild(rule: AwsRule, extra: Partial<Pick<Child, 'liveId' | 'origins' | 'dependsOn' | 'widens'>> = {}): Child {
+export function ruleChild(
+  rule: AwsRule,
+  extra: Partial<Pick<Child, 'liveId' | 'origins' | 'dependsOn' | 'widens'>> = {},
+): Child {
   return {
     key: flat(ruleKey(rule)),
     summary: flat(ruleSummary(rule)),
@@ -154,7 +159,11 @@ export function wireProtocol(protocol: string): string {
 }
 
 /** Canonical ports for a protocol from the API's FromPort/ToPort (trap 3). */
-export function canonicalPorts(protocol: string, from: number | undefined, to: number | undefined): [number | null, number | null] {
+export function canonicalPorts(
+  protocol: string,
+  from: number | undefined,
+  to: number | undefined,
+): [number | null, number | null] {
   if (protocol === 'tcp' || protocol === 'udp') return [from ?? 0, to ?? 65535];
   if (protocol === 'icmp' || protocol === 'icmpv6') {
     const type = from ?? -1;
@@ -190,7 +199,8 @@ export function ruleFamily(rule: AwsRule, prefixListFamily: (ref: string) => 'IP
 /** Sorts by a string key (deterministic output). */
 export function byKey<T>(key: (t: T) => string): (a: T, b: T) => number {
   return (a, b) => {
-    const ka = key(a), kb = key(b);
+    const ka = key(a),
+      kb = key(b);
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   };
 }

@@ -17,7 +17,10 @@ export function awsCliJson(resources: readonly Resource[], target: TargetSpec): 
   for (const r of resources) {
     if (r.type !== SG_TYPE) continue;
     const owner = str(r.attributes, 'owner');
-    const perms = { ingress: new Map<string, Record<string, Json[] | string | number>>(), egress: new Map<string, Record<string, Json[] | string | number>>() };
+    const perms = {
+      ingress: new Map<string, Record<string, Json[] | string | number>>(),
+      egress: new Map<string, Record<string, Json[] | string | number>>(),
+    };
     for (const c of r.children) {
       const rule = childRule(c);
       const k = `${rule.protocol} ${rule.fromPort} ${rule.toPort}`;
@@ -25,7 +28,10 @@ export function awsCliJson(resources: readonly Resource[], target: TargetSpec): 
         IpProtocol: wireProtocol(rule.protocol),
         ...(rule.fromPort !== null ? { FromPort: rule.fromPort } : {}),
         ...(rule.toPort !== null ? { ToPort: rule.toPort } : {}),
-        IpRanges: [], Ipv6Ranges: [], PrefixListIds: [], UserIdGroupPairs: [],
+        IpRanges: [],
+        Ipv6Ranges: [],
+        PrefixListIds: [],
+        UserIdGroupPairs: [],
       };
       const d: { [k: string]: Json } = rule.description ? { Description: rule.description } : {};
       const push = (field: string, item: Json) => (p[field] as Json[]).push(item);
@@ -36,7 +42,14 @@ export function awsCliJson(resources: readonly Resource[], target: TargetSpec): 
           break;
         case 'group': {
           const adopted = str(byName.get(rule.peer.ref)?.attributes ?? {}, 'adoptedGroupId');
-          push('UserIdGroupPairs', adopted ? { GroupId: adopted, ...d } : rule.peer.ref.startsWith('sg-') ? { GroupId: rule.peer.ref, ...d } : { GroupName: rule.peer.ref, ...d });
+          push(
+            'UserIdGroupPairs',
+            adopted
+              ? { GroupId: adopted, ...d }
+              : rule.peer.ref.startsWith('sg-')
+                ? { GroupId: rule.peer.ref, ...d }
+                : { GroupName: rule.peer.ref, ...d },
+          );
           break;
         }
         case 'prefix-list':

@@ -69,7 +69,12 @@ export function classifyAwsError(err: unknown, doing: string): ProviderError {
   const code = awsErrorCode(err);
   const message = err instanceof Error ? err.message : String(err);
   const retryable = code !== undefined && THROTTLING_CODES.has(code);
-  const error = new ProviderError(`AWS: ${doing} failed: ${code ? `${code}: ` : ''}${message}${advice(code)}`, code, retryable, { cause: err });
+  const error = new ProviderError(
+    `AWS: ${doing} failed: ${code ? `${code}: ` : ''}${message}${advice(code)}`,
+    code,
+    retryable,
+    { cause: err },
+  );
   return retryable ? markRetried(error, sdkAttempts(err)) : error;
 }
 
@@ -80,7 +85,8 @@ function sdkAttempts(err: unknown): number {
 }
 
 /** What to do when a target has no usable credentials (DESIGN §4: plan offline with snapshots). */
-const CREDENTIALS_ADVICE = "run 'aws configure' or 'aws sso login', set AWS_PROFILE, or plan offline with --snapshots DIR";
+const CREDENTIALS_ADVICE =
+  "run 'aws configure' or 'aws sso login', set AWS_PROFILE, or plan offline with --snapshots DIR";
 
 /**
  * A credentials problem of the SDK's provider chain, as one line naming the target, the chain it
@@ -88,7 +94,11 @@ const CREDENTIALS_ADVICE = "run 'aws configure' or 'aws sso login', set AWS_PROF
  * Covers CredentialsProviderError (nothing in the chain), a profile that is not in the shared files,
  * and an SSO session or token that expired (TokenProviderError, or an SSO error naming the expiry).
  */
-export function credentialsError(err: unknown, target: TargetSpec & { kind: 'aws' }, env: NodeJS.ProcessEnv = process.env): ProviderError | undefined {
+export function credentialsError(
+  err: unknown,
+  target: TargetSpec & { kind: 'aws' },
+  env: NodeJS.ProcessEnv = process.env,
+): ProviderError | undefined {
   if (err instanceof ProviderError || typeof err !== 'object' || err === null) return undefined;
   const name = (err as { name?: unknown }).name;
   const message = err instanceof Error ? err.message : '';
@@ -96,7 +106,8 @@ export function credentialsError(err: unknown, target: TargetSpec & { kind: 'aws
   const expired = /expired|refresh.*token|token.*refresh/i.test(message) && /sso|token/i.test(message);
   const isChain = name === 'CredentialsProviderError' || name === 'TokenProviderError';
   if (!isChain && !(expired && /sso/i.test(message))) return undefined;
-  const line = (what: string, advice: string) => new ProviderError(`target ${target.name}: ${what}: ${advice}`, 'credentials', false, { cause: err });
+  const line = (what: string, advice: string) =>
+    new ProviderError(`target ${target.name}: ${what}: ${advice}`, 'credentials', false, { cause: err });
   if (expired) {
     return line(
       `the AWS SSO session${profile ? ` of profile ${profile}` : ''} has expired`,
@@ -107,7 +118,12 @@ export function credentialsError(err: unknown, target: TargetSpec & { kind: 'aws
   // in neither shared file: look for its section, as the SDK's ini loader would.
   const missingProfile = profile !== undefined && !profileKnown(profile, env);
   const tried = `tried environment variables, the shared config and credentials files${profile ? `, profile ${profile}` : ''}, SSO, container and instance metadata`;
-  return line(missingProfile ? `no AWS credentials: profile ${profile} is not in the shared config or credentials files (${tried})` : `no AWS credentials (${tried})`, CREDENTIALS_ADVICE);
+  return line(
+    missingProfile
+      ? `no AWS credentials: profile ${profile} is not in the shared config or credentials files (${tried})`
+      : `no AWS credentials (${tried})`,
+    CREDENTIALS_ADVICE,
+  );
 }
 
 /** True when a shared config (`[profile X]`, `[X]` for default) or credentials (`[X]`) file has the profile's section. */
@@ -120,7 +136,8 @@ function profileKnown(profile: string, env: NodeJS.ProcessEnv): boolean {
       return '';
     }
   };
-  const sections = (text: string) => [...text.matchAll(/^\s*\[\s*([^\]]+?)\s*\]/gm)].map((m) => m[1]!.replace(/^profile\s+/, ''));
+  const sections = (text: string) =>
+    [...text.matchAll(/^\s*\[\s*([^\]]+?)\s*\]/gm)].map((m) => m[1]!.replace(/^profile\s+/, ''));
   return [
     ...sections(read(env['AWS_CONFIG_FILE'] ?? join(home, '.aws', 'config'))),
     ...sections(read(env['AWS_SHARED_CREDENTIALS_FILE'] ?? join(home, '.aws', 'credentials'))),

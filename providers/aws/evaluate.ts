@@ -1,7 +1,14 @@
 import type { CloudBindingOf, PortMatch, TargetSpec } from '../../src/compile/types.js';
 import { protocolNumberMatch } from '../../src/model/services.js';
 import type { ProviderState, Resource } from '../../src/plan/types.js';
-import type { EvaluateContext, NativeEnd, NativeEvaluator, NativeProbe, NativeRuleRef, NativeVerdict } from '../../src/reach/native.js';
+import type {
+  EvaluateContext,
+  NativeEnd,
+  NativeEvaluator,
+  NativeProbe,
+  NativeRuleRef,
+  NativeVerdict,
+} from '../../src/reach/native.js';
 import { rangesMatch, serviceMatches } from '../../src/reach/native-match.js';
 import { groupName, prefixListName } from './render.js';
 import { childRule, PL_TYPE, SG_TYPE, type AwsRule } from './canonical.js';
@@ -63,7 +70,8 @@ export function evaluateAws(target: TargetSpec, state: ProviderState, context: E
       return;
     }
     if (r.type !== SG_TYPE) return;
-    const adopted = typeof r.attributes['adoptedGroupId'] === 'string' ? (r.attributes['adoptedGroupId'] as string) : undefined;
+    const adopted =
+      typeof r.attributes['adoptedGroupId'] === 'string' ? (r.attributes['adoptedGroupId'] as string) : undefined;
     const id = adopted ?? r.liveId;
     let g = (id ? byAlias.get(id) : undefined) ?? byAlias.get(r.name);
     if (!g) {
@@ -71,7 +79,8 @@ export function evaluateAws(target: TargetSpec, state: ProviderState, context: E
       groups.set(r.name, g);
     }
     for (const alias of [r.name, id]) if (alias) byAlias.set(alias, g);
-    for (const c of r.children) g.rules.push({ rule: childRule(c), key: c.key, ...(c.liveId ? { liveId: c.liveId } : {}), owned });
+    for (const c of r.children)
+      g.rules.push({ rule: childRule(c), key: c.key, ...(c.liveId ? { liveId: c.liveId } : {}), owned });
   };
   for (const r of state.resources) add(r, true);
   for (const r of state.unowned ?? []) add(r, false);
@@ -95,12 +104,16 @@ export function evaluateAws(target: TargetSpec, state: ProviderState, context: E
       case 'group':
         return inGroup(other, p.ref);
       case 'prefix-list': {
-        if (other.kind === 'external' && (other.binding as CloudBindingOf<'aws'> | undefined)?.prefixList === p.ref) return true;
+        if (other.kind === 'external' && (other.binding as CloudBindingOf<'aws'> | undefined)?.prefixList === p.ref)
+          return true;
         const entries = lists.get(p.ref);
         if (entries) {
           if (other.kind === 'external' && other.cidr === undefined && other.entity !== undefined) {
             // An unresolved FQDN entity: the list made for it is its list.
-            return p.ref === prefixListName(context.model, other.entity, 'IPv4') || p.ref === prefixListName(context.model, other.entity, 'IPv6');
+            return (
+              p.ref === prefixListName(context.model, other.entity, 'IPv4') ||
+              p.ref === prefixListName(context.model, other.entity, 'IPv6')
+            );
           }
           return rangesMatch(entries, other, 'contains');
         }
@@ -121,7 +134,12 @@ export function evaluateAws(target: TargetSpec, state: ProviderState, context: E
   });
 
   /** The admitting rule of `end`'s group in `direction` toward `other`, or the implied deny. */
-  const side = (end: NativeEnd & { kind: 'segment' }, direction: 'ingress' | 'egress', other: NativeEnd, probe: NativeProbe): { ok: boolean; rule: NativeRuleRef } => {
+  const side = (
+    end: NativeEnd & { kind: 'segment' },
+    direction: 'ingress' | 'egress',
+    other: NativeEnd,
+    probe: NativeProbe,
+  ): { ok: boolean; rule: NativeRuleRef } => {
     const name = segmentGroup.get(end.segment) ?? groupName(context.model, end.segment);
     const g = byAlias.get(name);
     for (const r of g?.rules ?? []) {
@@ -133,7 +151,15 @@ export function evaluateAws(target: TargetSpec, state: ProviderState, context: E
     const what = g ? `no ${direction} rule of ${name} admits it` : `security group ${name} does not exist`;
     return {
       ok: false,
-      rule: { object: name, rule: `implicit-deny-${direction}`, direction, action: 'deny', owned: false, kind: 'implied', summary: `${what} (security groups deny what no rule allows)` },
+      rule: {
+        object: name,
+        rule: `implicit-deny-${direction}`,
+        direction,
+        action: 'deny',
+        owned: false,
+        kind: 'implied',
+        summary: `${what} (security groups deny what no rule allows)`,
+      },
     };
   };
 
@@ -142,10 +168,16 @@ export function evaluateAws(target: TargetSpec, state: ProviderState, context: E
     const parts: { ok: boolean; rule: NativeRuleRef }[] = [];
     if (probe.source.kind === 'segment') parts.push(side(probe.source, 'egress', probe.destination, probe));
     if (probe.destination.kind === 'segment') parts.push(side(probe.destination, 'ingress', probe.source, probe));
-    const notes = unownedGroups > 0 ? [`target ${target.name}: ${unownedGroups} security group(s) the model does not own are in the VPC; an instance that also has one of them may be allowed more`] : [];
+    const notes =
+      unownedGroups > 0
+        ? [
+            `target ${target.name}: ${unownedGroups} security group(s) the model does not own are in the VPC; an instance that also has one of them may be allowed more`,
+          ]
+        : [];
     const failed = parts.filter((p) => !p.ok);
     if (parts.length === 0) return { verdict: 'deny', rules: [], notes: ['neither end is an instance of the VPC'] };
-    if (failed.length > 0) return { verdict: 'deny', rules: failed.map((p) => p.rule), ...(notes.length ? { notes } : {}) };
+    if (failed.length > 0)
+      return { verdict: 'deny', rules: failed.map((p) => p.rule), ...(notes.length ? { notes } : {}) };
     return { verdict: 'allow', rules: parts.map((p) => p.rule), ...(notes.length ? { notes } : {}) };
   };
   return Object.assign(evaluate, { services });

@@ -20,27 +20,88 @@ import { newFlowRecord, type FlowLogReader, type FlowSink, type TextChunks } fro
 
 /** The default format (version 2), in order. */
 export const AWS_DEFAULT_FIELDS: readonly string[] = [
-  'version', 'account-id', 'interface-id', 'srcaddr', 'dstaddr', 'srcport', 'dstport', 'protocol',
-  'packets', 'bytes', 'start', 'end', 'action', 'log-status',
+  'version',
+  'account-id',
+  'interface-id',
+  'srcaddr',
+  'dstaddr',
+  'srcport',
+  'dstport',
+  'protocol',
+  'packets',
+  'bytes',
+  'start',
+  'end',
+  'action',
+  'log-status',
 ];
 
 /** Every field name of the flow-log record format (versions 2–8), to recognize a header line. */
 const KNOWN_FIELDS = new Set([
   ...AWS_DEFAULT_FIELDS,
-  'vpc-id', 'subnet-id', 'instance-id', 'tcp-flags', 'type', 'pkt-srcaddr', 'pkt-dstaddr', 'region', 'az-id',
-  'sublocation-type', 'sublocation-id', 'pkt-src-aws-service', 'pkt-dst-aws-service', 'flow-direction', 'traffic-path',
-  'ecs-cluster-arn', 'ecs-cluster-name', 'ecs-container-instance-arn', 'ecs-container-instance-id', 'ecs-container-id',
-  'ecs-second-container-id', 'ecs-service-name', 'ecs-task-definition-arn', 'ecs-task-arn', 'ecs-task-id',
-  'reject-reason', 'resource-id', 'encryption-status',
+  'vpc-id',
+  'subnet-id',
+  'instance-id',
+  'tcp-flags',
+  'type',
+  'pkt-srcaddr',
+  'pkt-dstaddr',
+  'region',
+  'az-id',
+  'sublocation-type',
+  'sublocation-id',
+  'pkt-src-aws-service',
+  'pkt-dst-aws-service',
+  'flow-direction',
+  'traffic-path',
+  'ecs-cluster-arn',
+  'ecs-cluster-name',
+  'ecs-container-instance-arn',
+  'ecs-container-instance-id',
+  'ecs-container-id',
+  'ecs-second-container-id',
+  'ecs-service-name',
+  'ecs-task-definition-arn',
+  'ecs-task-arn',
+  'ecs-task-id',
+  'reject-reason',
+  'resource-id',
+  'encryption-status',
 ]);
 
-const NONE = 0, SRC = 1, DST = 2, SPORT = 3, DPORT = 4, PROTO = 5, PACKETS = 6, BYTES = 7, START = 8, END = 9, ACTION = 10,
-  STATUS = 11, PKTSRC = 12, PKTDST = 13, FLAGS = 14, DIRECTION = 15;
+const NONE = 0,
+  SRC = 1,
+  DST = 2,
+  SPORT = 3,
+  DPORT = 4,
+  PROTO = 5,
+  PACKETS = 6,
+  BYTES = 7,
+  START = 8,
+  END = 9,
+  ACTION = 10,
+  STATUS = 11,
+  PKTSRC = 12,
+  PKTDST = 13,
+  FLAGS = 14,
+  DIRECTION = 15;
 
 const ROLE_OF: Readonly<Record<string, number>> = {
-  srcaddr: SRC, dstaddr: DST, srcport: SPORT, dstport: DPORT, protocol: PROTO, packets: PACKETS, bytes: BYTES,
-  start: START, end: END, action: ACTION, 'log-status': STATUS, 'pkt-srcaddr': PKTSRC, 'pkt-dstaddr': PKTDST,
-  'tcp-flags': FLAGS, 'flow-direction': DIRECTION,
+  srcaddr: SRC,
+  dstaddr: DST,
+  srcport: SPORT,
+  dstport: DPORT,
+  protocol: PROTO,
+  packets: PACKETS,
+  bytes: BYTES,
+  start: START,
+  end: END,
+  action: ACTION,
+  'log-status': STATUS,
+  'pkt-srcaddr': PKTSRC,
+  'pkt-dstaddr': PKTDST,
+  'tcp-flags': FLAGS,
+  'flow-direction': DIRECTION,
 };
 
 /** A record layout: the role of each column. */
@@ -62,7 +123,10 @@ const DEFAULT_LAYOUT = layoutOf(AWS_DEFAULT_FIELDS, false);
 function headerFields(line: string): string[] | undefined {
   const c = line.charCodeAt(0);
   if (c >= 48 && c <= 57) return undefined;
-  const fields = line.trim().split(/\s+/).map((f) => (f.startsWith('${') && f.endsWith('}') ? f.slice(2, -1) : f));
+  const fields = line
+    .trim()
+    .split(/\s+/)
+    .map((f) => (f.startsWith('${') && f.endsWith('}') ? f.slice(2, -1) : f));
   if (fields.length < 2 || !fields.every((f) => KNOWN_FIELDS.has(f))) return undefined;
   return fields;
 }
@@ -126,9 +190,21 @@ export async function readAwsFlowLog(file: string, chunks: TextChunks, sink: Flo
     let pos = layout.fromHeader ? 0 : cloudWatchPrefix(line);
     const roles = layout.roles;
     const n = layout.columns;
-    let src = '', dst = '', pktSrc = '', pktDst = '';
-    let sport = -1, dport = -1, proto = -1, packets = 0, bytes = 0, start = -1, end = -1, flags = -1;
-    let action = 0, status = 79, direction = 0;
+    let src = '',
+      dst = '',
+      pktSrc = '',
+      pktDst = '';
+    let sport = -1,
+      dport = -1,
+      proto = -1,
+      packets = 0,
+      bytes = 0,
+      start = -1,
+      end = -1,
+      flags = -1;
+    let action = 0,
+      status = 79,
+      direction = 0;
     let col = 0;
     let bad = '';
     const len = line.length;
@@ -188,7 +264,10 @@ export async function readAwsFlowLog(file: string, chunks: TextChunks, sink: Flo
       col++;
     }
     if (col < n || pos <= len) {
-      warn(lineNo, `expected ${n} fields${layout.fromHeader ? ' (as the header line says)' : ' (the default format)'}, found ${col < n ? col : 'more'}`);
+      warn(
+        lineNo,
+        `expected ${n} fields${layout.fromHeader ? ' (as the header line says)' : ' (the default format)'}, found ${col < n ? col : 'more'}`,
+      );
       return;
     }
     if (status === 78 /* N */ || status === 83 /* S */) {

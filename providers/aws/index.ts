@@ -33,7 +33,8 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
   // Which model owns what, when the engine does not pass a ReadContext: remembered from the
   // validate/render calls that precede every read of a plan.
   const seen = new Map<string, ReadContext>();
-  const remember = (rules: RuleSet, target: TargetSpec) => seen.set(target.name, { model: rules.model.name, segments: rules.segments });
+  const remember = (rules: RuleSet, target: TargetSpec) =>
+    seen.set(target.name, { model: rules.model.name, segments: rules.segments });
   // validate's render, for the render that follows (the resolved FQDNs are its only context).
   const shared = createRenderShare<Resource[]>();
   return {
@@ -52,10 +53,20 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     // The assembly of read: the raw state from snapshot.ts (files) or read.ts (EC2), canonical through state.ts.
     async read(target, source, context) {
       const known = context ?? seen.get(target.name);
-      const owner: Ownership = { model: known?.model, ...(known?.segments ? { segments: known.segments } : {}), ...(context?.unowned ? { unowned: true } : {}) };
+      const owner: Ownership = {
+        model: known?.model,
+        ...(known?.segments ? { segments: known.segments } : {}),
+        ...(context?.unowned ? { unowned: true } : {}),
+      };
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
-      if (source.kind === 'snapshot') return canonicalState(await readSnapshotRaw(source.dir, target), target, 'snapshot', owner);
-      return canonicalState(await readAwsLive(target, source.endpoint, options, owner.model === undefined ? undefined : owner), target, 'live', owner);
+      if (source.kind === 'snapshot')
+        return canonicalState(await readSnapshotRaw(source.dir, target), target, 'snapshot', owner);
+      return canonicalState(
+        await readAwsLive(target, source.endpoint, options, owner.model === undefined ? undefined : owner),
+        target,
+        'live',
+        owner,
+      );
     },
     createApplier(target, state, applierOptions) {
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);

@@ -1,5 +1,12 @@
 import type { TargetSpec } from '../../src/compile/types.js';
-import { isJsonObject, jsonPathError, listAt, mostCommon, stringAt, type JsonObject } from '../../src/flows/json-input.js';
+import {
+  isJsonObject,
+  jsonPathError,
+  listAt,
+  mostCommon,
+  stringAt,
+  type JsonObject,
+} from '../../src/flows/json-input.js';
 import type { Inventory, InventoryLiveOptions, InventoryReader, Workload } from '../../src/flows/types.js';
 import { classifyAwsError, credentialsError } from './errors.js';
 import { DESCRIBE_PAGE_SIZE } from './limits.js';
@@ -52,7 +59,9 @@ function interfaceWorkload(eni: unknown, file: string, path: string): Workload {
     if (gid) groupIds.push(gid);
   });
   const attachment = eni['Attachment'];
-  const instance = isJsonObject(attachment) ? stringAt(attachment, 'InstanceId', file, `${path}.Attachment`) : undefined;
+  const instance = isJsonObject(attachment)
+    ? stringAt(attachment, 'InstanceId', file, `${path}.Attachment`)
+    : undefined;
   const type = stringAt(eni, 'InterfaceType', file, path);
   return {
     id,
@@ -79,7 +88,11 @@ export function parseAwsInventory(json: unknown, file: string): Inventory {
   pages.forEach((page, pi) => {
     const at = Array.isArray(json) ? `[${pi}]` : '$';
     if (!isJsonObject(page) || !Array.isArray(page['NetworkInterfaces'])) {
-      throw jsonPathError(file, at, 'expected the output of `aws ec2 describe-network-interfaces` ({"NetworkInterfaces": [...]})');
+      throw jsonPathError(
+        file,
+        at,
+        'expected the output of `aws ec2 describe-network-interfaces` ({"NetworkInterfaces": [...]})',
+      );
     }
     (page['NetworkInterfaces'] as unknown[]).forEach((eni, i) => {
       const path = `${at === '$' ? '' : at}NetworkInterfaces[${i}]`;
@@ -94,7 +107,10 @@ export function parseAwsInventory(json: unknown, file: string): Inventory {
   const region = mostCommon(zones.flatMap((z) => regionOfZone(z) ?? []));
   const vpc = mostCommon(vpcs);
   const warnings: string[] = [];
-  if (new Set(vpcs).size > 1) warnings.push(`${file}: interfaces of ${new Set(vpcs).size} VPCs; the proposed target names ${vpc}, the one with the most`);
+  if (new Set(vpcs).size > 1)
+    warnings.push(
+      `${file}: interfaces of ${new Set(vpcs).size} VPCs; the proposed target names ${vpc}, the one with the most`,
+    );
   return {
     cloud: 'aws',
     workloads: workloads.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
@@ -115,7 +131,11 @@ export function parseAwsInstances(json: unknown, file: string): Inventory {
   pages.forEach((page, pi) => {
     const at = Array.isArray(json) ? `[${pi}]` : '';
     if (!isJsonObject(page) || !Array.isArray(page['Reservations'])) {
-      throw jsonPathError(file, at || '$', 'expected the output of `aws ec2 describe-instances` ({"Reservations": [...]})');
+      throw jsonPathError(
+        file,
+        at || '$',
+        'expected the output of `aws ec2 describe-instances` ({"Reservations": [...]})',
+      );
     }
     listAt(page, 'Reservations', file, at).forEach((res, ri) => {
       const rpath = `${at}Reservations[${ri}]`;
@@ -125,7 +145,9 @@ export function parseAwsInstances(json: unknown, file: string): Inventory {
         if (!isJsonObject(inst)) throw jsonPathError(file, path, 'expected an instance object');
         const id = stringAt(inst, 'InstanceId', file, path);
         if (!id) throw jsonPathError(file, `${path}.InstanceId`, 'is missing');
-        const enis = listAt(inst, 'NetworkInterfaces', file, path).map((eni, ei) => interfaceWorkload(eni, file, `${path}.NetworkInterfaces[${ei}]`));
+        const enis = listAt(inst, 'NetworkInterfaces', file, path).map((eni, ei) =>
+          interfaceWorkload(eni, file, `${path}.NetworkInterfaces[${ei}]`),
+        );
         const addresses = new Set(enis.flatMap((e) => e.addresses));
         for (const key of ['PrivateIpAddress', 'PublicIpAddress', 'Ipv6Address']) {
           const v = stringAt(inst, key, file, path);
@@ -145,9 +167,18 @@ export function parseAwsInstances(json: unknown, file: string): Inventory {
           if (typeof g['GroupName'] === 'string') groups.add(g['GroupName']);
           if (typeof g['GroupId'] === 'string') groupIds.add(g['GroupId']);
         });
-        workloads.push({ id, name: tags['Name'] ?? id, addresses: [...addresses].sort(), tags, groups: [...groups].sort(), groupIds: [...groupIds].sort() });
+        workloads.push({
+          id,
+          name: tags['Name'] ?? id,
+          addresses: [...addresses].sort(),
+          tags,
+          groups: [...groups].sort(),
+          groupIds: [...groupIds].sort(),
+        });
         const placement = inst['Placement'];
-        const zone = isJsonObject(placement) ? stringAt(placement, 'AvailabilityZone', file, `${path}.Placement`) : undefined;
+        const zone = isJsonObject(placement)
+          ? stringAt(placement, 'AvailabilityZone', file, `${path}.Placement`)
+          : undefined;
         const region = zone ? regionOfZone(zone) : undefined;
         if (region) regions.push(region);
         const vpc = stringAt(inst, 'VpcId', file, path);
@@ -161,7 +192,10 @@ export function parseAwsInstances(json: unknown, file: string): Inventory {
     cloud: 'aws',
     workloads: workloads.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     ...(region && vpc ? { target: { name: `aws-${region}`, config: { region, vpc } } } : {}),
-    warnings: new Set(vpcs).size > 1 ? [`${file}: instances of ${new Set(vpcs).size} VPCs; the proposed target names ${vpc}, the one with the most`] : [],
+    warnings:
+      new Set(vpcs).size > 1
+        ? [`${file}: instances of ${new Set(vpcs).size} VPCs; the proposed target names ${vpc}, the one with the most`]
+        : [],
   };
 }
 
@@ -181,7 +215,11 @@ export function withInstanceTags(interfaces: Inventory, instances: Inventory): I
 }
 
 /** Reads the interfaces of the target's VPC through DescribeNetworkInterfaces (paginated, read-only). */
-export async function readAwsInventoryLive(target: TargetSpec, options: InventoryLiveOptions, clientOptions: AwsClientOptions = {}): Promise<Inventory> {
+export async function readAwsInventoryLive(
+  target: TargetSpec,
+  options: InventoryLiveOptions,
+  clientOptions: AwsClientOptions = {},
+): Promise<Inventory> {
   if (target.kind !== 'aws') throw jsonPathError(target.name, 'target', 'is not an AWS target');
   const client = await createEc2Client(target, options.endpoint, clientOptions);
   try {
@@ -200,7 +238,10 @@ export async function readAwsInventoryLive(target: TargetSpec, options: Inventor
     return withInstanceTags(parseAwsInventory({ NetworkInterfaces }, file), parseAwsInstances({ Reservations }, file));
   } catch (err) {
     if (err instanceof Error && err.name === 'ProviderError') throw err;
-    throw credentialsError(err, target) ?? classifyAwsError(err, `reading the network interfaces of ${target.name} (${target.aws.region} ${target.aws.vpc})`);
+    throw (
+      credentialsError(err, target) ??
+      classifyAwsError(err, `reading the network interfaces of ${target.name} (${target.aws.region} ${target.aws.vpc})`)
+    );
   } finally {
     client.destroy();
   }
@@ -218,7 +259,8 @@ export function createAwsInventoryReader(clientOptions: AwsClientOptions = {}): 
       const page = firstPage(json);
       return page !== undefined && ('NetworkInterfaces' in page || 'Reservations' in page);
     },
-    parse: (json, file) => ('Reservations' in (firstPage(json) ?? {}) ? parseAwsInstances(json, file) : parseAwsInventory(json, file)),
+    parse: (json, file) =>
+      'Reservations' in (firstPage(json) ?? {}) ? parseAwsInstances(json, file) : parseAwsInventory(json, file),
     live: (target, options) => readAwsInventoryLive(target, options, clientOptions),
   };
 }

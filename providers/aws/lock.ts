@@ -1,7 +1,15 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
-import { LOCK_TAGS, lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
+import {
+  LOCK_TAGS,
+  lockObjectName,
+  type LockAttempt,
+  type LockRecord,
+  type LockRequest,
+  type TargetLock,
+  type TargetLocker,
+} from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
 import { OWNER_KEY, ownerTag } from '../kit/ownership.js';
 import { awsErrorCode, classifyAwsError, NOT_FOUND_CODES } from './errors.js';
@@ -32,13 +40,21 @@ export function createAwsLocker(options: AwsClientOptions = {}): TargetLocker {
   };
 }
 
-function awsLock(target: TargetSpec & { kind: 'aws' }, model: string, liveEndpoint: string | undefined, options: AwsClientOptions): TargetLock {
+function awsLock(
+  target: TargetSpec & { kind: 'aws' },
+  model: string,
+  liveEndpoint: string | undefined,
+  options: AwsClientOptions,
+): TargetLock {
   const name = awsLockName(model);
   const vpc = target.aws.vpc;
   const description = `security group ${name} in ${vpc}`;
 
   // One client per call: a lock lives for a whole apply, and the SDK client holds sockets open.
-  async function withClient<T>(doing: string, fn: (client: EC2Client, ec2: typeof import('@aws-sdk/client-ec2')) => Promise<T>): Promise<T> {
+  async function withClient<T>(
+    doing: string,
+    fn: (client: EC2Client, ec2: typeof import('@aws-sdk/client-ec2')) => Promise<T>,
+  ): Promise<T> {
     // The provider's own client (read.ts): same endpoint, retry and credential check, so a run
     // without credentials fails here with the same one line as read. Loaded lazily, as the SDK is.
     const { createEc2Client, loadEc2Sdk } = await import('./read.js');
@@ -55,9 +71,14 @@ function awsLock(target: TargetSpec & { kind: 'aws' }, model: string, liveEndpoi
 
   async function read(): Promise<LockRecord | undefined> {
     return withClient('reading', async (client, ec2) => {
-      const out = await client.send(new ec2.DescribeSecurityGroupsCommand({
-        Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [name] }],
-      }));
+      const out = await client.send(
+        new ec2.DescribeSecurityGroupsCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [vpc] },
+            { Name: 'group-name', Values: [name] },
+          ],
+        }),
+      );
       const group = (out.SecurityGroups ?? []).find((g) => g.GroupName === name);
       if (!group) return undefined;
       const tag = (key: string) => group.Tags?.find((t) => t.Key === key)?.Value;
@@ -87,37 +108,45 @@ function awsLock(target: TargetSpec & { kind: 'aws' }, model: string, liveEndpoi
       let groupId: string | undefined;
       try {
         groupId = await withClient('taking', async (client, ec2) => {
-          const out = await client.send(new ec2.CreateSecurityGroupCommand({
-            GroupName: name,
-            VpcId: vpc,
-            Description: `Bulkhead lock of model ${model}: no rules, attached to nothing; bulkhead force-unlock ${target.name} removes it`,
-            TagSpecifications: [{
-              ResourceType: 'security-group',
-              Tags: [
-                ownerTag(model),
-                { Key: LOCK_TAG, Value: 'true' },
-                { Key: HOLDER_TAG, Value: request.holder },
-                { Key: PID_TAG, Value: String(request.pid) },
-                { Key: RUN_TAG, Value: request.runId },
-                { Key: SINCE_TAG, Value: request.since },
-                { Key: EXPIRES_TAG, Value: request.expires },
+          const out = await client.send(
+            new ec2.CreateSecurityGroupCommand({
+              GroupName: name,
+              VpcId: vpc,
+              Description: `Bulkhead lock of model ${model}: no rules, attached to nothing; bulkhead force-unlock ${target.name} removes it`,
+              TagSpecifications: [
+                {
+                  ResourceType: 'security-group',
+                  Tags: [
+                    ownerTag(model),
+                    { Key: LOCK_TAG, Value: 'true' },
+                    { Key: HOLDER_TAG, Value: request.holder },
+                    { Key: PID_TAG, Value: String(request.pid) },
+                    { Key: RUN_TAG, Value: request.runId },
+                    { Key: SINCE_TAG, Value: request.since },
+                    { Key: EXPIRES_TAG, Value: request.expires },
+                  ],
+                },
               ],
-            }],
-          }));
+            }),
+          );
           return out.GroupId;
         });
       } catch (err) {
-        if (err instanceof ProviderError && err.code === 'InvalidGroup.Duplicate') return { kind: 'held', record: await read() };
+        if (err instanceof ProviderError && err.code === 'InvalidGroup.Duplicate')
+          return { kind: 'held', record: await read() };
         throw err;
       }
-      if (!groupId) throw new ProviderError(`AWS: taking the lock of ${target.name}: CreateSecurityGroup returned no group id`);
+      if (!groupId)
+        throw new ProviderError(`AWS: taking the lock of ${target.name}: CreateSecurityGroup returned no group id`);
       // A new group allows all egress; the lock group is attached to nothing, but it should not
       // even look like it allows anything. Best effort: the lock is already held.
       await withClient('emptying', async (client, ec2) => {
-        await client.send(new ec2.RevokeSecurityGroupEgressCommand({
-          GroupId: groupId,
-          IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
-        }));
+        await client.send(
+          new ec2.RevokeSecurityGroupEgressCommand({
+            GroupId: groupId,
+            IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+          }),
+        );
       }).catch(() => undefined);
       return { kind: 'acquired', record: { ...request, model, objectId: groupId } };
     },

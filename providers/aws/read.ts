@@ -6,20 +6,18 @@ import { ProviderError } from '../../src/errors.js';
 import { ownerOfTagList } from '../kit/ownership.js';
 import { classifyAwsError, credentialsError } from './errors.js';
 import { DESCRIBE_PAGE_SIZE, SDK_MAX_ATTEMPTS } from './limits.js';
-import type {
-  AwsRawState,
-  Ownership,
-  RawPrefixList,
-  RawSecurityGroup,
-  RawSecurityGroupRule,
-} from './state.js';
+import type { AwsRawState, Ownership, RawPrefixList, RawSecurityGroup, RawSecurityGroupRule } from './state.js';
 
 /** How the provider builds its EC2 clients (tests inject endpoint and static credentials). */
 export interface AwsClientOptions {
   /** Endpoint override when neither the target nor BULKHEAD_AWS_ENDPOINT sets one. */
   readonly endpoint?: string;
   /** Static credentials instead of the default provider chain. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  readonly credentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
   /** SDK attempts per call (adaptive retry). */
   readonly maxAttempts?: number;
   /** Builds the client for a target instead (full control in tests). */
@@ -30,7 +28,11 @@ export interface AwsClientOptions {
  * The endpoint for a target: the target's own, then the caller's (the engine resolves
  * BULKHEAD_AWS_ENDPOINT into it), then the provider's option.
  */
-export function endpointFor(target: TargetSpec & { kind: 'aws' }, live: string | undefined, options: AwsClientOptions): string | undefined {
+export function endpointFor(
+  target: TargetSpec & { kind: 'aws' },
+  live: string | undefined,
+  options: AwsClientOptions,
+): string | undefined {
   return target.aws.endpoint ?? live ?? options.endpoint;
 }
 
@@ -44,7 +46,11 @@ export function loadEc2Sdk(): Promise<typeof import('@aws-sdk/client-ec2')> {
  * or a profile. Its credentials are resolved before it is returned, so a machine without any fails
  * here with one line per target (`credentialsError`), before the first call.
  */
-export async function createEc2Client(target: TargetSpec & { kind: 'aws' }, live: string | undefined, options: AwsClientOptions): Promise<EC2Client> {
+export async function createEc2Client(
+  target: TargetSpec & { kind: 'aws' },
+  live: string | undefined,
+  options: AwsClientOptions,
+): Promise<EC2Client> {
   const endpoint = endpointFor(target, live, options);
   if (options.client) return options.client(target, endpoint);
   const { EC2Client } = await loadEc2Sdk();
@@ -77,11 +83,19 @@ function chunks<T>(items: readonly T[], n: number): T[][] {
  * (group-id of the model's groups, 200 per call), DescribeManagedPrefixLists, and the entries of the
  * model's own lists (with no owner given: every group's rules, every tagged list's entries). The number of calls grows with pages (1,000 objects each), not with objects.
  */
-export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind: 'aws' }, owner: Ownership | undefined): Promise<AwsRawState> {
+export async function readLiveRaw(
+  client: EC2Client,
+  target: TargetSpec & { kind: 'aws' },
+  owner: Ownership | undefined,
+): Promise<AwsRawState> {
   const model = owner?.model;
   const adopted = new Set((owner?.segments ?? []).flatMap((s) => (s.aws?.groupId ? [s.aws.groupId] : [])));
-  const { paginateDescribeManagedPrefixLists, paginateDescribeSecurityGroupRules, paginateDescribeSecurityGroups, paginateGetManagedPrefixListEntries } =
-    await loadEc2Sdk();
+  const {
+    paginateDescribeManagedPrefixLists,
+    paginateDescribeSecurityGroupRules,
+    paginateDescribeSecurityGroups,
+    paginateGetManagedPrefixListEntries,
+  } = await loadEc2Sdk();
   try {
     const SecurityGroups: RawSecurityGroup[] = [];
     for await (const page of paginateDescribeSecurityGroups(
@@ -93,7 +107,10 @@ export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind
     const SecurityGroupRules: RawSecurityGroupRule[] = [];
     // Rules of the groups the model owns or adopts (every group for an export): others never enter a plan.
     const ids = SecurityGroups.flatMap((g) =>
-      g.GroupId && (model === undefined || owner?.unowned === true || ownerOfTagList(g.Tags) === model || adopted.has(g.GroupId)) ? [g.GroupId] : [],
+      g.GroupId &&
+      (model === undefined || owner?.unowned === true || ownerOfTagList(g.Tags) === model || adopted.has(g.GroupId))
+        ? [g.GroupId]
+        : [],
     );
     for (const chunk of chunks(ids, 200)) {
       for await (const page of paginateDescribeSecurityGroupRules(
@@ -113,21 +130,33 @@ export async function readLiveRaw(client: EC2Client, target: TargetSpec & { kind
       const listOwner = ownerOfTagList(l.Tags);
       // Reachability also needs the entries of other teams' lists (AWS-managed ones are not listed).
       const foreign = everyCustomerList && l.OwnerId !== 'AWS';
-      if (!l.PrefixListId || ((listOwner === undefined || (model !== undefined && listOwner !== model)) && !foreign)) continue;
+      if (!l.PrefixListId || ((listOwner === undefined || (model !== undefined && listOwner !== model)) && !foreign))
+        continue;
       const entries: { Cidr?: string; Description?: string }[] = [];
-      for await (const page of paginateGetManagedPrefixListEntries({ client, pageSize: 100 }, { PrefixListId: l.PrefixListId })) {
+      for await (const page of paginateGetManagedPrefixListEntries(
+        { client, pageSize: 100 },
+        { PrefixListId: l.PrefixListId },
+      )) {
         entries.push(...(page.Entries ?? []));
       }
       Entries[l.PrefixListId] = entries;
     }
     return { SecurityGroups, SecurityGroupRules, PrefixLists, Entries };
   } catch (err) {
-    throw credentialsError(err, target) ?? classifyAwsError(err, `reading ${target.name} (${target.aws.region} ${target.aws.vpc})`);
+    throw (
+      credentialsError(err, target) ??
+      classifyAwsError(err, `reading ${target.name} (${target.aws.region} ${target.aws.vpc})`)
+    );
   }
 }
 
 /** A live read of a target's raw state with a client of its own (destroyed afterwards unless injected). */
-export async function readAwsLive(target: TargetSpec, endpoint: string | undefined, options: AwsClientOptions, owner: Ownership | undefined): Promise<AwsRawState> {
+export async function readAwsLive(
+  target: TargetSpec,
+  endpoint: string | undefined,
+  options: AwsClientOptions,
+  owner: Ownership | undefined,
+): Promise<AwsRawState> {
   if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
   const client = await createEc2Client(target, endpoint, options);
   try {
@@ -138,6 +167,10 @@ export async function readAwsLive(target: TargetSpec, endpoint: string | undefin
 }
 
 /** Live raw state for `bulkhead export` (every group of the VPC, the model's lists' entries). */
-export function exportRaw(target: TargetSpec, endpoint: string | undefined, options: AwsClientOptions): Promise<AwsRawState> {
+export function exportRaw(
+  target: TargetSpec,
+  endpoint: string | undefined,
+  options: AwsClientOptions,
+): Promise<AwsRawState> {
   return readAwsLive(target, endpoint, options, undefined);
 }

@@ -99,15 +99,13 @@ interface DesiredList {
 }
 
 /** Peers of an endpoint for one target, creating the prefix lists they need. */
-function peersOf(
-  peer: Endpoint,
-  model: string,
-  ctx: RenderContext,
-  lists: Map<string, DesiredList>,
-): AwsPeer[] {
+function peersOf(peer: Endpoint, model: string, ctx: RenderContext, lists: Map<string, DesiredList>): AwsPeer[] {
   const cidrPeers = (entity: string, ipv4: readonly string[], ipv6: readonly string[], builtin: boolean): AwsPeer[] => {
     const out: AwsPeer[] = [];
-    for (const [family, cidrs] of [['IPv4', ipv4], ['IPv6', ipv6]] as const) {
+    for (const [family, cidrs] of [
+      ['IPv4', ipv4],
+      ['IPv6', ipv6],
+    ] as const) {
       const canon = [...new Set(cidrs.map(canonicalCidr))].sort();
       if (!builtin && canon.length >= CIDR_ENTITY_PREFIX_LIST_THRESHOLD) {
         const name = prefixListName(model, entity, family);
@@ -135,7 +133,14 @@ function peersOf(
         if (addrs.size === 0) continue; // nothing to allow in this family (validate warns when both are empty)
         const name = prefixListName(model, peer.entity, family);
         const cidrs = [...addrs].sort();
-        lists.set(name, { name, family, maxEntries: fqdnMaxEntries(cidrs.length), cidrs, entity: peer.entity, fqdn: true });
+        lists.set(name, {
+          name,
+          family,
+          maxEntries: fqdnMaxEntries(cidrs.length),
+          cidrs,
+          entity: peer.entity,
+          fqdn: true,
+        });
         out.push({ kind: 'prefix-list', ref: name });
       }
       return out;
@@ -156,7 +161,14 @@ function peersOf(
  */
 function familyMatches(protocol: string, peer: AwsPeer, lists: ReadonlyMap<string, DesiredList>): boolean {
   if (protocol !== 'icmp' && protocol !== 'icmpv6') return true;
-  const family = peer.kind === 'cidr' ? (peer.cidr.includes(':') ? 'IPv6' : 'IPv4') : peer.kind === 'prefix-list' ? lists.get(peer.ref)?.family : undefined;
+  const family =
+    peer.kind === 'cidr'
+      ? peer.cidr.includes(':')
+        ? 'IPv6'
+        : 'IPv4'
+      : peer.kind === 'prefix-list'
+        ? lists.get(peer.ref)?.family
+        : undefined;
   return family === undefined || family === (protocol === 'icmp' ? 'IPv4' : 'IPv6');
 }
 
@@ -173,7 +185,10 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
   // rules per segment, merged by key (two intents may render to one AWS rule)
   // labels: distinct flow labels (an array: almost always one, and a Set per rule costs memory
   // that the garbage collector keeps copying while the render grows).
-  const bySegment = new Map<string, Map<string, { rule: Omit<AwsRule, 'description'>; labels: string[]; origins: SourceRef[] }>>();
+  const bySegment = new Map<
+    string,
+    Map<string, { rule: Omit<AwsRule, 'description'>; labels: string[]; origins: SourceRef[] }>
+  >();
   for (const seg of rules.segments) bySegment.set(seg.name, new Map());
   // The peers of an endpoint depend only on the endpoint (and ctx, fixed for this render), and a
   // model names the same endpoints in thousands of intents: compute them once per endpoint instead
@@ -198,7 +213,13 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
       if (!familyMatches(ports.protocol, peer, lists)) continue; // icmp is IPv4 only, icmpv6 IPv6 only (validate warns)
       // Plain object literals rather than spreads here and below: this runs once per intent and
       // per rule, and V8's object spread is several times slower than listing the fields.
-      const rule = { direction: intent.direction, protocol: ports.protocol, fromPort: ports.fromPort, toPort: ports.toPort, peer };
+      const rule = {
+        direction: intent.direction,
+        protocol: ports.protocol,
+        fromPort: ports.fromPort,
+        toPort: ports.toPort,
+        peer,
+      };
       const key = ruleKey(rule);
       const entry = group.get(key) ?? { rule, labels: [], origins: [] };
       const label = flowLabel(intent);
@@ -227,40 +248,52 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
     const children: Child[] = [];
     for (const { rule, labels, origins } of bySegment.get(seg.name)?.values() ?? []) {
       const description = sanitizeDescription(`${model}: ${labels.sort().join('; ')}`);
-      const dependsOn = rule.peer.kind === 'group'
-        ? [sharedAddress(SG_TYPE, rule.peer.ref)]
-        : rule.peer.kind === 'prefix-list' && lists.has(rule.peer.ref)
-          ? [sharedAddress(PL_TYPE, rule.peer.ref)]
-          : undefined;
-      const full: AwsRule = { direction: rule.direction, protocol: rule.protocol, fromPort: rule.fromPort, toPort: rule.toPort, peer: rule.peer, description };
+      const dependsOn =
+        rule.peer.kind === 'group'
+          ? [sharedAddress(SG_TYPE, rule.peer.ref)]
+          : rule.peer.kind === 'prefix-list' && lists.has(rule.peer.ref)
+            ? [sharedAddress(PL_TYPE, rule.peer.ref)]
+            : undefined;
+      const full: AwsRule = {
+        direction: rule.direction,
+        protocol: rule.protocol,
+        fromPort: rule.fromPort,
+        toPort: rule.toPort,
+        peer: rule.peer,
+        description,
+      };
       // every allow rule opens access (AWS rules are allow-only)
       children.push(ruleChild(full, dependsOn ? { origins, widens: true, dependsOn } : { origins, widens: true }));
     }
     const adopted = seg.aws?.groupId;
-    out.push(resource({
-      address: addressOf(target.name, SG_TYPE, name),
-      target: target.name,
-      type: SG_TYPE,
-      name,
-      attributes: adopted
-        ? { adoptedGroupId: adopted, owner: model }
-        : { description: groupDescription(model, seg.name), owner: model },
-      children,
-      origins: [{ pos: seg.pos, label: `segment ${seg.name}` }],
-      ...(adopted ? {} : { forceNew: ['description'] }),
-    }));
+    out.push(
+      resource({
+        address: addressOf(target.name, SG_TYPE, name),
+        target: target.name,
+        type: SG_TYPE,
+        name,
+        attributes: adopted
+          ? { adoptedGroupId: adopted, owner: model }
+          : { description: groupDescription(model, seg.name), owner: model },
+        children,
+        origins: [{ pos: seg.pos, label: `segment ${seg.name}` }],
+        ...(adopted ? {} : { forceNew: ['description'] }),
+      }),
+    );
   }
   for (const list of lists.values()) {
-    out.push(resource({
-      address: addressOf(target.name, PL_TYPE, list.name),
-      target: target.name,
-      type: PL_TYPE,
-      name: list.name,
-      attributes: { addressFamily: list.family, maxEntries: list.maxEntries, owner: model },
-      children: list.cidrs.map(entryChild),
-      origins: uniqueOrigins(listOrigins.get(list.name) ?? []),
-      forceNew: ['addressFamily'],
-    }));
+    out.push(
+      resource({
+        address: addressOf(target.name, PL_TYPE, list.name),
+        target: target.name,
+        type: PL_TYPE,
+        name: list.name,
+        attributes: { addressFamily: list.family, maxEntries: list.maxEntries, owner: model },
+        children: list.cidrs.map(entryChild),
+        origins: uniqueOrigins(listOrigins.get(list.name) ?? []),
+        forceNew: ['addressFamily'],
+      }),
+    );
   }
   return out.sort(byKey((r) => r.address));
 }

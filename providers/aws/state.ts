@@ -98,7 +98,9 @@ export interface AwsRawState {
   readonly SecurityGroupRules?: readonly RawSecurityGroupRule[];
   readonly PrefixLists: readonly RawPrefixList[];
   /** Entries of the owned customer-managed lists, by list id. */
-  readonly Entries: { readonly [prefixListId: string]: readonly { readonly Cidr?: string; readonly Description?: string }[] };
+  readonly Entries: {
+    readonly [prefixListId: string]: readonly { readonly Cidr?: string; readonly Description?: string }[];
+  };
   /** AWS-managed lists by name (DescribePrefixLists), when read. */
   readonly AwsPrefixLists?: readonly { readonly PrefixListId?: string; readonly PrefixListName?: string }[];
 }
@@ -125,14 +127,28 @@ export function inferModel(raw: AwsRawState): string | undefined {
 /** Explodes aggregated permissions into atomic raw rules (the DescribeSecurityGroupRules view, without ids). */
 export function explodePermissions(group: RawSecurityGroup): RawSecurityGroupRule[] {
   const out: RawSecurityGroupRule[] = [];
-  for (const [isEgress, perms] of [[false, group.IpPermissions ?? []], [true, group.IpPermissionsEgress ?? []]] as const) {
+  for (const [isEgress, perms] of [
+    [false, group.IpPermissions ?? []],
+    [true, group.IpPermissionsEgress ?? []],
+  ] as const) {
     for (const p of perms) {
-      const base = { GroupId: group.GroupId, IsEgress: isEgress, IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort };
+      const base = {
+        GroupId: group.GroupId,
+        IsEgress: isEgress,
+        IpProtocol: p.IpProtocol,
+        FromPort: p.FromPort,
+        ToPort: p.ToPort,
+      };
       for (const r of p.IpRanges ?? []) out.push({ ...base, CidrIpv4: r.CidrIp, Description: r.Description });
       for (const r of p.Ipv6Ranges ?? []) out.push({ ...base, CidrIpv6: r.CidrIpv6, Description: r.Description });
-      for (const r of p.PrefixListIds ?? []) out.push({ ...base, PrefixListId: r.PrefixListId, Description: r.Description });
+      for (const r of p.PrefixListIds ?? [])
+        out.push({ ...base, PrefixListId: r.PrefixListId, Description: r.Description });
       for (const r of p.UserIdGroupPairs ?? []) {
-        out.push({ ...base, ReferencedGroupInfo: { GroupId: r.GroupId, UserId: r.UserId }, Description: r.Description });
+        out.push({
+          ...base,
+          ReferencedGroupInfo: { GroupId: r.GroupId, UserId: r.UserId },
+          Description: r.Description,
+        });
       }
     }
   }
@@ -148,13 +164,20 @@ export interface Ownership {
 }
 
 /** The canonical state of one AWS target: owned (and adopted) groups and owned prefix lists. */
-export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'live' | 'snapshot', owner: Ownership): ProviderState {
+export function canonicalState(
+  raw: AwsRawState,
+  target: TargetSpec,
+  source: 'live' | 'snapshot',
+  owner: Ownership,
+): ProviderState {
   if (target.kind !== 'aws') throw new InternalError(`the AWS provider got target ${target.name} of ${target.kind}`);
   const vpc = target.aws.vpc;
   const model = owner.model ?? inferModel(raw) ?? '';
   const diagnostics: Diagnostic[] = [];
   // The lock group (lock.ts) is owned but is no segment's group: plan and drift never see it.
-  const groups = raw.SecurityGroups.filter((g) => (g.VpcId === undefined || g.VpcId === vpc) && tagValue(g.Tags, LOCK_TAGS.lock) === undefined);
+  const groups = raw.SecurityGroups.filter(
+    (g) => (g.VpcId === undefined || g.VpcId === vpc) && tagValue(g.Tags, LOCK_TAGS.lock) === undefined,
+  );
   const adoptedBySegment = new Map<string, string>();
   const segmentByAdoptedId = new Map<string, string>();
   for (const s of owner.segments ?? []) {
@@ -163,7 +186,9 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
       segmentByAdoptedId.set(s.aws.groupId, s.name);
     }
   }
-  const managedNames = new Map((owner.segments ?? []).filter((s) => !s.aws?.groupId).map((s) => [groupName(model, s.name).toLowerCase(), s]));
+  const managedNames = new Map(
+    (owner.segments ?? []).filter((s) => !s.aws?.groupId).map((s) => [groupName(model, s.name).toLowerCase(), s]),
+  );
 
   // Which groups are ours, and the name each is known by.
   const managed = new Map<string, { group: RawSecurityGroup; name: string; adopted: boolean }>();
@@ -178,34 +203,45 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
       // A group the model made for a segment that now adopts another group: still ours, to be
       // deleted, under a name that cannot collide with the adopted group's address.
       const segment = (g.GroupName ?? '').slice(model.length + 1);
-      const name = adoptedBySegment.has(segment) && g.GroupName === groupName(model, segment) ? `${g.GroupName}-${id}` : (g.GroupName ?? id);
+      const name =
+        adoptedBySegment.has(segment) && g.GroupName === groupName(model, segment)
+          ? `${g.GroupName}-${id}`
+          : (g.GroupName ?? id);
       managed.set(id, { group: g, name, adopted: false });
     } else {
       // Group names are unique per VPC and case-insensitive: an unowned group with our name blocks the create.
       const seg = managedNames.get((g.GroupName ?? '').toLowerCase());
       if (seg) {
         inTheWay.push(`${id} ${g.GroupName}`);
-        diagnostics.push(error(
-          'aws-unowned-in-the-way',
-          `target ${target.name}: security group ${g.GroupName} (${id}) in ${vpc} has the managed name of segment ` +
-            `${seg.name} but not the ownership tag ${OWNER_KEY}=${model}, and Bulkhead never adopts a group silently. ` +
-            `To adopt it, tag it (aws ec2 create-tags --resources ${id} --tags Key=${OWNER_KEY},Value=${model}) or set ` +
-            `segments.${seg.name}.aws.groupId: ${id} in the model; otherwise rename or delete it.`,
-          seg.pos,
-        ));
+        diagnostics.push(
+          error(
+            'aws-unowned-in-the-way',
+            `target ${target.name}: security group ${g.GroupName} (${id}) in ${vpc} has the managed name of segment ` +
+              `${seg.name} but not the ownership tag ${OWNER_KEY}=${model}, and Bulkhead never adopts a group silently. ` +
+              `To adopt it, tag it (aws ec2 create-tags --resources ${id} --tags Key=${OWNER_KEY},Value=${model}) or set ` +
+              `segments.${seg.name}.aws.groupId: ${id} in the model; otherwise rename or delete it.`,
+            seg.pos,
+          ),
+        );
       }
     }
   }
   for (const [seg, id] of adoptedBySegment) {
     if (![...managed.keys()].includes(id)) {
-      diagnostics.push(warning('aws-adopted-group-missing', `target ${target.name}: segment ${seg} adopts ${id}, which is not in ${vpc}`));
+      diagnostics.push(
+        warning(
+          'aws-adopted-group-missing',
+          `target ${target.name}: segment ${seg} adopts ${id}, which is not in ${vpc}`,
+        ),
+      );
     }
   }
   const refOfGroup = (id: string): string => managed.get(id)?.name ?? id;
 
   // Prefix lists: owned customer lists become resources; every known list gives its id a name.
   const listName = new Map<string, string>();
-  for (const l of raw.AwsPrefixLists ?? []) if (l.PrefixListId && l.PrefixListName) listName.set(l.PrefixListId, l.PrefixListName);
+  for (const l of raw.AwsPrefixLists ?? [])
+    if (l.PrefixListId && l.PrefixListName) listName.set(l.PrefixListId, l.PrefixListName);
   // Two owned lists with one name (a concurrent apply, a create whose answer was lost) are two
   // objects: the one with the lowest id keeps the managed name, every other one is known as
   // `<name>-<pl-id>`, which no model renders, so the plan removes it (its rules first) and drift
@@ -238,7 +274,8 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
     `${groupId} ${r.IsEgress === true} ${r.IpProtocol} ${r.FromPort} ${r.ToPort} ${r.CidrIpv4 ?? r.CidrIpv6 ?? r.PrefixListId ?? r.ReferencedGroupInfo?.GroupId}`;
   const viewDescription = new Map<string, string>();
   for (const { group } of managed.values()) {
-    for (const r of explodePermissions(group)) if (r.Description) viewDescription.set(viewKey(group.GroupId, r), r.Description);
+    for (const r of explodePermissions(group))
+      if (r.Description) viewDescription.set(viewKey(group.GroupId, r), r.Description);
   }
 
   const rulesByGroup = new Map<string, RawSecurityGroupRule[]>();
@@ -272,40 +309,53 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
       const description = r.Description ?? viewDescription.get(viewKey(id, r)) ?? '';
       // The same edges render sets: a rule naming a group or an owned list depends on it, so a
       // plan that deletes that object removes the rule first (make-before-break, DESIGN §3).
-      const dependsOn = peer.kind === 'group'
-        ? [addressOf(target.name, SG_TYPE, peer.ref)]
-        : peer.kind === 'prefix-list' && ownedListAddress.has(peer.ref)
-          ? [addressOf(target.name, PL_TYPE, peer.ref)]
-          : undefined;
+      const dependsOn =
+        peer.kind === 'group'
+          ? [addressOf(target.name, SG_TYPE, peer.ref)]
+          : peer.kind === 'prefix-list' && ownedListAddress.has(peer.ref)
+            ? [addressOf(target.name, PL_TYPE, peer.ref)]
+            : undefined;
       const child = ruleChild(
         { direction: r.IsEgress ? 'egress' : 'ingress', protocol, fromPort, toPort, peer, description },
         { ...(r.SecurityGroupRuleId ? { liveId: r.SecurityGroupRuleId } : {}), ...(dependsOn ? { dependsOn } : {}) },
       );
       children.set(child.key, child);
     }
-    resources.push(resource({
-      address: addressOf(target.name, SG_TYPE, name),
-      target: target.name,
-      type: SG_TYPE,
-      name,
-      attributes: adopted ? { adoptedGroupId: id, owner: model } : { description: group.Description ?? '', owner: ownerOfTagList(group.Tags) ?? '' },
-      children: [...children.values()],
-      liveId: id,
-      ...(adopted ? {} : { forceNew: ['description'] }),
-    }));
+    resources.push(
+      resource({
+        address: addressOf(target.name, SG_TYPE, name),
+        target: target.name,
+        type: SG_TYPE,
+        name,
+        attributes: adopted
+          ? { adoptedGroupId: id, owner: model }
+          : { description: group.Description ?? '', owner: ownerOfTagList(group.Tags) ?? '' },
+        children: [...children.values()],
+        liveId: id,
+        ...(adopted ? {} : { forceNew: ['description'] }),
+      }),
+    );
   }
   for (const { list: l, name } of ownedLists) {
-    const entries = [...new Set((raw.Entries[l.PrefixListId ?? ''] ?? []).flatMap((e) => (e.Cidr ? [canonicalCidr(e.Cidr)] : [])))];
-    resources.push(resource({
-      address: addressOf(target.name, PL_TYPE, name),
-      target: target.name,
-      type: PL_TYPE,
-      name,
-      attributes: { addressFamily: l.AddressFamily === 'IPv6' ? 'IPv6' : 'IPv4', maxEntries: l.MaxEntries ?? 0, owner: ownerOfTagList(l.Tags) ?? '' },
-      children: entries.map(entryChild),
-      liveId: l.PrefixListId ?? '',
-      forceNew: ['addressFamily'],
-    }));
+    const entries = [
+      ...new Set((raw.Entries[l.PrefixListId ?? ''] ?? []).flatMap((e) => (e.Cidr ? [canonicalCidr(e.Cidr)] : []))),
+    ];
+    resources.push(
+      resource({
+        address: addressOf(target.name, PL_TYPE, name),
+        target: target.name,
+        type: PL_TYPE,
+        name,
+        attributes: {
+          addressFamily: l.AddressFamily === 'IPv6' ? 'IPv6' : 'IPv4',
+          maxEntries: l.MaxEntries ?? 0,
+          owner: ownerOfTagList(l.Tags) ?? '',
+        },
+        children: entries.map(entryChild),
+        liveId: l.PrefixListId ?? '',
+        forceNew: ['addressFamily'],
+      }),
+    );
   }
   resources.sort(byKey((r) => r.address));
   if (owner.unowned) {
@@ -322,18 +372,57 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
       const children = foreign.get(id) ?? [];
       if (known && children.length === 0) continue;
       const name = known?.name ?? g.GroupName ?? id;
-      unowned.push(resource({ address: addressOf(target.name, SG_TYPE, `${name}#unowned`), target: target.name, type: SG_TYPE, name, attributes: { owner: ownerOfTagList(g.Tags) ?? '' }, children, liveId: id }));
+      unowned.push(
+        resource({
+          address: addressOf(target.name, SG_TYPE, `${name}#unowned`),
+          target: target.name,
+          type: SG_TYPE,
+          name,
+          attributes: { owner: ownerOfTagList(g.Tags) ?? '' },
+          children,
+          liveId: id,
+        }),
+      );
     }
     for (const l of raw.PrefixLists) {
       const id = l.PrefixListId ?? '';
-      if (!id || isDeletedList(l) || (model !== '' && ownerOfTagList(l.Tags) === model) || raw.Entries[id] === undefined) continue;
+      if (
+        !id ||
+        isDeletedList(l) ||
+        (model !== '' && ownerOfTagList(l.Tags) === model) ||
+        raw.Entries[id] === undefined
+      )
+        continue;
       const entries = [...new Set(raw.Entries[id]!.flatMap((e) => (e.Cidr ? [canonicalCidr(e.Cidr)] : [])))];
-      unowned.push(resource({ address: addressOf(target.name, PL_TYPE, `${l.PrefixListName ?? id}#unowned`), target: target.name, type: PL_TYPE, name: l.PrefixListName ?? id, attributes: { addressFamily: l.AddressFamily === 'IPv6' ? 'IPv6' : 'IPv4', owner: ownerOfTagList(l.Tags) ?? '' }, children: entries.map(entryChild), liveId: id }));
+      unowned.push(
+        resource({
+          address: addressOf(target.name, PL_TYPE, `${l.PrefixListName ?? id}#unowned`),
+          target: target.name,
+          type: PL_TYPE,
+          name: l.PrefixListName ?? id,
+          attributes: {
+            addressFamily: l.AddressFamily === 'IPv6' ? 'IPv6' : 'IPv4',
+            owner: ownerOfTagList(l.Tags) ?? '',
+          },
+          children: entries.map(entryChild),
+          liveId: id,
+        }),
+      );
     }
     unowned.sort(byKey((r) => r.address));
   }
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ resources: resources.map((r) => [r.address, r.liveId, r.attributes, r.children.map((c) => [c.key, c.liveId, c.attributes])]), inTheWay }))
+    .update(
+      JSON.stringify({
+        resources: resources.map((r) => [
+          r.address,
+          r.liveId,
+          r.attributes,
+          r.children.map((c) => [c.key, c.liveId, c.attributes]),
+        ]),
+        inTheWay,
+      }),
+    )
     .digest('hex');
   return { target: target.name, source, resources, fingerprint, diagnostics, ...(owner.unowned ? { unowned } : {}) };
 }
@@ -342,11 +431,25 @@ export function canonicalState(raw: AwsRawState, target: TargetSpec, source: 'li
 function unownedRuleChild(r: RawSecurityGroupRule, peer: AwsPeer): Child {
   const protocol = canonicalProtocol(r.IpProtocol ?? '-1');
   const [fromPort, toPort] = canonicalPorts(protocol, r.FromPort, r.ToPort);
-  return ruleChild({ direction: r.IsEgress ? 'egress' : 'ingress', protocol, fromPort, toPort, peer, description: r.Description ?? '' }, r.SecurityGroupRuleId ? { liveId: r.SecurityGroupRuleId } : {});
+  return ruleChild(
+    {
+      direction: r.IsEgress ? 'egress' : 'ingress',
+      protocol,
+      fromPort,
+      toPort,
+      peer,
+      description: r.Description ?? '',
+    },
+    r.SecurityGroupRuleId ? { liveId: r.SecurityGroupRuleId } : {},
+  );
 }
 
 /** The canonical peer of a raw rule. */
-function rawPeer(r: RawSecurityGroupRule, group: (id: string) => string, list: (id: string) => string): AwsPeer | undefined {
+function rawPeer(
+  r: RawSecurityGroupRule,
+  group: (id: string) => string,
+  list: (id: string) => string,
+): AwsPeer | undefined {
   if (r.CidrIpv4) return { kind: 'cidr', cidr: canonicalCidr(r.CidrIpv4) };
   if (r.CidrIpv6) return { kind: 'cidr', cidr: canonicalCidr(r.CidrIpv6) };
   if (r.ReferencedGroupInfo?.GroupId) return { kind: 'group', ref: group(r.ReferencedGroupInfo.GroupId) };

@@ -57,9 +57,13 @@ function parseQuotas(value: unknown): AwsQuotas | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const v = value as Record<string, unknown>;
   const n = (k: string) => (Number.isInteger(v[k]) && (v[k] as number) >= 1 ? (v[k] as number) : undefined);
-  const groups = n('securityGroupsPerRegion'), rules = n('rulesPerGroup');
+  const groups = n('securityGroupsPerRegion'),
+    rules = n('rulesPerGroup');
   if (groups === undefined && rules === undefined) return undefined;
-  return { ...(groups !== undefined ? { securityGroupsPerRegion: groups } : {}), ...(rules !== undefined ? { rulesPerGroup: rules } : {}) };
+  return {
+    ...(groups !== undefined ? { securityGroupsPerRegion: groups } : {}),
+    ...(rules !== undefined ? { rulesPerGroup: rules } : {}),
+  };
 }
 
 /** The AWS target as the core sees it (validation, compile, the commands): see TargetDescriptor. */
@@ -74,18 +78,35 @@ export const awsTarget: TargetDescriptor<'aws'> = {
       additionalProperties: false,
       required: ['region', 'vpc'],
       properties: {
-        region: { type: 'string', pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$', patternErrorMessage: 'an AWS region like eu-west-1' },
-        vpc: { type: 'string', pattern: '^vpc-[0-9a-f]{8}([0-9a-f]{9})?$', patternErrorMessage: 'a VPC id like vpc-0123456789abcdef0' },
+        region: {
+          type: 'string',
+          pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$',
+          patternErrorMessage: 'an AWS region like eu-west-1',
+        },
+        vpc: {
+          type: 'string',
+          pattern: '^vpc-[0-9a-f]{8}([0-9a-f]{9})?$',
+          patternErrorMessage: 'a VPC id like vpc-0123456789abcdef0',
+        },
         profile: { type: 'string' },
         internalRanges: { $ref: '#/definitions/internalRanges' },
         endpoint: ENDPOINT,
         quotas: {
           type: 'object',
           additionalProperties: false,
-          description: "the account's EC2 quotas where raised above AWS's defaults; validate checks the rendered groups against them",
+          description:
+            "the account's EC2 quotas where raised above AWS's defaults; validate checks the rendered groups against them",
           properties: {
-            securityGroupsPerRegion: { type: 'integer', minimum: 1, description: 'VPC security groups per Region (default 2500)' },
-            rulesPerGroup: { type: 'integer', minimum: 1, description: 'inbound or outbound rules per security group and address family (default 60)' },
+            securityGroupsPerRegion: {
+              type: 'integer',
+              minimum: 1,
+              description: 'VPC security groups per Region (default 2500)',
+            },
+            rulesPerGroup: {
+              type: 'integer',
+              minimum: 1,
+              description: 'inbound or outbound rules per security group and address family (default 60)',
+            },
           },
         },
       },
@@ -99,20 +120,26 @@ export const awsTarget: TargetDescriptor<'aws'> = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        groupId: { type: 'string', pattern: '^sg-[0-9a-f]{8}([0-9a-f]{9})?$', patternErrorMessage: 'a security group id like sg-0123456789abcdef0' },
+        groupId: {
+          type: 'string',
+          pattern: '^sg-[0-9a-f]{8}([0-9a-f]{9})?$',
+          patternErrorMessage: 'a security group id like sg-0123456789abcdef0',
+        },
       },
     },
   },
   entityBindingKeys: ['prefixList'],
   segmentBindingKeys: ['groupId'],
   parse(c, ctx) {
-    const region = c.string('region'), vpc = c.string('vpc');
+    const region = c.string('region'),
+      vpc = c.string('vpc');
     if (region !== undefined) {
       const d = checkKnownName(region, c.pos('region'), AWS_REGIONS, 'region', 'an AWS region');
       if (d) c.report(d);
     }
     if (region === undefined || vpc === undefined) return undefined; // schema: required
-    const profile = c.string('profile'), endpoint = c.string('endpoint');
+    const profile = c.string('profile'),
+      endpoint = c.string('endpoint');
     const quotas = parseQuotas(c.value('quotas'));
     return {
       region,
@@ -150,9 +177,12 @@ export const awsTarget: TargetDescriptor<'aws'> = {
       const prev = adopted.get(id);
       if (prev) {
         out.push(
-          error('duplicate-override', `segments "${prev.name}" and "${seg.name}" both adopt the security group ${id}: a group belongs to one segment`, seg.pos, [
-            { message: `segment "${prev.name}"`, pos: prev.pos },
-          ]),
+          error(
+            'duplicate-override',
+            `segments "${prev.name}" and "${seg.name}" both adopt the security group ${id}: a group belongs to one segment`,
+            seg.pos,
+            [{ message: `segment "${prev.name}"`, pos: prev.pos }],
+          ),
         );
       } else adopted.set(id, seg);
     }

@@ -105,7 +105,10 @@ export class AzureApplier implements Applier {
       case AZURE_TYPES.rcg:
         return step.phase === 'delete' ? this.#deleteRcg(step) : this.#convergeRcg(step);
       default:
-        throw new ProviderError(`${step.change.address}: the Azure provider does not manage ${step.change.type}`, 'UnknownType');
+        throw new ProviderError(
+          `${step.change.address}: the Azure provider does not manage ${step.change.type}`,
+          'UnknownType',
+        );
     }
   }
 
@@ -117,7 +120,9 @@ export class AzureApplier implements Applier {
     if (step.phase === 'delete') {
       this.#options.onProgress?.(`deleting application security group ${name}`);
       try {
-        await retry.run(`deleting application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.beginDeleteAndWait(cfg.resourceGroup, name, this.#lro));
+        await retry.run(`deleting application security group ${name}`, async () =>
+          (await this.#sdk()).applicationSecurityGroups.beginDeleteAndWait(cfg.resourceGroup, name, this.#lro),
+        );
       } catch (err) {
         if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
         throw err;
@@ -129,15 +134,21 @@ export class AzureApplier implements Applier {
     let tags: Record<string, string> = {};
     if (step.phase === 'add') {
       try {
-        const live = await retry.run(`reading application security group ${name}`, async () => (await this.#sdk()).applicationSecurityGroups.get(cfg.resourceGroup, name));
+        const live = await retry.run(`reading application security group ${name}`, async () =>
+          (await this.#sdk()).applicationSecurityGroups.get(cfg.resourceGroup, name),
+        );
         tags = { ...(live.tags ?? {}) };
       } catch (err) {
         if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
       }
     }
-    await retry.run(
-      `writing application security group ${name}`,
-      async () => (await this.#sdk()).applicationSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, name, { location: cfg.location, tags: { ...withoutOwnerTag(tags), ...ownerTagMap(model) } }, this.#lro),
+    await retry.run(`writing application security group ${name}`, async () =>
+      (await this.#sdk()).applicationSecurityGroups.beginCreateOrUpdateAndWait(
+        cfg.resourceGroup,
+        name,
+        { location: cfg.location, tags: { ...withoutOwnerTag(tags), ...ownerTagMap(model) } },
+        this.#lro,
+      ),
     );
   }
 
@@ -146,7 +157,8 @@ export class AzureApplier implements Applier {
       try {
         return await this.#convergeNsgOnce(step);
       } catch (err) {
-        const stale = err instanceof ProviderError && (err.code === 'PreconditionFailed' || statusOf(err.cause) === 412);
+        const stale =
+          err instanceof ProviderError && (err.code === 'PreconditionFailed' || statusOf(err.cause) === 412);
         if (!stale || attempt >= 5) throw err;
         this.#options.onProgress?.(`NSG ${azureConfig(this.#target).nsg} changed while Bulkhead wrote it; re-reading`);
       }
@@ -157,44 +169,67 @@ export class AzureApplier implements Applier {
     const cfg = azureConfig(this.#target);
     const model = modelOf(step);
     const retry = this.#retry;
-    const desired: Resource | null = step.phase === 'delete' || step.change.action === 'delete' ? null : step.change.after;
+    const desired: Resource | null =
+      step.phase === 'delete' || step.change.action === 'delete' ? null : step.change.after;
     const want = new Map((desired?.children ?? []).map((c) => [c.key, c.attributes as RuleAttributes]));
-    await WRITES.run(`nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${cfg.nsg}`.toLowerCase(), async () => {
-      let live: NetworkSecurityGroup | null = null;
-      try {
-        live = await retry.run(`reading NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg));
-      } catch (err) {
-        if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
-      }
-      if (!live && !desired) return;
-      const rules: SecurityRule[] = live?.securityRules ?? [];
-      const unowned = rules.filter((r) => !ownsRuleName(model, r.name ?? ''));
-      const ownedLive = new Map(rules.filter((r) => ownsRuleName(model, r.name ?? '')).map((r) => [r.name!, canonicalJson(ruleFromWire(r as WireRule) as Json)]));
-      const converged = live !== null && ownedLive.size === want.size && [...want].every(([k, a]) => ownedLive.get(k) === canonicalJson(a as Json));
-      if (converged) return;
-      for (const [name, a] of want) {
-        const clash = unowned.find((u) => (u.direction ?? '').toLowerCase() === a.direction && u.priority === a.priority);
-        if (clash) {
+    await WRITES.run(
+      `nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${cfg.nsg}`.toLowerCase(),
+      async () => {
+        let live: NetworkSecurityGroup | null = null;
+        try {
+          live = await retry.run(`reading NSG ${cfg.nsg}`, async () =>
+            (await this.#sdk()).networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg),
+          );
+        } catch (err) {
+          if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
+        }
+        if (!live && !desired) return;
+        const rules: SecurityRule[] = live?.securityRules ?? [];
+        const unowned = rules.filter((r) => !ownsRuleName(model, r.name ?? ''));
+        const ownedLive = new Map(
+          rules
+            .filter((r) => ownsRuleName(model, r.name ?? ''))
+            .map((r) => [r.name!, canonicalJson(ruleFromWire(r as WireRule) as Json)]),
+        );
+        const converged =
+          live !== null &&
+          ownedLive.size === want.size &&
+          [...want].every(([k, a]) => ownedLive.get(k) === canonicalJson(a as Json));
+        if (converged) return;
+        for (const [name, a] of want) {
+          const clash = unowned.find(
+            (u) => (u.direction ?? '').toLowerCase() === a.direction && u.priority === a.priority,
+          );
+          if (clash) {
+            throw new ProviderError(
+              `NSG ${cfg.nsg}: rule ${name} needs ${a.direction} priority ${a.priority}, which rule ${clash.name ?? '?'} (not owned by model ${model}) holds; ` +
+                `move that rule to another priority, or rename it ${model}-… to let Bulkhead own it`,
+              'SecurityRuleConflict',
+            );
+          }
+        }
+        if (unowned.length + want.size > RULES_PER_NSG) {
           throw new ProviderError(
-            `NSG ${cfg.nsg}: rule ${name} needs ${a.direction} priority ${a.priority}, which rule ${clash.name ?? '?'} (not owned by model ${model}) holds; ` +
-              `move that rule to another priority, or rename it ${model}-… to let Bulkhead own it`,
-            'SecurityRuleConflict',
+            `NSG ${cfg.nsg}: ${unowned.length} unowned + ${want.size} owned rules exceed Azure's ${RULES_PER_NSG} rules per NSG`,
+            'SecurityRulesPerNsgLimitReached',
           );
         }
-      }
-      if (unowned.length + want.size > RULES_PER_NSG) {
-        throw new ProviderError(`NSG ${cfg.nsg}: ${unowned.length} unowned + ${want.size} owned rules exceed Azure's ${RULES_PER_NSG} rules per NSG`, 'SecurityRulesPerNsgLimitReached');
-      }
-      const ownedRules = [...want].map(([name, a]) => ruleToWire(name, a, cfg.subscription) as SecurityRule);
-      const body: NetworkSecurityGroup = live
-        ? { ...live, securityRules: [...unowned, ...ownedRules] }
-        : { location: cfg.location, tags: { ...ownerTagMap(model) }, securityRules: ownedRules };
-      this.#options.onProgress?.(`NSG ${cfg.nsg}: PUT ${ownedRules.length} owned + ${unowned.length} unowned rules`);
-      // If-Match: a write by someone else between our GET and PUT fails with 412 instead of being
-      // overwritten; `#convergeNsg` then re-reads and tries again.
-      const ifMatch = live?.etag ? { requestOptions: { customHeaders: { 'If-Match': live.etag } } } : {};
-      await retry.run(`writing NSG ${cfg.nsg}`, async () => (await this.#sdk()).networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, { ...this.#lro, ...ifMatch }));
-    });
+        const ownedRules = [...want].map(([name, a]) => ruleToWire(name, a, cfg.subscription) as SecurityRule);
+        const body: NetworkSecurityGroup = live
+          ? { ...live, securityRules: [...unowned, ...ownedRules] }
+          : { location: cfg.location, tags: { ...ownerTagMap(model) }, securityRules: ownedRules };
+        this.#options.onProgress?.(`NSG ${cfg.nsg}: PUT ${ownedRules.length} owned + ${unowned.length} unowned rules`);
+        // If-Match: a write by someone else between our GET and PUT fails with 412 instead of being
+        // overwritten; `#convergeNsg` then re-reads and tries again.
+        const ifMatch = live?.etag ? { requestOptions: { customHeaders: { 'If-Match': live.etag } } } : {};
+        await retry.run(`writing NSG ${cfg.nsg}`, async () =>
+          (await this.#sdk()).networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, {
+            ...this.#lro,
+            ...ifMatch,
+          }),
+        );
+      },
+    );
   }
 
   #endpointKey(): string {
@@ -221,34 +256,56 @@ export class AzureApplier implements Applier {
         },
       ],
     };
-    await WRITES.run(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
-      let live: WireRcg | null = null;
-      try {
-        live = (await retry.run(`reading rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.get(cfg.resourceGroup, policy, name))) as WireRcg;
-      } catch (err) {
-        if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
-      }
-      if (live && canonicalJson(normalizeRcg(live)) === canonicalJson(normalizeRcg(desired as WireRcg))) return;
-      this.#options.onProgress?.(`firewall policy ${policy}: PUT rule collection group ${name} (${after.children.length} application rules)`);
-      await retry.run(
-        `writing rule collection group ${name} of firewall policy ${policy}`,
-        async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, policy, name, desired, this.#lro),
-      );
-    });
+    await WRITES.run(
+      `policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(),
+      async () => {
+        let live: WireRcg | null = null;
+        try {
+          live = (await retry.run(`reading rule collection group ${name}`, async () =>
+            (await this.#sdk()).firewallPolicyRuleCollectionGroups.get(cfg.resourceGroup, policy, name),
+          )) as WireRcg;
+        } catch (err) {
+          if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
+        }
+        if (live && canonicalJson(normalizeRcg(live)) === canonicalJson(normalizeRcg(desired as WireRcg))) return;
+        this.#options.onProgress?.(
+          `firewall policy ${policy}: PUT rule collection group ${name} (${after.children.length} application rules)`,
+        );
+        await retry.run(`writing rule collection group ${name} of firewall policy ${policy}`, async () =>
+          (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginCreateOrUpdateAndWait(
+            cfg.resourceGroup,
+            policy,
+            name,
+            desired,
+            this.#lro,
+          ),
+        );
+      },
+    );
   }
 
   async #deleteRcg(step: ApplyStep): Promise<void> {
     const cfg = azureConfig(this.#target);
     const policy = String(step.change.before?.attributes['policy'] ?? cfg.firewallPolicy ?? '');
     const name = step.change.name;
-    await WRITES.run(`policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(), async () => {
-      try {
-        await this.#retry.run(`deleting rule collection group ${name}`, async () => (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginDeleteAndWait(cfg.resourceGroup, policy, name, this.#lro));
-      } catch (err) {
-        if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
-        throw err;
-      }
-    });
+    await WRITES.run(
+      `policy:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${policy}`.toLowerCase(),
+      async () => {
+        try {
+          await this.#retry.run(`deleting rule collection group ${name}`, async () =>
+            (await this.#sdk()).firewallPolicyRuleCollectionGroups.beginDeleteAndWait(
+              cfg.resourceGroup,
+              policy,
+              name,
+              this.#lro,
+            ),
+          );
+        } catch (err) {
+          if (err instanceof ProviderError && statusOf(err.cause) === 404) return;
+          throw err;
+        }
+      },
+    );
   }
 }
 
@@ -261,12 +318,22 @@ function normalizeRcg(g: WireRcg): Json {
       name: c.name ?? null,
       priority: c.priority ?? null,
       action: (c.action?.type ?? '').toLowerCase(),
-      rules: (c.rules ?? []).map((r): Json => (r.ruleType === 'ApplicationRule' ? { name: r.name ?? '', ...appRuleFromWire(r as WireAppRule) } : { name: r.name ?? '', ruleType: r.ruleType ?? null })),
+      rules: (c.rules ?? []).map(
+        (r): Json =>
+          r.ruleType === 'ApplicationRule'
+            ? { name: r.name ?? '', ...appRuleFromWire(r as WireAppRule) }
+            : { name: r.name ?? '', ruleType: r.ruleType ?? null },
+      ),
     })),
   };
 }
 
 /** `createApplier` of the provider. */
-export function createAzureApplier(target: TargetSpec, _state: ProviderState, options: ApplierOptions, provider: AzureProviderOptions): Applier {
+export function createAzureApplier(
+  target: TargetSpec,
+  _state: ProviderState,
+  options: ApplierOptions,
+  provider: AzureProviderOptions,
+): Applier {
   return new AzureApplier(target, options, provider);
 }

@@ -48,7 +48,14 @@ export type RuleContent = {
 /** Canonical NSG rule content: what the diff compares. */
 export type RuleAttributes = RuleContent & { readonly priority: number };
 
-const PROTOCOL_TO_WIRE: Readonly<Record<string, string>> = { tcp: 'Tcp', udp: 'Udp', icmp: 'Icmp', esp: 'Esp', ah: 'Ah', '*': '*' };
+const PROTOCOL_TO_WIRE: Readonly<Record<string, string>> = {
+  tcp: 'Tcp',
+  udp: 'Udp',
+  icmp: 'Icmp',
+  esp: 'Esp',
+  ah: 'Ah',
+  '*': '*',
+};
 
 /** True for a canonical protocol an NSG rule can carry (`*` included). */
 export function isNsgProtocol(protocol: string): boolean {
@@ -108,7 +115,11 @@ export function asgId(subscription: string, ref: string): string {
   return `/subscriptions/${subscription}/resourceGroups/${rg}/providers/Microsoft.Network/applicationSecurityGroups/${name}`;
 }
 
-function mergedAddresses(one: string | undefined, many: readonly string[] | undefined, asgs: readonly { id?: string }[] | undefined): string[] {
+function mergedAddresses(
+  one: string | undefined,
+  many: readonly string[] | undefined,
+  asgs: readonly { id?: string }[] | undefined,
+): string[] {
   const all = [
     ...(typeof one === 'string' && one !== '' ? [canonicalPrefix(one)] : []),
     ...(many ?? []).map(canonicalPrefix),
@@ -126,7 +137,11 @@ export function ruleFromWire(r: WireRule): RuleAttributes {
     protocol: canonicalProtocol(r.protocol),
     source: mergedAddresses(r.sourceAddressPrefix, r.sourceAddressPrefixes, r.sourceApplicationSecurityGroups),
     sourcePorts: mergedPorts(r.sourcePortRange, r.sourcePortRanges),
-    destination: mergedAddresses(r.destinationAddressPrefix, r.destinationAddressPrefixes, r.destinationApplicationSecurityGroups),
+    destination: mergedAddresses(
+      r.destinationAddressPrefix,
+      r.destinationAddressPrefixes,
+      r.destinationApplicationSecurityGroups,
+    ),
     destinationPorts: mergedPorts(r.destinationPortRange, r.destinationPortRanges),
     description: r.description ?? '',
   };
@@ -134,7 +149,8 @@ export function ruleFromWire(r: WireRule): RuleAttributes {
 
 function sideToWire(side: 'source' | 'destination', values: readonly string[], subscription: string): WireRule {
   const asgs = values.filter((v) => v.startsWith('asg:'));
-  if (asgs.length > 0) return { [`${side}ApplicationSecurityGroups`]: asgs.map((a) => ({ id: asgId(subscription, a) })) };
+  if (asgs.length > 0)
+    return { [`${side}ApplicationSecurityGroups`]: asgs.map((a) => ({ id: asgId(subscription, a) })) };
   if (values.length === 1) return { [`${side}AddressPrefix`]: values[0]! };
   return { [`${side}AddressPrefixes`]: [...values] };
 }
@@ -186,7 +202,9 @@ export interface WireAppRule {
 /** Canonical attributes of a live application rule. */
 export function appRuleFromWire(r: WireAppRule): AppRuleAttributes {
   return {
-    protocols: [...new Set((r.protocols ?? []).map((p) => `${(p.protocolType ?? '').toLowerCase()}:${p.port ?? ''}`))].sort(),
+    protocols: [
+      ...new Set((r.protocols ?? []).map((p) => `${(p.protocolType ?? '').toLowerCase()}:${p.port ?? ''}`)),
+    ].sort(),
     targetFqdns: [...new Set((r.targetFqdns ?? []).map((f) => f.toLowerCase().replace(/\.$/, '')))].sort(),
     sourceAddresses: [...new Set((r.sourceAddresses ?? []).map(canonicalPrefix))].sort(),
     description: r.description ?? '',

@@ -36,14 +36,16 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
     };
   });
   const out: Record<string, Json> = {
-    nsg: JSON.parse(JSON.stringify({
-      id: nsgId,
-      location: cfg.location,
-      name: cfg.nsg,
-      resourceGroup: cfg.resourceGroup,
-      securityRules: rules,
-      type: 'Microsoft.Network/networkSecurityGroups',
-    })) as Json,
+    nsg: JSON.parse(
+      JSON.stringify({
+        id: nsgId,
+        location: cfg.location,
+        name: cfg.nsg,
+        resourceGroup: cfg.resourceGroup,
+        securityRules: rules,
+        type: 'Microsoft.Network/networkSecurityGroups',
+      }),
+    ) as Json,
     asgs: asgs.map((a) => ({
       id: asgId(cfg.subscription, `asg:${cfg.resourceGroup}/${a.name}`),
       location: cfg.location,
@@ -54,22 +56,24 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
     })),
   };
   if (rcg && cfg.firewallPolicy) {
-    out['ruleCollectionGroup'] = JSON.parse(JSON.stringify({
-      id: `${base}/firewallPolicies/${cfg.firewallPolicy}/ruleCollectionGroups/${rcg.name}`,
-      name: rcg.name,
-      priority: rcg.attributes['priority'],
-      resourceGroup: cfg.resourceGroup,
-      ruleCollections: [
-        {
-          action: { type: 'Allow' },
-          name: rcg.attributes['collection'],
-          priority: rcg.attributes['collectionPriority'],
-          ruleCollectionType: 'FirewallPolicyFilterRuleCollection',
-          rules: rcg.children.map((c) => appRuleToWire(c.key, c.attributes as AppRuleAttributes)),
-        },
-      ],
-      type: 'Microsoft.Network/FirewallPolicies/RuleCollectionGroups',
-    })) as Json;
+    out['ruleCollectionGroup'] = JSON.parse(
+      JSON.stringify({
+        id: `${base}/firewallPolicies/${cfg.firewallPolicy}/ruleCollectionGroups/${rcg.name}`,
+        name: rcg.name,
+        priority: rcg.attributes['priority'],
+        resourceGroup: cfg.resourceGroup,
+        ruleCollections: [
+          {
+            action: { type: 'Allow' },
+            name: rcg.attributes['collection'],
+            priority: rcg.attributes['collectionPriority'],
+            ruleCollectionType: 'FirewallPolicyFilterRuleCollection',
+            rules: rcg.children.map((c) => appRuleToWire(c.key, c.attributes as AppRuleAttributes)),
+          },
+        ],
+        type: 'Microsoft.Network/FirewallPolicies/RuleCollectionGroups',
+      }),
+    ) as Json;
   }
   return out;
 }

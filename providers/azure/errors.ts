@@ -16,7 +16,15 @@ interface RestErrorLike {
   readonly message?: string;
 }
 
-const RETRYABLE_CODES = new Set(['RetryableError', 'RetryableErrorDueToAnotherOperation', 'AnotherOperationInProgress', 'TooManyRequests', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT']);
+const RETRYABLE_CODES = new Set([
+  'RetryableError',
+  'RetryableErrorDueToAnotherOperation',
+  'AnotherOperationInProgress',
+  'TooManyRequests',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+]);
 
 /** True when retrying the same call may succeed. */
 export function isRetryable(err: unknown): boolean {
@@ -42,7 +50,13 @@ const UNAVAILABLE_ERRORS = new Set(['CredentialUnavailableError', 'AggregateAuth
 const REJECTED_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError']);
 
 /** ARM's answers to a token it does not accept (HTTP 401). */
-const ARM_AUTH_CODES = new Set(['InvalidAuthenticationToken', 'ExpiredAuthenticationToken', 'AuthenticationFailed', 'InvalidAuthenticationTokenTenant', 'InvalidAuthenticationTokenAudience']);
+const ARM_AUTH_CODES = new Set([
+  'InvalidAuthenticationToken',
+  'ExpiredAuthenticationToken',
+  'AuthenticationFailed',
+  'InvalidAuthenticationTokenTenant',
+  'InvalidAuthenticationTokenAudience',
+]);
 
 /**
  * What DefaultAzureCredential tries, in order, as AZURE_TOKEN_CREDENTIALS selects it (`dev`,
@@ -70,7 +84,11 @@ export function credentialChain(env: Readonly<Record<string, string | undefined>
 const HINT = "run 'az login', or plan offline with --snapshots DIR";
 
 function firstLine(text: string): string {
-  const line = text.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? '';
+  const line =
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? '';
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
@@ -79,18 +97,38 @@ function firstLine(text: string): string {
  * when `err` is something else. Looks through ProviderError causes (the retry policy wraps what the SDK
  * throws): DefaultAzureCredential fails lazily, on the first SDK call, inside the bearer policy.
  */
-export function credentialError(err: unknown, target: string, env: Readonly<Record<string, string | undefined>> = process.env): ProviderError | undefined {
-  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+export function credentialError(
+  err: unknown,
+  target: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ProviderError | undefined {
+  for (
+    let e: unknown = err, depth = 0;
+    e !== null && typeof e === 'object' && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     if (e instanceof ProviderError && e.code === 'credentials') return e;
     const name = (e as { name?: unknown }).name;
     const r = e as RestErrorLike;
     if (typeof name === 'string' && UNAVAILABLE_ERRORS.has(name)) {
-      return new ProviderError(`target ${target}: no Azure credentials (tried ${credentialChain(env).join(', ')}): ${HINT}`, 'credentials', false, { cause: err });
+      return new ProviderError(
+        `target ${target}: no Azure credentials (tried ${credentialChain(env).join(', ')}): ${HINT}`,
+        'credentials',
+        false,
+        { cause: err },
+      );
     }
-    const rejected = (typeof name === 'string' && REJECTED_ERRORS.has(name)) || (r.statusCode === 401 && (r.code === undefined || ARM_AUTH_CODES.has(r.code)));
+    const rejected =
+      (typeof name === 'string' && REJECTED_ERRORS.has(name)) ||
+      (r.statusCode === 401 && (r.code === undefined || ARM_AUTH_CODES.has(r.code)));
     if (rejected) {
       const why = firstLine(`${r.code && r.statusCode === 401 ? `${r.code}: ` : ''}${r.message ?? ''}`);
-      return new ProviderError(`target ${target}: Azure did not accept the credentials${why ? ` (${why})` : ''}: ${HINT}`, 'credentials', false, { cause: err });
+      return new ProviderError(
+        `target ${target}: Azure did not accept the credentials${why ? ` (${why})` : ''}: ${HINT}`,
+        'credentials',
+        false,
+        { cause: err },
+      );
     }
   }
   return undefined;
@@ -130,7 +168,10 @@ function header(err: unknown, name: string): string | undefined {
   const headers = (err as { response?: { headers?: unknown } } | null)?.response?.headers;
   if (headers === null || typeof headers !== 'object') return undefined;
   const get = (headers as { get?: unknown }).get;
-  const v = typeof get === 'function' ? (get as (n: string) => unknown).call(headers, name) : (headers as Record<string, unknown>)[name];
+  const v =
+    typeof get === 'function'
+      ? (get as (n: string) => unknown).call(headers, name)
+      : (headers as Record<string, unknown>)[name];
   return typeof v === 'string' ? v : undefined;
 }
 
@@ -144,7 +185,14 @@ export function retryAfterMs(err: unknown): number | undefined {
 }
 
 /** Socket errors core-rest-pipeline's exponential strategy retries by itself. */
-const SDK_SYSTEM_ERRORS = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'ENOTFOUND']);
+const SDK_SYSTEM_ERRORS = new Set([
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOENT',
+  'ENOTFOUND',
+]);
 
 /**
  * True when core-rest-pipeline's default retry policy already retried this failure (its
@@ -167,10 +215,12 @@ export function retriedBySdk(err: unknown): boolean {
  * so the apply engine does not start over either. With the SDK's retries switched off
  * (`clientOptions.retryOptions.maxRetries: 0`) this policy retries everything retryable.
  */
-export function azureRetryPolicy(options: {
-  readonly retry?: RetrySettings | undefined;
-  readonly clientOptions?: { readonly retryOptions?: { readonly maxRetries?: number } } | undefined;
-} = {}): RetryPolicy {
+export function azureRetryPolicy(
+  options: {
+    readonly retry?: RetrySettings | undefined;
+    readonly clientOptions?: { readonly retryOptions?: { readonly maxRetries?: number } } | undefined;
+  } = {},
+): RetryPolicy {
   const settings = options.retry ?? {};
   const sdkRetries = options.clientOptions?.retryOptions?.maxRetries !== 0;
   return retryPolicy({

@@ -1,7 +1,20 @@
 import type { CloudBindingOf, PortMatch, TargetSpec } from '../../src/compile/types.js';
 import type { ProviderState, Resource } from '../../src/plan/types.js';
-import type { EvaluateContext, NativeEnd, NativeEvaluator, NativeProbe, NativeRuleRef, NativeVerdict } from '../../src/reach/native.js';
-import { insideRanges, outsideRanges, rangesMatch, serviceMatches, type MatchMode } from '../../src/reach/native-match.js';
+import type {
+  EvaluateContext,
+  NativeEnd,
+  NativeEvaluator,
+  NativeProbe,
+  NativeRuleRef,
+  NativeVerdict,
+} from '../../src/reach/native.js';
+import {
+  insideRanges,
+  outsideRanges,
+  rangesMatch,
+  serviceMatches,
+  type MatchMode,
+} from '../../src/reach/native-match.js';
 import { canonicalPrefix, type RuleAttributes } from './canonical.js';
 import { asgName, AZURE_TYPES, azureConfig } from './render.js';
 import { azureTarget } from './target.js';
@@ -37,8 +50,26 @@ export const DEFAULT_RULES: readonly (RuleAttributes & { readonly name: string }
   defaultRule('DenyAllOutBound', 'outbound', 65500, 'deny', '*', '*'),
 ];
 
-function defaultRule(name: string, direction: 'inbound' | 'outbound', priority: number, access: 'allow' | 'deny', source: string, destination: string): RuleAttributes & { name: string } {
-  return { name, access, direction, priority, protocol: '*', source: [source], sourcePorts: ['*'], destination: [destination], destinationPorts: ['*'], description: 'Azure default rule' };
+function defaultRule(
+  name: string,
+  direction: 'inbound' | 'outbound',
+  priority: number,
+  access: 'allow' | 'deny',
+  source: string,
+  destination: string,
+): RuleAttributes & { name: string } {
+  return {
+    name,
+    access,
+    direction,
+    priority,
+    protocol: '*',
+    source: [source],
+    sourcePorts: ['*'],
+    destination: [destination],
+    destinationPorts: ['*'],
+    description: 'Azure default rule',
+  };
 }
 
 /** The address of Azure's load balancer health probes (the `AzureLoadBalancer` tag). */
@@ -51,16 +82,27 @@ export function nsgRuleServices(a: Pick<RuleAttributes, 'protocol' | 'destinatio
     const [from, to = from] = p.split('-').map(Number) as [number, number?];
     return { from, to: to! };
   });
-  const ported = (protocol: 'tcp' | 'udp') => ranges.map((r): PortMatch => ({ kind: 'ports', protocol, from: r.from, to: r.to }));
+  const ported = (protocol: 'tcp' | 'udp') =>
+    ranges.map((r): PortMatch => ({ kind: 'ports', protocol, from: r.from, to: r.to }));
   switch (a.protocol) {
     case '*':
-      return a.destinationPorts.includes('*') ? [{ kind: 'all' }] : [...ported('tcp'), ...ported('udp'), { kind: 'icmp', protocol: 'icmp', type: null, code: null }, { kind: 'icmp', protocol: 'icmpv6', type: null, code: null }];
+      return a.destinationPorts.includes('*')
+        ? [{ kind: 'all' }]
+        : [
+            ...ported('tcp'),
+            ...ported('udp'),
+            { kind: 'icmp', protocol: 'icmp', type: null, code: null },
+            { kind: 'icmp', protocol: 'icmpv6', type: null, code: null },
+          ];
     case 'tcp':
     case 'udp':
       return ported(a.protocol);
     case 'icmp':
       // Azure's Icmp covers ICMP for IPv4 and IPv6 alike.
-      return [{ kind: 'icmp', protocol: 'icmp', type: null, code: null }, { kind: 'icmp', protocol: 'icmpv6', type: null, code: null }];
+      return [
+        { kind: 'icmp', protocol: 'icmp', type: null, code: null },
+        { kind: 'icmp', protocol: 'icmpv6', type: null, code: null },
+      ];
     case 'esp':
       return [{ kind: 'protocol', number: 50 }];
     case 'ah':
@@ -80,17 +122,28 @@ interface NsgRule extends RuleAttributes {
 /** Builds the Azure evaluator for one target's state (owned and, when read, unowned rules). */
 export function evaluateAzure(target: TargetSpec, state: ProviderState, context: EvaluateContext): NativeEvaluator {
   const cfg = azureConfig(target);
-  const vnet = (context.options?.virtualNetwork ?? azureTarget.internalRanges(azureConfig(target))).map(canonicalPrefix);
+  const vnet = (context.options?.virtualNetwork ?? azureTarget.internalRanges(azureConfig(target))).map(
+    canonicalPrefix,
+  );
   const rg = cfg.resourceGroup.toLowerCase();
   const nsgOf = (r: Resource) => r.type === AZURE_TYPES.nsg && r.name.toLowerCase() === cfg.nsg.toLowerCase();
   const rules: NsgRule[] = [];
   const seen = new Set<string>();
-  for (const [list, owned] of [[state.resources, true], [state.unowned ?? [], false]] as const) {
+  for (const [list, owned] of [
+    [state.resources, true],
+    [state.unowned ?? [], false],
+  ] as const) {
     for (const r of list.filter(nsgOf)) {
       for (const c of r.children) {
         if (seen.has(c.key.toLowerCase())) continue;
         seen.add(c.key.toLowerCase());
-        rules.push({ ...(c.attributes as unknown as RuleAttributes), name: c.key, ...(c.liveId ? { liveId: c.liveId } : {}), owned, kind: 'rule' });
+        rules.push({
+          ...(c.attributes as unknown as RuleAttributes),
+          name: c.key,
+          ...(c.liveId ? { liveId: c.liveId } : {}),
+          owned,
+          kind: 'rule',
+        });
       }
     }
   }
@@ -100,20 +153,26 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     inbound: rules.filter((r) => r.direction === 'inbound').sort((a, b) => a.priority - b.priority),
     outbound: rules.filter((r) => r.direction === 'outbound').sort((a, b) => a.priority - b.priority),
   };
-  const asgOfSegment = new Map(context.segments.map((s) => [s.name, `asg:${rg}/${asgName(context.model, s.name).toLowerCase()}`]));
+  const asgOfSegment = new Map(
+    context.segments.map((s) => [s.name, `asg:${rg}/${asgName(context.model, s.name).toLowerCase()}`]),
+  );
 
   /** Does one address value of a rule side match an end? */
   const valueMatches = (value: string, end: NativeEnd, mode: MatchMode): boolean => {
     if (value === '*') return true;
-    if (value.startsWith('asg:')) return end.kind === 'segment' && asgOfSegment.get(end.segment) === value.toLowerCase();
+    if (value.startsWith('asg:'))
+      return end.kind === 'segment' && asgOfSegment.get(end.segment) === value.toLowerCase();
     const tag = value.toLowerCase();
     if (tag === 'virtualnetwork') return end.kind === 'segment' || insideRanges(vnet, end);
     // Internet: outside the VNet. An allow admits an outside end only if none of it is inside.
-    if (tag === 'internet') return end.kind === 'external' && (mode === 'contains' ? !overlapsVnet(end) : outsideRanges(vnet, end));
+    if (tag === 'internet')
+      return end.kind === 'external' && (mode === 'contains' ? !overlapsVnet(end) : outsideRanges(vnet, end));
     if (tag === 'azureloadbalancer') return rangesMatch(AZURE_LB, end, mode);
     if (/^[0-9a-f:.]+\/\d+$/i.test(value)) return rangesMatch([value], end, mode);
     // Any other service tag: the entity bound to it.
-    return end.kind === 'external' && (end.binding as CloudBindingOf<'azure'> | undefined)?.serviceTag?.toLowerCase() === tag;
+    return (
+      end.kind === 'external' && (end.binding as CloudBindingOf<'azure'> | undefined)?.serviceTag?.toLowerCase() === tag
+    );
   };
   /** Does any address of the end lie inside the VNet (then `Internet` does not contain it)? */
   const overlapsVnet = (end: NativeEnd): boolean => {
@@ -171,10 +230,16 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     const decided: NativeRuleRef[] = [];
     if (probe.source.kind === 'segment') decided.push(ref(decide('outbound', probe), 'egress'));
     if (probe.destination.kind === 'segment') decided.push(ref(decide('inbound', probe), 'ingress'));
-    const notes = nsgExists ? [] : [`NSG ${cfg.nsg} of target ${target.name} does not exist: only Azure's default rules apply`];
+    const notes = nsgExists
+      ? []
+      : [`NSG ${cfg.nsg} of target ${target.name} does not exist: only Azure's default rules apply`];
     if (decided.length === 0) return { verdict: 'deny', rules: [], notes: ['neither end is in the VNet'] };
     const denied = decided.filter((r) => r.action === 'deny');
-    return { verdict: denied.length > 0 ? 'deny' : 'allow', rules: denied.length > 0 ? denied : decided, ...(notes.length ? { notes } : {}) };
+    return {
+      verdict: denied.length > 0 ? 'deny' : 'allow',
+      rules: denied.length > 0 ? denied : decided,
+      ...(notes.length ? { notes } : {}),
+    };
   };
   return Object.assign(evaluate, { services });
 }

@@ -1,5 +1,11 @@
 import { forEachJsonItem } from '../../src/flows/read-files.js';
-import { newFlowRecord, type FlowLogReader, type FlowRecord, type FlowSink, type TextChunks } from '../../src/flows/types.js';
+import {
+  newFlowRecord,
+  type FlowLogReader,
+  type FlowRecord,
+  type FlowSink,
+  type TextChunks,
+} from '../../src/flows/types.js';
 
 /**
  * Azure flow logs as Network Watcher writes them to blob storage (`{"records": [...]}`, one blob
@@ -34,16 +40,19 @@ function port(text: string | undefined): number {
 /** Fills `r` from a tuple; the reason it cannot when it is malformed. */
 function parseTuple(tuple: string, vnet: boolean, r: FlowRecord): string | undefined {
   const f = tuple.split(',');
-  if (vnet ? f.length < 13 : f.length < 8) return `expected ${vnet ? 13 : '8 or 13'} comma-separated fields, found ${f.length}`;
+  if (vnet ? f.length < 13 : f.length < 8)
+    return `expected ${vnet ? 13 : '8 or 13'} comma-separated fields, found ${f.length}`;
   const time = Number(f[0]);
   if (!Number.isFinite(time) || time <= 0) return `time "${f[0]}" is not a number`;
   if (!f[1] || !f[2]) return 'a tuple without its source or destination address';
-  const sport = port(f[3]), dport = port(f[4]);
+  const sport = port(f[3]),
+    dport = port(f[4]);
   if (sport < 0 || dport < 0) return `ports "${f[3]}"/"${f[4]}" are not valid`;
   let protocol: number;
   if (vnet) {
     protocol = Number(f[5]);
-    if (!Number.isInteger(protocol) || protocol < 0 || protocol > 255) return `protocol "${f[5]}" is not a protocol number`;
+    if (!Number.isInteger(protocol) || protocol < 0 || protocol > 255)
+      return `protocol "${f[5]}" is not a protocol number`;
   } else if (f[5] === 'T') protocol = 6;
   else if (f[5] === 'U') protocol = 17;
   else return `protocol "${f[5]}" is not T or U`;
@@ -61,7 +70,10 @@ function parseTuple(tuple: string, vnet: boolean, r: FlowRecord): string | undef
     accepted = f[7] === 'A';
     counters = 9;
   }
-  const p1 = count(f[counters]), b1 = count(f[counters + 1]), p2 = count(f[counters + 2]), b2 = count(f[counters + 3]);
+  const p1 = count(f[counters]),
+    b1 = count(f[counters + 1]),
+    p2 = count(f[counters + 2]),
+    b2 = count(f[counters + 3]);
   if (p1 < 0 || b1 < 0 || p2 < 0 || b2 < 0) return 'the packet and byte counters are not numbers';
   r.start = vnet ? time / 1000 : time;
   r.end = r.start;
@@ -82,7 +94,12 @@ function parseTuple(tuple: string, vnet: boolean, r: FlowRecord): string | undef
 export const azureFlowLogReader: FlowLogReader = {
   label: 'Azure VNet/NSG flow logs',
   detect(head: string): boolean {
-    return head.includes('"records"') && (head.includes('flowLogVersion') || head.includes('NetworkSecurityGroupFlowEvent') || head.includes('"flowTuples"'));
+    return (
+      head.includes('"records"') &&
+      (head.includes('flowLogVersion') ||
+        head.includes('NetworkSecurityGroupFlowEvent') ||
+        head.includes('"flowTuples"'))
+    );
   },
   read(file: string, chunks: TextChunks, sink: FlowSink): Promise<void> {
     return readAzureFlowLog(file, chunks, sink);
@@ -99,7 +116,8 @@ export async function readAzureFlowLog(file: string, chunks: TextChunks, sink: F
     (record, line) => {
       index++;
       const at = `records[${index}]`;
-      const warn = (path: string, message: string) => sink.warn({ file, line, message: `${at}${path}: ${message}, skipped` });
+      const warn = (path: string, message: string) =>
+        sink.warn({ file, line, message: `${at}${path}: ${message}, skipped` });
       if (!isObject(record)) return warn('', 'not an object');
       const each = (groups: unknown, groupsPath: string, inner: string, vnet: boolean) => {
         if (!Array.isArray(groups)) return warn(groupsPath, `is missing or not a list`);

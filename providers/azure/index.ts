@@ -35,15 +35,23 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
       shared.put([rules, target, ctx.resolved, ctx.live], layout);
       return validateAzure(rules, target, ctx, layout);
     },
-    render: (rules, target, ctx) => renderAzure(rules, target, ctx, shared.take([rules, target, ctx.resolved, ctx.live])),
+    render: (rules, target, ctx) =>
+      renderAzure(rules, target, ctx, shared.take([rules, target, ctx.resolved, ctx.live])),
     async read(target, source, context) {
-      if (source.kind === 'snapshot') return stateFromRaw(await readSnapshotRaw(join(source.dir, target.name), target.name), target, 'snapshot', context);
+      if (source.kind === 'snapshot')
+        return stateFromRaw(
+          await readSnapshotRaw(join(source.dir, target.name), target.name),
+          target,
+          'snapshot',
+          context,
+        );
       const raw = await readAzureLive(target, options, source.endpoint, context?.model);
       const model = context?.model ?? inferModel(raw);
       return stateFromRaw(raw, target, 'live', context ?? (model !== undefined ? { model } : undefined));
     },
     createApplier: (target, state, applierOptions) => createAzureApplier(target, state, applierOptions, options),
-    exportSnapshot: async (target, live) => snapshotFiles(await readAzureLive(target, options, live.endpoint, undefined), azureConfig(target).resourceGroup),
+    exportSnapshot: async (target, live) =>
+      snapshotFiles(await readAzureLive(target, options, live.endpoint, undefined), azureConfig(target).resourceGroup),
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),
     ruleFlows: azureRuleFlows,

@@ -1,5 +1,13 @@
 import type { TargetSpec } from '../../src/compile/types.js';
-import { isJsonObject, jsonPathError, lastSegment, listAt, mostCommon, stringAt, type JsonObject } from '../../src/flows/json-input.js';
+import {
+  isJsonObject,
+  jsonPathError,
+  lastSegment,
+  listAt,
+  mostCommon,
+  stringAt,
+  type JsonObject,
+} from '../../src/flows/json-input.js';
 import type { Inventory, InventoryLiveOptions, InventoryReader, Workload } from '../../src/flows/types.js';
 import { classifyAzureError, withCredentials } from './errors.js';
 import { createNetworkClient, type AzureProviderOptions } from './read.js';
@@ -16,7 +24,11 @@ function props(o: JsonObject): JsonObject {
   return isJsonObject(p) ? { ...o, ...p } : o;
 }
 
-function nicWorkload(raw: unknown, file: string, path: string): { workload: Workload; nsg?: string; location?: string; id: string } {
+function nicWorkload(
+  raw: unknown,
+  file: string,
+  path: string,
+): { workload: Workload; nsg?: string; location?: string; id: string } {
   if (!isJsonObject(raw)) throw jsonPathError(file, path, 'expected a network interface object');
   const nic = props(raw);
   const id = stringAt(nic, 'id', file, path);
@@ -62,8 +74,13 @@ function nicWorkload(raw: unknown, file: string, path: string): { workload: Work
 
 /** Parses `az network nic list` output (a list), or the REST list shape `{"value": [...]}`. */
 export function parseAzureInventory(json: unknown, file: string): Inventory {
-  const list = Array.isArray(json) ? json : isJsonObject(json) && Array.isArray(json['value']) ? (json['value'] as unknown[]) : undefined;
-  if (!list) throw jsonPathError(file, '$', 'expected the output of `az network nic list` (a list of network interfaces)');
+  const list = Array.isArray(json)
+    ? json
+    : isJsonObject(json) && Array.isArray(json['value'])
+      ? (json['value'] as unknown[])
+      : undefined;
+  if (!list)
+    throw jsonPathError(file, '$', 'expected the output of `az network nic list` (a list of network interfaces)');
   const prefix = Array.isArray(json) ? '' : 'value';
   const read = list.map((nic, i) => nicWorkload(nic, file, `${prefix}[${i}]`));
   const ids = read.map((r) => /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\//i.exec(r.id));
@@ -73,13 +90,20 @@ export function parseAzureInventory(json: unknown, file: string): Inventory {
   const nsg = mostCommon(read.flatMap((r) => (r.nsg ? [r.nsg] : [])));
   const target =
     subscription && resourceGroup && location
-      ? { name: `azure-${location}`, config: { subscription, resourceGroup, location, nsg: nsg ?? `${resourceGroup}-nsg` } }
+      ? {
+          name: `azure-${location}`,
+          config: { subscription, resourceGroup, location, nsg: nsg ?? `${resourceGroup}-nsg` },
+        }
       : undefined;
   return {
     cloud: 'azure',
     workloads: read.map((r) => r.workload).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     ...(target ? { target } : {}),
-    warnings: nsg ? [] : read.length > 0 ? [`${file}: no interface names an NSG; the proposed target names "${resourceGroup}-nsg"`] : [],
+    warnings: nsg
+      ? []
+      : read.length > 0
+        ? [`${file}: no interface names an NSG; the proposed target names "${resourceGroup}-nsg"`]
+        : [],
   };
 }
 
@@ -87,7 +111,11 @@ export function parseAzureInventory(json: unknown, file: string): Inventory {
  * Reads the NICs of the target's resource group through ARM (NetworkInterfaces_List, GET only; the
  * SDK follows `nextLink` page by page). The SDK's objects are in the CLI's flattened shape.
  */
-export async function readAzureInventoryLive(target: TargetSpec, options: InventoryLiveOptions, providerOptions: AzureProviderOptions = {}): Promise<Inventory> {
+export async function readAzureInventoryLive(
+  target: TargetSpec,
+  options: InventoryLiveOptions,
+  providerOptions: AzureProviderOptions = {},
+): Promise<Inventory> {
   const cfg = azureConfig(target);
   return withCredentials(target.name, async () => {
     const client = await createNetworkClient(target, providerOptions, options.endpoint);
@@ -95,7 +123,10 @@ export async function readAzureInventoryLive(target: TargetSpec, options: Invent
     try {
       for await (const nic of client.networkInterfaces.list(cfg.resourceGroup)) nics.push(nic);
     } catch (err) {
-      throw classifyAzureError(err, `listing the network interfaces of ${target.name} (resource group ${cfg.resourceGroup})`);
+      throw classifyAzureError(
+        err,
+        `listing the network interfaces of ${target.name} (resource group ${cfg.resourceGroup})`,
+      );
     }
     return parseAzureInventory(nics, `${target.name} (live)`);
   });

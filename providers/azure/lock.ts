@@ -1,6 +1,14 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
-import { LOCK_TAGS, lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
+import {
+  LOCK_TAGS,
+  lockObjectName,
+  type LockAttempt,
+  type LockRecord,
+  type LockRequest,
+  type TargetLock,
+  type TargetLocker,
+} from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
 import { classifyAzureError, statusOf } from './errors.js';
 import type { AzureProviderOptions } from './read.js';
@@ -31,7 +39,12 @@ export function createAzureLocker(options: AzureProviderOptions = {}): TargetLoc
   };
 }
 
-function azureLock(target: TargetSpec & { kind: 'azure' }, model: string, endpoint: string | undefined, options: AzureProviderOptions): TargetLock {
+function azureLock(
+  target: TargetSpec & { kind: 'azure' },
+  model: string,
+  endpoint: string | undefined,
+  options: AzureProviderOptions,
+): TargetLock {
   const rg = target.azure.resourceGroup;
   const name = azureLockName(model);
   const description = `application security group ${name} in resource group ${rg}`;

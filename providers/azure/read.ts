@@ -42,12 +42,19 @@ export function resolveEndpoint(target: TargetSpec, options: AzureProviderOption
  * the node client is allowed to speak http (cloud-semantics §2.8). The SDK modules are imported
  * here, on the first live call, and nowhere at load time.
  */
-export async function createNetworkClient(target: TargetSpec, options: AzureProviderOptions, live?: string): Promise<NetworkManagementClient> {
+export async function createNetworkClient(
+  target: TargetSpec,
+  options: AzureProviderOptions,
+  live?: string,
+): Promise<NetworkManagementClient> {
   const cfg = azureConfig(target);
   const endpoint = resolveEndpoint(target, options, live);
   const insecure = endpoint?.startsWith('http:') === true;
   if (insecure && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(\/|$)/.test(endpoint)) {
-    throw new ProviderError(`refusing plain-http ARM endpoint ${endpoint}: only loopback emulators may use http`, 'InsecureEndpoint');
+    throw new ProviderError(
+      `refusing plain-http ARM endpoint ${endpoint}: only loopback emulators may use http`,
+      'InsecureEndpoint',
+    );
   }
   const [{ NetworkManagementClient: Client }, { bearerTokenAuthenticationPolicyName }] = await Promise.all([
     import('@azure/arm-network'),
@@ -67,13 +74,22 @@ async function getOrNull<T>(what: string, fn: () => Promise<T>, retry: RetryPoli
   try {
     return await retry.run(what, fn);
   } catch (err) {
-    if (err instanceof ProviderError && (err.code === 'ResourceNotFound' || err.code === 'NotFound' || statusOf(err.cause) === 404)) return null;
+    if (
+      err instanceof ProviderError &&
+      (err.code === 'ResourceNotFound' || err.code === 'NotFound' || statusOf(err.cause) === 404)
+    )
+      return null;
     throw err;
   }
 }
 
 /** Reads the raw objects of a target from the live API. */
-export async function readLiveRaw(client: NetworkManagementClient, target: TargetSpec, model: string | undefined, retry: RetryPolicy): Promise<RawAzureState> {
+export async function readLiveRaw(
+  client: NetworkManagementClient,
+  target: TargetSpec,
+  model: string | undefined,
+  retry: RetryPolicy,
+): Promise<RawAzureState> {
   const cfg = azureConfig(target);
   const rg = cfg.resourceGroup;
   const nsg = await getOrNull(`reading NSG ${cfg.nsg}`, () => client.networkSecurityGroups.get(rg, cfg.nsg), retry);
@@ -86,7 +102,12 @@ export async function readLiveRaw(client: NetworkManagementClient, target: Targe
   let policyFound = true;
   model ??= inferModel({ nsg: nsg as WireNsg | null, asgs, rcg: null, policyFound });
   if (cfg.firewallPolicy) {
-    policyFound = (await getOrNull(`reading firewall policy ${cfg.firewallPolicy}`, () => client.firewallPolicies.get(rg, cfg.firewallPolicy!), retry)) !== null;
+    policyFound =
+      (await getOrNull(
+        `reading firewall policy ${cfg.firewallPolicy}`,
+        () => client.firewallPolicies.get(rg, cfg.firewallPolicy!),
+        retry,
+      )) !== null;
     if (policyFound && model !== undefined) {
       rcg = (await getOrNull(
         `reading rule collection group ${ruleCollectionGroupName(model)}`,
@@ -99,6 +120,13 @@ export async function readLiveRaw(client: NetworkManagementClient, target: Targe
 }
 
 /** A live read of a target's raw objects (authentication failures as one line, the kit's retry policy). */
-export async function readAzureLive(target: TargetSpec, options: AzureProviderOptions, endpoint: string | undefined, model: string | undefined): Promise<RawAzureState> {
-  return withCredentials(target.name, async () => readLiveRaw(await createNetworkClient(target, options, endpoint), target, model, azureRetryPolicy(options)));
+export async function readAzureLive(
+  target: TargetSpec,
+  options: AzureProviderOptions,
+  endpoint: string | undefined,
+  model: string | undefined,
+): Promise<RawAzureState> {
+  return withCredentials(target.name, async () =>
+    readLiveRaw(await createNetworkClient(target, options, endpoint), target, model, azureRetryPolicy(options)),
+  );
 }

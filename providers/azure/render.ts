@@ -6,7 +6,16 @@ import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from 
 import { assertNever } from '../../src/errors.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
 import type { RenderContext } from '../../src/provider.js';
-import { canonicalLocation, canonicalPort, canonicalPrefix, canonicalProtocol, isNsgProtocol, type AppRuleAttributes, type RuleAttributes, type RuleContent } from './canonical.js';
+import {
+  canonicalLocation,
+  canonicalPort,
+  canonicalPrefix,
+  canonicalProtocol,
+  isNsgProtocol,
+  type AppRuleAttributes,
+  type RuleAttributes,
+  type RuleContent,
+} from './canonical.js';
 import {
   ALLOW_BAND,
   DENY_ALL_PRIORITY,
@@ -167,15 +176,19 @@ function nsgService(s: PortMatch): { protocol: string; ports: string[] } | { pro
     case 'all':
       return { protocol: '*', ports: ['*'] };
     case 'ports':
-      if (s.protocol === 'sctp') return { problem: 'Azure NSG rules cannot match SCTP (protocols: Tcp, Udp, Icmp, Esp, Ah, *)' };
+      if (s.protocol === 'sctp')
+        return { problem: 'Azure NSG rules cannot match SCTP (protocols: Tcp, Udp, Icmp, Esp, Ah, *)' };
       return { protocol: s.protocol, ports: [canonicalPort(`${s.from}-${s.to}`)] };
     case 'icmp':
-      if (s.type !== null) return { problem: `Azure NSG rules cannot match ICMP types or codes (only all of ${s.protocol})` };
+      if (s.type !== null)
+        return { problem: `Azure NSG rules cannot match ICMP types or codes (only all of ${s.protocol})` };
       return { protocol: 'icmp', ports: ['*'] };
     case 'protocol': {
       // The kit names the number (6 → tcp, 50 → esp); an NSG rule takes only a few protocols, each with every port.
       const r = canonicalProtocol(String(s.number));
-      return r !== '*' && isNsgProtocol(r) ? { protocol: r, ports: ['*'] } : { problem: `Azure NSG rules cannot match IP protocol ${s.number} (protocols: Tcp, Udp, Icmp, Esp, Ah, *)` };
+      return r !== '*' && isNsgProtocol(r)
+        ? { protocol: r, ports: ['*'] }
+        : { problem: `Azure NSG rules cannot match IP protocol ${s.number} (protocols: Tcp, Udp, Icmp, Esp, Ah, *)` };
     }
     default:
       return assertNever(s);
@@ -242,20 +255,33 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       case 'cloud': {
         const b = peer.azure;
         if (!b) {
-          problems.push(error('azure-entity-unbound', `entity ${peer.entity} has no azure binding (serviceTag or cidrs), so target ${target.name} cannot use it`, pos));
+          problems.push(
+            error(
+              'azure-entity-unbound',
+              `entity ${peer.entity} has no azure binding (serviceTag or cidrs), so target ${target.name} cannot use it`,
+              pos,
+            ),
+          );
           return null;
         }
         if (b.serviceTag) return [{ values: [b.serviceTag], suffix: '' }];
         return families(b.ipv4, b.ipv6);
       }
       case 'fqdns': {
-        const v4 = new Set<string>(), v6 = new Set<string>();
+        const v4 = new Set<string>(),
+          v6 = new Set<string>();
         for (const f of peer.fqdns) {
           for (const a of ctx.resolved.get(f)?.ipv4 ?? []) v4.add(a);
           for (const a of ctx.resolved.get(f)?.ipv6 ?? []) v6.add(a);
         }
         if (v4.size === 0 && v6.size === 0) {
-          problems.push(warning('azure-fqdn-unresolved', `no address resolved for ${peer.entity} (${peer.fqdns.join(', ')}): the NSG of target ${target.name} gets no egress rule toward it, so the deny-all blocks it`, pos));
+          problems.push(
+            warning(
+              'azure-fqdn-unresolved',
+              `no address resolved for ${peer.entity} (${peer.fqdns.join(', ')}): the NSG of target ${target.name} gets no egress rule toward it, so the deny-all blocks it`,
+              pos,
+            ),
+          );
         }
         return families([...v4], [...v6]);
       }
@@ -269,7 +295,13 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     const pos = intent.origins[0]?.pos;
     const svc = nsgService(intent.service);
     if ('problem' in svc) {
-      problems.push(error('azure-unsupported-service', `${svc.problem}: ${intent.origins[0]?.label ?? intent.id} (target ${target.name})`, pos));
+      problems.push(
+        error(
+          'azure-unsupported-service',
+          `${svc.problem}: ${intent.origins[0]?.label ?? intent.id} (target ${target.name})`,
+          pos,
+        ),
+      );
       continue;
     }
     if (intent.peer.kind === 'fqdns') layoutAppRule(intent, pos);
@@ -279,11 +311,26 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     const inbound = intent.direction === 'ingress';
     for (const side of sides) {
       const peerName = intent.peer.kind === 'segment' ? intent.peer.name : intent.peer.entity;
-      const name = ruleName([model, inbound ? 'in' : 'out', intent.segment, inbound ? 'from' : 'to', peerName, serviceLabel(intent.service), side.suffix]);
+      const name = ruleName([
+        model,
+        inbound ? 'in' : 'out',
+        intent.segment,
+        inbound ? 'from' : 'to',
+        peerName,
+        serviceLabel(intent.service),
+        side.suffix,
+      ]);
       laid.push({
         name,
         band: 'allow',
-        attrs: nsgRuleContent('allow', inbound, svc, own, side.values, description(model, intent.origins[0]?.label ?? intent.id)),
+        attrs: nsgRuleContent(
+          'allow',
+          inbound,
+          svc,
+          own,
+          side.values,
+          description(model, intent.origins[0]?.label ?? intent.id),
+        ),
         origins: intent.origins,
         dependsOn: dependsOnAsgs(intent.segment, side.asg || undefined),
         ...(pos ? { pos } : {}),
@@ -307,7 +354,13 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     }
     const s = intent.service;
     if (s.kind !== 'ports' || s.protocol !== 'tcp' || s.from !== s.to || s.from < 1 || s.from > 64000) {
-      problems.push(error('azure-fqdn-ports', `FQDN egress to ${intent.peer.entity} on Azure needs single TCP ports 1-64000 (Firewall Policy application rules are HTTP/HTTPS): ${intent.origins[0]?.label ?? intent.id}`, pos));
+      problems.push(
+        error(
+          'azure-fqdn-ports',
+          `FQDN egress to ${intent.peer.entity} on Azure needs single TCP ports 1-64000 (Firewall Policy application rules are HTTP/HTTPS): ${intent.origins[0]?.label ?? intent.id}`,
+          pos,
+        ),
+      );
       return;
     }
     appRules.push({
@@ -334,16 +387,37 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     for (const service of deny.services) {
       const svc = nsgService(service);
       if ('problem' in svc) {
-        problems.push(error('azure-unsupported-service', `${svc.problem}: guardrail ${deny.guardrail} (target ${target.name})`, pos));
+        problems.push(
+          error(
+            'azure-unsupported-service',
+            `${svc.problem}: guardrail ${deny.guardrail} (target ${target.name})`,
+            pos,
+          ),
+        );
         continue;
       }
       for (const segment of protected_) {
         const own = segment === null ? ['*'] : [asgRefOf(segment)];
         for (const side of sides) {
           laid.push({
-            name: ruleName([model, 'deny', deny.guardrail, inbound ? 'in' : 'out', segment ?? '', serviceLabel(service), side.suffix]),
+            name: ruleName([
+              model,
+              'deny',
+              deny.guardrail,
+              inbound ? 'in' : 'out',
+              segment ?? '',
+              serviceLabel(service),
+              side.suffix,
+            ]),
             band: 'deny',
-            attrs: nsgRuleContent('deny', inbound, svc, own, side.values, description(model, `guardrail ${deny.guardrail}`)),
+            attrs: nsgRuleContent(
+              'deny',
+              inbound,
+              svc,
+              own,
+              side.values,
+              description(model, `guardrail ${deny.guardrail}`),
+            ),
             origins: deny.origins,
             dependsOn: dependsOnAsgs(segment || null, side.asg || undefined),
             ...(pos ? { pos } : {}),
@@ -354,18 +428,55 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   }
 
   // The default-deny pair and the load-balancer allow the inbound deny would otherwise hide.
-  const fixed = (name: string, priority: number, access: 'allow' | 'deny', direction: 'inbound' | 'outbound', source: string, text: string): LaidOutRule => ({
+  const fixed = (
+    name: string,
+    priority: number,
+    access: 'allow' | 'deny',
+    direction: 'inbound' | 'outbound',
+    source: string,
+    text: string,
+  ): LaidOutRule => ({
     name: ruleName([model, name]),
     band: 'fixed',
     fixed: priority,
-    attrs: { access, direction, protocol: '*', source: [source], sourcePorts: ['*'], destination: ['*'], destinationPorts: ['*'], description: description(model, text) },
+    attrs: {
+      access,
+      direction,
+      protocol: '*',
+      source: [source],
+      sourcePorts: ['*'],
+      destination: ['*'],
+      destinationPorts: ['*'],
+      description: description(model, text),
+    },
     origins: [],
     dependsOn: [],
   });
   laid.push(
-    fixed('deny-all-in', DENY_ALL_PRIORITY, 'deny', 'inbound', '*', 'default deny inbound (Azure allows all VNet traffic by default)'),
-    fixed('deny-all-out', DENY_ALL_PRIORITY, 'deny', 'outbound', '*', 'default deny outbound (Azure allows VNet and Internet egress by default)'),
-    fixed('allow-azure-lb-in', LOAD_BALANCER_PRIORITY, 'allow', 'inbound', 'AzureLoadBalancer', 'load balancer health probes (default rule 65001, hidden by the deny-all)'),
+    fixed(
+      'deny-all-in',
+      DENY_ALL_PRIORITY,
+      'deny',
+      'inbound',
+      '*',
+      'default deny inbound (Azure allows all VNet traffic by default)',
+    ),
+    fixed(
+      'deny-all-out',
+      DENY_ALL_PRIORITY,
+      'deny',
+      'outbound',
+      '*',
+      'default deny outbound (Azure allows VNet and Internet egress by default)',
+    ),
+    fixed(
+      'allow-azure-lb-in',
+      LOAD_BALANCER_PRIORITY,
+      'allow',
+      'inbound',
+      'AzureLoadBalancer',
+      'load balancer health probes (default rule 65001, hidden by the deny-all)',
+    ),
   );
 
   // Priorities: per direction and band, hash-placed; with a live state, live priorities kept and
@@ -404,13 +515,20 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       }
       for (const r of group) placed.push({ ...r, priority: slots.get(r.name)! });
     }
-    for (const r of laid.filter((x) => x.attrs.direction === direction && x.band === 'fixed')) placed.push({ ...r, priority: r.fixed! });
+    for (const r of laid.filter((x) => x.attrs.direction === direction && x.band === 'fixed'))
+      placed.push({ ...r, priority: r.fixed! });
   }
   placed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // Two intents that sanitize to one name would collide in the NSG; keep the first, report the rest.
   const unique = placed.filter((r, i) => {
     if (i > 0 && placed[i - 1]!.name === r.name) {
-      problems.push(error('azure-rule-name-collision', `two rules of target ${target.name} get the name ${r.name}; rename a segment or entity`, r.pos));
+      problems.push(
+        error(
+          'azure-rule-name-collision',
+          `two rules of target ${target.name} get the name ${r.name}; rename a segment or entity`,
+          r.pos,
+        ),
+      );
       return false;
     }
     return true;
@@ -418,7 +536,12 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
 
   const asgs = rules.segments.map((s) => ({ segment: s.name, name: asgName(model, s.name), pos: s.pos }));
   appRules.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { asgs, rules: unique, appRules: appRules.filter((r, i) => i === 0 || appRules[i - 1]!.name !== r.name), problems };
+  return {
+    asgs,
+    rules: unique,
+    appRules: appRules.filter((r, i) => i === 0 || appRules[i - 1]!.name !== r.name),
+    problems,
+  };
 }
 
 /** Priorities held by rules of the NSG the model does not own, per direction (`ProviderState.reserved`). */
@@ -432,7 +555,8 @@ export interface ReservedPriorities {
  * the sorted priorities of the NSG's unowned rules. Built by read, consumed by render.
  */
 export function reservedJson(unowned: readonly { readonly direction: string; readonly priority: number }[]): Json {
-  const of = (d: string) => [...new Set(unowned.filter((r) => r.direction === d).map((r) => r.priority))].sort((a, b) => a - b);
+  const of = (d: string) =>
+    [...new Set(unowned.filter((r) => r.direction === d).map((r) => r.priority))].sort((a, b) => a - b);
   return { nsgPriorities: { inbound: of('inbound'), outbound: of('outbound') } };
 }
 
@@ -449,13 +573,17 @@ export function reservedPriorities(reserved: Json | undefined): ReservedPrioriti
 }
 
 /** From a read state: the owned rules' live priorities (by lower-case name) and the reserved ones. */
-function livePriorities(state: ProviderState, target: TargetSpec): { owned: Map<string, { direction: string; priority: number }>; reserved: ReservedPriorities } {
+function livePriorities(
+  state: ProviderState,
+  target: TargetSpec,
+): { owned: Map<string, { direction: string; priority: number }>; reserved: ReservedPriorities } {
   const cfg = azureConfig(target);
   const owned = new Map<string, { direction: string; priority: number }>();
   const nsg = state.resources.find((r) => r.type === AZURE_TYPES.nsg && r.name.toLowerCase() === cfg.nsg.toLowerCase());
   for (const c of nsg?.children ?? []) {
     const { direction, priority } = c.attributes;
-    if (typeof direction === 'string' && typeof priority === 'number') owned.set(c.key.toLowerCase(), { direction, priority });
+    if (typeof direction === 'string' && typeof priority === 'number')
+      owned.set(c.key.toLowerCase(), { direction, priority });
   }
   return { owned, reserved: reservedPriorities(state.reserved) };
 }
@@ -467,7 +595,8 @@ function shortAddr(v: string): string {
 /** One plan line for a rule. */
 export function ruleSummary(a: RuleAttributes): string {
   const ports = a.destinationPorts.join(',');
-  const svc = a.protocol === '*' ? (ports === '*' ? 'all' : `*/${ports}`) : ports === '*' ? a.protocol : `${a.protocol}/${ports}`;
+  const svc =
+    a.protocol === '*' ? (ports === '*' ? 'all' : `*/${ports}`) : ports === '*' ? a.protocol : `${a.protocol}/${ports}`;
   return `${a.direction} ${a.access} ${svc} ${a.source.map(shortAddr).join(',')} -> ${a.destination.map(shortAddr).join(',')} (priority ${a.priority})`;
 }
 
@@ -477,7 +606,12 @@ export function appRuleSummary(a: AppRuleAttributes): string {
 }
 
 /** The desired objects of one target, sorted by address. */
-export function renderAzure(rules: RuleSet, target: TargetSpec, ctx: RenderContext, layout: AzureLayout = layoutAzure(rules, target, ctx)): Resource[] {
+export function renderAzure(
+  rules: RuleSet,
+  target: TargetSpec,
+  ctx: RenderContext,
+  layout: AzureLayout = layoutAzure(rules, target, ctx),
+): Resource[] {
   const cfg = azureConfig(target);
   const model = rules.model.name;
   const out: Resource[] = [];

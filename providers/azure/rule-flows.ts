@@ -24,7 +24,8 @@ function nsgRuleFlows(child: Child, name: (n: string) => string): FlowAtom[] {
   if (!Array.isArray(a.source) || !Array.isArray(a.destination) || !Array.isArray(a.destinationPorts)) return [];
   if (typeof a.protocol !== 'string') return [];
   const protocol = a.protocol === '*' ? 'all' : a.protocol;
-  const ports = protocol === 'all' ? ['all'] : a.destinationPorts.map((p) => (p === '*' ? protocol : `${protocol}/${p}`));
+  const ports =
+    protocol === 'all' ? ['all'] : a.destinationPorts.map((p) => (p === '*' ? protocol : `${protocol}/${p}`));
   const side = a.direction === 'outbound' ? 'egress' : 'ingress';
   return crossFlows(side, peers(a.source, name), peers(a.destination, name), ports, a.access === 'deny');
 }

@@ -68,7 +68,9 @@ export async function readSnapshotRaw(dir: string, targetName?: string): Promise
   return {
     nsg: nsg ? { ...nsg, securityRules: (nsg.securityRules ?? []).map((r) => hoist<WireRule>(r)) } : null,
     asgs: ((asgJson as unknown[] | undefined) ?? []).map((a) => hoist<WireAsg>(a)),
-    rcg: rcg ? { ...rcg, ruleCollections: (rcg.ruleCollections ?? []).map((c) => ({ ...c, rules: c.rules ?? [] })) } : null,
+    rcg: rcg
+      ? { ...rcg, ruleCollections: (rcg.ruleCollections ?? []).map((c) => ({ ...c, rules: c.rules ?? [] })) }
+      : null,
     policyFound: true,
   };
 }
@@ -82,7 +84,6 @@ export function snapshotFiles(raw: RawAzureState, resourceGroup: string): Snapsh
   if (raw.rcg) files.push({ path: SNAPSHOT_FILES.rcg, content: `${JSON.stringify(withRg(raw.rcg), null, 2)}\n` });
   return files;
 }
-
 
 /**
  * Checking the az CLI's JSON exports of a snapshot folder before read uses them: a `null` or a
@@ -125,7 +126,18 @@ type Check = 'string' | 'number' | 'strings' | 'object';
 function check(base: string, o: Obj, field: string, type: Check, required = false): void {
   const { path, value } = at(base, o, field);
   if (value === undefined || value === null) {
-    if (required) fail(path, type === 'string' ? 'a string' : type === 'number' ? 'a number' : type === 'strings' ? 'an array of strings' : 'an object', value === undefined ? 'missing' : value);
+    if (required)
+      fail(
+        path,
+        type === 'string'
+          ? 'a string'
+          : type === 'number'
+            ? 'a number'
+            : type === 'strings'
+              ? 'an array of strings'
+              : 'an object',
+        value === undefined ? 'missing' : value,
+      );
     return;
   }
   switch (type) {
@@ -161,7 +173,9 @@ function objects(base: string, o: Obj, field: string, each: (path: string, item:
 function tags(base: string, o: Obj): void {
   check(base, o, 'tags', 'object');
   const { path, value } = at(base, o, 'tags');
-  if (isObj(value)) for (const [k, v] of Object.entries(value)) if (typeof v !== 'string') fail(`${path}[${JSON.stringify(k)}]`, 'a string', v);
+  if (isObj(value))
+    for (const [k, v] of Object.entries(value))
+      if (typeof v !== 'string') fail(`${path}[${JSON.stringify(k)}]`, 'a string', v);
 }
 
 function checkRule(path: string, r: Obj): void {
@@ -169,9 +183,20 @@ function checkRule(path: string, r: Obj): void {
   check(path, r, 'priority', 'number', true);
   check(path, r, 'direction', 'string', true);
   check(path, r, 'access', 'string', true);
-  for (const f of ['id', 'description', 'protocol', 'sourcePortRange', 'destinationPortRange', 'sourceAddressPrefix', 'destinationAddressPrefix']) check(path, r, f, 'string');
-  for (const f of ['sourcePortRanges', 'destinationPortRanges', 'sourceAddressPrefixes', 'destinationAddressPrefixes']) check(path, r, f, 'strings');
-  for (const f of ['sourceApplicationSecurityGroups', 'destinationApplicationSecurityGroups']) objects(path, r, f, (p, g) => check(p, g, 'id', 'string'));
+  for (const f of [
+    'id',
+    'description',
+    'protocol',
+    'sourcePortRange',
+    'destinationPortRange',
+    'sourceAddressPrefix',
+    'destinationAddressPrefix',
+  ])
+    check(path, r, f, 'string');
+  for (const f of ['sourcePortRanges', 'destinationPortRanges', 'sourceAddressPrefixes', 'destinationAddressPrefixes'])
+    check(path, r, f, 'strings');
+  for (const f of ['sourceApplicationSecurityGroups', 'destinationApplicationSecurityGroups'])
+    objects(path, r, f, (p, g) => check(p, g, 'id', 'string'));
 }
 
 /** `az network nsg show`: an object whose `securityRules` are rules. */

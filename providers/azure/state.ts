@@ -6,7 +6,14 @@ import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.
 import { LOCK_TAGS } from '../../src/lock.js';
 import type { ReadContext } from '../../src/provider.js';
 import { OWNER_KEY, ownerOfTagMap } from '../kit/ownership.js';
-import { appRuleFromWire, asgRef, canonicalLocation, ruleFromWire, type WireAppRule, type WireRule } from './canonical.js';
+import {
+  appRuleFromWire,
+  asgRef,
+  canonicalLocation,
+  ruleFromWire,
+  type WireAppRule,
+  type WireRule,
+} from './canonical.js';
 import { DENY_ALL_PRIORITY, LOAD_BALANCER_PRIORITY } from './limits.js';
 import {
   appRuleSummary,
@@ -63,29 +70,44 @@ export interface WireRcg {
   name?: string;
   id?: string;
   priority?: number;
-  ruleCollections?: { ruleCollectionType?: string; name?: string; priority?: number; action?: { type?: string }; rules?: (WireAppRule | { ruleType?: string; name?: string })[] }[];
+  ruleCollections?: {
+    ruleCollectionType?: string;
+    name?: string;
+    priority?: number;
+    action?: { type?: string };
+    rules?: (WireAppRule | { ruleType?: string; name?: string })[];
+  }[];
   [key: string]: unknown;
 }
 /** The model that owns the target's objects when the engine did not say: the single marker value found. */
 export function inferModel(raw: RawAzureState): string | undefined {
   const values = new Set<string>();
-  for (const owner of [...raw.asgs.map((a) => ownerOfTagMap(a.tags)), ownerOfTagMap(raw.nsg?.tags)]) if (owner) values.add(owner);
+  for (const owner of [...raw.asgs.map((a) => ownerOfTagMap(a.tags)), ownerOfTagMap(raw.nsg?.tags)])
+    if (owner) values.add(owner);
   return values.size === 1 ? [...values][0] : undefined;
 }
 
 /** Turns raw objects into the canonical state (pure). */
-export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'live' | 'snapshot', context?: ReadContext): ProviderState {
+export function stateFromRaw(
+  raw: RawAzureState,
+  target: TargetSpec,
+  source: 'live' | 'snapshot',
+  context?: ReadContext,
+): ProviderState {
   const cfg = azureConfig(target);
   const model = context?.model ?? inferModel(raw);
   const diagnostics: Diagnostic[] = [];
   const resources: Resource[] = [];
   // The lock ASG (lock.ts) is owned but no segment's: plan and drift never see it.
-  const owned = (a: WireAsg) => model !== undefined && ownerOfTagMap(a.tags) === model && a.tags?.[LOCK_TAGS.lock] === undefined;
+  const owned = (a: WireAsg) =>
+    model !== undefined && ownerOfTagMap(a.tags) === model && a.tags?.[LOCK_TAGS.lock] === undefined;
   const ownedAsgByRef = new Map<string, string>();
   // Azure names are case-insensitive: an owned ASG `Shop-Web` IS the segment's `shop-web`. Read
   // gives it the model's spelling, so the plan does not "create" shop-web and delete Shop-Web,
   // which are one object (the delete would take the ASG the rules need).
-  const spelling = new Map((context?.segments ?? []).map((s) => [asgName(model ?? '', s.name).toLowerCase(), asgName(model ?? '', s.name)]));
+  const spelling = new Map(
+    (context?.segments ?? []).map((s) => [asgName(model ?? '', s.name).toLowerCase(), asgName(model ?? '', s.name)]),
+  );
   const seenAsgs = new Set<string>();
   for (const a of raw.asgs) {
     if (!owned(a) || !a.name) continue;
@@ -93,7 +115,12 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
     // One ARM object per name, ignoring case; only a hand-edited snapshot can list a name twice.
     if (seenAsgs.has(name.toLowerCase())) continue;
     seenAsgs.add(name.toLowerCase());
-    ownedAsgByRef.set(asgRef(a.id ?? `/resourceGroups/${cfg.resourceGroup}/providers/Microsoft.Network/applicationSecurityGroups/${a.name}`), name);
+    ownedAsgByRef.set(
+      asgRef(
+        a.id ?? `/resourceGroups/${cfg.resourceGroup}/providers/Microsoft.Network/applicationSecurityGroups/${a.name}`,
+      ),
+      name,
+    );
     resources.push({
       address: `${target.name}.${AZURE_TYPES.asg}.${name}`,
       target: target.name,
@@ -125,7 +152,9 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
   const unownedResources: Resource[] = [];
   if (raw.nsg && context?.unowned) {
     // Reachability: the NSG's rules the model does not own, as the cloud evaluates them (never diffed).
-    const foreign = (raw.nsg.securityRules ?? []).filter((r) => !(model !== undefined && r.name !== undefined && ownsRuleName(model, r.name)));
+    const foreign = (raw.nsg.securityRules ?? []).filter(
+      (r) => !(model !== undefined && r.name !== undefined && ownsRuleName(model, r.name)),
+    );
     unownedResources.push({
       address: `${target.name}.${AZURE_TYPES.nsg}.${cfg.nsg}#unowned`,
       target: target.name,
@@ -165,25 +194,32 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
       }
     }
     if (raw.nsg.location && canonicalLocation(raw.nsg.location) !== canonicalLocation(cfg.location)) {
-      diagnostics.push(warning('azure-nsg-location', `NSG ${cfg.nsg} is in ${raw.nsg.location} but target ${target.name} says ${cfg.location}; ASGs are created in ${cfg.location}`, target.pos));
+      diagnostics.push(
+        warning(
+          'azure-nsg-location',
+          `NSG ${cfg.nsg} is in ${raw.nsg.location} but target ${target.name} says ${cfg.location}; ASGs are created in ${cfg.location}`,
+          target.pos,
+        ),
+      );
     }
-    const children: Child[] = uniqueKeys((raw.nsg.securityRules ?? [])
-      .filter((r) => model !== undefined && r.name !== undefined && ownsRuleName(model, r.name))
-      .map((r) => {
-        const attributes = ruleFromWire(r);
-        const deps = [...r.sourceApplicationSecurityGroups ?? [], ...r.destinationApplicationSecurityGroups ?? []]
-          .map((g) => ownedAsgByRef.get(asgRef(g.id ?? '')))
-          .filter((n): n is string => n !== undefined)
-          .map((n) => `${target.name}.${AZURE_TYPES.asg}.${n}`);
-        return {
-          key: r.name!,
-          summary: ruleSummary(attributes),
-          attributes,
-          ...(r.id ? { liveId: r.id } : {}),
-          ...(deps.length > 0 ? { dependsOn: [...new Set(deps)].sort() } : {}),
-        };
-      }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const children: Child[] = uniqueKeys(
+      (raw.nsg.securityRules ?? [])
+        .filter((r) => model !== undefined && r.name !== undefined && ownsRuleName(model, r.name))
+        .map((r) => {
+          const attributes = ruleFromWire(r);
+          const deps = [...(r.sourceApplicationSecurityGroups ?? []), ...(r.destinationApplicationSecurityGroups ?? [])]
+            .map((g) => ownedAsgByRef.get(asgRef(g.id ?? '')))
+            .filter((n): n is string => n !== undefined)
+            .map((n) => `${target.name}.${AZURE_TYPES.asg}.${n}`);
+          return {
+            key: r.name!,
+            summary: ruleSummary(attributes),
+            attributes,
+            ...(r.id ? { liveId: r.id } : {}),
+            ...(deps.length > 0 ? { dependsOn: [...new Set(deps)].sort() } : {}),
+          };
+        }),
+    ).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     resources.push({
       address: `${target.name}.${AZURE_TYPES.nsg}.${cfg.nsg}`,
       target: target.name,
@@ -221,7 +257,11 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
             const attributes = appRuleFromWire(r as WireAppRule);
             return { key, summary: appRuleSummary(attributes), attributes };
           }
-          return { key, summary: `${r.ruleType ?? 'unknown'} rule (not managed by Bulkhead)`, attributes: { ruleType: r.ruleType ?? null } };
+          return {
+            key,
+            summary: `${r.ruleType ?? 'unknown'} rule (not managed by Bulkhead)`,
+            attributes: { ruleType: r.ruleType ?? null },
+          };
         }),
       ),
     ).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -235,7 +275,10 @@ export function stateFromRaw(raw: RawAzureState, target: TargetSpec, source: 'li
         priority: raw.rcg.priority ?? null,
         collection: collections.map((c) => c.name ?? '').join(','),
         collectionPriority: first?.priority ?? null,
-        action: collections.length === 1 && first?.ruleCollectionType === 'FirewallPolicyFilterRuleCollection' ? (first.action?.type ?? '').toLowerCase() : null,
+        action:
+          collections.length === 1 && first?.ruleCollectionType === 'FirewallPolicyFilterRuleCollection'
+            ? (first.action?.type ?? '').toLowerCase()
+            : null,
       },
       children,
       ...(raw.rcg.id ? { liveId: raw.rcg.id } : {}),
@@ -281,8 +324,18 @@ export function fingerprintOf(raw: RawAzureState): string {
         }
       : null,
     // The lock ASG (lock.ts) comes and goes with every apply: taking it must not make a plan stale.
-    asgs: raw.asgs.filter((a) => a.tags?.[LOCK_TAGS.lock] === undefined).map((a) => ({ name: a.name ?? '', location: canonicalLocation(a.location ?? ''), tags: (a.tags ?? {}) as Json })),
-    rcg: raw.rcg ? (JSON.parse(JSON.stringify({ priority: raw.rcg.priority ?? null, ruleCollections: raw.rcg.ruleCollections ?? [] })) as Json) : null,
+    asgs: raw.asgs
+      .filter((a) => a.tags?.[LOCK_TAGS.lock] === undefined)
+      .map((a) => ({
+        name: a.name ?? '',
+        location: canonicalLocation(a.location ?? ''),
+        tags: (a.tags ?? {}) as Json,
+      })),
+    rcg: raw.rcg
+      ? (JSON.parse(
+          JSON.stringify({ priority: raw.rcg.priority ?? null, ruleCollections: raw.rcg.ruleCollections ?? [] }),
+        ) as Json)
+      : null,
   };
   return `sha256:${createHash('sha256').update(canonicalJson(view)).digest('hex')}`;
 }

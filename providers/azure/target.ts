@@ -68,13 +68,18 @@ export const azureTarget: TargetDescriptor<'azure'> = {
   },
   entityBindingKeys: ['serviceTag'],
   parse(c, ctx) {
-    const subscription = c.string('subscription'), resourceGroup = c.string('resourceGroup'), location = c.string('location'), nsg = c.string('nsg');
+    const subscription = c.string('subscription'),
+      resourceGroup = c.string('resourceGroup'),
+      location = c.string('location'),
+      nsg = c.string('nsg');
     if (location !== undefined) {
       const d = checkKnownName(location, c.pos('location'), AZURE_LOCATIONS, 'location', 'an Azure location');
       if (d) c.report(d);
     }
-    if (subscription === undefined || resourceGroup === undefined || location === undefined || nsg === undefined) return undefined; // schema: required
-    const firewallPolicy = c.string('firewallPolicy'), endpoint = c.string('endpoint');
+    if (subscription === undefined || resourceGroup === undefined || location === undefined || nsg === undefined)
+      return undefined; // schema: required
+    const firewallPolicy = c.string('firewallPolicy'),
+      endpoint = c.string('endpoint');
     return {
       // Subscription ids are GUIDs, case-insensitive in ARM: one spelling, one identity.
       subscription: subscription.toLowerCase(),
@@ -104,5 +109,7 @@ export const azureTarget: TargetDescriptor<'azure'> = {
   // The NSG egress rules beside the Firewall Policy's application rules hold resolved addresses.
   usesResolvedAddresses: true,
   fqdnEgressProblem: (c) =>
-    c.firewallPolicy ? undefined : 'has no firewallPolicy: NSGs cannot filter by name, so planning this target fails until one is set: FQDN egress needs a firewall policy',
+    c.firewallPolicy
+      ? undefined
+      : 'has no firewallPolicy: NSGs cannot filter by name, so planning this target fails until one is set: FQDN egress needs a firewall policy',
 };

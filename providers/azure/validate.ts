@@ -11,34 +11,80 @@ import { azureConfig, layoutAzure, type AzureLayout } from './render.js';
  * The counts are the model's own rules; rules of the NSG that the model does not own also count
  * toward Azure's quotas and are checked when apply builds the NSG PUT.
  */
-export function validateAzure(rules: RuleSet, target: TargetSpec, ctx: RenderContext, layout: AzureLayout = layoutAzure(rules, target, ctx)): Diagnostic[] {
+export function validateAzure(
+  rules: RuleSet,
+  target: TargetSpec,
+  ctx: RenderContext,
+  layout: AzureLayout = layoutAzure(rules, target, ctx),
+): Diagnostic[] {
   const cfg = azureConfig(target);
   const out: Diagnostic[] = [...layout.problems];
   const nsg = `NSG ${cfg.nsg} (target ${target.name})`;
 
   if (layout.rules.length > RULES_PER_NSG) {
-    out.push(error('azure-rules-per-nsg', `${nsg} would hold ${layout.rules.length} rules; Azure allows ${RULES_PER_NSG} security rules per NSG`, target.pos));
+    out.push(
+      error(
+        'azure-rules-per-nsg',
+        `${nsg} would hold ${layout.rules.length} rules; Azure allows ${RULES_PER_NSG} security rules per NSG`,
+        target.pos,
+      ),
+    );
   }
   const isAddress = (v: string) => v !== '*' && !v.startsWith('asg:') && canonicalPrefix(v).includes('/');
-  const addresses = layout.rules.reduce((n, r) => n + r.attrs.source.filter(isAddress).length + r.attrs.destination.filter(isAddress).length, 0);
+  const addresses = layout.rules.reduce(
+    (n, r) => n + r.attrs.source.filter(isAddress).length + r.attrs.destination.filter(isAddress).length,
+    0,
+  );
   if (addresses > ADDRESSES_PER_NSG) {
-    out.push(error('azure-addresses-per-nsg', `${nsg} would use ${addresses} source/destination addresses and ranges; Azure allows ${ADDRESSES_PER_NSG} per NSG`, target.pos));
+    out.push(
+      error(
+        'azure-addresses-per-nsg',
+        `${nsg} would use ${addresses} source/destination addresses and ranges; Azure allows ${ADDRESSES_PER_NSG} per NSG`,
+        target.pos,
+      ),
+    );
   }
-  const asgs = new Set(layout.rules.flatMap((r) => [...r.attrs.source, ...r.attrs.destination]).filter((v) => v.startsWith('asg:')));
+  const asgs = new Set(
+    layout.rules.flatMap((r) => [...r.attrs.source, ...r.attrs.destination]).filter((v) => v.startsWith('asg:')),
+  );
   if (asgs.size > ASGS_PER_NSG) {
-    out.push(error('azure-asgs-per-nsg', `${nsg} would reference ${asgs.size} application security groups; Azure allows ${ASGS_PER_NSG} across the rules of one NSG`, target.pos));
+    out.push(
+      error(
+        'azure-asgs-per-nsg',
+        `${nsg} would reference ${asgs.size} application security groups; Azure allows ${ASGS_PER_NSG} across the rules of one NSG`,
+        target.pos,
+      ),
+    );
   }
   for (const a of layout.asgs) {
     if (a.name.length > NAME_MAX || !NAME_PATTERN.test(a.name)) {
-      out.push(error('azure-name', `application security group name ${a.name} (segment ${a.segment}) is invalid: Azure names are 1-${NAME_MAX} characters of letters, digits, '_', '.', '-', starting with a letter, digit or '_' and ending with a letter, digit or '_'`, a.pos));
+      out.push(
+        error(
+          'azure-name',
+          `application security group name ${a.name} (segment ${a.segment}) is invalid: Azure names are 1-${NAME_MAX} characters of letters, digits, '_', '.', '-', starting with a letter, digit or '_' and ending with a letter, digit or '_'`,
+          a.pos,
+        ),
+      );
     }
   }
   for (const r of layout.rules) {
     if (r.name.length > NAME_MAX || !NAME_PATTERN.test(r.name)) {
-      out.push(error('azure-name', `security rule name ${r.name} in ${nsg} is invalid: Azure rule names are 1-${NAME_MAX} characters of letters, digits, '_', '.', '-', starting with a letter, digit or '_' and ending with a letter, digit or '_'`, r.pos ?? target.pos));
+      out.push(
+        error(
+          'azure-name',
+          `security rule name ${r.name} in ${nsg} is invalid: Azure rule names are 1-${NAME_MAX} characters of letters, digits, '_', '.', '-', starting with a letter, digit or '_' and ending with a letter, digit or '_'`,
+          r.pos ?? target.pos,
+        ),
+      );
     }
     if (r.attrs.description.length > DESCRIPTION_MAX) {
-      out.push(error('azure-description', `security rule ${r.name} in ${nsg}: description longer than Azure's ${DESCRIPTION_MAX} characters`, r.pos ?? target.pos));
+      out.push(
+        error(
+          'azure-description',
+          `security rule ${r.name} in ${nsg}: description longer than Azure's ${DESCRIPTION_MAX} characters`,
+          r.pos ?? target.pos,
+        ),
+      );
     }
   }
   return out;

@@ -62,7 +62,13 @@ function apiFields(field: FirewallField, spec: FirewallSpec): Record<string, unk
  * clear a list (`sourceTags: []` is not sent); switching tags ↔ service accounts or allow ↔ deny
  * means clearing one side; an empty description is dropped the same way.
  */
-export function firewallWrite(before: FirewallSpec, after: FirewallSpec): { kind: 'none' } | { kind: 'patch'; body: Record<string, unknown> } | { kind: 'update'; body: Record<string, unknown> } {
+export function firewallWrite(
+  before: FirewallSpec,
+  after: FirewallSpec,
+):
+  | { kind: 'none' }
+  | { kind: 'patch'; body: Record<string, unknown> }
+  | { kind: 'update'; body: Record<string, unknown> } {
   const fields: FirewallField[] = [
     'priority',
     'action',
@@ -90,7 +96,11 @@ export function firewallWrite(before: FirewallSpec, after: FirewallSpec): { kind
 }
 
 /** The applier of one GCP target. */
-export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gcpOptions: GcpApplyOptions = {}): Applier {
+export function createGcpApplier(
+  target: TargetSpec,
+  options: ApplierOptions,
+  gcpOptions: GcpApplyOptions = {},
+): Applier {
   if (target.kind !== 'gcp') throw new InternalError(`gcp applier for the ${target.kind} target ${target.name}`);
   const project = target.gcp.project;
   const endpoint = target.gcp.endpoint ?? options.endpoint;
@@ -138,12 +148,21 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
       throw err;
     }
     const first = (Array.isArray(response) ? response[0] : response) as { latestResponse?: unknown } | undefined;
-    let op = (first?.latestResponse ?? first) as { name?: string | null; status?: unknown; error?: Parameters<typeof operationError>[1]['error'] } | undefined;
+    let op = (first?.latestResponse ?? first) as
+      | { name?: string | null; status?: unknown; error?: Parameters<typeof operationError>[1]['error'] }
+      | undefined;
     const name = op?.name;
     if (!name) throw new ProviderError(`gcp: ${what}: the API returned no operation`, 'noOperation');
     for (let i = 0; String(op?.status) !== 'DONE'; i++) {
-      if (i >= maxWaits) throw new ProviderError(`gcp: ${what}: operation ${name} still not DONE after ${maxWaits} waits`, 'operationTimeout', true);
-      const [waited] = await retry.run(`globalOperations.wait ${name}`, () => clients.operations.wait({ project, operation: name }));
+      if (i >= maxWaits)
+        throw new ProviderError(
+          `gcp: ${what}: operation ${name} still not DONE after ${maxWaits} waits`,
+          'operationTimeout',
+          true,
+        );
+      const [waited] = await retry.run(`globalOperations.wait ${name}`, () =>
+        clients.operations.wait({ project, operation: name }),
+      );
       op = waited as typeof op;
     }
     if (op?.error?.errors && op.error.errors.length > 0) throw operationError(what, op);
@@ -180,9 +199,14 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
         return; // a firewall's one child goes with the firewall
       case 'delete': {
         const name = requireBefore(change).name;
-        await mutate(clients, `firewalls.delete ${name}`, (requestId) => clients.firewalls.delete({ project, firewall: name, requestId }), {
-          notFoundOk: true,
-        });
+        await mutate(
+          clients,
+          `firewalls.delete ${name}`,
+          (requestId) => clients.firewalls.delete({ project, firewall: name, requestId }),
+          {
+            notFoundOk: true,
+          },
+        );
         return;
       }
     }
@@ -198,7 +222,10 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
           'notFound',
         );
       case 'delete':
-        throw new ProviderError(`gcp: firewall policy ${policy} is not owned by the model and is never deleted`, 'notOwned');
+        throw new ProviderError(
+          `gcp: firewall policy ${policy} is not owned by the model and is never deleted`,
+          'notOwned',
+        );
       case 'add':
       case 'remove':
         for (const child of step.children) await runPolicyRule(clients, policy, child);
@@ -212,7 +239,12 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
       case 'create': {
         const spec = policyRuleSpecOf(child.after!);
         await mutate(clients, `networkFirewallPolicies.addRule ${policy} priority ${spec.priority}`, (requestId) =>
-          clients.policies.addRule({ project, firewallPolicy, requestId, firewallPolicyRuleResource: policyRuleBody(spec) }),
+          clients.policies.addRule({
+            project,
+            firewallPolicy,
+            requestId,
+            firewallPolicyRuleResource: policyRuleBody(spec),
+          }),
         );
         return;
       }
@@ -221,16 +253,30 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
         const after = policyRuleSpecOf(child.after!);
         if (clearsPolicyList(before, after)) {
           // patchRule cannot clear a list (empty arrays are not sent): replace the rule.
-          await mutate(clients, `networkFirewallPolicies.removeRule ${policy} priority ${before.priority}`, (requestId) =>
-            clients.policies.removeRule({ project, firewallPolicy, priority: before.priority, requestId }),
+          await mutate(
+            clients,
+            `networkFirewallPolicies.removeRule ${policy} priority ${before.priority}`,
+            (requestId) =>
+              clients.policies.removeRule({ project, firewallPolicy, priority: before.priority, requestId }),
           );
           await mutate(clients, `networkFirewallPolicies.addRule ${policy} priority ${after.priority}`, (requestId) =>
-            clients.policies.addRule({ project, firewallPolicy, requestId, firewallPolicyRuleResource: policyRuleBody(after) }),
+            clients.policies.addRule({
+              project,
+              firewallPolicy,
+              requestId,
+              firewallPolicyRuleResource: policyRuleBody(after),
+            }),
           );
           return;
         }
         await mutate(clients, `networkFirewallPolicies.patchRule ${policy} priority ${after.priority}`, (requestId) =>
-          clients.policies.patchRule({ project, firewallPolicy, priority: after.priority, requestId, firewallPolicyRuleResource: policyRuleBody(after) }),
+          clients.policies.patchRule({
+            project,
+            firewallPolicy,
+            priority: after.priority,
+            requestId,
+            firewallPolicyRuleResource: policyRuleBody(after),
+          }),
         );
         return;
       }
@@ -264,7 +310,10 @@ export function createGcpApplier(target: TargetSpec, options: ApplierOptions, gc
 
 function clearsPolicyList(before: PolicyRuleSpec, after: PolicyRuleSpec): boolean {
   const lists = ['destFqdns', 'destIpRanges', 'srcIpRanges', 'targetServiceAccounts', 'targetResources'] as const;
-  return lists.some((k) => before[k].length > 0 && after[k].length === 0) || (before.description !== '' && after.description === '');
+  return (
+    lists.some((k) => before[k].length > 0 && after[k].length === 0) ||
+    (before.description !== '' && after.description === '')
+  );
 }
 
 function requireAfter(change: Change): Resource {

@@ -102,7 +102,11 @@ export function canonicalPorts(protocol: string, ports: readonly string[] | null
 
 /** Canonical protocol entries: merged per protocol (no ports wins), `all` absorbs everything, sorted. */
 export function canonicalProtocolRules(
-  entries: readonly { readonly IPProtocol?: string | null; readonly ipProtocol?: string | null; readonly ports?: readonly string[] | null }[],
+  entries: readonly {
+    readonly IPProtocol?: string | null;
+    readonly ipProtocol?: string | null;
+    readonly ports?: readonly string[] | null;
+  }[],
 ): ProtocolRule[] {
   const byProto = new Map<string, string[] | 'any'>();
   for (const e of entries) {
@@ -156,8 +160,12 @@ export interface FirewallJsonIn {
   readonly network?: string | null;
   readonly direction?: string | null;
   readonly priority?: number | string | null;
-  readonly allowed?: readonly { readonly IPProtocol?: string | null; readonly ports?: readonly string[] | null }[] | null;
-  readonly denied?: readonly { readonly IPProtocol?: string | null; readonly ports?: readonly string[] | null }[] | null;
+  readonly allowed?:
+    | readonly { readonly IPProtocol?: string | null; readonly ports?: readonly string[] | null }[]
+    | null;
+  readonly denied?:
+    | readonly { readonly IPProtocol?: string | null; readonly ports?: readonly string[] | null }[]
+    | null;
   readonly sourceRanges?: readonly string[] | null;
   readonly sourceTags?: readonly string[] | null;
   readonly sourceServiceAccounts?: readonly string[] | null;
@@ -186,7 +194,12 @@ export function canonicalFirewall(fw: FirewallJsonIn, project: string): Firewall
     sourceRanges = ['0.0.0.0/0'];
   }
   if (direction === 'EGRESS' && destinationRanges.length === 0) destinationRanges = ['0.0.0.0/0'];
-  const log = fw.logConfig?.enable === true ? (fw.logConfig.metadata === 'EXCLUDE_ALL_METADATA' ? 'EXCLUDE_ALL_METADATA' : 'INCLUDE_ALL_METADATA') : 'off';
+  const log =
+    fw.logConfig?.enable === true
+      ? fw.logConfig.metadata === 'EXCLUDE_ALL_METADATA'
+        ? 'EXCLUDE_ALL_METADATA'
+        : 'INCLUDE_ALL_METADATA'
+      : 'off';
   return {
     name: String(fw.name ?? ''),
     network: canonicalNetwork(fw.network, project),
@@ -217,7 +230,9 @@ export interface PolicyRuleJsonIn {
     readonly destFqdns?: readonly string[] | null;
     readonly destIpRanges?: readonly string[] | null;
     readonly srcIpRanges?: readonly string[] | null;
-    readonly layer4Configs?: readonly { readonly ipProtocol?: string | null; readonly ports?: readonly string[] | null }[] | null;
+    readonly layer4Configs?:
+      | readonly { readonly ipProtocol?: string | null; readonly ports?: readonly string[] | null }[]
+      | null;
   } | null;
   readonly targetServiceAccounts?: readonly string[] | null;
   readonly targetResources?: readonly string[] | null;
@@ -384,7 +399,9 @@ export function policyRuleSpecOf(child: Child): PolicyRuleSpec {
     destFqdns: list('destFqdns'),
     destIpRanges: list('destIpRanges'),
     srcIpRanges: list('srcIpRanges'),
-    layer4Configs: ((a['layer4Configs'] as readonly { protocol: string; ports: readonly string[] }[] | undefined) ?? []).map((r) => ({
+    layer4Configs: (
+      (a['layer4Configs'] as readonly { protocol: string; ports: readonly string[] }[] | undefined) ?? []
+    ).map((r) => ({
       protocol: r.protocol,
       ports: [...r.ports],
     })),
@@ -406,7 +423,10 @@ export function summarizePolicyRule(spec: PolicyRuleSpec): string {
 }
 
 /** A policy rule as a child keyed by its priority (its identity in the policy). */
-export function policyRuleChild(spec: PolicyRuleSpec, extra: { readonly origins?: Child['origins']; readonly widens?: boolean } = {}): Child {
+export function policyRuleChild(
+  spec: PolicyRuleSpec,
+  extra: { readonly origins?: Child['origins']; readonly widens?: boolean } = {},
+): Child {
   return {
     key: String(spec.priority),
     summary: summarizePolicyRule(spec),
@@ -431,7 +451,11 @@ export function policyResource(target: string, policy: string, children: readonl
 
 /** A firewall spec as the API's `Firewall` body (insert/update), network as `projects/…` path. */
 export function firewallBody(spec: FirewallSpec, networkForm: 'path' | 'url' = 'path'): Record<string, unknown> {
-  const entries = spec.rules.map((r) => (r.ports.length > 0 ? { IPProtocol: wireProtocol(r.protocol), ports: [...r.ports] } : { IPProtocol: wireProtocol(r.protocol) }));
+  const entries = spec.rules.map((r) =>
+    r.ports.length > 0
+      ? { IPProtocol: wireProtocol(r.protocol), ports: [...r.ports] }
+      : { IPProtocol: wireProtocol(r.protocol) },
+  );
   const body: Record<string, unknown> = {
     name: spec.name,
     network: networkForm === 'url' ? `${API_ROOT}/${spec.network}` : spec.network,
@@ -439,7 +463,14 @@ export function firewallBody(spec: FirewallSpec, networkForm: 'path' | 'url' = '
     priority: spec.priority,
     [spec.action === 'deny' ? 'denied' : 'allowed']: entries,
   };
-  for (const k of ['sourceRanges', 'sourceTags', 'sourceServiceAccounts', 'destinationRanges', 'targetTags', 'targetServiceAccounts'] as const) {
+  for (const k of [
+    'sourceRanges',
+    'sourceTags',
+    'sourceServiceAccounts',
+    'destinationRanges',
+    'targetTags',
+    'targetServiceAccounts',
+  ] as const) {
     if (spec[k].length > 0) body[k] = [...spec[k]];
   }
   body['description'] = spec.description;
@@ -451,7 +482,11 @@ export function firewallBody(spec: FirewallSpec, networkForm: 'path' | 'url' = '
 /** A policy rule spec as the API's `FirewallPolicyRule` body. */
 export function policyRuleBody(spec: PolicyRuleSpec, networkForm: 'path' | 'url' = 'url'): Record<string, unknown> {
   const match: Record<string, unknown> = {
-    layer4Configs: spec.layer4Configs.map((r) => (r.ports.length > 0 ? { ipProtocol: wireProtocol(r.protocol), ports: [...r.ports] } : { ipProtocol: wireProtocol(r.protocol) })),
+    layer4Configs: spec.layer4Configs.map((r) =>
+      r.ports.length > 0
+        ? { ipProtocol: wireProtocol(r.protocol), ports: [...r.ports] }
+        : { ipProtocol: wireProtocol(r.protocol) },
+    ),
   };
   if (spec.destFqdns.length > 0) match['destFqdns'] = [...spec.destFqdns];
   if (spec.destIpRanges.length > 0) match['destIpRanges'] = [...spec.destIpRanges];

@@ -1,6 +1,14 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import type { Json, Resource } from '../../src/plan/types.js';
-import { API_ROOT, FIREWALL_TYPE, firewallBody, firewallSpecOf, POLICY_TYPE, policyRuleBody, policyRuleSpecOf } from './canonical.js';
+import {
+  API_ROOT,
+  FIREWALL_TYPE,
+  firewallBody,
+  firewallSpecOf,
+  POLICY_TYPE,
+  policyRuleBody,
+  policyRuleSpecOf,
+} from './canonical.js';
 import { cleanSdkJson } from './snapshot.js';
 
 /**
@@ -34,7 +42,10 @@ export function firewallPolicyRulesCliJson(resources: readonly Resource[], targe
           kind: 'compute#firewallPolicy',
           name: r.name,
           selfLink: `${API_ROOT}/projects/${project}/global/firewallPolicies/${r.name}`,
-          rules: r.children.map((c) => ({ kind: 'compute#firewallPolicyRule', ...policyRuleBody(policyRuleSpecOf(c)) })),
+          rules: r.children.map((c) => ({
+            kind: 'compute#firewallPolicyRule',
+            ...policyRuleBody(policyRuleSpecOf(c)),
+          })),
         }) as Json,
     );
 }

@@ -12,9 +12,14 @@ const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 const RETRYABLE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'resourceNotReady', 'backendError']);
 
 /** The HTTP status and GCP reason of an SDK error, as far as they can be told. */
-export function errorDetails(err: unknown): { status: number | undefined; reason: string | undefined; message: string } {
+export function errorDetails(err: unknown): {
+  status: number | undefined;
+  reason: string | undefined;
+  message: string;
+} {
   const e = err as { status?: unknown; code?: unknown; message?: unknown; response?: { status?: unknown } };
-  const statusRaw = typeof e?.status === 'number' ? e.status : typeof e?.response?.status === 'number' ? e.response.status : e?.code;
+  const statusRaw =
+    typeof e?.status === 'number' ? e.status : typeof e?.response?.status === 'number' ? e.response.status : e?.code;
   const status = typeof statusRaw === 'number' && statusRaw >= 100 ? statusRaw : undefined;
   const text = typeof e?.message === 'string' ? e.message : String(err);
   let reason: string | undefined;
@@ -31,7 +36,8 @@ export function errorDetails(err: unknown): { status: number | undefined; reason
 }
 
 /** Messages of google-auth-library that mean "no usable credentials", not a failed API call. */
-const CREDENTIAL_FAILURE = /Could not load the default credentials|Could not refresh access token|invalid_grant|reauth|GOOGLE_APPLICATION_CREDENTIALS|application_default_credentials|Unable to detect a Project Id/i;
+const CREDENTIAL_FAILURE =
+  /Could not load the default credentials|Could not refresh access token|invalid_grant|reauth|GOOGLE_APPLICATION_CREDENTIALS|application_default_credentials|Unable to detect a Project Id/i;
 
 /**
  * The one-line error for a target without Google Cloud credentials (the SDK's own message and
@@ -54,23 +60,37 @@ export function classifyGcpError(err: unknown, what: string): ProviderError {
   const text = err instanceof Error ? err.message : String(err);
   if (errorDetails(err).status === undefined && CREDENTIAL_FAILURE.test(text)) return credentialsError(undefined, err);
   const { status, reason, message } = errorDetails(err);
-  const retryable = (status !== undefined && RETRYABLE_STATUS.has(status)) || (reason !== undefined && RETRYABLE_REASONS.has(reason));
+  const retryable =
+    (status !== undefined && RETRYABLE_STATUS.has(status)) || (reason !== undefined && RETRYABLE_REASONS.has(reason));
   const code = reason ?? (status !== undefined ? String(status) : undefined);
   let hint = '';
   if (reason === 'alreadyExists') {
-    hint = ' (an object with this name or priority exists but is not owned by the model: delete or rename it, or adopt it by adding the ownership marker to its description, then plan again)';
+    hint =
+      ' (an object with this name or priority exists but is not owned by the model: delete or rename it, or adopt it by adding the ownership marker to its description, then plan again)';
   } else if (status === 403 && reason !== 'rateLimitExceeded') {
     hint = ' (permission denied: the credentials need roles/compute.securityAdmin on the project)';
   }
-  return new ProviderError(`gcp: ${what} failed: ${status ?? ''} ${reason ?? ''}: ${message}${hint}`.replace(/\s+/g, ' ').trim(), code, retryable, { cause: err });
+  return new ProviderError(
+    `gcp: ${what} failed: ${status ?? ''} ${reason ?? ''}: ${message}${hint}`.replace(/\s+/g, ' ').trim(),
+    code,
+    retryable,
+    { cause: err },
+  );
 }
 
 /** A ProviderError for an operation that finished DONE with an `error`. */
-export function operationError(what: string, op: { error?: { errors?: { code?: string | null; message?: string | null }[] | null } | null }): ProviderError {
+export function operationError(
+  what: string,
+  op: { error?: { errors?: { code?: string | null; message?: string | null }[] | null } | null },
+): ProviderError {
   const errors = op.error?.errors ?? [];
   const first = errors[0];
   const text = errors.map((e) => `${e.code ?? 'ERROR'}: ${e.message ?? ''}`).join('; ');
-  return new ProviderError(`gcp: ${what} failed: the operation finished with ${text}`, first?.code ?? 'operationError', false);
+  return new ProviderError(
+    `gcp: ${what} failed: the operation finished with ${text}`,
+    first?.code ?? 'operationError',
+    false,
+  );
 }
 
 /** Retry settings of a GCP provider (tests shorten them). */

@@ -2,9 +2,24 @@ import type { PortMatch, TargetSpec } from '../../src/compile/types.js';
 import { cidrContains } from '../../src/model/addresses.js';
 import { protocolNumberMatch } from '../../src/model/services.js';
 import type { ProviderState } from '../../src/plan/types.js';
-import type { EvaluateContext, NativeEnd, NativeEvaluator, NativeProbe, NativeRuleRef, NativeVerdict } from '../../src/reach/native.js';
+import type {
+  EvaluateContext,
+  NativeEnd,
+  NativeEvaluator,
+  NativeProbe,
+  NativeRuleRef,
+  NativeVerdict,
+} from '../../src/reach/native.js';
 import { rangesMatch, serviceMatches, type MatchMode } from '../../src/reach/native-match.js';
-import { FIREWALL_TYPE, firewallSpecOf, POLICY_TYPE, policyRuleSpecOf, type FirewallSpec, type PolicyRuleSpec, type ProtocolRule } from './canonical.js';
+import {
+  FIREWALL_TYPE,
+  firewallSpecOf,
+  POLICY_TYPE,
+  policyRuleSpecOf,
+  type FirewallSpec,
+  type PolicyRuleSpec,
+  type ProtocolRule,
+} from './canonical.js';
 import { labelSlug as slug } from '../kit/names.js';
 
 /**
@@ -87,12 +102,19 @@ export function matching(rules: readonly FirewallSpec[], direction: 'INGRESS' | 
 }
 
 /** The winning rule: lowest priority number; a deny beats an allow at equal priority. */
-export function winner<T extends { readonly priority: number; readonly action: string }>(rules: readonly T[]): T | undefined {
-  return [...rules].sort((a, b) => a.priority - b.priority || (a.action === b.action ? 0 : a.action === 'deny' ? -1 : 1))[0];
+export function winner<T extends { readonly priority: number; readonly action: string }>(
+  rules: readonly T[],
+): T | undefined {
+  return [...rules].sort(
+    (a, b) => a.priority - b.priority || (a.action === b.action ? 0 : a.action === 'deny' ? -1 : 1),
+  )[0];
 }
 
 /** GCP's verdict on VPC rules alone: egress then ingress; implied allow egress and implied deny ingress at 65535. */
-export function verdict(rules: readonly FirewallSpec[], p: Packet): { egress: 'allow' | 'deny'; ingress: 'allow' | 'deny' } {
+export function verdict(
+  rules: readonly FirewallSpec[],
+  p: Packet,
+): { egress: 'allow' | 'deny'; ingress: 'allow' | 'deny' } {
   return {
     egress: winner(matching(rules, 'EGRESS', p))?.action ?? 'allow',
     ingress: winner(matching(rules, 'INGRESS', p))?.action ?? 'deny',
@@ -112,7 +134,8 @@ export function gcpRuleServices(entries: readonly ProtocolRule[]): PortMatch[] {
         out.push({ kind: 'ports', protocol: p, from, to: to! });
       }
     } else if (p === 'icmp') out.push({ kind: 'icmp', protocol: 'icmp', type: null, code: null });
-    else if (p === '58' || p === 'ipv6-icmp' || p === 'icmpv6') out.push({ kind: 'icmp', protocol: 'icmpv6', type: null, code: null });
+    else if (p === '58' || p === 'ipv6-icmp' || p === 'icmpv6')
+      out.push({ kind: 'icmp', protocol: 'icmpv6', type: null, code: null });
     else if (p === 'esp') out.push({ kind: 'protocol', number: 50 });
     else if (p === 'ah') out.push({ kind: 'protocol', number: 51 });
     else if (p === 'ipip') out.push({ kind: 'protocol', number: 4 });
@@ -132,7 +155,10 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
   const firewalls: Owned<FirewallSpec>[] = [];
   const policyRules: Owned<PolicyRuleSpec>[] = [];
   const seen = new Set<string>();
-  for (const [list, owned] of [[state.resources, true], [state.unowned ?? [], false]] as const) {
+  for (const [list, owned] of [
+    [state.resources, true],
+    [state.unowned ?? [], false],
+  ] as const) {
     for (const r of list) {
       if (r.type === FIREWALL_TYPE) {
         const spec = firewallSpecOf(r);
@@ -149,14 +175,28 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
       }
     }
   }
-  firewalls.sort((a, b) => a.priority - b.priority || (a.action === b.action ? 0 : a.action === 'deny' ? -1 : 1) || (a.name < b.name ? -1 : 1));
+  firewalls.sort(
+    (a, b) =>
+      a.priority - b.priority ||
+      (a.action === b.action ? 0 : a.action === 'deny' ? -1 : 1) ||
+      (a.name < b.name ? -1 : 1),
+  );
   policyRules.sort((a, b) => a.priority - b.priority);
   const fwServices = new Map(firewalls.map((f) => [f, gcpRuleServices(f.rules)]));
   const polServices = new Map(policyRules.map((p) => [p, gcpRuleServices(p.layer4Configs)]));
   const identity = new Map(
-    context.segments.map((s) => [s.name, s.gcp?.serviceAccount ? { sa: s.gcp.serviceAccount.toLowerCase() } : { tag: `${slug(context.model)}-${slug(s.name)}` }] as const),
+    context.segments.map(
+      (s) =>
+        [
+          s.name,
+          s.gcp?.serviceAccount
+            ? { sa: s.gcp.serviceAccount.toLowerCase() }
+            : { tag: `${slug(context.model)}-${slug(s.name)}` },
+        ] as const,
+    ),
   );
-  const idOf = (end: NativeEnd): { tag?: string; sa?: string } => (end.kind === 'segment' ? (identity.get(end.segment) ?? { tag: `${slug(context.model)}-${slug(end.segment)}` }) : {});
+  const idOf = (end: NativeEnd): { tag?: string; sa?: string } =>
+    end.kind === 'segment' ? (identity.get(end.segment) ?? { tag: `${slug(context.model)}-${slug(end.segment)}` }) : {};
 
   const fqdnMemo = new Map<string, string[]>();
   const fqdnAddresses = (names: readonly string[]): string[] => {
@@ -179,9 +219,11 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
     if (r.direction !== direction) return false;
     const mode: MatchMode = r.action === 'allow' ? 'contains' : 'overlaps';
     if (!serviceMatches(fwServices.get(r as Owned<FirewallSpec>)!, probe.service, mode)) return false;
-    if (direction === 'EGRESS') return fwApplies(r, probe.source) && rangesMatch(r.destinationRanges, probe.destination, mode);
+    if (direction === 'EGRESS')
+      return fwApplies(r, probe.source) && rangesMatch(r.destinationRanges, probe.destination, mode);
     if (!fwApplies(r, probe.destination)) return false;
-    const src = probe.source, id = idOf(src);
+    const src = probe.source,
+      id = idOf(src);
     return (
       rangesMatch(r.sourceRanges, src, mode) ||
       (id.tag !== undefined && r.sourceTags.includes(id.tag)) ||
@@ -196,13 +238,18 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
     if (self.kind !== 'segment') return false;
     if (r.targetResources.length > 0 && !r.targetResources.includes(network)) return false;
     const id = idOf(self);
-    if (r.targetServiceAccounts.length > 0 && !(id.sa !== undefined && r.targetServiceAccounts.includes(id.sa))) return false;
+    if (r.targetServiceAccounts.length > 0 && !(id.sa !== undefined && r.targetServiceAccounts.includes(id.sa)))
+      return false;
     if (direction === 'EGRESS') {
       const dst = probe.destination;
       const byName =
-        (dst.kind === 'external' && (dst.fqdns ?? []).length > 0 && (dst.fqdns ?? []).every((f) => r.destFqdns.includes(f))) ||
+        (dst.kind === 'external' &&
+          (dst.fqdns ?? []).length > 0 &&
+          (dst.fqdns ?? []).every((f) => r.destFqdns.includes(f))) ||
         // The firewall resolves the names itself: an address they resolve to matches them too.
-        (context.resolved !== undefined && r.destFqdns.length > 0 && rangesMatch(fqdnAddresses(r.destFqdns), dst, mode));
+        (context.resolved !== undefined &&
+          r.destFqdns.length > 0 &&
+          rangesMatch(fqdnAddresses(r.destFqdns), dst, mode));
       const byRange = r.destIpRanges.length > 0 && rangesMatch(r.destIpRanges, dst, mode);
       const anyDest = r.destFqdns.length === 0 && r.destIpRanges.length === 0;
       return byName || byRange || anyDest;
@@ -237,7 +284,10 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
   // One pass over the sorted rules files each under the tags or accounts it targets (or under
   // "every instance"); an identity's list is the merge of its own and the untargeted ones, in order.
   const rank = new Map(firewalls.map((f, i) => [f, i]));
-  const byTarget = { INGRESS: new Map<string, Owned<FirewallSpec>[]>(), EGRESS: new Map<string, Owned<FirewallSpec>[]>() };
+  const byTarget = {
+    INGRESS: new Map<string, Owned<FirewallSpec>[]>(),
+    EGRESS: new Map<string, Owned<FirewallSpec>[]>(),
+  };
   const untargeted = { INGRESS: [] as Owned<FirewallSpec>[], EGRESS: [] as Owned<FirewallSpec>[] };
   for (const f of firewalls) {
     const keys = [...f.targetTags.map((t) => `tag:${t}`), ...f.targetServiceAccounts.map((a) => `sa:${a}`)];
@@ -254,7 +304,10 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
     const key = `${direction}|${id.tag ?? ''}|${id.sa ?? ''}`;
     let list = byIdentity.get(key);
     if (!list) {
-      const own = (id.tag !== undefined ? byTarget[direction].get(`tag:${id.tag}`) : undefined) ?? (id.sa !== undefined ? byTarget[direction].get(`sa:${id.sa}`) : undefined) ?? [];
+      const own =
+        (id.tag !== undefined ? byTarget[direction].get(`tag:${id.tag}`) : undefined) ??
+        (id.sa !== undefined ? byTarget[direction].get(`sa:${id.sa}`) : undefined) ??
+        [];
       list = [...own, ...untargeted[direction]].sort((a, b) => rank.get(a)! - rank.get(b)!);
       if (byIdentity.size > 10_000) byIdentity.clear();
       byIdentity.set(key, list);
@@ -263,7 +316,9 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
   };
   const decide = (direction: 'INGRESS' | 'EGRESS', probe: NativeProbe): NativeRuleRef => {
     const vpc = (): NativeRuleRef | undefined => {
-      const r = candidates(direction, direction === 'EGRESS' ? probe.source : probe.destination).find((f) => fwMatches(f, direction, probe));
+      const r = candidates(direction, direction === 'EGRESS' ? probe.source : probe.destination).find((f) =>
+        fwMatches(f, direction, probe),
+      );
       return r ? fwRef(r) : undefined;
     };
     const policy = (): NativeRuleRef | undefined => {
@@ -288,7 +343,9 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
       priority: 65535,
       owned: false,
       kind: 'implied',
-      summary: egress ? 'implied rule: allow all egress (priority 65535)' : 'implied rule: deny all ingress (priority 65535)',
+      summary: egress
+        ? 'implied rule: allow all egress (priority 65535)'
+        : 'implied rule: deny all ingress (priority 65535)',
     };
   };
 
@@ -297,10 +354,20 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
     const decided: NativeRuleRef[] = [];
     if (probe.source.kind === 'segment') decided.push(decide('EGRESS', probe));
     if (probe.destination.kind === 'segment') decided.push(decide('INGRESS', probe));
-    if (decided.length === 0) return { verdict: 'deny', rules: [], notes: ['neither end is an instance of the network'] };
+    if (decided.length === 0)
+      return { verdict: 'deny', rules: [], notes: ['neither end is an instance of the network'] };
     const denied = decided.filter((r) => r.action === 'deny');
-    const notes = policyRules.length > 0 && order === 'AFTER_CLASSIC_FIREWALL' ? [`network ${gcp.network} is assumed to evaluate VPC firewall rules before firewall policy ${gcp.firewallPolicy} (AFTER_CLASSIC_FIREWALL, GCP's default)`] : [];
-    return { verdict: denied.length > 0 ? 'deny' : 'allow', rules: denied.length > 0 ? denied : decided, ...(notes.length ? { notes } : {}) };
+    const notes =
+      policyRules.length > 0 && order === 'AFTER_CLASSIC_FIREWALL'
+        ? [
+            `network ${gcp.network} is assumed to evaluate VPC firewall rules before firewall policy ${gcp.firewallPolicy} (AFTER_CLASSIC_FIREWALL, GCP's default)`,
+          ]
+        : [];
+    return {
+      verdict: denied.length > 0 ? 'deny' : 'allow',
+      rules: denied.length > 0 ? denied : decided,
+      ...(notes.length ? { notes } : {}),
+    };
   };
   return Object.assign(evaluate, { services });
 }

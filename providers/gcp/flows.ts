@@ -32,7 +32,11 @@ function seconds(v: unknown): number {
 export const gcpFlowLogReader: FlowLogReader = {
   label: 'GCP VPC Flow Logs',
   detect(head: string): boolean {
-    return head.includes('"jsonPayload"') && head.includes('"connection"') && (head.includes('"src_ip"') || head.includes('vpc_flows'));
+    return (
+      head.includes('"jsonPayload"') &&
+      head.includes('"connection"') &&
+      (head.includes('"src_ip"') || head.includes('vpc_flows'))
+    );
   },
   read(file: string, chunks: TextChunks, sink: FlowSink): Promise<void> {
     return readGcpFlowLog(file, chunks, sink);
@@ -48,23 +52,37 @@ export async function readGcpFlowLog(file: string, chunks: TextChunks, sink: Flo
     chunks,
     (entry, line) => {
       index++;
-      const warn = (path: string, message: string) => sink.warn({ file, line, message: `[${index}]${path}: ${message}, skipped` });
+      const warn = (path: string, message: string) =>
+        sink.warn({ file, line, message: `[${index}]${path}: ${message}, skipped` });
       if (!isObject(entry)) return warn('', 'not a log entry object');
       const p = entry['jsonPayload'];
       if (!isObject(p)) return warn('.jsonPayload', 'is missing');
       const c = p['connection'];
       if (!isObject(c)) return warn('.jsonPayload.connection', 'is missing');
-      const src = c['src_ip'], dst = c['dest_ip'];
-      if (typeof src !== 'string' || typeof dst !== 'string' || !src || !dst) return warn('.jsonPayload.connection', 'has no src_ip or dest_ip');
+      const src = c['src_ip'],
+        dst = c['dest_ip'];
+      if (typeof src !== 'string' || typeof dst !== 'string' || !src || !dst)
+        return warn('.jsonPayload.connection', 'has no src_ip or dest_ip');
       const protocol = c['protocol'];
       if (typeof protocol !== 'number' || !Number.isInteger(protocol) || protocol < 0 || protocol > 255) {
         return warn('.jsonPayload.connection.protocol', 'is not a protocol number');
       }
-      const sport = c['src_port'] ?? 0, dport = c['dest_port'] ?? 0;
-      if (typeof sport !== 'number' || typeof dport !== 'number' || !Number.isInteger(sport) || !Number.isInteger(dport) || sport < 0 || dport < 0 || sport > 65535 || dport > 65535) {
+      const sport = c['src_port'] ?? 0,
+        dport = c['dest_port'] ?? 0;
+      if (
+        typeof sport !== 'number' ||
+        typeof dport !== 'number' ||
+        !Number.isInteger(sport) ||
+        !Number.isInteger(dport) ||
+        sport < 0 ||
+        dport < 0 ||
+        sport > 65535 ||
+        dport > 65535
+      ) {
         return warn('.jsonPayload.connection', 'src_port/dest_port are not port numbers');
       }
-      const bytes = int64(p['bytes_sent']), packets = int64(p['packets_sent']);
+      const bytes = int64(p['bytes_sent']),
+        packets = int64(p['packets_sent']);
       if (bytes === -2) return warn('.jsonPayload.bytes_sent', 'is not an int64 (a string of digits)');
       if (packets === -2) return warn('.jsonPayload.packets_sent', 'is not an int64 (a string of digits)');
       let start = seconds(p['start_time']);

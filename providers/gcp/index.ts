@@ -54,13 +54,19 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
       const rendered = renderGcp(rules, target);
       shared.put([rules, target, undefined], rendered);
       // The quota the target declares (its project's real one) wins over the provider's option.
-      return validateGcp(rules, target, { firewallQuota: target.gcp.firewallQuota ?? options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA, rendered });
+      return validateGcp(rules, target, {
+        firewallQuota: target.gcp.firewallQuota ?? options.firewallQuota ?? DEFAULT_FIREWALL_QUOTA,
+        rendered,
+      });
     },
     // FQDNs are matched by the policy (destFqdns), so the plan's resolutions are not needed; the
     // live state tells which policy priorities unowned rules hold, so without a firewall policy
     // it changes nothing and validate's render (made without it) is the render.
     render: (rules, target, ctx) =>
-      (shared.take([rules, target, target.kind === 'gcp' && target.gcp.firewallPolicy ? ctx.live : undefined]) ?? renderGcp(rules, target, ctx.live)).resources,
+      (
+        shared.take([rules, target, target.kind === 'gcp' && target.gcp.firewallPolicy ? ctx.live : undefined]) ??
+        renderGcp(rules, target, ctx.live)
+      ).resources,
     // Stateless: ownership and "in the way" are decided from the read's own arguments.
     read: (target, source, context) => readGcp(target, source, context, readOptions),
     createApplier: (target, _state, applierOptions) => createGcpApplier(target, applierOptions, options),
@@ -82,8 +88,14 @@ export const gcpProvider: ProviderEntry<'gcp'> = { target: gcpTarget, create: ()
  * `Provider.read` for GCP, the assembly of the three parts: the raw state from snapshot.ts (files)
  * or read.ts (the API), canonical through state.ts.
  */
-async function readGcp(target: TargetSpec, source: StateSource, context: ReadContext | undefined, options: Parameters<typeof readGcpTarget>[2]): Promise<ProviderState> {
-  if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is a ${target.kind} target)`);
+async function readGcp(
+  target: TargetSpec,
+  source: StateSource,
+  context: ReadContext | undefined,
+  options: Parameters<typeof readGcpTarget>[2],
+): Promise<ProviderState> {
+  if (target.kind !== 'gcp')
+    throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is a ${target.kind} target)`);
   const model = context?.model;
   if (source.kind === 'snapshot') {
     const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);

@@ -9,7 +9,11 @@ import { classifyGcpError, credentialsError } from './errors.js';
  * its labels, and its network tags (the segments' identity on GCP).
  */
 
-function instanceWorkload(raw: unknown, file: string, path: string): { workload: Workload; project?: string; network?: string } {
+function instanceWorkload(
+  raw: unknown,
+  file: string,
+  path: string,
+): { workload: Workload; project?: string; network?: string } {
   if (!isJsonObject(raw)) throw jsonPathError(file, path, 'expected an instance object');
   const name = stringAt(raw, 'name', file, path);
   if (!name) throw jsonPathError(file, `${path}.name`, 'is missing');
@@ -37,7 +41,9 @@ function instanceWorkload(raw: unknown, file: string, path: string): { workload:
   const labels = raw['labels'];
   if (isJsonObject(labels)) for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') tags[k] = v;
   const netTags = raw['tags'];
-  const groups = isJsonObject(netTags) ? listAt(netTags, 'items', file, `${path}.tags`).filter((x): x is string => typeof x === 'string') : [];
+  const groups = isJsonObject(netTags)
+    ? listAt(netTags, 'items', file, `${path}.tags`).filter((x): x is string => typeof x === 'string')
+    : [];
   const project = selfLink ? /\/projects\/([^/]+)\//.exec(selfLink)?.[1] : undefined;
   return {
     workload: { id: selfLink ?? name, name, addresses: [...addresses].sort(), tags, groups: [...groups].sort() },
@@ -48,8 +54,17 @@ function instanceWorkload(raw: unknown, file: string, path: string): { workload:
 
 /** Parses `gcloud compute instances list --format=json` output (or an API page with `items`). */
 export function parseGcpInventory(json: unknown, file: string): Inventory {
-  const list = Array.isArray(json) ? json : isJsonObject(json) && Array.isArray(json['items']) ? (json['items'] as unknown[]) : undefined;
-  if (!list) throw jsonPathError(file, '$', 'expected the output of `gcloud compute instances list --format=json` (a list of instances)');
+  const list = Array.isArray(json)
+    ? json
+    : isJsonObject(json) && Array.isArray(json['items'])
+      ? (json['items'] as unknown[])
+      : undefined;
+  if (!list)
+    throw jsonPathError(
+      file,
+      '$',
+      'expected the output of `gcloud compute instances list --format=json` (a list of instances)',
+    );
   const prefix = Array.isArray(json) ? '' : 'items';
   const read = list.map((x, i) => instanceWorkload(x, file, `${prefix}[${i}]`));
   const project = mostCommon(read.flatMap((r) => (r.project ? [r.project] : [])));
@@ -72,12 +87,21 @@ export async function readGcpInventoryLive(target: TargetSpec, options: Inventor
   if (target.kind !== 'gcp') throw jsonPathError(target.name, 'target', 'is not a GCP target');
   const { project, network } = target.gcp;
   const endpoint = target.gcp.endpoint ?? options.endpoint;
-  const [{ InstancesClient }, auth] = await Promise.all([import('@google-cloud/compute'), import('google-auth-library')]);
+  const [{ InstancesClient }, auth] = await Promise.all([
+    import('@google-cloud/compute'),
+    import('google-auth-library'),
+  ]);
   type Options = NonNullable<ConstructorParameters<typeof InstancesClient>[0]>;
   let opts: Options = { fallback: true };
   const url = endpoint ? new URL(endpoint) : undefined;
   const protocol = url?.protocol.replace(/:$/, '');
-  if (url) opts = { apiEndpoint: url.hostname, port: Number(url.port || (protocol === 'http' ? 80 : 443)), protocol, fallback: true } as Options;
+  if (url)
+    opts = {
+      apiEndpoint: url.hostname,
+      port: Number(url.port || (protocol === 'http' ? 80 : 443)),
+      protocol,
+      fallback: true,
+    } as Options;
   if (protocol === 'http') opts = { ...opts, authClient: new auth.PassThroughClient() } as unknown as Options;
   else {
     try {
@@ -91,7 +115,9 @@ export async function readGcpInventoryLive(target: TargetSpec, options: Inventor
   try {
     for await (const [, scoped] of client.aggregatedListAsync({ project, maxResults: 500 })) {
       for (const instance of scoped.instances ?? []) {
-        const onNetwork = (instance.networkInterfaces ?? []).some((n) => typeof n.network === 'string' && lastSegment(n.network) === network);
+        const onNetwork = (instance.networkInterfaces ?? []).some(
+          (n) => typeof n.network === 'string' && lastSegment(n.network) === network,
+        );
         if (onNetwork) instances.push(JSON.parse(JSON.stringify(instance)));
       }
     }

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
-import { lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
+import {
+  lockObjectName,
+  type LockAttempt,
+  type LockRecord,
+  type LockRequest,
+  type TargetLock,
+  type TargetLocker,
+} from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
 import { descriptionMarker, ownerOfDescription } from '../kit/ownership.js';
 import { isGcpLockRule, LOCK_MARKER } from './canonical.js';
@@ -29,13 +36,19 @@ export const gcpLockName = lockObjectName;
 export function createGcpLocker(options: { readonly clients?: GcpClientFactory } = {}): TargetLocker {
   return {
     lockFor(target: TargetSpec, model: string, live: LiveOptions): TargetLock {
-      if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is a ${target.kind} target)`);
+      if (target.kind !== 'gcp')
+        throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is a ${target.kind} target)`);
       return gcpLock(target, model, target.gcp.endpoint ?? live.endpoint, options.clients);
     },
   };
 }
 
-function gcpLock(target: TargetSpec & { kind: 'gcp' }, model: string, endpoint: string | undefined, factory: GcpClientFactory | undefined): TargetLock {
+function gcpLock(
+  target: TargetSpec & { kind: 'gcp' },
+  model: string,
+  endpoint: string | undefined,
+  factory: GcpClientFactory | undefined,
+): TargetLock {
   const { project, network } = target.gcp;
   const name = gcpLockName(model);
   const description = `firewall rule ${name} in project ${project}`;
@@ -56,15 +69,21 @@ function gcpLock(target: TargetSpec & { kind: 'gcp' }, model: string, endpoint: 
   /** Awaits an operation until DONE and throws its error, as the applier does. */
   async function settle(clients: GcpClients, first: unknown): Promise<void> {
     let op = ((first as { latestResponse?: unknown } | undefined)?.latestResponse ?? first) as
-      | { name?: string | null; status?: unknown; error?: { errors?: { code?: string | null; message?: string | null }[] | null } | null }
+      | {
+          name?: string | null;
+          status?: unknown;
+          error?: { errors?: { code?: string | null; message?: string | null }[] | null } | null;
+        }
       | undefined;
     for (let i = 0; op?.status !== 'DONE' && op?.status !== 2; i++) {
-      if (!op?.name || i >= MAX_WAITS) throw new ProviderError(`gcp: the operation on ${description} did not finish`, 'operationTimeout', true);
+      if (!op?.name || i >= MAX_WAITS)
+        throw new ProviderError(`gcp: the operation on ${description} did not finish`, 'operationTimeout', true);
       const [waited] = await clients.operations.wait({ project, operation: op.name });
       op = waited as typeof op;
     }
     const e = op?.error?.errors?.[0];
-    if (e) throw new ProviderError(`gcp: ${description}: ${e.code ?? ''} ${e.message ?? ''}`.trim(), e.code ?? undefined);
+    if (e)
+      throw new ProviderError(`gcp: ${description}: ${e.code ?? ''} ${e.message ?? ''}`.trim(), e.code ?? undefined);
   }
 
   async function read(): Promise<LockRecord | undefined> {
@@ -105,7 +124,13 @@ function gcpLock(target: TargetSpec & { kind: 'gcp' }, model: string, endpoint: 
   return {
     description,
     async tryCreate(request: LockRequest): Promise<LockAttempt> {
-      const json = JSON.stringify({ holder: request.holder, pid: request.pid, runId: request.runId, since: request.since, expires: request.expires });
+      const json = JSON.stringify({
+        holder: request.holder,
+        pid: request.pid,
+        runId: request.runId,
+        since: request.since,
+        expires: request.expires,
+      });
       try {
         await withClients('taking', async (clients) => {
           const [op] = await clients.firewalls.insert({

@@ -91,24 +91,24 @@ export async function readGcpLive(
   options: { readonly model?: string; readonly pageSize?: number; readonly retry?: RetryOptions },
 ): Promise<GcpRawState> {
   const retry = gcpRetryPolicy(options.retry);
-  const firewalls = await retry.run(
-    `firewalls.list ${gcp.project}`,
-    async () => {
-      const items: FirewallJsonIn[] = [];
-      const request = {
-        project: gcp.project,
-        maxResults: options.pageSize ?? 500,
-        // Server-side narrowing to our name space; ownership is still checked on the marker.
-        ...(options.model ? { filter: `name eq "${options.model}-.*"` } : {}),
-      };
-      for await (const fw of clients.firewalls.listAsync(request, { autoPaginate: false })) items.push(fw as FirewallJsonIn);
-      return items;
-    },
-  );
+  const firewalls = await retry.run(`firewalls.list ${gcp.project}`, async () => {
+    const items: FirewallJsonIn[] = [];
+    const request = {
+      project: gcp.project,
+      maxResults: options.pageSize ?? 500,
+      // Server-side narrowing to our name space; ownership is still checked on the marker.
+      ...(options.model ? { filter: `name eq "${options.model}-.*"` } : {}),
+    };
+    for await (const fw of clients.firewalls.listAsync(request, { autoPaginate: false }))
+      items.push(fw as FirewallJsonIn);
+    return items;
+  });
   if (!gcp.firewallPolicy) return { firewalls, policyRules: null };
   const name = gcp.firewallPolicy;
   try {
-    const [policy] = await retry.run(`networkFirewallPolicies.get ${name}`, () => clients.policies.get({ project: gcp.project, firewallPolicy: name }));
+    const [policy] = await retry.run(`networkFirewallPolicies.get ${name}`, () =>
+      clients.policies.get({ project: gcp.project, firewallPolicy: name }),
+    );
     return {
       firewalls,
       policyRules: (policy.rules ?? []) as PolicyRuleJsonIn[],
@@ -125,8 +125,14 @@ export async function readGcpLive(
  * A live read of a GCP target's raw objects with clients of its own (closed afterwards): the
  * model's name space when `model` is given (a plan), else everything (`bulkhead export`).
  */
-export async function readGcpTarget(target: TargetSpec, endpoint: string | undefined, options: GcpReadOptions, model?: string): Promise<GcpRawState> {
-  if (target.kind !== 'gcp') throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is a ${target.kind} target)`);
+export async function readGcpTarget(
+  target: TargetSpec,
+  endpoint: string | undefined,
+  options: GcpReadOptions,
+  model?: string,
+): Promise<GcpRawState> {
+  if (target.kind !== 'gcp')
+    throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is a ${target.kind} target)`);
   const clients = await (options.clients ?? createGcpClients)(target.gcp.endpoint ?? endpoint, target.name);
   try {
     return await readGcpLive(target.gcp, clients, {

@@ -189,7 +189,8 @@ function livePolicyPriorities(
     const name = c.attributes['ruleName'];
     const priority = c.attributes['priority'];
     // Two owned rules of one name (a copy someone made): the lowest priority is the rule, the other is drift and goes.
-    if (typeof name === 'string' && typeof priority === 'number') byName.set(name, Math.min(priority, byName.get(name) ?? priority));
+    if (typeof name === 'string' && typeof priority === 'number')
+      byName.set(name, Math.min(priority, byName.get(name) ?? priority));
   }
   for (const r of rules) {
     const p = byName.get(r.spec.ruleName);
@@ -217,7 +218,9 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     let id = identities.get(segment);
     if (id === undefined) {
       const sa = segmentSpecs.get(segment)?.gcp?.serviceAccount;
-      id = sa ? { kind: 'sa', value: sa.toLowerCase() } : { kind: 'tag', value: `${labelSlug(model)}-${labelSlug(segment)}` };
+      id = sa
+        ? { kind: 'sa', value: sa.toLowerCase() }
+        : { kind: 'tag', value: `${labelSlug(model)}-${labelSlug(segment)}` };
       identities.set(segment, id);
     }
     return id;
@@ -227,7 +230,11 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   // texts. The ICMP errors of a list are replayed to every caller, so each flow still reports its
   // own. The returned lists are shared read-only (bodies and specs copy them).
   const protocolMemo = new Map<string, { readonly rules: ProtocolRule[]; readonly errors: readonly string[] }>();
-  const protocols = (services: readonly PortMatch[], family: Family, onError: (message: string) => void): ProtocolRule[] => {
+  const protocols = (
+    services: readonly PortMatch[],
+    family: Family,
+    onError: (message: string) => void,
+  ): ProtocolRule[] => {
     const memoKey = `${family}|${services.map(serviceKey).join(',')}`;
     let m = protocolMemo.get(memoKey);
     if (!m) {
@@ -252,7 +259,13 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     const name = flat(ruleName(model, d.readable, d.key));
     const other = seen.get(name);
     if (other !== undefined && other !== d.key) {
-      collisions.push(error('gcp-name-collision', `two rules render to the same name ${name}; rename a segment or entity`, firstPos(d.origins)));
+      collisions.push(
+        error(
+          'gcp-name-collision',
+          `two rules render to the same name ${name}; rename a segment or entity`,
+          firstPos(d.origins),
+        ),
+      );
       return;
     }
     if (other !== undefined) return;
@@ -265,11 +278,23 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       action: d.action,
       rules: d.rules,
       sourceRanges: [...(d.sourceRanges ?? [])].sort(),
-      sourceTags: (d.sources ?? []).filter((s) => s.kind === 'tag').map((s) => s.value).sort(),
-      sourceServiceAccounts: (d.sources ?? []).filter((s) => s.kind === 'sa').map((s) => s.value).sort(),
+      sourceTags: (d.sources ?? [])
+        .filter((s) => s.kind === 'tag')
+        .map((s) => s.value)
+        .sort(),
+      sourceServiceAccounts: (d.sources ?? [])
+        .filter((s) => s.kind === 'sa')
+        .map((s) => s.value)
+        .sort(),
       destinationRanges: [...(d.destinationRanges ?? [])].sort(),
-      targetTags: d.targets.filter((t) => t.kind === 'tag').map((t) => t.value).sort(),
-      targetServiceAccounts: d.targets.filter((t) => t.kind === 'sa').map((t) => t.value).sort(),
+      targetTags: d.targets
+        .filter((t) => t.kind === 'tag')
+        .map((t) => t.value)
+        .sort(),
+      targetServiceAccounts: d.targets
+        .filter((t) => t.kind === 'sa')
+        .map((t) => t.value)
+        .sort(),
       disabled: false,
       logging: 'off',
       description: flat(describe(model, d.summary)),
@@ -277,7 +302,9 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     if (spec.rules.length === 0) return;
     // Desired goes through the same canonicalization as what is read, so a plan after an apply is empty.
     const canonical = canonicalFirewall(firewallBody(spec), project);
-    resources.push(firewallResource(target.name, canonical, { origins: dedupeOrigins(d.origins), widens: d.action === 'allow' }));
+    resources.push(
+      firewallResource(target.name, canonical, { origins: dedupeOrigins(d.origins), widens: d.action === 'allow' }),
+    );
   }
   const policyRules: { key: string; spec: Omit<PolicyRuleSpec, 'priority'>; origins: readonly SourceRef[] }[] = [];
   const internal = { v4: gcp.internalRanges.filter((r) => !isV6(r)), v6: gcp.internalRanges.filter(isV6) };
@@ -305,10 +332,18 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   }
 
   // --- allows: one rule per (segment, direction, peer, family) ---
-  const groups = new Map<string, { segment: string; direction: 'ingress' | 'egress'; peer: Endpoint; intents: RuleIntent[] }>();
+  const groups = new Map<
+    string,
+    { segment: string; direction: 'ingress' | 'egress'; peer: Endpoint; intents: RuleIntent[] }
+  >();
   for (const intent of rules.rules) {
     const key = `${intent.segment}|${intent.direction}|${peerKey(intent.peer)}`;
-    const g = groups.get(key) ?? { segment: intent.segment, direction: intent.direction, peer: intent.peer, intents: [] };
+    const g = groups.get(key) ?? {
+      segment: intent.segment,
+      direction: intent.direction,
+      peer: intent.peer,
+      intents: [],
+    };
     // An ICMP intent carries its entity narrowed to one family (compile-rules.ts): the group's
     // peer is the union of its intents' peers, or a group whose first intent is the narrowed one
     // would lose the other family's rule (found by test/reach/model-vs-render.property.test.ts).
@@ -390,7 +425,10 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           continue;
         }
         const rulesAny = protocols(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
-        for (const [i, srcChunk] of chunk([src], src.kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS).entries()) {
+        for (const [i, srcChunk] of chunk(
+          [src],
+          src.kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS,
+        ).entries()) {
           emit({
             key: `${key}|any|${i}`,
             readable: [g.segment, short, peerName],
@@ -406,12 +444,25 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         }
         continue;
       }
-      pushRanged(key, [g.segment, short, peerName], dir, segmentEgress.ranges, services, target0, summary, origins, err);
+      pushRanged(
+        key,
+        [g.segment, short, peerName],
+        dir,
+        segmentEgress.ranges,
+        services,
+        target0,
+        summary,
+        origins,
+        err,
+      );
       continue;
     }
     const ranges = peerRanges(peer);
     if (!ranges) {
-      err('gcp-entity-unbound', `${summary}: entity ${peerName} has no \`gcp\` binding (cidrs), so target ${target.name} cannot use it`);
+      err(
+        'gcp-entity-unbound',
+        `${summary}: entity ${peerName} has no \`gcp\` binding (cidrs), so target ${target.name} cannot use it`,
+      );
       continue;
     }
     pushRanged(key, [g.segment, short, peerName], dir, ranges, services, target0, summary, origins, err);
@@ -465,7 +516,10 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     const readable = (dir: string, family: string) => ['deny', deny.guardrail, dir, family];
     if (peer.kind === 'segment' || (peer.kind !== 'any' && peer.kind === 'fqdns')) {
       if (peer.kind === 'fqdns') {
-        err('gcp-fqdn-deny', `${summary}: denying by domain name is not supported on GCP VPC firewall rules; deny the addresses instead`);
+        err(
+          'gcp-fqdn-deny',
+          `${summary}: denying by domain name is not supported on GCP VPC firewall rules; deny the addresses instead`,
+        );
         return;
       }
       // Segment ↔ segment: rendered as ingress on the receiver from the sender(s), which is
@@ -480,7 +534,12 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         if (mixed.length > 0) {
           err(
             'gcp-tag-service-account-mix',
-            `${summary}: ${mixed.join(', ')} and ${receivers.filter((r) => r.id.kind === kind).map((r) => r.name).join(', ')} are matched differently (network tag vs service account); GCP firewall rules cannot combine them`,
+            `${summary}: ${mixed.join(', ')} and ${receivers
+              .filter((r) => r.id.kind === kind)
+              .map((r) => r.name)
+              .join(
+                ', ',
+              )} are matched differently (network tag vs service account); GCP firewall rules cannot combine them`,
           );
         }
         if (send.length === 0) continue;
@@ -491,7 +550,10 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           sendChunks.forEach((s, j) =>
             emit({
               key: `${base}|${kind}|${i}|${j}`,
-              readable: [...readable('in', kind), ...(recvChunks.length * sendChunks.length > 1 ? [`${i + 1}`, `${j + 1}`] : [])],
+              readable: [
+                ...readable('in', kind),
+                ...(recvChunks.length * sendChunks.length > 1 ? [`${i + 1}`, `${j + 1}`] : []),
+              ],
               direction: 'INGRESS',
               priority: PRIORITY.guardrailDeny,
               action: 'deny',
@@ -562,7 +624,12 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       chunks.forEach((c, i) =>
         emit({
           key: `deny-all-egress|${family}|${kind}|${i}`,
-          readable: ['deny-all-egress', family, ...(kind === 'sa' ? ['sa'] : []), ...(chunks.length > 1 ? [`${i + 1}`] : [])],
+          readable: [
+            'deny-all-egress',
+            family,
+            ...(kind === 'sa' ? ['sa'] : []),
+            ...(chunks.length > 1 ? [`${i + 1}`] : []),
+          ],
           direction: 'EGRESS',
           priority: PRIORITY.denyAllEgress,
           action: 'deny',
@@ -602,7 +669,10 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       );
     } else {
       for (const [key, r] of [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-        const canonical = canonicalPolicyRule(policyRuleBody({ ...r.spec, priority: slots.slots.get(key)! }), gcp.project);
+        const canonical = canonicalPolicyRule(
+          policyRuleBody({ ...r.spec, priority: slots.slots.get(key)! }),
+          gcp.project,
+        );
         children.push(policyRuleChild(canonical, { origins: dedupeOrigins(r.origins), widens: true }));
       }
     }
@@ -636,16 +706,22 @@ export function segmentEgressRanges(
   const peers = [...rules.rules.map((r) => r.peer), ...rules.denies.map((d) => d.peer)];
   for (const p of peers) {
     // The built-in internet is no declared entity (narrowed to one family it loses `builtin`, not its name).
-    if (p.kind === 'cidrs' && !p.builtin && p.entity !== 'internet' && !byName.has(p.entity)) byName.set(p.entity, { v4: p.ipv4, v6: p.ipv6 });
+    if (p.kind === 'cidrs' && !p.builtin && p.entity !== 'internet' && !byName.has(p.entity))
+      byName.set(p.entity, { v4: p.ipv4, v6: p.ipv6 });
   }
   const names = [...byName.keys()].sort();
   const ranges = { v4: [...internal.v4], v6: [...internal.v6] };
   const covered = new Set<string>();
   for (const family of ['v4', 'v6'] as const) {
     if (internal[family].length === 0) continue;
-    const inside = names.filter((n) => byName.get(n)![family].some((c) => internal[family].some((i) => cidrsOverlap(c, i))));
+    const inside = names.filter((n) =>
+      byName.get(n)![family].some((c) => internal[family].some((i) => cidrsOverlap(c, i))),
+    );
     if (inside.length === 0) continue;
-    ranges[family] = carve(internal[family], inside.flatMap((n) => byName.get(n)![family]));
+    ranges[family] = carve(
+      internal[family],
+      inside.flatMap((n) => byName.get(n)![family]),
+    );
     if (ranges[family].length === 0) for (const n of inside) covered.add(n);
   }
   return { ranges, covered: [...covered] };
@@ -691,13 +767,18 @@ function dedupeOrigins(origins: readonly SourceRef[]): SourceRef[] {
 
 /** The union of two endpoints of one entity (the same entity narrowed to different families). */
 function unionPeer(a: Endpoint, b: Endpoint): Endpoint {
-  const merge = (x: readonly string[], y: readonly string[]) => (y.every((c) => x.includes(c)) ? x : [...new Set([...x, ...y])].sort());
+  const merge = (x: readonly string[], y: readonly string[]) =>
+    y.every((c) => x.includes(c)) ? x : [...new Set([...x, ...y])].sort();
   if (a.kind === 'cidrs' && b.kind === 'cidrs') {
-    const ipv4 = merge(a.ipv4, b.ipv4), ipv6 = merge(a.ipv6, b.ipv6);
-    return ipv4 === a.ipv4 && ipv6 === a.ipv6 ? a : { ...a, ipv4, ipv6, ...(a.builtin ?? b.builtin ? { builtin: a.builtin ?? b.builtin } : {}) };
+    const ipv4 = merge(a.ipv4, b.ipv4),
+      ipv6 = merge(a.ipv6, b.ipv6);
+    return ipv4 === a.ipv4 && ipv6 === a.ipv6
+      ? a
+      : { ...a, ipv4, ipv6, ...((a.builtin ?? b.builtin) ? { builtin: a.builtin ?? b.builtin } : {}) };
   }
   if (a.kind === 'cloud' && b.kind === 'cloud' && a.gcp && b.gcp) {
-    const ipv4 = merge(a.gcp.ipv4, b.gcp.ipv4), ipv6 = merge(a.gcp.ipv6, b.gcp.ipv6);
+    const ipv4 = merge(a.gcp.ipv4, b.gcp.ipv4),
+      ipv6 = merge(a.gcp.ipv6, b.gcp.ipv6);
     return ipv4 === a.gcp.ipv4 && ipv6 === a.gcp.ipv6 ? a : { ...a, gcp: { ...a.gcp, ipv4, ipv6 } };
   }
   return a;

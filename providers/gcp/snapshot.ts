@@ -24,7 +24,9 @@ type Parsed<T> =
   | { readonly ok: false; readonly message: string; readonly line?: number; readonly column?: number };
 
 /** JSON.parse with the place of a syntax error as line:column of `text`. */
-function parseJson(text: string): { ok: true; json: unknown } | { ok: false; message: string; line?: number; column?: number } {
+function parseJson(
+  text: string,
+): { ok: true; json: unknown } | { ok: false; message: string; line?: number; column?: number } {
   try {
     return { ok: true, json: JSON.parse(text) };
   } catch (err) {
@@ -78,12 +80,19 @@ const POLICY_RULE_SHAPE: Shape = {
 };
 
 function typeOf(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+  return v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'an array'
+      : typeof v === 'object'
+        ? 'an object'
+        : `${typeof v} ${JSON.stringify(v)}`;
 }
 
 /** The first place where `value` does not fit `shape`, as `<JSON path>: expected …, got …`. */
 function checkShape(value: unknown, shape: Shape, path: string): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${path}: expected an object, got ${typeOf(value)}`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return `${path}: expected an object, got ${typeOf(value)}`;
   for (const [key, kind] of Object.entries(shape)) {
     const v = (value as Record<string, unknown>)[key];
     if (v === undefined || v === null) continue;
@@ -91,7 +100,8 @@ function checkShape(value: unknown, shape: Shape, path: string): string | undefi
     if (kind === 'string' || kind === 'boolean') {
       if (typeof v !== kind) return `${at}: expected a ${kind}, got ${typeOf(v)}`;
     } else if (kind === 'priority') {
-      if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && /^\d+$/.test(v))) return `${at}: expected an integer priority, got ${typeOf(v)}`;
+      if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && /^\d+$/.test(v)))
+        return `${at}: expected an integer priority, got ${typeOf(v)}`;
     } else if (kind === 'strings') {
       if (!Array.isArray(v)) return `${at}: expected an array of strings, got ${typeOf(v)}`;
       const i = v.findIndex((x) => typeof x !== 'string');
@@ -120,12 +130,23 @@ export function parseFirewallRulesJson(text: string): Parsed<FirewallJsonIn[]> {
   if (!parsed.ok) return parsed;
   const json = parsed.json;
   const page = Array.isArray(json) ? undefined : (json as { items?: unknown } | null)?.items;
-  const items = Array.isArray(json) ? json : page ?? (json && typeof json === 'object' && 'kind' in json ? [] : undefined);
-  if (!Array.isArray(items)) return { ok: false, message: 'expected the JSON array printed by `gcloud compute firewall-rules list --format=json`' };
+  const items = Array.isArray(json)
+    ? json
+    : (page ?? (json && typeof json === 'object' && 'kind' in json ? [] : undefined));
+  if (!Array.isArray(items))
+    return {
+      ok: false,
+      message: 'expected the JSON array printed by `gcloud compute firewall-rules list --format=json`',
+    };
   const base = Array.isArray(json) ? '$' : '$.items';
   for (const [i, fw] of items.entries()) {
-    if (typeof fw !== 'object' || fw === null || Array.isArray(fw)) return { ok: false, message: `${base}[${i}]: expected a firewall rule object, got ${typeOf(fw)}` };
-    if (typeof (fw as { name?: unknown }).name !== 'string') return { ok: false, message: `${base}[${i}].name: expected a string, got ${typeOf((fw as { name?: unknown }).name ?? null)} (item ${i} is not a firewall rule without a "name")` };
+    if (typeof fw !== 'object' || fw === null || Array.isArray(fw))
+      return { ok: false, message: `${base}[${i}]: expected a firewall rule object, got ${typeOf(fw)}` };
+    if (typeof (fw as { name?: unknown }).name !== 'string')
+      return {
+        ok: false,
+        message: `${base}[${i}].name: expected a string, got ${typeOf((fw as { name?: unknown }).name ?? null)} (item ${i} is not a firewall rule without a "name")`,
+      };
     const m = checkShape(fw, FIREWALL_SHAPE, `${base}[${i}]`);
     if (m) return { ok: false, message: m };
   }
@@ -138,17 +159,25 @@ export function parsePolicyJson(text: string): Parsed<{ rules: PolicyRuleJsonIn[
   if (!parsed.ok) return parsed;
   const json = parsed.json;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return { ok: false, message: 'expected the JSON object printed by `gcloud compute network-firewall-policies describe --format=json`' };
+    return {
+      ok: false,
+      message: 'expected the JSON object printed by `gcloud compute network-firewall-policies describe --format=json`',
+    };
   }
   const p = json as { rules?: unknown; selfLink?: unknown };
-  if (p.rules !== undefined && p.rules !== null && !Array.isArray(p.rules)) return { ok: false, message: `$.rules: expected an array, got ${typeOf(p.rules)}` };
-  if (p.selfLink !== undefined && p.selfLink !== null && typeof p.selfLink !== 'string') return { ok: false, message: `$.selfLink: expected a string, got ${typeOf(p.selfLink)}` };
+  if (p.rules !== undefined && p.rules !== null && !Array.isArray(p.rules))
+    return { ok: false, message: `$.rules: expected an array, got ${typeOf(p.rules)}` };
+  if (p.selfLink !== undefined && p.selfLink !== null && typeof p.selfLink !== 'string')
+    return { ok: false, message: `$.selfLink: expected a string, got ${typeOf(p.selfLink)}` };
   const rules = (p.rules ?? []) as unknown[];
   for (const [i, rule] of rules.entries()) {
     const m = checkShape(rule, POLICY_RULE_SHAPE, `$.rules[${i}]`);
     if (m) return { ok: false, message: m };
   }
-  return { ok: true, value: { rules: rules as PolicyRuleJsonIn[], ...(typeof p.selfLink === 'string' ? { selfLink: p.selfLink } : {}) } };
+  return {
+    ok: true,
+    value: { rules: rules as PolicyRuleJsonIn[], ...(typeof p.selfLink === 'string' ? { selfLink: p.selfLink } : {}) },
+  };
 }
 
 /**
@@ -171,10 +200,13 @@ export function cleanSdkJson(value: unknown): unknown {
 /** The snapshot files of what a live read saw (`bulkhead export`). */
 export function formatSnapshot(raw: GcpRawState): SnapshotFile[] {
   const firewalls = [...raw.firewalls].map(cleanSdkJson).sort((a, b) => {
-    const x = (a as { name: string }).name, y = (b as { name: string }).name;
+    const x = (a as { name: string }).name,
+      y = (b as { name: string }).name;
     return x < y ? -1 : x > y ? 1 : 0;
   });
-  const files: SnapshotFile[] = [{ path: SNAPSHOT_FILES.firewalls, content: `${JSON.stringify(firewalls, null, 2)}\n` }];
+  const files: SnapshotFile[] = [
+    { path: SNAPSHOT_FILES.firewalls, content: `${JSON.stringify(firewalls, null, 2)}\n` },
+  ];
   if (raw.policyJson !== undefined) {
     files.push({ path: SNAPSHOT_FILES.policy, content: `${JSON.stringify(cleanSdkJson(raw.policyJson), null, 2)}\n` });
   }
@@ -216,7 +248,11 @@ export async function readGcpSnapshot(
   const policy = parsePolicyJson(polText);
   if (!policy.ok) return { raw: undefined, diagnostics: [snapshotInvalid(polPath, policy, target)] };
   return {
-    raw: { firewalls: parsed.value, policyRules: policy.value.rules, ...(policy.value.selfLink ? { policySelfLink: policy.value.selfLink } : {}) },
+    raw: {
+      firewalls: parsed.value,
+      policyRules: policy.value.rules,
+      ...(policy.value.selfLink ? { policySelfLink: policy.value.selfLink } : {}),
+    },
     diagnostics: [],
   };
 }
@@ -225,9 +261,17 @@ export async function readGcpSnapshot(
  * A snapshot file that cannot be read: at the file's line:column when it is not JSON, otherwise
  * with the JSON path in the message (at the target, which named the folder).
  */
-function snapshotInvalid(path: string, failure: { message: string; line?: number; column?: number }, target: TargetSpec): Diagnostic {
+function snapshotInvalid(
+  path: string,
+  failure: { message: string; line?: number; column?: number },
+  target: TargetSpec,
+): Diagnostic {
   if (failure.line !== undefined && failure.column !== undefined) {
-    return error('gcp-snapshot-invalid', `${path}:${failure.line}:${failure.column}: ${failure.message}`, { file: path, line: failure.line, column: failure.column });
+    return error('gcp-snapshot-invalid', `${path}:${failure.line}:${failure.column}: ${failure.message}`, {
+      file: path,
+      line: failure.line,
+      column: failure.column,
+    });
   }
   return error('gcp-snapshot-invalid', `${path}: ${failure.message}`, target.pos);
 }

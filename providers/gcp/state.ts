@@ -61,7 +61,8 @@ export function toProviderState(
   const foreignPolicyRules: Child[] = [];
   const unowned: string[] = [];
   /** Another model's own object: marked by it and named with its prefix. */
-  const othersOwn = (name: string, marked: string | undefined) => marked !== undefined && marked !== model && hasOwnerPrefix(marked, name);
+  const othersOwn = (name: string, marked: string | undefined) =>
+    marked !== undefined && marked !== model && hasOwnerPrefix(marked, name);
   for (const fw of raw.firewalls) {
     // The lock rule (lock.ts) is owned but no rule of the model: plan and drift never see it.
     if (isGcpLockRule(fw)) continue;
@@ -69,10 +70,15 @@ export function toProviderState(
     const marked = ownerOfDescription(fw.description ?? undefined);
     const owner = model ?? marked;
     const isMine = owner !== undefined && hasOwnerPrefix(owner, name) && marked === owner;
-    if (withUnowned && !isMine) foreign.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
+    if (withUnowned && !isMine)
+      foreign.push(
+        firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}),
+      );
     if (!owner || !hasOwnerPrefix(owner, name)) continue;
     if (marked === owner) {
-      resources.push(firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}));
+      resources.push(
+        firewallResource(target.name, canonicalFirewall(fw, gcp.project), fw.selfLink ? { liveId: fw.selfLink } : {}),
+      );
       continue;
     }
     if (othersOwn(name, marked)) continue;
@@ -105,7 +111,8 @@ export function toProviderState(
       const children: Child[] = [];
       for (const rule of raw.policyRules) {
         const priority = Number(rule.priority ?? -1);
-        const inBand = priority >= POLICY_PRIORITY_BAND.start && priority < POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size;
+        const inBand =
+          priority >= POLICY_PRIORITY_BAND.start && priority < POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size;
         const marked = ownerOfDescription(rule.description ?? undefined);
         const mine = inBand && marked !== undefined && (model === undefined || marked === model);
         if (mine) {
@@ -138,7 +145,9 @@ export function toProviderState(
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   const reservedState = reservedJson({ policyPriorities: reserved });
   const digest = createHash('sha256')
-    .update(canonicalJson({ resources: resources.map(resourceDigestJson), unowned: unowned.sort(), reserved: reservedState }))
+    .update(
+      canonicalJson({ resources: resources.map(resourceDigestJson), unowned: unowned.sort(), reserved: reservedState }),
+    )
     .digest('hex');
   return {
     target: target.name,
@@ -147,10 +156,16 @@ export function toProviderState(
     fingerprint: digest,
     diagnostics,
     ...(reserved.length > 0 ? { reserved: reservedState } : {}),
-    ...(withUnowned ? { unowned: foreign.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)) } : {}),
+    ...(withUnowned
+      ? { unowned: foreign.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)) }
+      : {}),
   };
 }
 
 function resourceDigestJson(r: Resource): Json {
-  return { address: r.address, attributes: r.attributes, children: r.children.map((c) => ({ key: c.key, attributes: c.attributes })) };
+  return {
+    address: r.address,
+    attributes: r.attributes,
+    children: r.children.map((c) => ({ key: c.key, attributes: c.attributes })),
+  };
 }

@@ -48,7 +48,11 @@ export const gcpTarget: TargetDescriptor<'gcp'> = {
       additionalProperties: false,
       required: ['project', 'network'],
       properties: {
-        project: { type: 'string', pattern: '^[a-z][a-z0-9-]{4,28}[a-z0-9]$', patternErrorMessage: 'a GCP project id like shop-prod' },
+        project: {
+          type: 'string',
+          pattern: '^[a-z][a-z0-9-]{4,28}[a-z0-9]$',
+          patternErrorMessage: 'a GCP project id like shop-prod',
+        },
         network: { type: 'string', pattern: NAME, patternErrorMessage: 'a VPC network name' },
         firewallPolicy: { type: 'string', pattern: NAME, patternErrorMessage: 'a firewall policy name' },
         internalRanges: { $ref: '#/definitions/internalRanges' },
@@ -56,7 +60,8 @@ export const gcpTarget: TargetDescriptor<'gcp'> = {
         firewallQuota: {
           type: 'integer',
           minimum: 1,
-          description: "the project's VPC firewall rule quota (metric FIREWALLS) when raised above GCP's default; validate checks the rendered rules against it",
+          description:
+            "the project's VPC firewall rule quota (metric FIREWALLS) when raised above GCP's default; validate checks the rendered rules against it",
         },
       },
     },
@@ -79,9 +84,11 @@ export const gcpTarget: TargetDescriptor<'gcp'> = {
   },
   segmentBindingKeys: ['serviceAccount'],
   parse(c, ctx) {
-    const project = c.string('project'), network = c.string('network');
+    const project = c.string('project'),
+      network = c.string('network');
     if (project === undefined || network === undefined) return undefined; // schema: required
-    const firewallPolicy = c.string('firewallPolicy'), endpoint = c.string('endpoint');
+    const firewallPolicy = c.string('firewallPolicy'),
+      endpoint = c.string('endpoint');
     const quota = c.value('firewallQuota');
     return {
       project,
@@ -110,7 +117,9 @@ export const gcpTarget: TargetDescriptor<'gcp'> = {
   // The firewall policy matches names (destFqdns): the resolved addresses are not rendered.
   usesResolvedAddresses: false,
   fqdnEgressProblem: (c) =>
-    c.firewallPolicy ? undefined : 'has no firewallPolicy: VPC firewall rules cannot filter by name, so planning this target fails until one is set: FQDN egress needs a firewall policy',
+    c.firewallPolicy
+      ? undefined
+      : 'has no firewallPolicy: VPC firewall rules cannot filter by name, so planning this target fails until one is set: FQDN egress needs a firewall policy',
   // Network tags and firewall rule names are RFC 1035 labels.
   managedNameLimit: { max: 63, why: 'the GCP network tag and rule name limit' },
   // google-auth probes the GCE metadata server when there are no credentials, and says so.

@@ -26,7 +26,11 @@ export const MAX_MODEL_NAME_LENGTH = 40;
 const RFC1035 = /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/;
 
 /** Every diagnostic for one GCP target. */
-export function validateGcp(rules: RuleSet, target: TargetSpec, options: { readonly firewallQuota?: number; readonly rendered?: GcpRender } = {}): Diagnostic[] {
+export function validateGcp(
+  rules: RuleSet,
+  target: TargetSpec,
+  options: { readonly firewallQuota?: number; readonly rendered?: GcpRender } = {},
+): Diagnostic[] {
   if (target.kind !== 'gcp') return [];
   const out: Diagnostic[] = [];
   const model = rules.model.name;
@@ -45,17 +49,23 @@ export function validateGcp(rules: RuleSet, target: TargetSpec, options: { reado
 }
 
 /** GCP's limits checked on rendered resources (exported so the checks can be tested on their own). */
-export function checkGcpLimits(resources: readonly Resource[], target: TargetSpec, firewallQuota: number): Diagnostic[] {
+export function checkGcpLimits(
+  resources: readonly Resource[],
+  target: TargetSpec,
+  firewallQuota: number,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const firewalls = resources.filter((r) => r.type === FIREWALL_TYPE);
   for (const r of firewalls) {
     const spec = firewallSpecOf(r);
     const pos = r.origins?.[0]?.pos ?? target.pos;
-    const fail = (code: string, message: string) => out.push(error(code, `firewall rule ${spec.name}: ${message}`, pos));
+    const fail = (code: string, message: string) =>
+      out.push(error(code, `firewall rule ${spec.name}: ${message}`, pos));
     if (spec.name.length > MAX_NAME_LENGTH || !RFC1035.test(spec.name)) {
       fail('gcp-rule-name', `the name must be an RFC 1035 label of at most ${MAX_NAME_LENGTH} characters`);
     }
-    if (spec.description.length > MAX_DESCRIPTION_LENGTH) fail('gcp-description-length', `description longer than ${MAX_DESCRIPTION_LENGTH} characters`);
+    if (spec.description.length > MAX_DESCRIPTION_LENGTH)
+      fail('gcp-description-length', `description longer than ${MAX_DESCRIPTION_LENGTH} characters`);
     const count = (label: string, n: number, max: number) => {
       if (n > max) fail('gcp-rule-limit', `${n} ${label}, more than GCP's limit of ${max} per rule`);
     };
@@ -71,9 +81,11 @@ export function checkGcpLimits(resources: readonly Resource[], target: TargetSpe
     if (spec.sourceServiceAccounts.length > 0 && (spec.sourceTags.length > 0 || spec.targetTags.length > 0)) {
       fail('gcp-tag-service-account-mix', 'source service accounts cannot be combined with source or target tags');
     }
-    if (spec.direction === 'EGRESS' && spec.sourceTags.length > 0) fail('gcp-egress-source-tags', 'egress rules cannot have source tags');
+    if (spec.direction === 'EGRESS' && spec.sourceTags.length > 0)
+      fail('gcp-egress-source-tags', 'egress rules cannot have source tags');
     const ranges = [...spec.sourceRanges, ...spec.destinationRanges];
-    if (ranges.some(isV6) && ranges.some((x) => !isV6(x))) fail('gcp-mixed-families', 'a rule cannot hold IPv4 and IPv6 ranges together');
+    if (ranges.some(isV6) && ranges.some((x) => !isV6(x)))
+      fail('gcp-mixed-families', 'a rule cannot hold IPv4 and IPv6 ranges together');
   }
   if (firewalls.length > firewallQuota) {
     out.push(

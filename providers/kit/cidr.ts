@@ -70,7 +70,8 @@ function parse(raw: string): CidrResult {
   const slash = s.indexOf('/');
   const addrText = slash === -1 ? s : s.slice(0, slash);
   const prefixText = slash === -1 ? undefined : s.slice(slash + 1);
-  if (addrText.includes('%')) return { ok: false, reason: 'zone-index', message: `"${raw}": zone indexes (%…) cannot appear in a cloud rule` };
+  if (addrText.includes('%'))
+    return { ok: false, reason: 'zone-index', message: `"${raw}": zone indexes (%…) cannot appear in a cloud rule` };
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
   const v6Text = hexTail(addrText);
   // Choose the family by syntax first: ipaddr.parse tries IPv6 and throws for every IPv4 text.
@@ -90,9 +91,15 @@ function parse(raw: string): CidrResult {
   const max = family === 'ipv6' ? 128 : 32;
   let prefix = max;
   if (prefixText !== undefined) {
-    if (!PREFIX_DIGITS.test(prefixText)) return { ok: false, reason: 'bad-prefix', message: `"${raw}": the prefix length "${prefixText}" is not a number` };
+    if (!PREFIX_DIGITS.test(prefixText))
+      return {
+        ok: false,
+        reason: 'bad-prefix',
+        message: `"${raw}": the prefix length "${prefixText}" is not a number`,
+      };
     prefix = Number(prefixText);
-    if (prefix > max) return { ok: false, reason: 'bad-prefix', message: `"${raw}": the prefix length must be 0-${max}` };
+    if (prefix > max)
+      return { ok: false, reason: 'bad-prefix', message: `"${raw}": the prefix length must be 0-${max}` };
   }
   const bytes = addr.toByteArray();
   const net = bytes.map((b, i) => {

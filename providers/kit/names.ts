@@ -37,7 +37,12 @@ export interface HashTailOptions {
  * trailing dashes. The first part must slug to something starting with a letter (model names are
  * DNS names, so it does): anything else is a bug of the caller, an InternalError.
  */
-export function nameWithHashTail(parts: readonly string[], maxLength: number, hashLength: number, options: HashTailOptions = {}): string {
+export function nameWithHashTail(
+  parts: readonly string[],
+  maxLength: number,
+  hashLength: number,
+  options: HashTailOptions = {},
+): string {
   // 1 character of head (a letter) + "-" + the tail is the least a label can be.
   if (!Number.isInteger(hashLength) || hashLength < 1 || hashLength > 64 || maxLength < hashLength + 2) {
     throw new InternalError(`nameWithHashTail: cannot fit a ${hashLength}-digit hash tail in ${maxLength} characters`);
@@ -46,6 +51,7 @@ export function nameWithHashTail(parts: readonly string[], maxLength: number, ha
   const head = labelSlug(parts.join('-'))
     .slice(0, maxLength - hashLength - 1)
     .replace(/-+$/, '');
-  if (!/^[a-z]/.test(head)) throw new InternalError(`nameWithHashTail: the name "${parts.join('-')}" does not start with a letter`);
+  if (!/^[a-z]/.test(head))
+    throw new InternalError(`nameWithHashTail: the name "${parts.join('-')}" does not start with a letter`);
   return `${head}-${tail}`;
 }

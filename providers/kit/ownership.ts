@@ -33,7 +33,9 @@ export function ownerTagMap(model: string): { readonly [key: string]: string } {
 }
 
 /** The model an Azure tag map names as owner, if any (the key matched case-insensitively, as ARM does). */
-export function ownerOfTagMap(tags: { readonly [key: string]: string | null | undefined } | null | undefined): string | undefined {
+export function ownerOfTagMap(
+  tags: { readonly [key: string]: string | null | undefined } | null | undefined,
+): string | undefined {
   if (!tags) return undefined;
   const exact = tags[OWNER_KEY];
   if (typeof exact === 'string') return exact;
@@ -71,7 +73,11 @@ export function ownerPrefix(model: string): string {
  * `shop-admin` where the name is the only marker (Azure NSG rules). `caseInsensitive` for clouds whose
  * names are (Azure).
  */
-export function hasOwnerPrefix(model: string, name: string, options: { readonly kinds?: readonly string[]; readonly caseInsensitive?: boolean } = {}): boolean {
+export function hasOwnerPrefix(
+  model: string,
+  name: string,
+  options: { readonly kinds?: readonly string[]; readonly caseInsensitive?: boolean } = {},
+): boolean {
   const fold = (s: string) => (options.caseInsensitive ? s.toLowerCase() : s);
   const n = fold(name);
   const prefix = fold(ownerPrefix(model));

@@ -17,7 +17,9 @@ export const PORT_MIN = 0;
 export const PORT_MAX = 65535;
 
 /** A canonical port range. */
-export type PortRange = { readonly kind: 'all' } | { readonly kind: 'range'; readonly from: number; readonly to: number };
+export type PortRange =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'range'; readonly from: number; readonly to: number };
 
 /** The outcome of a port canonicalization. */
 export type PortResult =
@@ -54,7 +56,9 @@ export function canonicalPortRange(text: string): PortResult {
 }
 
 /** A canonical port list: sorted set of texts (see the file comment). Empty input means every port (GCP's empty `ports`). */
-export function canonicalPortList(texts: readonly string[]): { readonly ok: true; readonly texts: readonly string[] } | { readonly ok: false; readonly message: string } {
+export function canonicalPortList(
+  texts: readonly string[],
+): { readonly ok: true; readonly texts: readonly string[] } | { readonly ok: false; readonly message: string } {
   const ranges: { from: number; to: number; text: string }[] = [];
   for (const t of texts) {
     const r = canonicalPortRange(t);
@@ -70,15 +74,38 @@ export function canonicalPortList(texts: readonly string[]): { readonly ok: true
 }
 
 /** IANA numbers of the protocols that have a canonical name (names as AWS/GCP/Azure spell them, lower case). */
-const NAMES: { readonly [n: number]: string } = { 1: 'icmp', 4: 'ipip', 6: 'tcp', 17: 'udp', 50: 'esp', 51: 'ah', 58: 'icmpv6', 132: 'sctp' };
+const NAMES: { readonly [n: number]: string } = {
+  1: 'icmp',
+  4: 'ipip',
+  6: 'tcp',
+  17: 'udp',
+  50: 'esp',
+  51: 'ah',
+  58: 'icmpv6',
+  132: 'sctp',
+};
 /** Name → number, with the spellings seen on the wire (`ipv6-icmp` is IANA's keyword for 58). */
-const NUMBERS: { readonly [name: string]: number } = { icmp: 1, ipip: 4, tcp: 6, udp: 17, esp: 50, ah: 51, icmpv6: 58, 'ipv6-icmp': 58, sctp: 132 };
+const NUMBERS: { readonly [name: string]: number } = {
+  icmp: 1,
+  ipip: 4,
+  tcp: 6,
+  udp: 17,
+  esp: 50,
+  ah: 51,
+  icmpv6: 58,
+  'ipv6-icmp': 58,
+  sctp: 132,
+};
 /** Every spelling of "all protocols" (trap 2): GCP `all`, Azure `*`/`Any`, AWS `-1`. */
 const ALL = new Set(['all', '*', 'any', '-1']);
 
 /** A canonical protocol: `all`, a name of NAMES, or a decimal number 0-255 as text. */
 export type ProtocolResult =
-  | { readonly ok: true; readonly protocol: string; /** IANA number; undefined for `all`. */ readonly number: number | undefined }
+  | {
+      readonly ok: true;
+      readonly protocol: string /** IANA number; undefined for `all`. */;
+      readonly number: number | undefined;
+    }
   | { readonly ok: false; readonly message: string };
 
 /** Canonical protocol of any cloud's spelling: `TCP`, `6`, `Tcp`, `-1`, `Any`, `58`, `ipv6-icmp`. */
@@ -92,7 +119,10 @@ export function canonicalProtocol(text: string | number): ProtocolResult {
   }
   const n = NUMBERS[t];
   if (n !== undefined) return { ok: true, protocol: NAMES[n]!, number: n };
-  return { ok: false, message: `protocol "${text}" is not known: use tcp, udp, icmp, icmpv6, esp, ah, sctp, ipip, all or an IANA number 0-255` };
+  return {
+    ok: false,
+    message: `protocol "${text}" is not known: use tcp, udp, icmp, icmpv6, esp, ah, sctp, ipip, all or an IANA number 0-255`,
+  };
 }
 
 /** True for the protocols whose rules carry ports (trap 3: the others' ports are dropped). */

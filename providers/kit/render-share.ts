@@ -24,7 +24,9 @@ export function createRenderShare<T>(): RenderShare<T> {
     take(key) {
       const h = held;
       held = undefined;
-      return h !== undefined && h.key.length === key.length && h.key.every((k, i) => k === key[i]) ? h.value : undefined;
+      return h !== undefined && h.key.length === key.length && h.key.every((k, i) => k === key[i])
+        ? h.value
+        : undefined;
     },
   };
 }

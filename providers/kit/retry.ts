@@ -41,7 +41,12 @@ export interface RetryPolicyOptions extends RetrySettings {
   /** Uniform [0, 1) source of the jitter (tests pass a fixed one). */
   readonly random?: () => number;
   /** Called before each retry (progress lines). */
-  readonly onRetry?: (info: { readonly what: string; readonly attempt: number; readonly delayMs: number; readonly error: ProviderError }) => void;
+  readonly onRetry?: (info: {
+    readonly what: string;
+    readonly attempt: number;
+    readonly delayMs: number;
+    readonly error: ProviderError;
+  }) => void;
 }
 
 /** A configured policy. */
@@ -66,7 +71,11 @@ export const RETRY_DEFAULTS = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_00
  * throttled write after a millisecond, which only spends another token; the upper half still
  * spreads concurrent clients apart.
  */
-export function backoffDelay(retry: number, settings: { readonly baseDelayMs: number; readonly maxDelayMs: number }, random: () => number = Math.random): number {
+export function backoffDelay(
+  retry: number,
+  settings: { readonly baseDelayMs: number; readonly maxDelayMs: number },
+  random: () => number = Math.random,
+): number {
   const d = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.max(0, retry - 1));
   return Math.round(d / 2 + random() * (d / 2));
 }
@@ -100,7 +109,10 @@ export function attemptsOf(err: unknown): number | undefined {
  * A Retry-After header value in ms: delta-seconds (`"5"`) or an HTTP-date (RFC 9110 §10.2.3);
  * undefined when absent or unreadable. `now` is injectable for tests.
  */
-export function parseRetryAfter(value: string | number | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | number | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (value === null || value === undefined) return undefined;
   const t = String(value).trim();
   if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);

@@ -43,7 +43,11 @@ export type SlotAllocation =
        */
       readonly moved: readonly { readonly key: string; readonly from: number; readonly reason: SlotMoveReason }[];
     }
-  | { readonly kind: 'overflow'; /** Keys needing a slot. */ readonly needed: number; /** Slots not reserved. */ readonly free: number };
+  | {
+      readonly kind: 'overflow' /** Keys needing a slot. */;
+      readonly needed: number /** Slots not reserved. */;
+      readonly free: number;
+    };
 
 /** The default home of a key: the first 4 bytes of sha256(key), big-endian (what Azure's and GCP's placements use). */
 export function slotHash(key: string): number {

@@ -44,21 +44,29 @@ export interface AdminNetworkPolicyJson {
   readonly metadata?: MetadataJson;
   readonly spec?: {
     readonly priority: number;
-    readonly subject: { readonly namespaces?: LabelSelectorJson; readonly pods?: { readonly namespaceSelector: LabelSelectorJson; readonly podSelector: LabelSelectorJson } };
+    readonly subject: {
+      readonly namespaces?: LabelSelectorJson;
+      readonly pods?: { readonly namespaceSelector: LabelSelectorJson; readonly podSelector: LabelSelectorJson };
+    };
     readonly ingress?: readonly AnpRuleJson[] | null;
     readonly egress?: readonly AnpRuleJson[] | null;
   };
 }
 
 const byJson = (a: Json, b: Json) => {
-  const x = canonicalJson(a), y = canonicalJson(b);
+  const x = canonicalJson(a),
+    y = canonicalJson(b);
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
 function canonicalAnpPeer(p: AnpPeerJson): Json {
   const out: { [k: string]: Json } = {};
   if (p.namespaces) out['namespaces'] = canonicalSelector(p.namespaces) as Json;
-  if (p.pods) out['pods'] = { namespaceSelector: canonicalSelector(p.pods.namespaceSelector) as Json, podSelector: canonicalSelector(p.pods.podSelector) as Json };
+  if (p.pods)
+    out['pods'] = {
+      namespaceSelector: canonicalSelector(p.pods.namespaceSelector) as Json,
+      podSelector: canonicalSelector(p.pods.podSelector) as Json,
+    };
   if (p.networks) out['networks'] = [...new Set(p.networks)].sort();
   if (p.nodes) out['nodes'] = canonicalSelector(p.nodes) as Json;
   return out;
@@ -66,7 +74,10 @@ function canonicalAnpPeer(p: AnpPeerJson): Json {
 
 function canonicalAnpPort(p: AnpPortJson): Json {
   if (p.portNumber) return { portNumber: { protocol: p.portNumber.protocol.toUpperCase(), port: p.portNumber.port } };
-  if (p.portRange) return { portRange: { protocol: p.portRange.protocol.toUpperCase(), start: p.portRange.start, end: p.portRange.end } };
+  if (p.portRange)
+    return {
+      portRange: { protocol: p.portRange.protocol.toUpperCase(), start: p.portRange.start, end: p.portRange.end },
+    };
   return { namedPort: p.namedPort ?? '' };
 }
 
@@ -77,7 +88,11 @@ function canonicalRule(r: AnpRuleJson, field: 'from' | 'to'): Json {
 }
 
 /** The canonical resource of an ANP; `address` is `<target>.kubernetes_admin_network_policy.<name>`. */
-export function canonicalAdmin(target: string, anp: AdminNetworkPolicyJson, extra: { readonly origins?: Resource['origins'] } = {}): Resource {
+export function canonicalAdmin(
+  target: string,
+  anp: AdminNetworkPolicyJson,
+  extra: { readonly origins?: Resource['origins'] } = {},
+): Resource {
   const spec = anp.spec;
   const subject = spec?.subject ?? {};
   const name = anp.metadata?.name ?? '';
@@ -101,9 +116,20 @@ export function canonicalAdmin(target: string, anp: AdminNetworkPolicyJson, extr
 
 /** The ANP object of a resource (its canonical attributes are already the API's shape). */
 export function adminBody(r: Resource, resourceVersion?: string): AdminNetworkPolicyJson {
-  const a = r.attributes as unknown as { model: string; priority: number; subject: AdminNetworkPolicyJson['spec'] extends infer S ? S extends { subject: infer T } ? T : never : never; ingress: AnpRuleJson[]; egress: AnpRuleJson[] };
+  const a = r.attributes as unknown as {
+    model: string;
+    priority: number;
+    subject: AdminNetworkPolicyJson['spec'] extends infer S ? (S extends { subject: infer T } ? T : never) : never;
+    ingress: AnpRuleJson[];
+    egress: AnpRuleJson[];
+  };
   const strip = (rules: readonly AnpRuleJson[], field: 'from' | 'to') =>
-    rules.map((rule) => ({ ...(rule.name ? { name: rule.name } : {}), action: rule.action, [field]: rule[field], ...(rule.ports ? { ports: rule.ports } : {}) }));
+    rules.map((rule) => ({
+      ...(rule.name ? { name: rule.name } : {}),
+      action: rule.action,
+      [field]: rule[field],
+      ...(rule.ports ? { ports: rule.ports } : {}),
+    }));
   return {
     apiVersion: 'policy.networking.k8s.io/v1alpha1',
     kind: 'AdminNetworkPolicy',

@@ -7,7 +7,13 @@ import { networkPolicyBody, NP_TYPE, resourceVersionOf, uniqueChildren } from '.
 import { ciliumBody, CNP_TYPE } from './cilium.js';
 import { fromClientModel, toClientModel } from './client-model.js';
 import { classifyKubernetesError, statusOf } from './errors.js';
-import { ADMIN, CILIUM, createKubernetesClients, type KubernetesClientFactory, type KubernetesClients } from './read.js';
+import {
+  ADMIN,
+  CILIUM,
+  createKubernetesClients,
+  type KubernetesClientFactory,
+  type KubernetesClients,
+} from './read.js';
 import { MANAGED_BY_LABEL, MODEL_LABEL, type KubernetesTarget } from './target.js';
 
 /**
@@ -35,20 +41,28 @@ export interface KubernetesApplyOptions {
 type Obj = Record<string, unknown>;
 
 /** Creates the applier of one target. */
-export function createKubernetesApplier(target: KubernetesTarget, applierOptions: ApplierOptions, options: KubernetesApplyOptions = {}): Applier {
+export function createKubernetesApplier(
+  target: KubernetesTarget,
+  applierOptions: ApplierOptions,
+  options: KubernetesApplyOptions = {},
+): Applier {
   let clients: Promise<KubernetesClients> | undefined;
   const getClients = () =>
     (clients ??= (options.clients ?? createKubernetesClients)(target, {
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
       ...(applierOptions.endpoint ? { endpoint: applierOptions.endpoint } : {}),
     }));
-  const policy = retryPolicy({ ...options.retry, classify: (raw, what) => classifyKubernetesError(raw, what, target.name) });
+  const policy = retryPolicy({
+    ...options.retry,
+    classify: (raw, what) => classifyKubernetesError(raw, what, target.name),
+  });
   /** The resourceVersion each address has after this applier's last write. */
   const versions = new Map<string, string>();
   /** Addresses this applier created with every desired child already in. */
   const complete = new Set<string>();
 
-  const what = (verb: string, r: Resource) => `${verb} ${kindName(r.type)} ${r.attributes['namespace'] ? `${String(r.attributes['namespace'])}/` : ''}${r.name}`;
+  const what = (verb: string, r: Resource) =>
+    `${verb} ${kindName(r.type)} ${r.attributes['namespace'] ? `${String(r.attributes['namespace'])}/` : ''}${r.name}`;
 
   const bodyOf = (r: Resource, children: readonly Child[], rv: string | undefined): Obj => {
     if (r.type === NP_TYPE) return networkPolicyBody(r, children, rv) as Obj;
@@ -57,14 +71,26 @@ export function createKubernetesApplier(target: KubernetesTarget, applierOptions
     throw new InternalError(`kubernetes: no writer for ${r.type}`);
   };
 
-  const call = async (c: KubernetesClients, verb: 'create' | 'replace' | 'get' | 'delete', r: Resource, body?: Obj, rv?: string): Promise<Obj> => {
+  const call = async (
+    c: KubernetesClients,
+    verb: 'create' | 'replace' | 'get' | 'delete',
+    r: Resource,
+    body?: Obj,
+    rv?: string,
+  ): Promise<Obj> => {
     const namespace = String(r.attributes['namespace'] ?? '');
     const name = r.name;
     const del = { body: rv ? { preconditions: { resourceVersion: rv } } : {} };
     if (r.type === NP_TYPE) {
       const api = c.networking;
-      if (verb === 'create') return fromClientModel(await api.createNamespacedNetworkPolicy({ namespace, body: toClientModel(body) as never }));
-      if (verb === 'replace') return fromClientModel(await api.replaceNamespacedNetworkPolicy({ namespace, name, body: toClientModel(body) as never }));
+      if (verb === 'create')
+        return fromClientModel(
+          await api.createNamespacedNetworkPolicy({ namespace, body: toClientModel(body) as never }),
+        );
+      if (verb === 'replace')
+        return fromClientModel(
+          await api.replaceNamespacedNetworkPolicy({ namespace, name, body: toClientModel(body) as never }),
+        );
       if (verb === 'get') return fromClientModel(await api.readNamespacedNetworkPolicy({ namespace, name }));
       return (await api.deleteNamespacedNetworkPolicy({ namespace, name, ...del })) as unknown as Obj;
     }
@@ -150,6 +176,11 @@ export function createKubernetesApplier(target: KubernetesTarget, applierOptions
 }
 
 function kindName(type: string): string {
-  return type === NP_TYPE ? 'networkpolicy' : type === CNP_TYPE ? 'ciliumnetworkpolicy' : type === ANP_TYPE ? 'adminnetworkpolicy' : type;
+  return type === NP_TYPE
+    ? 'networkpolicy'
+    : type === CNP_TYPE
+      ? 'ciliumnetworkpolicy'
+      : type === ANP_TYPE
+        ? 'adminnetworkpolicy'
+        : type;
 }
-

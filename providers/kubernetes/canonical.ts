@@ -29,7 +29,9 @@ export const NP_TYPE = 'kubernetes_network_policy';
 /** A label selector as the API spells it. */
 export interface LabelSelectorJson {
   readonly matchLabels?: { readonly [key: string]: string } | null;
-  readonly matchExpressions?: readonly { readonly key: string; readonly operator: string; readonly values?: readonly string[] | null }[] | null;
+  readonly matchExpressions?:
+    | readonly { readonly key: string; readonly operator: string; readonly values?: readonly string[] | null }[]
+    | null;
 }
 
 /** A NetworkPolicyPeer. */
@@ -79,7 +81,11 @@ export interface NetworkPolicyJson {
 /** A canonical selector: sorted labels and expressions; `{}` selects everything. */
 export interface Selector {
   readonly matchLabels?: { readonly [key: string]: string };
-  readonly matchExpressions?: readonly { readonly key: string; readonly operator: string; readonly values?: readonly string[] }[];
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: string;
+    readonly values?: readonly string[];
+  }[];
 }
 
 /** A canonical peer. */
@@ -139,7 +145,11 @@ export function selectorText(s: Selector): string {
   const terms = [
     ...Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
     ...(s.matchExpressions ?? []).map((e) =>
-      e.operator === 'Exists' ? e.key : e.operator === 'DoesNotExist' ? `!${e.key}` : `${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(',')})`,
+      e.operator === 'Exists'
+        ? e.key
+        : e.operator === 'DoesNotExist'
+          ? `!${e.key}`
+          : `${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(',')})`,
     ),
   ];
   return `{${terms.join(',')}}`;
@@ -168,8 +178,14 @@ export function canonicalPort(p: PortJson): Port {
   const protocol = (p.protocol ?? 'TCP').toUpperCase();
   let port: number | string | undefined = p.port ?? undefined;
   if (typeof port === 'string' && /^\d+$/.test(port)) port = Number(port);
-  const endPort = typeof port === 'number' && typeof p.endPort === 'number' && p.endPort !== port ? p.endPort : undefined;
-  return { kind: 'port', protocol, ...(port !== undefined ? { port } : {}), ...(endPort !== undefined ? { endPort } : {}) };
+  const endPort =
+    typeof port === 'number' && typeof p.endPort === 'number' && p.endPort !== port ? p.endPort : undefined;
+  return {
+    kind: 'port',
+    protocol,
+    ...(port !== undefined ? { port } : {}),
+    ...(endPort !== undefined ? { endPort } : {}),
+  };
 }
 
 /** `*`, `TCP/*`, `TCP/443`, `TCP/8000-8080`, `TCP/http`. */
@@ -192,11 +208,16 @@ export function atomKey(a: Atom): string {
 }
 
 /** The atoms of one rule list. */
-function atomsOfRules(direction: 'ingress' | 'egress', rules: readonly RuleJson[] | null | undefined, namespace: string): Atom[] {
+function atomsOfRules(
+  direction: 'ingress' | 'egress',
+  rules: readonly RuleJson[] | null | undefined,
+  namespace: string,
+): Atom[] {
   const out: Atom[] = [];
   for (const r of rules ?? []) {
     const peersJson = direction === 'ingress' ? r.from : r.to;
-    const peers: Peer[] = peersJson && peersJson.length > 0 ? peersJson.map((p) => canonicalPeer(p, namespace)) : [{ kind: 'any' }];
+    const peers: Peer[] =
+      peersJson && peersJson.length > 0 ? peersJson.map((p) => canonicalPeer(p, namespace)) : [{ kind: 'any' }];
     const ports: Port[] = r.ports && r.ports.length > 0 ? r.ports.map(canonicalPort) : [{ kind: 'all' }];
     for (const peer of peers) for (const port of ports) out.push({ direction, peer, port });
   }
@@ -204,7 +225,10 @@ function atomsOfRules(direction: 'ingress' | 'egress', rules: readonly RuleJson[
 }
 
 /** The child of an atom (origins and `widens` added by render). */
-export function atomChild(a: Atom, extra: { readonly origins?: Child['origins']; readonly widens?: boolean } = {}): Child {
+export function atomChild(
+  a: Atom,
+  extra: { readonly origins?: Child['origins']; readonly widens?: boolean } = {},
+): Child {
   return {
     key: atomKey(a),
     summary: `${a.direction} ${portText(a.port)} ${a.direction === 'ingress' ? 'from' : 'to'} ${peerText(a.peer)}`,
@@ -241,7 +265,11 @@ export function uniqueChildren(children: readonly Child[]): Child[] {
     if (!seen) byKey.set(c.key, c);
     else {
       const origins = [...(seen.origins ?? []), ...(c.origins ?? [])];
-      byKey.set(c.key, { ...seen, ...(origins.length > 0 ? { origins } : {}), ...(seen.widens || c.widens ? { widens: true } : {}) });
+      byKey.set(c.key, {
+        ...seen,
+        ...(origins.length > 0 ? { origins } : {}),
+        ...(seen.widens || c.widens ? { widens: true } : {}),
+      });
     }
   }
   return [...byKey.values()].sort((a, b) => byString(a.key, b.key));
@@ -266,7 +294,12 @@ export function networkPolicyResource(
     target,
     type: NP_TYPE,
     name,
-    attributes: { model: attributes.model, namespace: attributes.namespace, podSelector: attributes.podSelector as Json, policyTypes: sortPolicyTypes(attributes.policyTypes) },
+    attributes: {
+      model: attributes.model,
+      namespace: attributes.namespace,
+      podSelector: attributes.podSelector as Json,
+      policyTypes: sortPolicyTypes(attributes.policyTypes),
+    },
     children: uniqueChildren(children),
     ...(extra.liveId ? { liveId: extra.liveId } : {}),
     ...(extra.origins && extra.origins.length > 0 ? { origins: extra.origins } : {}),
@@ -277,12 +310,23 @@ export function networkPolicyResource(
 export function canonicalNetworkPolicy(target: string, np: NetworkPolicyJson): Resource {
   const namespace = np.metadata?.namespace ?? 'default';
   const spec = np.spec ?? {};
-  const policyTypes = spec.policyTypes && spec.policyTypes.length > 0 ? [...new Set(spec.policyTypes)] : ['Ingress', ...(spec.egress && spec.egress.length > 0 ? ['Egress'] : [])];
-  const atoms = [...atomsOfRules('ingress', spec.ingress, namespace), ...atomsOfRules('egress', spec.egress, namespace)];
+  const policyTypes =
+    spec.policyTypes && spec.policyTypes.length > 0
+      ? [...new Set(spec.policyTypes)]
+      : ['Ingress', ...(spec.egress && spec.egress.length > 0 ? ['Egress'] : [])];
+  const atoms = [
+    ...atomsOfRules('ingress', spec.ingress, namespace),
+    ...atomsOfRules('egress', spec.egress, namespace),
+  ];
   return networkPolicyResource(
     target,
     np.metadata?.name ?? '',
-    { model: np.metadata?.labels?.[MODEL_LABEL] ?? '', namespace, podSelector: canonicalSelector(spec.podSelector), policyTypes },
+    {
+      model: np.metadata?.labels?.[MODEL_LABEL] ?? '',
+      namespace,
+      podSelector: canonicalSelector(spec.podSelector),
+      policyTypes,
+    },
     atoms.map((a) => atomChild(a)),
     { liveId: liveIdOf(np.metadata) },
   );
@@ -303,12 +347,15 @@ export function resourceVersionOf(liveId: string | undefined): string | undefine
 function selectorJson(s: Selector): LabelSelectorJson {
   return {
     ...(s.matchLabels ? { matchLabels: { ...s.matchLabels } } : {}),
-    ...(s.matchExpressions ? { matchExpressions: s.matchExpressions.map((e) => ({ ...e, ...(e.values ? { values: [...e.values] } : {}) })) } : {}),
+    ...(s.matchExpressions
+      ? { matchExpressions: s.matchExpressions.map((e) => ({ ...e, ...(e.values ? { values: [...e.values] } : {}) })) }
+      : {}),
   };
 }
 
 function peerJson(p: Exclude<Peer, { kind: 'any' }>, namespace: string): PeerJson {
-  if (p.kind === 'ipBlock') return { ipBlock: { cidr: p.cidr, ...(p.except.length > 0 ? { except: [...p.except] } : {}) } };
+  if (p.kind === 'ipBlock')
+    return { ipBlock: { cidr: p.cidr, ...(p.except.length > 0 ? { except: [...p.except] } : {}) } };
   const own = canonicalJson(p.namespaces as Json) === canonicalJson(namespaceSelector(namespace) as Json);
   if (own) return { podSelector: selectorJson(p.pods) };
   const allPods = !p.pods.matchLabels && !p.pods.matchExpressions;
@@ -316,7 +363,11 @@ function peerJson(p: Exclude<Peer, { kind: 'any' }>, namespace: string): PeerJso
 }
 
 function portJson(p: Exclude<Port, { kind: 'all' }>): PortJson {
-  return { protocol: p.protocol, ...(p.port !== undefined ? { port: p.port } : {}), ...(p.endPort !== undefined ? { endPort: p.endPort } : {}) };
+  return {
+    protocol: p.protocol,
+    ...(p.port !== undefined ? { port: p.port } : {}),
+    ...(p.endPort !== undefined ? { endPort: p.endPort } : {}),
+  };
 }
 
 /**
@@ -335,7 +386,9 @@ function rulesOf(direction: 'ingress' | 'egress', atoms: readonly Atom[], namesp
   }
   const groups = new Map<string, { ports: Port[]; peers: Peer[] }>();
   for (const [, entry] of [...ports.entries()].sort((x, y) => byString(x[0], y[0]))) {
-    const list = entry.ports.has('*') ? [{ kind: 'all' } as Port] : [...entry.ports.entries()].sort((x, y) => byString(x[0], y[0])).map(([, p]) => p);
+    const list = entry.ports.has('*')
+      ? [{ kind: 'all' } as Port]
+      : [...entry.ports.entries()].sort((x, y) => byString(x[0], y[0])).map(([, p]) => p);
     const key = list.map(portText).join(' ');
     const g = groups.get(key) ?? { ports: list, peers: [] };
     g.peers.push(entry.peer);
@@ -355,7 +408,11 @@ function rulesOf(direction: 'ingress' | 'egress', atoms: readonly Atom[], namesp
 }
 
 /** The NetworkPolicy object of a resource (its children, or `children` when given: apply's intermediate states). */
-export function networkPolicyBody(r: Resource, children: readonly Child[] = r.children, resourceVersion?: string): NetworkPolicyJson {
+export function networkPolicyBody(
+  r: Resource,
+  children: readonly Child[] = r.children,
+  resourceVersion?: string,
+): NetworkPolicyJson {
   const attrs = r.attributes as unknown as NetworkPolicyAttributes;
   const model = attrs.model;
   const atoms = children.map(childAtom);

@@ -1,6 +1,15 @@
 import { canonicalJson } from '../../src/plan/diff.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
-import { canonicalSelector, liveIdOf, namespacedAddress, selectorText, uniqueChildren, type LabelSelectorJson, type MetadataJson, type Selector } from './canonical.js';
+import {
+  canonicalSelector,
+  liveIdOf,
+  namespacedAddress,
+  selectorText,
+  uniqueChildren,
+  type LabelSelectorJson,
+  type MetadataJson,
+  type Selector,
+} from './canonical.js';
 import { MODEL_LABEL, ownerLabels } from './target.js';
 
 /**
@@ -17,16 +26,23 @@ import { MODEL_LABEL, ownerLabels } from './target.js';
 export const CNP_TYPE = 'kubernetes_cilium_network_policy';
 
 /** The labels Cilium gives kube-dns pods' identity (namespace and pod label). */
-export const KUBE_DNS_ENDPOINT = { 'k8s:io.kubernetes.pod.namespace': 'kube-system', 'k8s:k8s-app': 'kube-dns' } as const;
+export const KUBE_DNS_ENDPOINT = {
+  'k8s:io.kubernetes.pod.namespace': 'kube-system',
+  'k8s:k8s-app': 'kube-dns',
+} as const;
 
 /** A Cilium egress rule, as far as the canonical form reads it. */
 export interface CiliumEgressJson {
   readonly toFQDNs?: readonly { readonly matchName?: string; readonly matchPattern?: string }[] | null;
   readonly toEndpoints?: readonly LabelSelectorJson[] | null;
-  readonly toPorts?: readonly {
-    readonly ports?: readonly { readonly port?: string; readonly endPort?: number; readonly protocol?: string }[] | null;
-    readonly rules?: Json;
-  }[] | null;
+  readonly toPorts?:
+    | readonly {
+        readonly ports?:
+          | readonly { readonly port?: string; readonly endPort?: number; readonly protocol?: string }[]
+          | null;
+        readonly rules?: Json;
+      }[]
+    | null;
   readonly [field: string]: unknown;
 }
 
@@ -35,7 +51,11 @@ export interface CiliumNetworkPolicyJson {
   readonly apiVersion?: string;
   readonly kind?: string;
   readonly metadata?: MetadataJson;
-  readonly spec?: { readonly endpointSelector?: LabelSelectorJson | null; readonly egress?: readonly CiliumEgressJson[] | null; readonly [field: string]: unknown };
+  readonly spec?: {
+    readonly endpointSelector?: LabelSelectorJson | null;
+    readonly egress?: readonly CiliumEgressJson[] | null;
+    readonly [field: string]: unknown;
+  };
 }
 
 /** A canonical L3 peer of a Cilium egress rule. */
@@ -48,7 +68,13 @@ export type CiliumPeer =
 /** A canonical Cilium port. */
 export type CiliumPort =
   | { readonly kind: 'all' }
-  | { readonly kind: 'port'; readonly protocol: string; readonly port: string; readonly endPort?: number; readonly rules?: Json };
+  | {
+      readonly kind: 'port';
+      readonly protocol: string;
+      readonly port: string;
+      readonly endPort?: number;
+      readonly rules?: Json;
+    };
 
 /** One atom of a Cilium egress section. */
 export interface CiliumAtom {
@@ -104,10 +130,22 @@ export function ciliumAtoms(egress: readonly CiliumEgressJson[] | null | undefin
   const out: CiliumAtom[] = [];
   for (const rule of egress ?? []) {
     const peers: CiliumPeer[] = [];
-    for (const f of rule.toFQDNs ?? []) peers.push(f.matchName !== undefined ? { kind: 'fqdn', matchName: f.matchName.toLowerCase().replace(/\.$/, '') } : { kind: 'fqdn', matchPattern: f.matchPattern ?? '' });
+    for (const f of rule.toFQDNs ?? [])
+      peers.push(
+        f.matchName !== undefined
+          ? { kind: 'fqdn', matchName: f.matchName.toLowerCase().replace(/\.$/, '') }
+          : { kind: 'fqdn', matchPattern: f.matchPattern ?? '' },
+      );
     for (const e of rule.toEndpoints ?? []) peers.push({ kind: 'endpoints', selector: canonicalSelector(e) });
     for (const [field, value] of Object.entries(rule)) {
-      if (field === 'toFQDNs' || field === 'toEndpoints' || field === 'toPorts' || value === undefined || value === null) continue;
+      if (
+        field === 'toFQDNs' ||
+        field === 'toEndpoints' ||
+        field === 'toPorts' ||
+        value === undefined ||
+        value === null
+      )
+        continue;
       peers.push({ kind: 'other', field, value: value as Json });
     }
     if (peers.length === 0) peers.push({ kind: 'any' });
@@ -141,13 +179,24 @@ export interface CiliumAttributes {
 }
 
 /** A CNP resource from its parts. */
-export function ciliumResource(target: string, name: string, attributes: CiliumAttributes, children: readonly Child[], liveId?: string): Resource {
+export function ciliumResource(
+  target: string,
+  name: string,
+  attributes: CiliumAttributes,
+  children: readonly Child[],
+  liveId?: string,
+): Resource {
   return {
     address: namespacedAddress(target, CNP_TYPE, attributes.namespace, name),
     target,
     type: CNP_TYPE,
     name,
-    attributes: { model: attributes.model, namespace: attributes.namespace, endpointSelector: attributes.endpointSelector as Json, other: attributes.other },
+    attributes: {
+      model: attributes.model,
+      namespace: attributes.namespace,
+      endpointSelector: attributes.endpointSelector as Json,
+      other: attributes.other,
+    },
     children: uniqueChildren(children),
     ...(liveId ? { liveId } : {}),
   };
@@ -159,7 +208,12 @@ export function canonicalCilium(target: string, cnp: CiliumNetworkPolicyJson): R
   return ciliumResource(
     target,
     cnp.metadata?.name ?? '',
-    { model: cnp.metadata?.labels?.[MODEL_LABEL] ?? '', namespace: cnp.metadata?.namespace ?? 'default', endpointSelector: canonicalSelector(endpointSelector), other: canonicalJson(rest as Json) },
+    {
+      model: cnp.metadata?.labels?.[MODEL_LABEL] ?? '',
+      namespace: cnp.metadata?.namespace ?? 'default',
+      endpointSelector: canonicalSelector(endpointSelector),
+      other: canonicalJson(rest as Json),
+    },
     ciliumAtoms(egress).map((a) => ciliumChild(a)),
     liveIdOf(cnp.metadata),
   );
@@ -173,11 +227,18 @@ function portJson(p: Exclude<CiliumPort, { kind: 'all' }>) {
  * The CNP object of a resource: one egress rule per (kind of peer, ports), because Cilium does not
  * let `toFQDNs` share a rule with other L3 selectors; ports with the same L7 rules share a `toPorts` entry.
  */
-export function ciliumBody(r: Resource, children: readonly Child[] = r.children, resourceVersion?: string): CiliumNetworkPolicyJson {
+export function ciliumBody(
+  r: Resource,
+  children: readonly Child[] = r.children,
+  resourceVersion?: string,
+): CiliumNetworkPolicyJson {
   const attrs = r.attributes as unknown as CiliumAttributes;
   const model = attrs.model;
   const atoms = children.map((c) => c.attributes as unknown as CiliumAtom);
-  const groups = new Map<string, { kind: CiliumPeer['kind']; peers: Map<string, CiliumPeer>; ports: Map<string, CiliumPort> }>();
+  const groups = new Map<
+    string,
+    { kind: CiliumPeer['kind']; peers: Map<string, CiliumPeer>; ports: Map<string, CiliumPort> }
+  >();
   // Per peer its ports, then peers of one kind with equal port sets share a rule.
   const perPeer = new Map<string, { peer: CiliumPeer; ports: Map<string, CiliumPort> }>();
   for (const a of atoms) {
@@ -190,7 +251,11 @@ export function ciliumBody(r: Resource, children: readonly Child[] = r.children,
     const portKey = e.ports.has('*') ? '*' : [...e.ports.keys()].sort(byString).join(' ');
     // `other` peers are one field each: they never share a rule.
     const gk = `${e.peer.kind === 'other' ? k : e.peer.kind}|${portKey}`;
-    const g = groups.get(gk) ?? { kind: e.peer.kind, peers: new Map(), ports: e.ports.has('*') ? new Map([['*', { kind: 'all' } as CiliumPort]]) : e.ports };
+    const g = groups.get(gk) ?? {
+      kind: e.peer.kind,
+      peers: new Map(),
+      ports: e.ports.has('*') ? new Map([['*', { kind: 'all' } as CiliumPort]]) : e.ports,
+    };
     g.peers.set(k, e.peer);
     groups.set(gk, g);
   }
@@ -198,7 +263,12 @@ export function ciliumBody(r: Resource, children: readonly Child[] = r.children,
   for (const [, g] of [...groups.entries()].sort((x, y) => byString(x[0], y[0]))) {
     const peers = [...g.peers.values()];
     const rule: Record<string, unknown> = {};
-    if (g.kind === 'fqdn') rule['toFQDNs'] = peers.map((p) => (p.kind === 'fqdn' && p.matchName !== undefined ? { matchName: p.matchName } : { matchPattern: (p as { matchPattern?: string }).matchPattern }));
+    if (g.kind === 'fqdn')
+      rule['toFQDNs'] = peers.map((p) =>
+        p.kind === 'fqdn' && p.matchName !== undefined
+          ? { matchName: p.matchName }
+          : { matchPattern: (p as { matchPattern?: string }).matchPattern },
+      );
     else if (g.kind === 'endpoints') rule['toEndpoints'] = peers.map((p) => (p as { selector: Selector }).selector);
     else if (g.kind === 'other') for (const p of peers) if (p.kind === 'other') rule[p.field] = p.value;
     const ports = [...g.ports.entries()].sort((x, y) => byString(x[0], y[0])).map(([, p]) => p);
@@ -210,7 +280,9 @@ export function ciliumBody(r: Resource, children: readonly Child[] = r.children,
         e.ports.push(portJson(p));
         byRules.set(rk, e);
       }
-      rule['toPorts'] = [...byRules.entries()].sort((x, y) => byString(x[0], y[0])).map(([, e]) => ({ ports: e.ports, ...(e.rules !== undefined ? { rules: e.rules } : {}) }));
+      rule['toPorts'] = [...byRules.entries()]
+        .sort((x, y) => byString(x[0], y[0]))
+        .map(([, e]) => ({ ports: e.ports, ...(e.rules !== undefined ? { rules: e.rules } : {}) }));
     }
     egress.push(rule);
   }
@@ -218,7 +290,16 @@ export function ciliumBody(r: Resource, children: readonly Child[] = r.children,
   return {
     apiVersion: 'cilium.io/v2',
     kind: 'CiliumNetworkPolicy',
-    metadata: { name: r.name, namespace: attrs.namespace, labels: { ...ownerLabels(model) }, ...(resourceVersion ? { resourceVersion } : {}) },
-    spec: { endpointSelector: attrs.endpointSelector as LabelSelectorJson, ...other, ...(egress.length > 0 ? { egress: egress as CiliumEgressJson[] } : {}) },
+    metadata: {
+      name: r.name,
+      namespace: attrs.namespace,
+      labels: { ...ownerLabels(model) },
+      ...(resourceVersion ? { resourceVersion } : {}),
+    },
+    spec: {
+      endpointSelector: attrs.endpointSelector as LabelSelectorJson,
+      ...other,
+      ...(egress.length > 0 ? { egress: egress as CiliumEgressJson[] } : {}),
+    },
   };
 }

@@ -17,4 +17,3 @@ export function toKubernetesList(resources: readonly Resource[]): Json {
   });
   return { apiVersion: 'v1', kind: 'List', items: items as unknown as Json } as Json;
 }
-

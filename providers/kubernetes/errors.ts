@@ -27,7 +27,16 @@ export function statusOf(err: unknown): StatusInfo {
   }
   const status = body && typeof body === 'object' ? (body as { reason?: unknown; message?: unknown }) : undefined;
   const reason = typeof status?.reason === 'string' && status.reason !== '' ? status.reason : undefined;
-  const message = typeof status?.message === 'string' && status.message !== '' ? status.message : typeof body === 'string' && body !== '' ? body : code !== undefined ? `HTTP ${code}` : e instanceof Error ? e.message : String(err);
+  const message =
+    typeof status?.message === 'string' && status.message !== ''
+      ? status.message
+      : typeof body === 'string' && body !== ''
+        ? body
+        : code !== undefined
+          ? `HTTP ${code}`
+          : e instanceof Error
+            ? e.message
+            : String(err);
   return { code, reason, message };
 }
 
@@ -51,24 +60,37 @@ export function classifyKubernetesError(err: unknown, what: string, target: stri
   const sys = systemCode(err);
   const { code, reason, message } = statusOf(err);
   if (code === undefined && sys) {
-    return new ProviderError(`target ${target}: ${what} failed: the API server cannot be reached (${sys}): check the kubeconfig's server and that the cluster is up`, 'unreachable', sys === 'ECONNRESET' || sys === 'ETIMEDOUT', { cause: err });
+    return new ProviderError(
+      `target ${target}: ${what} failed: the API server cannot be reached (${sys}): check the kubeconfig's server and that the cluster is up`,
+      'unreachable',
+      sys === 'ECONNRESET' || sys === 'ETIMEDOUT',
+      { cause: err },
+    );
   }
   let hint = '';
   let kind: string | undefined = reason;
   if (code === 409 && reason === 'Conflict') {
-    hint = ': someone changed the object since this plan read it; nothing was overwritten. Plan again (or re-run apply) to see the change and converge';
+    hint =
+      ': someone changed the object since this plan read it; nothing was overwritten. Plan again (or re-run apply) to see the change and converge';
     kind = 'conflict';
   } else if (code === 409 && reason === 'AlreadyExists') {
-    hint = ': an object of that name exists but does not carry the model\'s labels (app.kubernetes.io/managed-by=bulkhead, bulkhead.io/model): Bulkhead never changes it. Rename or delete it, or adopt it by adding the labels, then plan again';
+    hint =
+      ": an object of that name exists but does not carry the model's labels (app.kubernetes.io/managed-by=bulkhead, bulkhead.io/model): Bulkhead never changes it. Rename or delete it, or adopt it by adding the labels, then plan again";
   } else if (code === 401) {
     hint = ': the API server did not accept the credentials of the kubeconfig (expired token?): log in again';
     kind = 'credentials';
   } else if (code === 403) {
-    hint = ': permission denied: the kubeconfig user needs get/list/create/update/delete on networkpolicies (and the CRDs the target uses)';
+    hint =
+      ': permission denied: the kubeconfig user needs get/list/create/update/delete on networkpolicies (and the CRDs the target uses)';
   } else if (code === 404 && /could not find the requested resource/.test(message)) {
     hint = ': the cluster does not serve this resource (is the CRD installed?)';
   }
-  return new ProviderError(`target ${target}: ${what} failed: ${code ?? ''} ${message}${hint}`.replace(/\s+/g, ' ').trim(), kind ?? (code !== undefined ? String(code) : undefined), code !== undefined && RETRYABLE.has(code), { cause: err });
+  return new ProviderError(
+    `target ${target}: ${what} failed: ${code ?? ''} ${message}${hint}`.replace(/\s+/g, ' ').trim(),
+    kind ?? (code !== undefined ? String(code) : undefined),
+    code !== undefined && RETRYABLE.has(code),
+    { cause: err },
+  );
 }
 
 /** The one-line error for a target without a usable kubeconfig (the library's message stays in `cause`). */

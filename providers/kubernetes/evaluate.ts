@@ -58,7 +58,10 @@ export interface ClusterView {
 }
 
 /** Does a label selector match these labels? (null/absent selector: everything) */
-export function selectorMatches(sel: LabelSelectorJson | null | undefined, labels: { readonly [key: string]: string }): boolean {
+export function selectorMatches(
+  sel: LabelSelectorJson | null | undefined,
+  labels: { readonly [key: string]: string },
+): boolean {
   for (const [k, v] of Object.entries(sel?.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of sel?.matchExpressions ?? []) {
     const has = Object.hasOwn(labels, e.key);
@@ -104,7 +107,9 @@ function peerMatches(view: ClusterView, peer: PeerJson, policyNamespace: string,
   }
   if (other.kind !== 'pod') return false;
   if (!peer.podSelector && !peer.namespaceSelector) return false;
-  const nsOk = peer.namespaceSelector ? selectorMatches(peer.namespaceSelector, namespaceLabels(view, other.namespace)) : other.namespace === policyNamespace;
+  const nsOk = peer.namespaceSelector
+    ? selectorMatches(peer.namespaceSelector, namespaceLabels(view, other.namespace))
+    : other.namespace === policyNamespace;
   return nsOk && selectorMatches(peer.podSelector, other.labels);
 }
 
@@ -120,7 +125,13 @@ function portMatches(p: PortJson, c: Connection, dst: ClusterEndpoint): boolean 
   return c.port >= port && c.port <= end;
 }
 
-function ruleAllows(view: ClusterView, rule: RuleJson, direction: 'ingress' | 'egress', policyNamespace: string, c: Connection): boolean {
+function ruleAllows(
+  view: ClusterView,
+  rule: RuleJson,
+  direction: 'ingress' | 'egress',
+  policyNamespace: string,
+  c: Connection,
+): boolean {
   const peers = direction === 'ingress' ? rule.from : rule.to;
   const other = direction === 'ingress' ? c.src : c.dst;
   const peerOk = !peers || peers.length === 0 || peers.some((p) => peerMatches(view, p, policyNamespace, other));
@@ -135,7 +146,12 @@ function policyTypes(np: NetworkPolicyJson): readonly string[] {
 }
 
 /** Does the pod's side allow the connection in this direction? (`isolated` says whether any policy applied) */
-export function sideVerdict(view: ClusterView, pod: PodEndpoint, direction: 'ingress' | 'egress', c: Connection): { readonly isolated: boolean; readonly allowed: boolean } {
+export function sideVerdict(
+  view: ClusterView,
+  pod: PodEndpoint,
+  direction: 'ingress' | 'egress',
+  c: Connection,
+): { readonly isolated: boolean; readonly allowed: boolean } {
   const type = direction === 'ingress' ? 'Ingress' : 'Egress';
   let isolated = false;
   for (const np of view.policies) {

@@ -26,7 +26,8 @@ export interface KubernetesProviderOptions extends KubernetesApplyOptions {
 
 /** A target the provider was handed, checked to be a Kubernetes one. */
 function kubernetesTarget(target: TargetSpec): KubernetesTarget {
-  if (!isKubernetesTarget(target)) throw new ProviderError(`kubernetes: target ${target.name} is not a Kubernetes target`);
+  if (!isKubernetesTarget(target))
+    throw new ProviderError(`kubernetes: target ${target.name} is not a Kubernetes target`);
   return target;
 }
 
@@ -44,7 +45,8 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
     // Names are matched by Cilium's DNS proxy, so the plan's resolutions are not needed.
     render: (rules, target, _ctx) => renderKubernetes(rules, kubernetesTarget(target)).resources,
     read: (target, source, context) => readKubernetes(kubernetesTarget(target), source, context, readOptions),
-    createApplier: (target, _state, applierOptions) => createKubernetesApplier(kubernetesTarget(target), applierOptions, options),
+    createApplier: (target, _state, applierOptions) =>
+      createKubernetesApplier(kubernetesTarget(target), applierOptions, options),
     async exportSnapshot(target, live) {
       const t = kubernetesTarget(target);
       const clients = await (options.clients ?? createKubernetesClients)(t, {
@@ -52,12 +54,23 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
         ...(live.endpoint ? { endpoint: live.endpoint } : {}),
       });
       // Everything kubectl would print, not only the model's objects.
-      return formatSnapshot(await readKubernetesLive(t, clients, { ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.retry ? { retry: options.retry } : {}) }));
+      return formatSnapshot(
+        await readKubernetesLive(t, clients, {
+          ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+          ...(options.retry ? { retry: options.retry } : {}),
+        }),
+      );
     },
     toCliJson: (resources, _target) => toKubernetesList(resources),
-    lock: createKubernetesLocker({ ...(options.clients ? { clients: options.clients } : {}), ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) }),
+    lock: createKubernetesLocker({
+      ...(options.clients ? { clients: options.clients } : {}),
+      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+    }),
   } satisfies Provider;
 }
 
 /** The registry entry (providers/index.ts). */
-export const kubernetesProvider: ProviderEntry<'kubernetes'> = { target: kubernetesTargetDescriptor, create: () => createKubernetesProvider() };
+export const kubernetesProvider: ProviderEntry<'kubernetes'> = {
+  target: kubernetesTargetDescriptor,
+  create: () => createKubernetesProvider(),
+};

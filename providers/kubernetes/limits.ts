@@ -31,28 +31,34 @@ export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 /** A label value: empty, or alphanumerics with `-_.` inside, 63 at most. */
 export const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** A label key: optional DNS-subdomain prefix and `/`, then a name of 63 at most. */
-export const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+export const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
 /** Why a label key is not valid, or undefined when it is. */
 export function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : '';
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (!LABEL_KEY.test(key)) return `"${key}" is not a label key (an optional DNS-subdomain prefix and "/", then letters, digits, "-", "_" or "." starting and ending with a letter or digit)`;
-  if (name.length > MAX_LABEL_LENGTH) return `label key "${key}": the name part is longer than ${MAX_LABEL_LENGTH} characters`;
-  if (prefix.length > MAX_NAME_LENGTH) return `label key "${key}": the prefix is longer than ${MAX_NAME_LENGTH} characters`;
+  if (!LABEL_KEY.test(key))
+    return `"${key}" is not a label key (an optional DNS-subdomain prefix and "/", then letters, digits, "-", "_" or "." starting and ending with a letter or digit)`;
+  if (name.length > MAX_LABEL_LENGTH)
+    return `label key "${key}": the name part is longer than ${MAX_LABEL_LENGTH} characters`;
+  if (prefix.length > MAX_NAME_LENGTH)
+    return `label key "${key}": the prefix is longer than ${MAX_NAME_LENGTH} characters`;
   return undefined;
 }
 
 /** Why a label value is not valid, or undefined when it is. */
 export function labelValueProblem(value: string): string | undefined {
   if (value.length > MAX_LABEL_LENGTH) return `label value "${value}" is longer than ${MAX_LABEL_LENGTH} characters`;
-  if (!LABEL_VALUE.test(value)) return `"${value}" is not a label value (letters, digits, "-", "_" or ".", starting and ending with a letter or digit)`;
+  if (!LABEL_VALUE.test(value))
+    return `"${value}" is not a label value (letters, digits, "-", "_" or ".", starting and ending with a letter or digit)`;
   return undefined;
 }
 
 /** Why a namespace name is not valid, or undefined when it is. */
 export function namespaceProblem(ns: string): string | undefined {
-  if (ns.length > MAX_LABEL_LENGTH || !DNS_LABEL.test(ns)) return `"${ns}" is not a namespace name (lower-case letters, digits and "-", starting and ending with a letter or digit, ${MAX_LABEL_LENGTH} characters at most)`;
+  if (ns.length > MAX_LABEL_LENGTH || !DNS_LABEL.test(ns))
+    return `"${ns}" is not a namespace name (lower-case letters, digits and "-", starting and ending with a letter or digit, ${MAX_LABEL_LENGTH} characters at most)`;
   return undefined;
 }

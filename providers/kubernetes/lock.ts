@@ -1,10 +1,24 @@
 import { ProviderError } from '../../src/errors.js';
-import { lockObjectName, type LockAttempt, type LockRecord, type LockRequest, type TargetLock, type TargetLocker } from '../../src/lock.js';
+import {
+  lockObjectName,
+  type LockAttempt,
+  type LockRecord,
+  type LockRequest,
+  type TargetLock,
+  type TargetLocker,
+} from '../../src/lock.js';
 import type { LiveOptions } from '../../src/provider.js';
 import { fromClientModel, toClientModel } from './client-model.js';
 import { classifyKubernetesError, statusOf } from './errors.js';
 import { createKubernetesClients, type KubernetesClientFactory } from './read.js';
-import { isKubernetesTarget, LOCK_LABEL, MANAGED_BY_LABEL, MODEL_LABEL, ownerLabels, type KubernetesTarget } from './target.js';
+import {
+  isKubernetesTarget,
+  LOCK_LABEL,
+  MANAGED_BY_LABEL,
+  MODEL_LABEL,
+  ownerLabels,
+  type KubernetesTarget,
+} from './target.js';
 
 /**
  * The Kubernetes target lock: a NetworkPolicy `<model>-bulkhead-lock` in the target's namespace.
@@ -26,16 +40,24 @@ const ANNOTATIONS = {
 } as const;
 
 /** The Kubernetes `Provider.lock`. */
-export function createKubernetesLocker(options: { readonly clients?: KubernetesClientFactory; readonly kubeconfig?: string } = {}): TargetLocker {
+export function createKubernetesLocker(
+  options: { readonly clients?: KubernetesClientFactory; readonly kubeconfig?: string } = {},
+): TargetLocker {
   return {
     lockFor(target, model: string, live: LiveOptions): TargetLock {
-      if (!isKubernetesTarget(target)) throw new ProviderError(`kubernetes: target ${target.name} is not a Kubernetes target`);
+      if (!isKubernetesTarget(target))
+        throw new ProviderError(`kubernetes: target ${target.name} is not a Kubernetes target`);
       return kubernetesLock(target, model, live, options);
     },
   };
 }
 
-function kubernetesLock(target: KubernetesTarget, model: string, live: LiveOptions, options: { readonly clients?: KubernetesClientFactory; readonly kubeconfig?: string }): TargetLock {
+function kubernetesLock(
+  target: KubernetesTarget,
+  model: string,
+  live: LiveOptions,
+  options: { readonly clients?: KubernetesClientFactory; readonly kubeconfig?: string },
+): TargetLock {
   const name = lockObjectName(model);
   const namespace = target.kubernetes.namespace;
   const description = `NetworkPolicy ${namespace}/${name}`;
@@ -44,7 +66,8 @@ function kubernetesLock(target: KubernetesTarget, model: string, live: LiveOptio
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
       ...(live.endpoint ? { endpoint: live.endpoint } : {}),
     });
-  const failed = (doing: string, err: unknown) => classifyKubernetesError(err, `${doing} the lock (${description})`, target.name);
+  const failed = (doing: string, err: unknown) =>
+    classifyKubernetesError(err, `${doing} the lock (${description})`, target.name);
 
   async function read(): Promise<LockRecord | undefined> {
     const c = await clients();
@@ -55,7 +78,11 @@ function kubernetesLock(target: KubernetesTarget, model: string, live: LiveOptio
       if (statusOf(err).code === 404) return undefined;
       throw failed('reading', err);
     }
-    const meta = (o['metadata'] ?? {}) as { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string };
+    const meta = (o['metadata'] ?? {}) as {
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+      resourceVersion?: string;
+    };
     const labels = meta.labels ?? {};
     if (labels[MANAGED_BY_LABEL] !== 'bulkhead' || labels[MODEL_LABEL] !== model || labels[LOCK_LABEL] === undefined) {
       throw new ProviderError(
@@ -98,7 +125,12 @@ function kubernetesLock(target: KubernetesTarget, model: string, live: LiveOptio
           },
         },
         spec: {
-          podSelector: { matchExpressions: [{ key: LOCK_LABEL, operator: 'In', values: [model] }, { key: LOCK_LABEL, operator: 'DoesNotExist' }] },
+          podSelector: {
+            matchExpressions: [
+              { key: LOCK_LABEL, operator: 'In', values: [model] },
+              { key: LOCK_LABEL, operator: 'DoesNotExist' },
+            ],
+          },
           policyTypes: ['Ingress'],
         },
       };
@@ -118,7 +150,11 @@ function kubernetesLock(target: KubernetesTarget, model: string, live: LiveOptio
     async remove(record: LockRecord): Promise<'removed' | 'gone'> {
       const c = await clients();
       try {
-        await c.networking.deleteNamespacedNetworkPolicy({ namespace, name, body: record.objectId ? { preconditions: { resourceVersion: record.objectId } } : {} });
+        await c.networking.deleteNamespacedNetworkPolicy({
+          namespace,
+          name,
+          body: record.objectId ? { preconditions: { resourceVersion: record.objectId } } : {},
+        });
         return 'removed';
       } catch (err) {
         const s = statusOf(err);

@@ -37,14 +37,20 @@ export interface KubernetesClientOptions {
 }
 
 /** Makes the clients of a target. */
-export type KubernetesClientFactory = (target: KubernetesTarget, options: KubernetesClientOptions) => Promise<KubernetesClients>;
+export type KubernetesClientFactory = (
+  target: KubernetesTarget,
+  options: KubernetesClientOptions,
+) => Promise<KubernetesClients>;
 
 /**
  * Real clients, the library loaded on first use. Credentials come from the kubeconfig (the
  * context the target names, or the current one), or from the pod's service account in-cluster. A
  * missing kubeconfig or context is one ProviderError naming the fix, before any call.
  */
-export async function createKubernetesClients(target: KubernetesTarget, options: KubernetesClientOptions = {}): Promise<KubernetesClients> {
+export async function createKubernetesClients(
+  target: KubernetesTarget,
+  options: KubernetesClientOptions = {},
+): Promise<KubernetesClients> {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   const file = options.kubeconfig;
@@ -61,7 +67,16 @@ export async function createKubernetesClients(target: KubernetesTarget, options:
   }
   const context = target.kubernetes.context;
   if (context) {
-    if (!kc.getContextObject(context)) throw kubeconfigError(target.name, `it has no context "${context}" (contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+    if (!kc.getContextObject(context))
+      throw kubeconfigError(
+        target.name,
+        `it has no context "${context}" (contexts: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        })`,
+      );
     kc.setCurrentContext(context);
   }
   const cluster = kc.getCurrentCluster();
@@ -92,10 +107,19 @@ export interface KubernetesReadOptions {
 /** The group/version/plural of the custom resources. */
 export const CILIUM = { group: 'cilium.io', version: 'v2', plural: 'ciliumnetworkpolicies' } as const;
 /** See CILIUM. */
-export const ADMIN = { group: 'policy.networking.k8s.io', version: 'v1alpha1', plural: 'adminnetworkpolicies' } as const;
+export const ADMIN = {
+  group: 'policy.networking.k8s.io',
+  version: 'v1alpha1',
+  plural: 'adminnetworkpolicies',
+} as const;
 
 /** Every page of a list call, each page retried on throttling (429) and the server's 5xx. */
-async function allPages(what: string, target: string, retry: RetrySettings | undefined, page: (cont: string | undefined) => Promise<{ items: unknown[]; cont: string | undefined }>): Promise<Record<string, unknown>[]> {
+async function allPages(
+  what: string,
+  target: string,
+  retry: RetrySettings | undefined,
+  page: (cont: string | undefined) => Promise<{ items: unknown[]; cont: string | undefined }>,
+): Promise<Record<string, unknown>[]> {
   const policy = retryPolicy({ ...retry, classify: (raw, w) => classifyKubernetesError(raw, w, target) });
   const items: Record<string, unknown>[] = [];
   let cont: string | undefined;
@@ -109,17 +133,32 @@ async function allPages(what: string, target: string, retry: RetrySettings | und
 }
 
 /** Lists the target's objects; `model` narrows by label (export passes none: everything). */
-export async function readKubernetesLive(target: KubernetesTarget, clients: KubernetesClients, options: { readonly model?: string; readonly pageSize?: number; readonly retry?: RetrySettings }): Promise<KubernetesRawState> {
+export async function readKubernetesLive(
+  target: KubernetesTarget,
+  clients: KubernetesClients,
+  options: { readonly model?: string; readonly pageSize?: number; readonly retry?: RetrySettings },
+): Promise<KubernetesRawState> {
   const labelSelector = options.model ? ownerSelector(options.model) : undefined;
   const limit = options.pageSize ?? 250;
   const sel = labelSelector ? { labelSelector } : {};
   const networkPolicies = await allPages('list networkpolicies', target.name, options.retry, async (cont) => {
-    const list = await clients.networking.listNetworkPolicyForAllNamespaces({ ...sel, limit, ...(cont ? { _continue: cont } : {}) });
+    const list = await clients.networking.listNetworkPolicyForAllNamespaces({
+      ...sel,
+      limit,
+      ...(cont ? { _continue: cont } : {}),
+    });
     return { items: list.items.map(fromClientModel), cont: list.metadata?._continue || undefined };
   });
   const custom = async (crd: typeof CILIUM | typeof ADMIN) =>
     allPages(`list ${crd.plural}.${crd.group}`, target.name, options.retry, async (cont) => {
-      const list = (await clients.custom.listClusterCustomObject({ group: crd.group, version: crd.version, plural: crd.plural, ...sel, limit, ...(cont ? { _continue: cont } : {}) })) as { items?: unknown[]; metadata?: { continue?: string } };
+      const list = (await clients.custom.listClusterCustomObject({
+        group: crd.group,
+        version: crd.version,
+        plural: crd.plural,
+        ...sel,
+        limit,
+        ...(cont ? { _continue: cont } : {}),
+      })) as { items?: unknown[]; metadata?: { continue?: string } };
       return { items: list.items ?? [], cont: list.metadata?.continue || undefined };
     });
   return {
@@ -133,45 +172,92 @@ export async function readKubernetesLive(target: KubernetesTarget, clients: Kube
  * GETs the objects the model would create that the labelled list did not return: an unlabelled
  * object of that name is "in the way" (state.ts), found at plan time instead of as a 409 mid-apply.
  */
-async function namesInTheWay(target: KubernetesTarget, clients: KubernetesClients, raw: KubernetesRawState, context: ReadContext): Promise<KubernetesRawState> {
+async function namesInTheWay(
+  target: KubernetesTarget,
+  clients: KubernetesClients,
+  raw: KubernetesRawState,
+  context: ReadContext,
+): Promise<KubernetesRawState> {
   if (!context.segments) return raw;
-  const have = new Set([...raw.networkPolicies, ...(raw.cilium ?? [])].map((o) => {
-    const m = o['metadata'] as { namespace?: string; name?: string };
-    return `${m.namespace}/${m.name}`;
-  }));
+  const have = new Set(
+    [...raw.networkPolicies, ...(raw.cilium ?? [])].map((o) => {
+      const m = o['metadata'] as { namespace?: string; name?: string };
+      return `${m.namespace}/${m.name}`;
+    }),
+  );
   const extraNp: Record<string, unknown>[] = [];
   const extraCnp: Record<string, unknown>[] = [];
   for (const e of expectedObjects(target, context.model, context.segments)) {
     if (have.has(`${e.namespace}/${e.name}`)) continue;
     try {
-      if (e.type === 'kubernetes_network_policy') extraNp.push(fromClientModel(await clients.networking.readNamespacedNetworkPolicy({ name: e.name, namespace: e.namespace })));
-      else extraCnp.push((await clients.custom.getNamespacedCustomObject({ ...CILIUM, namespace: e.namespace, name: e.name })) as Record<string, unknown>);
+      if (e.type === 'kubernetes_network_policy')
+        extraNp.push(
+          fromClientModel(
+            await clients.networking.readNamespacedNetworkPolicy({ name: e.name, namespace: e.namespace }),
+          ),
+        );
+      else
+        extraCnp.push(
+          (await clients.custom.getNamespacedCustomObject({
+            ...CILIUM,
+            namespace: e.namespace,
+            name: e.name,
+          })) as Record<string, unknown>,
+        );
     } catch (err) {
       if (statusOf(err).code === 404) continue;
-      throw classifyKubernetesError(err, `get ${e.type === 'kubernetes_network_policy' ? 'networkpolicy' : 'ciliumnetworkpolicy'} ${e.namespace}/${e.name}`, target.name);
+      throw classifyKubernetesError(
+        err,
+        `get ${e.type === 'kubernetes_network_policy' ? 'networkpolicy' : 'ciliumnetworkpolicy'} ${e.namespace}/${e.name}`,
+        target.name,
+      );
     }
   }
-  return { ...raw, networkPolicies: [...raw.networkPolicies, ...extraNp], cilium: raw.cilium ? [...raw.cilium, ...extraCnp] : raw.cilium };
+  return {
+    ...raw,
+    networkPolicies: [...raw.networkPolicies, ...extraNp],
+    cilium: raw.cilium ? [...raw.cilium, ...extraCnp] : raw.cilium,
+  };
 }
 
-function snapshotInvalid(path: string, failure: { message: string; line?: number; column?: number }, target: KubernetesTarget): Diagnostic {
+function snapshotInvalid(
+  path: string,
+  failure: { message: string; line?: number; column?: number },
+  target: KubernetesTarget,
+): Diagnostic {
   if (failure.line !== undefined && failure.column !== undefined) {
-    return error('kubernetes-snapshot-invalid', `${path}:${failure.line}:${failure.column}: ${failure.message}`, { file: path, line: failure.line, column: failure.column });
+    return error('kubernetes-snapshot-invalid', `${path}:${failure.line}:${failure.column}: ${failure.message}`, {
+      file: path,
+      line: failure.line,
+      column: failure.column,
+    });
   }
   return error('kubernetes-snapshot-invalid', `${path}: ${failure.message}`, target.pos);
 }
 
 /** Reads a snapshot folder `<dir>/<target>/` (snapshot.ts says which files). */
-export async function readKubernetesSnapshot(target: KubernetesTarget, dir: string): Promise<{ raw: KubernetesRawState | undefined; diagnostics: Diagnostic[] }> {
+export async function readKubernetesSnapshot(
+  target: KubernetesTarget,
+  dir: string,
+): Promise<{ raw: KubernetesRawState | undefined; diagnostics: Diagnostic[] }> {
   const folder = join(dir, target.name);
   const diagnostics: Diagnostic[] = [];
-  const one = async (file: keyof typeof SNAPSHOT_FILES, kind: string): Promise<Record<string, unknown>[] | undefined> => {
+  const one = async (
+    file: keyof typeof SNAPSHOT_FILES,
+    kind: string,
+  ): Promise<Record<string, unknown>[] | undefined> => {
     const path = join(folder, SNAPSHOT_FILES[file]);
     let text: string;
     try {
       text = await readFile(path, 'utf8');
     } catch {
-      diagnostics.push(error('kubernetes-snapshot-missing', `snapshot ${path} not found: write it with \`${SNAPSHOT_COMMANDS[file]} > ${path}\` (or \`bulkhead export\`)`, target.pos));
+      diagnostics.push(
+        error(
+          'kubernetes-snapshot-missing',
+          `snapshot ${path} not found: write it with \`${SNAPSHOT_COMMANDS[file]} > ${path}\` (or \`bulkhead export\`)`,
+          target.pos,
+        ),
+      );
       return undefined;
     }
     const parsed = parseListJson(text, kind);
@@ -189,7 +275,12 @@ export async function readKubernetesSnapshot(target: KubernetesTarget, dir: stri
 }
 
 /** `Provider.read` for Kubernetes. */
-export async function readKubernetes(target: KubernetesTarget, source: StateSource, context: ReadContext | undefined, options: KubernetesReadOptions = {}): Promise<ProviderState> {
+export async function readKubernetes(
+  target: KubernetesTarget,
+  source: StateSource,
+  context: ReadContext | undefined,
+  options: KubernetesReadOptions = {},
+): Promise<ProviderState> {
   const model = context?.model;
   if (source.kind === 'snapshot') {
     const { raw, diagnostics } = await readKubernetesSnapshot(target, source.dir);
@@ -201,7 +292,11 @@ export async function readKubernetes(target: KubernetesTarget, source: StateSour
     ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
     ...(source.endpoint ? { endpoint: source.endpoint } : {}),
   });
-  let raw = await readKubernetesLive(target, clients, { ...(model ? { model } : {}), ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.retry ? { retry: options.retry } : {}) });
+  let raw = await readKubernetesLive(target, clients, {
+    ...(model ? { model } : {}),
+    ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
   if (context) raw = await namesInTheWay(target, clients, raw, context);
   return toProviderState(target, raw, 'live', { model, segments: context?.segments });
 }

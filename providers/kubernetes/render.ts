@@ -4,7 +4,15 @@ import { DEFAULT_INTERNAL_RANGES, internetRanges } from '../../src/model/address
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 import { nameWithHashTail } from '../kit/names.js';
 import { ANP_TYPE, canonicalAdmin, type AnpPeerJson, type AnpPortJson, type AnpRuleJson } from './admin.js';
-import { atomChild, canonicalSelector, namespaceSelector, networkPolicyResource, type Atom, type Peer, type Port } from './canonical.js';
+import {
+  atomChild,
+  canonicalSelector,
+  namespaceSelector,
+  networkPolicyResource,
+  type Atom,
+  type Peer,
+  type Port,
+} from './canonical.js';
 import { ciliumChild, ciliumResource, KUBE_DNS_ENDPOINT, type CiliumPort } from './cilium.js';
 import { ANP_PRIORITY, KUBE_DNS, MAX_ANP_NAME_LENGTH, MAX_ANP_NETWORKS, MAX_ANP_RULE_NAME } from './limits.js';
 import { ownerLabels, segmentPods, type KubernetesSegment, type KubernetesTarget, type SegmentPods } from './target.js';
@@ -55,16 +63,27 @@ export function portOfMatch(m: PortMatch): Port | undefined {
 
 /** The peer of a segment's pods. */
 export function podsPeer(pods: SegmentPods): Peer {
-  return { kind: 'pods', namespaces: namespaceSelector(pods.namespace), pods: canonicalSelector({ matchLabels: pods.labels }) };
+  return {
+    kind: 'pods',
+    namespaces: namespaceSelector(pods.namespace),
+    pods: canonicalSelector({ matchLabels: pods.labels }),
+  };
 }
 
 /** The kube-dns peer. */
 export function kubeDnsPeer(): Peer {
-  return { kind: 'pods', namespaces: namespaceSelector(KUBE_DNS.namespace), pods: canonicalSelector({ matchLabels: KUBE_DNS.labels }) };
+  return {
+    kind: 'pods',
+    namespaces: namespaceSelector(KUBE_DNS.namespace),
+    pods: canonicalSelector({ matchLabels: KUBE_DNS.labels }),
+  };
 }
 
 /** `internet` as ipBlocks: each family's whole space minus the internal ranges of that family. */
-export function internetPeers(internal: readonly string[], families: { readonly ipv4: boolean; readonly ipv6: boolean }): Peer[] {
+export function internetPeers(
+  internal: readonly string[],
+  families: { readonly ipv4: boolean; readonly ipv6: boolean },
+): Peer[] {
   const v4 = internal.filter((c) => !c.includes(':')).sort(byString);
   const v6 = internal.filter((c) => c.includes(':')).sort(byString);
   const out: Peer[] = [];
@@ -90,10 +109,14 @@ function peersOf(ctx: Ctx, e: Endpoint, intent: RuleIntent): Peer[] | undefined 
       return pods ? [podsPeer(pods)] : undefined;
     }
     case 'cidrs':
-      if (e.builtin === 'internet') return internetPeers(ctx.internal, { ipv4: e.ipv4.length > 0, ipv6: e.ipv6.length > 0 });
+      if (e.builtin === 'internet')
+        return internetPeers(ctx.internal, { ipv4: e.ipv4.length > 0, ipv6: e.ipv6.length > 0 });
       return [...e.ipv4, ...e.ipv6].map((cidr): Peer => ({ kind: 'ipBlock', cidr, except: [] }));
     case 'cloud':
-      if (e.kubernetes) return [...e.kubernetes.ipv4, ...e.kubernetes.ipv6].map((cidr): Peer => ({ kind: 'ipBlock', cidr, except: [] }));
+      if (e.kubernetes)
+        return [...e.kubernetes.ipv4, ...e.kubernetes.ipv6].map(
+          (cidr): Peer => ({ kind: 'ipBlock', cidr, except: [] }),
+        );
       ctx.diagnostics.push(
         error(
           'kubernetes-entity-unbound',
@@ -108,7 +131,12 @@ function peersOf(ctx: Ctx, e: Endpoint, intent: RuleIntent): Peer[] | undefined 
 }
 
 function protocolRefusal(ctx: Ctx, intent: RuleIntent): void {
-  const what = intent.service.kind === 'icmp' ? intent.service.protocol : intent.service.kind === 'protocol' ? `IP protocol ${intent.service.number}` : 'this service';
+  const what =
+    intent.service.kind === 'icmp'
+      ? intent.service.protocol
+      : intent.service.kind === 'protocol'
+        ? `IP protocol ${intent.service.number}`
+        : 'this service';
   ctx.diagnostics.push(
     error(
       'kubernetes-protocol-unsupported',
@@ -121,10 +149,17 @@ function protocolRefusal(ctx: Ctx, intent: RuleIntent): void {
 
 /** The DNS egress atoms every segment gets by default. */
 export function dnsAtoms(): Atom[] {
-  return ['UDP', 'TCP'].map((protocol): Atom => ({ direction: 'egress', peer: kubeDnsPeer(), port: { kind: 'port', protocol, port: 53 } }));
+  return ['UDP', 'TCP'].map(
+    (protocol): Atom => ({ direction: 'egress', peer: kubeDnsPeer(), port: { kind: 'port', protocol, port: 53 } }),
+  );
 }
 
-function networkPolicy(ctx: Ctx, segment: KubernetesSegment, intents: readonly RuleIntent[], fqdnIntents: RuleIntent[]): Resource {
+function networkPolicy(
+  ctx: Ctx,
+  segment: KubernetesSegment,
+  intents: readonly RuleIntent[],
+  fqdnIntents: RuleIntent[],
+): Resource {
   const pods = ctx.pods.get(segment.name)!;
   const children: Child[] = [];
   for (const intent of intents) {
@@ -139,16 +174,24 @@ function networkPolicy(ctx: Ctx, segment: KubernetesSegment, intents: readonly R
     }
     const peers = peersOf(ctx, intent.peer, intent);
     if (!peers) continue;
-    for (const peer of peers) children.push(atomChild({ direction: intent.direction, peer, port }, { origins: intent.origins, widens: true }));
+    for (const peer of peers)
+      children.push(atomChild({ direction: intent.direction, peer, port }, { origins: intent.origins, widens: true }));
   }
   if (ctx.target.kubernetes.dns !== false) {
-    const origins: SourceRef[] = [{ pos: ctx.target.pos, label: `DNS egress to kube-dns (target ${ctx.target.name}; dns: false turns it off)` }];
+    const origins: SourceRef[] = [
+      { pos: ctx.target.pos, label: `DNS egress to kube-dns (target ${ctx.target.name}; dns: false turns it off)` },
+    ];
     for (const a of dnsAtoms()) children.push(atomChild(a, { origins }));
   }
   return networkPolicyResource(
     ctx.target.name,
     `${ctx.rules.model.name}-${segment.name}`,
-    { model: ctx.rules.model.name, namespace: pods.namespace, podSelector: canonicalSelector({ matchLabels: pods.labels }), policyTypes: ['Ingress', 'Egress'] },
+    {
+      model: ctx.rules.model.name,
+      namespace: pods.namespace,
+      podSelector: canonicalSelector({ matchLabels: pods.labels }),
+      policyTypes: ['Ingress', 'Egress'],
+    },
     children,
     { origins: [{ pos: segment.pos, label: `segment ${segment.name}` }] },
   );
@@ -180,7 +223,8 @@ function ciliumPolicy(ctx: Ctx, segment: KubernetesSegment, intents: readonly Ru
       );
       continue;
     }
-    for (const fqdn of intent.peer.fqdns) children.push(ciliumChild({ peer: { kind: 'fqdn', matchName: fqdn }, port }, intent.origins));
+    for (const fqdn of intent.peer.fqdns)
+      children.push(ciliumChild({ peer: { kind: 'fqdn', matchName: fqdn }, port }, intent.origins));
   }
   if (children.length === 0) return undefined;
   // Cilium learns a name's addresses from the DNS answers its proxy sees: without an L7 DNS rule
@@ -200,7 +244,12 @@ function ciliumPolicy(ctx: Ctx, segment: KubernetesSegment, intents: readonly Ru
   return ciliumResource(
     ctx.target.name,
     `${ctx.rules.model.name}-${segment.name}-fqdn`,
-    { model: ctx.rules.model.name, namespace: pods.namespace, endpointSelector: canonicalSelector({ matchLabels: pods.labels }), other: '{}' },
+    {
+      model: ctx.rules.model.name,
+      namespace: pods.namespace,
+      endpointSelector: canonicalSelector({ matchLabels: pods.labels }),
+      other: '{}',
+    },
     children,
   );
 }
@@ -225,16 +274,30 @@ function anpPeers(ctx: Ctx, deny: GuardrailDeny): AnpPeerJson[] | undefined {
   if (p.kind === 'segment') {
     const pods = ctx.pods.get(p.name);
     if (!pods) return undefined;
-    return [{ pods: { namespaceSelector: namespaceSelector(pods.namespace), podSelector: { matchLabels: { ...pods.labels } } } }];
+    return [
+      {
+        pods: {
+          namespaceSelector: namespaceSelector(pods.namespace),
+          podSelector: { matchLabels: { ...pods.labels } },
+        },
+      },
+    ];
   }
   if (p.kind === 'cidrs') {
-    if (deny.direction === 'ingress') return refuse('AdminNetworkPolicy v1alpha1 ingress peers are namespaces and pods only, not addresses');
-    const cidrs = p.builtin === 'internet' ? internetRanges(ctx.internal).filter((c) => (c.includes(':') ? p.ipv6.length > 0 : p.ipv4.length > 0)) : [...p.ipv4, ...p.ipv6];
+    if (deny.direction === 'ingress')
+      return refuse('AdminNetworkPolicy v1alpha1 ingress peers are namespaces and pods only, not addresses');
+    const cidrs =
+      p.builtin === 'internet'
+        ? internetRanges(ctx.internal).filter((c) => (c.includes(':') ? p.ipv6.length > 0 : p.ipv4.length > 0))
+        : [...p.ipv4, ...p.ipv6];
     const out: AnpPeerJson[] = [];
-    for (let i = 0; i < cidrs.length; i += MAX_ANP_NETWORKS) out.push({ networks: cidrs.slice(i, i + MAX_ANP_NETWORKS) });
+    for (let i = 0; i < cidrs.length; i += MAX_ANP_NETWORKS)
+      out.push({ networks: cidrs.slice(i, i + MAX_ANP_NETWORKS) });
     return out;
   }
-  return refuse(`its peer ${p.entity} is ${p.kind === 'fqdns' ? 'a list of names' : 'bound per cloud'}, which AdminNetworkPolicy v1alpha1 cannot match`);
+  return refuse(
+    `its peer ${p.entity} is ${p.kind === 'fqdns' ? 'a list of names' : 'bound per cloud'}, which AdminNetworkPolicy v1alpha1 cannot match`,
+  );
 }
 
 function anpPorts(ctx: Ctx, deny: GuardrailDeny): AnpPortJson[] | undefined | 'all' {
@@ -243,7 +306,11 @@ function anpPorts(ctx: Ctx, deny: GuardrailDeny): AnpPortJson[] | undefined | 'a
     if (m.kind === 'all') return 'all';
     if (m.kind !== 'ports') {
       ctx.diagnostics.push(
-        warning('kubernetes-guardrail-not-rendered', `guardrail ${deny.guardrail}: ${m.kind === 'icmp' ? m.protocol : `IP protocol ${m.number}`} cannot be matched by an AdminNetworkPolicy on target ${ctx.target.name}; that part is checked at validation only`, firstPos(deny.origins)),
+        warning(
+          'kubernetes-guardrail-not-rendered',
+          `guardrail ${deny.guardrail}: ${m.kind === 'icmp' ? m.protocol : `IP protocol ${m.number}`} cannot be matched by an AdminNetworkPolicy on target ${ctx.target.name}; that part is checked at validation only`,
+          firstPos(deny.origins),
+        ),
       );
       continue;
     }
@@ -264,13 +331,23 @@ function adminPolicies(ctx: Ctx): Resource[] {
     const ports = anpPorts(ctx, deny);
     if (ports === undefined) continue;
     const field = deny.direction === 'ingress' ? 'from' : 'to';
-    const rule: AnpRuleJson = { name: deny.guardrail.slice(0, MAX_ANP_RULE_NAME), action: 'Deny', [field]: peers, ...(ports === 'all' ? {} : { ports }) };
+    const rule: AnpRuleJson = {
+      name: deny.guardrail.slice(0, MAX_ANP_RULE_NAME),
+      action: 'Deny',
+      [field]: peers,
+      ...(ports === 'all' ? {} : { ports }),
+    };
     for (const segment of deny.segments) {
       const pods = ctx.pods.get(segment);
       // The name hashes what the ANP is about (guardrail, direction, peer, segment), not its ports:
       // a port change is an in-place update, not a new object.
       if (!pods) continue;
-      const name = nameWithHashTail([model, deny.guardrail, segment, deny.direction === 'ingress' ? 'in' : 'out'], MAX_ANP_NAME_LENGTH, 8, { identity: `${model}\n${deny.guardrail}\n${deny.direction}\n${JSON.stringify(deny.peer)}\n${segment}` });
+      const name = nameWithHashTail(
+        [model, deny.guardrail, segment, deny.direction === 'ingress' ? 'in' : 'out'],
+        MAX_ANP_NAME_LENGTH,
+        8,
+        { identity: `${model}\n${deny.guardrail}\n${deny.direction}\n${JSON.stringify(deny.peer)}\n${segment}` },
+      );
       out.push(
         canonicalAdmin(
           ctx.target.name,
@@ -278,7 +355,12 @@ function adminPolicies(ctx: Ctx): Resource[] {
             metadata: { name, labels: ownerLabels(model) },
             spec: {
               priority: ANP_PRIORITY,
-              subject: { pods: { namespaceSelector: namespaceSelector(pods.namespace), podSelector: { matchLabels: { ...pods.labels } } } },
+              subject: {
+                pods: {
+                  namespaceSelector: namespaceSelector(pods.namespace),
+                  podSelector: { matchLabels: { ...pods.labels } },
+                },
+              },
               ...(deny.direction === 'ingress' ? { ingress: [rule] } : { egress: [rule] }),
             },
           },
@@ -293,7 +375,16 @@ function adminPolicies(ctx: Ctx): Resource[] {
   for (const only of ctx.rules.onlys ?? []) {
     const allowed: AnpPeerJson[] = only.fromSegments.flatMap((s) => {
       const pods = ctx.pods.get(s);
-      return pods ? [{ pods: { namespaceSelector: namespaceSelector(pods.namespace), podSelector: { matchLabels: { ...pods.labels } } } }] : [];
+      return pods
+        ? [
+            {
+              pods: {
+                namespaceSelector: namespaceSelector(pods.namespace),
+                podSelector: { matchLabels: { ...pods.labels } },
+              },
+            },
+          ]
+        : [];
     });
     const name = only.guardrail.slice(0, MAX_ANP_RULE_NAME - '-allowed'.length);
     const ingress: AnpRuleJson[] = [
@@ -303,7 +394,9 @@ function adminPolicies(ctx: Ctx): Resource[] {
     for (const segment of only.segments) {
       const pods = ctx.pods.get(segment);
       if (!pods) continue;
-      const anpName = nameWithHashTail([model, only.guardrail, segment, 'only'], MAX_ANP_NAME_LENGTH, 8, { identity: `${model}\n${only.guardrail}\nonly\n${segment}` });
+      const anpName = nameWithHashTail([model, only.guardrail, segment, 'only'], MAX_ANP_NAME_LENGTH, 8, {
+        identity: `${model}\n${only.guardrail}\nonly\n${segment}`,
+      });
       out.push(
         canonicalAdmin(
           ctx.target.name,
@@ -311,7 +404,12 @@ function adminPolicies(ctx: Ctx): Resource[] {
             metadata: { name: anpName, labels: ownerLabels(model) },
             spec: {
               priority: ANP_PRIORITY,
-              subject: { pods: { namespaceSelector: namespaceSelector(pods.namespace), podSelector: { matchLabels: { ...pods.labels } } } },
+              subject: {
+                pods: {
+                  namespaceSelector: namespaceSelector(pods.namespace),
+                  podSelector: { matchLabels: { ...pods.labels } },
+                },
+              },
               ingress,
             },
           },
@@ -359,7 +457,9 @@ export function renderKubernetes(rules: RuleSet, target: KubernetesTarget): Kube
   if (rules.denies.length > 0 || (rules.onlys ?? []).length > 0) {
     if (target.kubernetes.adminNetworkPolicy) resources.push(...adminPolicies(ctx));
     else {
-      const names = [...new Set([...rules.denies.map((d) => d.guardrail), ...(rules.onlys ?? []).map((o) => o.guardrail)])].sort(byString);
+      const names = [
+        ...new Set([...rules.denies.map((d) => d.guardrail), ...(rules.onlys ?? []).map((o) => o.guardrail)]),
+      ].sort(byString);
       ctx.diagnostics.push(
         warning(
           'kubernetes-guardrails-validation-only',
@@ -376,9 +476,17 @@ export function renderKubernetes(rules: RuleSet, target: KubernetesTarget): Kube
 }
 
 /** Types of the objects render writes (read lists exactly these). */
-export const RENDERED_TYPES: readonly string[] = ['kubernetes_network_policy', 'kubernetes_cilium_network_policy', ANP_TYPE];
+export const RENDERED_TYPES: readonly string[] = [
+  'kubernetes_network_policy',
+  'kubernetes_cilium_network_policy',
+  ANP_TYPE,
+];
 
 /** The resources' JSON with origins dropped (what tests compare). */
 export function withoutOrigins(resources: readonly Resource[]): Json {
-  return resources.map((r) => ({ address: r.address, attributes: r.attributes, children: r.children.map((c) => c.key) })) as Json;
+  return resources.map((r) => ({
+    address: r.address,
+    attributes: r.attributes,
+    children: r.children.map((c) => c.key),
+  })) as Json;
 }

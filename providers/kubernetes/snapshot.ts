@@ -32,7 +32,13 @@ export type Parsed<T> =
   | { readonly ok: false; readonly message: string; readonly line?: number; readonly column?: number };
 
 function typeOf(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
+  return v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'an array'
+      : typeof v === 'object'
+        ? 'an object'
+        : `${typeof v} ${JSON.stringify(v)}`;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -49,24 +55,38 @@ export function parseListJson(text: string, kind: string): Parsed<Record<string,
     const { line, column, reason } = jsonSyntaxError(text, err);
     return { ok: false, message: `not JSON (${reason})`, line, column };
   }
-  if (!isObject(json) || !Array.isArray(json['items'])) return { ok: false, message: `expected the {"kind": "List", "items": [...]} object that \`kubectl get … -o json\` prints, got ${typeOf(json)}` };
+  if (!isObject(json) || !Array.isArray(json['items']))
+    return {
+      ok: false,
+      message: `expected the {"kind": "List", "items": [...]} object that \`kubectl get … -o json\` prints, got ${typeOf(json)}`,
+    };
   const items = json['items'] as unknown[];
   for (const [i, item] of items.entries()) {
     const at = `$.items[${i}]`;
     if (!isObject(item)) return { ok: false, message: `${at}: expected a ${kind} object, got ${typeOf(item)}` };
-    if (item['kind'] !== undefined && item['kind'] !== kind) return { ok: false, message: `${at}.kind: expected "${kind}", got ${typeOf(item['kind'])}` };
+    if (item['kind'] !== undefined && item['kind'] !== kind)
+      return { ok: false, message: `${at}.kind: expected "${kind}", got ${typeOf(item['kind'])}` };
     const meta = item['metadata'];
-    if (!isObject(meta)) return { ok: false, message: `${at}.metadata: expected an object, got ${typeOf(meta ?? null)}` };
-    if (typeof meta['name'] !== 'string') return { ok: false, message: `${at}.metadata.name: expected a string, got ${typeOf(meta['name'] ?? null)}` };
-    for (const f of ['namespace', 'resourceVersion'] as const) if (meta[f] !== undefined && typeof meta[f] !== 'string') return { ok: false, message: `${at}.metadata.${f}: expected a string, got ${typeOf(meta[f])}` };
+    if (!isObject(meta))
+      return { ok: false, message: `${at}.metadata: expected an object, got ${typeOf(meta ?? null)}` };
+    if (typeof meta['name'] !== 'string')
+      return { ok: false, message: `${at}.metadata.name: expected a string, got ${typeOf(meta['name'] ?? null)}` };
+    for (const f of ['namespace', 'resourceVersion'] as const)
+      if (meta[f] !== undefined && typeof meta[f] !== 'string')
+        return { ok: false, message: `${at}.metadata.${f}: expected a string, got ${typeOf(meta[f])}` };
     const labels = meta['labels'];
     if (labels !== undefined && labels !== null) {
-      if (!isObject(labels)) return { ok: false, message: `${at}.metadata.labels: expected an object, got ${typeOf(labels)}` };
-      for (const [k, v] of Object.entries(labels)) if (typeof v !== 'string') return { ok: false, message: `${at}.metadata.labels.${k}: expected a string, got ${typeOf(v)}` };
+      if (!isObject(labels))
+        return { ok: false, message: `${at}.metadata.labels: expected an object, got ${typeOf(labels)}` };
+      for (const [k, v] of Object.entries(labels))
+        if (typeof v !== 'string')
+          return { ok: false, message: `${at}.metadata.labels.${k}: expected a string, got ${typeOf(v)}` };
     }
     const spec = item['spec'];
-    if (spec !== undefined && !isObject(spec)) return { ok: false, message: `${at}.spec: expected an object, got ${typeOf(spec)}` };
-    const problem = kind === 'NetworkPolicy' && isObject(spec) ? networkPolicySpecProblem(spec, `${at}.spec`) : undefined;
+    if (spec !== undefined && !isObject(spec))
+      return { ok: false, message: `${at}.spec: expected an object, got ${typeOf(spec)}` };
+    const problem =
+      kind === 'NetworkPolicy' && isObject(spec) ? networkPolicySpecProblem(spec, `${at}.spec`) : undefined;
     if (problem) return { ok: false, message: problem };
   }
   return { ok: true, value: items as Record<string, unknown>[] };
@@ -77,18 +97,29 @@ function networkPolicySpecProblem(spec: Record<string, unknown>, at: string): st
   const selector = (v: unknown, path: string): string | undefined => {
     if (v === undefined || v === null) return undefined;
     if (!isObject(v)) return `${path}: expected a label selector object, got ${typeOf(v)}`;
-    if (v['matchLabels'] !== undefined && v['matchLabels'] !== null && !isObject(v['matchLabels'])) return `${path}.matchLabels: expected an object, got ${typeOf(v['matchLabels'])}`;
+    if (v['matchLabels'] !== undefined && v['matchLabels'] !== null && !isObject(v['matchLabels']))
+      return `${path}.matchLabels: expected an object, got ${typeOf(v['matchLabels'])}`;
     const exprs = v['matchExpressions'];
     if (exprs !== undefined && exprs !== null) {
       if (!Array.isArray(exprs)) return `${path}.matchExpressions: expected an array, got ${typeOf(exprs)}`;
-      for (const [i, e] of exprs.entries()) if (!isObject(e) || typeof e['key'] !== 'string' || typeof e['operator'] !== 'string') return `${path}.matchExpressions[${i}]: expected {key, operator, values}, got ${typeOf(e)}`;
+      for (const [i, e] of exprs.entries())
+        if (!isObject(e) || typeof e['key'] !== 'string' || typeof e['operator'] !== 'string')
+          return `${path}.matchExpressions[${i}]: expected {key, operator, values}, got ${typeOf(e)}`;
     }
     return undefined;
   };
   const p = selector(spec['podSelector'], `${at}.podSelector`);
   if (p) return p;
-  if (spec['policyTypes'] !== undefined && spec['policyTypes'] !== null && (!Array.isArray(spec['policyTypes']) || spec['policyTypes'].some((t) => typeof t !== 'string'))) return `${at}.policyTypes: expected an array of strings`;
-  for (const [dir, field] of [['ingress', 'from'], ['egress', 'to']] as const) {
+  if (
+    spec['policyTypes'] !== undefined &&
+    spec['policyTypes'] !== null &&
+    (!Array.isArray(spec['policyTypes']) || spec['policyTypes'].some((t) => typeof t !== 'string'))
+  )
+    return `${at}.policyTypes: expected an array of strings`;
+  for (const [dir, field] of [
+    ['ingress', 'from'],
+    ['egress', 'to'],
+  ] as const) {
     const rules = spec[dir];
     if (rules === undefined || rules === null) continue;
     if (!Array.isArray(rules)) return `${at}.${dir}: expected an array, got ${typeOf(rules)}`;
@@ -101,10 +132,13 @@ function networkPolicySpecProblem(spec: Record<string, unknown>, at: string): st
         for (const [j, peer] of peers.entries()) {
           const pp = `${rp}.${field}[${j}]`;
           if (!isObject(peer)) return `${pp}: expected a peer object, got ${typeOf(peer)}`;
-          const s = selector(peer['podSelector'], `${pp}.podSelector`) ?? selector(peer['namespaceSelector'], `${pp}.namespaceSelector`);
+          const s =
+            selector(peer['podSelector'], `${pp}.podSelector`) ??
+            selector(peer['namespaceSelector'], `${pp}.namespaceSelector`);
           if (s) return s;
           const ip = peer['ipBlock'];
-          if (ip !== undefined && ip !== null && (!isObject(ip) || typeof ip['cidr'] !== 'string')) return `${pp}.ipBlock: expected {cidr, except}, got ${typeOf(ip)}`;
+          if (ip !== undefined && ip !== null && (!isObject(ip) || typeof ip['cidr'] !== 'string'))
+            return `${pp}.ipBlock: expected {cidr, except}, got ${typeOf(ip)}`;
         }
       }
       const ports = r['ports'];
@@ -113,9 +147,17 @@ function networkPolicySpecProblem(spec: Record<string, unknown>, at: string): st
         for (const [j, port] of ports.entries()) {
           const pp = `${rp}.ports[${j}]`;
           if (!isObject(port)) return `${pp}: expected a port object, got ${typeOf(port)}`;
-          if (port['port'] !== undefined && port['port'] !== null && typeof port['port'] !== 'number' && typeof port['port'] !== 'string') return `${pp}.port: expected a number or a name, got ${typeOf(port['port'])}`;
-          if (port['endPort'] !== undefined && port['endPort'] !== null && typeof port['endPort'] !== 'number') return `${pp}.endPort: expected a number, got ${typeOf(port['endPort'])}`;
-          if (port['protocol'] !== undefined && port['protocol'] !== null && typeof port['protocol'] !== 'string') return `${pp}.protocol: expected a string, got ${typeOf(port['protocol'])}`;
+          if (
+            port['port'] !== undefined &&
+            port['port'] !== null &&
+            typeof port['port'] !== 'number' &&
+            typeof port['port'] !== 'string'
+          )
+            return `${pp}.port: expected a number or a name, got ${typeOf(port['port'])}`;
+          if (port['endPort'] !== undefined && port['endPort'] !== null && typeof port['endPort'] !== 'number')
+            return `${pp}.endPort: expected a number, got ${typeOf(port['endPort'])}`;
+          if (port['protocol'] !== undefined && port['protocol'] !== null && typeof port['protocol'] !== 'string')
+            return `${pp}.protocol: expected a string, got ${typeOf(port['protocol'])}`;
         }
       }
     }
@@ -139,8 +181,11 @@ function cleanObject(value: unknown): unknown {
 
 /** A kubectl `List` of objects, sorted by namespace and name, with apiVersion and kind filled in as kubectl does. */
 export function formatList(items: readonly unknown[], apiVersion: string, kind: string): string {
-  const objects = items.map((o) => cleanObject({ ...(o as object), apiVersion, kind }) as { metadata?: { namespace?: string; name?: string } });
-  const id = (o: { metadata?: { namespace?: string; name?: string } }) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+  const objects = items.map(
+    (o) => cleanObject({ ...(o as object), apiVersion, kind }) as { metadata?: { namespace?: string; name?: string } },
+  );
+  const id = (o: { metadata?: { namespace?: string; name?: string } }) =>
+    `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
   objects.sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
   return `${JSON.stringify({ apiVersion: 'v1', items: objects, kind: 'List', metadata: { resourceVersion: '' } }, null, 2)}\n`;
 }
@@ -156,8 +201,18 @@ export interface KubernetesRawState {
 
 /** The snapshot files of what a live read saw (`bulkhead export`). */
 export function formatSnapshot(raw: KubernetesRawState): SnapshotFile[] {
-  const files: SnapshotFile[] = [{ path: SNAPSHOT_FILES.networkPolicies, content: formatList(raw.networkPolicies, 'networking.k8s.io/v1', 'NetworkPolicy') }];
-  if (raw.cilium) files.push({ path: SNAPSHOT_FILES.cilium, content: formatList(raw.cilium, 'cilium.io/v2', 'CiliumNetworkPolicy') });
-  if (raw.admin) files.push({ path: SNAPSHOT_FILES.admin, content: formatList(raw.admin, 'policy.networking.k8s.io/v1alpha1', 'AdminNetworkPolicy') });
+  const files: SnapshotFile[] = [
+    {
+      path: SNAPSHOT_FILES.networkPolicies,
+      content: formatList(raw.networkPolicies, 'networking.k8s.io/v1', 'NetworkPolicy'),
+    },
+  ];
+  if (raw.cilium)
+    files.push({ path: SNAPSHOT_FILES.cilium, content: formatList(raw.cilium, 'cilium.io/v2', 'CiliumNetworkPolicy') });
+  if (raw.admin)
+    files.push({
+      path: SNAPSHOT_FILES.admin,
+      content: formatList(raw.admin, 'policy.networking.k8s.io/v1alpha1', 'AdminNetworkPolicy'),
+    });
   return files;
 }

@@ -7,7 +7,14 @@ import { ANP_TYPE, canonicalAdmin, type AdminNetworkPolicyJson } from './admin.j
 import { canonicalNetworkPolicy, NP_TYPE, type NetworkPolicyJson } from './canonical.js';
 import { canonicalCilium, CNP_TYPE, type CiliumNetworkPolicyJson } from './cilium.js';
 import type { KubernetesRawState } from './snapshot.js';
-import { LOCK_LABEL, MANAGED_BY_LABEL, MODEL_LABEL, segmentPods, type KubernetesSegment, type KubernetesTarget } from './target.js';
+import {
+  LOCK_LABEL,
+  MANAGED_BY_LABEL,
+  MODEL_LABEL,
+  segmentPods,
+  type KubernetesSegment,
+  type KubernetesTarget,
+} from './target.js';
 
 /**
  * Raw objects → ProviderState (pure). Owned = labelled `app.kubernetes.io/managed-by: bulkhead`
@@ -18,18 +25,25 @@ import { LOCK_LABEL, MANAGED_BY_LABEL, MODEL_LABEL, segmentPods, type Kubernetes
  */
 
 /** The objects render would create for these segments: `[type, namespace, name]`. */
-export function expectedObjects(target: KubernetesTarget, model: string, segments: readonly SegmentSpec[]): { type: string; namespace: string; name: string }[] {
+export function expectedObjects(
+  target: KubernetesTarget,
+  model: string,
+  segments: readonly SegmentSpec[],
+): { type: string; namespace: string; name: string }[] {
   const out: { type: string; namespace: string; name: string }[] = [];
   for (const s of segments as readonly KubernetesSegment[]) {
     const ns = segmentPods(target.kubernetes, s).namespace;
     out.push({ type: NP_TYPE, namespace: ns, name: `${model}-${s.name}` });
-    if (target.kubernetes.fqdn === 'cilium') out.push({ type: CNP_TYPE, namespace: ns, name: `${model}-${s.name}-fqdn` });
+    if (target.kubernetes.fqdn === 'cilium')
+      out.push({ type: CNP_TYPE, namespace: ns, name: `${model}-${s.name}-fqdn` });
   }
   return out;
 }
 
 function labelsOf(o: Record<string, unknown>): { readonly [k: string]: string } {
-  return ((o['metadata'] as { labels?: { [k: string]: string } } | undefined)?.labels ?? {}) as { readonly [k: string]: string };
+  return ((o['metadata'] as { labels?: { [k: string]: string } } | undefined)?.labels ?? {}) as {
+    readonly [k: string]: string;
+  };
 }
 
 function idOf(o: Record<string, unknown>): { namespace: string | undefined; name: string } {
@@ -53,9 +67,18 @@ export function toProviderState(
     const l = labelsOf(o);
     // The apply lock (lock.ts) is the model's but no policy of it: plan and drift never see it.
     if (l[LOCK_LABEL] !== undefined) return false;
-    return l[MANAGED_BY_LABEL] === 'bulkhead' && l[MODEL_LABEL] !== undefined && (model === undefined || l[MODEL_LABEL] === model);
+    return (
+      l[MANAGED_BY_LABEL] === 'bulkhead' &&
+      l[MODEL_LABEL] !== undefined &&
+      (model === undefined || l[MODEL_LABEL] === model)
+    );
   };
-  const visit = (items: readonly Record<string, unknown>[] | null, type: string, kind: string, canonical: (o: Record<string, unknown>) => Resource) => {
+  const visit = (
+    items: readonly Record<string, unknown>[] | null,
+    type: string,
+    kind: string,
+    canonical: (o: Record<string, unknown>) => Resource,
+  ) => {
     for (const o of items ?? []) {
       if (labelsOf(o)[LOCK_LABEL] !== undefined) continue;
       if (owned(o)) {
@@ -76,14 +99,25 @@ export function toProviderState(
       );
     }
   };
-  visit(raw.networkPolicies, NP_TYPE, 'NetworkPolicy', (o) => canonicalNetworkPolicy(target.name, o as NetworkPolicyJson));
+  visit(raw.networkPolicies, NP_TYPE, 'NetworkPolicy', (o) =>
+    canonicalNetworkPolicy(target.name, o as NetworkPolicyJson),
+  );
   visit(raw.cilium, CNP_TYPE, 'CiliumNetworkPolicy', (o) => canonicalCilium(target.name, o as CiliumNetworkPolicyJson));
   visit(raw.admin, ANP_TYPE, 'AdminNetworkPolicy', (o) => canonicalAdmin(target.name, o as AdminNetworkPolicyJson));
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   // resourceVersions stay out: a write that changes nothing Bulkhead compares (an annotation) does
   // not make a saved plan stale; apply's replace still sends the version it read, so a real race is a 409.
   const digest = createHash('sha256')
-    .update(canonicalJson({ resources: resources.map((r) => ({ address: r.address, attributes: r.attributes, children: r.children.map((c) => c.key) })), inTheWay: inTheWay.sort() } as Json))
+    .update(
+      canonicalJson({
+        resources: resources.map((r) => ({
+          address: r.address,
+          attributes: r.attributes,
+          children: r.children.map((c) => c.key),
+        })),
+        inTheWay: inTheWay.sort(),
+      } as Json),
+    )
     .digest('hex');
   return { target: target.name, source, resources, fingerprint: digest, diagnostics };
 }

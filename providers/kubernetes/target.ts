@@ -90,19 +90,25 @@ export function isKubernetesTarget(target: { readonly kind: string }): target is
 }
 
 const ENDPOINT = { type: 'string', pattern: '^https?://', patternErrorMessage: 'an http(s) URL' };
-const NAMESPACE = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', patternErrorMessage: 'a namespace name (a DNS label like shop)' };
+const NAMESPACE = {
+  type: 'string',
+  pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
+  patternErrorMessage: 'a namespace name (a DNS label like shop)',
+};
 /** Pod labels: keys as the API allows them (optional DNS prefix and `/`), values of 63 characters at most. */
 const LABELS = {
   type: 'object',
   minProperties: 1,
   propertyNames: {
-    pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$',
+    pattern:
+      '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$',
     patternErrorMessage: 'a label key like app or app.kubernetes.io/name',
   },
   additionalProperties: {
     type: 'string',
     pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$',
-    patternErrorMessage: 'a label value: 63 characters at most, letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+    patternErrorMessage:
+      'a label value: 63 characters at most, letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
   },
 };
 
@@ -121,14 +127,27 @@ export const kubernetesTarget: TargetDescriptor<'kubernetes'> = {
         namespace: NAMESPACE,
         context: { type: 'string', minLength: 1 },
         dns: { type: 'boolean' },
-        fqdn: { type: 'string', pattern: '^cilium$', patternErrorMessage: 'cilium (the one network plugin whose FQDN policies Bulkhead renders)' },
+        fqdn: {
+          type: 'string',
+          pattern: '^cilium$',
+          patternErrorMessage: 'cilium (the one network plugin whose FQDN policies Bulkhead renders)',
+        },
         adminNetworkPolicy: { type: 'boolean' },
         internalRanges: { $ref: '#/definitions/internalRanges' },
         endpoint: ENDPOINT,
       },
     },
-    entityBinding: { type: 'object', additionalProperties: false, properties: { cidrs: { $ref: '#/definitions/cidrs' } } },
-    segmentBinding: { type: 'object', additionalProperties: false, minProperties: 1, properties: { namespace: NAMESPACE, podSelector: LABELS } },
+    entityBinding: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { cidrs: { $ref: '#/definitions/cidrs' } },
+    },
+    segmentBinding: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: { namespace: NAMESPACE, podSelector: LABELS },
+    },
   },
   parseSegmentBinding(c) {
     const namespace = c.string('namespace');
@@ -148,8 +167,11 @@ export const kubernetesTarget: TargetDescriptor<'kubernetes'> = {
   parse(c, ctx) {
     const namespace = c.string('namespace');
     if (namespace === undefined) return undefined; // schema: required
-    const context = c.string('context'), endpoint = c.string('endpoint');
-    const dns = c.value('dns'), admin = c.value('adminNetworkPolicy'), fqdn = c.string('fqdn');
+    const context = c.string('context'),
+      endpoint = c.string('endpoint');
+    const dns = c.value('dns'),
+      admin = c.value('adminNetworkPolicy'),
+      fqdn = c.string('fqdn');
     return {
       namespace,
       ...(context !== undefined ? { context } : {}),
@@ -170,7 +192,8 @@ export const kubernetesTarget: TargetDescriptor<'kubernetes'> = {
     ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}),
   }),
   place: (c) => `kubernetes namespace ${c.namespace}${c.context ? ` in context ${c.context}` : ''}`,
-  summary: (c) => `kubernetes ${c.context ?? '(current context)'} ${c.namespace}${c.fqdn ? ` fqdn ${c.fqdn}` : ''}${c.adminNetworkPolicy ? ' adminNetworkPolicy' : ''}`,
+  summary: (c) =>
+    `kubernetes ${c.context ?? '(current context)'} ${c.namespace}${c.fqdn ? ` fqdn ${c.fqdn}` : ''}${c.adminNetworkPolicy ? ' adminNetworkPolicy' : ''}`,
   internalRanges: (c) => c.internalRanges ?? DEFAULT_INTERNAL_RANGES,
   endpoint: (c) => c.endpoint,
   endpointEnv: 'BULKHEAD_KUBERNETES_ENDPOINT',

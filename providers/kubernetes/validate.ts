@@ -1,7 +1,14 @@
 import type { RuleSet } from '../../src/compile/types.js';
 import { error, type Diagnostic } from '../../src/diagnostics.js';
 import { ANP_TYPE } from './admin.js';
-import { labelKeyProblem, labelValueProblem, MAX_ANP_RULES, MAX_NAME_LENGTH, namespaceProblem, DNS_SUBDOMAIN } from './limits.js';
+import {
+  labelKeyProblem,
+  labelValueProblem,
+  MAX_ANP_RULES,
+  MAX_NAME_LENGTH,
+  namespaceProblem,
+  DNS_SUBDOMAIN,
+} from './limits.js';
 import { renderKubernetes } from './render.js';
 import { segmentPods, type KubernetesSegment, type KubernetesTarget } from './target.js';
 
@@ -21,7 +28,13 @@ export function validateKubernetes(rules: RuleSet, target: KubernetesTarget): Di
     const pods = segmentPods(target.kubernetes, s);
     const name = `${model}-${s.name}`;
     if (!DNS_SUBDOMAIN.test(name) || name.length > MAX_NAME_LENGTH - '-fqdn'.length) {
-      out.push(error('kubernetes-name', `segment ${s.name}: the NetworkPolicy name "${name}" is not a lower-case RFC 1123 subdomain of at most ${MAX_NAME_LENGTH - 5} characters: rename the model or the segment`, s.pos));
+      out.push(
+        error(
+          'kubernetes-name',
+          `segment ${s.name}: the NetworkPolicy name "${name}" is not a lower-case RFC 1123 subdomain of at most ${MAX_NAME_LENGTH - 5} characters: rename the model or the segment`,
+          s.pos,
+        ),
+      );
     }
     if (s.kubernetes?.namespace !== undefined) {
       const p = namespaceProblem(s.kubernetes.namespace);
@@ -29,7 +42,14 @@ export function validateKubernetes(rules: RuleSet, target: KubernetesTarget): Di
     }
     for (const [k, v] of Object.entries(pods.labels)) {
       const p = labelKeyProblem(k) ?? labelValueProblem(v);
-      if (p) out.push(error('kubernetes-label', `segment ${s.name}: ${p}${s.kubernetes?.podSelector ? '' : ' (the default label bulkhead.io/segment takes the segment name as its value: rename the segment, or give it a podSelector)'}`, s.pos));
+      if (p)
+        out.push(
+          error(
+            'kubernetes-label',
+            `segment ${s.name}: ${p}${s.kubernetes?.podSelector ? '' : ' (the default label bulkhead.io/segment takes the segment name as its value: rename the segment, or give it a podSelector)'}`,
+            s.pos,
+          ),
+        );
     }
   }
   const { resources, diagnostics } = renderKubernetes(rules, target);
@@ -38,7 +58,14 @@ export function validateKubernetes(rules: RuleSet, target: KubernetesTarget): Di
     if (r.type !== ANP_TYPE) continue;
     for (const dir of ['ingress', 'egress'] as const) {
       const n = (r.attributes[dir] as unknown[]).length;
-      if (n > MAX_ANP_RULES) out.push(error('kubernetes-anp-rules', `AdminNetworkPolicy ${r.name}: ${n} ${dir} rules, the API allows ${MAX_ANP_RULES}`, target.pos));
+      if (n > MAX_ANP_RULES)
+        out.push(
+          error(
+            'kubernetes-anp-rules',
+            `AdminNetworkPolicy ${r.name}: ${n} ${dir} rules, the API allows ${MAX_ANP_RULES}`,
+            target.pos,
+          ),
+        );
     }
   }
   return out;

@@ -77,7 +77,8 @@ export interface ApplyReport {
  * firewall rule). The rules of a deleted resource go with it and are not counted again.
  */
 export function countDestroyed(plan: Plan): { total: number; resources: number; rules: number } {
-  let resources = 0, rules = 0;
+  let resources = 0,
+    rules = 0;
   for (const c of plan.targets.flatMap((t) => t.changes)) {
     if (c.action === 'delete' || c.action === 'replace') resources++;
     else if (c.action === 'update') rules += c.childChanges.filter((cc) => cc.action === 'delete').length;
@@ -132,7 +133,8 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
     const target = rules.targets.find((t) => t.name === tp.target);
     if (!target) throw new ValidationError([], `the plan's target ${tp.target} is not in the model`);
     const provider = options.providers(tp.provider);
-    if (!provider) throw new ProviderError(`provider ${tp.provider} is not available; cannot apply target ${tp.target}`);
+    if (!provider)
+      throw new ProviderError(`provider ${tp.provider} is not available; cannot apply target ${tp.target}`);
     const state: ProviderState = {
       target: tp.target,
       source: tp.source,
@@ -158,7 +160,10 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
   let crash: { error: unknown } | undefined;
   let interruptedSteps = 0;
 
-  const outcome = (p: PlannedStep, rest: Omit<StepOutcome, 'id' | 'phase' | 'target' | 'address' | 'action'>): StepOutcome => ({
+  const outcome = (
+    p: PlannedStep,
+    rest: Omit<StepOutcome, 'id' | 'phase' | 'target' | 'address' | 'action'>,
+  ): StepOutcome => ({
     id: p.step.id,
     phase: p.step.phase,
     target: p.target,
@@ -174,7 +179,9 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
       return outcome(p, { status: 'skipped', error: NOT_STARTED, attempts: 0 });
     }
     const applier = appliers.get(p.target)!;
-    progress(`${p.step.id}: ${p.step.phase === 'create' || p.step.phase === 'delete' ? `${p.step.phase}…` : `${p.step.phase} ${plural(p.step.children.length, 'rule')}…`}`);
+    progress(
+      `${p.step.id}: ${p.step.phase === 'create' || p.step.phase === 'delete' ? `${p.step.phase}…` : `${p.step.phase} ${plural(p.step.children.length, 'rule')}…`}`,
+    );
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
@@ -188,7 +195,12 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
         }
         if (err.retryable && attempt <= retries && options.signal?.aborted) {
           progress(`${p.step.id}: failed: ${err.message} (not retried: the apply was interrupted)`);
-          return outcome(p, { status: 'failed', error: `${err.message} (not retried: the apply was interrupted)`, ...(err.code !== undefined ? { code: err.code } : {}), attempts: attempt });
+          return outcome(p, {
+            status: 'failed',
+            error: `${err.message} (not retried: the apply was interrupted)`,
+            ...(err.code !== undefined ? { code: err.code } : {}),
+            attempts: attempt,
+          });
         }
         if (err.retryable && attempt <= retries) {
           const delay = Math.min(10_000, retryDelayMs * 2 ** (attempt - 1));
@@ -248,5 +260,10 @@ export async function applyPlan(plan: Plan, rules: RuleSet, options: ApplyOption
     failed: list.filter((o) => o.status === 'failed').length,
     skipped: list.filter((o) => o.status === 'skipped').length,
   };
-  return { outcomes: list, summary, ok: summary.failed === 0 && summary.skipped === 0, interrupted: interruptedSteps > 0 || options.signal?.aborted === true };
+  return {
+    outcomes: list,
+    summary,
+    ok: summary.failed === 0 && summary.skipped === 0,
+    interrupted: interruptedSteps > 0 || options.signal?.aborted === true,
+  };
 }

@@ -137,7 +137,9 @@ export function buildSteps(plan: Plan): PlannedStep[] {
     // even when the live state did not say that the rule refers to it (`dependsOn` is a hint a
     // reader may miss; the cloud refuses the delete or, worse, drops the rule). Removals that wait
     // for a replacement are left out: the replacement's delete may itself wait for this delete.
-    const removals = steps.filter((x) => x.change.target === target && x.phase === 'remove' && !isReplace(x) && !needsReplacement(x.id));
+    const removals = steps.filter(
+      (x) => x.change.target === target && x.phase === 'remove' && !isReplace(x) && !needsReplacement(x.id),
+    );
     for (const s of steps) {
       if (s.change.target !== target || s.phase !== 'delete' || isReplace(s)) continue;
       for (const x of removals) edge(x.id, s.id);
@@ -177,5 +179,8 @@ export function findCycle(steps: readonly PlannedStep[]): string[] {
     }
   }
   if (seen === steps.length) return [];
-  return [...indegree].filter(([, n]) => n > 0).map(([id]) => id).sort();
+  return [...indegree]
+    .filter(([, n]) => n > 0)
+    .map(([id]) => id)
+    .sort();
 }

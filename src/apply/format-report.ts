@@ -11,14 +11,28 @@ import { stepsOfChange } from './build-steps.js';
 
 function line(o: StepOutcome, style: Style): string {
   const status =
-    o.status === 'done' ? style.green('done   ') : o.status === 'failed' ? style.red('FAILED ') : style.yellow('skipped');
+    o.status === 'done'
+      ? style.green('done   ')
+      : o.status === 'failed'
+        ? style.red('FAILED ')
+        : style.yellow('skipped');
   const retries = o.attempts > 1 ? style.dim(` (after ${o.attempts - 1} retr${o.attempts === 2 ? 'y' : 'ies'})`) : '';
-  const why = o.status === 'failed' ? `: ${userMessage(o.error ?? 'unknown error')}${o.code ? ` [${o.code}]` : ''}` : o.status === 'skipped' ? `: ${o.error ?? 'held back'}` : '';
+  const why =
+    o.status === 'failed'
+      ? `: ${userMessage(o.error ?? 'unknown error')}${o.code ? ` [${o.code}]` : ''}`
+      : o.status === 'skipped'
+        ? `: ${o.error ?? 'held back'}`
+        : '';
   return `  ${status} ${o.phase.padEnd(6)} ${o.address}${retries}${why}`;
 }
 
 /** The report as text; `verb` names the command in the summary line (`Destroy complete!`). */
-export function formatApplyReport(plan: Plan, report: ApplyReport, style: Style, verb: 'Apply' | 'Destroy' = 'Apply'): string {
+export function formatApplyReport(
+  plan: Plan,
+  report: ApplyReport,
+  style: Style,
+  verb: 'Apply' | 'Destroy' = 'Apply',
+): string {
   const out: string[] = [];
   const targets = [...new Set(report.outcomes.map((o) => o.target))];
   for (const t of targets) {
@@ -36,7 +50,9 @@ export function formatApplyReport(plan: Plan, report: ApplyReport, style: Style,
   const notStarted = report.outcomes.filter((o) => o.status === 'skipped' && o.error === NOT_STARTED).length;
   if (report.ok) {
     const { add, change, destroy } = plan.summary;
-    out.push(`\n${style.green(style.bold(`${verb} complete!`))} Resources: ${add} added, ${change} changed, ${destroy} destroyed (${plural(done, 'step')}).`);
+    out.push(
+      `\n${style.green(style.bold(`${verb} complete!`))} Resources: ${add} added, ${change} changed, ${destroy} destroyed (${plural(done, 'step')}).`,
+    );
     if (report.interrupted) out.push('Interrupted, but every step had already finished.');
   } else if (report.interrupted) {
     out.push(

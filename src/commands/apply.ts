@@ -14,7 +14,13 @@ import { formatApplyReport } from '../apply/format-report.js';
 import { allDiagnostics, createPlan } from '../plan/create-plan.js';
 import { collect, loadRules, parseCount, resolverFor, stateSourceFor } from './engine-context.js';
 import { formatChange, formatPlanText } from '../plan/format-text.js';
-import { checkStaleness, isSavedPlanText, parseSavedPlan, verifySavedPlan, type StaleTarget } from '../plan/saved-plan.js';
+import {
+  checkStaleness,
+  isSavedPlanText,
+  parseSavedPlan,
+  verifySavedPlan,
+  type StaleTarget,
+} from '../plan/saved-plan.js';
 import type { RuleSet } from '../compile/types.js';
 import type { Plan } from '../plan/types.js';
 import type { CommandContext, RegisterCommand } from './index.js';
@@ -34,12 +40,20 @@ export function describeStale(stale: readonly StaleTarget[], style: Style): stri
   const out: string[] = [];
   for (const s of stale) {
     if (s.outsideOnly) {
-      out.push(`Target ${s.target}: objects outside the model changed (they can collide with what the plan creates).\n`);
+      out.push(
+        `Target ${s.target}: objects outside the model changed (they can collide with what the plan creates).\n`,
+      );
       continue;
     }
     out.push(`Target ${s.target}: ${plural(s.changes.length, 'owned object')} changed since the plan was made:\n`);
     // diff(now, prior): "create" = appeared since, "delete" = gone since, "update" = modified since.
-    for (const c of s.changes) out.push(formatChange(c, style).replace(/will be created/, 'appeared').replace(/will be destroyed/, 'disappeared').replace(/will be updated in-place/, 'was modified'));
+    for (const c of s.changes)
+      out.push(
+        formatChange(c, style)
+          .replace(/will be created/, 'appeared')
+          .replace(/will be destroyed/, 'disappeared')
+          .replace(/will be updated in-place/, 'was modified'),
+      );
   }
   return out.join('');
 }
@@ -51,7 +65,9 @@ export function describeStale(stale: readonly StaleTarget[], style: Style): stri
 export async function confirm(io: Io, autoApprove: boolean | undefined, what: 'apply' | 'destroy'): Promise<boolean> {
   if (autoApprove) return true;
   if (!io.stdinIsTTY) {
-    throw new UsageError(`refusing to ${what} without confirmation: stdin is not a terminal (pass --auto-approve in pipelines)`);
+    throw new UsageError(
+      `refusing to ${what} without confirmation: stdin is not a terminal (pass --auto-approve in pipelines)`,
+    );
   }
   const question =
     what === 'apply'
@@ -65,19 +81,30 @@ export async function confirm(io: Io, autoApprove: boolean | undefined, what: 'a
 export function checkMaxDestroy(plan: Plan, max: number | undefined): void {
   if (max === undefined) return;
   const d = countDestroyed(plan);
-  if (d.total > max) throw new UsageError(`${describeDestroyed(d)}, more than --max-destroy ${max}; nothing was changed`);
+  if (d.total > max)
+    throw new UsageError(`${describeDestroyed(d)}, more than --max-destroy ${max}; nothing was changed`);
 }
 
 /**
  * Under the targets' locks, just before the first write: refuses when a target changed since the
  * plan was read (an answer that took minutes, or another run that held the lock meanwhile).
  */
-export async function recheckUnderLock(plan: Plan, rules: RuleSet, source: (t: TargetSpec) => StateSource, io: Io): Promise<void> {
+export async function recheckUnderLock(
+  plan: Plan,
+  rules: RuleSet,
+  source: (t: TargetSpec) => StateSource,
+  io: Io,
+): Promise<void> {
   const stale = await checkStaleness({ plan, rules }, { providers: getProvider, source });
   if (stale.length > 0) {
     io.stderr.write(describeStale(stale, createStyle(io.stderrIsTTY, io.env)));
     throw new ValidationError(
-      stale.map((s) => error('plan-stale', `target ${s.target} changed since the plan was made (by hand, or by another run); plan again`)),
+      stale.map((s) =>
+        error(
+          'plan-stale',
+          `target ${s.target} changed since the plan was made (by hand, or by another run); plan again`,
+        ),
+      ),
       'the state changed before the changes could start; nothing was changed',
     );
   }
@@ -114,7 +141,11 @@ interface StepOptions {
   verb: 'Apply' | 'Destroy';
 }
 
-async function runSteps(plan: Plan, rules: RuleSet, options: StepOptions): Promise<{ report: ApplyReport; exit: number }> {
+async function runSteps(
+  plan: Plan,
+  rules: RuleSet,
+  options: StepOptions,
+): Promise<{ report: ApplyReport; exit: number }> {
   const { io } = options;
   const abort = new AbortController();
   const off = io.onInterrupt?.(() => {
@@ -141,10 +172,18 @@ async function runSteps(plan: Plan, rules: RuleSet, options: StepOptions): Promi
 }
 
 /** Loads the model a saved plan names and checks the plan against it and the live state. */
-async function trustedPlan(text: string, file: string, io: Io, source: (t: TargetSpec) => StateSource, color: boolean): Promise<{ plan: Plan; rules: RuleSet }> {
+async function trustedPlan(
+  text: string,
+  file: string,
+  io: Io,
+  source: (t: TargetSpec) => StateSource,
+  color: boolean,
+): Promise<{ plan: Plan; rules: RuleSet }> {
   const saved = parseSavedPlan(text, file);
   if (saved.plan.targets.some((t) => t.source === 'snapshot')) {
-    throw new UsageError('this plan was made against snapshots, and snapshot plans cannot be applied; plan against the live APIs to apply');
+    throw new UsageError(
+      'this plan was made against snapshots, and snapshot plans cannot be applied; plan against the live APIs to apply',
+    );
   }
   const modelFile = saved.plan.model.file;
   if (!existsSync(resolve(io.cwd, modelFile))) {
@@ -153,13 +192,17 @@ async function trustedPlan(text: string, file: string, io: Io, source: (t: Targe
     );
   }
   const rules = await loadRules(modelFile, io);
-  io.stderr.write(`Checking the plan against ${modelFile} and that the live state has not changed since it was made…\n`);
+  io.stderr.write(
+    `Checking the plan against ${modelFile} and that the live state has not changed since it was made…\n`,
+  );
   const verdict = await verifySavedPlan(saved, rules, { providers: getProvider, source });
   switch (verdict.kind) {
     case 'stale':
       io.stderr.write(describeStale(verdict.stale, createStyle(io.stderrIsTTY && color, io.env)));
       throw new ValidationError(
-        verdict.stale.map((s) => error('plan-stale', `target ${s.target} changed since the plan was made; make a new plan`)),
+        verdict.stale.map((s) =>
+          error('plan-stale', `target ${s.target} changed since the plan was made; make a new plan`),
+        ),
         'the saved plan is stale; nothing was changed',
       );
     case 'mismatch':
@@ -180,62 +223,69 @@ export const registerApply: RegisterCommand = (program: Command, ctx: CommandCon
     .argument('[file]', 'model file (default: bulkhead.yaml) or a saved plan from `plan --out`')
     .option('--auto-approve', 'skip the confirmation prompt (required when stdin is not a terminal)')
     .option('--parallelism <n>', 'steps run at once across all targets', parseCount('--parallelism'), 10)
-    .option('--max-destroy <n>', 'refuse a plan that destroys more than N objects (deleted objects + removed rules)', parseCount('--max-destroy'))
+    .option(
+      '--max-destroy <n>',
+      'refuse a plan that destroys more than N objects (deleted objects + removed rules)',
+      parseCount('--max-destroy'),
+    )
     .option('--target <name>', 'apply only this target (repeatable; model files only)', collect)
-    .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
+    .option(
+      '--allow-unresolved',
+      'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)',
+    )
     .option('--no-color', 'no ANSI colors');
   addLockOptions(command).action(async (file: string | undefined, flags: ApplyFlags) => {
-      const { io } = ctx;
-      const style = createStyle(io.stdoutIsTTY && flags.color, io.env);
-      if (flags.parallelism < 1) throw new UsageError('--parallelism must be at least 1');
-      const source = stateSourceFor(undefined, io);
-      const text = file !== undefined ? await readFile(resolve(io.cwd, file), 'utf8').catch(() => undefined) : undefined;
-      if (file !== undefined && text === undefined) throw new UsageError(`file not found: ${file}`);
+    const { io } = ctx;
+    const style = createStyle(io.stdoutIsTTY && flags.color, io.env);
+    if (flags.parallelism < 1) throw new UsageError('--parallelism must be at least 1');
+    const source = stateSourceFor(undefined, io);
+    const text = file !== undefined ? await readFile(resolve(io.cwd, file), 'utf8').catch(() => undefined) : undefined;
+    if (file !== undefined && text === undefined) throw new UsageError(`file not found: ${file}`);
 
-      let plan: Plan;
-      let rules: RuleSet;
-      const isSaved = text !== undefined && isSavedPlanText(text);
-      if (isSaved) {
-        if (flags.target) throw new UsageError('--target cannot narrow a saved plan; make a new plan with --target');
-        ({ plan, rules } = await trustedPlan(text, file!, io, source, flags.color));
-        io.stdout.write(formatPlanText(plan, style));
-      } else {
-        rules = await loadRules(file, io);
-        plan = await createPlan(rules, {
-          providers: getProvider,
-          source,
-          resolver: resolverFor(undefined, io),
-          ...(flags.target ? { targets: flags.target } : {}),
-          ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
-        });
-        const diagnostics = allDiagnostics(plan);
-        if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot plan');
-        if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
-        io.stdout.write(formatPlanText(plan, style));
-      }
-      if (plan.targets.every((t) => t.changes.length === 0)) {
-        ctx.setExit(EXIT.ok);
+    let plan: Plan;
+    let rules: RuleSet;
+    const isSaved = text !== undefined && isSavedPlanText(text);
+    if (isSaved) {
+      if (flags.target) throw new UsageError('--target cannot narrow a saved plan; make a new plan with --target');
+      ({ plan, rules } = await trustedPlan(text, file!, io, source, flags.color));
+      io.stdout.write(formatPlanText(plan, style));
+    } else {
+      rules = await loadRules(file, io);
+      plan = await createPlan(rules, {
+        providers: getProvider,
+        source,
+        resolver: resolverFor(undefined, io),
+        ...(flags.target ? { targets: flags.target } : {}),
+        ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
+      });
+      const diagnostics = allDiagnostics(plan);
+      if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot plan');
+      if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
+      io.stdout.write(formatPlanText(plan, style));
+    }
+    if (plan.targets.every((t) => t.changes.length === 0)) {
+      ctx.setExit(EXIT.ok);
+      return;
+    }
+    checkMaxDestroy(plan, flags.maxDestroy);
+    // A saved plan was reviewed when it was made (like `terraform apply PLANFILE`): no prompt.
+    if (!isSaved) {
+      if (!(await confirm(io, flags.autoApprove, 'apply'))) {
+        io.stderr.write('Apply cancelled. Nothing was changed.\n');
+        ctx.setExit(EXIT.error);
         return;
       }
-      checkMaxDestroy(plan, flags.maxDestroy);
-      // A saved plan was reviewed when it was made (like `terraform apply PLANFILE`): no prompt.
-      if (!isSaved) {
-        if (!(await confirm(io, flags.autoApprove, 'apply'))) {
-          io.stderr.write('Apply cancelled. Nothing was changed.\n');
-          ctx.setExit(EXIT.error);
-          return;
-        }
-      }
+    }
 
-      const { exit } = await runApproved(plan, rules, {
-        io,
-        source,
-        parallelism: flags.parallelism,
-        ...(flags.maxDestroy !== undefined ? { maxDestroy: flags.maxDestroy } : {}),
-        style,
-        verb: 'Apply',
-        lock: flags,
-      });
-      ctx.setExit(exit);
+    const { exit } = await runApproved(plan, rules, {
+      io,
+      source,
+      parallelism: flags.parallelism,
+      ...(flags.maxDestroy !== undefined ? { maxDestroy: flags.maxDestroy } : {}),
+      style,
+      verb: 'Apply',
+      lock: flags,
     });
+    ctx.setExit(exit);
+  });
 };

@@ -24,30 +24,41 @@ const FORMATS = ['text', 'json', 'sarif'] as const;
 export const registerAudit: RegisterCommand = (program: Command, ctx: CommandContext) => {
   program
     .command('audit')
-    .description('replay observed flows against a model: what it would deny, which rules nothing used (exit 2 when something would be denied)')
+    .description(
+      'replay observed flows against a model: what it would deny, which rules nothing used (exit 2 when something would be denied)',
+    )
     .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
     .requiredOption('--flows <files...>', FLOWS_HELP)
     .option('--inventory <file>', INVENTORY_HELP)
     .option('--target <name>', 'read the inventory live through this target of the model (read-only)')
-    .option('--group-by <key>', 'place workloads in segments by tag:KEY or networkTag (default: their groups named <model>-<segment>)')
+    .option(
+      '--group-by <key>',
+      'place workloads in segments by tag:KEY or networkTag (default: their groups named <model>-<segment>)',
+    )
     .option('--since <time>', 'only flows from this time on (2026-11-01, RFC 3339, epoch seconds or 30d)')
     .option('--until <time>', 'only flows before this time')
     .option('--format <format>', `report format: ${FORMATS.join(', ')}`, 'text')
     .action(async (file: string | undefined, flags: AuditFlags) => {
       const { io } = ctx;
-      if (!(FORMATS as readonly string[]).includes(flags.format)) throw new UsageError(`unknown --format "${flags.format}" (use ${FORMATS.join(', ')})`);
+      if (!(FORMATS as readonly string[]).includes(flags.format))
+        throw new UsageError(`unknown --format "${flags.format}" (use ${FORMATS.join(', ')})`);
       const groupBy = flags.groupBy !== undefined ? parseGroupBy(flags.groupBy) : undefined;
       const rules = await loadRules(file, io);
       const inventory = await inventoryFor(flags, io, async () => {
         const target = rules.targets.find((t) => t.name === flags.target);
-        if (!target) throw new UsageError(`the model has no target "${flags.target}" (it has ${rules.targets.map((t) => t.name).join(', ') || 'none'})`);
+        if (!target)
+          throw new UsageError(
+            `the model has no target "${flags.target}" (it has ${rules.targets.map((t) => t.name).join(', ') || 'none'})`,
+          );
         return target;
       });
       const input = await readFlowsFor(flags, io);
       const other = [...input.clouds].find((c) => c !== inventory.cloud);
-      if (other !== undefined) throw new UsageError(`the flow logs are ${other}'s but the inventory is ${inventory.cloud}'s`);
+      if (other !== undefined)
+        throw new UsageError(`the flow logs are ${other}'s but the inventory is ${inventory.cloud}'s`);
       const target =
-        (flags.target !== undefined ? rules.targets.find((t) => t.name === flags.target) : undefined) ?? rules.targets.find((t) => t.kind === inventory.cloud);
+        (flags.target !== undefined ? rules.targets.find((t) => t.name === flags.target) : undefined) ??
+        rules.targets.find((t) => t.kind === inventory.cloud);
       const report = auditConnections(rules, input.table.connections(), inventory, {
         ...(groupBy ? { groupBy } : {}),
         ...(target ? { internalRanges: targetInternalRanges(target) } : {}),
@@ -56,7 +67,9 @@ export const registerAudit: RegisterCommand = (program: Command, ctx: CommandCon
         // Nothing could be replayed: saying "nothing denied" would be a false all-clear.
         throw new UsageError(
           `no workload of the inventory is in a segment of ${rules.model.file}: ` +
-            (groupBy ? `no ${flags.groupBy} value names one of its segments` : `none has a group named ${rules.model.name}-<segment> yet (a model not applied yet): pass --group-by tag:KEY`),
+            (groupBy
+              ? `no ${flags.groupBy} value names one of its segments`
+              : `none has a group named ${rules.model.name}-<segment> yet (a model not applied yet): pass --group-by tag:KEY`),
         );
       }
       const stats = input.table.stats;

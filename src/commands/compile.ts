@@ -29,7 +29,11 @@ export const registerCompile: RegisterCommand = (program, ctx) => {
       const { io } = ctx;
       const file = given ?? defaultModelFile(io);
       const rules = unwrapModelResult(await compileFile(file, { cwd: io.cwd }), file, io);
-      io.stdout.write(opts.json ? `${JSON.stringify(rules, null, 2)}\n` : formatRuleSetTable(rules, createStyle(io.stdoutIsTTY, io.env)));
+      io.stdout.write(
+        opts.json
+          ? `${JSON.stringify(rules, null, 2)}\n`
+          : formatRuleSetTable(rules, createStyle(io.stdoutIsTTY, io.env)),
+      );
       ctx.setExit(0);
     });
 };
@@ -41,14 +45,20 @@ function targetSummary(t: TargetSpec): string {
 
 function table(header: readonly string[], rows: readonly (readonly string[])[], style: Style): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return `${[style.bold(line(header)), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** The readable form of a RuleSet: targets, then rules (ingress first) and denies as aligned tables. */
 export function formatRuleSetTable(rules: RuleSet, style: Style): string {
   const out: string[] = [];
-  out.push(`${style.bold(`Model ${rules.model.name}`)} (${rules.model.file}), digest ${rules.model.digest.slice(0, 12)}\n`);
+  out.push(
+    `${style.bold(`Model ${rules.model.name}`)} (${rules.model.file}), digest ${rules.model.digest.slice(0, 12)}\n`,
+  );
   out.push('\nTargets:\n');
   const w = Math.max(0, ...rules.targets.map((t) => t.name.length));
   for (const t of rules.targets) out.push(`  ${t.name.padEnd(w)}  ${targetSummary(t)}\n`);
@@ -65,7 +75,14 @@ export function formatRuleSetTable(rules: RuleSet, style: Style): string {
             compareStrings(formatEndpoint(a.peer), formatEndpoint(b.peer)) ||
             comparePortMatch(a.service, b.service),
         )
-        .map((r) => [r.segment, r.direction, formatEndpoint(r.peer), formatPortMatch(r.service), r.id, r.origins.map((o) => formatPos(o.pos)).join(', ')]),
+        .map((r) => [
+          r.segment,
+          r.direction,
+          formatEndpoint(r.peer),
+          formatPortMatch(r.service),
+          r.id,
+          r.origins.map((o) => formatPos(o.pos)).join(', '),
+        ]),
       style,
     ),
   );
@@ -74,7 +91,14 @@ export function formatRuleSetTable(rules: RuleSet, style: Style): string {
     out.push(
       table(
         ['GUARDRAIL', 'DIRECTION', 'SEGMENTS', 'PEER', 'SERVICES', 'ID'],
-        rules.denies.map((d) => [d.guardrail, d.direction, d.allSegments ? '(all)' : d.segments.join(','), formatEndpoint(d.peer), d.services.map(formatPortMatch).join(','), d.id]),
+        rules.denies.map((d) => [
+          d.guardrail,
+          d.direction,
+          d.allSegments ? '(all)' : d.segments.join(','),
+          formatEndpoint(d.peer),
+          d.services.map(formatPortMatch).join(','),
+          d.id,
+        ]),
         style,
       ),
     );

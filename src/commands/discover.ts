@@ -8,7 +8,14 @@ import { validateFile } from '../compile/index.js';
 import type { CloudId, TargetSpec } from '../compile/types.js';
 import { warning, type Diagnostic } from '../diagnostics.js';
 import { InternalError, UsageError } from '../errors.js';
-import { parseTimeOption, readFlowFiles, readInventoryFile, type CloudFlowReader, type CloudInventoryReader, type FlowInput } from '../flows/collect.js';
+import {
+  parseTimeOption,
+  readFlowFiles,
+  readInventoryFile,
+  type CloudFlowReader,
+  type CloudInventoryReader,
+  type FlowInput,
+} from '../flows/collect.js';
 import { discoverModel } from '../flows/discover.js';
 import { isoTime, parseGroupBy } from '../flows/naming.js';
 import type { FlowWarning, Inventory } from '../flows/types.js';
@@ -36,11 +43,14 @@ const SHOWN_WARNINGS = 20;
 
 /** Help of --flows and --inventory (the formats are the providers' own: the README lists them). */
 export const FLOWS_HELP = "flow-log files in the cloud's own format, as delivered (.gz too; see the README)";
-export const INVENTORY_HELP = "who is who: the cloud CLI's JSON list of network interfaces or instances (see the README)";
+export const INVENTORY_HELP =
+  "who is who: the cloud CLI's JSON list of network interfaces or instances (see the README)";
 
 /** Prints the skipped records' warnings (the first 20, then a count) as diagnostics on stderr. */
 export function reportFlowWarnings(warnings: readonly FlowWarning[], total: number, io: Io): void {
-  const diagnostics: Diagnostic[] = warnings.map((w) => warning('flow-record-skipped', w.message, { file: w.file, line: w.line, column: 1 }));
+  const diagnostics: Diagnostic[] = warnings.map((w) =>
+    warning('flow-record-skipped', w.message, { file: w.file, line: w.line, column: 1 }),
+  );
   io.stderr.write(formatDiagnostics(diagnostics, io));
   if (total > warnings.length) io.stderr.write(`… and ${total - warnings.length} more skipped records\n`);
 }
@@ -76,13 +86,24 @@ export async function readFlowsFor(flags: FlowInputFlags, io: Io): Promise<FlowI
 }
 
 /** The inventory: `--inventory FILE`, or the live API of `--target NAME` (a target of `model`). */
-export async function inventoryFor(flags: FlowInputFlags, io: Io, targetOf: () => Promise<TargetSpec>): Promise<Inventory> {
-  if (flags.inventory !== undefined && flags.target !== undefined) throw new UsageError('give --inventory FILE or --target NAME, not both');
+export async function inventoryFor(
+  flags: FlowInputFlags,
+  io: Io,
+  targetOf: () => Promise<TargetSpec>,
+): Promise<Inventory> {
+  if (flags.inventory !== undefined && flags.target !== undefined)
+    throw new UsageError('give --inventory FILE or --target NAME, not both');
   if (flags.inventory !== undefined) return readInventoryFile(flags.inventory, inventoryReaders(), io.cwd);
-  if (flags.target === undefined) throw new UsageError('an inventory is needed: --inventory FILE (the cloud CLI\'s JSON) or --target NAME (read it live)');
+  if (flags.target === undefined)
+    throw new UsageError(
+      "an inventory is needed: --inventory FILE (the cloud CLI's JSON) or --target NAME (read it live)",
+    );
   const target = await targetOf();
   const reader = PROVIDERS[target.kind]?.().inventory;
-  if (!reader?.live) throw new UsageError(`reading the inventory of ${target.name} live is not supported yet: export it with the cloud's CLI and pass --inventory FILE`);
+  if (!reader?.live)
+    throw new UsageError(
+      `reading the inventory of ${target.name} live is not supported yet: export it with the cloud's CLI and pass --inventory FILE`,
+    );
   const endpoint = endpointFor(target, io.env);
   return reader.live(target, endpoint !== undefined ? { endpoint } : {});
 }
@@ -91,7 +112,10 @@ export async function inventoryFor(flags: FlowInputFlags, io: Io, targetOf: () =
 export async function modelTarget(file: string | undefined, name: string, io: Io): Promise<TargetSpec> {
   const rules = await loadRules(file, io);
   const target = rules.targets.find((t) => t.name === name);
-  if (!target) throw new UsageError(`the model has no target "${name}" (it has ${rules.targets.map((t) => t.name).join(', ') || 'none'})`);
+  if (!target)
+    throw new UsageError(
+      `the model has no target "${name}" (it has ${rules.targets.map((t) => t.name).join(', ') || 'none'})`,
+    );
   return target;
 }
 
@@ -125,12 +149,17 @@ export const registerDiscover: RegisterCommand = (program: Command, ctx: Command
     .action(async (flags: DiscoverFlags) => {
       const { io } = ctx;
       const groupBy = parseGroupBy(flags.groupBy);
-      if (!/^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(flags.name)) throw new UsageError(`--name "${flags.name}": lower-case letters, digits and '-', starting with a letter`);
+      if (!/^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(flags.name))
+        throw new UsageError(`--name "${flags.name}": lower-case letters, digits and '-', starting with a letter`);
       const inventory = await inventoryFor(flags, io, () => modelTarget(flags.model, flags.target!, io));
       const input = await readFlowsFor(flags, io);
-      if (input.clouds.size > 1) throw new UsageError(`the flow logs come from ${[...input.clouds].join(' and ')}: discover one cloud at a time`);
+      if (input.clouds.size > 1)
+        throw new UsageError(
+          `the flow logs come from ${[...input.clouds].join(' and ')}: discover one cloud at a time`,
+        );
       const cloud = [...input.clouds][0] ?? inventory.cloud;
-      if (cloud !== inventory.cloud) throw new UsageError(`the flow logs are ${cloud}'s but the inventory is ${inventory.cloud}'s`);
+      if (cloud !== inventory.cloud)
+        throw new UsageError(`the flow logs are ${cloud}'s but the inventory is ${inventory.cloud}'s`);
       const connections = input.table.connections();
       const stats = input.table.stats;
       const accepted = connections.filter((c) => c.accepted);
@@ -149,7 +178,8 @@ export const registerDiscover: RegisterCommand = (program: Command, ctx: Command
       // The proposal must be a valid model: check it the way `bulkhead validate` does, before it
       // replaces anything (a temporary file beside --out, renamed over it once valid).
       const out = flags.out !== undefined ? resolve(io.cwd, flags.out) : undefined;
-      const checkPath = out !== undefined ? `${out}.${process.pid}.tmp` : join(tmpdir(), `bulkhead-discover-${process.pid}.yaml`);
+      const checkPath =
+        out !== undefined ? `${out}.${process.pid}.tmp` : join(tmpdir(), `bulkhead-discover-${process.pid}.yaml`);
       try {
         await writeFile(checkPath, result.yaml);
       } catch (e) {
@@ -158,7 +188,9 @@ export const registerDiscover: RegisterCommand = (program: Command, ctx: Command
       try {
         const check = await validateFile(checkPath, { cwd: io.cwd });
         if (!check.ok) {
-          throw new InternalError(`the proposed model does not validate (a bug, please report it): ${check.diagnostics.map((d) => d.message).join('; ')}`);
+          throw new InternalError(
+            `the proposed model does not validate (a bug, please report it): ${check.diagnostics.map((d) => d.message).join('; ')}`,
+          );
         }
         if (out !== undefined) await rename(checkPath, out);
       } finally {

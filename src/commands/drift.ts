@@ -34,9 +34,18 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
     .option('--target <name>', 'check only this target (repeatable, or comma-separated)', collect)
     .option('--snapshots <dir>', 'read state from cloud CLI exports in DIR/<target>/ instead of the APIs')
     .option('--format <format>', `report format: ${FORMATS.join(', ')}`, 'text')
-    .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
-    .option('--effective', 'report every flow the targets allow between segments and entities beyond the model, with the native rule that opens it (exit 2 when there is any)')
-    .option('--policy-enforcement-order <order>', "with --effective: where the network evaluates its firewall policy, AFTER_CLASSIC_FIREWALL (default) or BEFORE_CLASSIC_FIREWALL")
+    .option(
+      '--allow-unresolved',
+      'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)',
+    )
+    .option(
+      '--effective',
+      'report every flow the targets allow between segments and entities beyond the model, with the native rule that opens it (exit 2 when there is any)',
+    )
+    .option(
+      '--policy-enforcement-order <order>',
+      'with --effective: where the network evaluates its firewall policy, AFTER_CLASSIC_FIREWALL (default) or BEFORE_CLASSIC_FIREWALL',
+    )
     .action(async (file: string | undefined, flags: DriftFlags) => {
       const { io } = ctx;
       if (!(FORMATS as readonly string[]).includes(flags.format)) {
@@ -46,7 +55,8 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
         await runEffectiveDrift(file, flags, ctx);
         return;
       }
-      if (flags.policyEnforcementOrder !== undefined) throw new UsageError('--policy-enforcement-order needs --effective');
+      if (flags.policyEnforcementOrder !== undefined)
+        throw new UsageError('--policy-enforcement-order needs --effective');
       const rules = await loadRules(file, io);
       const plan = await createPlan(rules, {
         providers: getProvider,
@@ -59,7 +69,8 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
       if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot check drift');
       if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
       if (flags.format === 'json') io.stdout.write(formatDriftJson(plan, rules));
-      else if (flags.format === 'sarif') io.stdout.write(`${JSON.stringify(driftToSarif(plan, VERSION, rules), null, 2)}\n`);
+      else if (flags.format === 'sarif')
+        io.stdout.write(`${JSON.stringify(driftToSarif(plan, VERSION, rules), null, 2)}\n`);
       else io.stdout.write(formatDriftText(plan, createStyle(io.stdoutIsTTY, io.env)));
       ctx.setExit(plan.targets.some((t) => t.changes.length > 0) ? EXIT.changes : EXIT.ok);
     });
@@ -88,6 +99,10 @@ async function runEffectiveDrift(file: string | undefined, flags: DriftFlags, ct
   if (failed.length > 0) throw new ValidationError(failed, 'cannot check effective drift');
   if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
   const reports = effectiveDrift(rules, targets, resolved, options);
-  io.stdout.write(flags.format === 'json' ? `${JSON.stringify(effectiveDriftJson(reports), null, 2)}\n` : formatEffectiveDrift(reports));
+  io.stdout.write(
+    flags.format === 'json'
+      ? `${JSON.stringify(effectiveDriftJson(reports), null, 2)}\n`
+      : formatEffectiveDrift(reports),
+  );
   ctx.setExit(reports.some((r) => r.findings.length > 0) ? EXIT.changes : EXIT.ok);
 }

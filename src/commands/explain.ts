@@ -25,7 +25,8 @@ const ORDERS = ['AFTER_CLASSIC_FIREWALL', 'BEFORE_CLASSIC_FIREWALL'] as const;
 export function evaluateOptionsOf(order: string | undefined): EvaluateOptions {
   if (order === undefined) return {};
   const o = order.toUpperCase();
-  if (!(ORDERS as readonly string[]).includes(o)) throw new UsageError(`unknown --policy-enforcement-order "${order}" (use ${ORDERS.join(' or ')})`);
+  if (!(ORDERS as readonly string[]).includes(o))
+    throw new UsageError(`unknown --policy-enforcement-order "${order}" (use ${ORDERS.join(' or ')})`);
   return { policyEnforcementOrder: o as (typeof ORDERS)[number] };
 }
 
@@ -44,12 +45,19 @@ export const registerExplain: RegisterCommand = (program: Command, ctx: CommandC
     .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
     .option('--port <proto/port>', 'the traffic: tcp/443, udp/53, icmp/8, esp, all')
     .option('--target <name>', 'evaluate only this target (repeatable, or comma-separated)', collect)
-    .option('--snapshots <dir>', 'read state from cloud CLI exports in DIR/<target>/ (and DIR/dns.json) instead of the APIs')
+    .option(
+      '--snapshots <dir>',
+      'read state from cloud CLI exports in DIR/<target>/ (and DIR/dns.json) instead of the APIs',
+    )
     .option('--json', 'print the answer as JSON')
-    .option('--policy-enforcement-order <order>', "where the network evaluates its firewall policy: AFTER_CLASSIC_FIREWALL (the default) or BEFORE_CLASSIC_FIREWALL (networkFirewallPolicyEnforcementOrder)")
+    .option(
+      '--policy-enforcement-order <order>',
+      'where the network evaluates its firewall policy: AFTER_CLASSIC_FIREWALL (the default) or BEFORE_CLASSIC_FIREWALL (networkFirewallPolicyEnforcementOrder)',
+    )
     .action(async (from: string, to: string, file: string | undefined, flags: ExplainFlags) => {
       const { io } = ctx;
-      if (flags.port === undefined) throw new UsageError('explain needs --port PROTO/PORT (for example --port tcp/443)');
+      if (flags.port === undefined)
+        throw new UsageError('explain needs --port PROTO/PORT (for example --port tcp/443)');
       const service = parseProbeService(flags.port);
       if (!service.ok) throw new UsageError(`--port: ${service.message}`);
       const options = evaluateOptionsOf(flags.policyEnforcementOrder);
@@ -71,7 +79,13 @@ export const registerExplain: RegisterCommand = (program: Command, ctx: CommandC
       const failed = readErrors(diagnostics);
       if (failed.length > 0) throw new ValidationError(failed, 'cannot read the targets');
       if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
-      const answer = explainProbe(rules, { source: source.endpoint, destination: destination.endpoint, service: service.service }, targets, resolved, options);
+      const answer = explainProbe(
+        rules,
+        { source: source.endpoint, destination: destination.endpoint, service: service.service },
+        targets,
+        resolved,
+        options,
+      );
       io.stdout.write(flags.json ? `${JSON.stringify(explanationJson(answer), null, 2)}\n` : formatExplanation(answer));
       ctx.setExit(EXIT.ok);
     });

@@ -40,7 +40,7 @@ async function exportDns(fqdns: readonly string[], dir: string): Promise<void> {
 export const registerExport: RegisterCommand = (program: Command, ctx: CommandContext) => {
   program
     .command('export')
-    .description('write targets\' live state as cloud CLI JSON (DIR/<target>/…), for `plan --snapshots DIR`')
+    .description("write targets' live state as cloud CLI JSON (DIR/<target>/…), for `plan --snapshots DIR`")
     .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
     .requiredOption('--out <dir>', 'snapshot folder to write')
     .option('--target <name>', 'target to export (repeatable, or comma-separated; default: all)', collect)
@@ -71,7 +71,9 @@ export const registerExport: RegisterCommand = (program: Command, ctx: CommandCo
         for (const f of exported.values[i]!) {
           const rel = normalize(f.path);
           if (isAbsolute(rel) || rel.startsWith('..')) {
-            throw new ProviderError(`provider ${target.kind} returned a snapshot path outside the target's folder: ${f.path}`);
+            throw new ProviderError(
+              `provider ${target.kind} returned a snapshot path outside the target's folder: ${f.path}`,
+            );
           }
         }
       });

@@ -26,27 +26,34 @@ export const registerForceUnlock: RegisterCommand = (program: Command, ctx: Comm
       const rules = await loadRules(file, io);
       const target = rules.targets.find((t) => t.name === targetName);
       if (!target) {
-        throw new UsageError(`unknown target "${targetName}" (the model's targets: ${rules.targets.map((t) => t.name).join(', ')})`);
+        throw new UsageError(
+          `unknown target "${targetName}" (the model's targets: ${rules.targets.map((t) => t.name).join(', ')})`,
+        );
       }
       const [named] = locksForTargets([target], rules.model.name, getProvider, stateSourceFor(undefined, io));
       if (!named) throw new ProviderError(`target ${targetName}: no lock to remove`);
       const record = await named.lock.read();
-      if (!record) throw new UsageError(`target ${targetName} is not locked (no ${named.lock.description}); nothing was changed`);
+      if (!record)
+        throw new UsageError(`target ${targetName} is not locked (no ${named.lock.description}); nothing was changed`);
       const expired = Date.parse(record.expires) <= Date.now();
       io.stderr.write(
         `Target ${targetName} is locked by ${describeHolder(record)} since ${record.since} ` +
           `(${expired ? 'expired' : 'expires'} ${record.expires}): ${named.lock.description}.\n`,
       );
       if (!flags.yes) {
-        if (!io.stdinIsTTY) throw new UsageError('refusing to remove a lock without confirmation: stdin is not a terminal (pass --yes)');
+        if (!io.stdinIsTTY)
+          throw new UsageError('refusing to remove a lock without confirmation: stdin is not a terminal (pass --yes)');
         const answer = await io.prompt(
           "Make sure that run is no longer running: removing its lock lets another run write at the same time.\n  Only 'yes' will be accepted.\n\n  Enter a value: ",
         );
-        if (answer === null || answer.trim() !== 'yes') throw new UsageError('force-unlock cancelled; the lock is still there');
+        if (answer === null || answer.trim() !== 'yes')
+          throw new UsageError('force-unlock cancelled; the lock is still there');
       }
       const outcome = await named.lock.remove(record);
       io.stdout.write(
-        outcome === 'removed' ? `Lock of target ${targetName} removed.\n` : `The lock of target ${targetName} was already gone.\n`,
+        outcome === 'removed'
+          ? `Lock of target ${targetName} removed.\n`
+          : `The lock of target ${targetName} was already gone.\n`,
       );
       ctx.setExit(EXIT.ok);
     });

@@ -40,7 +40,8 @@ export const registerGraph: RegisterCommand = (program, ctx) => {
     .action(async (file: string | undefined, flags: { format: string; out?: string }) => {
       const { io } = ctx;
       const write = Object.hasOwn(GRAPH_FORMATS, flags.format) ? GRAPH_FORMATS[flags.format] : undefined;
-      if (!write) throw new UsageError(`unknown --format "${flags.format}" (use ${Object.keys(GRAPH_FORMATS).join(', ')})`);
+      if (!write)
+        throw new UsageError(`unknown --format "${flags.format}" (use ${Object.keys(GRAPH_FORMATS).join(', ')})`);
       // 1.6 MB of inlined layout engine is never what a terminal wants to show.
       if (flags.format === 'html' && flags.out === undefined && io.stdoutIsTTY) {
         throw new UsageError('--format html writes a whole web page: give --out FILE (or redirect stdout to a file)');

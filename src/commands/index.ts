@@ -100,7 +100,7 @@ export const COMMANDS: readonly (LazyCommand | RegisterCommand)[] = [
   {
     name: 'export',
     args: ['[file]'],
-    summary: 'write targets\' live state as cloud CLI JSON (DIR/<target>/…), for `plan --snapshots DIR`',
+    summary: "write targets' live state as cloud CLI JSON (DIR/<target>/…), for `plan --snapshots DIR`",
     load: async () => (await import('./export.js')).registerExport,
   },
   {
@@ -118,7 +118,8 @@ export const COMMANDS: readonly (LazyCommand | RegisterCommand)[] = [
   {
     name: 'audit',
     args: ['[file]'],
-    summary: 'replay observed flows against a model: what it would deny, which rules nothing used (exit 2 when something would be denied)',
+    summary:
+      'replay observed flows against a model: what it would deny, which rules nothing used (exit 2 when something would be denied)',
     load: async () => (await import('./audit.js')).registerAudit,
   },
   {
@@ -158,7 +159,12 @@ export function commandNameOf(argv: readonly string[]): string | undefined {
  * others as the names and summaries `--help` lists (`loadAll`: every module, as before the lazy
  * registry; the tests compare the two).
  */
-export async function registerCommands(program: Command, ctx: CommandContext, argv: readonly string[], options: { readonly loadAll?: boolean } = {}): Promise<void> {
+export async function registerCommands(
+  program: Command,
+  ctx: CommandContext,
+  argv: readonly string[],
+  options: { readonly loadAll?: boolean } = {},
+): Promise<void> {
   const wanted = commandNameOf(argv);
   for (const c of COMMANDS) {
     if (typeof c === 'function') {

@@ -8,7 +8,11 @@ import type { Json } from '../plan/types.js';
  * JSON.stringify each (an object per firewall rule, security group, NSG rule), re-indented, and
  * the pieces go to `write` about `chunk` characters at a time.
  */
-export function writeJson(value: Json, write: (text: string) => void, options: { readonly depth?: number; readonly chunk?: number } = {}): void {
+export function writeJson(
+  value: Json,
+  write: (text: string) => void,
+  options: { readonly depth?: number; readonly chunk?: number } = {},
+): void {
   const maxDepth = options.depth ?? 3;
   const chunk = options.chunk ?? 1 << 20;
   let buffer: string[] = [];

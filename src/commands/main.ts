@@ -37,7 +37,9 @@ class BulkheadCommand extends Command {
     const asLong = flag.startsWith('--') ? flag : `-${flag}`;
     const name = asLong.split('=')[0]!;
     const best = name.length > 3 ? suggest(name, candidates) : undefined;
-    this.error(`error: unknown option '${flag}'${best ? ` (did you mean ${best}?)` : ''}`, { code: 'commander.unknownOption' });
+    this.error(`error: unknown option '${flag}'${best ? ` (did you mean ${best}?)` : ''}`, {
+      code: 'commander.unknownOption',
+    });
   }
 }
 
@@ -53,11 +55,16 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
   const targets = versionOnly(argv) ? undefined : await loadRegistry();
   const program = new BulkheadCommand('bulkhead')
-    .description(`Network microsegmentation across clouds: plan, apply and check one segment model on ${targets?.providerLabels() ?? 'every cloud'}.`)
+    .description(
+      `Network microsegmentation across clouds: plan, apply and check one segment model on ${targets?.providerLabels() ?? 'every cloud'}.`,
+    )
     .version(VERSION, '-V, --version')
     .addOption(new Option('--no-color', 'no ANSI colors (every command; also NO_COLOR=1)'))
     .addOption(
-      new Option('--no-warn <rule>', 'do not print warnings of this rule id, e.g. fqdn-bad-address (repeatable, or comma-separated)')
+      new Option(
+        '--no-warn <rule>',
+        'do not print warnings of this rule id, e.g. fqdn-bad-address (repeatable, or comma-separated)',
+      )
         .argParser(collect)
         .default([], 'none'),
     )

@@ -50,7 +50,9 @@ export function formatDiagnostics(diagnostics: readonly Diagnostic[], io: Io): s
       const where = d.pos ? `${style.bold(formatPos(d.pos))}: ` : '';
       const sev = d.severity === 'error' ? style.red('error') : style.yellow('warning');
       const related =
-        compact && d.severity === 'warning' ? '' : (d.related ?? []).map((r) => `\n  ${formatPos(r.pos)}: ${r.message}`).join('');
+        compact && d.severity === 'warning'
+          ? ''
+          : (d.related ?? []).map((r) => `\n  ${formatPos(r.pos)}: ${r.message}`).join('');
       return `${where}${sev}: ${d.message} [${d.code}]${related}\n`;
     })
     .join('');

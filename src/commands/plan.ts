@@ -31,18 +31,26 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CommandCont
     .description('show the changes that would make the targets match the model')
     .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
     .option('--target <name>', 'plan only this target (repeatable, or comma-separated)', collect)
-    .option('--snapshots <dir>', 'read state from cloud CLI exports in DIR/<target>/ (and DIR/dns.json) instead of the APIs')
+    .option(
+      '--snapshots <dir>',
+      'read state from cloud CLI exports in DIR/<target>/ (and DIR/dns.json) instead of the APIs',
+    )
     .option('--json', 'print the plan as versioned JSON')
     .option('--markdown', 'print a compact Markdown summary (for pull-request comments)')
     .option('--out <file>', 'save the plan, for `bulkhead apply FILE`')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
-    .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
+    .option(
+      '--allow-unresolved',
+      'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)',
+    )
     .action(async (file: string | undefined, flags: PlanFlags) => {
       const { io } = ctx;
       if (flags.json && flags.markdown) throw new UsageError('--json and --markdown cannot be used together');
       const rules = await loadRules(file, io);
       const source = stateSourceFor(flags.snapshots, io);
-      io.stderr.write(`Planning ${rules.model.name} against ${flags.snapshots !== undefined ? `snapshots in ${flags.snapshots}` : 'the live APIs'}…\n`);
+      io.stderr.write(
+        `Planning ${rules.model.name} against ${flags.snapshots !== undefined ? `snapshots in ${flags.snapshots}` : 'the live APIs'}…\n`,
+      );
       const plan = await createPlan(rules, {
         providers: getProvider,
         source,
@@ -62,7 +70,9 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CommandCont
         const path = resolve(io.cwd, flags.out);
         await mkdir(dirname(path), { recursive: true });
         await writeFile(path, serializeSavedPlan(plan, rules));
-        io.stderr.write(`Saved the plan to ${flags.out}. ${flags.snapshots !== undefined ? `It was made against snapshots: snapshot plans cannot be applied (read it with: bulkhead show ${flags.out})` : `To carry it out: bulkhead apply ${flags.out}`}\n`);
+        io.stderr.write(
+          `Saved the plan to ${flags.out}. ${flags.snapshots !== undefined ? `It was made against snapshots: snapshot plans cannot be applied (read it with: bulkhead show ${flags.out})` : `To carry it out: bulkhead apply ${flags.out}`}\n`,
+        );
       }
       const changed = plan.targets.some((t) => t.changes.length > 0);
       ctx.setExit(flags.detailedExitcode && changed ? EXIT.changes : EXIT.ok);

@@ -26,14 +26,20 @@ interface RenderFlags {
 export const registerRender: RegisterCommand = (program: Command, ctx: CommandContext) => {
   program
     .command('render')
-    .description('print the objects a target should have, in its cloud CLI\'s JSON shape')
+    .description("print the objects a target should have, in its cloud CLI's JSON shape")
     .argument('[file]', 'model file (default: bulkhead.yaml or bulkhead.yml)')
     .requiredOption('--provider <cloud>', `cloud to render: ${providerIds().join(', ')}`)
     .option('--target <name>', 'target to render (needed when the model has several for the cloud)')
     .option('--snapshots <dir>', 'resolve FQDNs from DIR/dns.json instead of DNS')
-    .option('--json', 'print JSON (the cloud CLI\'s shape)')
-    .option('--format <format>', 'text (default), json (as --json) or yaml (the same objects as YAML; a `List` is one document per item)')
-    .option('--allow-unresolved', 'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)')
+    .option('--json', "print JSON (the cloud CLI's shape)")
+    .option(
+      '--format <format>',
+      'text (default), json (as --json) or yaml (the same objects as YAML; a `List` is one document per item)',
+    )
+    .option(
+      '--allow-unresolved',
+      'accept FQDNs that resolve to no address (their rules then allow nothing and their entries are removed)',
+    )
     .action(async (file: string | undefined, flags: RenderFlags) => {
       const { io } = ctx;
       const descriptor = getTarget(flags.provider);
@@ -48,8 +54,14 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
       let target: TargetSpec | undefined;
       if (flags.target !== undefined) {
         target = rules.targets.find((t) => t.name === flags.target);
-        if (!target) throw new UsageError(`unknown target "${flags.target}" (${label} targets: ${candidates.map((t) => t.name).join(', ') || 'none'})`);
-        if (target.kind !== cloud) throw new UsageError(`target ${target.name} is ${getTarget(target.kind)?.aLabel ?? target.kind} target, not ${label}`);
+        if (!target)
+          throw new UsageError(
+            `unknown target "${flags.target}" (${label} targets: ${candidates.map((t) => t.name).join(', ') || 'none'})`,
+          );
+        if (target.kind !== cloud)
+          throw new UsageError(
+            `target ${target.name} is ${getTarget(target.kind)?.aLabel ?? target.kind} target, not ${label}`,
+          );
       } else if (candidates.length === 1) {
         target = candidates[0]!;
       } else {
@@ -63,11 +75,15 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
         ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
       });
       const renderCtx = { resolved: fqdns.resolved };
-      const diagnostics = [...fqdnDiagnosticsFor(fqdns.diagnostics, [target]), ...provider.validate(rules, target, renderCtx)];
+      const diagnostics = [
+        ...fqdnDiagnosticsFor(fqdns.diagnostics, [target]),
+        ...provider.validate(rules, target, renderCtx),
+      ];
       if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot render');
       if (diagnostics.length > 0) io.stderr.write(formatDiagnostics(diagnostics, io));
       const resources = provider.render(rules, target, renderCtx);
-      if (flags.format !== undefined && !['text', 'json', 'yaml'].includes(flags.format)) throw new UsageError(`unknown --format "${flags.format}" (use text, json or yaml)`);
+      if (flags.format !== undefined && !['text', 'json', 'yaml'].includes(flags.format))
+        throw new UsageError(`unknown --format "${flags.format}" (use text, json or yaml)`);
       if (flags.format === 'yaml') {
         io.stdout.write(yamlDocuments(provider.toCliJson(resources, target)));
         return;
@@ -90,6 +106,7 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
  */
 function yamlDocuments(json: Json): string {
   const list = json as { kind?: unknown; items?: unknown };
-  const docs = list && typeof list === 'object' && list.kind === 'List' && Array.isArray(list.items) ? list.items : [json];
+  const docs =
+    list && typeof list === 'object' && list.kind === 'List' && Array.isArray(list.items) ? list.items : [json];
   return docs.map((d) => `---\n${stringifyYaml(d, { lineWidth: 0 })}`).join('');
 }

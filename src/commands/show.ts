@@ -29,7 +29,8 @@ export const registerShow: RegisterCommand = (program: Command, ctx: CommandCont
       const { io } = ctx;
       const text = await readFile(resolve(io.cwd, file), 'utf8').catch(() => undefined);
       if (text === undefined) throw new UsageError(`file not found: ${file}`);
-      if (!isSavedPlanText(text)) throw new UsageError(`${file} is not a saved plan (for a model, run \`bulkhead plan ${file}\`)`);
+      if (!isSavedPlanText(text))
+        throw new UsageError(`${file} is not a saved plan (for a model, run \`bulkhead plan ${file}\`)`);
       const saved = parseSavedPlan(text, file);
       const { plan } = saved;
       if (flags.json) {

@@ -28,11 +28,17 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
       const list = files.length > 0 ? files : [defaultModelFile(io)];
       const style = createStyle(io.stdoutIsTTY, io.env);
       const failed: Diagnostic[] = [];
-      const report: { file: string; valid: boolean; kind?: 'model' | 'pack'; diagnostics: readonly Diagnostic[] }[] = [];
+      const report: { file: string; valid: boolean; kind?: 'model' | 'pack'; diagnostics: readonly Diagnostic[] }[] =
+        [];
       let badFiles = 0;
       for (const file of list) {
         const result = await validateFile(file, { cwd: io.cwd });
-        report.push({ file, valid: result.ok, ...(result.ok ? { kind: result.value.kind } : {}), diagnostics: result.diagnostics });
+        report.push({
+          file,
+          valid: result.ok,
+          ...(result.ok ? { kind: result.value.kind } : {}),
+          diagnostics: result.diagnostics,
+        });
         if (!result.ok) {
           if (list.length === 1 && !opts.json) unwrapModelResult(result, file, io);
           failed.push(...result.diagnostics);
@@ -42,9 +48,15 @@ export const registerValidate: RegisterCommand = (program, ctx) => {
         printWarnings(result.diagnostics, io);
         if (!opts.json) io.stdout.write(`${style.green('valid')}: ${summarize(result.value)}\n`);
       }
-      if (opts.json) io.stdout.write(`${JSON.stringify({ formatVersion: 1, valid: failed.length === 0, files: report }, null, 2)}\n`);
+      if (opts.json)
+        io.stdout.write(
+          `${JSON.stringify({ formatVersion: 1, valid: failed.length === 0, files: report }, null, 2)}\n`,
+        );
       if (failed.length > 0) {
-        throw new ValidationError(failed, list.length === 1 ? 'the file is not valid' : `${badFiles} of ${list.length} files are not valid`);
+        throw new ValidationError(
+          failed,
+          list.length === 1 ? 'the file is not valid' : `${badFiles} of ${list.length} files are not valid`,
+        );
       }
       ctx.setExit(0);
     });
@@ -74,7 +86,9 @@ export function unwrapModelResult<T>(result: Result<T>, file: string, io: Io): T
   if (!result.ok) {
     const missing = result.diagnostics.find((d) => d.code === 'file-not-found');
     if (missing && result.diagnostics.length === 1) {
-      throw new UsageError(`${missing.message}${file === 'bulkhead.yaml' || file === 'bulkhead.yml' ? ' (no model file given and none in the current folder; pass FILE)' : ''}`);
+      throw new UsageError(
+        `${missing.message}${file === 'bulkhead.yaml' || file === 'bulkhead.yml' ? ' (no model file given and none in the current folder; pass FILE)' : ''}`,
+      );
     }
     throw new ValidationError(result.diagnostics);
   }
@@ -87,5 +101,10 @@ export function unwrapModelResult<T>(result: Result<T>, file: string, io: Io): T
  * indented, honouring `--no-warn` and `--compact-warnings` (through `formatDiagnostics`).
  */
 export function printWarnings(diagnostics: readonly Diagnostic[], io: Io): void {
-  io.stderr.write(formatDiagnostics(diagnostics.filter((d) => d.severity === 'warning'), io));
+  io.stderr.write(
+    formatDiagnostics(
+      diagnostics.filter((d) => d.severity === 'warning'),
+      io,
+    ),
+  );
 }

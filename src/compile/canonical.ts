@@ -24,7 +24,8 @@ export function shortHash(value: unknown): string {
 const B64_PAIR_HEX: readonly string[] = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
 /** The value (0-63) of each base64 digit, by character code. */
 const B64_VALUE = new Uint8Array(128);
-for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) B64_VALUE[c.charCodeAt(0)] = i;
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries())
+  B64_VALUE[c.charCodeAt(0)] = i;
 
 /**
  * `shortHash` of a value given as its `JSON.stringify` text (for callers that build the text from
@@ -61,7 +62,9 @@ export function flowLabel(src: string, dst: string, service: PortMatch): string 
 
 /** The service part of a flow label (`tcp/8080`, `tcp/0-65535`). */
 export function serviceLabel(service: PortMatch): string {
-  return service.kind === 'ports' && service.from === 0 && service.to === 65535 ? `${service.protocol}/0-65535` : formatPortMatch(service);
+  return service.kind === 'ports' && service.from === 0 && service.to === 65535
+    ? `${service.protocol}/0-65535`
+    : formatPortMatch(service);
 }
 
 /** Plain string comparison (code units), locale-independent. */
@@ -85,6 +88,10 @@ export function sortOrigins(origins: readonly SourceRef[]): SourceRef[] {
     out.push({ pos: { file: o.pos.file, line: o.pos.line, column: o.pos.column }, label: o.label });
   }
   return out.sort(
-    (a, b) => compareStrings(a.pos.file, b.pos.file) || a.pos.line - b.pos.line || a.pos.column - b.pos.column || compareStrings(a.label, b.label),
+    (a, b) =>
+      compareStrings(a.pos.file, b.pos.file) ||
+      a.pos.line - b.pos.line ||
+      a.pos.column - b.pos.column ||
+      compareStrings(a.label, b.label),
   );
 }

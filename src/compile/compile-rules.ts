@@ -1,4 +1,12 @@
-import { error, hasErrors, warning, type Diagnostic, type Result, type SourcePos, type SourceRef } from '../diagnostics.js';
+import {
+  error,
+  hasErrors,
+  warning,
+  type Diagnostic,
+  type Result,
+  type SourcePos,
+  type SourceRef,
+} from '../diagnostics.js';
 import { assertNever } from '../errors.js';
 import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentModel } from '../model/types.js';
 import { comparePortMatch, formatPortMatch, portMatchesOverlap } from '../model/services.js';
@@ -6,7 +14,18 @@ import { createHash } from 'node:crypto';
 import { cidrContains, cidrsOverlap, describeInternet, reachesInternet } from '../model/addresses.js';
 import { canonicalTarget, modelInternalRanges, targetDescriptors } from '../targets.js';
 import { compareStrings, formatEndpoint, serviceLabel, shortHash, shortHashOfJson, sortOrigins } from './canonical.js';
-import type { CidrEntitySpec, CloudBinding, CloudBindings, Endpoint, GuardrailDeny, GuardrailOnly, PortMatch, RuleIntent, RuleSet, SegmentSpec } from './types.js';
+import type {
+  CidrEntitySpec,
+  CloudBinding,
+  CloudBindings,
+  Endpoint,
+  GuardrailDeny,
+  GuardrailOnly,
+  PortMatch,
+  RuleIntent,
+  RuleSet,
+  SegmentSpec,
+} from './types.js';
 
 /**
  * The compiler: SegmentModel → RuleSet. Pure and deterministic.
@@ -60,7 +79,13 @@ class SideCache {
     let side = this.#segments.get(name);
     if (!side) {
       // The JSON of `{ kind: 'segment', name }`, the peer an intent between segments carries.
-      side = { kind: 'segment', name, key: `s:${JSON.stringify(name)}`, json: `{"kind":"segment","name":${JSON.stringify(name)}}`, id: this.#next++ };
+      side = {
+        kind: 'segment',
+        name,
+        key: `s:${JSON.stringify(name)}`,
+        json: `{"kind":"segment","name":${JSON.stringify(name)}}`,
+        id: this.#next++,
+      };
       this.#segments.set(name, side);
     }
     return side;
@@ -88,7 +113,9 @@ const sideName = (s: Side): string => (s.kind === 'segment' ? s.name : formatEnd
  * [key, JSON text] pairs in the provider's order (validation kept it).
  */
 function bindingFields(b: CloudBinding): [string, string][] {
-  return Object.entries(b).flatMap(([k, v]) => (k === 'ipv4' || k === 'ipv6' || v === undefined ? [] : [[k, JSON.stringify(v)] as [string, string]]));
+  return Object.entries(b).flatMap(([k, v]) =>
+    k === 'ipv4' || k === 'ipv6' || v === undefined ? [] : [[k, JSON.stringify(v)] as [string, string]],
+  );
 }
 
 /**
@@ -195,15 +222,18 @@ export function externalsOverlap(
   if (a.kind === 'fqdns' && b.kind === 'fqdns') return a.fqdns.some((f) => b.fqdns.includes(f));
   if (a.kind === 'cloud' && b.kind === 'cloud') {
     // The same named provider object (a prefix list, a service tag) on the same cloud is the same addresses.
-    const xa: CloudBindings = a, yb: CloudBindings = b;
+    const xa: CloudBindings = a,
+      yb: CloudBindings = b;
     for (const d of targetDescriptors()) {
-      const x = (xa as Record<string, CloudBinding | undefined>)[d.id], y = (yb as Record<string, CloudBinding | undefined>)[d.id];
+      const x = (xa as Record<string, CloudBinding | undefined>)[d.id],
+        y = (yb as Record<string, CloudBinding | undefined>)[d.id];
       if (!x || !y) continue;
       const fy = new Map(bindingFields(y));
       if (bindingFields(x).some(([k, v]) => fy.get(k) === v)) return true;
     }
   }
-  const ca = allCidrs(a), cb = allCidrs(b);
+  const ca = allCidrs(a),
+    cb = allCidrs(b);
   return ca.some((x) => cb.some((y) => cidrsOverlap(x, y)));
 }
 
@@ -245,7 +275,10 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
   for (const seg of model.segments.values()) {
     for (const f of seg.flows) {
       const json = f.services.map(({ match }) => JSON.stringify(match));
-      servicesOf.set(f, { json, ids: json.map((j) => serviceIds.get(j) ?? serviceIds.set(j, serviceIds.size).size - 1) });
+      servicesOf.set(f, {
+        json,
+        ids: json.map((j) => serviceIds.get(j) ?? serviceIds.set(j, serviceIds.size).size - 1),
+      });
     }
   }
   const stride = Math.max(1, serviceIds.size);
@@ -285,7 +318,14 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
             const origin: SourceRef = { pos: f.pos, label };
             if (existing) existing.origins.push(origin);
             else {
-              const flow = { src, dst, service: match, serviceJson: serviceJson[i]!, serviceId: serviceId[i]!, origins: [origin] };
+              const flow = {
+                src,
+                dst,
+                service: match,
+                serviceJson: serviceJson[i]!,
+                serviceId: serviceId[i]!,
+                origins: [origin],
+              };
               bySrc.set(key, flow);
               list.push(flow);
             }
@@ -296,7 +336,9 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
   }
   for (const d of dropped.values()) {
     const proto = d.label.includes(' icmpv6') ? 'icmpv6 needs IPv6' : 'icmp needs IPv4';
-    diags.push(warning('icmp-family-mismatch', `flow ${d.label} is dropped: ${proto} addresses and the peer has none`, d.pos[0]));
+    diags.push(
+      warning('icmp-family-mismatch', `flow ${d.label} is dropped: ${proto} addresses and the peer has none`, d.pos[0]),
+    );
   }
   return { flows: list, stride };
 }
@@ -306,7 +348,11 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
  * flow: segment names in a Set, and the answer for an external end memoized by its key (a model
  * has few distinct external ends, and the address math is the expensive part).
  */
-function sidePredicate(side: GuardrailSide, sides: SideCache, external: (s: Side & { kind: 'external' }, r: Side & { kind: 'external' }) => boolean): (s: Side) => boolean {
+function sidePredicate(
+  side: GuardrailSide,
+  sides: SideCache,
+  external: (s: Side & { kind: 'external' }, r: Side & { kind: 'external' }) => boolean,
+): (s: Side) => boolean {
   const segments = new Set<string>();
   const externals: (Side & { kind: 'external' })[] = [];
   for (const { ref } of side.refs) {
@@ -328,7 +374,11 @@ function sidePredicate(side: GuardrailSide, sides: SideCache, external: (s: Side
 }
 
 /** Does a flow end match a guardrail side (empty side = anything)? */
-function matchesSide(side: GuardrailSide, sides: SideCache, internal: readonly (readonly string[])[]): (s: Side) => boolean {
+function matchesSide(
+  side: GuardrailSide,
+  sides: SideCache,
+  internal: readonly (readonly string[])[],
+): (s: Side) => boolean {
   if (side.refs.length === 0) return () => true;
   return sidePredicate(side, sides, (s, r) => externalsOverlap(s.endpoint, r.endpoint, internal));
 }
@@ -338,7 +388,8 @@ function coveredBy(side: GuardrailSide, sides: SideCache): (s: Side) => boolean 
   return sidePredicate(side, sides, (s, r) => {
     if (s.endpoint.entity === r.endpoint.entity) return true;
     if (isEverything(r.endpoint) || isInternet(r.endpoint)) return true;
-    const inner = allCidrs(s.endpoint), outer = allCidrs(r.endpoint);
+    const inner = allCidrs(s.endpoint),
+      outer = allCidrs(r.endpoint);
     return s.endpoint.kind === 'cidrs' && inner.length > 0 && inner.every((c) => outer.some((o) => cidrContains(o, c)));
   });
 }
@@ -348,7 +399,12 @@ function coveredBy(side: GuardrailSide, sides: SideCache): (s: Side) => boolean 
  * it means ("internet (addresses outside the internal ranges 10.0.0.0/8, …)").
  */
 function describeGuardrail(g: GuardrailDef, internal?: readonly (readonly string[])[]): string {
-  const label = (r: PeerRef) => (r.kind === 'tier' ? `tier:${r.name}` : r.kind === 'entity' && r.name === 'internet' && internal ? describeInternet(internal) : r.name);
+  const label = (r: PeerRef) =>
+    r.kind === 'tier'
+      ? `tier:${r.name}`
+      : r.kind === 'entity' && r.name === 'internet' && internal
+        ? describeInternet(internal)
+        : r.name;
   const names = (s: GuardrailSide) => [...new Set(s.refs.map((r) => label(r.ref)))].sort(compareStrings).join(', ');
   if (g.kind === 'deny') {
     const parts = ['deny'];
@@ -364,13 +420,15 @@ function describeGuardrail(g: GuardrailDef, internal?: readonly (readonly string
 function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly Flow[], diags: Diagnostic[]): void {
   const internal = modelInternalRanges(model.targets.values());
   for (const g of model.guardrails) {
-    const fromMatches = matchesSide(g.from, sides, internal), toMatches = matchesSide(g.to, sides, internal);
+    const fromMatches = matchesSide(g.from, sides, internal),
+      toMatches = matchesSide(g.to, sides, internal);
     const fromCovers = g.kind === 'only' ? coveredBy(g.from, sides) : undefined;
     for (const flow of flows) {
       let violated = false;
       let why = '';
       if (g.kind === 'deny') {
-        violated = g.services.some((s) => portMatchesOverlap(s, flow.service)) && fromMatches(flow.src) && toMatches(flow.dst);
+        violated =
+          g.services.some((s) => portMatchesOverlap(s, flow.service)) && fromMatches(flow.src) && toMatches(flow.dst);
         why = 'overlaps';
       } else {
         violated = flow.dst.kind === 'segment' && toMatches(flow.dst) && !fromCovers!(flow.src);
@@ -380,10 +438,15 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
       const origins = sortOrigins(flow.origins);
       const first = origins[0]!;
       diags.push(
-        error('guardrail-violation', `flow ${first.label} ${why} guardrail "${g.name}" (${describeGuardrail(g, internal)})`, first.pos, [
-          { message: `guardrail "${g.name}"`, pos: g.pos },
-          ...origins.slice(1).map((o) => ({ message: `flow ${o.label} also written here`, pos: o.pos })),
-        ]),
+        error(
+          'guardrail-violation',
+          `flow ${first.label} ${why} guardrail "${g.name}" (${describeGuardrail(g, internal)})`,
+          first.pos,
+          [
+            { message: `guardrail "${g.name}"`, pos: g.pos },
+            ...origins.slice(1).map((o) => ({ message: `flow ${o.label} also written here`, pos: o.pos })),
+          ],
+        ),
       );
     }
   }
@@ -396,12 +459,28 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
  * merge key, and hashed once per distinct intent. `json[i]` is the text of `rules[i]` without its id.
  */
 function buildIntents(flows: readonly Flow[], stride: number): { rules: RuleIntent[]; json: string[] } {
-  type Pending = { json: string; direction: 'ingress' | 'egress'; segment: string; peer: Endpoint; service: PortMatch; origins: SourceRef[]; rule?: RuleIntent };
+  type Pending = {
+    json: string;
+    direction: 'ingress' | 'egress';
+    segment: string;
+    peer: Endpoint;
+    service: PortMatch;
+    origins: SourceRef[];
+    rule?: RuleIntent;
+  };
   // Merged by (direction, segment, peer, service): per direction and segment, by pairKey(peer,
   // service). The JSON text is built once per distinct intent.
   const index = { ingress: new Map<Side, Map<number, Pending>>(), egress: new Map<Side, Map<number, Pending>>() };
   const out: Pending[] = [];
-  const add = (direction: 'ingress' | 'egress', segment: Side & { kind: 'segment' }, peer: Side, service: PortMatch, serviceJson: string, serviceId: number, origins: readonly SourceRef[]) => {
+  const add = (
+    direction: 'ingress' | 'egress',
+    segment: Side & { kind: 'segment' },
+    peer: Side,
+    service: PortMatch,
+    serviceJson: string,
+    serviceId: number,
+    origins: readonly SourceRef[],
+  ) => {
     let bySegment = index[direction].get(segment);
     if (!bySegment) index[direction].set(segment, (bySegment = new Map()));
     const key = pairKey(peer, serviceId, stride);
@@ -411,7 +490,14 @@ function buildIntents(flows: readonly Flow[], stride: number): { rules: RuleInte
       return;
     }
     const json = `{"direction":"${direction}","segment":${JSON.stringify(segment.name)},"peer":${peer.json},"service":${serviceJson}}`;
-    const p: Pending = { json, direction, segment: segment.name, peer: peer.kind === 'segment' ? { kind: 'segment', name: peer.name } : peer.endpoint, service, origins: [...origins] };
+    const p: Pending = {
+      json,
+      direction,
+      segment: segment.name,
+      peer: peer.kind === 'segment' ? { kind: 'segment', name: peer.name } : peer.endpoint,
+      service,
+      origins: [...origins],
+    };
     bySegment.set(key, p);
     out.push(p);
   };
@@ -424,7 +510,14 @@ function buildIntents(flows: readonly Flow[], stride: number): { rules: RuleInte
   // intent keeps its JSON text beside it, for the digest (compileRules).
   const bySegment = new Map<string, Pending[]>();
   for (const r of out) {
-    r.rule = { id: shortHashOfJson(r.json), direction: r.direction, segment: r.segment, peer: r.peer, service: r.service, origins: sortOrigins(r.origins) };
+    r.rule = {
+      id: shortHashOfJson(r.json),
+      direction: r.direction,
+      segment: r.segment,
+      peer: r.peer,
+      service: r.service,
+      origins: sortOrigins(r.origins),
+    };
     const group = bySegment.get(r.segment);
     if (group) group.push(r);
     else bySegment.set(r.segment, [r]);
@@ -432,7 +525,9 @@ function buildIntents(flows: readonly Flow[], stride: number): { rules: RuleInte
   const rules: RuleIntent[] = [];
   const json: string[] = [];
   for (const name of [...bySegment.keys()].sort(compareStrings)) {
-    for (const x of bySegment.get(name)!.sort((a, b) => compareStrings(a.direction, b.direction) || compareStrings(a.rule!.id, b.rule!.id))) {
+    for (const x of bySegment
+      .get(name)!
+      .sort((a, b) => compareStrings(a.direction, b.direction) || compareStrings(a.rule!.id, b.rule!.id))) {
       rules.push(x.rule!);
       json.push(x.json);
     }
@@ -446,7 +541,10 @@ function buildDenies(model: SegmentModel): GuardrailDeny[] {
   const out: GuardrailDeny[] = [];
   for (const g of model.guardrails) {
     if (g.kind !== 'deny') continue;
-    type Part = { kind: 'any' } | { kind: 'segments'; names: string[] } | { kind: 'entity'; endpoint: Exclude<Endpoint, { kind: 'segment' }> };
+    type Part =
+      | { kind: 'any' }
+      | { kind: 'segments'; names: string[] }
+      | { kind: 'entity'; endpoint: Exclude<Endpoint, { kind: 'segment' }> };
     const parts = (s: GuardrailSide): Part[] =>
       s.refs.length === 0
         ? [{ kind: 'any' }]
@@ -457,8 +555,15 @@ function buildDenies(model: SegmentModel): GuardrailDeny[] {
             }
             return [{ kind: 'segments', names: ref.kind === 'segment' ? [ref.name] : [...ref.segments] }];
           });
-    const acc = new Map<string, { direction: 'ingress' | 'egress'; segments: Set<string>; all: boolean; peer: Endpoint | { kind: 'any' } }>();
-    const emit = (direction: 'ingress' | 'egress', segs: readonly string[] | 'all', peer: Endpoint | { kind: 'any' }) => {
+    const acc = new Map<
+      string,
+      { direction: 'ingress' | 'egress'; segments: Set<string>; all: boolean; peer: Endpoint | { kind: 'any' } }
+    >();
+    const emit = (
+      direction: 'ingress' | 'egress',
+      segs: readonly string[] | 'all',
+      peer: Endpoint | { kind: 'any' },
+    ) => {
       const key = `${direction}|${JSON.stringify(peer)}`;
       const a = acc.get(key) ?? { direction, segments: new Set<string>(), all: false, peer };
       if (segs === 'all') a.all = true;
@@ -470,7 +575,8 @@ function buildDenies(model: SegmentModel): GuardrailDeny[] {
         if (f.kind === 'entity' && t.kind === 'entity') continue; // reported by validation
         if (f.kind === 'entity') emit('ingress', t.kind === 'segments' ? t.names : 'all', f.endpoint);
         else if (t.kind === 'entity') emit('egress', f.kind === 'segments' ? f.names : 'all', t.endpoint);
-        else if (f.kind === 'segments' && t.kind === 'segments') for (const n of f.names) emit('ingress', t.names, { kind: 'segment', name: n });
+        else if (f.kind === 'segments' && t.kind === 'segments')
+          for (const n of f.names) emit('ingress', t.names, { kind: 'segment', name: n });
         else if (f.kind === 'segments') emit('egress', f.names, { kind: 'any' });
         else if (t.kind === 'segments') emit('ingress', t.names, { kind: 'any' });
         else {
@@ -482,22 +588,40 @@ function buildDenies(model: SegmentModel): GuardrailDeny[] {
     const services = [...g.services].sort(comparePortMatch);
     for (const a of acc.values()) {
       const segments = a.all ? allSegs : [...a.segments].sort(compareStrings);
-      const content = { guardrail: g.name, direction: a.direction, segments, allSegments: a.all, peer: a.peer, services };
+      const content = {
+        guardrail: g.name,
+        direction: a.direction,
+        segments,
+        allSegments: a.all,
+        peer: a.peer,
+        services,
+      };
       out.push({
         id: shortHash(content),
         ...content,
-        origins: [{ pos: { file: g.pos.file, line: g.pos.line, column: g.pos.column }, label: `guardrail ${g.name}: ${describeGuardrail(g)}` }],
+        origins: [
+          {
+            pos: { file: g.pos.file, line: g.pos.line, column: g.pos.column },
+            label: `guardrail ${g.name}: ${describeGuardrail(g)}`,
+          },
+        ],
       });
     }
   }
-  return out.sort((a, b) => compareStrings(a.guardrail, b.guardrail) || compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id));
+  return out.sort(
+    (a, b) =>
+      compareStrings(a.guardrail, b.guardrail) ||
+      compareStrings(a.direction, b.direction) ||
+      compareStrings(a.id, b.id),
+  );
 }
 
 /** The `only` guardrails, resolved to segment and entity names (tiers expanded), for native renderings. */
 function buildOnlys(model: SegmentModel): GuardrailOnly[] {
   const out: GuardrailOnly[] = [];
   const names = (side: GuardrailSide) => {
-    const segments = new Set<string>(), entities = new Set<string>();
+    const segments = new Set<string>(),
+      entities = new Set<string>();
     for (const { ref } of side.refs) {
       if (ref.kind === 'segment') segments.add(ref.name);
       else if (ref.kind === 'tier') for (const s of ref.segments) segments.add(s);
@@ -507,13 +631,19 @@ function buildOnlys(model: SegmentModel): GuardrailOnly[] {
   };
   for (const g of model.guardrails) {
     if (g.kind !== 'only') continue;
-    const to = names(g.to), from = names(g.from);
+    const to = names(g.to),
+      from = names(g.from);
     out.push({
       guardrail: g.name,
       segments: to.segments,
       fromSegments: from.segments,
       fromEntities: from.entities,
-      origins: [{ pos: { file: g.pos.file, line: g.pos.line, column: g.pos.column }, label: `guardrail ${g.name}: ${describeGuardrail(g)}` }],
+      origins: [
+        {
+          pos: { file: g.pos.file, line: g.pos.line, column: g.pos.column },
+          label: `guardrail ${g.name}: ${describeGuardrail(g)}`,
+        },
+      ],
     });
   }
   return out.sort((a, b) => compareStrings(a.guardrail, b.guardrail));
@@ -544,12 +674,15 @@ function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, rule
   const h = createHash('sha256');
   const targets = JSON.stringify(rs.targets.map(({ pos: _pos, ...t }) => t));
   const segments = JSON.stringify(rs.segments.map(({ pos: _pos, ...s }) => s));
-  h.update(`{"formatVersion":${JSON.stringify(rs.formatVersion)},"name":${JSON.stringify(name)},"targets":${targets},"segments":${segments},"rules":[`);
+  h.update(
+    `{"formatVersion":${JSON.stringify(rs.formatVersion)},"name":${JSON.stringify(name)},"targets":${targets},"segments":${segments},"rules":[`,
+  );
   // A few thousand rules per update: one native call per rule would cost more than the hashing.
   const CHUNK = 2048;
   for (let i = 0; i < rs.rules.length; i += CHUNK) {
     const parts: string[] = [];
-    for (let j = i; j < Math.min(i + CHUNK, rs.rules.length); j++) parts.push(`{"id":${JSON.stringify(rs.rules[j]!.id)},${ruleJson[j]!.slice(1)}`);
+    for (let j = i; j < Math.min(i + CHUNK, rs.rules.length); j++)
+      parts.push(`{"id":${JSON.stringify(rs.rules[j]!.id)},${ruleJson[j]!.slice(1)}`);
     h.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
   }
   h.update(`],"denies":${JSON.stringify(rs.denies.map(({ origins: _o, ...d }) => d))}}`);
@@ -587,7 +720,16 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
   const digest = modelDigest(body, model.name, ruleJson);
   return {
     ok: true,
-    value: { formatVersion: 1, model: { name: model.name, digest, file: model.file }, targets, segments, rules, denies, entities, ...(onlys.length > 0 ? { onlys } : {}) },
+    value: {
+      formatVersion: 1,
+      model: { name: model.name, digest, file: model.file },
+      targets,
+      segments,
+      rules,
+      denies,
+      entities,
+      ...(onlys.length > 0 ? { onlys } : {}),
+    },
     diagnostics: diags,
   };
 }

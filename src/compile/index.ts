@@ -60,7 +60,9 @@ function notAModel(pack: SegmentModel) {
 }
 
 /** What `validateFile` found valid: a model and its RuleSet, or a guardrail pack. */
-export type ValidatedFile = { readonly kind: 'model'; readonly rules: RuleSet } | { readonly kind: 'pack'; readonly pack: SegmentModel };
+export type ValidatedFile =
+  | { readonly kind: 'model'; readonly rules: RuleSet }
+  | { readonly kind: 'pack'; readonly pack: SegmentModel };
 
 /**
  * Validates a model file as `bulkhead validate` does: a model is compiled (so guardrail
@@ -70,7 +72,8 @@ export type ValidatedFile = { readonly kind: 'model'; readonly rules: RuleSet } 
 export async function validateFile(path: string, options: CompileFileOptions = {}): Promise<Result<ValidatedFile>> {
   const model = await loadAndValidate(path, options);
   if (!model.ok) return model;
-  if (model.value.kind === 'pack') return { ok: true, value: { kind: 'pack', pack: model.value }, diagnostics: model.diagnostics };
+  if (model.value.kind === 'pack')
+    return { ok: true, value: { kind: 'pack', pack: model.value }, diagnostics: model.diagnostics };
   const compiled = compileRules(model.value);
   const diagnostics = sortDiagnostics(withoutIgnored([...model.diagnostics, ...compiled.diagnostics], model.value));
   if (!compiled.ok || hasErrors(diagnostics)) return { ok: false, diagnostics };

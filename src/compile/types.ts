@@ -35,7 +35,9 @@ export interface SegmentBindings {}
 export type CloudId = keyof TargetConfigs & string;
 
 /** One place the model is enforced, on provider `K`: `{ kind: K, name, pos, [K]: config }`. */
-export type TargetOf<K extends CloudId> = { readonly kind: K; readonly name: string; readonly pos: SourcePos } & { readonly [P in K]: TargetConfigs[K] };
+export type TargetOf<K extends CloudId> = { readonly kind: K; readonly name: string; readonly pos: SourcePos } & {
+  readonly [P in K]: TargetConfigs[K];
+};
 
 /** One place the model is enforced. */
 export type TargetSpec = { [K in CloudId]: TargetOf<K> }[CloudId];
@@ -44,7 +46,9 @@ export type TargetSpec = { [K in CloudId]: TargetOf<K> }[CloudId];
 export type TargetConfig = TargetConfigs[CloudId];
 
 /** A per-cloud binding of a logical entity on provider `K` (DESIGN §1 `object-storage`). */
-export type CloudBindingOf<K extends string> = (K extends keyof EntityBindingFields ? EntityBindingFields[K] : unknown) & {
+export type CloudBindingOf<K extends string> = (K extends keyof EntityBindingFields
+  ? EntityBindingFields[K]
+  : unknown) & {
   /** Canonical IPv4 CIDRs. */
   readonly ipv4: readonly string[];
   /** Canonical IPv6 CIDRs (RFC 5952). */

@@ -153,7 +153,16 @@ function own(s: string): string {
 }
 
 /** Per-entry numbers, in typed arrays (contiguous: the hot path touches no object). */
-const RECORDS = 0, PACKETS = 1, BYTES_SERVER = 2, BYTES_CLIENT = 3, BYTES_UNKNOWN = 4, FIRST = 5, LAST = 6, FIRST_ID = 7, COUNT = 8, WIDTH = 9;
+const RECORDS = 0,
+  PACKETS = 1,
+  BYTES_SERVER = 2,
+  BYTES_CLIENT = 3,
+  BYTES_UNKNOWN = 4,
+  FIRST = 5,
+  LAST = 6,
+  FIRST_ID = 7,
+  COUNT = 8,
+  WIDTH = 9;
 
 /**
  * The fold: a FlowSink that keeps one entry per client → server service. The hot path builds no

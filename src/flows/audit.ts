@@ -78,8 +78,10 @@ export interface AuditOptions {
 }
 
 function serviceOf(c: Connection): PortMatch {
-  if (hasPorts(c.protocol)) return { kind: 'ports', protocol: protocolName(c.protocol) as 'tcp' | 'udp' | 'sctp', from: c.port, to: c.port };
-  if (c.protocol === 1 || c.protocol === 58) return { kind: 'icmp', protocol: c.protocol === 1 ? 'icmp' : 'icmpv6', type: null, code: null };
+  if (hasPorts(c.protocol))
+    return { kind: 'ports', protocol: protocolName(c.protocol) as 'tcp' | 'udp' | 'sctp', from: c.port, to: c.port };
+  if (c.protocol === 1 || c.protocol === 58)
+    return { kind: 'icmp', protocol: c.protocol === 1 ? 'icmp' : 'icmpv6', type: null, code: null };
   return { kind: 'protocol', number: c.protocol };
 }
 
@@ -93,7 +95,8 @@ function segmentFinder(rules: RuleSet, groupBy: GroupBy | undefined): (w: Worklo
   for (const s of rules.segments) {
     for (const [key, binding] of Object.entries(s)) {
       if (key === 'pos' || typeof binding !== 'object' || binding === null) continue;
-      for (const v of Object.values(binding as Record<string, unknown>)) if (typeof v === 'string') adopted.set(v, s.name);
+      for (const v of Object.values(binding as Record<string, unknown>))
+        if (typeof v === 'string') adopted.set(v, s.name);
     }
   }
   return (w) => {
@@ -109,11 +112,18 @@ function segmentFinder(rules: RuleSet, groupBy: GroupBy | undefined): (w: Worklo
 }
 
 /** Replays the connections against the model. Deterministic: flows sorted, denied first. */
-export function auditConnections(rules: RuleSet, connections: readonly Connection[], inventory: Inventory, options: AuditOptions = {}): AuditReport {
+export function auditConnections(
+  rules: RuleSet,
+  connections: readonly Connection[],
+  inventory: Inventory,
+  options: AuditOptions = {},
+): AuditReport {
   const internal = options.internalRanges ?? DEFAULT_INTERNAL_RANGES;
   const segmentOf = segmentFinder(rules, options.groupBy);
   const book = new AddressBook(inventory, { segmentOf, internalRanges: internal });
-  const workloadsInSegments = inventory.workloads.filter((w) => w.kind === undefined && segmentOf(w) !== undefined).length;
+  const workloadsInSegments = inventory.workloads.filter(
+    (w) => w.kind === undefined && segmentOf(w) !== undefined,
+  ).length;
   const entities = [...(rules.entities ?? [])].map((e) => ({ name: e.name, cidrs: [...e.ipv4, ...e.ipv6] }));
   const segmentPos = new Map(rules.segments.map((s) => [s.name, s.pos]));
   const nameMemo = new Map<string, { name: string; endpoint: ProbeEndpoint; segment?: string }>();
@@ -121,7 +131,8 @@ export function auditConnections(rules: RuleSet, connections: readonly Connectio
     let hit = nameMemo.get(address);
     if (hit) return hit;
     const info = book.info(address);
-    if (info.kind === 'segment') hit = { name: info.segment, endpoint: { kind: 'segment', name: info.segment }, segment: info.segment };
+    if (info.kind === 'segment')
+      hit = { name: info.segment, endpoint: { kind: 'segment', name: info.segment }, segment: info.segment };
     else {
       const cidr = hostCidr(address);
       let best: { name: string; prefix: number } | undefined;
@@ -139,7 +150,13 @@ export function auditConnections(rules: RuleSet, connections: readonly Connectio
     return hit;
   };
 
-  type Group = { flow: Omit<AuditFlow, 'count' | 'bytes' | 'firstSeen' | 'lastSeen'>; count: number; bytes: number; first: number; last: number };
+  type Group = {
+    flow: Omit<AuditFlow, 'count' | 'bytes' | 'firstSeen' | 'lastSeen'>;
+    count: number;
+    bytes: number;
+    first: number;
+    last: number;
+  };
   const groups = new Map<string, Group>();
   const used = new Set<string>();
   let outside = 0;
@@ -156,7 +173,11 @@ export function auditConnections(rules: RuleSet, connections: readonly Connectio
       continue;
     }
     const service = serviceOf(c);
-    const v: ModelVerdict = modelVerdict(rules, { source: src.endpoint, destination: dst.endpoint, service }, { internalRanges: internal });
+    const v: ModelVerdict = modelVerdict(
+      rules,
+      { source: src.endpoint, destination: dst.endpoint, service },
+      { internalRanges: internal },
+    );
     let rule: string | null = null;
     let reason: string;
     let denial: AuditFlow['denial'];
@@ -178,7 +199,17 @@ export function auditConnections(rules: RuleSet, connections: readonly Connectio
     if (!g) {
       const at = v.verdict === 'deny' ? segmentPos.get(dst.segment ?? src.segment!) : undefined;
       g = {
-        flow: { source: src.name, destination: dst.name, protocol, port, verdict: v.verdict, rule, reason, ...(denial ? { denial } : {}), ...(at ? { at } : {}) },
+        flow: {
+          source: src.name,
+          destination: dst.name,
+          protocol,
+          port,
+          verdict: v.verdict,
+          rule,
+          reason,
+          ...(denial ? { denial } : {}),
+          ...(at ? { at } : {}),
+        },
         count: 0,
         bytes: 0,
         first: c.firstSeen,
@@ -202,10 +233,19 @@ export function auditConnections(rules: RuleSet, connections: readonly Connectio
     }
   }
   const unusedRules = [...unused.values()].sort((a, b) =>
-    a.pos.file !== b.pos.file ? (a.pos.file < b.pos.file ? -1 : 1) : a.pos.line - b.pos.line || a.pos.column - b.pos.column || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0),
+    a.pos.file !== b.pos.file
+      ? a.pos.file < b.pos.file
+        ? -1
+        : 1
+      : a.pos.line - b.pos.line || a.pos.column - b.pos.column || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0),
   );
   const denied = flows.filter((f) => f.verdict === 'deny').length;
-  return { model: rules.model.file, flows, unusedRules, summary: { allowed: flows.length - denied, denied, outside, rejected, workloadsInSegments } };
+  return {
+    model: rules.model.file,
+    flows,
+    unusedRules,
+    summary: { allowed: flows.length - denied, denied, outside, rejected, workloadsInSegments },
+  };
 }
 
 function compareFlows(a: AuditFlow, b: AuditFlow): number {
@@ -228,10 +268,15 @@ export function formatAuditText(report: AuditReport): string {
   out.push(`Audit of ${report.model} against the observed flows`, '');
   out.push(`Denied: ${denied.length} (applying this model would cut these)`);
   for (const f of denied) {
-    out.push(`  - ${f.source} -> ${f.destination} ${service(f)}: ${n(f.count, 'connection')}, first seen ${f.firstSeen}, last seen ${f.lastSeen}; ${f.reason}`);
+    out.push(
+      `  - ${f.source} -> ${f.destination} ${service(f)}: ${n(f.count, 'connection')}, first seen ${f.firstSeen}, last seen ${f.lastSeen}; ${f.reason}`,
+    );
   }
   out.push('', `Allowed: ${allowed.length}`);
-  for (const f of allowed) out.push(`  + ${f.source} -> ${f.destination} ${service(f)}: ${n(f.count, 'connection')}, by ${f.rule} (${f.reason})`);
+  for (const f of allowed)
+    out.push(
+      `  + ${f.source} -> ${f.destination} ${service(f)}: ${n(f.count, 'connection')}, by ${f.rule} (${f.reason})`,
+    );
   out.push('', `Unused rules: ${report.unusedRules.length} (no observed connection used them: candidates to remove)`);
   for (const u of report.unusedRules) out.push(`  ? ${u.rule} ${u.label}`);
   const s = report.summary;
@@ -261,12 +306,19 @@ export function auditToSarif(report: AuditReport, version: string): unknown {
     results.push({
       ruleId: 'denied-flow',
       level: 'error',
-      message: { text: `${f.source} -> ${f.destination} ${service(f)} was observed (${f.count} connections, ${f.firstSeen} to ${f.lastSeen}) and this model would deny it: ${f.reason}` },
+      message: {
+        text: `${f.source} -> ${f.destination} ${service(f)} was observed (${f.count} connections, ${f.firstSeen} to ${f.lastSeen}) and this model would deny it: ${f.reason}`,
+      },
       locations: f.at ? [location(f.at)] : [],
     });
   }
   for (const u of report.unusedRules) {
-    results.push({ ruleId: 'unused-rule', level: 'note', message: { text: `no observed connection used this rule: ${u.label}` }, locations: [location(u.pos)] });
+    results.push({
+      ruleId: 'unused-rule',
+      level: 'note',
+      message: { text: `no observed connection used this rule: ${u.label}` },
+      locations: [location(u.pos)],
+    });
   }
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -278,8 +330,16 @@ export function auditToSarif(report: AuditReport, version: string): unknown {
             name: 'bulkhead',
             version,
             rules: [
-              { id: 'denied-flow', shortDescription: { text: 'An observed connection the model would deny.' }, defaultConfiguration: { level: 'error' } },
-              { id: 'unused-rule', shortDescription: { text: 'A model rule no observed connection used.' }, defaultConfiguration: { level: 'note' } },
+              {
+                id: 'denied-flow',
+                shortDescription: { text: 'An observed connection the model would deny.' },
+                defaultConfiguration: { level: 'error' },
+              },
+              {
+                id: 'unused-rule',
+                shortDescription: { text: 'A model rule no observed connection used.' },
+                defaultConfiguration: { level: 'note' },
+              },
             ],
           },
         },

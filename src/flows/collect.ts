@@ -62,7 +62,9 @@ export async function readFlowFiles(
     const found = readers.find((r) => r.reader.detect(opened.head));
     if (!found) {
       if (opened.head.trim() === '') continue;
-      throw new UsageError(`${file}: not a flow log Bulkhead reads (tried ${readers.map((r) => r.reader.label).join(', ')})`);
+      throw new UsageError(
+        `${file}: not a flow log Bulkhead reads (tried ${readers.map((r) => r.reader.label).join(', ')})`,
+      );
     }
     clouds.add(found.cloud);
     options.progress?.(`reading ${file} (${found.reader.label})`);
@@ -78,13 +80,19 @@ export interface CloudInventoryReader {
 }
 
 /** Reads an inventory file (the cloud CLI's JSON); a usage error when it is not one Bulkhead knows. */
-export async function readInventoryFile(file: string, readers: readonly CloudInventoryReader[], cwd: string): Promise<Inventory> {
+export async function readInventoryFile(
+  file: string,
+  readers: readonly CloudInventoryReader[],
+  cwd: string,
+): Promise<Inventory> {
   let text: string;
   try {
     text = await readFile(resolve(cwd, file), 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `inventory file not found: ${file}` : `${file}: cannot read (${(e as Error).message})`);
+    throw new UsageError(
+      code === 'ENOENT' ? `inventory file not found: ${file}` : `${file}: cannot read (${(e as Error).message})`,
+    );
   }
   let json: unknown;
   try {
@@ -93,7 +101,10 @@ export async function readInventoryFile(file: string, readers: readonly CloudInv
     throw new UsageError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   const found = readers.find((r) => r.reader.detect(json));
-  if (!found) throw new UsageError(`${file}: not an inventory Bulkhead reads (expected the JSON of ${readers.map((r) => `\`${r.reader.source}\``).join(', ')})`);
+  if (!found)
+    throw new UsageError(
+      `${file}: not an inventory Bulkhead reads (expected the JSON of ${readers.map((r) => `\`${r.reader.source}\``).join(', ')})`,
+    );
   return found.reader.parse(json, file);
 }
 
@@ -107,7 +118,9 @@ export function parseTimeOption(name: string, value: string, now: number = Date.
   if (/^\d+$/.test(value)) return Number(value);
   const t = Date.parse(value);
   if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    throw new UsageError(`${name} needs a time (2026-11-01, 2026-11-01T12:00:00Z), seconds since the epoch or a duration (30d, 12h), not "${value}"`);
+    throw new UsageError(
+      `${name} needs a time (2026-11-01, 2026-11-01T12:00:00Z), seconds since the epoch or a duration (30d, 12h), not "${value}"`,
+    );
   }
   return t / 1000;
 }

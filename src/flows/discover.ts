@@ -86,7 +86,9 @@ function evidenceOf(c: Connection): Evidence {
 }
 
 function entityName(prefix: string, address: string): string {
-  return `${prefix}-${canonicalAddress(address).replace(/[.:]+/g, (m) => (m.length > 1 ? '--' : '-')).replace(/-+$/, '')}`;
+  return `${prefix}-${canonicalAddress(address)
+    .replace(/[.:]+/g, (m) => (m.length > 1 ? '--' : '-'))
+    .replace(/-+$/, '')}`;
 }
 
 function portlessService(protocol: number): string {
@@ -98,8 +100,15 @@ function portlessService(protocol: number): string {
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Proposes a model from the accepted connections (see the module comment). Deterministic. */
-export function discoverModel(connections: readonly Connection[], inventory: Inventory, options: DiscoverOptions): DiscoverResult {
-  const book = new AddressBook(inventory, { groupBy: options.groupBy, ...(options.internalRanges ? { internalRanges: options.internalRanges } : {}) });
+export function discoverModel(
+  connections: readonly Connection[],
+  inventory: Inventory,
+  options: DiscoverOptions,
+): DiscoverResult {
+  const book = new AddressBook(inventory, {
+    groupBy: options.groupBy,
+    ...(options.internalRanges ? { internalRanges: options.internalRanges } : {}),
+  });
   const warnings: string[] = [...inventory.warnings];
   const segments = new Set<string>();
   let ungrouped = 0;
@@ -110,10 +119,19 @@ export function discoverModel(connections: readonly Connection[], inventory: Inv
   }
   if (ungrouped > 0) {
     const what = options.groupBy.kind === 'tag' ? `no tag or label "${options.groupBy.key}"` : 'no group';
-    warnings.push(`${ungrouped} workload${ungrouped === 1 ? ' has' : 's have'} ${what}: ${ungrouped === 1 ? 'its' : 'their'} addresses are treated as peers outside the model`);
+    warnings.push(
+      `${ungrouped} workload${ungrouped === 1 ? ' has' : 's have'} ${what}: ${ungrouped === 1 ? 'its' : 'their'} addresses are treated as peers outside the model`,
+    );
   }
   // (segment, direction, protocol, port) → peers with their evidence.
-  type Side = { segment: string; direction: 'ingress' | 'egress'; protocol: number; port: number; fixed: Map<string, Evidence>; public: Map<string, Evidence> };
+  type Side = {
+    segment: string;
+    direction: 'ingress' | 'egress';
+    protocol: number;
+    port: number;
+    fixed: Map<string, Evidence>;
+    public: Map<string, Evidence>;
+  };
   const sides = new Map<string, Side>();
   const entities = new Map<string, string>();
   let outside = 0;
@@ -151,21 +169,38 @@ export function discoverModel(connections: readonly Connection[], inventory: Inv
     if (e) merge(e, evidenceOf(c));
     else target.set(name, evidenceOf(c));
   }
-  if (portZero > 0) warnings.push(`${portZero} connection${portZero === 1 ? '' : 's'} to port 0 left out (not a service port)`);
+  if (portZero > 0)
+    warnings.push(`${portZero} connection${portZero === 1 ? '' : 's'} to port 0 left out (not a service port)`);
 
   // Public peers: few and stable → entities, else `internet`.
-  type Item = { segment: string; direction: 'ingress' | 'egress'; peer: string; protocol: number; port: number; e: Evidence };
+  type Item = {
+    segment: string;
+    direction: 'ingress' | 'egress';
+    peer: string;
+    protocol: number;
+    port: number;
+    e: Evidence;
+  };
   const items = new Map<string, Item>();
   const addItem = (side: Side, peer: string, e: Evidence) => {
     const key = `${side.segment} ${side.direction} ${peer} ${side.protocol} ${side.port}`;
     const it = items.get(key);
     if (it) merge(it.e, e);
-    else items.set(key, { segment: side.segment, direction: side.direction, peer, protocol: side.protocol, port: side.port, e: { ...e } });
+    else
+      items.set(key, {
+        segment: side.segment,
+        direction: side.direction,
+        peer,
+        protocol: side.protocol,
+        port: side.port,
+        e: { ...e },
+      });
   };
   for (const side of sides.values()) {
     for (const [peer, e] of side.fixed) addItem(side, peer, e);
     if (side.public.size === 0) continue;
-    const few = side.public.size <= PUBLIC_ENTITY_MAX && [...side.public.values()].every((e) => e.last - e.first >= STABLE_SPAN);
+    const few =
+      side.public.size <= PUBLIC_ENTITY_MAX && [...side.public.values()].every((e) => e.last - e.first >= STABLE_SPAN);
     for (const [address, e] of side.public) {
       if (few) {
         const name = entityName('public', address);
@@ -200,11 +235,22 @@ export function discoverModel(connections: readonly Connection[], inventory: Inv
       const service = hasPorts(proto)
         ? `${protocolName(proto)}/${first.port}${j > i ? `-${list[j]!.port}` : ''}`
         : portlessService(proto);
-      rules.push({ segment: first.segment, direction: first.direction, peer: first.peer, service, connections: e.connections, bytes: e.bytes, firstSeen: e.first, lastSeen: e.last });
+      rules.push({
+        segment: first.segment,
+        direction: first.direction,
+        peer: first.peer,
+        service,
+        connections: e.connections,
+        bytes: e.bytes,
+        firstSeen: e.first,
+        lastSeen: e.last,
+      });
       i = j + 1;
     }
   }
-  const usedEntities = new Map([...entities].filter(([name]) => rules.some((r) => r.peer === name)).sort((a, b) => cmp(a[0], b[0])));
+  const usedEntities = new Map(
+    [...entities].filter(([name]) => rules.some((r) => r.peer === name)).sort((a, b) => cmp(a[0], b[0])),
+  );
   const yaml = renderYaml(options, inventory, [...segments].sort(cmp), rules, usedEntities, warnings);
   return { yaml, segments: [...segments].sort(cmp), rules, entities: usedEntities, outside, belowMinimum, warnings };
 }
@@ -232,7 +278,9 @@ function renderYaml(
   ];
   const t = inventory.target;
   if (t) {
-    const config = Object.entries(t.config).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ');
+    const config = Object.entries(t.config)
+      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+      .join(', ');
     out.push('targets:', `  ${t.name}: { ${options.cloud}: { ${config} } }`);
   } else {
     out.push(`# The inventory does not say where the workloads live: add the ${options.cloud} target.`, 'targets: {}');

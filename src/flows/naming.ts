@@ -24,7 +24,11 @@ export function parseGroupBy(text: string): GroupBy {
 
 /** A tag value as a segment name (lower-case letters, digits, '-'; starting with a letter; at most 40 characters). */
 export function segmentName(raw: string): string | undefined {
-  let s = raw.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-+|-+$/g, '');
+  let s = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-+|-+$/g, '');
   if (s === '') return undefined;
   // `internet` is built in, and the entity names discovery makes start with host-/public-.
   if (!/^[a-z]/.test(s) || s === 'internet' || /^(host|public)-/.test(s)) s = `s-${s}`;
@@ -63,7 +67,11 @@ export class AddressBook {
 
   constructor(
     inventory: Inventory,
-    options: { readonly groupBy?: GroupBy; readonly segmentOf?: (w: Workload) => string | undefined; readonly internalRanges?: readonly string[] } = {},
+    options: {
+      readonly groupBy?: GroupBy;
+      readonly segmentOf?: (w: Workload) => string | undefined;
+      readonly internalRanges?: readonly string[];
+    } = {},
   ) {
     for (const w of inventory.workloads) for (const a of w.addresses) this.byAddress.set(canonicalAddress(a), w);
     this.groupBy = options.groupBy;
@@ -93,7 +101,10 @@ export class AddressBook {
     const w = this.byAddress.get(canonicalAddress(address));
     if (w) {
       const segment = this.segment(w);
-      hit = segment !== undefined ? { kind: 'segment', segment, workload: w } : { kind: 'ungrouped', workload: w, internal: this.isInternal(address) };
+      hit =
+        segment !== undefined
+          ? { kind: 'segment', segment, workload: w }
+          : { kind: 'ungrouped', workload: w, internal: this.isInternal(address) };
     } else hit = { kind: 'unknown', internal: this.isInternal(address) };
     this.memo.set(address, hit);
     return hit;

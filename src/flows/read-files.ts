@@ -78,7 +78,11 @@ async function* decodedChunks(path: string, display: string): AsyncGenerator<str
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new UsageError(`flow log file not found: ${display}`);
     if (err.code === 'EISDIR') throw new UsageError(`${display} is a folder, not a flow log file`);
-    if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR' || /incorrect header|unexpected end/.test(err.message)) {
+    if (
+      err.code === 'Z_DATA_ERROR' ||
+      err.code === 'Z_BUF_ERROR' ||
+      /incorrect header|unexpected end/.test(err.message)
+    ) {
       throw new UsageError(`${display}: not a valid gzip file (${err.message})`);
     }
     throw new UsageError(`${display}: cannot read (${err.message})`);
@@ -176,7 +180,15 @@ function isOneValuePerLine(head: string): boolean {
   }
 }
 
-const QUOTE = 34, BACKSLASH = 92, LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93, COMMA = 44, COLON = 58, NL = 10;
+const QUOTE = 34,
+  BACKSLASH = 92,
+  LBRACE = 123,
+  RBRACE = 125,
+  LBRACKET = 91,
+  RBRACKET = 93,
+  COMMA = 44,
+  COLON = 58,
+  NL = 10;
 
 /** The state machine behind `forEachJsonItem`; see there. */
 class JsonItemScanner {
@@ -267,7 +279,13 @@ class JsonItemScanner {
             this.itemDepth = -1;
             this.beginCapture(i);
           }
-        } else if (c === LBRACKET && depth === 1 && this.topObject && this.lastSignificant === COLON && this.lastKey === 'records') {
+        } else if (
+          c === LBRACKET &&
+          depth === 1 &&
+          this.topObject &&
+          this.lastSignificant === COLON &&
+          this.lastKey === 'records'
+        ) {
           // An Azure blob: stream the records instead of the whole object.
           this.capturing = false;
           this.parts = [];
@@ -326,7 +344,11 @@ class JsonItemScanner {
     try {
       value = JSON.parse(text);
     } catch (e) {
-      this.onWarn({ file: this.file, line: this.itemLine, message: `not valid JSON (${(e as Error).message}), skipped` });
+      this.onWarn({
+        file: this.file,
+        line: this.itemLine,
+        message: `not valid JSON (${(e as Error).message}), skipped`,
+      });
       return;
     }
     this.onItem(value, this.itemLine);
@@ -335,5 +357,4 @@ class JsonItemScanner {
   private fail(message: string): void {
     this.onWarn({ file: this.file, line: this.capturing ? this.itemLine : this.line, message: `${message}, skipped` });
   }
-
 }

@@ -44,7 +44,20 @@ export interface FlowRecord {
 
 /** A fresh scratch record for a reader. */
 export function newFlowRecord(): FlowRecord {
-  return { start: 0, end: 0, srcAddr: '', dstAddr: '', srcPort: 0, dstPort: 0, protocol: 0, accepted: true, packets: 0, bytes: 0, role: 'unknown', reporter: 'unknown' };
+  return {
+    start: 0,
+    end: 0,
+    srcAddr: '',
+    dstAddr: '',
+    srcPort: 0,
+    dstPort: 0,
+    protocol: 0,
+    accepted: true,
+    packets: 0,
+    bytes: 0,
+    role: 'unknown',
+    reporter: 'unknown',
+  };
 }
 
 /** A malformed record: reported with its place and skipped; the run goes on. */

@@ -162,7 +162,10 @@ function bindingDetails(e: Endpoint & { readonly kind: 'cloud' }): string[] {
       if (key === 'ipv4' || key === 'ipv6') continue;
       if (typeof value === 'string') out.push(`${id}: ${keyWords(key)} ${value}`);
     }
-    for (const c of [...((b['ipv4'] as readonly string[] | undefined) ?? []), ...((b['ipv6'] as readonly string[] | undefined) ?? [])]) {
+    for (const c of [
+      ...((b['ipv4'] as readonly string[] | undefined) ?? []),
+      ...((b['ipv6'] as readonly string[] | undefined) ?? []),
+    ]) {
       out.push(`${id}: ${c}`);
     }
   }
@@ -208,14 +211,21 @@ export function buildGraph(rules: RuleSet, options: GraphOptions = {}): SegmentG
       parent = `tier:${s.tier}`;
       clusters.set(parent, { id: parent, label: s.tier });
     }
-    nodes.set(segmentNodeId(s.name), { id: segmentNodeId(s.name), kind: 'segment', label: s.name, ...(parent ? { parent } : {}), detail: [] });
+    nodes.set(segmentNodeId(s.name), {
+      id: segmentNodeId(s.name),
+      kind: 'segment',
+      label: s.name,
+      ...(parent ? { parent } : {}),
+      detail: [],
+    });
   }
   const others = new Map<string, GraphNode>();
   const addEndpoint = (e: Endpoint | { readonly kind: 'any' }): string => {
     const id = endpointNodeId(e);
     if (nodes.has(id) || others.has(id)) return id;
     if (e.kind === 'any') others.set(id, { id, kind: 'any', label: 'any address', detail: [] });
-    else if (e.kind === 'cidrs' && e.builtin === 'internet') others.set(id, { id, kind: 'internet', label: 'internet', detail: [] });
+    else if (e.kind === 'cidrs' && e.builtin === 'internet')
+      others.set(id, { id, kind: 'internet', label: 'internet', detail: [] });
     else if (e.kind !== 'segment') others.set(id, { id, kind: 'entity', label: e.entity, detail: endpointDetail(e) });
     return id;
   };
@@ -244,7 +254,8 @@ export function buildGraph(rules: RuleSet, options: GraphOptions = {}): SegmentG
     const peer = addEndpoint(d.peer);
     let selves: string[];
     if (d.allSegments) {
-      if (!others.has(ALL_SEGMENTS)) others.set(ALL_SEGMENTS, { id: ALL_SEGMENTS, kind: 'all-segments', label: 'every segment', detail: [] });
+      if (!others.has(ALL_SEGMENTS))
+        others.set(ALL_SEGMENTS, { id: ALL_SEGMENTS, kind: 'all-segments', label: 'every segment', detail: [] });
       selves = [ALL_SEGMENTS];
     } else selves = d.segments.map(segmentNodeId);
     const byPair = deny.get(d.guardrail) ?? new Map<string, { from: string; to: string; ports: PortSet }>();
@@ -264,31 +275,67 @@ export function buildGraph(rules: RuleSet, options: GraphOptions = {}): SegmentG
     for (const s of g.to) {
       const to = segmentNodeId(s);
       if (!nodes.has(to)) continue;
-      noteEdges.push({ id: `note:${g.name}->${to}`, kind: 'note', from: id, to, ports: [], label: '', guardrail: g.name });
+      noteEdges.push({
+        id: `note:${g.name}->${to}`,
+        kind: 'note',
+        from: id,
+        to,
+        ports: [],
+        label: '',
+        guardrail: g.name,
+      });
     }
   }
 
-  const byPair = (a: { from: string; to: string }, b: { from: string; to: string }) => compareStrings(a.from, b.from) || compareStrings(a.to, b.to);
+  const byPair = (a: { from: string; to: string }, b: { from: string; to: string }) =>
+    compareStrings(a.from, b.from) || compareStrings(a.to, b.to);
   const edges: GraphEdge[] = [];
   for (const e of [...allow.values()].sort(byPair)) {
     const ports = e.ports.sorted();
-    edges.push({ id: `allow:${e.from}->${e.to}`, kind: 'allow', from: e.from, to: e.to, ports, label: ports.join(', ') });
+    edges.push({
+      id: `allow:${e.from}->${e.to}`,
+      kind: 'allow',
+      from: e.from,
+      to: e.to,
+      ports,
+      label: ports.join(', '),
+    });
   }
   for (const [guardrail, pairs] of [...deny.entries()].sort(([a], [b]) => compareStrings(a, b))) {
     for (const e of [...pairs.values()].sort(byPair)) {
       const ports = e.ports.sorted();
-      edges.push({ id: `deny:${guardrail}:${e.from}->${e.to}`, kind: 'deny', from: e.from, to: e.to, ports, label: `deny ${guardrail}: ${ports.join(', ')}`, guardrail });
+      edges.push({
+        id: `deny:${guardrail}:${e.from}->${e.to}`,
+        kind: 'deny',
+        from: e.from,
+        to: e.to,
+        ports,
+        label: `deny ${guardrail}: ${ports.join(', ')}`,
+        guardrail,
+      });
     }
   }
   edges.push(...noteEdges.sort(byPair));
 
-  const rank: Record<GraphNodeKind, number> = { segment: 0, internet: 1, entity: 2, 'all-segments': 3, any: 4, note: 5 };
+  const rank: Record<GraphNodeKind, number> = {
+    segment: 0,
+    internet: 1,
+    entity: 2,
+    'all-segments': 3,
+    any: 4,
+    note: 5,
+  };
   const rest = [...others.values()].sort((a, b) => rank[a.kind] - rank[b.kind] || compareStrings(a.id, b.id));
   return {
     formatVersion: 1,
     model: { name: rules.model.name, file: rules.model.file },
     clusters: [...clusters.values()].sort((a, b) => compareStrings(a.id, b.id)),
-    nodes: [...nodes.values()].sort((a, b) => compareStrings(a.id, b.id)).concat(rest, notes.sort((a, b) => compareStrings(a.id, b.id))),
+    nodes: [...nodes.values()]
+      .sort((a, b) => compareStrings(a.id, b.id))
+      .concat(
+        rest,
+        notes.sort((a, b) => compareStrings(a.id, b.id)),
+      ),
     edges,
   };
 }

@@ -10,7 +10,10 @@ import { GRAPH_COLORS } from './mermaid.js';
 
 /** A DOT double-quoted string. */
 export function dotString(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r\n|\r|\n/g, '\\n')}"`;
+  return `"${s
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/\r\n|\r|\n/g, '\\n')}"`;
 }
 
 function nodeAttrs(n: GraphNode): string {

@@ -24,17 +24,26 @@ let elkBundle: { readonly code: string; readonly version: string; readonly licen
 function loadElk(): NonNullable<typeof elkBundle> {
   if (elkBundle) return elkBundle;
   const path = require.resolve('elkjs/lib/elk.bundled.js');
-  const pkg = JSON.parse(readFileSync(require.resolve('elkjs/package.json'), 'utf8')) as { version?: string; license?: string };
+  const pkg = JSON.parse(readFileSync(require.resolve('elkjs/package.json'), 'utf8')) as {
+    version?: string;
+    license?: string;
+  };
   const code = readFileSync(path, 'utf8');
   // Inside <script>, only `</script` (any case) and `<!--` can end or derail the element early.
-  if (/<\/script|<!--/i.test(code)) throw new InternalError(`${path} contains "</script" or "<!--" and cannot be inlined`);
+  if (/<\/script|<!--/i.test(code))
+    throw new InternalError(`${path} contains "</script" or "<!--" and cannot be inlined`);
   elkBundle = { code, version: pkg.version ?? 'unknown', license: pkg.license ?? 'unknown' };
   return elkBundle;
 }
 
 /** Text for HTML element content and attribute values. */
 export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 /**

@@ -68,7 +68,8 @@ export function formatGraphMermaid(graph: SegmentGraph): string {
   const denied: number[] = [];
   const notes: number[] = [];
   graph.edges.forEach((e, i) => {
-    const from = ids.get(e.from)!, to = ids.get(e.to)!;
+    const from = ids.get(e.from)!,
+      to = ids.get(e.to)!;
     switch (e.kind) {
       case 'allow':
         out.push(`  ${from} -->|"${mermaidText(e.label)}"| ${to}`);

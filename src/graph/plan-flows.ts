@@ -61,8 +61,13 @@ function merge(atoms: Iterable<Atom>): FlowEdge[] {
 
 /** `tcp/80` before `tcp/443` before `udp/53`: protocol, then first port as a number. */
 function comparePorts(a: string, b: string): number {
-  const [pa, ra] = a.split('/', 2), [pb, rb] = b.split('/', 2);
-  return compareStrings(pa ?? '', pb ?? '') || (Number.parseInt(ra ?? '-1', 10) || -1) - (Number.parseInt(rb ?? '-1', 10) || -1) || compareStrings(a, b);
+  const [pa, ra] = a.split('/', 2),
+    [pb, rb] = b.split('/', 2);
+  return (
+    compareStrings(pa ?? '', pb ?? '') ||
+    (Number.parseInt(ra ?? '-1', 10) || -1) - (Number.parseInt(rb ?? '-1', 10) || -1) ||
+    compareStrings(a, b)
+  );
 }
 
 /** The atoms of every rule of some resources, keyed. */

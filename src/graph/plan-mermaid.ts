@@ -12,7 +12,10 @@ import type { FlowEdge, TargetFlowChanges } from './plan-flows.js';
 export const PLAN_DIAGRAM_MAX_EDGES = 30;
 
 /** The Mermaid lines (without the code fence) and how many edges did not fit. */
-export function formatFlowChangesMermaid(changes: TargetFlowChanges, maxEdges = PLAN_DIAGRAM_MAX_EDGES): { lines: string[]; omitted: number } {
+export function formatFlowChangesMermaid(
+  changes: TargetFlowChanges,
+  maxEdges = PLAN_DIAGRAM_MAX_EDGES,
+): { lines: string[]; omitted: number } {
   const all: { edge: FlowEdge; action: 'add' | 'remove' }[] = [
     ...changes.added.map((edge) => ({ edge, action: 'add' as const })),
     ...changes.removed.map((edge) => ({ edge, action: 'remove' as const })),
@@ -32,7 +35,11 @@ export function formatFlowChangesMermaid(changes: TargetFlowChanges, maxEdges = 
     lines.push(`  ${ids.get(edge.from)!} ${action === 'add' ? '-->' : '-.->'}|"${label}"| ${ids.get(edge.to)!}`);
     (action === 'add' ? adds : removes).push(i);
   });
-  if (adds.length > 0) lines.push(`  linkStyle ${adds.join(',')} stroke:${GRAPH_COLORS.add},stroke-width:2px,color:${GRAPH_COLORS.add}`);
-  if (removes.length > 0) lines.push(`  linkStyle ${removes.join(',')} stroke:${GRAPH_COLORS.remove},stroke-width:2px,color:${GRAPH_COLORS.remove}`);
+  if (adds.length > 0)
+    lines.push(`  linkStyle ${adds.join(',')} stroke:${GRAPH_COLORS.add},stroke-width:2px,color:${GRAPH_COLORS.add}`);
+  if (removes.length > 0)
+    lines.push(
+      `  linkStyle ${removes.join(',')} stroke:${GRAPH_COLORS.remove},stroke-width:2px,color:${GRAPH_COLORS.remove}`,
+    );
   return { lines, omitted: all.length - shown.length };
 }

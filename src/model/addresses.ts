@@ -40,7 +40,8 @@ export function compareCidr(a: string, b: string): number {
   const [pa, la] = ipaddr.parseCIDR(a);
   const [pb, lb] = ipaddr.parseCIDR(b);
   if (pa.kind() !== pb.kind()) return pa.kind() === 'ipv4' ? -1 : 1;
-  const ba = pa.toByteArray(), bb = pb.toByteArray();
+  const ba = pa.toByteArray(),
+    bb = pb.toByteArray();
   for (let i = 0; i < ba.length; i++) if (ba[i] !== bb[i]) return ba[i]! - bb[i]!;
   return la - lb;
 }
@@ -66,7 +67,9 @@ export function cidrContains(outer: string, inner: string): boolean {
 }
 
 /** A parsed FQDN. */
-export type FqdnParse = { readonly kind: 'ok'; readonly fqdn: string } | { readonly kind: 'error'; readonly code: string; readonly message: string };
+export type FqdnParse =
+  | { readonly kind: 'ok'; readonly fqdn: string }
+  | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
 /** Parses an FQDN: lower case, trailing dot stripped; wildcards and IP addresses are refused. */
 export function parseFqdn(raw: string): FqdnParse {
@@ -78,8 +81,18 @@ export function parseFqdn(raw: string): FqdnParse {
       message: `"${raw}": wildcard FQDNs are not supported (the clouds' FQDN rules and DNS-resolved address lists match exact names only); list the names`,
     };
   }
-  if (ipaddr.isValid(s)) return { kind: 'error', code: 'bad-fqdn', message: `"${raw}" is an address, not a name: put it in a "cidrs" entity` };
-  if (s.length > 253 || !s.includes('.')) return { kind: 'error', code: 'bad-fqdn', message: `"${raw}" is not a fully qualified domain name (like api.example.com)` };
+  if (ipaddr.isValid(s))
+    return {
+      kind: 'error',
+      code: 'bad-fqdn',
+      message: `"${raw}" is an address, not a name: put it in a "cidrs" entity`,
+    };
+  if (s.length > 253 || !s.includes('.'))
+    return {
+      kind: 'error',
+      code: 'bad-fqdn',
+      message: `"${raw}" is not a fully qualified domain name (like api.example.com)`,
+    };
   for (const label of s.split('.')) {
     if (!/^[a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label)) {
       return { kind: 'error', code: 'bad-fqdn', message: `"${raw}": "${label}" is not a valid DNS label` };
@@ -123,7 +136,13 @@ export function excludeCidrs(base: readonly string[], exclude: readonly string[]
  * the RFC 6598 shared address space (carrier-grade NAT, also used by VPN and peering ranges) and
  * IPv6 unique local addresses (RFC 4193). Canonical and sorted.
  */
-export const DEFAULT_INTERNAL_RANGES: readonly string[] = ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+export const DEFAULT_INTERNAL_RANGES: readonly string[] = [
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  'fc00::/7',
+];
 
 /**
  * What the built-in `internet` means, for one set of internal ranges: every address outside them

@@ -39,7 +39,27 @@ const SIMPLE_INT_RE = /^(?:0|[1-9][0-9]{0,14})$/;
 /** Characters that make the whole text leave the subset. */
 const UNSUPPORTED_CHARS_RE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\ufeff]/;
 /** Characters a plain scalar may not start with (YAML indicators), and '-' (a sequence or a sign). */
-const INDICATORS = new Set(['-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
+const INDICATORS = new Set([
+  '-',
+  '?',
+  ':',
+  ',',
+  '[',
+  ']',
+  '{',
+  '}',
+  '#',
+  '&',
+  '*',
+  '!',
+  '|',
+  '>',
+  "'",
+  '"',
+  '%',
+  '@',
+  '`',
+]);
 /** ASCII codes that end or leave a plain scalar inside a flow collection (1 = look closer). */
 const FLOW_PLAIN_STOP = new Uint8Array(128);
 for (const ch of ',]}:#[{"\'') FLOW_PLAIN_STOP[ch.charCodeAt(0)] = 1;
@@ -134,7 +154,8 @@ class FastParser {
     if (starts[last]! <= offset && (last + 1 === starts.length || offset < starts[last + 1]!)) {
       return { file: this.#file, line: last + 1, column: offset - starts[last]! + 1 };
     }
-    let lo = 0, hi = starts.length - 1;
+    let lo = 0,
+      hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if (starts[mid]! <= offset) lo = mid;

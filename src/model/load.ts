@@ -123,7 +123,8 @@ class LimitReached extends Error {
 
 /** Line and column (1-based) of an offset, without a LineCounter (for checks before parsing). */
 function offsetPos(text: string, file: string, offset: number): SourcePos {
-  let line = 1, lineStart = 0;
+  let line = 1,
+    lineStart = 0;
   for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
     line++;
     lineStart = i + 1;
@@ -215,15 +216,33 @@ interface Expansion {
  * Converts a parsed YAML node into a YNode tree; repeated keys are diagnostics. Throws
  * LimitReached past MAX_NESTING_DEPTH, MAX_ALIAS_NODES or MAX_ALIAS_DEPTH.
  */
-function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, diags: Diagnostic[], depth = 0, exp: Expansion = { nodes: 0, aliasDepth: 0, resolved: new Map() }): YNode {
+function toTree(
+  node: unknown,
+  doc: Document,
+  lc: LineCounter,
+  file: string,
+  diags: Diagnostic[],
+  depth = 0,
+  exp: Expansion = { nodes: 0, aliasDepth: 0, resolved: new Map() },
+): YNode {
   const start = (n: YamlNode | undefined): number => n?.range?.[0] ?? 0;
   const here = () => posAt(lc, file, start(node as YamlNode));
   if (depth > MAX_NESTING_DEPTH) {
-    throw new LimitReached(error('yaml-too-deep', `mappings and sequences nest more than ${MAX_NESTING_DEPTH} levels deep here; a model needs fewer than 10`, here()));
+    throw new LimitReached(
+      error(
+        'yaml-too-deep',
+        `mappings and sequences nest more than ${MAX_NESTING_DEPTH} levels deep here; a model needs fewer than 10`,
+        here(),
+      ),
+    );
   }
   if (exp.aliasDepth > 0 && ++exp.nodes > MAX_ALIAS_NODES) {
     throw new LimitReached(
-      error('yaml-alias-limit', `YAML aliases expand to more than ${MAX_ALIAS_NODES.toLocaleString('en-US')} nodes (an alias bomb?); reuse less through aliases`, exp.outer ?? here()),
+      error(
+        'yaml-alias-limit',
+        `YAML aliases expand to more than ${MAX_ALIAS_NODES.toLocaleString('en-US')} nodes (an alias bomb?); reuse less through aliases`,
+        exp.outer ?? here(),
+      ),
     );
   }
   if (isAlias(node)) {
@@ -236,12 +255,30 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
       const raw = `*${node.source}`;
       if (node.source.startsWith('.')) {
         const f = parseFqdn(raw);
-        throw new LimitReached(error(f.kind === 'error' ? f.code : 'fqdn-wildcard', `${f.kind === 'error' ? f.message : raw} (unquoted, YAML reads ${raw} as an alias; quote it to write a name)`, here()));
+        throw new LimitReached(
+          error(
+            f.kind === 'error' ? f.code : 'fqdn-wildcard',
+            `${f.kind === 'error' ? f.message : raw} (unquoted, YAML reads ${raw} as an alias; quote it to write a name)`,
+            here(),
+          ),
+        );
       }
-      throw new LimitReached(error('yaml-undefined-alias', `alias ${raw} refers to no anchor &${node.source} defined before it${didYouMean(node.source, anchorNames(doc))}`, here()));
+      throw new LimitReached(
+        error(
+          'yaml-undefined-alias',
+          `alias ${raw} refers to no anchor &${node.source} defined before it${didYouMean(node.source, anchorNames(doc))}`,
+          here(),
+        ),
+      );
     }
     if (exp.aliasDepth >= MAX_ALIAS_DEPTH) {
-      throw new LimitReached(error('yaml-alias-limit', `YAML aliases nest more than ${MAX_ALIAS_DEPTH} levels deep (an alias inside aliased content, …); reuse less through aliases`, exp.outer ?? here()));
+      throw new LimitReached(
+        error(
+          'yaml-alias-limit',
+          `YAML aliases nest more than ${MAX_ALIAS_DEPTH} levels deep (an alias inside aliased content, …); reuse less through aliases`,
+          exp.outer ?? here(),
+        ),
+      );
     }
     if (exp.aliasDepth === 0) exp.outer = here();
     exp.aliasDepth++;
@@ -259,7 +296,8 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
       if (isScalar(keyNode) && typeof keyNode.value === 'symbol') {
         // A YAML merge key (`<<: *defaults`): its mappings' entries join this one, below.
         const v = pair.value as YamlNode | null;
-        for (const src of isSeq(v) ? v.items : [v]) if (src) merged.push(toTree(src, doc, lc, file, diags, depth + 1, exp));
+        for (const src of isSeq(v) ? v.items : [v])
+          if (src) merged.push(toTree(src, doc, lc, file, diags, depth + 1, exp));
         continue;
       }
       const key = isScalar(keyNode) ? String(keyNode.value) : keyNode ? String(keyNode) : '';
@@ -302,7 +340,8 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
   }
   if (isScalar(node)) {
     const v = node.value;
-    const value = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null ? v : String(v);
+    const value =
+      typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null ? v : String(v);
     return { kind: 'scalar', pos: posAt(lc, file, start(node)), value };
   }
   return { kind: 'scalar', pos: posAt(lc, file, 0), value: null };
@@ -312,10 +351,23 @@ function toTree(node: unknown, doc: Document, lc: LineCounter, file: string, dia
  * Parses one YAML text into a YNode tree, with syntax errors and duplicate keys as diagnostics.
  * Plain texts take the fast path (fast-yaml.ts, same tree); `{ fast: false }` forces the general one.
  */
-export function parseYaml(text: string, file: string, options: { readonly fast?: boolean } = {}): { root: YNode | null; diagnostics: Diagnostic[] } {
+export function parseYaml(
+  text: string,
+  file: string,
+  options: { readonly fast?: boolean } = {},
+): { root: YNode | null; diagnostics: Diagnostic[] } {
   if (text.length > MAX_MODEL_BYTES) {
     const mib = MAX_MODEL_BYTES / 1024 / 1024;
-    return { root: null, diagnostics: [error('model-too-large', `the file is larger than ${mib} MiB, the most a model may have (root file and includes); split it or trim it`, offsetPos(text, file, MAX_MODEL_BYTES))] };
+    return {
+      root: null,
+      diagnostics: [
+        error(
+          'model-too-large',
+          `the file is larger than ${mib} MiB, the most a model may have (root file and includes); split it or trim it`,
+          offsetPos(text, file, MAX_MODEL_BYTES),
+        ),
+      ],
+    };
   }
   if (options.fast !== false) {
     const root = parseFastYaml(text, file);
@@ -324,14 +376,29 @@ export function parseYaml(text: string, file: string, options: { readonly fast?:
   const diags: Diagnostic[] = [];
   const deep = tooDeep(text);
   if (deep !== undefined) {
-    return { root: null, diagnostics: [error('yaml-too-deep', `mappings and sequences nest more than ${MAX_NESTING_DEPTH} levels deep here; a model needs fewer than 10`, offsetPos(text, file, deep))] };
+    return {
+      root: null,
+      diagnostics: [
+        error(
+          'yaml-too-deep',
+          `mappings and sequences nest more than ${MAX_NESTING_DEPTH} levels deep here; a model needs fewer than 10`,
+          offsetPos(text, file, deep),
+        ),
+      ],
+    };
   }
   const lc = new (yaml().LineCounter)();
   // Duplicate keys are found by toTree (with the first occurrence as related position), through a
   // Map per mapping. The yaml package's own `uniqueKeys` check scans every earlier key of the
   // mapping for each key (quadratic: 50M comparisons for a 10,000-segment `segments:`) and its
   // DUPLICATE_KEY errors were ignored anyway, so it is off.
-  const doc = yaml().parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false, strict: true, merge: true });
+  const doc = yaml().parseDocument(text, {
+    lineCounter: lc,
+    uniqueKeys: false,
+    prettyErrors: false,
+    strict: true,
+    merge: true,
+  });
   for (const e of doc.errors) {
     if (e.code === 'DUPLICATE_KEY') continue; // never raised with uniqueKeys: false; toTree reports them
     const msg = e.message.split('\n')[0] ?? e.message;
@@ -343,7 +410,9 @@ export function parseYaml(text: string, file: string, options: { readonly fast?:
   }
   if (diags.length > 0) return { root: null, diagnostics: diags };
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
-    diags.push(error('empty-file', 'the file is empty: a model starts with "bulkhead: 1"', { file, line: 1, column: 1 }));
+    diags.push(
+      error('empty-file', 'the file is empty: a model starts with "bulkhead: 1"', { file, line: 1, column: 1 }),
+    );
     return { root: null, diagnostics: diags };
   }
   try {
@@ -361,7 +430,8 @@ function includeItems(root: YNode | null): { path: string; pos: SourcePos }[] {
   if (!inc) return [];
   const nodes = inc.kind === 'seq' ? inc.items : [inc];
   const out: { path: string; pos: SourcePos }[] = [];
-  for (const n of nodes) if (n.kind === 'scalar' && typeof n.value === 'string' && n.value !== '') out.push({ path: n.value, pos: n.pos });
+  for (const n of nodes)
+    if (n.kind === 'scalar' && typeof n.value === 'string' && n.value !== '') out.push({ path: n.value, pos: n.pos });
   return out;
 }
 
@@ -388,7 +458,10 @@ async function suggestFile(abs: string): Promise<string> {
  * errors, duplicate keys, empty files, include cycles and include paths leaving the repository.
  * Returns every file that could be read, even when there are errors, so validation can go on.
  */
-export async function loadModel(path: string, options: LoadOptions = {}): Promise<{ model: LoadedModel; diagnostics: Diagnostic[] }> {
+export async function loadModel(
+  path: string,
+  options: LoadOptions = {},
+): Promise<{ model: LoadedModel; diagnostics: Diagnostic[] }> {
   const cwd = options.cwd ?? process.cwd();
   const rootAbs = resolve(cwd, path);
   const repoRoot = await safeRealpath(findRepoRoot(rootAbs));
@@ -397,7 +470,11 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   const byReal = new Map<string, LoadedFile>();
   let total = 0;
 
-  const visit = async (abs: string, stack: readonly string[], from?: { pos: SourcePos; path: string }): Promise<void> => {
+  const visit = async (
+    abs: string,
+    stack: readonly string[],
+    from?: { pos: SourcePos; path: string },
+  ): Promise<void> => {
     const file = displayPath(abs, cwd);
     const real = await safeRealpath(abs);
     if (stack.includes(real)) {
@@ -412,7 +489,14 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
       text = await readFile(abs, 'utf8');
     } catch (e) {
       const code = (e as { code?: string }).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
+      const why =
+        code === 'ENOENT'
+          ? 'no such file'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : code === 'EACCES'
+              ? 'permission denied'
+              : String((e as Error).message);
       if (from) {
         const hint = code === 'ENOENT' ? await suggestFile(abs) : '';
         const shown = file === from.path ? '' : ` (${file})`;
@@ -426,7 +510,13 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
     if (total > MAX_MODEL_BYTES && text.length <= MAX_MODEL_BYTES) {
       // Each file is within the limit, the model is not: stop at this include.
       const mib = MAX_MODEL_BYTES / 1024 / 1024;
-      diags.push(error('model-too-large', `the model (root file and includes) is larger than ${mib} MiB, the most a model may have; split it into smaller models`, from?.pos ?? { file, line: 1, column: 1 }));
+      diags.push(
+        error(
+          'model-too-large',
+          `the model (root file and includes) is larger than ${mib} MiB, the most a model may have; split it into smaller models`,
+          from?.pos ?? { file, line: 1, column: 1 },
+        ),
+      );
       return;
     }
     const parsed = parseYaml(text, file);

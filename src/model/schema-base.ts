@@ -12,319 +12,308 @@ import type { JsonSchema, TargetDescriptor } from '../provider.js';
  * `$ref` `#/definitions/cidrs` and `#/definitions/internalRanges`.
  */
 export const MODEL_SCHEMA_BASE: JsonSchema = {
-  "$schema": "http://json-schema.org/draft-07/schema#",
-  "$id": "https://github.com/bulkhead/bulkhead/schema/model-v1.json",
-  "title": "Bulkhead segment model (format version 1)",
-  "description": "(assembled: see modelSchemaDescription)",
-  "type": "object",
-  "additionalProperties": false,
-  "patternProperties": {
-    "^x-": {
-      "description": "Extension field, ignored: a place for YAML anchors (&name) to reuse with aliases (*name) and merge keys (<<)."
-    }
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://github.com/bulkhead/bulkhead/schema/model-v1.json',
+  title: 'Bulkhead segment model (format version 1)',
+  description: '(assembled: see modelSchemaDescription)',
+  type: 'object',
+  additionalProperties: false,
+  patternProperties: {
+    '^x-': {
+      description:
+        'Extension field, ignored: a place for YAML anchors (&name) to reuse with aliases (*name) and merge keys (<<).',
+    },
   },
-  "required": [
-    "bulkhead"
-  ],
-  "properties": {
-    "bulkhead": {
-      "description": "Format version of the file.",
-      "const": 1
+  required: ['bulkhead'],
+  properties: {
+    bulkhead: {
+      description: 'Format version of the file.',
+      const: 1,
     },
-    "name": {
-      "description": "The model's name: prefixes managed names (<name>-<segment>) and is the value of the ownership marker bulkhead:model.",
-      "$ref": "#/definitions/dnsName"
+    name: {
+      description:
+        "The model's name: prefixes managed names (<name>-<segment>) and is the value of the ownership marker bulkhead:model.",
+      $ref: '#/definitions/dnsName',
     },
-    "description": {
-      "type": "string"
+    description: {
+      type: 'string',
     },
-    "include": {
-      "description": "Files (relative to this one, inside the repository) whose services, entities and guardrails join the model.",
-      "oneOf": [
+    include: {
+      description:
+        'Files (relative to this one, inside the repository) whose services, entities and guardrails join the model.',
+      oneOf: [
         {
-          "$ref": "#/definitions/path"
+          $ref: '#/definitions/path',
         },
         {
-          "type": "array",
-          "items": {
-            "$ref": "#/definitions/path"
-          }
-        }
-      ]
+          type: 'array',
+          items: {
+            $ref: '#/definitions/path',
+          },
+        },
+      ],
     },
-    "targets": {
-      "description": "Where the model is enforced; a run may select some with --target.",
-      "type": "object",
-      "propertyNames": {
-        "$ref": "#/definitions/targetName"
+    targets: {
+      description: 'Where the model is enforced; a run may select some with --target.',
+      type: 'object',
+      propertyNames: {
+        $ref: '#/definitions/targetName',
       },
-      "additionalProperties": {
-        "$ref": "#/definitions/target"
-      }
-    },
-    "services": {
-      "description": "Named port sets: tcp/443, tcp/9000-9010, udp/53, tcp, icmp, icmp/8, icmp/3/4, icmpv6, all, esp, ah, gre, a protocol number, or other service names.",
-      "type": "object",
-      "propertyNames": {
-        "$ref": "#/definitions/simpleName"
+      additionalProperties: {
+        $ref: '#/definitions/target',
       },
-      "additionalProperties": {
-        "$ref": "#/definitions/ports"
-      }
     },
-    "entities": {
-      "description": "Things outside the model: CIDR sets, FQDN sets, or one logical entity bound per cloud. `internet` is built in.",
-      "type": "object",
-      "propertyNames": {
-        "$ref": "#/definitions/simpleName"
+    services: {
+      description:
+        'Named port sets: tcp/443, tcp/9000-9010, udp/53, tcp, icmp, icmp/8, icmp/3/4, icmpv6, all, esp, ah, gre, a protocol number, or other service names.',
+      type: 'object',
+      propertyNames: {
+        $ref: '#/definitions/simpleName',
       },
-      "additionalProperties": {
-        "$ref": "#/definitions/entity"
-      }
-    },
-    "tiers": {
-      "description": "Named groups of segments; rules may name a tier as tier:<name>.",
-      "type": "object",
-      "propertyNames": {
-        "$ref": "#/definitions/simpleName"
+      additionalProperties: {
+        $ref: '#/definitions/ports',
       },
-      "additionalProperties": {
-        "type": "array",
-        "items": {
-          "type": "string"
-        }
-      }
     },
-    "segments": {
-      "description": "Default-deny in both directions: only what is written here flows.",
-      "type": "object",
-      "propertyNames": {
-        "$ref": "#/definitions/dnsName"
+    entities: {
+      description:
+        'Things outside the model: CIDR sets, FQDN sets, or one logical entity bound per cloud. `internet` is built in.',
+      type: 'object',
+      propertyNames: {
+        $ref: '#/definitions/simpleName',
       },
-      "additionalProperties": {
-        "$ref": "#/definitions/segment"
-      }
+      additionalProperties: {
+        $ref: '#/definitions/entity',
+      },
     },
-    "ignoreWarnings": {
-      "description": "Warning codes (like unknown-region) this model does not want to see; errors cannot be silenced. Root model file only.",
-      "type": "array",
-      "items": {
-        "type": "string",
-        "minLength": 1
-      }
+    tiers: {
+      description: 'Named groups of segments; rules may name a tier as tier:<name>.',
+      type: 'object',
+      propertyNames: {
+        $ref: '#/definitions/simpleName',
+      },
+      additionalProperties: {
+        type: 'array',
+        items: {
+          type: 'string',
+        },
+      },
     },
-    "guardrails": {
-      "description": "Org rules checked before anything is planned.",
-      "type": "array",
-      "items": {
-        "$ref": "#/definitions/guardrail"
-      }
-    }
+    segments: {
+      description: 'Default-deny in both directions: only what is written here flows.',
+      type: 'object',
+      propertyNames: {
+        $ref: '#/definitions/dnsName',
+      },
+      additionalProperties: {
+        $ref: '#/definitions/segment',
+      },
+    },
+    ignoreWarnings: {
+      description:
+        'Warning codes (like unknown-region) this model does not want to see; errors cannot be silenced. Root model file only.',
+      type: 'array',
+      items: {
+        type: 'string',
+        minLength: 1,
+      },
+    },
+    guardrails: {
+      description: 'Org rules checked before anything is planned.',
+      type: 'array',
+      items: {
+        $ref: '#/definitions/guardrail',
+      },
+    },
   },
-  "definitions": {
-    "path": {
-      "type": "string",
-      "minLength": 1
+  definitions: {
+    path: {
+      type: 'string',
+      minLength: 1,
     },
-    "dnsName": {
-      "type": "string",
-      "pattern": "^[a-z]([a-z0-9-]*[a-z0-9])?$",
-      "maxLength": 62,
-      "patternErrorMessage": "lower-case letters, digits and '-', starting with a letter, not ending with '-'"
+    dnsName: {
+      type: 'string',
+      pattern: '^[a-z]([a-z0-9-]*[a-z0-9])?$',
+      maxLength: 62,
+      patternErrorMessage: "lower-case letters, digits and '-', starting with a letter, not ending with '-'",
     },
-    "targetName": {
-      "type": "string",
-      "pattern": "^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$",
-      "maxLength": 63,
-      "patternErrorMessage": "letters, digits, '_' and '-' (no '.': plan addresses are <target>.<type>.<name>)"
+    targetName: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$',
+      maxLength: 63,
+      patternErrorMessage: "letters, digits, '_' and '-' (no '.': plan addresses are <target>.<type>.<name>)",
     },
-    "simpleName": {
-      "type": "string",
-      "pattern": "^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$",
-      "maxLength": 63,
-      "patternErrorMessage": "letters, digits, '.', '_' and '-', starting and ending with a letter or digit"
+    simpleName: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$',
+      maxLength: 63,
+      patternErrorMessage: "letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
     },
-    "ref": {
-      "description": "A segment, an entity, `internet`, or `tier:<name>`.",
-      "type": "string",
-      "minLength": 1
+    ref: {
+      description: 'A segment, an entity, `internet`, or `tier:<name>`.',
+      type: 'string',
+      minLength: 1,
     },
-    "refs": {
-      "oneOf": [
+    refs: {
+      oneOf: [
         {
-          "$ref": "#/definitions/ref"
+          $ref: '#/definitions/ref',
         },
         {
-          "type": "array",
-          "items": {
-            "$ref": "#/definitions/ref"
-          }
-        }
-      ]
-    },
-    "portItem": {
-      "description": "tcp/443, tcp/9000-9010, udp/53, tcp, icmp, icmp/3/4, icmpv6, all, esp, ah, gre, a protocol number 0-255, or a service name.",
-      "type": [
-        "string",
-        "integer"
-      ]
-    },
-    "ports": {
-      "oneOf": [
-        {
-          "$ref": "#/definitions/portItem"
+          type: 'array',
+          items: {
+            $ref: '#/definitions/ref',
+          },
         },
-        {
-          "type": "array",
-          "items": {
-            "$ref": "#/definitions/portItem"
-          }
-        }
-      ]
-    },
-    "cidrs": {
-      "type": "array",
-      "items": {
-        "type": "string",
-        "description": "IPv4 or IPv6 address or CIDR; host bits must be zero."
-      }
-    },
-    "internalRanges": {
-      "description": "The network's internal ranges: the built-in `internet` is every address outside them. Default: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7.",
-      "$ref": "#/definitions/cidrs"
-    },
-    "target": {
-      "type": "object",
-      "additionalProperties": false,
-      "properties": {
-        "description": {
-          "type": "string"
-        }
-      }
-    },
-    "entity": {
-      "type": "object",
-      "additionalProperties": false,
-      "properties": {
-        "description": {
-          "type": "string"
-        },
-        "cidrs": {
-          "$ref": "#/definitions/cidrs"
-        },
-        "fqdns": {
-          "type": "array",
-          "items": {
-            "type": "string"
-          }
-        }
-      }
-    },
-    "segment": {
-      "type": [
-        "object",
-        "null"
       ],
-      "additionalProperties": false,
-      "properties": {
-        "description": {
-          "type": "string"
-        },
-        "ingress": {
-          "type": "array",
-          "items": {
-            "type": "object",
-            "additionalProperties": false,
-            "required": [
-              "from",
-              "ports"
-            ],
-            "properties": {
-              "from": {
-                "$ref": "#/definitions/refs"
-              },
-              "ports": {
-                "$ref": "#/definitions/ports"
-              },
-              "description": {
-                "type": "string"
-              }
-            }
-          }
-        },
-        "egress": {
-          "type": "array",
-          "items": {
-            "type": "object",
-            "additionalProperties": false,
-            "required": [
-              "to",
-              "ports"
-            ],
-            "properties": {
-              "to": {
-                "$ref": "#/definitions/refs"
-              },
-              "ports": {
-                "$ref": "#/definitions/ports"
-              },
-              "description": {
-                "type": "string"
-              }
-            }
-          }
-        }
-      }
     },
-    "guardrail": {
-      "type": "object",
-      "additionalProperties": false,
-      "required": [
-        "name"
+    portItem: {
+      description:
+        'tcp/443, tcp/9000-9010, udp/53, tcp, icmp, icmp/3/4, icmpv6, all, esp, ah, gre, a protocol number 0-255, or a service name.',
+      type: ['string', 'integer'],
+    },
+    ports: {
+      oneOf: [
+        {
+          $ref: '#/definitions/portItem',
+        },
+        {
+          type: 'array',
+          items: {
+            $ref: '#/definitions/portItem',
+          },
+        },
       ],
-      "properties": {
-        "name": {
-          "$ref": "#/definitions/dnsName"
+    },
+    cidrs: {
+      type: 'array',
+      items: {
+        type: 'string',
+        description: 'IPv4 or IPv6 address or CIDR; host bits must be zero.',
+      },
+    },
+    internalRanges: {
+      description:
+        "The network's internal ranges: the built-in `internet` is every address outside them. Default: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7.",
+      $ref: '#/definitions/cidrs',
+    },
+    target: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        description: {
+          type: 'string',
         },
-        "description": {
-          "type": "string"
+      },
+    },
+    entity: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        description: {
+          type: 'string',
         },
-        "deny": {
-          "description": "No allowed flow may overlap this (from/to absent = any; ports absent = all).",
-          "type": "object",
-          "additionalProperties": false,
-          "properties": {
-            "from": {
-              "$ref": "#/definitions/refs"
-            },
-            "to": {
-              "$ref": "#/definitions/refs"
-            },
-            "ports": {
-              "$ref": "#/definitions/ports"
-            }
-          }
+        cidrs: {
+          $ref: '#/definitions/cidrs',
         },
-        "only": {
-          "description": "Flows into `to` may come only from `from`.",
-          "type": "object",
-          "additionalProperties": false,
-          "required": [
-            "to",
-            "from"
-          ],
-          "properties": {
-            "to": {
-              "$ref": "#/definitions/refs"
+        fqdns: {
+          type: 'array',
+          items: {
+            type: 'string',
+          },
+        },
+      },
+    },
+    segment: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        description: {
+          type: 'string',
+        },
+        ingress: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['from', 'ports'],
+            properties: {
+              from: {
+                $ref: '#/definitions/refs',
+              },
+              ports: {
+                $ref: '#/definitions/ports',
+              },
+              description: {
+                type: 'string',
+              },
             },
-            "from": {
-              "$ref": "#/definitions/refs"
-            }
-          }
-        }
-      }
-    }
-  }
+          },
+        },
+        egress: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['to', 'ports'],
+            properties: {
+              to: {
+                $ref: '#/definitions/refs',
+              },
+              ports: {
+                $ref: '#/definitions/ports',
+              },
+              description: {
+                type: 'string',
+              },
+            },
+          },
+        },
+      },
+    },
+    guardrail: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: {
+          $ref: '#/definitions/dnsName',
+        },
+        description: {
+          type: 'string',
+        },
+        deny: {
+          description: 'No allowed flow may overlap this (from/to absent = any; ports absent = all).',
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: {
+              $ref: '#/definitions/refs',
+            },
+            to: {
+              $ref: '#/definitions/refs',
+            },
+            ports: {
+              $ref: '#/definitions/ports',
+            },
+          },
+        },
+        only: {
+          description: 'Flows into `to` may come only from `from`.',
+          type: 'object',
+          additionalProperties: false,
+          required: ['to', 'from'],
+          properties: {
+            to: {
+              $ref: '#/definitions/refs',
+            },
+            from: {
+              $ref: '#/definitions/refs',
+            },
+          },
+        },
+      },
+    },
+  },
 };
 
 /** What the assembly needs of a provider: its id, what it renders, its schema fragments. */
@@ -343,7 +332,10 @@ export function modelSchemaDescription(providers: readonly SchemaPart[]): string
 /** The model's JSON Schema for these providers (in this order): the base with each provider's fragments. */
 export function assembleModelSchema(providers: readonly SchemaPart[]): JsonSchema {
   type Props = { properties: Record<string, unknown> };
-  const schema = structuredClone(MODEL_SCHEMA_BASE) as { description: string; definitions: { target: Props; entity: Props; segment: Props } };
+  const schema = structuredClone(MODEL_SCHEMA_BASE) as {
+    description: string;
+    definitions: { target: Props; entity: Props; segment: Props };
+  };
   schema.description = modelSchemaDescription(providers);
   const defs = schema.definitions;
   for (const p of providers) {

@@ -61,12 +61,17 @@ function createAjv(extra: { code?: { source: boolean } } = {}): AjvClass {
 export function standaloneValidatorSource(): string {
   const schema = modelSchema();
   const ajv = createAjv({ code: { source: true } });
-  const standalone = (createRequire(import.meta.url)('ajv/dist/standalone') as { default: (a: AjvClass, v: ValidateFunction) => string }).default;
+  const standalone = (
+    createRequire(import.meta.url)('ajv/dist/standalone') as { default: (a: AjvClass, v: ValidateFunction) => string }
+  ).default;
   return `${standalone(ajv, ajv.compile(schema))}\nmodule.exports.schemaDigest = ${JSON.stringify(schemaDigest(schema))};\n`;
 }
 
 /** A precompiled validator at `path`, when there is one built from `schema`; else undefined. */
-export function loadPrecompiledValidator(path: string, schema: Record<string, unknown> = modelSchema()): ValidateFunction | undefined {
+export function loadPrecompiledValidator(
+  path: string,
+  schema: Record<string, unknown> = modelSchema(),
+): ValidateFunction | undefined {
   try {
     const v = createRequire(import.meta.url)(path) as ValidateFunction & { schemaDigest?: string };
     return typeof v === 'function' && v.schemaDigest === schemaDigest(schema) ? v : undefined;
@@ -77,7 +82,9 @@ export function loadPrecompiledValidator(path: string, schema: Record<string, un
 
 function validator(): ValidateFunction {
   const schema = modelSchema();
-  compiled ??= loadPrecompiledValidator(fileURLToPath(new URL(`./${PRECOMPILED_VALIDATOR}`, import.meta.url)), schema) ?? createAjv().compile(schema);
+  compiled ??=
+    loadPrecompiledValidator(fileURLToPath(new URL(`./${PRECOMPILED_VALIDATOR}`, import.meta.url)), schema) ??
+    createAjv().compile(schema);
   return compiled;
 }
 
@@ -137,10 +144,13 @@ export function checkSchema(root: YNode): Diagnostic[] {
   const validate = validator();
   if (validate(toPlain(root))) return [];
   // `propertyNames` repeats the nested name error (which carries the name); `oneOf` repeats its branches'.
-  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if' && e.keyword !== 'propertyNames');
+  const errors = (validate.errors ?? []).filter(
+    (e) => e.keyword !== 'oneOf' && e.keyword !== 'if' && e.keyword !== 'propertyNames',
+  );
   // In a oneOf, the branch that went deeper is the one the writer meant: keep the deepest errors,
   // except key errors (unknown/missing keys) which are always precise.
-  const isKeyError = (e: ErrorObject) => e.keyword === 'additionalProperties' || e.keyword === 'required' || e.propertyName !== undefined;
+  const isKeyError = (e: ErrorObject) =>
+    e.keyword === 'additionalProperties' || e.keyword === 'required' || e.propertyName !== undefined;
   const deepest = errors.filter(
     (e) => isKeyError(e) || !errors.some((o) => o !== e && o.instancePath.startsWith(`${e.instancePath}/`)),
   );
@@ -149,10 +159,16 @@ export function checkSchema(root: YNode): Diagnostic[] {
   for (const e of deepest) {
     const { node, path } = locate(root, e.instancePath);
     const where = path === '' ? '' : `${path}: `;
-    const schema = e.parentSchema as { patternErrorMessage?: string; description?: string; properties?: Record<string, unknown> } | undefined;
+    const schema = e.parentSchema as
+      | { patternErrorMessage?: string; description?: string; properties?: Record<string, unknown> }
+      | undefined;
     if (e.propertyName !== undefined) {
       const hint = (schema?.patternErrorMessage ?? e.message ?? '').toString();
-      const d = error('bad-name', `${where}invalid name "${e.propertyName}": use ${hint}`, keyPos(node, e.propertyName));
+      const d = error(
+        'bad-name',
+        `${where}invalid name "${e.propertyName}": use ${hint}`,
+        keyPos(node, e.propertyName),
+      );
       out.set(`name:${e.instancePath}:${e.propertyName}`, d);
       continue;
     }
@@ -169,7 +185,10 @@ export function checkSchema(root: YNode): Diagnostic[] {
         const key = String((e.params as { missingProperty: string }).missingProperty);
         // validate.ts reports a missing `bulkhead:` (the format version) with a better message.
         if (e.instancePath === '' && key === 'bulkhead') break;
-        out.set(`req:${e.instancePath}:${key}`, error('missing-key', `${where}missing required key "${key}"`, node.pos));
+        out.set(
+          `req:${e.instancePath}:${key}`,
+          error('missing-key', `${where}missing required key "${key}"`, node.pos),
+        );
         break;
       }
       case 'type': {
@@ -197,14 +216,21 @@ export function checkSchema(root: YNode): Diagnostic[] {
         // Only `bulkhead:` uses const; validate.ts reports the version with a better message.
         break;
       default:
-        out.set(`other:${e.instancePath}:${e.keyword}`, error('bad-value', `${where}${e.message ?? 'invalid value'}`, node.pos));
+        out.set(
+          `other:${e.instancePath}:${e.keyword}`,
+          error('bad-value', `${where}${e.message ?? 'invalid value'}`, node.pos),
+        );
     }
   }
   for (const [pointer, types] of typeErrors) {
     const { node, path } = locate(root, pointer);
     const words = [...types].map((t) => TYPE_WORDS[t] ?? t);
-    const expected = words.length <= 2 ? words.join(' or ') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
-    out.set(`type:${pointer}`, error('wrong-type', `${path === '' ? 'the file' : path}: expected ${expected}, found ${kindOf(node)}`, node.pos));
+    const expected =
+      words.length <= 2 ? words.join(' or ') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+    out.set(
+      `type:${pointer}`,
+      error('wrong-type', `${path === '' ? 'the file' : path}: expected ${expected}, found ${kindOf(node)}`, node.pos),
+    );
   }
   return [...out.values()];
 }

@@ -16,7 +16,13 @@ export const NAMED_PROTOCOLS: Readonly<Record<string, number>> = { esp: 50, ah: 
 /** Protocols that carry port ranges. */
 export const PORT_PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 /** Every protocol keyword of the syntax (for "did you mean"). */
-export const PROTOCOL_KEYWORDS: readonly string[] = ['all', ...PORT_PROTOCOLS, 'icmp', 'icmpv6', ...Object.keys(NAMED_PROTOCOLS)];
+export const PROTOCOL_KEYWORDS: readonly string[] = [
+  'all',
+  ...PORT_PROTOCOLS,
+  'icmp',
+  'icmpv6',
+  ...Object.keys(NAMED_PROTOCOLS),
+];
 
 /** Parse outcome of one service item. */
 export type ServiceParse =
@@ -62,7 +68,10 @@ export const parseService: (raw: string | number) => ServiceParse = boundedMemo(
 function parseServiceText(raw: string | number): ServiceParse {
   if (typeof raw === 'number') {
     if (!Number.isInteger(raw) || raw < 0 || raw > 255) {
-      return fail('bad-protocol', `protocol number ${raw} is out of range (0-255); for a port write tcp/${raw} or udp/${raw}`);
+      return fail(
+        'bad-protocol',
+        `protocol number ${raw} is out of range (0-255); for a port write tcp/${raw} or udp/${raw}`,
+      );
     }
     return { kind: 'match', match: protocolNumberMatch(raw) };
   }
@@ -77,7 +86,11 @@ function parseServiceText(raw: string | number): ServiceParse {
   const rest = parts.slice(1);
   if (/^\d+$/.test(proto)) {
     const n = Number(proto);
-    if (n > 255) return fail('bad-protocol', `"${item}": protocol number ${n} is out of range (0-255); for a port write tcp/${n} or udp/${n}`);
+    if (n > 255)
+      return fail(
+        'bad-protocol',
+        `"${item}": protocol number ${n} is out of range (0-255); for a port write tcp/${n} or udp/${n}`,
+      );
     if (rest.length > 0) {
       const m = protocolNumberMatch(n);
       if (m.kind !== 'ports' && m.kind !== 'icmp') return fail('bad-service', `"${item}": protocol ${n} has no ports`);
@@ -95,12 +108,17 @@ function parseServiceText(raw: string | number): ServiceParse {
     if (rest.length > 1) return fail('bad-service', `"${item}": write ${protocol}/PORT or ${protocol}/FROM-TO`);
     const spec = rest[0]!;
     const range = spec.split('-');
-    if (range.length > 2 || spec === '') return fail('bad-port', `"${item}": "${spec}" is not a port or a FROM-TO range`);
+    if (range.length > 2 || spec === '')
+      return fail('bad-port', `"${item}": "${spec}" is not a port or a FROM-TO range`);
     const from = parsePort(range[0]!, item);
     if (typeof from !== 'number') return from;
     const to = range.length === 2 ? parsePort(range[1]!, item) : from;
     if (typeof to !== 'number') return to;
-    if (from > to) return fail('bad-port-range', `"${item}": the range ${from}-${to} is reversed; did you mean ${protocol}/${to}-${from}?`);
+    if (from > to)
+      return fail(
+        'bad-port-range',
+        `"${item}": the range ${from}-${to} is reversed; did you mean ${protocol}/${to}-${from}?`,
+      );
     return { kind: 'match', match: { kind: 'ports', protocol, from, to } };
   }
   if (proto === 'icmp' || proto === 'icmpv6') {
@@ -108,7 +126,8 @@ function parseServiceText(raw: string | number): ServiceParse {
     const nums: number[] = [];
     for (const [i, t] of rest.entries()) {
       const what = i === 0 ? 'type' : 'code';
-      if (!/^\d+$/.test(t) || Number(t) > 255) return fail('bad-icmp', `"${item}": ICMP ${what} "${t}" must be a number 0-255`);
+      if (!/^\d+$/.test(t) || Number(t) > 255)
+        return fail('bad-icmp', `"${item}": ICMP ${what} "${t}" must be a number 0-255`);
       nums.push(Number(t));
     }
     return { kind: 'match', match: { kind: 'icmp', protocol: proto, type: nums[0] ?? null, code: nums[1] ?? null } };
@@ -117,7 +136,8 @@ function parseServiceText(raw: string | number): ServiceParse {
     if (rest.length > 0) return fail('bad-service', `"${item}": ${proto} has no ports (write just "${proto}")`);
     return { kind: 'match', match: { kind: 'protocol', number: NAMED_PROTOCOLS[proto]! } };
   }
-  if (rest.length > 0) return { kind: 'error', code: 'bad-protocol', message: `"${item}": unknown protocol "${parts[0]}"` };
+  if (rest.length > 0)
+    return { kind: 'error', code: 'bad-protocol', message: `"${item}": unknown protocol "${parts[0]}"` };
   return { kind: 'name', name: item };
 }
 
@@ -127,9 +147,17 @@ export function formatPortMatch(m: PortMatch): string {
     case 'all':
       return 'all';
     case 'ports':
-      return m.from === m.to ? `${m.protocol}/${m.from}` : m.from === 0 && m.to === 65535 ? m.protocol : `${m.protocol}/${m.from}-${m.to}`;
+      return m.from === m.to
+        ? `${m.protocol}/${m.from}`
+        : m.from === 0 && m.to === 65535
+          ? m.protocol
+          : `${m.protocol}/${m.from}-${m.to}`;
     case 'icmp':
-      return m.type === null ? m.protocol : m.code === null ? `${m.protocol}/${m.type}` : `${m.protocol}/${m.type}/${m.code}`;
+      return m.type === null
+        ? m.protocol
+        : m.code === null
+          ? `${m.protocol}/${m.type}`
+          : `${m.protocol}/${m.type}/${m.code}`;
     case 'protocol': {
       const name = Object.entries(NAMED_PROTOCOLS).find(([, n]) => n === m.number)?.[0];
       return name ?? String(m.number);
@@ -140,8 +168,17 @@ export function formatPortMatch(m: PortMatch): string {
 /** A total order on matches, for sorted output: all, ports (tcp, udp, sctp), icmp, icmpv6, protocol numbers. */
 export function comparePortMatch(a: PortMatch, b: PortMatch): number {
   const rank = (m: PortMatch): number =>
-    m.kind === 'all' ? 0 : m.kind === 'ports' ? 1 + PORT_PROTOCOLS.indexOf(m.protocol) : m.kind === 'icmp' ? (m.protocol === 'icmp' ? 10 : 11) : 20;
-  const ra = rank(a), rb = rank(b);
+    m.kind === 'all'
+      ? 0
+      : m.kind === 'ports'
+        ? 1 + PORT_PROTOCOLS.indexOf(m.protocol)
+        : m.kind === 'icmp'
+          ? m.protocol === 'icmp'
+            ? 10
+            : 11
+          : 20;
+  const ra = rank(a),
+    rb = rank(b);
   if (ra !== rb) return ra - rb;
   if (a.kind === 'ports' && b.kind === 'ports') return a.from - b.from || a.to - b.to;
   if (a.kind === 'icmp' && b.kind === 'icmp') return (a.type ?? -1) - (b.type ?? -1) || (a.code ?? -1) - (b.code ?? -1);

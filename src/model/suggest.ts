@@ -7,12 +7,16 @@ import { error, warning, type Diagnostic, type SourcePos } from '../diagnostics.
 
 /** Edit distance between two strings (insert, delete, substitute, swap two neighbours). */
 export function editDistance(a: string, b: string): number {
-  const m = a.length, n = b.length;
-  const d: number[][] = Array.from({ length: m + 1 }, (_, i) => Array.from({ length: n + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const m = a.length,
+    n = b.length;
+  const d: number[][] = Array.from({ length: m + 1 }, (_, i) =>
+    Array.from({ length: n + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= m; i++) {
     for (let j = 1; j <= n; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const row = d[i]!, prev = d[i - 1]!;
+      const row = d[i]!,
+        prev = d[i - 1]!;
       let v = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
       row[j] = v;
@@ -66,8 +70,15 @@ export function checkKnownName(
   if (near.length > 0) {
     // The closest names only: `eu-wset-1` suggests eu-west-1, not eu-west-2 as well.
     const min = Math.min(...near.map((k) => editDistance(k, value)));
-    const best = near.filter((k) => editDistance(k, value) === min).sort().slice(0, 2);
-    return error(`misspelled-${what}`, `"${value}" is not ${noun}; did you mean ${best.map((b) => `"${b}"`).join(' or ')}?`, pos);
+    const best = near
+      .filter((k) => editDistance(k, value) === min)
+      .sort()
+      .slice(0, 2);
+    return error(
+      `misspelled-${what}`,
+      `"${value}" is not ${noun}; did you mean ${best.map((b) => `"${b}"`).join(' or ')}?`,
+      pos,
+    );
   }
   return warning(
     `unknown-${what}`,

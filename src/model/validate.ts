@@ -68,7 +68,17 @@ import { comparePortMatch, parseService, PROTOCOL_KEYWORDS } from './services.js
 import { closest, didYouMean } from './suggest.js';
 import { configOf, targetOf, type ConfigReader, type TargetDescriptor } from '../provider.js';
 import { getTarget, targetDescriptors } from '../targets.js';
-import type { EntityDef, FlowDef, GuardrailDef, GuardrailSide, PeerRef, SegmentDef, SegmentModel, ServiceDef, TierDef } from './types.js';
+import type {
+  EntityDef,
+  FlowDef,
+  GuardrailDef,
+  GuardrailSide,
+  PeerRef,
+  SegmentDef,
+  SegmentModel,
+  ServiceDef,
+  TierDef,
+} from './types.js';
 
 /** The format versions this Bulkhead reads. */
 export const SUPPORTED_VERSIONS: readonly number[] = [1];
@@ -87,10 +97,12 @@ interface Def<T> {
   value?: T;
 }
 
-const isStr = (n: YNode | undefined): n is YNode & { kind: 'scalar'; value: string } => n?.kind === 'scalar' && typeof n.value === 'string';
+const isStr = (n: YNode | undefined): n is YNode & { kind: 'scalar'; value: string } =>
+  n?.kind === 'scalar' && typeof n.value === 'string';
 const strOf = (n: YNode | undefined): string | undefined => (isStr(n) ? n.value : undefined);
 /** The items of a node that may be written as one item or a list. */
-const itemsOf = (n: YNode | undefined): readonly YNode[] => (n === undefined ? [] : n.kind === 'seq' ? n.items : n.kind === 'scalar' && n.value === null ? [] : [n]);
+const itemsOf = (n: YNode | undefined): readonly YNode[] =>
+  n === undefined ? [] : n.kind === 'seq' ? n.items : n.kind === 'scalar' && n.value === null ? [] : [n];
 const mapEntries = (n: YNode | undefined): readonly YEntry[] => (n?.kind === 'map' ? n.entries : []);
 
 /** Validates a loaded model (root file and includes) into a SegmentModel. */
@@ -122,7 +134,11 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
         const e = entry(f.root!, key);
         if (e) {
           diags.push(
-            error('include-content', `"${key}" belongs in the root model file (${rootFile.file}); included files hold services, entities, guardrails and include`, e.keyPos),
+            error(
+              'include-content',
+              `"${key}" belongs in the root model file (${rootFile.file}); included files hold services, entities, guardrails and include`,
+              e.keyPos,
+            ),
           );
         }
       }
@@ -132,10 +148,15 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
   // A root file with none of a model's own parts but guardrails, services or entities is a pack,
   // validated on its own: names it cannot resolve (the including model's segments and tiers) pass.
   const isPack =
-    root.kind === 'map' && !ROOT_ONLY_KEYS.some((k) => entry(root, k)) && ['guardrails', 'services', 'entities', 'include'].some((k) => entry(root, k));
+    root.kind === 'map' &&
+    !ROOT_ONLY_KEYS.some((k) => entry(root, k)) &&
+    ['guardrails', 'services', 'entities', 'include'].some((k) => entry(root, k));
   const nameNode = entry(root, 'name')?.value;
   const name = isPack ? '' : strOf(nameNode);
-  if (!isPack && entry(root, 'name') === undefined) diags.push(error('missing-name', 'the model has no "name" (it prefixes managed names and marks owned objects)', root.pos));
+  if (!isPack && entry(root, 'name') === undefined)
+    diags.push(
+      error('missing-name', 'the model has no "name" (it prefixes managed names and marks owned objects)', root.pos),
+    );
   const segmentsEntry = entry(root, 'segments');
   if (!isPack && root.kind === 'map' && segmentsEntry === undefined) {
     // Default-deny with no segments plans to destroy every object the model owns: never without a word.
@@ -149,7 +170,11 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
   } else if (!isPack && segmentsEntry?.value.kind === 'map' && segmentsEntry.value.entries.length === 0) {
     // (An empty `segments:` is not a mapping: the schema reports it.)
     diags.push(
-      warning('empty-segments', 'the model has no segments: a plan destroys every object it owns (retiring the model); silence with "ignoreWarnings: [empty-segments]"', segmentsEntry.keyPos),
+      warning(
+        'empty-segments',
+        'the model has no segments: a plan destroys every object it owns (retiring the model); silence with "ignoreWarnings: [empty-segments]"',
+        segmentsEntry.keyPos,
+      ),
     );
   }
 
@@ -160,7 +185,11 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
       for (const e of mapEntries(entry(f.root!, section)?.value)) {
         const prev = out.get(e.key);
         if (prev) {
-          diags.push(error('duplicate-definition', `${what} "${e.key}" is defined twice`, e.keyPos, [{ message: `first definition of ${what} "${e.key}"`, pos: prev.pos }]));
+          diags.push(
+            error('duplicate-definition', `${what} "${e.key}" is defined twice`, e.keyPos, [
+              { message: `first definition of ${what} "${e.key}"`, pos: prev.pos },
+            ]),
+          );
           continue;
         }
         out.set(e.key, { name: e.key, pos: e.keyPos, node: e.value, file: f });
@@ -179,12 +208,25 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
 
   // 4. Entities.
   const entities = new Map<string, EntityDef>();
-  entities.set(INTERNET, { kind: 'cidrs', name: INTERNET, pos: root.pos, ipv4: ['0.0.0.0/0'], ipv6: ['::/0'], builtin: 'internet' });
+  entities.set(INTERNET, {
+    kind: 'cidrs',
+    name: INTERNET,
+    pos: root.pos,
+    ipv4: ['0.0.0.0/0'],
+    ipv6: ['::/0'],
+    builtin: 'internet',
+  });
   const brokenEntities = new Set<string>();
   for (const def of entityDefs.values()) {
     brokenEntities.add(def.name);
     if (def.name === INTERNET) {
-      diags.push(error('reserved-name', `"${INTERNET}" is built in (every address outside the targets' internal ranges) and cannot be redefined`, def.pos));
+      diags.push(
+        error(
+          'reserved-name',
+          `"${INTERNET}" is built in (every address outside the targets' internal ranges) and cannot be redefined`,
+          def.pos,
+        ),
+      );
       continue;
     }
     if (def.name.startsWith('tier:')) continue; // the schema's name pattern reports it
@@ -207,9 +249,12 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
     const prev = places.get(where);
     if (prev) {
       diags.push(
-        error('target-conflict', `targets "${prev.name}" and "${t.name}" both manage the ${where}: one target per set of cloud objects`, t.pos, [
-          { message: `target "${prev.name}"`, pos: prev.pos },
-        ]),
+        error(
+          'target-conflict',
+          `targets "${prev.name}" and "${t.name}" both manage the ${where}: one target per set of cloud objects`,
+          t.pos,
+          [{ message: `target "${prev.name}"`, pos: prev.pos }],
+        ),
       );
     } else places.set(where, t);
   }
@@ -223,12 +268,22 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
       const seg = strOf(item);
       if (seg === undefined) continue;
       if (!segmentDefs.has(seg)) {
-        diags.push(error('unknown-reference', `tier "${def.name}" lists "${seg}", which is not a segment${didYouMean(seg, segmentDefs.keys())}`, item.pos));
+        diags.push(
+          error(
+            'unknown-reference',
+            `tier "${def.name}" lists "${seg}", which is not a segment${didYouMean(seg, segmentDefs.keys())}`,
+            item.pos,
+          ),
+        );
         continue;
       }
       const prev = tierOf.get(seg);
       if (prev && prev.tier !== def.name) {
-        diags.push(error('tier-conflict', `segment "${seg}" is in two tiers, "${prev.tier}" and "${def.name}"`, item.pos, [{ message: `"${seg}" in tier "${prev.tier}"`, pos: prev.pos }]));
+        diags.push(
+          error('tier-conflict', `segment "${seg}" is in two tiers, "${prev.tier}" and "${def.name}"`, item.pos, [
+            { message: `"${seg}" in tier "${prev.tier}"`, pos: prev.pos },
+          ]),
+        );
         continue;
       }
       tierOf.set(seg, { tier: def.name, pos: item.pos });
@@ -263,7 +318,8 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
             if (ent?.kind === 'fqdns') fqdnUses.push({ entity: ref.name, pos: p.pos });
           }
         }
-        if (peersNode && itemsOf(peersNode).length === 0) diags.push(error('empty-list', `"${peerKey}" is empty: name at least one peer`, peersNode.pos));
+        if (peersNode && itemsOf(peersNode).length === 0)
+          diags.push(error('empty-list', `"${peerKey}" is empty: name at least one peer`, peersNode.pos));
         const portsNode = entry(item, 'ports')?.value;
         const svc = expandPorts(portsNode, services, diags);
         flows.push({ direction, peers, services: svc, pos: item.pos });
@@ -278,7 +334,13 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
       flows,
     } as SegmentDef);
     if (name !== undefined && nameLimit && name.length + 1 + def.name.length > nameLimit.max) {
-      diags.push(error('name-too-long', `"${name}-${def.name}" is longer than ${nameLimit.max} characters (${nameLimit.why}); shorten the model or segment name`, def.pos));
+      diags.push(
+        error(
+          'name-too-long',
+          `"${name}-${def.name}" is longer than ${nameLimit.max} characters (${nameLimit.why}); shorten the model or segment name`,
+          def.pos,
+        ),
+      );
     }
   }
 
@@ -292,10 +354,15 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
     for (const t of [...targets.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       if (!(ent as CloudBindings)[t.kind]) {
         diags.push(
-          error('missing-cloud-binding', `entity "${ent.name}" has no ${t.kind} binding, but target "${t.name}" is on ${t.kind}`, use.pos, [
-            { message: `target "${t.name}"`, pos: t.pos },
-            { message: `entity "${ent.name}"`, pos: ent.pos },
-          ]),
+          error(
+            'missing-cloud-binding',
+            `entity "${ent.name}" has no ${t.kind} binding, but target "${t.name}" is on ${t.kind}`,
+            use.pos,
+            [
+              { message: `target "${t.name}"`, pos: t.pos },
+              { message: `entity "${ent.name}"`, pos: ent.pos },
+            ],
+          ),
         );
       }
     }
@@ -328,7 +395,11 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
       const complete = !hasErrors(diags.slice(before));
       const prev = guardrailNames.get(g.name);
       if (prev) {
-        diags.push(error('duplicate-definition', `guardrail "${g.name}" is defined twice`, g.pos, [{ message: `first definition of guardrail "${g.name}"`, pos: prev }]));
+        diags.push(
+          error('duplicate-definition', `guardrail "${g.name}" is defined twice`, g.pos, [
+            { message: `first definition of guardrail "${g.name}"`, pos: prev },
+          ]),
+        );
         continue;
       }
       guardrailNames.set(g.name, g.pos);
@@ -358,7 +429,10 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
 function checkVersion(f: LoadedFile, diags: Diagnostic[]): void {
   const e = entry(f.root!, 'bulkhead');
   if (!e) {
-    if (f.root!.kind === 'map') diags.push(error('missing-version', 'the file does not say its format version: add "bulkhead: 1" at the top', f.root!.pos));
+    if (f.root!.kind === 'map')
+      diags.push(
+        error('missing-version', 'the file does not say its format version: add "bulkhead: 1" at the top', f.root!.pos),
+      );
     return;
   }
   const v = e.value.kind === 'scalar' ? e.value.value : undefined;
@@ -366,7 +440,13 @@ function checkVersion(f: LoadedFile, diags: Diagnostic[]): void {
   if (typeof v === 'string' && SUPPORTED_VERSIONS.map(String).includes(v.trim())) {
     // A quoted version is a string: the schema says a number, and a tool reading the file with
     // another YAML or JSON parser would disagree with us about what it is.
-    diags.push(error('unsupported-version', `format version ${JSON.stringify(v)} is a string: write the number, "bulkhead: ${v.trim()}" without quotes`, e.value.pos));
+    diags.push(
+      error(
+        'unsupported-version',
+        `format version ${JSON.stringify(v)} is a string: write the number, "bulkhead: ${v.trim()}" without quotes`,
+        e.value.pos,
+      ),
+    );
     return;
   }
   diags.push(
@@ -379,7 +459,10 @@ function checkVersion(f: LoadedFile, diags: Diagnostic[]): void {
 }
 
 /** Expands named services (recursively, with cycle detection); undefined for a broken service. */
-function resolveServices(defs: ReadonlyMap<string, Def<ServiceDef>>, diags: Diagnostic[]): Map<string, ServiceDef | undefined> {
+function resolveServices(
+  defs: ReadonlyMap<string, Def<ServiceDef>>,
+  diags: Diagnostic[],
+): Map<string, ServiceDef | undefined> {
   const done = new Map<string, ServiceDef | undefined>();
   const resolve = (def: Def<ServiceDef>, stack: string[]): ServiceDef | undefined => {
     if (done.has(def.name)) return done.get(def.name);
@@ -396,7 +479,11 @@ function resolveServices(defs: ReadonlyMap<string, Def<ServiceDef>>, diags: Diag
       ok = false;
     }
     for (const item of items) {
-      if (item.kind !== 'scalar' || !(typeof item.value === 'string' || (typeof item.value === 'number' && Number.isInteger(item.value)))) continue; // the schema reports other types
+      if (
+        item.kind !== 'scalar' ||
+        !(typeof item.value === 'string' || (typeof item.value === 'number' && Number.isInteger(item.value)))
+      )
+        continue; // the schema reports other types
       const p = parseService(item.value);
       if (p.kind === 'error') {
         diags.push(error(p.code, p.message, item.pos));
@@ -406,10 +493,22 @@ function resolveServices(defs: ReadonlyMap<string, Def<ServiceDef>>, diags: Diag
       } else {
         const ref = defs.get(p.name);
         if (!ref) {
-          diags.push(error('unknown-service', `unknown service "${p.name}"${didYouMean(p.name, [...defs.keys(), ...PROTOCOL_KEYWORDS])}`, item.pos));
+          diags.push(
+            error(
+              'unknown-service',
+              `unknown service "${p.name}"${didYouMean(p.name, [...defs.keys(), ...PROTOCOL_KEYWORDS])}`,
+              item.pos,
+            ),
+          );
           ok = false;
         } else if ([...stack, def.name].includes(p.name)) {
-          diags.push(error('service-cycle', `service "${def.name}" refers back to itself: ${[...stack.slice(stack.indexOf(p.name)), def.name, p.name].join(' -> ')}`, item.pos));
+          diags.push(
+            error(
+              'service-cycle',
+              `service "${def.name}" refers back to itself: ${[...stack.slice(stack.indexOf(p.name)), def.name, p.name].join(' -> ')}`,
+              item.pos,
+            ),
+          );
           ok = false;
         } else {
           const sub = resolve(ref, [...stack, def.name]);
@@ -426,7 +525,6 @@ function resolveServices(defs: ReadonlyMap<string, Def<ServiceDef>>, diags: Diag
   return done;
 }
 
-
 /** Sorted, unique matches. */
 export function dedupeMatches(matches: readonly PortMatch[]): PortMatch[] {
   const seen = new Set<string>();
@@ -442,22 +540,43 @@ export function dedupeMatches(matches: readonly PortMatch[]): PortMatch[] {
 }
 
 /** Expands a `ports` node (one item or a list; literals or service names) into positioned matches. */
-function expandPorts(node: YNode | undefined, services: ReadonlyMap<string, ServiceDef | undefined>, diags: Diagnostic[]): { match: PortMatch; pos: SourcePos }[] {
+function expandPorts(
+  node: YNode | undefined,
+  services: ReadonlyMap<string, ServiceDef | undefined>,
+  diags: Diagnostic[],
+): { match: PortMatch; pos: SourcePos }[] {
   const out: { match: PortMatch; pos: SourcePos }[] = [];
   if (!node) return out;
   const items = itemsOf(node);
-  if (items.length === 0) diags.push(error('empty-list', '"ports" is empty: name at least one service (or "all")', node.pos));
+  if (items.length === 0)
+    diags.push(error('empty-list', '"ports" is empty: name at least one service (or "all")', node.pos));
   for (const item of items) {
-    if (item.kind !== 'scalar' || !(typeof item.value === 'string' || (typeof item.value === 'number' && Number.isInteger(item.value)))) continue; // the schema reports other types
+    if (
+      item.kind !== 'scalar' ||
+      !(typeof item.value === 'string' || (typeof item.value === 'number' && Number.isInteger(item.value)))
+    )
+      continue; // the schema reports other types
     if (typeof item.value === 'number' && item.value > 255) {
-      diags.push(error('bad-service', `${item.value} is not a service: write a protocol with the port, like tcp/${item.value} or udp/${item.value}`, item.pos));
+      diags.push(
+        error(
+          'bad-service',
+          `${item.value} is not a service: write a protocol with the port, like tcp/${item.value} or udp/${item.value}`,
+          item.pos,
+        ),
+      );
       continue;
     }
     const p = parseService(item.value);
     if (p.kind === 'error') diags.push(error(p.code, p.message, item.pos));
     else if (p.kind === 'match') out.push({ match: p.match, pos: item.pos });
     else if (!services.has(p.name)) {
-      diags.push(error('unknown-service', `unknown service "${p.name}"${didYouMean(p.name, [...services.keys(), ...PROTOCOL_KEYWORDS])}`, item.pos));
+      diags.push(
+        error(
+          'unknown-service',
+          `unknown service "${p.name}"${didYouMean(p.name, [...services.keys(), ...PROTOCOL_KEYWORDS])}`,
+          item.pos,
+        ),
+      );
     } else {
       const svc = services.get(p.name);
       if (svc) for (const m of svc.matches) out.push({ match: m, pos: item.pos });
@@ -466,8 +585,13 @@ function expandPorts(node: YNode | undefined, services: ReadonlyMap<string, Serv
   return out;
 }
 
-function parseCidrList(node: YNode | undefined, owner: string, diags: Diagnostic[]): { ipv4: string[]; ipv6: string[] } {
-  const ipv4: string[] = [], ipv6: string[] = [];
+function parseCidrList(
+  node: YNode | undefined,
+  owner: string,
+  diags: Diagnostic[],
+): { ipv4: string[]; ipv6: string[] } {
+  const ipv4: string[] = [],
+    ipv6: string[] = [];
   for (const item of itemsOf(node)) {
     if (!isStr(item)) continue; // schema
     const c = parseCidr(item.value);
@@ -488,7 +612,8 @@ function parseCidrList(node: YNode | undefined, owner: string, diags: Diagnostic
 /** The strictest managed-name limit of the registered providers (a model stays portable to all of them). */
 function managedNameLimit(): { readonly max: number; readonly why: string } | undefined {
   let best: { readonly max: number; readonly why: string } | undefined;
-  for (const d of targetDescriptors()) if (d.managedNameLimit && (!best || d.managedNameLimit.max < best.max)) best = d.managedNameLimit;
+  for (const d of targetDescriptors())
+    if (d.managedNameLimit && (!best || d.managedNameLimit.max < best.max)) best = d.managedNameLimit;
   return best;
 }
 
@@ -522,16 +647,26 @@ function segmentOverrides(name: string, node: YNode, diags: Diagnostic[]): Segme
   for (const d of targetDescriptors()) {
     const o = entry(node, d.id)?.value;
     if (o?.kind !== 'map') continue;
-    const fields = d.parseSegmentBinding ? d.parseSegmentBinding(configReader(o, diags), { segment: name }) : stringFields(o, d.segmentBindingKeys);
+    const fields = d.parseSegmentBinding
+      ? d.parseSegmentBinding(configReader(o, diags), { segment: name })
+      : stringFields(o, d.segmentBindingKeys);
     if (fields && Object.keys(fields).length > 0) out[d.id] = fields;
   }
   return out as SegmentOverrides;
 }
 
-function parseBinding(d: TargetDescriptor, entity: string, node: YNode, owner: string, diags: Diagnostic[]): CloudBinding | undefined {
+function parseBinding(
+  d: TargetDescriptor,
+  entity: string,
+  node: YNode,
+  owner: string,
+  diags: Diagnostic[],
+): CloudBinding | undefined {
   if (node.kind !== 'map') return undefined;
   const { ipv4, ipv6 } = parseCidrList(entry(node, 'cidrs')?.value, owner, diags);
-  const fields = d.parseEntityBinding ? d.parseEntityBinding(configReader(node, diags), { entity }) : stringFields(node, d.entityBindingKeys);
+  const fields = d.parseEntityBinding
+    ? d.parseEntityBinding(configReader(node, diags), { entity })
+    : stringFields(node, d.entityBindingKeys);
   if (Object.keys(fields).length === 0 && !entry(node, 'cidrs')) {
     const what = [...(d.entityBindingKeys ?? []), 'cidrs'].map((k) => `"${k}"`).join(' or ');
     diags.push(error('empty-binding', `${owner}: the ${d.id} binding needs ${what}`, node.pos));
@@ -548,7 +683,11 @@ function parseEntity(def: Def<EntityDef>, diags: Diagnostic[]): EntityDef | unde
   const owner = `entity "${def.name}"`;
   const has = (k: string) => entry(n, k) !== undefined;
   const clouds = targetDescriptors();
-  const kinds = [has('cidrs') && 'cidrs', has('fqdns') && 'fqdns', clouds.some((d) => has(d.id)) && 'per-cloud bindings'].filter(Boolean);
+  const kinds = [
+    has('cidrs') && 'cidrs',
+    has('fqdns') && 'fqdns',
+    clouds.some((d) => has(d.id)) && 'per-cloud bindings',
+  ].filter(Boolean);
   if (kinds.length !== 1) {
     diags.push(
       error(
@@ -615,7 +754,8 @@ function parseTarget(def: Def<TargetSpec>, diags: Diagnostic[]): TargetSpec | un
   if (rangesNode) {
     const r = parseCidrList(rangesNode, `target "${def.name}" internalRanges`, diags);
     internalRanges = [...r.ipv4, ...r.ipv6];
-    if (itemsOf(rangesNode).length === 0) diags.push(error('empty-list', `target "${def.name}": internalRanges is empty`, rangesNode.pos));
+    if (itemsOf(rangesNode).length === 0)
+      diags.push(error('empty-list', `target "${def.name}": internalRanges is empty`, rangesNode.pos));
   }
   const config = d.parse(configReader(c, diags), { name: def.name, internalRanges });
   return config === undefined ? undefined : (targetOf(d.id, def.name, def.pos, config) as TargetSpec);
@@ -641,24 +781,34 @@ function makeResolver(
       const tier = tiers.get(t);
       if (!tier && isPack) return { kind: 'tier', name: t, segments: [] };
       if (!tier) {
-        const hint = segments.has(t) ? `; "${t}" is a segment: write "${t}"` : didYouMean(t, tiers.keys()).replace(/"([^"]+)"/g, '"tier:$1"');
+        const hint = segments.has(t)
+          ? `; "${t}" is a segment: write "${t}"`
+          : didYouMean(t, tiers.keys()).replace(/"([^"]+)"/g, '"tier:$1"');
         diags.push(error('unknown-reference', `unknown tier "${t}"${hint}`, node.pos));
         return undefined;
       }
       return { kind: 'tier', name: t, segments: tier.segments };
     }
-    const isSeg = segments.has(text), ent = entities.get(text);
+    const isSeg = segments.has(text),
+      ent = entities.get(text);
     if (isSeg && ent) {
-      diags.push(error('ambiguous-reference', `"${text}" is both a segment and an entity; rename one of them`, node.pos, [{ message: `entity "${text}"`, pos: ent.pos }]));
+      diags.push(
+        error('ambiguous-reference', `"${text}" is both a segment and an entity; rename one of them`, node.pos, [
+          { message: `entity "${text}"`, pos: ent.pos },
+        ]),
+      );
       return undefined;
     }
     if (isSeg) return { kind: 'segment', name: text };
     if (ent) {
       if (ent.kind === 'fqdns' && role === 'source') {
         diags.push(
-          error('fqdn-source', `entity "${text}" is a set of FQDNs and cannot be a source: clouds match a packet's source by address, not by name; use a "cidrs" entity`, node.pos, [
-            { message: `entity "${text}"`, pos: ent.pos },
-          ]),
+          error(
+            'fqdn-source',
+            `entity "${text}" is a set of FQDNs and cannot be a source: clouds match a packet's source by address, not by name; use a "cidrs" entity`,
+            node.pos,
+            [{ message: `entity "${text}"`, pos: ent.pos }],
+          ),
         );
         return undefined;
       }
@@ -672,20 +822,38 @@ function makeResolver(
     if (broken.has(text)) return undefined;
     if (isPack) return { kind: 'segment', name: text };
     if (tiers.has(text)) {
-      diags.push(error('unknown-reference', `"${text}" is a tier, not a segment or entity; did you mean "tier:${text}"?`, node.pos));
+      diags.push(
+        error(
+          'unknown-reference',
+          `"${text}" is a tier, not a segment or entity; did you mean "tier:${text}"?`,
+          node.pos,
+        ),
+      );
       return undefined;
     }
     const candidates = [...segments.keys(), ...entities.keys(), ...[...tiers.keys()].map((t) => `tier:${t}`)];
     const best = closest(text, candidates, 2);
     const hint = best.length > 0 ? `; did you mean ${best.map((b) => `"${b}"`).join(' or ')}?` : '';
-    diags.push(error('unknown-reference', `unknown reference "${text}": no segment, entity or tier has this name${hint}`, node.pos));
+    diags.push(
+      error(
+        'unknown-reference',
+        `unknown reference "${text}": no segment, entity or tier has this name${hint}`,
+        node.pos,
+      ),
+    );
     return undefined;
   };
 }
 
-function side(node: YNode | undefined, resolver: Resolver, role: 'source' | 'destination' | 'protected', diags: Diagnostic[]): GuardrailSide {
+function side(
+  node: YNode | undefined,
+  resolver: Resolver,
+  role: 'source' | 'destination' | 'protected',
+  diags: Diagnostic[],
+): GuardrailSide {
   const refs: { ref: PeerRef; pos: SourcePos }[] = [];
-  if (node && itemsOf(node).length === 0) diags.push(error('empty-list', 'the list is empty: name at least one segment, tier or entity', node.pos));
+  if (node && itemsOf(node).length === 0)
+    diags.push(error('empty-list', 'the list is empty: name at least one segment, tier or entity', node.pos));
   for (const item of itemsOf(node)) {
     const ref = resolver(item, role);
     if (ref) refs.push({ ref, pos: item.pos });
@@ -702,7 +870,8 @@ function parseGuardrail(
 ): GuardrailDef | undefined {
   const name = strOf(entry(item, 'name')?.value);
   if (name === undefined) return undefined; // schema: required
-  const deny = entry(item, 'deny'), only = entry(item, 'only');
+  const deny = entry(item, 'deny'),
+    only = entry(item, 'only');
   if ((deny ? 1 : 0) + (only ? 1 : 0) !== 1) {
     diags.push(error('guardrail-kind', `guardrail "${name}" needs exactly one of "deny" or "only"`, item.pos));
     return undefined;
@@ -711,16 +880,25 @@ function parseGuardrail(
     const from = side(entry(deny.value, 'from')?.value, resolver, 'source', diags);
     const to = side(entry(deny.value, 'to')?.value, resolver, 'destination', diags);
     const portsNode = entry(deny.value, 'ports')?.value;
-    const services_ = portsNode ? dedupeMatches(expandPorts(portsNode, services, diags).map((s) => s.match)) : [{ kind: 'all' } as const];
+    const services_ = portsNode
+      ? dedupeMatches(expandPorts(portsNode, services, diags).map((s) => s.match))
+      : [{ kind: 'all' } as const];
     const external = (s: GuardrailSide) => s.refs.length > 0 && s.refs.every((r) => r.ref.kind === 'entity');
     if (external(from) && external(to)) {
-      diags.push(error('bad-guardrail', `guardrail "${name}": "from" and "to" both name entities; a guardrail constrains flows of the model's segments, so one side must be a segment or tier (or left out for all)`, deny.keyPos));
+      diags.push(
+        error(
+          'bad-guardrail',
+          `guardrail "${name}": "from" and "to" both name entities; a guardrail constrains flows of the model's segments, so one side must be a segment or tier (or left out for all)`,
+          deny.keyPos,
+        ),
+      );
     }
     void entities;
     return { kind: 'deny', name, pos: item.pos, from, to, services: services_ };
   }
   const o = only!;
-  const toNode = entry(o.value, 'to')?.value, fromNode = entry(o.value, 'from')?.value;
+  const toNode = entry(o.value, 'to')?.value,
+    fromNode = entry(o.value, 'from')?.value;
   const to = side(toNode, resolver, 'protected', diags);
   const from = side(fromNode, resolver, 'source', diags);
   return { kind: 'only', name, pos: item.pos, to, from };

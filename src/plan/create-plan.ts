@@ -25,7 +25,6 @@ export interface PlanOptions {
   readonly allowUnresolved?: boolean;
 }
 
-
 /**
  * FQDN diagnostics that matter for `targets`: without a target that uses resolved addresses, an
  * unresolved name changes nothing and is not reported.
@@ -57,7 +56,9 @@ export function selectTargets(rules: RuleSet, names: readonly string[] | undefin
 
 /** Plan counts the way Terraform counts: a replace is one add and one destroy. */
 export function summarize(changes: readonly Change[]): Plan['summary'] {
-  let add = 0, change = 0, destroy = 0;
+  let add = 0,
+    change = 0,
+    destroy = 0;
   for (const c of changes) {
     if (c.action === 'create') add++;
     else if (c.action === 'update') change++;
@@ -106,7 +107,11 @@ export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<
     const provider = options.providers(target.kind);
     if (!provider) {
       diagnostics.push(
-        warning('provider-unavailable', `provider ${target.kind} not available yet, target ${target.name} skipped`, target.pos),
+        warning(
+          'provider-unavailable',
+          `provider ${target.kind} not available yet, target ${target.name} skipped`,
+          target.pos,
+        ),
       );
       continue;
     }
@@ -124,7 +129,8 @@ export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<
   const ctx: RenderContext = { resolved: fqdns.resolved };
 
   const validation = runnable.map(({ target, provider }) => provider.validate(rules, target, ctx));
-  if (validation.some(hasErrors) || hasErrors(fqdnDiagnostics)) return emptyPlan(rules, [...diagnostics, ...validation.flat()]);
+  if (validation.some(hasErrors) || hasErrors(fqdnDiagnostics))
+    return emptyPlan(rules, [...diagnostics, ...validation.flat()]);
 
   const states = await readAll(runnable, (target, provider) =>
     provider.read(target, options.source(target), { model: rules.model.name, segments: rules.segments }),
@@ -143,8 +149,12 @@ export async function readAll<T>(
   read: (target: TargetSpec, provider: Provider) => Promise<T>,
 ): Promise<{ ok: true; values: T[] } | { ok: false; diagnostics: Diagnostic[] }> {
   // `then` also catches a provider that throws synchronously instead of rejecting.
-  const settled = await Promise.allSettled(runnable.map(({ target, provider }) => Promise.resolve().then(() => read(target, provider))));
-  const bug = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof ProviderError));
+  const settled = await Promise.allSettled(
+    runnable.map(({ target, provider }) => Promise.resolve().then(() => read(target, provider))),
+  );
+  const bug = settled.find(
+    (s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof ProviderError),
+  );
   if (bug) throw bug.reason;
   const failed: Diagnostic[] = [];
   settled.forEach((s, i) => {
@@ -181,7 +191,10 @@ function planTargets(
     const targetDiagnostics = [...validation[i]!, ...state.diagnostics];
     if (foreign.length > 0) {
       targetDiagnostics.push(
-        error('render-wrong-target', `provider ${provider.id} rendered ${foreign[0]!.address} outside target ${target.name}`),
+        error(
+          'render-wrong-target',
+          `provider ${provider.id} rendered ${foreign[0]!.address} outside target ${target.name}`,
+        ),
       );
     }
     return {

@@ -41,7 +41,11 @@ export const DRIFT_RULES: readonly { id: DriftKind; description: string; level: 
   { id: 'modified-object', description: 'An owned object differs from the model.', level: 'warning' },
   { id: 'modified-rule', description: 'A rule differs from the model.', level: 'warning' },
   { id: 'unexpected-object', description: 'An owned object is no longer in the model.', level: 'warning' },
-  { id: 'unexpected-rule', description: 'A rule not in the model was added to an owned object (possibly opening access).', level: 'error' },
+  {
+    id: 'unexpected-rule',
+    description: 'A rule not in the model was added to an owned object (possibly opening access).',
+    level: 'error',
+  },
 ];
 
 function itemsOf(change: Change): DriftItem[] {
@@ -51,12 +55,21 @@ function itemsOf(change: Change): DriftItem[] {
     case 'create': {
       const n = change.after!.children.length;
       const rules = n === 0 ? '' : ` (the model gives it ${n} rule${n === 1 ? '' : 's'})`;
-      return [{ ...base, kind: 'missing-object', message: `${change.address}: does not exist${rules}`, origins: owner }];
+      return [
+        { ...base, kind: 'missing-object', message: `${change.address}: does not exist${rules}`, origins: owner },
+      ];
     }
     case 'delete': {
       const n = change.before!.children.length;
       const rules = n === 0 ? '' : `, with ${n} rule${n === 1 ? '' : 's'}`;
-      return [{ ...base, kind: 'unexpected-object', message: `${change.address}: owned by the model but no longer defined in it${rules}`, origins: [] }];
+      return [
+        {
+          ...base,
+          kind: 'unexpected-object',
+          message: `${change.address}: owned by the model but no longer defined in it${rules}`,
+          origins: [],
+        },
+      ];
     }
     case 'replace':
     case 'update': {
@@ -70,12 +83,27 @@ function itemsOf(change: Change): DriftItem[] {
         });
       }
       // A replace carries every rule; like plan, say only the rules that actually differ.
-      const children = change.action === 'replace' ? diffChildren(change.before!.children, change.after!.children) : change.childChanges;
+      const children =
+        change.action === 'replace'
+          ? diffChildren(change.before!.children, change.after!.children)
+          : change.childChanges;
       for (const c of children) {
         if (c.action === 'create') {
-          items.push({ ...base, kind: 'missing-rule', key: c.key, message: `${change.address}: missing rule ${c.after!.summary}`, origins: c.after!.origins ?? owner });
+          items.push({
+            ...base,
+            kind: 'missing-rule',
+            key: c.key,
+            message: `${change.address}: missing rule ${c.after!.summary}`,
+            origins: c.after!.origins ?? owner,
+          });
         } else if (c.action === 'delete') {
-          items.push({ ...base, kind: 'unexpected-rule', key: c.key, message: `${change.address}: unexpected rule ${c.before!.summary}`, origins: owner });
+          items.push({
+            ...base,
+            kind: 'unexpected-rule',
+            key: c.key,
+            message: `${change.address}: unexpected rule ${c.before!.summary}`,
+            origins: owner,
+          });
         } else {
           const before = c.before!.summary;
           const after = c.after!.summary;
@@ -125,7 +153,9 @@ const MARK: { readonly [K in DriftKind]: string } = {
 export function formatDriftText(plan: Plan, style: Style): string {
   const items = driftItems(plan);
   if (items.length === 0) {
-    return plan.targets.length === 0 ? 'No target was checked.\n' : `${style.green('No drift.')} The state matches the model.\n`;
+    return plan.targets.length === 0
+      ? 'No target was checked.\n'
+      : `${style.green('No drift.')} The state matches the model.\n`;
   }
   const out: string[] = [];
   for (const t of plan.targets) {
@@ -134,22 +164,29 @@ export function formatDriftText(plan: Plan, style: Style): string {
       out.push(`${style.bold(`Target ${t.target}`)} (${t.provider}, ${t.source} state): no drift\n`);
       continue;
     }
-    out.push(`${style.bold(`Target ${t.target}`)} (${t.provider}, ${t.source} state): ${t.changes.length} drifted object${t.changes.length === 1 ? '' : 's'}\n`);
+    out.push(
+      `${style.bold(`Target ${t.target}`)} (${t.provider}, ${t.source} state): ${t.changes.length} drifted object${t.changes.length === 1 ? '' : 's'}\n`,
+    );
     for (const c of t.changes) {
       const where = c.after?.origins?.[0];
-      out.push(`  ${style.bold(c.address)}${where ? style.dim(` (${where.pos.file}:${where.pos.line}:${where.pos.column})`) : ''}\n`);
+      out.push(
+        `  ${style.bold(c.address)}${where ? style.dim(` (${where.pos.file}:${where.pos.line}:${where.pos.column})`) : ''}\n`,
+      );
       for (const i of mine.filter((x) => x.address === c.address)) {
         const color = MARK[i.kind] === '+' ? style.red : MARK[i.kind] === '-' ? style.yellow : style.cyan;
         const text = i.message.startsWith(`${c.address}: `) ? i.message.slice(c.address.length + 2) : i.message;
         out.push(`    ${color(MARK[i.kind])} ${i.kind.padEnd(17)} ${text}\n`);
         // Like plan, show the rules of an object that is missing or should not be there.
-        const rules = i.kind === 'missing-object' ? c.after!.children : i.kind === 'unexpected-object' ? c.before!.children : [];
+        const rules =
+          i.kind === 'missing-object' ? c.after!.children : i.kind === 'unexpected-object' ? c.before!.children : [];
         for (const r of rules) out.push(`        ${color(MARK[i.kind])} ${r.summary}\n`);
       }
     }
   }
   const objects = plan.targets.reduce((n, t) => n + t.changes.length, 0);
-  out.push(`\nDrift: ${objects} object${objects === 1 ? '' : 's'} differ${objects === 1 ? 's' : ''} from the model (${items.length} finding${items.length === 1 ? '' : 's'}). Run \`bulkhead plan\` to see the changes that would revert it.\n`);
+  out.push(
+    `\nDrift: ${objects} object${objects === 1 ? '' : 's'} differ${objects === 1 ? 's' : ''} from the model (${items.length} finding${items.length === 1 ? '' : 's'}). Run \`bulkhead plan\` to see the changes that would revert it.\n`,
+  );
   return out.join('');
 }
 

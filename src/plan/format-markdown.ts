@@ -35,7 +35,8 @@ function detailLines(c: Change): string[] {
   for (const ch of children) {
     const mark = ch.action === 'create' ? '+' : ch.action === 'delete' ? '-' : '!';
     const widens = ch.action === 'create' && ch.after?.widens ? '   (widens access)' : '';
-    const text = ch.action === 'update' ? `${ch.before!.summary} -> ${ch.after!.summary}` : (ch.after ?? ch.before)!.summary;
+    const text =
+      ch.action === 'update' ? `${ch.before!.summary} -> ${ch.after!.summary}` : (ch.after ?? ch.before)!.summary;
     lines.push(`${mark}   ${text}${widens}`);
   }
   return lines;
@@ -45,7 +46,14 @@ function detailLines(c: Change): string[] {
 function flowDiagram(f: TargetFlowChanges): string[] {
   const { lines, omitted } = formatFlowChangesMermaid(f);
   const n = (k: number) => `${k} flow${k === 1 ? '' : 's'}`;
-  const out = ['', `Flows: ${f.added.length > 0 ? `+${n(f.added.length)} added` : ''}${f.added.length > 0 && f.removed.length > 0 ? ', ' : ''}${f.removed.length > 0 ? `-${n(f.removed.length)} removed` : ''} (green: added, red dashed: removed).`, '', '```mermaid', ...lines, '```'];
+  const out = [
+    '',
+    `Flows: ${f.added.length > 0 ? `+${n(f.added.length)} added` : ''}${f.added.length > 0 && f.removed.length > 0 ? ', ' : ''}${f.removed.length > 0 ? `-${n(f.removed.length)} removed` : ''} (green: added, red dashed: removed).`,
+    '',
+    '```mermaid',
+    ...lines,
+    '```',
+  ];
   if (omitted > 0) out.push('', `… and ${omitted} more (every rule is in Details).`);
   return out;
 }
@@ -62,7 +70,10 @@ export function formatPlanMarkdown(plan: Plan): string {
     out.push('**No changes.** The state matches the model.');
   } else {
     out.push(`**Plan: ${add} to add, ${change} to change, ${destroy} to destroy.**`);
-    if (widening > 0) out.push(`\n> [!WARNING]\n> ${widening} change${widening === 1 ? ' widens' : 's widen'} access (new internet ingress or a new peer).`);
+    if (widening > 0)
+      out.push(
+        `\n> [!WARNING]\n> ${widening} change${widening === 1 ? ' widens' : 's widen'} access (new internet ingress or a new peer).`,
+      );
   }
   const flows = new Map<string, TargetFlowChanges>(planFlowChanges(plan).map((f) => [f.target, f]));
   for (const t of plan.targets) {

@@ -96,7 +96,9 @@ export function formatChange(change: Change, style: Style): string {
       lines.push(`${indent}${style.red('-')} ${name} = ${formatValue(a.before)}`);
     } else {
       const forces = change.action === 'replace' && forceNew.has(a.name) ? style.red(' # forces replacement') : '';
-      lines.push(`${indent}${style.yellow('~')} ${name} = ${formatValue(a.before)} -> ${formatValue(a.after)}${forces}`);
+      lines.push(
+        `${indent}${style.yellow('~')} ${name} = ${formatValue(a.before)} -> ${formatValue(a.after)}${forces}`,
+      );
     }
   }
   // A replace deletes and recreates every rule; the reader wants to see what actually differs.
@@ -141,7 +143,9 @@ export function formatPlanText(plan: Plan, style: Style): string {
   const widening = changes.filter((c) => c.widensAccess).length;
   out.push(`\n${formatSummaryLine(plan, style)}\n`);
   if (widening > 0) {
-    out.push(`${style.yellow(`Warning: ${widening} change${widening === 1 ? '' : 's'} widen${widening === 1 ? 's' : ''} access (new internet ingress or a new peer).`)}\n`);
+    out.push(
+      `${style.yellow(`Warning: ${widening} change${widening === 1 ? '' : 's'} widen${widening === 1 ? 's' : ''} access (new internet ingress or a new peer).`)}\n`,
+    );
   }
   return out.join('');
 }

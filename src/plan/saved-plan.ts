@@ -62,15 +62,34 @@ export function checksumOf(body: Unsummed): string {
  * The saved plan file's text. `resolved` defaults to the answers `createPlan` used for `plan`
  * (none for a plan it did not make, which is right for a model without FQDNs).
  */
-export function serializeSavedPlan(plan: Plan, rules: RuleSet, resolved: ResolvedFqdns = planResolutions(plan) ?? new Map()): string {
+export function serializeSavedPlan(
+  plan: Plan,
+  rules: RuleSet,
+  resolved: ResolvedFqdns = planResolutions(plan) ?? new Map(),
+): string {
   const answers: SavedResolution[] = [...resolved]
     .map(([fqdn, r]) => ({ fqdn, ipv4: [...r.ipv4], ipv6: [...r.ipv6] }))
     .sort((a, b) => (a.fqdn < b.fqdn ? -1 : a.fqdn > b.fqdn ? 1 : 0));
   // Round-trip first so the checksum covers exactly what the file holds (no undefined fields).
   const body = JSON.parse(
-    JSON.stringify({ kind: SAVED_PLAN_KIND, formatVersion: SAVED_PLAN_FORMAT_VERSION, bulkhead: VERSION, plan, rules, resolved: answers }),
+    JSON.stringify({
+      kind: SAVED_PLAN_KIND,
+      formatVersion: SAVED_PLAN_FORMAT_VERSION,
+      bulkhead: VERSION,
+      plan,
+      rules,
+      resolved: answers,
+    }),
   ) as Unsummed;
-  const saved: SavedPlan = { kind: body.kind, formatVersion: body.formatVersion, bulkhead: body.bulkhead, checksum: checksumOf(body), plan: body.plan, rules: body.rules, resolved: body.resolved };
+  const saved: SavedPlan = {
+    kind: body.kind,
+    formatVersion: body.formatVersion,
+    bulkhead: body.bulkhead,
+    checksum: checksumOf(body),
+    plan: body.plan,
+    rules: body.rules,
+    resolved: body.resolved,
+  };
   return `${JSON.stringify(saved, null, 2)}\n`;
 }
 
@@ -145,24 +164,43 @@ class Shape {
     if (!this.oneOf(v['action'], `${path}.action`, ['create', 'update', 'delete', 'replace'])) return false;
     const needsBefore = v['action'] !== 'create';
     const needsAfter = v['action'] !== 'delete';
-    for (const [side, needed] of [['before', needsBefore], ['after', needsAfter]] as const) {
+    for (const [side, needed] of [
+      ['before', needsBefore],
+      ['after', needsAfter],
+    ] as const) {
       const r = v[side];
-      if (needed ? !this.resource(r, `${path}.${side}`, target) : r !== null && this.fail(`${path}.${side}`, `must be null for a ${String(v['action'])}`)) {
+      if (
+        needed
+          ? !this.resource(r, `${path}.${side}`, target)
+          : r !== null && this.fail(`${path}.${side}`, `must be null for a ${String(v['action'])}`)
+      ) {
         return false;
       }
-      if (needed && (r as Resource).address !== v['address']) return this.fail(`${path}.${side}.address`, `must be ${String(v['address'])}`);
+      if (needed && (r as Resource).address !== v['address'])
+        return this.fail(`${path}.${side}.address`, `must be ${String(v['address'])}`);
     }
     if (!this.arr(v['attributeChanges'], `${path}.attributeChanges`)) return false;
     if (!this.arr(v['childChanges'], `${path}.childChanges`)) return false;
     const childOk = v['childChanges'].every((c, i) => {
       const p = `${path}.childChanges[${i}]`;
-      if (!this.obj(c, p) || !this.oneOf(c['action'], `${p}.action`, ['create', 'update', 'delete']) || !this.str(c['key'], `${p}.key`)) return false;
+      if (
+        !this.obj(c, p) ||
+        !this.oneOf(c['action'], `${p}.action`, ['create', 'update', 'delete']) ||
+        !this.str(c['key'], `${p}.key`)
+      )
+        return false;
       return (
-        (c['action'] === 'create' ? c['before'] === null || this.fail(`${p}.before`, 'must be null') : this.child(c['before'], `${p}.before`)) &&
-        (c['action'] === 'delete' ? c['after'] === null || this.fail(`${p}.after`, 'must be null') : this.child(c['after'], `${p}.after`))
+        (c['action'] === 'create'
+          ? c['before'] === null || this.fail(`${p}.before`, 'must be null')
+          : this.child(c['before'], `${p}.before`)) &&
+        (c['action'] === 'delete'
+          ? c['after'] === null || this.fail(`${p}.after`, 'must be null')
+          : this.child(c['after'], `${p}.after`))
       );
     });
-    return childOk && (typeof v['widensAccess'] === 'boolean' || this.fail(`${path}.widensAccess`, 'must be true or false'));
+    return (
+      childOk && (typeof v['widensAccess'] === 'boolean' || this.fail(`${path}.widensAccess`, 'must be true or false'))
+    );
   }
   targetPlan(v: unknown, path: string): boolean {
     if (!this.obj(v, path)) return false;
@@ -186,14 +224,31 @@ class Shape {
     const rules = v['rules'];
     if (!this.obj(plan, '$.plan') || !this.obj(rules, '$.rules')) return false;
     if (plan['formatVersion'] !== 1) return this.fail('$.plan.formatVersion', 'must be 1');
-    if (!this.obj(plan['model'], '$.plan.model') || !['name', 'digest', 'file'].every((k) => this.str((plan['model'] as Record<string, unknown>)[k], `$.plan.model.${k}`))) return false;
-    if (!this.arr(plan['targets'], '$.plan.targets') || !plan['targets'].every((t, i) => this.targetPlan(t, `$.plan.targets[${i}]`))) return false;
-    if (!this.arr(plan['diagnostics'], '$.plan.diagnostics') || !this.obj(plan['summary'], '$.plan.summary')) return false;
+    if (
+      !this.obj(plan['model'], '$.plan.model') ||
+      !['name', 'digest', 'file'].every((k) =>
+        this.str((plan['model'] as Record<string, unknown>)[k], `$.plan.model.${k}`),
+      )
+    )
+      return false;
+    if (
+      !this.arr(plan['targets'], '$.plan.targets') ||
+      !plan['targets'].every((t, i) => this.targetPlan(t, `$.plan.targets[${i}]`))
+    )
+      return false;
+    if (!this.arr(plan['diagnostics'], '$.plan.diagnostics') || !this.obj(plan['summary'], '$.plan.summary'))
+      return false;
     if (rules['formatVersion'] !== 1) return this.fail('$.rules.formatVersion', 'must be 1');
     if (!this.obj(rules['model'], '$.rules.model')) return false;
     for (const k of ['targets', 'segments', 'rules', 'denies']) if (!this.arr(rules[k], `$.rules.${k}`)) return false;
     if (!this.arr(v['resolved'], '$.resolved')) return false;
-    return v['resolved'].every((r, i) => this.obj(r, `$.resolved[${i}]`) && this.str(r['fqdn'], `$.resolved[${i}].fqdn`) && this.strings(r['ipv4'], `$.resolved[${i}].ipv4`) && this.strings(r['ipv6'], `$.resolved[${i}].ipv6`));
+    return v['resolved'].every(
+      (r, i) =>
+        this.obj(r, `$.resolved[${i}]`) &&
+        this.str(r['fqdn'], `$.resolved[${i}].fqdn`) &&
+        this.strings(r['ipv4'], `$.resolved[${i}].ipv4`) &&
+        this.strings(r['ipv6'], `$.resolved[${i}].ipv6`),
+    );
   }
 }
 
@@ -205,7 +260,10 @@ class Shape {
  */
 export function parseSavedPlan(text: string, file: string): SavedPlan {
   const bad = (message: string): never => {
-    throw new ValidationError([error('plan-file-invalid', message, { file, line: 1, column: 1 })], `${file} is not a usable saved plan`);
+    throw new ValidationError(
+      [error('plan-file-invalid', message, { file, line: 1, column: 1 })],
+      `${file} is not a usable saved plan`,
+    );
   };
   let parsed: unknown;
   try {
@@ -214,17 +272,23 @@ export function parseSavedPlan(text: string, file: string): SavedPlan {
     return bad(`corrupt plan file (truncated or damaged; not JSON: ${(err as Error).message}); make a new plan`);
   }
   const s = parsed as Partial<SavedPlan> | null;
-  if (s === null || typeof s !== 'object' || s.kind !== SAVED_PLAN_KIND) return bad(`not a saved plan (no "kind": "${SAVED_PLAN_KIND}")`);
+  if (s === null || typeof s !== 'object' || s.kind !== SAVED_PLAN_KIND)
+    return bad(`not a saved plan (no "kind": "${SAVED_PLAN_KIND}")`);
   if (s.formatVersion !== SAVED_PLAN_FORMAT_VERSION) {
-    return bad(`saved plan format ${String(s.formatVersion)} is not supported (this Bulkhead reads ${SAVED_PLAN_FORMAT_VERSION}); make a new plan`);
+    return bad(
+      `saved plan format ${String(s.formatVersion)} is not supported (this Bulkhead reads ${SAVED_PLAN_FORMAT_VERSION}); make a new plan`,
+    );
   }
   const shape = new Shape();
   if (!shape.saved(s)) return bad(`corrupt plan file: ${shape.problem ?? 'malformed'}`);
   const saved = s as SavedPlan;
   if (checksumOf(saved) !== saved.checksum) {
-    return bad('corrupt plan file: its checksum does not match its content (the file was damaged or edited); make a new plan');
+    return bad(
+      'corrupt plan file: its checksum does not match its content (the file was damaged or edited); make a new plan',
+    );
   }
-  if (saved.plan.model.digest !== saved.rules.model.digest) return bad('the plan and the rules it carries come from different models');
+  if (saved.plan.model.digest !== saved.rules.model.digest)
+    return bad('the plan and the rules it carries come from different models');
   return saved;
 }
 
@@ -245,7 +309,12 @@ export interface SavedPlanOptions {
 
 function unavailable(tp: TargetPlan, target: TargetSpec | undefined): never {
   throw new ValidationError(
-    [error('plan-file-invalid', `target ${tp.target}: ${target ? `provider ${tp.provider} is not available` : 'not in the model'}`)],
+    [
+      error(
+        'plan-file-invalid',
+        `target ${tp.target}: ${target ? `provider ${tp.provider} is not available` : 'not in the model'}`,
+      ),
+    ],
     'the saved plan cannot be applied',
   );
 }
@@ -254,14 +323,20 @@ function unavailable(tp: TargetPlan, target: TargetSpec | undefined): never {
  * Re-reads every target of a plan and compares fingerprints. Returns the stale targets (empty when
  * the plan still applies). A target whose provider is gone is a ValidationError.
  */
-export async function checkStaleness(saved: Pick<SavedPlan, 'plan' | 'rules'>, options: SavedPlanOptions): Promise<StaleTarget[]> {
+export async function checkStaleness(
+  saved: Pick<SavedPlan, 'plan' | 'rules'>,
+  options: SavedPlanOptions,
+): Promise<StaleTarget[]> {
   const stale: StaleTarget[] = [];
   await Promise.all(
     saved.plan.targets.map(async (tp) => {
       const target = saved.rules.targets.find((t) => t.name === tp.target);
       const provider = options.providers(tp.provider);
       if (!target || !provider) unavailable(tp, target);
-      const now = await provider.read(target, options.source(target), { model: saved.rules.model.name, segments: saved.rules.segments });
+      const now = await provider.read(target, options.source(target), {
+        model: saved.rules.model.name,
+        segments: saved.rules.segments,
+      });
       if (now.fingerprint === tp.fingerprint) return;
       const changes = diffResources(now.resources, tp.prior);
       stale.push({ target: tp.target, changes, outsideOnly: changes.length === 0 });
@@ -285,7 +360,11 @@ function comparable(value: unknown): string {
     Array.isArray(v)
       ? v.map(strip)
       : v !== null && typeof v === 'object'
-        ? Object.fromEntries(Object.entries(v).filter(([k, x]) => k !== 'origins' && k !== 'pos' && x !== undefined).map(([k, x]) => [k, strip(x)]))
+        ? Object.fromEntries(
+            Object.entries(v)
+              .filter(([k, x]) => k !== 'origins' && k !== 'pos' && x !== undefined)
+              .map(([k, x]) => [k, strip(x)]),
+          )
         : (v as Json);
   return canonicalJson(strip(JSON.parse(JSON.stringify(value ?? null))));
 }
@@ -299,9 +378,11 @@ function childLabel(c: ChildChange): string {
 
 /** What differs between the plan's change of one address and the model's, in words. */
 function describeDifference(address: string, saved: Change | undefined, fresh: Change | undefined): string[] {
-  if (saved && !fresh) return [`${address}: the plan ${VERB[saved.action]} it; the model and the live state call for no change`];
+  if (saved && !fresh)
+    return [`${address}: the plan ${VERB[saved.action]} it; the model and the live state call for no change`];
   if (!saved && fresh) return [`${address}: the model ${VERB[fresh.action]} it; the plan does not`];
-  const s = saved!, f = fresh!;
+  const s = saved!,
+    f = fresh!;
   if (s.action !== f.action) return [`${address}: the plan ${VERB[s.action]} it; the model ${VERB[f.action]} it`];
   const out: string[] = [];
   const keys = [...new Set([...s.childChanges, ...f.childChanges].map((c) => c.key))].sort();
@@ -311,13 +392,17 @@ function describeDifference(address: string, saved: Change | undefined, fresh: C
     if (sc && !fc) out.push(`${address}: the plan ${CHILD_VERB[sc.action]} ${childLabel(sc)}; the model does not`);
     else if (!sc && fc) out.push(`${address}: the model ${CHILD_VERB[fc.action]} ${childLabel(fc)}; the plan does not`);
     else if (comparable(sc) !== comparable(fc)) {
-      out.push(`${address}: ${childLabel(sc!)} differs: the plan has ${comparable(sc!.after ?? sc!.before)}, the model ${comparable(fc!.after ?? fc!.before)}`);
+      out.push(
+        `${address}: ${childLabel(sc!)} differs: the plan has ${comparable(sc!.after ?? sc!.before)}, the model ${comparable(fc!.after ?? fc!.before)}`,
+      );
     }
   }
   if (out.length === 0) {
     for (const side of ['after', 'before'] as const) {
       if (comparable({ ...s[side], children: [] }) !== comparable({ ...f[side], children: [] })) {
-        out.push(`${address}: the plan's ${side === 'after' ? 'desired object' : 'recorded live object'} differs: ${comparable(s[side]?.attributes)} vs ${comparable(f[side]?.attributes)}`);
+        out.push(
+          `${address}: the plan's ${side === 'after' ? 'desired object' : 'recorded live object'} differs: ${comparable(s[side]?.attributes)} vs ${comparable(f[side]?.attributes)}`,
+        );
       }
     }
   }
@@ -332,7 +417,11 @@ function describeDifference(address: string, saved: Change | undefined, fresh: C
  * other rules, when the plan's recorded state is not what was read, when the plan touches an
  * object the model does not own, or when re-rendering and re-diffing gives other changes.
  */
-export async function verifySavedPlan(saved: SavedPlan, rules: RuleSet, options: SavedPlanOptions): Promise<Verification> {
+export async function verifySavedPlan(
+  saved: SavedPlan,
+  rules: RuleSet,
+  options: SavedPlanOptions,
+): Promise<Verification> {
   const planFile = saved.plan.model.file;
   const mismatch = (message: string): Diagnostic => error('plan-mismatch', message);
   if (rules.model.digest !== saved.plan.model.digest || rules.model.name !== saved.plan.model.name) {
@@ -345,11 +434,17 @@ export async function verifySavedPlan(saved: SavedPlan, rules: RuleSet, options:
       ],
     };
   }
-  const differingParts = (['targets', 'segments', 'rules', 'denies'] as const).filter((k) => comparable(saved.rules[k]) !== comparable(rules[k]));
+  const differingParts = (['targets', 'segments', 'rules', 'denies'] as const).filter(
+    (k) => comparable(saved.rules[k]) !== comparable(rules[k]),
+  );
   if (differingParts.length > 0) {
     return {
       kind: 'mismatch',
-      diagnostics: [mismatch(`the rules saved in the plan differ from what ${planFile} compiles to (${differingParts.join(', ')}): the plan was edited`)],
+      diagnostics: [
+        mismatch(
+          `the rules saved in the plan differ from what ${planFile} compiles to (${differingParts.join(', ')}): the plan was edited`,
+        ),
+      ],
     };
   }
   const ctx = { resolved: savedResolutions(saved) };
@@ -364,7 +459,10 @@ export async function verifySavedPlan(saved: SavedPlan, rules: RuleSet, options:
       diagnostics.push(mismatch(`target ${tp.target}: the plan says ${tp.provider}, the model says ${target.kind}`));
       continue;
     }
-    const now = await provider.read(target, options.source(target), { model: rules.model.name, segments: rules.segments });
+    const now = await provider.read(target, options.source(target), {
+      model: rules.model.name,
+      segments: rules.segments,
+    });
     if (now.fingerprint !== tp.fingerprint) {
       const changes = diffResources(now.resources, tp.prior);
       stale.push({ target: tp.target, changes, outsideOnly: changes.length === 0 });
@@ -375,14 +473,20 @@ export async function verifySavedPlan(saved: SavedPlan, rules: RuleSet, options:
     // else's object is refused by name, whatever the rest of the file says.
     for (const c of tp.changes) {
       if (c.action !== 'create' && !owned.has(c.address)) {
-        diagnostics.push(mismatch(`${c.address}: the plan ${VERB[c.action]} an object that model ${rules.model.name} does not own (or that does not exist); refusing`));
+        diagnostics.push(
+          mismatch(
+            `${c.address}: the plan ${VERB[c.action]} an object that model ${rules.model.name} does not own (or that does not exist); refusing`,
+          ),
+        );
       }
     }
     if (comparable(tp.prior) !== comparable(now.resources)) {
       const differing = [...new Set([...tp.prior, ...now.resources].map((r) => r.address))]
         .filter((a) => comparable(tp.prior.find((r) => r.address === a)) !== comparable(owned.get(a)))
         .sort();
-      diagnostics.push(mismatch(`target ${tp.target}: the plan's recorded state is not what was read now (${differing.join(', ')})`));
+      diagnostics.push(
+        mismatch(`target ${tp.target}: the plan's recorded state is not what was read now (${differing.join(', ')})`),
+      );
     }
     const validation = provider.validate(rules, target, ctx);
     const errors = validation.filter((d) => d.severity === 'error');
@@ -396,9 +500,17 @@ export async function verifySavedPlan(saved: SavedPlan, rules: RuleSet, options:
     for (const address of addresses) {
       const s = tp.changes.find((c) => c.address === address);
       const f = fresh.find((c) => c.address === address);
-      if (comparable(s) !== comparable(f)) for (const m of describeDifference(address, s, f)) diagnostics.push(mismatch(m));
+      if (comparable(s) !== comparable(f))
+        for (const m of describeDifference(address, s, f)) diagnostics.push(mismatch(m));
     }
-    targets.push({ ...tp, source: now.source, fingerprint: now.fingerprint, prior: now.resources, changes: fresh, diagnostics: [...validation, ...now.diagnostics] });
+    targets.push({
+      ...tp,
+      source: now.source,
+      fingerprint: now.fingerprint,
+      prior: now.resources,
+      changes: fresh,
+      diagnostics: [...validation, ...now.diagnostics],
+    });
   }
   if (stale.length > 0) return { kind: 'stale', stale: stale.sort((a, b) => (a.target < b.target ? -1 : 1)) };
   if (diagnostics.length > 0) return { kind: 'mismatch', diagnostics };

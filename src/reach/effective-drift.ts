@@ -53,7 +53,8 @@ export function probeServices(named: readonly PortMatch[]): { probe: PortMatch; 
       const c = cuts.get(m.protocol)!;
       c.add(m.from);
       if (m.to < 65535) c.add(m.to + 1);
-    } else if (m.kind === 'icmp' && m.type !== null) icmp.get(m.protocol)!.add(m.code === null ? `${m.type}` : `${m.type}/${m.code}`);
+    } else if (m.kind === 'icmp' && m.type !== null)
+      icmp.get(m.protocol)!.add(m.code === null ? `${m.type}` : `${m.type}/${m.code}`);
     else if (m.kind === 'protocol') numbers.add(m.number);
   }
   const out: { probe: PortMatch; region: PortMatch }[] = [];
@@ -68,14 +69,21 @@ export function probeServices(named: readonly PortMatch[]): { probe: PortMatch; 
     for (const t of [...types].sort()) {
       if (t === '*') {
         // "Some ICMP": the type nothing names, as a packet (type 255 is unassigned).
-        out.push({ probe: { kind: 'icmp', protocol, type: 255, code: 0 }, region: { kind: 'icmp', protocol, type: null, code: null } });
+        out.push({
+          probe: { kind: 'icmp', protocol, type: 255, code: 0 },
+          region: { kind: 'icmp', protocol, type: null, code: null },
+        });
         continue;
       }
       const [type, code] = t.split('/').map(Number) as [number, number?];
-      out.push({ probe: { kind: 'icmp', protocol, type, code: code ?? 255 }, region: { kind: 'icmp', protocol, type, code: code ?? null } });
+      out.push({
+        probe: { kind: 'icmp', protocol, type, code: code ?? 255 },
+        region: { kind: 'icmp', protocol, type, code: code ?? null },
+      });
     }
   }
-  for (const n of [...numbers].sort((a, b) => a - b)) out.push({ probe: { kind: 'protocol', number: n }, region: { kind: 'protocol', number: n } });
+  for (const n of [...numbers].sort((a, b) => a - b))
+    out.push({ probe: { kind: 'protocol', number: n }, region: { kind: 'protocol', number: n } });
   return out;
 }
 
@@ -85,7 +93,12 @@ function modelServices(rules: RuleSet): PortMatch[] {
 }
 
 /** Finds what each target allows beyond the model. */
-export function effectiveDrift(rules: RuleSet, targets: readonly ReachTarget[], resolved: ResolvedFqdns, options: EvaluateOptions = {}): EffectiveTargetReport[] {
+export function effectiveDrift(
+  rules: RuleSet,
+  targets: readonly ReachTarget[],
+  resolved: ResolvedFqdns,
+  options: EvaluateOptions = {},
+): EffectiveTargetReport[] {
   const segments = rules.segments.map((s): ProbeEndpoint => ({ kind: 'segment', name: s.name }));
   const entities = [...entityNames(rules)].sort().map((name): ProbeEndpoint => ({ kind: 'entity', name }));
   const pairs: [ProbeEndpoint, ProbeEndpoint][] = [];
@@ -98,18 +111,23 @@ export function effectiveDrift(rules: RuleSet, targets: readonly ReachTarget[], 
     // CIDR block is asked on its own, the findings grouped back under the entity's name.
     const parts = (e: ProbeEndpoint): ProbeEndpoint[] => {
       if (e.kind !== 'entity') return [e];
-      if (e.name === 'internet') return internetBlocks(targetInternalRanges(t.target)).map((address) => ({ kind: 'address', address }));
+      if (e.name === 'internet')
+        return internetBlocks(targetInternalRanges(t.target)).map((address) => ({ kind: 'address', address }));
       const ep = entityEndpoint(rules, e.name);
-      if (ep?.kind === 'cidrs' && ep.ipv4.length + ep.ipv6.length > 0) return [...ep.ipv4, ...ep.ipv6].map((address) => ({ kind: 'address', address }));
+      if (ep?.kind === 'cidrs' && ep.ipv4.length + ep.ipv6.length > 0)
+        return [...ep.ipv4, ...ep.ipv6].map((address) => ({ kind: 'address', address }));
       if (ep?.kind === 'fqdns') {
-        const addrs = [...new Set(ep.fqdns.flatMap((f) => [...(resolved.get(f)?.ipv4 ?? []), ...(resolved.get(f)?.ipv6 ?? [])]))];
+        const addrs = [
+          ...new Set(ep.fqdns.flatMap((f) => [...(resolved.get(f)?.ipv4 ?? []), ...(resolved.get(f)?.ipv6 ?? [])])),
+        ];
         if (addrs.length > 0) return addrs.map((address) => ({ kind: 'address', address }));
       }
       return [e];
     };
     const findings: EffectiveFinding[] = [];
     for (const [source, destination] of pairs) {
-      const srcParts = parts(source), dstParts = parts(destination);
+      const srcParts = parts(source),
+        dstParts = parts(destination);
       for (const { probe: service, region } of services) {
         const rulesOpen = new Map<string, NativeRuleRef>();
         const blocks: string[] = [];
@@ -124,7 +142,13 @@ export function effectiveDrift(rules: RuleSet, targets: readonly ReachTarget[], 
             const rendered = targetVerdict(t.rendered, rules, t.target, probe, resolved);
             disagreement ??= explainDisagreement(model, live, rendered, options);
             for (const r of live.rules) rulesOpen.set(`${r.object}\u0000${r.rule}\u0000${r.direction}`, r);
-            for (const e of [s, d]) if (e.kind === 'address' && (source.kind === 'entity' || destination.kind === 'entity') && !blocks.includes(e.address)) blocks.push(e.address);
+            for (const e of [s, d])
+              if (
+                e.kind === 'address' &&
+                (source.kind === 'entity' || destination.kind === 'entity') &&
+                !blocks.includes(e.address)
+              )
+                blocks.push(e.address);
           }
         }
         if (rulesOpen.size === 0) continue;
@@ -154,7 +178,15 @@ export function effectiveDriftJson(reports: readonly EffectiveTargetReport[]): J
         service: f.service,
         ...(f.addresses ? { addresses: [...f.addresses] } : {}),
         ...(f.disagreement ? { cause: f.disagreement.cause, message: f.disagreement.message } : {}),
-        rules: f.rules.map((x) => ({ object: x.object, rule: x.rule, ...(x.id ? { id: x.id } : {}), direction: x.direction, owned: x.owned, kind: x.kind, summary: x.summary })),
+        rules: f.rules.map((x) => ({
+          object: x.object,
+          rule: x.rule,
+          ...(x.id ? { id: x.id } : {}),
+          direction: x.direction,
+          owned: x.owned,
+          kind: x.kind,
+          summary: x.summary,
+        })),
       })),
     };
   }
@@ -169,14 +201,27 @@ export function formatEffectiveDrift(reports: readonly EffectiveTargetReport[]):
       lines.push(`${r.target} (${r.source}): allows nothing beyond the model`);
       continue;
     }
-    lines.push(`${r.target} (${r.source}): ${r.findings.length} flow${r.findings.length === 1 ? '' : 's'} beyond the model`);
+    lines.push(
+      `${r.target} (${r.source}): ${r.findings.length} flow${r.findings.length === 1 ? '' : 's'} beyond the model`,
+    );
     for (const f of r.findings) {
-      const some = f.addresses ? ` (from/to ${f.addresses.length <= 3 ? f.addresses.join(', ') : `${f.addresses.slice(0, 3).join(', ')} and ${f.addresses.length - 3} more blocks`})` : '';
-      lines.push(`  ${f.source} -> ${f.destination} ${f.service}${some}${f.disagreement ? ` [${f.disagreement.cause}]` : ''}`);
-      for (const x of f.rules) lines.push(`    + ${x.summary}${x.kind === 'rule' ? (x.owned ? '' : ' [not owned by the model]') : ` [${x.kind === 'default' ? 'cloud default' : 'implied'}]`}`);
+      const some = f.addresses
+        ? ` (from/to ${f.addresses.length <= 3 ? f.addresses.join(', ') : `${f.addresses.slice(0, 3).join(', ')} and ${f.addresses.length - 3} more blocks`})`
+        : '';
+      lines.push(
+        `  ${f.source} -> ${f.destination} ${f.service}${some}${f.disagreement ? ` [${f.disagreement.cause}]` : ''}`,
+      );
+      for (const x of f.rules)
+        lines.push(
+          `    + ${x.summary}${x.kind === 'rule' ? (x.owned ? '' : ' [not owned by the model]') : ` [${x.kind === 'default' ? 'cloud default' : 'implied'}]`}`,
+        );
     }
   }
   const total = reports.reduce((n, r) => n + r.findings.length, 0);
-  lines.push(total === 0 ? 'No effective drift: the targets allow nothing the model does not.' : `Effective drift: ${total} flow${total === 1 ? '' : 's'} allowed beyond the model.`);
+  lines.push(
+    total === 0
+      ? 'No effective drift: the targets allow nothing the model does not.'
+      : `Effective drift: ${total} flow${total === 1 ? '' : 's'} allowed beyond the model.`,
+  );
   return `${lines.join('\n')}\n`;
 }

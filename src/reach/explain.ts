@@ -31,14 +31,21 @@ export interface Explanation {
 }
 
 /** Decides a probe on the model and on every prepared target. */
-export function explainProbe(rules: RuleSet, probe: Probe, targets: readonly ReachTarget[], resolved: ResolvedFqdns, options: EvaluateOptions = {}): Explanation {
+export function explainProbe(
+  rules: RuleSet,
+  probe: Probe,
+  targets: readonly ReachTarget[],
+  resolved: ResolvedFqdns,
+  options: EvaluateOptions = {},
+): Explanation {
   const model = modelVerdict(rules, probe, { resolved });
   return {
     probe,
     model,
     targets: targets.map((t) => {
       const live = targetVerdict(t.live, rules, t.target, probe, resolved);
-      const rendered = live.verdict === model.verdict ? undefined : targetVerdict(t.rendered, rules, t.target, probe, resolved);
+      const rendered =
+        live.verdict === model.verdict ? undefined : targetVerdict(t.rendered, rules, t.target, probe, resolved);
       const disagreement = explainDisagreement(model, live, rendered, options);
       return { target: t.target.name, source: t.source, ...live, ...(disagreement ? { disagreement } : {}) };
     }),
@@ -51,7 +58,16 @@ export function endpointText(e: ProbeEndpoint): string {
 }
 
 function ruleJson(r: ModelRuleRef): Json {
-  return { id: r.id, segment: r.segment, direction: r.direction, peer: r.peer, service: r.service, file: r.pos.file, line: r.pos.line, column: r.pos.column };
+  return {
+    id: r.id,
+    segment: r.segment,
+    direction: r.direction,
+    peer: r.peer,
+    service: r.service,
+    file: r.pos.file,
+    line: r.pos.line,
+    column: r.pos.column,
+  };
 }
 
 function modelJson(m: ModelVerdict): Json {
@@ -61,9 +77,26 @@ function modelJson(m: ModelVerdict): Json {
     case 'deny':
       if (m.reason === 'guardrail') {
         const g = m.guardrail;
-        return { verdict: 'deny', reason: 'guardrail', guardrail: { name: g.name, id: g.id, direction: g.direction, file: g.pos.file, line: g.pos.line, column: g.pos.column }, detail: m.detail };
+        return {
+          verdict: 'deny',
+          reason: 'guardrail',
+          guardrail: {
+            name: g.name,
+            id: g.id,
+            direction: g.direction,
+            file: g.pos.file,
+            line: g.pos.line,
+            column: g.pos.column,
+          },
+          detail: m.detail,
+        };
       }
-      return { verdict: 'deny', reason: m.reason, detail: m.detail, ...(m.reason === 'default-deny' && m.rules.length ? { rules: m.rules.map(ruleJson) } : {}) };
+      return {
+        verdict: 'deny',
+        reason: m.reason,
+        detail: m.detail,
+        ...(m.reason === 'default-deny' && m.rules.length ? { rules: m.rules.map(ruleJson) } : {}),
+      };
   }
 }
 
@@ -95,7 +128,11 @@ export function explanationJson(e: Explanation): Json {
     };
   }
   return {
-    probe: { from: endpointText(e.probe.source), to: endpointText(e.probe.destination), port: formatPortMatch(e.probe.service) },
+    probe: {
+      from: endpointText(e.probe.source),
+      to: endpointText(e.probe.destination),
+      port: formatPortMatch(e.probe.service),
+    },
     model: modelJson(e.model),
     targets,
   };
@@ -106,7 +143,13 @@ export function modelLine(m: ModelVerdict): string {
   switch (m.verdict) {
     case 'allow': {
       const r = m.rule;
-      const other = m.rules.length > 1 ? ` (and ${m.rules.slice(1).map((x) => `${x.segment} ${x.direction} ${x.peer} ${x.service}`).join(', ')})` : '';
+      const other =
+        m.rules.length > 1
+          ? ` (and ${m.rules
+              .slice(1)
+              .map((x) => `${x.segment} ${x.direction} ${x.peer} ${x.service}`)
+              .join(', ')})`
+          : '';
       return `allow: ${r.segment} ${r.direction} ${r.direction === 'ingress' ? 'from' : 'to'} ${r.peer} ${r.service} at ${formatPos(r.pos)}${other}`;
     }
     case 'deny':
@@ -117,11 +160,17 @@ export function modelLine(m: ModelVerdict): string {
 
 /** The text report. */
 export function formatExplanation(e: Explanation): string {
-  const lines = [`${endpointText(e.probe.source)} -> ${endpointText(e.probe.destination)} ${formatPortMatch(e.probe.service)}`, `  model: ${modelLine(e.model)}`];
+  const lines = [
+    `${endpointText(e.probe.source)} -> ${endpointText(e.probe.destination)} ${formatPortMatch(e.probe.service)}`,
+    `  model: ${modelLine(e.model)}`,
+  ];
   for (const t of e.targets) {
     const mark = t.disagreement ? '  ≠ model' : '';
     lines.push(`  ${t.target} (${t.source}): ${t.verdict}${mark}`);
-    for (const r of t.rules) lines.push(`    ${r.action === 'allow' ? '+' : '-'} ${r.summary}${r.kind === 'rule' ? (r.owned ? '' : ' [not owned by the model]') : ` [${r.kind === 'default' ? 'cloud default' : 'implied'}]`}`);
+    for (const r of t.rules)
+      lines.push(
+        `    ${r.action === 'allow' ? '+' : '-'} ${r.summary}${r.kind === 'rule' ? (r.owned ? '' : ' [not owned by the model]') : ` [${r.kind === 'default' ? 'cloud default' : 'implied'}]`}`,
+      );
     if (t.disagreement) lines.push(`    why: ${t.disagreement.cause}: ${t.disagreement.message}`);
     for (const n of t.notes) lines.push(`    note: ${n}`);
   }

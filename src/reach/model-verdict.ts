@@ -64,9 +64,19 @@ export type ModelVerdict =
   /** Allowed: `rule` is the deciding rule (the receiver's ingress when both ends are segments), `rules` every rule involved. */
   | { readonly verdict: 'allow'; readonly rule: ModelRuleRef; readonly rules: readonly ModelRuleRef[] }
   /** Closed by a guardrail deny. */
-  | { readonly verdict: 'deny'; readonly reason: 'guardrail'; readonly guardrail: ModelGuardrailRef; readonly detail: string }
+  | {
+      readonly verdict: 'deny';
+      readonly reason: 'guardrail';
+      readonly guardrail: ModelGuardrailRef;
+      readonly detail: string;
+    }
   /** Nothing in the model allows it. `rules` holds the half that exists when only one side of a segment pair does. */
-  | { readonly verdict: 'deny'; readonly reason: 'default-deny'; readonly detail: string; readonly rules: readonly ModelRuleRef[] }
+  | {
+      readonly verdict: 'deny';
+      readonly reason: 'default-deny';
+      readonly detail: string;
+      readonly rules: readonly ModelRuleRef[];
+    }
   /** Neither end is a segment: the model governs only traffic of its segments. */
   | { readonly verdict: 'deny'; readonly reason: 'outside-model'; readonly detail: string };
 
@@ -129,13 +139,18 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
  * Every per-target binding of a per-cloud entity, whatever the cloud: the nested objects that
  * carry address lists (the model evaluator knows no cloud; it takes the union of their ranges).
  */
-export function bindingsOf(e: Extract<Endpoint, { kind: 'cloud' }>): { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] }[] {
+export function bindingsOf(
+  e: Extract<Endpoint, { kind: 'cloud' }>,
+): { readonly ipv4: readonly string[]; readonly ipv6: readonly string[] }[] {
   const out: { ipv4: readonly string[]; ipv6: readonly string[] }[] = [];
   const visit = (v: unknown, depth: number) => {
     if (v === null || typeof v !== 'object' || depth > 2) return;
     const o = v as { ipv4?: unknown; ipv6?: unknown };
     if (Array.isArray(o.ipv4) || Array.isArray(o.ipv6)) {
-      out.push({ ipv4: Array.isArray(o.ipv4) ? (o.ipv4 as string[]) : [], ipv6: Array.isArray(o.ipv6) ? (o.ipv6 as string[]) : [] });
+      out.push({
+        ipv4: Array.isArray(o.ipv4) ? (o.ipv4 as string[]) : [],
+        ipv6: Array.isArray(o.ipv6) ? (o.ipv6 as string[]) : [],
+      });
       return;
     }
     for (const x of Object.values(v)) visit(x, depth + 1);
@@ -203,7 +218,17 @@ function buildIndex(rules: RuleSet): Index {
     const prev = entityBlocks.get(p.entity);
     if (!prev || prev.length < blocks.length) entityBlocks.set(p.entity, blocks);
   }
-  return { ingress, egress, denies, segments, entityBlocks, unknownEntities, entityFqdns, internal: modelInternalRanges(rules.targets), outside: new Map() };
+  return {
+    ingress,
+    egress,
+    denies,
+    segments,
+    entityBlocks,
+    unknownEntities,
+    entityFqdns,
+    internal: modelInternalRanges(rules.targets),
+    outside: new Map(),
+  };
 }
 
 function indexOf(rules: RuleSet): Index {
@@ -232,10 +257,17 @@ function touchesOutside(block: string, internal: readonly (readonly string[])[])
   return internal.some((set) => reachesInternet(block, set));
 }
 
-const isInternet = (e: Endpoint | { kind: 'any' }): boolean => e.kind === 'cidrs' && (e.builtin === 'internet' || e.entity === 'internet');
+const isInternet = (e: Endpoint | { kind: 'any' }): boolean =>
+  e.kind === 'cidrs' && (e.builtin === 'internet' || e.entity === 'internet');
 
 /** Does an allow's peer admit every address of `block`? */
-function peerAdmitsBlock(peer: Exclude<Endpoint, { kind: 'segment' }>, block: string, internal: readonly (readonly string[])[], memo: Map<string, boolean>, resolved?: ResolvedFqdns): boolean {
+function peerAdmitsBlock(
+  peer: Exclude<Endpoint, { kind: 'segment' }>,
+  block: string,
+  internal: readonly (readonly string[])[],
+  memo: Map<string, boolean>,
+  resolved?: ResolvedFqdns,
+): boolean {
   const fam = familyOf(block);
   if (isInternet(peer)) {
     const p = peer as Extract<Endpoint, { kind: 'cidrs' }>;
@@ -272,7 +304,13 @@ function makeRuleRef(r: RuleIntent): ModelRuleRef {
 
 function guardrailRef(d: GuardrailDeny): ModelGuardrailRef {
   const o = d.origins[0];
-  return { id: d.id, name: d.guardrail, direction: d.direction, pos: o?.pos ?? { file: '', line: 0, column: 0 }, label: o?.label ?? `guardrail ${d.guardrail}` };
+  return {
+    id: d.id,
+    name: d.guardrail,
+    direction: d.direction,
+    pos: o?.pos ?? { file: '', line: 0, column: 0 },
+    label: o?.label ?? `guardrail ${d.guardrail}`,
+  };
 }
 
 function endName(e: End): string {
@@ -280,7 +318,12 @@ function endName(e: End): string {
 }
 
 /** Does a guardrail deny's peer match the other end of the probe (any of its addresses)? */
-function denyPeerMatches(d: GuardrailDeny, other: End, internal: readonly (readonly string[])[], resolved?: ResolvedFqdns): boolean {
+function denyPeerMatches(
+  d: GuardrailDeny,
+  other: End,
+  internal: readonly (readonly string[])[],
+  resolved?: ResolvedFqdns,
+): boolean {
   const p = d.peer;
   if (p.kind === 'any') return true;
   if (p.kind === 'segment') return other.kind === 'segment' && other.name === p.name;
@@ -295,7 +338,12 @@ function denyPeerMatches(d: GuardrailDeny, other: End, internal: readonly (reado
   return other.blocks.some((b) => mine.some((c) => cidrsOverlap(c, b)));
 }
 
-function resolveEnd(e: ProbeEndpoint, ix: Index, internal: readonly (readonly string[])[], resolved?: ResolvedFqdns): End {
+function resolveEnd(
+  e: ProbeEndpoint,
+  ix: Index,
+  internal: readonly (readonly string[])[],
+  resolved?: ResolvedFqdns,
+): End {
   switch (e.kind) {
     case 'segment':
       return { kind: 'segment', name: e.name };
@@ -305,7 +353,12 @@ function resolveEnd(e: ProbeEndpoint, ix: Index, internal: readonly (readonly st
         const fqdns = ix.entityFqdns.get(e.name);
         if (fqdns && resolved) return { kind: 'external', entity: e.name, blocks: resolvedBlocks(fqdns, resolved) };
       }
-      return { kind: 'external', entity: e.name, blocks: ix.entityBlocks.get(e.name) ?? [], ...(ix.unknownEntities.has(e.name) ? { unknown: true } : {}) };
+      return {
+        kind: 'external',
+        entity: e.name,
+        blocks: ix.entityBlocks.get(e.name) ?? [],
+        ...(ix.unknownEntities.has(e.name) ? { unknown: true } : {}),
+      };
     case 'address': {
       const c = probeCidr(e.address);
       return { kind: 'external', blocks: c ? [c] : [] };
@@ -324,7 +377,14 @@ function narrow(end: End, service: PortMatch): End {
  * Rules of `segment` in `direction` that admit the external end on `service`: one per block
  * (first in RuleSet order), or undefined when some block is admitted by none.
  */
-function admitExternal(byPeer: Map<string, RuleIntent[]> | undefined, other: End & { kind: 'external' }, service: PortMatch, internal: readonly (readonly string[])[], memo: Map<string, boolean>, resolved?: ResolvedFqdns): RuleIntent[] | undefined {
+function admitExternal(
+  byPeer: Map<string, RuleIntent[]> | undefined,
+  other: End & { kind: 'external' },
+  service: PortMatch,
+  internal: readonly (readonly string[])[],
+  memo: Map<string, boolean>,
+  resolved?: ResolvedFqdns,
+): RuleIntent[] | undefined {
   const candidates = (byPeer?.get(EXTERNAL_KEY) ?? []).filter((r) => portMatchContains(r.service, service));
   if (candidates.length === 0) return undefined;
   // By name: the entity itself (an ICMP intent carries the entity narrowed to one family, still its name).
@@ -355,7 +415,11 @@ function admitExternal(byPeer: Map<string, RuleIntent[]> | undefined, other: End
  */
 export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdictOptions = {}): ModelVerdict {
   const ix = indexOf(rules);
-  const internal = options.internalRanges ? [options.internalRanges] : ix.internal.length ? ix.internal : [DEFAULT_INTERNAL_RANGES];
+  const internal = options.internalRanges
+    ? [options.internalRanges]
+    : ix.internal.length
+      ? ix.internal
+      : [DEFAULT_INTERNAL_RANGES];
   const memo = options.internalRanges ? new Map<string, boolean>() : ix.outside;
   const service = probe.service;
   const src = narrow(resolveEnd(probe.source, ix, internal, options.resolved), service);
@@ -364,10 +428,20 @@ export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdict
   const what = () => `${endName(src)} -> ${endName(dst)} ${formatPortMatch(service)}`;
 
   if (src.kind !== 'segment' && dst.kind !== 'segment') {
-    return { verdict: 'deny', reason: 'outside-model', detail: `neither ${endName(src)} nor ${endName(dst)} is a segment of the model` };
+    return {
+      verdict: 'deny',
+      reason: 'outside-model',
+      detail: `neither ${endName(src)} nor ${endName(dst)} is a segment of the model`,
+    };
   }
   for (const s of [src, dst]) {
-    if (s.kind === 'segment' && !ix.segments.has(s.name)) return { verdict: 'deny', reason: 'default-deny', detail: `"${s.name}" is not a segment of the model`, rules: [] };
+    if (s.kind === 'segment' && !ix.segments.has(s.name))
+      return {
+        verdict: 'deny',
+        reason: 'default-deny',
+        detail: `"${s.name}" is not a segment of the model`,
+        rules: [],
+      };
   }
 
   // Guardrails first: the receiver's ingress denies against the source, the sender's egress denies against the destination.
@@ -378,7 +452,12 @@ export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdict
     for (const d of list ?? []) {
       if (!d.services.some((m) => portMatchesOverlap(m, service))) continue;
       if (!denyPeerMatches(d, other, internal, options.resolved)) continue;
-      return { verdict: 'deny', reason: 'guardrail', guardrail: guardrailRef(d), detail: `${what()} is closed by guardrail "${d.guardrail}"` };
+      return {
+        verdict: 'deny',
+        reason: 'guardrail',
+        guardrail: guardrailRef(d),
+        detail: `${what()} is closed by guardrail "${d.guardrail}"`,
+      };
     }
   }
 
@@ -386,21 +465,35 @@ export function modelVerdict(rules: RuleSet, probe: Probe, options: ModelVerdict
     const admits = (r: RuleIntent) => portMatchContains(r.service, service);
     const inRule = ix.ingress.get(dst.name)?.get(`s:${src.name}`)?.find(admits);
     const outRule = ix.egress.get(src.name)?.get(`s:${dst.name}`)?.find(admits);
-    if (inRule && outRule) return { verdict: 'allow', rule: ruleRef(inRule), rules: [ruleRef(inRule), ruleRef(outRule)] };
+    if (inRule && outRule)
+      return { verdict: 'allow', rule: ruleRef(inRule), rules: [ruleRef(inRule), ruleRef(outRule)] };
     const detail = inRule
       ? `${dst.name} admits it, but no egress rule of ${src.name} sends it`
       : outRule
         ? `${src.name} may send it, but no ingress rule of ${dst.name} admits it`
         : `no rule allows ${what()} (default deny)`;
-    return { verdict: 'deny', reason: 'default-deny', detail, rules: [inRule ?? outRule].filter((r): r is RuleIntent => r !== undefined).map(ruleRef) };
+    return {
+      verdict: 'deny',
+      reason: 'default-deny',
+      detail,
+      rules: [inRule ?? outRule].filter((r): r is RuleIntent => r !== undefined).map(ruleRef),
+    };
   }
 
-  const [segment, other, direction] = dst.kind === 'segment' ? [dst.name, src as End & { kind: 'external' }, 'ingress' as const] : [(src as End & { kind: 'segment' }).name, dst as End & { kind: 'external' }, 'egress' as const];
+  const [segment, other, direction] =
+    dst.kind === 'segment'
+      ? [dst.name, src as End & { kind: 'external' }, 'ingress' as const]
+      : [(src as End & { kind: 'segment' }).name, dst as End & { kind: 'external' }, 'egress' as const];
   const byPeer = (direction === 'ingress' ? ix.ingress : ix.egress).get(segment);
   const used = admitExternal(byPeer, other, service, internal, memo, options.resolved);
   if (used && used.length > 0) {
     const refs = used.map(ruleRef).sort((a, b) => compareStrings(a.id, b.id));
     return { verdict: 'allow', rule: ruleRef(used[0]!), rules: refs };
   }
-  return { verdict: 'deny', reason: 'default-deny', detail: `no ${direction} rule of ${segment} allows ${what()} (default deny)`, rules: [] };
+  return {
+    verdict: 'deny',
+    reason: 'default-deny',
+    detail: `no ${direction} rule of ${segment} allows ${what()} (default deny)`,
+    rules: [],
+  };
 }

@@ -15,7 +15,9 @@ export type MatchMode = 'contains' | 'overlaps';
 
 /** Does a native rule's traffic (one or more PortMatches) match the probe's? */
 export function serviceMatches(rule: readonly PortMatch[], probe: PortMatch, mode: MatchMode): boolean {
-  return mode === 'contains' ? rule.some((m) => portMatchContains(m, probe)) : rule.some((m) => portMatchesOverlap(m, probe));
+  return mode === 'contains'
+    ? rule.some((m) => portMatchContains(m, probe))
+    : rule.some((m) => portMatchesOverlap(m, probe));
 }
 
 const familyOf = (cidr: string) => (cidr.includes(':') ? 'ipv6' : 'ipv4');
@@ -48,8 +50,10 @@ export function coversEveryPublicAddress(ranges: readonly string[]): boolean {
     const v4 = ranges.filter((r) => familyOf(r) === 'ipv4');
     const v6 = ranges.filter((r) => familyOf(r) === 'ipv6');
     const pub = internetBlocks();
-    const pub4 = pub.filter((r) => familyOf(r) === 'ipv4'), pub6 = pub.filter((r) => familyOf(r) === 'ipv6');
-    v = (v4.length > 0 && excludeCidrs(pub4, v4).length === 0) || (v6.length > 0 && excludeCidrs(pub6, v6).length === 0);
+    const pub4 = pub.filter((r) => familyOf(r) === 'ipv4'),
+      pub6 = pub.filter((r) => familyOf(r) === 'ipv6');
+    v =
+      (v4.length > 0 && excludeCidrs(pub4, v4).length === 0) || (v6.length > 0 && excludeCidrs(pub6, v6).length === 0);
     if (publicMemo.size > 1000) publicMemo.clear();
     publicMemo.set(key, v);
   }

@@ -39,7 +39,9 @@ export function portMatchContains(outer: PortMatch, inner: PortMatch): boolean {
     case 'all':
       return false;
     case 'ports':
-      return outer.kind === 'ports' && outer.protocol === inner.protocol && outer.from <= inner.from && inner.to <= outer.to;
+      return (
+        outer.kind === 'ports' && outer.protocol === inner.protocol && outer.from <= inner.from && inner.to <= outer.to
+      );
     case 'icmp':
       if (outer.kind !== 'icmp' || outer.protocol !== inner.protocol) return false;
       if (outer.type === null) return true;
@@ -67,7 +69,9 @@ export function entityNames(rules: RuleSet): Set<string> {
 }
 
 /** A parsed command-line endpoint, or why it is not one. */
-export type EndpointParse = { readonly ok: true; readonly endpoint: ProbeEndpoint } | { readonly ok: false; readonly message: string };
+export type EndpointParse =
+  | { readonly ok: true; readonly endpoint: ProbeEndpoint }
+  | { readonly ok: false; readonly message: string };
 
 /**
  * Reads FROM/TO of `explain`: a segment of the model, an entity (or `internet`), else an address
@@ -80,14 +84,20 @@ export function parseProbeEndpoint(text: string, rules: RuleSet): EndpointParse 
   if (entities.has(name)) return { ok: true, endpoint: { kind: 'entity', name } };
   const r = canonicalCidr(name);
   if (r.ok) return { ok: true, endpoint: { kind: 'address', address: r.text } };
-  if (!r.ok && r.reason === 'host-bits') return { ok: false, message: `"${text}": ${r.message}; write the network or the host address` };
+  if (!r.ok && r.reason === 'host-bits')
+    return { ok: false, message: `"${text}": ${r.message}; write the network or the host address` };
   if (/^[0-9a-fA-F:.]+(\/\d+)?$/.test(name) && /[.:]/.test(name)) return { ok: false, message: r.message };
   const candidates = [...rules.segments.map((s) => s.name), ...entities];
-  return { ok: false, message: `"${text}" is not a segment, an entity, internet or an address${didYouMean(name, candidates)}` };
+  return {
+    ok: false,
+    message: `"${text}" is not a segment, an entity, internet or an address${didYouMean(name, candidates)}`,
+  };
 }
 
 /** Parses `--port`: `tcp/443`, `udp/53`, `icmp/8`, `esp`, `all` (the model's service syntax, literals only). */
-export function parseProbeService(text: string): { readonly ok: true; readonly service: ProbeService } | { readonly ok: false; readonly message: string } {
+export function parseProbeService(
+  text: string,
+): { readonly ok: true; readonly service: ProbeService } | { readonly ok: false; readonly message: string } {
   const p = parseService(text.trim());
   if (p.kind === 'match') return { ok: true, service: p.match };
   if (p.kind === 'error') return { ok: false, message: p.message };

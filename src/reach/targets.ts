@@ -35,25 +35,41 @@ export interface PrepareOptions {
  * Reads every selected target (all at once; a failed read is a `read-failed` error) and builds
  * its evaluators. Targets whose provider has no evaluator are reported as warnings and skipped.
  */
-export async function prepareTargets(rules: RuleSet, o: PrepareOptions): Promise<{ targets: ReachTarget[]; diagnostics: Diagnostic[] }> {
+export async function prepareTargets(
+  rules: RuleSet,
+  o: PrepareOptions,
+): Promise<{ targets: ReachTarget[]; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
   const runnable: { target: TargetSpec; provider: Provider }[] = [];
   for (const target of selectTargets(rules, o.targets)) {
     const provider = o.providers(target.kind);
     if (!provider?.evaluate) {
-      diagnostics.push({ severity: 'warning', code: 'reach-no-evaluator', message: `target ${target.name}: provider ${target.kind} cannot evaluate reachability; skipped`, pos: target.pos });
+      diagnostics.push({
+        severity: 'warning',
+        code: 'reach-no-evaluator',
+        message: `target ${target.name}: provider ${target.kind} cannot evaluate reachability; skipped`,
+        pos: target.pos,
+      });
       continue;
     }
     runnable.push({ target, provider });
   }
-  const states = await readAll(runnable, (target, provider) => provider.read(target, o.source(target), { model: rules.model.name, segments: rules.segments, unowned: true }));
+  const states = await readAll(runnable, (target, provider) =>
+    provider.read(target, o.source(target), { model: rules.model.name, segments: rules.segments, unowned: true }),
+  );
   if (!states.ok) return { targets: [], diagnostics: [...diagnostics, ...states.diagnostics] };
-  const context = { model: rules.model.name, segments: rules.segments, resolved: o.resolved, ...(o.options ? { options: o.options } : {}) };
+  const context = {
+    model: rules.model.name,
+    segments: rules.segments,
+    resolved: o.resolved,
+    ...(o.options ? { options: o.options } : {}),
+  };
   const targets = runnable.map(({ target, provider }, i): ReachTarget => {
     const state = states.values[i]!;
     // An unowned object in the way stops a plan, not a question: it is evaluated like any other.
     // A snapshot that could not be read is no state at all: that stays an error.
-    for (const d of state.diagnostics) diagnostics.push(d.severity === 'error' && !/snapshot/.test(d.code) ? { ...d, severity: 'warning' } : d);
+    for (const d of state.diagnostics)
+      diagnostics.push(d.severity === 'error' && !/snapshot/.test(d.code) ? { ...d, severity: 'warning' } : d);
     const desired = provider.render(rules, target, { resolved: o.resolved, live: state });
     return {
       target,
@@ -70,4 +86,3 @@ export async function prepareTargets(rules: RuleSet, o: PrepareOptions): Promise
 export function readErrors(diagnostics: readonly Diagnostic[]): Diagnostic[] {
   return diagnostics.filter((d) => d.severity === 'error');
 }
-

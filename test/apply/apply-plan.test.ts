@@ -27,7 +27,11 @@ function options(provider: Provider) {
   };
 }
 
-async function planAndApply(rules: RuleSet, provider: Provider, extra: { parallelism?: number; maxDestroy?: number } = {}) {
+async function planAndApply(
+  rules: RuleSet,
+  provider: Provider,
+  extra: { parallelism?: number; maxDestroy?: number } = {},
+) {
   const plan = await createPlan(rules, options(provider));
   const report = await applyPlan(plan, rules, { ...options(provider), ...extra });
   return { plan, report };
@@ -82,7 +86,9 @@ describe('applyPlan', () => {
     });
     web.rules.delete('ingress tcp/8080-8080 sg:shop-lb');
     const drift = await createPlan(shopRules(), options(provider));
-    expect(drift.targets[0]!.changes.map((c) => [c.address, c.action])).toEqual([['aws-test.fake_group.shop-web', 'update']]);
+    expect(drift.targets[0]!.changes.map((c) => [c.address, c.action])).toEqual([
+      ['aws-test.fake_group.shop-web', 'update'],
+    ]);
     expect(drift.targets[0]!.changes[0]!.widensAccess).toBe(true);
     const report = await applyPlan(drift, shopRules(), options(provider));
     expect(report.ok).toBe(true);
@@ -138,7 +144,10 @@ describe('applyPlan', () => {
 
   it('never touches unowned groups', async () => {
     const { cloud, provider } = setup();
-    seedGroup(cloud, 'aws-test', { name: 'legacy', rules: [{ direction: 'ingress', service: 'tcp/22-22', peer: 'cidr:10.0.0.0/8' }] });
+    seedGroup(cloud, 'aws-test', {
+      name: 'legacy',
+      rules: [{ direction: 'ingress', service: 'tcp/22-22', peer: 'cidr:10.0.0.0/8' }],
+    });
     const before = JSON.stringify(dumpCloud(cloud));
     await planAndApply(shopRules(), provider);
     await planAndApply(ruleSet({ segments: [] }), provider);
@@ -161,8 +170,14 @@ describe('applyPlan', () => {
   it('keeps a flow whose rule object is being replaced when the new one fails to appear', async () => {
     const cloud = createFakeCloud();
     const provider = createFakeProvider(cloud, { standaloneRules: true });
-    const wide = ruleSet({ segments: ['web'], rules: flow(cidrs('office', ['203.0.113.0/24']), seg('web'), tcp(400, 500)) });
-    const narrow = ruleSet({ segments: ['web'], rules: flow(cidrs('office', ['203.0.113.0/24']), seg('web'), tcp(443)) });
+    const wide = ruleSet({
+      segments: ['web'],
+      rules: flow(cidrs('office', ['203.0.113.0/24']), seg('web'), tcp(400, 500)),
+    });
+    const narrow = ruleSet({
+      segments: ['web'],
+      rules: flow(cidrs('office', ['203.0.113.0/24']), seg('web'), tcp(443)),
+    });
     await planAndApply(wide, provider);
     expect(allowedFlows(cloud, 'aws-test')).toContain('203.0.113.5 -> shop-web tcp/443');
     setFaults(cloud, { failAt: 1 });
@@ -263,8 +278,12 @@ describe('applyPlan interrupted (signal)', () => {
 
 describe('messages count in words', () => {
   it('pluralizes the --max-destroy refusal and the progress lines', async () => {
-    expect(describeDestroyed({ total: 2, resources: 1, rules: 1 })).toBe('the plan destroys 2 objects (1 resource, 1 rule)');
-    expect(describeDestroyed({ total: 1, resources: 0, rules: 1 })).toBe('the plan destroys 1 object (0 resources, 1 rule)');
+    expect(describeDestroyed({ total: 2, resources: 1, rules: 1 })).toBe(
+      'the plan destroys 2 objects (1 resource, 1 rule)',
+    );
+    expect(describeDestroyed({ total: 1, resources: 0, rules: 1 })).toBe(
+      'the plan destroys 1 object (0 resources, 1 rule)',
+    );
     const { provider } = setup();
     const rules = ruleSet({ segments: ['web'], rules: flow(cidrs('office', ['192.0.2.0/24']), seg('web'), tcp(443)) });
     const plan = await createPlan(rules, options(provider));

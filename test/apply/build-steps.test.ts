@@ -9,7 +9,15 @@ function child(key: string, dependsOn: string[] = []): Child {
 }
 
 function res(name: string, children: Child[] = [], description = 'd'): Resource {
-  return { address: `t.g.${name}`, target: 't', type: 'g', name, attributes: { description }, children, forceNew: ['description'] };
+  return {
+    address: `t.g.${name}`,
+    target: 't',
+    type: 'g',
+    name,
+    attributes: { description },
+    children,
+    forceNew: ['description'],
+  };
 }
 
 function planOf(desired: Resource[], live: Resource[]): Plan {
@@ -17,7 +25,9 @@ function planOf(desired: Resource[], live: Resource[]): Plan {
   return {
     formatVersion: 1,
     model: { name: 'm', digest: 'x', file: 'm.yaml' },
-    targets: [{ target: 't', provider: 'aws', source: 'live', fingerprint: 'f', prior: live, changes, diagnostics: [] }],
+    targets: [
+      { target: 't', provider: 'aws', source: 'live', fingerprint: 'f', prior: live, changes, diagnostics: [] },
+    ],
     diagnostics: [],
     summary: summarize(changes),
   };

@@ -28,7 +28,14 @@ import { awsTarget, cidrs, flow, internet, ruleSet, seg, tcp } from '../helpers/
 
 const SEGMENTS = ['a', 'b', 'c', 'd', 'e'] as const;
 // Overlapping ranges, so a flow can be allowed by different rules before and after a change.
-const PORTS = [[22, 22], [443, 443], [400, 500], [5432, 5432], [8080, 8080], [0, 65535]] as const;
+const PORTS = [
+  [22, 22],
+  [443, 443],
+  [400, 500],
+  [5432, 5432],
+  [8080, 8080],
+  [0, 65535],
+] as const;
 const TARGET = 'aws-test';
 const noDns = async () => ({ ipv4: [], ipv6: [] });
 
@@ -73,10 +80,17 @@ const transitionArb: fc.Arbitrary<[RuleSet, RuleSet]> = fc
   .record({
     segments: fc.subarray([...SEGMENTS], { minLength: 2 }),
     flows: fc.array(flowArb, { minLength: 1, maxLength: 8 }),
-    edits: fc.array(fc.oneof(fc.constant<'keep'>('keep'), fc.constant<'drop'>('drop'), flowArb.map((f) => ({ port: f.port, from: f.from }))), {
-      minLength: 8,
-      maxLength: 8,
-    }),
+    edits: fc.array(
+      fc.oneof(
+        fc.constant<'keep'>('keep'),
+        fc.constant<'drop'>('drop'),
+        flowArb.map((f) => ({ port: f.port, from: f.from })),
+      ),
+      {
+        minLength: 8,
+        maxLength: 8,
+      },
+    ),
     added: fc.array(flowArb, { maxLength: 3 }),
     segmentEdit: fc.constantFrom('none', 'drop-last', 'add-all'),
   })
@@ -97,7 +111,12 @@ let standaloneRules = false;
 
 function opts(cloud: FakeCloud) {
   const provider = createFakeProvider(cloud, { standaloneRules });
-  return { providers: fakeProviders(provider), source: () => ({ kind: 'live' as const }), resolver: noDns, retryDelayMs: 0 };
+  return {
+    providers: fakeProviders(provider),
+    source: () => ({ kind: 'live' as const }),
+    resolver: noDns,
+    retryDelayMs: 0,
+  };
 }
 
 async function plan(cloud: FakeCloud, rules: RuleSet): Promise<Plan> {
@@ -118,7 +137,10 @@ async function apply(cloud: FakeCloud, rules: RuleSet, parallelism: number) {
 /** A cloud with an unowned group and the model `from` applied. */
 async function baseCloud(from: RuleSet): Promise<FakeCloud> {
   const cloud = createFakeCloud();
-  seedGroup(cloud, TARGET, { name: 'legacy', rules: [{ direction: 'ingress', service: 'tcp/22-22', peer: 'cidr:10.0.0.0/8' }] });
+  seedGroup(cloud, TARGET, {
+    name: 'legacy',
+    rules: [{ direction: 'ingress', service: 'tcp/22-22', peer: 'cidr:10.0.0.0/8' }],
+  });
   const r = await apply(cloud, from, 4);
   expect(r.report?.ok).toBe(true);
   return cloud;
@@ -137,7 +159,10 @@ function touchedOnlyPlanned(log: readonly string[], p: Plan): void {
     expect(change, `${entry} is outside the plan`).toBeDefined();
     if (verb === 'add' || verb === 'remove') {
       const key = rest.join(' ');
-      expect(change!.childChanges.map((c) => c.key), `${entry}: rule outside the plan`).toContain(key);
+      expect(
+        change!.childChanges.map((c) => c.key),
+        `${entry}: rule outside the plan`,
+      ).toContain(key);
     }
     if (verb === 'update') expect(change!.attributeChanges.length).toBeGreaterThan(0);
   }
@@ -174,7 +199,12 @@ describe.each([
         const target = rules.targets[0]!;
         const rendered = provider.render(rules, target, { resolved: new Map() });
         // The same objects in another order, keys shuffled: still no change.
-        expect(diffResources(rendered, shuffled(rendered, seed).map((r, i) => reorder(r, seed + i)))).toEqual([]);
+        expect(
+          diffResources(
+            rendered,
+            shuffled(rendered, seed).map((r, i) => reorder(r, seed + i)),
+          ),
+        ).toEqual([]);
         // Applied to an empty cloud and read back: no change either.
         const cloud = createFakeCloud();
         const r = await apply(cloud, rules, 3);
@@ -190,7 +220,9 @@ describe.each([
     await fc.assert(
       fc.asyncProperty(transitionArb, fc.integer({ min: 1, max: 4 }), async ([from, to], parallelism) => {
         const base = await baseCloud(from);
-        const legacy = JSON.stringify((dumpCloud(base) as Record<string, { name: string }[]>)[TARGET]!.find((g) => g.name === 'legacy'));
+        const legacy = JSON.stringify(
+          (dumpCloud(base) as Record<string, { name: string }[]>)[TARGET]!.find((g) => g.name === 'legacy'),
+        );
         // A clean run tells how many calls the change takes, and the flows allowed at the end.
         const clean = cloneCloud(base);
         const cleanRun = await apply(clean, to, parallelism);
@@ -250,7 +282,12 @@ describe('make-before-break without dependsOn from the reader', () => {
       fc.asyncProperty(dropping, fc.integer({ min: 2, max: 4 }), async ([from, to], parallelism) => {
         const cloud = createFakeCloud();
         const provider = createFakeProvider(cloud, { liveDependsOn: false, slowRemovals: true });
-        const o = { providers: fakeProviders(provider), source: () => ({ kind: 'live' as const }), resolver: noDns, retryDelayMs: 0 };
+        const o = {
+          providers: fakeProviders(provider),
+          source: () => ({ kind: 'live' as const }),
+          resolver: noDns,
+          retryDelayMs: 0,
+        };
         const first = await applyPlan(await createPlan(from, o), from, { ...o, parallelism });
         expect(first.ok).toBe(true);
         const p = await createPlan(to, o);

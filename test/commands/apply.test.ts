@@ -77,7 +77,10 @@ describe('bulkhead apply', () => {
     const r = await runCli(['apply', 'p.json'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('saved plan format 99 is not supported');
-    await writeFile(join(dir, 'p1.json'), JSON.stringify({ kind: 'bulkhead-plan', formatVersion: 1, plan: {}, rules: {} }));
+    await writeFile(
+      join(dir, 'p1.json'),
+      JSON.stringify({ kind: 'bulkhead-plan', formatVersion: 1, plan: {}, rules: {} }),
+    );
     expect((await runCli(['apply', 'p1.json'], { cwd: dir })).stderr).toContain('saved plan format 1 is not supported');
   });
 
@@ -186,7 +189,7 @@ const GUARDED = `${MODEL}guardrails:
     deny: { from: internet, ports: [tcp/22] }
 `;
 
-describe('bulkhead apply and destroy take the targets\' locks', () => {
+describe("bulkhead apply and destroy take the targets' locks", () => {
   it('apply takes the lock before the first write and releases it at the end', async () => {
     const order: string[] = [];
     cloud.onChange = (c) => order.push(`${c.locks.has('aws-test') ? 'locked' : 'UNLOCKED'} ${c.log.at(-1)}`);
@@ -200,7 +203,15 @@ describe('bulkhead apply and destroy take the targets\' locks', () => {
   it('refuses, changing nothing, while another run holds the lock, and names the holder and force-unlock', async () => {
     const since = new Date().toISOString();
     const expires = new Date(Date.now() + 3_600_000).toISOString();
-    cloud.locks.set('aws-test', { model: 'shop', holder: 'ci@runner-7', pid: 4242, runId: 'other', since, expires, objectId: 'lock-x' });
+    cloud.locks.set('aws-test', {
+      model: 'shop',
+      holder: 'ci@runner-7',
+      pid: 4242,
+      runId: 'other',
+      since,
+      expires,
+      objectId: 'lock-x',
+    });
     const r = await runCli(['apply', '--auto-approve'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/target aws-test is locked by ci@runner-7/);
@@ -213,7 +224,15 @@ describe('bulkhead apply and destroy take the targets\' locks', () => {
     // Another run holds the lock and changes the target while this one waits.
     const since = new Date().toISOString();
     const expires = new Date(Date.now() + 3_600_000).toISOString();
-    cloud.locks.set('aws-test', { model: 'shop', holder: 'ci@runner-7', pid: 4242, runId: 'other', since, expires, objectId: 'lock-x' });
+    cloud.locks.set('aws-test', {
+      model: 'shop',
+      holder: 'ci@runner-7',
+      pid: 4242,
+      runId: 'other',
+      since,
+      expires,
+      objectId: 'lock-x',
+    });
     const mine = runCli(['apply', '--auto-approve', '--lock-timeout', '30s'], { cwd: dir });
     await new Promise((resolve) => setTimeout(resolve, 700));
     seedGroup(cloud, 'aws-test', { name: 'shop-lb', owner: 'shop', rules: [] });
@@ -255,7 +274,12 @@ describe('bulkhead apply PLAN: a saved plan is a trust boundary', () => {
   const toSsh = (doc: Doc) => {
     const lb = changeOf(doc, 'shop-lb');
     const cc = lb.childChanges.find((c: Doc) => c.key.startsWith('ingress'));
-    const after = { ...cc.after, key: 'ingress tcp/22-22 cidr:0.0.0.0/0', summary: 'ingress tcp/22-22 from 0.0.0.0/0', attributes: { direction: 'ingress', service: 'tcp/22-22', peer: 'cidr:0.0.0.0/0' } };
+    const after = {
+      ...cc.after,
+      key: 'ingress tcp/22-22 cidr:0.0.0.0/0',
+      summary: 'ingress tcp/22-22 from 0.0.0.0/0',
+      attributes: { direction: 'ingress', service: 'tcp/22-22', peer: 'cidr:0.0.0.0/0' },
+    };
     lb.childChanges = [{ ...cc, key: after.key, after }];
     lb.after.children = [after];
   };
@@ -268,14 +292,20 @@ describe('bulkhead apply PLAN: a saved plan is a trust boundary', () => {
   it('a rule changed to tcp/22 from 0.0.0.0/0 (breaking a guardrail) is refused with what differs', async () => {
     await editPlan('p.json', toSsh);
     const r = await refused('the saved plan does not match');
-    expect(r.stderr).toContain('aws-test.fake_group.shop-lb: the plan adds rule "ingress tcp/22-22 cidr:0.0.0.0/0"; the model does not');
+    expect(r.stderr).toContain(
+      'aws-test.fake_group.shop-lb: the plan adds rule "ingress tcp/22-22 cidr:0.0.0.0/0"; the model does not',
+    );
     expect(r.stderr).toMatch(/the model adds rule "ingress tcp\/443-443 [^"]+"; the plan does not/);
   });
 
   it('an added `ingress all from 0.0.0.0/0` is refused', async () => {
     await editPlan('p.json', (doc) => {
       const web = changeOf(doc, 'shop-web');
-      const after = { key: 'ingress all cidr:0.0.0.0/0', summary: 'ingress all from 0.0.0.0/0', attributes: { direction: 'ingress', service: 'all', peer: 'cidr:0.0.0.0/0' } };
+      const after = {
+        key: 'ingress all cidr:0.0.0.0/0',
+        summary: 'ingress all from 0.0.0.0/0',
+        attributes: { direction: 'ingress', service: 'all', peer: 'cidr:0.0.0.0/0' },
+      };
       web.childChanges.push({ action: 'create', key: after.key, before: null, after });
       web.after.children.push(after);
     });
@@ -292,12 +322,34 @@ describe('bulkhead apply PLAN: a saved plan is a trust boundary', () => {
   });
 
   it('an added delete of an object the model does not own is refused by name, and the object survives', async () => {
-    seedGroup(cloud, 'aws-test', { name: 'payroll-db', rules: [{ direction: 'ingress', service: 'tcp/5432-5432', peer: 'cidr:10.0.0.0/8' }] });
+    seedGroup(cloud, 'aws-test', {
+      name: 'payroll-db',
+      rules: [{ direction: 'ingress', service: 'tcp/5432-5432', peer: 'cidr:10.0.0.0/8' }],
+    });
     expect((await runCli(['plan', '--out', 'p.json'], { cwd: dir })).code).toBe(0);
     await editPlan('p.json', (doc) => {
-      const before = { address: 'aws-test.fake_group.payroll-db', target: 'aws-test', type: 'fake_group', name: 'payroll-db', attributes: { description: 'group payroll-db' }, children: [], liveId: 'sg-1' };
+      const before = {
+        address: 'aws-test.fake_group.payroll-db',
+        target: 'aws-test',
+        type: 'fake_group',
+        name: 'payroll-db',
+        attributes: { description: 'group payroll-db' },
+        children: [],
+        liveId: 'sg-1',
+      };
       doc.plan.targets[0].prior.push(before);
-      doc.plan.targets[0].changes.push({ address: before.address, target: 'aws-test', type: 'fake_group', name: 'payroll-db', action: 'delete', before, after: null, attributeChanges: [], childChanges: [], widensAccess: false });
+      doc.plan.targets[0].changes.push({
+        address: before.address,
+        target: 'aws-test',
+        type: 'fake_group',
+        name: 'payroll-db',
+        action: 'delete',
+        before,
+        after: null,
+        attributeChanges: [],
+        childChanges: [],
+        widensAccess: false,
+      });
     });
     const r = await refused('aws-test.fake_group.payroll-db: the plan deletes an object that model shop does not own');
     expect(r.stderr).toContain("the plan's recorded state is not what was read now (aws-test.fake_group.payroll-db)");
@@ -318,7 +370,9 @@ describe('bulkhead apply PLAN: a saved plan is a trust boundary', () => {
     await editPlan('p.json', (doc) => {
       doc.plan.targets[0].changes[0].action = 'explode';
     });
-    await refused('corrupt plan file: $.plan.targets[0].changes[0].action: must be one of create, update, delete, replace');
+    await refused(
+      'corrupt plan file: $.plan.targets[0].changes[0].action: must be one of create, update, delete, replace',
+    );
     const text = await readFile(join(dir, 'p.json'), 'utf8');
     for (const cut of [40, Math.floor(text.length / 2), text.length - 3]) {
       await writeFile(join(dir, 'p.json'), text.slice(0, cut));

@@ -39,10 +39,16 @@ const eni = (id: string, ip: string, group: string) => ({
   AvailabilityZone: 'eu-west-1b',
 });
 const INVENTORY = {
-  NetworkInterfaces: [eni('eni-0001', '10.0.1.10', 'shop-web'), eni('eni-0002', '10.0.2.10', 'shop-app'), eni('eni-0003', '10.0.3.10', 'shop-db'), eni('eni-0004', '10.0.9.9', 'legacy')],
+  NetworkInterfaces: [
+    eni('eni-0001', '10.0.1.10', 'shop-web'),
+    eni('eni-0002', '10.0.2.10', 'shop-app'),
+    eni('eni-0003', '10.0.3.10', 'shop-db'),
+    eni('eni-0004', '10.0.9.9', 'legacy'),
+  ],
 };
 const t0 = 1_790_000_000;
-const rec = (src: string, sp: number, dst: string, dp: number, action = 'ACCEPT', t = t0) => `2 123456789012 eni-0001 ${src} ${dst} ${sp} ${dp} 6 5 500 ${t} ${t + 60} ${action} OK`;
+const rec = (src: string, sp: number, dst: string, dp: number, action = 'ACCEPT', t = t0) =>
+  `2 123456789012 eni-0001 ${src} ${dst} ${sp} ${dp} 6 5 500 ${t} ${t + 60} ${action} OK`;
 const FLOWS = [
   rec('198.51.100.7', 50001, '10.0.1.10', 443),
   rec('10.0.1.10', 443, '198.51.100.7', 50001),
@@ -70,16 +76,53 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('bulkhead audit', () => {
   it('JSON: each observed connection allowed by its rule (file:line) or denied, unused rules, exit 2', async () => {
-    const r = await runCli(['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--format', 'json'], { cwd: dir });
+    const r = await runCli(['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--format', 'json'], {
+      cwd: dir,
+    });
     expect(r.code, r.stderr).toBe(2);
     const report = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(report['flows']).toEqual([
-      expect.objectContaining({ source: 'internet', destination: 'web', protocol: 'tcp', port: 22, verdict: 'deny', rule: null, denial: 'guardrail', count: 1 }),
-      expect.objectContaining({ source: 'web', destination: 'db', protocol: 'tcp', port: 5432, verdict: 'deny', rule: null, denial: 'default-deny', count: 1 }),
-      expect.objectContaining({ source: 'internet', destination: 'web', protocol: 'tcp', port: 443, verdict: 'allow', rule: 'bulkhead.yaml:10:9', count: 1 }),
+      expect.objectContaining({
+        source: 'internet',
+        destination: 'web',
+        protocol: 'tcp',
+        port: 22,
+        verdict: 'deny',
+        rule: null,
+        denial: 'guardrail',
+        count: 1,
+      }),
+      expect.objectContaining({
+        source: 'web',
+        destination: 'db',
+        protocol: 'tcp',
+        port: 5432,
+        verdict: 'deny',
+        rule: null,
+        denial: 'default-deny',
+        count: 1,
+      }),
+      expect.objectContaining({
+        source: 'internet',
+        destination: 'web',
+        protocol: 'tcp',
+        port: 443,
+        verdict: 'allow',
+        rule: 'bulkhead.yaml:10:9',
+        count: 1,
+      }),
       {
-        source: 'web', destination: 'app', protocol: 'tcp', port: 8080, verdict: 'allow', rule: 'bulkhead.yaml:14:9', reason: 'app <- web tcp/8080',
-        count: 2, bytes: 1000, firstSeen: '2026-09-21T14:13:20Z', lastSeen: '2026-09-22T14:14:20Z',
+        source: 'web',
+        destination: 'app',
+        protocol: 'tcp',
+        port: 8080,
+        verdict: 'allow',
+        rule: 'bulkhead.yaml:14:9',
+        reason: 'app <- web tcp/8080',
+        count: 2,
+        bytes: 1000,
+        firstSeen: '2026-09-21T14:13:20Z',
+        lastSeen: '2026-09-22T14:14:20Z',
       },
     ]);
     expect(report['unusedRules']).toEqual([
@@ -100,11 +143,29 @@ describe('bulkhead audit', () => {
   });
 
   it('SARIF: a denied flow points at its segment, an unused rule at its model line', async () => {
-    const r = await runCli(['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--format', 'sarif'], { cwd: dir });
-    const sarif = JSON.parse(r.stdout) as { version: string; runs: { results: { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[] }[] };
+    const r = await runCli(['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--format', 'sarif'], {
+      cwd: dir,
+    });
+    const sarif = JSON.parse(r.stdout) as {
+      version: string;
+      runs: {
+        results: {
+          ruleId: string;
+          locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
+        }[];
+      }[];
+    };
     expect(sarif.version).toBe('2.1.0');
-    const at = sarif.runs[0]!.results.map((x) => `${x.ruleId} ${x.locations[0]!.physicalLocation.artifactLocation.uri}:${x.locations[0]!.physicalLocation.region.startLine}`);
-    expect(at).toEqual(['denied-flow bulkhead.yaml:8', 'denied-flow bulkhead.yaml:15', 'unused-rule bulkhead.yaml:11', 'unused-rule bulkhead.yaml:17']);
+    const at = sarif.runs[0]!.results.map(
+      (x) =>
+        `${x.ruleId} ${x.locations[0]!.physicalLocation.artifactLocation.uri}:${x.locations[0]!.physicalLocation.region.startLine}`,
+    );
+    expect(at).toEqual([
+      'denied-flow bulkhead.yaml:8',
+      'denied-flow bulkhead.yaml:15',
+      'unused-rule bulkhead.yaml:11',
+      'unused-rule bulkhead.yaml:17',
+    ]);
   });
 
   it('exit 0 when nothing observed would be denied', async () => {
@@ -117,13 +178,22 @@ describe('bulkhead audit', () => {
     const cases: [string[], RegExp][] = [
       [['audit', '--flows', 'flows.log'], /an inventory is needed: --inventory FILE/],
       [['audit', '--flows', 'missing.log', '--inventory', 'enis.json'], /flow log file not found: missing\.log/],
-      [['audit', '--flows', 'notes.txt', '--inventory', 'enis.json'], /notes\.txt: not a flow log Bulkhead reads \(tried AWS VPC Flow Logs, Azure VNet\/NSG flow logs, GCP VPC Flow Logs\)/],
+      [
+        ['audit', '--flows', 'notes.txt', '--inventory', 'enis.json'],
+        /notes\.txt: not a flow log Bulkhead reads \(tried AWS VPC Flow Logs, Azure VNet\/NSG flow logs, GCP VPC Flow Logs\)/,
+      ],
       [['audit', '--flows', 'flows.log', '--inventory', 'notes.txt'], /notes\.txt: not valid JSON/],
       [['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--format', 'xml'], /unknown --format "xml"/],
-      [['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--target', 'aws-prod'], /--inventory FILE or --target NAME, not both/],
+      [
+        ['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--target', 'aws-prod'],
+        /--inventory FILE or --target NAME, not both/,
+      ],
       [['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--since', 'yesterday'], /--since needs a time/],
       // No workload placed in a segment: a false all-clear is refused.
-      [['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--group-by', 'tag:team'], /no workload of the inventory is in a segment of bulkhead\.yaml: no tag:team value names one of its segments/],
+      [
+        ['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--group-by', 'tag:team'],
+        /no workload of the inventory is in a segment of bulkhead\.yaml: no tag:team value names one of its segments/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const r = await runCli(argv, { cwd: dir });
@@ -134,7 +204,10 @@ describe('bulkhead audit', () => {
   });
 
   it('--since/--until replay only the window', async () => {
-    const r = await runCli(['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--format', 'json', '--since', String(t0 + 3600)], { cwd: dir });
+    const r = await runCli(
+      ['audit', '--flows', 'flows.log', '--inventory', 'enis.json', '--format', 'json', '--since', String(t0 + 3600)],
+      { cwd: dir },
+    );
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as { flows: { count: number }[] };
     expect(report.flows).toEqual([expect.objectContaining({ source: 'web', destination: 'app', count: 1 })]);

@@ -17,13 +17,17 @@ const MODEL = TWO_SEGMENT_MODEL.replace(
 let dir: string;
 let cloud: FakeCloud;
 
-const names = (target: string): string[] => ((dumpCloud(cloud) as Record<string, { name: string }[]>)[target] ?? []).map((g) => g.name);
+const names = (target: string): string[] =>
+  ((dumpCloud(cloud) as Record<string, { name: string }[]>)[target] ?? []).map((g) => g.name);
 
 beforeEach(async () => {
   ({ dir, cloud } = await createFakeWorkspace('bulkhead-destroy-', MODEL));
   expect((await runCli(['apply', '--auto-approve'], { cwd: dir })).code).toBe(0);
   // Objects the model does not own: one without a marker, one of another model, one named like ours.
-  seedGroup(cloud, 'aws-test', { name: 'legacy', rules: [{ direction: 'ingress', service: 'tcp/22-22', peer: 'cidr:10.0.0.0/8' }] });
+  seedGroup(cloud, 'aws-test', {
+    name: 'legacy',
+    rules: [{ direction: 'ingress', service: 'tcp/22-22', peer: 'cidr:10.0.0.0/8' }],
+  });
   seedGroup(cloud, 'aws-test', { name: 'billing-api', owner: 'billing' });
   seedGroup(cloud, 'aws-test', { name: 'shop-db' });
   cloud.log.length = 0;
@@ -78,7 +82,9 @@ describe('bulkhead destroy', () => {
     const before = JSON.stringify(dumpCloud(cloud));
     const r = await runCli(['destroy', '--auto-approve', '--max-destroy', '3'], { cwd: dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('the plan destroys 4 objects (4 resources, 0 rules), more than --max-destroy 3; nothing was changed');
+    expect(r.stderr).toContain(
+      'the plan destroys 4 objects (4 resources, 0 rules), more than --max-destroy 3; nothing was changed',
+    );
     expect(JSON.stringify(dumpCloud(cloud))).toBe(before);
   });
 

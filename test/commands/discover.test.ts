@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { awsFiles, awsInventory, azureFiles, azureInventory, estateConnections, gcpFiles, gcpInventory } from '../flows/estates.js';
+import {
+  awsFiles,
+  awsInventory,
+  azureFiles,
+  azureInventory,
+  estateConnections,
+  gcpFiles,
+  gcpInventory,
+} from '../flows/estates.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -19,14 +27,34 @@ function workspace(files: Record<string, string | Buffer>, inventory: unknown): 
 }
 
 const ESTATES = [
-  { cloud: 'aws', files: awsFiles, inventory: awsInventory, target: 'aws-eu-west-1: { aws: { region: "eu-west-1", vpc: "vpc-0123456789abcdef0" } }' },
-  { cloud: 'azure', files: azureFiles, inventory: azureInventory, target: 'azure-westeurope: { azure: { subscription: "00000000-0000-0000-0000-000000000000", resourceGroup: "shop", location: "westeurope", nsg: "shop-nsg" } }' },
-  { cloud: 'gcp', files: gcpFiles, inventory: gcpInventory, target: 'gcp-shop-prod: { gcp: { project: "shop-prod", network: "shop-vpc" } }' },
+  {
+    cloud: 'aws',
+    files: awsFiles,
+    inventory: awsInventory,
+    target: 'aws-eu-west-1: { aws: { region: "eu-west-1", vpc: "vpc-0123456789abcdef0" } }',
+  },
+  {
+    cloud: 'azure',
+    files: azureFiles,
+    inventory: azureInventory,
+    target:
+      'azure-westeurope: { azure: { subscription: "00000000-0000-0000-0000-000000000000", resourceGroup: "shop", location: "westeurope", nsg: "shop-nsg" } }',
+  },
+  {
+    cloud: 'gcp',
+    files: gcpFiles,
+    inventory: gcpInventory,
+    target: 'gcp-shop-prod: { gcp: { project: "shop-prod", network: "shop-vpc" } }',
+  },
 ] as const;
 
 /** The rule lines of a model (without the evidence comments). */
 function ruleLines(yaml: string): string[] {
-  return yaml.split('\n').filter((l) => /^\s+- \{ (from|to):/.test(l) || /^ {2}[a-z0-9-]+:( \{\})?$/.test(l) || /^ {4}(ingress|egress):$/.test(l));
+  return yaml
+    .split('\n')
+    .filter(
+      (l) => /^\s+- \{ (from|to):/.test(l) || /^ {2}[a-z0-9-]+:( \{\})?$/.test(l) || /^ {4}(ingress|egress):$/.test(l),
+    );
 }
 
 describe.each(ESTATES)('discover → validate → audit on a synthetic $cloud estate', ({ files, inventory, target }) => {
@@ -34,7 +62,22 @@ describe.each(ESTATES)('discover → validate → audit on a synthetic $cloud es
   const { dir, flows } = workspace(files(conns), inventory());
 
   it('proposes the estate’s segments and rules, with evidence, and the proposal validates', async () => {
-    const r = await runCli(['discover', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'tag:tier', '--name', 'shop', '--out', 'proposed.yaml'], { cwd: dir });
+    const r = await runCli(
+      [
+        'discover',
+        '--flows',
+        ...flows,
+        '--inventory',
+        'inventory.json',
+        '--group-by',
+        'tag:tier',
+        '--name',
+        'shop',
+        '--out',
+        'proposed.yaml',
+      ],
+      { cwd: dir },
+    );
     expect(r.stderr).toContain('flow-record-skipped');
     expect(r.code, r.stderr).toBe(0);
     const yaml = readFileSync(join(dir, 'proposed.yaml'), 'utf8');
@@ -62,15 +105,37 @@ describe.each(ESTATES)('discover → validate → audit on a synthetic $cloud es
     ]);
     // Every rule carries its evidence; the app → db count is the number of such connections.
     const dbConnections = conns.filter((c) => c.server === '10.0.4.10' && c.port === 5432).length;
-    expect(yaml).toMatch(new RegExp(`# ${dbConnections} connections, [\\d.]+ kB, first seen 2026-11-01T[\\d:]+Z, last seen 2026-11-03T[\\d:]+Z\\n\\s+- \\{ from: app, ports: \\[tcp/5432\\] \\}`));
+    expect(yaml).toMatch(
+      new RegExp(
+        `# ${dbConnections} connections, [\\d.]+ kB, first seen 2026-11-01T[\\d:]+Z, last seen 2026-11-03T[\\d:]+Z\\n\\s+- \\{ from: app, ports: \\[tcp/5432\\] \\}`,
+      ),
+    );
     const v = await runCli(['validate', 'proposed.yaml'], { cwd: dir });
     expect(v.code, v.stderr).toBe(0);
   });
 
   it('audit of the discovered model denies nothing (exit 0) and every rule is used', async () => {
-    const r = await runCli(['audit', 'proposed.yaml', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'tag:tier', '--format', 'json'], { cwd: dir });
+    const r = await runCli(
+      [
+        'audit',
+        'proposed.yaml',
+        '--flows',
+        ...flows,
+        '--inventory',
+        'inventory.json',
+        '--group-by',
+        'tag:tier',
+        '--format',
+        'json',
+      ],
+      { cwd: dir },
+    );
     expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as { flows: { verdict: string }[]; unusedRules: unknown[]; summary: { denied: number; rejected: number } };
+    const report = JSON.parse(r.stdout) as {
+      flows: { verdict: string }[];
+      unusedRules: unknown[];
+      summary: { denied: number; rejected: number };
+    };
     expect(report.summary.denied).toBe(0);
     expect(report.flows.length).toBeGreaterThan(0);
     expect(report.unusedRules).toEqual([]);
@@ -82,12 +147,45 @@ describe.each(ESTATES)('discover → validate → audit on a synthetic $cloud es
     const cut = yaml.replace(/\n\s+# [^\n]*\n\s+- \{ from: app, ports: \[tcp\/5432\] \}/, '');
     expect(cut).not.toBe(yaml);
     writeFileSync(join(dir, 'cut.yaml'), cut);
-    const r = await runCli(['audit', 'cut.yaml', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'tag:tier', '--format', 'json'], { cwd: dir });
+    const r = await runCli(
+      [
+        'audit',
+        'cut.yaml',
+        '--flows',
+        ...flows,
+        '--inventory',
+        'inventory.json',
+        '--group-by',
+        'tag:tier',
+        '--format',
+        'json',
+      ],
+      { cwd: dir },
+    );
     expect(r.code, r.stderr).toBe(2);
-    const report = JSON.parse(r.stdout) as { flows: { verdict: string; source: string; destination: string; protocol: string; port: number; count: number; rule: string | null }[] };
+    const report = JSON.parse(r.stdout) as {
+      flows: {
+        verdict: string;
+        source: string;
+        destination: string;
+        protocol: string;
+        port: number;
+        count: number;
+        rule: string | null;
+      }[];
+    };
     const denied = report.flows.filter((f) => f.verdict === 'deny');
     const expected = conns.filter((c) => c.server === '10.0.4.10' && c.port === 5432).length;
-    expect(denied).toEqual([expect.objectContaining({ source: 'app', destination: 'db', protocol: 'tcp', port: 5432, count: expected, rule: null })]);
+    expect(denied).toEqual([
+      expect.objectContaining({
+        source: 'app',
+        destination: 'db',
+        protocol: 'tcp',
+        port: 5432,
+        count: expected,
+        rule: null,
+      }),
+    ]);
   });
 });
 
@@ -95,9 +193,28 @@ describe('discover: bad input', () => {
   const { dir, flows } = workspace(awsFiles(estateConnections(2, 1)), awsInventory());
   it('exits 1 with a clear message, never a stack trace, and writes nothing', async () => {
     const cases: [string[], RegExp][] = [
-      [['discover', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'tag:tier', '--out', 'no/such/dir/m.yaml'], /cannot write no\/such\/dir\/m\.yaml/],
-      [['discover', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'color'], /--group-by needs tag:KEY/],
-      [['discover', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'tag:tier', '--name', 'Shop!'], /--name "Shop!"/],
+      [
+        [
+          'discover',
+          '--flows',
+          ...flows,
+          '--inventory',
+          'inventory.json',
+          '--group-by',
+          'tag:tier',
+          '--out',
+          'no/such/dir/m.yaml',
+        ],
+        /cannot write no\/such\/dir\/m\.yaml/,
+      ],
+      [
+        ['discover', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'color'],
+        /--group-by needs tag:KEY/,
+      ],
+      [
+        ['discover', '--flows', ...flows, '--inventory', 'inventory.json', '--group-by', 'tag:tier', '--name', 'Shop!'],
+        /--name "Shop!"/,
+      ],
       [['discover', '--flows', ...flows, '--group-by', 'tag:tier'], /an inventory is needed/],
     ];
     for (const [argv, message] of cases) {
@@ -110,7 +227,9 @@ describe('discover: bad input', () => {
 
   it('refuses logs of one cloud with the inventory of another', async () => {
     writeFileSync(join(dir, 'nics.json'), JSON.stringify(azureInventory()));
-    const r = await runCli(['discover', '--flows', ...flows, '--inventory', 'nics.json', '--group-by', 'tag:tier'], { cwd: dir });
+    const r = await runCli(['discover', '--flows', ...flows, '--inventory', 'nics.json', '--group-by', 'tag:tier'], {
+      cwd: dir,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/the flow logs are aws's but the inventory is azure's/);
   });

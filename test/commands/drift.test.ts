@@ -32,7 +32,9 @@ interface Sarif {
       ruleId: string;
       level: string;
       message: { text: string };
-      locations?: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } } }[];
+      locations?: {
+        physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number; startColumn: number } };
+      }[];
     }[];
   }[];
 }
@@ -57,7 +59,11 @@ describe('bulkhead drift', () => {
     drift();
     const r = await runCli(['drift', '--format', 'json'], { cwd: dir });
     expect(r.code).toBe(2);
-    const doc = JSON.parse(r.stdout) as { formatVersion: number; drift: boolean; targets: { items: { kind: string; key?: string }[] }[] };
+    const doc = JSON.parse(r.stdout) as {
+      formatVersion: number;
+      drift: boolean;
+      targets: { items: { kind: string; key?: string }[] }[];
+    };
     expect(doc.formatVersion).toBe(1);
     expect(doc.drift).toBe(true);
     expect(doc.targets[0]!.items.map((i) => [i.kind, i.key])).toEqual([
@@ -79,7 +85,10 @@ describe('bulkhead drift', () => {
     for (const res of run.results) expect(ruleIds).toContain(res.ruleId);
     const missing = run.results.find((x) => x.ruleId === 'missing-rule')!;
     // The lb → web flow is written on line 9 of the model.
-    expect(missing.locations![0]!.physicalLocation).toEqual({ artifactLocation: { uri: 'bulkhead.yaml' }, region: { startLine: 9, startColumn: expect.any(Number) } });
+    expect(missing.locations![0]!.physicalLocation).toEqual({
+      artifactLocation: { uri: 'bulkhead.yaml' },
+      region: { startLine: 9, startColumn: expect.any(Number) },
+    });
     const unexpected = run.results.find((x) => x.ruleId === 'unexpected-rule')!;
     expect(unexpected.level).toBe('error');
     // Owned by the web segment (line 8).

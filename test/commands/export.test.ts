@@ -33,7 +33,9 @@ describe('bulkhead export', () => {
     const r = await runCli(['export', '--target', 'aws-one', '--out', 'snap'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`${join('snap', 'aws-one', 'groups.json')}\n`);
-    const groups = JSON.parse(await readFile(join(dir, 'snap', 'aws-one', 'groups.json'), 'utf8')) as { name: string }[];
+    const groups = JSON.parse(await readFile(join(dir, 'snap', 'aws-one', 'groups.json'), 'utf8')) as {
+      name: string;
+    }[];
     expect(groups.map((g) => g.name)).toEqual(['shop-web']);
     const plan = await runCli(['plan', '--snapshots', 'snap', '--target', 'aws-one', '--json'], { cwd: dir });
     expect(plan.code).toBe(0);
@@ -45,7 +47,10 @@ describe('bulkhead export', () => {
   it('exports every target by default and refuses paths that leave the folder', async () => {
     const r = await runCli(['export', '--out', 'snap'], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual([join('snap', 'aws-one', 'groups.json'), join('snap', 'aws-two', 'groups.json')]);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      join('snap', 'aws-one', 'groups.json'),
+      join('snap', 'aws-two', 'groups.json'),
+    ]);
     PROVIDERS.aws = () => ({ ...fake, exportSnapshot: async () => [{ path: '../../evil.json', content: '{}' }] });
     const bad = await runCli(['export', '--out', 'snap2'], { cwd: dir });
     expect(bad.code).toBe(1);

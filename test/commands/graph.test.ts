@@ -59,7 +59,7 @@ describe('bulkhead graph', () => {
   });
 
   it('reports an unwritable --out as a usage error', async () => {
-    const dir = writeFiles({ 'm.yaml': BASE_MODEL, 'file': 'x' });
+    const dir = writeFiles({ 'm.yaml': BASE_MODEL, file: 'x' });
     const r = await runCli(['graph', 'm.yaml', '--out', 'file/g.mmd'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^Error: cannot write file\/g\.mmd: E[A-Z]+\n$/);

@@ -14,9 +14,14 @@ function streamed(value: Json, options: { depth?: number; chunk?: number } = {})
 describe('writeJson', () => {
   it('writes exactly JSON.stringify(value, null, 2), at any depth and chunk size', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 5 }), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 64 }), (value, depth, chunk) => {
-        expect(streamed(value as Json, { depth, chunk }).text).toBe(JSON.stringify(value, null, 2));
-      }),
+      fc.property(
+        fc.jsonValue({ maxDepth: 5 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 1, max: 64 }),
+        (value, depth, chunk) => {
+          expect(streamed(value as Json, { depth, chunk }).text).toBe(JSON.stringify(value, null, 2));
+        },
+      ),
       { numRuns: 300 },
     );
   });

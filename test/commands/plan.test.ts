@@ -66,7 +66,10 @@ describe('bulkhead plan', () => {
       formatVersion: number;
       model: { name: string; digest: string };
       widensAccess: boolean;
-      targets: { target: string; changes: { address: string; action: string; widensAccess: boolean; before: unknown; after: unknown }[] }[];
+      targets: {
+        target: string;
+        changes: { address: string; action: string; widensAccess: boolean; before: unknown; after: unknown }[];
+      }[];
       diagnostics: unknown[];
     };
     expect(doc.formatVersion).toBe(1);
@@ -159,11 +162,17 @@ function failingReads(): void {
     ...fake,
     read: (target, ...rest) => {
       if (target.name === 'aws-one') {
-        return Promise.reject(new ProviderError('aws-one: no AWS credentials found (set AWS_PROFILE, or run `aws sso login`)', 'credentials'));
+        return Promise.reject(
+          new ProviderError(
+            'aws-one: no AWS credentials found (set AWS_PROFILE, or run `aws sso login`)',
+            'credentials',
+          ),
+        );
       }
       if (target.name === 'aws-two') {
         // What an SDK error message looks like when a proxy answers HTML instead of XML.
-        const sdk = 'AWS: reading security groups failed: Unexpected token <\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.';
+        const sdk =
+          'AWS: reading security groups failed: Unexpected token <\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.';
         return Promise.reject(new ProviderError(sdk, 'Deserialization'));
       }
       return fake.read(target, ...rest);
@@ -197,7 +206,9 @@ describe('read failures', () => {
     PROVIDERS.aws = () => ({
       ...fake,
       exportSnapshot: (target) =>
-        target.name === 'aws-test' ? fake.exportSnapshot(target, {}) : Promise.reject(new ProviderError(`${target.name}: credentials expired`, 'credentials')),
+        target.name === 'aws-test'
+          ? fake.exportSnapshot(target, {})
+          : Promise.reject(new ProviderError(`${target.name}: credentials expired`, 'credentials')),
     });
     const r = await runCli(['export', '--out', 'snap'], { cwd: dir });
     expect(r.code).toBe(1);
@@ -227,11 +238,15 @@ describe('unresolved FQDNs and warning flags', () => {
   it('an FQDN that resolves to nothing stops the plan with an error naming it; --allow-unresolved accepts it', async () => {
     const r = await runCli(['plan', '--snapshots', 'snap'], { cwd: dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^bulkhead\.yaml:10:\d+: error: entity payments: api\.example\.com resolved to no address;.*--allow-unresolved.* \[fqdn-unresolved\]$/m);
+    expect(r.stderr).toMatch(
+      /^bulkhead\.yaml:10:\d+: error: entity payments: api\.example\.com resolved to no address;.*--allow-unresolved.* \[fqdn-unresolved\]$/m,
+    );
     expect(r.stdout).toBe('');
     const ok = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved'], { cwd: dir });
     expect(ok.code).toBe(0);
-    expect(ok.stderr).toMatch(/warning: entity payments: api\.example\.com resolved to no address.*\[fqdn-unresolved\]/);
+    expect(ok.stderr).toMatch(
+      /warning: entity payments: api\.example\.com resolved to no address.*\[fqdn-unresolved\]/,
+    );
     expect(ok.stdout).toContain('Plan:');
   });
 
@@ -239,7 +254,9 @@ describe('unresolved FQDNs and warning flags', () => {
     await writeFile(join(dir, 'snap', 'dns.json'), JSON.stringify({ 'api.example.com': { ipv4: '1234' } }));
     const r = await runCli(['plan', '--snapshots', 'snap'], { cwd: dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`error: ${join('snap', 'dns.json')}: $["api.example.com"].ipv4: must be a list of ipv4 addresses, not the string "1234"`);
+    expect(r.stderr).toContain(
+      `error: ${join('snap', 'dns.json')}: $["api.example.com"].ipv4: must be a list of ipv4 addresses, not the string "1234"`,
+    );
     expect(r.stderr).not.toContain('0.0.0.1/32');
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stdout).toBe('');
@@ -248,10 +265,15 @@ describe('unresolved FQDNs and warning flags', () => {
   it('--no-warn RULE silences those warnings on any command, never errors', async () => {
     const loud = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved'], { cwd: dir });
     expect(loud.stderr).toContain('[fqdn-unresolved]');
-    const quiet = await runCli(['--no-warn', 'fqdn-unresolved', 'plan', '--snapshots', 'snap', '--allow-unresolved'], { cwd: dir });
+    const quiet = await runCli(['--no-warn', 'fqdn-unresolved', 'plan', '--snapshots', 'snap', '--allow-unresolved'], {
+      cwd: dir,
+    });
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).not.toContain('[fqdn-unresolved]');
-    const both = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved', '--no-warn', 'fqdn-unresolved,fqdn-bad-address'], { cwd: dir });
+    const both = await runCli(
+      ['plan', '--snapshots', 'snap', '--allow-unresolved', '--no-warn', 'fqdn-unresolved,fqdn-bad-address'],
+      { cwd: dir },
+    );
     expect(both.stderr).not.toContain('[fqdn-unresolved]');
     const error = await runCli(['plan', '--snapshots', 'snap', '--no-warn', 'fqdn-unresolved'], { cwd: dir });
     expect(error.code).toBe(1);
@@ -261,7 +283,9 @@ describe('unresolved FQDNs and warning flags', () => {
   it('--compact-warnings prints each warning on one line', async () => {
     const full = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved'], { cwd: dir });
     expect(full.stderr).toMatch(/\[fqdn-unresolved\]\n {2}bulkhead\.yaml:12:\d+: also used here/);
-    const compact = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved', '--compact-warnings'], { cwd: dir });
+    const compact = await runCli(['plan', '--snapshots', 'snap', '--allow-unresolved', '--compact-warnings'], {
+      cwd: dir,
+    });
     expect(compact.code).toBe(0);
     expect(compact.stderr).toMatch(/\[fqdn-unresolved\]\n/);
     expect(compact.stderr).not.toContain('also used here');
@@ -272,10 +296,14 @@ describe('the README quick start', () => {
   it('plans the bundled shop example against the bundled snapshots, offline, for every registered provider', async () => {
     restoreProviders();
     const repo = join(import.meta.dirname, '..', '..');
-    const r = await runCli(['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json'], { cwd: repo });
+    const r = await runCli(['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--json'], {
+      cwd: repo,
+    });
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout) as { targets: { target: string; source: string; changes: { action: string }[] }[] };
+    const doc = JSON.parse(r.stdout) as {
+      targets: { target: string; source: string; changes: { action: string }[] }[];
+    };
     const registered = (['aws', 'azure', 'gcp', 'kubernetes'] as const).filter((id) => PROVIDERS[id] !== undefined);
     const targetOf = { aws: 'aws-prod', azure: 'azure-prod', gcp: 'gcp-prod', kubernetes: 'k8s-prod' } as const;
     expect(doc.targets.map((t) => t.target)).toEqual(registered.map((id) => targetOf[id]));

@@ -29,7 +29,9 @@ afterEach(restoreProviders);
 
 describe('bulkhead render', () => {
   it("prints the provider's CLI JSON of a target, FQDNs resolved from dns.json", async () => {
-    const r = await runCli(['render', '--provider', 'aws', '--target', 'aws-two', '--snapshots', '.', '--json'], { cwd: dir });
+    const r = await runCli(['render', '--provider', 'aws', '--target', 'aws-two', '--snapshots', '.', '--json'], {
+      cwd: dir,
+    });
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { SecurityGroups: { GroupName: string; Rules: { peer: string }[] }[] };
     expect(doc.SecurityGroups.map((g) => g.GroupName)).toEqual(['shop-web']);
@@ -59,13 +61,22 @@ describe('bulkhead render', () => {
 
   it('stops on an FQDN that resolves to nothing unless --allow-unresolved', async () => {
     await writeFile(join(dir, 'dns.json'), '{}');
-    const r = await runCli(['render', '--provider', 'aws', '--target', 'aws-two', '--snapshots', '.', '--json'], { cwd: dir });
+    const r = await runCli(['render', '--provider', 'aws', '--target', 'aws-two', '--snapshots', '.', '--json'], {
+      cwd: dir,
+    });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^bulkhead\.yaml:11:14: error: entity payments: api\.example\.com resolved to no address; .* \[fqdn-unresolved\]$/m);
+    expect(r.stderr).toMatch(
+      /^bulkhead\.yaml:11:14: error: entity payments: api\.example\.com resolved to no address; .* \[fqdn-unresolved\]$/m,
+    );
     expect(r.stdout).toBe('');
-    const ok = await runCli(['render', '--provider', 'aws', '--target', 'aws-two', '--snapshots', '.', '--json', '--allow-unresolved'], { cwd: dir });
+    const ok = await runCli(
+      ['render', '--provider', 'aws', '--target', 'aws-two', '--snapshots', '.', '--json', '--allow-unresolved'],
+      { cwd: dir },
+    );
     expect(ok.code).toBe(0);
-    expect(ok.stderr).toMatch(/warning: entity payments: api\.example\.com resolved to no address.*\[fqdn-unresolved\]/);
+    expect(ok.stderr).toMatch(
+      /warning: entity payments: api\.example\.com resolved to no address.*\[fqdn-unresolved\]/,
+    );
   });
 
   it('rejects an unknown provider', async () => {

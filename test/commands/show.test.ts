@@ -51,7 +51,9 @@ describe('bulkhead show PLAN', () => {
     expect((await runCli(['show', 'p.json'], { cwd: dir })).stderr).toContain('corrupt plan file (truncated');
     const model = await runCli(['show', 'bulkhead.yaml'], { cwd: dir });
     expect(model.code).toBe(1);
-    expect(model.stderr).toContain('bulkhead.yaml is not a saved plan (for a model, run `bulkhead plan bulkhead.yaml`)');
+    expect(model.stderr).toContain(
+      'bulkhead.yaml is not a saved plan (for a model, run `bulkhead plan bulkhead.yaml`)',
+    );
     const missing = await runCli(['show', 'nope.json'], { cwd: dir });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('file not found: nope.json');

@@ -9,7 +9,9 @@ describe('bulkhead validate', () => {
     const r = await runCli(['validate', 'policies/shop.yaml'], { cwd: repo });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^valid: policies\/shop\.yaml \(model "shop": 4 segments, 11 rules, 1 guardrail deny, 4 targets\)\n$/);
+    expect(r.stdout).toMatch(
+      /^valid: policies\/shop\.yaml \(model "shop": 4 segments, 11 rules, 1 guardrail deny, 4 targets\)\n$/,
+    );
   });
 
   it('defaults to bulkhead.yaml in the working directory', async () => {
@@ -49,14 +51,21 @@ describe('bulkhead validate', () => {
       'm.yaml': `${BASE_MODEL.replace(
         'targets:\n',
         'targets:\n  gcp-prod: { gcp: { project: demo-prod, network: demo-vpc } }\n',
-      ).replace('entities:\n', 'entities:\n  updates: { fqdns: [updates.example.com] }\n')}    egress: [{ to: updates, ports: [https] }]\n`,
+      ).replace(
+        'entities:\n',
+        'entities:\n  updates: { fqdns: [updates.example.com] }\n',
+      )}    egress: [{ to: updates, ports: [https] }]\n`,
     });
     const r = await runCli(['validate', 'm.yaml'], { cwd: dir });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^m\.yaml:4:3: warning: target "gcp-prod" has no firewallPolicy: .* \[fqdn-without-firewall-policy\]\n {2}m\.yaml:\d+:\d+: FQDN egress to "updates"\n$/);
+    expect(r.stderr).toMatch(
+      /^m\.yaml:4:3: warning: target "gcp-prod" has no firewallPolicy: .* \[fqdn-without-firewall-policy\]\n {2}m\.yaml:\d+:\d+: FQDN egress to "updates"\n$/,
+    );
     expect(r.stdout).toContain('valid: m.yaml');
     const compact = await runCli(['validate', 'm.yaml', '--compact-warnings'], { cwd: dir });
-    expect(compact.stderr).toMatch(/^m\.yaml:4:3: warning: target "gcp-prod" has no firewallPolicy: .* \[fqdn-without-firewall-policy\]\n$/);
+    expect(compact.stderr).toMatch(
+      /^m\.yaml:4:3: warning: target "gcp-prod" has no firewallPolicy: .* \[fqdn-without-firewall-policy\]\n$/,
+    );
     const silenced = await runCli(['--no-warn', 'fqdn-without-firewall-policy', 'validate', 'm.yaml'], { cwd: dir });
     expect(silenced.code).toBe(0);
     expect(silenced.stderr).toBe('');
@@ -78,7 +87,10 @@ describe('bulkhead validate', () => {
     const r = await runCli(['validate', 'policies/guardrails/pci.yaml'], { cwd: repo });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^valid: policies\/guardrails\/pci\.yaml \(guardrail pack: 3 guardrails, /);
-    const dir = writeFiles({ 'p.yaml': 'bulkhead: 1\nguardrails:\n  - name: g\n    deny: { from: internet, to: tier:data, ports: [tcp/99999] }\n' });
+    const dir = writeFiles({
+      'p.yaml':
+        'bulkhead: 1\nguardrails:\n  - name: g\n    deny: { from: internet, to: tier:data, ports: [tcp/99999] }\n',
+    });
     const bad = await runCli(['validate', 'p.yaml'], { cwd: dir });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('p.yaml:4:52: error: "tcp/99999": port 99999 is out of range (0-65535) [bad-port]');
@@ -88,7 +100,11 @@ describe('bulkhead validate', () => {
   });
 
   it('validates several files in one run and reports the errors of all of them', async () => {
-    const dir = writeFiles({ 'a.yaml': BASE_MODEL, 'b.yaml': BASE_MODEL.replace('[https]', '[htps]'), 'c.yaml': BASE_MODEL.replace('tcp/5432', 'tcp/5432-1') });
+    const dir = writeFiles({
+      'a.yaml': BASE_MODEL,
+      'b.yaml': BASE_MODEL.replace('[https]', '[htps]'),
+      'c.yaml': BASE_MODEL.replace('tcp/5432', 'tcp/5432-1'),
+    });
     const r = await runCli(['validate', 'a.yaml', 'b.yaml', 'c.yaml', 'missing.yaml'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('valid: a.yaml (model "demo": 2 segments, 3 rules, 0 guardrail denies, 1 target)\n');
@@ -101,13 +117,28 @@ describe('bulkhead validate', () => {
     ]);
   });
 
-  it('--json prints every file\'s outcome and diagnostics on stdout, still exit 1 when invalid', async () => {
+  it("--json prints every file's outcome and diagnostics on stdout, still exit 1 when invalid", async () => {
     const dir = writeFiles({ 'a.yaml': BASE_MODEL, 'b.yaml': BASE_MODEL.replace('[https]', '[htps]') });
     const r = await runCli(['validate', '--json', 'a.yaml', 'b.yaml'], { cwd: dir });
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout) as { valid: boolean; files: { file: string; valid: boolean; kind?: string; diagnostics: { code: string; pos: { line: number; column: number } }[] }[] };
+    const out = JSON.parse(r.stdout) as {
+      valid: boolean;
+      files: {
+        file: string;
+        valid: boolean;
+        kind?: string;
+        diagnostics: { code: string; pos: { line: number; column: number } }[];
+      }[];
+    };
     expect(out.valid).toBe(false);
-    expect(out.files.map((f) => [f.file, f.valid, f.kind ?? null, f.diagnostics.map((d) => `${d.pos.line}:${d.pos.column} ${d.code}`)])).toEqual([
+    expect(
+      out.files.map((f) => [
+        f.file,
+        f.valid,
+        f.kind ?? null,
+        f.diagnostics.map((d) => `${d.pos.line}:${d.pos.column} ${d.code}`),
+      ]),
+    ).toEqual([
       ['a.yaml', true, 'model', []],
       ['b.yaml', false, null, ['11:41 unknown-service']],
     ]);

@@ -28,7 +28,12 @@ describe('shortHashOfJson', () => {
   });
 
   it('shortHash is shortHashOfJson of the JSON text', () => {
-    const value = { direction: 'ingress', segment: 'web', peer: { kind: 'segment', name: 'lb' }, service: { kind: 'ports', protocol: 'tcp', from: 443, to: 443 } };
+    const value = {
+      direction: 'ingress',
+      segment: 'web',
+      peer: { kind: 'segment', name: 'lb' },
+      service: { kind: 'ports', protocol: 'tcp', from: 443, to: 443 },
+    };
     expect(shortHash(value)).toBe(reference(JSON.stringify(value)));
   });
 });

@@ -12,8 +12,18 @@ describe('compileFile(policies/shop.yaml)', () => {
     const rs = r.value!;
     expect(rs.model.name).toBe('shop');
     expect(rs.model.file).toBe('policies/shop.yaml');
-    expect(rs.targets.map((t) => `${t.name}:${t.kind}`)).toEqual(['aws-prod:aws', 'azure-prod:azure', 'gcp-prod:gcp', 'k8s-prod:kubernetes']);
-    expect(rs.segments.map((s) => `${s.name}:${s.tier}`)).toEqual(['app:backend', 'db:data', 'lb:edge', 'web:frontend']);
+    expect(rs.targets.map((t) => `${t.name}:${t.kind}`)).toEqual([
+      'aws-prod:aws',
+      'azure-prod:azure',
+      'gcp-prod:gcp',
+      'k8s-prod:kubernetes',
+    ]);
+    expect(rs.segments.map((s) => `${s.name}:${s.tier}`)).toEqual([
+      'app:backend',
+      'db:data',
+      'lb:edge',
+      'web:frontend',
+    ]);
     const lines = rs.rules.map((r) => {
       const peer = r.peer.kind === 'segment' ? r.peer.name : r.peer.entity;
       return `${r.segment} ${r.direction} ${peer} ${formatPortMatch(r.service)}`;
@@ -34,7 +44,13 @@ describe('compileFile(policies/shop.yaml)', () => {
       ].sort(),
     );
     const gcp = rs.targets.find((t) => t.kind === 'gcp');
-    expect(gcp?.kind === 'gcp' && gcp.gcp.internalRanges).toEqual(['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
+    expect(gcp?.kind === 'gcp' && gcp.gcp.internalRanges).toEqual([
+      '10.0.0.0/8',
+      '100.64.0.0/10',
+      '172.16.0.0/12',
+      '192.168.0.0/16',
+      'fc00::/7',
+    ]);
     const deny = rs.denies.find((d) => d.guardrail === 'no-remote-admin-from-internet');
     expect(deny).toMatchObject({ direction: 'ingress', allSegments: true, segments: ['app', 'db', 'lb', 'web'] });
     expect(deny?.services.map(formatPortMatch)).toEqual(['tcp/22', 'tcp/3389']);

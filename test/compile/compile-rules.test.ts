@@ -14,9 +14,15 @@ async function compile(body: string): Promise<RuleSet> {
   return r.value;
 }
 
-const rules = (rs: RuleSet) => rs.rules.map((r) => `${r.segment} ${r.direction} ${formatEndpoint(r.peer)} ${formatPortMatch(r.service)}`).sort();
+const rules = (rs: RuleSet) =>
+  rs.rules.map((r) => `${r.segment} ${r.direction} ${formatEndpoint(r.peer)} ${formatPortMatch(r.service)}`).sort();
 const denies = (rs: RuleSet) =>
-  rs.denies.map((d) => `${d.guardrail} ${d.direction} [${d.segments.join(',')}]${d.allSegments ? '*' : ''} ${formatEndpoint(d.peer)} ${d.services.map(formatPortMatch).join(',')}`).sort();
+  rs.denies
+    .map(
+      (d) =>
+        `${d.guardrail} ${d.direction} [${d.segments.join(',')}]${d.allSegments ? '*' : ''} ${formatEndpoint(d.peer)} ${d.services.map(formatPortMatch).join(',')}`,
+    )
+    .sort();
 
 describe('compileRules', () => {
   it('expands tiers and named services: one intent per peer segment and port range, both sides', async () => {
@@ -47,16 +53,33 @@ describe('compileRules', () => {
     );
     expect(rules(rs)).toEqual(['a egress apis tcp/443', 'a ingress office tcp/22']);
     const office = rs.rules.find((r) => r.direction === 'ingress')!.peer;
-    expect(office).toEqual({ kind: 'cidrs', entity: 'office', ipv4: ['198.51.100.0/24', '203.0.113.7/32'], ipv6: ['2001:db8::/48'] });
-    expect(rs.rules.find((r) => r.direction === 'egress')!.peer).toEqual({ kind: 'fqdns', entity: 'apis', fqdns: ['api.example.com', 'b.example.com'] });
+    expect(office).toEqual({
+      kind: 'cidrs',
+      entity: 'office',
+      ipv4: ['198.51.100.0/24', '203.0.113.7/32'],
+      ipv6: ['2001:db8::/48'],
+    });
+    expect(rs.rules.find((r) => r.direction === 'egress')!.peer).toEqual({
+      kind: 'fqdns',
+      entity: 'apis',
+      fqdns: ['api.example.com', 'b.example.com'],
+    });
   });
 
   it('pairs icmp with IPv4 and icmpv6 with IPv6 only', async () => {
-    const rs = await compile('segments:\n  a:\n    ingress: [{ from: internet, ports: [icmp/8, icmpv6/128, tcp/443] }]\n');
+    const rs = await compile(
+      'segments:\n  a:\n    ingress: [{ from: internet, ports: [icmp/8, icmpv6/128, tcp/443] }]\n',
+    );
     const peers = Object.fromEntries(rs.rules.map((r) => [formatPortMatch(r.service), r.peer]));
     expect(peers['icmp/8']).toEqual({ kind: 'cidrs', entity: 'internet', ipv4: ['0.0.0.0/0'], ipv6: [] });
     expect(peers['icmpv6/128']).toEqual({ kind: 'cidrs', entity: 'internet', ipv4: [], ipv6: ['::/0'] });
-    expect(peers['tcp/443']).toEqual({ kind: 'cidrs', entity: 'internet', ipv4: ['0.0.0.0/0'], ipv6: ['::/0'], builtin: 'internet' });
+    expect(peers['tcp/443']).toEqual({
+      kind: 'cidrs',
+      entity: 'internet',
+      ipv4: ['0.0.0.0/0'],
+      ipv6: ['::/0'],
+      builtin: 'internet',
+    });
   });
 
   it('renders guardrail denies on the side that carries them', async () => {
@@ -99,14 +122,21 @@ describe('compileRules', () => {
       'tiers:\n  back: [app]\nsegments:\n  app:\n    aws: { groupId: sg-0123456789abcdef0 }\n    gcp: { serviceAccount: app@proj-123.iam.gserviceaccount.com }\n  web: {}\n',
     );
     expect(rs.segments.map(({ pos: _p, ...s }) => s)).toEqual([
-      { name: 'app', tier: 'back', aws: { groupId: 'sg-0123456789abcdef0' }, gcp: { serviceAccount: 'app@proj-123.iam.gserviceaccount.com' } },
+      {
+        name: 'app',
+        tier: 'back',
+        aws: { groupId: 'sg-0123456789abcdef0' },
+        gcp: { serviceAccount: 'app@proj-123.iam.gserviceaccount.com' },
+      },
       { name: 'web' },
     ]);
   });
 
   it('ids and digest depend on content only', async () => {
     const a = await compile('segments:\n  a:\n    ingress: [{ from: b, ports: [tcp/1] }]\n  b: {}\n');
-    const b = await compile('# a comment moves every line\n\nsegments:\n  b: {}\n  a:\n    ingress: [{ ports: [tcp/1], from: [b] }]\n');
+    const b = await compile(
+      '# a comment moves every line\n\nsegments:\n  b: {}\n  a:\n    ingress: [{ ports: [tcp/1], from: [b] }]\n',
+    );
     expect(b.rules.map((r) => r.id)).toEqual(a.rules.map((r) => r.id));
     expect(b.model.digest).toBe(a.model.digest);
     expect(b.rules[0]!.origins[0]!.pos.line).not.toBe(a.rules[0]!.origins[0]!.pos.line);
@@ -126,21 +156,36 @@ describe('the model digest', () => {
           name: rs.model.name,
           targets: rs.targets.map(({ pos: _pos, ...t }) => t),
           segments: rs.segments.map(({ pos: _pos, ...s }) => s),
-          rules: rs.rules.map((r) => ({ id: r.id, direction: r.direction, segment: r.segment, peer: r.peer, service: r.service })),
+          rules: rs.rules.map((r) => ({
+            id: r.id,
+            direction: r.direction,
+            segment: r.segment,
+            peer: r.peer,
+            service: r.service,
+          })),
           denies: rs.denies.map(({ origins: _o, ...d }) => d),
         }),
       )
       .digest('hex');
 
-  it.each(['shop.yaml', 'pci.yaml', 'wordpress.yaml'])('is the sha256 of the RuleSet without positions: policies/%s', async (name) => {
-    const r = await compileFile(resolve(import.meta.dirname, '../../policies', name));
-    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-    expect(r.value.model.digest).toBe(reference(r.value));
-  });
+  it.each(['shop.yaml', 'pci.yaml', 'wordpress.yaml'])(
+    'is the sha256 of the RuleSet without positions: policies/%s',
+    async (name) => {
+      const r = await compileFile(resolve(import.meta.dirname, '../../policies', name));
+      if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+      expect(r.value.model.digest).toBe(reference(r.value));
+    },
+  );
 
   it('is that sha256 across the chunks it is fed in (more than 2,048 rules)', async () => {
-    const segs = Array.from({ length: 60 }, (_, i) => `  s${i}:\n    ingress: [${Array.from({ length: 20 }, (_, j) => `{ from: s${(i + j + 1) % 60}, ports: [tcp/${1000 + j}] }`).join(', ')}]`);
-    const rs = await compile(`entities:\n  office: { cidrs: [203.0.113.0/24, "2001:db8::/48"] }\nsegments:\n${segs.join('\n')}\n  web:\n    ingress: [{ from: office, ports: [tcp/443, icmp] }]\n`);
+    const segs = Array.from(
+      { length: 60 },
+      (_, i) =>
+        `  s${i}:\n    ingress: [${Array.from({ length: 20 }, (_, j) => `{ from: s${(i + j + 1) % 60}, ports: [tcp/${1000 + j}] }`).join(', ')}]`,
+    );
+    const rs = await compile(
+      `entities:\n  office: { cidrs: [203.0.113.0/24, "2001:db8::/48"] }\nsegments:\n${segs.join('\n')}\n  web:\n    ingress: [{ from: office, ports: [tcp/443, icmp] }]\n`,
+    );
     expect(rs.rules.length).toBeGreaterThan(2048);
     expect(rs.model.digest).toBe(reference(rs));
   });

@@ -15,7 +15,20 @@ import { writeFiles } from '../model/write-model.js';
  */
 
 const SEGMENTS = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
-const PORT_LITERALS = ['tcp/22', 'tcp/80', 'tcp/443', 'tcp/8000-8100', 'tcp', 'udp/53', 'icmp', 'icmp/8', 'icmpv6', 'esp', 'all', 'tcp/3389'];
+const PORT_LITERALS = [
+  'tcp/22',
+  'tcp/80',
+  'tcp/443',
+  'tcp/8000-8100',
+  'tcp',
+  'udp/53',
+  'icmp',
+  'icmp/8',
+  'icmpv6',
+  'esp',
+  'all',
+  'tcp/3389',
+];
 
 interface GenModel {
   segments: string[];
@@ -24,13 +37,18 @@ interface GenModel {
   cidrEntities: Record<string, string[]>;
   fqdnEntities: Record<string, string[]>;
   flows: { segment: string; direction: 'ingress' | 'egress'; peers: string[]; ports: string[] }[];
-  guardrails: ({ kind: 'deny'; from?: string[]; to?: string[]; ports?: string[] } | { kind: 'only'; to: string[]; from: string[] })[];
+  guardrails: (
+    | { kind: 'deny'; from?: string[]; to?: string[]; ports?: string[] }
+    | { kind: 'only'; to: string[]; from: string[] }
+  )[];
 }
 
-const v4 = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 8, max: 32 })).map(([a, b, len]) => {
-  const net = ipaddr.IPv4.networkAddressFromCIDR(`${a}.${b}.${(a * 7) % 256}.${(b * 13) % 256}/${len}`);
-  return `${net.toString()}/${len}`;
-});
+const v4 = fc
+  .tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 8, max: 32 }))
+  .map(([a, b, len]) => {
+    const net = ipaddr.IPv4.networkAddressFromCIDR(`${a}.${b}.${(a * 7) % 256}.${(b * 13) % 256}/${len}`);
+    return `${net.toString()}/${len}`;
+  });
 const v6 = fc.tuple(fc.integer({ min: 0x2001, max: 0x2fff }), fc.integer({ min: 16, max: 64 })).map(([h, len]) => {
   const net = ipaddr.IPv6.networkAddressFromCIDR(`${h.toString(16)}:db8:1234:5678::/${len}`);
   return `${net.toRFC5952String()}/${len}`;
@@ -40,12 +58,40 @@ const genModel: fc.Arbitrary<GenModel> = fc
   .record({
     segCount: fc.integer({ min: 2, max: 5 }),
     tierOf: fc.array(fc.constantFrom('front', 'back', 'data', ''), { minLength: 5, maxLength: 5 }),
-    services: fc.dictionary(fc.constantFrom('web', 'admin', 'dns', 'mixed'), fc.uniqueArray(fc.constantFrom(...PORT_LITERALS), { minLength: 1, maxLength: 3 }), { maxKeys: 3 }),
-    cidrEntities: fc.dictionary(fc.constantFrom('office', 'partner', 'vpn'), fc.uniqueArray(fc.oneof(v4, v6), { minLength: 1, maxLength: 3 }), { maxKeys: 2 }),
-    fqdnEntities: fc.dictionary(fc.constantFrom('apis', 'updates'), fc.uniqueArray(fc.constantFrom('a.example.com', 'b.example.com', 'api.stripe.com'), { minLength: 1, maxLength: 2 }), { maxKeys: 2 }),
-    flowSeeds: fc.array(fc.record({ seg: fc.nat(), dir: fc.boolean(), peers: fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), ports: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) }), { maxLength: 10 }),
+    services: fc.dictionary(
+      fc.constantFrom('web', 'admin', 'dns', 'mixed'),
+      fc.uniqueArray(fc.constantFrom(...PORT_LITERALS), { minLength: 1, maxLength: 3 }),
+      { maxKeys: 3 },
+    ),
+    cidrEntities: fc.dictionary(
+      fc.constantFrom('office', 'partner', 'vpn'),
+      fc.uniqueArray(fc.oneof(v4, v6), { minLength: 1, maxLength: 3 }),
+      { maxKeys: 2 },
+    ),
+    fqdnEntities: fc.dictionary(
+      fc.constantFrom('apis', 'updates'),
+      fc.uniqueArray(fc.constantFrom('a.example.com', 'b.example.com', 'api.stripe.com'), {
+        minLength: 1,
+        maxLength: 2,
+      }),
+      { maxKeys: 2 },
+    ),
+    flowSeeds: fc.array(
+      fc.record({
+        seg: fc.nat(),
+        dir: fc.boolean(),
+        peers: fc.array(fc.nat(), { minLength: 1, maxLength: 2 }),
+        ports: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+      }),
+      { maxLength: 10 },
+    ),
     guardSeeds: fc.array(
-      fc.record({ only: fc.boolean(), from: fc.option(fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), { nil: undefined }), to: fc.option(fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), { nil: undefined }), ports: fc.option(fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), { nil: undefined }) }),
+      fc.record({
+        only: fc.boolean(),
+        from: fc.option(fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+        to: fc.option(fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+        ports: fc.option(fc.array(fc.nat(), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+      }),
       { maxLength: 3 },
     ),
   })
@@ -64,15 +110,38 @@ const genModel: fc.Arbitrary<GenModel> = fc
     const uniq = (xs: string[]) => [...new Set(xs)];
     const flows = g.flowSeeds.map((f) => {
       const direction = f.dir ? ('ingress' as const) : ('egress' as const);
-      return { segment: pick(segments, f.seg), direction, peers: uniq(f.peers.map((p) => pick(direction === 'ingress' ? sources : dests, p))), ports: uniq(f.ports.map((p) => pick(ports, p))) };
+      return {
+        segment: pick(segments, f.seg),
+        direction,
+        peers: uniq(f.peers.map((p) => pick(direction === 'ingress' ? sources : dests, p))),
+        ports: uniq(f.ports.map((p) => pick(ports, p))),
+      };
     });
     const guardrails = g.guardSeeds.map((s): GenModel['guardrails'][number] => {
-      if (s.only) return { kind: 'only', to: uniq((s.to ?? [0]).map((n) => pick(segRefs, n))), from: uniq((s.from ?? [0]).map((n) => pick(sources, n))) };
+      if (s.only)
+        return {
+          kind: 'only',
+          to: uniq((s.to ?? [0]).map((n) => pick(segRefs, n))),
+          from: uniq((s.from ?? [0]).map((n) => pick(sources, n))),
+        };
       const from = s.from?.map((n) => pick(sources, n));
       const to = s.to?.map((n) => pick(segRefs, n));
-      return { kind: 'deny', ...(from ? { from: uniq(from) } : {}), ...(to ? { to: uniq(to) } : {}), ...(s.ports ? { ports: uniq(s.ports.map((n) => pick(PORT_LITERALS, n))) } : {}) };
+      return {
+        kind: 'deny',
+        ...(from ? { from: uniq(from) } : {}),
+        ...(to ? { to: uniq(to) } : {}),
+        ...(s.ports ? { ports: uniq(s.ports.map((n) => pick(PORT_LITERALS, n))) } : {}),
+      };
     });
-    return { segments, tiers, services: g.services, cidrEntities: g.cidrEntities, fqdnEntities: g.fqdnEntities, flows, guardrails };
+    return {
+      segments,
+      tiers,
+      services: g.services,
+      cidrEntities: g.cidrEntities,
+      fqdnEntities: g.fqdnEntities,
+      flows,
+      guardrails,
+    };
   });
 
 /** A deterministic shuffle (mulberry32) so one seed is one declaration order. */
@@ -105,15 +174,30 @@ const list = (xs: readonly string[]) => `[${xs.map(q).join(', ')}]`;
 function render(m: GenModel, order: number | null, keys: number | null): string {
   const sh = order === null ? <T>(xs: readonly T[]) => [...xs] : shuffler(order);
   const kh = keys === null ? <T>(xs: readonly T[]) => [...xs] : shuffler(keys);
-  const flowMap = (pairs: [string, string][]) => `{ ${kh(pairs).map(([k, v]) => `${k}: ${v}`).join(', ')} }`;
+  const flowMap = (pairs: [string, string][]) =>
+    `{ ${kh(pairs)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')} }`;
   const out = ['bulkhead: 1', 'name: prop'];
   const sections: string[][] = [];
   sections.push(['services:', ...sh(Object.entries(m.services)).map(([k, v]) => `  ${k}: ${list(sh(v))}`)]);
   sections.push([
     'entities:',
     ...sh([
-      ...Object.entries(m.cidrEntities).map(([k, v]) => `  ${k}: ${flowMap([['cidrs', list(sh(v))], ['description', q(`cidr ${k}`)]])}`),
-      ...Object.entries(m.fqdnEntities).map(([k, v]) => `  ${k}: ${flowMap([['fqdns', list(sh(v))], ['description', q(`fqdn ${k}`)]])}`),
+      ...Object.entries(m.cidrEntities).map(
+        ([k, v]) =>
+          `  ${k}: ${flowMap([
+            ['cidrs', list(sh(v))],
+            ['description', q(`cidr ${k}`)],
+          ])}`,
+      ),
+      ...Object.entries(m.fqdnEntities).map(
+        ([k, v]) =>
+          `  ${k}: ${flowMap([
+            ['fqdns', list(sh(v))],
+            ['description', q(`fqdn ${k}`)],
+          ])}`,
+      ),
     ]),
   ]);
   sections.push(['tiers:', ...sh(Object.entries(m.tiers)).map(([k, v]) => `  ${k}: ${list(sh(v))}`)]);
@@ -127,7 +211,13 @@ function render(m: GenModel, order: number | null, keys: number | null): string 
       if (flows.length === 0) continue;
       any = true;
       segLines.push(`    ${d}:`);
-      for (const f of flows) segLines.push(`      - ${flowMap([[d === 'ingress' ? 'from' : 'to', list(sh(f.peers))], ['ports', list(sh(f.ports))]])}`);
+      for (const f of flows)
+        segLines.push(
+          `      - ${flowMap([
+            [d === 'ingress' ? 'from' : 'to', list(sh(f.peers))],
+            ['ports', list(sh(f.ports))],
+          ])}`,
+        );
     }
     if (!any) segLines[segLines.length - 1] += ' {}';
   }
@@ -135,9 +225,19 @@ function render(m: GenModel, order: number | null, keys: number | null): string 
   const g = m.guardrails.map((x, i) => {
     const body: [string, string][] =
       x.kind === 'only'
-        ? [['to', list(sh(x.to))], ['from', list(sh(x.from))]]
-        : [...(x.from ? [['from', list(sh(x.from))] as [string, string]] : []), ...(x.to ? [['to', list(sh(x.to))] as [string, string]] : []), ...(x.ports ? [['ports', list(sh(x.ports))] as [string, string]] : [])];
-    return `  - ${flowMap([['name', `g${i}`], [x.kind, flowMap(body)]])}`;
+        ? [
+            ['to', list(sh(x.to))],
+            ['from', list(sh(x.from))],
+          ]
+        : [
+            ...(x.from ? [['from', list(sh(x.from))] as [string, string]] : []),
+            ...(x.to ? [['to', list(sh(x.to))] as [string, string]] : []),
+            ...(x.ports ? [['ports', list(sh(x.ports))] as [string, string]] : []),
+          ];
+    return `  - ${flowMap([
+      ['name', `g${i}`],
+      [x.kind, flowMap(body)],
+    ])}`;
   });
   if (g.length) sections.push(['guardrails:', ...sh(g)]);
   for (const s of sh(sections)) if (s.length > 1) out.push(...s);
@@ -162,8 +262,15 @@ function withoutPositions(rs: RuleSet): unknown {
 
 function servicesOverlap(a: PortMatch, b: PortMatch): boolean {
   if (a.kind === 'all' || b.kind === 'all') return true;
-  if (a.kind === 'ports' && b.kind === 'ports') return a.protocol === b.protocol && Math.max(a.from, b.from) <= Math.min(a.to, b.to);
-  if (a.kind === 'icmp' && b.kind === 'icmp') return a.protocol === b.protocol && (a.type === null || b.type === null || (a.type === b.type && (a.code === null || b.code === null || a.code === b.code)));
+  if (a.kind === 'ports' && b.kind === 'ports')
+    return a.protocol === b.protocol && Math.max(a.from, b.from) <= Math.min(a.to, b.to);
+  if (a.kind === 'icmp' && b.kind === 'icmp')
+    return (
+      a.protocol === b.protocol &&
+      (a.type === null ||
+        b.type === null ||
+        (a.type === b.type && (a.code === null || b.code === null || a.code === b.code)))
+    );
   if (a.kind === 'protocol' && b.kind === 'protocol') return a.number === b.number;
   return false;
 }
@@ -174,7 +281,8 @@ function cidrsOf(e: Endpoint): string[] {
 
 function peersOverlap(deny: GuardrailDeny['peer'], rule: Endpoint): boolean {
   if (deny.kind === 'any') return true;
-  if (deny.kind === 'segment' || rule.kind === 'segment') return deny.kind === 'segment' && rule.kind === 'segment' && deny.name === rule.name;
+  if (deny.kind === 'segment' || rule.kind === 'segment')
+    return deny.kind === 'segment' && rule.kind === 'segment' && deny.name === rule.name;
   if (deny.entity === rule.entity) return true;
   const all = (e: Endpoint) => cidrsOf(e).some((c) => c.endsWith('/0'));
   if (all(deny) || all(rule)) return true;
@@ -195,7 +303,8 @@ function overlapping(rs: RuleSet): { rule: RuleIntent; deny: GuardrailDeny }[] {
   for (const deny of rs.denies) {
     for (const rule of rs.rules) {
       if (rule.direction !== deny.direction || !deny.segments.includes(rule.segment)) continue;
-      if (deny.services.some((s) => servicesOverlap(s, rule.service)) && peersOverlap(deny.peer, rule.peer)) out.push({ rule, deny });
+      if (deny.services.some((s) => servicesOverlap(s, rule.service)) && peersOverlap(deny.peer, rule.peer))
+        out.push({ rule, deny });
     }
   }
   return out;
@@ -209,7 +318,10 @@ describe('compiler properties', () => {
         const b = await compileText(render(m, seed, seed));
         expect(b.ok).toBe(a.ok);
         if (a.ok && b.ok) expect(withoutPositions(b.value)).toEqual(withoutPositions(a.value));
-        else expect(new Set(b.diagnostics.map((d) => `${d.code}: ${d.message}`))).toEqual(new Set(a.diagnostics.map((d) => `${d.code}: ${d.message}`)));
+        else
+          expect(new Set(b.diagnostics.map((d) => `${d.code}: ${d.message}`))).toEqual(
+            new Set(a.diagnostics.map((d) => `${d.code}: ${d.message}`)),
+          );
       }),
       { numRuns: 60 },
     );
@@ -227,7 +339,8 @@ describe('compiler properties', () => {
   });
 
   it('never emits an allow that overlaps a guardrail deny', async () => {
-    let compiled = 0, refused = 0;
+    let compiled = 0,
+      refused = 0;
     await fc.assert(
       fc.asyncProperty(genModel, async (m) => {
         const r = await compileText(render(m, null, null));
@@ -250,11 +363,16 @@ describe('compiler properties', () => {
   it('the overlap check above does find an overlap when the guardrail check is bypassed', async () => {
     // Sanity check of the independent checker: a RuleSet built by hand with an allowed SSH flow
     // from the internet and the matching deny must be reported.
-    const r = await compileText('bulkhead: 1\nname: x\nsegments:\n  web:\n    ingress: [{ from: internet, ports: [tcp/443] }]\nguardrails:\n  - { name: g, deny: { from: internet, ports: [tcp/22] } }\n');
+    const r = await compileText(
+      'bulkhead: 1\nname: x\nsegments:\n  web:\n    ingress: [{ from: internet, ports: [tcp/443] }]\nguardrails:\n  - { name: g, deny: { from: internet, ports: [tcp/22] } }\n',
+    );
     expect(r.ok).toBe(true);
     const rs = r.value!;
     const rule = rs.rules.find((x) => x.direction === 'ingress')!;
-    const bad = { ...rs, rules: [{ ...rule, service: { kind: 'ports', protocol: 'tcp', from: 0, to: 65535 } as const }] };
+    const bad = {
+      ...rs,
+      rules: [{ ...rule, service: { kind: 'ports', protocol: 'tcp', from: 0, to: 65535 } as const }],
+    };
     expect(overlapping(bad)).toHaveLength(1);
   });
 });

@@ -22,16 +22,36 @@ describe('connection folding', () => {
       t.add(record({ srcAddr: '10.0.0.2', srcPort: 443, dstAddr: '10.0.0.1', dstPort: 40000, bytes: 900 }));
     }
     expect(t.connections()).toEqual([
-      { accepted: true, protocol: 6, client: '10.0.0.1', server: '10.0.0.2', port: 443, connections: 1, records: 4, packets: 0, bytes: 2000, firstSeen: 1000, lastSeen: 1060 },
+      {
+        accepted: true,
+        protocol: 6,
+        client: '10.0.0.1',
+        server: '10.0.0.2',
+        port: 443,
+        connections: 1,
+        records: 4,
+        packets: 0,
+        bytes: 2000,
+        firstSeen: 1000,
+        lastSeen: 1060,
+      },
     ]);
   });
 
   it('counts bytes once when both ends report (the server’s records win)', () => {
     const t = new ConnectionTable();
-    t.add(record({ srcAddr: '10.0.0.1', srcPort: 40000, dstAddr: '10.0.0.2', dstPort: 443, bytes: 100, reporter: 'src' }));
-    t.add(record({ srcAddr: '10.0.0.1', srcPort: 40000, dstAddr: '10.0.0.2', dstPort: 443, bytes: 100, reporter: 'dst' }));
-    t.add(record({ srcAddr: '10.0.0.2', srcPort: 443, dstAddr: '10.0.0.1', dstPort: 40000, bytes: 900, reporter: 'src' }));
-    t.add(record({ srcAddr: '10.0.0.2', srcPort: 443, dstAddr: '10.0.0.1', dstPort: 40000, bytes: 900, reporter: 'dst' }));
+    t.add(
+      record({ srcAddr: '10.0.0.1', srcPort: 40000, dstAddr: '10.0.0.2', dstPort: 443, bytes: 100, reporter: 'src' }),
+    );
+    t.add(
+      record({ srcAddr: '10.0.0.1', srcPort: 40000, dstAddr: '10.0.0.2', dstPort: 443, bytes: 100, reporter: 'dst' }),
+    );
+    t.add(
+      record({ srcAddr: '10.0.0.2', srcPort: 443, dstAddr: '10.0.0.1', dstPort: 40000, bytes: 900, reporter: 'src' }),
+    );
+    t.add(
+      record({ srcAddr: '10.0.0.2', srcPort: 443, dstAddr: '10.0.0.1', dstPort: 40000, bytes: 900, reporter: 'dst' }),
+    );
     expect(t.connections()[0]!.bytes).toBe(1000);
   });
 
@@ -59,11 +79,18 @@ describe('connection folding', () => {
 
   it('never makes an ephemeral port a service port without a hint (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 1, max: 65535 }), fc.constantFrom(6, 17)), { maxLength: 50 }), (rows) => {
-        const t = new ConnectionTable();
-        for (const [sp, dp, proto] of rows) t.add(record({ srcAddr: '10.0.0.1', dstAddr: '10.0.0.2', srcPort: sp, dstPort: dp, protocol: proto }));
-        for (const c of t.connections()) expect(isEphemeralPort(c.port)).toBe(false);
-      }),
+      fc.property(
+        fc.array(
+          fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 1, max: 65535 }), fc.constantFrom(6, 17)),
+          { maxLength: 50 },
+        ),
+        (rows) => {
+          const t = new ConnectionTable();
+          for (const [sp, dp, proto] of rows)
+            t.add(record({ srcAddr: '10.0.0.1', dstAddr: '10.0.0.2', srcPort: sp, dstPort: dp, protocol: proto }));
+          for (const c of t.connections()) expect(isEphemeralPort(c.port)).toBe(false);
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -78,7 +105,15 @@ describe('connection folding', () => {
     const t = new ConnectionTable();
     const n = 20_000;
     for (let i = 0; i < n; i++) {
-      t.add(record({ srcAddr: '10.0.0.1', srcPort: 32768 + (i % 20000), dstAddr: '10.0.0.2', dstPort: 443, start: 3600 * Math.floor(i / 20000) }));
+      t.add(
+        record({
+          srcAddr: '10.0.0.1',
+          srcPort: 32768 + (i % 20000),
+          dstAddr: '10.0.0.2',
+          dstPort: 443,
+          start: 3600 * Math.floor(i / 20000),
+        }),
+      );
     }
     const c = t.connections()[0]!.connections;
     expect(Math.abs(c - n) / n).toBeLessThan(0.05);
@@ -120,13 +155,23 @@ describe('shuffling the records or splitting them across files changes nothing (
   const conns = estateConnections(3, 3);
   const params = fc.tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 400 }), fc.array(fc.nat(), { maxLength: 4 }));
   const shuffle = <T>(xs: readonly T[], keys: readonly number[]) =>
-    xs.map((x, i) => [keys[i % keys.length]! * 1000 + i * 7919, x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+    xs
+      .map((x, i) => [keys[i % keys.length]! * 1000 + i * 7919, x] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, x]) => x);
 
   it('AWS lines', async () => {
     const lines = awsLines(conns, false);
     const base = await fold(awsFlowLogReader, [lines.join('\n')]);
     const inventory = parseAwsInventory(awsInventory(), 'inv.json');
-    const model = (t: ConnectionTable) => discoverModel(t.connections(), inventory, { name: 'shop', groupBy: { kind: 'tag', key: 'tier' }, minFlows: 1, cloud: 'aws', provenance: [] }).yaml;
+    const model = (t: ConnectionTable) =>
+      discoverModel(t.connections(), inventory, {
+        name: 'shop',
+        groupBy: { kind: 'tag', key: 'tier' },
+        minFlows: 1,
+        cloud: 'aws',
+        provenance: [],
+      }).yaml;
     const baseModel = model(base);
     await fc.assert(
       fc.asyncProperty(params, async ([keys, cuts]) => {
@@ -141,12 +186,16 @@ describe('shuffling the records or splitting them across files changes nothing (
 
   it('GCP entries', async () => {
     const entries = Object.values(gcpFiles(conns)).flatMap((text) =>
-      text.trimStart().startsWith('[') ? (JSON.parse(text) as unknown[]).map((e) => JSON.stringify(e)) : text.split('\n').filter((l) => l.trim()),
+      text.trimStart().startsWith('[')
+        ? (JSON.parse(text) as unknown[]).map((e) => JSON.stringify(e))
+        : text.split('\n').filter((l) => l.trim()),
     );
     const base = await fold(gcpFlowLogReader, [entries.join('\n')]);
     await fc.assert(
       fc.asyncProperty(params, async ([keys, cuts]) => {
-        const files = split(shuffle(entries, keys), cuts).map((p) => `[${p.filter((l) => l.endsWith('}')).join(',\n')}]`);
+        const files = split(shuffle(entries, keys), cuts).map(
+          (p) => `[${p.filter((l) => l.endsWith('}')).join(',\n')}]`,
+        );
         const t = await fold(gcpFlowLogReader, files);
         expect(t.connections()).toEqual(base.connections());
       }),
@@ -157,8 +206,13 @@ describe('shuffling the records or splitting them across files changes nothing (
   it('Azure tuples across records and blobs', async () => {
     type Rec = { flowRecords: { flows: { flowGroups: { flowTuples: string[] }[] }[] } };
     const records = Object.values(azureFiles(conns)).flatMap((t) => (JSON.parse(t) as { records: Rec[] }).records);
-    const tuples = records.flatMap((r) => r.flowRecords.flows.flatMap((f) => f.flowGroups.flatMap((g) => g.flowTuples)));
-    const blob = (ts: readonly string[]) => JSON.stringify({ records: [{ flowLogVersion: 4, flowRecords: { flows: [{ flowGroups: [{ rule: 'r', flowTuples: ts }] }] } }] });
+    const tuples = records.flatMap((r) =>
+      r.flowRecords.flows.flatMap((f) => f.flowGroups.flatMap((g) => g.flowTuples)),
+    );
+    const blob = (ts: readonly string[]) =>
+      JSON.stringify({
+        records: [{ flowLogVersion: 4, flowRecords: { flows: [{ flowGroups: [{ rule: 'r', flowTuples: ts }] }] } }],
+      });
     const base = await fold(azureFlowLogReader, [blob(tuples)]);
     await fc.assert(
       fc.asyncProperty(params, async ([keys, cuts]) => {

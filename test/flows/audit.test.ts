@@ -18,7 +18,18 @@ async function rules(yaml: string) {
 }
 
 const conn = (client: string, server: string, port: number, o: Partial<Connection> = {}): Connection => ({
-  accepted: true, protocol: 6, client, server, port, connections: 3, records: 6, packets: 6, bytes: 600, firstSeen: 1_790_000_000, lastSeen: 1_790_000_600, ...o,
+  accepted: true,
+  protocol: 6,
+  client,
+  server,
+  port,
+  connections: 3,
+  records: 6,
+  packets: 6,
+  bytes: 600,
+  firstSeen: 1_790_000_000,
+  lastSeen: 1_790_000_600,
+  ...o,
 });
 
 describe('auditConnections', () => {
@@ -29,13 +40,29 @@ describe('auditConnections', () => {
     const inventory: Inventory = {
       cloud: 'aws',
       workloads: [
-        { id: 'eni-1', name: 'web', addresses: ['10.0.1.10'], tags: {}, groups: ['legacy-web'], groupIds: ['sg-0123456789abcdef0'] },
-        { id: 'eni-2', name: 'app', addresses: ['10.0.2.10'], tags: {}, groups: ['shop-app'], groupIds: ['sg-0aaaaaaaaaaaaaaaa'] },
+        {
+          id: 'eni-1',
+          name: 'web',
+          addresses: ['10.0.1.10'],
+          tags: {},
+          groups: ['legacy-web'],
+          groupIds: ['sg-0123456789abcdef0'],
+        },
+        {
+          id: 'eni-2',
+          name: 'app',
+          addresses: ['10.0.2.10'],
+          tags: {},
+          groups: ['shop-app'],
+          groupIds: ['sg-0aaaaaaaaaaaaaaaa'],
+        },
       ],
       warnings: [],
     };
     const report = auditConnections(rs, [conn('10.0.1.10', '10.0.2.10', 8080)], inventory);
-    expect(report.flows).toEqual([expect.objectContaining({ source: 'web', destination: 'app', verdict: 'allow', rule: 'm.yaml:8:15' })]);
+    expect(report.flows).toEqual([
+      expect.objectContaining({ source: 'web', destination: 'app', verdict: 'allow', rule: 'm.yaml:8:15' }),
+    ]);
     expect(report.summary.workloadsInSegments).toBe(2);
   });
 
@@ -43,10 +70,19 @@ describe('auditConnections', () => {
     const rs = await rules(
       'bulkhead: 1\nname: shop\ntargets: {}\nentities:\n  office: { cidrs: [203.0.113.0/24] }\n  desk: { cidrs: [203.0.113.7/32] }\nsegments:\n  web:\n    ingress: [{ from: office, ports: [tcp/443] }]\n',
     );
-    const inventory: Inventory = { cloud: 'aws', workloads: [{ id: 'eni-1', name: 'web', addresses: ['10.0.1.10'], tags: { app: 'web' }, groups: [] }], warnings: [] };
+    const inventory: Inventory = {
+      cloud: 'aws',
+      workloads: [{ id: 'eni-1', name: 'web', addresses: ['10.0.1.10'], tags: { app: 'web' }, groups: [] }],
+      warnings: [],
+    };
     const report = auditConnections(
       rs,
-      [conn('203.0.113.7', '10.0.1.10', 443), conn('203.0.113.9', '10.0.1.10', 443), conn('198.51.100.1', '10.0.1.10', 443), conn('10.9.9.9', '10.0.1.10', 443)],
+      [
+        conn('203.0.113.7', '10.0.1.10', 443),
+        conn('203.0.113.9', '10.0.1.10', 443),
+        conn('198.51.100.1', '10.0.1.10', 443),
+        conn('10.9.9.9', '10.0.1.10', 443),
+      ],
       inventory,
       { groupBy: { kind: 'tag', key: 'app' } },
     );

@@ -21,14 +21,35 @@ const inventory: Inventory = {
   target: { name: 'aws-eu-west-1', config: { region: 'eu-west-1', vpc: 'vpc-0123456789abcdef0' } },
   warnings: [],
 };
-const options: DiscoverOptions = { name: 'shop', groupBy: { kind: 'tag', key: 'app' }, minFlows: 1, cloud: 'aws', provenance: ['test'] };
+const options: DiscoverOptions = {
+  name: 'shop',
+  groupBy: { kind: 'tag', key: 'app' },
+  minFlows: 1,
+  cloud: 'aws',
+  provenance: ['test'],
+};
 
 function conn(client: string, server: string, port: number, o: Partial<Connection> = {}): Connection {
-  return { accepted: true, protocol: 6, client, server, port, connections: 5, records: 10, packets: 10, bytes: 1000, firstSeen: 1_790_000_000, lastSeen: 1_790_000_000 + 2 * DAY, ...o };
+  return {
+    accepted: true,
+    protocol: 6,
+    client,
+    server,
+    port,
+    connections: 5,
+    records: 10,
+    packets: 10,
+    bytes: 1000,
+    firstSeen: 1_790_000_000,
+    lastSeen: 1_790_000_000 + 2 * DAY,
+    ...o,
+  };
 }
 
 const rulesOf = (cs: Connection[], o: Partial<DiscoverOptions> = {}) =>
-  discoverModel(cs, inventory, { ...options, ...o }).rules.map((r) => `${r.segment} ${r.direction} ${r.peer} ${r.service} ${r.connections}`);
+  discoverModel(cs, inventory, { ...options, ...o }).rules.map(
+    (r) => `${r.segment} ${r.direction} ${r.peer} ${r.service} ${r.connections}`,
+  );
 
 describe('discoverModel', () => {
   it('names segments from tag values (lower-case, dashes, starting with a letter)', () => {
@@ -70,16 +91,26 @@ describe('discoverModel', () => {
 
   it('private peers outside the inventory become host entities; NAT legs and peer-to-peer traffic are left out', () => {
     const r = discoverModel(
-      [conn('10.0.1.10', '10.9.9.9', 53, { protocol: 17 }), conn('10.0.0.6', '192.0.2.10', 443), conn('10.9.9.9', '10.9.9.8', 22)],
+      [
+        conn('10.0.1.10', '10.9.9.9', 53, { protocol: 17 }),
+        conn('10.0.0.6', '192.0.2.10', 443),
+        conn('10.9.9.9', '10.9.9.8', 22),
+      ],
       inventory,
       options,
     );
-    expect(r.rules.map((x) => `${x.segment} ${x.direction} ${x.peer} ${x.service}`)).toEqual(['web-tier egress host-10-9-9-9 udp/53']);
+    expect(r.rules.map((x) => `${x.segment} ${x.direction} ${x.peer} ${x.service}`)).toEqual([
+      'web-tier egress host-10-9-9-9 udp/53',
+    ]);
     expect(r.outside).toBe(2);
   });
 
   it('--min-flows leaves out thin rules; rejected connections are never proposed', () => {
-    const cs = [conn('10.0.1.10', '10.0.2.10', 443), conn('10.0.1.10', '10.0.2.10', 8443, { connections: 2 }), conn('10.0.1.10', '10.0.2.10', 22, { accepted: false })];
+    const cs = [
+      conn('10.0.1.10', '10.0.2.10', 443),
+      conn('10.0.1.10', '10.0.2.10', 8443, { connections: 2 }),
+      conn('10.0.1.10', '10.0.2.10', 22, { accepted: false }),
+    ];
     const r = discoverModel(cs, inventory, { ...options, minFlows: 3 });
     expect(r.rules.map((x) => x.service)).toEqual(['tcp/443']);
     expect(r.belowMinimum).toBe(1);
@@ -87,13 +118,20 @@ describe('discoverModel', () => {
 
   it('protocols without ports: icmp, icmpv6, named protocols, numbers', () => {
     const cs = [1, 58, 47, 99].map((p) => conn('10.0.1.10', '10.0.2.10', 0, { protocol: p }));
-    expect(rulesOf(cs)).toEqual(['api ingress web-tier icmp 5', 'api ingress web-tier gre 5', 'api ingress web-tier icmpv6 5', 'api ingress web-tier 99 5']);
+    expect(rulesOf(cs)).toEqual([
+      'api ingress web-tier icmp 5',
+      'api ingress web-tier gre 5',
+      'api ingress web-tier icmpv6 5',
+      'api ingress web-tier 99 5',
+    ]);
   });
 
   it('writes the evidence above each rule, the target from the inventory, and targets: {} when it has none', () => {
     const r = discoverModel([conn('10.0.1.10', '10.0.2.10', 443, { bytes: 12_345_678 })], inventory, options);
     expect(r.yaml).toContain('  aws-eu-west-1: { aws: { region: "eu-west-1", vpc: "vpc-0123456789abcdef0" } }');
-    expect(r.yaml).toContain('      # 5 connections, 12.3 MB, first seen 2026-09-21T14:13:20Z, last seen 2026-09-23T14:13:20Z\n      - { from: web-tier, ports: [tcp/443] }');
+    expect(r.yaml).toContain(
+      '      # 5 connections, 12.3 MB, first seen 2026-09-21T14:13:20Z, last seen 2026-09-23T14:13:20Z\n      - { from: web-tier, ports: [tcp/443] }',
+    );
     const { target: _t, ...bare } = inventory;
     expect(discoverModel([], bare, options).yaml).toContain('\ntargets: {}\n');
   });

@@ -71,17 +71,36 @@ export function estateConnections(seed = 1, perDay = 6): Conn[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const out: Conn[] = [];
   const internet = Array.from({ length: 40 }, (_, i) => (i % 2 ? `198.51.100.${i + 1}` : `203.0.113.${i + 1}`));
-  const specs: { clients: () => string; servers: () => string; port: () => number; proto?: number; accepted?: boolean; nat?: boolean; n: number }[] = [
+  const specs: {
+    clients: () => string;
+    servers: () => string;
+    port: () => number;
+    proto?: number;
+    accepted?: boolean;
+    nat?: boolean;
+    n: number;
+  }[] = [
     { clients: () => pick(internet), servers: () => pick(tier('lb')), port: () => 443, n: perDay * 4 },
     { clients: () => pick(tier('lb')), servers: () => pick(tier('web')), port: () => 8080, n: perDay * 2 },
-    { clients: () => pick(tier('web')), servers: () => pick(tier('app')), port: () => pick([9000, 9001, 9002]), n: perDay * 3 },
+    {
+      clients: () => pick(tier('web')),
+      servers: () => pick(tier('app')),
+      port: () => pick([9000, 9001, 9002]),
+      n: perDay * 3,
+    },
     { clients: () => pick(tier('app')), servers: () => '10.0.4.10', port: () => 5432, n: perDay },
     { clients: () => '10.0.0.5', servers: () => '10.0.4.10', port: () => 22, n: 1 },
     { clients: () => '10.0.0.5', servers: () => pick(tier('web')), port: () => 22, n: 1 },
     { clients: () => pick(tier('web')), servers: () => RESOLVER, port: () => 53, proto: 17, n: perDay },
     { clients: () => pick(tier('app')), servers: () => pick(PARTNERS), port: () => 443, nat: true, n: perDay },
     // Scanners: rejected, never proposed.
-    { clients: () => `45.33.${Math.floor(rand() * 250)}.7`, servers: () => pick([...tier('lb'), ...tier('web')]), port: () => 1 + Math.floor(rand() * 1023), accepted: false, n: perDay },
+    {
+      clients: () => `45.33.${Math.floor(rand() * 250)}.7`,
+      servers: () => pick([...tier('lb'), ...tier('web')]),
+      port: () => 1 + Math.floor(rand() * 1023),
+      accepted: false,
+      n: perDay,
+    },
   ];
   for (let d = 0; d < DAYS; d++) {
     for (const s of specs) {
@@ -108,14 +127,31 @@ export function estateConnections(seed = 1, perDay = 6): Conn[] {
 
 // ---------------------------------------------------------------------------------------- AWS
 
-const V5_HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id tcp-flags flow-direction pkt-srcaddr pkt-dstaddr';
+const V5_HEADER =
+  'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id tcp-flags flow-direction pkt-srcaddr pkt-dstaddr';
 
-const eniOf = (ip: string) => `eni-${ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('')}0000000`;
+const eniOf = (ip: string) =>
+  `eni-${ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join('')}0000000`;
 
 /** AWS flow-log lines for the connections: `v5` adds tcp-flags, flow-direction, pkt-* fields. */
 export function awsLines(conns: readonly Conn[], v5: boolean): string[] {
   const lines: string[] = [];
-  const line = (eni: string, src: string, dst: string, sp: number, dp: number, c: Conn, bytes: number, accepted: boolean, flags: number, dir: string, pktSrc = '-') =>
+  const line = (
+    eni: string,
+    src: string,
+    dst: string,
+    sp: number,
+    dp: number,
+    c: Conn,
+    bytes: number,
+    accepted: boolean,
+    flags: number,
+    dir: string,
+    pktSrc = '-',
+  ) =>
     lines.push(
       v5
         ? `5 123456789012 ${eni} ${src} ${dst} ${sp} ${dp} ${c.proto} 4 ${bytes} ${c.start} ${c.end} ${accepted ? 'ACCEPT' : 'REJECT'} OK vpc-0123456789abcdef0 ${c.proto === 6 ? flags : 0} ${dir} ${pktSrc} -`
@@ -168,7 +204,12 @@ export function awsInventory(): unknown {
       PrivateIpAddresses: [{ PrivateIpAddress: h.ip, Primary: true }],
       Ipv6Addresses: [],
       Groups: h.kind ? [] : [{ GroupName: 'default', GroupId: 'sg-0123456789abcdef0' }],
-      TagSet: h.tier ? [{ Key: 'tier', Value: h.tier }, { Key: 'Name', Value: h.name }] : [],
+      TagSet: h.tier
+        ? [
+            { Key: 'tier', Value: h.tier },
+            { Key: 'Name', Value: h.name },
+          ]
+        : [],
       VpcId: 'vpc-0123456789abcdef0',
       AvailabilityZone: 'eu-west-1a',
       InterfaceType: h.kind ?? 'interface',
@@ -179,7 +220,13 @@ export function awsInventory(): unknown {
 
 // -------------------------------------------------------------------------------------- Azure
 
-const macOf = (ip: string) => `00224871${ip.split('.').slice(2).map((o) => Number(o).toString(16).padStart(2, '0')).join('').toUpperCase()}`;
+const macOf = (ip: string) =>
+  `00224871${ip
+    .split('.')
+    .slice(2)
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase()}`;
 
 /** Azure VNet flow log (v4) blobs, one per day: begin and end tuples at both ends' NICs. */
 export function azureFiles(conns: readonly Conn[]): Record<string, string> {
@@ -210,13 +257,24 @@ export function azureFiles(conns: readonly Conn[]): Record<string, string> {
       flowLogGUID: '00000000-0000-0000-0000-000000000001',
       macAddress: macOf(ip),
       category: 'FlowLogFlowEvent',
-      flowLogResourceID: '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NW/FLOWLOGS/SHOP',
-      targetResourceID: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/shop/providers/Microsoft.Network/virtualNetworks/shop-vnet',
+      flowLogResourceID:
+        '/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/NETWORKWATCHERS/NW/FLOWLOGS/SHOP',
+      targetResourceID:
+        '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/shop/providers/Microsoft.Network/virtualNetworks/shop-vnet',
       operationName: 'FlowLogFlowEvent',
-      flowRecords: { flows: [{ aclID: '00000000-1234-abcd-ef00-c1c2c3c4c5c6', flowGroups: [{ rule: 'DefaultRule_AllowVnetInBound', flowTuples: tuples }] }] },
+      flowRecords: {
+        flows: [
+          {
+            aclID: '00000000-1234-abcd-ef00-c1c2c3c4c5c6',
+            flowGroups: [{ rule: 'DefaultRule_AllowVnetInBound', flowTuples: tuples }],
+          },
+        ],
+      },
     }));
     // One malformed tuple per blob: a warning, never a stop.
-    records[0]!.flowRecords.flows[0]!.flowGroups[0]!.flowTuples.push('1762000000000,10.0.0.1,10.0.0.2,1,2,6,Q,B,NX,0,0,0,0');
+    records[0]!.flowRecords.flows[0]!.flowGroups[0]!.flowTuples.push(
+      '1762000000000,10.0.0.1,10.0.0.2,1,2,6,Q,B,NX,0,0,0,0',
+    );
     files[`PT1H-day${d + 1}.json`] = JSON.stringify({ records });
   }
   return files;
@@ -238,11 +296,23 @@ export function azureInventory(): unknown {
 
 // ---------------------------------------------------------------------------------------- GCP
 
-function gcpEntry(src: string, sp: number, dst: string, dp: number, c: Conn, bytes: number, reporter: 'SRC' | 'DEST', accepted: boolean) {
+function gcpEntry(
+  src: string,
+  sp: number,
+  dst: string,
+  dp: number,
+  c: Conn,
+  bytes: number,
+  reporter: 'SRC' | 'DEST',
+  accepted: boolean,
+) {
   return {
     insertId: `${src}:${sp}>${dst}:${dp}/${reporter}`,
     logName: 'projects/shop-prod/logs/compute.googleapis.com%2Fvpc_flows',
-    resource: { type: 'gce_subnetwork', labels: { project_id: 'shop-prod', subnetwork_name: 'shop', location: 'europe-west4' } },
+    resource: {
+      type: 'gce_subnetwork',
+      labels: { project_id: 'shop-prod', subnetwork_name: 'shop', location: 'europe-west4' },
+    },
     timestamp: new Date(c.end * 1000).toISOString(),
     jsonPayload: {
       connection: { src_ip: src, src_port: sp, dest_ip: dst, dest_port: dp, protocol: c.proto },
@@ -292,6 +362,12 @@ export function gcpInventory(): unknown {
     zone: 'https://www.googleapis.com/compute/v1/projects/shop-prod/zones/europe-west4-a',
     labels: h.tier ? { tier: h.tier } : {},
     tags: { items: h.tier ? [`legacy-${h.tier}`] : [] },
-    networkInterfaces: [{ name: 'nic0', networkIP: h.ip, network: 'https://www.googleapis.com/compute/v1/projects/shop-prod/global/networks/shop-vpc' }],
+    networkInterfaces: [
+      {
+        name: 'nic0',
+        networkIP: h.ip,
+        network: 'https://www.googleapis.com/compute/v1/projects/shop-prod/global/networks/shop-vpc',
+      },
+    ],
   }));
 }

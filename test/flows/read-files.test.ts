@@ -29,7 +29,10 @@ describe('streaming text input', () => {
 
   it('a missing file or a broken gzip is a usage error naming the file', async () => {
     await expect(openText(join(dir, 'nope.log'), 'nope.log')).rejects.toThrow('flow log file not found: nope.log');
-    writeFileSync(join(dir, 'broken.gz'), Buffer.concat([gzipSync('x'.repeat(1000)).subarray(0, 12), Buffer.from('garbage')]));
+    writeFileSync(
+      join(dir, 'broken.gz'),
+      Buffer.concat([gzipSync('x'.repeat(1000)).subarray(0, 12), Buffer.from('garbage')]),
+    );
     await expect(text(join(dir, 'broken.gz'))).rejects.toThrow(/not a valid gzip file|cannot read/);
   });
 
@@ -40,13 +43,25 @@ describe('streaming text input', () => {
   });
 
   it('streams JSON items: a top-level array, a records array, one value per line; strings with brackets and escapes', async () => {
-    const items = [{ a: '}]"x\\', b: [1, { c: '{' }] }, { a: 'ü', b: [] }];
-    const shapes = [JSON.stringify(items, null, 2), JSON.stringify({ other: { records: 1 }, records: items }), items.map((i) => JSON.stringify(i)).join('\n')];
+    const items = [
+      { a: '}]"x\\', b: [1, { c: '{' }] },
+      { a: 'ü', b: [] },
+    ];
+    const shapes = [
+      JSON.stringify(items, null, 2),
+      JSON.stringify({ other: { records: 1 }, records: items }),
+      items.map((i) => JSON.stringify(i)).join('\n'),
+    ];
     for (const shape of shapes) {
       for (const size of [1, 3, 1 << 20]) {
         const got: unknown[] = [];
         const warnings: FlowWarning[] = [];
-        await forEachJsonItem('f.json', chunksOf(shape, size), (v) => got.push(v), (w) => warnings.push(w));
+        await forEachJsonItem(
+          'f.json',
+          chunksOf(shape, size),
+          (v) => got.push(v),
+          (w) => warnings.push(w),
+        );
         expect(warnings).toEqual([]);
         expect(got).toEqual(items);
       }
@@ -56,7 +71,12 @@ describe('streaming text input', () => {
   it('an entry per line: a cut-short line is one warning at its line, the lines after it are kept', async () => {
     const got: unknown[] = [];
     const warnings: FlowWarning[] = [];
-    await forEachJsonItem('f.json', chunksOf('{"a": 1}\n{"a": \n{"a": 3}\n', 2), (v) => got.push(v), (w) => warnings.push(w));
+    await forEachJsonItem(
+      'f.json',
+      chunksOf('{"a": 1}\n{"a": \n{"a": 3}\n', 2),
+      (v) => got.push(v),
+      (w) => warnings.push(w),
+    );
     expect(got).toEqual([{ a: 1 }, { a: 3 }]);
     expect(warnings.map((w) => w.line)).toEqual([2]);
   });
@@ -64,16 +84,30 @@ describe('streaming text input', () => {
   it('a pretty-printed entry cut short before another in column 1 is one warning; both neighbours are kept', async () => {
     const got: unknown[] = [];
     const warnings: FlowWarning[] = [];
-    await forEachJsonItem('f.json', chunksOf('{\n  "a": 1\n}\n{\n  "a": \n{\n  "a": 3\n}\n', 3), (v) => got.push(v), (w) => warnings.push(w));
+    await forEachJsonItem(
+      'f.json',
+      chunksOf('{\n  "a": 1\n}\n{\n  "a": \n{\n  "a": 3\n}\n', 3),
+      (v) => got.push(v),
+      (w) => warnings.push(w),
+    );
     expect(got).toEqual([{ a: 1 }, { a: 3 }]);
-    expect(warnings).toEqual([{ file: 'f.json', line: 4, message: 'the entry does not end (truncated line?), skipped' }]);
+    expect(warnings).toEqual([
+      { file: 'f.json', line: 4, message: 'the entry does not end (truncated line?), skipped' },
+    ]);
   });
 
   it('a file cut short is one warning; the items before it are kept', async () => {
     const got: unknown[] = [];
     const warnings: FlowWarning[] = [];
-    await forEachJsonItem('f.json', chunksOf('[{"a": 1},\n{"a": 2},\n{"a": ', 4), (v) => got.push(v), (w) => warnings.push(w));
+    await forEachJsonItem(
+      'f.json',
+      chunksOf('[{"a": 1},\n{"a": 2},\n{"a": ', 4),
+      (v) => got.push(v),
+      (w) => warnings.push(w),
+    );
     expect(got).toEqual([{ a: 1 }, { a: 2 }]);
-    expect(warnings).toEqual([{ file: 'f.json', line: 3, message: 'the file ends inside a JSON value (truncated?), skipped' }]);
+    expect(warnings).toEqual([
+      { file: 'f.json', line: 3, message: 'the file ends inside a JSON value (truncated?), skipped' },
+    ]);
   });
 });

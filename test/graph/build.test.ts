@@ -29,14 +29,31 @@ describe('buildGraph', () => {
       ['lb', 'tier:edge'],
       ['web', 'tier:frontend'],
     ]);
-    expect(graph.nodes.filter((n) => n.kind === 'entity').map((n) => n.label)).toEqual(['object-storage', 'office', 'payment-apis']);
+    expect(graph.nodes.filter((n) => n.kind === 'entity').map((n) => n.label)).toEqual([
+      'object-storage',
+      'office',
+      'payment-apis',
+    ]);
     expect(graph.nodes.find((n) => n.label === 'payment-apis')?.detail).toEqual(['api.paypal.com', 'api.stripe.com']);
 
     // web -> app is written once with a two-range service: the RuleSet has an ingress and an
     // egress intent per range (four), the graph one edge with both ranges.
-    expect(rules.rules.filter((r) => (r.segment === 'app' && r.direction === 'ingress') || (r.segment === 'web' && r.direction === 'egress' && r.peer.kind === 'segment' && r.peer.name === 'app'))).toHaveLength(4);
+    expect(
+      rules.rules.filter(
+        (r) =>
+          (r.segment === 'app' && r.direction === 'ingress') ||
+          (r.segment === 'web' && r.direction === 'egress' && r.peer.kind === 'segment' && r.peer.name === 'app'),
+      ),
+    ).toHaveLength(4);
     expect(edge(graph, 'segment:web', 'segment:app')).toEqual([
-      { id: 'allow:segment:web->segment:app', kind: 'allow', from: 'segment:web', to: 'segment:app', ports: ['tcp/8080', 'tcp/9000-9010'], label: 'tcp/8080, tcp/9000-9010' },
+      {
+        id: 'allow:segment:web->segment:app',
+        kind: 'allow',
+        from: 'segment:web',
+        to: 'segment:app',
+        ports: ['tcp/8080', 'tcp/9000-9010'],
+        label: 'tcp/8080, tcp/9000-9010',
+      },
     ]);
     expect(edge(graph, 'segment:app', 'segment:web')).toEqual([]);
     expect(edge(graph, 'internet', 'segment:lb').map((e) => e.label)).toEqual(['tcp/443']);
@@ -56,8 +73,12 @@ describe('buildGraph', () => {
       },
     ]);
     // `only` is a note linked to what it protects.
-    expect(graph.nodes.filter((n) => n.kind === 'note').map((n) => n.label)).toEqual(['data-only-from-backend: only tier:backend']);
-    expect(graph.edges.filter((e) => e.kind === 'note').map((e) => [e.from, e.to])).toEqual([['note:data-only-from-backend', 'segment:db']]);
+    expect(graph.nodes.filter((n) => n.kind === 'note').map((n) => n.label)).toEqual([
+      'data-only-from-backend: only tier:backend',
+    ]);
+    expect(graph.edges.filter((e) => e.kind === 'note').map((e) => [e.from, e.to])).toEqual([
+      ['note:data-only-from-backend', 'segment:db'],
+    ]);
   });
 
   it('draws a deny per protected segment when it names them, and keeps untiered segments outside clusters', async () => {
@@ -89,7 +110,12 @@ guardrails:
       // No `from`: any address, segments included.
       ['any', 'segment:cache', 'deny no-ssh-to-cache: tcp/22'],
     ]);
-    expect(graph.nodes.find((n) => n.id === 'any')).toEqual({ id: 'any', kind: 'any', label: 'any address', detail: [] });
+    expect(graph.nodes.find((n) => n.id === 'any')).toEqual({
+      id: 'any',
+      kind: 'any',
+      label: 'any address',
+      detail: [],
+    });
     expect(graph.nodes.some((n) => n.kind === 'all-segments')).toBe(false);
   });
 
@@ -99,8 +125,12 @@ name: m
 targets:
   aws-prod: { aws: { region: eu-west-1, vpc: vpc-0123456789abcdef0 } }
 `;
-    const a = writeFiles({ 'm.yaml': `${head}segments:\n  b: { ingress: [{ from: a, ports: [tcp/2, tcp/1] }] }\n  a: { ingress: [{ from: internet, ports: [tcp/443] }] }\n` });
-    const b = writeFiles({ 'm.yaml': `${head}segments:\n  a: { ingress: [{ from: internet, ports: [tcp/443] }] }\n  b: { ingress: [{ from: a, ports: [tcp/1, tcp/2] }] }\n` });
+    const a = writeFiles({
+      'm.yaml': `${head}segments:\n  b: { ingress: [{ from: a, ports: [tcp/2, tcp/1] }] }\n  a: { ingress: [{ from: internet, ports: [tcp/443] }] }\n`,
+    });
+    const b = writeFiles({
+      'm.yaml': `${head}segments:\n  a: { ingress: [{ from: internet, ports: [tcp/443] }] }\n  b: { ingress: [{ from: a, ports: [tcp/1, tcp/2] }] }\n`,
+    });
     const ga = formatGraphJson((await graphOf('m.yaml', a)).graph);
     expect(ga).toBe(formatGraphJson((await graphOf('m.yaml', b)).graph));
     expect(JSON.parse(ga).edges[1]).toMatchObject({ from: 'segment:a', to: 'segment:b', label: 'tcp/1, tcp/2' });

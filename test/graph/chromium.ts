@@ -54,7 +54,8 @@ function run(args: readonly string[]): Promise<string> {
       bin,
       [...OFFLINE_FLAGS, `--user-data-dir=${profile}`, ...args],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 240_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`chromium failed: ${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout)),
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`chromium failed: ${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout),
     );
   });
 }
@@ -70,7 +71,11 @@ export async function screenshot(file: string, png: string, size: { width: numbe
 }
 
 /** What the renderer says on <body>: `done`, `failed` or still `pending` (and the node count it drew). */
-export function layoutState(dom: string): { layout: string | undefined; nodes: number | undefined; error: string | undefined } {
+export function layoutState(dom: string): {
+  layout: string | undefined;
+  nodes: number | undefined;
+  error: string | undefined;
+} {
   const body = /<body\b([^>]*)>/.exec(dom)?.[1] ?? '';
   const layout = /\bdata-layout="([^"]*)"/.exec(body)?.[1];
   const count = /\bdata-node-count="(\d+)"/.exec(body)?.[1];
@@ -80,7 +85,12 @@ export function layoutState(dom: string): { layout: string | undefined; nodes: n
 
 /** Decodes the few entities Chromium's serializer writes in attribute values. */
 export function decodeAttr(s: string): string {
-  return s.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&nbsp;/g, '\u00a0').replace(/&amp;/g, '&');
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&nbsp;/g, '\u00a0')
+    .replace(/&amp;/g, '&');
 }
 
 /** The drawn node elements of one kind: their `data-name`s, in document order. */

@@ -19,10 +19,24 @@ function planOf(provider: CloudId, desired: Resource[], prior: Resource[]): Plan
 }
 
 function sg(name: string, rules: AwsRule[]): Resource {
-  return { address: `t.${SG_TYPE}.${name}`, target: 't', type: SG_TYPE, name, attributes: { description: 'x' }, children: rules.map((r) => ruleChild(r)) };
+  return {
+    address: `t.${SG_TYPE}.${name}`,
+    target: 't',
+    type: SG_TYPE,
+    name,
+    attributes: { description: 'x' },
+    children: rules.map((r) => ruleChild(r)),
+  };
 }
 
-const https = (description: string, cidr = '0.0.0.0/0'): AwsRule => ({ direction: 'ingress', protocol: 'tcp', fromPort: 443, toPort: 443, peer: { kind: 'cidr', cidr }, description });
+const https = (description: string, cidr = '0.0.0.0/0'): AwsRule => ({
+  direction: 'ingress',
+  protocol: 'tcp',
+  fromPort: 443,
+  toPort: 443,
+  peer: { kind: 'cidr', cidr },
+  description,
+});
 
 function firewall(name: string, over: Partial<FirewallSpec> = {}): Resource {
   const spec: FirewallSpec = {
@@ -48,7 +62,11 @@ function firewall(name: string, over: Partial<FirewallSpec> = {}): Resource {
 
 describe('planFlowChanges', () => {
   it('names owned objects by segment and peers as written', () => {
-    const plan = planOf('aws', [sg('shop-lb', [https('a'), https('a', '::/0')])], [sg('shop-lb', [{ ...https('a'), fromPort: 80, toPort: 80 }])]);
+    const plan = planOf(
+      'aws',
+      [sg('shop-lb', [https('a'), https('a', '::/0')])],
+      [sg('shop-lb', [{ ...https('a'), fromPort: 80, toPort: 80 }])],
+    );
     expect(planFlowChanges(plan)).toEqual([
       {
         target: 't',
@@ -69,13 +87,22 @@ describe('planFlowChanges', () => {
   });
 
   it('a flow another rule keeps open is not removed; a disabled rule allows nothing', () => {
-    const kept = planOf('gcp', [firewall('shop-web-in-lb-1')], [firewall('shop-web-in-lb-1'), firewall('shop-web-in-lb-old', { priority: 900 })]);
+    const kept = planOf(
+      'gcp',
+      [firewall('shop-web-in-lb-1')],
+      [firewall('shop-web-in-lb-1'), firewall('shop-web-in-lb-old', { priority: 900 })],
+    );
     expect(kept.targets[0]!.changes.map((c) => c.action)).toEqual(['delete']);
     expect(planFlowChanges(kept)).toEqual([]);
 
     const disabled = planOf('gcp', [firewall('shop-web-in-lb-1', { disabled: true })], [firewall('shop-web-in-lb-1')]);
     expect(planFlowChanges(disabled)).toEqual([
-      { target: 't', provider: 'gcp', added: [], removed: [{ from: 'lb', to: 'web', ports: ['tcp/8080'], deny: false }] },
+      {
+        target: 't',
+        provider: 'gcp',
+        added: [],
+        removed: [{ from: 'lb', to: 'web', ports: ['tcp/8080'], deny: false }],
+      },
     ]);
   });
 
@@ -83,8 +110,20 @@ describe('planFlowChanges', () => {
     const plan = planOf(
       'gcp',
       [
-        firewall('shop-deny', { direction: 'EGRESS', action: 'deny', rules: [{ protocol: 'all', ports: [] }], sourceTags: [], targetTags: ['shop-db'], destinationRanges: ['0.0.0.0/0'] }),
-        firewall('shop-sa', { sourceTags: [], sourceRanges: ['10.0.0.0/8', '192.168.0.0/16'], targetTags: [], targetServiceAccounts: ['app@p.iam.gserviceaccount.com'] }),
+        firewall('shop-deny', {
+          direction: 'EGRESS',
+          action: 'deny',
+          rules: [{ protocol: 'all', ports: [] }],
+          sourceTags: [],
+          targetTags: ['shop-db'],
+          destinationRanges: ['0.0.0.0/0'],
+        }),
+        firewall('shop-sa', {
+          sourceTags: [],
+          sourceRanges: ['10.0.0.0/8', '192.168.0.0/16'],
+          targetTags: [],
+          targetServiceAccounts: ['app@p.iam.gserviceaccount.com'],
+        }),
       ],
       [],
     );

@@ -22,8 +22,24 @@ const peer: fc.Arbitrary<Endpoint> = fc.oneof(
 const ruleSet: fc.Arbitrary<RuleSet> = fc
   .record({
     segments: fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: NAMES.length }),
-    intents: fc.array(fc.record({ direction: fc.constantFrom('ingress' as const, 'egress' as const), seg: fc.nat(), peer, port: fc.integer({ min: 1, max: 6 }) }), { maxLength: 25 }),
-    denies: fc.array(fc.record({ direction: fc.constantFrom('ingress' as const, 'egress' as const), all: fc.boolean(), peer, port: fc.integer({ min: 20, max: 23 }) }), { maxLength: 3 }),
+    intents: fc.array(
+      fc.record({
+        direction: fc.constantFrom('ingress' as const, 'egress' as const),
+        seg: fc.nat(),
+        peer,
+        port: fc.integer({ min: 1, max: 6 }),
+      }),
+      { maxLength: 25 },
+    ),
+    denies: fc.array(
+      fc.record({
+        direction: fc.constantFrom('ingress' as const, 'egress' as const),
+        all: fc.boolean(),
+        peer,
+        port: fc.integer({ min: 20, max: 23 }),
+      }),
+      { maxLength: 3 },
+    ),
     tiered: fc.boolean(),
   })
   .map(({ segments, intents, denies, tiered }) => {
@@ -31,10 +47,26 @@ const ruleSet: fc.Arbitrary<RuleSet> = fc
     const known = (e: Endpoint) => e.kind !== 'segment' || names.includes(e.name);
     const rules: RuleIntent[] = intents
       .filter((i) => known(i.peer))
-      .map((i, k) => ({ id: `r${k}`, direction: i.direction, segment: names[i.seg % names.length]!, peer: i.peer, service: tcp(i.port), origins: [{ pos: pos(k + 1), label: 'x' }] }));
+      .map((i, k) => ({
+        id: `r${k}`,
+        direction: i.direction,
+        segment: names[i.seg % names.length]!,
+        peer: i.peer,
+        service: tcp(i.port),
+        origins: [{ pos: pos(k + 1), label: 'x' }],
+      }));
     const guardrails: GuardrailDeny[] = denies
       .filter((d) => known(d.peer))
-      .map((d, k) => ({ id: `d${k}`, guardrail: `g${k}`, direction: d.direction, segments: d.all ? names : [names[0]!], allSegments: d.all, peer: d.peer, services: [tcp(d.port)], origins: [] }));
+      .map((d, k) => ({
+        id: `d${k}`,
+        guardrail: `g${k}`,
+        direction: d.direction,
+        segments: d.all ? names : [names[0]!],
+        allSegments: d.all,
+        peer: d.peer,
+        services: [tcp(d.port)],
+        origins: [],
+      }));
     return {
       formatVersion: 1 as const,
       model: { name: 'm', digest: 'd', file: 'm.yaml' },
@@ -45,17 +77,27 @@ const ruleSet: fc.Arbitrary<RuleSet> = fc
     };
   });
 
-const nodeId = (e: Endpoint) => (e.kind === 'segment' ? `segment:${e.name}` : e.kind === 'cidrs' && e.builtin === 'internet' ? 'internet' : `entity:${e.kind === 'cidrs' ? e.entity : ''}`);
+const nodeId = (e: Endpoint) =>
+  e.kind === 'segment'
+    ? `segment:${e.name}`
+    : e.kind === 'cidrs' && e.builtin === 'internet'
+      ? 'internet'
+      : `entity:${e.kind === 'cidrs' ? e.entity : ''}`;
 
 describe('graph properties', () => {
   it('edges are exactly the intents, merged per ordered pair; Mermaid has one link per edge', () => {
     fc.assert(
       fc.property(ruleSet, (rules) => {
         const g = buildGraph(rules);
-        expect(g.nodes.filter((n) => n.kind === 'segment').map((n) => n.label)).toEqual(rules.segments.map((s) => s.name));
+        expect(g.nodes.filter((n) => n.kind === 'segment').map((n) => n.label)).toEqual(
+          rules.segments.map((s) => s.name),
+        );
         const expected = new Set(
           rules.rules.map((r) => {
-            const [from, to] = r.direction === 'ingress' ? [nodeId(r.peer), `segment:${r.segment}`] : [`segment:${r.segment}`, nodeId(r.peer)];
+            const [from, to] =
+              r.direction === 'ingress'
+                ? [nodeId(r.peer), `segment:${r.segment}`]
+                : [`segment:${r.segment}`, nodeId(r.peer)];
             return `${from} ${to} ${formatPortMatch(r.service)}`;
           }),
         );

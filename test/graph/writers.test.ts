@@ -7,15 +7,41 @@ import { formatGraphMermaid, mermaidText } from '../../src/graph/mermaid.js';
 import { writeFiles } from '../model/write-model.js';
 
 /** Labels no writer may let out of their quotes (the writers take any SegmentGraph, not just model names). */
-const HOSTILE = ['end', 'a"b', 'x|y]z', 'p#q;', '<b>&amp;</b>', 'back\\slash', 'two\nlines', 'subgraph', 'click', '%%', '`md`', 'ünï'];
+const HOSTILE = [
+  'end',
+  'a"b',
+  'x|y]z',
+  'p#q;',
+  '<b>&amp;</b>',
+  'back\\slash',
+  'two\nlines',
+  'subgraph',
+  'click',
+  '%%',
+  '`md`',
+  'ünï',
+];
 
 function hostileGraph(): SegmentGraph {
   return {
     formatVersion: 1,
     model: { name: 'm"x', file: 'dir/we"ird\nfile.yaml' },
     clusters: [{ id: 'tier:t', label: 'end' }],
-    nodes: HOSTILE.map((label, i) => ({ id: `segment:${label}`, kind: i % 2 === 0 ? 'segment' : 'entity', label, ...(i === 0 ? { parent: 'tier:t' } : {}), detail: [label] })),
-    edges: HOSTILE.slice(1).map((label, i) => ({ id: `allow:${i}`, kind: i === 0 ? 'deny' : 'allow', from: `segment:${HOSTILE[i]}`, to: `segment:${label}`, ports: [label], label })),
+    nodes: HOSTILE.map((label, i) => ({
+      id: `segment:${label}`,
+      kind: i % 2 === 0 ? 'segment' : 'entity',
+      label,
+      ...(i === 0 ? { parent: 'tier:t' } : {}),
+      detail: [label],
+    })),
+    edges: HOSTILE.slice(1).map((label, i) => ({
+      id: `allow:${i}`,
+      kind: i === 0 ? 'deny' : 'allow',
+      from: `segment:${HOSTILE[i]}`,
+      to: `segment:${label}`,
+      ports: [label],
+      label,
+    })),
   };
 }
 
@@ -35,9 +61,14 @@ function parseMermaid(text: string): { nodes: string[]; edges: string[]; cluster
     let m: RegExpExecArray | null;
     if ((m = new RegExp(`^  subgraph c\\d+\\[${label}\\]$`).exec(line))) out.clusters.push(unMermaid(m[1]!));
     else if (line === '  end') continue;
-    else if ((m = new RegExp(`^ {2,4}n\\d+(?:\\(${label}\\)|\\(\\(${label}\\)\\)|\\(\\[${label}\\]\\)|\\{\\{${label}\\}\\}|>${label}\\])$`).exec(line)))
+    else if (
+      (m = new RegExp(
+        `^ {2,4}n\\d+(?:\\(${label}\\)|\\(\\(${label}\\)\\)|\\(\\[${label}\\]\\)|\\{\\{${label}\\}\\}|>${label}\\])$`,
+      ).exec(line))
+    )
       out.nodes.push(unMermaid(m.slice(1).find((x) => x !== undefined)!));
-    else if ((m = new RegExp(`^  n\\d+ (?:-->|-\\.->)\\|${label}\\| n\\d+$`).exec(line))) out.edges.push(unMermaid(m[1]!));
+    else if ((m = new RegExp(`^  n\\d+ (?:-->|-\\.->)\\|${label}\\| n\\d+$`).exec(line)))
+      out.edges.push(unMermaid(m[1]!));
     else if (/^ {2}n\d+ -\.- n\d+$/.test(line) || /^ {2}linkStyle [\d,]+ [a-z:#0-9,-]+$/.test(line)) continue;
     else if (/^ {2}classDef [a-z]+ [a-z:#0-9,-]+$/.test(line) || /^ {2}class (n\d+,)*n\d+ [a-z]+$/.test(line)) continue;
     else throw new Error(`unexpected Mermaid line: ${JSON.stringify(line)}`);
@@ -55,7 +86,8 @@ function dotTokens(text: string): string[] {
     if (m[1] !== undefined) tokens.push(`"${m[1].replace(/\\n/g, '\n').replace(/\\(.)/g, '$1')}`);
     else if (m[2] !== undefined || m[3] !== undefined) tokens.push(m[2] ?? m[3]!);
   }
-  if (re.lastIndex < text.length) throw new Error(`DOT does not tokenize at ${JSON.stringify(text.slice(re.lastIndex, re.lastIndex + 40))}`);
+  if (re.lastIndex < text.length)
+    throw new Error(`DOT does not tokenize at ${JSON.stringify(text.slice(re.lastIndex, re.lastIndex + 40))}`);
   return tokens;
 }
 
@@ -79,7 +111,9 @@ describe('graph writers', () => {
     expect(labels).toEqual(['model m"x (dir/we"ird\nfile.yaml)', 'end', ...HOSTILE, ...HOSTILE.slice(1)]);
     expect(dotString('a\\"b')).toBe('"a\\\\\\"b"');
     // The deny edge is dashed and red.
-    expect(formatGraphDot(g)).toMatch(/"segment:end" -> "segment:a\\"b" \[label="a\\"b", style=dashed, color="#d93025"/);
+    expect(formatGraphDot(g)).toMatch(
+      /"segment:end" -> "segment:a\\"b" \[label="a\\"b", style=dashed, color="#d93025"/,
+    );
   });
 
   it('json: the graph itself, round-trips', () => {

@@ -157,7 +157,13 @@ export function dumpCloud(cloud: FakeCloud): Json {
 }
 
 /** Sample external addresses `allowedFlows` probes (inside and outside the usual test CIDRs). */
-export const PROBE_ADDRESSES = ['203.0.113.5', '198.51.100.7', '10.1.2.3', '2001:db8:100::1', '2001:db8:200::1'] as const;
+export const PROBE_ADDRESSES = [
+  '203.0.113.5',
+  '198.51.100.7',
+  '10.1.2.3',
+  '2001:db8:100::1',
+  '2001:db8:200::1',
+] as const;
 
 /** Sample ports `allowedFlows` probes. */
 export const PROBE_PORTS = [22, 443, 450, 5432, 8080, 9000] as const;
@@ -198,8 +204,12 @@ export function allowedFlows(cloud: FakeCloud, target: string): Set<string> {
         }
       }
       for (const src of groups) {
-        const inOk = rulesOf(dst, 'ingress').some((r) => r.peer === `sg:${src.name}` && serviceMatches(r.service, port));
-        const outOk = rulesOf(src, 'egress').some((r) => r.peer === `sg:${dst.name}` && serviceMatches(r.service, port));
+        const inOk = rulesOf(dst, 'ingress').some(
+          (r) => r.peer === `sg:${src.name}` && serviceMatches(r.service, port),
+        );
+        const outOk = rulesOf(src, 'egress').some(
+          (r) => r.peer === `sg:${dst.name}` && serviceMatches(r.service, port),
+        );
         if (inOk && outOk) flows.add(`${src.name} -> ${dst.name} tcp/${port}`);
       }
     }
@@ -246,7 +256,13 @@ function address(target: string, name: string): string {
   return `${target}.${TYPE}.${name}`;
 }
 
-function childOf(target: string, direction: 'ingress' | 'egress', service: string, peer: string, extra: Partial<Child> = {}): Child {
+function childOf(
+  target: string,
+  direction: 'ingress' | 'egress',
+  service: string,
+  peer: string,
+  extra: Partial<Child> = {},
+): Child {
   const isGroup = peer.startsWith('sg:');
   return {
     key: ruleKey(direction, service, peer),
@@ -299,7 +315,8 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
       throw new ProviderError(`Request limit exceeded (${what})`, 'RequestLimitExceeded', true);
     }
     if (f.crashAt === cloud.calls) throw new Error(`simulated crash at call ${cloud.calls} (${what})`);
-    if (f.failAt === cloud.calls) throw new ProviderError(`injected failure at call ${cloud.calls} (${what})`, 'Injected');
+    if (f.failAt === cloud.calls)
+      throw new ProviderError(`injected failure at call ${cloud.calls} (${what})`, 'Injected');
     fn();
     cloud.log.push(what);
     cloud.onChange?.(cloud);
@@ -308,7 +325,9 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
   const toResource = (target: string, g: FakeGroup): Resource => {
     if (g.appliesTo !== undefined) {
       const r = [...g.rules.values()][0];
-      return ruleResource(target, g.name, g.appliesTo, r?.direction ?? 'ingress', r?.service ?? '', r?.peer ?? '', { liveId: g.id });
+      return ruleResource(target, g.name, g.appliesTo, r?.direction ?? 'ingress', r?.service ?? '', r?.peer ?? '', {
+        liveId: g.id,
+      });
     }
     return groupResource(target, g);
   };
@@ -349,11 +368,22 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
     ...extra,
   });
 
-  const stateOf = (target: string, groups: readonly FakeGroup[], model: string | undefined, source: 'live' | 'snapshot'): ProviderState => {
+  const stateOf = (
+    target: string,
+    groups: readonly FakeGroup[],
+    model: string | undefined,
+    source: 'live' | 'snapshot',
+  ): ProviderState => {
     const diagnostics: Diagnostic[] = [];
     const owned = groups.filter((g) => (model === undefined ? g.owner !== undefined : g.owner === model));
     const fingerprint = createHash('sha256')
-      .update(JSON.stringify(groups.map((g) => [g.name, g.owner ?? null, g.appliesTo ?? null, g.description, [...g.rules.keys()].sort()]).sort()))
+      .update(
+        JSON.stringify(
+          groups
+            .map((g) => [g.name, g.owner ?? null, g.appliesTo ?? null, g.description, [...g.rules.keys()].sort()])
+            .sort(),
+        ),
+      )
       .digest('hex');
     return {
       target,
@@ -372,7 +402,14 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
       const out: Diagnostic[] = [];
       for (const s of rules.segments) {
         const n = rules.rules.filter((r) => r.segment === s.name).length;
-        if (n > max) out.push(error('fake-rules-per-group', `${target.name}: segment ${s.name} needs ${n} rules, more than ${max}`, s.pos));
+        if (n > max)
+          out.push(
+            error(
+              'fake-rules-per-group',
+              `${target.name}: segment ${s.name} needs ${n} rules, more than ${max}`,
+              s.pos,
+            ),
+          );
       }
       return out;
     },
@@ -385,7 +422,9 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
           const children = new Map<string, Child>();
           for (const r of rules.rules.filter((x) => x.segment === s.name)) {
             for (const peer of peersOf(r.peer, model, ctx)) {
-              const widens = r.direction === 'ingress' && (peer === 'cidr:0.0.0.0/0' || peer === 'cidr:::/0' || peer.startsWith('sg:'));
+              const widens =
+                r.direction === 'ingress' &&
+                (peer === 'cidr:0.0.0.0/0' || peer === 'cidr:::/0' || peer.startsWith('sg:'));
               const c = childOf(target.name, r.direction, serviceLabel(r.service), peer, {
                 origins: r.origins,
                 ...(widens ? { widens: true } : {}),
@@ -411,7 +450,11 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
           for (const c of g.children) {
             const a = c.attributes as { direction: 'ingress' | 'egress'; service: string; peer: string };
             const name = `${appliesTo}-r-${createHash('sha256').update(c.key).digest('hex').slice(0, 8)}`;
-            ruleObjects.push(ruleResource(target.name, name, appliesTo, a.direction, a.service, a.peer, { ...(c.origins ? { origins: c.origins } : {}) }));
+            ruleObjects.push(
+              ruleResource(target.name, name, appliesTo, a.direction, a.service, a.peer, {
+                ...(c.origins ? { origins: c.origins } : {}),
+              }),
+            );
           }
           return { ...g, children: [] };
         });
@@ -427,14 +470,16 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
         } catch (err) {
           throw new ProviderError(`cannot read snapshot ${path}: ${(err as Error).message}`, 'snapshot-unreadable');
         }
-        const groups = parsed.map((g, i): FakeGroup => ({
-          id: `snap-${i}`,
-          name: g.name,
-          description: g.description,
-          ...(g.owner !== undefined ? { owner: g.owner } : {}),
-          ...(g.appliesTo !== undefined ? { appliesTo: g.appliesTo } : {}),
-          rules: new Map(g.rules.map((r) => [r.key, r])),
-        }));
+        const groups = parsed.map(
+          (g, i): FakeGroup => ({
+            id: `snap-${i}`,
+            name: g.name,
+            description: g.description,
+            ...(g.owner !== undefined ? { owner: g.owner } : {}),
+            ...(g.appliesTo !== undefined ? { appliesTo: g.appliesTo } : {}),
+            rules: new Map(g.rules.map((r) => [r.key, r])),
+          }),
+        );
         return stateOf(target.name, groups, context?.model, 'snapshot');
       }
       return stateOf(target.name, [...groupsOf(cloud, target.name).values()], context?.model, 'live');
@@ -451,12 +496,18 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
               const after = change.after!;
               const existing = groups.get(after.name);
               if (existing) {
-                if (existing.owner === undefined) throw new ProviderError(`group ${after.name} exists and is not owned`, 'InvalidGroup.Duplicate');
+                if (existing.owner === undefined)
+                  throw new ProviderError(`group ${after.name} exists and is not owned`, 'InvalidGroup.Duplicate');
                 return; // idempotent: created by an earlier, interrupted run
               }
               const owner = owningModel;
               if (after.type === RULE_TYPE) {
-                const a = after.attributes as { appliesTo: string; direction: 'ingress' | 'egress'; service: string; peer: string };
+                const a = after.attributes as {
+                  appliesTo: string;
+                  direction: 'ingress' | 'egress';
+                  service: string;
+                  peer: string;
+                };
                 if (!groups.has(a.appliesTo) || (a.peer.startsWith('sg:') && !groups.has(a.peer.slice(3)))) {
                   throw new ProviderError(`rule ${after.name}: referenced group not found`, 'InvalidGroup.NotFound');
                 }
@@ -468,7 +519,12 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
                     description: '',
                     owner,
                     appliesTo: a.appliesTo,
-                    rules: new Map([[key, { id: `fwr-${cloud.nextId++}`, key, direction: a.direction, service: a.service, peer: a.peer }]]),
+                    rules: new Map([
+                      [
+                        key,
+                        { id: `fwr-${cloud.nextId++}`, key, direction: a.direction, service: a.service, peer: a.peer },
+                      ],
+                    ]),
                   });
                 });
                 return;
@@ -488,7 +544,11 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
               const after = change.after!;
               const g = groups.get(after.name);
               if (!g) throw new ProviderError(`group ${after.name} not found`, 'InvalidGroup.NotFound');
-              if (change.action === 'update' && change.attributeChanges.length > 0 && g.description !== after.attributes['description']) {
+              if (
+                change.action === 'update' &&
+                change.attributeChanges.length > 0 &&
+                g.description !== after.attributes['description']
+              ) {
                 mutate(`update ${after.name}`, () => (g.description = String(after.attributes['description'])));
               }
               for (const c of step.children) {
@@ -519,10 +579,15 @@ export function createFakeProvider(cloud: FakeCloud, options: FakeProviderOption
               const g = groups.get(name);
               if (!g) return;
               const referrers = [...groups.values()].filter(
-                (o) => o.name !== name && (o.appliesTo === name || [...o.rules.values()].some((r) => r.peer === `sg:${name}`)),
+                (o) =>
+                  o.name !== name &&
+                  (o.appliesTo === name || [...o.rules.values()].some((r) => r.peer === `sg:${name}`)),
               );
               if (referrers.length > 0) {
-                throw new ProviderError(`group ${name} is referenced by ${referrers.map((r) => r.name).join(', ')}`, 'DependencyViolation');
+                throw new ProviderError(
+                  `group ${name} is referenced by ${referrers.map((r) => r.name).join(', ')}`,
+                  'DependencyViolation',
+                );
               }
               mutate(`delete ${name}`, () => groups.delete(name));
               return;

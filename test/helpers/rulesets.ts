@@ -82,8 +82,18 @@ export function endpointLabel(e: Endpoint): string {
   return e.kind === 'segment' ? e.name : e.entity;
 }
 
-function intent(direction: 'ingress' | 'egress', segment: string, peer: Endpoint, service: PortMatch, line: number, label: string): RuleIntent {
-  const id = createHash('sha256').update(JSON.stringify([direction, segment, peer, service])).digest('hex').slice(0, 12);
+function intent(
+  direction: 'ingress' | 'egress',
+  segment: string,
+  peer: Endpoint,
+  service: PortMatch,
+  line: number,
+  label: string,
+): RuleIntent {
+  const id = createHash('sha256')
+    .update(JSON.stringify([direction, segment, peer, service]))
+    .digest('hex')
+    .slice(0, 12);
   return { id, direction, segment, peer, service, origins: [{ pos: pos(line, 7), label }] };
 }
 
@@ -120,7 +130,14 @@ export function ruleSet(options: {
   const digest = createHash('sha256')
     .update(JSON.stringify({ name, segments: segments.map((s) => s.name), rules: unique.map((r) => r.id) }))
     .digest('hex');
-  return { formatVersion: 1, model: { name, digest, file: 'model.yaml' }, targets, segments, rules: unique, denies: [] };
+  return {
+    formatVersion: 1,
+    model: { name, digest, file: 'model.yaml' },
+    targets,
+    segments,
+    rules: unique,
+    denies: [],
+  };
 }
 
 /** The DESIGN §1 shop, by hand: lb ← internet https, web ← lb 8080, app ← web 8080, db ← app 5432. */

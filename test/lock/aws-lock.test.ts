@@ -7,7 +7,16 @@ import { withTargetLocks, type LockRequest } from '../../src/lock.js';
 import { runCli } from '../helpers/cli.js';
 import { startMoto, type MotoServer } from '../helpers/aws/moto.js';
 import { startShim, type Ec2Shim } from '../helpers/aws/shim.js';
-import { compile, copyShop, createVpc, engine, FAKE_CREDENTIALS, groupByName, rawClient, REGION } from '../helpers/aws/scenario.js';
+import {
+  compile,
+  copyShop,
+  createVpc,
+  engine,
+  FAKE_CREDENTIALS,
+  groupByName,
+  rawClient,
+  REGION,
+} from '../helpers/aws/scenario.js';
 
 // The AWS lock group against moto's EC2 server with the real SDK client.
 
@@ -41,9 +50,21 @@ beforeEach(async () => {
   vpc = await createVpc(client);
 });
 
-const target = (): TargetSpec => ({ kind: 'aws', name: 'aws-prod', pos: { file: 'm.yaml', line: 1, column: 1 }, aws: { region: REGION, vpc } });
-const lockOf = (model = 'shop') => createAwsLocker({ endpoint: moto.url, credentials: FAKE_CREDENTIALS, maxAttempts: 2 }).lockFor(target(), model, {});
-const request = (runId: string, expires = '2099-01-01T00:00:00Z'): LockRequest => ({ holder: 'alice@ci', pid: 7, runId, since: '2026-12-01T10:00:00Z', expires });
+const target = (): TargetSpec => ({
+  kind: 'aws',
+  name: 'aws-prod',
+  pos: { file: 'm.yaml', line: 1, column: 1 },
+  aws: { region: REGION, vpc },
+});
+const lockOf = (model = 'shop') =>
+  createAwsLocker({ endpoint: moto.url, credentials: FAKE_CREDENTIALS, maxAttempts: 2 }).lockFor(target(), model, {});
+const request = (runId: string, expires = '2099-01-01T00:00:00Z'): LockRequest => ({
+  holder: 'alice@ci',
+  pid: 7,
+  runId,
+  since: '2026-12-01T10:00:00Z',
+  expires,
+});
 
 describe('AWS lock group', () => {
   it('one run creates it (tags: owner, lock, holder, since, expiry; no rules); a second is told who holds it; release removes it', async () => {
@@ -59,15 +80,26 @@ describe('AWS lock group', () => {
       'bulkhead:lock-since': '2026-12-01T10:00:00Z',
       'bulkhead:lock-expires': '2099-01-01T00:00:00Z',
     });
-    const rules = await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [group.GroupId!] }] }));
+    const rules = await client.send(
+      new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [group.GroupId!] }] }),
+    );
     expect(rules.SecurityGroupRules ?? []).toEqual([]);
 
     const b = await lockOf().tryCreate(request('run-b'));
-    expect(b).toEqual({ kind: 'held', record: expect.objectContaining({ runId: 'run-a', holder: 'alice@ci', objectId: group.GroupId }) });
+    expect(b).toEqual({
+      kind: 'held',
+      record: expect.objectContaining({ runId: 'run-a', holder: 'alice@ci', objectId: group.GroupId }),
+    });
 
-    const err = await withTargetLocks([{ target: 'aws-prod', lock: lockOf() }], { handleSignals: false }, async () => 'ran').catch((e: unknown) => e);
+    const err = await withTargetLocks(
+      [{ target: 'aws-prod', lock: lockOf() }],
+      { handleSignals: false },
+      async () => 'ran',
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
-    expect((err as Error).message).toMatch(/^target aws-prod is locked by alice@ci \(pid 7, run run-a\) since 2026-12-01T10:00:00Z \(expires 2099-01-01T00:00:00Z\); wait with --lock-timeout 5m, or if that run was killed: bulkhead force-unlock aws-prod$/);
+    expect((err as Error).message).toMatch(
+      /^target aws-prod is locked by alice@ci \(pid 7, run run-a\) since 2026-12-01T10:00:00Z \(expires 2099-01-01T00:00:00Z\); wait with --lock-timeout 5m, or if that run was killed: bulkhead force-unlock aws-prod$/,
+    );
 
     if (a.kind !== 'acquired') throw new Error('unreachable');
     expect(await lockOf().remove(a.record)).toBe('removed');
@@ -78,15 +110,25 @@ describe('AWS lock group', () => {
   it('an expired lock is taken over through withTargetLocks, and released at the end', async () => {
     await lockOf().tryCreate(request('run-old', '2000-01-01T00:00:00Z'));
     const messages: string[] = [];
-    const during = await withTargetLocks([{ target: 'aws-prod', lock: lockOf() }], { handleSignals: false, onMessage: (m) => messages.push(m) }, async () => (await lockOf().read())?.runId);
+    const during = await withTargetLocks(
+      [{ target: 'aws-prod', lock: lockOf() }],
+      { handleSignals: false, onMessage: (m) => messages.push(m) },
+      async () => (await lockOf().read())?.runId,
+    );
     expect(during).not.toBe('run-old');
-    expect(messages[0]).toMatch(/^Target aws-prod: the lock of alice@ci \(pid 7, run run-old\) since .* expired at 2000-01-01T00:00:00Z; taking it over\.$/);
+    expect(messages[0]).toMatch(
+      /^Target aws-prod: the lock of alice@ci \(pid 7, run run-old\) since .* expired at 2000-01-01T00:00:00Z; taking it over\.$/,
+    );
     expect(await lockOf().read()).toBeUndefined();
   });
 
   it('refuses a group with the lock name that lacks the ownership marker, and never deletes it', async () => {
-    await client.send(new CreateSecurityGroupCommand({ GroupName: awsLockName('shop'), Description: 'someone else', VpcId: vpc }));
-    await expect(lockOf().tryCreate(request('run-a'))).rejects.toThrow(/is not a Bulkhead lock and Bulkhead will not touch it/);
+    await client.send(
+      new CreateSecurityGroupCommand({ GroupName: awsLockName('shop'), Description: 'someone else', VpcId: vpc }),
+    );
+    await expect(lockOf().tryCreate(request('run-a'))).rejects.toThrow(
+      /is not a Bulkhead lock and Bulkhead will not touch it/,
+    );
     await expect(lockOf().read()).rejects.toThrow(/not a Bulkhead lock/);
     await groupByName(client, vpc, awsLockName('shop'));
   });
@@ -108,13 +150,19 @@ describe('AWS lock group', () => {
 describe('bulkhead force-unlock (AWS, moto)', () => {
   const cli = async (args: string[], answers?: string[]) => {
     const { dir } = await copyShop(vpc);
-    return runCli(['force-unlock', ...args, 'shop.yaml'], { cwd: dir, env: { BULKHEAD_AWS_ENDPOINT: moto.url }, ...(answers ? { tty: true, answers } : {}) });
+    return runCli(['force-unlock', ...args, 'shop.yaml'], {
+      cwd: dir,
+      env: { BULKHEAD_AWS_ENDPOINT: moto.url },
+      ...(answers ? { tty: true, answers } : {}),
+    });
   };
 
   it('removes a lock left by a killed run with --yes, exit 0; then says there is none, exit 1', async () => {
     await lockOf().tryCreate(request('run-dead'));
     const out = await cli(['aws-prod', '--yes']);
-    expect(out.stderr).toContain('Target aws-prod is locked by alice@ci (pid 7, run run-dead) since 2026-12-01T10:00:00Z (expires 2099-01-01T00:00:00Z)');
+    expect(out.stderr).toContain(
+      'Target aws-prod is locked by alice@ci (pid 7, run run-dead) since 2026-12-01T10:00:00Z (expires 2099-01-01T00:00:00Z)',
+    );
     expect(out.stdout).toBe('Lock of target aws-prod removed.\n');
     expect(out.code).toBe(0);
     expect(await lockOf().read()).toBeUndefined();
@@ -137,13 +185,17 @@ describe('bulkhead force-unlock (AWS, moto)', () => {
   });
 
   it('never removes a group with the lock name that lacks the ownership marker; unknown targets are usage errors', async () => {
-    await client.send(new CreateSecurityGroupCommand({ GroupName: awsLockName('shop'), Description: 'someone else', VpcId: vpc }));
+    await client.send(
+      new CreateSecurityGroupCommand({ GroupName: awsLockName('shop'), Description: 'someone else', VpcId: vpc }),
+    );
     const out = await cli(['aws-prod', '--yes']);
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/not a Bulkhead lock and Bulkhead will not touch it/);
     await groupByName(client, vpc, awsLockName('shop'));
     const unknown = await cli(['aws-nope', '--yes']);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('unknown target "aws-nope" (the model\'s targets: aws-prod, azure-prod, gcp-prod, k8s-prod)');
+    expect(unknown.stderr).toContain(
+      'unknown target "aws-nope" (the model\'s targets: aws-prod, azure-prod, gcp-prod, k8s-prod)',
+    );
   });
 });

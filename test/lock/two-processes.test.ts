@@ -61,30 +61,41 @@ function child(name: string, ...args: string[]): Child & { kill(signal: NodeJS.S
   };
 }
 
-const logLines = async () => (existsSync(join(dir, 'log')) ? (await readFile(join(dir, 'log'), 'utf8')).trim().split('\n') : []);
+const logLines = async () =>
+  existsSync(join(dir, 'log')) ? (await readFile(join(dir, 'log'), 'utf8')).trim().split('\n') : [];
 
 async function until(what: string, check: () => Promise<boolean> | boolean, children: Child[]): Promise<void> {
   const deadline = Date.now() + 50_000;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stderr: ${children.map((c) => c.stderr()).join('\n---\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; stderr: ${children.map((c) => c.stderr()).join('\n---\n')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 async function groupNames(): Promise<string[]> {
   const out = await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }));
-  return (out.SecurityGroups ?? []).map((g) => g.GroupName ?? '').filter((n) => n !== 'default').sort();
+  return (out.SecurityGroups ?? [])
+    .map((g) => g.GroupName ?? '')
+    .filter((n) => n !== 'default')
+    .sort();
 }
 
 describe('two processes, one AWS target (moto)', () => {
   it('without --lock-timeout the second refuses, naming the holder; with it, the second waits and then finds nothing to do', async () => {
     const a = child('A', '--release-file', join(dir, 'release'));
-    await until('A to hold the lock', async () => (await logLines()).includes('A exit') || (await logLines()).some((l) => l.startsWith('A applied')), [a]);
+    await until(
+      'A to hold the lock',
+      async () => (await logLines()).includes('A exit') || (await logLines()).some((l) => l.startsWith('A applied')),
+      [a],
+    );
 
     const b = child('B');
     const bDone = await b.done;
     expect(bDone.code).toBe(1);
-    expect(bDone.stderr).toMatch(/Error: target aws-prod is locked by \S+@\S+ \(pid \d+, run [0-9a-f]{12}\) since \S+ \(expires \S+\); wait with --lock-timeout 5m, or if that run was killed: bulkhead force-unlock aws-prod/);
+    expect(bDone.stderr).toMatch(
+      /Error: target aws-prod is locked by \S+@\S+ \(pid \d+, run [0-9a-f]{12}\) since \S+ \(expires \S+\); wait with --lock-timeout 5m, or if that run was killed: bulkhead force-unlock aws-prod/,
+    );
 
     const c = child('C', '--lock-timeout', '60s');
     await until('C to wait', () => /Target aws-prod is locked by .*; waiting up to 1m/.test(c.stderr()), [a, c]);
@@ -92,22 +103,40 @@ describe('two processes, one AWS target (moto)', () => {
     const [aDone, cDone] = await Promise.all([a.done, c.done]);
     expect([aDone.code, cDone.code]).toEqual([0, 0]);
 
-    expect(await logLines()).toEqual(['A enter', 'A applied changes=6 ok=true', 'B refused', 'A exit', 'C enter', 'C applied changes=0 ok=true', 'C exit']);
+    expect(await logLines()).toEqual([
+      'A enter',
+      'A applied changes=6 ok=true',
+      'B refused',
+      'A exit',
+      'C enter',
+      'C applied changes=0 ok=true',
+      'C exit',
+    ]);
     // Nothing duplicated, and the lock is gone after both.
     expect(await groupNames()).toEqual(['shop-app', 'shop-db', 'shop-lb', 'shop-web']);
   });
 
   it('two runs started together with --lock-timeout: one holds the lock at a time, the second applies nothing', async () => {
-    const runs = [child('P', '--lock-timeout', '60s', '--hold-ms', '300'), child('Q', '--lock-timeout', '60s', '--hold-ms', '300')];
+    const runs = [
+      child('P', '--lock-timeout', '60s', '--hold-ms', '300'),
+      child('Q', '--lock-timeout', '60s', '--hold-ms', '300'),
+    ];
     const done = await Promise.all(runs.map((r) => r.done));
-    expect(done.map((d) => d.code), done.map((d) => d.stderr).join('\n')).toEqual([0, 0]);
+    expect(
+      done.map((d) => d.code),
+      done.map((d) => d.stderr).join('\n'),
+    ).toEqual([0, 0]);
     const lines = await logLines();
     expect(lines).toHaveLength(6);
     const first = lines[0]!.split(' ')[0]!;
     const second = first === 'P' ? 'Q' : 'P';
     expect(lines).toEqual([
-      `${first} enter`, `${first} applied changes=6 ok=true`, `${first} exit`,
-      `${second} enter`, `${second} applied changes=0 ok=true`, `${second} exit`,
+      `${first} enter`,
+      `${first} applied changes=6 ok=true`,
+      `${first} exit`,
+      `${second} enter`,
+      `${second} applied changes=0 ok=true`,
+      `${second} exit`,
     ]);
     expect(await groupNames()).toEqual(['shop-app', 'shop-db', 'shop-lb', 'shop-web']);
   });

@@ -31,18 +31,33 @@ describe('withTargetLocks', () => {
     const clock = fakeTime();
     const seen: string[] = [];
     const result = await withTargetLocks(
-      [{ target: 'z-prod', lock: store.lock('z-prod') }, { target: 'a-dev', lock: store.lock('a-dev') }],
+      [
+        { target: 'z-prod', lock: store.lock('z-prod') },
+        { target: 'a-dev', lock: store.lock('a-dev') },
+      ],
       options(A, clock, { lockTtlMs: 30 * 60_000 }),
       async () => {
         seen.push(...[...store.objects.keys()].sort());
         const rec = store.objects.get('a-dev')!;
-        expect(rec).toMatchObject({ model: 'shop', holder: 'alice@ci-1', pid: 11, runId: 'run-a', since: '2026-12-01T10:00:00Z', expires: '2026-12-01T10:30:00Z' });
+        expect(rec).toMatchObject({
+          model: 'shop',
+          holder: 'alice@ci-1',
+          pid: 11,
+          runId: 'run-a',
+          since: '2026-12-01T10:00:00Z',
+          expires: '2026-12-01T10:30:00Z',
+        });
         return 42;
       },
     );
     expect(result).toBe(42);
     expect(seen).toEqual(['a-dev', 'z-prod']);
-    expect(store.log).toEqual(['acquire a-dev run-a', 'acquire z-prod run-a', 'release z-prod run-a', 'release a-dev run-a']);
+    expect(store.log).toEqual([
+      'acquire a-dev run-a',
+      'acquire z-prod run-a',
+      'release z-prod run-a',
+      'release a-dev run-a',
+    ]);
     expect(store.objects.size).toBe(0);
   });
 
@@ -73,24 +88,37 @@ describe('withTargetLocks', () => {
     const messages: string[] = [];
     const err = await withTargetLocks(
       [{ target: 'prod', lock: store.lock('prod') }],
-      options(B, clock, { lockTimeoutMs: 10_000, pollStartMs: 1000, pollMaxMs: 4000, onMessage: (m) => messages.push(m) }),
+      options(B, clock, {
+        lockTimeoutMs: 10_000,
+        pollStartMs: 1000,
+        pollMaxMs: 4000,
+        onMessage: (m) => messages.push(m),
+      }),
       async () => 'ran',
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(clock.sleeps).toEqual([1000, 2000, 4000, 3000]);
-    expect(messages).toEqual(['Target prod is locked by alice@ci-1 (pid 11, run run-a) since 2026-12-01T10:00:00Z; waiting up to 10s…']);
+    expect(messages).toEqual([
+      'Target prod is locked by alice@ci-1 (pid 11, run run-a) since 2026-12-01T10:00:00Z; waiting up to 10s…',
+    ]);
   });
 
   it('gets the lock once the holder releases it while waiting', async () => {
     const store = new MemoryLockStore();
     const clock = fakeTime();
-    const first = await store.lock('prod').tryCreate({ ...A, since: '2026-12-01T10:00:00Z', expires: '2026-12-01T11:00:00Z' });
+    const first = await store
+      .lock('prod')
+      .tryCreate({ ...A, since: '2026-12-01T10:00:00Z', expires: '2026-12-01T11:00:00Z' });
     let polls = 0;
     const sleep = async (ms: number) => {
       await clock.sleep(ms);
       if (++polls === 2 && first.kind === 'acquired') await store.lock('prod').remove(first.record);
     };
-    const out = await withTargetLocks([{ target: 'prod', lock: store.lock('prod') }], { ...options(B, clock), sleep, lockTimeoutMs: 60_000 }, async () => store.objects.get('prod')?.runId);
+    const out = await withTargetLocks(
+      [{ target: 'prod', lock: store.lock('prod') }],
+      { ...options(B, clock), sleep, lockTimeoutMs: 60_000 },
+      async () => store.objects.get('prod')?.runId,
+    );
     expect(out).toBe('run-b');
     expect(polls).toBe(2);
   });
@@ -100,22 +128,39 @@ describe('withTargetLocks', () => {
     const clock = fakeTime();
     await store.lock('prod').tryCreate({ ...A, since: '2026-12-01T08:00:00Z', expires: '2026-12-01T09:00:00Z' });
     const messages: string[] = [];
-    const holderDuring = await withTargetLocks([{ target: 'prod', lock: store.lock('prod') }], options(B, clock, { onMessage: (m) => messages.push(m) }), async () => store.objects.get('prod')?.runId);
+    const holderDuring = await withTargetLocks(
+      [{ target: 'prod', lock: store.lock('prod') }],
+      options(B, clock, { onMessage: (m) => messages.push(m) }),
+      async () => store.objects.get('prod')?.runId,
+    );
     expect(holderDuring).toBe('run-b');
-    expect(messages).toEqual(['Target prod: the lock of alice@ci-1 (pid 11, run run-a) since 2026-12-01T08:00:00Z expired at 2026-12-01T09:00:00Z; taking it over.']);
+    expect(messages).toEqual([
+      'Target prod: the lock of alice@ci-1 (pid 11, run run-a) since 2026-12-01T08:00:00Z expired at 2026-12-01T09:00:00Z; taking it over.',
+    ]);
     expect(clock.sleeps).toEqual([]);
   });
 
   it('releases after fn throws, and releases the locks already taken when a later one is refused', async () => {
     const store = new MemoryLockStore();
     const clock = fakeTime();
-    await expect(withTargetLocks([{ target: 'prod', lock: store.lock('prod') }], options(A, clock), async () => {
-      throw new Error('apply failed');
-    })).rejects.toThrow('apply failed');
+    await expect(
+      withTargetLocks([{ target: 'prod', lock: store.lock('prod') }], options(A, clock), async () => {
+        throw new Error('apply failed');
+      }),
+    ).rejects.toThrow('apply failed');
     expect(store.objects.size).toBe(0);
 
     await store.lock('z').tryCreate({ ...B, since: '2026-12-01T10:00:00Z', expires: '2026-12-01T11:00:00Z' });
-    await expect(withTargetLocks([{ target: 'z', lock: store.lock('z') }, { target: 'a', lock: store.lock('a') }], options(A, clock), async () => 1)).rejects.toThrow(/target z is locked by bob@ci-2/);
+    await expect(
+      withTargetLocks(
+        [
+          { target: 'z', lock: store.lock('z') },
+          { target: 'a', lock: store.lock('a') },
+        ],
+        options(A, clock),
+        async () => 1,
+      ),
+    ).rejects.toThrow(/target z is locked by bob@ci-2/);
     expect([...store.objects.keys()]).toEqual(['z']);
     expect(store.log.slice(-2)).toEqual(['acquire a run-a', 'release a run-a']);
   });
@@ -124,12 +169,18 @@ describe('withTargetLocks', () => {
     const store = new MemoryLockStore();
     const clock = fakeTime();
     const messages: string[] = [];
-    const out = await withTargetLocks([{ target: 'prod', lock: store.lock('prod') }], options(A, clock, { onMessage: (m) => messages.push(m) }), async () => {
-      store.failRemove = true;
-      return 'done';
-    });
+    const out = await withTargetLocks(
+      [{ target: 'prod', lock: store.lock('prod') }],
+      options(A, clock, { onMessage: (m) => messages.push(m) }),
+      async () => {
+        store.failRemove = true;
+        return 'done';
+      },
+    );
     expect(out).toBe('done');
-    expect(messages).toEqual(['Warning: could not release the lock of target prod (memory lock prod): remove refused; remove it with: bulkhead force-unlock prod']);
+    expect(messages).toEqual([
+      'Warning: could not release the lock of target prod (memory lock prod): remove refused; remove it with: bulkhead force-unlock prod',
+    ]);
   });
 
   it('releaseAll releases the locks of a run in progress (the SIGINT path), and the run does not release twice', async () => {
@@ -147,7 +198,11 @@ describe('withTargetLocks', () => {
     const store = new MemoryLockStore();
     const inner = store.lock('prod');
     let calls = 0;
-    const flaky = { ...inner, tryCreate: async (r: Parameters<typeof inner.tryCreate>[0]) => (++calls === 1 ? { kind: 'held' as const, record: undefined } : inner.tryCreate(r)) };
+    const flaky = {
+      ...inner,
+      tryCreate: async (r: Parameters<typeof inner.tryCreate>[0]) =>
+        ++calls === 1 ? { kind: 'held' as const, record: undefined } : inner.tryCreate(r),
+    };
     const clock = fakeTime();
     expect(await withTargetLocks([{ target: 'prod', lock: flaky }], options(A, clock), async () => 'ran')).toBe('ran');
     expect(calls).toBe(2);
@@ -159,7 +214,9 @@ describe('withTargetLocks', () => {
     expect(parseDuration('--lock-timeout', '90')).toBe(90_000);
     expect(parseDuration('--lock-timeout', '250ms')).toBe(250);
     expect(parseDuration('--lock-ttl', '1h')).toBe(3_600_000);
-    expect(() => parseDuration('--lock-timeout', 'soon')).toThrow('--lock-timeout: expected a duration such as 30s, 5m or 1h, got "soon"');
+    expect(() => parseDuration('--lock-timeout', 'soon')).toThrow(
+      '--lock-timeout: expected a duration such as 30s, 5m or 1h, got "soon"',
+    );
     expect(lockedMessage('t', { model: 'm', ...A, since: 's', expires: 'e' })).toContain('bulkhead force-unlock t');
   });
 });

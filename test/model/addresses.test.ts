@@ -1,7 +1,18 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { cidrContains, cidrsOverlap, DEFAULT_INTERNAL_RANGES, excludeCidrs, internetRanges, isInternalCidr, parseCidr, parseFqdn, reachesInternet, sortCidrs } from '../../src/model/addresses.js';
+import {
+  cidrContains,
+  cidrsOverlap,
+  DEFAULT_INTERNAL_RANGES,
+  excludeCidrs,
+  internetRanges,
+  isInternalCidr,
+  parseCidr,
+  parseFqdn,
+  reachesInternet,
+  sortCidrs,
+} from '../../src/model/addresses.js';
 import { closest, didYouMean, editDistance } from '../../src/model/suggest.js';
 
 describe('CIDRs', () => {
@@ -18,13 +29,26 @@ describe('CIDRs', () => {
   });
 
   it('reports host bits with both readings instead of guessing', () => {
-    expect(parseCidr('10.0.0.5/24')).toEqual({ kind: 'host-bits', family: 'ipv4', network: '10.0.0.0/24', host: '10.0.0.5/32' });
-    expect(parseCidr('2001:db8::1/64')).toEqual({ kind: 'host-bits', family: 'ipv6', network: '2001:db8::/64', host: '2001:db8::1/128' });
+    expect(parseCidr('10.0.0.5/24')).toEqual({
+      kind: 'host-bits',
+      family: 'ipv4',
+      network: '10.0.0.0/24',
+      host: '10.0.0.5/32',
+    });
+    expect(parseCidr('2001:db8::1/64')).toEqual({
+      kind: 'host-bits',
+      family: 'ipv6',
+      network: '2001:db8::/64',
+      host: '2001:db8::1/128',
+    });
   });
 
-  it.each(['10.0.0.0/33', '::/129', '10.1/8', 'host.example.com', '10.0.0.0/x', '300.1.1.1/32', '0x0a.0.0.0/8'])('refuses %s', (raw) => {
-    expect(parseCidr(raw).kind).toBe('error');
-  });
+  it.each(['10.0.0.0/33', '::/129', '10.1/8', 'host.example.com', '10.0.0.0/x', '300.1.1.1/32', '0x0a.0.0.0/8'])(
+    'refuses %s',
+    (raw) => {
+      expect(parseCidr(raw).kind).toBe('error');
+    },
+  );
 
   it('refuses what the providers refuse: octal-looking octets, zone indexes; reads a dotted tail as its low 32 bits (RFC 4291)', () => {
     // Before the kit, ipaddr.js read 010 as octal 8 and ::1.2.3.4 as ::ffff:1.2.3.4.
@@ -35,7 +59,12 @@ describe('CIDRs', () => {
   });
 
   it('sorts numerically with IPv4 first and decides overlap and containment per family', () => {
-    expect(sortCidrs(['10.0.0.0/8', '9.0.0.0/8', '2001:db8::/32', '10.0.0.0/16', '10.0.0.0/8'])).toEqual(['9.0.0.0/8', '10.0.0.0/8', '10.0.0.0/16', '2001:db8::/32']);
+    expect(sortCidrs(['10.0.0.0/8', '9.0.0.0/8', '2001:db8::/32', '10.0.0.0/16', '10.0.0.0/8'])).toEqual([
+      '9.0.0.0/8',
+      '10.0.0.0/8',
+      '10.0.0.0/16',
+      '2001:db8::/32',
+    ]);
     expect(cidrsOverlap('10.0.0.0/8', '10.1.0.0/16')).toBe(true);
     expect(cidrsOverlap('10.1.0.0/16', '10.0.0.0/8')).toBe(true);
     expect(cidrsOverlap('10.0.0.0/8', '11.0.0.0/8')).toBe(false);
@@ -85,22 +114,33 @@ describe('excludeCidrs', () => {
   });
 
   it('partitions the base exactly: nothing excluded is kept, nothing else is lost', () => {
-    const v4 = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 4, max: 24 })).map(([a, b, len]) => {
-      const [addr] = ipaddr.parseCIDR(`${a}.${b}.0.0/${len}`);
-      return `${ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${len}`).toString()}/${len}`;
-    });
-    const probe = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }));
+    const v4 = fc
+      .tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 4, max: 24 }))
+      .map(([a, b, len]) => {
+        const [addr] = ipaddr.parseCIDR(`${a}.${b}.0.0/${len}`);
+        return `${ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${len}`).toString()}/${len}`;
+      });
+    const probe = fc.tuple(
+      fc.integer({ min: 0, max: 255 }),
+      fc.integer({ min: 0, max: 255 }),
+      fc.integer({ min: 0, max: 255 }),
+      fc.integer({ min: 0, max: 255 }),
+    );
     fc.assert(
-      fc.property(fc.array(v4, { maxLength: 4 }), fc.array(probe, { minLength: 1, maxLength: 20 }), (exclude, probes) => {
-        const kept = excludeCidrs(['0.0.0.0/0'], exclude);
-        for (const p of probes) {
-          const host = `${p.join('.')}/32`;
-          const inKept = kept.some((k) => cidrContains(k, host));
-          const inExcluded = exclude.some((e) => cidrContains(e, host));
-          expect(inKept).toBe(!inExcluded);
-        }
-        for (let i = 1; i < kept.length; i++) expect(cidrsOverlap(kept[i - 1]!, kept[i]!)).toBe(false);
-      }),
+      fc.property(
+        fc.array(v4, { maxLength: 4 }),
+        fc.array(probe, { minLength: 1, maxLength: 20 }),
+        (exclude, probes) => {
+          const kept = excludeCidrs(['0.0.0.0/0'], exclude);
+          for (const p of probes) {
+            const host = `${p.join('.')}/32`;
+            const inKept = kept.some((k) => cidrContains(k, host));
+            const inExcluded = exclude.some((e) => cidrContains(e, host));
+            expect(inKept).toBe(!inExcluded);
+          }
+          for (let i = 1; i < kept.length; i++) expect(cidrsOverlap(kept[i - 1]!, kept[i]!)).toBe(false);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -108,14 +148,24 @@ describe('excludeCidrs', () => {
 
 describe('internal ranges and internet (one definition)', () => {
   it('defaults to RFC 1918, RFC 6598 and IPv6 ULA', () => {
-    expect(DEFAULT_INTERNAL_RANGES).toEqual(['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
+    expect(DEFAULT_INTERNAL_RANGES).toEqual([
+      '10.0.0.0/8',
+      '100.64.0.0/10',
+      '172.16.0.0/12',
+      '192.168.0.0/16',
+      'fc00::/7',
+    ]);
   });
   it('internet is the complement of the internal ranges, per family', () => {
     const net = internetRanges();
     expect(net).toContain('11.0.0.0/8');
     expect(net).toContain('100.0.0.0/10');
     expect(net).toContain('fe00::/7');
-    for (const c of DEFAULT_INTERNAL_RANGES) expect(net.some((n) => cidrsOverlap(n, c)), c).toBe(false);
+    for (const c of DEFAULT_INTERNAL_RANGES)
+      expect(
+        net.some((n) => cidrsOverlap(n, c)),
+        c,
+      ).toBe(false);
     // Together they cover everything: nothing is left of 0.0.0.0/0 or ::/0.
     expect(excludeCidrs(['0.0.0.0/0', '::/0'], [...net, ...DEFAULT_INTERNAL_RANGES])).toEqual([]);
     expect(internetRanges(['10.0.0.0/8'])).toEqual(excludeCidrs(['0.0.0.0/0'], ['10.0.0.0/8']).concat(['::/0']));

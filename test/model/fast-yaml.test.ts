@@ -74,7 +74,10 @@ describe('fast YAML path', () => {
   });
 
   it.each([
-    ['numbers and words', 'a: 1\nb: 0\nc: 123456\nd: true\ne: False\nf: null\ng: ~\nh: 0123\ni: 1e3\nj: .inf\nk: -1\nl: 0x1F\nm: 1.5\nn: +1\n'],
+    [
+      'numbers and words',
+      'a: 1\nb: 0\nc: 123456\nd: true\ne: False\nf: null\ng: ~\nh: 0123\ni: 1e3\nj: .inf\nk: -1\nl: 0x1F\nm: 1.5\nn: +1\n',
+    ],
     ['keys that resolve', '1: a\ntrue: b\nnull: c\nTrue: d\n'],
     ['plain scalars with colons', 'a: tier:web\nb: [tier:web, x:y]\nc: 2001:db8::/32\nd: "2001:db8::/32"\ne: a:\n'],
     ['nested compact mapping', 'a: b: c\n'],
@@ -112,28 +115,55 @@ describe('fast YAML path', () => {
     ],
     ['special plain starts', 'a: -x\nb: @x\nc: `x`\nd: ?x\ne: x?\nf: x-y_z.1/2\n'],
     ['explicit keys', '? a\n: b\n'],
-    ['flow indicators inside block plain scalars', 'a: b]\nc: d}\ne: f, g\nh: it\'s\ni: a "b"\nj: [x]y\nk: 1_000\nl: yes\n'],
+    [
+      'flow indicators inside block plain scalars',
+      'a: b]\nc: d}\ne: f, g\nh: it\'s\ni: a "b"\nj: [x]y\nk: 1_000\nl: yes\n',
+    ],
     ['quotes then more', 'a: "x" y\nb: [ "x" y ]\nc: { "k":v }\nd: {"k": v}\n'],
   ])('declines or agrees: %s', (_name, ...texts) => {
     for (const text of texts) expectSameOrDeclined(text);
   });
 
   const KEYS = ['a', 'b', 'tier:web', 'from', '1', 'true', 'x-y', 'null', '"q"', "'s'"];
-  const SCALARS = ['x', 'tcp/443', '1', '0', '012', '1.5', 'true', 'null', '~', '"a b"', "'c'", 'tier:web', '10.0.0.0/8', '', '-1', 'a#b', 'a #c', '"x:y"', 'é'];
-  const line = fc.tuple(
-    fc.integer({ min: 0, max: 6 }),
-    fc.oneof(
-      fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom(...SCALARS, '[x, y]', '{ a: 1 }', '[{ a: x }]', '[]', '{}')).map(([k, v]) => `${k}: ${v}`),
-      fc.constantFrom(...KEYS).map((k) => `${k}:`),
-      fc.constantFrom(...SCALARS).map((v) => `- ${v}`),
-      fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom(...SCALARS)).map(([k, v]) => `- ${k}: ${v}`),
-      fc.constant('-'),
-      fc.constant('# comment'),
-      fc.constant(''),
-    ),
-    // Sometimes Unicode white space at the end of the line (or before a comment).
-    fc.option(fc.tuple(fc.constantFrom(...UNICODE_SPACES), fc.constantFrom('', ' ', ' # c')), { freq: 3 }),
-  ).map(([indent, text, tail]) => `${' '.repeat(indent)}${text}${tail ? tail.join('') : ''}`);
+  const SCALARS = [
+    'x',
+    'tcp/443',
+    '1',
+    '0',
+    '012',
+    '1.5',
+    'true',
+    'null',
+    '~',
+    '"a b"',
+    "'c'",
+    'tier:web',
+    '10.0.0.0/8',
+    '',
+    '-1',
+    'a#b',
+    'a #c',
+    '"x:y"',
+    'é',
+  ];
+  const line = fc
+    .tuple(
+      fc.integer({ min: 0, max: 6 }),
+      fc.oneof(
+        fc
+          .tuple(fc.constantFrom(...KEYS), fc.constantFrom(...SCALARS, '[x, y]', '{ a: 1 }', '[{ a: x }]', '[]', '{}'))
+          .map(([k, v]) => `${k}: ${v}`),
+        fc.constantFrom(...KEYS).map((k) => `${k}:`),
+        fc.constantFrom(...SCALARS).map((v) => `- ${v}`),
+        fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom(...SCALARS)).map(([k, v]) => `- ${k}: ${v}`),
+        fc.constant('-'),
+        fc.constant('# comment'),
+        fc.constant(''),
+      ),
+      // Sometimes Unicode white space at the end of the line (or before a comment).
+      fc.option(fc.tuple(fc.constantFrom(...UNICODE_SPACES), fc.constantFrom('', ' ', ' # c')), { freq: 3 }),
+    )
+    .map(([indent, text, tail]) => `${' '.repeat(indent)}${text}${tail ? tail.join('') : ''}`);
 
   it('declines or agrees on random line soups', () => {
     let fast = 0;
@@ -147,7 +177,10 @@ describe('fast YAML path', () => {
   });
 
   it('declines or agrees on random documents as the yaml package writes them', () => {
-    const leaf = fc.oneof(fc.constantFrom(...SCALARS.map((s) => s.replace(/^["']|["']$/g, '')), 1, 0, -1, 1.5, true, null), fc.string({ maxLength: 6 }));
+    const leaf = fc.oneof(
+      fc.constantFrom(...SCALARS.map((s) => s.replace(/^["']|["']$/g, '')), 1, 0, -1, 1.5, true, null),
+      fc.string({ maxLength: 6 }),
+    );
     const tree = fc.letrec((tie) => ({
       node: fc.oneof({ depthSize: 'small' }, leaf, tie('list'), tie('map')),
       list: fc.array(tie('node'), { maxLength: 4 }),

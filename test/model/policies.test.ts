@@ -7,12 +7,18 @@ import { checkSchema } from '../../src/model/schema-check.js';
 import { parseYaml } from '../../src/model/load.js';
 
 const repo = resolve(new URL('../../', import.meta.url).pathname);
-const models = readdirSync(join(repo, 'policies')).filter((f) => f.endsWith('.yaml')).map((f) => `policies/${f}`);
-const packs = readdirSync(join(repo, 'policies/guardrails')).filter((f) => f.endsWith('.yaml')).map((f) => `policies/guardrails/${f}`);
+const models = readdirSync(join(repo, 'policies'))
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => `policies/${f}`);
+const packs = readdirSync(join(repo, 'policies/guardrails'))
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => `policies/guardrails/${f}`);
 
 describe('policies/', () => {
   it('holds the shop, WordPress and PCI examples and their guardrail packs', () => {
-    expect(models).toEqual(expect.arrayContaining(['policies/shop.yaml', 'policies/wordpress.yaml', 'policies/pci.yaml']));
+    expect(models).toEqual(
+      expect.arrayContaining(['policies/shop.yaml', 'policies/wordpress.yaml', 'policies/pci.yaml']),
+    );
     expect(packs).toEqual(expect.arrayContaining(['policies/guardrails/pci.yaml']));
   });
 
@@ -23,7 +29,9 @@ describe('policies/', () => {
       expect(r.ok).toBe(true);
       expect(r.value!.rules.length).toBeGreaterThan(0);
       // The shop also has a Kubernetes target.
-      expect(r.value!.targets.map((t) => t.kind).sort()).toEqual(file.endsWith('shop.yaml') ? ['aws', 'azure', 'gcp', 'kubernetes'] : ['aws', 'azure', 'gcp']);
+      expect(r.value!.targets.map((t) => t.kind).sort()).toEqual(
+        file.endsWith('shop.yaml') ? ['aws', 'azure', 'gcp', 'kubernetes'] : ['aws', 'azure', 'gcp'],
+      );
     });
   }
 
@@ -56,10 +64,15 @@ describe('policies/', () => {
       '    aws: { groupId: sg-0123456789abcdef0 }\n',
       '    aws: { groupId: sg-0123456789abcdef0 }\n    ingress: [{ from: storefront, ports: [postgres] }]\n',
     );
-    const dir = writeFiles({ 'pci.yaml': pci, 'guardrails/pci.yaml': readFileSync(join(repo, 'policies/guardrails/pci.yaml'), 'utf8') });
+    const dir = writeFiles({
+      'pci.yaml': pci,
+      'guardrails/pci.yaml': readFileSync(join(repo, 'policies/guardrails/pci.yaml'), 'utf8'),
+    });
     const r = await compileFile('pci.yaml', { cwd: dir });
     expect(r.ok).toBe(false);
-    expect(r.diagnostics.map((d) => `${d.code} ${d.related?.[0]?.pos.file}`)).toEqual(['guardrail-violation guardrails/pci.yaml']);
+    expect(r.diagnostics.map((d) => `${d.code} ${d.related?.[0]?.pos.file}`)).toEqual([
+      'guardrail-violation guardrails/pci.yaml',
+    ]);
     expect(r.diagnostics[0]!.message).toContain('pci-cardholder-data-only-from-payment');
   });
 });

@@ -8,8 +8,54 @@ import { writeFiles } from './write-model.js';
  * Whatever the file holds, loading and validation answer with diagnostics (with positions),
  * never an exception: the CLI must never show a stack trace for a user's file.
  */
-const KEYS = ['bulkhead', 'name', 'include', 'targets', 'services', 'entities', 'tiers', 'segments', 'guardrails', 'ingress', 'egress', 'from', 'to', 'ports', 'cidrs', 'fqdns', 'aws', 'azure', 'gcp', 'deny', 'only', 'region', 'vpc', 'web', 'db', 'internet', 'tier:web'];
-const leaf = fc.oneof(fc.constantFrom(...KEYS, 'tcp/443', 'tcp', '10.0.0.0/8', '10.0.0.1/8', 'a.example.com', '*.x.com', 1, 0, -1, 70000, null, true, ''), fc.string({ maxLength: 8 }));
+const KEYS = [
+  'bulkhead',
+  'name',
+  'include',
+  'targets',
+  'services',
+  'entities',
+  'tiers',
+  'segments',
+  'guardrails',
+  'ingress',
+  'egress',
+  'from',
+  'to',
+  'ports',
+  'cidrs',
+  'fqdns',
+  'aws',
+  'azure',
+  'gcp',
+  'deny',
+  'only',
+  'region',
+  'vpc',
+  'web',
+  'db',
+  'internet',
+  'tier:web',
+];
+const leaf = fc.oneof(
+  fc.constantFrom(
+    ...KEYS,
+    'tcp/443',
+    'tcp',
+    '10.0.0.0/8',
+    '10.0.0.1/8',
+    'a.example.com',
+    '*.x.com',
+    1,
+    0,
+    -1,
+    70000,
+    null,
+    true,
+    '',
+  ),
+  fc.string({ maxLength: 8 }),
+);
 const tree = fc.letrec((tie) => ({
   node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('list'), tie('map')),
   list: fc.array(tie('node'), { maxLength: 4 }),

@@ -4,11 +4,18 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { targetDescriptors } from '../../providers/index.js';
 import { assembleModelSchema } from '../../src/model/schema-base.js';
-import { checkSchema, compileValidator, loadPrecompiledValidator, MODEL_SCHEMA, schemaDigest, standaloneValidatorSource } from '../../src/model/schema-check.js';
+import {
+  checkSchema,
+  compileValidator,
+  loadPrecompiledValidator,
+  MODEL_SCHEMA,
+  schemaDigest,
+  standaloneValidatorSource,
+} from '../../src/model/schema-check.js';
 import { parseYaml } from '../../src/model/load.js';
 
 describe('the shipped JSON Schema', () => {
-  it('is the assembly of the base and the providers\' fragments (else run npm run schema:update)', () => {
+  it("is the assembly of the base and the providers' fragments (else run npm run schema:update)", () => {
     const shipped: unknown = JSON.parse(readFileSync(new URL('../../src/model/schema.json', import.meta.url), 'utf8'));
     // Key order too: editors list properties in the schema's order.
     expect(JSON.stringify(shipped)).toBe(JSON.stringify(MODEL_SCHEMA));
@@ -29,7 +36,10 @@ describe('the shipped JSON Schema', () => {
   });
 
   it('maps errors to the offending node, with a hint for misspelt keys', () => {
-    const { root } = parseYaml('bulkhead: 1\nname: x\ntargets:\n  t:\n    aws: { regoin: eu-west-1, vpc: vpc-01234567 }\n', 'm.yaml');
+    const { root } = parseYaml(
+      'bulkhead: 1\nname: x\ntargets:\n  t:\n    aws: { regoin: eu-west-1, vpc: vpc-01234567 }\n',
+      'm.yaml',
+    );
     const lines = checkSchema(root!).map((d) => `${d.pos!.line}:${d.pos!.column} ${d.code} ${d.message}`);
     expect(lines).toEqual(
       expect.arrayContaining([
@@ -41,7 +51,10 @@ describe('the shipped JSON Schema', () => {
   });
 
   it('reports a bad name once, at the key, with what a valid one looks like', () => {
-    const { root } = parseYaml('bulkhead: 1\nname: x\ntargets:\n  aws.prod: { aws: { region: eu-west-1, vpc: vpc-01234567 } }\n', 'm.yaml');
+    const { root } = parseYaml(
+      'bulkhead: 1\nname: x\ntargets:\n  aws.prod: { aws: { region: eu-west-1, vpc: vpc-01234567 } }\n',
+      'm.yaml',
+    );
     expect(checkSchema(root!).map((x) => `${x.pos!.line}:${x.pos!.column} ${x.code} ${x.message}`)).toEqual([
       `4:3 bad-name targets: invalid name "aws.prod": use letters, digits, '_' and '-' (no '.': plan addresses are <target>.<type>.<name>)`,
     ]);
@@ -64,7 +77,13 @@ describe('the precompiled schema validator', () => {
   const bad = [
     { bulkhead: 1, name: 'X', segments: { a: { ingres: [] } } },
     { bulkhead: '1', name: 'ok', targets: { 'aws.prod': { aws: { regoin: 'eu-west-1' } } }, segments: [] },
-    { bulkhead: 1, name: 'ok', services: { https: 443 }, entities: { e: { cidrs: 'x', fqdns: [1] } }, segments: { s: { ingress: [{ frm: 'x' }] } } },
+    {
+      bulkhead: 1,
+      name: 'ok',
+      services: { https: 443 },
+      entities: { e: { cidrs: 'x', fqdns: [1] } },
+      segments: { s: { ingress: [{ frm: 'x' }] } },
+    },
   ];
 
   it('reports the same errors as the validator compiled at run time', () => {

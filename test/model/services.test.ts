@@ -58,7 +58,20 @@ describe('service syntax', () => {
   });
 
   it('formats back to the model syntax', () => {
-    for (const s of ['tcp/443', 'tcp/9000-9010', 'tcp', 'udp/53', 'icmp', 'icmp/8', 'icmp/3/4', 'icmpv6', 'all', 'esp', '99', 'tcp/1-65535']) {
+    for (const s of [
+      'tcp/443',
+      'tcp/9000-9010',
+      'tcp',
+      'udp/53',
+      'icmp',
+      'icmp/8',
+      'icmp/3/4',
+      'icmpv6',
+      'all',
+      'esp',
+      '99',
+      'tcp/1-65535',
+    ]) {
       expect(formatPortMatch(match(s))).toBe(s);
     }
   });
@@ -79,6 +92,15 @@ describe('service syntax', () => {
 
   it('sorts matches into a total order', () => {
     const items = ['esp', 'icmpv6', 'udp/53', 'tcp/443', 'all', 'tcp/22', 'icmp/8', 'icmp'].map(match);
-    expect(items.sort(comparePortMatch).map(formatPortMatch)).toEqual(['all', 'tcp/22', 'tcp/443', 'udp/53', 'icmp', 'icmp/8', 'icmpv6', 'esp']);
+    expect(items.sort(comparePortMatch).map(formatPortMatch)).toEqual([
+      'all',
+      'tcp/22',
+      'tcp/443',
+      'udp/53',
+      'icmp',
+      'icmp/8',
+      'icmpv6',
+      'esp',
+    ]);
   });
 });

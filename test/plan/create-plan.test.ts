@@ -19,7 +19,11 @@ describe('createPlan', () => {
     });
     expect(plan.targets.map((t) => t.target)).toEqual(['aws-a']);
     expect(plan.diagnostics).toEqual([
-      expect.objectContaining({ severity: 'warning', code: 'provider-unavailable', message: expect.stringContaining('azure') }),
+      expect.objectContaining({
+        severity: 'warning',
+        code: 'provider-unavailable',
+        message: expect.stringContaining('azure'),
+      }),
     ]);
     expect(plan.summary.add).toBe(4);
     expect(plan.model).toEqual(rules.model);
@@ -40,7 +44,11 @@ describe('createPlan', () => {
     let reads = 0;
     const fake = createFakeProvider(createFakeCloud(), { maxRulesPerGroup: 1 });
     const provider: Provider = { ...fake, read: (...a) => (reads++, fake.read(...a)) };
-    const plan = await createPlan(shopRules(), { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns });
+    const plan = await createPlan(shopRules(), {
+      providers: () => provider,
+      source: () => ({ kind: 'live' }),
+      resolver: noDns,
+    });
     expect(hasErrors(allDiagnostics(plan))).toBe(true);
     expect(plan.targets).toEqual([]);
     expect(reads).toBe(0);
@@ -55,7 +63,8 @@ describe('createPlan', () => {
     const plan = await createPlan(rules, {
       providers: () => provider,
       source: () => ({ kind: 'live' }),
-      resolver: async (f) => (f === 'api.example.com' ? { ipv4: ['192.0.2.1'], ipv6: ['2001:DB8::1'] } : { ipv4: [], ipv6: [] }),
+      resolver: async (f) =>
+        f === 'api.example.com' ? { ipv4: ['192.0.2.1'], ipv6: ['2001:DB8::1'] } : { ipv4: [], ipv6: [] },
       allowUnresolved: true,
     });
     const keys = plan.targets[0]!.changes[0]!.childChanges.map((c) => c.key);
@@ -79,7 +88,11 @@ describe('createPlan', () => {
     expect(hasErrors(allDiagnostics(broken))).toBe(true);
     expect(broken.targets).toEqual([]);
     expect(broken.diagnostics).toEqual([
-      expect.objectContaining({ severity: 'error', code: 'fqdn-unresolved', message: expect.stringContaining('api.example.com') }),
+      expect.objectContaining({
+        severity: 'error',
+        code: 'fqdn-unresolved',
+        message: expect.stringContaining('api.example.com'),
+      }),
     ]);
     // Accepting the removal plans today's behaviour: the rule goes, with a warning.
     const accepted = await createPlan(rules, { ...opts, resolver: noDns, allowUnresolved: true });
@@ -110,14 +123,22 @@ describe('createPlan', () => {
       ...fake,
       read: (target, ...rest) => {
         reads++;
-        if (target.name === 'aws-a') return Promise.reject(new ProviderError('aws-a: no AWS credentials found (set AWS_PROFILE or run aws sso login)', 'credentials'));
+        if (target.name === 'aws-a')
+          return Promise.reject(
+            new ProviderError('aws-a: no AWS credentials found (set AWS_PROFILE or run aws sso login)', 'credentials'),
+          );
         // A synchronous throw, and a message that does not name its target.
-        if (target.name === 'az-b') throw new ProviderError('AuthorizationFailed: the client has no permission', 'AuthorizationFailed');
+        if (target.name === 'az-b')
+          throw new ProviderError('AuthorizationFailed: the client has no permission', 'AuthorizationFailed');
         return fake.read(target, ...rest);
       },
     };
     const rules = shopRules([awsTarget('aws-a', 3), azureTarget('az-b', 4), awsTarget('aws-c', 5)]);
-    const plan = await createPlan(rules, { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns });
+    const plan = await createPlan(rules, {
+      providers: () => provider,
+      source: () => ({ kind: 'live' }),
+      resolver: noDns,
+    });
     expect(reads).toBe(3);
     expect(plan.targets).toEqual([]);
     expect(plan.diagnostics.map((d) => [d.code, d.message, d.pos?.line])).toEqual([
@@ -136,15 +157,21 @@ describe('createPlan', () => {
       },
     };
     const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-c', 5)]);
-    await expect(createPlan(rules, { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns })).rejects.toThrow(TypeError);
+    await expect(
+      createPlan(rules, { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns }),
+    ).rejects.toThrow(TypeError);
   });
 
-  it('passes the ownership context to read: other models\' groups never enter the diff', async () => {
+  it("passes the ownership context to read: other models' groups never enter the diff", async () => {
     const cloud = createFakeCloud();
     seedGroup(cloud, 'aws-test', { name: 'other-web', owner: 'other' });
     seedGroup(cloud, 'aws-test', { name: 'shop-old', owner: 'shop' });
     const provider = createFakeProvider(cloud);
-    const plan = await createPlan(shopRules(), { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns });
+    const plan = await createPlan(shopRules(), {
+      providers: () => provider,
+      source: () => ({ kind: 'live' }),
+      resolver: noDns,
+    });
     const deletes = plan.targets[0]!.changes.filter((c) => c.action === 'delete').map((c) => c.name);
     expect(deletes).toEqual(['shop-old']);
   });

@@ -6,7 +6,11 @@ function child(key: string, attrs: Record<string, string | number> = {}, widens 
   return { key, summary: key, attributes: { key, ...attrs }, ...(widens ? { widens: true } : {}) };
 }
 
-function res(name: string, children: Child[] = [], attributes: Resource['attributes'] = { description: 'd' }): Resource {
+function res(
+  name: string,
+  children: Child[] = [],
+  attributes: Resource['attributes'] = { description: 'd' },
+): Resource {
   return {
     address: `t.fake_group.${name}`,
     target: 't',
@@ -21,7 +25,10 @@ function res(name: string, children: Child[] = [], attributes: Resource['attribu
 describe('diffResources', () => {
   it('plans nothing for identical sides, whatever the key order of attributes', () => {
     const a = res('a', [child('r1', { x: 1, y: 2 })], { description: 'd', tags: { b: '1', a: '2' } });
-    const b = res('a', [{ ...child('r1'), attributes: { y: 2, x: 1, key: 'r1' } }], { tags: { a: '2', b: '1' }, description: 'd' });
+    const b = res('a', [{ ...child('r1'), attributes: { y: 2, x: 1, key: 'r1' } }], {
+      tags: { a: '2', b: '1' },
+      description: 'd',
+    });
     expect(diffResources([a], [b])).toEqual([]);
   });
 
@@ -56,7 +63,10 @@ describe('diffResources', () => {
   });
 
   it('replaces when a forceNew attribute changes, updates in place otherwise', () => {
-    const [r] = diffResources([res('a', [child('r1')], { description: 'new' })], [res('a', [child('r1')], { description: 'old' })]);
+    const [r] = diffResources(
+      [res('a', [child('r1')], { description: 'new' })],
+      [res('a', [child('r1')], { description: 'old' })],
+    );
     expect(r!.action).toBe('replace');
     expect(r!.reason).toContain('description');
     expect(r!.childChanges.map((c) => [c.key, c.action])).toEqual([

@@ -35,14 +35,22 @@ function planOf(desired: Resource[], live: Resource[]): Plan {
 
 describe('drift wording', () => {
   it('says which attributes of a modified rule differ when its summary is the same', () => {
-    const plan = planOf([group('d', [child('tcp/443', { note: 'model' })])], [group('d', [child('tcp/443', { note: 'by hand' })])]);
+    const plan = planOf(
+      [group('d', [child('tcp/443', { note: 'model' })])],
+      [group('d', [child('tcp/443', { note: 'by hand' })])],
+    );
     const [item] = driftItems(plan);
     expect(item).toMatchObject({ kind: 'modified-rule' });
-    expect(item!.message).toBe('t.fake_group.shop-web: rule ingress tcp/443 from 10.0.0.0/8 differs from the model (note: "by hand" -> "model")');
+    expect(item!.message).toBe(
+      't.fake_group.shop-web: rule ingress tcp/443 from 10.0.0.0/8 differs from the model (note: "by hand" -> "model")',
+    );
   });
 
   it('lists the rules that differ inside a replaced object, not only its attributes', () => {
-    const plan = planOf([group('new', [child('tcp/443'), child('tcp/22')])], [group('old', [child('tcp/443'), child('tcp/80')])]);
+    const plan = planOf(
+      [group('new', [child('tcp/443'), child('tcp/22')])],
+      [group('old', [child('tcp/443'), child('tcp/80')])],
+    );
     expect(plan.targets[0]!.changes[0]!.action).toBe('replace');
     expect(driftItems(plan).map((i) => [i.kind, i.key ?? null])).toEqual([
       ['modified-object', null],
@@ -59,8 +67,12 @@ describe('drift wording', () => {
   it('shows the rules of a missing object and of one that left the model, without repeating the address', () => {
     const missing = planOf([group('d', [child('tcp/443'), child('tcp/22')])], []);
     const text = formatDriftText(missing, plain);
-    expect(text).toContain('    - missing-object    does not exist (the model gives it 2 rules)\n        - ingress tcp/443 from 10.0.0.0/8\n        - ingress tcp/22 from 10.0.0.0/8\n');
+    expect(text).toContain(
+      '    - missing-object    does not exist (the model gives it 2 rules)\n        - ingress tcp/443 from 10.0.0.0/8\n        - ingress tcp/22 from 10.0.0.0/8\n',
+    );
     const gone = formatDriftText(planOf([], [group('d', [child('tcp/80')])]), plain);
-    expect(gone).toContain('    + unexpected-object owned by the model but no longer defined in it, with 1 rule\n        + ingress tcp/80 from 10.0.0.0/8\n');
+    expect(gone).toContain(
+      '    + unexpected-object owned by the model but no longer defined in it, with 1 rule\n        + ingress tcp/80 from 10.0.0.0/8\n',
+    );
   });
 });

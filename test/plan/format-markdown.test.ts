@@ -15,7 +15,15 @@ function child(key: string, summary: string, widens = false): Child {
 }
 
 function res(name: string, children: Child[], description = 'd'): Resource {
-  return { address: `t.g.${name}`, target: 't', type: 'g', name, attributes: { description }, children, forceNew: ['description'] };
+  return {
+    address: `t.g.${name}`,
+    target: 't',
+    type: 'g',
+    name,
+    attributes: { description },
+    children,
+    forceNew: ['description'],
+  };
 }
 
 function planOf(changes: Change[]): Plan {
@@ -26,7 +34,13 @@ function planOf(changes: Change[]): Plan {
       { target: 't', provider: 'aws', source: 'snapshot', fingerprint: 'f', prior: [], changes, diagnostics: [] },
       { target: 'u', provider: 'gcp', source: 'snapshot', fingerprint: 'f', prior: [], changes: [], diagnostics: [] },
     ],
-    diagnostics: [{ severity: 'warning', code: 'provider-unavailable', message: 'provider azure not available yet, target v skipped' }],
+    diagnostics: [
+      {
+        severity: 'warning',
+        code: 'provider-unavailable',
+        message: 'provider azure not available yet, target v skipped',
+      },
+    ],
     summary: summarize(changes),
   };
 }
@@ -94,7 +108,8 @@ function mermaidBlocks(md: string): { edges: string[]; styles: string[] }[] {
       if ((m = /^ {2}(n\d+)\["([^"]*)"\]$/.exec(line))) names.set(m[1]!, decode(m[2]!));
       else if ((m = /^ {2}(n\d+) (-->|-\.->)\|"([^"]*)"\| (n\d+)$/.exec(line)))
         edges.push(`${names.get(m[1]!)} ${m[2]} ${names.get(m[4]!)}: ${decode(m[3]!)}`);
-      else if (/^ {2}linkStyle [\d,]+ stroke:#[0-9a-f]{6},stroke-width:2px,color:#[0-9a-f]{6}$/.test(line)) styles.push(line.trim());
+      else if (/^ {2}linkStyle [\d,]+ stroke:#[0-9a-f]{6},stroke-width:2px,color:#[0-9a-f]{6}$/.test(line))
+        styles.push(line.trim());
       else throw new Error(`unexpected Mermaid line ${JSON.stringify(line)}`);
     }
     return { edges, styles };
@@ -108,7 +123,12 @@ describe('formatPlanMarkdown: the flow diagram', () => {
     const rules = await compileFile('policies/shop.yaml', { cwd: repo });
     if (!rules.ok) throw new Error('shop does not compile');
     const dir = join(repo, 'policies/snapshots/shop');
-    return createPlan(rules.value, { providers: getProvider, source: () => ({ kind: 'snapshot', dir }), resolver: createSnapshotResolver(dir, dir), targets: [target] });
+    return createPlan(rules.value, {
+      providers: getProvider,
+      source: () => ({ kind: 'snapshot', dir }),
+      resolver: createSnapshotResolver(dir, dir),
+      targets: [target],
+    });
   }
 
   it('draws the flows the bundled snapshot plan adds (green) and removes (red), per cloud', async () => {
@@ -125,7 +145,10 @@ describe('formatPlanMarkdown: the flow diagram', () => {
           'app -.-> db: - tcp/5432-5433',
           'batch -.-> app: - tcp/8443',
         ],
-        styles: ['linkStyle 0,1,2,3 stroke:#188038,stroke-width:2px,color:#188038', 'linkStyle 4,5 stroke:#d93025,stroke-width:2px,color:#d93025'],
+        styles: [
+          'linkStyle 0,1,2,3 stroke:#188038,stroke-width:2px,color:#188038',
+          'linkStyle 4,5 stroke:#d93025,stroke-width:2px,color:#d93025',
+        ],
       },
     ]);
     const aws = mermaidBlocks(formatPlanMarkdown(await shopPlan('aws-prod')));
@@ -142,7 +165,9 @@ describe('formatPlanMarkdown: the flow diagram', () => {
     expect(gcp[0]!.edges).toContain('web --> ::/0: + deny all');
     // The diagram sits between the target's table and its details.
     const md = formatPlanMarkdown(await shopPlan('azure-prod'));
-    expect(md).toMatch(/\| update \| \+2 ~1 -1 \| ⚠️ yes \|\n\nFlows: \+4 flows added, -2 flows removed \(green: added, red dashed: removed\)\.\n\n```mermaid\nflowchart LR\n/);
+    expect(md).toMatch(
+      /\| update \| \+2 ~1 -1 \| ⚠️ yes \|\n\nFlows: \+4 flows added, -2 flows removed \(green: added, red dashed: removed\)\.\n\n```mermaid\nflowchart LR\n/,
+    );
     expect(md.indexOf('```mermaid')).toBeLessThan(md.indexOf('<details>'));
   });
 
@@ -165,7 +190,21 @@ describe('formatPlanMarkdown: the flow diagram', () => {
     };
     const desired = getProvider('aws')!.render(rules, rules.targets[0]!, { resolved: new Map() });
     const changes = diffResources(desired, []);
-    const plan: Plan = { ...planOf(changes), model: rules.model, targets: [{ target: 'aws-test', provider: 'aws', source: 'snapshot', fingerprint: 'f', prior: [], changes, diagnostics: [] }] };
+    const plan: Plan = {
+      ...planOf(changes),
+      model: rules.model,
+      targets: [
+        {
+          target: 'aws-test',
+          provider: 'aws',
+          source: 'snapshot',
+          fingerprint: 'f',
+          prior: [],
+          changes,
+          diagnostics: [],
+        },
+      ],
+    };
     const md = formatPlanMarkdown(plan);
     const [block] = mermaidBlocks(md);
     // 40 segments × (0.0.0.0/0 and ::/0) = 80 added flows; 30 are drawn.

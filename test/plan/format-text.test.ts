@@ -12,7 +12,15 @@ function child(key: string, summary: string, widens = false): Child {
 }
 
 function res(name: string, children: Child[], description = 'd'): Resource {
-  return { address: `t.fake_group.${name}`, target: 't', type: 'fake_group', name, attributes: { description }, children, forceNew: ['description'] };
+  return {
+    address: `t.fake_group.${name}`,
+    target: 't',
+    type: 'fake_group',
+    name,
+    attributes: { description },
+    children,
+    forceNew: ['description'],
+  };
 }
 
 function planOf(changes: Change[]): Plan {
@@ -28,8 +36,16 @@ function planOf(changes: Change[]): Plan {
 describe('formatPlanText', () => {
   it('renders every action like Terraform (golden)', () => {
     const changes = diffResources(
-      [res('new', [child('a', 'ingress tcp/443 from internet', true)]), res('upd', [child('keep', 'keep'), child('add', 'add rule')]), res('rep', [], 'new')],
-      [res('old', [child('x', 'old rule')]), res('upd', [child('keep', 'keep'), child('gone', 'gone rule')]), res('rep', [], 'old')],
+      [
+        res('new', [child('a', 'ingress tcp/443 from internet', true)]),
+        res('upd', [child('keep', 'keep'), child('add', 'add rule')]),
+        res('rep', [], 'new'),
+      ],
+      [
+        res('old', [child('x', 'old rule')]),
+        res('upd', [child('keep', 'keep'), child('gone', 'gone rule')]),
+        res('rep', [], 'old'),
+      ],
     );
     expect(formatPlanText(planOf(changes), plain)).toBe(`Resource actions are indicated with the following symbols:
   + create

@@ -25,7 +25,10 @@ describe('FQDN resolution', () => {
         ? { ipv4: ['192.0.2.2', '192.0.2.1/32', '192.0.2.2', 'bogus'], ipv6: ['2001:DB8:0:0::1'] }
         : { ipv4: [], ipv6: [] },
     );
-    expect(resolved.get('a.example.com')).toEqual({ ipv4: ['192.0.2.1/32', '192.0.2.2/32'], ipv6: ['2001:db8::1/128'] });
+    expect(resolved.get('a.example.com')).toEqual({
+      ipv4: ['192.0.2.1/32', '192.0.2.2/32'],
+      ipv6: ['2001:db8::1/128'],
+    });
     expect(diagnostics.map((d) => [d.code, d.severity])).toEqual([
       ['fqdn-bad-address', 'warning'],
       ['fqdn-unresolved', 'error'],
@@ -43,9 +46,13 @@ describe('FQDN resolution', () => {
   });
 
   it('allowUnresolved turns the unresolved error back into a warning', async () => {
-    const { diagnostics } = await resolveFqdns(rules, async (f) => (f === 'a.example.com' ? { ipv4: ['192.0.2.1'], ipv6: [] } : { ipv4: [], ipv6: [] }), {
-      allowUnresolved: true,
-    });
+    const { diagnostics } = await resolveFqdns(
+      rules,
+      async (f) => (f === 'a.example.com' ? { ipv4: ['192.0.2.1'], ipv6: [] } : { ipv4: [], ipv6: [] }),
+      {
+        allowUnresolved: true,
+      },
+    );
     expect(diagnostics.map((d) => [d.code, d.severity])).toEqual([['fqdn-unresolved', 'warning']]);
     expect(diagnostics[0]!.message).toContain('entity pay: b.example.com resolved');
   });
@@ -64,16 +71,26 @@ describe('FQDN resolution', () => {
     await writeFile(join(dir, 'dns.json'), '[1, 2]');
     await expect(createSnapshotResolver(dir)('a.example.com')).rejects.toBeInstanceOf(ValidationError);
     await writeFile(join(dir, 'dns.json'), '{ "a.example.com": ');
-    await expect(createSnapshotResolver(dir, 'snap')('a.example.com')).rejects.toThrow(/snap[\\/]dns\.json is not valid/);
+    await expect(createSnapshotResolver(dir, 'snap')('a.example.com')).rejects.toThrow(
+      /snap[\\/]dns\.json is not valid/,
+    );
   });
 
   it('rejects a string where a list of addresses belongs, naming the file and JSON path of each problem', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bulkhead-dns-'));
     await writeFile(
       join(dir, 'dns.json'),
-      JSON.stringify({ 'a.example.com': { ipv4: '192.0.2.1' }, 'c.example.com': { ipv4: '1234' }, 'b.example.com': { ipv6: ['192.0.2.1', 7], ipv5: [] }, 'd.example.com': { ipv4: ['1', '2'] } }),
+      JSON.stringify({
+        'a.example.com': { ipv4: '192.0.2.1' },
+        'c.example.com': { ipv4: '1234' },
+        'b.example.com': { ipv6: ['192.0.2.1', 7], ipv5: [] },
+        'd.example.com': { ipv4: ['1', '2'] },
+      }),
     );
-    const err = await createSnapshotResolver(dir, 'snap')('a.example.com').then(
+    const err = await createSnapshotResolver(
+      dir,
+      'snap',
+    )('a.example.com').then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -89,6 +106,8 @@ describe('FQDN resolution', () => {
       `${file}: $["d.example.com"].ipv4[0]: "1" is not an ipv4 address`,
       `${file}: $["d.example.com"].ipv4[1]: "2" is not an ipv4 address`,
     ]);
-    expect((err as ValidationError).diagnostics.every((d) => d.code === 'dns-snapshot-invalid' && d.severity === 'error')).toBe(true);
+    expect(
+      (err as ValidationError).diagnostics.every((d) => d.code === 'dns-snapshot-invalid' && d.severity === 'error'),
+    ).toBe(true);
   });
 });

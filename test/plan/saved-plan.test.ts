@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { createPlan } from '../../src/plan/create-plan.js';
-import { checkStaleness, checksumOf, isSavedPlanText, parseSavedPlan, serializeSavedPlan, verifySavedPlan } from '../../src/plan/saved-plan.js';
+import {
+  checkStaleness,
+  checksumOf,
+  isSavedPlanText,
+  parseSavedPlan,
+  serializeSavedPlan,
+  verifySavedPlan,
+} from '../../src/plan/saved-plan.js';
 import { createFakeCloud, createFakeProvider, seedGroup } from '../helpers/fake-provider.js';
 import { fqdns, flow, ruleSet, seg, shopRules, tcp } from '../helpers/rulesets.js';
 
@@ -30,8 +37,15 @@ describe('saved plans', () => {
   it('refuses a plan whose rules come from another model', async () => {
     const provider = createFakeProvider(createFakeCloud());
     const rules = shopRules();
-    const plan = await createPlan(rules, { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns });
-    const doc = JSON.parse(serializeSavedPlan(plan, rules)) as Parameters<typeof checksumOf>[0] & { checksum: string; rules: { model: { digest: string } } };
+    const plan = await createPlan(rules, {
+      providers: () => provider,
+      source: () => ({ kind: 'live' }),
+      resolver: noDns,
+    });
+    const doc = JSON.parse(serializeSavedPlan(plan, rules)) as Parameters<typeof checksumOf>[0] & {
+      checksum: string;
+      rules: { model: { digest: string } };
+    };
     doc.rules.model.digest = 'f'.repeat(64);
     doc.checksum = checksumOf(doc);
     expect(() => parseSavedPlan(JSON.stringify(doc), 'p.json')).toThrow(ValidationError);
@@ -58,13 +72,18 @@ describe('verifySavedPlan', () => {
     if (ok.kind === 'ok') expect(JSON.stringify(ok.plan.targets[0]!.changes)).toContain('cidr:192.0.2.10/32');
 
     // An answer edited in the file (checksum recomputed) re-renders to other rules than the plan's.
-    const doc = JSON.parse(text) as Parameters<typeof checksumOf>[0] & { checksum: string; resolved: { ipv4: string[] }[] };
+    const doc = JSON.parse(text) as Parameters<typeof checksumOf>[0] & {
+      checksum: string;
+      resolved: { ipv4: string[] }[];
+    };
     doc.resolved[0]!.ipv4 = ['198.51.100.66/32'];
     doc.checksum = checksumOf(doc);
     const bad = await verifySavedPlan(parseSavedPlan(JSON.stringify(doc), 'p.json'), rules, opts);
     expect(bad.kind).toBe('mismatch');
     if (bad.kind === 'mismatch') {
-      expect(bad.diagnostics.map((d) => d.message).join('\n')).toContain('the model adds rule "egress tcp/443-443 cidr:198.51.100.66/32"; the plan does not');
+      expect(bad.diagnostics.map((d) => d.message).join('\n')).toContain(
+        'the model adds rule "egress tcp/443-443 cidr:198.51.100.66/32"; the plan does not',
+      );
     }
   });
 
@@ -73,7 +92,10 @@ describe('verifySavedPlan', () => {
     const provider = createFakeProvider(cloud);
     const rules = shopRules();
     const opts = { providers: () => provider, source: () => ({ kind: 'live' as const }) };
-    const saved = parseSavedPlan(serializeSavedPlan(await createPlan(rules, { ...opts, resolver: noDns }), rules), 'p.json');
+    const saved = parseSavedPlan(
+      serializeSavedPlan(await createPlan(rules, { ...opts, resolver: noDns }), rules),
+      'p.json',
+    );
     const other = ruleSet({ segments: ['lb'] });
     const changed = await verifySavedPlan(saved, other, opts);
     expect(changed.kind).toBe('mismatch');

@@ -25,14 +25,18 @@ async function check(cloud: CloudId, text: string): Promise<Diagnostic[]> {
   const r = await compile(text);
   if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
   const target = r.value.targets.find((t) => t.kind === cloud)!;
-  return PROVIDERS[cloud]!().validate(r.value, target, { resolved: new Map() }).filter((d) => d.severity === 'error');
+  return PROVIDERS[cloud]!()
+    .validate(r.value, target, { resolved: new Map() })
+    .filter((d) => d.severity === 'error');
 }
 
 /** `n` segments, each receiving tcp/443 from the next. */
-const segments = (n: number) => Array.from({ length: n }, (_, i) => `  s${i}: { ingress: [{ from: s${(i + 1) % n}, ports: [tcp/443] }] }`).join('\n');
+const segments = (n: number) =>
+  Array.from({ length: n }, (_, i) => `  s${i}: { ingress: [{ from: s${(i + 1) % n}, ports: [tcp/443] }] }`).join('\n');
 
 describe('GCP: firewallQuota on the target', () => {
-  const model = (extra: string) => `bulkhead: 1\nname: estate\ntargets:\n  g: { gcp: { project: estate-prod, network: vpc${extra} } }\nsegments:\n${segments(120)}\n`;
+  const model = (extra: string) =>
+    `bulkhead: 1\nname: estate\ntargets:\n  g: { gcp: { project: estate-prod, network: vpc${extra} } }\nsegments:\n${segments(120)}\n`;
 
   it("refuses more rules than GCP's default quota, and says how to declare a raised one", async () => {
     const errors = await check('gcp', model(''));
@@ -50,7 +54,10 @@ describe('GCP: firewallQuota on the target', () => {
     for (const bad of ['0', '1.5', '"lots"']) {
       const r = await compile(model(`, firewallQuota: ${bad}`));
       expect(r.ok, bad).toBe(false);
-      expect(r.diagnostics.some((d) => d.severity === 'error' && d.message.includes('firewallQuota') && d.pos?.line === 4), bad).toBe(true);
+      expect(
+        r.diagnostics.some((d) => d.severity === 'error' && d.message.includes('firewallQuota') && d.pos?.line === 4),
+        bad,
+      ).toBe(true);
     }
   });
 });
@@ -68,7 +75,9 @@ describe('AWS: quotas on the target', () => {
 
   it('security groups per Region: checked against the declared quota, named as such', async () => {
     const errors = await check('aws', model(', quotas: { securityGroupsPerRegion: 3 }', segments(4)));
-    expect(errors.map((d) => d.message)).toEqual([expect.stringContaining("needs 4 security groups, over the target's declared quota of 3 per Region")]);
+    expect(errors.map((d) => d.message)).toEqual([
+      expect.stringContaining("needs 4 security groups, over the target's declared quota of 3 per Region"),
+    ]);
   });
 
   it('unknown quota keys and non-integers are schema errors', async () => {

@@ -12,13 +12,38 @@ const SNAP = 'policies/snapshots/shop';
 
 interface Report {
   effective: true;
-  targets: Record<string, { source: string; flows: { source: string; destination: string; service: string; addresses?: string[]; cause?: string; rules: { object: string; rule: string; owned: boolean }[] }[] }>;
+  targets: Record<
+    string,
+    {
+      source: string;
+      flows: {
+        source: string;
+        destination: string;
+        service: string;
+        addresses?: string[];
+        cause?: string;
+        rules: { object: string; rule: string; owned: boolean }[];
+      }[];
+    }
+  >;
 }
 
 describe('probeServices: one probe per region between the rules boundaries', () => {
   it('cuts tcp at every range start and end, keeps ICMP types and protocol numbers apart', () => {
-    const regions = probeServices([tcp(80), tcp(8000, 8100), { kind: 'icmp', protocol: 'icmp', type: 8, code: null }, { kind: 'protocol', number: 50 }, { kind: 'all' }]).map((r) => formatPortMatch(r.region));
-    expect(regions.filter((r) => r.startsWith('tcp'))).toEqual(['tcp/0-79', 'tcp/80', 'tcp/81-7999', 'tcp/8000-8100', 'tcp/8101-65535']);
+    const regions = probeServices([
+      tcp(80),
+      tcp(8000, 8100),
+      { kind: 'icmp', protocol: 'icmp', type: 8, code: null },
+      { kind: 'protocol', number: 50 },
+      { kind: 'all' },
+    ]).map((r) => formatPortMatch(r.region));
+    expect(regions.filter((r) => r.startsWith('tcp'))).toEqual([
+      'tcp/0-79',
+      'tcp/80',
+      'tcp/81-7999',
+      'tcp/8000-8100',
+      'tcp/8101-65535',
+    ]);
     expect(regions).toContain('udp');
     expect(regions).toContain('icmp/8');
     expect(regions).toContain('icmp');
@@ -29,7 +54,9 @@ describe('probeServices: one probe per region between the rules boundaries', () 
 
 describe('bulkhead drift --effective', () => {
   it('reports what the live state allows beyond the model, with the opening rule, and exits 2', async () => {
-    const r = await runCli(['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--effective', '--format', 'json'], { cwd: REPO });
+    const r = await runCli(['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--effective', '--format', 'json'], {
+      cwd: REPO,
+    });
     expect(r.code, r.stderr).toBe(2);
     const report = JSON.parse(r.stdout) as Report;
     expect(Object.keys(report.targets)).toEqual(['aws-prod', 'azure-prod', 'gcp-prod']);
@@ -41,7 +68,9 @@ describe('bulkhead drift --effective', () => {
       'office -> lb tcp/80 drift',
       'payment-apis -> lb tcp/80 drift',
     ]);
-    expect(aws[0]!.rules).toEqual([expect.objectContaining({ object: 'shop-lb', rule: 'ingress tcp 80-80 cidr:0.0.0.0/0', owned: true })]);
+    expect(aws[0]!.rules).toEqual([
+      expect.objectContaining({ object: 'shop-lb', rule: 'ingress tcp 80-80 cidr:0.0.0.0/0', owned: true }),
+    ]);
     // Only office's IPv4 block is open (the rule is IPv4).
     expect(aws[2]!.addresses).toEqual(['203.0.113.0/24']);
     expect(report.targets['azure-prod']!.flows).toEqual([]);
@@ -49,7 +78,10 @@ describe('bulkhead drift --effective', () => {
   });
 
   it('exits 0 when a target allows nothing more, and prints it', async () => {
-    const r = await runCli(['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--effective', '--target', 'azure-prod'], { cwd: REPO });
+    const r = await runCli(
+      ['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--effective', '--target', 'azure-prod'],
+      { cwd: REPO },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('azure-prod (snapshot): allows nothing beyond the model');
     expect(r.stdout).toContain('No effective drift');
@@ -71,20 +103,30 @@ describe('bulkhead drift --effective', () => {
       allowed: [{ IPProtocol: 'tcp', ports: ['9100'] }],
     });
     await writeFile(file, JSON.stringify(rules));
-    const r = await runCli(['drift', 'policies/shop.yaml', '--snapshots', 'snap', '--effective', '--target', 'gcp-prod'], { cwd: dir });
+    const r = await runCli(
+      ['drift', 'policies/shop.yaml', '--snapshots', 'snap', '--effective', '--target', 'gcp-prod'],
+      { cwd: dir },
+    );
     expect(r.code, r.stderr).toBe(2);
     expect(r.stdout).toContain('internet -> db tcp/9100');
     expect(r.stdout).toContain('[unowned-rule]');
-    expect(r.stdout).toContain('VPC firewall rule ops-allow-metrics: allow INGRESS (priority 900) [not owned by the model]');
+    expect(r.stdout).toContain(
+      'VPC firewall rule ops-allow-metrics: allow INGRESS (priority 900) [not owned by the model]',
+    );
     // Other segments are not targeted by it.
     expect(r.stdout).not.toContain('-> app tcp/9100');
   });
 
   it('refuses SARIF and a GCP order without --effective', async () => {
-    const a = await runCli(['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--effective', '--format', 'sarif'], { cwd: REPO });
+    const a = await runCli(['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--effective', '--format', 'sarif'], {
+      cwd: REPO,
+    });
     expect(a.code).toBe(1);
     expect(a.stderr).toContain('--effective reports text or json');
-    const b = await runCli(['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--policy-enforcement-order', 'BEFORE_CLASSIC_FIREWALL'], { cwd: REPO });
+    const b = await runCli(
+      ['drift', 'policies/shop.yaml', '--snapshots', SNAP, '--policy-enforcement-order', 'BEFORE_CLASSIC_FIREWALL'],
+      { cwd: REPO },
+    );
     expect(b.code).toBe(1);
     expect(b.stderr).toContain('--policy-enforcement-order needs --effective');
   });

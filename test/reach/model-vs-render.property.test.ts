@@ -40,7 +40,19 @@ const ENTITY_CIDRS: Record<string, string[]> = {
 };
 const FQDNS: Record<string, string[]> = { apis: ['api.example.com'] };
 const RESOLVED = new Map([['api.example.com', { ipv4: ['93.184.216.34/32'], ipv6: ['2606:2800:220:1::/128'] }]]);
-const ADDRESSES = ['10.20.30.40', '172.16.9.1', '172.16.8.5', '203.0.113.9', '198.51.100.200', '198.51.100.3', '8.8.8.8', '2001:db8:100::5', 'fd00::7', '2606:4700::1', '93.184.216.34'];
+const ADDRESSES = [
+  '10.20.30.40',
+  '172.16.9.1',
+  '172.16.8.5',
+  '203.0.113.9',
+  '198.51.100.200',
+  '198.51.100.3',
+  '8.8.8.8',
+  '2001:db8:100::5',
+  'fd00::7',
+  '2606:4700::1',
+  '93.184.216.34',
+];
 
 interface Gen {
   flows: { segment: string; direction: 'ingress' | 'egress'; peer: string; ports: string[] }[];
@@ -58,7 +70,13 @@ const gen: fc.Arbitrary<Gen> = fc.record({
     }),
     { minLength: 1, maxLength: 8 },
   ),
-  guardrail: fc.option(fc.record({ from: fc.constantFrom('internet', 'office', 'partner'), ports: fc.uniqueArray(fc.constantFrom('tcp/22', 'tcp/5432', 'udp/53'), { minLength: 1, maxLength: 2 }) }), { nil: undefined }),
+  guardrail: fc.option(
+    fc.record({
+      from: fc.constantFrom('internet', 'office', 'partner'),
+      ports: fc.uniqueArray(fc.constantFrom('tcp/22', 'tcp/5432', 'udp/53'), { minLength: 1, maxLength: 2 }),
+    }),
+    { nil: undefined },
+  ),
 });
 
 function modelText(g: Gen): string {
@@ -70,7 +88,9 @@ function modelText(g: Gen): string {
     '  azure-t: { azure: { subscription: 00000000-0000-0000-0000-000000000000, resourceGroup: rg, location: westeurope, nsg: nsg, firewallPolicy: fw } }',
     '  gcp-t: { gcp: { project: prop-proj, network: net, firewallPolicy: pol } }',
     'entities:',
-    ...Object.entries(ENTITY_CIDRS).map(([n, c]) => `  ${n}: { cidrs: [${c.map((x) => JSON.stringify(x)).join(', ')}] }`),
+    ...Object.entries(ENTITY_CIDRS).map(
+      ([n, c]) => `  ${n}: { cidrs: [${c.map((x) => JSON.stringify(x)).join(', ')}] }`,
+    ),
     ...Object.entries(FQDNS).map(([n, f]) => `  ${n}: { fqdns: [${f.join(', ')}] }`),
     'tiers:',
     '  back: [app, jobs]',
@@ -82,10 +102,17 @@ function modelText(g: Gen): string {
     const ingress = mine.filter((f) => f.direction === 'ingress');
     const egress = mine.filter((f) => f.direction === 'egress');
     if (ingress.length === 0 && egress.length === 0) lines.push('    ingress: []');
-    if (ingress.length) lines.push('    ingress:', ...ingress.map((f) => `      - { from: ${f.peer}, ports: [${f.ports.join(', ')}] }`));
-    if (egress.length) lines.push('    egress:', ...egress.map((f) => `      - { to: ${f.peer}, ports: [${f.ports.join(', ')}] }`));
+    if (ingress.length)
+      lines.push('    ingress:', ...ingress.map((f) => `      - { from: ${f.peer}, ports: [${f.ports.join(', ')}] }`));
+    if (egress.length)
+      lines.push('    egress:', ...egress.map((f) => `      - { to: ${f.peer}, ports: [${f.ports.join(', ')}] }`));
   }
-  if (g.guardrail) lines.push('guardrails:', `  - name: g1`, `    deny: { from: ${g.guardrail.from}, ports: [${g.guardrail.ports.join(', ')}] }`);
+  if (g.guardrail)
+    lines.push(
+      'guardrails:',
+      `  - name: g1`,
+      `    deny: { from: ${g.guardrail.from}, ports: [${g.guardrail.ports.join(', ')}] }`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -97,8 +124,16 @@ async function compileGen(g: Gen): Promise<RuleSet | undefined> {
 
 const endpointArb: fc.Arbitrary<ProbeEndpoint> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...SEGMENTS).map((name): ProbeEndpoint => ({ kind: 'segment', name })) },
-  { weight: 2, arbitrary: fc.constantFrom('internet', 'office', 'vpn', 'partner', 'apis').map((name): ProbeEndpoint => ({ kind: 'entity', name })) },
-  { weight: 2, arbitrary: fc.constantFrom(...ADDRESSES).map((address): ProbeEndpoint => ({ kind: 'address', address })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .constantFrom('internet', 'office', 'vpn', 'partner', 'apis')
+      .map((name): ProbeEndpoint => ({ kind: 'entity', name })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(...ADDRESSES).map((address): ProbeEndpoint => ({ kind: 'address', address })),
+  },
 );
 const probeArb: fc.Arbitrary<Probe> = fc.record({
   source: endpointArb,
@@ -111,24 +146,47 @@ const probeArb: fc.Arbitrary<Probe> = fc.record({
 });
 
 const isInternalEnd = (e: ProbeEndpoint) =>
-  e.kind === 'segment' || (e.kind === 'address' && isInternalCidr(e.address.includes('/') ? e.address : `${e.address}/${e.address.includes(':') ? 128 : 32}`, DEFAULT_INTERNAL_RANGES)) || (e.kind === 'entity' && e.name === 'vpn');
+  e.kind === 'segment' ||
+  (e.kind === 'address' &&
+    isInternalCidr(
+      e.address.includes('/') ? e.address : `${e.address}/${e.address.includes(':') ? 128 : 32}`,
+      DEFAULT_INTERNAL_RANGES,
+    )) ||
+  (e.kind === 'entity' && e.name === 'vpn');
 
 /** The documented class of a disagreement, or undefined (a bug). */
-function documented(cloud: TargetSpec['kind'], probe: Probe, model: 'allow' | 'deny', live: TargetVerdict, resources: readonly Resource[], warnings: readonly string[]): string | undefined {
+function documented(
+  cloud: TargetSpec['kind'],
+  probe: Probe,
+  model: 'allow' | 'deny',
+  live: TargetVerdict,
+  resources: readonly Resource[],
+  warnings: readonly string[],
+): string | undefined {
   if (model === 'deny' && live.verdict === 'allow') {
     const internetRules = live.rules.filter((r) => {
       if (cloud === 'aws') return / cidr:(0\.0\.0\.0\/0|::\/0)$/.test(r.rule);
       if (cloud === 'gcp') {
         const fw = resources.find((x) => x.name === r.rule);
         const a = fw?.children[0]?.attributes;
-        const ranges = [...((a?.['sourceRanges'] as string[] | undefined) ?? []), ...((a?.['destinationRanges'] as string[] | undefined) ?? [])];
+        const ranges = [
+          ...((a?.['sourceRanges'] as string[] | undefined) ?? []),
+          ...((a?.['destinationRanges'] as string[] | undefined) ?? []),
+        ];
         return ranges.includes('0.0.0.0/0') || ranges.includes('::/0');
       }
       return false;
     });
-    const other = probe.source.kind === 'segment' && probe.destination.kind !== 'segment' ? probe.destination : probe.source;
+    const other =
+      probe.source.kind === 'segment' && probe.destination.kind !== 'segment' ? probe.destination : probe.source;
     if (internetRules.length > 0 && isInternalEnd(other)) return 'internet-as-everything';
-    if (cloud === 'gcp' && probe.source.kind === 'segment' && probe.destination.kind === 'address' && isInternalEnd(probe.destination)) return 'gcp-egress-to-internal';
+    if (
+      cloud === 'gcp' &&
+      probe.source.kind === 'segment' &&
+      probe.destination.kind === 'address' &&
+      isInternalEnd(probe.destination)
+    )
+      return 'gcp-egress-to-internal';
     if (cloud === 'azure' && probe.service.kind === 'icmp') return 'azure-icmp-both-families';
     if (cloud === 'gcp' && warnings.includes('gcp-fqdn-rule-scope')) {
       const policy = resources.find((x) => x.type === 'gcp_network_firewall_policy');
@@ -160,19 +218,31 @@ describe('model verdict == cloud verdict on the model own render (property)', ()
           if (hasErrors(diagnostics)) continue;
           const warnings = diagnostics.map((d) => d.code);
           const resources = provider.render(rules!, target, ctx);
-          const evaluator = provider.evaluate!(target, renderedState(target, resources), { model: rules!.model.name, segments: rules!.segments, options, resolved: RESOLVED });
+          const evaluator = provider.evaluate!(target, renderedState(target, resources), {
+            model: rules!.model.name,
+            segments: rules!.segments,
+            options,
+            resolved: RESOLVED,
+          });
           for (const probe of probes) {
             const m = modelVerdict(rules!, probe, { internalRanges: DEFAULT_INTERNAL_RANGES, resolved: RESOLVED });
             const t = targetVerdict(evaluator, rules!, target, probe, RESOLVED);
             compared++;
             if (m.verdict === t.verdict) continue;
             const why = documented(target.kind, probe, m.verdict, t, resources, warnings);
-            expect(why, `${target.kind}: ${JSON.stringify(probe)}\nmodel: ${JSON.stringify(m)}\ntarget: ${JSON.stringify(t)}\n${modelText(g)}`).toBeDefined();
+            expect(
+              why,
+              `${target.kind}: ${JSON.stringify(probe)}\nmodel: ${JSON.stringify(m)}\ntarget: ${JSON.stringify(t)}\n${modelText(g)}`,
+            ).toBeDefined();
             seen.set(`${target.kind}:${why}`, (seen.get(`${target.kind}:${why}`) ?? 0) + 1);
           }
         }
       }),
-      { numRuns: Number(process.env['REACH_PROP_RUNS'] ?? 40), seed: Number(process.env['REACH_PROP_SEED'] ?? 1313), endOnFailure: true },
+      {
+        numRuns: Number(process.env['REACH_PROP_RUNS'] ?? 40),
+        seed: Number(process.env['REACH_PROP_SEED'] ?? 1313),
+        endOnFailure: true,
+      },
     );
     if (process.env['REACH_PROP_DEBUG']) console.log(compared, [...seen]);
     expect(compared).toBeGreaterThan(1000);

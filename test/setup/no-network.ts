@@ -14,7 +14,9 @@ import { afterAll } from 'vitest';
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', 'ip6-localhost']);
 
 function refuse(name: unknown): Error {
-  return new Error(`test tried to resolve ${String(name)}: tests must not use DNS (pin FQDNs with --snapshots DIR/dns.json or an injected resolver)`);
+  return new Error(
+    `test tried to resolve ${String(name)}: tests must not use DNS (pin FQDNs with --snapshots DIR/dns.json or an injected resolver)`,
+  );
 }
 
 const allowed = (name: unknown): boolean => typeof name === 'string' && LOOPBACK.has(name.toLowerCase());
@@ -62,7 +64,9 @@ net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args
   }
   if (host !== undefined && net.isIP(host.replace(/^\[|\]$/g, '')) !== 0 && !isLoopbackAddress(host)) {
     refusedConnections.push(host);
-    const err = Object.assign(new Error(`test tried to connect to ${host}: tests talk to loopback only`), { code: 'ECONNREFUSED' });
+    const err = Object.assign(new Error(`test tried to connect to ${host}: tests talk to loopback only`), {
+      code: 'ECONNREFUSED',
+    });
     process.nextTick(() => this.destroy(err));
     return this;
   }

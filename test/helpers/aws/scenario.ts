@@ -97,16 +97,24 @@ export function childLines(plan: Plan): string[] {
 
 /** `<action> <name>` of each resource change. */
 export function changeLines(plan: Plan): string[] {
-  return plan.targets.flatMap((t) => t.changes).map((c) => `${c.action} ${c.name}`).sort();
+  return plan.targets
+    .flatMap((t) => t.changes)
+    .map((c) => `${c.action} ${c.name}`)
+    .sort();
 }
 
 /** Groups and rules of groups not tagged by the model, as read back (for byte-for-byte comparison). */
 export async function unownedSnapshot(client: EC2Client, vpc: string, ownedTag = 'bulkhead:model'): Promise<string> {
-  const groups = (await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).SecurityGroups ?? [];
-  const unowned = groups.filter((g) => !g.Tags?.some((t) => t.Key === ownedTag)).sort((a, b) => (a.GroupId! < b.GroupId! ? -1 : 1));
+  const groups =
+    (await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] })))
+      .SecurityGroups ?? [];
+  const unowned = groups
+    .filter((g) => !g.Tags?.some((t) => t.Key === ownedTag))
+    .sort((a, b) => (a.GroupId! < b.GroupId! ? -1 : 1));
   const ids = unowned.map((g) => g.GroupId!);
   const rules = ids.length
-    ? ((await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: ids }] }))).SecurityGroupRules ?? [])
+    ? ((await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: ids }] })))
+        .SecurityGroupRules ?? [])
     : [];
   rules.sort((a, b) => (a.SecurityGroupRuleId! < b.SecurityGroupRuleId! ? -1 : 1));
   return JSON.stringify({ groups: unowned, rules }, null, 1);
@@ -114,7 +122,14 @@ export async function unownedSnapshot(client: EC2Client, vpc: string, ownedTag =
 
 /** The security group named `name` in `vpc`, read through the API (fails the test when there is none). */
 export async function groupByName(client: EC2Client, vpc: string, name: string): Promise<SecurityGroup> {
-  const out = await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'group-name', Values: [name] }] }));
+  const out = await client.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'vpc-id', Values: [vpc] },
+        { Name: 'group-name', Values: [name] },
+      ],
+    }),
+  );
   const g = out.SecurityGroups?.[0];
   if (!g?.GroupId) throw new Error(`no group ${name}`);
   return g;

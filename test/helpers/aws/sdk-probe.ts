@@ -33,4 +33,6 @@ const desired = provider.render(rules, target, { resolved: new Map() });
 provider.toCliJson(desired, target);
 if (mode === 'live') await import('@aws-sdk/client-ec2');
 const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('@aws-sdk'));
-process.stdout.write(`${JSON.stringify({ targets: plan.targets.length, resources: desired.length, sdkModules: loaded.length })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ targets: plan.targets.length, resources: desired.length, sdkModules: loaded.length })}\n`,
+);

@@ -1,4 +1,10 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -93,7 +99,8 @@ export function splitItems(xml: string, element: string): { head: string; items:
   if (end < 0) return undefined;
   const body = xml.slice(start + open.length, end);
   const items: string[] = [];
-  let depth = 0, itemStart = -1;
+  let depth = 0,
+    itemStart = -1;
   const re = /<item>|<\/item>|<item\/>/g;
   for (let m = re.exec(body); m; m = re.exec(body)) {
     if (m[0] === '<item/>') {
@@ -129,7 +136,11 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function forward(target: URL, req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+function forward(
+  target: URL,
+  req: IncomingMessage,
+  body: Buffer,
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return new Promise((resolve, reject) => {
     const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
     const out = httpRequest(
@@ -139,7 +150,8 @@ function forward(target: URL, req: IncomingMessage, body: Buffer): Promise<{ sta
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const h: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string' && k !== 'content-length' && k !== 'transfer-encoding') h[k] = v;
+          for (const [k, v] of Object.entries(res.headers))
+            if (typeof v === 'string' && k !== 'content-length' && k !== 'transfer-encoding') h[k] = v;
           resolve({ status: res.statusCode ?? 500, headers: h, body: Buffer.concat(chunks).toString('utf8') });
         });
         res.on('error', reject);
@@ -154,11 +166,19 @@ const xmlText = (xml: string, tag: string): string | undefined => new RegExp(`<$
 const escapeXml = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Maps the ids of the rules an Authorize created (found in the group's rules) to the descriptions it sent. */
-function rememberAuthorized(params: URLSearchParams, egress: boolean, answer: string, descriptions: Map<string, string>): void {
+function rememberAuthorized(
+  params: URLSearchParams,
+  egress: boolean,
+  answer: string,
+  descriptions: Map<string, string>,
+): void {
   const sent = new Map<string, string>();
   for (let i = 1; params.has(`IpPermissions.${i}.IpProtocol`); i++) {
     const base = `${params.get(`IpPermissions.${i}.IpProtocol`)} ${params.get(`IpPermissions.${i}.FromPort`) ?? '-1'} ${params.get(`IpPermissions.${i}.ToPort`) ?? '-1'}`;
-    for (const [list, field] of [['PrefixListIds', 'PrefixListId'], ['Groups', 'GroupId']] as const) {
+    for (const [list, field] of [
+      ['PrefixListIds', 'PrefixListId'],
+      ['Groups', 'GroupId'],
+    ] as const) {
       for (let j = 1; params.has(`IpPermissions.${i}.${list}.${j}.${field}`); j++) {
         const d = params.get(`IpPermissions.${i}.${list}.${j}.Description`);
         if (d) sent.set(`${base} ${params.get(`IpPermissions.${i}.${list}.${j}.${field}`)}`, d);
@@ -184,7 +204,10 @@ function restoreDescriptions(answer: string, descriptions: Map<string, string>):
     const d = id ? descriptions.get(id) : undefined;
     if (d === undefined) return item;
     const without = item.replace(/<description>[^<]*<\/description>/, '');
-    return without.replace(/(<securityGroupRuleId>[^<]*<\/securityGroupRuleId>)/, `$1<description>${escapeXml(d)}</description>`);
+    return without.replace(
+      /(<securityGroupRuleId>[^<]*<\/securityGroupRuleId>)/,
+      `$1<description>${escapeXml(d)}</description>`,
+    );
   });
   return `${split.head}${items.join('')}${split.tail}`;
 }
@@ -195,7 +218,9 @@ function restoreMaxEntries(answer: string, maxEntries: Map<string, string>): str
   if (!split || maxEntries.size === 0) return answer;
   const items = split.items.map((item) => {
     const max = maxEntries.get(xmlText(item, 'prefixListId') ?? '');
-    return max === undefined ? item : item.replace(/<maxEntries>[^<]*<\/maxEntries>/, `<maxEntries>${max}</maxEntries>`);
+    return max === undefined
+      ? item
+      : item.replace(/<maxEntries>[^<]*<\/maxEntries>/, `<maxEntries>${max}</maxEntries>`);
   });
   return `${split.head}${items.join('')}${split.tail}`;
 }
@@ -204,8 +229,13 @@ function restoreMaxEntries(answer: string, maxEntries: Map<string, string>): str
 export async function startShim(upstream: string): Promise<Ec2Shim> {
   const target = new URL(upstream);
   const faults: ShimFaults = {
-    throttleEvery: 0, throttleLimit: Infinity, dependencyViolation: new Map(), pageSize: 0, emulateDescriptions: true,
-    resetAfterWrite: undefined, emulateClientTokens: true,
+    throttleEvery: 0,
+    throttleLimit: Infinity,
+    dependencyViolation: new Map(),
+    pageSize: 0,
+    emulateDescriptions: true,
+    resetAfterWrite: undefined,
+    emulateClientTokens: true,
   };
   const defaults = { ...faults };
   const descriptions = new Map<string, string>();
@@ -215,7 +245,10 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
   let throttled = 0;
   const writes = new Map<string, number>();
   /** `<action> <token>` → the parameters of the first call and moto's answer to it. */
-  const tokens = new Map<string, { signature: string; status: number; headers: Record<string, string>; body: string }>();
+  const tokens = new Map<
+    string,
+    { signature: string; status: number; headers: Record<string, string>; body: string }
+  >();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
@@ -248,7 +281,13 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
     }
     if (action === 'ModifyManagedPrefixList' && params.has('MaxEntries')) {
       if ([...params.keys()].some((k) => k.startsWith('AddEntry') || k.startsWith('RemoveEntry'))) {
-        return reply(400, ec2ErrorXml('InvalidParameterCombination', 'You cannot modify the entries and the maximum number of entries in the same request.'));
+        return reply(
+          400,
+          ec2ErrorXml(
+            'InvalidParameterCombination',
+            'You cannot modify the entries and the maximum number of entries in the same request.',
+          ),
+        );
       }
       maxEntries.set(params.get('PrefixListId') ?? '', params.get('MaxEntries') ?? '');
     }
@@ -259,10 +298,20 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
     const token = params.get('ClientToken');
     const tokenKey = `${action} ${token}`;
     if (faults.emulateClientTokens && token) {
-      const signature = [...params.entries()].filter(([k]) => k !== 'ClientToken').map(([k, v]) => `${k}=${v}`).sort().join('&');
+      const signature = [...params.entries()]
+        .filter(([k]) => k !== 'ClientToken')
+        .map(([k, v]) => `${k}=${v}`)
+        .sort()
+        .join('&');
       const first = tokens.get(tokenKey);
       if (first && first.signature !== signature) {
-        return reply(400, ec2ErrorXml('IdempotentParameterMismatch', `The client token ${token} was already used with other parameters.`));
+        return reply(
+          400,
+          ec2ErrorXml(
+            'IdempotentParameterMismatch',
+            `The client token ${token} was already used with other parameters.`,
+          ),
+        );
       }
       if (first) {
         if (lose) return resetConnection();
@@ -273,7 +322,8 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
       if (lose) return resetConnection();
       return reply(up.status, up.body, up.headers);
     }
-    const resized = (xml: string) => (action === 'DescribeManagedPrefixLists' ? restoreMaxEntries(xml, maxEntries) : xml);
+    const resized = (xml: string) =>
+      action === 'DescribeManagedPrefixLists' ? restoreMaxEntries(xml, maxEntries) : xml;
     const element = LIST_ELEMENT[action];
     if (element && faults.pageSize > 0) {
       // Ask moto for everything, hand out one page.
@@ -283,20 +333,32 @@ export async function startShim(upstream: string): Promise<Ec2Shim> {
       params.delete('MaxResults');
       const up = await forward(target, req, Buffer.from(params.toString()));
       if (up.status !== 200) return reply(up.status, up.body, up.headers);
-      const full = resized(faults.emulateDescriptions && action === 'DescribeSecurityGroupRules' ? restoreDescriptions(up.body, descriptions) : up.body);
+      const full = resized(
+        faults.emulateDescriptions && action === 'DescribeSecurityGroupRules'
+          ? restoreDescriptions(up.body, descriptions)
+          : up.body,
+      );
       return reply(200, pageOf(full, element, offset, faults.pageSize), up.headers);
     }
     const up = await forward(target, req, body);
     if (faults.emulateDescriptions && up.status === 200) {
       if (action.startsWith('AuthorizeSecurityGroup')) {
         // moto's Authorize answer lists only the last permission's rules: read the group's rules instead.
-        const list = new URLSearchParams({ Action: 'DescribeSecurityGroupRules', Version: params.get('Version') ?? '2016-11-15', 'Filter.1.Name': 'group-id', 'Filter.1.Value.1': params.get('GroupId') ?? '' });
+        const list = new URLSearchParams({
+          Action: 'DescribeSecurityGroupRules',
+          Version: params.get('Version') ?? '2016-11-15',
+          'Filter.1.Name': 'group-id',
+          'Filter.1.Value.1': params.get('GroupId') ?? '',
+        });
         const rules = await forward(target, req, Buffer.from(list.toString()));
         rememberAuthorized(params, action.endsWith('Egress'), rules.body, descriptions);
       }
       if (action.startsWith('UpdateSecurityGroupRuleDescriptions')) {
         for (let i = 1; params.has(`SecurityGroupRuleDescription.${i}.SecurityGroupRuleId`); i++) {
-          descriptions.set(params.get(`SecurityGroupRuleDescription.${i}.SecurityGroupRuleId`)!, params.get(`SecurityGroupRuleDescription.${i}.Description`) ?? '');
+          descriptions.set(
+            params.get(`SecurityGroupRuleDescription.${i}.SecurityGroupRuleId`)!,
+            params.get(`SecurityGroupRuleDescription.${i}.Description`) ?? '',
+          );
         }
       }
     }

@@ -23,9 +23,12 @@ export interface SyntheticEc2 {
 
 const OWNER = '123456789012';
 const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const el = (tag: string, value: string | number | undefined) => (value === undefined ? '' : `<${tag}>${esc(String(value))}</${tag}>`);
+const el = (tag: string, value: string | number | undefined) =>
+  value === undefined ? '' : `<${tag}>${esc(String(value))}</${tag}>`;
 const tags = (t: readonly { Key: string; Value: string }[]) =>
-  t.length ? `<tagSet>${t.map((x) => `<item>${el('key', x.Key)}${el('value', x.Value)}</item>`).join('')}</tagSet>` : '<tagSet/>';
+  t.length
+    ? `<tagSet>${t.map((x) => `<item>${el('key', x.Key)}${el('value', x.Value)}</item>`).join('')}</tagSet>`
+    : '<tagSet/>';
 
 interface Rule {
   id: string;
@@ -58,30 +61,67 @@ export async function startSyntheticEc2(resources: readonly Resource[], vpc: str
   const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
   resources.filter((r) => r.type === SG_TYPE).forEach((r, i) => groupIds.set(r.name, `sg-${hex(i + 1, 17)}`));
   resources.filter((r) => r.type === PL_TYPE).forEach((r, i) => listIds.set(r.name, `pl-${hex(i + 1, 17)}`));
-  const groups = [{ id: `sg-${hex(0, 17)}`, name: 'default', description: 'default VPC security group', owner: '' },
-    ...resources.filter((r) => r.type === SG_TYPE).map((r) => ({ id: groupIds.get(r.name)!, name: r.name, description: str(r.attributes, 'description'), owner: str(r.attributes, 'owner') }))];
+  const groups = [
+    { id: `sg-${hex(0, 17)}`, name: 'default', description: 'default VPC security group', owner: '' },
+    ...resources
+      .filter((r) => r.type === SG_TYPE)
+      .map((r) => ({
+        id: groupIds.get(r.name)!,
+        name: r.name,
+        description: str(r.attributes, 'description'),
+        owner: str(r.attributes, 'owner'),
+      })),
+  ];
   let ruleSeq = 0;
   const rules: Rule[] = [];
   for (const r of resources.filter((x) => x.type === SG_TYPE)) {
     for (const c of r.children) {
       const rule = childRule(c);
       const base = {
-        id: `sgr-${hex(++ruleSeq, 17)}`, groupId: groupIds.get(r.name)!, egress: rule.direction === 'egress',
-        proto: wireProtocol(rule.protocol), from: rule.fromPort ?? -1, to: rule.toPort ?? -1, description: rule.description, owner: str(r.attributes, 'owner'),
+        id: `sgr-${hex(++ruleSeq, 17)}`,
+        groupId: groupIds.get(r.name)!,
+        egress: rule.direction === 'egress',
+        proto: wireProtocol(rule.protocol),
+        from: rule.fromPort ?? -1,
+        to: rule.toPort ?? -1,
+        description: rule.description,
+        owner: str(r.attributes, 'owner'),
       };
       const p = rule.peer;
-      rules.push(p.kind === 'cidr' ? (p.cidr.includes(':') ? { ...base, cidr6: p.cidr } : { ...base, cidr4: p.cidr })
-        : p.kind === 'group' ? { ...base, ref: groupIds.get(p.ref) ?? p.ref } : { ...base, pl: listIds.get(p.ref) ?? p.ref });
+      rules.push(
+        p.kind === 'cidr'
+          ? p.cidr.includes(':')
+            ? { ...base, cidr6: p.cidr }
+            : { ...base, cidr4: p.cidr }
+          : p.kind === 'group'
+            ? { ...base, ref: groupIds.get(p.ref) ?? p.ref }
+            : { ...base, pl: listIds.get(p.ref) ?? p.ref },
+      );
     }
   }
   const rulesByGroup = new Map<string, Rule[]>();
   for (const r of rules) rulesByGroup.set(r.groupId, [...(rulesByGroup.get(r.groupId) ?? []), r]);
   const lists = [
-    { id: 'pl-6da54004', name: 'com.amazonaws.eu-west-1.s3', family: 'IPv4', max: undefined as number | undefined, owner: 'AWS', entries: ['52.216.0.0/15'], tag: '' },
-    ...resources.filter((r) => r.type === PL_TYPE).map((r) => ({
-      id: listIds.get(r.name)!, name: r.name, family: str(r.attributes, 'addressFamily'), max: Number(r.attributes['maxEntries']), owner: OWNER,
-      entries: r.children.map((c) => c.key), tag: str(r.attributes, 'owner'),
-    })),
+    {
+      id: 'pl-6da54004',
+      name: 'com.amazonaws.eu-west-1.s3',
+      family: 'IPv4',
+      max: undefined as number | undefined,
+      owner: 'AWS',
+      entries: ['52.216.0.0/15'],
+      tag: '',
+    },
+    ...resources
+      .filter((r) => r.type === PL_TYPE)
+      .map((r) => ({
+        id: listIds.get(r.name)!,
+        name: r.name,
+        family: str(r.attributes, 'addressFamily'),
+        max: Number(r.attributes['maxEntries']),
+        owner: OWNER,
+        entries: r.children.map((c) => c.key),
+        tag: str(r.attributes, 'owner'),
+      })),
   ];
 
   const ruleXml = (r: Rule) =>
@@ -92,14 +132,30 @@ export async function startSyntheticEc2(resources: readonly Resource[], vpc: str
   const permsXml = (rs: readonly Rule[]) => {
     const by = new Map<string, Rule[]>();
     for (const r of rs) by.set(`${r.proto} ${r.from} ${r.to}`, [...(by.get(`${r.proto} ${r.from} ${r.to}`) ?? []), r]);
-    return [...by.values()].map((g) => {
-      const d = (r: Rule) => el('description', r.description || undefined);
-      return `<item>${el('ipProtocol', g[0]!.proto)}${g[0]!.proto === '-1' ? '' : el('fromPort', g[0]!.from) + el('toPort', g[0]!.to)}` +
-        `<groups>${g.filter((r) => r.ref).map((r) => `<item>${el('groupId', r.ref)}${el('userId', OWNER)}${d(r)}</item>`).join('')}</groups>` +
-        `<ipRanges>${g.filter((r) => r.cidr4).map((r) => `<item>${el('cidrIp', r.cidr4)}${d(r)}</item>`).join('')}</ipRanges>` +
-        `<ipv6Ranges>${g.filter((r) => r.cidr6).map((r) => `<item>${el('cidrIpv6', r.cidr6)}${d(r)}</item>`).join('')}</ipv6Ranges>` +
-        `<prefixListIds>${g.filter((r) => r.pl).map((r) => `<item>${el('prefixListId', r.pl)}${d(r)}</item>`).join('')}</prefixListIds></item>`;
-    }).join('');
+    return [...by.values()]
+      .map((g) => {
+        const d = (r: Rule) => el('description', r.description || undefined);
+        return (
+          `<item>${el('ipProtocol', g[0]!.proto)}${g[0]!.proto === '-1' ? '' : el('fromPort', g[0]!.from) + el('toPort', g[0]!.to)}` +
+          `<groups>${g
+            .filter((r) => r.ref)
+            .map((r) => `<item>${el('groupId', r.ref)}${el('userId', OWNER)}${d(r)}</item>`)
+            .join('')}</groups>` +
+          `<ipRanges>${g
+            .filter((r) => r.cidr4)
+            .map((r) => `<item>${el('cidrIp', r.cidr4)}${d(r)}</item>`)
+            .join('')}</ipRanges>` +
+          `<ipv6Ranges>${g
+            .filter((r) => r.cidr6)
+            .map((r) => `<item>${el('cidrIpv6', r.cidr6)}${d(r)}</item>`)
+            .join('')}</ipv6Ranges>` +
+          `<prefixListIds>${g
+            .filter((r) => r.pl)
+            .map((r) => `<item>${el('prefixListId', r.pl)}${d(r)}</item>`)
+            .join('')}</prefixListIds></item>`
+        );
+      })
+      .join('');
   };
   const page = <T>(items: readonly T[], params: URLSearchParams, max: number): { items: T[]; next: string } => {
     const size = Math.min(Number(params.get('MaxResults') ?? max) || max, max);
@@ -119,14 +175,20 @@ export async function startSyntheticEc2(resources: readonly Resource[], vpc: str
       let body: string | undefined;
       if (action === 'DescribeSecurityGroups') {
         const p = page(groups, params, 1000);
-        body = `<securityGroupInfo>${p.items.map((g) => `<item>${el('ownerId', OWNER)}${el('groupId', g.id)}${el('groupName', g.name)}${el('groupDescription', g.description)}${el('vpcId', vpc)}` +
-          `<ipPermissions>${permsXml((rulesByGroup.get(g.id) ?? []).filter((r) => !r.egress))}</ipPermissions>` +
-          `<ipPermissionsEgress>${permsXml((rulesByGroup.get(g.id) ?? []).filter((r) => r.egress))}</ipPermissionsEgress>` +
-          `${tags(g.owner ? [{ Key: OWNER_TAG, Value: g.owner }] : [])}</item>`).join('')}</securityGroupInfo>${p.next}`;
+        body = `<securityGroupInfo>${p.items
+          .map(
+            (g) =>
+              `<item>${el('ownerId', OWNER)}${el('groupId', g.id)}${el('groupName', g.name)}${el('groupDescription', g.description)}${el('vpcId', vpc)}` +
+              `<ipPermissions>${permsXml((rulesByGroup.get(g.id) ?? []).filter((r) => !r.egress))}</ipPermissions>` +
+              `<ipPermissionsEgress>${permsXml((rulesByGroup.get(g.id) ?? []).filter((r) => r.egress))}</ipPermissionsEgress>` +
+              `${tags(g.owner ? [{ Key: OWNER_TAG, Value: g.owner }] : [])}</item>`,
+          )
+          .join('')}</securityGroupInfo>${p.next}`;
       } else if (action === 'DescribeSecurityGroupRules') {
         const wanted = new Set<string>();
         for (let i = 1; params.has(`Filter.1.Value.${i}`); i++) wanted.add(params.get(`Filter.1.Value.${i}`)!);
-        const selected = params.get('Filter.1.Name') === 'group-id' ? [...wanted].flatMap((id) => rulesByGroup.get(id) ?? []) : rules;
+        const selected =
+          params.get('Filter.1.Name') === 'group-id' ? [...wanted].flatMap((id) => rulesByGroup.get(id) ?? []) : rules;
         const p = page(selected, params, 1000);
         body = `<securityGroupRuleSet>${p.items.map(ruleXml).join('')}</securityGroupRuleSet>${p.next}`;
       } else if (action === 'DescribeManagedPrefixLists') {
@@ -139,8 +201,14 @@ export async function startSyntheticEc2(resources: readonly Resource[], vpc: str
       } else if (action === 'AuthorizeSecurityGroupIngress' || action === 'AuthorizeSecurityGroupEgress') {
         body = '<return>true</return><securityGroupRuleSet/>';
       }
-      const out = body === undefined ? ec2ErrorXml('UnsupportedOperation', `${action} is not served here`) : respond(action, body);
-      res.writeHead(body === undefined ? 400 : 200, { 'content-type': 'text/xml', 'content-length': String(Buffer.byteLength(out)) });
+      const out =
+        body === undefined
+          ? ec2ErrorXml('UnsupportedOperation', `${action} is not served here`)
+          : respond(action, body);
+      res.writeHead(body === undefined ? 400 : 200, {
+        'content-type': 'text/xml',
+        'content-length': String(Buffer.byteLength(out)),
+      });
       res.end(out);
     });
   });

@@ -92,9 +92,9 @@ function example(file: string): JsonObject {
 
 /** The six default rules, from the vendor's NetworkSecurityGroupGet example. */
 const DEFAULT_RULES = (
-  ((example('2026-07-01.NetworkSecurityGroupGet.json')['responses'] as JsonObject)['200'] as JsonObject)[
-    'body'
-  ] as { properties: { defaultSecurityRules: JsonObject[] } }
+  ((example('2026-07-01.NetworkSecurityGroupGet.json')['responses'] as JsonObject)['200'] as JsonObject)['body'] as {
+    properties: { defaultSecurityRules: JsonObject[] };
+  }
 ).properties.defaultSecurityRules;
 
 /** The ASG resource shape, from the vendor's ApplicationSecurityGroupCreate example. */
@@ -172,13 +172,15 @@ export class ArmEmulator {
 
   /** Successful write requests (PUT/PATCH/DELETE/POST answered 2xx), optionally since index `from` of `calls`. */
   writeCount(from = 0): number {
-    return this.calls
-      .slice(from)
-      .filter((c) => c.method !== 'GET' && c.status >= 200 && c.status < 300).length;
+    return this.calls.slice(from).filter((c) => c.method !== 'GET' && c.status >= 200 && c.status < 300).length;
   }
 
   /** Creates an NSG directly (test setup), with wire-form rules. */
-  seedNsg(rg: string, name: string, init: { location: string; tags?: Record<string, string>; rules?: JsonObject[] }): void {
+  seedNsg(
+    rg: string,
+    name: string,
+    init: { location: string; tags?: Record<string, string>; rules?: JsonObject[] },
+  ): void {
     this.#nsgs.set(key(rg, name), {
       name,
       rg,
@@ -194,7 +196,10 @@ export class ArmEmulator {
   putRuleDirect(rg: string, nsg: string, rule: JsonObject): void {
     const n = this.#nsgs.get(key(rg, nsg))!;
     const stored = this.#storeRule(rg, nsg, rule, undefined);
-    n.rules = [...n.rules.filter((r) => String(r['name']).toLowerCase() !== String(rule['name']).toLowerCase()), stored];
+    n.rules = [
+      ...n.rules.filter((r) => String(r['name']).toLowerCase() !== String(rule['name']).toLowerCase()),
+      stored,
+    ];
     n.etag = this.#etag();
   }
 
@@ -216,7 +221,10 @@ export class ArmEmulator {
 
   /** The names of the ASGs in a resource group, sorted. */
   asgNames(rg: string): string[] {
-    return [...this.#asgs.values()].filter((a) => a.rg.toLowerCase() === rg.toLowerCase()).map((a) => a.name).sort();
+    return [...this.#asgs.values()]
+      .filter((a) => a.rg.toLowerCase() === rg.toLowerCase())
+      .map((a) => a.name)
+      .sort();
   }
 
   /** The ASG as GET returns it, or undefined. */
@@ -240,7 +248,7 @@ export class ArmEmulator {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     let status = 500;
-    let body: unknown ;
+    let body: unknown;
     const headers: Record<string, string> = {};
     try {
       const fault = this.#faults.find(
@@ -251,7 +259,8 @@ export class ArmEmulator {
       );
       if (fault) {
         fault.count--;
-        if (fault.status === 401) throw new HttpError(401, fault.code ?? 'InvalidAuthenticationToken', 'The access token is invalid.');
+        if (fault.status === 401)
+          throw new HttpError(401, fault.code ?? 'InvalidAuthenticationToken', 'The access token is invalid.');
         if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
         throw new HttpError(429, 'TooManyRequests', 'injected throttling: too many requests');
       }
@@ -261,13 +270,17 @@ export class ArmEmulator {
       status = r.status;
       body = r.body;
       Object.assign(headers, r.headers ?? {});
-      const async = headers['azure-asyncoperation'] !== undefined || url.pathname.includes('/operations/') || url.pathname.includes('/operationResults/');
+      const async =
+        headers['azure-asyncoperation'] !== undefined ||
+        url.pathname.includes('/operations/') ||
+        url.pathname.includes('/operationResults/');
       if (async && this.lroRetryAfter !== undefined) headers['retry-after'] = String(this.lroRetryAfter);
     } catch (e) {
       if (e instanceof HttpError) {
         status = e.status;
         body = errorBody(e.code, e.message);
-        if (e.status === 400 && !this.expectedErrors.has(e.code)) this.violations.push(`${method} ${url.pathname}: ${e.code}: ${e.message}`);
+        if (e.status === 400 && !this.expectedErrors.has(e.code))
+          this.violations.push(`${method} ${url.pathname}: ${e.code}: ${e.message}`);
       } else {
         status = 500;
         body = errorBody('InternalServerError', String(e));
@@ -286,7 +299,13 @@ export class ArmEmulator {
     }
   }
 
-  #route(method: string, url: URL, body: unknown, ifMatch: string | undefined, ifNoneMatch?: string): { status: number; body?: unknown; headers?: Record<string, string> } {
+  #route(
+    method: string,
+    url: URL,
+    body: unknown,
+    ifMatch: string | undefined,
+    ifNoneMatch?: string,
+  ): { status: number; body?: unknown; headers?: Record<string, string> } {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const lower = parts.map((p) => p.toLowerCase());
     // Async operation status and results: /subscriptions/{s}/providers/Microsoft.Network/locations/{l}/operations|operationResults/{id}
@@ -297,7 +316,13 @@ export class ArmEmulator {
     if (apiVersion !== API_VERSION) {
       this.violations.push(`${method} ${url.pathname}: api-version ${String(apiVersion)} (expected ${API_VERSION})`);
     }
-    if (lower[0] !== 'subscriptions' || parts[1] !== this.subscription || lower[2] !== 'resourcegroups' || lower[4] !== 'providers' || lower[5] !== NETWORK.toLowerCase()) {
+    if (
+      lower[0] !== 'subscriptions' ||
+      parts[1] !== this.subscription ||
+      lower[2] !== 'resourcegroups' ||
+      lower[4] !== 'providers' ||
+      lower[5] !== NETWORK.toLowerCase()
+    ) {
       throw new HttpError(404, 'InvalidResourceType', `no route for ${url.pathname}`);
     }
     const rg = parts[3]!;
@@ -305,7 +330,12 @@ export class ArmEmulator {
     const name = parts[7];
     const skip = Number(url.searchParams.get('$skiptoken') ?? '0');
     if (type === 'networksecuritygroups') {
-      if (name === undefined) return this.#list(url, [...this.#nsgs.values()].filter((n) => sameRg(n.rg, rg)).map((n) => this.#nsgBody(n, 'Succeeded')), skip);
+      if (name === undefined)
+        return this.#list(
+          url,
+          [...this.#nsgs.values()].filter((n) => sameRg(n.rg, rg)).map((n) => this.#nsgBody(n, 'Succeeded')),
+          skip,
+        );
       if (parts.length === 8) return this.#nsg(method, rg, name, body, ifMatch);
       if (lower[8] === 'securityrules') return this.#rule(method, url, rg, name, parts[9], body, skip);
       if (lower[8] === 'defaultsecurityrules') {
@@ -318,18 +348,39 @@ export class ArmEmulator {
       }
     }
     if (type === 'applicationsecuritygroups') {
-      if (name === undefined) return this.#list(url, [...this.#asgs.values()].filter((a) => sameRg(a.rg, rg)).map((a) => this.#asgBody(a)), skip);
+      if (name === undefined)
+        return this.#list(
+          url,
+          [...this.#asgs.values()].filter((a) => sameRg(a.rg, rg)).map((a) => this.#asgBody(a)),
+          skip,
+        );
       return this.#asg(method, rg, name, body, ifMatch, ifNoneMatch);
     }
     if (type === 'firewallpolicies' && name !== undefined) {
       const policy = this.#policies.get(key(rg, name));
-      if (!policy) throw new HttpError(404, 'ResourceNotFound', `The Resource '${NETWORK}/firewallPolicies/${name}' under resource group '${rg}' was not found.`);
+      if (!policy)
+        throw new HttpError(
+          404,
+          'ResourceNotFound',
+          `The Resource '${NETWORK}/firewallPolicies/${name}' under resource group '${rg}' was not found.`,
+        );
       if (parts.length === 8 && method === 'GET') {
-        return { status: 200, body: { id: this.#id(rg, 'firewallPolicies', policy.name), name: policy.name, type: `${NETWORK}/FirewallPolicies`, location: policy.location, properties: { provisioningState: 'Succeeded', sku: { tier: 'Standard' } } } };
+        return {
+          status: 200,
+          body: {
+            id: this.#id(rg, 'firewallPolicies', policy.name),
+            name: policy.name,
+            type: `${NETWORK}/FirewallPolicies`,
+            location: policy.location,
+            properties: { provisioningState: 'Succeeded', sku: { tier: 'Standard' } },
+          },
+        };
       }
       if (lower[8] === 'rulecollectiongroups') {
         if (parts[9] === undefined) {
-          const groups = [...this.#rcgs.entries()].filter(([k]) => k.startsWith(`${key(rg, name)}/`)).map(([, g]) => this.#rcgBody(rg, policy.name, g, 'Succeeded'));
+          const groups = [...this.#rcgs.entries()]
+            .filter(([k]) => k.startsWith(`${key(rg, name)}/`))
+            .map(([, g]) => this.#rcgBody(rg, policy.name, g, 'Succeeded'));
           return this.#list(url, groups, skip);
         }
         return this.#rcg(method, rg, policy.name, parts[9], body);
@@ -378,7 +429,11 @@ export class ArmEmulator {
   #checkLock(lock: string): void {
     if (this.#locks.has(lock)) {
       this.concurrentWrites++;
-      throw new HttpError(429, 'RetryableErrorDueToAnotherOperation', `Operation is not allowed because another operation is in progress on ${lock}.`);
+      throw new HttpError(
+        429,
+        'RetryableErrorDueToAnotherOperation',
+        `Operation is not allowed because another operation is in progress on ${lock}.`,
+      );
     }
   }
 
@@ -386,11 +441,22 @@ export class ArmEmulator {
 
   #needNsg(rg: string, name: string): NsgRecord {
     const n = this.#nsgs.get(key(rg, name));
-    if (!n) throw new HttpError(404, 'ResourceNotFound', `The Resource '${NETWORK}/networkSecurityGroups/${name}' under resource group '${rg}' was not found.`);
+    if (!n)
+      throw new HttpError(
+        404,
+        'ResourceNotFound',
+        `The Resource '${NETWORK}/networkSecurityGroups/${name}' under resource group '${rg}' was not found.`,
+      );
     return n;
   }
 
-  #nsg(method: string, rg: string, name: string, body: unknown, ifMatch: string | undefined): { status: number; body?: unknown; headers?: Record<string, string> } {
+  #nsg(
+    method: string,
+    rg: string,
+    name: string,
+    body: unknown,
+    ifMatch: string | undefined,
+  ): { status: number; body?: unknown; headers?: Record<string, string> } {
     const lock = key(rg, name);
     if (method === 'GET') return { status: 200, body: this.#nsgBody(this.#needNsg(rg, name), 'Succeeded') };
     if (method === 'DELETE') {
@@ -411,16 +477,29 @@ export class ArmEmulator {
     const existing = this.#nsgs.get(lock);
     // Optimistic concurrency: an If-Match that is not the current etag means someone wrote in between.
     if (ifMatch !== undefined && ifMatch !== '*' && existing && ifMatch !== existing.etag) {
-      throw new HttpError(412, 'PreconditionFailed', `The etag ${ifMatch} does not match the current etag of NSG ${name}.`);
+      throw new HttpError(
+        412,
+        'PreconditionFailed',
+        `The etag ${ifMatch} does not match the current etag of NSG ${name}.`,
+      );
     }
     const location = b['location'] as string | undefined;
-    if (!location) throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
+    if (!location)
+      throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
     if (existing && normLocation(existing.location) !== normLocation(location)) {
-      throw new HttpError(400, 'InvalidResourceLocation', `The resource '${name}' already exists in location '${existing.location}'.`);
+      throw new HttpError(
+        400,
+        'InvalidResourceLocation',
+        `The resource '${name}' already exists in location '${existing.location}'.`,
+      );
     }
     const props = (b['properties'] as JsonObject | undefined) ?? {};
     const sent = (props['securityRules'] as JsonObject[] | undefined) ?? [];
-    this.#checkRules(rg, name, sent.map((r) => ({ name: String(r['name'] ?? ''), props: (r['properties'] as JsonObject | undefined) ?? {} })));
+    this.#checkRules(
+      rg,
+      name,
+      sent.map((r) => ({ name: String(r['name'] ?? ''), props: (r['properties'] as JsonObject | undefined) ?? {} })),
+    );
     const old = new Map((existing?.rules ?? []).map((r) => [String(r['name']).toLowerCase(), r]));
     const rec: NsgRecord = {
       name: existing?.name ?? name,
@@ -433,10 +512,22 @@ export class ArmEmulator {
     };
     this.#nsgs.set(lock, rec);
     const op = this.#startOperation(lock, location);
-    return { status: existing ? 200 : 201, body: this.#nsgBody(rec, 'Updating'), headers: { 'azure-asyncoperation': op.asyncUrl } };
+    return {
+      status: existing ? 200 : 201,
+      body: this.#nsgBody(rec, 'Updating'),
+      headers: { 'azure-asyncoperation': op.asyncUrl },
+    };
   }
 
-  #rule(method: string, url: URL, rg: string, nsgName: string, ruleName: string | undefined, body: unknown, skip: number): { status: number; body?: unknown; headers?: Record<string, string> } {
+  #rule(
+    method: string,
+    url: URL,
+    rg: string,
+    nsgName: string,
+    ruleName: string | undefined,
+    body: unknown,
+    skip: number,
+  ): { status: number; body?: unknown; headers?: Record<string, string> } {
     const nsg = this.#needNsg(rg, nsgName);
     const lock = key(rg, nsgName);
     if (ruleName === undefined) return this.#list(url, nsg.rules, skip);
@@ -457,61 +548,132 @@ export class ArmEmulator {
     this.#schema('2025-05-01/networkSecurityGroup.json', 'SecurityRule', body);
     this.#checkLock(lock);
     const b: JsonObject = { ...(body as JsonObject), name: ruleName };
-    const others = nsg.rules.filter((_, i) => i !== idx).map((r) => ({ name: String(r['name']), props: r['properties'] as JsonObject }));
-    this.#checkRules(rg, nsgName, [...others, { name: ruleName, props: (b['properties'] as JsonObject | undefined) ?? {} }]);
+    const others = nsg.rules
+      .filter((_, i) => i !== idx)
+      .map((r) => ({ name: String(r['name']), props: r['properties'] as JsonObject }));
+    this.#checkRules(rg, nsgName, [
+      ...others,
+      { name: ruleName, props: (b['properties'] as JsonObject | undefined) ?? {} },
+    ]);
     const stored = this.#storeRule(rg, nsgName, b, idx >= 0 ? nsg.rules[idx] : undefined);
     if (idx >= 0) nsg.rules[idx] = stored;
     else nsg.rules.push(stored);
     nsg.etag = this.#etag();
     const op = this.#startOperation(lock, nsg.location);
-    return { status: idx >= 0 ? 200 : 201, body: { ...stored, properties: { ...(stored['properties'] as JsonObject), provisioningState: 'Updating' } }, headers: { 'azure-asyncoperation': op.asyncUrl } };
+    return {
+      status: idx >= 0 ? 200 : 201,
+      body: { ...stored, properties: { ...(stored['properties'] as JsonObject), provisioningState: 'Updating' } },
+      headers: { 'azure-asyncoperation': op.asyncUrl },
+    };
   }
 
   /** Azure's semantic checks on the rules of one NSG (after the swagger check). */
   #checkRules(rg: string, nsg: string, rules: { name: string; props: JsonObject }[]): void {
-    if (rules.length > 1000) throw new HttpError(400, 'SecurityRulesPerNsgLimitReached', `NSG ${nsg} would have ${rules.length} rules; the limit is 1000.`);
+    if (rules.length > 1000)
+      throw new HttpError(
+        400,
+        'SecurityRulesPerNsgLimitReached',
+        `NSG ${nsg} would have ${rules.length} rules; the limit is 1000.`,
+      );
     const names = new Set<string>();
     const slots = new Map<string, string>();
     for (const { name, props } of rules) {
       if (!RULE_NAME.test(name)) throw new HttpError(400, 'InvalidResourceName', `Resource name ${name} is invalid.`);
-      if (names.has(name.toLowerCase())) throw new HttpError(400, 'DuplicateResourceName', `Rule name ${name} is used twice in NSG ${nsg}.`);
+      if (names.has(name.toLowerCase()))
+        throw new HttpError(400, 'DuplicateResourceName', `Rule name ${name} is used twice in NSG ${nsg}.`);
       names.add(name.toLowerCase());
       const priority = props['priority'] as number;
-      if (priority < 100 || priority > 4096) throw new HttpError(400, 'SecurityRuleInvalidPriority', `Security rule ${name} has invalid priority ${priority}. Value provided: ${priority} Allowed range 100-4096.`);
+      if (priority < 100 || priority > 4096)
+        throw new HttpError(
+          400,
+          'SecurityRuleInvalidPriority',
+          `Security rule ${name} has invalid priority ${priority}. Value provided: ${priority} Allowed range 100-4096.`,
+        );
       const slot = `${String(props['direction'])}/${priority}`;
       const other = slots.get(slot);
       if (other !== undefined) {
-        throw new HttpError(400, 'SecurityRuleConflict', `Security rule ${name} conflicts with rule ${other}. Rules cannot have the same Priority and Direction.`);
+        throw new HttpError(
+          400,
+          'SecurityRuleConflict',
+          `Security rule ${name} conflicts with rule ${other}. Rules cannot have the same Priority and Direction.`,
+        );
       }
       slots.set(slot, name);
       const description = props['description'];
-      if (typeof description === 'string' && description.length > 140) throw new HttpError(400, 'SecurityRuleDescriptionTooLong', `Security rule ${name} description is longer than 140 characters.`);
+      if (typeof description === 'string' && description.length > 140)
+        throw new HttpError(
+          400,
+          'SecurityRuleDescriptionTooLong',
+          `Security rule ${name} description is longer than 140 characters.`,
+        );
       for (const side of ['source', 'destination'] as const) {
         const one = props[`${side}AddressPrefix`] as string | undefined;
         const many = (props[`${side}AddressPrefixes`] as string[] | undefined) ?? [];
         const asgs = (props[`${side}ApplicationSecurityGroups`] as JsonObject[] | undefined) ?? [];
-        if (one !== undefined && many.length > 0) throw new HttpError(400, 'SecurityRuleParameterContainsMultipleValues', `Rule ${name}: ${side}AddressPrefix and ${side}AddressPrefixes are both set.`);
-        if (asgs.length > 0 && (one !== undefined || many.length > 0)) throw new HttpError(400, 'SecurityRuleInvalidApplicationSecurityGroupAndAddressPrefix', `Rule ${name}: ${side} has both application security groups and address prefixes.`);
-        if (asgs.length === 0 && one === undefined && many.length === 0) throw new HttpError(400, 'SecurityRuleMissingAddressPrefix', `Rule ${name}: no ${side} address.`);
-        if (asgs.length > 1) throw new HttpError(400, 'SecurityRuleTooManyApplicationSecurityGroups', `Rule ${name}: more than one ${side} application security group.`);
+        if (one !== undefined && many.length > 0)
+          throw new HttpError(
+            400,
+            'SecurityRuleParameterContainsMultipleValues',
+            `Rule ${name}: ${side}AddressPrefix and ${side}AddressPrefixes are both set.`,
+          );
+        if (asgs.length > 0 && (one !== undefined || many.length > 0))
+          throw new HttpError(
+            400,
+            'SecurityRuleInvalidApplicationSecurityGroupAndAddressPrefix',
+            `Rule ${name}: ${side} has both application security groups and address prefixes.`,
+          );
+        if (asgs.length === 0 && one === undefined && many.length === 0)
+          throw new HttpError(400, 'SecurityRuleMissingAddressPrefix', `Rule ${name}: no ${side} address.`);
+        if (asgs.length > 1)
+          throw new HttpError(
+            400,
+            'SecurityRuleTooManyApplicationSecurityGroups',
+            `Rule ${name}: more than one ${side} application security group.`,
+          );
         for (const a of asgs) {
           const id = String(a['id'] ?? '');
-          const m = /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/applicationSecurityGroups\/([^/]+)$/i.exec(id);
-          if (!m || !this.#asgs.has(key(m[1]!, m[2]!))) throw new HttpError(400, 'InvalidResourceReference', `Rule ${name}: application security group ${id} not found.`);
+          const m =
+            /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/applicationSecurityGroups\/([^/]+)$/i.exec(id);
+          if (!m || !this.#asgs.has(key(m[1]!, m[2]!)))
+            throw new HttpError(
+              400,
+              'InvalidResourceReference',
+              `Rule ${name}: application security group ${id} not found.`,
+            );
         }
         const prefixes = one !== undefined ? [one] : many;
         const tags = prefixes.filter((p) => p !== '*' && !/^[0-9a-f:.]+(\/\d+)?$/i.test(p));
-        if (tags.length > 0 && prefixes.length > 1) throw new HttpError(400, 'SecurityRuleInvalidAddressPrefix', `Rule ${name}: a service tag cannot be combined with other prefixes.`);
-        const families = new Set(prefixes.filter((p) => /^[0-9a-f:.]+(\/\d+)?$/i.test(p)).map((p) => (p.includes(':') ? 6 : 4)));
-        if (families.size > 1) throw new HttpError(400, 'SecurityRuleAddressFamiliesMismatch', `Rule ${name}: IPv4 and IPv6 ${side} prefixes in one rule.`);
+        if (tags.length > 0 && prefixes.length > 1)
+          throw new HttpError(
+            400,
+            'SecurityRuleInvalidAddressPrefix',
+            `Rule ${name}: a service tag cannot be combined with other prefixes.`,
+          );
+        const families = new Set(
+          prefixes.filter((p) => /^[0-9a-f:.]+(\/\d+)?$/i.test(p)).map((p) => (p.includes(':') ? 6 : 4)),
+        );
+        if (families.size > 1)
+          throw new HttpError(
+            400,
+            'SecurityRuleAddressFamiliesMismatch',
+            `Rule ${name}: IPv4 and IPv6 ${side} prefixes in one rule.`,
+          );
       }
       for (const f of ['sourcePortRange', 'destinationPortRange']) {
         const one = props[f] as string | undefined;
         const many = (props[`${f}s`] as string[] | undefined) ?? [];
-        if (one !== undefined && many.length > 0) throw new HttpError(400, 'SecurityRuleParameterContainsMultipleValues', `Rule ${name}: ${f} and ${f}s are both set.`);
+        if (one !== undefined && many.length > 0)
+          throw new HttpError(
+            400,
+            'SecurityRuleParameterContainsMultipleValues',
+            `Rule ${name}: ${f} and ${f}s are both set.`,
+          );
         for (const p of one !== undefined ? [one] : many) {
           const m = /^(\d+)(?:-(\d+))?$/.exec(p);
-          if (p !== '*' && (!m || Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535 || Number(m[2] ?? m[1]) < Number(m[1]))) {
+          if (
+            p !== '*' &&
+            (!m || Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535 || Number(m[2] ?? m[1]) < Number(m[1]))
+          ) {
             throw new HttpError(400, 'SecurityRuleInvalidPortRange', `Rule ${name}: invalid port range ${p}.`);
           }
         }
@@ -524,12 +686,18 @@ export class ArmEmulator {
     const name = String(sent['name']);
     const props: JsonObject = { ...((sent['properties'] as JsonObject | undefined) ?? {}) };
     // Azure fills the unused plural fields with [] on read (trap 7).
-    for (const f of ['sourcePortRanges', 'destinationPortRanges', 'sourceAddressPrefixes', 'destinationAddressPrefixes']) {
+    for (const f of [
+      'sourcePortRanges',
+      'destinationPortRanges',
+      'sourceAddressPrefixes',
+      'destinationAddressPrefixes',
+    ]) {
       if (props[f] === undefined) props[f] = [];
     }
     props['provisioningState'] = 'Succeeded';
     // A rule sent back unchanged (key order aside) keeps its etag: what "untouched" means on the wire.
-    const etag = previous && sortedJson(previous['properties']) === sortedJson(props) ? String(previous['etag']) : this.#etag();
+    const etag =
+      previous && sortedJson(previous['properties']) === sortedJson(props) ? String(previous['etag']) : this.#etag();
     return {
       name,
       id: `${this.#id(rg, 'networkSecurityGroups', nsg)}/securityRules/${name}`,
@@ -540,7 +708,12 @@ export class ArmEmulator {
   }
 
   #defaultRule(nsg: NsgRecord, template: JsonObject): JsonObject {
-    return { ...template, id: `${this.#id(nsg.rg, 'networkSecurityGroups', nsg.name)}/defaultSecurityRules/${String(template['name'])}`, etag: nsg.etag, type: `${NETWORK}/networkSecurityGroups/defaultSecurityRules` };
+    return {
+      ...template,
+      id: `${this.#id(nsg.rg, 'networkSecurityGroups', nsg.name)}/defaultSecurityRules/${String(template['name'])}`,
+      etag: nsg.etag,
+      type: `${NETWORK}/networkSecurityGroups/defaultSecurityRules`,
+    };
   }
 
   #nsgBody(n: NsgRecord, state: string): JsonObject {
@@ -574,19 +747,39 @@ export class ArmEmulator {
     };
   }
 
-  #asg(method: string, rg: string, name: string, body: unknown, ifMatch?: string, ifNoneMatch?: string): { status: number; body?: unknown; headers?: Record<string, string> } {
+  #asg(
+    method: string,
+    rg: string,
+    name: string,
+    body: unknown,
+    ifMatch?: string,
+    ifNoneMatch?: string,
+  ): { status: number; body?: unknown; headers?: Record<string, string> } {
     const k = key(rg, name);
     const existing = this.#asgs.get(k);
     if (method === 'GET') {
-      if (!existing) throw new HttpError(404, 'ResourceNotFound', `The Resource '${NETWORK}/applicationSecurityGroups/${name}' under resource group '${rg}' was not found.`);
+      if (!existing)
+        throw new HttpError(
+          404,
+          'ResourceNotFound',
+          `The Resource '${NETWORK}/applicationSecurityGroups/${name}' under resource group '${rg}' was not found.`,
+        );
       return { status: 200, body: this.#asgBody(existing) };
     }
     // ARM conditional requests (the lock, src/lock.ts): If-None-Match: * creates only; If-Match deletes only that version.
     if (method === 'PUT' && ifNoneMatch === '*' && existing) {
-      throw new HttpError(412, 'PreconditionFailed', `The resource ${NETWORK}/applicationSecurityGroups/${name} already exists (If-None-Match: *).`);
+      throw new HttpError(
+        412,
+        'PreconditionFailed',
+        `The resource ${NETWORK}/applicationSecurityGroups/${name} already exists (If-None-Match: *).`,
+      );
     }
     if (method === 'DELETE' && existing && ifMatch !== undefined && ifMatch !== '*' && ifMatch !== existing.etag) {
-      throw new HttpError(412, 'PreconditionFailed', `The etag ${ifMatch} does not match the current etag of ASG ${name}.`);
+      throw new HttpError(
+        412,
+        'PreconditionFailed',
+        `The etag ${ifMatch} does not match the current etag of ASG ${name}.`,
+      );
     }
     if (method === 'DELETE') {
       if (!existing) return { status: 204 };
@@ -594,9 +787,16 @@ export class ArmEmulator {
       for (const nsg of this.#nsgs.values()) {
         for (const r of nsg.rules) {
           const p = r['properties'] as JsonObject;
-          const refs = [...((p['sourceApplicationSecurityGroups'] as JsonObject[] | undefined) ?? []), ...((p['destinationApplicationSecurityGroups'] as JsonObject[] | undefined) ?? [])];
+          const refs = [
+            ...((p['sourceApplicationSecurityGroups'] as JsonObject[] | undefined) ?? []),
+            ...((p['destinationApplicationSecurityGroups'] as JsonObject[] | undefined) ?? []),
+          ];
           if (refs.some((x) => String(x['id']).toLowerCase() === id)) {
-            throw new HttpError(400, 'InUseApplicationSecurityGroupCannotBeDeleted', `Application security group ${id} cannot be deleted because it is in use by security rule ${String(r['id'])}.`);
+            throw new HttpError(
+              400,
+              'InUseApplicationSecurityGroupCannotBeDeleted',
+              `Application security group ${id} cannot be deleted because it is in use by security rule ${String(r['id'])}.`,
+            );
           }
         }
       }
@@ -607,12 +807,26 @@ export class ArmEmulator {
     if (method !== 'PUT') throw new HttpError(405, 'MethodNotAllowed', method);
     this.#schema('2025-05-01/applicationSecurityGroup.json', 'ApplicationSecurityGroup', body);
     const b = body as JsonObject;
-    if (!b['location']) throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
+    if (!b['location'])
+      throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
     if (!RULE_NAME.test(name)) throw new HttpError(400, 'InvalidResourceName', `Resource name ${name} is invalid.`);
-    const rec: AsgRecord = { name: existing?.name ?? name, rg, location: String(b['location']), tags: b['tags'] as Record<string, string> | undefined, etag: this.#etag() };
+    const rec: AsgRecord = {
+      name: existing?.name ?? name,
+      rg,
+      location: String(b['location']),
+      tags: b['tags'] as Record<string, string> | undefined,
+      etag: this.#etag(),
+    };
     this.#asgs.set(k, rec);
     const op = this.#startOperation(undefined, rec.location);
-    return { status: existing ? 200 : 201, body: { ...this.#asgBody(rec), properties: { ...(ASG_TEMPLATE['properties'] as JsonObject), provisioningState: 'Updating' } }, headers: { 'azure-asyncoperation': op.asyncUrl } };
+    return {
+      status: existing ? 200 : 201,
+      body: {
+        ...this.#asgBody(rec),
+        properties: { ...(ASG_TEMPLATE['properties'] as JsonObject), provisioningState: 'Updating' },
+      },
+      headers: { 'azure-asyncoperation': op.asyncUrl },
+    };
   }
 
   // ── Firewall policy rule collection groups ──────────────────────────────────────────────────
@@ -627,13 +841,20 @@ export class ArmEmulator {
     };
   }
 
-  #rcg(method: string, rg: string, policy: string, name: string, body: unknown): { status: number; body?: unknown; headers?: Record<string, string> } {
+  #rcg(
+    method: string,
+    rg: string,
+    policy: string,
+    name: string,
+    body: unknown,
+  ): { status: number; body?: unknown; headers?: Record<string, string> } {
     const k = key(rg, policy, name);
     const lock = key(rg, policy);
     const existing = this.#rcgs.get(k);
     const location = this.#policies.get(lock)!.location;
     if (method === 'GET') {
-      if (!existing) throw new HttpError(404, 'NotFound', `Rule collection group ${name} not found in policy ${policy}.`);
+      if (!existing)
+        throw new HttpError(404, 'NotFound', `Rule collection group ${name} not found in policy ${policy}.`);
       return { status: 200, body: this.#rcgBody(rg, policy, existing, 'Succeeded') };
     }
     if (method === 'DELETE') {
@@ -647,18 +868,28 @@ export class ArmEmulator {
     this.#schema('2026-07-01/firewallPolicy.json', 'FirewallPolicyRuleCollectionGroup', body);
     this.#checkLock(lock);
     const props = ((body as JsonObject)['properties'] as JsonObject | undefined) ?? {};
-    if (JSON.stringify(props).length > 2 * 1024 * 1024) throw new HttpError(400, 'FirewallPolicyRuleCollectionGroupTooLarge', 'The rule collection group exceeds 2 MB.');
+    if (JSON.stringify(props).length > 2 * 1024 * 1024)
+      throw new HttpError(400, 'FirewallPolicyRuleCollectionGroupTooLarge', 'The rule collection group exceeds 2 MB.');
     const rec: RcgRecord = { name: existing?.name ?? name, etag: this.#etag(), properties: props };
     this.#rcgs.set(k, rec);
     const op = this.#startOperation(lock, location);
-    return { status: existing ? 200 : 201, body: this.#rcgBody(rg, policy, rec, 'Updating'), headers: { 'azure-asyncoperation': op.asyncUrl } };
+    return {
+      status: existing ? 200 : 201,
+      body: this.#rcgBody(rg, policy, rec, 'Updating'),
+      headers: { 'azure-asyncoperation': op.asyncUrl },
+    };
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────────────────────
 
   #schema(file: string, definition: string, body: unknown): void {
     const problems = this.#validator.validateRequest(file, definition, body);
-    if (problems.length > 0) throw new HttpError(400, 'InvalidRequestFormat', `Cannot parse the request (${definition}): ${problems.join('; ')}`);
+    if (problems.length > 0)
+      throw new HttpError(
+        400,
+        'InvalidRequestFormat',
+        `Cannot parse the request (${definition}): ${problems.join('; ')}`,
+      );
   }
 
   #id(rg: string, type: string, name: string): string {
@@ -674,7 +905,11 @@ function sortedJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(sortedJson).join(',')}]`;
   const o = v as JsonObject;
-  return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`).join(',')}}`;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`)
+    .join(',')}}`;
 }
 
 function key(...parts: string[]): string {

@@ -33,12 +33,22 @@ export function handRuleWire(r: HandRule): WireRule {
  * children and `reserved` are what a live read would give. `desired` null: the NSG holds only the
  * unowned rules (a first apply).
  */
-export function liveStateAfter(desired: readonly Resource[] | null, unowned: readonly HandRule[], target: TargetSpec, model: string): ProviderState {
+export function liveStateAfter(
+  desired: readonly Resource[] | null,
+  unowned: readonly HandRule[],
+  target: TargetSpec,
+  model: string,
+): ProviderState {
   const cfg = azureConfig(target);
   const nsg = desired?.find((r) => r.type === AZURE_TYPES.nsg);
   const owned = (nsg?.children ?? []).map((c) => ruleToWire(c.key, c.attributes as RuleAttributes, SUBSCRIPTION));
   return stateFromRaw(
-    { nsg: { name: cfg.nsg, location: cfg.location, securityRules: [...unowned.map(handRuleWire), ...owned] }, asgs: [], rcg: null, policyFound: true },
+    {
+      nsg: { name: cfg.nsg, location: cfg.location, securityRules: [...unowned.map(handRuleWire), ...owned] },
+      asgs: [],
+      rcg: null,
+      policyFound: true,
+    },
     target,
     'live',
     { model },

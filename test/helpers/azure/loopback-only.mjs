@@ -16,7 +16,8 @@ const connect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function (...args) {
   let opts = args[0];
   if (Array.isArray(opts)) opts = opts[0];
-  if (typeof opts !== 'object' || opts === null) opts = { port: args[0], host: typeof args[1] === 'string' ? args[1] : undefined };
+  if (typeof opts !== 'object' || opts === null)
+    opts = { port: args[0], host: typeof args[1] === 'string' ? args[1] : undefined };
   if (typeof opts.path !== 'string') {
     const host = opts.host ?? 'localhost';
     if (!LOOPBACK.test(String(host))) {

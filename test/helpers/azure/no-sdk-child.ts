@@ -18,7 +18,13 @@ const target = rules.targets.find((t) => t.name === 'azure-prod')!;
 const provider = createAzureProvider({ env: {} });
 const ctx = { resolved: new Map() };
 const diagnostics = provider.validate(rules, target, ctx);
-const state = await provider.read(target, { kind: 'snapshot', dir: join(REPO, 'policies/snapshots/shop') }, { model: rules.model.name, segments: rules.segments });
+const state = await provider.read(
+  target,
+  { kind: 'snapshot', dir: join(REPO, 'policies/snapshots/shop') },
+  { model: rules.model.name, segments: rules.segments },
+);
 const resources = provider.render(rules, target, { ...ctx, live: state });
 if (mode === 'live') await createNetworkClient(target, { env: {} });
-process.stdout.write(`${JSON.stringify({ diagnostics: diagnostics.length, rendered: resources.length, read: state.resources.length })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ diagnostics: diagnostics.length, rendered: resources.length, read: state.resources.length })}\n`,
+);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FIXTURES } from '../fixtures.js';
 
 /**
@@ -97,8 +97,14 @@ export class SwaggerValidator {
       this.#docs.set(rel, { file: rel, definitions: json.definitions });
     }
     for (const dir of ['2025-05-01', '2026-07-01']) {
-      this.#docs.set(`${dir}/network.json`, { file: `${dir}/network.json`, definitions: EXTERNAL_DEFINITIONS['network.json']! });
-      this.#docs.set(`${dir}/common.json`, { file: `${dir}/common.json`, definitions: EXTERNAL_DEFINITIONS['common.json']! });
+      this.#docs.set(`${dir}/network.json`, {
+        file: `${dir}/network.json`,
+        definitions: EXTERNAL_DEFINITIONS['network.json']!,
+      });
+      this.#docs.set(`${dir}/common.json`, {
+        file: `${dir}/common.json`,
+        definitions: EXTERNAL_DEFINITIONS['common.json']!,
+      });
     }
   }
 
@@ -173,15 +179,20 @@ export class SwaggerValidator {
     }
     const type = s['type'] as string | undefined;
     const isObjectSchema = type === 'object' || s['properties'] !== undefined || s['allOf'] !== undefined;
-    if (type === 'string' && typeof value !== 'string') out.push(`${path}: expected a string, got ${JSON.stringify(value)}`);
-    if (type === 'boolean' && typeof value !== 'boolean') out.push(`${path}: expected a boolean, got ${JSON.stringify(value)}`);
+    if (type === 'string' && typeof value !== 'string')
+      out.push(`${path}: expected a string, got ${JSON.stringify(value)}`);
+    if (type === 'boolean' && typeof value !== 'boolean')
+      out.push(`${path}: expected a boolean, got ${JSON.stringify(value)}`);
     if ((type === 'integer' || type === 'number') && typeof value !== 'number') {
       out.push(`${path}: expected a number, got ${JSON.stringify(value)}`);
     }
-    if (type === 'integer' && typeof value === 'number' && !Number.isInteger(value)) out.push(`${path}: expected an integer`);
+    if (type === 'integer' && typeof value === 'number' && !Number.isInteger(value))
+      out.push(`${path}: expected an integer`);
     if (typeof value === 'number') {
-      if (typeof s['minimum'] === 'number' && value < s['minimum']) out.push(`${path}: ${value} < minimum ${s['minimum']}`);
-      if (typeof s['maximum'] === 'number' && value > s['maximum']) out.push(`${path}: ${value} > maximum ${s['maximum']}`);
+      if (typeof s['minimum'] === 'number' && value < s['minimum'])
+        out.push(`${path}: ${value} < minimum ${s['minimum']}`);
+      if (typeof s['maximum'] === 'number' && value > s['maximum'])
+        out.push(`${path}: ${value} > maximum ${s['maximum']}`);
     }
     if (typeof value === 'string' && typeof s['maxLength'] === 'number' && value.length > s['maxLength']) {
       out.push(`${path}: longer than maxLength ${s['maxLength']}`);

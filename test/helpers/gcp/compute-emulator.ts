@@ -140,7 +140,9 @@ export function vendorExampleFirewalls(project: string, network: string): Firewa
     (f) => (JSON.parse(readFileSync(`${GCP_FIXTURES}/${f}`, 'utf8')) as { items: FirewallJson[] }).items,
   );
   const gcpdiag = (
-    JSON.parse(readFileSync(`${GCP_FIXTURES}/gcpdiag-fw-policy.networks.getEffectiveFirewalls.default.json`, 'utf8')) as {
+    JSON.parse(
+      readFileSync(`${GCP_FIXTURES}/gcpdiag-fw-policy.networks.getEffectiveFirewalls.default.json`, 'utf8'),
+    ) as {
       firewalls: FirewallJson[];
     }
   ).firewalls;
@@ -202,7 +204,8 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
 
   function networkUrl(n: string): string {
     const m = /(?:^|\/)projects\/([^/]+)\/global\/networks\/([^/]+)$/.exec(n) ?? /^global\/networks\/([^/]+)$/.exec(n);
-    if (!m) throw new ApiError(400, 'invalid', `Invalid value for field 'resource.network': '${n}'. The URL is malformed.`);
+    if (!m)
+      throw new ApiError(400, 'invalid', `Invalid value for field 'resource.network': '${n}'. The URL is malformed.`);
     const [p, name] = m.length === 3 ? [m[1]!, m[2]!] : [project, m[1]!];
     return `${API_ROOT}/projects/${p}/global/networks/${name}`;
   }
@@ -210,19 +213,29 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
   function checkFirewall(fw: Record<string, unknown>): void {
     const name = String(fw['name'] ?? '');
     const bad = (msg: string) => new ApiError(400, 'invalid', `Invalid value for field 'resource': ${msg}`);
-    if (!NAME_RE.test(name)) throw new ApiError(400, 'invalid', `Invalid value for field 'resource.name': '${name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'`);
-    const allowed = fw['allowed'] as unknown[] | undefined, denied = fw['denied'] as unknown[] | undefined;
-    if ((allowed?.length ?? 0) > 0 === (denied?.length ?? 0) > 0) throw bad('exactly one of allowed or denied must be set');
+    if (!NAME_RE.test(name))
+      throw new ApiError(
+        400,
+        'invalid',
+        `Invalid value for field 'resource.name': '${name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'`,
+      );
+    const allowed = fw['allowed'] as unknown[] | undefined,
+      denied = fw['denied'] as unknown[] | undefined;
+    if ((allowed?.length ?? 0) > 0 === (denied?.length ?? 0) > 0)
+      throw bad('exactly one of allowed or denied must be set');
     for (const a of [...(allowed ?? []), ...(denied ?? [])] as { IPProtocol?: string; ports?: string[] }[]) {
       const proto = String(a.IPProtocol ?? '').toLowerCase();
-      if (a.ports?.length && !['tcp', 'udp', 'sctp', '6', '17', '132'].includes(proto)) throw bad(`ports are only allowed for tcp, udp and sctp, not ${proto}`);
+      if (a.ports?.length && !['tcp', 'udp', 'sctp', '6', '17', '132'].includes(proto))
+        throw bad(`ports are only allowed for tcp, udp and sctp, not ${proto}`);
       for (const p of a.ports ?? []) {
         const m = /^(\d+)(?:-(\d+))?$/.exec(p);
-        if (!m || Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535 || Number(m[2] ?? m[1]) < Number(m[1])) throw bad(`invalid port '${p}'`);
+        if (!m || Number(m[1]) > 65535 || Number(m[2] ?? m[1]) > 65535 || Number(m[2] ?? m[1]) < Number(m[1]))
+          throw bad(`invalid port '${p}'`);
       }
     }
     const list = (k: string) => (fw[k] as unknown[] | undefined)?.length ?? 0;
-    if (fw['direction'] === 'EGRESS' && list('sourceTags') > 0) throw bad('sourceTags cannot be used in an EGRESS rule');
+    if (fw['direction'] === 'EGRESS' && list('sourceTags') > 0)
+      throw bad('sourceTags cannot be used in an EGRESS rule');
     if (list('targetServiceAccounts') > 0 && (list('targetTags') > 0 || list('sourceTags') > 0)) {
       throw bad('targetServiceAccounts cannot be combined with targetTags or sourceTags');
     }
@@ -231,14 +244,16 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
     }
     if (list('sourceTags') > 30) throw bad(`at most 30 sourceTags per rule, got ${list('sourceTags')}`);
     if (list('targetTags') > 70) throw bad(`at most 70 targetTags per rule, got ${list('targetTags')}`);
-    if (list('sourceServiceAccounts') > 10 || list('targetServiceAccounts') > 10) throw bad('at most 10 service accounts per rule');
+    if (list('sourceServiceAccounts') > 10 || list('targetServiceAccounts') > 10)
+      throw bad('at most 10 service accounts per rule');
     if (list('sourceRanges') > 5000 || list('destinationRanges') > 5000) throw bad('at most 5000 ranges per rule');
     const ranges = [...((fw['sourceRanges'] as string[]) ?? []), ...((fw['destinationRanges'] as string[]) ?? [])];
     if (ranges.some((r) => r.includes(':')) && ranges.some((r) => !r.includes(':'))) {
       throw bad('IPv4 and IPv6 ranges cannot be mixed in one rule');
     }
     const priority = fw['priority'];
-    if (priority !== undefined && (typeof priority !== 'number' || priority < 0 || priority > 65535)) throw bad('priority must be 0-65535');
+    if (priority !== undefined && (typeof priority !== 'number' || priority < 0 || priority > 65535))
+      throw bad('priority must be 0-65535');
     if (((fw['description'] as string | undefined)?.length ?? 0) > 2048) throw bad('description longer than 2048');
   }
 
@@ -251,7 +266,8 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
     const id = String(++seq);
     const name = `operation-${Date.now()}-${id}`;
     const failureIdx = operationFailures.findIndex(
-      (f) => f.count > 0 && (f.method === method || f.method === '*') && (f.target === undefined || f.target === target),
+      (f) =>
+        f.count > 0 && (f.method === method || f.method === '*') && (f.target === undefined || f.target === target),
     );
     const failure = failureIdx >= 0 ? operationFailures[failureIdx] : undefined;
     if (failure) failure.count--;
@@ -292,7 +308,12 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
 
   function getPolicy(name: string): PolicyState {
     const p = policies.get(name);
-    if (!p) throw new ApiError(404, 'notFound', `The resource 'projects/${project}/global/firewallPolicies/${name}' was not found`);
+    if (!p)
+      throw new ApiError(
+        404,
+        'notFound',
+        `The resource 'projects/${project}/global/firewallPolicies/${name}' was not found`,
+      );
     return p;
   }
 
@@ -314,15 +335,21 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
   function checkPolicyRule(rule: Record<string, unknown>): void {
     const bad = (msg: string) => new ApiError(400, 'invalid', `Invalid value for field 'resource': ${msg}`);
     if (typeof rule['priority'] !== 'number') throw bad('priority is required');
-    if (!['allow', 'deny', 'goto_next', 'apply_security_profile_group'].includes(String(rule['action']))) throw bad(`invalid action ${String(rule['action'])}`);
+    if (!['allow', 'deny', 'goto_next', 'apply_security_profile_group'].includes(String(rule['action'])))
+      throw bad(`invalid action ${String(rule['action'])}`);
     const match = rule['match'] as Record<string, unknown[] | undefined> | undefined;
     if (!match) throw bad('match is required');
     if ((match['destFqdns']?.length ?? 0) > 100) throw bad('at most 100 destFqdns per rule');
-    if ((match['destFqdns']?.length ?? 0) > 0 && rule['direction'] !== 'EGRESS') throw bad('destFqdns only in EGRESS rules');
+    if ((match['destFqdns']?.length ?? 0) > 0 && rule['direction'] !== 'EGRESS')
+      throw bad('destFqdns only in EGRESS rules');
     if (!match['layer4Configs']?.length) throw bad('match.layer4Configs is required');
   }
 
-  function handle(match: MatchedRequest, body: unknown, requestKey: string | undefined): { status: number; json: unknown; deduped?: boolean } {
+  function handle(
+    match: MatchedRequest,
+    body: unknown,
+    requestKey: string | undefined,
+  ): { status: number; json: unknown; deduped?: boolean } {
     if (match.pathParams['project'] !== project) {
       throw new ApiError(404, 'notFound', `The resource 'projects/${match.pathParams['project']}' was not found`);
     }
@@ -362,14 +389,23 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
       }
       case 'firewalls.get': {
         const fw = firewalls.get(fwName);
-        if (!fw) throw new ApiError(404, 'notFound', `The resource 'projects/${project}/global/firewalls/${fwName}' was not found`);
+        if (!fw)
+          throw new ApiError(
+            404,
+            'notFound',
+            `The resource 'projects/${project}/global/firewalls/${fwName}' was not found`,
+          );
         return { status: 200, json: fw };
       }
       case 'firewalls.insert': {
         const fw = body as Record<string, unknown>;
         const name = String(fw['name'] ?? '');
         if (firewalls.has(name) || pendingInserts.has(name)) {
-          throw new ApiError(409, 'alreadyExists', `The resource 'projects/${project}/global/firewalls/${name}' already exists`);
+          throw new ApiError(
+            409,
+            'alreadyExists',
+            `The resource 'projects/${project}/global/firewalls/${name}' already exists`,
+          );
         }
         checkFirewall({ direction: 'INGRESS', ...fw });
         const filled = fillDefaults(fw, String(++seq), new Date().toISOString());
@@ -385,13 +421,26 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
       case 'firewalls.patch':
       case 'firewalls.update': {
         const live = firewalls.get(fwName);
-        if (!live) throw new ApiError(404, 'notFound', `The resource 'projects/${project}/global/firewalls/${fwName}' was not found`);
+        if (!live)
+          throw new ApiError(
+            404,
+            'notFound',
+            `The resource 'projects/${project}/global/firewalls/${fwName}' was not found`,
+          );
         const fw = body as Record<string, unknown>;
         if (fw['name'] !== undefined && fw['name'] !== fwName) {
-          throw new ApiError(400, 'invalid', `Invalid value for field 'resource.name': '${String(fw['name'])}'. Resource name cannot be changed.`);
+          throw new ApiError(
+            400,
+            'invalid',
+            `Invalid value for field 'resource.name': '${String(fw['name'])}'. Resource name cannot be changed.`,
+          );
         }
         if (fw['direction'] !== undefined && fw['direction'] !== live['direction']) {
-          throw new ApiError(400, 'invalid', `Invalid value for field 'resource.direction': '${String(fw['direction'])}'. Direction cannot be changed.`);
+          throw new ApiError(
+            400,
+            'invalid',
+            `Invalid value for field 'resource.direction': '${String(fw['direction'])}'. Direction cannot be changed.`,
+          );
         }
         let next: Record<string, unknown>;
         if (match.method === 'firewalls.patch') {
@@ -407,18 +456,34 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
         for (const k of ['kind', 'id', 'creationTimestamp', 'selfLink']) delete next[k];
         checkFirewall(next);
         const filled = fillDefaults(next, String(live['id']), String(live['creationTimestamp']));
-        return { status: 200, json: startOperation(match.method, fwName, selfLink(fwName), () => firewalls.set(fwName, filled)) };
+        return {
+          status: 200,
+          json: startOperation(match.method, fwName, selfLink(fwName), () => firewalls.set(fwName, filled)),
+        };
       }
       case 'firewalls.delete': {
-        if (!firewalls.has(fwName)) throw new ApiError(404, 'notFound', `The resource 'projects/${project}/global/firewalls/${fwName}' was not found`);
-        return { status: 200, json: startOperation(match.method, fwName, selfLink(fwName), () => firewalls.delete(fwName)) };
+        if (!firewalls.has(fwName))
+          throw new ApiError(
+            404,
+            'notFound',
+            `The resource 'projects/${project}/global/firewalls/${fwName}' was not found`,
+          );
+        return {
+          status: 200,
+          json: startOperation(match.method, fwName, selfLink(fwName), () => firewalls.delete(fwName)),
+        };
       }
       case 'networkFirewallPolicies.get':
         return { status: 200, json: policyJson(getPolicy(match.pathParams['firewallPolicy'] ?? '')) };
       case 'networkFirewallPolicies.getRule': {
         const p = getPolicy(match.pathParams['firewallPolicy'] ?? '');
         const rule = p.rules.get(Number(q['priority'] ?? 0));
-        if (!rule) throw new ApiError(400, 'invalid', `Invalid value for field 'priority': '${q['priority'] ?? ''}'. The firewall policy does not contain a rule at priority ${q['priority'] ?? ''}.`);
+        if (!rule)
+          throw new ApiError(
+            400,
+            'invalid',
+            `Invalid value for field 'priority': '${q['priority'] ?? ''}'. The firewall policy does not contain a rule at priority ${q['priority'] ?? ''}.`,
+          );
         return { status: 200, json: rule };
       }
       case 'networkFirewallPolicies.addRule': {
@@ -426,7 +491,11 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
         const rule = body as PolicyRuleJson;
         checkPolicyRule(rule);
         if (p.rules.has(rule.priority)) {
-          throw new ApiError(409, 'alreadyExists', `The firewall policy already contains a rule with priority ${rule.priority}`);
+          throw new ApiError(
+            409,
+            'alreadyExists',
+            `The firewall policy already contains a rule with priority ${rule.priority}`,
+          );
         }
         const link = `${API_ROOT}/projects/${project}/global/firewallPolicies/${p.name}`;
         return {
@@ -441,9 +510,11 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
         const p = getPolicy(match.pathParams['firewallPolicy'] ?? '');
         const priority = Number(q['priority'] ?? 0);
         const live = p.rules.get(priority);
-        if (!live) throw new ApiError(400, 'invalid', `The firewall policy does not contain a rule at priority ${priority}.`);
+        if (!live)
+          throw new ApiError(400, 'invalid', `The firewall policy does not contain a rule at priority ${priority}.`);
         const patch = body as Record<string, unknown>;
-        if (patch['priority'] !== undefined && patch['priority'] !== priority) throw new ApiError(400, 'invalid', 'Rule priority cannot be changed by patchRule');
+        if (patch['priority'] !== undefined && patch['priority'] !== priority)
+          throw new ApiError(400, 'invalid', 'Rule priority cannot be changed by patchRule');
         const next = { ...live, ...patch, priority } as PolicyRuleJson;
         checkPolicyRule(next);
         const link = `${API_ROOT}/projects/${project}/global/firewallPolicies/${p.name}`;
@@ -458,7 +529,8 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
       case 'networkFirewallPolicies.removeRule': {
         const p = getPolicy(match.pathParams['firewallPolicy'] ?? '');
         const priority = Number(q['priority'] ?? 0);
-        if (!p.rules.has(priority)) throw new ApiError(400, 'invalid', `The firewall policy does not contain a rule at priority ${priority}.`);
+        if (!p.rules.has(priority))
+          throw new ApiError(400, 'invalid', `The firewall policy does not contain a rule at priority ${priority}.`);
         if (priority >= 2147483644) throw new ApiError(400, 'invalid', 'Cannot remove a system default rule');
         const link = `${API_ROOT}/projects/${project}/global/firewallPolicies/${p.name}`;
         return {
@@ -472,7 +544,12 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
       case 'globalOperations.get':
       case 'globalOperations.wait': {
         const op = operations.get(match.pathParams['operation'] ?? '');
-        if (!op) throw new ApiError(404, 'notFound', `The resource 'projects/${project}/global/operations/${match.pathParams['operation']}' was not found`);
+        if (!op)
+          throw new ApiError(
+            404,
+            'notFound',
+            `The resource 'projects/${project}/global/operations/${match.pathParams['operation']}' was not found`,
+          );
         advance(op);
         return { status: 200, json: op.json };
       }
@@ -514,7 +591,7 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
         faultReply(fault);
         return;
       }
-      let body: unknown ;
+      let body: unknown;
       try {
         body = raw.trim() === '' ? undefined : JSON.parse(raw);
       } catch {
@@ -524,7 +601,14 @@ export async function startComputeEmulator(options: ComputeEmulatorOptions): Pro
       const requestKey = requestId ? `${httpMethod} ${new URL(url, 'http://x').pathname} ${requestId}` : undefined;
       try {
         const out = handle(match, body, requestKey);
-        calls.push({ method: match.method, httpMethod, url, status: fault ? fault.status : out.status, write: isWrite, deduped: out.deduped === true });
+        calls.push({
+          method: match.method,
+          httpMethod,
+          url,
+          status: fault ? fault.status : out.status,
+          write: isWrite,
+          deduped: out.deduped === true,
+        });
         if (fault) faultReply(fault);
         else send(out.status, out.json);
       } catch (err) {

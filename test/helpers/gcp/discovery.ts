@@ -117,7 +117,10 @@ export function checkRequest(
   const violations: string[] = [];
   const route = routes.find((r) => r.def.httpMethod === httpMethod && r.regex.test(parsed.pathname));
   if (!route) {
-    return { match: undefined, violations: [`${httpMethod} ${path}: no such method in the compute discovery document`] };
+    return {
+      match: undefined,
+      violations: [`${httpMethod} ${path}: no such method in the compute discovery document`],
+    };
   }
   const where = `${route.name} (${httpMethod} ${path})`;
   const m = route.regex.exec(parsed.pathname)!;
@@ -142,7 +145,8 @@ export function checkRequest(
     violations.push(...checkScalar(`${where}: query ${k}`, def, v, true));
   }
   for (const [p, def] of Object.entries(route.def.parameters ?? {})) {
-    if (def.required && def.location === 'query' && !(p in query)) violations.push(`${where}: missing required query ${p}`);
+    if (def.required && def.location === 'query' && !(p in query))
+      violations.push(`${where}: missing required query ${p}`);
   }
   const trimmed = body.trim();
   if (route.def.request) {
@@ -154,7 +158,8 @@ export function checkRequest(
       } catch {
         violations.push(`${where}: request body is not JSON`);
       }
-      if (json !== undefined) violations.push(...checkValue(doc, `${where}: body`, { $ref: route.def.request.$ref }, json));
+      if (json !== undefined)
+        violations.push(...checkValue(doc, `${where}: body`, { $ref: route.def.request.$ref }, json));
     }
   } else if (trimmed !== '' && trimmed !== '{}' && trimmed !== '""') {
     // The REST stub of google-gax sends `""` (a JSON empty string) for body-less POSTs such as wait.
@@ -163,7 +168,12 @@ export function checkRequest(
   return { match: { method: route.name, pathParams, query }, violations };
 }
 
-function checkScalar(where: string, def: DiscoveryParam | DiscoverySchema, value: unknown, fromQuery: boolean): string[] {
+function checkScalar(
+  where: string,
+  def: DiscoveryParam | DiscoverySchema,
+  value: unknown,
+  fromQuery: boolean,
+): string[] {
   const type = def.type;
   if (type === 'integer') {
     const s = typeof value === 'number' ? String(value) : value;
@@ -204,7 +214,8 @@ function checkValue(doc: DiscoveryDoc, where: string, schema: DiscoverySchema, v
         out.push(`${where}.${k}: unknown field (schema ${resolved.id ?? schema.$ref ?? 'object'})`);
         continue;
       }
-      if (/^\[Output Only\]|^Output only/i.test(prop.description ?? '')) out.push(`${where}.${k}: output-only field sent`);
+      if (/^\[Output Only\]|^Output only/i.test(prop.description ?? ''))
+        out.push(`${where}.${k}: output-only field sent`);
       out.push(...checkValue(doc, `${where}.${k}`, prop, v));
     }
     return out;

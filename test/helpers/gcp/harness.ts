@@ -42,7 +42,9 @@ export interface GcpHarness {
 }
 
 /** Starts a harness with an empty project `shop-prod` holding the policy `shop-egress`. */
-export async function startGcpHarness(options: { pageSize?: number; operationPolls?: number } = {}): Promise<GcpHarness> {
+export async function startGcpHarness(
+  options: { pageSize?: number; operationPolls?: number } = {},
+): Promise<GcpHarness> {
   const emulator = await startComputeEmulator({ project: 'shop-prod', operationPolls: options.operationPolls ?? 2 });
   emulator.seedPolicy('shop-egress');
   // One set of real clients for the whole test (creating them loads the compute protos);
@@ -60,7 +62,10 @@ export async function startGcpHarness(options: { pageSize?: number; operationPol
   await copyFile(join(repo, 'policies/shop.yaml'), join(dir, 'shop.yaml'));
   await copyFile(join(repo, 'policies/guardrails/baseline.yaml'), join(dir, 'guardrails/baseline.yaml'));
   const modelPath = join(dir, 'shop.yaml');
-  const resolver = async (fqdn: string) => ({ ipv4: [...(SHOP_DNS[fqdn]?.ipv4 ?? [])], ipv6: [...(SHOP_DNS[fqdn]?.ipv6 ?? [])] });
+  const resolver = async (fqdn: string) => ({
+    ipv4: [...(SHOP_DNS[fqdn]?.ipv4 ?? [])],
+    ipv6: [...(SHOP_DNS[fqdn]?.ipv6 ?? [])],
+  });
   const providers = (id: string) => (id === 'gcp' ? provider : undefined);
   const source = () => ({ kind: 'live' as const, endpoint: emulator.url });
   const compile = async (): Promise<RuleSet> => {

@@ -13,7 +13,9 @@ import { createGcpClients } from '../../../providers/gcp/read.js';
  */
 
 const sdkModules = (): number =>
-  Object.keys(createRequire(import.meta.url).cache).filter((k) => /[\\/](?:@google-cloud[\\/]compute|google-auth-library|google-gax)[\\/]/.test(k)).length;
+  Object.keys(createRequire(import.meta.url).cache).filter((k) =>
+    /[\\/](?:@google-cloud[\\/]compute|google-auth-library|google-gax)[\\/]/.test(k),
+  ).length;
 
 const repo = join(import.meta.dirname, '../../..');
 const compiled = await compileFile(join(repo, 'policies/shop.yaml'), { cwd: repo });
@@ -23,8 +25,17 @@ const provider = createGcpProvider();
 const ctx = { resolved: new Map() };
 const diagnostics = provider.validate(compiled.value, target, ctx);
 const resources = provider.render(compiled.value, target, ctx);
-const state = await provider.read(target, { kind: 'snapshot', dir: join(repo, 'policies/snapshots/shop') }, { model: 'shop' });
-const out: Record<string, number> = { rendered: resources.length, read: state.resources.length, errors: diagnostics.filter((d) => d.severity === 'error').length, sdk: sdkModules() };
+const state = await provider.read(
+  target,
+  { kind: 'snapshot', dir: join(repo, 'policies/snapshots/shop') },
+  { model: 'shop' },
+);
+const out: Record<string, number> = {
+  rendered: resources.length,
+  read: state.resources.length,
+  errors: diagnostics.filter((d) => d.severity === 'error').length,
+  sdk: sdkModules(),
+};
 if (process.argv.includes('live')) {
   const clients = await createGcpClients('http://127.0.0.1:9');
   out['sdkAfterClients'] = sdkModules();

@@ -35,7 +35,11 @@ export async function startKubernetesHarness(options: { readonly pageSize?: numb
   const server = await startKubernetesApiServer();
   const dir = await mkdtemp(join(tmpdir(), 'bulkhead-k8s-'));
   const kubeconfig = server.writeKubeconfig(dir);
-  const provider = createKubernetesProvider({ kubeconfig, pageSize: options.pageSize ?? 2, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 } }) as unknown as Provider;
+  const provider = createKubernetesProvider({
+    kubeconfig,
+    pageSize: options.pageSize ?? 2,
+    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+  }) as unknown as Provider;
   const providers = (id: string) => (id === 'kubernetes' ? provider : undefined);
   const source = () => ({ kind: 'live' as const });
   const resolver = async () => ({ ipv4: [], ipv6: [] });

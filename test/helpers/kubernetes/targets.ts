@@ -1,5 +1,9 @@
 import type { RuleSet } from '../../../src/compile/types.js';
-import type { KubernetesSegmentBinding, KubernetesTarget, KubernetesTargetConfig } from '../../../providers/kubernetes/target.js';
+import type {
+  KubernetesSegmentBinding,
+  KubernetesTarget,
+  KubernetesTargetConfig,
+} from '../../../providers/kubernetes/target.js';
 import { pos } from '../rulesets.js';
 
 /** A Kubernetes target for tests (namespace `shop` unless told). */
@@ -8,6 +12,12 @@ export function kubeTarget(name = 'k8s-test', config: Partial<KubernetesTargetCo
 }
 
 /** The RuleSet with Kubernetes bindings on some segments (as the core will carry them). */
-export function withBindings(rules: RuleSet, bindings: { readonly [segment: string]: KubernetesSegmentBinding }): RuleSet {
-  return { ...rules, segments: rules.segments.map((s) => (bindings[s.name] ? { ...s, kubernetes: bindings[s.name] } : s)) };
+export function withBindings(
+  rules: RuleSet,
+  bindings: { readonly [segment: string]: KubernetesSegmentBinding },
+): RuleSet {
+  return {
+    ...rules,
+    segments: rules.segments.map((s) => (bindings[s.name] ? { ...s, kubernetes: bindings[s.name] } : s)),
+  };
 }

@@ -23,7 +23,13 @@ const VPC = 'vpc-0be0c0000000000a1';
 /** A model of n segments, each receiving tcp/8080 and tcp/9000 from the next 10 segments. */
 function benchModel(n: number, extra = ''): string {
   const name = (i: number) => `s${String(i % n).padStart(4, '0')}`;
-  const lines = ['bulkhead: 1', 'name: bench', 'targets:', `  aws-prod: { aws: { region: eu-west-1, vpc: ${VPC} } }`, 'segments:'];
+  const lines = [
+    'bulkhead: 1',
+    'name: bench',
+    'targets:',
+    `  aws-prod: { aws: { region: eu-west-1, vpc: ${VPC} } }`,
+    'segments:',
+  ];
   for (let i = 0; i < n; i++) {
     const from = Array.from({ length: PEERS }, (_, k) => `{ from: ${name(i + k + 1)}, ports: [tcp/8080, tcp/9000] }`);
     if (i === 0 && extra) from.unshift(extra);
@@ -76,7 +82,11 @@ describe(`API calls for a ${SEGMENTS}-segment model`, () => {
     await writeFile(file, benchModel(SEGMENTS, `{ from: ${half}, ports: [tcp/7000] }`));
     const more = await compile(file);
     const addPlan = await createPlan(more, options);
-    expect(addPlan.targets[0]!.changes.map((c) => `${c.action} ${c.name} ${c.childChanges.map((cc) => `${cc.action} ${cc.key}`).join()}`)).toEqual([
+    expect(
+      addPlan.targets[0]!.changes.map(
+        (c) => `${c.action} ${c.name} ${c.childChanges.map((cc) => `${cc.action} ${cc.key}`).join()}`,
+      ),
+    ).toEqual([
       `update bench-s0000 create ingress tcp 7000-7000 sg:bench-${half}`,
       `update bench-${half} create egress tcp 7000-7000 sg:bench-s0000`,
     ]);

@@ -21,7 +21,9 @@ import { compile, createVpc, engine, FAKE_CREDENTIALS, rawClient, REGION } from 
 const SEGMENTS = 1000;
 
 /** A proxy that forwards to `upstream` and counts EC2 Query actions. */
-async function countingProxy(upstream: string): Promise<{ url: string; counts: Map<string, number>; close(): Promise<void> }> {
+async function countingProxy(
+  upstream: string,
+): Promise<{ url: string; counts: Map<string, number>; close(): Promise<void> }> {
   const counts = new Map<string, number>();
   const target = new URL(upstream);
   const server: Server = createServer((req, res) => {
@@ -31,10 +33,19 @@ async function countingProxy(upstream: string): Promise<{ url: string; counts: M
       const body = Buffer.concat(chunks);
       const action = new URLSearchParams(body.toString('utf8')).get('Action') ?? `${req.method} ${req.url}`;
       counts.set(action, (counts.get(action) ?? 0) + 1);
-      const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-      });
+      const up = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: target.host },
+        },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+        },
+      );
       up.on('error', () => res.destroy());
       up.end(body);
     });
@@ -42,7 +53,11 @@ async function countingProxy(upstream: string): Promise<{ url: string; counts: M
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, counts, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counts,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 let moto: MotoServer;
@@ -63,8 +78,14 @@ describe(`AWS reads of a ${SEGMENTS}-segment plan against moto`, () => {
     const vpc = await createVpc(client);
     dir = await mkdtemp(join(tmpdir(), 'bulkhead-aws-counts-'));
     const file = join(dir, 'estate.yaml');
-    const segments = Array.from({ length: SEGMENTS }, (_, i) => `  s${i}: { ingress: [{ from: s${(i + 1) % SEGMENTS}, ports: [tcp/443] }] }`);
-    await writeFile(file, `bulkhead: 1\nname: estate\ntargets:\n  aws-prod: { aws: { region: eu-west-1, vpc: ${vpc} } }\nsegments:\n${segments.join('\n')}\n`);
+    const segments = Array.from(
+      { length: SEGMENTS },
+      (_, i) => `  s${i}: { ingress: [{ from: s${(i + 1) % SEGMENTS}, ports: [tcp/443] }] }`,
+    );
+    await writeFile(
+      file,
+      `bulkhead: 1\nname: estate\ntargets:\n  aws-prod: { aws: { region: eu-west-1, vpc: ${vpc} } }\nsegments:\n${segments.join('\n')}\n`,
+    );
     const rules = await compile(file);
     // The groups as an earlier apply left them (Bulkhead's tags), a few at a time (moto answers an
     // HTML error page now and then under concurrent writes: the seeding client retries).
@@ -77,7 +98,15 @@ describe(`AWS reads of a ${SEGMENTS}-segment plan against moto`, () => {
               GroupName: `estate-s${i + k}`,
               Description: `Bulkhead estate: segment s${i + k}`,
               VpcId: vpc,
-              TagSpecifications: [{ ResourceType: 'security-group', Tags: [{ Key: OWNER_KEY, Value: 'estate' }, { Key: SEGMENT_TAG, Value: `s${i + k}` }] }],
+              TagSpecifications: [
+                {
+                  ResourceType: 'security-group',
+                  Tags: [
+                    { Key: OWNER_KEY, Value: 'estate' },
+                    { Key: SEGMENT_TAG, Value: `s${i + k}` },
+                  ],
+                },
+              ],
             }),
           ),
         ),
@@ -87,14 +116,24 @@ describe(`AWS reads of a ${SEGMENTS}-segment plan against moto`, () => {
     const proxy = await countingProxy(moto.url);
     try {
       const plan = await engine(proxy.url).plan(rules);
-      expect(allDiagnostics(plan).filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([]);
+      expect(
+        allDiagnostics(plan)
+          .filter((d) => d.severity === 'error')
+          .map((d) => d.message),
+      ).toEqual([]);
       const prior = plan.targets[0]!.prior;
       expect(prior.length).toBe(SEGMENTS); // every group was read (and found to be the model's)
       const groups = SEGMENTS + 1; // and the VPC's default group
       const counts = Object.fromEntries(proxy.counts);
-      expect(Object.keys(counts).sort()).toEqual(['DescribeManagedPrefixLists', 'DescribeSecurityGroupRules', 'DescribeSecurityGroups']);
+      expect(Object.keys(counts).sort()).toEqual([
+        'DescribeManagedPrefixLists',
+        'DescribeSecurityGroupRules',
+        'DescribeSecurityGroups',
+      ]);
       expect(counts['DescribeSecurityGroups']).toBeLessThanOrEqual(Math.ceil(groups / 1000));
-      expect(counts['DescribeSecurityGroupRules']).toBeLessThanOrEqual(Math.ceil(SEGMENTS / 200) * Math.ceil((200 * 2) / 1000));
+      expect(counts['DescribeSecurityGroupRules']).toBeLessThanOrEqual(
+        Math.ceil(SEGMENTS / 200) * Math.ceil((200 * 2) / 1000),
+      );
       expect(counts['DescribeManagedPrefixLists']).toBe(1);
     } finally {
       await proxy.close();

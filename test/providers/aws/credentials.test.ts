@@ -15,9 +15,20 @@ import { awsTarget } from '../../helpers/rulesets.js';
 // chain never leaves the machine; the endpoint is a closed loopback port besides.
 
 const CHAIN_ENV = [
-  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE',
-  'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
-  'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'HOME',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_DEFAULT_PROFILE',
+  'AWS_CONFIG_FILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_EC2_METADATA_DISABLED',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_ARN',
+  'HOME',
 ];
 const saved = Object.fromEntries(CHAIN_ENV.map((k) => [k, process.env[k]]));
 let home: string;
@@ -56,10 +67,12 @@ const target = (profile?: string) => {
 };
 
 async function readError(profile?: string): Promise<ProviderError> {
-  const err = await createAwsProvider().read(target(profile), { kind: 'live' }, { model: 'shop', segments: [] }).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const err = await createAwsProvider()
+    .read(target(profile), { kind: 'live' }, { model: 'shop', segments: [] })
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   expect(err).toBeInstanceOf(ProviderError);
   return err as ProviderError;
 }
@@ -77,22 +90,38 @@ describe('AWS without credentials', () => {
   it('names a profile that is not in the shared files', async () => {
     const err = await readError('nope');
     expect(err.code).toBe('credentials');
-    expect(err.message).toMatch(/^target aws-prod: no AWS credentials: profile nope is not in the shared config or credentials files \(tried .*, profile nope, SSO, container and instance metadata\): run 'aws configure'/);
+    expect(err.message).toMatch(
+      /^target aws-prod: no AWS credentials: profile nope is not in the shared config or credentials files \(tried .*, profile nope, SSO, container and instance metadata\): run 'aws configure'/,
+    );
     expect(err.message).not.toContain('\n');
   });
 
   it('says an expired SSO session needs aws sso login', async () => {
     const startUrl = 'https://example.awsapps.com/start';
-    await writeFile(join(home, 'config'), [
-      '[profile sso-dev]', `sso_start_url = ${startUrl}`, 'sso_region = eu-west-1', 'sso_account_id = 111122223333', 'sso_role_name = Dev', 'region = eu-west-1', '',
-    ].join('\n'));
+    await writeFile(
+      join(home, 'config'),
+      [
+        '[profile sso-dev]',
+        `sso_start_url = ${startUrl}`,
+        'sso_region = eu-west-1',
+        'sso_account_id = 111122223333',
+        'sso_role_name = Dev',
+        'region = eu-west-1',
+        '',
+      ].join('\n'),
+    );
     const cache = join(home, '.aws', 'sso', 'cache');
     await mkdir(cache, { recursive: true });
     const name = createHash('sha1').update(startUrl).digest('hex');
-    await writeFile(join(cache, `${name}.json`), JSON.stringify({ startUrl, region: 'eu-west-1', accessToken: 'x', expiresAt: '2020-01-01T00:00:00Z' }));
+    await writeFile(
+      join(cache, `${name}.json`),
+      JSON.stringify({ startUrl, region: 'eu-west-1', accessToken: 'x', expiresAt: '2020-01-01T00:00:00Z' }),
+    );
     const err = await readError('sso-dev');
     expect(err.code).toBe('credentials');
-    expect(err.message).toBe("target aws-prod: the AWS SSO session of profile sso-dev has expired: run 'aws sso login --profile sso-dev', or plan offline with --snapshots DIR");
+    expect(err.message).toBe(
+      "target aws-prod: the AWS SSO session of profile sso-dev has expired: run 'aws sso login --profile sso-dev', or plan offline with --snapshots DIR",
+    );
   });
 
   it('plan, drift and export exit 1 with that one line and no stack trace', async () => {
@@ -111,7 +140,9 @@ describe('AWS without credentials', () => {
       // summary line, and no stack.
       const errors = r.stderr.split('\n').filter((l) => / error: /.test(l));
       expect(errors, argv[0]).toHaveLength(1);
-      expect(errors[0], argv[0]).toMatch(/^.*shop\.yaml:\d+:\d+: error: target aws-prod: no AWS credentials \(tried environment variables, .*--snapshots DIR \[read-failed\]$/);
+      expect(errors[0], argv[0]).toMatch(
+        /^.*shop\.yaml:\d+:\d+: error: target aws-prod: no AWS credentials \(tried environment variables, .*--snapshots DIR \[read-failed\]$/,
+      );
       expect(r.stderr, argv[0]).not.toMatch(/^\s+at /m);
       expect(r.stderr.trimEnd().split('\n').at(-1), argv[0]).toMatch(/^Error: cannot (plan|check drift|export)/);
     }

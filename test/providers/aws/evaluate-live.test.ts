@@ -26,7 +26,12 @@ beforeAll(async () => {
   // Out of band: another team's group, and an SSH-free hand rule on the owned lb group.
   await client.send(new CreateSecurityGroupCommand({ GroupName: 'ops-bastion', Description: 'ops', VpcId: vpc }));
   const lb = await groupByName(client, vpc, 'shop-lb');
-  await client.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: lb!.GroupId!, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 8443, ToPort: 8443, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
+  await client.send(
+    new AuthorizeSecurityGroupIngressCommand({
+      GroupId: lb!.GroupId!,
+      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 8443, ToPort: 8443, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+    }),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -41,7 +46,11 @@ describe('AWS evaluator on live state (moto)', () => {
     const rules = await compile(model.file);
     const target = rules.targets.find((t) => t.kind === 'aws')!;
     const plain = await provider.read(target, { kind: 'live' }, { model: 'shop', segments: rules.segments });
-    const full = await provider.read(target, { kind: 'live' }, { model: 'shop', segments: rules.segments, unowned: true });
+    const full = await provider.read(
+      target,
+      { kind: 'live' },
+      { model: 'shop', segments: rules.segments, unowned: true },
+    );
     expect(full.resources).toEqual(plain.resources);
     expect(full.fingerprint).toBe(plain.fingerprint);
     expect(plain.unowned).toBeUndefined();
@@ -55,13 +64,30 @@ describe('AWS evaluator on live state (moto)', () => {
       ['api.stripe.com', { ipv4: ['192.0.2.10/32', '192.0.2.11/32'], ipv6: ['2001:db8::10/128'] }],
       ['api.paypal.com', { ipv4: ['198.51.100.7/32'], ipv6: [] }],
     ]);
-    const { targets } = await prepareTargets(rules, { providers: (id) => (id === 'aws' ? provider : undefined), source: () => ({ kind: 'live' }), targets: ['aws-prod'], resolved });
-    const answer = explainProbe(rules, { source: { kind: 'segment', name: 'app' }, destination: { kind: 'segment', name: 'db' }, service: { kind: 'ports', protocol: 'tcp', from: 5432, to: 5432 } }, targets, resolved);
+    const { targets } = await prepareTargets(rules, {
+      providers: (id) => (id === 'aws' ? provider : undefined),
+      source: () => ({ kind: 'live' }),
+      targets: ['aws-prod'],
+      resolved,
+    });
+    const answer = explainProbe(
+      rules,
+      {
+        source: { kind: 'segment', name: 'app' },
+        destination: { kind: 'segment', name: 'db' },
+        service: { kind: 'ports', protocol: 'tcp', from: 5432, to: 5432 },
+      },
+      targets,
+      resolved,
+    );
     expect(answer.model.verdict).toBe('allow');
     const t = answer.targets[0]!;
     expect(t).toMatchObject({ target: 'aws-prod', source: 'live', verdict: 'allow' });
     expect(t.disagreement).toBeUndefined();
-    expect(t.rules.map((r) => `${r.object} ${r.direction} ${r.owned}`)).toEqual(['shop-app egress true', 'shop-db ingress true']);
+    expect(t.rules.map((r) => `${r.object} ${r.direction} ${r.owned}`)).toEqual([
+      'shop-app egress true',
+      'shop-db ingress true',
+    ]);
     for (const r of t.rules) expect(r.id).toMatch(/^sgr-/);
     const [report] = effectiveDrift(rules, targets, resolved);
     const flows = report!.findings.map((f) => `${f.source} -> ${f.destination} ${f.service} ${f.disagreement?.cause}`);

@@ -24,12 +24,36 @@ describe('AWS VPC Flow Logs reader', () => {
     expect(awsFlowLogReader.detect(sample)).toBe(true);
     expect(sink.warnings).toEqual([]);
     expect(sink.skipped).toEqual(['NODATA', 'SKIPDATA']);
-    expect(sink.records.map((r) => [r.srcAddr, r.srcPort, r.dstAddr, r.dstPort, r.protocol, r.accepted, r.packets, r.bytes, r.start, r.end])).toEqual([
+    expect(
+      sink.records.map((r) => [
+        r.srcAddr,
+        r.srcPort,
+        r.dstAddr,
+        r.dstPort,
+        r.protocol,
+        r.accepted,
+        r.packets,
+        r.bytes,
+        r.start,
+        r.end,
+      ]),
+    ).toEqual([
       ['172.31.16.139', 20641, '172.31.16.21', 22, 6, true, 20, 4249, 1418530010, 1418530070],
       ['172.31.9.69', 49761, '172.31.9.12', 3389, 6, false, 20, 4249, 1418530010, 1418530070],
       ['203.0.113.12', 0, '172.31.16.139', 0, 1, true, 4, 336, 1432917027, 1432917142],
       ['172.31.16.139', 0, '203.0.113.12', 0, 1, false, 4, 336, 1432917094, 1432917142],
-      ['2001:db8:1234:a100:8d6e:3477:df66:f105', 34892, '2001:db8:1234:a102:3304:8879:34cf:4071', 22, 6, true, 54, 8855, 1477913708, 1477913820],
+      [
+        '2001:db8:1234:a100:8d6e:3477:df66:f105',
+        34892,
+        '2001:db8:1234:a102:3304:8879:34cf:4071',
+        22,
+        6,
+        true,
+        54,
+        8855,
+        1477913708,
+        1477913820,
+      ],
     ]);
   });
 
@@ -76,7 +100,13 @@ describe('AWS VPC Flow Logs reader', () => {
 
   it('warns with file:line about malformed lines and keeps every other line', async () => {
     const lines = sample.trim().split('\n');
-    lines.splice(1, 0, '2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 x 4 1 2 ACCEPT OK', 'garbage here', '2 truncated 10.0.0.1');
+    lines.splice(
+      1,
+      0,
+      '2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 x 4 1 2 ACCEPT OK',
+      'garbage here',
+      '2 truncated 10.0.0.1',
+    );
     const sink = await parse(lines.join('\n'));
     expect(sink.records).toHaveLength(5);
     expect(sink.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`)).toEqual([

@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateNetworkInterfaceCommand, CreateSecurityGroupCommand, CreateSubnetCommand, RunInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateNetworkInterfaceCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  RunInstancesCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAwsInventoryLive } from '../../../providers/aws/inventory.js';
 import type { TargetSpec } from '../../../src/compile/types.js';
@@ -24,10 +30,16 @@ beforeAll(async () => {
   client = rawClient(moto.url);
   vpc = await createVpc(client);
   const other = await createVpc(client);
-  const subnet = (await client.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.0.1.0/24' }))).Subnet!.SubnetId!;
-  const otherSubnet = (await client.send(new CreateSubnetCommand({ VpcId: other, CidrBlock: '10.0.9.0/24' }))).Subnet!.SubnetId!;
-  const web = (await client.send(new CreateSecurityGroupCommand({ GroupName: 'shop-web', Description: 'web', VpcId: vpc }))).GroupId!;
-  const app = (await client.send(new CreateSecurityGroupCommand({ GroupName: 'shop-app', Description: 'app', VpcId: vpc }))).GroupId!;
+  const subnet = (await client.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.0.1.0/24' }))).Subnet!
+    .SubnetId!;
+  const otherSubnet = (await client.send(new CreateSubnetCommand({ VpcId: other, CidrBlock: '10.0.9.0/24' }))).Subnet!
+    .SubnetId!;
+  const web = (
+    await client.send(new CreateSecurityGroupCommand({ GroupName: 'shop-web', Description: 'web', VpcId: vpc }))
+  ).GroupId!;
+  const app = (
+    await client.send(new CreateSecurityGroupCommand({ GroupName: 'shop-app', Description: 'app', VpcId: vpc }))
+  ).GroupId!;
   const eni = (SubnetId: string, ip: string, Groups: string[], tier: string) =>
     client.send(
       new CreateNetworkInterfaceCommand({
@@ -67,8 +79,17 @@ afterAll(async () => {
 
 describe('AWS live inventory', () => {
   it('reads the interfaces of the target VPC only, with tags and security groups', async () => {
-    const target: TargetSpec = { kind: 'aws', name: 'aws-prod', pos: { file: 'm.yaml', line: 1, column: 1 }, aws: { region: REGION, vpc } };
-    const inv = await readAwsInventoryLive(target, { endpoint: moto.url }, { credentials: FAKE_CREDENTIALS, maxAttempts: 2 });
+    const target: TargetSpec = {
+      kind: 'aws',
+      name: 'aws-prod',
+      pos: { file: 'm.yaml', line: 1, column: 1 },
+      aws: { region: REGION, vpc },
+    };
+    const inv = await readAwsInventoryLive(
+      target,
+      { endpoint: moto.url },
+      { credentials: FAKE_CREDENTIALS, maxAttempts: 2 },
+    );
     expect(inv.workloads.map((w) => [w.addresses, w.tags['tier'], w.groups])).toEqual(
       expect.arrayContaining([
         [['10.0.1.10'], 'web', ['shop-web']],
@@ -87,21 +108,49 @@ describe('AWS live inventory', () => {
     );
     writeFileSync(
       join(dir, 'flows.log'),
-      ['2 123456789012 eni-1 10.0.1.10 10.0.1.20 40001 8080 6 5 500 1790000000 1790000060 ACCEPT OK', '2 123456789012 eni-1 10.0.1.10 10.0.1.20 40002 5432 6 5 500 1790000000 1790000060 ACCEPT OK'].join('\n'),
+      [
+        '2 123456789012 eni-1 10.0.1.10 10.0.1.20 40001 8080 6 5 500 1790000000 1790000060 ACCEPT OK',
+        '2 123456789012 eni-1 10.0.1.10 10.0.1.20 40002 5432 6 5 500 1790000000 1790000060 ACCEPT OK',
+      ].join('\n'),
     );
-    const r = await runCli(['audit', '--flows', 'flows.log', '--target', 'aws-prod', '--format', 'json'], { cwd: dir, env: { BULKHEAD_AWS_ENDPOINT: moto.url } });
-    expect(r.code, r.stderr).toBe(2);
-    const report = JSON.parse(r.stdout) as { flows: { source: string; destination: string; port: number; verdict: string }[] };
-    expect(report.flows.map((f) => `${f.verdict} ${f.source} -> ${f.destination} ${f.port}`)).toEqual(['deny web -> app 5432', 'allow web -> app 8080']);
-  });
-
-  it('discover --target reads the inventory live through a target of --model', async () => {
-    const r = await runCli(['discover', '--flows', 'flows.log', '--target', 'aws-prod', '--model', 'bulkhead.yaml', '--group-by', 'tag:tier', '--name', 'shop'], {
+    const r = await runCli(['audit', '--flows', 'flows.log', '--target', 'aws-prod', '--format', 'json'], {
       cwd: dir,
       env: { BULKHEAD_AWS_ENDPOINT: moto.url },
     });
+    expect(r.code, r.stderr).toBe(2);
+    const report = JSON.parse(r.stdout) as {
+      flows: { source: string; destination: string; port: number; verdict: string }[];
+    };
+    expect(report.flows.map((f) => `${f.verdict} ${f.source} -> ${f.destination} ${f.port}`)).toEqual([
+      'deny web -> app 5432',
+      'allow web -> app 8080',
+    ]);
+  });
+
+  it('discover --target reads the inventory live through a target of --model', async () => {
+    const r = await runCli(
+      [
+        'discover',
+        '--flows',
+        'flows.log',
+        '--target',
+        'aws-prod',
+        '--model',
+        'bulkhead.yaml',
+        '--group-by',
+        'tag:tier',
+        '--name',
+        'shop',
+      ],
+      {
+        cwd: dir,
+        env: { BULKHEAD_AWS_ENDPOINT: moto.url },
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`aws-${REGION}: { aws: { region: "${REGION}", vpc: "${vpc}" } }`);
-    expect(r.stdout).toMatch(/ {2}app:\n {4}ingress:\n\s+# 1 connection, [^\n]+\n\s+- \{ from: web, ports: \[tcp\/5432\] \}\n\s+# 1 connection[^\n]+\n\s+- \{ from: web, ports: \[tcp\/8080\] \}/);
+    expect(r.stdout).toMatch(
+      / {2}app:\n {4}ingress:\n\s+# 1 connection, [^\n]+\n\s+- \{ from: web, ports: \[tcp\/5432\] \}\n\s+# 1 connection[^\n]+\n\s+- \{ from: web, ports: \[tcp\/8080\] \}/,
+    );
   });
 });

@@ -7,10 +7,14 @@ import { describe, expect, it } from 'vitest';
 // `live` run loads the SDK on purpose, so a probe that could not see it would fail there.
 
 const run = async (mode: 'offline' | 'live') => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/helpers/aws/sdk-probe.ts', mode], {
-    env: { ...process.env, NODE_OPTIONS: '' },
-    timeout: 90_000,
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'test/helpers/aws/sdk-probe.ts', mode],
+    {
+      env: { ...process.env, NODE_OPTIONS: '' },
+      timeout: 90_000,
+    },
+  );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as { targets: number; resources: number; sdkModules: number };
 };
 

@@ -46,14 +46,17 @@ describe('AWS live state dependency edges', () => {
     const app = live.resources.find((r) => r.name === 'shop-app')!;
     const toPayments = app.children.filter((c) => String(c.attributes['peer']).startsWith('pl:shop-'));
     expect(toPayments.length).toBeGreaterThan(0);
-    for (const c of toPayments) expect(c.dependsOn).toEqual([`aws-prod.aws_managed_prefix_list.${String(c.attributes['peer']).slice(3)}`]);
+    for (const c of toPayments)
+      expect(c.dependsOn).toEqual([`aws-prod.aws_managed_prefix_list.${String(c.attributes['peer']).slice(3)}`]);
     // A CIDR or an AWS-managed list is no object of the plan: no edge.
-    for (const c of app.children.filter((c) => !String(c.attributes['peer']).startsWith('pl:shop-') && !String(c.attributes['peer']).startsWith('sg:'))) {
+    for (const c of app.children.filter(
+      (c) => !String(c.attributes['peer']).startsWith('pl:shop-') && !String(c.attributes['peer']).startsWith('sg:'),
+    )) {
       expect(c.dependsOn).toBeUndefined();
     }
   });
 
-  it('deleting a segment orders the revoke of another group\'s rule naming it before the group delete', async () => {
+  it("deleting a segment orders the revoke of another group's rule naming it before the group delete", async () => {
     const { plan } = await planShop(async (file) => {
       await editModel(file, /\n {2}lb: .*\n/, '\n');
       await editModel(file, '{ from: lb, ports: [tcp/8080] }', '{ from: office, ports: [tcp/8080] }');

@@ -16,7 +16,17 @@ import { buildSteps } from '../../../src/apply/build-steps.js';
 import { allDiagnostics } from '../../../src/plan/create-plan.js';
 import { driftItems } from '../../../src/plan/drift-report.js';
 import { startMoto, type MotoServer } from '../../helpers/aws/moto.js';
-import { changeLines, childLines, compile, copyShop, createVpc, editModel, engine, groupByName as findGroup, rawClient } from '../../helpers/aws/scenario.js';
+import {
+  changeLines,
+  childLines,
+  compile,
+  copyShop,
+  createVpc,
+  editModel,
+  engine,
+  groupByName as findGroup,
+  rawClient,
+} from '../../helpers/aws/scenario.js';
 import { startShim, type Ec2Shim } from '../../helpers/aws/shim.js';
 import { unownedSnapshot } from '../../helpers/aws/scenario.js';
 
@@ -80,7 +90,8 @@ describe('AWS provider with injected faults', () => {
     expect(throttled).toBe(4);
     // Each throttled call was retried by the SDK: the same action follows it.
     const throttledAt = shim.calls.flatMap((c, i) => (c.status === 503 ? [i] : []));
-    for (const i of throttledAt) expect(shim.calls.slice(i + 1).some((c) => c.action === shim.calls[i]!.action && c.status === 200)).toBe(true);
+    for (const i of throttledAt)
+      expect(shim.calls.slice(i + 1).some((c) => c.action === shim.calls[i]!.action && c.status === 200)).toBe(true);
   }, 60_000);
 
   it('follows NextToken through every Describe/Get page and plans the same', async () => {
@@ -101,7 +112,9 @@ describe('AWS provider with injected faults', () => {
     expect(pages['DescribeSecurityGroupRules']!).toBeGreaterThan(onePage['DescribeSecurityGroupRules']!);
     expect(pages['DescribeManagedPrefixLists']!).toBeGreaterThan(1);
     expect(pages['GetManagedPrefixListEntries']).toBe(3); // ipv4: 3 entries = 2 pages, ipv6: 1 entry = 1 page
-    const tokens = shim.calls.filter((c) => c.action === 'DescribeSecurityGroups').map((c) => c.params.get('NextToken'));
+    const tokens = shim.calls
+      .filter((c) => c.action === 'DescribeSecurityGroups')
+      .map((c) => c.params.get('NextToken'));
     expect(tokens).toEqual([null, 'shim-2', 'shim-4']);
   });
 
@@ -126,11 +139,15 @@ describe('AWS provider with injected faults', () => {
     await applyShop(e);
     const lb = await groupByName('shop-lb');
     // An unowned group refers to shop-lb: real EC2 refuses the delete (the shim plays it).
-    const legacy = await client.send(new CreateSecurityGroupCommand({ GroupName: 'legacy-admin', Description: 'ops', VpcId: vpc }));
-    await client.send(new AuthorizeSecurityGroupIngressCommand({
-      GroupId: legacy.GroupId,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, UserIdGroupPairs: [{ GroupId: lb.GroupId }] }],
-    }));
+    const legacy = await client.send(
+      new CreateSecurityGroupCommand({ GroupName: 'legacy-admin', Description: 'ops', VpcId: vpc }),
+    );
+    await client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: legacy.GroupId,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, UserIdGroupPairs: [{ GroupId: lb.GroupId }] }],
+      }),
+    );
     await removeLb(model.file);
     const rules = await compile(model.file);
     shim.faults.dependencyViolation.set(lb.GroupId!, Infinity);
@@ -155,7 +172,9 @@ describe('AWS provider with injected faults', () => {
   });
 
   it('refuses to plan when an unowned group holds a managed name, and says how to adopt it', async () => {
-    const squatter = await client.send(new CreateSecurityGroupCommand({ GroupName: 'shop-db', Description: 'made by hand', VpcId: vpc }));
+    const squatter = await client.send(
+      new CreateSecurityGroupCommand({ GroupName: 'shop-db', Description: 'made by hand', VpcId: vpc }),
+    );
     const e = engine(shim.url);
     const rules = await compile(model.file);
     const plan = await e.plan(rules);
@@ -170,22 +189,40 @@ describe('AWS provider with injected faults', () => {
   });
 
   it('adopts a group named by aws.groupId: manages only its tagged rules, never deletes or tags the group', async () => {
-    const existing = await client.send(new CreateSecurityGroupCommand({ GroupName: 'database-legacy', Description: 'made by hand', VpcId: vpc }));
-    await client.send(new AuthorizeSecurityGroupIngressCommand({
-      GroupId: existing.GroupId,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, IpRanges: [{ CidrIp: '10.9.0.0/16', Description: 'hand-made' }] }],
-    }));
+    const existing = await client.send(
+      new CreateSecurityGroupCommand({ GroupName: 'database-legacy', Description: 'made by hand', VpcId: vpc }),
+    );
+    await client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: existing.GroupId,
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 3306,
+            ToPort: 3306,
+            IpRanges: [{ CidrIp: '10.9.0.0/16', Description: 'hand-made' }],
+          },
+        ],
+      }),
+    );
     await editModel(model.file, 'db:  { ingress:', `db:  { aws: { groupId: ${existing.GroupId} }, ingress:`);
     const e = engine(shim.url);
     const rules = await compile(model.file);
     const plan = await e.plan(rules);
     expect(changeLines(plan)).toContain('update shop-db');
-    expect(childLines(plan).filter((l) => l.includes('shop-db:'))).toEqual(['create shop-db: ingress tcp 5432-5432 sg:shop-app']);
+    expect(childLines(plan).filter((l) => l.includes('shop-db:'))).toEqual([
+      'create shop-db: ingress tcp 5432-5432 sg:shop-app',
+    ]);
     expect((await e.apply(plan, rules)).ok).toBe(true);
     expect(childLines(await e.plan(rules))).toEqual([]);
     const g = await groupByName('database-legacy');
     expect(g.Tags ?? []).toEqual([]);
-    const rulesNow = (await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [existing.GroupId!] }] }))).SecurityGroupRules ?? [];
+    const rulesNow =
+      (
+        await client.send(
+          new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [existing.GroupId!] }] }),
+        )
+      ).SecurityGroupRules ?? [];
     expect(rulesNow.find((r) => r.FromPort === 3306)?.Description).toBe('hand-made');
     expect(rulesNow.find((r) => r.FromPort === 5432)?.Tags).toContainEqual({ Key: 'bulkhead:model', Value: 'shop' });
   });
@@ -194,7 +231,9 @@ describe('AWS provider with injected faults', () => {
     const e = engine(shim.url);
     await applyShop(e);
     const old = await groupByName('shop-db');
-    const adopted = await client.send(new CreateSecurityGroupCommand({ GroupName: 'database-legacy', Description: 'made by hand', VpcId: vpc }));
+    const adopted = await client.send(
+      new CreateSecurityGroupCommand({ GroupName: 'database-legacy', Description: 'made by hand', VpcId: vpc }),
+    );
     await editModel(model.file, 'db:  { ingress:', `db:  { aws: { groupId: ${adopted.GroupId} }, ingress:`);
     const rules = await compile(model.file);
     const plan = await e.plan(rules);
@@ -206,7 +245,12 @@ describe('AWS provider with injected faults', () => {
     ]);
     expect((await e.apply(plan, rules)).ok).toBe(true);
     expect(changeLines(await e.plan(rules))).toEqual([]);
-    const names = ((await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).SecurityGroups ?? []).map((g) => g.GroupName).sort();
+    const names = (
+      (await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] })))
+        .SecurityGroups ?? []
+    )
+      .map((g) => g.GroupName)
+      .sort();
     expect(names).toEqual(['database-legacy', 'default', 'shop-app', 'shop-lb', 'shop-web']);
   });
 });
@@ -217,28 +261,57 @@ describe('AWS duplicate owned objects', () => {
     const rules = await applyShop(e);
     const name = 'shop-payment-apis-ipv4';
     const ownedLists = async () =>
-      ((await client.send(new DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [name] }] }))).PrefixLists ?? [])
-        .filter((l) => l.Tags?.some((t) => t.Key === 'bulkhead:model' && t.Value === 'shop'));
+      (
+        (
+          await client.send(
+            new DescribeManagedPrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: [name] }] }),
+          )
+        ).PrefixLists ?? []
+      ).filter((l) => l.Tags?.some((t) => t.Key === 'bulkhead:model' && t.Value === 'shop'));
     const [original] = await ownedLists();
     // What a concurrent apply (or a create whose answer was lost) leaves: the same managed name and
     // tags, and a rule of an owned group that uses it.
-    const dup = await client.send(new CreateManagedPrefixListCommand({
-      PrefixListName: name,
-      AddressFamily: 'IPv4',
-      MaxEntries: 4,
-      Entries: [{ Cidr: '192.0.2.10/32' }, { Cidr: '192.0.2.11/32' }, { Cidr: '198.51.100.7/32' }],
-      TagSpecifications: [{ ResourceType: 'prefix-list', Tags: [{ Key: 'bulkhead:model', Value: 'shop' }, { Key: 'bulkhead:entity', Value: name }] }],
-    }));
+    const dup = await client.send(
+      new CreateManagedPrefixListCommand({
+        PrefixListName: name,
+        AddressFamily: 'IPv4',
+        MaxEntries: 4,
+        Entries: [{ Cidr: '192.0.2.10/32' }, { Cidr: '192.0.2.11/32' }, { Cidr: '198.51.100.7/32' }],
+        TagSpecifications: [
+          {
+            ResourceType: 'prefix-list',
+            Tags: [
+              { Key: 'bulkhead:model', Value: 'shop' },
+              { Key: 'bulkhead:entity', Value: name },
+            ],
+          },
+        ],
+      }),
+    );
     const app = await groupByName('shop-app');
     // Through the shim, which keeps the rule descriptions moto drops: the copy's rule says what the original's does.
     const viaShim = rawClient(shim.url);
-    const rulesOfApp = (await viaShim.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [app.GroupId!] }] }))).SecurityGroupRules ?? [];
+    const rulesOfApp =
+      (
+        await viaShim.send(
+          new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [app.GroupId!] }] }),
+        )
+      ).SecurityGroupRules ?? [];
     const Description = rulesOfApp.find((r) => r.PrefixListId === original!.PrefixListId)?.Description;
     expect(Description).toBeTruthy();
-    await viaShim.send(new AuthorizeSecurityGroupEgressCommand({
-      GroupId: app.GroupId,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, PrefixListIds: [{ PrefixListId: dup.PrefixList!.PrefixListId!, Description }] }],
-    }));
+    await viaShim.send(
+      new AuthorizeSecurityGroupEgressCommand({
+        GroupId: app.GroupId,
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 443,
+            ToPort: 443,
+            PrefixListIds: [{ PrefixListId: dup.PrefixList!.PrefixListId!, Description }],
+          },
+        ],
+      }),
+    );
     viaShim.destroy();
     expect(await ownedLists()).toHaveLength(2);
 
@@ -247,7 +320,9 @@ describe('AWS duplicate owned objects', () => {
     const extra = `${name}-${ids[1]}`;
     const plan = await e.plan(rules);
     expect(changeLines(plan)).toEqual([`delete ${extra}`, 'update shop-app']);
-    expect(childLines(plan).filter((l) => !l.startsWith(`delete ${extra}: `))).toEqual([`delete shop-app: egress tcp 443-443 pl:${extra}`]);
+    expect(childLines(plan).filter((l) => !l.startsWith(`delete ${extra}: `))).toEqual([
+      `delete shop-app: egress tcp 443-443 pl:${extra}`,
+    ]);
     const drift = driftItems(plan).map((d) => `${d.kind} ${d.address}${d.key ? ` ${d.key}` : ''}`);
     expect(drift).toEqual([
       `unexpected-object aws-prod.aws_managed_prefix_list.${extra}`,
@@ -261,8 +336,19 @@ describe('AWS duplicate owned objects', () => {
     expect(changeLines(await e.plan(rules))).toEqual([]);
     const left = await ownedLists();
     expect(left.map((l) => l.PrefixListId)).toEqual([ids[0]]);
-    const egress = (await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [app.GroupId!] }] }))).SecurityGroupRules ?? [];
-    expect(egress.filter((r) => r.PrefixListId?.startsWith('pl-') && r.PrefixListId !== undefined && ids.includes(r.PrefixListId)).map((r) => r.PrefixListId)).toEqual([ids[0]]);
+    const egress =
+      (
+        await client.send(
+          new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [app.GroupId!] }] }),
+        )
+      ).SecurityGroupRules ?? [];
+    expect(
+      egress
+        .filter(
+          (r) => r.PrefixListId?.startsWith('pl-') && r.PrefixListId !== undefined && ids.includes(r.PrefixListId),
+        )
+        .map((r) => r.PrefixListId),
+    ).toEqual([ids[0]]);
   });
 });
 
@@ -277,20 +363,28 @@ describe('AWS fault sweep: connection resets after the write reached EC2', () =>
     await rm(model.dir, { recursive: true, force: true });
     vpc = await createVpc(client);
     model = await copyShop(vpc);
-    const legacy = await client.send(new CreateSecurityGroupCommand({ GroupName: 'legacy-admin', Description: 'ops', VpcId: vpc }));
-    await client.send(new AuthorizeSecurityGroupIngressCommand({
-      GroupId: legacy.GroupId,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.9.0.0/16' }] }],
-    }));
+    const legacy = await client.send(
+      new CreateSecurityGroupCommand({ GroupName: 'legacy-admin', Description: 'ops', VpcId: vpc }),
+    );
+    await client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: legacy.GroupId,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.9.0.0/16' }] }],
+      }),
+    );
   }
 
   /** Objects of the VPC by name (deleted lists left out): a duplicate shows as a count above 1. */
   async function objectCounts() {
-    const groups = (await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).SecurityGroups ?? [];
-    const lists = ((await client.send(new DescribeManagedPrefixListsCommand({}))).PrefixLists ?? [])
-      .filter((l) => l.OwnerId !== 'AWS' && l.State !== 'delete-complete' && l.State !== 'delete-in-progress');
+    const groups =
+      (await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] })))
+        .SecurityGroups ?? [];
+    const lists = ((await client.send(new DescribeManagedPrefixListsCommand({}))).PrefixLists ?? []).filter(
+      (l) => l.OwnerId !== 'AWS' && l.State !== 'delete-complete' && l.State !== 'delete-in-progress',
+    );
     const counts: Record<string, number> = {};
-    for (const n of [...groups.map((g) => `sg ${g.GroupName}`), ...lists.map((l) => `pl ${l.PrefixListName}`)]) counts[n] = (counts[n] ?? 0) + 1;
+    for (const n of [...groups.map((g) => `sg ${g.GroupName}`), ...lists.map((l) => `pl ${l.PrefixListName}`)])
+      counts[n] = (counts[n] ?? 0) + 1;
     return counts;
   }
 
@@ -326,7 +420,10 @@ describe('AWS fault sweep: connection resets after the write reached EC2', () =>
       shim.faults.resetAfterWrite = pick;
       const first = await e.apply(await e.plan(rulesN), rulesN);
       const what = `reset after ${pick.action} #${pick.nth}`;
-      expect(shim.calls.filter((c) => c.status === 0).map((c) => c.action), what).toEqual([pick.action]);
+      expect(
+        shim.calls.filter((c) => c.status === 0).map((c) => c.action),
+        what,
+      ).toEqual([pick.action]);
       if (!first.ok) expect((await e.apply(await e.plan(rulesN), rulesN)).ok, what).toBe(true);
       expect(childLines(await e.plan(rulesN)), what).toEqual([]);
       expect(await objectCounts(), what).toEqual(clean);
@@ -336,21 +433,23 @@ describe('AWS fault sweep: connection resets after the write reached EC2', () =>
   }
 
   it('creating the shop from nothing converges with no duplicate object whichever write loses its answer', async () => {
-    const { writes, picks } = await sweep(async () => undefined, async () => undefined);
+    const { writes, picks } = await sweep(
+      async () => undefined,
+      async () => undefined,
+    );
     expect(writes).toContain('CreateManagedPrefixList');
-    expect(picks.map((p) => p.action)).toEqual(expect.arrayContaining(['CreateSecurityGroup', 'CreateManagedPrefixList', 'ModifyManagedPrefixList']));
+    expect(picks.map((p) => p.action)).toEqual(
+      expect.arrayContaining(['CreateSecurityGroup', 'CreateManagedPrefixList', 'ModifyManagedPrefixList']),
+    );
     expect(picks.filter((p) => p.action === 'CreateManagedPrefixList')).toHaveLength(2);
   }, 240_000);
 
   it('removing a segment and moving a flow converges whichever write loses its answer', async () => {
-    const { writes } = await sweep(
-      async () => {
-        const e = engine(shim.url);
-        await applyShop(e);
-        shim.clearCalls();
-      },
-      removeLb,
-    );
+    const { writes } = await sweep(async () => {
+      const e = engine(shim.url);
+      await applyShop(e);
+      shim.clearCalls();
+    }, removeLb);
     expect(writes).toEqual(expect.arrayContaining(['DeleteSecurityGroup', 'RevokeSecurityGroupIngress']));
   }, 240_000);
 });

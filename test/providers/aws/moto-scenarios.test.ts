@@ -71,7 +71,10 @@ afterEach(async () => {
 const groupByName = (name: string) => findGroup(client, vpc, name);
 
 async function rulesOf(groupId: string) {
-  return (await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }] }))).SecurityGroupRules ?? [];
+  return (
+    (await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }] })))
+      .SecurityGroupRules ?? []
+  );
 }
 
 describe('AWS provider against moto', () => {
@@ -100,9 +103,9 @@ describe('AWS provider against moto', () => {
     expect(db.Tags).toContainEqual({ Key: 'bulkhead:model', Value: 'shop' });
     const app = await groupByName('shop-app');
     const dbRules = await rulesOf(db.GroupId!);
-    expect(dbRules.map((r) => [r.IsEgress, r.IpProtocol, r.FromPort, r.ToPort, r.ReferencedGroupInfo?.GroupId, r.CidrIpv4])).toEqual([
-      [false, 'tcp', 5432, 5432, app.GroupId, undefined],
-    ]);
+    expect(
+      dbRules.map((r) => [r.IsEgress, r.IpProtocol, r.FromPort, r.ToPort, r.ReferencedGroupInfo?.GroupId, r.CidrIpv4]),
+    ).toEqual([[false, 'tcp', 5432, 5432, app.GroupId, undefined]]);
     expect(dbRules[0]!.Tags).toContainEqual({ Key: 'bulkhead:model', Value: 'shop' });
     const appRules = await rulesOf(app.GroupId!);
     expect(appRules.filter((r) => r.IsEgress && r.CidrIpv4 === '0.0.0.0/0')).toEqual([]);
@@ -112,26 +115,50 @@ describe('AWS provider against moto', () => {
   it('applies model edits one at a time, re-plans empty after each, and never touches unowned objects', async () => {
     const e = engine(shim.url);
     // An unowned group and an unowned rule (in the VPC's default group), before Bulkhead runs.
-    const legacy = await client.send(new CreateSecurityGroupCommand({ GroupName: 'legacy-admin', Description: 'ops bastion', VpcId: vpc }));
-    await client.send(new AuthorizeSecurityGroupIngressCommand({
-      GroupId: legacy.GroupId,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8', Description: 'ops vpn' }] }],
-    }));
+    const legacy = await client.send(
+      new CreateSecurityGroupCommand({ GroupName: 'legacy-admin', Description: 'ops bastion', VpcId: vpc }),
+    );
+    await client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: legacy.GroupId,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8', Description: 'ops vpn' }] },
+        ],
+      }),
+    );
     const defaultGroup = await groupByName('default');
-    await client.send(new AuthorizeSecurityGroupIngressCommand({
-      GroupId: defaultGroup.GroupId,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.1.0.0/16', Description: 'hand-made' }] }],
-    }));
+    await client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: defaultGroup.GroupId,
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 443,
+            ToPort: 443,
+            IpRanges: [{ CidrIp: '10.1.0.0/16', Description: 'hand-made' }],
+          },
+        ],
+      }),
+    );
 
     const rules0 = await compile(model.file);
     const first = await e.apply(await e.plan(rules0), rules0);
     expect(first.ok).toBe(true);
     // The unowned group also refers to a managed one (a rule Bulkhead must never revoke).
     const web = await groupByName('shop-web');
-    await client.send(new AuthorizeSecurityGroupIngressCommand({
-      GroupId: legacy.GroupId,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, UserIdGroupPairs: [{ GroupId: web.GroupId, Description: 'from web' }] }],
-    }));
+    await client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: legacy.GroupId,
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 22,
+            ToPort: 22,
+            UserIdGroupPairs: [{ GroupId: web.GroupId, Description: 'from web' }],
+          },
+        ],
+      }),
+    );
     const unowned = await unownedSnapshot(client, vpc);
     expect(unowned).toContain('legacy-admin');
     expect(unowned).toContain('hand-made');
@@ -156,7 +183,10 @@ describe('AWS provider against moto', () => {
     // 1. Add a flow between two existing segments: one authorize per side, nothing else written.
     const addFlow = await step(() => editModel(model.file, 'ports: [postgres] }', 'ports: [postgres, tcp/6432] }'), {
       changes: ['update shop-app', 'update shop-db'],
-      children: ['create shop-app: egress tcp 6432-6432 sg:shop-db', 'create shop-db: ingress tcp 6432-6432 sg:shop-app'],
+      children: [
+        'create shop-app: egress tcp 6432-6432 sg:shop-db',
+        'create shop-db: ingress tcp 6432-6432 sg:shop-app',
+      ],
     });
     expect(addFlow['AuthorizeSecurityGroupIngress']).toBe(1);
     expect(addFlow['AuthorizeSecurityGroupEgress']).toBe(1);
@@ -176,31 +206,48 @@ describe('AWS provider against moto', () => {
 
     // 3. Add an FQDN: the plan shows the new prefix-list entries; 5 entries outgrow MaxEntries 4,
     //    so the list is resized (a call of its own) before the entries are added.
-    await step(() => editModel(model.file, 'fqdns: [api.stripe.com, api.paypal.com]', 'fqdns: [api.stripe.com, api.paypal.com, api.adyen.com]'), {
-      changes: ['update shop-payment-apis-ipv4'],
-      children: ['create shop-payment-apis-ipv4: 203.0.113.50/32', 'create shop-payment-apis-ipv4: 203.0.113.51/32'],
-    });
-    const modifies = shim.calls.filter((c) => c.action === 'ModifyManagedPrefixList').map((c) => c.params.get('MaxEntries') ?? c.params.get('AddEntry.1.Cidr'));
+    await step(
+      () =>
+        editModel(
+          model.file,
+          'fqdns: [api.stripe.com, api.paypal.com]',
+          'fqdns: [api.stripe.com, api.paypal.com, api.adyen.com]',
+        ),
+      {
+        changes: ['update shop-payment-apis-ipv4'],
+        children: ['create shop-payment-apis-ipv4: 203.0.113.50/32', 'create shop-payment-apis-ipv4: 203.0.113.51/32'],
+      },
+    );
+    const modifies = shim.calls
+      .filter((c) => c.action === 'ModifyManagedPrefixList')
+      .map((c) => c.params.get('MaxEntries') ?? c.params.get('AddEntry.1.Cidr'));
     expect(modifies).toEqual(['8', '203.0.113.50/32']);
 
     // 4. Remove a segment: its group goes, and the rules that referred to it first.
-    await step(async () => {
-      await editModel(model.file, /\n {2}lb: .*\n/, '\n');
-      await editModel(model.file, '{ from: lb, ports: [tcp/8081] }', '{ from: office, ports: [tcp/8081] }');
-      await editModel(model.file, /\n {2}edge: \[lb\]\n/, '\n');
-    }, {
-      changes: ['delete shop-lb', 'update shop-web'],
-      children: [
-        'create shop-web: ingress tcp 8081-8081 cidr:2001:db8:100::/48',
-        'create shop-web: ingress tcp 8081-8081 cidr:203.0.113.0/24',
-        'delete shop-lb: egress tcp 8081-8081 sg:shop-web',
-        'delete shop-lb: ingress tcp 443-443 cidr:0.0.0.0/0',
-        'delete shop-lb: ingress tcp 443-443 cidr:::/0',
-        'delete shop-web: ingress tcp 8081-8081 sg:shop-lb',
-      ],
-    });
-    const names = ((await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).SecurityGroups ?? [])
-      .map((g) => g.GroupName).sort();
+    await step(
+      async () => {
+        await editModel(model.file, /\n {2}lb: .*\n/, '\n');
+        await editModel(model.file, '{ from: lb, ports: [tcp/8081] }', '{ from: office, ports: [tcp/8081] }');
+        await editModel(model.file, /\n {2}edge: \[lb\]\n/, '\n');
+      },
+      {
+        changes: ['delete shop-lb', 'update shop-web'],
+        children: [
+          'create shop-web: ingress tcp 8081-8081 cidr:2001:db8:100::/48',
+          'create shop-web: ingress tcp 8081-8081 cidr:203.0.113.0/24',
+          'delete shop-lb: egress tcp 8081-8081 sg:shop-web',
+          'delete shop-lb: ingress tcp 443-443 cidr:0.0.0.0/0',
+          'delete shop-lb: ingress tcp 443-443 cidr:::/0',
+          'delete shop-web: ingress tcp 8081-8081 sg:shop-lb',
+        ],
+      },
+    );
+    const names = (
+      (await client.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] })))
+        .SecurityGroups ?? []
+    )
+      .map((g) => g.GroupName)
+      .sort();
     expect(names).toEqual(['default', 'legacy-admin', 'shop-app', 'shop-db', 'shop-web']);
   });
 
@@ -218,20 +265,28 @@ describe('AWS provider against moto', () => {
     // Behind the model's back: a hand-added rule in an owned group, a revoked managed rule, a new description.
     const db = await groupByName('shop-db');
     const lb = await groupByName('shop-lb');
-    await client.send(new AuthorizeSecurityGroupIngressCommand({
-      GroupId: db.GroupId,
-      IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }],
-    }));
+    await client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: db.GroupId,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }],
+      }),
+    );
     const v6 = (await rulesOf(lb.GroupId!)).find((r) => r.CidrIpv6 === '::/0');
-    await client.send(new RevokeSecurityGroupIngressCommand({ GroupId: lb.GroupId, SecurityGroupRuleIds: [v6!.SecurityGroupRuleId!] }));
+    await client.send(
+      new RevokeSecurityGroupIngressCommand({ GroupId: lb.GroupId, SecurityGroupRuleIds: [v6!.SecurityGroupRuleId!] }),
+    );
 
     // A description edit through the shim (moto ignores UpdateSecurityGroupRuleDescriptions*; the shim keeps it).
     const viaShim = rawClient(shim.url);
     const pg = (await rulesOf(db.GroupId!)).find((r) => r.FromPort === 5432);
-    await viaShim.send(new UpdateSecurityGroupRuleDescriptionsIngressCommand({
-      GroupId: db.GroupId,
-      SecurityGroupRuleDescriptions: [{ SecurityGroupRuleId: pg!.SecurityGroupRuleId, Description: 'edited by hand' }],
-    }));
+    await viaShim.send(
+      new UpdateSecurityGroupRuleDescriptionsIngressCommand({
+        GroupId: db.GroupId,
+        SecurityGroupRuleDescriptions: [
+          { SecurityGroupRuleId: pg!.SecurityGroupRuleId, Description: 'edited by hand' },
+        ],
+      }),
+    );
     viaShim.destroy();
 
     const plan = await e.plan(rules);
@@ -240,13 +295,23 @@ describe('AWS provider against moto', () => {
       'delete shop-db: ingress tcp 22-22 cidr:10.0.0.0/8',
       'update shop-db: ingress tcp 5432-5432 sg:shop-app',
     ]);
-    const drift = await runCli(['drift', model.file, '--target', 'aws-prod', '--format', 'json'], { cwd: model.dir, env });
+    const drift = await runCli(['drift', model.file, '--target', 'aws-prod', '--format', 'json'], {
+      cwd: model.dir,
+      env,
+    });
     expect(drift.code).toBe(2);
-    const report = JSON.parse(drift.stdout) as { targets: { changes: { name: string; childChanges: { action: string; key: string }[] }[] }[] };
-    const drifted = report.targets.flatMap((t) => t.changes.flatMap((c) => c.childChanges.map((cc) => `${cc.action} ${c.name}: ${cc.key}`)));
+    const report = JSON.parse(drift.stdout) as {
+      targets: { changes: { name: string; childChanges: { action: string; key: string }[] }[] }[];
+    };
+    const drifted = report.targets.flatMap((t) =>
+      t.changes.flatMap((c) => c.childChanges.map((cc) => `${cc.action} ${c.name}: ${cc.key}`)),
+    );
     expect(drifted.sort()).toEqual(childLines(plan)); // exactly the two out-of-band changes
 
-    const applied = await runCli(['apply', model.file, '--target', 'aws-prod', '--auto-approve'], { cwd: model.dir, env });
+    const applied = await runCli(['apply', model.file, '--target', 'aws-prod', '--auto-approve'], {
+      cwd: model.dir,
+      env,
+    });
     expect(applied.stderr).not.toMatch(/rror/);
     expect(applied.code).toBe(0);
     expect(childLines(await e.plan(rules))).toEqual([]);
@@ -261,16 +326,24 @@ describe('AWS provider against moto', () => {
     expect((await e.apply(await e.plan(rules), rules)).ok).toBe(true);
     // Some drift, so the comparison is not between two empty plans.
     const db = await groupByName('shop-db');
-    await client.send(new AuthorizeSecurityGroupIngressCommand({
-      GroupId: db.GroupId,
-      IpPermissions: [{ IpProtocol: 'udp', FromPort: 53, ToPort: 53, Ipv6Ranges: [{ CidrIpv6: '2001:db8::/32' }] }],
-    }));
+    await client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: db.GroupId,
+        IpPermissions: [{ IpProtocol: 'udp', FromPort: 53, ToPort: 53, Ipv6Ranges: [{ CidrIpv6: '2001:db8::/32' }] }],
+      }),
+    );
     const env = { BULKHEAD_AWS_ENDPOINT: shim.url, NO_COLOR: '1' };
-    const exported = await runCli(['export', model.file, '--target', 'aws-prod', '--out', 'snap', '--no-dns'], { cwd: model.dir, env });
+    const exported = await runCli(['export', model.file, '--target', 'aws-prod', '--out', 'snap', '--no-dns'], {
+      cwd: model.dir,
+      env,
+    });
     expect(exported.code).toBe(0);
     expect(exported.stdout).toContain('snap/aws-prod/describe-security-groups.json');
     expect(exported.stdout).toContain('snap/aws-prod/describe-security-group-rules.json');
-    const offline = await runCli(['plan', model.file, '--target', 'aws-prod', '--snapshots', 'snap', '--json'], { cwd: model.dir, env });
+    const offline = await runCli(['plan', model.file, '--target', 'aws-prod', '--snapshots', 'snap', '--json'], {
+      cwd: model.dir,
+      env,
+    });
     expect(offline.code).toBe(0);
     const live = await e.plan(rules);
     const offlinePlan = JSON.parse(offline.stdout) as typeof live;

@@ -4,7 +4,13 @@ import { createAwsProvider } from '../../../providers/aws/index.js';
 import { RULES_PER_GROUP_PER_DIRECTION_PER_FAMILY } from '../../../providers/aws/limits.js';
 import { fqdnMaxEntries, sanitizeDescription } from '../../../providers/aws/render.js';
 import { parseCidr } from '../../../src/model/addresses.js';
-import { canonicalCidr, canonicalProtocol, childRule, ruleKey, wireProtocol } from '../../../providers/aws/canonical.js';
+import {
+  canonicalCidr,
+  canonicalProtocol,
+  childRule,
+  ruleKey,
+  wireProtocol,
+} from '../../../providers/aws/canonical.js';
 import type { PortMatch, RuleIntent } from '../../../src/compile/types.js';
 import type { RenderContext } from '../../../src/provider.js';
 import { awsTarget, cidrs, flow, fqdns, internet, ruleSet, seg, shopRules, tcp } from '../../helpers/rulesets.js';
@@ -29,7 +35,11 @@ describe('render', () => {
     expect(children(shopRules([target]))).toEqual({
       'shop-app': ['egress tcp 5432-5432 sg:shop-db', 'ingress tcp 8080-8080 sg:shop-web'],
       'shop-db': ['ingress tcp 5432-5432 sg:shop-app'],
-      'shop-lb': ['egress tcp 8080-8080 sg:shop-web', 'ingress tcp 443-443 cidr:0.0.0.0/0', 'ingress tcp 443-443 cidr:::/0'],
+      'shop-lb': [
+        'egress tcp 8080-8080 sg:shop-web',
+        'ingress tcp 443-443 cidr:0.0.0.0/0',
+        'ingress tcp 443-443 cidr:::/0',
+      ],
       'shop-web': ['egress tcp 8080-8080 sg:shop-app', 'ingress tcp 8080-8080 sg:shop-lb'],
     });
     const db = out.find((r) => r.name === 'shop-db')!;
@@ -40,7 +50,10 @@ describe('render', () => {
   });
 
   it('renders FQDN entities as one prefix list per family of the resolved addresses', () => {
-    const rules = ruleSet({ segments: ['app'], rules: flow(seg('app'), fqdns('pay', ['b.example', 'a.example']), tcp(443)) });
+    const rules = ruleSet({
+      segments: ['app'],
+      rules: flow(seg('app'), fqdns('pay', ['b.example', 'a.example']), tcp(443)),
+    });
     const ctx: RenderContext = {
       resolved: new Map([
         ['a.example', { ipv4: ['192.0.2.1/32', '192.0.2.2/32'], ipv6: ['2001:db8::1/128'] }],
@@ -50,17 +63,33 @@ describe('render', () => {
     const out = provider.render(rules, target, ctx);
     const v4 = out.find((r) => r.name === 'shop-pay-ipv4')!;
     expect(v4.attributes).toEqual({ addressFamily: 'IPv4', maxEntries: 8, owner: 'shop' });
-    expect(v4.children.map((c) => c.key)).toEqual(['192.0.2.1/32', '192.0.2.2/32', '192.0.2.3/32', '192.0.2.4/32', '192.0.2.5/32']);
+    expect(v4.children.map((c) => c.key)).toEqual([
+      '192.0.2.1/32',
+      '192.0.2.2/32',
+      '192.0.2.3/32',
+      '192.0.2.4/32',
+      '192.0.2.5/32',
+    ]);
     expect(out.find((r) => r.name === 'shop-pay-ipv6')!.children.map((c) => c.key)).toEqual(['2001:db8::1/128']);
-    expect(children(rules, ctx)['shop-app']).toEqual(['egress tcp 443-443 pl:shop-pay-ipv4', 'egress tcp 443-443 pl:shop-pay-ipv6']);
+    expect(children(rules, ctx)['shop-app']).toEqual([
+      'egress tcp 443-443 pl:shop-pay-ipv4',
+      'egress tcp 443-443 pl:shop-pay-ipv6',
+    ]);
   });
 
   it('renders cloud-bound entities through the AWS-managed prefix list, and large CIDR entities as a list', () => {
-    const s3: RuleIntent['peer'] = { kind: 'cloud', entity: 'storage', aws: { prefixList: 'com.amazonaws.eu-west-1.s3', ipv4: [], ipv6: [] } };
+    const s3: RuleIntent['peer'] = {
+      kind: 'cloud',
+      entity: 'storage',
+      aws: { prefixList: 'com.amazonaws.eu-west-1.s3', ipv4: [], ipv6: [] },
+    };
     const many = Array.from({ length: 12 }, (_, i) => `10.${i}.0.0/16`);
     const rules = ruleSet({
       segments: ['app'],
-      rules: [...flow(seg('app'), s3, tcp(443)), ...flow(cidrs('partners', many, ['2001:db8:1::/48']), seg('app'), tcp(22))],
+      rules: [
+        ...flow(seg('app'), s3, tcp(443)),
+        ...flow(cidrs('partners', many, ['2001:db8:1::/48']), seg('app'), tcp(22)),
+      ],
     });
     const out = provider.render(rules, target, noDns);
     expect(children(rules)['shop-app']).toEqual([
@@ -89,18 +118,28 @@ describe('render', () => {
   });
 
   it('renders ICMP only toward its own address family, and says so', () => {
-    const rules = ruleSet({ segments: ['lb'], rules: flow(internet(), seg('lb'), { kind: 'icmp', protocol: 'icmp', type: 8, code: null }) });
+    const rules = ruleSet({
+      segments: ['lb'],
+      rules: flow(internet(), seg('lb'), { kind: 'icmp', protocol: 'icmp', type: 8, code: null }),
+    });
     expect(children(rules)['shop-lb']).toEqual(['ingress icmp 8:-1 cidr:0.0.0.0/0']);
-    expect(provider.validate(rules, target, noDns).map((d) => [d.severity, d.code])).toEqual([['warning', 'aws-icmp-family']]);
+    expect(provider.validate(rules, target, noDns).map((d) => [d.severity, d.code])).toEqual([
+      ['warning', 'aws-icmp-family'],
+    ]);
   });
 
   it('is deterministic and canonical: the same rules in any order render byte-identical output', () => {
     const base = shopRules([target]);
     fc.assert(
-      fc.property(fc.shuffledSubarray([...base.rules], { minLength: base.rules.length, maxLength: base.rules.length }), (shuffled) => {
-        const again = { ...base, rules: shuffled };
-        expect(JSON.stringify(provider.render(again, target, noDns))).toBe(JSON.stringify(provider.render(base, target, noDns)));
-      }),
+      fc.property(
+        fc.shuffledSubarray([...base.rules], { minLength: base.rules.length, maxLength: base.rules.length }),
+        (shuffled) => {
+          const again = { ...base, rules: shuffled };
+          expect(JSON.stringify(provider.render(again, target, noDns))).toBe(
+            JSON.stringify(provider.render(base, target, noDns)),
+          );
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -142,9 +181,14 @@ describe('validate', () => {
 
   it('weighs a prefix list by its MaxEntries, not its size', () => {
     // 3 resolved addresses → MaxEntries 4; 15 port ranges to it = 60 weight (fits); 16 = 64 (does not).
-    const ctx: RenderContext = { resolved: new Map([['x.example', { ipv4: ['192.0.2.1/32', '192.0.2.2/32', '192.0.2.3/32'], ipv6: [] }]]) };
+    const ctx: RenderContext = {
+      resolved: new Map([['x.example', { ipv4: ['192.0.2.1/32', '192.0.2.2/32', '192.0.2.3/32'], ipv6: [] }]]),
+    };
     const make = (n: number) =>
-      ruleSet({ segments: ['app'], rules: Array.from({ length: n }, (_, i) => flow(seg('app'), fqdns('x', ['x.example']), tcp(1000 + i))).flat() });
+      ruleSet({
+        segments: ['app'],
+        rules: Array.from({ length: n }, (_, i) => flow(seg('app'), fqdns('x', ['x.example']), tcp(1000 + i))).flat(),
+      });
     expect(provider.validate(make(15), target, ctx)).toEqual([]);
     const diags = provider.validate(make(16), target, ctx);
     expect(diags.map((d) => d.code)).toEqual(['aws-rules-per-group']);
@@ -155,11 +199,19 @@ describe('validate', () => {
     const rules = ruleSet({
       name: 'shöp',
       segments: ['app'],
-      rules: [...flow(seg('app'), fqdns('gone', ['gone.example']), tcp(443)), ...flow(internet(), seg('app'), { kind: 'ports', protocol: 'sctp', from: 5, to: 6 })],
+      rules: [
+        ...flow(seg('app'), fqdns('gone', ['gone.example']), tcp(443)),
+        ...flow(internet(), seg('app'), { kind: 'ports', protocol: 'sctp', from: 5, to: 6 }),
+      ],
     });
     const diags = provider.validate(rules, target, noDns);
     expect(diags.filter((d) => d.severity === 'error').map((d) => d.code)).toContain('aws-description');
-    expect(diags.filter((d) => d.severity === 'warning').map((d) => d.code).sort()).toEqual(['aws-fqdn-unresolved', 'aws-sctp-ports']);
+    expect(
+      diags
+        .filter((d) => d.severity === 'warning')
+        .map((d) => d.code)
+        .sort(),
+    ).toEqual(['aws-fqdn-unresolved', 'aws-sctp-ports']);
   });
 
   it('fails a model with more groups than a Region allows', () => {
@@ -173,11 +225,13 @@ describe('validate', () => {
 describe('helpers', () => {
   it('sanitizes descriptions into the AWS charset and 255 characters', () => {
     expect(sanitizeDescription('web -> app tcp/8080')).toBe('web to app tcp/8080');
-    fc.assert(fc.property(fc.string({ maxLength: 400 }), (s) => {
-      const d = sanitizeDescription(s);
-      expect(d.length).toBeLessThanOrEqual(255);
-      expect(d).toMatch(/^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/);
-    }));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (s) => {
+        const d = sanitizeDescription(s);
+        expect(d.length).toBeLessThanOrEqual(255);
+        expect(d).toMatch(/^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/);
+      }),
+    );
   });
 
   it('canonicalizes CIDRs the way the compiler does', () => {
@@ -190,9 +244,32 @@ describe('helpers', () => {
     expect(() => canonicalCidr('010.1.2.3/32')).toThrow(/leading zeros/);
     expect(fqdnMaxEntries(0)).toBe(4);
     // The wire keeps what EC2 accepts: names for tcp/udp/icmp/icmpv6 only, numbers for the rest; read names them back.
-    expect(['all', 'tcp', 'icmpv6', 'esp', 'sctp', '47'].map(wireProtocol)).toEqual(['-1', 'tcp', 'icmpv6', '50', '132', '47']);
-    expect(['-1', '6', '58', '50', '132', '47', 'TCP'].map(canonicalProtocol)).toEqual(['all', 'tcp', 'icmpv6', 'esp', 'sctp', '47', 'tcp']);
+    expect(['all', 'tcp', 'icmpv6', 'esp', 'sctp', '47'].map(wireProtocol)).toEqual([
+      '-1',
+      'tcp',
+      'icmpv6',
+      '50',
+      '132',
+      '47',
+    ]);
+    expect(['-1', '6', '58', '50', '132', '47', 'TCP'].map(canonicalProtocol)).toEqual([
+      'all',
+      'tcp',
+      'icmpv6',
+      'esp',
+      'sctp',
+      '47',
+      'tcp',
+    ]);
     expect(fqdnMaxEntries(5)).toBe(8);
-    expect(ruleKey({ direction: 'egress', protocol: 'all', fromPort: null, toPort: null, peer: { kind: 'cidr', cidr: '::/0' } })).toBe('egress all cidr:::/0');
+    expect(
+      ruleKey({
+        direction: 'egress',
+        protocol: 'all',
+        fromPort: null,
+        toPort: null,
+        peer: { kind: 'cidr', cidr: '::/0' },
+      }),
+    ).toBe('egress all cidr:::/0');
   });
 });

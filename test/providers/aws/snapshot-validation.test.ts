@@ -30,7 +30,9 @@ const parse = (extra: [string, string][]) => () => parseSnapshot(new Map([[SNAPS
 
 describe('AWS snapshot validation', () => {
   it('a null rule in describe-security-group-rules.json: file and JSON path, exit 1, no stack trace', async () => {
-    const snaps = await snapshotWith(SNAPSHOT_FILES.rules, (t) => t.replace('"SecurityGroupRules": [', '"SecurityGroupRules": [\n        null,'));
+    const snaps = await snapshotWith(SNAPSHOT_FILES.rules, (t) =>
+      t.replace('"SecurityGroupRules": [', '"SecurityGroupRules": [\n        null,'),
+    );
     const r = await runCli(['plan', 'policies/shop.yaml', '--snapshots', snaps, '--target', 'aws-prod']);
     expect(r.code).toBe(1);
     // After the progress line: the error, one line at the target in the model, and the summary.
@@ -44,35 +46,73 @@ describe('AWS snapshot validation', () => {
     expect(parse([[SNAPSHOT_FILES.rules, '{"SecurityGroupRules":[{"GroupId":"sg-1","FromPort":"443"}]}']])).toThrow(
       'describe-security-group-rules.json $.SecurityGroupRules[0].FromPort: expected a number, got string "443"',
     );
-    expect(parse([[SNAPSHOT_FILES.rules, '{"SecurityGroupRules":[{"GroupId":"sg-1","CidrIpv4":"10.0.0.300/8"}]}']])).toThrow(
-      '$.SecurityGroupRules[0].CidrIpv4: expected a CIDR, got string "10.0.0.300/8"',
+    expect(
+      parse([[SNAPSHOT_FILES.rules, '{"SecurityGroupRules":[{"GroupId":"sg-1","CidrIpv4":"10.0.0.300/8"}]}']]),
+    ).toThrow('$.SecurityGroupRules[0].CidrIpv4: expected a CIDR, got string "10.0.0.300/8"');
+    expect(() =>
+      parseSnapshot(
+        new Map([
+          [
+            SNAPSHOT_FILES.groups,
+            '{"SecurityGroups":[{"GroupId":"sg-1","IpPermissions":[{"IpProtocol":"tcp","IpRanges":[{"CidrIp":42}]}]}]}',
+          ],
+        ]),
+      ),
+    ).toThrow(
+      'describe-security-groups.json $.SecurityGroups[0].IpPermissions[0].IpRanges[0].CidrIp: expected a CIDR string, got number 42',
     );
-    expect(() => parseSnapshot(new Map([[SNAPSHOT_FILES.groups, '{"SecurityGroups":[{"GroupId":"sg-1","IpPermissions":[{"IpProtocol":"tcp","IpRanges":[{"CidrIp":42}]}]}]}']])))
-      .toThrow('describe-security-groups.json $.SecurityGroups[0].IpPermissions[0].IpRanges[0].CidrIp: expected a CIDR string, got number 42');
-    expect(() => parseSnapshot(new Map([[SNAPSHOT_FILES.groups, '{"SecurityGroups":[{"GroupId":"sg-1","Tags":[null]}]}']])))
-      .toThrow('$.SecurityGroups[0].Tags[0]: expected an object (a tag), got null');
-    expect(parse([[SNAPSHOT_FILES.prefixLists, '{"PrefixLists":[{"PrefixListId":"pl-1","MaxEntries":"10"}]}']])).toThrow(
-      'describe-managed-prefix-lists.json $.PrefixLists[0].MaxEntries: expected a number',
+    expect(() =>
+      parseSnapshot(new Map([[SNAPSHOT_FILES.groups, '{"SecurityGroups":[{"GroupId":"sg-1","Tags":[null]}]}']])),
+    ).toThrow('$.SecurityGroups[0].Tags[0]: expected an object (a tag), got null');
+    expect(
+      parse([[SNAPSHOT_FILES.prefixLists, '{"PrefixLists":[{"PrefixListId":"pl-1","MaxEntries":"10"}]}']]),
+    ).toThrow('describe-managed-prefix-lists.json $.PrefixLists[0].MaxEntries: expected a number');
+    expect(parse([[SNAPSHOT_FILES.awsPrefixLists, '{"PrefixLists":[7]}']])).toThrow(
+      'describe-prefix-lists.json $.PrefixLists[0]: expected an object',
     );
-    expect(parse([[SNAPSHOT_FILES.awsPrefixLists, '{"PrefixLists":[7]}']])).toThrow('describe-prefix-lists.json $.PrefixLists[0]: expected an object');
     expect(parse([['get-managed-prefix-list-entries.pl-1.json', '{"Entries":[{"Cidr":null}]}']])).toThrow(
       'get-managed-prefix-list-entries.pl-1.json $.Entries[0].Cidr: expected a CIDR string, got null',
     );
-    expect(parse([[SNAPSHOT_FILES.rules, '{"SecurityGroupRules":{}}']])).toThrow('$.SecurityGroupRules: expected an array');
+    expect(parse([[SNAPSHOT_FILES.rules, '{"SecurityGroupRules":{}}']])).toThrow(
+      '$.SecurityGroupRules: expected an array',
+    );
   });
 
   it('invalid JSON: file:line:column, also where JSON.parse gives no position', () => {
     expect(parse([[SNAPSHOT_FILES.rules, '{\n  "SecurityGroupRules": [\n    { "GroupId": }\n  ]\n}']])).toThrow(
       /^describe-security-group-rules\.json:3:18: not valid JSON \(Unexpected token '}'\)$/,
     );
-    expect(parse([[SNAPSHOT_FILES.rules, '{\n  "SecurityGroupRules": [1,]\n}']])).toThrow(/^describe-security-group-rules\.json:2:28: not valid JSON/);
-    expect(parse([[SNAPSHOT_FILES.rules, '{"SecurityGroupRules": [']])).toThrow(/^describe-security-group-rules\.json:1:25: not valid JSON \(Unexpected end of JSON input\)$/);
+    expect(parse([[SNAPSHOT_FILES.rules, '{\n  "SecurityGroupRules": [1,]\n}']])).toThrow(
+      /^describe-security-group-rules\.json:2:28: not valid JSON/,
+    );
+    expect(parse([[SNAPSHOT_FILES.rules, '{"SecurityGroupRules": [']])).toThrow(
+      /^describe-security-group-rules\.json:1:25: not valid JSON \(Unexpected end of JSON input\)$/,
+    );
   });
 
   it('the JSON scanner accepts what JSON.parse accepts and rejects what it rejects', async () => {
-    const valid = [await readFile(join(BUNDLED, 'aws-prod', SNAPSHOT_FILES.groups), 'utf8'), '"\\u00e9\\n"', '-0.5e+3', '[]', ' {} ', 'null'];
+    const valid = [
+      await readFile(join(BUNDLED, 'aws-prod', SNAPSHOT_FILES.groups), 'utf8'),
+      '"\\u00e9\\n"',
+      '-0.5e+3',
+      '[]',
+      ' {} ',
+      'null',
+    ];
     for (const t of valid) expect(jsonErrorOffset(t), t).toBe(-1);
-    const invalid = ['{', '[1 2]', '{"a":01}', '"\\x"', "{'a':1}", '{"a":1} x', '', 'tru', '"a\u0001"', '[1,]', '{"a":1,}'];
+    const invalid = [
+      '{',
+      '[1 2]',
+      '{"a":01}',
+      '"\\x"',
+      "{'a':1}",
+      '{"a":1} x',
+      '',
+      'tru',
+      '"a\u0001"',
+      '[1,]',
+      '{"a":1,}',
+    ];
     for (const t of invalid) {
       expect(() => JSON.parse(t), t).toThrow();
       expect(jsonErrorOffset(t), t).toBeGreaterThanOrEqual(0);
@@ -80,10 +120,14 @@ describe('AWS snapshot validation', () => {
   });
 
   it('a CLI JSON export with a wrong field fails plan with the path, exit 1', async () => {
-    const snaps = await snapshotWith(SNAPSHOT_FILES.groups, (t) => t.replace(/"GroupName": "[^"]+"/, '"GroupName": 12'));
+    const snaps = await snapshotWith(SNAPSHOT_FILES.groups, (t) =>
+      t.replace(/"GroupName": "[^"]+"/, '"GroupName": 12'),
+    );
     const r = await runCli(['plan', 'policies/shop.yaml', '--snapshots', snaps, '--target', 'aws-prod']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/\n.*shop\.yaml:\d+:\d+: error: snapshot of aws-prod: .*describe-security-groups\.json \$\.SecurityGroups\[0\]\.GroupName: expected a string, got number 12/);
+    expect(r.stderr).toMatch(
+      /\n.*shop\.yaml:\d+:\d+: error: snapshot of aws-prod: .*describe-security-groups\.json \$\.SecurityGroups\[0\]\.GroupName: expected a string, got number 12/,
+    );
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 });

@@ -12,16 +12,28 @@ import { pos } from '../../helpers/rulesets.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const fixture = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as Record<string, object[]>;
-const target = (vpc: string): TargetSpec => ({ kind: 'aws', name: 'aws-x', pos: pos(), aws: { region: 'us-west-2', vpc } });
-const owned = (o: object) => ({ ...o, Tags: [...((o as { Tags?: object[] }).Tags ?? []), { Key: 'bulkhead:model', Value: 'm' }] });
+const target = (vpc: string): TargetSpec => ({
+  kind: 'aws',
+  name: 'aws-x',
+  pos: pos(),
+  aws: { region: 'us-west-2', vpc },
+});
+const owned = (o: object) => ({
+  ...o,
+  Tags: [...((o as { Tags?: object[] }).Tags ?? []), { Key: 'bulkhead:model', Value: 'm' }],
+});
 
 describe('AWS CLI exports', () => {
   it('reads describe-security-groups alone, exploding aggregated permissions (aws-cli example 1)', () => {
     const groups = fixture('describe-security-groups.example1.repaired.json');
-    const files = new Map([[SNAPSHOT_FILES.groups, JSON.stringify({ SecurityGroups: groups['SecurityGroups']!.map(owned) })]]);
+    const files = new Map([
+      [SNAPSHOT_FILES.groups, JSON.stringify({ SecurityGroups: groups['SecurityGroups']!.map(owned) })],
+    ]);
     const state = canonicalState(parseSnapshot(files), target('vpc-1a2b3c4d'), 'snapshot', { model: 'm' });
     expect(state.diagnostics).toEqual([]);
-    expect(state.resources.map((r) => [r.address, r.liveId])).toEqual([['aws-x.aws_security_group.MySecurityGroup', 'sg-903004f8']]);
+    expect(state.resources.map((r) => [r.address, r.liveId])).toEqual([
+      ['aws-x.aws_security_group.MySecurityGroup', 'sg-903004f8'],
+    ]);
     const children = state.resources[0]!.children;
     expect(children.map((c) => c.key)).toEqual([
       'egress all cidr:0.0.0.0/0',
@@ -33,8 +45,21 @@ describe('AWS CLI exports', () => {
 
   it('reads describe-security-group-rules with rule ids, only for groups the model owns (aws-cli example 1)', () => {
     const rules = fixture('describe-security-group-rules.example1.json');
-    const groups = { SecurityGroups: [{ GroupId: 'sg-1234567890abcdef0', GroupName: 'm-web', VpcId: 'vpc-1', Tags: [{ Key: 'bulkhead:model', Value: 'm' }] }, { GroupId: 'sg-other', GroupName: 'm-db', VpcId: 'vpc-1' }] };
-    const files = new Map([[SNAPSHOT_FILES.groups, JSON.stringify(groups)], [SNAPSHOT_FILES.rules, JSON.stringify(rules)]]);
+    const groups = {
+      SecurityGroups: [
+        {
+          GroupId: 'sg-1234567890abcdef0',
+          GroupName: 'm-web',
+          VpcId: 'vpc-1',
+          Tags: [{ Key: 'bulkhead:model', Value: 'm' }],
+        },
+        { GroupId: 'sg-other', GroupName: 'm-db', VpcId: 'vpc-1' },
+      ],
+    };
+    const files = new Map([
+      [SNAPSHOT_FILES.groups, JSON.stringify(groups)],
+      [SNAPSHOT_FILES.rules, JSON.stringify(rules)],
+    ]);
     const state = canonicalState(parseSnapshot(files), target('vpc-1'), 'snapshot', { model: 'm' });
     expect(state.resources.map((r) => r.name)).toEqual(['m-web']);
     expect(state.resources[0]!.children.map((c) => [c.key, c.liveId])).toEqual([
@@ -49,14 +74,33 @@ describe('AWS CLI exports', () => {
     const entries = readFileSync(join(FIXTURES, 'get-managed-prefix-list-entries.output1.json'), 'utf8');
     const awsLists = readFileSync(join(FIXTURES, 'describe-prefix-lists.output1.json'), 'utf8');
     const groups = {
-      SecurityGroups: [{
-        GroupId: 'sg-1', GroupName: 'm-app', VpcId: 'vpc-1', Tags: [{ Key: 'bulkhead:model', Value: 'm' }],
-        IpPermissionsEgress: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, PrefixListIds: [{ PrefixListId: 'pl-63a5400a' }, { PrefixListId: 'pl-0123456abcabcabc1' }] }],
-      }],
+      SecurityGroups: [
+        {
+          GroupId: 'sg-1',
+          GroupName: 'm-app',
+          VpcId: 'vpc-1',
+          Tags: [{ Key: 'bulkhead:model', Value: 'm' }],
+          IpPermissionsEgress: [
+            {
+              IpProtocol: 'tcp',
+              FromPort: 443,
+              ToPort: 443,
+              PrefixListIds: [{ PrefixListId: 'pl-63a5400a' }, { PrefixListId: 'pl-0123456abcabcabc1' }],
+            },
+          ],
+        },
+      ],
     };
     const files = new Map([
       [SNAPSHOT_FILES.groups, JSON.stringify(groups)],
-      [SNAPSHOT_FILES.prefixLists, JSON.stringify({ PrefixLists: lists['PrefixLists']!.map((l) => ((l as { PrefixListName: string }).PrefixListName === 'vpc-cidrs' ? owned(l) : l)) })],
+      [
+        SNAPSHOT_FILES.prefixLists,
+        JSON.stringify({
+          PrefixLists: lists['PrefixLists']!.map((l) =>
+            (l as { PrefixListName: string }).PrefixListName === 'vpc-cidrs' ? owned(l) : l,
+          ),
+        }),
+      ],
       ['get-managed-prefix-list-entries.pl-0123456abcabcabc1.json', entries],
       [SNAPSHOT_FILES.awsPrefixLists, awsLists],
     ]);
@@ -66,7 +110,10 @@ describe('AWS CLI exports', () => {
     expect(list.attributes).toEqual({ addressFamily: 'IPv4', maxEntries: 10, owner: 'm' });
     expect(list.children.map((c) => c.key)).toEqual(['10.0.0.0/16', '10.2.0.0/16']);
     const app = state.resources.find((r) => r.name === 'm-app')!;
-    expect(app.children.map((c) => c.key)).toEqual(['egress tcp 443-443 pl:com.amazonaws.us-east-1.s3', 'egress tcp 443-443 pl:vpc-cidrs']);
+    expect(app.children.map((c) => c.key)).toEqual([
+      'egress tcp 443-443 pl:com.amazonaws.us-east-1.s3',
+      'egress tcp 443-443 pl:vpc-cidrs',
+    ]);
   });
 
   it('says which file is wrong', () => {
@@ -76,8 +123,14 @@ describe('AWS CLI exports', () => {
 
   it('round-trips its own export files', () => {
     const dir = 'policies/snapshots/shop/aws-prod';
-    const files = new Map(['describe-security-groups.json', 'describe-security-group-rules.json', 'describe-managed-prefix-lists.json', 'get-managed-prefix-list-entries.pl-0c0ffee0123456789.json']
-      .map((n) => [n, readFileSync(join(dir, n), 'utf8')]));
+    const files = new Map(
+      [
+        'describe-security-groups.json',
+        'describe-security-group-rules.json',
+        'describe-managed-prefix-lists.json',
+        'get-managed-prefix-list-entries.pl-0c0ffee0123456789.json',
+      ].map((n) => [n, readFileSync(join(dir, n), 'utf8')]),
+    );
     const raw = parseSnapshot(files);
     const again = parseSnapshot(new Map(snapshotFiles(raw).map((f) => [f.path, f.content])));
     expect(again).toEqual(raw);
@@ -86,9 +139,20 @@ describe('AWS CLI exports', () => {
 
 describe('bundled snapshot policies/snapshots/shop/aws-prod (README quick start)', () => {
   it('plans creates, updates and deletes, and leaves the unowned objects alone', async () => {
-    const r = await runCli(['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--target', 'aws-prod', '--json']);
+    const r = await runCli([
+      'plan',
+      'policies/shop.yaml',
+      '--snapshots',
+      'policies/snapshots/shop',
+      '--target',
+      'aws-prod',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
-    const plan = JSON.parse(r.stdout) as { summary: object; targets: { target: string; changes: { action: string; name: string }[] }[] };
+    const plan = JSON.parse(r.stdout) as {
+      summary: object;
+      targets: { target: string; changes: { action: string; name: string }[] }[];
+    };
     const aws = plan.targets.find((t) => t.target === 'aws-prod')!;
     expect(aws.changes.map((c) => `${c.action} ${c.name}`)).toEqual([
       'update shop-payment-apis-ipv4',
@@ -100,16 +164,37 @@ describe('bundled snapshot policies/snapshots/shop/aws-prod (README quick start)
     ]);
     expect(plan.summary).toEqual({ add: 2, change: 3, destroy: 1 });
     expect(r.stdout).not.toMatch(/"name":\s*"(bastion|default|corp-vpn-ranges)"/);
-    const text = await runCli(['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--target', 'aws-prod']);
+    const text = await runCli([
+      'plan',
+      'policies/shop.yaml',
+      '--snapshots',
+      'policies/snapshots/shop',
+      '--target',
+      'aws-prod',
+    ]);
     expect(text.stdout).toContain('Plan: 2 to add, 3 to change, 1 to destroy.');
     expect(text.stdout).toContain('+ entry 198.51.100.20/32');
     expect(text.stdout).toContain('- ingress tcp/80 from cidr 0.0.0.0/0');
   });
 
   it('renders the desired groups in the shape of describe-security-groups', async () => {
-    const r = await runCli(['render', 'policies/shop.yaml', '--provider', 'aws', '--json', '--snapshots', 'policies/snapshots/shop']);
+    const r = await runCli([
+      'render',
+      'policies/shop.yaml',
+      '--provider',
+      'aws',
+      '--json',
+      '--snapshots',
+      'policies/snapshots/shop',
+    ]);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { SecurityGroups: { GroupName: string; IpPermissions: unknown[]; IpPermissionsEgress: { PrefixListIds: { PrefixListId: string }[] }[] }[] };
+    const out = JSON.parse(r.stdout) as {
+      SecurityGroups: {
+        GroupName: string;
+        IpPermissions: unknown[];
+        IpPermissionsEgress: { PrefixListIds: { PrefixListId: string }[] }[];
+      }[];
+    };
     expect(Object.keys(out)).toEqual(['SecurityGroups']);
     expect(out.SecurityGroups.map((g) => g.GroupName)).toEqual(['shop-app', 'shop-db', 'shop-lb', 'shop-web']);
     const app = out.SecurityGroups[0]!;

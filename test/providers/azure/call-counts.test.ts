@@ -30,7 +30,10 @@ function model(): string {
   ];
   const fromEntities = Array.from({ length: ENTITIES }, (_, e) => `{ from: net${e}, ports: [tcp/${8000 + e}] }`);
   for (let i = 0; i < SEGMENTS; i++) {
-    const ingress = [...(i < FLOWS ? [`{ from: s${i + FLOWS}, ports: [tcp/443] }`] : []), ...(i < 2 * FLOWS ? fromEntities : [])];
+    const ingress = [
+      ...(i < FLOWS ? [`{ from: s${i + FLOWS}, ports: [tcp/443] }`] : []),
+      ...(i < 2 * FLOWS ? fromEntities : []),
+    ];
     lines.push(`  s${i}: { ingress: [${ingress.join(', ')}] }`);
   }
   return `${lines.join('\n')}\n`;
@@ -57,11 +60,19 @@ afterAll(async () => {
 });
 
 describe(`Azure reads of a ${SEGMENTS}-segment plan`, () => {
-  const options = () => ({ providers: () => h.provider, source: () => ({ kind: 'live' as const }), resolver: async () => ({ ipv4: [], ipv6: [] }) });
+  const options = () => ({
+    providers: () => h.provider,
+    source: () => ({ kind: 'live' as const }),
+    resolver: async () => ({ ipv4: [], ipv6: [] }),
+  });
 
   it('reads the NSG with one GET and the ASGs one page at a time, whatever the number of rules', async () => {
     const first = await createPlan(rules, options());
-    expect(allDiagnostics(first).filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([]);
+    expect(
+      allDiagnostics(first)
+        .filter((d) => d.severity === 'error')
+        .map((d) => d.message),
+    ).toEqual([]);
     await applyPlan(first, rules, { ...options(), parallelism: 8, retries: 0 });
 
     const from = h.emulator.calls.length;
@@ -78,6 +89,8 @@ describe(`Azure reads of a ${SEGMENTS}-segment plan`, () => {
     expect(asgLists.length).toBeLessThanOrEqual(Math.ceil(SEGMENTS / h.emulator.pageSize));
     expect(calls.filter((c) => c.method !== 'GET')).toEqual([]);
     // Nothing per object: every call is one of those (or the firewall policy's, absent here).
-    expect(calls.length, calls.map((c) => `${c.method} ${c.path}`).join('\n')).toBeLessThanOrEqual(1 + Math.ceil(SEGMENTS / h.emulator.pageSize) + 2);
+    expect(calls.length, calls.map((c) => `${c.method} ${c.path}`).join('\n')).toBeLessThanOrEqual(
+      1 + Math.ceil(SEGMENTS / h.emulator.pageSize) + 2,
+    );
   }, 300_000);
 });

@@ -54,8 +54,14 @@ describe('azure through the CLI', () => {
     // export writes what plan --snapshots reads: planning against it right after the apply is empty.
     const exported = await runCli(['export', 'tiny.yaml', '--out', 'snap'], { cwd: dir, env });
     expect(exported.code).toBe(0);
-    expect(exported.stdout.split('\n').filter(Boolean).sort()).toEqual(['snap/azure-e2e/asgs.json', 'snap/azure-e2e/nsg.json']);
-    const offline = await runCli(['plan', 'tiny.yaml', '--snapshots', 'snap', '--detailed-exitcode'], { cwd: dir, env: {} });
+    expect(exported.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'snap/azure-e2e/asgs.json',
+      'snap/azure-e2e/nsg.json',
+    ]);
+    const offline = await runCli(['plan', 'tiny.yaml', '--snapshots', 'snap', '--detailed-exitcode'], {
+      cwd: dir,
+      env: {},
+    });
     expect(offline.code).toBe(0);
     await h.client.securityRules.beginDeleteAndWait(RG, NSG, 'tiny-deny-all-in', { updateIntervalInMs: 1 });
     const drift = await runCli(['drift', 'tiny.yaml', '--format', 'json'], { cwd: dir, env });

@@ -41,7 +41,7 @@ segments:
 `;
 
 const EXPECTED =
-  "tiny.yaml:4:3: error: target azure-e2e: no Azure credentials (tried environment variables, workload identity, managed identity, Azure CLI, Azure PowerShell, Azure Developer CLI): " +
+  'tiny.yaml:4:3: error: target azure-e2e: no Azure credentials (tried environment variables, workload identity, managed identity, Azure CLI, Azure PowerShell, Azure Developer CLI): ' +
   "run 'az login', or plan offline with --snapshots DIR [read-failed]";
 const SUMMARY: Record<string, string> = {
   plan: 'Error: cannot plan (1 error)',
@@ -73,25 +73,48 @@ describe('azure without credentials (real DefaultAzureCredential, empty environm
   });
 
   async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return cliWith({ AZURE_POD_IDENTITY_AUTHORITY_HOST: `http://127.0.0.1:${(imds.address() as AddressInfo).port}` }, ...args);
-  }
-
-  async function cliWith(extra: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env = { PATH: join(dir, 'bin'), HOME: join(dir, 'home'), ...extra };
-    return run(process.execPath, ['--import', TSX, '--import', GUARD, CLI, ...args], { cwd: dir, env, timeout: 60_000 }).then(
-      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+    return cliWith(
+      { AZURE_POD_IDENTITY_AUTHORITY_HOST: `http://127.0.0.1:${(imds.address() as AddressInfo).port}` },
+      ...args,
     );
   }
 
-  for (const command of [['plan', 'tiny.yaml'], ['drift', 'tiny.yaml'], ['export', 'tiny.yaml', '--out', 'snap']]) {
+  async function cliWith(
+    extra: Record<string, string>,
+    ...args: string[]
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { PATH: join(dir, 'bin'), HOME: join(dir, 'home'), ...extra };
+    return run(process.execPath, ['--import', TSX, '--import', GUARD, CLI, ...args], {
+      cwd: dir,
+      env,
+      timeout: 60_000,
+    }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: e.code ?? -1,
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+      }),
+    );
+  }
+
+  for (const command of [
+    ['plan', 'tiny.yaml'],
+    ['drift', 'tiny.yaml'],
+    ['export', 'tiny.yaml', '--out', 'snap'],
+  ]) {
     it(`${command[0]}: one line naming the chain and what to do, exit 1, nothing but loopback contacted`, async () => {
       const before = imdsCalls.length;
       const r = await cli(...command);
       expect(r.stderr).not.toContain('NON-LOOPBACK');
       // Progress lines ("Planning tiny against the live APIs…") aside: the one error line at the
       // target in the model, the summary, and no trace.
-      expect(r.stderr.trimEnd().split('\n').filter((l) => !l.endsWith('…'))).toEqual([EXPECTED, SUMMARY[command[0]!]]);
+      expect(
+        r.stderr
+          .trimEnd()
+          .split('\n')
+          .filter((l) => !l.endsWith('…')),
+      ).toEqual([EXPECTED, SUMMARY[command[0]!]]);
       expect(r.code).toBe(1);
       // The managed-identity step of the chain did run, against the loopback stand-in for IMDS.
       expect(imdsCalls.slice(before).some((c) => c.startsWith('GET /metadata/identity/oauth2/token'))).toBe(true);
@@ -114,7 +137,9 @@ describe('azure credentials rejected by ARM', () => {
   it('a 401 on the first SDK call is one line with code "credentials"', async () => {
     h = await startAzureHarness();
     h.emulator.inject({ status: 401, code: 'ExpiredAuthenticationToken', count: 1 });
-    const err = await h.provider.read(emulatorTarget('azure-prod'), { kind: 'live' }, { model: 'shop' }).catch((e: unknown) => e);
+    const err = await h.provider
+      .read(emulatorTarget('azure-prod'), { kind: 'live' }, { model: 'shop' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).code).toBe('credentials');
     expect((err as ProviderError).message).toBe(
@@ -125,10 +150,20 @@ describe('azure credentials rejected by ARM', () => {
 
 describe('azure credential chain as AZURE_TOKEN_CREDENTIALS selects it', () => {
   it('names only the credentials DefaultAzureCredential would try', () => {
-    expect(credentialChain({ AZURE_TOKEN_CREDENTIALS: 'dev' })).toEqual(['Azure CLI', 'Azure PowerShell', 'Azure Developer CLI']);
+    expect(credentialChain({ AZURE_TOKEN_CREDENTIALS: 'dev' })).toEqual([
+      'Azure CLI',
+      'Azure PowerShell',
+      'Azure Developer CLI',
+    ]);
     expect(credentialChain({ AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential' })).toEqual(['managed identity']);
-    const e = Object.assign(new Error('ChainedTokenCredential authentication failed.\nmore'), { name: 'AggregateAuthenticationError' });
-    expect(credentialError(new ProviderError('reading NSG x: …', undefined, false, { cause: e }), 't', { AZURE_TOKEN_CREDENTIALS: 'prod' })?.message).toBe(
+    const e = Object.assign(new Error('ChainedTokenCredential authentication failed.\nmore'), {
+      name: 'AggregateAuthenticationError',
+    });
+    expect(
+      credentialError(new ProviderError('reading NSG x: …', undefined, false, { cause: e }), 't', {
+        AZURE_TOKEN_CREDENTIALS: 'prod',
+      })?.message,
+    ).toBe(
       "target t: no Azure credentials (tried environment variables, workload identity, managed identity): run 'az login', or plan offline with --snapshots DIR",
     );
     expect(credentialError(new Error('boom'), 't', {})).toBeUndefined();

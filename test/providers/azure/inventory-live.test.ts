@@ -24,7 +24,13 @@ const nic = (name: string, ip: string, tier: string, asg?: string) => ({
         id: `${RG}/providers/Microsoft.Network/networkInterfaces/${name}/ipConfigurations/ipconfig1`,
         properties: {
           privateIPAddress: ip,
-          ...(asg ? { applicationSecurityGroups: [{ id: `${RG}/providers/Microsoft.Network/applicationSecurityGroups/${asg}` }] } : {}),
+          ...(asg
+            ? {
+                applicationSecurityGroups: [
+                  { id: `${RG}/providers/Microsoft.Network/applicationSecurityGroups/${asg}` },
+                ],
+              }
+            : {}),
         },
       },
     ],
@@ -42,7 +48,10 @@ beforeAll(async () => {
     requests.push(`${req.method} ${req.url}`);
     const u = new URL(req.url ?? '/', 'http://127.0.0.1');
     res.setHeader('content-type', 'application/json');
-    if (req.method !== 'GET' || !u.pathname.endsWith(`/resourceGroups/shop/providers/Microsoft.Network/networkInterfaces`)) {
+    if (
+      req.method !== 'GET' ||
+      !u.pathname.endsWith(`/resourceGroups/shop/providers/Microsoft.Network/networkInterfaces`)
+    ) {
       res.statusCode = 404;
       res.end(JSON.stringify({ error: { code: 'NotFound', message: `${req.method} ${u.pathname}` } }));
       return;
@@ -51,7 +60,12 @@ beforeAll(async () => {
       res.end(JSON.stringify({ value: [nic('app-1', '10.1.2.4', 'app', 'shop-app')] }));
       return;
     }
-    res.end(JSON.stringify({ value: [nic('web-1', '10.1.1.4', 'web', 'shop-web')], nextLink: `${url}${u.pathname}?api-version=${u.searchParams.get('api-version')}&page=2` }));
+    res.end(
+      JSON.stringify({
+        value: [nic('web-1', '10.1.1.4', 'web', 'shop-web')],
+        nextLink: `${url}${u.pathname}?api-version=${u.searchParams.get('api-version')}&page=2`,
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -71,7 +85,10 @@ describe('Azure live inventory', () => {
       ['app-1-vm', ['10.1.2.4'], 'app', ['shop-app']],
       ['web-1-vm', ['10.1.1.4'], 'web', ['shop-web']],
     ]);
-    expect(inv.target).toEqual({ name: 'azure-westeurope', config: { subscription: SUB, resourceGroup: 'shop', location: 'westeurope', nsg: 'shop-nsg' } });
+    expect(inv.target).toEqual({
+      name: 'azure-westeurope',
+      config: { subscription: SUB, resourceGroup: 'shop', location: 'westeurope', nsg: 'shop-nsg' },
+    });
     expect(requests.length).toBe(2);
     expect(requests.every((r) => r.startsWith('GET '))).toBe(true);
   });

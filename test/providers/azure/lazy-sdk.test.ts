@@ -13,13 +13,28 @@ const REPO = resolve(import.meta.dirname, '../../..');
 const run = promisify(execFile);
 
 function child(mode: 'offline' | 'live') {
-  return run(process.execPath, ['--import', 'tsx', '--import', './test/helpers/azure/forbid-azure-sdk.mjs', 'test/helpers/azure/no-sdk-child.ts', mode], {
-    cwd: REPO,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' },
-    timeout: 60_000,
-  }).then(
+  return run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--import',
+      './test/helpers/azure/forbid-azure-sdk.mjs',
+      'test/helpers/azure/no-sdk-child.ts',
+      mode,
+    ],
+    {
+      cwd: REPO,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' },
+      timeout: 60_000,
+    },
+  ).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
+    (e: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: e.code ?? -1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    }),
   );
 }
 

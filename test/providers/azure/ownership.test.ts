@@ -11,10 +11,16 @@ import { ruleSet } from '../../helpers/rulesets.js';
  */
 
 const target = emulatorTarget('azure-prod', null);
-const asgId = (name: string) => `/subscriptions/s/resourceGroups/${RG}/providers/Microsoft.Network/applicationSecurityGroups/${name}`;
+const asgId = (name: string) =>
+  `/subscriptions/s/resourceGroups/${RG}/providers/Microsoft.Network/applicationSecurityGroups/${name}`;
 
 function raw(tags: Record<string, string>): RawAzureState {
-  return { nsg: null, asgs: [{ name: 'shop-web', id: asgId('shop-web'), location: 'westeurope', tags }], rcg: null, policyFound: true };
+  return {
+    nsg: null,
+    asgs: [{ name: 'shop-web', id: asgId('shop-web'), location: 'westeurope', tags }],
+    rcg: null,
+    policyFound: true,
+  };
 }
 
 describe('azure ownership markers', () => {

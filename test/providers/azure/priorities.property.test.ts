@@ -27,8 +27,26 @@ interface Flow {
 }
 
 const DENIES: GuardrailDeny[] = [
-  { id: 'd1', guardrail: 'no-ssh', direction: 'ingress', segments: [], allSegments: true, peer: internet(), services: [tcp(22), tcp(3389)], origins: [{ pos: pos(5), label: 'guardrail' }] },
-  { id: 'd2', guardrail: 'no-db-out', direction: 'egress', segments: ['s1', 's2'], allSegments: false, peer: internet(), services: [tcp(5432)], origins: [{ pos: pos(6), label: 'guardrail' }] },
+  {
+    id: 'd1',
+    guardrail: 'no-ssh',
+    direction: 'ingress',
+    segments: [],
+    allSegments: true,
+    peer: internet(),
+    services: [tcp(22), tcp(3389)],
+    origins: [{ pos: pos(5), label: 'guardrail' }],
+  },
+  {
+    id: 'd2',
+    guardrail: 'no-db-out',
+    direction: 'egress',
+    segments: ['s1', 's2'],
+    allSegments: false,
+    peer: internet(),
+    services: [tcp(5432)],
+    origins: [{ pos: pos(6), label: 'guardrail' }],
+  },
 ];
 
 function model(flows: readonly Flow[]): RuleSet {
@@ -90,12 +108,15 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe('azure priorities with the live state', () => {
-  it('random additions and removals on a 200-flow model move ZERO other rules and never take a hand-made rule\'s priority', () => {
+  it("random additions and removals on a 200-flow model move ZERO other rules and never take a hand-made rule's priority", () => {
     fc.assert(
       fc.property(handRules, fc.array(op, { minLength: 1, maxLength: 5 }), (unowned, ops) => {
         // First apply into an NSG that holds only the hand-made rules.
         let flows = [...BASE];
-        let resources = renderAzure(model(flows), target, { ...CTX, live: liveStateAfter(null, unowned, target, 'big') });
+        let resources = renderAzure(model(flows), target, {
+          ...CTX,
+          live: liveStateAfter(null, unowned, target, 'big'),
+        });
         let desired = rules(resources);
         expectNoConflict(desired, unowned);
         for (const o of ops) {
@@ -117,7 +138,9 @@ describe('azure priorities with the live state', () => {
           expect([...next.keys()].filter((n) => !desired.has(n)).sort()).toEqual(expectedNew);
           expect([...desired.keys()].filter((n) => !next.has(n)).sort()).toEqual(expectedGone);
           // ... and nothing else moves.
-          const moved = [...next].filter(([n, a]) => desired.has(n) && desired.get(n)!.priority !== a.priority).map(([n]) => n);
+          const moved = [...next]
+            .filter(([n, a]) => desired.has(n) && desired.get(n)!.priority !== a.priority)
+            .map(([n]) => n);
           expect(moved).toEqual([]);
           expectNoConflict(next, unowned);
           desired = next;
@@ -127,7 +150,7 @@ describe('azure priorities with the live state', () => {
     );
   });
 
-  it('read reports the hand-made rules\' priorities per direction as reserved (never as owned resources)', () => {
+  it("read reports the hand-made rules' priorities per direction as reserved (never as owned resources)", () => {
     const unowned: HandRule[] = [
       { name: 'ops-a', direction: 'Inbound', priority: 300 },
       { name: 'ops-b', direction: 'Outbound', priority: 300 },
@@ -142,8 +165,16 @@ describe('azure priorities with the live state', () => {
     expect(state.diagnostics).toEqual([]);
   });
 
-  it('stops the plan when a hand-made rule holds a priority the model\'s fixed rules need (4096, 4095 inbound)', () => {
-    const state = liveStateAfter(null, [{ name: 'ops-deny', direction: 'Outbound', priority: 4096 }, { name: 'ops-lb', direction: 'Inbound', priority: 4095 }], target, 'big');
+  it("stops the plan when a hand-made rule holds a priority the model's fixed rules need (4096, 4095 inbound)", () => {
+    const state = liveStateAfter(
+      null,
+      [
+        { name: 'ops-deny', direction: 'Outbound', priority: 4096 },
+        { name: 'ops-lb', direction: 'Inbound', priority: 4095 },
+      ],
+      target,
+      'big',
+    );
     const errors = state.diagnostics.filter((d) => d.severity === 'error');
     expect(errors.map((d) => d.code)).toEqual(['azure-priority-in-the-way', 'azure-priority-in-the-way']);
     expect(errors[0]!.message).toContain('ops-deny');
@@ -155,11 +186,17 @@ describe('azure priorities with the live state', () => {
   it('falls back to plain hash slots when hand-made rules leave too little room in a band (deterministic, no rule dropped)', () => {
     // The deny band (100-199) holds 100 priorities; 99 hand-made inbound rules leave room for one,
     // but the model has two inbound guardrail denies.
-    const unowned: HandRule[] = Array.from({ length: 99 }, (_, i) => ({ name: `ops-${i}`, direction: 'Inbound', priority: 100 + i }));
+    const unowned: HandRule[] = Array.from({ length: 99 }, (_, i) => ({
+      name: `ops-${i}`,
+      direction: 'Inbound',
+      priority: 100 + i,
+    }));
     const live = liveStateAfter(null, unowned, target, 'big');
     const withLive = rules(renderAzure(model(BASE), target, { ...CTX, live }));
     expect([...withLive.keys()]).toEqual([...PLAIN.keys()]);
     const denies = [...withLive].filter(([n]) => n.startsWith('big-deny-no-ssh'));
-    expect(denies.map(([n, a]) => [n, a.priority])).toEqual([...PLAIN].filter(([n]) => n.startsWith('big-deny-no-ssh')).map(([n, a]) => [n, a.priority]));
+    expect(denies.map(([n, a]) => [n, a.priority])).toEqual(
+      [...PLAIN].filter(([n]) => n.startsWith('big-deny-no-ssh')).map(([n, a]) => [n, a.priority]),
+    );
   });
 });

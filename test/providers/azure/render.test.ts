@@ -10,7 +10,9 @@ import { cidrs, flow, fqdns, internet, pos, ruleSet, seg, shopRules, tcp } from 
 import { emulatorTarget } from '../../helpers/azure/harness.js';
 import { liveStateAfter } from '../../helpers/azure/live-state.js';
 
-const CTX: RenderContext = { resolved: new Map([['api.stripe.com', { ipv4: ['192.0.2.10/32'], ipv6: ['2001:db8::10/128'] }]]) };
+const CTX: RenderContext = {
+  resolved: new Map([['api.stripe.com', { ipv4: ['192.0.2.10/32'], ipv6: ['2001:db8::10/128'] }]]),
+};
 
 function nsgOf(resources: Resource[]): Resource {
   return resources.find((r) => r.type === AZURE_TYPES.nsg)!;
@@ -46,20 +48,40 @@ describe('azure render', () => {
     expect(asgs[0]!.attributes).toEqual({ location: 'westeurope', model: 'shop' });
     const rules = rulesByName(out);
     const inWeb = rules.get('shop-in-web-from-lb-tcp-8080')!;
-    expect(inWeb).toMatchObject({ access: 'allow', direction: 'inbound', protocol: 'tcp', source: ['asg:shop-prod/shop-lb'], destination: ['asg:shop-prod/shop-web'], destinationPorts: ['8080'] });
+    expect(inWeb).toMatchObject({
+      access: 'allow',
+      direction: 'inbound',
+      protocol: 'tcp',
+      source: ['asg:shop-prod/shop-lb'],
+      destination: ['asg:shop-prod/shop-web'],
+      destinationPorts: ['8080'],
+    });
     const outLb = rules.get('shop-out-lb-to-web-tcp-8080')!;
-    expect(outLb).toMatchObject({ direction: 'outbound', source: ['asg:shop-prod/shop-lb'], destination: ['asg:shop-prod/shop-web'] });
+    expect(outLb).toMatchObject({
+      direction: 'outbound',
+      source: ['asg:shop-prod/shop-lb'],
+      destination: ['asg:shop-prod/shop-web'],
+    });
     // The internet is the Internet service tag, not 0.0.0.0/0 (trap 9).
     expect(rules.get('shop-in-lb-from-internet-tcp-443')!.source).toEqual(['Internet']);
     // Rules depend on the ASGs they name, so the engine creates ASGs first and deletes them last.
     const child = nsgOf(out).children.find((c) => c.key === 'shop-in-web-from-lb-tcp-8080')!;
-    expect(child.dependsOn).toEqual(['azure-test.azure_application_security_group.shop-lb', 'azure-test.azure_application_security_group.shop-web']);
+    expect(child.dependsOn).toEqual([
+      'azure-test.azure_application_security_group.shop-lb',
+      'azure-test.azure_application_security_group.shop-web',
+    ]);
   });
 
   it('puts guardrail denies at the lowest numbers and deny-all at 4096 in both directions', () => {
     const deny: GuardrailDeny = {
-      id: 'd1', guardrail: 'no-remote-admin-from-internet', direction: 'ingress', segments: [], allSegments: true,
-      peer: internet(), services: [tcp(22), tcp(3389)], origins: [{ pos: pos(50), label: 'guardrail' }],
+      id: 'd1',
+      guardrail: 'no-remote-admin-from-internet',
+      direction: 'ingress',
+      segments: [],
+      allSegments: true,
+      peer: internet(),
+      services: [tcp(22), tcp(3389)],
+      origins: [{ pos: pos(50), label: 'guardrail' }],
     };
     const out = renderAzure(withDenies(shopRules([target]), [deny]), target, CTX);
     const rules = [...rulesByName(out)];
@@ -73,8 +95,18 @@ describe('azure render', () => {
     }
     const allows = rules.filter(([, a]) => a.access === 'allow' && a.priority < 4095);
     expect(Math.min(...allows.map(([, a]) => a.priority))).toBeGreaterThan(DENY_BAND.to);
-    expect(rules.find(([n]) => n === 'shop-deny-all-in')![1]).toMatchObject({ priority: 4096, direction: 'inbound', access: 'deny', source: ['*'], destination: ['*'] });
-    expect(rules.find(([n]) => n === 'shop-deny-all-out')![1]).toMatchObject({ priority: 4096, direction: 'outbound', access: 'deny' });
+    expect(rules.find(([n]) => n === 'shop-deny-all-in')![1]).toMatchObject({
+      priority: 4096,
+      direction: 'inbound',
+      access: 'deny',
+      source: ['*'],
+      destination: ['*'],
+    });
+    expect(rules.find(([n]) => n === 'shop-deny-all-out')![1]).toMatchObject({
+      priority: 4096,
+      direction: 'outbound',
+      access: 'deny',
+    });
     // Priorities are unique per direction, as Azure requires.
     for (const dir of ['inbound', 'outbound']) {
       const ps = rules.filter(([, a]) => a.direction === dir).map(([, a]) => a.priority);
@@ -84,8 +116,13 @@ describe('azure render', () => {
 
   it('splits IPv4 and IPv6 into separate rules and renders FQDN egress as NSG pins plus a Firewall Policy rule', () => {
     const rules = ruleSet({
-      name: 'shop', targets: [target], segments: ['app', 'web'],
-      rules: [...flow(cidrs('office', ['203.0.113.0/24'], ['2001:db8:100::/48']), seg('web'), tcp(443)), ...flow(seg('app'), fqdns('payment-apis', ['api.stripe.com']), tcp(443))],
+      name: 'shop',
+      targets: [target],
+      segments: ['app', 'web'],
+      rules: [
+        ...flow(cidrs('office', ['203.0.113.0/24'], ['2001:db8:100::/48']), seg('web'), tcp(443)),
+        ...flow(seg('app'), fqdns('payment-apis', ['api.stripe.com']), tcp(443)),
+      ],
     });
     const out = renderAzure(rules, target, CTX);
     const byName = rulesByName(out);
@@ -94,12 +131,24 @@ describe('azure render', () => {
     expect(byName.get('shop-out-app-to-payment-apis-tcp-443-v4')!.destination).toEqual(['192.0.2.10/32']);
     const rcg = out.find((r) => r.type === AZURE_TYPES.rcg)!;
     expect(rcg.name).toBe('shop-fqdn-egress');
-    expect(rcg.children.map((c) => c.attributes)).toEqual([{ protocols: ['https:443'], targetFqdns: ['api.stripe.com'], sourceAddresses: ['*'], description: expect.any(String) }]);
+    expect(rcg.children.map((c) => c.attributes)).toEqual([
+      {
+        protocols: ['https:443'],
+        targetFqdns: ['api.stripe.com'],
+        sourceAddresses: ['*'],
+        description: expect.any(String),
+      },
+    ]);
   });
 
   it('fails FQDN egress without a firewall policy, saying NSGs cannot filter by name and how to configure one', () => {
     const noPolicy = emulatorTarget('azure-test', null);
-    const rules = ruleSet({ name: 'shop', targets: [noPolicy], segments: ['app'], rules: flow(seg('app'), fqdns('payment-apis', ['api.stripe.com']), tcp(443), 42) });
+    const rules = ruleSet({
+      name: 'shop',
+      targets: [noPolicy],
+      segments: ['app'],
+      rules: flow(seg('app'), fqdns('payment-apis', ['api.stripe.com']), tcp(443), 42),
+    });
     const d = validateAzure(rules, noPolicy, CTX).filter((x) => x.severity === 'error');
     expect(d).toHaveLength(1);
     expect(d[0]!.code).toBe('azure-fqdn-needs-firewall-policy');
@@ -118,30 +167,73 @@ describe('azure render', () => {
   });
 
   it('reads az CLI nulls as absent fields', () => {
-    const a = ruleFromWire(JSON.parse('{"name":"x","protocol":"*","access":"Deny","direction":"Outbound","priority":4096,"description":null,"sourcePortRange":"*","sourcePortRanges":null,"destinationPortRange":null,"destinationPortRanges":["443"],"sourceAddressPrefix":"*","sourceAddressPrefixes":[],"sourceApplicationSecurityGroups":null,"destinationAddressPrefix":null,"destinationAddressPrefixes":["10.0.0.0/8"],"destinationApplicationSecurityGroups":null}'));
-    expect(a).toEqual({ access: 'deny', direction: 'outbound', priority: 4096, protocol: '*', sourcePorts: ['*'], destinationPorts: ['443'], source: ['*'], destination: ['10.0.0.0/8'], description: '' });
+    const a = ruleFromWire(
+      JSON.parse(
+        '{"name":"x","protocol":"*","access":"Deny","direction":"Outbound","priority":4096,"description":null,"sourcePortRange":"*","sourcePortRanges":null,"destinationPortRange":null,"destinationPortRanges":["443"],"sourceAddressPrefix":"*","sourceAddressPrefixes":[],"sourceApplicationSecurityGroups":null,"destinationAddressPrefix":null,"destinationAddressPrefixes":["10.0.0.0/8"],"destinationApplicationSecurityGroups":null}',
+      ),
+    );
+    expect(a).toEqual({
+      access: 'deny',
+      direction: 'outbound',
+      priority: 4096,
+      protocol: '*',
+      sourcePorts: ['*'],
+      destinationPorts: ['443'],
+      source: ['*'],
+      destination: ['10.0.0.0/8'],
+      description: '',
+    });
   });
 
   it('canonicalizes what Azure returns: singular/plural, 0-65535, 80-80, Any, bare IPs, ARM id case', () => {
     const a = ruleFromWire({
-      name: 'x', protocol: 'TCP', access: 'Allow', direction: 'Inbound', priority: 200,
-      sourcePortRange: '0-65535', sourcePortRanges: [], destinationPortRanges: ['443-443', '80'],
+      name: 'x',
+      protocol: 'TCP',
+      access: 'Allow',
+      direction: 'Inbound',
+      priority: 200,
+      sourcePortRange: '0-65535',
+      sourcePortRanges: [],
+      destinationPortRanges: ['443-443', '80'],
       sourceAddressPrefixes: ['10.1.2.3', '10.0.0.5/8'],
-      destinationApplicationSecurityGroups: [{ id: '/subscriptions/s/resourcegroups/RG/providers/microsoft.network/applicationSecurityGroups/Shop-Web' }],
+      destinationApplicationSecurityGroups: [
+        { id: '/subscriptions/s/resourcegroups/RG/providers/microsoft.network/applicationSecurityGroups/Shop-Web' },
+      ],
     });
     expect(a).toEqual({
-      access: 'allow', direction: 'inbound', priority: 200, protocol: 'tcp', sourcePorts: ['*'], destinationPorts: ['80', '443'],
-      source: ['10.0.0.0/8', '10.1.2.3/32'], destination: ['asg:rg/shop-web'], description: '',
+      access: 'allow',
+      direction: 'inbound',
+      priority: 200,
+      protocol: 'tcp',
+      sourcePorts: ['*'],
+      destinationPorts: ['80', '443'],
+      source: ['10.0.0.0/8', '10.1.2.3/32'],
+      destination: ['asg:rg/shop-web'],
+      description: '',
     });
   });
 
   it('orders and keeps ports as the kit does: by start then end, never merged; a malformed live range is kept so the diff shows it', () => {
-    const read = (destinationPortRanges: string[], protocol = 'Udp') => ruleFromWire({ name: 'x', protocol, access: 'Allow', direction: 'Inbound', priority: 200, destinationPortRanges });
+    const read = (destinationPortRanges: string[], protocol = 'Udp') =>
+      ruleFromWire({
+        name: 'x',
+        protocol,
+        access: 'Allow',
+        direction: 'Inbound',
+        priority: 200,
+        destinationPortRanges,
+      });
     // The old sort compared "80-100" < "80-90" as text; the kit compares the numbers.
     expect(read(['80-100', '80-90', ' 80 - 90 ', '79']).destinationPorts).toEqual(['79', '80-90', '80-100']);
     expect(read(['443', 'http']).destinationPorts).toEqual(['443', 'http']);
     expect(read(['443', '0-65535']).destinationPorts).toEqual(['*']);
-    expect(['Any', '*', 'Icmp', 'Esp', 'AH'].map((p) => read(['*'], p).protocol)).toEqual(['*', '*', 'icmp', 'esp', 'ah']);
+    expect(['Any', '*', 'Icmp', 'Esp', 'AH'].map((p) => read(['*'], p).protocol)).toEqual([
+      '*',
+      '*',
+      'icmp',
+      'esp',
+      'ah',
+    ]);
   });
 });
 
@@ -162,16 +254,22 @@ describe('azure priority stability', () => {
     }
   });
 
-  it('adding one flow to a 200-flow model changes only that flow\'s rules', () => {
+  it("adding one flow to a 200-flow model changes only that flow's rules", () => {
     const added = flow(seg('s3'), seg('s17'), tcp(8443), 999);
     const after = rulesByName(renderAzure(bigModel(200, target, added), target, CTX));
-    const changed = [...after].filter(([n, a]) => JSON.stringify(before.get(n)) !== JSON.stringify(a)).map(([n]) => n).sort();
+    const changed = [...after]
+      .filter(([n, a]) => JSON.stringify(before.get(n)) !== JSON.stringify(a))
+      .map(([n]) => n)
+      .sort();
     expect(changed).toEqual(['big-in-s17-from-s3-tcp-8443', 'big-out-s3-to-s17-tcp-8443']);
     expect([...before.keys()].filter((n) => !after.has(n))).toEqual([]);
   });
 
   it('removing one flow removes only its rules', () => {
-    const smaller = { ...base, rules: base.rules.filter((r) => !(r.service.kind === 'ports' && r.service.from === 1042)) };
+    const smaller = {
+      ...base,
+      rules: base.rules.filter((r) => !(r.service.kind === 'ports' && r.service.from === 1042)),
+    };
     const after = rulesByName(renderAzure(smaller, target, CTX));
     const gone = [...before.keys()].filter((n) => !after.has(n)).sort();
     expect(gone).toHaveLength(2);
@@ -183,7 +281,13 @@ describe('azure priority stability', () => {
     let moved = 0;
     const trials = 30;
     for (let i = 0; i < trials; i++) {
-      const after = rulesByName(renderAzure(bigModel(200, target, flow(seg(`s${i % 40}`), seg(`s${(i + 11) % 40}`), tcp(20000 + i))), target, CTX));
+      const after = rulesByName(
+        renderAzure(
+          bigModel(200, target, flow(seg(`s${i % 40}`), seg(`s${(i + 11) % 40}`), tcp(20000 + i))),
+          target,
+          CTX,
+        ),
+      );
       moved += [...before].filter(([n, a]) => after.get(n)?.priority !== a.priority).length;
     }
     // Positional numbering would move hundreds of rules per addition; hash placement moves almost none.
@@ -195,7 +299,12 @@ describe('azure priority stability', () => {
     let moved = 0;
     let added = 0;
     for (let i = 0; i < 30; i++) {
-      const after = rulesByName(renderAzure(bigModel(200, target, flow(seg(`s${i % 40}`), seg(`s${(i + 11) % 40}`), tcp(20000 + i))), target, { ...CTX, live }));
+      const after = rulesByName(
+        renderAzure(bigModel(200, target, flow(seg(`s${i % 40}`), seg(`s${(i + 11) % 40}`), tcp(20000 + i))), target, {
+          ...CTX,
+          live,
+        }),
+      );
       moved += [...before].filter(([n, a]) => after.get(n)?.priority !== a.priority).length;
       added += after.size - before.size;
     }
@@ -211,18 +320,39 @@ describe('azure validate', () => {
     // 101 segments each reached from one CIDR entity of 40 addresses: > 1000 rules? no: 202 rules, 101 ASGs, 4040 addresses.
     const segments = Array.from({ length: 101 }, (_, i) => `s${i}`);
     const addrs = Array.from({ length: 40 }, (_, i) => `198.51.${i}.0/24`);
-    const rules = ruleSet({ name: 'm', targets: [target], segments, rules: segments.flatMap((s) => flow(cidrs('partners', addrs), seg(s), tcp(443))) });
+    const rules = ruleSet({
+      name: 'm',
+      targets: [target],
+      segments,
+      rules: segments.flatMap((s) => flow(cidrs('partners', addrs), seg(s), tcp(443))),
+    });
     const codes = validateAzure(rules, target, CTX).map((d) => `${d.code}: ${d.message}`);
-    expect(codes.some((c) => c.startsWith('azure-asgs-per-nsg') && c.includes('NSG shop-prod') && c.includes('100'))).toBe(true);
-    expect(codes.some((c) => c.startsWith('azure-addresses-per-nsg') && c.includes('4040') && c.includes('4000'))).toBe(true);
+    expect(
+      codes.some((c) => c.startsWith('azure-asgs-per-nsg') && c.includes('NSG shop-prod') && c.includes('100')),
+    ).toBe(true);
+    expect(codes.some((c) => c.startsWith('azure-addresses-per-nsg') && c.includes('4040') && c.includes('4000'))).toBe(
+      true,
+    );
 
-    const many = ruleSet({ name: 'm', targets: [target], segments: ['a', 'b'], rules: Array.from({ length: 600 }, (_, i) => flow(seg('a'), seg('b'), tcp(1 + i))).flat() });
+    const many = ruleSet({
+      name: 'm',
+      targets: [target],
+      segments: ['a', 'b'],
+      rules: Array.from({ length: 600 }, (_, i) => flow(seg('a'), seg('b'), tcp(1 + i))).flat(),
+    });
     const d2 = validateAzure(many, target, CTX).map((d) => `${d.code}: ${d.message}`);
     expect(d2.some((c) => c.startsWith('azure-rules-per-nsg') && c.includes('1203') && c.includes('1000'))).toBe(true);
 
-    const huge = ruleSet({ name: 'm', targets: [target], segments: ['a', 'b'], rules: Array.from({ length: 3900 }, (_, i) => flow(seg('a'), cidrs('x', ['10.0.0.0/8']), tcp(1 + i))).flat() });
+    const huge = ruleSet({
+      name: 'm',
+      targets: [target],
+      segments: ['a', 'b'],
+      rules: Array.from({ length: 3900 }, (_, i) => flow(seg('a'), cidrs('x', ['10.0.0.0/8']), tcp(1 + i))).flat(),
+    });
     const d3 = validateAzure(huge, target, CTX).map((d) => `${d.code}: ${d.message}`);
-    expect(d3.some((c) => c.startsWith('azure-priority-exhausted') && c.includes('3900 outbound') && c.includes('200-4094'))).toBe(true);
+    expect(
+      d3.some((c) => c.startsWith('azure-priority-exhausted') && c.includes('3900 outbound') && c.includes('200-4094')),
+    ).toBe(true);
   });
 
   it('rejects names Azure would refuse, naming the object and the 80-character limit', () => {
@@ -236,13 +366,23 @@ describe('azure validate', () => {
 
   it('rejects what NSGs cannot express (SCTP, ICMP types, unbound cloud entities)', () => {
     const rules = ruleSet({
-      name: 'shop', targets: [target], segments: ['a'],
+      name: 'shop',
+      targets: [target],
+      segments: ['a'],
       rules: [
         ...flow(internet(), seg('a'), { kind: 'ports', protocol: 'sctp', from: 1, to: 1 }),
         ...flow(internet(), seg('a'), { kind: 'icmp', protocol: 'icmp', type: 8, code: null }),
-        ...flow(seg('a'), { kind: 'cloud', entity: 'storage', aws: { prefixList: 'pl-1', ipv4: [], ipv6: [] } }, tcp(443)),
+        ...flow(
+          seg('a'),
+          { kind: 'cloud', entity: 'storage', aws: { prefixList: 'pl-1', ipv4: [], ipv6: [] } },
+          tcp(443),
+        ),
       ],
     });
-    expect(validateAzure(rules, target, CTX).map((d) => d.code).sort()).toEqual(['azure-entity-unbound', 'azure-unsupported-service', 'azure-unsupported-service']);
+    expect(
+      validateAzure(rules, target, CTX)
+        .map((d) => d.code)
+        .sort(),
+    ).toEqual(['azure-entity-unbound', 'azure-unsupported-service', 'azure-unsupported-service']);
   });
 });

@@ -11,7 +11,11 @@ import { wasRetried } from '../../../providers/kit/retry.js';
 
 /** A RestError-like failure: status, ARM code, response headers (HttpHeaders has `get`). */
 function restError(statusCode: number | undefined, code: string | undefined, headers: Record<string, string> = {}) {
-  return Object.assign(new Error(`${code ?? statusCode}`), { statusCode, code, response: { headers: { get: (n: string) => headers[n.toLowerCase()] } } });
+  return Object.assign(new Error(`${code ?? statusCode}`), {
+    statusCode,
+    code,
+    response: { headers: { get: (n: string) => headers[n.toLowerCase()] } },
+  });
 }
 
 describe('azure retry policy', () => {
@@ -53,12 +57,17 @@ describe('azure retry policy', () => {
     expect(ours.calls).toBe(4);
     expect(ours.failure).toMatchObject({ retryable: false, code: 'AnotherOperationInProgress' });
     // With the SDK's retries switched off, this policy is the only layer: it retries the 5xx too.
-    const alone = azureRetryPolicy({ retry: { maxAttempts: 3, baseDelayMs: 0, maxDelayMs: 0 }, clientOptions: { retryOptions: { maxRetries: 0 } } });
+    const alone = azureRetryPolicy({
+      retry: { maxAttempts: 3, baseDelayMs: 0, maxDelayMs: 0 },
+      clientOptions: { retryOptions: { maxRetries: 0 } },
+    });
     let calls = 0;
-    await alone.run('x', async () => {
-      calls++;
-      throw restError(500, 'InternalServerError');
-    }).catch(() => undefined);
+    await alone
+      .run('x', async () => {
+        calls++;
+        throw restError(500, 'InternalServerError');
+      })
+      .catch(() => undefined);
     expect(calls).toBe(3);
   });
 });

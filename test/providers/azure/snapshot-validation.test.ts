@@ -24,7 +24,8 @@ let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bulkhead-azure-snapcheck-'));
   await mkdir(join(dir, 'azure-prod'));
-  for (const f of ['nsg.json', 'asgs.json', 'rule-collection-group.json']) await writeFile(join(dir, 'azure-prod', f), await readFile(join(BUNDLED, f), 'utf8'));
+  for (const f of ['nsg.json', 'asgs.json', 'rule-collection-group.json'])
+    await writeFile(join(dir, 'azure-prod', f), await readFile(join(BUNDLED, f), 'utf8'));
   // The pinned FQDN answers: without them the plan stops at the unresolved names, before any read.
   await writeFile(join(dir, 'dns.json'), await readFile(join(BUNDLED, '../dns.json'), 'utf8'));
 });
@@ -52,7 +53,9 @@ describe('azure snapshot folder', () => {
     expect(err.code).toBe('snapshot-missing');
     expect(err.message).toContain(`snapshot of azure-prod: no folder ${join(dir, 'azure-prod')}`);
     expect(err.message).toContain('bulkhead export');
-    const r = await runCli(['plan', join(REPO, 'policies/shop.yaml'), '--snapshots', dir, '--target', 'azure-prod'], { cwd: REPO });
+    const r = await runCli(['plan', join(REPO, 'policies/shop.yaml'), '--snapshots', dir, '--target', 'azure-prod'], {
+      cwd: REPO,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('no folder');
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -81,19 +84,27 @@ describe('azure snapshot files are checked, with file and JSON path (issue 5)', 
       rules[0] = { name, properties: { ...rest, priority: 'high' } };
     });
     const err = await readError();
-    expect(err.message).toBe(`${join(dir, 'azure-prod', 'nsg.json')}: $.securityRules[0].properties.priority must be a number, not the string "high"`);
+    expect(err.message).toBe(
+      `${join(dir, 'azure-prod', 'nsg.json')}: $.securityRules[0].properties.priority must be a number, not the string "high"`,
+    );
   });
 
   it('an ASG name that is not a string, a tag value that is not a string, a null ASG', async () => {
     await editJson('asgs.json', (v) => ((v[0] as Record<string, unknown>)['name'] = 5));
-    expect((await readError()).message).toBe(`${join(dir, 'azure-prod', 'asgs.json')}: $[0].name must be a string, not the number 5`);
+    expect((await readError()).message).toBe(
+      `${join(dir, 'azure-prod', 'asgs.json')}: $[0].name must be a string, not the number 5`,
+    );
     await editJson('asgs.json', (v) => {
       (v[0] as Record<string, unknown>)['name'] = 'shop-app';
       (v[1] as Record<string, unknown>)['tags'] = { 'bulkhead:model': 7 };
     });
-    expect((await readError()).message).toBe(`${join(dir, 'azure-prod', 'asgs.json')}: $[1].tags["bulkhead:model"] must be a string, not the number 7`);
+    expect((await readError()).message).toBe(
+      `${join(dir, 'azure-prod', 'asgs.json')}: $[1].tags["bulkhead:model"] must be a string, not the number 7`,
+    );
     await writeFile(join(dir, 'azure-prod', 'asgs.json'), '[null]');
-    expect((await readError()).message).toBe(`${join(dir, 'azure-prod', 'asgs.json')}: $[0] must be an object, not null`);
+    expect((await readError()).message).toBe(
+      `${join(dir, 'azure-prod', 'asgs.json')}: $[0] must be an object, not null`,
+    );
     await writeFile(join(dir, 'azure-prod', 'asgs.json'), '{}');
     expect((await readError()).message).toContain('asgs.json: $ must be an array');
   });
@@ -104,16 +115,20 @@ describe('azure snapshot files are checked, with file and JSON path (issue 5)', 
       c.rules[0]!.targetFqdns.push(null);
     });
     const err = await readError();
-    expect(err.message).toMatch(/rule-collection-group\.json: \$\.ruleCollections\[0\]\.rules\[0\]\.targetFqdns\[\d+\] must be a string, not null$/);
+    expect(err.message).toMatch(
+      /rule-collection-group\.json: \$\.ruleCollections\[0\]\.rules\[0\]\.targetFqdns\[\d+\] must be a string, not null$/,
+    );
   });
 
-  it('az\'s nulls for unset fields are fine (the bundled snapshot has them)', async () => {
+  it("az's nulls for unset fields are fine (the bundled snapshot has them)", async () => {
     await editJson('nsg.json', (v) => {
       const r = (v['securityRules'] as Record<string, unknown>[])[0]!;
       r['description'] = null;
       r['sourceAddressPrefixes'] = null;
     });
-    await expect(provider.read(target, { kind: 'snapshot', dir }, { model: 'shop' })).resolves.toMatchObject({ source: 'snapshot' });
+    await expect(provider.read(target, { kind: 'snapshot', dir }, { model: 'shop' })).resolves.toMatchObject({
+      source: 'snapshot',
+    });
   });
 
   it('invalid JSON is reported at file:line:column, through the CLI too, without a trace', async () => {
@@ -125,14 +140,37 @@ describe('azure snapshot files are checked, with file and JSON path (issue 5)', 
     expect((await readError()).message).toContain('nsg.json:1:10: not valid JSON');
     await writeFile(path, '{"name": "x"');
     expect((await readError()).message).toContain('nsg.json:1:13: not valid JSON');
-    const r = await runCli(['plan', join(REPO, 'policies/shop.yaml'), '--snapshots', dir, '--target', 'azure-prod'], { cwd: REPO });
+    const r = await runCli(['plan', join(REPO, 'policies/shop.yaml'), '--snapshots', dir, '--target', 'azure-prod'], {
+      cwd: REPO,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('nsg.json:1:13: not valid JSON');
     expect(r.stderr).not.toMatch(/Internal error|\n\s+at /);
   });
 
   it('jsonErrorOffset accepts exactly what JSON.parse accepts', () => {
-    const alphabet = fc.constantFrom('{', '}', '[', ']', ',', ':', '"', '\\', 'a', 'u', '1', '0', '-', '.', 'e', ' ', '\n', 'true', 'null', 'f');
+    const alphabet = fc.constantFrom(
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ':',
+      '"',
+      '\\',
+      'a',
+      'u',
+      '1',
+      '0',
+      '-',
+      '.',
+      'e',
+      ' ',
+      '\n',
+      'true',
+      'null',
+      'f',
+    );
     fc.assert(
       fc.property(fc.array(alphabet, { maxLength: 14 }), (parts) => {
         const text = parts.join('');
@@ -169,9 +207,14 @@ describe('azure: two owned objects with one key (issue 15.2)', () => {
     const state = await provider.read(target, { kind: 'snapshot', dir }, { model: 'shop' });
     const keys = state.resources.find((r) => r.type === 'azure_network_security_group')!.children.map((c) => c.key);
     expect(keys).toContain(`${twin}#2`);
-    const r = await runCli(['plan', join(REPO, 'policies/shop.yaml'), '--snapshots', dir, '--target', 'azure-prod', '--json'], { cwd: REPO });
+    const r = await runCli(
+      ['plan', join(REPO, 'policies/shop.yaml'), '--snapshots', dir, '--target', 'azure-prod', '--json'],
+      { cwd: REPO },
+    );
     expect(r.code).toBe(0);
-    const plan = JSON.parse(r.stdout) as { targets: { changes: { type: string; childChanges: { action: string; key: string }[] }[] }[] };
+    const plan = JSON.parse(r.stdout) as {
+      targets: { changes: { type: string; childChanges: { action: string; key: string }[] }[] }[];
+    };
     const nsg = plan.targets[0]!.changes.find((c) => c.type === 'azure_network_security_group')!;
     expect(nsg.childChanges).toContainEqual(expect.objectContaining({ action: 'delete', key: `${twin}#2` }));
     // The first copy is compared as itself: unchanged in the bundled drift, so no update of it.

@@ -10,17 +10,35 @@ const ASG = '2025-05-01/applicationSecurityGroup.json';
 const FWP = '2026-07-01/firewallPolicy.json';
 
 function exampleRequest(file: string): unknown {
-  return (JSON.parse(readFileSync(join(AZURE_FIXTURES, 'examples', file), 'utf8')) as { parameters: { parameters: unknown } }).parameters.parameters;
+  return (
+    JSON.parse(readFileSync(join(AZURE_FIXTURES, 'examples', file), 'utf8')) as { parameters: { parameters: unknown } }
+  ).parameters.parameters;
 }
 
 describe('swagger validator', () => {
   const v = new SwaggerValidator();
 
   it('accepts every vendor example request body', () => {
-    expect(v.validateRequest(NSG, 'NetworkSecurityGroup', exampleRequest('2025-09-01.NetworkSecurityGroupCreateWithRule.json'))).toEqual([]);
-    expect(v.validateRequest(NSG, 'NetworkSecurityGroup', exampleRequest('2026-03-01.NetworkSecurityGroupCreate.json'))).toEqual([]);
-    expect(v.validateRequest(NSG, 'SecurityRule', exampleRequest('2026-01-01.NetworkSecurityGroupRuleCreate.json'))).toEqual([]);
-    expect(v.validateRequest(ASG, 'ApplicationSecurityGroup', exampleRequest('2026-07-01.ApplicationSecurityGroupCreate.json'))).toEqual([]);
+    expect(
+      v.validateRequest(
+        NSG,
+        'NetworkSecurityGroup',
+        exampleRequest('2025-09-01.NetworkSecurityGroupCreateWithRule.json'),
+      ),
+    ).toEqual([]);
+    expect(
+      v.validateRequest(NSG, 'NetworkSecurityGroup', exampleRequest('2026-03-01.NetworkSecurityGroupCreate.json')),
+    ).toEqual([]);
+    expect(
+      v.validateRequest(NSG, 'SecurityRule', exampleRequest('2026-01-01.NetworkSecurityGroupRuleCreate.json')),
+    ).toEqual([]);
+    expect(
+      v.validateRequest(
+        ASG,
+        'ApplicationSecurityGroup',
+        exampleRequest('2026-07-01.ApplicationSecurityGroupCreate.json'),
+      ),
+    ).toEqual([]);
     for (const f of [
       '2026-03-01.FirewallPolicyRuleCollectionGroupPut.json',
       '2026-03-01.FirewallPolicyRuleCollectionGroupWithWebCategoriesPut.json',
@@ -37,7 +55,12 @@ describe('swagger validator', () => {
       etag: 'W/"x"',
       properties: {
         defaultSecurityRules: [],
-        securityRules: [{ name: 'r', properties: { protocol: 'TCP', access: 'Allow', priority: '100', sourcePortRange: '*', bogus: true } }],
+        securityRules: [
+          {
+            name: 'r',
+            properties: { protocol: 'TCP', access: 'Allow', priority: '100', sourcePortRange: '*', bogus: true },
+          },
+        ],
       },
     };
     expect(v.validateRequest(NSG, 'NetworkSecurityGroup', nsg)).toEqual([
@@ -48,7 +71,21 @@ describe('swagger validator', () => {
       '$.properties.securityRules[0].properties.priority: expected a number, got "100"',
       '$.properties.securityRules[0].properties.bogus: property not defined by the schema',
     ]);
-    const rcg = { properties: { priority: 99, ruleCollections: [{ ruleCollectionType: 'FirewallPolicyFilterRuleCollection', action: { type: 'Allow' }, rules: [{ ruleType: 'WebRule', name: 'x' }, { ruleType: 'ApplicationRule', protocols: [{ protocolType: 'Ftp', port: 70000 }] }] }] } };
+    const rcg = {
+      properties: {
+        priority: 99,
+        ruleCollections: [
+          {
+            ruleCollectionType: 'FirewallPolicyFilterRuleCollection',
+            action: { type: 'Allow' },
+            rules: [
+              { ruleType: 'WebRule', name: 'x' },
+              { ruleType: 'ApplicationRule', protocols: [{ protocolType: 'Ftp', port: 70000 }] },
+            ],
+          },
+        ],
+      },
+    };
     expect(v.validateRequest(FWP, 'FirewallPolicyRuleCollectionGroup', rcg)).toEqual([
       '$.properties.priority: 99 < minimum 100',
       '$.properties.ruleCollections[0].rules[0].ruleType: "WebRule" names no subtype of the polymorphic type',

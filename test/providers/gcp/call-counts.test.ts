@@ -17,8 +17,15 @@ const SEGMENTS = 1000;
 const PAGE = 100;
 
 function model(): string {
-  const lines = ['bulkhead: 1', 'name: estate', 'targets:', '  gcp-prod: { gcp: { project: estate-prod, network: estate-vpc } }', 'segments:'];
-  for (let i = 0; i < SEGMENTS; i++) lines.push(`  s${i}: { ingress: [{ from: s${(i + 1) % SEGMENTS}, ports: [tcp/443] }] }`);
+  const lines = [
+    'bulkhead: 1',
+    'name: estate',
+    'targets:',
+    '  gcp-prod: { gcp: { project: estate-prod, network: estate-vpc } }',
+    'segments:',
+  ];
+  for (let i = 0; i < SEGMENTS; i++)
+    lines.push(`  s${i}: { ingress: [{ from: s${(i + 1) % SEGMENTS}, ports: [tcp/443] }] }`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -46,11 +53,18 @@ afterAll(async () => {
 describe(`GCP reads of a ${SEGMENTS}-segment plan`, () => {
   it('lists the firewall rules one page at a time and reads nothing per rule', async () => {
     // The project's quota raised for the estate (the default of 100 would refuse the model).
-    const provider = createGcpProvider({ clients: () => ({ ...clients, close: async () => undefined }), pageSize: PAGE, firewallQuota: 10_000 });
+    const provider = createGcpProvider({
+      clients: () => ({ ...clients, close: async () => undefined }),
+      pageSize: PAGE,
+      firewallQuota: 10_000,
+    });
     const target = rules.targets[0]!;
-    const desired = toGcpCliJson(provider.render(rules, target, { resolved: new Map() }), target) as ({ name: string } & Record<string, unknown>)[];
+    const desired = toGcpCliJson(provider.render(rules, target, { resolved: new Map() }), target) as ({
+      name: string;
+    } & Record<string, unknown>)[];
     expect(desired.length).toBeGreaterThanOrEqual(SEGMENTS);
-    for (const { kind: _kind, selfLink: _self, ...fw } of desired) emulator.seedFirewall(fw as { name: string } & Record<string, unknown>);
+    for (const { kind: _kind, selfLink: _self, ...fw } of desired)
+      emulator.seedFirewall(fw as { name: string } & Record<string, unknown>);
     emulator.resetCalls();
 
     const plan = await createPlan(rules, {
@@ -58,10 +72,17 @@ describe(`GCP reads of a ${SEGMENTS}-segment plan`, () => {
       source: () => ({ kind: 'live' as const, endpoint: emulator.url }),
       resolver: async () => ({ ipv4: [], ipv6: [] }),
     });
-    expect(allDiagnostics(plan).filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([]);
+    expect(
+      allDiagnostics(plan)
+        .filter((d) => d.severity === 'error')
+        .map((d) => d.message),
+    ).toEqual([]);
     expect(plan.targets[0]!.changes).toEqual([]);
     const methods = emulator.calls.map((c) => c.method);
     expect(methods.filter((m) => m === 'firewalls.list')).toHaveLength(Math.ceil(desired.length / PAGE));
-    expect(methods.filter((m) => m !== 'firewalls.list'), 'no call per rule').toEqual([]);
+    expect(
+      methods.filter((m) => m !== 'firewalls.list'),
+      'no call per rule',
+    ).toEqual([]);
   }, 300_000);
 });

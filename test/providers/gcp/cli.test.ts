@@ -61,7 +61,9 @@ describe('bulkhead with the gcp provider', () => {
 
     const exported = await runCli(['export', '--out', 'snap', '--no-dns'], { cwd: dir, env });
     expect(exported.code).toBe(0);
-    const rules = JSON.parse(await readFile(join(dir, 'snap/gcp-prod/firewall-rules.json'), 'utf8')) as { name: string }[];
+    const rules = JSON.parse(await readFile(join(dir, 'snap/gcp-prod/firewall-rules.json'), 'utf8')) as {
+      name: string;
+    }[];
     expect(rules.map((r) => r.name).sort()).toEqual(names.sort());
     const offline = await runCli(['plan', '--snapshots', 'snap'], { cwd: dir });
     expect(offline.stdout).toContain('Plan: 0 to add, 1 to change, 0 to destroy.');

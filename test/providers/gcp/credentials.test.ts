@@ -17,7 +17,15 @@ import { gcpTarget } from '../../helpers/rulesets.js';
 
 const saved: Record<string, string | undefined> = {};
 let empty: string;
-const VARS = ['METADATA_SERVER_DETECTION', 'GOOGLE_APPLICATION_CREDENTIALS', 'HOME', 'CLOUDSDK_CONFIG', 'APPDATA', 'GCE_METADATA_HOST', 'GCE_METADATA_IP'];
+const VARS = [
+  'METADATA_SERVER_DETECTION',
+  'GOOGLE_APPLICATION_CREDENTIALS',
+  'HOME',
+  'CLOUDSDK_CONFIG',
+  'APPDATA',
+  'GCE_METADATA_HOST',
+  'GCE_METADATA_IP',
+];
 
 beforeAll(async () => {
   empty = await mkdtemp(join(tmpdir(), 'bulkhead-gcp-nocreds-'));
@@ -74,21 +82,31 @@ describe.each([
     const exp = await failure(() => provider.exportSnapshot!(target, {}));
     expect(exp.message).toBe(EXPECTED);
     const applier = provider.createApplier!(target, { resources: [] } as never, { parallelism: 1 });
-    const change = { action: 'delete', type: 'gcp_firewall', address: 'gcp_firewall.x', name: 'shop-x', before: { name: 'shop-x' } } as unknown as Change;
-    const app = await failure(() => applier.run({ id: 'delete gcp_firewall.x', phase: 'delete', change, children: [] } as never));
+    const change = {
+      action: 'delete',
+      type: 'gcp_firewall',
+      address: 'gcp_firewall.x',
+      name: 'shop-x',
+      before: { name: 'shop-x' },
+    } as unknown as Change;
+    const app = await failure(() =>
+      applier.run({ id: 'delete gcp_firewall.x', phase: 'delete', change, children: [] } as never),
+    );
     expect(app.code).toBe('credentials');
     expect(app.message).toBe(EXPECTED);
   });
 });
 
 describe('bulkhead commands without Google Cloud credentials', () => {
-  it.each([['plan'], ['drift'], ['export', '--out', 'snap', '--no-dns']])('%s: exit 1 and one line naming the target and the fixes, no trace', async (...argv) => {
-    delete process.env['GOOGLE_APPLICATION_CREDENTIALS'];
-    const dir = await mkdtemp(join(tmpdir(), 'bulkhead-gcp-nocreds-cli-'));
-    try {
-      await writeFile(
-        join(dir, 'bulkhead.yaml'),
-        `bulkhead: 1
+  it.each([['plan'], ['drift'], ['export', '--out', 'snap', '--no-dns']])(
+    '%s: exit 1 and one line naming the target and the fixes, no trace',
+    async (...argv) => {
+      delete process.env['GOOGLE_APPLICATION_CREDENTIALS'];
+      const dir = await mkdtemp(join(tmpdir(), 'bulkhead-gcp-nocreds-cli-'));
+      try {
+        await writeFile(
+          join(dir, 'bulkhead.yaml'),
+          `bulkhead: 1
 name: shop
 targets:
   gcp-prod: { gcp: { project: shop-prod, network: shop-vpc, internalRanges: [10.0.0.0/8] } }
@@ -96,16 +114,17 @@ segments:
   web: { ingress: [{ from: internet, ports: [tcp/443] }] }
   app: { ingress: [{ from: web, ports: [tcp/8080] }] }
 `,
-      );
-      const r = await runCli(argv, { cwd: dir, env: {} });
-      expect(r.code).toBe(1);
-      const lines = r.stderr.split('\n').filter((l) => l.includes('credentials'));
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toContain(EXPECTED);
-      expect(r.stderr).not.toMatch(/^\s+at /m);
-      expect(r.stderr).not.toContain('Could not load the default credentials');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+        );
+        const r = await runCli(argv, { cwd: dir, env: {} });
+        expect(r.code).toBe(1);
+        const lines = r.stderr.split('\n').filter((l) => l.includes('credentials'));
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain(EXPECTED);
+        expect(r.stderr).not.toMatch(/^\s+at /m);
+        expect(r.stderr).not.toContain('Could not load the default credentials');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -1,7 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGcpClients, type GcpClients } from '../../../providers/gcp/read.js';
 import { classifyGcpError, errorDetails } from '../../../providers/gcp/errors.js';
-import { startComputeEmulator, vendorExampleFirewalls, type ComputeEmulator } from '../../helpers/gcp/compute-emulator.js';
+import {
+  startComputeEmulator,
+  vendorExampleFirewalls,
+  type ComputeEmulator,
+} from '../../helpers/gcp/compute-emulator.js';
 
 /** The emulator itself, driven by the real REST clients: GCP behaviour and discovery checks. */
 
@@ -30,11 +34,20 @@ async function failure(p: Promise<unknown>): Promise<ReturnType<typeof errorDeta
   throw new Error('expected a failure');
 }
 
-const rule = { name: 'fw-a', network: 'global/networks/vpc', allowed: [{ IPProtocol: 'tcp', ports: ['22'] }], sourceRanges: ['10.0.0.0/8'] };
+const rule = {
+  name: 'fw-a',
+  network: 'global/networks/vpc',
+  allowed: [{ IPProtocol: 'tcp', ports: ['22'] }],
+  sourceRanges: ['10.0.0.0/8'],
+};
 
 describe('compute emulator', () => {
   it('runs an insert as an operation that is RUNNING, then DONE on a later wait, and fills defaults', async () => {
-    const [op] = await c.firewalls.insert({ project, requestId: '1b4e28ba-2fa1-11d2-883f-0016d3cca427', firewallResource: rule });
+    const [op] = await c.firewalls.insert({
+      project,
+      requestId: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
+      firewallResource: rule,
+    });
     const first = op.latestResponse as unknown as { name: string; status: string };
     expect(first.status).toBe('RUNNING');
     expect(emu.firewalls.has('fw-a')).toBe(false);
@@ -55,10 +68,20 @@ describe('compute emulator', () => {
     expect(classifyGcpError(new Error('x'), 'y').retryable).toBe(false);
     const rename = await failure(c.firewalls.patch({ project, firewall: 'fw-a', firewallResource: { name: 'fw-b' } }));
     expect(rename).toMatchObject({ status: 400, reason: 'invalid' });
-    const turn = await failure(c.firewalls.update({ project, firewall: 'fw-a', firewallResource: { ...rule, direction: 'EGRESS' } }));
+    const turn = await failure(
+      c.firewalls.update({ project, firewall: 'fw-a', firewallResource: { ...rule, direction: 'EGRESS' } }),
+    );
     expect(turn.message).toMatch(/Direction cannot be changed/);
     const mixed = await failure(
-      c.firewalls.insert({ project, firewallResource: { name: 'fw-c', allowed: [{ IPProtocol: 'tcp' }], sourceTags: ['a'], targetServiceAccounts: ['x@p.iam.gserviceaccount.com'] } }),
+      c.firewalls.insert({
+        project,
+        firewallResource: {
+          name: 'fw-c',
+          allowed: [{ IPProtocol: 'tcp' }],
+          sourceTags: ['a'],
+          targetServiceAccounts: ['x@p.iam.gserviceaccount.com'],
+        },
+      }),
     );
     expect(mixed.message).toMatch(/targetServiceAccounts cannot be combined/);
     const missing = await failure(c.firewalls.delete({ project, firewall: 'nope' }));
@@ -66,7 +89,12 @@ describe('compute emulator', () => {
   });
 
   it('finishes an operation DONE with an error when told to, without changing anything', async () => {
-    emu.operationFailures.push({ method: 'firewalls.insert', code: 'QUOTA_EXCEEDED', message: "Quota 'FIREWALLS' exceeded. Limit: 100.0 globally.", count: 1 });
+    emu.operationFailures.push({
+      method: 'firewalls.insert',
+      code: 'QUOTA_EXCEEDED',
+      message: "Quota 'FIREWALLS' exceeded. Limit: 100.0 globally.",
+      count: 1,
+    });
     const [op] = await c.firewalls.insert({ project, firewallResource: rule });
     const name = (op.latestResponse as { name: string }).name;
     await c.operations.get({ project, operation: name });
@@ -84,7 +112,8 @@ describe('compute emulator', () => {
     expect(all.length).toBeGreaterThan(4);
     expect(emu.calls.filter((x) => x.method === 'firewalls.list').length).toBe(Math.ceil(all.length / 2));
     const some: string[] = [];
-    for await (const fw of c.firewalls.listAsync({ project, filter: 'name eq "default-allow-.*"' })) some.push(fw.name!);
+    for await (const fw of c.firewalls.listAsync({ project, filter: 'name eq "default-allow-.*"' }))
+      some.push(fw.name!);
     expect(some.length).toBeGreaterThan(0);
     expect(some.every((n) => n.startsWith('default-allow-'))).toBe(true);
   });
@@ -94,7 +123,19 @@ describe('compute emulator', () => {
     emu.seedFirewall(rule);
     const limited = await failure(c.firewalls.get({ project, firewall: 'fw-a' }));
     expect(limited).toMatchObject({ status: 429, reason: 'rateLimitExceeded' });
-    expect(classifyGcpError(Object.assign(new Error(JSON.stringify({ error: { code: 429, message: 'Rate Limit Exceeded', errors: [{ reason: 'rateLimitExceeded' }] } })), { status: 429 }), 'get').retryable).toBe(true);
+    expect(
+      classifyGcpError(
+        Object.assign(
+          new Error(
+            JSON.stringify({
+              error: { code: 429, message: 'Rate Limit Exceeded', errors: [{ reason: 'rateLimitExceeded' }] },
+            }),
+          ),
+          { status: 429 },
+        ),
+        'get',
+      ).retryable,
+    ).toBe(true);
     expect(emu.calls.filter((x) => x.method === 'firewalls.get')).toHaveLength(1);
 
     const requestId = '6fa459ea-ee8a-3ca4-894e-db77e160355e';
@@ -107,7 +148,12 @@ describe('compute emulator', () => {
 
   it('serves policy rules: add, get, remove; duplicate priorities and system rules refused', async () => {
     emu.seedPolicy('pol');
-    const r = { priority: 10, action: 'allow', direction: 'EGRESS', match: { destFqdns: ['example.com'], layer4Configs: [{ ipProtocol: 'tcp', ports: ['443'] }] } };
+    const r = {
+      priority: 10,
+      action: 'allow',
+      direction: 'EGRESS',
+      match: { destFqdns: ['example.com'], layer4Configs: [{ ipProtocol: 'tcp', ports: ['443'] }] },
+    };
     const [op] = await c.policies.addRule({ project, firewallPolicy: 'pol', firewallPolicyRuleResource: r });
     await c.operations.wait({ project, operation: (op.latestResponse as { name: string }).name });
     await c.operations.wait({ project, operation: (op.latestResponse as { name: string }).name });
@@ -125,7 +171,11 @@ describe('compute emulator', () => {
 
   it('records requests that break the discovery document', async () => {
     const post = (path: string, body: unknown) =>
-      fetch(`${emu.url}/compute/v1/projects/${project}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      fetch(`${emu.url}/compute/v1/projects/${project}${path}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
     await post('/global/firewalls?bogus=1', { ...rule, direction: 'SIDEWAYS', colour: 'red', priority: '7', id: '5' });
     await fetch(`${emu.url}/compute/v1/projects/${project}/global/routes`);
     const seen = emu.violations.splice(0);

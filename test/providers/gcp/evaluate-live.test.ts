@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 describe('GCP evaluator on live state (emulator)', () => {
-  it('read with unowned rules keeps plan\'s resources and fingerprint and adds the other team\'s rule', async () => {
+  it("read with unowned rules keeps plan's resources and fingerprint and adds the other team's rule", async () => {
     const rules = await h.compile();
     const target = rules.targets.find((t) => t.kind === 'gcp')!;
     const source = { kind: 'live' as const, endpoint: h.emulator.url };
@@ -47,16 +47,50 @@ describe('GCP evaluator on live state (emulator)', () => {
 
   it('explain blames the unowned rule; effective drift lists the flow it opens', async () => {
     const rules = await h.compile();
-    const { targets } = await prepareTargets(rules, { providers: (id) => (id === 'gcp' ? h.provider : undefined), source: () => ({ kind: 'live', endpoint: h.emulator.url }), targets: ['gcp-prod'], resolved });
-    const answer = explainProbe(rules, { source: { kind: 'address', address: '198.51.100.99' }, destination: { kind: 'segment', name: 'db' }, service: { kind: 'ports', protocol: 'tcp', from: 9100, to: 9100 } }, targets, resolved);
+    const { targets } = await prepareTargets(rules, {
+      providers: (id) => (id === 'gcp' ? h.provider : undefined),
+      source: () => ({ kind: 'live', endpoint: h.emulator.url }),
+      targets: ['gcp-prod'],
+      resolved,
+    });
+    const answer = explainProbe(
+      rules,
+      {
+        source: { kind: 'address', address: '198.51.100.99' },
+        destination: { kind: 'segment', name: 'db' },
+        service: { kind: 'ports', protocol: 'tcp', from: 9100, to: 9100 },
+      },
+      targets,
+      resolved,
+    );
     expect(answer.model.verdict).toBe('deny');
-    expect(answer.targets[0]).toMatchObject({ verdict: 'allow', source: 'live', disagreement: { cause: 'unowned-rule' } });
+    expect(answer.targets[0]).toMatchObject({
+      verdict: 'allow',
+      source: 'live',
+      disagreement: { cause: 'unowned-rule' },
+    });
     expect(answer.targets[0]!.rules[0]).toMatchObject({ rule: 'ops-allow-metrics', owned: false, priority: 900 });
     // The model's own flows agree on the live state just applied.
-    const ok = explainProbe(rules, { source: { kind: 'segment', name: 'app' }, destination: { kind: 'segment', name: 'db' }, service: { kind: 'ports', protocol: 'tcp', from: 5432, to: 5432 } }, targets, resolved);
+    const ok = explainProbe(
+      rules,
+      {
+        source: { kind: 'segment', name: 'app' },
+        destination: { kind: 'segment', name: 'db' },
+        service: { kind: 'ports', protocol: 'tcp', from: 5432, to: 5432 },
+      },
+      targets,
+      resolved,
+    );
     expect(ok.targets[0]).toMatchObject({ verdict: 'allow' });
     expect(ok.targets[0]!.disagreement).toBeUndefined();
     const [report] = effectiveDrift(rules, targets, resolved);
-    expect(report!.findings.map((f) => `${f.source} -> ${f.destination} ${f.service} ${f.disagreement?.cause}`)).toEqual(['internet -> db tcp/9100 unowned-rule', 'object-storage -> db tcp/9100 unowned-rule', 'office -> db tcp/9100 unowned-rule', 'payment-apis -> db tcp/9100 unowned-rule']);
+    expect(
+      report!.findings.map((f) => `${f.source} -> ${f.destination} ${f.service} ${f.disagreement?.cause}`),
+    ).toEqual([
+      'internet -> db tcp/9100 unowned-rule',
+      'object-storage -> db tcp/9100 unowned-rule',
+      'office -> db tcp/9100 unowned-rule',
+      'payment-apis -> db tcp/9100 unowned-rule',
+    ]);
   });
 });

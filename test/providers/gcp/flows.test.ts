@@ -9,12 +9,23 @@ import { chunksOf, recordingSink } from '../../flows/helpers.js';
  * bytes_sent/packets_sent as int64 strings, start_time/end_time, src_instance/dest_instance).
  */
 function gcpEntry(o: {
-  src: string; sport: number; dst: string; dport: number; proto?: number; reporter: 'SRC' | 'DEST'; bytes?: number; start?: string; end?: string;
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  proto?: number;
+  reporter: 'SRC' | 'DEST';
+  bytes?: number;
+  start?: string;
+  end?: string;
 }) {
   return {
     insertId: `${o.src}-${o.sport}-${o.reporter}`,
     logName: 'projects/shop-prod/logs/compute.googleapis.com%2Fvpc_flows',
-    resource: { type: 'gce_subnetwork', labels: { project_id: 'shop-prod', subnetwork_name: 'default', location: 'europe-west4' } },
+    resource: {
+      type: 'gce_subnetwork',
+      labels: { project_id: 'shop-prod', subnetwork_name: 'default', location: 'europe-west4' },
+    },
     timestamp: o.end ?? '2026-11-01T10:00:05Z',
     jsonPayload: {
       connection: { src_ip: o.src, src_port: o.sport, dest_ip: o.dst, dest_port: o.dport, protocol: o.proto ?? 6 },
@@ -49,8 +60,18 @@ describe('GCP VPC Flow Logs reader', () => {
     const sink = await parse(text);
     expect(sink.warnings).toEqual([]);
     expect(sink.records[0]).toEqual({
-      start: Date.parse('2026-11-01T10:00:00Z') / 1000, end: Date.parse('2026-11-01T10:00:05Z') / 1000, srcAddr: '10.0.0.5', dstAddr: '10.0.1.7',
-      srcPort: 40001, dstPort: 5432, protocol: 6, accepted: true, packets: 4, bytes: 900, role: 'unknown', reporter: 'src',
+      start: Date.parse('2026-11-01T10:00:00Z') / 1000,
+      end: Date.parse('2026-11-01T10:00:05Z') / 1000,
+      srcAddr: '10.0.0.5',
+      dstAddr: '10.0.1.7',
+      srcPort: 40001,
+      dstPort: 5432,
+      protocol: 6,
+      accepted: true,
+      packets: 4,
+      bytes: 900,
+      role: 'unknown',
+      reporter: 'src',
     });
     expect((await parse(text, 3)).records).toEqual(sink.records);
   });
@@ -60,7 +81,14 @@ describe('GCP VPC Flow Logs reader', () => {
     const table = new ConnectionTable();
     await gcpFlowLogReader.read('flows.json', chunksOf(text, 11), table);
     expect(table.connections()).toEqual([
-      expect.objectContaining({ client: '10.0.0.5', server: '10.0.1.7', port: 5432, connections: 1, records: 4, bytes: 5900 }),
+      expect.objectContaining({
+        client: '10.0.0.5',
+        server: '10.0.1.7',
+        port: 5432,
+        connections: 1,
+        records: 4,
+        bytes: 5900,
+      }),
     ]);
   });
 

@@ -4,7 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { compileFile } from '../../../src/compile/index.js';
 import type { GuardrailDeny, PortMatch, RuleSet, TargetSpec } from '../../../src/compile/types.js';
 import { cidrContains, cidrsOverlap } from '../../../src/model/addresses.js';
-import { host, inRanges, matching, verdict, winner, type Instance, type Packet } from '../../helpers/gcp/firewall-evaluator.js';
+import {
+  host,
+  inRanges,
+  matching,
+  verdict,
+  winner,
+  type Instance,
+  type Packet,
+} from '../../helpers/gcp/firewall-evaluator.js';
 import { FIREWALL_TYPE, firewallSpecOf, isV6, type FirewallSpec } from '../../../providers/gcp/canonical.js';
 import { MAX_RANGES, PRIORITY } from '../../../providers/gcp/limits.js';
 import { renderGcp } from '../../../providers/gcp/render.js';
@@ -28,7 +36,9 @@ async function pci(): Promise<{ rules: RuleSet; target: TargetSpec & { kind: 'gc
 }
 
 function firewalls(rules: RuleSet, target: TargetSpec): FirewallSpec[] {
-  return renderGcp(rules, target).resources.filter((r) => r.type === FIREWALL_TYPE).map(firewallSpecOf);
+  return renderGcp(rules, target)
+    .resources.filter((r) => r.type === FIREWALL_TYPE)
+    .map(firewallSpecOf);
 }
 
 /** One VM per segment, inside the target's first IPv4 internal range. */
@@ -65,7 +75,8 @@ function segmentFlows(rules: RuleSet, vms: Map<string, Instance>): { label: stri
   const out = new Map<string, { label: string; packet: Packet }>();
   for (const intent of rules.rules) {
     if (intent.peer.kind !== 'segment') continue;
-    const [from, to] = intent.direction === 'ingress' ? [intent.peer.name, intent.segment] : [intent.segment, intent.peer.name];
+    const [from, to] =
+      intent.direction === 'ingress' ? [intent.peer.name, intent.segment] : [intent.segment, intent.peer.name];
     const label = `${from} → ${to} ${JSON.stringify(intent.service)}`;
     out.set(label, { label, packet: packetFor(intent.service, vms.get(from)!, vms.get(to)!) });
   }
@@ -89,13 +100,19 @@ function internetDenies(rules: RuleSet): GuardrailDeny[] {
 
 /** The rendered rules of one guardrail deny. */
 function renderedOf(specs: readonly FirewallSpec[], deny: GuardrailDeny): FirewallSpec[] {
-  return specs.filter((s) => s.action === 'deny' && s.priority === PRIORITY.guardrailDeny && s.description.startsWith(`guardrail ${deny.guardrail} [`));
+  return specs.filter(
+    (s) =>
+      s.action === 'deny' &&
+      s.priority === PRIORITY.guardrailDeny &&
+      s.description.startsWith(`guardrail ${deny.guardrail} [`),
+  );
 }
 
 /** Sample addresses: two per /8, plus the edges of every internal range. */
 function sampleV4(internal: readonly string[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < 256; i++) out.push(`${i}.0.0.1`, `${i}.255.255.254`, `${i}.${(i * 37) % 256}.${(i * 91) % 256}.${(i * 13) % 256}`);
+  for (let i = 0; i < 256; i++)
+    out.push(`${i}.0.0.1`, `${i}.255.255.254`, `${i}.${(i * 37) % 256}.${(i * 91) % 256}.${(i * 13) % 256}`);
   for (const r of internal.filter((x) => !isV6(x))) {
     const [addr, len] = ipaddr.parseCIDR(r);
     const n = addr.toByteArray().reduce((a, b) => a * 256 + b, 0);
@@ -113,13 +130,17 @@ describe('gcp guardrail denies of internet', () => {
     const specs = firewalls(rules, target);
     const internal = target.gcp.internalRanges;
     const denies = internetDenies(rules);
-    expect(denies.map((d) => `${d.guardrail} ${d.direction}`).sort()).toEqual(['pci-no-internet-egress-from-data egress', 'pci-no-ssh-rdp-from-internet ingress']);
+    expect(denies.map((d) => `${d.guardrail} ${d.direction}`).sort()).toEqual([
+      'pci-no-internet-egress-from-data egress',
+      'pci-no-ssh-rdp-from-internet ingress',
+    ]);
     for (const deny of denies) {
       const rendered = renderedOf(specs, deny);
       expect(rendered.length).toBeGreaterThan(0);
       const ranges = rendered.flatMap((s) => [...s.sourceRanges, ...s.destinationRanges]);
       // (a) no internal address is denied ...
-      for (const r of ranges) for (const i of internal) expect(cidrsOverlap(r, i), `${r} overlaps internal ${i}`).toBe(false);
+      for (const r of ranges)
+        for (const i of internal) expect(cidrsOverlap(r, i), `${r} overlaps internal ${i}`).toBe(false);
       // ... every outside address is (IPv4 samples, and all of IPv6: pci has no IPv6 internal range) ...
       for (const ip of sampleV4(internal)) {
         const isInternal = inRanges(internal, ip);
@@ -137,9 +158,14 @@ describe('gcp guardrail denies of internet', () => {
 
   it('excludes IPv6 internal ranges from ::/0 too', async () => {
     const { rules, target } = await pci();
-    const v6: TargetSpec = { ...target, gcp: { ...target.gcp, internalRanges: [...target.gcp.internalRanges, 'fd20:0:0::/48'] } };
+    const v6: TargetSpec = {
+      ...target,
+      gcp: { ...target.gcp, internalRanges: [...target.gcp.internalRanges, 'fd20:0:0::/48'] },
+    };
     const deny = internetDenies(rules).find((d) => d.direction === 'egress')!;
-    const ranges = renderedOf(firewalls(rules, v6), deny).flatMap((s) => s.destinationRanges).filter(isV6);
+    const ranges = renderedOf(firewalls(rules, v6), deny)
+      .flatMap((s) => s.destinationRanges)
+      .filter(isV6);
     expect(ranges.some((r) => cidrsOverlap(r, 'fd20::/48'))).toBe(false);
     for (const ip of ['fd20:0:1::1', 'fd21::1', '2001:db8::1', '::1']) expect(inRanges(ranges, ip)).toBe(true);
     expect(inRanges(ranges, 'fd20::5')).toBe(false);
@@ -178,7 +204,10 @@ describe('gcp guardrail denies of internet', () => {
     const outside: Instance = { ip: '203.0.113.7' };
     const toOutside = verdict(specs, { src: vms.get('card-vault')!, dst: outside, protocol: 'tcp', port: 443 });
     expect(toOutside.egress).toBe('deny');
-    expect(winner(matching(specs, 'EGRESS', { src: vms.get('card-vault')!, dst: outside, protocol: 'tcp', port: 443 }))!.priority).toBe(PRIORITY.guardrailDeny);
+    expect(
+      winner(matching(specs, 'EGRESS', { src: vms.get('card-vault')!, dst: outside, protocol: 'tcp', port: 443 }))!
+        .priority,
+    ).toBe(PRIORITY.guardrailDeny);
     for (const segment of ['lb', 'storefront', 'card-vault']) {
       const ssh = matching(specs, 'INGRESS', { src: outside, dst: vms.get(segment)!, protocol: 'tcp', port: 22 });
       expect(winner(ssh), segment).toMatchObject({ action: 'deny', priority: PRIORITY.guardrailDeny });

@@ -15,11 +15,15 @@ const repo = join(import.meta.dirname, '../../..');
 
 describe('gcp provider loading', () => {
   it('runs render, validate and a snapshot read without loading the Google SDK, and loads it for live clients', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(repo, 'test/helpers/gcp/sdk-load-probe.ts'), 'live'], {
-      cwd: repo,
-      env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
-      timeout: 120_000,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', join(repo, 'test/helpers/gcp/sdk-load-probe.ts'), 'live'],
+      {
+        cwd: repo,
+        env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+        timeout: 120_000,
+      },
+    );
     const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>;
     expect(out['rendered']).toBeGreaterThan(0);
     expect(out['read']).toBeGreaterThan(0);

@@ -17,7 +17,11 @@ import { flow, fqdns, gcpTarget, ruleSet, seg, tcp } from '../../helpers/ruleset
  */
 
 const base = gcpTarget('gcp-test');
-const target: TargetSpec = { ...base, kind: 'gcp', gcp: { ...(base as Extract<TargetSpec, { kind: 'gcp' }>).gcp, firewallPolicy: 'egress' } };
+const target: TargetSpec = {
+  ...base,
+  kind: 'gcp',
+  gcp: { ...(base as Extract<TargetSpec, { kind: 'gcp' }>).gcp, firewallPolicy: 'egress' },
+};
 const MODEL = 'shop';
 const SEGMENT = 'app';
 
@@ -42,12 +46,24 @@ const COLLIDING: readonly (readonly [string, string])[] = (() => {
 const ENTITIES = [...new Set([...COLLIDING.flat(), ...Array.from({ length: 8 }, (_, i) => `p${i}`)])];
 
 function model(entities: readonly string[]): RuleSet {
-  return ruleSet({ name: MODEL, targets: [target], segments: [SEGMENT], rules: entities.flatMap((e) => flow(seg(SEGMENT), fqdns(e, [`${e}.example.com`]), tcp(443))) });
+  return ruleSet({
+    name: MODEL,
+    targets: [target],
+    segments: [SEGMENT],
+    rules: entities.flatMap((e) => flow(seg(SEGMENT), fqdns(e, [`${e}.example.com`]), tcp(443))),
+  });
 }
 
 /** What read gives after an apply of `resources`, with unowned rules at `unowned` priorities. */
 function liveAfter(resources: readonly Resource[], unowned: readonly number[]): ProviderState {
-  return { target: target.name, source: 'live', resources: resources.filter((r) => r.type === POLICY_TYPE), fingerprint: '', diagnostics: [], reserved: reservedJson({ policyPriorities: [...unowned] }) };
+  return {
+    target: target.name,
+    source: 'live',
+    resources: resources.filter((r) => r.type === POLICY_TYPE),
+    fingerprint: '',
+    diagnostics: [],
+    reserved: reservedJson({ policyPriorities: [...unowned] }),
+  };
 }
 
 /** Rule name → priority of the rendered policy rules. */
@@ -76,24 +92,38 @@ describe('gcp policy priorities with the live state', () => {
   it('random additions and removals move ZERO other rules and never take an unowned rule’s priority', () => {
     const plain = [...priorities(renderGcp(model(ENTITIES), target).resources).values()];
     const unownedArb = fc
-      .tuple(fc.uniqueArray(fc.integer({ min: POLICY_PRIORITY_BAND.start, max: POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size - 1 }), { maxLength: 10 }), fc.subarray(plain, { maxLength: 6 }))
+      .tuple(
+        fc.uniqueArray(
+          fc.integer({
+            min: POLICY_PRIORITY_BAND.start,
+            max: POLICY_PRIORITY_BAND.start + POLICY_PRIORITY_BAND.size - 1,
+          }),
+          { maxLength: 10 },
+        ),
+        fc.subarray(plain, { maxLength: 6 }),
+      )
       .map(([random, stolen]) => [...new Set([...random, ...stolen])]);
     fc.assert(
-      fc.property(fc.subarray(ENTITIES), unownedArb, fc.array(fc.tuple(fc.boolean(), fc.constantFrom(...ENTITIES)), { minLength: 1, maxLength: 4 }), (start, unowned, ops) => {
-        let entities = start;
-        let resources = renderGcp(model(entities), target, liveAfter([], unowned)).resources;
-        for (const [add, e] of ops) {
-          const live = liveAfter(resources, unowned);
-          const held = priorities(resources);
-          entities = add ? [...new Set([...entities, e])] : entities.filter((x) => x !== e);
-          resources = renderGcp(model(entities), target, live).resources;
-          const next = priorities(resources);
-          for (const [name, p] of next) if (held.has(name)) expect(p).toBe(held.get(name));
-          const values = [...next.values()];
-          expect(new Set(values).size).toBe(values.length);
-          for (const p of values) expect(unowned).not.toContain(p);
-        }
-      }),
+      fc.property(
+        fc.subarray(ENTITIES),
+        unownedArb,
+        fc.array(fc.tuple(fc.boolean(), fc.constantFrom(...ENTITIES)), { minLength: 1, maxLength: 4 }),
+        (start, unowned, ops) => {
+          let entities = start;
+          let resources = renderGcp(model(entities), target, liveAfter([], unowned)).resources;
+          for (const [add, e] of ops) {
+            const live = liveAfter(resources, unowned);
+            const held = priorities(resources);
+            entities = add ? [...new Set([...entities, e])] : entities.filter((x) => x !== e);
+            resources = renderGcp(model(entities), target, live).resources;
+            const next = priorities(resources);
+            for (const [name, p] of next) if (held.has(name)) expect(p).toBe(held.get(name));
+            const values = [...next.values()];
+            expect(new Set(values).size).toBe(values.length);
+            for (const p of values) expect(unowned).not.toContain(p);
+          }
+        },
+      ),
       { numRuns: 20 },
     );
   });

@@ -64,21 +64,33 @@ describe('gcp scenarios', () => {
 
   it('adds one flow: three in-place patches (or two inserts for a new peer), then re-plans empty', async () => {
     await applyShop();
-    await h.editModel((t) => t.replace('db:  { ingress: [{ from: app, ports: [postgres] }] }', 'db:  { ingress: [{ from: app, ports: [postgres, tcp/6432] }] }'));
+    await h.editModel((t) =>
+      t.replace(
+        'db:  { ingress: [{ from: app, ports: [postgres] }] }',
+        'db:  { ingress: [{ from: app, ports: [postgres, tcp/6432] }] }',
+      ),
+    );
     const rules = await h.compile();
     const plan = await h.plan(rules);
     expect(planCounts(plan)).toEqual({ create: 0, update: 3, delete: 0, replace: 0 });
     h.emulator.resetCalls();
     await h.apply(plan, rules);
     const writes = h.emulator.writeCalls();
-    console.log(`[measure] add one flow (app → db tcp/6432): ${h.emulator.writeCount()} write calls ${JSON.stringify(writes)}`);
+    console.log(
+      `[measure] add one flow (app → db tcp/6432): ${h.emulator.writeCount()} write calls ${JSON.stringify(writes)}`,
+    );
     // The ingress on db and the egress on app (one rule per family: the default internal ranges
     // include fc00::/7) each gain a port: patched in place.
     expect(writes).toEqual({ 'firewalls.patch': 3 });
     await replanIsEmpty();
 
     // A flow to a new peer is a new rule pair: two inserts.
-    await h.editModel((t) => t.replace("lb:  { ingress: [{ from: internet, ports: [https] }] }", "lb:  { ingress: [{ from: internet, ports: [https] }, { from: office, ports: [tcp/8443] }] }"));
+    await h.editModel((t) =>
+      t.replace(
+        'lb:  { ingress: [{ from: internet, ports: [https] }] }',
+        'lb:  { ingress: [{ from: internet, ports: [https] }, { from: office, ports: [tcp/8443] }] }',
+      ),
+    );
     const rules2 = await h.compile();
     const plan2 = await h.plan(rules2);
     h.emulator.resetCalls();
@@ -94,7 +106,7 @@ describe('gcp scenarios', () => {
     await h.editModel((t) =>
       t
         .replace('  data: [db]\n', '')
-        .replace("  db:  { ingress: [{ from: app, ports: [postgres] }] }\n", '')
+        .replace('  db:  { ingress: [{ from: app, ports: [postgres] }] }\n', '')
         .replace(/ {2}- name: data-only-from-backend\n(.*\n){2}/, '')
         .replace(/\nguardrails:.*\n/, '\n'),
     );
@@ -120,7 +132,12 @@ describe('gcp scenarios', () => {
 
   it('changes a port with a patch of the allowed list', async () => {
     await applyShop();
-    await h.editModel((t) => t.replace('web: { ingress: [{ from: lb, ports: [tcp/8080] }] }', 'web: { ingress: [{ from: lb, ports: [tcp/8081] }] }'));
+    await h.editModel((t) =>
+      t.replace(
+        'web: { ingress: [{ from: lb, ports: [tcp/8080] }] }',
+        'web: { ingress: [{ from: lb, ports: [tcp/8081] }] }',
+      ),
+    );
     const rules = await h.compile();
     const plan = await h.plan(rules);
     // web's ingress and lb's egress toward the internal ranges, IPv4 and IPv6 (fc00::/7).
@@ -137,7 +154,9 @@ describe('gcp scenarios', () => {
 
   it('adds an FQDN: the policy rule is patched with the new name', async () => {
     await applyShop();
-    await h.editModel((t) => t.replace('fqdns: [api.stripe.com, api.paypal.com]', 'fqdns: [api.stripe.com, api.paypal.com, api.adyen.com]'));
+    await h.editModel((t) =>
+      t.replace('fqdns: [api.stripe.com, api.paypal.com]', 'fqdns: [api.stripe.com, api.paypal.com, api.adyen.com]'),
+    );
     const rules = await h.compile();
     const plan = await h.plan(rules);
     const policy = plan.targets[0]!.changes.find((c) => c.type === POLICY_TYPE)!;
@@ -147,7 +166,11 @@ describe('gcp scenarios', () => {
     expect(h.emulator.writeCalls()).toEqual({ 'networkFirewallPolicies.patchRule': 1 });
     const owned = [...h.emulator.policies.get('shop-egress')!.rules.values()].filter((r) => r.priority < 2147483644);
     expect(owned).toHaveLength(1);
-    expect((owned[0]!['match'] as { destFqdns: string[] }).destFqdns).toEqual(['api.adyen.com', 'api.paypal.com', 'api.stripe.com']);
+    expect((owned[0]!['match'] as { destFqdns: string[] }).destFqdns).toEqual([
+      'api.adyen.com',
+      'api.paypal.com',
+      'api.stripe.com',
+    ]);
     await replanIsEmpty();
   });
 
@@ -156,9 +179,18 @@ describe('gcp scenarios', () => {
     const sa = (n: string) => `${n}@shop-prod.iam.gserviceaccount.com`;
     await h.editModel((t) =>
       t
-        .replace('lb:  { ingress: [{ from: internet, ports: [https] }] }', `lb:  { ingress: [{ from: internet, ports: [https] }], gcp: { serviceAccount: ${sa('lb')} } }`)
-        .replace('web: { ingress: [{ from: lb, ports: [tcp/8080] }] }', `web: { ingress: [{ from: lb, ports: [tcp/8080] }], gcp: { serviceAccount: ${sa('web')} } }`)
-        .replace('db:  { ingress: [{ from: app, ports: [postgres] }] }', `db:  { ingress: [{ from: app, ports: [postgres] }], gcp: { serviceAccount: ${sa('db')} } }`)
+        .replace(
+          'lb:  { ingress: [{ from: internet, ports: [https] }] }',
+          `lb:  { ingress: [{ from: internet, ports: [https] }], gcp: { serviceAccount: ${sa('lb')} } }`,
+        )
+        .replace(
+          'web: { ingress: [{ from: lb, ports: [tcp/8080] }] }',
+          `web: { ingress: [{ from: lb, ports: [tcp/8080] }], gcp: { serviceAccount: ${sa('web')} } }`,
+        )
+        .replace(
+          'db:  { ingress: [{ from: app, ports: [postgres] }] }',
+          `db:  { ingress: [{ from: app, ports: [postgres] }], gcp: { serviceAccount: ${sa('db')} } }`,
+        )
         .replace('  app:\n', `  app:\n    gcp: { serviceAccount: ${sa('app')} }\n`),
     );
     const rules = await h.compile();
@@ -200,14 +232,21 @@ describe('gcp scenarios', () => {
     });
     const web = [...h.emulator.firewalls.values()].find((f) => f.name.startsWith('shop-web-in-lb'))!;
     // Someone widens a rule, turns on logging and disables another one; someone deletes a third.
-    h.emulator.firewalls.set(web.name, { ...web, allowed: [{ IPProtocol: 'tcp', ports: ['8080', '22'] }], logConfig: { enable: true } });
+    h.emulator.firewalls.set(web.name, {
+      ...web,
+      allowed: [{ IPProtocol: 'tcp', ports: ['8080', '22'] }],
+      logConfig: { enable: true },
+    });
     const db = [...h.emulator.firewalls.values()].find((f) => f.name.startsWith('shop-db-in-app'))!;
-    h.emulator.firewalls.set(db.name, { ...db, disabled: true, sourceTags: [] , sourceRanges: ['10.0.0.0/8'] });
+    h.emulator.firewalls.set(db.name, { ...db, disabled: true, sourceTags: [], sourceRanges: ['10.0.0.0/8'] });
     const lb = [...h.emulator.firewalls.values()].find((f) => f.name.startsWith('shop-lb-in-internet-v4'))!;
     h.emulator.firewalls.delete(lb.name);
     const pol = h.emulator.policies.get('shop-egress')!;
     const owned = [...pol.rules.values()].find((r) => r.priority < 2147483644)!;
-    pol.rules.set(owned.priority, { ...owned, match: { ...(owned['match'] as object), destFqdns: ['evil.example.com'] } });
+    pol.rules.set(owned.priority, {
+      ...owned,
+      match: { ...(owned['match'] as object), destFqdns: ['evil.example.com'] },
+    });
 
     const rules = await h.compile();
     const plan = await h.plan(rules);
@@ -230,12 +269,18 @@ describe('gcp scenarios', () => {
     await replanIsEmpty();
     expect(h.emulator.firewalls.get('legacy-allow-ssh')).toEqual(unowned);
     expect(h.emulator.firewalls.get(neighbour.name)).toEqual(neighbour);
-    expect(h.emulator.calls.some((c) => c.url.includes('legacy-allow-ssh') || c.url.includes(neighbour.name))).toBe(false);
+    expect(h.emulator.calls.some((c) => c.url.includes('legacy-allow-ssh') || c.url.includes(neighbour.name))).toBe(
+      false,
+    );
   });
 
   it('exports the live project as gcloud JSON that reads back to the same state', async () => {
     await applyShop();
-    h.emulator.seedFirewall({ name: 'legacy-allow-ssh', network: 'global/networks/shop-vpc', allowed: [{ IPProtocol: 'tcp', ports: ['22'] }] });
+    h.emulator.seedFirewall({
+      name: 'legacy-allow-ssh',
+      network: 'global/networks/shop-vpc',
+      allowed: [{ IPProtocol: 'tcp', ports: ['22'] }],
+    });
     const rules = await h.compile();
     const target = rules.targets.find((t) => t.name === 'gcp-prod')!;
     const files = await h.provider.exportSnapshot(target, { endpoint: h.emulator.url });
@@ -249,7 +294,8 @@ describe('gcp scenarios', () => {
     for (const f of files) await writeFile(join(dir, 'gcp-prod', f.path), f.content);
     const fromFiles = await h.provider.read(target, { kind: 'snapshot', dir }, { model: 'shop' });
     const live = await h.provider.read(target, { kind: 'live', endpoint: h.emulator.url }, { model: 'shop' });
-    const strip = (rs: typeof live.resources) => rs.map((r) => ({ address: r.address, attributes: r.attributes, children: r.children.map((c) => c.attributes) }));
+    const strip = (rs: typeof live.resources) =>
+      rs.map((r) => ({ address: r.address, attributes: r.attributes, children: r.children.map((c) => c.attributes) }));
     expect(strip(fromFiles.resources)).toEqual(strip(live.resources));
     expect(fromFiles.fingerprint).toBe(live.fingerprint);
   });
@@ -266,7 +312,9 @@ describe('gcp scenarios', () => {
     const adds = h.emulator.calls.filter((c) => c.method === 'networkFirewallPolicies.addRule');
     expect(adds).toHaveLength(2);
     expect(adds[1]!.deduped).toBe(true);
-    expect(new URL(adds[0]!.url, 'http://x').searchParams.get('requestId')).toBe(new URL(adds[1]!.url, 'http://x').searchParams.get('requestId'));
+    expect(new URL(adds[0]!.url, 'http://x').searchParams.get('requestId')).toBe(
+      new URL(adds[1]!.url, 'http://x').searchParams.get('requestId'),
+    );
     expect([...h.emulator.policies.get('shop-egress')!.rules.keys()].filter((p) => p < 2147483644)).toHaveLength(1);
     await replanIsEmpty();
   });
@@ -276,7 +324,12 @@ describe('gcp scenarios', () => {
     const rules = await h.compile();
     const plan = await h.plan(rules);
     // The engine with its default retries (the harness turns them off): before the kit, each failed step cost 6 × 5 inserts.
-    const report = await applyPlan(plan, rules, { providers: (id) => (id === 'gcp' ? h.provider : undefined), source: () => ({ kind: 'live', endpoint: h.emulator.url }), parallelism: 1, retryDelayMs: 1 });
+    const report = await applyPlan(plan, rules, {
+      providers: (id) => (id === 'gcp' ? h.provider : undefined),
+      source: () => ({ kind: 'live', endpoint: h.emulator.url }),
+      parallelism: 1,
+      retryDelayMs: 1,
+    });
     const failed = report.outcomes.filter((o) => o.status === 'failed');
     expect(failed.length).toBeGreaterThan(0);
     for (const o of failed) {
@@ -290,10 +343,22 @@ describe('gcp scenarios', () => {
 
   it('reports an operation that finishes DONE with an error, holds back removals, and a re-run converges', async () => {
     await applyShop();
-    await h.editModel((t) => t.replace('web: { ingress: [{ from: lb, ports: [tcp/8080] }] }', 'web: { ingress: [{ from: lb, ports: [tcp/8081] }] }').replace("  db:  { ingress: [{ from: app, ports: [postgres] }] }\n", "  db:  { ingress: [] }\n"));
+    await h.editModel((t) =>
+      t
+        .replace(
+          'web: { ingress: [{ from: lb, ports: [tcp/8080] }] }',
+          'web: { ingress: [{ from: lb, ports: [tcp/8081] }] }',
+        )
+        .replace('  db:  { ingress: [{ from: app, ports: [postgres] }] }\n', '  db:  { ingress: [] }\n'),
+    );
     const rules = await h.compile();
     const plan = await h.plan(rules);
-    h.emulator.operationFailures.push({ method: 'firewalls.patch', code: 'RESOURCE_NOT_READY', message: 'The resource is not ready', count: 1 });
+    h.emulator.operationFailures.push({
+      method: 'firewalls.patch',
+      code: 'RESOURCE_NOT_READY',
+      message: 'The resource is not ready',
+      count: 1,
+    });
     const report = await h.apply(plan, rules);
     expect(report.ok).toBe(false);
     const failed = report.outcomes.find((o) => o.status === 'failed')!;
@@ -309,7 +374,12 @@ describe('gcp scenarios', () => {
   it('stops the plan when an unowned rule is in the way, and plans an update once it is adopted', async () => {
     const rules = await h.compile();
     const first = (await h.plan(rules)).targets[0]!.changes.find((c) => c.type === FIREWALL_TYPE)!;
-    const squatter = h.emulator.seedFirewall({ name: first.name, network: 'global/networks/shop-vpc', allowed: [{ IPProtocol: 'icmp' }], description: 'hand-made' });
+    const squatter = h.emulator.seedFirewall({
+      name: first.name,
+      network: 'global/networks/shop-vpc',
+      allowed: [{ IPProtocol: 'icmp' }],
+      description: 'hand-made',
+    });
     const blocked = await h.plan(rules);
     const err = blocked.diagnostics.find((d) => d.code === 'gcp-unowned-in-the-way')!;
     expect(err.severity).toBe('error');
@@ -328,12 +398,20 @@ describe('gcp scenarios', () => {
   it('reports any rule with the model prefix but no marker from read alone, without a validate or render first', async () => {
     await applyShop();
     // A name the model does not render: still in the model's name space, so still an error.
-    h.emulator.seedFirewall({ name: 'shop-handmade', network: 'global/networks/shop-vpc', allowed: [{ IPProtocol: 'icmp' }] });
+    h.emulator.seedFirewall({
+      name: 'shop-handmade',
+      network: 'global/networks/shop-vpc',
+      allowed: [{ IPProtocol: 'icmp' }],
+    });
     const rules = await h.compile();
     const target = rules.targets.find((t) => t.name === 'gcp-prod')!;
     // A fresh provider that has never validated or rendered anything: read decides from its arguments.
     const fresh = createGcpProvider({ clients: () => h.clients, retry: { attempts: 2, baseMs: 1, maxMs: 2 } });
-    const state = await fresh.read(target, { kind: 'live', endpoint: h.emulator.url }, { model: rules.model.name, segments: rules.segments });
+    const state = await fresh.read(
+      target,
+      { kind: 'live', endpoint: h.emulator.url },
+      { model: rules.model.name, segments: rules.segments },
+    );
     const errors = state.diagnostics.filter((d) => d.code === 'gcp-unowned-in-the-way');
     expect(errors.map((d) => [d.severity, d.message.includes('shop-handmade')])).toEqual([['error', true]]);
     expect(errors[0]!.message).toMatch(/adopt it by adding the marker/);
@@ -379,7 +457,9 @@ describe('gcp scenarios', () => {
     const rules = await h.compile();
     expect((await h.apply(await h.plan(rules), rules)).ok).toBe(true);
     const pol = h.emulator.policies.get('shop-egress')!;
-    const ours = [...pol.rules.entries()].filter(([, r]) => String(r['description'] ?? '').includes('bulkhead:model=shop'));
+    const ours = [...pol.rules.entries()].filter(([, r]) =>
+      String(r['description'] ?? '').includes('bulkhead:model=shop'),
+    );
     expect(ours).toHaveLength(1);
     const [priority, owned] = ours[0]!;
     // A copy of the owned rule (same ruleName, same marker) at the next free priority of the band.
@@ -401,7 +481,11 @@ describe('gcp scenarios', () => {
     const plan = await h.plan(rules);
     const first = plan.targets[0]!.changes.find((c) => c.type === FIREWALL_TYPE)!;
     // Someone creates a rule with the planned name (no marker) between plan and apply.
-    h.emulator.seedFirewall({ name: first.name, network: 'global/networks/shop-vpc', allowed: [{ IPProtocol: 'icmp' }] });
+    h.emulator.seedFirewall({
+      name: first.name,
+      network: 'global/networks/shop-vpc',
+      allowed: [{ IPProtocol: 'icmp' }],
+    });
     const report = await h.apply(plan, rules);
     const failed = report.outcomes.find((o) => o.address === first.address)!;
     expect(failed.status).toBe('failed');

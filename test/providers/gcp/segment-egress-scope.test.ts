@@ -92,7 +92,12 @@ describe('gcp egress between segments', () => {
           expect(inRanges([range], ip), `${ip} in ${range}`).toBe(true);
           for (const port of ports) {
             probes++;
-            const v = verdict(specs, { src: vm(sender, range.includes(':') ? 'v6' : 'v4'), dst: { ip }, protocol: 'tcp', port });
+            const v = verdict(specs, {
+              src: vm(sender, range.includes(':') ? 'v6' : 'v4'),
+              dst: { ip },
+              protocol: 'tcp',
+              port,
+            });
             if (v.egress !== 'deny') leaks.push(`${sender} → ${ip}:${port}`);
           }
         }
@@ -104,27 +109,47 @@ describe('gcp egress between segments', () => {
 
   it('still allows every segment-to-segment flow, both families, and the explicit egress to the VPN', () => {
     for (const family of ['v4', 'v6'] as const) {
-      expect(verdict(specs, { src: vm('web', family), dst: vm('app', family), protocol: 'tcp', port: 8080 })).toEqual({ egress: 'allow', ingress: 'allow' });
-      expect(verdict(specs, { src: vm('app', family), dst: vm('db', family), protocol: 'tcp', port: 5432 })).toEqual({ egress: 'allow', ingress: 'allow' });
+      expect(verdict(specs, { src: vm('web', family), dst: vm('app', family), protocol: 'tcp', port: 8080 })).toEqual({
+        egress: 'allow',
+        ingress: 'allow',
+      });
+      expect(verdict(specs, { src: vm('app', family), dst: vm('db', family), protocol: 'tcp', port: 5432 })).toEqual({
+        egress: 'allow',
+        ingress: 'allow',
+      });
       // Not a modelled flow: the receiver's ingress rule still segments.
-      expect(verdict(specs, { src: vm('web', family), dst: vm('db', family), protocol: 'tcp', port: 5432 }).ingress).toBe('deny');
+      expect(
+        verdict(specs, { src: vm('web', family), dst: vm('db', family), protocol: 'tcp', port: 5432 }).ingress,
+      ).toBe('deny');
     }
     // Internal addresses outside every entity stay reachable on the segment ports (other subnets).
     for (const ip of ['10.9.0.1', '10.255.255.254', '192.168.99.1', '192.168.101.1', 'fd00:9::1']) {
-      expect(verdict(specs, { src: vm('app', ip.includes(':') ? 'v6' : 'v4'), dst: { ip }, protocol: 'tcp', port: 5432 }).egress, ip).toBe('allow');
+      expect(
+        verdict(specs, { src: vm('app', ip.includes(':') ? 'v6' : 'v4'), dst: { ip }, protocol: 'tcp', port: 5432 })
+          .egress,
+        ip,
+      ).toBe('allow');
     }
     // app's own egress to the VPN on tcp/22 is unaffected by the carve-out.
     expect(verdict(specs, { src: vm('app'), dst: { ip: '10.8.3.4' }, protocol: 'tcp', port: 22 }).egress).toBe('allow');
-    expect(verdict(specs, { src: vm('app', 'v6'), dst: { ip: 'fd00:8::5' }, protocol: 'tcp', port: 22 }).egress).toBe('allow');
+    expect(verdict(specs, { src: vm('app', 'v6'), dst: { ip: 'fd00:8::5' }, protocol: 'tcp', port: 22 }).egress).toBe(
+      'allow',
+    );
   });
 
   it('keeps the egress rules inside the internal ranges and out of every internal entity', () => {
-    const egress = specs.filter((s) => s.direction === 'EGRESS' && s.action === 'allow' && /(?:-out-(?:app|db))/.test(s.name));
+    const egress = specs.filter(
+      (s) => s.direction === 'EGRESS' && s.action === 'allow' && /(?:-out-(?:app|db))/.test(s.name),
+    );
     expect(egress.length).toBeGreaterThan(0);
     for (const s of egress) {
       for (const r of s.destinationRanges) {
-        expect(INTERNAL.some((i) => cidrsOverlap(i, r)), r).toBe(true);
-        for (const e of ['10.8.0.0/16', 'fd00:8::/48', '192.168.100.0/24', '172.16.0.0/12']) expect(cidrsOverlap(r, e), `${s.name} ${r} overlaps ${e}`).toBe(false);
+        expect(
+          INTERNAL.some((i) => cidrsOverlap(i, r)),
+          r,
+        ).toBe(true);
+        for (const e of ['10.8.0.0/16', 'fd00:8::/48', '192.168.100.0/24', '172.16.0.0/12'])
+          expect(cidrsOverlap(r, e), `${s.name} ${r} overlaps ${e}`).toBe(false);
       }
     }
   });
@@ -139,11 +164,15 @@ describe('gcp egress between segments', () => {
     expect(egress).toHaveLength(1);
     const ranges = egress[0]!.destinationRanges;
     for (const ip of ['10.0.0.1', '10.5.249.9', '10.11.249.200']) expect(inRanges(ranges, ip), ip).toBe(false);
-    for (const ip of ['10.0.250.1', '10.12.0.1', '10.200.0.1', '172.16.0.1', '192.168.1.1']) expect(inRanges(ranges, ip), ip).toBe(true);
+    for (const ip of ['10.0.250.1', '10.12.0.1', '10.200.0.1', '172.16.0.1', '192.168.1.1'])
+      expect(inRanges(ranges, ip), ip).toBe(true);
   });
 
   it('is an error when an entity covers all internal ranges of a family', () => {
-    const covering: RuleSet = { ...rules, entities: [...(rules.entities ?? []), { name: 'all-of-ten', ipv4: ['0.0.0.0/0'], ipv6: [] }] };
+    const covering: RuleSet = {
+      ...rules,
+      entities: [...(rules.entities ?? []), { name: 'all-of-ten', ipv4: ['0.0.0.0/0'], ipv6: [] }],
+    };
     const d = renderGcp(covering, target).diagnostics.filter((x) => x.code === 'gcp-internal-ranges-covered');
     expect(d).toHaveLength(1);
     expect(d[0]!.message).toContain('all-of-ten');

@@ -49,13 +49,33 @@ describe('gcp snapshot files are validated', () => {
 
   it.each([
     ['a null firewall', (j: any) => j.splice(1, 0, null), '$[1]: expected a firewall rule object, got null'],
-    ['a null source range', (j: any) => (j[0].sourceRanges = [null]), '$[0].sourceRanges[0]: expected a string, got null'],
+    [
+      'a null source range',
+      (j: any) => (j[0].sourceRanges = [null]),
+      '$[0].sourceRanges[0]: expected a string, got null',
+    ],
     ['allowed as a string', (j: any) => (j[0].allowed = 'tcp'), '$[0].allowed: expected an array, got string "tcp"'],
     ['a null protocol entry', (j: any) => (j[0].allowed = [null]), '$[0].allowed[0]: expected an object, got null'],
-    ['ports as a number', (j: any) => (j[0].allowed[0].ports = 22), '$[0].allowed[0].ports: expected an array of strings, got number 22'],
-    ['priority as a boolean', (j: any) => (j[2].priority = true), '$[2].priority: expected an integer priority, got boolean true'],
-    ['targetTags of numbers', (j: any) => (j[0].targetTags = [1]), '$[0].targetTags[0]: expected a string, got number 1'],
-    ['description as an object', (j: any) => (j[0].description = {}), '$[0].description: expected a string, got an object'],
+    [
+      'ports as a number',
+      (j: any) => (j[0].allowed[0].ports = 22),
+      '$[0].allowed[0].ports: expected an array of strings, got number 22',
+    ],
+    [
+      'priority as a boolean',
+      (j: any) => (j[2].priority = true),
+      '$[2].priority: expected an integer priority, got boolean true',
+    ],
+    [
+      'targetTags of numbers',
+      (j: any) => (j[0].targetTags = [1]),
+      '$[0].targetTags[0]: expected a string, got number 1',
+    ],
+    [
+      'description as an object',
+      (j: any) => (j[0].description = {}),
+      '$[0].description: expected a string, got an object',
+    ],
   ])('firewall-rules.json with %s', async (_label, change, path) => {
     const file = await edit(SNAPSHOT_FILES.firewalls, change);
     const errors = await readErrors();
@@ -66,8 +86,16 @@ describe('gcp snapshot files are validated', () => {
   it.each([
     ['a null rule', (j: any) => (j.rules[0] = null), '$.rules[0]: expected an object, got null'],
     ['a string match', (j: any) => (j.rules[0].match = 'x'), '$.rules[0].match: expected an object, got string "x"'],
-    ['numeric ports', (j: any) => (j.rules[0].match.layer4Configs[0].ports = [443]), '$.rules[0].match.layer4Configs[0].ports[0]: expected a string, got number 443'],
-    ['a null FQDN', (j: any) => (j.rules[0].match.destFqdns = [null]), '$.rules[0].match.destFqdns[0]: expected a string, got null'],
+    [
+      'numeric ports',
+      (j: any) => (j.rules[0].match.layer4Configs[0].ports = [443]),
+      '$.rules[0].match.layer4Configs[0].ports[0]: expected a string, got number 443',
+    ],
+    [
+      'a null FQDN',
+      (j: any) => (j.rules[0].match.destFqdns = [null]),
+      '$.rules[0].match.destFqdns[0]: expected a string, got null',
+    ],
     ['rules as an object', (j: any) => (j.rules = {}), '$.rules: expected an array, got an object'],
   ])('firewall-policy.json with %s', async (_label, change, path) => {
     const file = await edit(SNAPSHOT_FILES.policy, change);
@@ -75,17 +103,22 @@ describe('gcp snapshot files are validated', () => {
     expect(errors.map((d) => d.message)).toEqual([`${file}: ${path}`]);
   });
 
-  it.each([SNAPSHOT_FILES.firewalls, SNAPSHOT_FILES.policy])('invalid JSON in %s is reported at file:line:column', async (name) => {
-    const path = join(dir, 'gcp-prod', name);
-    const lines = (await readFile(path, 'utf8')).split('\n');
-    // Break line 4: a key without its value.
-    lines[3] = lines[3]!.replace(/:.*$/, ': ,');
-    await writeFile(path, lines.join('\n'));
-    const errors = await readErrors();
-    expect(errors).toHaveLength(1);
-    const column = lines[3]!.indexOf(',') + 1;
-    expect(errors[0]!.pos).toEqual({ file: path, line: 4, column });
-    expect(errors[0]!.message).toMatch(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:${column}: not JSON \\(`));
-    expect(errors[0]!.message).not.toContain('\n');
-  });
+  it.each([SNAPSHOT_FILES.firewalls, SNAPSHOT_FILES.policy])(
+    'invalid JSON in %s is reported at file:line:column',
+    async (name) => {
+      const path = join(dir, 'gcp-prod', name);
+      const lines = (await readFile(path, 'utf8')).split('\n');
+      // Break line 4: a key without its value.
+      lines[3] = lines[3]!.replace(/:.*$/, ': ,');
+      await writeFile(path, lines.join('\n'));
+      const errors = await readErrors();
+      expect(errors).toHaveLength(1);
+      const column = lines[3]!.indexOf(',') + 1;
+      expect(errors[0]!.pos).toEqual({ file: path, line: 4, column });
+      expect(errors[0]!.message).toMatch(
+        new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:${column}: not JSON \\(`),
+      );
+      expect(errors[0]!.message).not.toContain('\n');
+    },
+  );
 });

@@ -44,20 +44,31 @@ describe('gcp snapshots', () => {
   });
 
   it('bulkhead plan --snapshots prints the gcp-prod summary line', async () => {
-    const res = await runCli(['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--target', 'gcp-prod'], { cwd: repo });
+    const res = await runCli(
+      ['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--target', 'gcp-prod'],
+      { cwd: repo },
+    );
     expect(res.stdout).toContain('Plan: 2 to add, 2 to change, 1 to destroy.');
     expect(res.stdout).not.toContain('ops-allow-iap-ssh');
   });
 
   it('render --provider gcp --json prints gcloud-shaped rules that read back as a snapshot with no diff', async () => {
-    const res = await runCli(['render', 'policies/shop.yaml', '--provider', 'gcp', '--snapshots', 'policies/snapshots/shop', '--json'], { cwd: repo });
+    const res = await runCli(
+      ['render', 'policies/shop.yaml', '--provider', 'gcp', '--snapshots', 'policies/snapshots/shop', '--json'],
+      { cwd: repo },
+    );
     expect(res.code).toBe(0);
     const printed = JSON.parse(res.stdout) as unknown;
-    const list = (Array.isArray(printed) ? printed : Object.values(printed as object).flat()) as Record<string, unknown>[];
+    const list = (Array.isArray(printed) ? printed : Object.values(printed as object).flat()) as Record<
+      string,
+      unknown
+    >[];
     expect(list.length).toBeGreaterThan(10);
     for (const fw of list) {
       expect(fw['kind']).toBe('compute#firewall');
-      expect(String(fw['network'])).toMatch(/^https:\/\/www\.googleapis\.com\/compute\/v1\/projects\/shop-prod\/global\/networks\/shop-vpc$/);
+      expect(String(fw['network'])).toMatch(
+        /^https:\/\/www\.googleapis\.com\/compute\/v1\/projects\/shop-prod\/global\/networks\/shop-vpc$/,
+      );
       expect(Object.keys(fw)).toEqual([...Object.keys(fw)].sort());
       expect(fw['allowed'] ?? fw['denied']).toBeTruthy();
     }
@@ -82,7 +93,9 @@ describe('gcp snapshots', () => {
   it('parses the vendor examples (forseti list pages, CAI dump, gcpdiag) and rejects what is not an export', async () => {
     for (const f of ['forseti-firewalls.list.page1.json', 'forseti-firewalls.list.page2.json']) {
       const parsed = parseFirewallRulesJson(await readFile(join(GCP_FIXTURES, f), 'utf8'));
-      expect(parsed.ok && parsed.value.map((x) => x.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^default-allow-/)]));
+      expect(parsed.ok && parsed.value.map((x) => x.name)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^default-allow-/)]),
+      );
     }
     const cai = (await readFile(join(GCP_FIXTURES, 'forseti-cai-firewalls.jsonl'), 'utf8'))
       .trim()
@@ -90,7 +103,9 @@ describe('gcp snapshots', () => {
       .map((l) => (JSON.parse(l) as { resource: { data: unknown } }).resource.data);
     const fromCai = parseFirewallRulesJson(JSON.stringify(cai));
     expect(fromCai.ok && fromCai.value).toHaveLength(cai.length);
-    const gcpdiag = JSON.parse(await readFile(join(GCP_FIXTURES, 'gcpdiag-fw-policy.networks.getEffectiveFirewalls.default.json'), 'utf8')) as {
+    const gcpdiag = JSON.parse(
+      await readFile(join(GCP_FIXTURES, 'gcpdiag-fw-policy.networks.getEffectiveFirewalls.default.json'), 'utf8'),
+    ) as {
       firewalls: unknown[];
       firewallPolicys: unknown[];
     };
@@ -109,7 +124,9 @@ describe('gcp snapshots', () => {
     try {
       let state = await provider.read(target, { kind: 'snapshot', dir }, { model: 'shop' });
       expect(state.diagnostics.map((d) => d.code)).toEqual(['gcp-snapshot-missing']);
-      expect(state.diagnostics[0]!.message).toContain('gcloud compute firewall-rules list --project shop-prod --format=json');
+      expect(state.diagnostics[0]!.message).toContain(
+        'gcloud compute firewall-rules list --project shop-prod --format=json',
+      );
       await mkdir(join(dir, 'gcp-prod'));
       await writeFile(join(dir, 'gcp-prod', SNAPSHOT_FILES.firewalls), '[]');
       state = await provider.read(target, { kind: 'snapshot', dir }, { model: 'shop' });

@@ -19,14 +19,24 @@ describe('the core reads CIDRs with the kit', () => {
       fc.ipV4().map((a) => `${a}/${a.length % 33}`),
       fc.ipV6(),
       fc.ipV4Extended(),
-      fc.constantFrom('::ffff:192.0.2.1', '::FFFF:C000:201', '010.1.2.3', 'fe80::1%eth0', '::1.2.3.4', '10.0.0.5/24', 'x/8', '10.0.0.0/33'),
+      fc.constantFrom(
+        '::ffff:192.0.2.1',
+        '::FFFF:C000:201',
+        '010.1.2.3',
+        'fe80::1%eth0',
+        '::1.2.3.4',
+        '10.0.0.5/24',
+        'x/8',
+        '10.0.0.0/33',
+      ),
     );
     fc.assert(
       fc.property(texts, (t) => {
         const k = canonicalCidr(t);
         const m = parseCidr(t);
         if (k.ok) expect(m).toEqual({ kind: 'ok', family: k.family, cidr: k.text });
-        else if (k.reason === 'host-bits') expect(m).toEqual({ kind: 'host-bits', family: k.family, network: k.network, host: k.host });
+        else if (k.reason === 'host-bits')
+          expect(m).toEqual({ kind: 'host-bits', family: k.family, network: k.network, host: k.host });
         else expect(m).toEqual({ kind: 'error', message: k.message });
       }),
       { numRuns: 300 },
@@ -34,8 +44,14 @@ describe('the core reads CIDRs with the kit', () => {
   });
 
   it('a resolved IPv4-mapped AAAA answer gets the text the model and the providers give it', async () => {
-    const rules = ruleSet({ segments: ['app'], rules: [...flow(seg('app'), fqdns('pay', ['a.example.com']), tcp(443))] });
-    const { resolved } = await resolveFqdns(rules, async () => ({ ipv4: ['192.0.2.1'], ipv6: ['::FFFF:C000:201', '::1.2.3.4'] }));
+    const rules = ruleSet({
+      segments: ['app'],
+      rules: [...flow(seg('app'), fqdns('pay', ['a.example.com']), tcp(443))],
+    });
+    const { resolved } = await resolveFqdns(rules, async () => ({
+      ipv4: ['192.0.2.1'],
+      ipv6: ['::FFFF:C000:201', '::1.2.3.4'],
+    }));
     expect(resolved.get('a.example.com')?.ipv6).toEqual(['::102:304/128', '::ffff:192.0.2.1/128']);
     expect(resolved.get('a.example.com')?.ipv6).toContain((parseCidr('::ffff:192.0.2.1') as { cidr: string }).cidr);
   });
@@ -50,7 +66,12 @@ describe('every provider reads CIDRs with the kit', () => {
   });
 
   it("valid CIDRs: the model's text, or the network where a live range has host bits", () => {
-    const texts = fc.oneof(fc.ipV4().map((a) => `${a}/${a.length % 33}`), fc.ipV6().map((a) => `${a}/${a.length * 3}`), fc.ipV4(), fc.ipV6());
+    const texts = fc.oneof(
+      fc.ipV4().map((a) => `${a}/${a.length % 33}`),
+      fc.ipV6().map((a) => `${a}/${a.length * 3}`),
+      fc.ipV4(),
+      fc.ipV6(),
+    );
     fc.assert(
       fc.property(texts, (t) => {
         const k = canonicalCidr(t);

@@ -18,23 +18,31 @@ const hex4 = (bytes: readonly number[], i: number) => ((bytes[i]! << 8) | bytes[
 
 /** One of the many spellings of an IPv6 address: full or compressed (any zero run), padded groups, any case, dotted tail. */
 const ipv6Spelling = (bytes: readonly number[]) =>
-  fc.record({ pad: fc.boolean(), upper: fc.boolean(), dotted: fc.boolean(), compressAt: fc.nat(7), compressLen: fc.nat(8) }).map((o) => {
-    let groups = Array.from({ length: 8 }, (_, g) => hex4(bytes, g * 2)).map((g) => (o.pad ? g.padStart(4, '0') : g));
-    let tail = '';
-    if (o.dotted) {
-      tail = bytes.slice(12).join('.');
-      groups = groups.slice(0, 6);
-    }
-    // Compress a run of zero groups starting at compressAt (only if they are all zero).
-    const run = groups.slice(o.compressAt, o.compressAt + o.compressLen);
-    let out: string;
-    if (run.length >= 1 && run.every((g) => /^0+$/.test(g))) {
-      const left = groups.slice(0, o.compressAt).join(':');
-      const right = groups.slice(o.compressAt + run.length).join(':');
-      out = `${left}::${right}${tail ? `${right ? ':' : ''}${tail}` : ''}`;
-    } else out = groups.join(':') + (tail ? `:${tail}` : '');
-    return o.upper ? out.toUpperCase() : out;
-  });
+  fc
+    .record({
+      pad: fc.boolean(),
+      upper: fc.boolean(),
+      dotted: fc.boolean(),
+      compressAt: fc.nat(7),
+      compressLen: fc.nat(8),
+    })
+    .map((o) => {
+      let groups = Array.from({ length: 8 }, (_, g) => hex4(bytes, g * 2)).map((g) => (o.pad ? g.padStart(4, '0') : g));
+      let tail = '';
+      if (o.dotted) {
+        tail = bytes.slice(12).join('.');
+        groups = groups.slice(0, 6);
+      }
+      // Compress a run of zero groups starting at compressAt (only if they are all zero).
+      const run = groups.slice(o.compressAt, o.compressAt + o.compressLen);
+      let out: string;
+      if (run.length >= 1 && run.every((g) => /^0+$/.test(g))) {
+        const left = groups.slice(0, o.compressAt).join(':');
+        const right = groups.slice(o.compressAt + run.length).join(':');
+        out = `${left}::${right}${tail ? `${right ? ':' : ''}${tail}` : ''}`;
+      } else out = groups.join(':') + (tail ? `:${tail}` : '');
+      return o.upper ? out.toUpperCase() : out;
+    });
 
 const bytes4 = fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 });
 /** IPv6 bytes biased toward zero runs and the IPv4-mapped prefix (where the spellings disagree most). */
@@ -49,7 +57,13 @@ const cidrSpellings = fc.oneof(
     fc.integer({ min: 0, max: 32 }).chain((p) => {
       const n = network(b, p);
       const addr = n.join('.');
-      return fc.tuple(fc.constant({ bytes: n, prefix: p }), fc.array(fc.constantFrom(p === 32 ? addr : `${addr}/${p}`, `${addr}/${p}`, ` ${addr}/${p} `), { minLength: 2, maxLength: 4 }));
+      return fc.tuple(
+        fc.constant({ bytes: n, prefix: p }),
+        fc.array(fc.constantFrom(p === 32 ? addr : `${addr}/${p}`, `${addr}/${p}`, ` ${addr}/${p} `), {
+          minLength: 2,
+          maxLength: 4,
+        }),
+      );
     }),
   ),
   bytes16.chain((b) =>
@@ -57,7 +71,10 @@ const cidrSpellings = fc.oneof(
       const n = network(b, p);
       return fc.tuple(
         fc.constant({ bytes: n, prefix: p }),
-        fc.array(fc.tuple(ipv6Spelling(n), fc.boolean()).map(([s, bare]) => (p === 128 && bare ? s : `${s}/${p}`)), { minLength: 2, maxLength: 4 }),
+        fc.array(
+          fc.tuple(ipv6Spelling(n), fc.boolean()).map(([s, bare]) => (p === 128 && bare ? s : `${s}/${p}`)),
+          { minLength: 2, maxLength: 4 },
+        ),
       );
     }),
   ),
@@ -86,8 +103,19 @@ describe('canonicalCidr', () => {
 
   it('reports host bits with the network and the host instead of zeroing them', () => {
     const r = canonicalCidr('10.0.0.5/24');
-    expect(r).toMatchObject({ ok: false, reason: 'host-bits', family: 'ipv4', network: '10.0.0.0/24', host: '10.0.0.5/32' });
-    expect(canonicalCidr('2001:db8::1/32')).toMatchObject({ ok: false, reason: 'host-bits', network: '2001:db8::/32', host: '2001:db8::1/128' });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: 'host-bits',
+      family: 'ipv4',
+      network: '10.0.0.0/24',
+      host: '10.0.0.5/32',
+    });
+    expect(canonicalCidr('2001:db8::1/32')).toMatchObject({
+      ok: false,
+      reason: 'host-bits',
+      network: '2001:db8::/32',
+      host: '2001:db8::1/128',
+    });
   });
 
   it('refuses what no cloud accepts, with a reason', () => {
@@ -137,7 +165,8 @@ describe('canonicalCidr', () => {
         const tb = new Set(bs.map(text));
         expect(ta.size).toBe(1);
         expect(tb.size).toBe(1);
-        const same = a.prefix === b.prefix && a.bytes.length === b.bytes.length && a.bytes.every((x, i) => x === b.bytes[i]);
+        const same =
+          a.prefix === b.prefix && a.bytes.length === b.bytes.length && a.bytes.every((x, i) => x === b.bytes[i]);
         expect([...ta][0] === [...tb][0]).toBe(same);
         // The text means exactly the set it came from.
         const [addr, len] = ipaddr.parseCIDR([...ta][0]!);
@@ -157,7 +186,11 @@ describe('canonicalCidr', () => {
         if (n.every((x, i) => x === bytes[i])) return;
         const addr = ipaddr.fromByteArray(bytes).toString();
         const r = canonicalCidr(`${addr}/${p}`);
-        expect(r).toMatchObject({ ok: false, reason: 'host-bits', network: text(`${ipaddr.fromByteArray(n).toString()}/${p}`) });
+        expect(r).toMatchObject({
+          ok: false,
+          reason: 'host-bits',
+          network: text(`${ipaddr.fromByteArray(n).toString()}/${p}`),
+        });
       }),
       { numRuns: 300 },
     );

@@ -10,7 +10,9 @@ describe('nameWithHashTail', () => {
   it('is the slug of the parts and a hash tail of their identity', () => {
     const n = nameWithHashTail(['shop', 'Web', 'in', 'lb_tcp/443'], 63, 6);
     expect(n).toBe(`shop-web-in-lb-tcp-443-${hexHash('shop\nWeb\nin\nlb_tcp/443', 6)}`);
-    expect(nameWithHashTail(['shop', 'x'], 63, 6, { identity: 'shop\nkey-1' })).toBe(`shop-x-${hexHash('shop\nkey-1', 6)}`);
+    expect(nameWithHashTail(['shop', 'x'], 63, 6, { identity: 'shop\nkey-1' })).toBe(
+      `shop-x-${hexHash('shop\nkey-1', 6)}`,
+    );
   });
 
   it('tells apart parts that slug alike', () => {

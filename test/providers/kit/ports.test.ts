@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalPortList, canonicalPortRange, canonicalProtocol, portRange, takesPorts } from '../../../providers/kit/ports.js';
+import {
+  canonicalPortList,
+  canonicalPortRange,
+  canonicalProtocol,
+  portRange,
+  takesPorts,
+} from '../../../providers/kit/ports.js';
 
 const t = (s: string) => {
   const r = canonicalPortRange(s);
@@ -21,7 +27,8 @@ describe('canonicalPortRange', () => {
   });
 
   it('refuses what is not a port range', () => {
-    for (const bad of ['90-80', '65536', '0-65536', '-1', '+80', '8e1', '0x50', '80,81', '', 'http', '123456']) expect(t(bad)).toMatch(/^!/);
+    for (const bad of ['90-80', '65536', '0-65536', '-1', '+80', '8e1', '0x50', '80,81', '', 'http', '123456'])
+      expect(t(bad)).toMatch(/^!/);
     expect(portRange(1.5, 2).ok).toBe(false);
     expect(portRange(0, 65535)).toEqual({ ok: true, range: { kind: 'all' }, text: '*' });
   });
@@ -48,7 +55,10 @@ describe('canonicalPortRange', () => {
 
 describe('canonicalPortList', () => {
   it('is a sorted set without merging, * absorbing the rest', () => {
-    expect(canonicalPortList(['443', '80', '80-80', '8080-8090'])).toEqual({ ok: true, texts: ['80', '443', '8080-8090'] });
+    expect(canonicalPortList(['443', '80', '80-80', '8080-8090'])).toEqual({
+      ok: true,
+      texts: ['80', '443', '8080-8090'],
+    });
     expect(canonicalPortList(['80-81', '82'])).toEqual({ ok: true, texts: ['80-81', '82'] });
     expect(canonicalPortList(['80', '0-65535'])).toEqual({ ok: true, texts: ['*'] });
     expect(canonicalPortList([])).toEqual({ ok: true, texts: ['*'] });
@@ -94,6 +104,13 @@ describe('canonicalProtocol', () => {
   });
 
   it('says which protocols carry ports', () => {
-    expect(['tcp', 'udp', 'sctp', 'icmp', 'all', '47'].map(takesPorts)).toEqual([true, true, true, false, false, false]);
+    expect(['tcp', 'udp', 'sctp', 'icmp', 'all', '47'].map(takesPorts)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
   });
 });

@@ -34,7 +34,12 @@ describe('kit retry under the apply engine', () => {
     const cloud = createFakeCloud();
     const provider = withKitRetry(createFakeProvider(cloud), 3);
     const rules = shopRules();
-    const opts = { providers: fakeProviders(provider), source: () => ({ kind: 'live' as const }), resolver: async () => ({ ipv4: [], ipv6: [] }), retryDelayMs: 1 };
+    const opts = {
+      providers: fakeProviders(provider),
+      source: () => ({ kind: 'live' as const }),
+      resolver: async () => ({ ipv4: [], ipv6: [] }),
+      retryDelayMs: 1,
+    };
     const plan = await createPlan(rules, opts);
     setFaults(cloud, { throttle: 1_000_000 });
     const report = await applyPlan(plan, rules, { ...opts, parallelism: 1 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../src/errors.js';
-import { attemptsOf, backoffDelay, markRetried, parseRetryAfter, retryPolicy, wasRetried, type RetryPolicyOptions } from '../../../providers/kit/retry.js';
+import {
+  attemptsOf,
+  backoffDelay,
+  markRetried,
+  parseRetryAfter,
+  retryPolicy,
+  wasRetried,
+  type RetryPolicyOptions,
+} from '../../../providers/kit/retry.js';
 
 /** A fake SDK error: HTTP status, optional Retry-After in ms, and whether the SDK pipeline already retried it. */
 class FakeSdkError extends Error {
@@ -18,7 +26,12 @@ class FakeSdkError extends Error {
 const classify = (raw: unknown, what: string): ProviderError => {
   if (raw instanceof ProviderError) return raw;
   const status = raw instanceof FakeSdkError ? raw.status : undefined;
-  return new ProviderError(`${what}: ${String((raw as Error).message)}`, status ? String(status) : undefined, status === 429 || status === 503, { cause: raw });
+  return new ProviderError(
+    `${what}: ${String((raw as Error).message)}`,
+    status ? String(status) : undefined,
+    status === 429 || status === 503,
+    { cause: raw },
+  );
 };
 
 /** A policy whose sleeps are recorded, not waited; jitter fixed at its top (random = 1 → the full delay). */

@@ -75,7 +75,10 @@ describe('createKeyedSerializer', () => {
   it('holds at most one call per key at any time, for random interleavings, and ends idle', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ key: fc.constantFrom('a', 'b', 'c'), fail: fc.boolean(), yields: fc.nat(3) }), { minLength: 1, maxLength: 25 }),
+        fc.array(fc.record({ key: fc.constantFrom('a', 'b', 'c'), fail: fc.boolean(), yields: fc.nat(3) }), {
+          minLength: 1,
+          maxLength: 25,
+        }),
         async (calls) => {
           const s = createKeyedSerializer();
           const running = new Map<string, number>();
@@ -87,7 +90,10 @@ describe('createKeyedSerializer', () => {
               .run(c.key, async () => {
                 running.set(c.key, (running.get(c.key) ?? 0) + 1);
                 maxPerKey = Math.max(maxPerKey, running.get(c.key)!);
-                maxOverall = Math.max(maxOverall, [...running.values()].reduce((x, y) => x + y, 0));
+                maxOverall = Math.max(
+                  maxOverall,
+                  [...running.values()].reduce((x, y) => x + y, 0),
+                );
                 order.set(c.key, [...(order.get(c.key) ?? []), i]);
                 for (let y = 0; y < c.yields; y++) await settle();
                 running.set(c.key, running.get(c.key)! - 1);
@@ -102,7 +108,8 @@ describe('createKeyedSerializer', () => {
           for (const idx of order.values()) expect(idx).toEqual([...idx].sort((x, y) => x - y));
           expect(s.busyKeys()).toEqual([]);
           // Different keys did overlap whenever two keys were used with some waiting.
-          if (new Set(calls.map((c) => c.key)).size > 1 && calls.every((c) => c.yields > 0)) expect(maxOverall).toBeGreaterThan(1);
+          if (new Set(calls.map((c) => c.key)).size > 1 && calls.every((c) => c.yields > 0))
+            expect(maxOverall).toBeGreaterThan(1);
         },
       ),
       { numRuns: 60 },

@@ -8,7 +8,11 @@ const AZURE = { deny: { from: 100, to: 199 }, allow: { from: 200, to: 4094 }, fi
 const GCP_POLICY: SlotRange = { from: 10_000_000, to: 10_999_999 };
 
 /** Real hash, and a coarse one that piles keys onto a few homes so probing (and wrapping) is exercised. */
-const hashes = fc.constantFrom<(k: string) => number>(slotHash, (k) => k.length * 7919, (k) => (k.charCodeAt(0) ?? 0) * 1_000_003);
+const hashes = fc.constantFrom<(k: string) => number>(
+  slotHash,
+  (k) => k.length * 7919,
+  (k) => (k.charCodeAt(0) ?? 0) * 1_000_003,
+);
 
 const keyArb = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/);
 
@@ -37,7 +41,10 @@ function promiseHolds(range: SlotRange, maxKeys: number, reservedArb: fc.Arbitra
       let live = ok(allocateSlots({ range, keys: before, reserved, hash }));
       let keys = before;
       for (let round = 0; round < rounds; round++) {
-        const next = [...keys.filter((_, i) => !removeMask[(i + round) % maxKeys]), ...added.map((k) => `${k}-${round}`)];
+        const next = [
+          ...keys.filter((_, i) => !removeMask[(i + round) % maxKeys]),
+          ...added.map((k) => `${k}-${round}`),
+        ];
         const r = allocateSlots({ range, keys: next, live, reserved, hash });
         if (r.kind === 'overflow') {
           expect(r.needed).toBeGreaterThan(r.free);
@@ -55,7 +62,15 @@ function promiseHolds(range: SlotRange, maxKeys: number, reservedArb: fc.Arbitra
           expect(reserved).not.toContain(s);
         }
         // Deterministic: the same request in another order (and with duplicates) gives the same slots.
-        const again = ok(allocateSlots({ range, keys: [...next].reverse().concat(next), live: new Map([...live].reverse()), reserved: [...reserved].reverse(), hash }));
+        const again = ok(
+          allocateSlots({
+            range,
+            keys: [...next].reverse().concat(next),
+            live: new Map([...live].reverse()),
+            reserved: [...reserved].reverse(),
+            hash,
+          }),
+        );
         expect([...again].sort()).toEqual([...slots].sort());
         live = slots;
         keys = next;
@@ -75,12 +90,31 @@ describe('allocateSlots', () => {
       ['d', 12],
     ]);
     // With b live at 13 and 10 reserved, a probes to 11, d wraps past 14 (c) to 12.
-    const r = allocateSlots({ range, keys: ['a', 'b', 'c', 'd'], hash, live: new Map([['b', 13]]), reserved: [10, 99] });
-    expect(r).toEqual({ kind: 'ok', slots: new Map([['b', 13], ['a', 11], ['c', 14], ['d', 12]]), moved: [] });
+    const r = allocateSlots({
+      range,
+      keys: ['a', 'b', 'c', 'd'],
+      hash,
+      live: new Map([['b', 13]]),
+      reserved: [10, 99],
+    });
+    expect(r).toEqual({
+      kind: 'ok',
+      slots: new Map([
+        ['b', 13],
+        ['a', 11],
+        ['c', 14],
+        ['d', 12],
+      ]),
+      moved: [],
+    });
   });
 
   it('reports overflow instead of placing keys on reserved slots', () => {
-    expect(allocateSlots({ range: { from: 1, to: 3 }, keys: ['a', 'b', 'c'], reserved: [2] })).toEqual({ kind: 'overflow', needed: 3, free: 2 });
+    expect(allocateSlots({ range: { from: 1, to: 3 }, keys: ['a', 'b', 'c'], reserved: [2] })).toEqual({
+      kind: 'overflow',
+      needed: 3,
+      free: 2,
+    });
     expect(allocateSlots({ range: { from: 1, to: 3 }, keys: ['a', 'b'], reserved: [2] }).kind).toBe('ok');
   });
 
@@ -88,7 +122,12 @@ describe('allocateSlots', () => {
     const r = allocateSlots({
       range: { from: 100, to: 199 },
       keys: ['a', 'b', 'c', 'd'],
-      live: new Map([['a', 150], ['b', 150], ['c', 250], ['d', 120]]),
+      live: new Map([
+        ['a', 150],
+        ['b', 150],
+        ['c', 250],
+        ['d', 120],
+      ]),
       reserved: [120],
     });
     if (r.kind !== 'ok') throw new Error('overflow');
@@ -116,31 +155,47 @@ describe('allocateSlots', () => {
     await fc.assert(promiseHolds(AZURE.allow, 60, unowned), { numRuns: 60 });
     // And the two sub-bands together never share a priority with each other or the fixed rules.
     await fc.assert(
-      fc.property(fc.uniqueArray(keyArb, { maxLength: 40 }), fc.uniqueArray(keyArb, { maxLength: 40 }), unowned, hashes, (denies, allows, reserved, hash) => {
-        const d = ok(allocateSlots({ range: AZURE.deny, keys: denies, reserved, hash }));
-        const a = ok(allocateSlots({ range: AZURE.allow, keys: allows, reserved, hash }));
-        const all = [...d.values(), ...a.values()];
-        expect(new Set(all).size).toBe(all.length);
-        for (const s of all) expect(AZURE.fixed).not.toContain(s);
-        for (const s of d.values()) expect(s).toBeLessThan(AZURE.allow.from);
-      }),
+      fc.property(
+        fc.uniqueArray(keyArb, { maxLength: 40 }),
+        fc.uniqueArray(keyArb, { maxLength: 40 }),
+        unowned,
+        hashes,
+        (denies, allows, reserved, hash) => {
+          const d = ok(allocateSlots({ range: AZURE.deny, keys: denies, reserved, hash }));
+          const a = ok(allocateSlots({ range: AZURE.allow, keys: allows, reserved, hash }));
+          const all = [...d.values(), ...a.values()];
+          expect(new Set(all).size).toBe(all.length);
+          for (const s of all) expect(AZURE.fixed).not.toContain(s);
+          for (const s of d.values()) expect(s).toBeLessThan(AZURE.allow.from);
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('keeps the promise in GCP’s policy band, with priorities held by unowned policy rules', async () => {
-    const unowned = fc.uniqueArray(fc.oneof(fc.integer({ min: GCP_POLICY.from, max: GCP_POLICY.from + 2000 }), fc.integer({ min: 0, max: 2_147_483_547 })), { maxLength: 40 });
+    const unowned = fc.uniqueArray(
+      fc.oneof(
+        fc.integer({ min: GCP_POLICY.from, max: GCP_POLICY.from + 2000 }),
+        fc.integer({ min: 0, max: 2_147_483_547 }),
+      ),
+      { maxLength: 40 },
+    );
     await fc.assert(promiseHolds(GCP_POLICY, 60, unowned), { numRuns: 60 });
   });
 
   it('reports overflow in a band that is nearly full, and places everything that fits', async () => {
     await fc.assert(
-      fc.property(fc.uniqueArray(keyArb, { maxLength: 12 }), fc.uniqueArray(fc.integer({ min: 0, max: 9 }), { maxLength: 10 }), (keys, reserved) => {
-        const r = allocateSlots({ range: { from: 0, to: 9 }, keys, reserved });
-        const free = 10 - reserved.length;
-        if (keys.length > free) expect(r).toEqual({ kind: 'overflow', needed: keys.length, free });
-        else expect(ok(r).size).toBe(keys.length);
-      }),
+      fc.property(
+        fc.uniqueArray(keyArb, { maxLength: 12 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 9 }), { maxLength: 10 }),
+        (keys, reserved) => {
+          const r = allocateSlots({ range: { from: 0, to: 9 }, keys, reserved });
+          const free = 10 - reserved.length;
+          if (keys.length > free) expect(r).toEqual({ kind: 'overflow', needed: keys.length, free });
+          else expect(ok(r).size).toBe(keys.length);
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -12,7 +12,11 @@ let server: KubernetesApiServer;
 let dir: string;
 let api: NetworkingV1Api;
 
-const np = (name: string, labels: Record<string, string> = {}, spec: Record<string, unknown> = { podSelector: {} }) => ({
+const np = (
+  name: string,
+  labels: Record<string, string> = {},
+  spec: Record<string, unknown> = { podSelector: {} },
+) => ({
   apiVersion: 'networking.k8s.io/v1',
   kind: 'NetworkPolicy',
   metadata: { name, namespace: 'shop', labels },
@@ -43,27 +47,62 @@ async function failure(p: Promise<unknown>) {
 
 describe('local Kubernetes API server', () => {
   it('creates, gets, lists with a label selector and pages with limit/continue', async () => {
-    for (const n of ['a', 'b', 'c']) await api.createNamespacedNetworkPolicy({ namespace: 'shop', body: np(n, { team: n === 'b' ? 'x' : 'y' }) as never });
-    expect((await api.readNamespacedNetworkPolicy({ namespace: 'shop', name: 'a' })).metadata?.resourceVersion).toMatch(/^\d+$/);
+    for (const n of ['a', 'b', 'c'])
+      await api.createNamespacedNetworkPolicy({
+        namespace: 'shop',
+        body: np(n, { team: n === 'b' ? 'x' : 'y' }) as never,
+      });
+    expect((await api.readNamespacedNetworkPolicy({ namespace: 'shop', name: 'a' })).metadata?.resourceVersion).toMatch(
+      /^\d+$/,
+    );
     const first = await api.listNetworkPolicyForAllNamespaces({ labelSelector: 'team=y', limit: 1 });
     expect(first.items.map((i) => i.metadata?.name)).toEqual(['a']);
-    const next = await api.listNetworkPolicyForAllNamespaces({ labelSelector: 'team=y', limit: 1, _continue: first.metadata!._continue! });
+    const next = await api.listNetworkPolicyForAllNamespaces({
+      labelSelector: 'team=y',
+      limit: 1,
+      _continue: first.metadata!._continue!,
+    });
     expect(next.items.map((i) => i.metadata?.name)).toEqual(['c']);
     expect(next.metadata?._continue).toBeFalsy();
   });
 
   it('answers 409 AlreadyExists, 409 Conflict on a stale resourceVersion, 404 and 422 as Status bodies', async () => {
     const created = await api.createNamespacedNetworkPolicy({ namespace: 'shop', body: np('a') as never });
-    expect(await failure(api.createNamespacedNetworkPolicy({ namespace: 'shop', body: np('a') as never }))).toMatchObject({ code: 409, reason: 'AlreadyExists' });
+    expect(
+      await failure(api.createNamespacedNetworkPolicy({ namespace: 'shop', body: np('a') as never })),
+    ).toMatchObject({ code: 409, reason: 'AlreadyExists' });
     const rv = created.metadata!.resourceVersion!;
-    await api.replaceNamespacedNetworkPolicy({ namespace: 'shop', name: 'a', body: { ...np('a'), metadata: { ...np('a').metadata, resourceVersion: rv } } as never });
-    expect(await failure(api.replaceNamespacedNetworkPolicy({ namespace: 'shop', name: 'a', body: { ...np('a'), metadata: { ...np('a').metadata, resourceVersion: rv } } as never }))).toMatchObject({
+    await api.replaceNamespacedNetworkPolicy({
+      namespace: 'shop',
+      name: 'a',
+      body: { ...np('a'), metadata: { ...np('a').metadata, resourceVersion: rv } } as never,
+    });
+    expect(
+      await failure(
+        api.replaceNamespacedNetworkPolicy({
+          namespace: 'shop',
+          name: 'a',
+          body: { ...np('a'), metadata: { ...np('a').metadata, resourceVersion: rv } } as never,
+        }),
+      ),
+    ).toMatchObject({
       code: 409,
       reason: 'Conflict',
       message: expect.stringContaining('the object has been modified'),
     });
-    expect(await failure(api.readNamespacedNetworkPolicy({ namespace: 'shop', name: 'nope' }))).toMatchObject({ code: 404, reason: 'NotFound' });
-    expect(await failure(api.deleteNamespacedNetworkPolicy({ namespace: 'shop', name: 'a', body: { preconditions: { resourceVersion: rv } } }))).toMatchObject({ code: 409, reason: 'Conflict' });
+    expect(await failure(api.readNamespacedNetworkPolicy({ namespace: 'shop', name: 'nope' }))).toMatchObject({
+      code: 404,
+      reason: 'NotFound',
+    });
+    expect(
+      await failure(
+        api.deleteNamespacedNetworkPolicy({
+          namespace: 'shop',
+          name: 'a',
+          body: { preconditions: { resourceVersion: rv } },
+        }),
+      ),
+    ).toMatchObject({ code: 409, reason: 'Conflict' });
   });
 
   it('checks bodies against the OpenAPI schema and the API server rules (422 Invalid)', async () => {
@@ -74,10 +113,17 @@ describe('local Kubernetes API server', () => {
       { podSelector: {}, ingress: [{ ports: [{ port: 80, protocol: 'ICMP' }] }] },
     ];
     for (const [i, spec] of bad.entries()) {
-      expect(await failure(api.createNamespacedNetworkPolicy({ namespace: 'shop', body: np(`bad-${i}`, {}, spec) as never }))).toMatchObject({ code: 422, reason: 'Invalid' });
+      expect(
+        await failure(
+          api.createNamespacedNetworkPolicy({ namespace: 'shop', body: np(`bad-${i}`, {}, spec) as never }),
+        ),
+      ).toMatchObject({ code: 422, reason: 'Invalid' });
     }
     // The client drops fields its model does not know, so an unknown field is sent by hand.
-    const raw = await fetch(`${server.url}/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies`, { method: 'POST', body: JSON.stringify(np('typo', {}, { podSelector: {}, ingres: [] })) });
+    const raw = await fetch(`${server.url}/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies`, {
+      method: 'POST',
+      body: JSON.stringify(np('typo', {}, { podSelector: {}, ingres: [] })),
+    });
     expect(raw.status).toBe(422);
     expect(((await raw.json()) as { kind: string }).kind).toBe('Status');
     expect(server.rejected.map((r) => r.message)).toEqual([
@@ -89,10 +135,30 @@ describe('local Kubernetes API server', () => {
   });
 
   it('checks custom resources against their CRD schemas (Cilium, AdminNetworkPolicy)', async () => {
-    const post = (path: string, body: unknown) => fetch(`${server.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
-    const cnp = (egress: unknown) => ({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'c', namespace: 'shop' }, spec: { endpointSelector: {}, egress } });
-    expect((await post('/apis/cilium.io/v2/namespaces/shop/ciliumnetworkpolicies', cnp([{ toFQDNs: [{ matchName: 'a.example.com' }] }]))).status).toBe(201);
-    expect((await post('/apis/cilium.io/v2/namespaces/shop/ciliumnetworkpolicies', { ...cnp([{ toFQDN: [] }]), metadata: { name: 'd', namespace: 'shop' } })).status).toBe(422);
+    const post = (path: string, body: unknown) =>
+      fetch(`${server.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    const cnp = (egress: unknown) => ({
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumNetworkPolicy',
+      metadata: { name: 'c', namespace: 'shop' },
+      spec: { endpointSelector: {}, egress },
+    });
+    expect(
+      (
+        await post(
+          '/apis/cilium.io/v2/namespaces/shop/ciliumnetworkpolicies',
+          cnp([{ toFQDNs: [{ matchName: 'a.example.com' }] }]),
+        )
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await post('/apis/cilium.io/v2/namespaces/shop/ciliumnetworkpolicies', {
+          ...cnp([{ toFQDN: [] }]),
+          metadata: { name: 'd', namespace: 'shop' },
+        })
+      ).status,
+    ).toBe(422);
     const anp = (action: string) => ({
       apiVersion: 'policy.networking.k8s.io/v1alpha1',
       kind: 'AdminNetworkPolicy',

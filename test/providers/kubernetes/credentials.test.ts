@@ -8,7 +8,11 @@ import { kubeTarget } from '../../helpers/kubernetes/targets.js';
 import { startKubernetesApiServer } from '../../helpers/kubernetes/api-server.js';
 
 let dir: string;
-const saved = { KUBECONFIG: process.env['KUBECONFIG'], HOME: process.env['HOME'], KUBERNETES_SERVICE_HOST: process.env['KUBERNETES_SERVICE_HOST'] };
+const saved = {
+  KUBECONFIG: process.env['KUBECONFIG'],
+  HOME: process.env['HOME'],
+  KUBERNETES_SERVICE_HOST: process.env['KUBERNETES_SERVICE_HOST'],
+};
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bulkhead-k8s-cred-'));
@@ -21,7 +25,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function readError(provider: ReturnType<typeof createKubernetesProvider>, target = kubeTarget()): Promise<ProviderError> {
+async function readError(
+  provider: ReturnType<typeof createKubernetesProvider>,
+  target = kubeTarget(),
+): Promise<ProviderError> {
   try {
     await provider.read(target, { kind: 'live' }, { model: 'shop' });
   } catch (err) {
@@ -45,10 +52,17 @@ describe('kubernetes credentials and reachability', () => {
     const server = await startKubernetesApiServer();
     try {
       const kubeconfig = server.writeKubeconfig(dir, { context: 'dev' });
-      const err = await readError(createKubernetesProvider({ kubeconfig }), kubeTarget('k8s-test', { context: 'prod' }));
+      const err = await readError(
+        createKubernetesProvider({ kubeconfig }),
+        kubeTarget('k8s-test', { context: 'prod' }),
+      );
       expect(err.message).toContain('it has no context "prod" (contexts: dev)');
       // The right context reads (an empty cluster: no objects).
-      const state = await createKubernetesProvider({ kubeconfig }).read(kubeTarget('k8s-test', { context: 'dev' }), { kind: 'live' }, { model: 'shop' });
+      const state = await createKubernetesProvider({ kubeconfig }).read(
+        kubeTarget('k8s-test', { context: 'dev' }),
+        { kind: 'live' },
+        { model: 'shop' },
+      );
       expect(state.resources).toEqual([]);
     } finally {
       await server.close();
@@ -68,7 +82,17 @@ describe('kubernetes credentials and reachability', () => {
   it('never reads credentials into messages: a 401 says to log in again', async () => {
     const server = await startKubernetesApiServer();
     try {
-      server.beforeRequest = () => ({ status: 401, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 } });
+      server.beforeRequest = () => ({
+        status: 401,
+        body: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          message: 'Unauthorized',
+          reason: 'Unauthorized',
+          code: 401,
+        },
+      });
       const kubeconfig = server.writeKubeconfig(dir);
       const err = await readError(createKubernetesProvider({ kubeconfig }));
       expect(err.code).toBe('credentials');
@@ -84,9 +108,25 @@ describe('kubernetes throttling', () => {
     const server = await startKubernetesApiServer();
     try {
       let throttled = 0;
-      server.beforeRequest = () => (throttled++ < 2 ? { status: 429, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Too many requests', reason: 'TooManyRequests', code: 429 } } : undefined);
+      server.beforeRequest = () =>
+        throttled++ < 2
+          ? {
+              status: 429,
+              body: {
+                kind: 'Status',
+                apiVersion: 'v1',
+                status: 'Failure',
+                message: 'Too many requests',
+                reason: 'TooManyRequests',
+                code: 429,
+              },
+            }
+          : undefined;
       const kubeconfig = server.writeKubeconfig(dir);
-      const state = await createKubernetesProvider({ kubeconfig, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 } }).read(kubeTarget(), { kind: 'live' }, { model: 'shop' });
+      const state = await createKubernetesProvider({
+        kubeconfig,
+        retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 },
+      }).read(kubeTarget(), { kind: 'live' }, { model: 'shop' });
       expect(state.resources).toEqual([]);
       expect(throttled).toBe(3);
     } finally {

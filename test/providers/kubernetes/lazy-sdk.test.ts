@@ -13,7 +13,8 @@ describe('kubernetes provider loads the SDK lazily', () => {
     const offenders: string[] = [];
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
       const text = readFileSync(join(dir, f), 'utf8');
-      for (const m of text.matchAll(/^import\s+(?!type\b)[^;]*from\s+'@kubernetes\/client-node'/gm)) offenders.push(`${f}: ${m[0]}`);
+      for (const m of text.matchAll(/^import\s+(?!type\b)[^;]*from\s+'@kubernetes\/client-node'/gm))
+        offenders.push(`${f}: ${m[0]}`);
     }
     expect(offenders).toEqual([]);
     expect(readFileSync(join(dir, 'read.ts'), 'utf8')).toContain("await import('@kubernetes/client-node')");

@@ -33,25 +33,52 @@ describe('kubernetes snapshots (kubectl get networkpolicies -A -o json)', () => 
   });
 
   it('names the JSON path of a value of the wrong type', async () => {
-    await write(JSON.stringify({ kind: 'List', items: [{ metadata: { name: 'a', namespace: 'shop', labels: labelled }, spec: { ingress: [{ ports: [{ port: true }] }] } }] }));
-    expect((await read()).diagnostics[0]!.message).toContain('$.items[0].spec.ingress[0].ports[0].port: expected a number or a name, got boolean true');
+    await write(
+      JSON.stringify({
+        kind: 'List',
+        items: [
+          {
+            metadata: { name: 'a', namespace: 'shop', labels: labelled },
+            spec: { ingress: [{ ports: [{ port: true }] }] },
+          },
+        ],
+      }),
+    );
+    expect((await read()).diagnostics[0]!.message).toContain(
+      '$.items[0].spec.ingress[0].ports[0].port: expected a number or a name, got boolean true',
+    );
   });
 
-  it('keeps only the model\'s labelled objects, and flags an unlabelled one in the way', async () => {
+  it("keeps only the model's labelled objects, and flags an unlabelled one in the way", async () => {
     await write(
       JSON.stringify({
         apiVersion: 'v1',
         kind: 'List',
         items: [
-          { metadata: { name: 'shop-web', namespace: 'shop', labels: labelled, resourceVersion: '5' }, spec: { podSelector: {} } },
-          { metadata: { name: 'shop-admin-web', namespace: 'shop', labels: { ...labelled, 'bulkhead.io/model': 'shop-admin' } }, spec: { podSelector: {} } },
+          {
+            metadata: { name: 'shop-web', namespace: 'shop', labels: labelled, resourceVersion: '5' },
+            spec: { podSelector: {} },
+          },
+          {
+            metadata: {
+              name: 'shop-admin-web',
+              namespace: 'shop',
+              labels: { ...labelled, 'bulkhead.io/model': 'shop-admin' },
+            },
+            spec: { podSelector: {} },
+          },
           { metadata: { name: 'shop-db', namespace: 'shop' }, spec: { podSelector: {} } },
           { metadata: { name: 'default-deny', namespace: 'shop' }, spec: { podSelector: {} } },
         ],
       }),
     );
-    const state = await read({ model: 'shop', segments: [{ name: 'db', pos: { file: 'm', line: 1, column: 1 } }] as never });
-    expect(state.resources.map((r) => `${r.address} ${r.liveId}`)).toEqual(['k8s-prod.kubernetes_network_policy.shop/shop-web shop/shop-web@5']);
+    const state = await read({
+      model: 'shop',
+      segments: [{ name: 'db', pos: { file: 'm', line: 1, column: 1 } }] as never,
+    });
+    expect(state.resources.map((r) => `${r.address} ${r.liveId}`)).toEqual([
+      'k8s-prod.kubernetes_network_policy.shop/shop-web shop/shop-web@5',
+    ]);
     expect(state.diagnostics.map((d) => d.code)).toEqual(['kubernetes-unowned-in-the-way']);
   });
 });

@@ -54,13 +54,23 @@ describe('kubernetes scenarios', () => {
     h.server.requests.length = 0;
     const report = await h.apply(plan, shop);
     expect(report.ok).toBe(true);
-    expect(writes().map((r) => `${r.method} ${r.path}`)).toEqual(Array(4).fill('POST /apis/networking.k8s.io/v1/namespaces/shop/networkpolicies'));
+    expect(writes().map((r) => `${r.method} ${r.path}`)).toEqual(
+      Array(4).fill('POST /apis/networking.k8s.io/v1/namespaces/shop/networkpolicies'),
+    );
     const stored = h.server.list('networkpolicies');
-    expect(stored.map((o) => (o['metadata'] as { labels: object }).labels)).toEqual(Array(4).fill({ 'app.kubernetes.io/managed-by': 'bulkhead', 'bulkhead.io/model': 'shop' }));
+    expect(stored.map((o) => (o['metadata'] as { labels: object }).labels)).toEqual(
+      Array(4).fill({ 'app.kubernetes.io/managed-by': 'bulkhead', 'bulkhead.io/model': 'shop' }),
+    );
     // What the cluster now holds enforces the model (client-node's `_from` renaming cannot drop peers).
     const policies = stored as NetworkPolicyJson[];
-    const pod = (segment: string): PodEndpoint => ({ kind: 'pod', namespace: 'shop', labels: { 'bulkhead.io/segment': segment }, ip: '10.244.0.1' });
-    const tcpTo = (src: PodEndpoint | { kind: 'external'; ip: string }, dst: PodEndpoint, port: number) => connectionAllowed({ policies }, { src, dst, protocol: 'TCP', port });
+    const pod = (segment: string): PodEndpoint => ({
+      kind: 'pod',
+      namespace: 'shop',
+      labels: { 'bulkhead.io/segment': segment },
+      ip: '10.244.0.1',
+    });
+    const tcpTo = (src: PodEndpoint | { kind: 'external'; ip: string }, dst: PodEndpoint, port: number) =>
+      connectionAllowed({ policies }, { src, dst, protocol: 'TCP', port });
     expect(tcpTo(pod('lb'), pod('web'), 8080)).toBe(true);
     expect(tcpTo(pod('app'), pod('web'), 8080)).toBe(false);
     expect(tcpTo(pod('web'), pod('db'), 5432)).toBe(false);
@@ -69,14 +79,24 @@ describe('kubernetes scenarios', () => {
     const replan = await h.plan(shop);
     expect(changes(replan)).toEqual([]);
     // The read used the model's labels and paged (4 objects, pages of 2).
-    const lists = h.server.requests.filter((r) => r.method === 'GET' && r.path === '/apis/networking.k8s.io/v1/networkpolicies');
-    expect(lists.every((r) => r.query['labelSelector'] === 'app.kubernetes.io/managed-by=bulkhead,bulkhead.io/model=shop' && r.query['limit'] === '2')).toBe(true);
+    const lists = h.server.requests.filter(
+      (r) => r.method === 'GET' && r.path === '/apis/networking.k8s.io/v1/networkpolicies',
+    );
+    expect(
+      lists.every(
+        (r) =>
+          r.query['labelSelector'] === 'app.kubernetes.io/managed-by=bulkhead,bulkhead.io/model=shop' &&
+          r.query['limit'] === '2',
+      ),
+    ).toBe(true);
     expect(lists.some((r) => r.query['continue'])).toBe(true);
   });
 
   it('reports drift after a hand edit and puts it back', async () => {
     await converge();
-    const web = structuredClone(h.server.get('networkpolicies', 'shop', 'shop-web')) as { spec: { ingress: { ports: { port: number }[] }[] } };
+    const web = structuredClone(h.server.get('networkpolicies', 'shop', 'shop-web')) as {
+      spec: { ingress: { ports: { port: number }[] }[] };
+    };
     web.spec.ingress[0]!.ports[0]!.port = 22;
     h.server.put('networkpolicies', web as unknown as Record<string, unknown>);
     const plan = await h.plan(shop);
@@ -90,7 +110,12 @@ describe('kubernetes scenarios', () => {
   });
 
   it('leaves an unlabelled policy alone, and refuses to plan over one that has a rendered name', async () => {
-    const mine = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'allow-monitoring', namespace: 'shop' }, spec: { podSelector: {}, ingress: [{}] } };
+    const mine = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'allow-monitoring', namespace: 'shop' },
+      spec: { podSelector: {}, ingress: [{}] },
+    };
     const before = h.server.put('networkpolicies', mine);
     await converge();
     expect(h.server.get('networkpolicies', 'shop', 'allow-monitoring')).toEqual(before);
@@ -98,11 +123,16 @@ describe('kubernetes scenarios', () => {
     // An object without the labels where the model puts shop-db: the plan stops with the adopt hint.
     const other = await startKubernetesHarness();
     try {
-      other.server.put('networkpolicies', { ...mine, metadata: { name: 'shop-db', namespace: 'shop', labels: { team: 'dba' } } });
+      other.server.put('networkpolicies', {
+        ...mine,
+        metadata: { name: 'shop-db', namespace: 'shop', labels: { team: 'dba' } },
+      });
       const plan = await other.plan(shop);
       const errors = plan.diagnostics.filter((d) => d.severity === 'error');
       expect(errors.map((d) => d.code)).toEqual(['kubernetes-unowned-in-the-way']);
-      expect(errors[0]!.message).toContain('kubectl label networkpolicy -n shop shop-db app.kubernetes.io/managed-by=bulkhead bulkhead.io/model=shop');
+      expect(errors[0]!.message).toContain(
+        'kubectl label networkpolicy -n shop shop-db app.kubernetes.io/managed-by=bulkhead bulkhead.io/model=shop',
+      );
     } finally {
       await other.close();
     }
@@ -110,16 +140,28 @@ describe('kubernetes scenarios', () => {
 
   it('stops on a conflict mid-apply without overwriting, and a re-run converges', async () => {
     await converge();
-    const changed = withTarget(ruleSet({ segments: ['lb', 'web', 'app', 'db'], rules: [...shopRules().rules, ...flow(seg('app'), seg('db'), tcp(6432))] }), target);
+    const changed = withTarget(
+      ruleSet({
+        segments: ['lb', 'web', 'app', 'db'],
+        rules: [...shopRules().rules, ...flow(seg('app'), seg('db'), tcp(6432))],
+      }),
+      target,
+    );
     const plan = await h.plan(changed);
-    expect(changes(plan)).toEqual(['update k8s-prod.kubernetes_network_policy.shop/shop-app', 'update k8s-prod.kubernetes_network_policy.shop/shop-db']);
+    expect(changes(plan)).toEqual([
+      'update k8s-prod.kubernetes_network_policy.shop/shop-app',
+      'update k8s-prod.kubernetes_network_policy.shop/shop-db',
+    ]);
     // Someone edits shop-db between the plan's read and apply's write.
     let edited = false;
     h.server.beforeRequest = (req) => {
       if (req.method === 'PUT' && req.path.endsWith('/shop-db') && !edited) {
         edited = true;
         const db = h.server.get('networkpolicies', 'shop', 'shop-db')!;
-        h.server.put('networkpolicies', { ...db, metadata: { ...(db['metadata'] as object), annotations: { note: 'hand edit' } } });
+        h.server.put('networkpolicies', {
+          ...db,
+          metadata: { ...(db['metadata'] as object), annotations: { note: 'hand edit' } },
+        });
       }
     };
     const report = await h.apply(plan, changed);
@@ -128,22 +170,40 @@ describe('kubernetes scenarios', () => {
     expect(failed.map((o) => o.id)).toEqual(['add:k8s-prod.kubernetes_network_policy.shop/shop-db']);
     expect(failed[0]!.error).toMatch(/409 .*the object has been modified.*Plan again/);
     // The hand edit survived (no lost update).
-    expect((h.server.get('networkpolicies', 'shop', 'shop-db')!['metadata'] as { annotations?: object }).annotations).toEqual({ note: 'hand edit' });
+    expect(
+      (h.server.get('networkpolicies', 'shop', 'shop-db')!['metadata'] as { annotations?: object }).annotations,
+    ).toEqual({ note: 'hand edit' });
     h.server.beforeRequest = undefined;
     await converge(changed);
   });
 
-  it('converges when a create finds its own object from a run that stopped after the write, and refuses someone else\'s', async () => {
+  it("converges when a create finds its own object from a run that stopped after the write, and refuses someone else's", async () => {
     const plan = await h.plan(shop);
     // The previous run wrote shop-web (labelled) and died before reporting it.
-    h.server.put('networkpolicies', { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'shop-web', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'bulkhead', 'bulkhead.io/model': 'shop' } }, spec: { podSelector: {} } });
+    h.server.put('networkpolicies', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: {
+        name: 'shop-web',
+        namespace: 'shop',
+        labels: { 'app.kubernetes.io/managed-by': 'bulkhead', 'bulkhead.io/model': 'shop' },
+      },
+      spec: { podSelector: {} },
+    });
     // Someone else created shop-db meanwhile.
-    h.server.put('networkpolicies', { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'shop-db', namespace: 'shop' }, spec: { podSelector: {} } });
+    h.server.put('networkpolicies', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'shop-db', namespace: 'shop' },
+      spec: { podSelector: {} },
+    });
     const report = await h.apply(plan, shop);
     const failed = report.outcomes.filter((o) => o.status === 'failed');
     expect(failed.map((o) => o.id)).toEqual(['create:k8s-prod.kubernetes_network_policy.shop/shop-db']);
-    expect(failed[0]!.error).toContain('does not carry the model\'s labels');
-    expect((h.server.get('networkpolicies', 'shop', 'shop-web')!['spec'] as { ingress?: unknown[] }).ingress).toHaveLength(1);
+    expect(failed[0]!.error).toContain("does not carry the model's labels");
+    expect(
+      (h.server.get('networkpolicies', 'shop', 'shop-web')!['spec'] as { ingress?: unknown[] }).ingress,
+    ).toHaveLength(1);
     expect(h.server.get('networkpolicies', 'shop', 'shop-db')!['metadata']).not.toHaveProperty('labels');
     // The next plan stops at the unowned object instead of failing mid-apply.
     const next = await h.plan(shop);
@@ -154,7 +214,15 @@ describe('kubernetes scenarios', () => {
     await converge();
     // web moves from 8080 to 8443: lb's egress and web's ingress both change.
     const moved = withTarget(
-      ruleSet({ segments: ['lb', 'web', 'app', 'db'], rules: shopRules().rules.filter((r) => !(r.segment === 'web' && r.direction === 'ingress') && !(r.segment === 'lb' && r.direction === 'egress')).concat(flow(seg('lb'), seg('web'), tcp(8443))) }),
+      ruleSet({
+        segments: ['lb', 'web', 'app', 'db'],
+        rules: shopRules()
+          .rules.filter(
+            (r) =>
+              !(r.segment === 'web' && r.direction === 'ingress') && !(r.segment === 'lb' && r.direction === 'egress'),
+          )
+          .concat(flow(seg('lb'), seg('web'), tcp(8443))),
+      }),
       target,
     );
     const plan = await h.plan(moved);
@@ -176,9 +244,20 @@ describe('kubernetes scenarios', () => {
 
   it('deletes the policy of a removed segment with a resourceVersion precondition', async () => {
     await converge();
-    const smaller = withTarget(ruleSet({ segments: ['lb', 'web', 'app'], rules: shopRules().rules.filter((r) => r.segment !== 'db' && !(r.peer.kind === 'segment' && r.peer.name === 'db')) }), target);
+    const smaller = withTarget(
+      ruleSet({
+        segments: ['lb', 'web', 'app'],
+        rules: shopRules().rules.filter(
+          (r) => r.segment !== 'db' && !(r.peer.kind === 'segment' && r.peer.name === 'db'),
+        ),
+      }),
+      target,
+    );
     const plan = await h.plan(smaller);
-    expect(changes(plan)).toEqual(['update k8s-prod.kubernetes_network_policy.shop/shop-app', 'delete k8s-prod.kubernetes_network_policy.shop/shop-db']);
+    expect(changes(plan)).toEqual([
+      'update k8s-prod.kubernetes_network_policy.shop/shop-app',
+      'delete k8s-prod.kubernetes_network_policy.shop/shop-db',
+    ]);
     h.server.requests.length = 0;
     expect((await h.apply(plan, smaller)).ok).toBe(true);
     const del = writes().find((r) => r.method === 'DELETE')!;
@@ -191,14 +270,24 @@ describe('kubernetes scenarios', () => {
     await converge();
     const files = await h.provider.exportSnapshot(target as never, {});
     expect(files.map((f) => f.path)).toEqual(['networkpolicies.json']);
-    const list = JSON.parse(files[0]!.content) as { kind: string; items: { apiVersion: string; kind: string; metadata: { managedFields?: unknown } }[] };
+    const list = JSON.parse(files[0]!.content) as {
+      kind: string;
+      items: { apiVersion: string; kind: string; metadata: { managedFields?: unknown } }[];
+    };
     expect(list.kind).toBe('List');
-    expect(list.items.map((i) => `${i.apiVersion} ${i.kind}`)).toEqual(Array(4).fill('networking.k8s.io/v1 NetworkPolicy'));
+    expect(list.items.map((i) => `${i.apiVersion} ${i.kind}`)).toEqual(
+      Array(4).fill('networking.k8s.io/v1 NetworkPolicy'),
+    );
     const dir = await mkdtemp(join(tmpdir(), 'bulkhead-k8s-snap-'));
     try {
       await mkdir(join(dir, 'k8s-prod'));
       await writeFile(join(dir, 'k8s-prod', files[0]!.path), files[0]!.content);
-      const offline = await createPlan(shop, { providers: (id) => (id === ('kubernetes' as never) ? h.provider : undefined), source: () => ({ kind: 'snapshot', dir }), resolver: async () => ({ ipv4: [], ipv6: [] }), allowUnresolved: true });
+      const offline = await createPlan(shop, {
+        providers: (id) => (id === ('kubernetes' as never) ? h.provider : undefined),
+        source: () => ({ kind: 'snapshot', dir }),
+        resolver: async () => ({ ipv4: [], ipv6: [] }),
+        allowUnresolved: true,
+      });
       expect(offline.targets[0]!.source).toBe('snapshot');
       expect(changes(offline)).toEqual([]);
     } finally {
@@ -210,21 +299,52 @@ describe('kubernetes scenarios', () => {
 describe('kubernetes scenarios with Cilium and AdminNetworkPolicy', () => {
   it('creates CiliumNetworkPolicies and AdminNetworkPolicies the CRD schemas accept, and re-plans empty', async () => {
     const full = kubeTarget('k8s-prod', { fqdn: 'cilium', adminNetworkPolicy: true });
-    const base = ruleSet({ segments: ['lb', 'web', 'app', 'db'], rules: [...shopRules().rules, ...flow(seg('app'), fqdns('payments', ['api.stripe.com']), tcp(443))] });
+    const base = ruleSet({
+      segments: ['lb', 'web', 'app', 'db'],
+      rules: [...shopRules().rules, ...flow(seg('app'), fqdns('payments', ['api.stripe.com']), tcp(443))],
+    });
     const rules = withTarget(
       {
         ...base,
         denies: [
-          { id: 'd1', guardrail: 'no-ssh', direction: 'ingress', segments: ['db'], allSegments: false, peer: { kind: 'segment', name: 'lb' }, services: [tcp(22)], origins: [] },
-          { id: 'd2', guardrail: 'no-internet', direction: 'egress', segments: ['db'], allSegments: false, peer: internet(), services: [{ kind: 'all' }], origins: [] },
+          {
+            id: 'd1',
+            guardrail: 'no-ssh',
+            direction: 'ingress',
+            segments: ['db'],
+            allSegments: false,
+            peer: { kind: 'segment', name: 'lb' },
+            services: [tcp(22)],
+            origins: [],
+          },
+          {
+            id: 'd2',
+            guardrail: 'no-internet',
+            direction: 'egress',
+            segments: ['db'],
+            allSegments: false,
+            peer: internet(),
+            services: [{ kind: 'all' }],
+            origins: [],
+          },
         ],
-        onlys: [{ guardrail: 'data-only-from-backend', segments: ['db'], fromSegments: ['app'], fromEntities: [], origins: [] }],
+        onlys: [
+          {
+            guardrail: 'data-only-from-backend',
+            segments: ['db'],
+            fromSegments: ['app'],
+            fromEntities: [],
+            origins: [],
+          },
+        ],
       },
       full,
     );
     const plan = await h.plan(rules);
     expect(changes(plan).filter((c) => !c.includes('kubernetes_network_policy'))).toEqual([
-      expect.stringMatching(/^create k8s-prod\.kubernetes_admin_network_policy\.shop-data-only-from-backend-db-only-[0-9a-f]{8}$/),
+      expect.stringMatching(
+        /^create k8s-prod\.kubernetes_admin_network_policy\.shop-data-only-from-backend-db-only-[0-9a-f]{8}$/,
+      ),
       expect.stringMatching(/^create k8s-prod\.kubernetes_admin_network_policy\.shop-no-internet-db-out-[0-9a-f]{8}$/),
       expect.stringMatching(/^create k8s-prod\.kubernetes_admin_network_policy\.shop-no-ssh-db-in-[0-9a-f]{8}$/),
       'create k8s-prod.kubernetes_cilium_network_policy.shop/shop-app-fqdn',
@@ -234,9 +354,13 @@ describe('kubernetes scenarios with Cilium and AdminNetworkPolicy', () => {
     expect(h.server.list('adminnetworkpolicies')).toHaveLength(3);
     expect(changes(await h.plan(rules))).toEqual([]);
     // A hand edit of the CNP is drift like any other.
-    const cnp = structuredClone(h.server.get('ciliumnetworkpolicies', 'shop', 'shop-app-fqdn')!) as { spec: { egress: { toFQDNs?: { matchName: string }[] }[] } };
+    const cnp = structuredClone(h.server.get('ciliumnetworkpolicies', 'shop', 'shop-app-fqdn')!) as {
+      spec: { egress: { toFQDNs?: { matchName: string }[] }[] };
+    };
     cnp.spec.egress.find((e) => e.toFQDNs)!.toFQDNs!.push({ matchName: 'evil.example.com' });
     h.server.put('ciliumnetworkpolicies', cnp as unknown as Record<string, unknown>);
-    expect(changes(await h.plan(rules))).toEqual(['update k8s-prod.kubernetes_cilium_network_policy.shop/shop-app-fqdn']);
+    expect(changes(await h.plan(rules))).toEqual([
+      'update k8s-prod.kubernetes_cilium_network_policy.shop/shop-app-fqdn',
+    ]);
   });
 });

@@ -17,7 +17,12 @@ async function shopPlan(snapshots = dir) {
   const r = await compileFile(join(repo, 'policies/shop.yaml'), { cwd: repo });
   if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
   const provider = createKubernetesProvider();
-  return createPlan(r.value, { providers: (id) => (id === 'kubernetes' ? provider : undefined), source: () => ({ kind: 'snapshot', dir: snapshots }), targets: ['k8s-prod'], resolver: createSnapshotResolver(dir) });
+  return createPlan(r.value, {
+    providers: (id) => (id === 'kubernetes' ? provider : undefined),
+    source: () => ({ kind: 'snapshot', dir: snapshots }),
+    targets: ['k8s-prod'],
+    resolver: createSnapshotResolver(dir),
+  });
 }
 
 describe('the shop on Kubernetes (bundled k8s-prod snapshot)', () => {
@@ -34,20 +39,27 @@ describe('the shop on Kubernetes (bundled k8s-prod snapshot)', () => {
   });
 
   it('bulkhead plan --snapshots prints the k8s-prod summary line and never names unowned policies', async () => {
-    const res = await runCli(['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--target', 'k8s-prod'], { cwd: repo });
+    const res = await runCli(
+      ['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop', '--target', 'k8s-prod'],
+      { cwd: repo },
+    );
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('Plan: 1 to add, 2 to change, 1 to destroy.');
     expect(res.stdout).not.toMatch(/default-deny-all|allow-prometheus-scrape/);
   });
 
   it('a plan from the rendered List read back as a snapshot is empty', async () => {
-    const res = await runCli(['render', 'policies/shop.yaml', '--provider', 'kubernetes', '--json', '--snapshots', 'policies/snapshots/shop'], { cwd: repo });
+    const res = await runCli(
+      ['render', 'policies/shop.yaml', '--provider', 'kubernetes', '--json', '--snapshots', 'policies/snapshots/shop'],
+      { cwd: repo },
+    );
     expect(res.code).toBe(0);
     const list = JSON.parse(res.stdout) as { items: { kind: string }[] };
     const tmp = await mkdtemp(join(tmpdir(), 'bulkhead-k8s-shop-'));
     try {
       await mkdir(join(tmp, 'k8s-prod'));
-      const file = (kind: string) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items: list.items.filter((i) => i.kind === kind) });
+      const file = (kind: string) =>
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: list.items.filter((i) => i.kind === kind) });
       await writeFile(join(tmp, 'k8s-prod', 'networkpolicies.json'), file('NetworkPolicy'));
       await writeFile(join(tmp, 'k8s-prod', 'ciliumnetworkpolicies.json'), file('CiliumNetworkPolicy'));
       const plan = await shopPlan(tmp);

@@ -10,14 +10,19 @@ describe('kubernetes validate', () => {
   });
 
   it('refuses bad namespaces and pod labels at the segment', () => {
-    const rules = withBindings(shopRules([]), { db: { namespace: 'Data_NS' }, web: { podSelector: { 'app/x/y': 'ok', tier: '-bad' } } });
+    const rules = withBindings(shopRules([]), {
+      db: { namespace: 'Data_NS' },
+      web: { podSelector: { 'app/x/y': 'ok', tier: '-bad' } },
+    });
     const d = validateKubernetes(rules, kubeTarget('k', { namespace: 'shop' }));
     expect(d.map((x) => [x.code, x.pos?.line])).toEqual([
       ['kubernetes-namespace', 21],
       ['kubernetes-label', 23],
       ['kubernetes-label', 23],
     ]);
-    expect(validateKubernetes(shopRules([]), kubeTarget('k', { namespace: 'no_underscores' })).map((x) => x.code)).toEqual(['kubernetes-namespace']);
+    expect(
+      validateKubernetes(shopRules([]), kubeTarget('k', { namespace: 'no_underscores' })).map((x) => x.code),
+    ).toEqual(['kubernetes-namespace']);
   });
 
   it('refuses segment names that cannot be a label value of bulkhead.io/segment', () => {
