@@ -24,7 +24,8 @@ import {
 import type { RuleSet } from '../compile/types.js';
 import type { Plan } from '../plan/types.js';
 import type { CommandContext, RegisterCommand } from './index.js';
-import { addLockOptions, locksForPlan, lockOptionsFrom, withTargetLocks, type LockFlags } from '../lock.js';
+import { locksForPlan, withTargetLocks } from '../lock.js';
+import { addLockOptions, lockOptionsFrom, type LockFlags } from './lock-options.js';
 
 interface ApplyFlags extends LockFlags {
   autoApprove?: boolean;

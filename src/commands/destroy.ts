@@ -9,7 +9,7 @@ import { allDiagnostics, createPlan } from '../plan/create-plan.js';
 import { collect, loadRules, parseCount, resolverFor, stateSourceFor } from './engine-context.js';
 import { formatPlanText } from '../plan/format-text.js';
 import { checkMaxDestroy, confirm, runApproved } from './apply.js';
-import { addLockOptions, type LockFlags } from '../lock.js';
+import { addLockOptions, type LockFlags } from './lock-options.js';
 import type { CommandContext, RegisterCommand } from './index.js';
 
 interface DestroyFlags extends LockFlags {
