@@ -1,5 +1,5 @@
 // Copies the non-TypeScript assets that ship with the package (the model's JSON Schema) into dist/.
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const assets = [['src/model/schema.json', 'dist/src/model/schema.json']];
 for (const [from, to] of assets) {
@@ -15,3 +15,8 @@ if (existsSync(check)) {
   );
   writeFileSync(`dist/src/model/${PRECOMPILED_VALIDATOR}`, standaloneValidatorSource());
 }
+
+// The executables named in package.json's `bin`: npm marks them executable on install, a plain
+// `npm run build` (tsc writes 0644) does not, and `npx bulkhead` then finds no command.
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+for (const bin of Object.values(pkg.bin ?? {})) if (existsSync(bin)) chmodSync(bin, 0o755);
