@@ -2,6 +2,7 @@ import type { Child, Resource } from '../../src/plan/types.js';
 import type { FlowAtom } from '../../src/provider.js';
 import { flowPort } from '../kit/flow-atoms.js';
 import { childAtom, NP_TYPE, selectorText, type NetworkPolicyAttributes, type Peer, type Port, type Selector } from './canonical.js';
+import { CNP_TYPE, type CiliumAttributes, type CiliumPeer, type CiliumPort } from './cilium.js';
 import { SEGMENT_LABEL } from './target.js';
 
 /** A pod selector as a diagram node: the segment when it is the model's segment label alone, else the selector text. */
@@ -28,8 +29,33 @@ function portFlow(p: Port): string {
   return flowPort(protocol, p.port, p.endPort ?? p.port);
 }
 
-/** The flows one NetworkPolicy atom allows (Provider.ruleFlows): NetworkPolicies only allow. */
+function ciliumPeerNode(p: CiliumPeer): string {
+  if (p.kind === 'any') return 'any';
+  if (p.kind === 'fqdn') return p.matchName ?? p.matchPattern ?? '';
+  if (p.kind === 'endpoints') return `endpoints${selectorText(p.selector)}`;
+  return p.field;
+}
+
+function ciliumPortFlow(p: CiliumPort): string {
+  if (p.kind === 'all') return 'all';
+  const protocol = p.protocol.toLowerCase();
+  if (protocol === 'any') return 'all';
+  if (p.port === '0' || p.port === '') return protocol;
+  return /^\d+$/.test(p.port) ? flowPort(protocol, Number(p.port), p.endPort ?? Number(p.port)) : `${protocol}/${p.port}`;
+}
+
+/** The egress flows of one CiliumNetworkPolicy atom (the model's FQDN egress): `<model>-<segment>-fqdn` is the segment. */
+function ciliumFlows(resource: Resource, child: Child, name: (n: string) => string): FlowAtom[] {
+  const attrs = resource.attributes as unknown as CiliumAttributes;
+  const self = attrs.model ? name(resource.name.replace(/-fqdn$/, '')) : `endpoints${selectorText(attrs.endpointSelector)}`;
+  const peer = child.attributes['peer'] as unknown as CiliumPeer;
+  const port = child.attributes['port'] as unknown as CiliumPort;
+  return [{ side: 'egress', from: self, to: ciliumPeerNode(peer), port: ciliumPortFlow(port), deny: false }];
+}
+
+/** The flows one NetworkPolicy or CiliumNetworkPolicy atom allows (Provider.ruleFlows): both only allow. */
 export function kubernetesRuleFlows(resource: Resource, child: Child, name: (n: string) => string): FlowAtom[] {
+  if (resource.type === CNP_TYPE) return ciliumFlows(resource, child, name);
   if (resource.type !== NP_TYPE) return [];
   const attrs = resource.attributes as unknown as NetworkPolicyAttributes;
   const atom = childAtom(child);

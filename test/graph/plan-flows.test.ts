@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ruleChild, SG_TYPE, type AwsRule } from '../../providers/aws/canonical.js';
 import { firewallResource, type FirewallSpec } from '../../providers/gcp/canonical.js';
 import { atomChild, namespaceSelector, networkPolicyResource, type Atom } from '../../providers/kubernetes/canonical.js';
+import { ciliumChild, ciliumResource } from '../../providers/kubernetes/cilium.js';
 import type { CloudId } from '../../src/compile/types.js';
 import { planFlowChanges } from '../../src/graph/plan-flows.js';
 import { summarize } from '../../src/plan/create-plan.js';
@@ -114,5 +115,12 @@ describe('planFlowChanges', () => {
         removed: [{ from: 'lb', to: 'web', ports: ['tcp/8080'], deny: false }],
       },
     ]);
+  });
+
+  it('reads the FQDN egress of a CiliumNetworkPolicy as its segment to the name', () => {
+    const cnp = (names: string[]) =>
+      ciliumResource('t', 'shop-app-fqdn', { model: 'shop', namespace: 'shop', endpointSelector: { matchLabels: { 'bulkhead.io/segment': 'app' } }, other: '{}' }, names.map((n) => ciliumChild({ peer: { kind: 'fqdn', matchName: n }, port: { kind: 'port', protocol: 'TCP', port: '443' } })));
+    const plan = planOf('kubernetes', [cnp(['api.example.com', 'api.paypal.com'])], [cnp(['api.example.com'])]);
+    expect(planFlowChanges(plan)).toEqual([{ target: 't', provider: 'kubernetes', added: [{ from: 'app', to: 'api.paypal.com', ports: ['tcp/443'], deny: false }], removed: [] }]);
   });
 });
