@@ -5,7 +5,9 @@ import { createKubernetesApplier, type KubernetesApplyOptions } from './apply.js
 import { toKubernetesList } from './cli-json.js';
 import { createKubernetesLocker } from './lock.js';
 import { createKubernetesClients, readKubernetes, readKubernetesLive, type KubernetesClientFactory } from './read.js';
+import { evaluateKubernetes } from './native.js';
 import { renderKubernetes } from './render.js';
+import { kubernetesRuleFlows } from './rule-flows.js';
 import { formatSnapshot } from './snapshot.js';
 import { isKubernetesTarget, kubernetesTarget as kubernetesTargetDescriptor, type KubernetesTarget } from './target.js';
 import { validateKubernetes } from './validate.js';
@@ -62,6 +64,8 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
       );
     },
     toCliJson: (resources, _target) => toKubernetesList(resources),
+    ruleFlows: kubernetesRuleFlows,
+    evaluate: (target, state, context) => evaluateKubernetes(target, state, context),
     lock: createKubernetesLocker({
       ...(options.clients ? { clients: options.clients } : {}),
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),

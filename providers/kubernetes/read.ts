@@ -285,18 +285,23 @@ export async function readKubernetes(
   if (source.kind === 'snapshot') {
     const { raw, diagnostics } = await readKubernetesSnapshot(target, source.dir);
     if (!raw) return { target: target.name, source: 'snapshot', resources: [], fingerprint: '', diagnostics };
-    const state = toProviderState(target, raw, 'snapshot', { model, segments: context?.segments });
+    const state = toProviderState(target, raw, 'snapshot', {
+      model,
+      segments: context?.segments,
+      unowned: context?.unowned,
+    });
     return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
   }
   const clients = await (options.clients ?? createKubernetesClients)(target, {
     ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
     ...(source.endpoint ? { endpoint: source.endpoint } : {}),
   });
+  // Reading what the model does not own too: no server-side narrowing to the model's labels.
   let raw = await readKubernetesLive(target, clients, {
-    ...(model ? { model } : {}),
+    ...(model && !context?.unowned ? { model } : {}),
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   });
   if (context) raw = await namesInTheWay(target, clients, raw, context);
-  return toProviderState(target, raw, 'live', { model, segments: context?.segments });
+  return toProviderState(target, raw, 'live', { model, segments: context?.segments, unowned: context?.unowned });
 }

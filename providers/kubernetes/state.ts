@@ -56,12 +56,18 @@ export function toProviderState(
   target: KubernetesTarget,
   raw: KubernetesRawState,
   source: 'live' | 'snapshot',
-  context: { readonly model?: string | undefined; readonly segments?: readonly SegmentSpec[] | undefined },
+  context: {
+    readonly model?: string | undefined;
+    readonly segments?: readonly SegmentSpec[] | undefined;
+    readonly unowned?: boolean | undefined;
+  },
 ): ProviderState {
   const model = context.model;
   const resources: Resource[] = [];
   const diagnostics: Diagnostic[] = [];
   const inTheWay: string[] = [];
+  // Other teams' policies, read-only, for the reachability evaluators (ReadContext.unowned).
+  const unowned: Resource[] = [];
   const expected = model && context.segments ? expectedObjects(target, model, context.segments) : [];
   const owned = (o: Record<string, unknown>) => {
     const l = labelsOf(o);
@@ -85,6 +91,7 @@ export function toProviderState(
         resources.push(canonical(o));
         continue;
       }
+      if (context.unowned) unowned.push(canonical(o));
       const { namespace, name } = idOf(o);
       if (!expected.some((e) => e.type === type && e.namespace === namespace && e.name === name)) continue;
       inTheWay.push(`${type} ${namespace}/${name}`);
@@ -119,5 +126,13 @@ export function toProviderState(
       } as Json),
     )
     .digest('hex');
-  return { target: target.name, source, resources, fingerprint: digest, diagnostics };
+  unowned.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  return {
+    target: target.name,
+    source,
+    resources,
+    fingerprint: digest,
+    diagnostics,
+    ...(context.unowned ? { unowned } : {}),
+  };
 }

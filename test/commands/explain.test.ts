@@ -56,7 +56,11 @@ describe('bulkhead explain on the bundled shop snapshots', () => {
       verdict: 'allow',
       rule: { segment: 'lb', direction: 'ingress', file: 'policies/shop.yaml', line: LB_LINE },
     });
-    expect(Object.keys(answer.targets)).toEqual(['aws-prod', 'azure-prod', 'gcp-prod']);
+    expect(Object.keys(answer.targets)).toEqual(['aws-prod', 'azure-prod', 'gcp-prod', 'k8s-prod']);
+    expect(answer.targets['k8s-prod']).toMatchObject({ verdict: 'allow', agrees: true });
+    expect(answer.targets['k8s-prod']!.rules).toEqual([
+      expect.objectContaining({ object: 'shop/shop-lb', owned: true, direction: 'ingress', action: 'allow' }),
+    ]);
     expect(answer.targets['azure-prod']).toMatchObject({ verdict: 'allow', agrees: true });
     expect(answer.targets['azure-prod']!.rules[0]).toMatchObject({
       object: 'shop-prod',
@@ -193,6 +197,50 @@ describe('bulkhead explain on the bundled shop snapshots', () => {
 });
 
 describe('bulkhead explain: bad input', () => {
+  it("Kubernetes: names both sides' policies of an allow, and blames another team's default-deny when the model's own policy is missing", async () => {
+    const allow = (
+      await explain([
+        'web',
+        'app',
+        '--port',
+        'tcp/8080',
+        'policies/shop.yaml',
+        '--snapshots',
+        SNAP,
+        '--target',
+        'k8s-prod',
+      ])
+    ).answer.targets['k8s-prod']!;
+    expect(allow).toMatchObject({ verdict: 'allow', agrees: true });
+    expect(allow.rules.map((r) => [r.object, r.owned])).toEqual([
+      ['shop/shop-web', true],
+      ['shop/shop-app', true],
+    ]);
+    // The snapshot has no shop-db policy (plan creates it): db's pods are isolated only by the unowned default-deny-all.
+    const deny = (
+      await explain([
+        'app',
+        'db',
+        '--port',
+        'tcp/5432',
+        'policies/shop.yaml',
+        '--snapshots',
+        SNAP,
+        '--target',
+        'k8s-prod',
+      ])
+    ).answer;
+    expect(deny.model.verdict).toBe('allow');
+    expect(deny.targets['k8s-prod']).toMatchObject({
+      verdict: 'deny',
+      agrees: false,
+      disagreement: { cause: 'unowned-rule' },
+    });
+    expect(deny.targets['k8s-prod']!.rules).toEqual([
+      expect.objectContaining({ object: 'shop/default-deny-all', owned: false, action: 'deny', direction: 'ingress' }),
+    ]);
+  });
+
   it('exits 1 with a clear message, never a trace', async () => {
     const bad = async (args: string[], message: string) => {
       const r = await runCli(['explain', ...args], { cwd: REPO });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ruleChild, SG_TYPE, type AwsRule } from '../../providers/aws/canonical.js';
 import { firewallResource, type FirewallSpec } from '../../providers/gcp/canonical.js';
+import {
+  atomChild,
+  namespaceSelector,
+  networkPolicyResource,
+  type Atom,
+} from '../../providers/kubernetes/canonical.js';
+import { ciliumChild, ciliumResource } from '../../providers/kubernetes/cilium.js';
 import type { CloudId } from '../../src/compile/types.js';
 import { planFlowChanges } from '../../src/graph/plan-flows.js';
 import { summarize } from '../../src/plan/create-plan.js';
@@ -130,6 +137,87 @@ describe('planFlowChanges', () => {
     expect(planFlowChanges(plan)[0]!.added).toEqual([
       { from: '10.0.0.0/8, 192.168.0.0/16', to: 'app@p.iam.gserviceaccount.com', ports: ['tcp/8080'], deny: false },
       { from: 'db', to: '0.0.0.0/0', ports: ['all'], deny: true },
+    ]);
+  });
+
+  it('reads Kubernetes NetworkPolicy atoms: the policy is its segment, pod peers by segment label, namespaces and ipBlocks as written', () => {
+    const policy = (atoms: Atom[]) =>
+      networkPolicyResource(
+        't',
+        'shop-web',
+        {
+          model: 'shop',
+          namespace: 'shop',
+          podSelector: { matchLabels: { 'bulkhead.io/segment': 'web' } },
+          policyTypes: ['Ingress', 'Egress'],
+        },
+        atoms.map((a) => atomChild(a)),
+      );
+    const fromLb: Atom = {
+      direction: 'ingress',
+      peer: {
+        kind: 'pods',
+        namespaces: namespaceSelector('shop'),
+        pods: { matchLabels: { 'bulkhead.io/segment': 'lb' } },
+      },
+      port: { kind: 'port', protocol: 'TCP', port: 8080 },
+    };
+    const toDns: Atom = {
+      direction: 'egress',
+      peer: {
+        kind: 'pods',
+        namespaces: namespaceSelector('kube-system'),
+        pods: { matchLabels: { 'k8s-app': 'kube-dns' } },
+      },
+      port: { kind: 'port', protocol: 'UDP', port: 53 },
+    };
+    const toNet: Atom = {
+      direction: 'egress',
+      peer: { kind: 'ipBlock', cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] },
+      port: { kind: 'port', protocol: 'TCP', port: 9000, endPort: 9010 },
+    };
+    const plan = planOf(
+      'kubernetes',
+      [policy([{ ...fromLb, port: { kind: 'port', protocol: 'TCP', port: 8443 } }, toDns, toNet])],
+      [policy([fromLb, toDns])],
+    );
+    expect(plan.targets[0]!.changes).toHaveLength(1);
+    expect(planFlowChanges(plan)).toEqual([
+      {
+        target: 't',
+        provider: 'kubernetes',
+        added: [
+          { from: 'lb', to: 'web', ports: ['tcp/8443'], deny: false },
+          { from: 'web', to: '0.0.0.0/0 except 10.0.0.0/8', ports: ['tcp/9000-9010'], deny: false },
+        ],
+        removed: [{ from: 'lb', to: 'web', ports: ['tcp/8080'], deny: false }],
+      },
+    ]);
+  });
+
+  it('reads the FQDN egress of a CiliumNetworkPolicy as its segment to the name', () => {
+    const cnp = (names: string[]) =>
+      ciliumResource(
+        't',
+        'shop-app-fqdn',
+        {
+          model: 'shop',
+          namespace: 'shop',
+          endpointSelector: { matchLabels: { 'bulkhead.io/segment': 'app' } },
+          other: '{}',
+        },
+        names.map((n) =>
+          ciliumChild({ peer: { kind: 'fqdn', matchName: n }, port: { kind: 'port', protocol: 'TCP', port: '443' } }),
+        ),
+      );
+    const plan = planOf('kubernetes', [cnp(['api.example.com', 'api.paypal.com'])], [cnp(['api.example.com'])]);
+    expect(planFlowChanges(plan)).toEqual([
+      {
+        target: 't',
+        provider: 'kubernetes',
+        added: [{ from: 'app', to: 'api.paypal.com', ports: ['tcp/443'], deny: false }],
+        removed: [],
+      },
     ]);
   });
 });

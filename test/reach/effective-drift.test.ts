@@ -59,7 +59,7 @@ describe('bulkhead drift --effective', () => {
     });
     expect(r.code, r.stderr).toBe(2);
     const report = JSON.parse(r.stdout) as Report;
-    expect(Object.keys(report.targets)).toEqual(['aws-prod', 'azure-prod', 'gcp-prod']);
+    expect(Object.keys(report.targets)).toEqual(['aws-prod', 'azure-prod', 'gcp-prod', 'k8s-prod']);
     // The AWS snapshot's lb group has a hand-added tcp/80 from 0.0.0.0/0: every public source reaches lb on 80.
     const aws = report.targets['aws-prod']!.flows;
     expect(aws.map((f) => `${f.source} -> ${f.destination} ${f.service} ${f.cause}`)).toEqual([
@@ -75,6 +75,8 @@ describe('bulkhead drift --effective', () => {
     expect(aws[2]!.addresses).toEqual(['203.0.113.0/24']);
     expect(report.targets['azure-prod']!.flows).toEqual([]);
     expect(report.targets['gcp-prod']!.flows).toEqual([]);
+    // The unowned allow-prometheus-scrape admits pods of another namespace only: nothing the model names.
+    expect(report.targets['k8s-prod']!.flows).toEqual([]);
   });
 
   it('exits 0 when a target allows nothing more, and prints it', async () => {
