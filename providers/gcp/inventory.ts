@@ -1,7 +1,8 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import { isJsonObject, jsonPathError, lastSegment, listAt, mostCommon, stringAt } from '../../src/flows/json-input.js';
 import type { Inventory, InventoryLiveOptions, InventoryReader, Workload } from '../../src/flows/types.js';
-import { classifyGcpError, credentialsError } from './errors.js';
+import { classifyGcpError } from './errors.js';
+import { gcpClientOptions } from './read.js';
 
 /**
  * GCP inventory: one workload per instance, from `gcloud compute instances list --format=json`
@@ -79,37 +80,17 @@ export function parseGcpInventory(json: unknown, file: string): Inventory {
 
 /**
  * Reads the instances of the target's project that sit on its network: instances.aggregatedList
- * (REST, GET only; the SDK follows nextPageToken). Client options as createGcpClients makes them
- * (read.ts): an `http://` endpoint is an emulator (explicit port, no credentials), else Application
- * Default Credentials, resolved before the first call.
+ * (REST, GET only; the SDK follows nextPageToken), with the client options of every GCP read
+ * (read.ts gcpClientOptions).
  */
 export async function readGcpInventoryLive(target: TargetSpec, options: InventoryLiveOptions): Promise<Inventory> {
   if (target.kind !== 'gcp') throw jsonPathError(target.name, 'target', 'is not a GCP target');
   const { project, network } = target.gcp;
   const endpoint = target.gcp.endpoint ?? options.endpoint;
-  const [{ InstancesClient }, auth] = await Promise.all([
+  const [{ InstancesClient }, opts] = await Promise.all([
     import('@google-cloud/compute'),
-    import('google-auth-library'),
+    gcpClientOptions(endpoint, target.name),
   ]);
-  type Options = NonNullable<ConstructorParameters<typeof InstancesClient>[0]>;
-  let opts: Options = { fallback: true };
-  const url = endpoint ? new URL(endpoint) : undefined;
-  const protocol = url?.protocol.replace(/:$/, '');
-  if (url)
-    opts = {
-      apiEndpoint: url.hostname,
-      port: Number(url.port || (protocol === 'http' ? 80 : 443)),
-      protocol,
-      fallback: true,
-    } as Options;
-  if (protocol === 'http') opts = { ...opts, authClient: new auth.PassThroughClient() } as unknown as Options;
-  else {
-    try {
-      await new auth.GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient();
-    } catch (err) {
-      throw credentialsError(target.name, err);
-    }
-  }
   const client = new InstancesClient(opts);
   const instances: unknown[] = [];
   try {

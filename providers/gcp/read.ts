@@ -35,11 +35,17 @@ export type GcpClientFactory = (endpoint: string | undefined, target?: string) =
  * Credentials are resolved here, before any call, so a missing login is one ProviderError with
  * code `credentials` naming the chain and the fixes, not the SDK's trace from inside a list call.
  */
-export async function createGcpClients(endpoint: string | undefined, target?: string): Promise<GcpClients> {
-  const [{ FirewallsClient, GlobalOperationsClient, NetworkFirewallPoliciesClient }, auth] = await Promise.all([
-    import('@google-cloud/compute'),
-    import('google-auth-library'),
-  ]);
+/**
+ * The options every Compute REST client of a target is made with: an `http://` endpoint is an
+ * emulator (explicit port, no credentials); otherwise Application Default Credentials, resolved
+ * here so a missing credential is one clear error before the first call (the SDK then finds the
+ * same credentials through its own copy of google-auth-library). Loads the SDK and google-auth.
+ */
+export async function gcpClientOptions(
+  endpoint: string | undefined,
+  target?: string,
+): Promise<NonNullable<ConstructorParameters<typeof FirewallsClient>[0]>> {
+  const auth = await import('google-auth-library');
   type Options = NonNullable<ConstructorParameters<typeof FirewallsClient>[0]>;
   let opts: Options = { fallback: true };
   const url = endpoint ? new URL(endpoint) : undefined;
@@ -52,17 +58,21 @@ export async function createGcpClients(endpoint: string | undefined, target?: st
       fallback: true,
     } as Options;
   }
-  if (protocol === 'http') {
-    opts = { ...opts, authClient: new auth.PassThroughClient() } as unknown as Options;
-  } else {
-    const googleAuth = new auth.GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
-    try {
-      await googleAuth.getClient();
-    } catch (err) {
-      throw credentialsError(target, err);
-    }
-    // The SDK then finds the same credentials through its own copy of google-auth-library.
+  if (protocol === 'http') return { ...opts, authClient: new auth.PassThroughClient() } as unknown as Options;
+  const googleAuth = new auth.GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+  try {
+    await googleAuth.getClient();
+  } catch (err) {
+    throw credentialsError(target, err);
   }
+  return opts;
+}
+
+export async function createGcpClients(endpoint: string | undefined, target?: string): Promise<GcpClients> {
+  const [{ FirewallsClient, GlobalOperationsClient, NetworkFirewallPoliciesClient }, opts] = await Promise.all([
+    import('@google-cloud/compute'),
+    gcpClientOptions(endpoint, target),
+  ]);
   const firewalls = new FirewallsClient(opts);
   const policies = new NetworkFirewallPoliciesClient(opts);
   const operations = new GlobalOperationsClient(opts);
