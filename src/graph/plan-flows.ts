@@ -3,6 +3,7 @@ import type { CloudId } from '../compile/types.js';
 import type { Plan, Resource } from '../plan/types.js';
 import type { FlowAtom, Provider } from '../provider.js';
 import { getProvider } from '../targets.js';
+import { hasOwnerPrefix, ownerPrefix } from '../../providers/kit/ownership.js';
 
 /**
  * The flows a plan adds and removes, read from its rule changes: for each created, deleted or
@@ -40,8 +41,8 @@ type Atom = FlowAtom;
 
 /** Names an owned object by its segment (`shop-web` → `web`); anything else stays as written. */
 function namer(model: string): (name: string) => string {
-  const prefix = `${model}-`;
-  return (name) => (name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : name);
+  const prefix = ownerPrefix(model);
+  return (name) => (hasOwnerPrefix(model, name) && name.length > prefix.length ? name.slice(prefix.length) : name);
 }
 
 const atomKey = (a: Atom) => JSON.stringify([a.side, a.from, a.to, a.port, a.deny]);

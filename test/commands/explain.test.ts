@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { exampleLine } from '../helpers/fixtures.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const SNAP = 'policies/snapshots/shop';
@@ -35,10 +35,7 @@ async function explain(args: string[], cwd = REPO): Promise<{ code: number; answ
 }
 
 /** The model line of lb's ingress rule (found, so editing the example above it does not break the test). */
-const LB_LINE =
-  readFileSync('policies/shop.yaml', 'utf8')
-    .split('\n')
-    .findIndex((l) => l.startsWith('  lb:  { ingress')) + 1;
+const LB_LINE = exampleLine('shop.yaml', '  lb:  { ingress');
 
 describe('bulkhead explain on the bundled shop snapshots', () => {
   it('names the model rule (file:line) and each target verdict; a target that lacks the rendered rule is drift', async () => {

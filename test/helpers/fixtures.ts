@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,3 +12,16 @@ export const FIXTURES: string = (() => {
   if (!existsSync(dir)) throw new Error(`vendor fixtures not found in ${dir}`);
   return dir;
 })();
+
+/**
+ * The 1-based line of a bundled example (`policies/<file>`) that starts with `prefix`, so a test that
+ * names a model line follows the example when it grows. Throws when no line matches.
+ */
+export function exampleLine(file: string, prefix: string): number {
+  const path = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'policies', file);
+  const i = readFileSync(path, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.startsWith(prefix));
+  if (i < 0) throw new Error(`no line of policies/${file} starts with ${JSON.stringify(prefix)}`);
+  return i + 1;
+}

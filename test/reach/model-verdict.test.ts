@@ -1,15 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileFile } from '../../src/compile/index.js';
 import type { RuleSet } from '../../src/compile/types.js';
 import { modelVerdict, type ModelVerdict } from '../../src/reach/model-verdict.js';
 import { parseProbeEndpoint, parseProbeService, type ProbeEndpoint } from '../../src/reach/probe.js';
 import { writeFiles } from '../model/write-model.js';
+import { exampleLine } from '../helpers/fixtures.js';
 import { flow, internet, cidrs, ruleSet, seg, tcp } from '../helpers/rulesets.js';
 
 /** The line of a segment's rule in the shop example (found, so editing the example above it does not break the test). */
-const SHOP_LINES = readFileSync('policies/shop.yaml', 'utf8').split('\n');
-const lineOf = (prefix: string) => SHOP_LINES.findIndex((l) => l.startsWith(prefix)) + 1;
+const lineOf = (prefix: string) => exampleLine('shop.yaml', prefix);
 
 const repo = new URL('../../', import.meta.url).pathname;
 
