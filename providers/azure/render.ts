@@ -196,15 +196,21 @@ function nsgService(s: PortMatch): { protocol: string; ports: string[] } | { pro
 }
 
 /** One rule side per address family (Azure rejects IPv4 and IPv6 prefixes in one rule). */
-type Side = { readonly values: readonly string[]; readonly suffix: string; readonly asg?: string };
+type Side = {
+  readonly values: readonly string[];
+  readonly suffix: string;
+  readonly asg?: string;
+  /** Set when the values are prefixes of one address family (not an ASG, `*` or a service tag). */
+  readonly family?: 'ipv4' | 'ipv6';
+};
 
 function families(ipv4: readonly string[], ipv6: readonly string[]): Side[] {
   const both = ipv4.length > 0 && ipv6.length > 0;
   // Through read's own canonicalizer: what render writes is exactly what read gives back.
   const canon = (list: readonly string[]) => [...new Set(list.map(canonicalPrefix))].sort();
   return [
-    ...(ipv4.length > 0 ? [{ values: canon(ipv4), suffix: both ? 'v4' : '' }] : []),
-    ...(ipv6.length > 0 ? [{ values: canon(ipv6), suffix: both ? 'v6' : '' }] : []),
+    ...(ipv4.length > 0 ? [{ values: canon(ipv4), suffix: both ? 'v4' : '', family: 'ipv4' as const }] : []),
+    ...(ipv6.length > 0 ? [{ values: canon(ipv6), suffix: both ? 'v6' : '', family: 'ipv6' as const }] : []),
   ];
 }
 
@@ -309,6 +315,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     if (!sides) continue;
     const own = [asgRefOf(intent.segment)];
     const inbound = intent.direction === 'ingress';
+    icmpBothFamilies(intent, sides, pos);
     for (const side of sides) {
       const peerName = intent.peer.kind === 'segment' ? intent.peer.name : intent.peer.entity;
       const name = ruleName([
@@ -336,6 +343,24 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         ...(pos ? { pos } : {}),
       });
     }
+  }
+
+  /**
+   * An NSG's `Icmp` matches ICMP and ICMPv6 alike. Toward addresses of one family the rule is exact
+   * (an IPv4 prefix sends no ICMPv6); toward an ASG or a service tag it also opens the other
+   * family, which the model did not allow: say so rather than hide it.
+   */
+  function icmpBothFamilies(intent: RuleIntent, sides: readonly Side[], pos: SourcePos | undefined): void {
+    if (intent.service.kind !== 'icmp' || sides.every((s) => s.family !== undefined)) return;
+    const other = intent.service.protocol === 'icmp' ? 'icmpv6' : 'icmp';
+    problems.push(
+      warning(
+        'azure-icmp-both-families',
+        `${intent.origins[0]?.label ?? intent.id}: an Azure NSG rule's Icmp matches ICMP and ICMPv6 alike, so on target ${target.name} ` +
+          `this rule also admits ${other} between the same ends (the model allows only ${intent.service.protocol})`,
+        pos,
+      ),
+    );
   }
 
   function layoutAppRule(intent: RuleIntent, pos: SourcePos | undefined): void {

@@ -22,7 +22,9 @@ import { writeFiles } from '../model/write-model.js';
  *   GCP, which also admits internal addresses and the segments' own instances (DESIGN §5);
  * - `gcp-egress-to-internal`: GCP egress toward segments goes to the internal ranges (minus the
  *   CIDR entities), so a segment may send to an internal address that is no segment;
- * - `azure-icmp-both-families`: an Azure NSG's Icmp matches ICMP and ICMPv6 alike;
+ * - `azure-icmp-both-families`: an Azure NSG's Icmp matches ICMP and ICMPv6 alike, so an ICMP allow
+ *   between ASGs (or toward a service tag) opens the other family too (render warns
+ *   `azure-icmp-both-families`; toward prefixes of one family the rule is exact);
  * - `gcp-fqdn-rule-scope`: a network firewall policy rule cannot target network tags, so the FQDN
  *   egress rule of a segment identified by its tag applies to every instance (render warns
  *   `gcp-fqdn-rule-scope`; a service account scopes it).
@@ -197,7 +199,12 @@ function documented(
       isInternalEnd(probe.destination)
     )
       return 'gcp-egress-to-internal';
-    if (cloud === 'azure' && probe.service.kind === 'icmp') return 'azure-icmp-both-families';
+    if (cloud === 'azure' && probe.service.kind === 'icmp' && warnings.includes('azure-icmp-both-families')) {
+      // Decided by an Icmp allow of the model's own, which the render warned about.
+      const rules = new Map(resources.flatMap((x) => x.children).map((c) => [c.key, c.attributes]));
+      const icmp = live.rules.some((r) => rules.get(r.rule)?.['protocol'] === 'icmp');
+      if (icmp) return 'azure-icmp-both-families';
+    }
     if (cloud === 'gcp' && warnings.includes('gcp-fqdn-rule-scope')) {
       const policy = resources.find((x) => x.type === 'gcp_network_firewall_policy');
       const unscoped = live.rules.some((r) => {

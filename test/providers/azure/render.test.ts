@@ -385,4 +385,24 @@ describe('azure validate', () => {
         .sort(),
     ).toEqual(['azure-entity-unbound', 'azure-unsupported-service', 'azure-unsupported-service']);
   });
+  it('warns that an Icmp allow between ASGs opens ICMPv6 too, and stays quiet toward IPv4 prefixes', () => {
+    const icmp = { kind: 'icmp', protocol: 'icmp', type: null, code: null } as const;
+    const betweenSegments = ruleSet({
+      name: 'ping',
+      targets: [target],
+      segments: ['a', 'b'],
+      rules: flow(seg('a'), seg('b'), icmp),
+    });
+    const warned = validateAzure(betweenSegments, target, CTX).filter((d) => d.code === 'azure-icmp-both-families');
+    // Both sides of the flow (a's outbound, b's inbound) are ASG to ASG.
+    expect(warned).toHaveLength(2);
+    expect(warned[0]!.message).toMatch(/also admits icmpv6/);
+    const fromPrefix = ruleSet({
+      name: 'ping',
+      targets: [target],
+      segments: ['b'],
+      rules: flow(cidrs('office', ['203.0.113.0/24']), seg('b'), icmp),
+    });
+    expect(validateAzure(fromPrefix, target, CTX).map((d) => d.code)).not.toContain('azure-icmp-both-families');
+  });
 });
