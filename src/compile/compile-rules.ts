@@ -53,7 +53,19 @@ import type {
 type Side = (
   | { readonly kind: 'segment'; readonly name: string }
   | { readonly kind: 'external'; readonly endpoint: Exclude<Endpoint, { kind: 'segment' }> }
-) & { readonly key: string; readonly json: string; readonly id: number };
+) & {
+  readonly key: string;
+  readonly json: string;
+  readonly id: number;
+  /**
+   * The peer an intent with this side as its other end carries: one object per side, shared by
+   * every such intent (a 10,000-segment model has 438,000 intents over ~20,000 sides, and each
+   * object kept to the end of the pipeline is GC work in every later phase).
+   */
+  readonly peer: Endpoint;
+  /** `JSON.stringify(name)` for a segment side (the intent's `segment`, for ids and the digest). */
+  readonly nameJson: string;
+};
 
 interface Flow {
   readonly src: Side;
@@ -71,6 +83,8 @@ class SideCache {
   readonly #model: SegmentModel;
   readonly #segments = new Map<string, Side>();
   readonly #sides = new Map<string, Side>();
+  /** Each side's `peer` object → its JSON text (`Side.json`). */
+  readonly #peerJson = new Map<Endpoint, string>();
   #next = 0;
   constructor(model: SegmentModel) {
     this.#model = model;
@@ -79,16 +93,24 @@ class SideCache {
     let side = this.#segments.get(name);
     if (!side) {
       // The JSON of `{ kind: 'segment', name }`, the peer an intent between segments carries.
+      const nameJson = JSON.stringify(name);
       side = {
         kind: 'segment',
         name,
-        key: `s:${JSON.stringify(name)}`,
-        json: `{"kind":"segment","name":${JSON.stringify(name)}}`,
+        key: `s:${nameJson}`,
+        json: `{"kind":"segment","name":${nameJson}}`,
         id: this.#next++,
+        peer: { kind: 'segment', name },
+        nameJson,
       };
       this.#segments.set(name, side);
+      this.#peerJson.set(side.peer, side.json);
     }
     return side;
+  }
+  /** The JSON text of a peer this cache made (`Side.peer`); any other endpoint is stringified. */
+  peerJson(peer: Endpoint): string {
+    return this.#peerJson.get(peer) ?? JSON.stringify(peer);
   }
   /** The entity's side, optionally narrowed to one address family; undefined for an unknown entity. */
   entity(name: string, keep?: 'ipv4' | 'ipv6'): Side | undefined {
@@ -99,8 +121,9 @@ class SideCache {
       const e = this.#model.entities.get(name);
       if (!e) return undefined;
       const endpoint = entityEndpoint(e, keep);
-      side = { kind: 'external', endpoint, key, json: JSON.stringify(endpoint), id: this.#next++ };
+      side = { kind: 'external', endpoint, key, json: JSON.stringify(endpoint), id: this.#next++, peer: endpoint, nameJson: '' };
       this.#sides.set(key, side);
+      this.#peerJson.set(side.peer, side.json);
     }
     return side;
   }
@@ -268,7 +291,7 @@ function pairKey(side: Side, serviceId: number, stride: number): number {
 }
 
 /** Builds every flow of the model, merged by (source, destination, service). */
-function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]): { flows: Flow[]; stride: number } {
+function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]): Flow[] {
   // Every service's JSON text and id first: the stride of pairKey.
   const serviceIds = new Map<string, number>();
   const servicesOf = new Map<FlowDef, { json: string[]; ids: number[] }>();
@@ -340,7 +363,7 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
       warning('icmp-family-mismatch', `flow ${d.label} is dropped: ${proto} addresses and the peer has none`, d.pos[0]),
     );
   }
-  return { flows: list, stride };
+  return list;
 }
 
 /**
@@ -453,86 +476,56 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
 }
 
 /**
- * Emits the intents of the flows: both sides between segments, the segment's side with entities.
- * An intent's id is `shortHash({ direction, segment, peer, service })`; its JSON text is built
- * from the sides' and services' cached JSON (the same bytes `JSON.stringify` gives), used as the
- * merge key, and hashed once per distinct intent. `json[i]` is the text of `rules[i]` without its id.
+ * Emits the intents of the flows, sorted by (segment, direction, id): both sides between
+ * segments, the segment's side with entities.
+ *
+ * Nothing is merged here: buildFlows merged flows by (source, destination, service) and sides are
+ * canonical objects (SideCache), so no two flows give the same ingress intent (receiver, source,
+ * service), nor the same egress one. Each flow's origins are sorted (and copied) once and shared
+ * by its two intents, and peers are the sides' shared objects (`Side.peer`): the RuleSet is kept
+ * until the end of the pipeline, and at 10,000 segments a per-intent copy of each was ~100 MB
+ * more for every later phase's GC to walk.
+ *
+ * An intent's id is `shortHash({ direction, segment, peer, service })`, hashed from a text built
+ * of the sides' and services' cached JSON (the same bytes `JSON.stringify` gives) and dropped at
+ * once; the digest builds it again (modelDigest) rather than keeping 438,000 texts alive.
  */
-function buildIntents(flows: readonly Flow[], stride: number): { rules: RuleIntent[]; json: string[] } {
-  type Pending = {
-    json: string;
-    direction: 'ingress' | 'egress';
-    segment: string;
-    peer: Endpoint;
-    service: PortMatch;
-    origins: SourceRef[];
-    rule?: RuleIntent;
-  };
-  // Merged by (direction, segment, peer, service): per direction and segment, by pairKey(peer,
-  // service). The JSON text is built once per distinct intent.
-  const index = { ingress: new Map<Side, Map<number, Pending>>(), egress: new Map<Side, Map<number, Pending>>() };
-  const out: Pending[] = [];
-  const add = (
+function buildIntents(flows: readonly Flow[]): RuleIntent[] {
+  const bySegment = new Map<Side & { kind: 'segment' }, RuleIntent[]>();
+  const emit = (
     direction: 'ingress' | 'egress',
     segment: Side & { kind: 'segment' },
     peer: Side,
-    service: PortMatch,
-    serviceJson: string,
-    serviceId: number,
+    f: Flow,
     origins: readonly SourceRef[],
   ) => {
-    let bySegment = index[direction].get(segment);
-    if (!bySegment) index[direction].set(segment, (bySegment = new Map()));
-    const key = pairKey(peer, serviceId, stride);
-    const prev = bySegment.get(key);
-    if (prev) {
-      prev.origins.push(...origins);
-      return;
-    }
-    const json = `{"direction":"${direction}","segment":${JSON.stringify(segment.name)},"peer":${peer.json},"service":${serviceJson}}`;
-    const p: Pending = {
-      json,
+    const rule: RuleIntent = {
+      id: shortHashOfJson(
+        `{"direction":"${direction}","segment":${segment.nameJson},"peer":${peer.json},"service":${f.serviceJson}}`,
+      ),
       direction,
       segment: segment.name,
-      peer: peer.kind === 'segment' ? { kind: 'segment', name: peer.name } : peer.endpoint,
-      service,
-      origins: [...origins],
+      peer: peer.peer,
+      service: f.service,
+      origins,
     };
-    bySegment.set(key, p);
-    out.push(p);
+    const group = bySegment.get(segment);
+    if (group) group.push(rule);
+    else bySegment.set(segment, [rule]);
   };
   for (const f of flows) {
-    if (f.dst.kind === 'segment') add('ingress', f.dst, f.src, f.service, f.serviceJson, f.serviceId, f.origins);
-    if (f.src.kind === 'segment') add('egress', f.src, f.dst, f.service, f.serviceJson, f.serviceId, f.origins);
+    const origins = sortOrigins(f.origins);
+    if (f.dst.kind === 'segment') emit('ingress', f.dst, f.src, f, origins);
+    if (f.src.kind === 'segment') emit('egress', f.src, f.dst, f, origins);
   }
-  // Sorted by (segment, direction, id): segment names sorted once, then each segment's few
-  // intents, rather than one sort of all intents comparing segment names millions of times. Each
-  // intent keeps its JSON text beside it, for the digest (compileRules).
-  const bySegment = new Map<string, Pending[]>();
-  for (const r of out) {
-    r.rule = {
-      id: shortHashOfJson(r.json),
-      direction: r.direction,
-      segment: r.segment,
-      peer: r.peer,
-      service: r.service,
-      origins: sortOrigins(r.origins),
-    };
-    const group = bySegment.get(r.segment);
-    if (group) group.push(r);
-    else bySegment.set(r.segment, [r]);
-  }
+  // Segment names sorted once, then each segment's few intents, rather than one sort of all
+  // intents comparing segment names millions of times.
   const rules: RuleIntent[] = [];
-  const json: string[] = [];
-  for (const name of [...bySegment.keys()].sort(compareStrings)) {
-    for (const x of bySegment
-      .get(name)!
-      .sort((a, b) => compareStrings(a.direction, b.direction) || compareStrings(a.rule!.id, b.rule!.id))) {
-      rules.push(x.rule!);
-      json.push(x.json);
-    }
+  for (const [, group] of [...bySegment].sort((x, y) => compareStrings(x[0].name, y[0].name))) {
+    group.sort((a, b) => compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id));
+    for (const r of group) rules.push(r);
   }
-  return { rules, json };
+  return rules;
 }
 
 /** Renders guardrail denies for the clouds that have native deny rules (see GuardrailDeny). */
@@ -665,24 +658,31 @@ function segmentOverrides(s: SegmentSpec): Record<string, unknown> {
  *
  *   { formatVersion, name, targets, segments, rules: [{ id, direction, segment, peer, service }], denies }
  *
- * fed to the hash in pieces instead of as one text: at 10,000 segments that text is ~100 MB, built
- * from 438,000 fresh rule objects, only to be hashed. Each rule's piece is its intent's JSON text
- * (buildIntents: the same bytes `JSON.stringify` gives) with the id put first, so the bytes hashed
- * are exactly those of the whole text (test/compile/compile-rules.test.ts checks it against it).
+ * fed to the hash in pieces instead of as one text: at 10,000 segments that text is ~100 MB,
+ * built from 438,000 fresh rule objects, only to be hashed. Each rule's piece is built from the
+ * cached JSON of its segment, peer (`sides`) and service, the same bytes `JSON.stringify` gives,
+ * so the bytes hashed are exactly those of the whole text (test/compile/compile-rules.test.ts
+ * checks it against it).
  */
-function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, ruleJson: readonly string[]): string {
+function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, sides: SideCache): string {
   const h = createHash('sha256');
   const targets = JSON.stringify(rs.targets.map(({ pos: _pos, ...t }) => t));
   const segments = JSON.stringify(rs.segments.map(({ pos: _pos, ...s }) => s));
   h.update(
     `{"formatVersion":${JSON.stringify(rs.formatVersion)},"name":${JSON.stringify(name)},"targets":${targets},"segments":${segments},"rules":[`,
   );
+  // Services are a few shared objects (parseService memoizes them): their text once each.
+  const serviceJson = new Map<PortMatch, string>();
+  const ruleText = (r: RuleIntent): string => {
+    let service = serviceJson.get(r.service);
+    if (service === undefined) serviceJson.set(r.service, (service = JSON.stringify(r.service)));
+    return `{"id":${JSON.stringify(r.id)},"direction":"${r.direction}","segment":${sides.segment(r.segment).nameJson},"peer":${sides.peerJson(r.peer)},"service":${service}}`;
+  };
   // A few thousand rules per update: one native call per rule would cost more than the hashing.
   const CHUNK = 2048;
   for (let i = 0; i < rs.rules.length; i += CHUNK) {
     const parts: string[] = [];
-    for (let j = i; j < Math.min(i + CHUNK, rs.rules.length); j++)
-      parts.push(`{"id":${JSON.stringify(rs.rules[j]!.id)},${ruleJson[j]!.slice(1)}`);
+    for (let j = i; j < Math.min(i + CHUNK, rs.rules.length); j++) parts.push(ruleText(rs.rules[j]!));
     h.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
   }
   h.update(`],"denies":${JSON.stringify(rs.denies.map(({ origins: _o, ...d }) => d))}}`);
@@ -697,7 +697,7 @@ function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, rule
 export function compileRules(model: SegmentModel): Result<RuleSet> {
   const diags: Diagnostic[] = [];
   const sides = new SideCache(model);
-  const { flows, stride } = buildFlows(model, sides, diags);
+  const flows = buildFlows(model, sides, diags);
   checkGuardrails(model, sides, flows, diags);
   if (hasErrors(diags)) return { ok: false, diagnostics: diags };
 
@@ -710,14 +710,14 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
       ...segmentOverrides(s),
     }))
     .sort((a, b) => compareStrings(a.name, b.name));
-  const { rules, json: ruleJson } = buildIntents(flows, stride);
+  const rules = buildIntents(flows);
   const denies = buildDenies(model);
   const onlys = buildOnlys(model);
   const entities: CidrEntitySpec[] = [...model.entities.values()]
     .flatMap((e) => (e.kind === 'cidrs' && !e.builtin ? [{ name: e.name, ipv4: [...e.ipv4], ipv6: [...e.ipv6] }] : []))
     .sort((a, b) => compareStrings(a.name, b.name));
   const body = { formatVersion: 1 as const, targets, segments, rules, denies };
-  const digest = modelDigest(body, model.name, ruleJson);
+  const digest = modelDigest(body, model.name, sides);
   return {
     ok: true,
     value: {
