@@ -292,20 +292,24 @@ function pairKey(side: Side, serviceId: number, stride: number): number {
 
 /** Builds every flow of the model, merged by (source, destination, service). */
 function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]): Flow[] {
-  // Every service's JSON text and id first: the stride of pairKey.
-  const serviceIds = new Map<string, number>();
-  const servicesOf = new Map<FlowDef, { json: string[]; ids: number[] }>();
-  for (const seg of model.segments.values()) {
-    for (const f of seg.flows) {
-      const json = f.services.map(({ match }) => JSON.stringify(match));
-      servicesOf.set(f, {
-        json,
-        ids: json.map((j) => serviceIds.get(j) ?? serviceIds.set(j, serviceIds.size).size - 1),
-      });
+  // Every distinct service first (the stride of pairKey): its JSON text, id and label. The
+  // model's matches are a few shared objects (parseService memoizes them), so this is one Map
+  // lookup per flow rather than a JSON.stringify per flow.
+  type Svc = { readonly json: string; readonly id: number; readonly label: string };
+  const byObject = new Map<PortMatch, Svc>();
+  const byJson = new Map<string, Svc>();
+  const svcOf = (m: PortMatch): Svc => {
+    let svc = byObject.get(m);
+    if (!svc) {
+      const json = JSON.stringify(m);
+      svc = byJson.get(json);
+      if (!svc) byJson.set(json, (svc = { json, id: byJson.size, label: serviceLabel(m) }));
+      byObject.set(m, svc);
     }
-  }
-  const stride = Math.max(1, serviceIds.size);
-  const serviceText: string[] = [];
+    return svc;
+  };
+  for (const seg of model.segments.values()) for (const f of seg.flows) for (const { match } of f.services) svcOf(match);
+  const stride = Math.max(1, byJson.size);
   // Merged by (source, destination, service): per source, by pairKey(destination, service).
   // `list` keeps the order flows were first written.
   const flows = new Map<Side, Map<number, Flow>>();
@@ -314,15 +318,15 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
   for (const seg of model.segments.values()) {
     const self = sides.segment(seg.name);
     for (const f of seg.flows) {
-      const { json: serviceJson, ids: serviceId } = servicesOf.get(f)!;
       for (const peer of f.peers) {
         for (const other of expandRef(peer.ref, sides)) {
-          for (const [i, { match }] of f.services.entries()) {
+          for (const { match } of f.services) {
+            const svc = svcOf(match);
             let src = f.direction === 'ingress' ? other : self;
             let dst = f.direction === 'ingress' ? self : other;
             const fam = icmpFamily(match);
             // flowLabel, with the service's text made once per distinct service (not once per flow).
-            const label = `${sideName(src)} -> ${sideName(dst)} ${(serviceText[serviceId[i]!] ??= serviceLabel(match))}`;
+            const label = `${sideName(src)} -> ${sideName(dst)} ${svc.label}`;
             if (fam && other.kind === 'external') {
               const narrowed = sides.entity(other.endpoint.entity, fam)!;
               if (narrowed.kind !== 'external' || !hasAddresses(narrowed.endpoint)) {
@@ -336,19 +340,12 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
             }
             let bySrc = flows.get(src);
             if (!bySrc) flows.set(src, (bySrc = new Map()));
-            const key = pairKey(dst, serviceId[i]!, stride);
+            const key = pairKey(dst, svc.id, stride);
             const existing = bySrc.get(key);
             const origin: SourceRef = { pos: f.pos, label };
             if (existing) existing.origins.push(origin);
             else {
-              const flow = {
-                src,
-                dst,
-                service: match,
-                serviceJson: serviceJson[i]!,
-                serviceId: serviceId[i]!,
-                origins: [origin],
-              };
+              const flow = { src, dst, service: match, serviceJson: svc.json, serviceId: svc.id, origins: [origin] };
               bySrc.set(key, flow);
               list.push(flow);
             }
@@ -481,8 +478,8 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
  *
  * Nothing is merged here: buildFlows merged flows by (source, destination, service) and sides are
  * canonical objects (SideCache), so no two flows give the same ingress intent (receiver, source,
- * service), nor the same egress one. Each flow's origins are sorted (and copied) once and shared
- * by its two intents, and peers are the sides' shared objects (`Side.peer`): the RuleSet is kept
+ * service), nor the same egress one. Each flow's origins are sorted once and shared by its two
+ * intents, and peers are the sides' shared objects (`Side.peer`): the RuleSet is kept
  * until the end of the pipeline, and at 10,000 segments a per-intent copy of each was ~100 MB
  * more for every later phase's GC to walk.
  *
@@ -514,7 +511,8 @@ function buildIntents(flows: readonly Flow[]): RuleIntent[] {
     else bySegment.set(segment, [rule]);
   };
   for (const f of flows) {
-    const origins = sortOrigins(f.origins);
+    // One origin (most flows): the flow's own array and SourceRef, positions the model's own.
+    const origins = f.origins.length === 1 ? f.origins : sortOrigins(f.origins);
     if (f.dst.kind === 'segment') emit('ingress', f.dst, f.src, f, origins);
     if (f.src.kind === 'segment') emit('egress', f.src, f.dst, f, origins);
   }
