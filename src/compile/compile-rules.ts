@@ -326,7 +326,9 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
             let dst = f.direction === 'ingress' ? self : other;
             const fam = icmpFamily(match);
             // flowLabel, with the service's text made once per distinct service (not once per flow).
-            const label = `${sideName(src)} -> ${sideName(dst)} ${svc.label}`;
+            // Joined rather than concatenated: `+` makes a tree of cons strings (two more objects
+            // per label, kept with the RuleSet), `join` one flat string.
+            const label = [sideName(src), ' -> ', sideName(dst), ' ', svc.label].join('');
             if (fam && other.kind === 'external') {
               const narrowed = sides.entity(other.endpoint.entity, fam)!;
               if (narrowed.kind !== 'external' || !hasAddresses(narrowed.endpoint)) {

@@ -44,6 +44,8 @@ const NUMBER_RES = [
   /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
   /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
 ];
+/** The letters a null, boolean or number of the core schema can start with (see resolvePlain). */
+const PLAIN_TAG_STARTS = 'nNtTfF';
 /** The only numbers the fast path resolves itself (anything else numeric goes to the general path). */
 const SIMPLE_INT_RE = /^(?:0|[1-9][0-9]{0,14})$/;
 /** Characters that make the whole text leave the subset. */
@@ -73,8 +75,10 @@ const INDICATORS = new Set([
 /** ASCII codes that end or leave a plain scalar inside a flow collection (1 = look closer). */
 const FLOW_PLAIN_STOP = new Uint8Array(128);
 for (const ch of ',]}:#[{"\'') FLOW_PLAIN_STOP[ch.charCodeAt(0)] = 1;
-/** Characters of a plain mapping key. */
-const KEY_CHAR_RE = /[A-Za-z0-9_./-]/;
+/** Characters of a plain mapping key (`[A-Za-z0-9_./-]`), by ASCII code: a table, as it is asked once per character. */
+const KEY_CHAR = new Uint8Array(128);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-') KEY_CHAR[ch.charCodeAt(0)] = 1;
+const isKeyChar = (code: number): boolean => code < 128 && KEY_CHAR[code] === 1;
 
 /**
  * Drops trailing ASCII spaces only. YAML's white space is space and tab (tabs leave the subset),
@@ -89,6 +93,10 @@ function trimSpaces(s: string): string {
 }
 
 function resolvePlain(s: string): string | number | boolean | null {
+  // Every tag but `str` needs the text to be empty or start with one of `~nNtTfF0-9+-.`: other
+  // texts (segment names, `tcp/443`) skip the regular expressions.
+  const c = s.charCodeAt(0);
+  if (((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) && !PLAIN_TAG_STARTS.includes(s[0]!)) return s;
   if (NULL_RE.test(s)) return null;
   if (BOOL_RE.test(s)) return s[0] === 't' || s[0] === 'T';
   if (SIMPLE_INT_RE.test(s)) return Number(s);
@@ -256,7 +264,7 @@ class FastParser {
       p = this.#end;
     } else {
       const start = p;
-      while (p < line.end && KEY_CHAR_RE.test(t[p]!)) p++;
+      while (p < line.end && isKeyChar(t.charCodeAt(p))) p++;
       if (p === start || INDICATORS.has(t[start]!)) bail();
       key = String(resolvePlain(t.slice(start, p)));
     }
@@ -275,7 +283,7 @@ class FastParser {
       return close > 0 && close < line.end && t[close + 1] === ':';
     }
     let q = p;
-    while (q < line.end && KEY_CHAR_RE.test(t[q]!)) q++;
+    while (q < line.end && isKeyChar(t.charCodeAt(q))) q++;
     return q > p && t[q] === ':' && (q + 1 === line.end || t[q + 1] === ' ');
   }
 
