@@ -490,7 +490,9 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
  * once; the digest builds it again (modelDigest) rather than keeping 438,000 texts alive.
  */
 function buildIntents(flows: readonly Flow[]): RuleIntent[] {
-  const bySegment = new Map<Side & { kind: 'segment' }, RuleIntent[]>();
+  // Per segment, its egress and its ingress intents apart ('egress' sorts first), so each list
+  // is sorted by id alone.
+  const bySegment = new Map<Side & { kind: 'segment' }, { egress: RuleIntent[]; ingress: RuleIntent[] }>();
   const emit = (
     direction: 'ingress' | 'egress',
     segment: Side & { kind: 'segment' },
@@ -508,9 +510,9 @@ function buildIntents(flows: readonly Flow[]): RuleIntent[] {
       service: f.service,
       origins,
     };
-    const group = bySegment.get(segment);
-    if (group) group.push(rule);
-    else bySegment.set(segment, [rule]);
+    let group = bySegment.get(segment);
+    if (!group) bySegment.set(segment, (group = { egress: [], ingress: [] }));
+    group[direction].push(rule);
   };
   for (const f of flows) {
     // One origin (most flows): the flow's own array and SourceRef, positions the model's own.
@@ -520,10 +522,11 @@ function buildIntents(flows: readonly Flow[]): RuleIntent[] {
   }
   // Segment names sorted once, then each segment's few intents, rather than one sort of all
   // intents comparing segment names millions of times.
+  const byId = (a: RuleIntent, b: RuleIntent) => compareStrings(a.id, b.id);
   const rules: RuleIntent[] = [];
   for (const [, group] of [...bySegment].sort((x, y) => compareStrings(x[0].name, y[0].name))) {
-    group.sort((a, b) => compareStrings(a.direction, b.direction) || compareStrings(a.id, b.id));
-    for (const r of group) rules.push(r);
+    for (const r of group.egress.sort(byId)) rules.push(r);
+    for (const r of group.ingress.sort(byId)) rules.push(r);
   }
   return rules;
 }
@@ -673,10 +676,17 @@ function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, side
   );
   // Services are a few shared objects (parseService memoizes them): their text once each.
   const serviceJson = new Map<PortMatch, string>();
+  // Rules come grouped by segment: its name's text once per group.
+  let segment = '',
+    segmentJson = '';
   const ruleText = (r: RuleIntent): string => {
     let service = serviceJson.get(r.service);
     if (service === undefined) serviceJson.set(r.service, (service = JSON.stringify(r.service)));
-    return `{"id":${JSON.stringify(r.id)},"direction":"${r.direction}","segment":${sides.segment(r.segment).nameJson},"peer":${sides.peerJson(r.peer)},"service":${service}}`;
+    if (r.segment !== segment || segmentJson === '') {
+      segment = r.segment;
+      segmentJson = sides.segment(segment).nameJson;
+    }
+    return `{"id":${JSON.stringify(r.id)},"direction":"${r.direction}","segment":${segmentJson},"peer":${sides.peerJson(r.peer)},"service":${service}}`;
   };
   // A few thousand rules per update: one native call per rule would cost more than the hashing.
   const CHUNK = 2048;

@@ -783,6 +783,9 @@ function makeResolver(
     const raw = strOf(node);
     if (raw === undefined) return undefined; // schema
     const text = raw.trim();
+    // A name already resolved to a segment resolves the same way in any role (no diagnostic).
+    const known = segmentRefs.get(text);
+    if (known) return known;
     if (text.startsWith('tier:')) {
       const t = text.slice(5);
       const tier = tiers.get(t);
