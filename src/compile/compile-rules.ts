@@ -83,8 +83,6 @@ class SideCache {
   readonly #model: SegmentModel;
   readonly #segments = new Map<string, Side>();
   readonly #sides = new Map<string, Side>();
-  /** Each side's `peer` object → its JSON text (`Side.json`). */
-  readonly #peerJson = new Map<Endpoint, string>();
   #next = 0;
   constructor(model: SegmentModel) {
     this.#model = model;
@@ -104,13 +102,8 @@ class SideCache {
         nameJson,
       };
       this.#segments.set(name, side);
-      this.#peerJson.set(side.peer, side.json);
     }
     return side;
-  }
-  /** The JSON text of a peer this cache made (`Side.peer`); any other endpoint is stringified. */
-  peerJson(peer: Endpoint): string {
-    return this.#peerJson.get(peer) ?? JSON.stringify(peer);
   }
   /** The entity's side, optionally narrowed to one address family; undefined for an unknown entity. */
   entity(name: string, keep?: 'ipv4' | 'ipv6'): Side | undefined {
@@ -123,7 +116,6 @@ class SideCache {
       const endpoint = entityEndpoint(e, keep);
       side = { kind: 'external', endpoint, key, json: JSON.stringify(endpoint), id: this.#next++, peer: endpoint, nameJson: '' };
       this.#sides.set(key, side);
-      this.#peerJson.set(side.peer, side.json);
     }
     return side;
   }
@@ -489,10 +481,11 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
  * of the sides' and services' cached JSON (the same bytes `JSON.stringify` gives) and dropped at
  * once; the digest builds it again (modelDigest) rather than keeping 438,000 texts alive.
  */
-function buildIntents(flows: readonly Flow[]): RuleIntent[] {
+function buildIntents(flows: readonly Flow[]): { rules: RuleIntent[]; peerJson: string[] } {
   // Per segment, its egress and its ingress intents apart ('egress' sorts first), so each list
-  // is sorted by id alone.
-  const bySegment = new Map<Side & { kind: 'segment' }, { egress: RuleIntent[]; ingress: RuleIntent[] }>();
+  // is sorted by id alone; beside each intent, its peer's JSON text (for the digest).
+  type List = { rules: RuleIntent[]; peerJson: string[] };
+  const bySegment = new Map<Side & { kind: 'segment' }, { egress: List; ingress: List }>();
   const emit = (
     direction: 'ingress' | 'egress',
     segment: Side & { kind: 'segment' },
@@ -511,8 +504,10 @@ function buildIntents(flows: readonly Flow[]): RuleIntent[] {
       origins,
     };
     let group = bySegment.get(segment);
-    if (!group) bySegment.set(segment, (group = { egress: [], ingress: [] }));
-    group[direction].push(rule);
+    if (!group)
+      bySegment.set(segment, (group = { egress: { rules: [], peerJson: [] }, ingress: { rules: [], peerJson: [] } }));
+    group[direction].rules.push(rule);
+    group[direction].peerJson.push(peer.json);
   };
   for (const f of flows) {
     // One origin (most flows): the flow's own array and SourceRef, positions the model's own.
@@ -520,15 +515,22 @@ function buildIntents(flows: readonly Flow[]): RuleIntent[] {
     if (f.dst.kind === 'segment') emit('ingress', f.dst, f.src, f, origins);
     if (f.src.kind === 'segment') emit('egress', f.src, f.dst, f, origins);
   }
-  // Segment names sorted once, then each segment's few intents, rather than one sort of all
-  // intents comparing segment names millions of times.
-  const byId = (a: RuleIntent, b: RuleIntent) => compareStrings(a.id, b.id);
+  // Segment names sorted once, then each segment's few intents (by index, keeping each beside
+  // its peer's text), rather than one sort of all intents comparing segment names millions of times.
   const rules: RuleIntent[] = [];
+  const peerJson: string[] = [];
+  const put = (list: List) => {
+    const order = list.rules.map((_, i) => i).sort((i, j) => compareStrings(list.rules[i]!.id, list.rules[j]!.id));
+    for (const i of order) {
+      rules.push(list.rules[i]!);
+      peerJson.push(list.peerJson[i]!);
+    }
+  };
   for (const [, group] of [...bySegment].sort((x, y) => compareStrings(x[0].name, y[0].name))) {
-    for (const r of group.egress.sort(byId)) rules.push(r);
-    for (const r of group.ingress.sort(byId)) rules.push(r);
+    put(group.egress);
+    put(group.ingress);
   }
-  return rules;
+  return { rules, peerJson };
 }
 
 /** Renders guardrail denies for the clouds that have native deny rules (see GuardrailDeny). */
@@ -663,11 +665,11 @@ function segmentOverrides(s: SegmentSpec): Record<string, unknown> {
  *
  * fed to the hash in pieces instead of as one text: at 10,000 segments that text is ~100 MB,
  * built from 438,000 fresh rule objects, only to be hashed. Each rule's piece is built from the
- * cached JSON of its segment, peer (`sides`) and service, the same bytes `JSON.stringify` gives,
- * so the bytes hashed are exactly those of the whole text (test/compile/compile-rules.test.ts
- * checks it against it).
+ * cached JSON of its segment, peer (`peerJson[i]` is that of `rs.rules[i]`, from buildIntents)
+ * and service, the same bytes `JSON.stringify` gives, so the bytes hashed are exactly those of
+ * the whole text (test/compile/compile-rules.test.ts checks it against it).
  */
-function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, sides: SideCache): string {
+function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, peerJson: readonly string[]): string {
   const h = createHash('sha256');
   const targets = JSON.stringify(rs.targets.map(({ pos: _pos, ...t }) => t));
   const segments = JSON.stringify(rs.segments.map(({ pos: _pos, ...s }) => s));
@@ -676,24 +678,28 @@ function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, side
   );
   // Services are a few shared objects (parseService memoizes them): their text once each.
   const serviceJson = new Map<PortMatch, string>();
-  // Rules come grouped by segment: its name's text once per group.
+  // Rules come grouped by (segment, direction): the text between id and peer once per group.
   let segment = '',
-    segmentJson = '';
-  const ruleText = (r: RuleIntent): string => {
-    let service = serviceJson.get(r.service);
-    if (service === undefined) serviceJson.set(r.service, (service = JSON.stringify(r.service)));
-    if (r.segment !== segment || segmentJson === '') {
-      segment = r.segment;
-      segmentJson = sides.segment(segment).nameJson;
-    }
-    return `{"id":${JSON.stringify(r.id)},"direction":"${r.direction}","segment":${segmentJson},"peer":${sides.peerJson(r.peer)},"service":${service}}`;
-  };
-  // A few thousand rules per update: one native call per rule would cost more than the hashing.
+    direction = '',
+    middle = '';
+  // A few thousand rules per update (one native call per rule would cost more than the
+  // hashing), each rule as pieces of one join: a template per rule would build a cons-string
+  // tree per rule only for join to flatten it. Ids are hex: their JSON is the id in quotes.
   const CHUNK = 2048;
   for (let i = 0; i < rs.rules.length; i += CHUNK) {
     const parts: string[] = [];
-    for (let j = i; j < Math.min(i + CHUNK, rs.rules.length); j++) parts.push(ruleText(rs.rules[j]!));
-    h.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
+    for (let j = i; j < Math.min(i + CHUNK, rs.rules.length); j++) {
+      const r = rs.rules[j]!;
+      let service = serviceJson.get(r.service);
+      if (service === undefined) serviceJson.set(r.service, (service = JSON.stringify(r.service)));
+      if (r.segment !== segment || r.direction !== direction || middle === '') {
+        segment = r.segment;
+        direction = r.direction;
+        middle = `","direction":"${direction}","segment":${JSON.stringify(segment)},"peer":`;
+      }
+      parts.push(j === 0 ? '{"id":"' : ',{"id":"', r.id, middle, peerJson[j]!, ',"service":', service, '}');
+    }
+    h.update(parts.join(''));
   }
   h.update(`],"denies":${JSON.stringify(rs.denies.map(({ origins: _o, ...d }) => d))}}`);
   return h.digest('hex');
@@ -720,14 +726,14 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
       ...segmentOverrides(s),
     }))
     .sort((a, b) => compareStrings(a.name, b.name));
-  const rules = buildIntents(flows);
+  const { rules, peerJson } = buildIntents(flows);
   const denies = buildDenies(model);
   const onlys = buildOnlys(model);
   const entities: CidrEntitySpec[] = [...model.entities.values()]
     .flatMap((e) => (e.kind === 'cidrs' && !e.builtin ? [{ name: e.name, ipv4: [...e.ipv4], ipv6: [...e.ipv6] }] : []))
     .sort((a, b) => compareStrings(a.name, b.name));
   const body = { formatVersion: 1 as const, targets, segments, rules, denies };
-  const digest = modelDigest(body, model.name, sides);
+  const digest = modelDigest(body, model.name, peerJson);
   return {
     ok: true,
     value: {
