@@ -63,20 +63,25 @@ type Side = (
    * object kept to the end of the pipeline is GC work in every later phase).
    */
   readonly peer: Endpoint;
-  /** `JSON.stringify(name)` for a segment side (the intent's `segment`, for ids and the digest). */
-  readonly nameJson: string;
+  /**
+   * For a segment side, the start of the id text of its intents up to the peer's JSON
+   * (`{"direction":"ingress","segment":"web","peer":`), by direction; '' for an external side.
+   */
+  readonly idPrefix: { readonly ingress: string; readonly egress: string };
 };
 
 interface Flow {
   readonly src: Side;
   readonly dst: Side;
   readonly service: PortMatch;
-  /** `JSON.stringify(service)`. */
-  readonly serviceJson: string;
-  /** A small number per distinct `serviceJson` (see `pairKey`). */
+  /** The end of its intents' id text after the peer's JSON: `,"service":${JSON.stringify(service)}}`. */
+  readonly serviceTail: string;
+  /** A small number per distinct service JSON (see `pairKey`). */
   readonly serviceId: number;
   readonly origins: SourceRef[];
 }
+
+const NO_PREFIX = { ingress: '', egress: '' } as const;
 
 /** The sides of one model, each built once (see `Side`). */
 class SideCache {
@@ -99,7 +104,10 @@ class SideCache {
         json: `{"kind":"segment","name":${nameJson}}`,
         id: this.#next++,
         peer: { kind: 'segment', name },
-        nameJson,
+        idPrefix: {
+          ingress: `{"direction":"ingress","segment":${nameJson},"peer":`,
+          egress: `{"direction":"egress","segment":${nameJson},"peer":`,
+        },
       };
       this.#segments.set(name, side);
     }
@@ -114,7 +122,15 @@ class SideCache {
       const e = this.#model.entities.get(name);
       if (!e) return undefined;
       const endpoint = entityEndpoint(e, keep);
-      side = { kind: 'external', endpoint, key, json: JSON.stringify(endpoint), id: this.#next++, peer: endpoint, nameJson: '' };
+      side = {
+        kind: 'external',
+        endpoint,
+        key,
+        json: JSON.stringify(endpoint),
+        id: this.#next++,
+        peer: endpoint,
+        idPrefix: NO_PREFIX,
+      };
       this.#sides.set(key, side);
     }
     return side;
@@ -287,7 +303,7 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
   // Every distinct service first (the stride of pairKey): its JSON text, id and label. The
   // model's matches are a few shared objects (parseService memoizes them), so this is one Map
   // lookup per flow rather than a JSON.stringify per flow.
-  type Svc = { readonly json: string; readonly id: number; readonly label: string };
+  type Svc = { readonly tail: string; readonly id: number; readonly label: string };
   const byObject = new Map<PortMatch, Svc>();
   const byJson = new Map<string, Svc>();
   const svcOf = (m: PortMatch): Svc => {
@@ -295,7 +311,7 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
     if (!svc) {
       const json = JSON.stringify(m);
       svc = byJson.get(json);
-      if (!svc) byJson.set(json, (svc = { json, id: byJson.size, label: serviceLabel(m) }));
+      if (!svc) byJson.set(json, (svc = { tail: `,"service":${json}}`, id: byJson.size, label: serviceLabel(m) }));
       byObject.set(m, svc);
     }
     return svc;
@@ -339,7 +355,7 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
             const origin: SourceRef = { pos: f.pos, label };
             if (existing) existing.origins.push(origin);
             else {
-              const flow = { src, dst, service: match, serviceJson: svc.json, serviceId: svc.id, origins: [origin] };
+              const flow = { src, dst, service: match, serviceTail: svc.tail, serviceId: svc.id, origins: [origin] };
               bySrc.set(key, flow);
               list.push(flow);
             }
@@ -494,9 +510,7 @@ function buildIntents(flows: readonly Flow[]): { rules: RuleIntent[]; peerJson: 
     origins: readonly SourceRef[],
   ) => {
     const rule: RuleIntent = {
-      id: shortHashOfJson(
-        `{"direction":"${direction}","segment":${segment.nameJson},"peer":${peer.json},"service":${f.serviceJson}}`,
-      ),
+      id: shortHashOfJson(segment.idPrefix[direction] + peer.json + f.serviceTail),
       direction,
       segment: segment.name,
       peer: peer.peer,
