@@ -334,7 +334,7 @@ class FastParser {
     }
     if (c === '{') {
       const entries: YEntry[] = [];
-      const seen = new Set<string>();
+      let seen: Set<string> | undefined;
       let q = this.#skipSpaces(p + 1, line);
       if (t[q] !== '}') {
         for (;;) {
@@ -342,8 +342,11 @@ class FastParser {
           const key = this.#key(q, line);
           const afterColon = this.#end;
           if (afterColon >= line.end || t[afterColon] !== ' ') bail();
-          if (seen.has(key)) bail();
-          seen.add(key);
+          // A one-line mapping has a few keys: a scan rather than a Set per mapping (one per
+          // flow), and a Set only past 8 keys (a long line must not make this quadratic).
+          if (entries.length === 8) seen = new Set(entries.map((e) => e.key));
+          if (seen ? seen.has(key) : entries.some((e) => e.key === key)) bail();
+          seen?.add(key);
           const value = this.#flowNode(this.#skipSpaces(afterColon, line), line, depth + 1);
           const after = this.#end;
           entries.push({ key, keyPos: this.#pos(keyStart), value });
