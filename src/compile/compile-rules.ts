@@ -696,10 +696,11 @@ function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, peer
   let segment = '',
     direction = '',
     middle = '';
-  // A few thousand rules per update (one native call per rule would cost more than the
-  // hashing), each rule as pieces of one join: a template per rule would build a cons-string
-  // tree per rule only for join to flatten it. Ids are hex: their JSON is the id in quotes.
-  const CHUNK = 2048;
+  // Some hundred rules per update (one native call per rule would cost more than the hashing,
+  // and a text past 128 KB is a large-object allocation, reclaimed only by a full GC rather than
+  // by the next scavenge), each rule as pieces of one join: a template per rule would build a
+  // cons-string tree per rule only for join to flatten it. Ids are hex: their JSON is the id in quotes.
+  const CHUNK = 512;
   for (let i = 0; i < rs.rules.length; i += CHUNK) {
     const parts: string[] = [];
     for (let j = i; j < Math.min(i + CHUNK, rs.rules.length); j++) {
