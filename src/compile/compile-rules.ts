@@ -53,18 +53,35 @@ import type {
 type Side = (
   | { readonly kind: 'segment'; readonly name: string }
   | { readonly kind: 'external'; readonly endpoint: Exclude<Endpoint, { kind: 'segment' }> }
-) & { readonly key: string; readonly json: string; readonly id: number };
+) & {
+  readonly key: string;
+  readonly json: string;
+  readonly id: number;
+  /**
+   * The peer an intent with this side as its other end carries: one object per side, shared by
+   * every such intent (a 10,000-segment model has 438,000 intents over ~20,000 sides, and each
+   * object kept to the end of the pipeline is GC work in every later phase).
+   */
+  readonly peer: Endpoint;
+  /**
+   * For a segment side, the start of the id text of its intents up to the peer's JSON
+   * (`{"direction":"ingress","segment":"web","peer":`), by direction; '' for an external side.
+   */
+  readonly idPrefix: { readonly ingress: string; readonly egress: string };
+};
 
 interface Flow {
   readonly src: Side;
   readonly dst: Side;
   readonly service: PortMatch;
-  /** `JSON.stringify(service)`. */
-  readonly serviceJson: string;
-  /** A small number per distinct `serviceJson` (see `pairKey`). */
+  /** The end of its intents' id text after the peer's JSON: `,"service":${JSON.stringify(service)}}`. */
+  readonly serviceTail: string;
+  /** A small number per distinct service JSON (see `pairKey`). */
   readonly serviceId: number;
   readonly origins: SourceRef[];
 }
+
+const NO_PREFIX = { ingress: '', egress: '' } as const;
 
 /** The sides of one model, each built once (see `Side`). */
 class SideCache {
@@ -79,12 +96,18 @@ class SideCache {
     let side = this.#segments.get(name);
     if (!side) {
       // The JSON of `{ kind: 'segment', name }`, the peer an intent between segments carries.
+      const nameJson = JSON.stringify(name);
       side = {
         kind: 'segment',
         name,
-        key: `s:${JSON.stringify(name)}`,
-        json: `{"kind":"segment","name":${JSON.stringify(name)}}`,
+        key: `s:${nameJson}`,
+        json: `{"kind":"segment","name":${nameJson}}`,
         id: this.#next++,
+        peer: { kind: 'segment', name },
+        idPrefix: {
+          ingress: `{"direction":"ingress","segment":${nameJson},"peer":`,
+          egress: `{"direction":"egress","segment":${nameJson},"peer":`,
+        },
       };
       this.#segments.set(name, side);
     }
@@ -99,7 +122,15 @@ class SideCache {
       const e = this.#model.entities.get(name);
       if (!e) return undefined;
       const endpoint = entityEndpoint(e, keep);
-      side = { kind: 'external', endpoint, key, json: JSON.stringify(endpoint), id: this.#next++ };
+      side = {
+        kind: 'external',
+        endpoint,
+        key,
+        json: JSON.stringify(endpoint),
+        id: this.#next++,
+        peer: endpoint,
+        idPrefix: NO_PREFIX,
+      };
       this.#sides.set(key, side);
     }
     return side;
@@ -268,21 +299,25 @@ function pairKey(side: Side, serviceId: number, stride: number): number {
 }
 
 /** Builds every flow of the model, merged by (source, destination, service). */
-function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]): { flows: Flow[]; stride: number } {
-  // Every service's JSON text and id first: the stride of pairKey.
-  const serviceIds = new Map<string, number>();
-  const servicesOf = new Map<FlowDef, { json: string[]; ids: number[] }>();
-  for (const seg of model.segments.values()) {
-    for (const f of seg.flows) {
-      const json = f.services.map(({ match }) => JSON.stringify(match));
-      servicesOf.set(f, {
-        json,
-        ids: json.map((j) => serviceIds.get(j) ?? serviceIds.set(j, serviceIds.size).size - 1),
-      });
+function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]): Flow[] {
+  // Every distinct service first (the stride of pairKey): its JSON text, id and label. The
+  // model's matches are a few shared objects (parseService memoizes them), so this is one Map
+  // lookup per flow rather than a JSON.stringify per flow.
+  type Svc = { readonly tail: string; readonly id: number; readonly label: string };
+  const byObject = new Map<PortMatch, Svc>();
+  const byJson = new Map<string, Svc>();
+  const svcOf = (m: PortMatch): Svc => {
+    let svc = byObject.get(m);
+    if (!svc) {
+      const json = JSON.stringify(m);
+      svc = byJson.get(json);
+      if (!svc) byJson.set(json, (svc = { tail: `,"service":${json}}`, id: byJson.size, label: serviceLabel(m) }));
+      byObject.set(m, svc);
     }
-  }
-  const stride = Math.max(1, serviceIds.size);
-  const serviceText: string[] = [];
+    return svc;
+  };
+  for (const seg of model.segments.values()) for (const f of seg.flows) for (const { match } of f.services) svcOf(match);
+  const stride = Math.max(1, byJson.size);
   // Merged by (source, destination, service): per source, by pairKey(destination, service).
   // `list` keeps the order flows were first written.
   const flows = new Map<Side, Map<number, Flow>>();
@@ -291,15 +326,17 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
   for (const seg of model.segments.values()) {
     const self = sides.segment(seg.name);
     for (const f of seg.flows) {
-      const { json: serviceJson, ids: serviceId } = servicesOf.get(f)!;
       for (const peer of f.peers) {
         for (const other of expandRef(peer.ref, sides)) {
-          for (const [i, { match }] of f.services.entries()) {
+          for (const { match } of f.services) {
+            const svc = svcOf(match);
             let src = f.direction === 'ingress' ? other : self;
             let dst = f.direction === 'ingress' ? self : other;
             const fam = icmpFamily(match);
             // flowLabel, with the service's text made once per distinct service (not once per flow).
-            const label = `${sideName(src)} -> ${sideName(dst)} ${(serviceText[serviceId[i]!] ??= serviceLabel(match))}`;
+            // Joined rather than concatenated: `+` makes a tree of cons strings (two more objects
+            // per label, kept with the RuleSet), `join` one flat string.
+            const label = [sideName(src), ' -> ', sideName(dst), ' ', svc.label].join('');
             if (fam && other.kind === 'external') {
               const narrowed = sides.entity(other.endpoint.entity, fam)!;
               if (narrowed.kind !== 'external' || !hasAddresses(narrowed.endpoint)) {
@@ -313,19 +350,12 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
             }
             let bySrc = flows.get(src);
             if (!bySrc) flows.set(src, (bySrc = new Map()));
-            const key = pairKey(dst, serviceId[i]!, stride);
+            const key = pairKey(dst, svc.id, stride);
             const existing = bySrc.get(key);
             const origin: SourceRef = { pos: f.pos, label };
             if (existing) existing.origins.push(origin);
             else {
-              const flow = {
-                src,
-                dst,
-                service: match,
-                serviceJson: serviceJson[i]!,
-                serviceId: serviceId[i]!,
-                origins: [origin],
-              };
+              const flow = { src, dst, service: match, serviceTail: svc.tail, serviceId: svc.id, origins: [origin] };
               bySrc.set(key, flow);
               list.push(flow);
             }
@@ -340,7 +370,7 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
       warning('icmp-family-mismatch', `flow ${d.label} is dropped: ${proto} addresses and the peer has none`, d.pos[0]),
     );
   }
-  return { flows: list, stride };
+  return list;
 }
 
 /**
@@ -453,86 +483,68 @@ function checkGuardrails(model: SegmentModel, sides: SideCache, flows: readonly 
 }
 
 /**
- * Emits the intents of the flows: both sides between segments, the segment's side with entities.
- * An intent's id is `shortHash({ direction, segment, peer, service })`; its JSON text is built
- * from the sides' and services' cached JSON (the same bytes `JSON.stringify` gives), used as the
- * merge key, and hashed once per distinct intent. `json[i]` is the text of `rules[i]` without its id.
+ * Emits the intents of the flows, sorted by (segment, direction, id): both sides between
+ * segments, the segment's side with entities.
+ *
+ * Nothing is merged here: buildFlows merged flows by (source, destination, service) and sides are
+ * canonical objects (SideCache), so no two flows give the same ingress intent (receiver, source,
+ * service), nor the same egress one. Each flow's origins are sorted once and shared by its two
+ * intents, and peers are the sides' shared objects (`Side.peer`): the RuleSet is kept
+ * until the end of the pipeline, and at 10,000 segments a per-intent copy of each was ~100 MB
+ * more for every later phase's GC to walk.
+ *
+ * An intent's id is `shortHash({ direction, segment, peer, service })`, hashed from a text built
+ * of the sides' and services' cached JSON (the same bytes `JSON.stringify` gives) and dropped at
+ * once; the digest builds it again (modelDigest) rather than keeping 438,000 texts alive.
  */
-function buildIntents(flows: readonly Flow[], stride: number): { rules: RuleIntent[]; json: string[] } {
-  type Pending = {
-    json: string;
-    direction: 'ingress' | 'egress';
-    segment: string;
-    peer: Endpoint;
-    service: PortMatch;
-    origins: SourceRef[];
-    rule?: RuleIntent;
-  };
-  // Merged by (direction, segment, peer, service): per direction and segment, by pairKey(peer,
-  // service). The JSON text is built once per distinct intent.
-  const index = { ingress: new Map<Side, Map<number, Pending>>(), egress: new Map<Side, Map<number, Pending>>() };
-  const out: Pending[] = [];
-  const add = (
+function buildIntents(flows: readonly Flow[]): { rules: RuleIntent[]; peerJson: string[] } {
+  // Per segment, its egress and its ingress intents apart ('egress' sorts first), so each list
+  // is sorted by id alone; beside each intent, its peer's JSON text (for the digest).
+  type List = { rules: RuleIntent[]; peerJson: string[] };
+  const bySegment = new Map<Side & { kind: 'segment' }, { egress: List; ingress: List }>();
+  const emit = (
     direction: 'ingress' | 'egress',
     segment: Side & { kind: 'segment' },
     peer: Side,
-    service: PortMatch,
-    serviceJson: string,
-    serviceId: number,
+    f: Flow,
     origins: readonly SourceRef[],
   ) => {
-    let bySegment = index[direction].get(segment);
-    if (!bySegment) index[direction].set(segment, (bySegment = new Map()));
-    const key = pairKey(peer, serviceId, stride);
-    const prev = bySegment.get(key);
-    if (prev) {
-      prev.origins.push(...origins);
-      return;
-    }
-    const json = `{"direction":"${direction}","segment":${JSON.stringify(segment.name)},"peer":${peer.json},"service":${serviceJson}}`;
-    const p: Pending = {
-      json,
+    const rule: RuleIntent = {
+      id: shortHashOfJson(segment.idPrefix[direction] + peer.json + f.serviceTail),
       direction,
       segment: segment.name,
-      peer: peer.kind === 'segment' ? { kind: 'segment', name: peer.name } : peer.endpoint,
-      service,
-      origins: [...origins],
+      peer: peer.peer,
+      service: f.service,
+      origins,
     };
-    bySegment.set(key, p);
-    out.push(p);
+    let group = bySegment.get(segment);
+    if (!group)
+      bySegment.set(segment, (group = { egress: { rules: [], peerJson: [] }, ingress: { rules: [], peerJson: [] } }));
+    group[direction].rules.push(rule);
+    group[direction].peerJson.push(peer.json);
   };
   for (const f of flows) {
-    if (f.dst.kind === 'segment') add('ingress', f.dst, f.src, f.service, f.serviceJson, f.serviceId, f.origins);
-    if (f.src.kind === 'segment') add('egress', f.src, f.dst, f.service, f.serviceJson, f.serviceId, f.origins);
+    // One origin (most flows): the flow's own array and SourceRef, positions the model's own.
+    const origins = f.origins.length === 1 ? f.origins : sortOrigins(f.origins);
+    if (f.dst.kind === 'segment') emit('ingress', f.dst, f.src, f, origins);
+    if (f.src.kind === 'segment') emit('egress', f.src, f.dst, f, origins);
   }
-  // Sorted by (segment, direction, id): segment names sorted once, then each segment's few
-  // intents, rather than one sort of all intents comparing segment names millions of times. Each
-  // intent keeps its JSON text beside it, for the digest (compileRules).
-  const bySegment = new Map<string, Pending[]>();
-  for (const r of out) {
-    r.rule = {
-      id: shortHashOfJson(r.json),
-      direction: r.direction,
-      segment: r.segment,
-      peer: r.peer,
-      service: r.service,
-      origins: sortOrigins(r.origins),
-    };
-    const group = bySegment.get(r.segment);
-    if (group) group.push(r);
-    else bySegment.set(r.segment, [r]);
-  }
+  // Segment names sorted once, then each segment's few intents (by index, keeping each beside
+  // its peer's text), rather than one sort of all intents comparing segment names millions of times.
   const rules: RuleIntent[] = [];
-  const json: string[] = [];
-  for (const name of [...bySegment.keys()].sort(compareStrings)) {
-    for (const x of bySegment
-      .get(name)!
-      .sort((a, b) => compareStrings(a.direction, b.direction) || compareStrings(a.rule!.id, b.rule!.id))) {
-      rules.push(x.rule!);
-      json.push(x.json);
+  const peerJson: string[] = [];
+  const put = (list: List) => {
+    const order = list.rules.map((_, i) => i).sort((i, j) => compareStrings(list.rules[i]!.id, list.rules[j]!.id));
+    for (const i of order) {
+      rules.push(list.rules[i]!);
+      peerJson.push(list.peerJson[i]!);
     }
+  };
+  for (const [, group] of [...bySegment].sort((x, y) => compareStrings(x[0].name, y[0].name))) {
+    put(group.egress);
+    put(group.ingress);
   }
-  return { rules, json };
+  return { rules, peerJson };
 }
 
 /** Renders guardrail denies for the clouds that have native deny rules (see GuardrailDeny). */
@@ -665,25 +677,44 @@ function segmentOverrides(s: SegmentSpec): Record<string, unknown> {
  *
  *   { formatVersion, name, targets, segments, rules: [{ id, direction, segment, peer, service }], denies }
  *
- * fed to the hash in pieces instead of as one text: at 10,000 segments that text is ~100 MB, built
- * from 438,000 fresh rule objects, only to be hashed. Each rule's piece is its intent's JSON text
- * (buildIntents: the same bytes `JSON.stringify` gives) with the id put first, so the bytes hashed
- * are exactly those of the whole text (test/compile/compile-rules.test.ts checks it against it).
+ * fed to the hash in pieces instead of as one text: at 10,000 segments that text is ~100 MB,
+ * built from 438,000 fresh rule objects, only to be hashed. Each rule's piece is built from the
+ * cached JSON of its segment, peer (`peerJson[i]` is that of `rs.rules[i]`, from buildIntents)
+ * and service, the same bytes `JSON.stringify` gives, so the bytes hashed are exactly those of
+ * the whole text (test/compile/compile-rules.test.ts checks it against it).
  */
-function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, ruleJson: readonly string[]): string {
+function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, peerJson: readonly string[]): string {
   const h = createHash('sha256');
   const targets = JSON.stringify(rs.targets.map(({ pos: _pos, ...t }) => t));
   const segments = JSON.stringify(rs.segments.map(({ pos: _pos, ...s }) => s));
   h.update(
     `{"formatVersion":${JSON.stringify(rs.formatVersion)},"name":${JSON.stringify(name)},"targets":${targets},"segments":${segments},"rules":[`,
   );
-  // A few thousand rules per update: one native call per rule would cost more than the hashing.
-  const CHUNK = 2048;
+  // Services are a few shared objects (parseService memoizes them): their text once each.
+  const serviceJson = new Map<PortMatch, string>();
+  // Rules come grouped by (segment, direction): the text between id and peer once per group.
+  let segment = '',
+    direction = '',
+    middle = '';
+  // Some hundred rules per update (one native call per rule would cost more than the hashing,
+  // and a text past 128 KB is a large-object allocation, reclaimed only by a full GC rather than
+  // by the next scavenge), each rule as pieces of one join: a template per rule would build a
+  // cons-string tree per rule only for join to flatten it. Ids are hex: their JSON is the id in quotes.
+  const CHUNK = 512;
   for (let i = 0; i < rs.rules.length; i += CHUNK) {
     const parts: string[] = [];
-    for (let j = i; j < Math.min(i + CHUNK, rs.rules.length); j++)
-      parts.push(`{"id":${JSON.stringify(rs.rules[j]!.id)},${ruleJson[j]!.slice(1)}`);
-    h.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
+    for (let j = i; j < Math.min(i + CHUNK, rs.rules.length); j++) {
+      const r = rs.rules[j]!;
+      let service = serviceJson.get(r.service);
+      if (service === undefined) serviceJson.set(r.service, (service = JSON.stringify(r.service)));
+      if (r.segment !== segment || r.direction !== direction || middle === '') {
+        segment = r.segment;
+        direction = r.direction;
+        middle = `","direction":"${direction}","segment":${JSON.stringify(segment)},"peer":`;
+      }
+      parts.push(j === 0 ? '{"id":"' : ',{"id":"', r.id, middle, peerJson[j]!, ',"service":', service, '}');
+    }
+    h.update(parts.join(''));
   }
   h.update(`],"denies":${JSON.stringify(rs.denies.map(({ origins: _o, ...d }) => d))}}`);
   return h.digest('hex');
@@ -697,7 +728,7 @@ function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, rule
 export function compileRules(model: SegmentModel): Result<RuleSet> {
   const diags: Diagnostic[] = [];
   const sides = new SideCache(model);
-  const { flows, stride } = buildFlows(model, sides, diags);
+  const flows = buildFlows(model, sides, diags);
   checkGuardrails(model, sides, flows, diags);
   if (hasErrors(diags)) return { ok: false, diagnostics: diags };
 
@@ -710,14 +741,14 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
       ...segmentOverrides(s),
     }))
     .sort((a, b) => compareStrings(a.name, b.name));
-  const { rules, json: ruleJson } = buildIntents(flows, stride);
+  const { rules, peerJson } = buildIntents(flows);
   const denies = buildDenies(model);
   const onlys = buildOnlys(model);
   const entities: CidrEntitySpec[] = [...model.entities.values()]
     .flatMap((e) => (e.kind === 'cidrs' && !e.builtin ? [{ name: e.name, ipv4: [...e.ipv4], ipv6: [...e.ipv6] }] : []))
     .sort((a, b) => compareStrings(a.name, b.name));
   const body = { formatVersion: 1 as const, targets, segments, rules, denies };
-  const digest = modelDigest(body, model.name, ruleJson);
+  const digest = modelDigest(body, model.name, peerJson);
   return {
     ok: true,
     value: {

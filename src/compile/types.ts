@@ -104,7 +104,12 @@ export type Endpoint =
   /** A per-cloud entity; a cloud it has no binding for is a validation error when a target uses it. */
   | ({ readonly kind: 'cloud'; readonly entity: string } & CloudBindings);
 
-/** One side of an allowed flow, carried by one segment's cloud object. */
+/**
+ * One side of an allowed flow, carried by one segment's cloud object. Intents share objects
+ * (compileRules): every intent with the same peer holds the same `peer` object, and the two
+ * sides of one flow the same `origins` array. Read-only, like the whole RuleSet: copy before
+ * changing anything.
+ */
 export interface RuleIntent {
   /** Stable id derived from content (direction, segment, peer, service): same model, same id. */
   readonly id: string;

@@ -17,6 +17,16 @@ import type { YEntry, YNode } from './load.js';
  * that both paths give identical trees.
  */
 
+/**
+ * An array built by `push` with its spare capacity dropped. V8 grows an array's store from 0 to
+ * 17 slots on the first push, so the typical two-entry `{ from: a, ports: [b] }` keeps 15 empty
+ * slots (120 bytes) per mapping and per list: ~90 MB of a 10,000-segment model's tree, which lives
+ * through validation and is walked by every GC until then. `slice` copies into an exact-size store.
+ */
+function fit<T>(items: T[]): T[] {
+  return items.slice();
+}
+
 /** Thrown (and caught in parseFastYaml) when the text leaves the subset. */
 class NotSimple extends Error {}
 const bail = (): never => {
@@ -34,6 +44,8 @@ const NUMBER_RES = [
   /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
   /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
 ];
+/** The letters a null, boolean or number of the core schema can start with (see resolvePlain). */
+const PLAIN_TAG_STARTS = 'nNtTfF';
 /** The only numbers the fast path resolves itself (anything else numeric goes to the general path). */
 const SIMPLE_INT_RE = /^(?:0|[1-9][0-9]{0,14})$/;
 /** Characters that make the whole text leave the subset. */
@@ -63,8 +75,10 @@ const INDICATORS = new Set([
 /** ASCII codes that end or leave a plain scalar inside a flow collection (1 = look closer). */
 const FLOW_PLAIN_STOP = new Uint8Array(128);
 for (const ch of ',]}:#[{"\'') FLOW_PLAIN_STOP[ch.charCodeAt(0)] = 1;
-/** Characters of a plain mapping key. */
-const KEY_CHAR_RE = /[A-Za-z0-9_./-]/;
+/** Characters of a plain mapping key (`[A-Za-z0-9_./-]`), by ASCII code: a table, as it is asked once per character. */
+const KEY_CHAR = new Uint8Array(128);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-') KEY_CHAR[ch.charCodeAt(0)] = 1;
+const isKeyChar = (code: number): boolean => code < 128 && KEY_CHAR[code] === 1;
 
 /**
  * Drops trailing ASCII spaces only. YAML's white space is space and tab (tabs leave the subset),
@@ -79,6 +93,10 @@ function trimSpaces(s: string): string {
 }
 
 function resolvePlain(s: string): string | number | boolean | null {
+  // Every tag but `str` needs the text to be empty or start with one of `~nNtTfF0-9+-.`: other
+  // texts (segment names, `tcp/443`) skip the regular expressions.
+  const c = s.charCodeAt(0);
+  if (((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) && !PLAIN_TAG_STARTS.includes(s[0]!)) return s;
   if (NULL_RE.test(s)) return null;
   if (BOOL_RE.test(s)) return s[0] === 't' || s[0] === 'T';
   if (SIMPLE_INT_RE.test(s)) return Number(s);
@@ -204,7 +222,7 @@ class FastParser {
       }
       entries.push({ key, keyPos: this.#pos(keyStart), value });
     }
-    return { kind: 'map', pos: this.#pos(mapStart), entries };
+    return { kind: 'map', pos: this.#pos(mapStart), entries: fit(entries) };
   }
 
   #blockSeq(indent: number, depth: number): YNode {
@@ -233,7 +251,7 @@ class FastParser {
         items.push(this.#inline(p, line, depth + 1));
       }
     }
-    return { kind: 'seq', pos: this.#pos(seqStart), items };
+    return { kind: 'seq', pos: this.#pos(seqStart), items: fit(items) };
   }
 
   /** A mapping key at `p` (plain or quoted), the offset after its ':' in #end; bails when it is not one. */
@@ -246,7 +264,7 @@ class FastParser {
       p = this.#end;
     } else {
       const start = p;
-      while (p < line.end && KEY_CHAR_RE.test(t[p]!)) p++;
+      while (p < line.end && isKeyChar(t.charCodeAt(p))) p++;
       if (p === start || INDICATORS.has(t[start]!)) bail();
       key = String(resolvePlain(t.slice(start, p)));
     }
@@ -265,7 +283,7 @@ class FastParser {
       return close > 0 && close < line.end && t[close + 1] === ':';
     }
     let q = p;
-    while (q < line.end && KEY_CHAR_RE.test(t[q]!)) q++;
+    while (q < line.end && isKeyChar(t.charCodeAt(q))) q++;
     return q > p && t[q] === ':' && (q + 1 === line.end || t[q + 1] === ' ');
   }
 
@@ -316,7 +334,7 @@ class FastParser {
     }
     if (c === '{') {
       const entries: YEntry[] = [];
-      const seen = new Set<string>();
+      let seen: Set<string> | undefined;
       let q = this.#skipSpaces(p + 1, line);
       if (t[q] !== '}') {
         for (;;) {
@@ -324,8 +342,11 @@ class FastParser {
           const key = this.#key(q, line);
           const afterColon = this.#end;
           if (afterColon >= line.end || t[afterColon] !== ' ') bail();
-          if (seen.has(key)) bail();
-          seen.add(key);
+          // A one-line mapping has a few keys: a scan rather than a Set per mapping (one per
+          // flow), and a Set only past 8 keys (a long line must not make this quadratic).
+          if (entries.length === 8) seen = new Set(entries.map((e) => e.key));
+          if (seen ? seen.has(key) : entries.some((e) => e.key === key)) bail();
+          seen?.add(key);
           const value = this.#flowNode(this.#skipSpaces(afterColon, line), line, depth + 1);
           const after = this.#end;
           entries.push({ key, keyPos: this.#pos(keyStart), value });
@@ -340,7 +361,7 @@ class FastParser {
         }
       }
       this.#end = q + 1;
-      return { kind: 'map', pos: this.#pos(p), entries };
+      return { kind: 'map', pos: this.#pos(p), entries: fit(entries) };
     }
     if (c === '[') {
       const items: YNode[] = [];
@@ -361,7 +382,7 @@ class FastParser {
         }
       }
       this.#end = q + 1;
-      return { kind: 'seq', pos: this.#pos(p), items };
+      return { kind: 'seq', pos: this.#pos(p), items: fit(items) };
     }
     // A plain scalar in a flow collection: up to ',', ']' or '}'.
     if (p >= line.end || INDICATORS.has(c!)) bail();

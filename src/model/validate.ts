@@ -104,6 +104,12 @@ const strOf = (n: YNode | undefined): string | undefined => (isStr(n) ? n.value 
 const itemsOf = (n: YNode | undefined): readonly YNode[] =>
   n === undefined ? [] : n.kind === 'seq' ? n.items : n.kind === 'scalar' && n.value === null ? [] : [n];
 const mapEntries = (n: YNode | undefined): readonly YEntry[] => (n?.kind === 'map' ? n.entries : []);
+/**
+ * An array built by `push`, copied into an exact-size store: V8 gives an array 17 slots on its
+ * first push, and a model keeps two small lists per flow (peers, services) to the end of the
+ * pipeline (~60 MB of empty slots at 10,000 segments).
+ */
+const fit = <T>(items: T[]): T[] => items.slice();
 
 /** Validates a loaded model (root file and includes) into a SegmentModel. */
 export function validateModel(loaded: LoadedModel): Result<SegmentModel> {
@@ -322,7 +328,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
           diags.push(error('empty-list', `"${peerKey}" is empty: name at least one peer`, peersNode.pos));
         const portsNode = entry(item, 'ports')?.value;
         const svc = expandPorts(portsNode, services, diags);
-        flows.push({ direction, peers, services: svc, pos: item.pos });
+        flows.push({ direction, peers: fit(peers), services: fit(svc), pos: item.pos });
       }
     }
     const tier = tierOf.get(def.name)?.tier;
@@ -331,7 +337,7 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
       pos: def.pos,
       ...(tier !== undefined ? { tier } : {}),
       ...segmentOverrides(def.name, def.node, diags),
-      flows,
+      flows: fit(flows),
     } as SegmentDef);
     if (name !== undefined && nameLimit && name.length + 1 + def.name.length > nameLimit.max) {
       diags.push(
@@ -772,10 +778,14 @@ function makeResolver(
   isPack = false,
   broken: ReadonlySet<string> = new Set(),
 ): Resolver {
+  const segmentRefs = new Map<string, PeerRef & { kind: 'segment' }>();
   return (node, role) => {
     const raw = strOf(node);
     if (raw === undefined) return undefined; // schema
     const text = raw.trim();
+    // A name already resolved to a segment resolves the same way in any role (no diagnostic).
+    const known = segmentRefs.get(text);
+    if (known) return known;
     if (text.startsWith('tier:')) {
       const t = text.slice(5);
       const tier = tiers.get(t);
@@ -799,7 +809,13 @@ function makeResolver(
       );
       return undefined;
     }
-    if (isSeg) return { kind: 'segment', name: text };
+    if (isSeg) {
+      // One reference object per segment name, shared by every flow naming it (PeerRefs are
+      // read-only): a large model names each segment ~20 times.
+      let ref = segmentRefs.get(text);
+      if (!ref) segmentRefs.set(text, (ref = { kind: 'segment', name: text }));
+      return ref;
+    }
     if (ent) {
       if (ent.kind === 'fqdns' && role === 'source') {
         diags.push(

@@ -132,6 +132,34 @@ describe('compileRules', () => {
     ]);
   });
 
+  // The RuleSet lives until the end of the pipeline (render, diff, plan): per-intent copies of
+  // the same peer or origins were most of its memory at estate scale (issue 11).
+  it('shares one peer object per side and one origins array per flow between intents', async () => {
+    const rs = await compile(
+      'entities:\n  office: { cidrs: [203.0.113.0/24] }\nsegments:\n  a:\n    ingress: [{ from: office, ports: [tcp/22] }]\n  b:\n    ingress: [{ from: [a, office], ports: [tcp/443, tcp/80] }]\n  c:\n    ingress: [{ from: a, ports: [tcp/443] }]\n',
+    );
+    const find = (segment: string, direction: string, peer: string, service: string) =>
+      rs.rules.find(
+        (r) =>
+          r.segment === segment &&
+          r.direction === direction &&
+          formatEndpoint(r.peer) === peer &&
+          formatPortMatch(r.service) === service,
+      )!;
+    const toA = rs.rules.filter((r) => r.peer.kind === 'segment' && r.peer.name === 'a');
+    expect(toA).toHaveLength(3);
+    for (const r of toA) expect(r.peer).toBe(toA[0]!.peer);
+    const fromOffice = rs.rules.filter((r) => formatEndpoint(r.peer) === 'office');
+    expect(fromOffice).toHaveLength(3);
+    for (const r of fromOffice) expect(r.peer).toBe(fromOffice[0]!.peer);
+    // The two sides of one flow: the same origins (the same array, not a copy).
+    const ingress = find('b', 'ingress', 'a', 'tcp/443'),
+      egress = find('a', 'egress', 'b', 'tcp/443');
+    expect(ingress.origins).toEqual([{ pos: { file: 'm.yaml', line: 9, column: 15 }, label: 'a -> b tcp/443' }]);
+    expect(egress.origins).toBe(ingress.origins);
+    expect(find('a', 'egress', 'b', 'tcp/80').origins).not.toBe(ingress.origins);
+  });
+
   it('ids and digest depend on content only', async () => {
     const a = await compile('segments:\n  a:\n    ingress: [{ from: b, ports: [tcp/1] }]\n  b: {}\n');
     const b = await compile(

@@ -84,7 +84,14 @@ describe('fast YAML path', () => {
     ['empty values', 'a:\nb: 1\n'],
     ['empty item', '-\n- a\n'],
     ['duplicate keys', 'a: 1\na: 2\n'],
-    ['duplicate flow keys', 'a: { b: 1, b: 2 }\n'],
+    [
+      'duplicate flow keys',
+      'a: { b: 1, b: 2 }\n',
+      // Past 8 keys the fast path keeps a Set: duplicates before, at and after the switch.
+      'a: { k1: 1, k2: 2, k3: 3, k4: 4, k5: 5, k6: 6, k7: 7, k8: 8, k1: 9 }\n',
+      'a: { k1: 1, k2: 2, k3: 3, k4: 4, k5: 5, k6: 6, k7: 7, k8: 8, k9: 9, k10: 10, k9: 11 }\n',
+      'a: { k1: 1, k2: 2, k3: 3, k4: 4, k5: 5, k6: 6, k7: 7, k7: 8 }\n',
+    ],
     ['nested sequences', '- - a\n  - b\n'],
     ['multi-line plain scalar', 'a: b\n  c\n'],
     ['multi-line flow', 'a: { b: 1,\n  c: 2 }\n'],

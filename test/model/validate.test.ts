@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileFile } from '../../src/compile/index.js';
+import { compileFile, loadAndValidate } from '../../src/compile/index.js';
 import { formatPos, type Diagnostic } from '../../src/diagnostics.js';
 import { CASES, HEAD } from './rule-cases.js';
 import { writeFiles } from './write-model.js';
@@ -240,5 +240,21 @@ describe('mistakes that used to pass silently', () => {
       'g.yaml': 'bulkhead: 1\nignoreWarnings: [x]\n',
     });
     expect(codes(inc)).toEqual(['g.yaml:2:1 error include-content']);
+  });
+});
+
+// The model is kept while compiling (and often after): a large one names each segment ~20 times.
+describe('the validated model', () => {
+  it('has one reference object per segment name, shared by every flow naming it', async () => {
+    const dir = writeFiles({
+      'm.yaml': `${HEAD}segments:\n  a: {}\n  b:\n    ingress: [{ from: a, ports: [tcp/443] }, { from: [a], ports: [udp/53] }]\n  c:\n    ingress: [{ from: a, ports: [tcp/443] }]\n`,
+    });
+    const r = await loadAndValidate('m.yaml', { cwd: dir });
+    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+    const refs = [...r.value.segments.values()].flatMap((s) => s.flows.flatMap((f) => f.peers.map((p) => p.ref)));
+    expect(refs).toHaveLength(3);
+    expect(refs[0]).toEqual({ kind: 'segment', name: 'a' });
+    expect(refs[1]).toBe(refs[0]);
+    expect(refs[2]).toBe(refs[0]);
   });
 });
