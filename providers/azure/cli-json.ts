@@ -3,11 +3,13 @@ import type { Json, Resource } from '../../src/plan/types.js';
 import { appRuleToWire, asgId, ruleToWire, type AppRuleAttributes, type RuleAttributes } from './canonical.js';
 import { ownerTagMap } from '../kit/ownership.js';
 import { AZURE_TYPES, azureConfig } from './render.js';
+import { hasNsgMap } from './nsgs.js';
 
 /**
  * `bulkhead render --provider azure --json`: the desired objects in the shapes the az CLI prints,
  *
  *   { "nsg":  <az network nsg show>,                  (only the model's rules: render knows no others)
+ *     ("nsgs": [<az network nsg show>, …] instead, sorted by name, for a target with `nsgs`)
  *     "asgs": [<az network asg list item>, …],
  *     "ruleCollectionGroup": <az network firewall policy rule-collection-group show> }   (with FQDN egress)
  *
@@ -18,34 +20,39 @@ import { AZURE_TYPES, azureConfig } from './render.js';
 export function azureCliJson(resources: readonly Resource[], target: TargetSpec): Json {
   const cfg = azureConfig(target);
   const base = `/subscriptions/${cfg.subscription}/resourceGroups/${cfg.resourceGroup}/providers/Microsoft.Network`;
-  const nsg = resources.find((r) => r.type === AZURE_TYPES.nsg);
+  const nsgResources = resources.filter((r) => r.type === AZURE_TYPES.nsg);
   const asgs = resources.filter((r) => r.type === AZURE_TYPES.asg);
   const rcg = resources.find((r) => r.type === AZURE_TYPES.rcg);
-  const nsgId = `${base}/networkSecurityGroups/${cfg.nsg}`;
-  const rules = (nsg?.children ?? []).map((c) => {
-    const w = ruleToWire(c.key, c.attributes as RuleAttributes, cfg.subscription);
-    return {
-      ...w,
-      ...(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}),
-      ...(w.destinationPortRange !== undefined ? { destinationPortRanges: [] } : {}),
-      ...(w.sourceAddressPrefixes === undefined ? { sourceAddressPrefixes: [] } : {}),
-      ...(w.destinationAddressPrefixes === undefined ? { destinationAddressPrefixes: [] } : {}),
-      id: `${nsgId}/securityRules/${c.key}`,
-      resourceGroup: cfg.resourceGroup,
-      type: 'Microsoft.Network/networkSecurityGroups/securityRules',
-    };
-  });
-  const out: Record<string, Json> = {
-    nsg: JSON.parse(
+  const nsgJson = (nsg: Resource | undefined, name: string): Json => {
+    const nsgId = `${base}/networkSecurityGroups/${name}`;
+    const rules = (nsg?.children ?? []).map((c) => {
+      const w = ruleToWire(c.key, c.attributes as RuleAttributes, cfg.subscription);
+      return {
+        ...w,
+        ...(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}),
+        ...(w.destinationPortRange !== undefined ? { destinationPortRanges: [] } : {}),
+        ...(w.sourceAddressPrefixes === undefined ? { sourceAddressPrefixes: [] } : {}),
+        ...(w.destinationAddressPrefixes === undefined ? { destinationAddressPrefixes: [] } : {}),
+        id: `${nsgId}/securityRules/${c.key}`,
+        resourceGroup: cfg.resourceGroup,
+        type: 'Microsoft.Network/networkSecurityGroups/securityRules',
+      };
+    });
+    return JSON.parse(
       JSON.stringify({
         id: nsgId,
         location: cfg.location,
-        name: cfg.nsg,
+        name,
         resourceGroup: cfg.resourceGroup,
         securityRules: rules,
         type: 'Microsoft.Network/networkSecurityGroups',
       }),
-    ) as Json,
+    ) as Json;
+  };
+  const out: Record<string, Json> = {
+    ...(hasNsgMap(cfg)
+      ? { nsgs: nsgResources.map((n) => nsgJson(n, n.name)) }
+      : { nsg: nsgJson(nsgResources[0], cfg.nsg ?? '') }),
     asgs: asgs.map((a) => ({
       id: asgId(cfg.subscription, `asg:${cfg.resourceGroup}/${a.name}`),
       location: cfg.location,

@@ -26,6 +26,7 @@ import {
   RULE_COLLECTION_GROUP_PRIORITY,
   RULE_COLLECTION_PRIORITY,
 } from './limits.js';
+import { hasNsgMap, nsgOfSegments, targetNsgs } from './nsgs.js';
 
 /**
  * Render (pure): a RuleSet → the desired Azure objects of one target.
@@ -88,6 +89,8 @@ const RULE_KINDS = ['in', 'out', 'deny', 'allow'] as const;
 
 /** A rule as laid out before priorities are placed. */
 interface LaidOutRule {
+  /** The NSG that carries it (the target's one `nsg`, or the NSG of the rule's segment). */
+  readonly nsg: string;
   readonly name: string;
   readonly band: 'deny' | 'allow' | 'fixed';
   readonly fixed?: number;
@@ -104,11 +107,16 @@ interface LaidOutAppRule {
   readonly origins: readonly SourceRef[];
 }
 
+/** A laid-out rule with its priority. */
+export type PlacedRule = LaidOutRule & { readonly priority: number };
+
 /** Everything render and validate need, computed once. */
 export interface AzureLayout {
   readonly asgs: readonly { readonly segment: string; readonly name: string; readonly pos: SourcePos }[];
-  /** NSG rules with their priorities, sorted by name. */
-  readonly rules: readonly (LaidOutRule & { readonly priority: number })[];
+  /** The target's NSGs (sorted by name), each with its rules and their priorities, sorted by name. */
+  readonly nsgs: readonly { readonly name: string; readonly rules: readonly PlacedRule[] }[];
+  /** Every NSG's rules, NSG after NSG (with one `nsg`: that NSG's rules). */
+  readonly rules: readonly PlacedRule[];
   readonly appRules: readonly LaidOutAppRule[];
   /** Things Azure cannot express, and exhausted priority bands. */
   readonly problems: readonly Diagnostic[];
@@ -217,6 +225,24 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   const model = rules.model.name;
   const rg = cfg.resourceGroup.toLowerCase();
   const problems: Diagnostic[] = [];
+  const nsgNames = targetNsgs(cfg);
+  const nsgOf = nsgOfSegments(cfg, rules.segments);
+  // A RuleSet that did not come through model validation may hold a segment no NSG lists.
+  const unplaced = new Set<string>();
+  const nsgOfSegment = (segment: string, pos: SourcePos | undefined): string | undefined => {
+    const n = nsgOf.get(segment);
+    if (n === undefined && !unplaced.has(segment)) {
+      unplaced.add(segment);
+      problems.push(
+        error(
+          'azure-nsgs-missing',
+          `segment ${segment} is in none of target ${target.name}'s nsgs, so its rules have no NSG: add it to the NSG on its subnet`,
+          pos,
+        ),
+      );
+    }
+    return n;
+  };
   const asgRefs = new Map<string, string>();
   const asgRefOf = (segment: string): string => {
     let ref = asgRefs.get(segment);
@@ -307,6 +333,9 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     if (intent.peer.kind === 'fqdns') layoutAppRule(intent, pos);
     const sides = peerSides(intent.peer, pos);
     if (!sides) continue;
+    // A segment's rules, inbound and outbound, live in the NSG on its subnet.
+    const nsg = nsgOfSegment(intent.segment, pos);
+    if (nsg === undefined) continue;
     const own = [asgRefOf(intent.segment)];
     const inbound = intent.direction === 'ingress';
     for (const side of sides) {
@@ -321,6 +350,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         side.suffix,
       ]);
       laid.push({
+        nsg,
         name,
         band: 'allow',
         attrs: nsgRuleContent(
@@ -398,8 +428,12 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       }
       for (const segment of protected_) {
         const own = segment === null ? ['*'] : [asgRefOf(segment)];
+        // A deny of every segment stands in every NSG; a segment's deny in its own.
+        const nsgs = segment === null ? nsgNames : [nsgOfSegment(segment, pos)].filter((n) => n !== undefined);
+        for (const nsg of nsgs)
         for (const side of sides) {
           laid.push({
+            nsg,
             name: ruleName([
               model,
               'deny',
@@ -429,6 +463,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
 
   // The default-deny pair and the load-balancer allow the inbound deny would otherwise hide.
   const fixed = (
+    nsg: string,
     name: string,
     priority: number,
     access: 'allow' | 'deny',
@@ -436,6 +471,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     source: string,
     text: string,
   ): LaidOutRule => ({
+    nsg,
     name: ruleName([model, name]),
     band: 'fixed',
     fixed: priority,
@@ -452,8 +488,10 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     origins: [],
     dependsOn: [],
   });
+  for (const nsg of nsgNames)
   laid.push(
     fixed(
+      nsg,
       'deny-all-in',
       DENY_ALL_PRIORITY,
       'deny',
@@ -462,6 +500,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       'default deny inbound (Azure allows all VNet traffic by default)',
     ),
     fixed(
+      nsg,
       'deny-all-out',
       DENY_ALL_PRIORITY,
       'deny',
@@ -470,6 +509,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       'default deny outbound (Azure allows VNet and Internet egress by default)',
     ),
     fixed(
+      nsg,
       'allow-azure-lb-in',
       LOAD_BALANCER_PRIORITY,
       'allow',
@@ -479,66 +519,74 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     ),
   );
 
-  // Priorities: per direction and band, hash-placed; with a live state, live priorities kept and
-  // every priority in use (kept owned rules, unowned rules) skipped.
+  // Priorities: per NSG, direction and band, hash-placed; with a live state, live priorities kept
+  // and every priority in use in that NSG (kept owned rules, unowned rules) skipped.
   const live = ctx.live ? livePriorities(ctx.live, target) : null;
-  const placed: (LaidOutRule & { priority: number })[] = [];
-  for (const direction of ['inbound', 'outbound'] as const) {
-    for (const band of ['deny', 'allow'] as const) {
-      const group = laid.filter((r) => r.attrs.direction === direction && r.band === band);
-      const range = band === 'deny' ? DENY_BAND : ALLOW_BAND;
-      const names = [...new Set(group.map((r) => r.name))];
-      // The kit's stable slots (providers/kit/slots.ts): a live rule keeps its priority, adding or
-      // removing one never moves another, new names hash-placed around every priority in use.
-      const plain = allocateSlots({ range, keys: names });
-      let slots = plain.kind === 'ok' ? plain.slots : null;
-      if (slots && live) {
-        const keep = new Map<string, number>();
-        for (const n of names) {
-          const p = live.owned.get(n.toLowerCase());
-          if (p && p.direction === direction) keep.set(n, p.priority);
+  const byNsg = new Map<string, LaidOutRule[]>(nsgNames.map((n) => [n, []]));
+  for (const r of laid) byNsg.get(r.nsg)!.push(r);
+  const nsgs = nsgNames.map((nsg) => ({ name: nsg, rules: placeNsg(nsg, byNsg.get(nsg)!) }));
+
+  function placeNsg(nsg: string, laidHere: readonly LaidOutRule[]): PlacedRule[] {
+    const liveHere = live?.get(nsg.toLowerCase()) ?? (live ? EMPTY_LIVE : null);
+    const placed: PlacedRule[] = [];
+    for (const direction of ['inbound', 'outbound'] as const) {
+      for (const band of ['deny', 'allow'] as const) {
+        const group = laidHere.filter((r) => r.attrs.direction === direction && r.band === band);
+        const range = band === 'deny' ? DENY_BAND : ALLOW_BAND;
+        const names = [...new Set(group.map((r) => r.name))];
+        // The kit's stable slots (providers/kit/slots.ts): a live rule keeps its priority, adding or
+        // removing one never moves another, new names hash-placed around every priority in use.
+        const plain = allocateSlots({ range, keys: names });
+        let slots = plain.kind === 'ok' ? plain.slots : null;
+        if (slots && liveHere) {
+          const keep = new Map<string, number>();
+          for (const n of names) {
+            const p = liveHere.owned.get(n.toLowerCase());
+            if (p && p.direction === direction) keep.set(n, p.priority);
+          }
+          // Only when the unowned rules leave too little room does placement fall back to the
+          // plain hash slots (the apply then stops at SecurityRuleConflict, naming the rule).
+          const kept = allocateSlots({ range, keys: names, live: keep, reserved: liveHere.reserved[direction] });
+          if (kept.kind === 'ok') slots = kept.slots;
         }
-        // Only when the unowned rules leave too little room does placement fall back to the
-        // plain hash slots (the apply then stops at SecurityRuleConflict, naming the rule).
-        const kept = allocateSlots({ range, keys: names, live: keep, reserved: live.reserved[direction] });
-        if (kept.kind === 'ok') slots = kept.slots;
+        if (!slots) {
+          problems.push(
+            error(
+              'azure-priority-exhausted',
+              `NSG ${nsg} (target ${target.name}): ${names.length} ${direction} ${band === 'deny' ? 'guardrail deny' : 'allow'} rules do not fit the ${range.to - range.from + 1} priorities ${range.from}-${range.to} Bulkhead uses for them (Azure priorities are 100-4096, unique per direction)`,
+              target.pos,
+            ),
+          );
+          continue;
+        }
+        for (const r of group) placed.push({ ...r, priority: slots.get(r.name)! });
       }
-      if (!slots) {
+      for (const r of laidHere.filter((x) => x.attrs.direction === direction && x.band === 'fixed'))
+        placed.push({ ...r, priority: r.fixed! });
+    }
+    placed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Two intents that sanitize to one name would collide in the NSG; keep the first, report the rest.
+    return placed.filter((r, i) => {
+      if (i > 0 && placed[i - 1]!.name === r.name) {
         problems.push(
           error(
-            'azure-priority-exhausted',
-            `NSG ${cfg.nsg} (target ${target.name}): ${names.length} ${direction} ${band === 'deny' ? 'guardrail deny' : 'allow'} rules do not fit the ${range.to - range.from + 1} priorities ${range.from}-${range.to} Bulkhead uses for them (Azure priorities are 100-4096, unique per direction)`,
-            target.pos,
+            'azure-rule-name-collision',
+            `two rules of target ${target.name} get the name ${r.name}; rename a segment or entity`,
+            r.pos,
           ),
         );
-        continue;
+        return false;
       }
-      for (const r of group) placed.push({ ...r, priority: slots.get(r.name)! });
-    }
-    for (const r of laid.filter((x) => x.attrs.direction === direction && x.band === 'fixed'))
-      placed.push({ ...r, priority: r.fixed! });
+      return true;
+    });
   }
-  placed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  // Two intents that sanitize to one name would collide in the NSG; keep the first, report the rest.
-  const unique = placed.filter((r, i) => {
-    if (i > 0 && placed[i - 1]!.name === r.name) {
-      problems.push(
-        error(
-          'azure-rule-name-collision',
-          `two rules of target ${target.name} get the name ${r.name}; rename a segment or entity`,
-          r.pos,
-        ),
-      );
-      return false;
-    }
-    return true;
-  });
 
   const asgs = rules.segments.map((s) => ({ segment: s.name, name: asgName(model, s.name), pos: s.pos }));
   appRules.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return {
     asgs,
-    rules: unique,
+    nsgs,
+    rules: nsgs.length === 1 ? nsgs[0]!.rules : nsgs.flatMap((n) => n.rules),
     appRules: appRules.filter((r, i) => i === 0 || appRules[i - 1]!.name !== r.name),
     problems,
   };
@@ -552,40 +600,70 @@ export interface ReservedPriorities {
 
 /**
  * The `reserved` facts of an Azure state: `{ nsgPriorities: { inbound: number[], outbound: number[] } }`,
- * the sorted priorities of the NSG's unowned rules. Built by read, consumed by render.
+ * the sorted priorities of the NSG's unowned rules; with `nsgs`, one such entry per NSG
+ * (lower-case name) under `nsgPrioritiesByNsg`. Built by read, consumed by render.
  */
 export function reservedJson(unowned: readonly { readonly direction: string; readonly priority: number }[]): Json {
-  const of = (d: string) =>
-    [...new Set(unowned.filter((r) => r.direction === d).map((r) => r.priority))].sort((a, b) => a - b);
-  return { nsgPriorities: { inbound: of('inbound'), outbound: of('outbound') } };
+  return { nsgPriorities: prioritiesJson(unowned) };
 }
 
-/** Parses what `reservedJson` wrote (tolerant: anything else reserves nothing). */
-export function reservedPriorities(reserved: Json | undefined): ReservedPriorities {
+/** `reservedJson` for several NSGs: NSG name → its unowned rules. */
+export function reservedJsonByNsg(
+  unowned: ReadonlyMap<string, readonly { readonly direction: string; readonly priority: number }[]>,
+): Json {
+  const byNsg: { [k: string]: Json } = {};
+  for (const name of [...unowned.keys()].sort()) byNsg[name.toLowerCase()] = prioritiesJson(unowned.get(name)!);
+  return { nsgPrioritiesByNsg: byNsg };
+}
+
+function prioritiesJson(unowned: readonly { readonly direction: string; readonly priority: number }[]): Json {
+  const of = (d: string) =>
+    [...new Set(unowned.filter((r) => r.direction === d).map((r) => r.priority))].sort((a, b) => a - b);
+  return { inbound: of('inbound'), outbound: of('outbound') };
+}
+
+/**
+ * Parses what `reservedJson` (no `nsg`) or `reservedJsonByNsg` (the NSG named `nsg`) wrote
+ * (tolerant: anything else reserves nothing).
+ */
+export function reservedPriorities(reserved: Json | undefined, nsg?: string): ReservedPriorities {
+  const obj = (v: Json | undefined): { readonly [k: string]: Json } | undefined =>
+    v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v)
+      ? (v as { readonly [k: string]: Json })
+      : undefined;
+  const root = obj(reserved);
+  const np = nsg === undefined ? obj(root?.['nsgPriorities']) : obj(obj(root?.['nsgPrioritiesByNsg'])?.[nsg.toLowerCase()]);
   const get = (d: 'inbound' | 'outbound'): Set<number> => {
-    if (reserved === null || typeof reserved !== 'object' || Array.isArray(reserved)) return new Set();
-    const np = (reserved as { readonly [k: string]: Json })['nsgPriorities'];
-    if (np === null || np === undefined || typeof np !== 'object' || Array.isArray(np)) return new Set();
-    const list = (np as { readonly [k: string]: Json })[d];
+    const list = np?.[d];
     return new Set(Array.isArray(list) ? list.filter((x): x is number => typeof x === 'number') : []);
   };
   return { inbound: get('inbound'), outbound: get('outbound') };
 }
 
-/** From a read state: the owned rules' live priorities (by lower-case name) and the reserved ones. */
-function livePriorities(
-  state: ProviderState,
-  target: TargetSpec,
-): { owned: Map<string, { direction: string; priority: number }>; reserved: ReservedPriorities } {
+/** What read found in one NSG: its owned rules' live priorities (by lower-case name) and the reserved ones. */
+interface LiveNsg {
+  readonly owned: ReadonlyMap<string, { direction: string; priority: number }>;
+  readonly reserved: ReservedPriorities;
+}
+
+const EMPTY_LIVE: LiveNsg = { owned: new Map(), reserved: { inbound: new Set(), outbound: new Set() } };
+
+/** From a read state, per NSG (lower-case name): the owned rules' live priorities and the reserved ones. */
+function livePriorities(state: ProviderState, target: TargetSpec): Map<string, LiveNsg> {
   const cfg = azureConfig(target);
-  const owned = new Map<string, { direction: string; priority: number }>();
-  const nsg = state.resources.find((r) => r.type === AZURE_TYPES.nsg && r.name.toLowerCase() === cfg.nsg.toLowerCase());
-  for (const c of nsg?.children ?? []) {
-    const { direction, priority } = c.attributes;
-    if (typeof direction === 'string' && typeof priority === 'number')
-      owned.set(c.key.toLowerCase(), { direction, priority });
+  const out = new Map<string, LiveNsg>();
+  for (const nsgName of targetNsgs(cfg)) {
+    const key = nsgName.toLowerCase();
+    const owned = new Map<string, { direction: string; priority: number }>();
+    const nsg = state.resources.find((r) => r.type === AZURE_TYPES.nsg && r.name.toLowerCase() === key);
+    for (const c of nsg?.children ?? []) {
+      const { direction, priority } = c.attributes;
+      if (typeof direction === 'string' && typeof priority === 'number')
+        owned.set(c.key.toLowerCase(), { direction, priority });
+    }
+    out.set(key, { owned, reserved: reservedPriorities(state.reserved, hasNsgMap(cfg) ? nsgName : undefined) });
   }
-  return { owned, reserved: reservedPriorities(state.reserved) };
+  return out;
 }
 
 function shortAddr(v: string): string {
@@ -628,26 +706,28 @@ export function renderAzure(
       forceNew: ['location'],
     });
   }
-  const children: Child[] = layout.rules.map((r) => {
-    const attributes: RuleAttributes = { ...r.attrs, priority: r.priority };
-    return {
-      key: r.name,
-      summary: ruleSummary(attributes),
-      attributes,
-      ...(r.origins.length > 0 ? { origins: r.origins } : {}),
-      ...(r.dependsOn.length > 0 ? { dependsOn: r.dependsOn } : {}),
-      ...(r.attrs.access === 'allow' ? { widens: true } : {}),
-    };
-  });
-  out.push({
-    address: `${target.name}.${AZURE_TYPES.nsg}.${cfg.nsg}`,
-    target: target.name,
-    type: AZURE_TYPES.nsg,
-    name: cfg.nsg,
-    // The model whose rules (name prefix `<model>-`) this NSG carries: the applier keeps every other rule.
-    attributes: { model },
-    children,
-  });
+  for (const nsg of layout.nsgs) {
+    const children: Child[] = nsg.rules.map((r) => {
+      const attributes: RuleAttributes = { ...r.attrs, priority: r.priority };
+      return {
+        key: r.name,
+        summary: ruleSummary(attributes),
+        attributes,
+        ...(r.origins.length > 0 ? { origins: r.origins } : {}),
+        ...(r.dependsOn.length > 0 ? { dependsOn: r.dependsOn } : {}),
+        ...(r.attrs.access === 'allow' ? { widens: true } : {}),
+      };
+    });
+    out.push({
+      address: `${target.name}.${AZURE_TYPES.nsg}.${nsg.name}`,
+      target: target.name,
+      type: AZURE_TYPES.nsg,
+      name: nsg.name,
+      // The model whose rules (name prefix `<model>-`) this NSG carries: the applier keeps every other rule.
+      attributes: { model },
+      children,
+    });
+  }
   if (cfg.firewallPolicy && layout.appRules.length > 0) {
     const name = ruleCollectionGroupName(model);
     out.push({
