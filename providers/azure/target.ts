@@ -284,7 +284,8 @@ function checkNsgs(config: AzureTargetConfig, ctx: TargetCheckContext): Diagnost
     });
   }
   const missing = [...ctx.segments.keys()].filter((s) => !placed.has(s)).sort();
-  if (missing.length > 0) {
+  // An unknown item is most often a misspelt segment: its error says so, and "in none" would repeat it.
+  if (missing.length > 0 && !out.some((d) => d.code === 'unknown-reference')) {
     const shown = missing.length <= 5 ? missing.join(', ') : `${missing.slice(0, 5).join(', ')} and ${missing.length - 5} more`;
     out.push(
       error(
