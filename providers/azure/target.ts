@@ -184,8 +184,12 @@ function nsgsSummary(names: readonly string[]): string {
   return `${sorted.length} NSGs (${shown})`;
 }
 
-/** Where each `nsgs` list item is written (NSG → item positions), for checkTarget's messages. */
-type NsgItemPositions = ReadonlyMap<string, readonly SourcePos[]>;
+/**
+ * Where an `nsgs` list item is written, for checkTarget's messages. Looked up only for a message:
+ * finding a key of a mapping is a scan of its keys, and 5,000 NSGs × 10,000 items of them ahead of
+ * time would be quadratic.
+ */
+type NsgItemPositions = (nsg: string, index: number) => SourcePos;
 
 /**
  * The item positions of a parsed config's `nsgs`: kept beside the config, not in it, so the
@@ -201,7 +205,6 @@ function parseNsgs(
   const v = c.value('nsgs');
   if (v === undefined || v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
   const map: Record<string, readonly string[]> = {};
-  const positions = new Map<string, SourcePos[]>();
   const seen = new Map<string, string>();
   for (const [name, list] of Object.entries(v as Record<string, unknown>)) {
     if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string' && x !== ''))
@@ -220,12 +223,8 @@ function parseNsgs(
     }
     seen.set(name.toLowerCase(), name);
     map[name] = [...(list as string[])];
-    positions.set(
-      name,
-      (list as string[]).map((_, i) => c.posAt?.(['nsgs', name, i]) ?? c.pos('nsgs')),
-    );
   }
-  return { map, positions };
+  return { map, positions: (nsg, i) => c.posAt?.(['nsgs', nsg, i]) ?? c.pos('nsgs') };
 }
 
 /**
@@ -237,18 +236,18 @@ function checkNsgs(config: AzureTargetConfig, ctx: TargetCheckContext): Diagnost
   if (config.nsgs === undefined) return [];
   const out: Diagnostic[] = [];
   const positions = NSG_ITEM_POSITIONS.get(config);
-  const placed = new Map<string, { nsg: string; pos: SourcePos }>();
+  const placed = new Map<string, { nsg: string; index: number }>();
   const candidates = [...ctx.segments.keys(), ...[...ctx.tiers.keys()].map((t) => `${TIER_PREFIX}${t}`)];
   for (const nsg of Object.keys(config.nsgs)) {
     config.nsgs[nsg]!.forEach((item, i) => {
-      const pos = positions?.get(nsg)?.[i] ?? ctx.pos;
+      const pos = () => positions?.(nsg, i) ?? ctx.pos;
       const bare = !item.startsWith(TIER_PREFIX);
       if (bare && ctx.segments.has(item) && ctx.tiers.has(item)) {
         out.push(
           error(
             'azure-nsgs-ambiguous',
             `target ${ctx.name}: NSG ${nsg} lists "${item}", which is both a segment and a tier: write "${item}" only for the segment and "${TIER_PREFIX}${item}" for the tier`,
-            pos,
+            pos(),
           ),
         );
         return;
@@ -263,21 +262,21 @@ function checkNsgs(config: AzureTargetConfig, ctx: TargetCheckContext): Diagnost
           error(
             'unknown-reference',
             `target ${ctx.name}: NSG ${nsg} lists "${item}", which is not a segment or tier of the model${hint}`,
-            pos,
+            pos(),
           ),
         );
         return;
       }
       for (const s of m.segments) {
         const prev = placed.get(s);
-        if (prev === undefined) placed.set(s, { nsg, pos });
+        if (prev === undefined) placed.set(s, { nsg, index: i });
         else if (prev.nsg !== nsg)
           out.push(
             error(
               'azure-nsgs-twice',
               `target ${ctx.name}: segment ${s} is in NSG ${prev.nsg} and in NSG ${nsg}; a segment's rules live in one NSG (the one on its subnet)`,
-              pos,
-              [{ message: `segment ${s} in NSG ${prev.nsg}`, pos: prev.pos }],
+              pos(),
+              [{ message: `segment ${s} in NSG ${prev.nsg}`, pos: positions?.(prev.nsg, prev.index) ?? ctx.pos }],
             ),
           );
       }
@@ -291,7 +290,7 @@ function checkNsgs(config: AzureTargetConfig, ctx: TargetCheckContext): Diagnost
       error(
         'azure-nsgs-missing',
         `target ${ctx.name}: ${missing.length === 1 ? 'segment' : `${missing.length} segments`} ${shown} ${missing.length === 1 ? 'is' : 'are'} in none of its nsgs: add ${missing.length === 1 ? 'it' : 'each'} to the NSG on ${missing.length === 1 ? 'its' : 'their'} subnet`,
-        positions !== undefined ? (positions.values().next().value?.[0] ?? ctx.pos) : ctx.pos,
+        positions?.(Object.keys(config.nsgs)[0]!, 0) ?? ctx.pos,
         missing.slice(0, 5).flatMap((s) => {
           const p = ctx.segments.get(s);
           return p ? [{ message: `segment ${s}`, pos: p }] : [];
