@@ -105,7 +105,7 @@ interface LaidOutRule {
   priority: number;
   readonly origins: readonly SourceRef[];
   readonly dependsOn: readonly string[];
-  readonly pos?: SourcePos;
+  readonly pos: SourcePos | undefined;
 }
 
 /** An application rule of the rule collection group. */
@@ -136,7 +136,16 @@ function sanitize(s: string): string {
 
 /** A rule name ≤ 80 characters: long names keep a readable head and get a hash tail (still unique). */
 export function ruleName(parts: readonly string[]): string {
-  const full = sanitize(parts.filter((p) => p !== '').join('-'));
+  return ruleNameOf(parts.filter((p) => p !== '').join('-'));
+}
+
+/**
+ * `ruleName` of parts already joined with `-` (none empty): the render's hot path builds the text
+ * with a template instead of two arrays per rule. Sanitizing the joined text equals joining the
+ * sanitized parts, since `-` is a valid character.
+ */
+function ruleNameOf(joined: string): string {
+  const full = sanitize(joined);
   if (full.length <= NAME_MAX) return full;
   const tail = createHash('sha256').update(full).digest('hex').slice(0, 8);
   return `${full.slice(0, NAME_MAX - 9).replace(/[.-]+$/, '')}-${tail}`;
@@ -409,15 +418,15 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     const inbound = intent.direction === 'ingress';
     for (const side of sides) {
       const peerName = intent.peer.kind === 'segment' ? intent.peer.name : intent.peer.entity;
-      const name = ruleName([
-        model,
-        inbound ? 'in' : 'out',
-        intent.segment,
-        inbound ? 'from' : 'to',
-        peerName,
-        serviceLabel(intent.service),
-        side.suffix,
-      ]);
+      // ruleName([model, in|out, segment, from|to, peer, service, suffix]) without the arrays (only
+      // the suffix can be empty; a model's name never is once it compiles, but stay exact if so).
+      const label = serviceLabel(intent.service);
+      const name =
+        model === ''
+          ? ruleName([model, inbound ? 'in' : 'out', intent.segment, inbound ? 'from' : 'to', peerName, label, side.suffix])
+          : ruleNameOf(
+              `${model}-${inbound ? 'in' : 'out'}-${intent.segment}-${inbound ? 'from' : 'to'}-${peerName}-${label}${side.suffix === '' ? '' : `-${side.suffix}`}`,
+            );
       laid.push({
         nsg,
         name,
@@ -432,7 +441,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         ),
         origins: intent.origins,
         dependsOn: dependsOnAsgs(intent.segment, side.asg || undefined),
-        ...(pos ? { pos } : {}),
+        pos,
         priority: 0,
       });
     }
@@ -524,7 +533,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
             ),
             origins: deny.origins,
             dependsOn: dependsOnAsgs(segment || null, side.asg || undefined),
-            ...(pos ? { pos } : {}),
+            pos,
             priority: 0,
           });
         }
@@ -559,6 +568,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     },
     origins: [],
     dependsOn: [],
+    pos: undefined,
     priority: 0,
   });
   for (const nsg of nsgNames)
@@ -800,16 +810,14 @@ export function renderAzure(
   }
   for (const nsg of layout.nsgs) {
     const children: Child[] = nsg.rules.map((r) => {
-      // The layout's attributes, their priority placed (DraftAttributes): no copy per rule.
+      // The layout's attributes, their priority placed (DraftAttributes): no copy per rule. The
+      // optional keys are assigned, not spread from temporary objects (same keys, same order).
       const attributes = r.attrs;
-      return {
-        key: r.name,
-        summary: summaryOf(attributes),
-        attributes,
-        ...(r.origins.length > 0 ? { origins: r.origins } : {}),
-        ...(r.dependsOn.length > 0 ? { dependsOn: r.dependsOn } : {}),
-        ...(r.attrs.access === 'allow' ? { widens: true } : {}),
-      };
+      const child: { -readonly [K in keyof Child]: Child[K] } = { key: r.name, summary: summaryOf(attributes), attributes };
+      if (r.origins.length > 0) child.origins = r.origins;
+      if (r.dependsOn.length > 0) child.dependsOn = r.dependsOn;
+      if (r.attrs.access === 'allow') child.widens = true;
+      return child;
     });
     out.push({
       address: `${target.name}.${AZURE_TYPES.nsg}.${nsg.name}`,
