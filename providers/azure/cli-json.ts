@@ -1,6 +1,13 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import type { Json, Resource } from '../../src/plan/types.js';
-import { appRuleToWire, asgId, ruleToWire, type AppRuleAttributes, type RuleAttributes } from './canonical.js';
+import {
+  appRuleToWire,
+  asgId,
+  protocolToWire,
+  ruleToWire,
+  type AppRuleAttributes,
+  type RuleAttributes,
+} from './canonical.js';
 import { ownerTagMap } from '../kit/ownership.js';
 import { AZURE_TYPES, azureConfig } from './render.js';
 import { hasNsgMap } from './nsgs.js';
@@ -25,29 +32,19 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
   const rcg = resources.find((r) => r.type === AZURE_TYPES.rcg);
   const nsgJson = (nsg: Resource | undefined, name: string): Json => {
     const nsgId = `${base}/networkSecurityGroups/${name}`;
-    const rules = (nsg?.children ?? []).map((c) => {
-      const w = ruleToWire(c.key, c.attributes as RuleAttributes, cfg.subscription);
-      return {
-        ...w,
-        ...(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}),
-        ...(w.destinationPortRange !== undefined ? { destinationPortRanges: [] } : {}),
-        ...(w.sourceAddressPrefixes === undefined ? { sourceAddressPrefixes: [] } : {}),
-        ...(w.destinationAddressPrefixes === undefined ? { destinationAddressPrefixes: [] } : {}),
-        id: `${nsgId}/securityRules/${c.key}`,
-        resourceGroup: cfg.resourceGroup,
-        type: 'Microsoft.Network/networkSecurityGroups/securityRules',
-      };
-    });
-    return JSON.parse(
-      JSON.stringify({
-        id: nsgId,
-        location: cfg.location,
-        name,
-        resourceGroup: cfg.resourceGroup,
-        securityRules: rules,
-        type: 'Microsoft.Network/networkSecurityGroups',
-      }),
-    ) as Json;
+    const rules = (nsg?.children ?? []).map((c) =>
+      cliRule(c.key, c.attributes as RuleAttributes, cfg.subscription, `${nsgId}/securityRules/${c.key}`, cfg.resourceGroup),
+    );
+    // Built fresh for this call and free of undefined values (ruleToWire leaves absent fields out),
+    // so it is plain JSON as it stands: no JSON.stringify/parse round trip of 440,000 rules.
+    return {
+      id: nsgId,
+      location: cfg.location,
+      name,
+      resourceGroup: cfg.resourceGroup,
+      securityRules: rules as unknown as Json,
+      type: 'Microsoft.Network/networkSecurityGroups',
+    };
   };
   const out: Record<string, Json> = {
     ...(hasNsgMap(cfg)
@@ -83,4 +80,67 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
     ) as Json;
   }
   return out;
+}
+
+/**
+ * One rule as `az network nsg show` prints it: `ruleToWire`'s fields, then the unused plural fields
+ * as `[]`, then id, resourceGroup and type. Written out key by key (the order is what the spread
+ * form `{ ...ruleToWire(…), …(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}), … }`
+ * gives, kept by test/providers/azure/cli-json.test.ts): that form made and spread six objects with
+ * computed keys per rule, which at 440,000 rules cost more than the whole render.
+ */
+export function cliRule(name: string, a: RuleAttributes, subscription: string, id: string, resourceGroup: string): Json {
+  const o: { [k: string]: Json } = { name };
+  if (a.description !== '') o['description'] = a.description;
+  o['protocol'] = protocolToWire(a.protocol);
+  if (a.sourcePorts.length === 1) o['sourcePortRange'] = a.sourcePorts[0]!;
+  else o['sourcePortRanges'] = [...a.sourcePorts];
+  if (a.destinationPorts.length === 1) o['destinationPortRange'] = a.destinationPorts[0]!;
+  else o['destinationPortRanges'] = [...a.destinationPorts];
+  const side = (key: 'source' | 'destination', values: readonly string[]): boolean => {
+    const asgs = values.filter((v) => v.startsWith('asg:'));
+    if (asgs.length > 0) o[`${key}ApplicationSecurityGroups`] = asgs.map((g) => ({ id: asgId(subscription, g) }));
+    else if (values.length === 1) o[`${key}AddressPrefix`] = values[0]!;
+    else {
+      o[`${key}AddressPrefixes`] = [...values];
+      return true;
+    }
+    return false;
+  };
+  const sourcePrefixes = side('source', a.source);
+  const destinationPrefixes = side('destination', a.destination);
+  o['access'] = a.access === 'deny' ? 'Deny' : 'Allow';
+  o['priority'] = a.priority;
+  o['direction'] = a.direction === 'outbound' ? 'Outbound' : 'Inbound';
+  if (a.sourcePorts.length === 1) o['sourcePortRanges'] = [];
+  if (a.destinationPorts.length === 1) o['destinationPortRanges'] = [];
+  if (!sourcePrefixes) o['sourceAddressPrefixes'] = [];
+  if (!destinationPrefixes) o['destinationAddressPrefixes'] = [];
+  o['id'] = id;
+  o['resourceGroup'] = resourceGroup;
+  o['type'] = 'Microsoft.Network/networkSecurityGroups/securityRules';
+  return o;
+}
+
+/** The spread form `cliRule` replaces (the reference its test compares against). */
+export function cliRuleBySpread(
+  name: string,
+  a: RuleAttributes,
+  subscription: string,
+  id: string,
+  resourceGroup: string,
+): Json {
+  const w = ruleToWire(name, a, subscription);
+  return JSON.parse(
+    JSON.stringify({
+      ...w,
+      ...(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}),
+      ...(w.destinationPortRange !== undefined ? { destinationPortRanges: [] } : {}),
+      ...(w.sourceAddressPrefixes === undefined ? { sourceAddressPrefixes: [] } : {}),
+      ...(w.destinationAddressPrefixes === undefined ? { destinationAddressPrefixes: [] } : {}),
+      id,
+      resourceGroup,
+      type: 'Microsoft.Network/networkSecurityGroups/securityRules',
+    }),
+  ) as Json;
 }
