@@ -33,7 +33,13 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
   const nsgJson = (nsg: Resource | undefined, name: string): Json => {
     const nsgId = `${base}/networkSecurityGroups/${name}`;
     const rules = (nsg?.children ?? []).map((c) =>
-      cliRule(c.key, c.attributes as RuleAttributes, cfg.subscription, `${nsgId}/securityRules/${c.key}`, cfg.resourceGroup),
+      cliRule(
+        c.key,
+        c.attributes as RuleAttributes,
+        cfg.subscription,
+        `${nsgId}/securityRules/${c.key}`,
+        cfg.resourceGroup,
+      ),
     );
     // Built fresh for this call and free of undefined values (ruleToWire leaves absent fields out),
     // so it is plain JSON as it stands: no JSON.stringify/parse round trip of 440,000 rules.
@@ -89,7 +95,13 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
  * gives, kept by test/providers/azure/cli-json.test.ts): that form made and spread six objects with
  * computed keys per rule, which at 440,000 rules cost more than the whole render.
  */
-export function cliRule(name: string, a: RuleAttributes, subscription: string, id: string, resourceGroup: string): Json {
+export function cliRule(
+  name: string,
+  a: RuleAttributes,
+  subscription: string,
+  id: string,
+  resourceGroup: string,
+): Json {
   const o: { [k: string]: Json } = { name };
   if (a.description !== '') o['description'] = a.description;
   o['protocol'] = protocolToWire(a.protocol);

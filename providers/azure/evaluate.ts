@@ -128,7 +128,10 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
   );
   const rg = cfg.resourceGroup.toLowerCase();
   // Per NSG of the target: its rules (owned and unowned, then Azure's defaults) per direction.
-  const nsgs = new Map<string, { name: string; exists: boolean; byDirection: Record<'inbound' | 'outbound', NsgRule[]> }>();
+  const nsgs = new Map<
+    string,
+    { name: string; exists: boolean; byDirection: Record<'inbound' | 'outbound', NsgRule[]> }
+  >();
   const rules: NsgRule[] = [];
   for (const nsgName of targetNsgs(cfg)) {
     const nsgOf = (r: Resource) => r.type === AZURE_TYPES.nsg && r.name.toLowerCase() === nsgName.toLowerCase();
@@ -168,8 +171,12 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
   /** The NSG a segment's traffic meets (undefined for a segment no NSG lists: only defaults apply). */
   const nsgFor = (segment: string) => nsgs.get(nsgOfSegment.get(segment) ?? '');
   const NO_NSG = {
-    inbound: DEFAULT_RULES.filter((r) => r.direction === 'inbound').map((d): NsgRule => ({ ...d, owned: false, kind: 'default' })),
-    outbound: DEFAULT_RULES.filter((r) => r.direction === 'outbound').map((d): NsgRule => ({ ...d, owned: false, kind: 'default' })),
+    inbound: DEFAULT_RULES.filter((r) => r.direction === 'inbound').map(
+      (d): NsgRule => ({ ...d, owned: false, kind: 'default' }),
+    ),
+    outbound: DEFAULT_RULES.filter((r) => r.direction === 'outbound').map(
+      (d): NsgRule => ({ ...d, owned: false, kind: 'default' }),
+    ),
   };
   const asgOfSegment = new Map(
     context.segments.map((s) => [s.name, `asg:${rg}/${asgName(context.model, s.name).toLowerCase()}`]),
@@ -249,7 +256,8 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     const side = (direction: 'inbound' | 'outbound', segment: string) => {
       const nsg = nsgFor(segment);
       const name = nsg?.name ?? nsgOfSegment.get(segment) ?? '(none)';
-      if (!nsg) notes.push(`segment ${segment} is in no NSG of target ${target.name}: only Azure's default rules apply`);
+      if (!nsg)
+        notes.push(`segment ${segment} is in no NSG of target ${target.name}: only Azure's default rules apply`);
       else if (!nsg.exists) {
         const note = `NSG ${nsg.name} of target ${target.name} does not exist: only Azure's default rules apply`;
         if (!notes.includes(note)) notes.push(note);

@@ -22,7 +22,6 @@ export function hasNsgMap(cfg: AzureTargetConfig): boolean {
   return cfg.nsgs !== undefined;
 }
 
-
 /**
  * What an `nsgs` list item stands for: a segment, or a tier's segments. `segments` and `tiers`
  * are the model's; a bare name is a segment when one has it, else a tier (model validation
@@ -59,7 +58,8 @@ export function nsgOfSegments(cfg: AzureTargetConfig, segments: readonly Segment
   }
   const names = new Set(segments.map((s) => s.name));
   const tiers = new Map<string, string[]>();
-  for (const s of segments) if (s.tier !== undefined) (tiers.get(s.tier) ?? tiers.set(s.tier, []).get(s.tier)!).push(s.name);
+  for (const s of segments)
+    if (s.tier !== undefined) (tiers.get(s.tier) ?? tiers.set(s.tier, []).get(s.tier)!).push(s.name);
   for (const nsg of targetNsgs(cfg)) {
     for (const item of cfg.nsgs[nsg] ?? []) {
       const m = resolveNsgMember(item, names, tiers);

@@ -120,7 +120,11 @@ export async function readLiveRaw(
     names,
     NSG_READS_IN_FLIGHT,
     async (name) =>
-      (await getOrNull(`reading NSG ${name}`, () => client.networkSecurityGroups.get(rg, name), retry)) as WireNsg | null,
+      (await getOrNull(
+        `reading NSG ${name}`,
+        () => client.networkSecurityGroups.get(rg, name),
+        retry,
+      )) as WireNsg | null,
   );
   const nsgs = hasNsgMap(cfg) ? Object.fromEntries(names.map((n, i) => [n, wires[i] ?? null])) : undefined;
   const nsg = nsgs === undefined ? (wires[0] ?? null) : null;

@@ -293,8 +293,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     if (byPeer === undefined) dependsOnCache.set(x, (byPeer = new Map()));
     const key = y ?? '';
     let list = byPeer.get(key);
-    if (list === undefined)
-      byPeer.set(key, (list = y === undefined || y === x ? [x] : x < y ? [x, y] : [y, x]));
+    if (list === undefined) byPeer.set(key, (list = y === undefined || y === x ? [x] : x < y ? [x, y] : [y, x]));
     return list;
   };
   const ownSides = new Map<string, readonly string[]>();
@@ -423,7 +422,15 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       const label = serviceLabel(intent.service);
       const name =
         model === ''
-          ? ruleName([model, inbound ? 'in' : 'out', intent.segment, inbound ? 'from' : 'to', peerName, label, side.suffix])
+          ? ruleName([
+              model,
+              inbound ? 'in' : 'out',
+              intent.segment,
+              inbound ? 'from' : 'to',
+              peerName,
+              label,
+              side.suffix,
+            ])
           : ruleNameOf(
               `${model}-${inbound ? 'in' : 'out'}-${intent.segment}-${inbound ? 'from' : 'to'}-${peerName}-${label}${side.suffix === '' ? '' : `-${side.suffix}`}`,
             );
@@ -510,33 +517,33 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         // A deny of every segment stands in every NSG; a segment's deny in its own.
         const nsgs = segment === null ? nsgNames : [nsgOfSegment(segment, pos)].filter((n) => n !== undefined);
         for (const nsg of nsgs)
-        for (const side of sides) {
-          laid.push({
-            nsg,
-            name: ruleName([
-              model,
-              'deny',
-              deny.guardrail,
-              inbound ? 'in' : 'out',
-              segment ?? '',
-              serviceLabel(service),
-              side.suffix,
-            ]),
-            band: 'deny',
-            attrs: nsgRuleContent(
-              'deny',
-              inbound,
-              svc,
-              own,
-              side.values,
-              description(model, `guardrail ${deny.guardrail}`),
-            ),
-            origins: deny.origins,
-            dependsOn: dependsOnAsgs(segment || null, side.asg || undefined),
-            pos,
-            priority: 0,
-          });
-        }
+          for (const side of sides) {
+            laid.push({
+              nsg,
+              name: ruleName([
+                model,
+                'deny',
+                deny.guardrail,
+                inbound ? 'in' : 'out',
+                segment ?? '',
+                serviceLabel(service),
+                side.suffix,
+              ]),
+              band: 'deny',
+              attrs: nsgRuleContent(
+                'deny',
+                inbound,
+                svc,
+                own,
+                side.values,
+                description(model, `guardrail ${deny.guardrail}`),
+              ),
+              origins: deny.origins,
+              dependsOn: dependsOnAsgs(segment || null, side.asg || undefined),
+              pos,
+              priority: 0,
+            });
+          }
       }
     }
   }
@@ -572,35 +579,35 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     priority: 0,
   });
   for (const nsg of nsgNames)
-  laid.push(
-    fixed(
-      nsg,
-      'deny-all-in',
-      DENY_ALL_PRIORITY,
-      'deny',
-      'inbound',
-      '*',
-      'default deny inbound (Azure allows all VNet traffic by default)',
-    ),
-    fixed(
-      nsg,
-      'deny-all-out',
-      DENY_ALL_PRIORITY,
-      'deny',
-      'outbound',
-      '*',
-      'default deny outbound (Azure allows VNet and Internet egress by default)',
-    ),
-    fixed(
-      nsg,
-      'allow-azure-lb-in',
-      LOAD_BALANCER_PRIORITY,
-      'allow',
-      'inbound',
-      'AzureLoadBalancer',
-      'load balancer health probes (default rule 65001, hidden by the deny-all)',
-    ),
-  );
+    laid.push(
+      fixed(
+        nsg,
+        'deny-all-in',
+        DENY_ALL_PRIORITY,
+        'deny',
+        'inbound',
+        '*',
+        'default deny inbound (Azure allows all VNet traffic by default)',
+      ),
+      fixed(
+        nsg,
+        'deny-all-out',
+        DENY_ALL_PRIORITY,
+        'deny',
+        'outbound',
+        '*',
+        'default deny outbound (Azure allows VNet and Internet egress by default)',
+      ),
+      fixed(
+        nsg,
+        'allow-azure-lb-in',
+        LOAD_BALANCER_PRIORITY,
+        'allow',
+        'inbound',
+        'AzureLoadBalancer',
+        'load balancer health probes (default rule 65001, hidden by the deny-all)',
+      ),
+    );
 
   // Priorities: per NSG, direction and band, hash-placed; with a live state, live priorities kept
   // and every priority in use in that NSG (kept owned rules, unowned rules) skipped.
@@ -721,7 +728,8 @@ export function reservedPriorities(reserved: Json | undefined, nsg?: string): Re
       ? (v as { readonly [k: string]: Json })
       : undefined;
   const root = obj(reserved);
-  const np = nsg === undefined ? obj(root?.['nsgPriorities']) : obj(obj(root?.['nsgPrioritiesByNsg'])?.[nsg.toLowerCase()]);
+  const np =
+    nsg === undefined ? obj(root?.['nsgPriorities']) : obj(obj(root?.['nsgPrioritiesByNsg'])?.[nsg.toLowerCase()]);
   const get = (d: 'inbound' | 'outbound'): Set<number> => {
     const list = np?.[d];
     return new Set(Array.isArray(list) ? list.filter((x): x is number => typeof x === 'number') : []);
@@ -813,7 +821,11 @@ export function renderAzure(
       // The layout's attributes, their priority placed (DraftAttributes): no copy per rule. The
       // optional keys are assigned, not spread from temporary objects (same keys, same order).
       const attributes = r.attrs;
-      const child: { -readonly [K in keyof Child]: Child[K] } = { key: r.name, summary: summaryOf(attributes), attributes };
+      const child: { -readonly [K in keyof Child]: Child[K] } = {
+        key: r.name,
+        summary: summaryOf(attributes),
+        attributes,
+      };
       if (r.origins.length > 0) child.origins = r.origins;
       if (r.dependsOn.length > 0) child.dependsOn = r.dependsOn;
       if (r.attrs.access === 'allow') child.widens = true;

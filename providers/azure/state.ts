@@ -188,7 +188,9 @@ export function stateFromRaw(
         ...(nsg.id ? { liveId: nsg.id } : {}),
       });
     }
-    const unowned = (nsg.securityRules ?? []).filter((r) => !isOwned(r)).map((r) => ({ name: r.name ?? '', ...ruleFromWire(r) }));
+    const unowned = (nsg.securityRules ?? [])
+      .filter((r) => !isOwned(r))
+      .map((r) => ({ name: r.name ?? '', ...ruleFromWire(r) }));
     unownedByNsg.set(nsgName, unowned);
     // The model's fixed rules (deny-all in/out at 4096, load-balancer allow at 4095) cannot move.
     if (model !== undefined) {

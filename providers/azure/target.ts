@@ -73,7 +73,7 @@ export const azureTarget: TargetDescriptor<'azure'> = {
           type: 'object',
           minProperties: 1,
           description:
-            "several NSGs, each with the segments (or tier:<tier>) whose rules it carries; every segment in exactly one (instead of nsg)",
+            'several NSGs, each with the segments (or tier:<tier>) whose rules it carries; every segment in exactly one (instead of nsg)',
           propertyNames: {
             type: 'string',
             minLength: 1,
@@ -150,7 +150,13 @@ export const azureTarget: TargetDescriptor<'azure'> = {
     location: c.location,
     ...(c.nsg !== undefined ? { nsg: c.nsg } : {}),
     ...(c.nsgs !== undefined
-      ? { nsgs: Object.fromEntries(Object.keys(c.nsgs).sort().map((k) => [k, [...c.nsgs![k]!]])) }
+      ? {
+          nsgs: Object.fromEntries(
+            Object.keys(c.nsgs)
+              .sort()
+              .map((k) => [k, [...c.nsgs![k]!]]),
+          ),
+        }
       : {}),
     ...(c.firewallPolicy !== undefined ? { firewallPolicy: c.firewallPolicy } : {}),
     ...(c.internalRanges !== undefined ? { internalRanges: [...c.internalRanges] } : {}),
@@ -285,7 +291,8 @@ function checkNsgs(config: AzureTargetConfig, ctx: TargetCheckContext): Diagnost
   const missing = [...ctx.segments.keys()].filter((s) => !placed.has(s)).sort();
   // An unknown item is most often a misspelt segment: its error says so, and "in none" would repeat it.
   if (missing.length > 0 && !out.some((d) => d.code === 'unknown-reference')) {
-    const shown = missing.length <= 5 ? missing.join(', ') : `${missing.slice(0, 5).join(', ')} and ${missing.length - 5} more`;
+    const shown =
+      missing.length <= 5 ? missing.join(', ') : `${missing.slice(0, 5).join(', ')} and ${missing.length - 5} more`;
     out.push(
       error(
         'azure-nsgs-missing',

@@ -71,7 +71,10 @@ describe('azure through the CLI', () => {
 
   it('with nsgs: plan → apply → export → plan --snapshots is empty; a misspelt segment fails validate at its line and column', async () => {
     const env = { BULKHEAD_AZURE_ENDPOINT: h.emulator.url };
-    await writeFile(join(dir, 'tiny.yaml'), MODEL.replace(`nsg: ${NSG}`, 'nsgs: { tiny-front: [web], tiny-back: [app] }'));
+    await writeFile(
+      join(dir, 'tiny.yaml'),
+      MODEL.replace(`nsg: ${NSG}`, 'nsgs: { tiny-front: [web], tiny-back: [app] }'),
+    );
     const apply = await runCli(['apply', 'tiny.yaml', '--auto-approve'], { cwd: dir, env });
     expect(apply.code, apply.stderr).toBe(0);
     expect(h.emulator.nsgJson(RG, 'tiny-front')).toBeDefined();
@@ -83,12 +86,18 @@ describe('azure through the CLI', () => {
       'snap/azure-e2e/nsgs/tiny-back.json',
       'snap/azure-e2e/nsgs/tiny-front.json',
     ]);
-    const offline = await runCli(['plan', 'tiny.yaml', '--snapshots', 'snap', '--detailed-exitcode'], { cwd: dir, env: {} });
+    const offline = await runCli(['plan', 'tiny.yaml', '--snapshots', 'snap', '--detailed-exitcode'], {
+      cwd: dir,
+      env: {},
+    });
     expect(offline.code, offline.stdout + offline.stderr).toBe(0);
     const drift = await runCli(['drift', 'tiny.yaml'], { cwd: dir, env });
     expect(drift.code).toBe(0);
 
-    await writeFile(join(dir, 'bad.yaml'), MODEL.replace(`nsg: ${NSG}`, 'nsgs: { tiny-front: [wbe], tiny-back: [app] }'));
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      MODEL.replace(`nsg: ${NSG}`, 'nsgs: { tiny-front: [wbe], tiny-back: [app] }'),
+    );
     const bad = await runCli(['validate', 'bad.yaml'], { cwd: dir });
     expect(bad.code).toBe(1);
     const line = MODEL.split('\n').findIndex((l) => l.includes(`nsg: ${NSG}`)) + 1;

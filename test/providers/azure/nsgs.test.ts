@@ -87,7 +87,9 @@ describe('nsgs: model validation', () => {
     const { dir, errors } = await problems('nsgs: { shop-front: [tier:edge, wbe], shop-back: [app, tier:data, web] },');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'unknown-reference', pos: await where(dir, 'wbe') });
-    expect(errors[0]!.message).toContain('NSG shop-front lists "wbe", which is not a segment or tier of the model; did you mean "web"?');
+    expect(errors[0]!.message).toContain(
+      'NSG shop-front lists "wbe", which is not a segment or tier of the model; did you mean "web"?',
+    );
   });
 
   it('tier:<segment> says to write the segment', async () => {
@@ -108,10 +110,7 @@ describe('nsgs: model validation', () => {
   it('a segment in no NSG is an error naming it', async () => {
     const { errors } = await problems('nsgs: { shop-front: [lb, web], shop-back: [app] },');
     expect(errors.map((d) => [d.code, d.message])).toEqual([
-      [
-        'azure-nsgs-missing',
-        'target azure-prod: segment db is in none of its nsgs: add it to the NSG on its subnet',
-      ],
+      ['azure-nsgs-missing', 'target azure-prod: segment db is in none of its nsgs: add it to the NSG on its subnet'],
     ]);
   });
 
@@ -211,13 +210,17 @@ describe('nsgs: limits per NSG', () => {
   it('a model one NSG cannot hold fits NSGs of two segments; one NSG of many is named with the limit it breaks', async () => {
     const single = await azureProblems(120);
     expect(single.map((d) => d.code)).toEqual(expect.arrayContaining(['azure-asgs-per-nsg', 'azure-rules-per-nsg']));
-    expect(single.find((d) => d.code === 'azure-asgs-per-nsg')!.message).toContain('spread the segments over several NSGs');
+    expect(single.find((d) => d.code === 'azure-asgs-per-nsg')!.message).toContain(
+      'spread the segments over several NSGs',
+    );
     expect(await azureProblems(120, 2)).toEqual([]);
     // 60 segments per NSG: each of the two NSGs is over; the messages name them one by one.
     const halves = await azureProblems(120, 60);
     const asgs = halves.filter((d) => d.code === 'azure-asgs-per-nsg').map((d) => d.message);
     expect(asgs).toHaveLength(2);
-    expect(asgs[0]).toMatch(/^NSG bench-0 \(target azure-bench\) would reference \d+ application security groups; Azure allows 100/);
+    expect(asgs[0]).toMatch(
+      /^NSG bench-0 \(target azure-bench\) would reference \d+ application security groups; Azure allows 100/,
+    );
     expect(asgs[1]).toMatch(/^NSG bench-1 \(target azure-bench\)/);
   });
 
@@ -229,10 +232,14 @@ describe('nsgs: limits per NSG', () => {
     if (!r.ok) throw new Error('compile');
     const layout = layoutAzure(r.value, azureTargetOf(r.value), { resolved: new Map() });
     expect(layout.nsgs).toHaveLength(100);
-    const total = new Set(layout.rules.flatMap((x) => [...x.attrs.source, ...x.attrs.destination]).filter((v) => v.startsWith('asg:')));
+    const total = new Set(
+      layout.rules.flatMap((x) => [...x.attrs.source, ...x.attrs.destination]).filter((v) => v.startsWith('asg:')),
+    );
     expect(total.size).toBeGreaterThan(100);
     for (const nsg of layout.nsgs) {
-      const asgs = new Set(nsg.rules.flatMap((x) => [...x.attrs.source, ...x.attrs.destination]).filter((v) => v.startsWith('asg:')));
+      const asgs = new Set(
+        nsg.rules.flatMap((x) => [...x.attrs.source, ...x.attrs.destination]).filter((v) => v.startsWith('asg:')),
+      );
       expect(asgs.size).toBeLessThanOrEqual(100);
     }
   });
@@ -295,7 +302,10 @@ describe('nsgs: against the ARM emulator', () => {
   it('creates both NSGs, keeps a hand-made rule exactly, re-plans empty with ONE GET per NSG, and finds drift in the NSG it happened in', async () => {
     h.emulator.seedNsg(RG, 'shop-back', { location: 'westeurope', tags: { owner: 'netops' }, rules: [handRule] });
     const unowned = () => {
-      const nsg = h.emulator.nsgJson(RG, 'shop-back') as { tags?: Json; properties: { securityRules: { name: string }[] } };
+      const nsg = h.emulator.nsgJson(RG, 'shop-back') as {
+        tags?: Json;
+        properties: { securityRules: { name: string }[] };
+      };
       return canonicalJson({
         tags: nsg.tags ?? null,
         rules: nsg.properties.securityRules.filter((r) => !r.name.startsWith('shop-')) as unknown as Json,
@@ -310,9 +320,9 @@ describe('nsgs: against the ARM emulator', () => {
     expect(unowned()).toBe(before);
     // Rules landed where they belong.
     const names = (nsg: string) =>
-      (h.emulator.nsgJson(RG, nsg) as { properties: { securityRules: { name: string }[] } }).properties.securityRules.map(
-        (r) => r.name,
-      );
+      (
+        h.emulator.nsgJson(RG, nsg) as { properties: { securityRules: { name: string }[] } }
+      ).properties.securityRules.map((r) => r.name);
     expect(names('shop-front')).toContain('shop-out-web-to-app-tcp-8080');
     expect(names('shop-front').some((n) => n.startsWith('shop-in-app-'))).toBe(false);
     expect(names('shop-back')).toContain('shop-in-app-from-web-tcp-8080');
@@ -340,14 +350,29 @@ describe('nsgs: against the ARM emulator', () => {
     h.emulator.seedNsg(RG, 'shop-back', { location: 'westeurope', rules: [handRule] });
     h.emulator.seedNsg(RG, 'shop-front', { location: 'westeurope' });
     const rules = await compileShop(dir);
-    const state = await h.provider.read(azureTargetOf(rules), { kind: 'live' }, { model: 'shop', segments: rules.segments });
+    const state = await h.provider.read(
+      azureTargetOf(rules),
+      { kind: 'live' },
+      { model: 'shop', segments: rules.segments },
+    );
     expect(state.reserved).toEqual({
-      nsgPrioritiesByNsg: { 'shop-back': { inbound: [150], outbound: [] }, 'shop-front': { inbound: [], outbound: [] } },
+      nsgPrioritiesByNsg: {
+        'shop-back': { inbound: [150], outbound: [] },
+        'shop-front': { inbound: [], outbound: [] },
+      },
     });
   });
 
   it('explain and drift --effective take each side from its own NSG; a snapshot export reads back the same', async () => {
-    h.emulator.seedNsg(RG, 'shop-back', { location: 'westeurope', rules: [{ ...handRule, properties: { ...handRule.properties, sourceAddressPrefix: 'Internet', destinationPortRange: '8443' } }] });
+    h.emulator.seedNsg(RG, 'shop-back', {
+      location: 'westeurope',
+      rules: [
+        {
+          ...handRule,
+          properties: { ...handRule.properties, sourceAddressPrefix: 'Internet', destinationPortRange: '8443' },
+        },
+      ],
+    });
     const rules = await compileShop(dir);
     await apply(rules);
     const { targets } = await prepareTargets(rules, {
@@ -395,14 +420,24 @@ describe('nsgs: against the ARM emulator', () => {
     // Export → snapshot folder → read: the same state as the live read.
     const target = azureTargetOf(rules);
     const files = await h.provider.exportSnapshot(target, {});
-    expect(files.map((f) => f.path).sort()).toEqual(['asgs.json', 'nsgs/shop-back.json', 'nsgs/shop-front.json', 'rule-collection-group.json']);
+    expect(files.map((f) => f.path).sort()).toEqual([
+      'asgs.json',
+      'nsgs/shop-back.json',
+      'nsgs/shop-front.json',
+      'rule-collection-group.json',
+    ]);
     const snap = join(dir, 'snap', target.name);
     for (const f of files) {
       await mkdir(dirname(join(snap, f.path)), { recursive: true });
       await writeFile(join(snap, f.path), f.content);
     }
     const context = { model: 'shop', segments: rules.segments };
-    const fromSnapshot = stateFromRaw(await readSnapshotRaw(snap, target.name, ['shop-back', 'shop-front']), target, 'snapshot', context);
+    const fromSnapshot = stateFromRaw(
+      await readSnapshotRaw(snap, target.name, ['shop-back', 'shop-front']),
+      target,
+      'snapshot',
+      context,
+    );
     const live = await h.provider.read(target, { kind: 'live' }, context);
     expect(fromSnapshot.resources).toEqual(live.resources);
     expect(fromSnapshot.fingerprint).toBe(live.fingerprint);
