@@ -3,10 +3,10 @@
  * render, in the cloud CLI's JSON shape (`render --json`), written as the export files `read`
  * takes, with 5% of the objects missing (drift, so the plan has changes to find). AWS groups get
  * the ids an export would carry (`sg-…`, referenced by id in group pairs); Azure's render is split
- * into nsg.json and asgs.json; GCP's render is already `firewall-rules list` output.
+ * into nsg.json (or nsgs/<nsg>.json per NSG) and asgs.json; GCP's render is already `firewall-rules list` output.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CloudId, RuleSet } from '../src/compile/types.js';
 import type { Json } from '../src/plan/types.js';
 import type { Provider } from '../src/provider.js';
@@ -50,12 +50,18 @@ function awsFiles(json: Json): Files {
 
 function azureFiles(json: Json): Files {
   const o = json as Obj;
-  const nsg = o['nsg'] as Obj;
-  const securityRules = drift((nsg['securityRules'] as Json[]) ?? []);
   const asgs = drift((o['asgs'] as Json[]) ?? []);
-  const files: Record<string, Json> = { 'nsg.json': { ...nsg, securityRules }, 'asgs.json': asgs };
+  const files: Record<string, Json> = { 'asgs.json': asgs };
+  let rules = 0;
+  // One NSG (`nsg.json`), or a target with `nsgs`: `nsgs/<nsg>.json` per NSG (render --json lists them under `nsgs`).
+  const nsgs = o['nsgs'] !== undefined ? (o['nsgs'] as Obj[]) : [o['nsg'] as Obj];
+  for (const nsg of nsgs) {
+    const securityRules = drift((nsg['securityRules'] as Json[]) ?? []);
+    rules += securityRules.length;
+    files[o['nsgs'] !== undefined ? `nsgs/${String(nsg['name'])}.json` : 'nsg.json'] = { ...nsg, securityRules };
+  }
   if (o['ruleCollectionGroup']) files['rule-collection-group.json'] = o['ruleCollectionGroup'];
-  return { files, objects: securityRules.length + asgs.length };
+  return { files, objects: rules + asgs.length };
 }
 
 function gcpFiles(json: Json): Files {
@@ -96,8 +102,10 @@ export async function writeSnapshots(
     const resources = provider.render(rules, target, { resolved: new Map() });
     const { files, objects } = FILES[target.kind](provider.toCliJson(resources, target));
     await mkdir(join(dir, target.name), { recursive: true });
-    for (const [name, content] of Object.entries(files))
+    for (const [name, content] of Object.entries(files)) {
+      if (name.includes('/')) await mkdir(dirname(join(dir, target.name, name)), { recursive: true });
       await writeFile(join(dir, target.name, name), `${JSON.stringify(content)}\n`);
+    }
     counts.set(target.name, objects);
   }
   return counts;

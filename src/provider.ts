@@ -176,6 +176,23 @@ export interface ConfigReader {
   pos(key: string): SourcePos;
   /** Reports a diagnostic of the model. */
   report(diagnostic: Diagnostic): void;
+  /**
+   * Where the value at `path` under the mapping is written (`['nsgs', 'web', 0]`: the first item
+   * of the list under `nsgs.web`), for messages about nested values; the nearest written ancestor
+   * when the path does not exist.
+   */
+  posAt?(path: readonly (string | number)[]): SourcePos;
+}
+
+/** What the core hands a descriptor's `checkTarget`: the model's segments and tiers, once they are known. */
+export interface TargetCheckContext {
+  /** The target's name and where it is defined. */
+  readonly name: string;
+  readonly pos: SourcePos;
+  /** The model's segments (name → definition position). */
+  readonly segments: ReadonlyMap<string, SourcePos>;
+  /** The model's tiers (name → their segments, sorted). */
+  readonly tiers: ReadonlyMap<string, readonly string[]>;
 }
 
 /** What the core hands a descriptor's `parse`, besides the config mapping. */
@@ -269,6 +286,11 @@ export interface TargetDescriptor<K extends string = CloudId, C = K extends Clou
   readonly managedNameLimit?: { readonly max: number; readonly why: string };
   /** Checks of the segments' overrides across the model (two segments adopting one object …). */
   checkSegments?(segments: readonly SegmentSpec[]): Diagnostic[];
+  /**
+   * Checks of a target's config that need the model's segments and tiers (a config that lists
+   * segment names: unknown names, segments listed twice or not at all), run after they are parsed.
+   */
+  checkTarget?(config: C, ctx: TargetCheckContext): Diagnostic[];
   /**
    * Names of process warnings the provider's SDK emits that are not for Bulkhead's users (a
    * notice about a future Node version, a metadata-server probe); the `bulkhead` executable drops

@@ -160,25 +160,28 @@ export class AzureApplier implements Applier {
         const stale =
           err instanceof ProviderError && (err.code === 'PreconditionFailed' || statusOf(err.cause) === 412);
         if (!stale || attempt >= 5) throw err;
-        this.#options.onProgress?.(`NSG ${azureConfig(this.#target).nsg} changed while Bulkhead wrote it; re-reading`);
+        this.#options.onProgress?.(`NSG ${step.change.name} changed while Bulkhead wrote it; re-reading`);
       }
     }
   }
 
   async #convergeNsgOnce(step: ApplyStep): Promise<void> {
     const cfg = azureConfig(this.#target);
+    // The NSG of this step (the target's one `nsg`, or one of its `nsgs`): each is converged on its
+    // own, with its own GET and whole-NSG PUT, serialized per NSG.
+    const nsgName = step.change.name;
     const model = modelOf(step);
     const retry = this.#retry;
     const desired: Resource | null =
       step.phase === 'delete' || step.change.action === 'delete' ? null : step.change.after;
     const want = new Map((desired?.children ?? []).map((c) => [c.key, c.attributes as RuleAttributes]));
     await WRITES.run(
-      `nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${cfg.nsg}`.toLowerCase(),
+      `nsg:${this.#endpointKey()}/${cfg.subscription}/${cfg.resourceGroup}/${nsgName}`.toLowerCase(),
       async () => {
         let live: NetworkSecurityGroup | null = null;
         try {
-          live = await retry.run(`reading NSG ${cfg.nsg}`, async () =>
-            (await this.#sdk()).networkSecurityGroups.get(cfg.resourceGroup, cfg.nsg),
+          live = await retry.run(`reading NSG ${nsgName}`, async () =>
+            (await this.#sdk()).networkSecurityGroups.get(cfg.resourceGroup, nsgName),
           );
         } catch (err) {
           if (!(err instanceof ProviderError && statusOf(err.cause) === 404)) throw err;
@@ -202,7 +205,7 @@ export class AzureApplier implements Applier {
           );
           if (clash) {
             throw new ProviderError(
-              `NSG ${cfg.nsg}: rule ${name} needs ${a.direction} priority ${a.priority}, which rule ${clash.name ?? '?'} (not owned by model ${model}) holds; ` +
+              `NSG ${nsgName}: rule ${name} needs ${a.direction} priority ${a.priority}, which rule ${clash.name ?? '?'} (not owned by model ${model}) holds; ` +
                 `move that rule to another priority, or rename it ${model}-… to let Bulkhead own it`,
               'SecurityRuleConflict',
             );
@@ -210,7 +213,7 @@ export class AzureApplier implements Applier {
         }
         if (unowned.length + want.size > RULES_PER_NSG) {
           throw new ProviderError(
-            `NSG ${cfg.nsg}: ${unowned.length} unowned + ${want.size} owned rules exceed Azure's ${RULES_PER_NSG} rules per NSG`,
+            `NSG ${nsgName}: ${unowned.length} unowned + ${want.size} owned rules exceed Azure's ${RULES_PER_NSG} rules per NSG`,
             'SecurityRulesPerNsgLimitReached',
           );
         }
@@ -218,12 +221,12 @@ export class AzureApplier implements Applier {
         const body: NetworkSecurityGroup = live
           ? { ...live, securityRules: [...unowned, ...ownedRules] }
           : { location: cfg.location, tags: { ...ownerTagMap(model) }, securityRules: ownedRules };
-        this.#options.onProgress?.(`NSG ${cfg.nsg}: PUT ${ownedRules.length} owned + ${unowned.length} unowned rules`);
+        this.#options.onProgress?.(`NSG ${nsgName}: PUT ${ownedRules.length} owned + ${unowned.length} unowned rules`);
         // If-Match: a write by someone else between our GET and PUT fails with 412 instead of being
         // overwritten; `#convergeNsg` then re-reads and tries again.
         const ifMatch = live?.etag ? { requestOptions: { customHeaders: { 'If-Match': live.etag } } } : {};
-        await retry.run(`writing NSG ${cfg.nsg}`, async () =>
-          (await this.#sdk()).networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, cfg.nsg, body, {
+        await retry.run(`writing NSG ${nsgName}`, async () =>
+          (await this.#sdk()).networkSecurityGroups.beginCreateOrUpdateAndWait(cfg.resourceGroup, nsgName, body, {
             ...this.#lro,
             ...ifMatch,
           }),

@@ -175,6 +175,11 @@ export function ruleToWire(name: string, a: RuleAttributes, subscription: string
   };
 }
 
+/** The wire spelling of a canonical protocol (`tcp` → `Tcp`). */
+export function protocolToWire(protocol: string): string {
+  return PROTOCOL_TO_WIRE[protocol] ?? protocol;
+}
+
 /** Lower-case, no spaces: `West Europe` and `westeurope` are one location. */
 export function canonicalLocation(l: string): string {
   return l.toLowerCase().replace(/\s+/g, '');

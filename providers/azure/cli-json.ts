@@ -1,13 +1,22 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import type { Json, Resource } from '../../src/plan/types.js';
-import { appRuleToWire, asgId, ruleToWire, type AppRuleAttributes, type RuleAttributes } from './canonical.js';
+import {
+  appRuleToWire,
+  asgId,
+  protocolToWire,
+  ruleToWire,
+  type AppRuleAttributes,
+  type RuleAttributes,
+} from './canonical.js';
 import { ownerTagMap } from '../kit/ownership.js';
 import { AZURE_TYPES, azureConfig } from './render.js';
+import { hasNsgMap } from './nsgs.js';
 
 /**
  * `bulkhead render --provider azure --json`: the desired objects in the shapes the az CLI prints,
  *
  *   { "nsg":  <az network nsg show>,                  (only the model's rules: render knows no others)
+ *     ("nsgs": [<az network nsg show>, …] instead, sorted by name, for a target with `nsgs`)
  *     "asgs": [<az network asg list item>, …],
  *     "ruleCollectionGroup": <az network firewall policy rule-collection-group show> }   (with FQDN egress)
  *
@@ -18,34 +27,35 @@ import { AZURE_TYPES, azureConfig } from './render.js';
 export function azureCliJson(resources: readonly Resource[], target: TargetSpec): Json {
   const cfg = azureConfig(target);
   const base = `/subscriptions/${cfg.subscription}/resourceGroups/${cfg.resourceGroup}/providers/Microsoft.Network`;
-  const nsg = resources.find((r) => r.type === AZURE_TYPES.nsg);
+  const nsgResources = resources.filter((r) => r.type === AZURE_TYPES.nsg);
   const asgs = resources.filter((r) => r.type === AZURE_TYPES.asg);
   const rcg = resources.find((r) => r.type === AZURE_TYPES.rcg);
-  const nsgId = `${base}/networkSecurityGroups/${cfg.nsg}`;
-  const rules = (nsg?.children ?? []).map((c) => {
-    const w = ruleToWire(c.key, c.attributes as RuleAttributes, cfg.subscription);
+  const nsgJson = (nsg: Resource | undefined, name: string): Json => {
+    const nsgId = `${base}/networkSecurityGroups/${name}`;
+    const rules = (nsg?.children ?? []).map((c) =>
+      cliRule(
+        c.key,
+        c.attributes as RuleAttributes,
+        cfg.subscription,
+        `${nsgId}/securityRules/${c.key}`,
+        cfg.resourceGroup,
+      ),
+    );
+    // Built fresh for this call and free of undefined values (ruleToWire leaves absent fields out),
+    // so it is plain JSON as it stands: no JSON.stringify/parse round trip of 440,000 rules.
     return {
-      ...w,
-      ...(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}),
-      ...(w.destinationPortRange !== undefined ? { destinationPortRanges: [] } : {}),
-      ...(w.sourceAddressPrefixes === undefined ? { sourceAddressPrefixes: [] } : {}),
-      ...(w.destinationAddressPrefixes === undefined ? { destinationAddressPrefixes: [] } : {}),
-      id: `${nsgId}/securityRules/${c.key}`,
+      id: nsgId,
+      location: cfg.location,
+      name,
       resourceGroup: cfg.resourceGroup,
-      type: 'Microsoft.Network/networkSecurityGroups/securityRules',
+      securityRules: rules as unknown as Json,
+      type: 'Microsoft.Network/networkSecurityGroups',
     };
-  });
+  };
   const out: Record<string, Json> = {
-    nsg: JSON.parse(
-      JSON.stringify({
-        id: nsgId,
-        location: cfg.location,
-        name: cfg.nsg,
-        resourceGroup: cfg.resourceGroup,
-        securityRules: rules,
-        type: 'Microsoft.Network/networkSecurityGroups',
-      }),
-    ) as Json,
+    ...(hasNsgMap(cfg)
+      ? { nsgs: nsgResources.map((n) => nsgJson(n, n.name)) }
+      : { nsg: nsgJson(nsgResources[0], cfg.nsg ?? '') }),
     asgs: asgs.map((a) => ({
       id: asgId(cfg.subscription, `asg:${cfg.resourceGroup}/${a.name}`),
       location: cfg.location,
@@ -76,4 +86,73 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
     ) as Json;
   }
   return out;
+}
+
+/**
+ * One rule as `az network nsg show` prints it: `ruleToWire`'s fields, then the unused plural fields
+ * as `[]`, then id, resourceGroup and type. Written out key by key (the order is what the spread
+ * form `{ ...ruleToWire(…), …(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}), … }`
+ * gives, kept by test/providers/azure/cli-json.test.ts): that form made and spread six objects with
+ * computed keys per rule, which at 440,000 rules cost more than the whole render.
+ */
+export function cliRule(
+  name: string,
+  a: RuleAttributes,
+  subscription: string,
+  id: string,
+  resourceGroup: string,
+): Json {
+  const o: { [k: string]: Json } = { name };
+  if (a.description !== '') o['description'] = a.description;
+  o['protocol'] = protocolToWire(a.protocol);
+  if (a.sourcePorts.length === 1) o['sourcePortRange'] = a.sourcePorts[0]!;
+  else o['sourcePortRanges'] = [...a.sourcePorts];
+  if (a.destinationPorts.length === 1) o['destinationPortRange'] = a.destinationPorts[0]!;
+  else o['destinationPortRanges'] = [...a.destinationPorts];
+  const side = (key: 'source' | 'destination', values: readonly string[]): boolean => {
+    const asgs = values.filter((v) => v.startsWith('asg:'));
+    if (asgs.length > 0) o[`${key}ApplicationSecurityGroups`] = asgs.map((g) => ({ id: asgId(subscription, g) }));
+    else if (values.length === 1) o[`${key}AddressPrefix`] = values[0]!;
+    else {
+      o[`${key}AddressPrefixes`] = [...values];
+      return true;
+    }
+    return false;
+  };
+  const sourcePrefixes = side('source', a.source);
+  const destinationPrefixes = side('destination', a.destination);
+  o['access'] = a.access === 'deny' ? 'Deny' : 'Allow';
+  o['priority'] = a.priority;
+  o['direction'] = a.direction === 'outbound' ? 'Outbound' : 'Inbound';
+  if (a.sourcePorts.length === 1) o['sourcePortRanges'] = [];
+  if (a.destinationPorts.length === 1) o['destinationPortRanges'] = [];
+  if (!sourcePrefixes) o['sourceAddressPrefixes'] = [];
+  if (!destinationPrefixes) o['destinationAddressPrefixes'] = [];
+  o['id'] = id;
+  o['resourceGroup'] = resourceGroup;
+  o['type'] = 'Microsoft.Network/networkSecurityGroups/securityRules';
+  return o;
+}
+
+/** The spread form `cliRule` replaces (the reference its test compares against). */
+export function cliRuleBySpread(
+  name: string,
+  a: RuleAttributes,
+  subscription: string,
+  id: string,
+  resourceGroup: string,
+): Json {
+  const w = ruleToWire(name, a, subscription);
+  return JSON.parse(
+    JSON.stringify({
+      ...w,
+      ...(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}),
+      ...(w.destinationPortRange !== undefined ? { destinationPortRanges: [] } : {}),
+      ...(w.sourceAddressPrefixes === undefined ? { sourceAddressPrefixes: [] } : {}),
+      ...(w.destinationAddressPrefixes === undefined ? { destinationAddressPrefixes: [] } : {}),
+      id,
+      resourceGroup,
+      type: 'Microsoft.Network/networkSecurityGroups/securityRules',
+    }),
+  ) as Json;
 }

@@ -18,6 +18,7 @@ import {
 import { canonicalPrefix, type RuleAttributes } from './canonical.js';
 import { asgName, AZURE_TYPES, azureConfig } from './render.js';
 import { azureTarget } from './target.js';
+import { nsgOfSegments, targetNsgs } from './nsgs.js';
 
 /**
  * The Azure evaluator (pure): decides a probe on the target's NSG as Azure does
@@ -29,8 +30,8 @@ import { azureTarget } from './target.js';
  *   DenyAllInBound 65500; outbound AllowVnetOutBound 65000, AllowInternetOutBound 65001,
  *   DenyAllOutBound 65500.
  * - Stateful: a segment sender's outbound rules and a segment receiver's inbound rules both
- *   apply (the model's NSG carries the segments' rules; an outside end is only checked on the
- *   side that is in the VNet).
+ *   apply, each from the NSG of that segment (the target's one `nsg`, or with `nsgs` the NSG on
+ *   the segment's subnet); an outside end is only checked on the side that is in the VNet.
  * - Addresses: `*`, CIDRs, ASGs (a segment's instance is a member of its ASG `<model>-<segment>`),
  *   and service tags: `VirtualNetwork` (the VNet address space: the target's internal ranges
  *   unless the options give it; a segment's instance is always in it), `Internet` (everything
@@ -126,32 +127,56 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     canonicalPrefix,
   );
   const rg = cfg.resourceGroup.toLowerCase();
-  const nsgOf = (r: Resource) => r.type === AZURE_TYPES.nsg && r.name.toLowerCase() === cfg.nsg.toLowerCase();
+  // Per NSG of the target: its rules (owned and unowned, then Azure's defaults) per direction.
+  const nsgs = new Map<
+    string,
+    { name: string; exists: boolean; byDirection: Record<'inbound' | 'outbound', NsgRule[]> }
+  >();
   const rules: NsgRule[] = [];
-  const seen = new Set<string>();
-  for (const [list, owned] of [
-    [state.resources, true],
-    [state.unowned ?? [], false],
-  ] as const) {
-    for (const r of list.filter(nsgOf)) {
-      for (const c of r.children) {
-        if (seen.has(c.key.toLowerCase())) continue;
-        seen.add(c.key.toLowerCase());
-        rules.push({
-          ...(c.attributes as unknown as RuleAttributes),
-          name: c.key,
-          ...(c.liveId ? { liveId: c.liveId } : {}),
-          owned,
-          kind: 'rule',
-        });
+  for (const nsgName of targetNsgs(cfg)) {
+    const nsgOf = (r: Resource) => r.type === AZURE_TYPES.nsg && r.name.toLowerCase() === nsgName.toLowerCase();
+    const here: NsgRule[] = [];
+    const seen = new Set<string>();
+    for (const [list, owned] of [
+      [state.resources, true],
+      [state.unowned ?? [], false],
+    ] as const) {
+      for (const r of list.filter(nsgOf)) {
+        for (const c of r.children) {
+          if (seen.has(c.key.toLowerCase())) continue;
+          seen.add(c.key.toLowerCase());
+          here.push({
+            ...(c.attributes as unknown as RuleAttributes),
+            name: c.key,
+            ...(c.liveId ? { liveId: c.liveId } : {}),
+            owned,
+            kind: 'rule',
+          });
+        }
       }
     }
+    const exists = state.resources.some(nsgOf) || (state.unowned ?? []).some(nsgOf);
+    for (const d of DEFAULT_RULES) here.push({ ...d, owned: false, kind: 'default' });
+    rules.push(...here);
+    nsgs.set(nsgName, {
+      name: nsgName,
+      exists,
+      byDirection: {
+        inbound: here.filter((r) => r.direction === 'inbound').sort((a, b) => a.priority - b.priority),
+        outbound: here.filter((r) => r.direction === 'outbound').sort((a, b) => a.priority - b.priority),
+      },
+    });
   }
-  const nsgExists = state.resources.some(nsgOf) || (state.unowned ?? []).some(nsgOf);
-  for (const d of DEFAULT_RULES) rules.push({ ...d, owned: false, kind: 'default' });
-  const byDirection = {
-    inbound: rules.filter((r) => r.direction === 'inbound').sort((a, b) => a.priority - b.priority),
-    outbound: rules.filter((r) => r.direction === 'outbound').sort((a, b) => a.priority - b.priority),
+  const nsgOfSegment = nsgOfSegments(cfg, context.segments);
+  /** The NSG a segment's traffic meets (undefined for a segment no NSG lists: only defaults apply). */
+  const nsgFor = (segment: string) => nsgs.get(nsgOfSegment.get(segment) ?? '');
+  const NO_NSG = {
+    inbound: DEFAULT_RULES.filter((r) => r.direction === 'inbound').map(
+      (d): NsgRule => ({ ...d, owned: false, kind: 'default' }),
+    ),
+    outbound: DEFAULT_RULES.filter((r) => r.direction === 'outbound').map(
+      (d): NsgRule => ({ ...d, owned: false, kind: 'default' }),
+    ),
   };
   const asgOfSegment = new Map(
     context.segments.map((s) => [s.name, `asg:${rg}/${asgName(context.model, s.name).toLowerCase()}`]),
@@ -180,8 +205,8 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     return end.cidr !== undefined && rangesMatch(vnet, { kind: 'external', cidr: end.cidr }, 'overlaps');
   };
 
-  const ref = (r: NsgRule, direction: 'ingress' | 'egress'): NativeRuleRef => ({
-    object: cfg.nsg,
+  const ref = (nsg: string, r: NsgRule, direction: 'ingress' | 'egress'): NativeRuleRef => ({
+    object: nsg,
     rule: r.name,
     ...(r.liveId ? { id: r.liveId } : {}),
     direction,
@@ -189,21 +214,19 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     priority: r.priority,
     owned: r.owned,
     kind: r.kind,
-    summary: `NSG ${cfg.nsg} rule ${r.name}: ${r.direction} ${r.access} ${r.protocol}/${r.destinationPorts.join(',')} ${r.source.join(',')} -> ${r.destination.join(',')} (priority ${r.priority}${r.kind === 'default' ? ', Azure default rule' : ''})`,
+    summary: `NSG ${nsg} rule ${r.name}: ${r.direction} ${r.access} ${r.protocol}/${r.destinationPorts.join(',')} ${r.source.join(',')} -> ${r.destination.join(',')} (priority ${r.priority}${r.kind === 'default' ? ', Azure default rule' : ''})`,
   });
 
   // The rules that may apply to a segment's instance, per direction (its own side names its ASG
-  // or no ASG at all), in priority order: built once per segment, so a probe does not scan the
-  // rules of every other segment's ASG.
+  // or no ASG at all), in priority order, from its own NSG: built once per segment, so a probe
+  // does not scan the rules of every other segment's ASG.
   const bySegment = new Map<string, NsgRule[]>();
-  const candidates = (direction: 'inbound' | 'outbound', probe: NativeProbe): readonly NsgRule[] => {
-    const own = direction === 'inbound' ? probe.destination : probe.source;
-    if (own.kind !== 'segment') return byDirection[direction];
-    const key = `${direction}|${own.segment}`;
+  const candidates = (direction: 'inbound' | 'outbound', segment: string): readonly NsgRule[] => {
+    const key = `${direction}|${segment}`;
     let list = bySegment.get(key);
     if (!list) {
-      const mine = asgOfSegment.get(own.segment);
-      list = byDirection[direction].filter((r) => {
+      const mine = asgOfSegment.get(segment);
+      list = (nsgFor(segment)?.byDirection ?? NO_NSG)[direction].filter((r) => {
         const side = direction === 'inbound' ? r.destination : r.source;
         return side.some((v) => !v.startsWith('asg:') || v.toLowerCase() === mine);
       });
@@ -211,8 +234,9 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
     }
     return list;
   };
-  const decide = (direction: 'inbound' | 'outbound', probe: NativeProbe): NsgRule => {
-    for (const r of candidates(direction, probe)) {
+  const decide = (direction: 'inbound' | 'outbound', probe: NativeProbe, segment: string): NsgRule => {
+    const list = candidates(direction, segment);
+    for (const r of list) {
       const mode: MatchMode = r.access === 'allow' ? 'contains' : 'overlaps';
       // An allow limited to some source ports does not admit "any source port".
       if (mode === 'contains' && !r.sourcePorts.includes('*')) continue;
@@ -222,17 +246,26 @@ export function evaluateAzure(target: TargetSpec, state: ProviderState, context:
       return r;
     }
     // Unreachable: DenyAll* match everything.
-    return byDirection[direction][byDirection[direction].length - 1]!;
+    return list[list.length - 1]!;
   };
 
   const services = rules.flatMap((r) => nsgRuleServices(r));
   const evaluate = (probe: NativeProbe): NativeVerdict => {
     const decided: NativeRuleRef[] = [];
-    if (probe.source.kind === 'segment') decided.push(ref(decide('outbound', probe), 'egress'));
-    if (probe.destination.kind === 'segment') decided.push(ref(decide('inbound', probe), 'ingress'));
-    const notes = nsgExists
-      ? []
-      : [`NSG ${cfg.nsg} of target ${target.name} does not exist: only Azure's default rules apply`];
+    const notes: string[] = [];
+    const side = (direction: 'inbound' | 'outbound', segment: string) => {
+      const nsg = nsgFor(segment);
+      const name = nsg?.name ?? nsgOfSegment.get(segment) ?? '(none)';
+      if (!nsg)
+        notes.push(`segment ${segment} is in no NSG of target ${target.name}: only Azure's default rules apply`);
+      else if (!nsg.exists) {
+        const note = `NSG ${nsg.name} of target ${target.name} does not exist: only Azure's default rules apply`;
+        if (!notes.includes(note)) notes.push(note);
+      }
+      decided.push(ref(name, decide(direction, probe, segment), direction === 'outbound' ? 'egress' : 'ingress'));
+    };
+    if (probe.source.kind === 'segment') side('outbound', probe.source.segment);
+    if (probe.destination.kind === 'segment') side('inbound', probe.destination.segment);
     if (decided.length === 0) return { verdict: 'deny', rules: [], notes: ['neither end is in the VNet'] };
     const denied = decided.filter((r) => r.action === 'deny');
     return {

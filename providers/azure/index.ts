@@ -12,6 +12,7 @@ import { inferModel, stateFromRaw } from './state.js';
 import { validateAzure } from './validate.js';
 import { azureTarget } from './target.js';
 import { azureRuleFlows } from './rule-flows.js';
+import { hasNsgMap, targetNsgs } from './nsgs.js';
 import { azureFlowLogReader } from './flows.js';
 import { createAzureInventoryReader } from './inventory.js';
 
@@ -40,7 +41,11 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     async read(target, source, context) {
       if (source.kind === 'snapshot')
         return stateFromRaw(
-          await readSnapshotRaw(join(source.dir, target.name), target.name),
+          await readSnapshotRaw(
+            join(source.dir, target.name),
+            target.name,
+            hasNsgMap(azureConfig(target)) ? targetNsgs(azureConfig(target)) : undefined,
+          ),
           target,
           'snapshot',
           context,

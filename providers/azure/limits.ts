@@ -12,7 +12,13 @@ export const RULES_PER_NSG = 1000;
  */
 export const ADDRESSES_PER_NSG = 4000;
 
-/** Distinct ASGs referenced across all rules of one NSG. Source: Z3, "Application security groups that can be specified within all security rules of a network security group: 100". */
+/**
+ * Distinct ASGs referenced across all rules of one NSG (hard). Source: Z3, "Application security
+ * groups that can be specified within all security rules of a network security group: 100". Z3
+ * says "if there's no maximum limit column, the resource doesn't have adjustable limits", and the
+ * networking table has none: none of the per-NSG limits here can be raised, so an Azure target
+ * declares no quotas (unlike AWS `quotas` and GCP `firewallQuota`); it spreads segments over NSGs.
+ */
 export const ASGS_PER_NSG = 100;
 
 /** Lowest user priority of an NSG rule. Source: NSG overview (Z1), "a number between 100 and 4096". */

@@ -8,6 +8,28 @@ import type { RetryPolicy } from '../kit/retry.js';
 import { azureRetryPolicy, statusOf, withCredentials, type RetrySettings } from './errors.js';
 import { azureConfig, ruleCollectionGroupName } from './render.js';
 import { inferModel, type RawAzureState, type WireAsg, type WireNsg, type WireRcg } from './state.js';
+import { hasNsgMap, targetNsgs } from './nsgs.js';
+
+/**
+ * How many NSG GETs a read keeps in flight: a target with `nsgs` may have hundreds, and ARM's
+ * read bucket (250 burst, 25/s refill per principal, cloud-semantics §2.6) is shared with the
+ * other reads of the run, so a few at a time, never one per NSG at once.
+ */
+const NSG_READS_IN_FLIGHT = 8;
+
+/** `fn` over `items`, at most `limit` at a time; results in the order of `items`. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
 
 /**
  * Read, live: the raw objects of a target from ARM through @azure/arm-network, and nothing else
@@ -92,7 +114,20 @@ export async function readLiveRaw(
 ): Promise<RawAzureState> {
   const cfg = azureConfig(target);
   const rg = cfg.resourceGroup;
-  const nsg = await getOrNull(`reading NSG ${cfg.nsg}`, () => client.networkSecurityGroups.get(rg, cfg.nsg), retry);
+  // One GET per NSG: the NSG carries all its rules (no per-rule reads).
+  const names = targetNsgs(cfg);
+  const wires = await mapLimited(
+    names,
+    NSG_READS_IN_FLIGHT,
+    async (name) =>
+      (await getOrNull(
+        `reading NSG ${name}`,
+        () => client.networkSecurityGroups.get(rg, name),
+        retry,
+      )) as WireNsg | null,
+  );
+  const nsgs = hasNsgMap(cfg) ? Object.fromEntries(names.map((n, i) => [n, wires[i] ?? null])) : undefined;
+  const nsg = nsgs === undefined ? (wires[0] ?? null) : null;
   const asgs = await retry.run(`listing application security groups of ${rg}`, async () => {
     const out: WireAsg[] = [];
     for await (const a of client.applicationSecurityGroups.list(rg)) out.push(a as WireAsg);
@@ -100,7 +135,7 @@ export async function readLiveRaw(
   });
   let rcg: WireRcg | null = null;
   let policyFound = true;
-  model ??= inferModel({ nsg: nsg as WireNsg | null, asgs, rcg: null, policyFound });
+  model ??= inferModel({ nsg, ...(nsgs ? { nsgs } : {}), asgs, rcg: null, policyFound });
   if (cfg.firewallPolicy) {
     policyFound =
       (await getOrNull(
@@ -116,7 +151,7 @@ export async function readLiveRaw(
       )) as WireRcg | null;
     }
   }
-  return { nsg: nsg as WireNsg | null, asgs, rcg, policyFound };
+  return { nsg, ...(nsgs ? { nsgs } : {}), asgs, rcg, policyFound };
 }
 
 /** A live read of a target's raw objects (authentication failures as one line, the kit's retry policy). */

@@ -26,6 +26,7 @@ import {
   RULE_COLLECTION_GROUP_PRIORITY,
   RULE_COLLECTION_PRIORITY,
 } from './limits.js';
+import { hasNsgMap, nsgOfSegments, targetNsgs } from './nsgs.js';
 
 /**
  * Render (pure): a RuleSet → the desired Azure objects of one target.
@@ -86,15 +87,25 @@ export function ownsRuleName(model: string, name: string): boolean {
 /** The kinds of NSG rule Bulkhead names after `<model>-` (the kit's owner prefix). */
 const RULE_KINDS = ['in', 'out', 'deny', 'allow'] as const;
 
-/** A rule as laid out before priorities are placed. */
+/**
+ * A rule's attributes as render writes them; `priority` (the last key, where RuleAttributes has
+ * it) is 0 until placement fills it in. Filled in place rather than copied: at estate scale one
+ * object less per rule is a measurable part of the render (see the caches in layoutAzure).
+ */
+type DraftAttributes = RuleContent & { priority: number };
+
+/** A rule as laid out; `priority` (here and in `attrs`) is 0 until placement fills it in. */
 interface LaidOutRule {
+  /** The NSG that carries it (the target's one `nsg`, or the NSG of the rule's segment). */
+  readonly nsg: string;
   readonly name: string;
   readonly band: 'deny' | 'allow' | 'fixed';
   readonly fixed?: number;
-  readonly attrs: RuleContent;
+  readonly attrs: RuleAttributes;
+  priority: number;
   readonly origins: readonly SourceRef[];
   readonly dependsOn: readonly string[];
-  readonly pos?: SourcePos;
+  readonly pos: SourcePos | undefined;
 }
 
 /** An application rule of the rule collection group. */
@@ -104,11 +115,16 @@ interface LaidOutAppRule {
   readonly origins: readonly SourceRef[];
 }
 
+/** A laid-out rule with its priority. */
+export type PlacedRule = Readonly<LaidOutRule>;
+
 /** Everything render and validate need, computed once. */
 export interface AzureLayout {
   readonly asgs: readonly { readonly segment: string; readonly name: string; readonly pos: SourcePos }[];
-  /** NSG rules with their priorities, sorted by name. */
-  readonly rules: readonly (LaidOutRule & { readonly priority: number })[];
+  /** The target's NSGs (sorted by name), each with its rules and their priorities, sorted by name. */
+  readonly nsgs: readonly { readonly name: string; readonly rules: readonly PlacedRule[] }[];
+  /** Every NSG's rules, NSG after NSG (with one `nsg`: that NSG's rules). */
+  readonly rules: readonly PlacedRule[];
   readonly appRules: readonly LaidOutAppRule[];
   /** Things Azure cannot express, and exhausted priority bands. */
   readonly problems: readonly Diagnostic[];
@@ -120,7 +136,16 @@ function sanitize(s: string): string {
 
 /** A rule name ≤ 80 characters: long names keep a readable head and get a hash tail (still unique). */
 export function ruleName(parts: readonly string[]): string {
-  const full = sanitize(parts.filter((p) => p !== '').join('-'));
+  return ruleNameOf(parts.filter((p) => p !== '').join('-'));
+}
+
+/**
+ * `ruleName` of parts already joined with `-` (none empty): the render's hot path builds the text
+ * with a template instead of two arrays per rule. Sanitizing the joined text equals joining the
+ * sanitized parts, since `-` is a valid character.
+ */
+function ruleNameOf(joined: string): string {
+  const full = sanitize(joined);
   if (full.length <= NAME_MAX) return full;
   const tail = createHash('sha256').update(full).digest('hex').slice(0, 8);
   return `${full.slice(0, NAME_MAX - 9).replace(/[.-]+$/, '')}-${tail}`;
@@ -157,7 +182,7 @@ function nsgRuleContent(
   own: readonly string[],
   peer: readonly string[],
   text: string,
-): RuleContent {
+): DraftAttributes {
   return {
     access,
     direction: inbound ? 'inbound' : 'outbound',
@@ -167,6 +192,7 @@ function nsgRuleContent(
     destination: inbound ? own : peer,
     destinationPorts: svc.ports,
     description: text,
+    priority: 0,
   };
 }
 
@@ -223,6 +249,24 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   const model = rules.model.name;
   const rg = cfg.resourceGroup.toLowerCase();
   const problems: Diagnostic[] = [];
+  const nsgNames = targetNsgs(cfg);
+  const nsgOf = nsgOfSegments(cfg, rules.segments);
+  // A RuleSet that did not come through model validation may hold a segment no NSG lists.
+  const unplaced = new Set<string>();
+  const nsgOfSegment = (segment: string, pos: SourcePos | undefined): string | undefined => {
+    const n = nsgOf.get(segment);
+    if (n === undefined && !unplaced.has(segment)) {
+      unplaced.add(segment);
+      problems.push(
+        error(
+          'azure-nsgs-missing',
+          `segment ${segment} is in none of target ${target.name}'s nsgs, so its rules have no NSG: add it to the NSG on its subnet`,
+          pos,
+        ),
+      );
+    }
+    return n;
+  };
   const asgRefs = new Map<string, string>();
   const asgRefOf = (segment: string): string => {
     let ref = asgRefs.get(segment);
@@ -241,15 +285,63 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     if (a === undefined) asgAddresses.set(segment, (a = asgAddress(segment)));
     return a;
   };
-  const dependsOnAsgs = (a: string | null, b: string | undefined): string[] => {
+  // At estate scale (440,000 rules at 10,000 segments) the render's time is mostly the garbage
+  // collector's, so what many rules share is built once and shared, never copied per rule: the
+  // dependsOn list per (segment, peer), the own side per segment, the peer sides per peer, the
+  // service per label. Nothing downstream mutates these arrays (rules are plain data).
+  const dependsOnCache = new Map<string, Map<string, readonly string[]>>();
+  const NO_DEPS: readonly string[] = [];
+  const dependsOnAsgs = (a: string | null, b: string | undefined): readonly string[] => {
     const x = a === null ? undefined : asgAddressOf(a);
     const y = b === undefined ? undefined : asgAddressOf(b);
-    if (x === undefined) return y === undefined ? [] : [y];
-    if (y === undefined || y === x) return [x];
-    return x < y ? [x, y] : [y, x];
+    if (x === undefined) return y === undefined ? NO_DEPS : [y];
+    let byPeer = dependsOnCache.get(x);
+    if (byPeer === undefined) dependsOnCache.set(x, (byPeer = new Map()));
+    const key = y ?? '';
+    let list = byPeer.get(key);
+    if (list === undefined) byPeer.set(key, (list = y === undefined || y === x ? [x] : x < y ? [x, y] : [y, x]));
+    return list;
   };
-
+  const ownSides = new Map<string, readonly string[]>();
+  const ownSideOf = (segment: string): readonly string[] => {
+    let own = ownSides.get(segment);
+    if (own === undefined) ownSides.set(segment, (own = [asgRefOf(segment)]));
+    return own;
+  };
+  const ANY_SIDE: readonly string[] = ['*'];
+  // Sides of a peer that depend on the peer alone (not fqdns: their addresses and warnings are per use).
+  const sidesCache = new Map<string, Side[]>();
   const peerSides = (peer: Endpoint | { kind: 'any' }, pos: SourcePos | undefined): Side[] | null => {
+    if (peer.kind === 'fqdns') return peerSidesUncached(peer, pos);
+    // By content, not entity name: the compiler narrows an entity per use (ICMP meets only the
+    // IPv4 half of `internet`), so one name can stand for different address lists.
+    const key = sidesKey(peer);
+    if (key === undefined) return peerSidesUncached(peer, pos);
+    let sides = sidesCache.get(key);
+    if (sides === undefined) {
+      const built = peerSidesUncached(peer, pos);
+      if (built === null) return null; // reported per use
+      sidesCache.set(key, (sides = built));
+    }
+    return sides;
+  };
+  const sidesKey = (peer: Endpoint | { kind: 'any' }): string | undefined => {
+    switch (peer.kind) {
+      case 'any':
+        return '';
+      case 'segment':
+        return `s:${peer.name}`;
+      case 'cidrs':
+        return `c:${peer.builtin ?? ''}:${peer.ipv4.join(' ')}:${peer.ipv6.join(' ')}`;
+      case 'cloud': {
+        const b = peer.azure;
+        return b ? `k:${b.serviceTag ?? ''}:${b.ipv4.join(' ')}:${b.ipv6.join(' ')}` : undefined;
+      }
+      default:
+        return undefined;
+    }
+  };
+  const peerSidesUncached = (peer: Endpoint | { kind: 'any' }, pos: SourcePos | undefined): Side[] | null => {
     switch (peer.kind) {
       case 'any':
         return [{ values: ['*'], suffix: '' }];
@@ -296,10 +388,21 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     }
   };
 
+  // nsgService per service label (a label names one protocol and port range, except ICMP, whose
+  // label leaves out the type, so ICMP is not cached).
+  const services = new Map<string, ReturnType<typeof nsgService>>();
+  const serviceOf = (m: PortMatch): ReturnType<typeof nsgService> => {
+    if (m.kind === 'icmp') return nsgService(m);
+    const label = serviceLabel(m);
+    let svc = services.get(label);
+    if (svc === undefined) services.set(label, (svc = nsgService(m)));
+    return svc;
+  };
+
   // Allowed flows: one NSG rule per intent (and per address family).
   for (const intent of rules.rules) {
     const pos = intent.origins[0]?.pos;
-    const svc = nsgService(intent.service);
+    const svc = serviceOf(intent.service);
     if ('problem' in svc) {
       problems.push(
         error(
@@ -313,21 +416,33 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     if (intent.peer.kind === 'fqdns') layoutAppRule(intent, pos);
     const sides = peerSides(intent.peer, pos);
     if (!sides) continue;
-    const own = [asgRefOf(intent.segment)];
+    // A segment's rules, inbound and outbound, live in the NSG on its subnet.
+    const nsg = nsgOfSegment(intent.segment, pos);
+    if (nsg === undefined) continue;
+    const own = ownSideOf(intent.segment);
     const inbound = intent.direction === 'ingress';
     icmpBothFamilies(intent, sides, pos);
     for (const side of sides) {
       const peerName = intent.peer.kind === 'segment' ? intent.peer.name : intent.peer.entity;
-      const name = ruleName([
-        model,
-        inbound ? 'in' : 'out',
-        intent.segment,
-        inbound ? 'from' : 'to',
-        peerName,
-        serviceLabel(intent.service),
-        side.suffix,
-      ]);
+      // ruleName([model, in|out, segment, from|to, peer, service, suffix]) without the arrays (only
+      // the suffix can be empty; a model's name never is once it compiles, but stay exact if so).
+      const label = serviceLabel(intent.service);
+      const name =
+        model === ''
+          ? ruleName([
+              model,
+              inbound ? 'in' : 'out',
+              intent.segment,
+              inbound ? 'from' : 'to',
+              peerName,
+              label,
+              side.suffix,
+            ])
+          : ruleNameOf(
+              `${model}-${inbound ? 'in' : 'out'}-${intent.segment}-${inbound ? 'from' : 'to'}-${peerName}-${label}${side.suffix === '' ? '' : `-${side.suffix}`}`,
+            );
       laid.push({
+        nsg,
         name,
         band: 'allow',
         attrs: nsgRuleContent(
@@ -340,7 +455,8 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         ),
         origins: intent.origins,
         dependsOn: dependsOnAsgs(intent.segment, side.asg || undefined),
-        ...(pos ? { pos } : {}),
+        pos,
+        priority: 0,
       });
     }
   }
@@ -422,38 +538,44 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         continue;
       }
       for (const segment of protected_) {
-        const own = segment === null ? ['*'] : [asgRefOf(segment)];
-        for (const side of sides) {
-          laid.push({
-            name: ruleName([
-              model,
-              'deny',
-              deny.guardrail,
-              inbound ? 'in' : 'out',
-              segment ?? '',
-              serviceLabel(service),
-              side.suffix,
-            ]),
-            band: 'deny',
-            attrs: nsgRuleContent(
-              'deny',
-              inbound,
-              svc,
-              own,
-              side.values,
-              description(model, `guardrail ${deny.guardrail}`),
-            ),
-            origins: deny.origins,
-            dependsOn: dependsOnAsgs(segment || null, side.asg || undefined),
-            ...(pos ? { pos } : {}),
-          });
-        }
+        const own = segment === null ? ANY_SIDE : ownSideOf(segment);
+        // A deny of every segment stands in every NSG; a segment's deny in its own.
+        const nsgs = segment === null ? nsgNames : [nsgOfSegment(segment, pos)].filter((n) => n !== undefined);
+        for (const nsg of nsgs)
+          for (const side of sides) {
+            laid.push({
+              nsg,
+              name: ruleName([
+                model,
+                'deny',
+                deny.guardrail,
+                inbound ? 'in' : 'out',
+                segment ?? '',
+                serviceLabel(service),
+                side.suffix,
+              ]),
+              band: 'deny',
+              attrs: nsgRuleContent(
+                'deny',
+                inbound,
+                svc,
+                own,
+                side.values,
+                description(model, `guardrail ${deny.guardrail}`),
+              ),
+              origins: deny.origins,
+              dependsOn: dependsOnAsgs(segment || null, side.asg || undefined),
+              pos,
+              priority: 0,
+            });
+          }
       }
     }
   }
 
   // The default-deny pair and the load-balancer allow the inbound deny would otherwise hide.
   const fixed = (
+    nsg: string,
     name: string,
     priority: number,
     access: 'allow' | 'deny',
@@ -461,6 +583,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     source: string,
     text: string,
   ): LaidOutRule => ({
+    nsg,
     name: ruleName([model, name]),
     band: 'fixed',
     fixed: priority,
@@ -473,97 +596,118 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       destination: ['*'],
       destinationPorts: ['*'],
       description: description(model, text),
+      priority: 0,
     },
     origins: [],
     dependsOn: [],
+    pos: undefined,
+    priority: 0,
   });
-  laid.push(
-    fixed(
-      'deny-all-in',
-      DENY_ALL_PRIORITY,
-      'deny',
-      'inbound',
-      '*',
-      'default deny inbound (Azure allows all VNet traffic by default)',
-    ),
-    fixed(
-      'deny-all-out',
-      DENY_ALL_PRIORITY,
-      'deny',
-      'outbound',
-      '*',
-      'default deny outbound (Azure allows VNet and Internet egress by default)',
-    ),
-    fixed(
-      'allow-azure-lb-in',
-      LOAD_BALANCER_PRIORITY,
-      'allow',
-      'inbound',
-      'AzureLoadBalancer',
-      'load balancer health probes (default rule 65001, hidden by the deny-all)',
-    ),
-  );
+  for (const nsg of nsgNames)
+    laid.push(
+      fixed(
+        nsg,
+        'deny-all-in',
+        DENY_ALL_PRIORITY,
+        'deny',
+        'inbound',
+        '*',
+        'default deny inbound (Azure allows all VNet traffic by default)',
+      ),
+      fixed(
+        nsg,
+        'deny-all-out',
+        DENY_ALL_PRIORITY,
+        'deny',
+        'outbound',
+        '*',
+        'default deny outbound (Azure allows VNet and Internet egress by default)',
+      ),
+      fixed(
+        nsg,
+        'allow-azure-lb-in',
+        LOAD_BALANCER_PRIORITY,
+        'allow',
+        'inbound',
+        'AzureLoadBalancer',
+        'load balancer health probes (default rule 65001, hidden by the deny-all)',
+      ),
+    );
 
-  // Priorities: per direction and band, hash-placed; with a live state, live priorities kept and
-  // every priority in use (kept owned rules, unowned rules) skipped.
+  // Priorities: per NSG, direction and band, hash-placed; with a live state, live priorities kept
+  // and every priority in use in that NSG (kept owned rules, unowned rules) skipped.
   const live = ctx.live ? livePriorities(ctx.live, target) : null;
-  const placed: (LaidOutRule & { priority: number })[] = [];
-  for (const direction of ['inbound', 'outbound'] as const) {
-    for (const band of ['deny', 'allow'] as const) {
-      const group = laid.filter((r) => r.attrs.direction === direction && r.band === band);
-      const range = band === 'deny' ? DENY_BAND : ALLOW_BAND;
-      const names = [...new Set(group.map((r) => r.name))];
-      // The kit's stable slots (providers/kit/slots.ts): a live rule keeps its priority, adding or
-      // removing one never moves another, new names hash-placed around every priority in use.
-      const plain = allocateSlots({ range, keys: names });
-      let slots = plain.kind === 'ok' ? plain.slots : null;
-      if (slots && live) {
-        const keep = new Map<string, number>();
-        for (const n of names) {
-          const p = live.owned.get(n.toLowerCase());
-          if (p && p.direction === direction) keep.set(n, p.priority);
+  const byNsg = new Map<string, LaidOutRule[]>(nsgNames.map((n) => [n, []]));
+  for (const r of laid) byNsg.get(r.nsg)!.push(r);
+  const nsgs = nsgNames.map((nsg) => ({ name: nsg, rules: placeNsg(nsg, byNsg.get(nsg)!) }));
+
+  function place(r: LaidOutRule, priority: number): LaidOutRule {
+    r.priority = priority;
+    (r.attrs as DraftAttributes).priority = priority;
+    return r;
+  }
+
+  function placeNsg(nsg: string, laidHere: readonly LaidOutRule[]): PlacedRule[] {
+    const liveHere = live?.get(nsg.toLowerCase()) ?? (live ? EMPTY_LIVE : null);
+    const placed: PlacedRule[] = [];
+    for (const direction of ['inbound', 'outbound'] as const) {
+      for (const band of ['deny', 'allow'] as const) {
+        const group = laidHere.filter((r) => r.attrs.direction === direction && r.band === band);
+        const range = band === 'deny' ? DENY_BAND : ALLOW_BAND;
+        const names = [...new Set(group.map((r) => r.name))];
+        // The kit's stable slots (providers/kit/slots.ts): a live rule keeps its priority, adding or
+        // removing one never moves another, new names hash-placed around every priority in use.
+        const plain = allocateSlots({ range, keys: names });
+        let slots = plain.kind === 'ok' ? plain.slots : null;
+        if (slots && liveHere) {
+          const keep = new Map<string, number>();
+          for (const n of names) {
+            const p = liveHere.owned.get(n.toLowerCase());
+            if (p && p.direction === direction) keep.set(n, p.priority);
+          }
+          // Only when the unowned rules leave too little room does placement fall back to the
+          // plain hash slots (the apply then stops at SecurityRuleConflict, naming the rule).
+          const kept = allocateSlots({ range, keys: names, live: keep, reserved: liveHere.reserved[direction] });
+          if (kept.kind === 'ok') slots = kept.slots;
         }
-        // Only when the unowned rules leave too little room does placement fall back to the
-        // plain hash slots (the apply then stops at SecurityRuleConflict, naming the rule).
-        const kept = allocateSlots({ range, keys: names, live: keep, reserved: live.reserved[direction] });
-        if (kept.kind === 'ok') slots = kept.slots;
+        if (!slots) {
+          problems.push(
+            error(
+              'azure-priority-exhausted',
+              `NSG ${nsg} (target ${target.name}): ${names.length} ${direction} ${band === 'deny' ? 'guardrail deny' : 'allow'} rules do not fit the ${range.to - range.from + 1} priorities ${range.from}-${range.to} Bulkhead uses for them (Azure priorities are 100-4096, unique per direction)`,
+              target.pos,
+            ),
+          );
+          continue;
+        }
+        for (const r of group) placed.push(place(r, slots.get(r.name)!));
       }
-      if (!slots) {
+      for (const r of laidHere.filter((x) => x.attrs.direction === direction && x.band === 'fixed'))
+        placed.push(place(r, r.fixed!));
+    }
+    placed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Two intents that sanitize to one name would collide in the NSG; keep the first, report the rest.
+    return placed.filter((r, i) => {
+      if (i > 0 && placed[i - 1]!.name === r.name) {
         problems.push(
           error(
-            'azure-priority-exhausted',
-            `NSG ${cfg.nsg} (target ${target.name}): ${names.length} ${direction} ${band === 'deny' ? 'guardrail deny' : 'allow'} rules do not fit the ${range.to - range.from + 1} priorities ${range.from}-${range.to} Bulkhead uses for them (Azure priorities are 100-4096, unique per direction)`,
-            target.pos,
+            'azure-rule-name-collision',
+            `two rules of target ${target.name} get the name ${r.name}; rename a segment or entity`,
+            r.pos,
           ),
         );
-        continue;
+        return false;
       }
-      for (const r of group) placed.push({ ...r, priority: slots.get(r.name)! });
-    }
-    for (const r of laid.filter((x) => x.attrs.direction === direction && x.band === 'fixed'))
-      placed.push({ ...r, priority: r.fixed! });
+      return true;
+    });
   }
-  placed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  // Two intents that sanitize to one name would collide in the NSG; keep the first, report the rest.
-  const unique = placed.filter((r, i) => {
-    if (i > 0 && placed[i - 1]!.name === r.name) {
-      problems.push(
-        error(
-          'azure-rule-name-collision',
-          `two rules of target ${target.name} get the name ${r.name}; rename a segment or entity`,
-          r.pos,
-        ),
-      );
-      return false;
-    }
-    return true;
-  });
 
   const asgs = rules.segments.map((s) => ({ segment: s.name, name: asgName(model, s.name), pos: s.pos }));
   appRules.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return {
     asgs,
-    rules: unique,
+    nsgs,
+    rules: nsgs.length === 1 ? nsgs[0]!.rules : nsgs.flatMap((n) => n.rules),
     appRules: appRules.filter((r, i) => i === 0 || appRules[i - 1]!.name !== r.name),
     problems,
   };
@@ -577,40 +721,71 @@ export interface ReservedPriorities {
 
 /**
  * The `reserved` facts of an Azure state: `{ nsgPriorities: { inbound: number[], outbound: number[] } }`,
- * the sorted priorities of the NSG's unowned rules. Built by read, consumed by render.
+ * the sorted priorities of the NSG's unowned rules; with `nsgs`, one such entry per NSG
+ * (lower-case name) under `nsgPrioritiesByNsg`. Built by read, consumed by render.
  */
 export function reservedJson(unowned: readonly { readonly direction: string; readonly priority: number }[]): Json {
-  const of = (d: string) =>
-    [...new Set(unowned.filter((r) => r.direction === d).map((r) => r.priority))].sort((a, b) => a - b);
-  return { nsgPriorities: { inbound: of('inbound'), outbound: of('outbound') } };
+  return { nsgPriorities: prioritiesJson(unowned) };
 }
 
-/** Parses what `reservedJson` wrote (tolerant: anything else reserves nothing). */
-export function reservedPriorities(reserved: Json | undefined): ReservedPriorities {
+/** `reservedJson` for several NSGs: NSG name → its unowned rules. */
+export function reservedJsonByNsg(
+  unowned: ReadonlyMap<string, readonly { readonly direction: string; readonly priority: number }[]>,
+): Json {
+  const byNsg: { [k: string]: Json } = {};
+  for (const name of [...unowned.keys()].sort()) byNsg[name.toLowerCase()] = prioritiesJson(unowned.get(name)!);
+  return { nsgPrioritiesByNsg: byNsg };
+}
+
+function prioritiesJson(unowned: readonly { readonly direction: string; readonly priority: number }[]): Json {
+  const of = (d: string) =>
+    [...new Set(unowned.filter((r) => r.direction === d).map((r) => r.priority))].sort((a, b) => a - b);
+  return { inbound: of('inbound'), outbound: of('outbound') };
+}
+
+/**
+ * Parses what `reservedJson` (no `nsg`) or `reservedJsonByNsg` (the NSG named `nsg`) wrote
+ * (tolerant: anything else reserves nothing).
+ */
+export function reservedPriorities(reserved: Json | undefined, nsg?: string): ReservedPriorities {
+  const obj = (v: Json | undefined): { readonly [k: string]: Json } | undefined =>
+    v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v)
+      ? (v as { readonly [k: string]: Json })
+      : undefined;
+  const root = obj(reserved);
+  const np =
+    nsg === undefined ? obj(root?.['nsgPriorities']) : obj(obj(root?.['nsgPrioritiesByNsg'])?.[nsg.toLowerCase()]);
   const get = (d: 'inbound' | 'outbound'): Set<number> => {
-    if (reserved === null || typeof reserved !== 'object' || Array.isArray(reserved)) return new Set();
-    const np = (reserved as { readonly [k: string]: Json })['nsgPriorities'];
-    if (np === null || np === undefined || typeof np !== 'object' || Array.isArray(np)) return new Set();
-    const list = (np as { readonly [k: string]: Json })[d];
+    const list = np?.[d];
     return new Set(Array.isArray(list) ? list.filter((x): x is number => typeof x === 'number') : []);
   };
   return { inbound: get('inbound'), outbound: get('outbound') };
 }
 
-/** From a read state: the owned rules' live priorities (by lower-case name) and the reserved ones. */
-function livePriorities(
-  state: ProviderState,
-  target: TargetSpec,
-): { owned: Map<string, { direction: string; priority: number }>; reserved: ReservedPriorities } {
+/** What read found in one NSG: its owned rules' live priorities (by lower-case name) and the reserved ones. */
+interface LiveNsg {
+  readonly owned: ReadonlyMap<string, { direction: string; priority: number }>;
+  readonly reserved: ReservedPriorities;
+}
+
+const EMPTY_LIVE: LiveNsg = { owned: new Map(), reserved: { inbound: new Set(), outbound: new Set() } };
+
+/** From a read state, per NSG (lower-case name): the owned rules' live priorities and the reserved ones. */
+function livePriorities(state: ProviderState, target: TargetSpec): Map<string, LiveNsg> {
   const cfg = azureConfig(target);
-  const owned = new Map<string, { direction: string; priority: number }>();
-  const nsg = state.resources.find((r) => r.type === AZURE_TYPES.nsg && r.name.toLowerCase() === cfg.nsg.toLowerCase());
-  for (const c of nsg?.children ?? []) {
-    const { direction, priority } = c.attributes;
-    if (typeof direction === 'string' && typeof priority === 'number')
-      owned.set(c.key.toLowerCase(), { direction, priority });
+  const out = new Map<string, LiveNsg>();
+  for (const nsgName of targetNsgs(cfg)) {
+    const key = nsgName.toLowerCase();
+    const owned = new Map<string, { direction: string; priority: number }>();
+    const nsg = state.resources.find((r) => r.type === AZURE_TYPES.nsg && r.name.toLowerCase() === key);
+    for (const c of nsg?.children ?? []) {
+      const { direction, priority } = c.attributes;
+      if (typeof direction === 'string' && typeof priority === 'number')
+        owned.set(c.key.toLowerCase(), { direction, priority });
+    }
+    out.set(key, { owned, reserved: reservedPriorities(state.reserved, hasNsgMap(cfg) ? nsgName : undefined) });
   }
-  return { owned, reserved: reservedPriorities(state.reserved) };
+  return out;
 }
 
 function shortAddr(v: string): string {
@@ -619,10 +794,14 @@ function shortAddr(v: string): string {
 
 /** One plan line for a rule. */
 export function ruleSummary(a: RuleAttributes): string {
+  return ruleSummaryOf(a, (list) => list.map(shortAddr).join(','));
+}
+
+function ruleSummaryOf(a: RuleAttributes, sideText: (list: readonly string[]) => string): string {
   const ports = a.destinationPorts.join(',');
   const svc =
     a.protocol === '*' ? (ports === '*' ? 'all' : `*/${ports}`) : ports === '*' ? a.protocol : `${a.protocol}/${ports}`;
-  return `${a.direction} ${a.access} ${svc} ${a.source.map(shortAddr).join(',')} -> ${a.destination.map(shortAddr).join(',')} (priority ${a.priority})`;
+  return `${a.direction} ${a.access} ${svc} ${sideText(a.source)} -> ${sideText(a.destination)} (priority ${a.priority})`;
 }
 
 /** One plan line for an application rule. */
@@ -640,6 +819,15 @@ export function renderAzure(
   const cfg = azureConfig(target);
   const model = rules.model.name;
   const out: Resource[] = [];
+  // ruleSummary with each address list's text built once: the layout shares the lists between
+  // rules (one per segment, peer or entity), so a few thousand texts serve 440,000 rules.
+  const sideTexts = new Map<readonly string[], string>();
+  const sideText = (list: readonly string[]): string => {
+    let t = sideTexts.get(list);
+    if (t === undefined) sideTexts.set(list, (t = list.map(shortAddr).join(',')));
+    return t;
+  };
+  const summaryOf = (a: RuleAttributes): string => ruleSummaryOf(a, sideText);
   for (const a of layout.asgs) {
     out.push({
       address: `${target.name}.${AZURE_TYPES.asg}.${a.name}`,
@@ -653,26 +841,31 @@ export function renderAzure(
       forceNew: ['location'],
     });
   }
-  const children: Child[] = layout.rules.map((r) => {
-    const attributes: RuleAttributes = { ...r.attrs, priority: r.priority };
-    return {
-      key: r.name,
-      summary: ruleSummary(attributes),
-      attributes,
-      ...(r.origins.length > 0 ? { origins: r.origins } : {}),
-      ...(r.dependsOn.length > 0 ? { dependsOn: r.dependsOn } : {}),
-      ...(r.attrs.access === 'allow' ? { widens: true } : {}),
-    };
-  });
-  out.push({
-    address: `${target.name}.${AZURE_TYPES.nsg}.${cfg.nsg}`,
-    target: target.name,
-    type: AZURE_TYPES.nsg,
-    name: cfg.nsg,
-    // The model whose rules (name prefix `<model>-`) this NSG carries: the applier keeps every other rule.
-    attributes: { model },
-    children,
-  });
+  for (const nsg of layout.nsgs) {
+    const children: Child[] = nsg.rules.map((r) => {
+      // The layout's attributes, their priority placed (DraftAttributes): no copy per rule. The
+      // optional keys are assigned, not spread from temporary objects (same keys, same order).
+      const attributes = r.attrs;
+      const child: { -readonly [K in keyof Child]: Child[K] } = {
+        key: r.name,
+        summary: summaryOf(attributes),
+        attributes,
+      };
+      if (r.origins.length > 0) child.origins = r.origins;
+      if (r.dependsOn.length > 0) child.dependsOn = r.dependsOn;
+      if (r.attrs.access === 'allow') child.widens = true;
+      return child;
+    });
+    out.push({
+      address: `${target.name}.${AZURE_TYPES.nsg}.${nsg.name}`,
+      target: target.name,
+      type: AZURE_TYPES.nsg,
+      name: nsg.name,
+      // The model whose rules (name prefix `<model>-`) this NSG carries: the applier keeps every other rule.
+      attributes: { model },
+      children,
+    });
+  }
   if (cfg.firewallPolicy && layout.appRules.length > 0) {
     const name = ruleCollectionGroupName(model);
     out.push({

@@ -11,6 +11,7 @@ import type { RawAzureState, WireAsg, WireNsg, WireRcg } from './state.js';
  * into the ProviderState) and written by `bulkhead export` from a live read:
  *
  *   nsg.json                    az network nsg show -g <rg> -n <nsg>
+ *   nsgs/<nsg>.json             the same, per NSG, for a target with `nsgs` (instead of nsg.json)
  *   asgs.json                   az network asg list -g <rg>
  *   rule-collection-group.json  az network firewall policy rule-collection-group show
  *                                 -g <rg> --policy-name <policy> -n <model>-fqdn-egress   (when present)
@@ -21,6 +22,8 @@ import type { RawAzureState, WireAsg, WireNsg, WireRcg } from './state.js';
 /** File names of a target's snapshot folder (documented in policies/snapshots/README.md). */
 export const SNAPSHOT_FILES = {
   nsg: 'nsg.json',
+  /** The folder of a target with `nsgs`: one `<nsg>.json` per NSG. */
+  nsgs: 'nsgs',
   asgs: 'asgs.json',
   rcg: 'rule-collection-group.json',
 } as const;
@@ -51,7 +54,11 @@ async function readJson(path: string, shape: (v: unknown) => void): Promise<unkn
  * planning against it would mean "create everything" (issue 11), so it fails like AWS and GCP.
  * Every file is checked (below) before it is used.
  */
-export async function readSnapshotRaw(dir: string, targetName?: string): Promise<RawAzureState> {
+export async function readSnapshotRaw(
+  dir: string,
+  targetName?: string,
+  nsgNames?: readonly string[],
+): Promise<RawAzureState> {
   const folder = await stat(dir).catch(() => undefined);
   if (!folder?.isDirectory()) {
     throw new ProviderError(
@@ -60,13 +67,23 @@ export async function readSnapshotRaw(dir: string, targetName?: string): Promise
       'snapshot-missing',
     );
   }
-  const nsgJson = await readJson(join(dir, SNAPSHOT_FILES.nsg), checkNsg);
+  // A target with `nsgs` (nsgNames given): nsgs/<nsg>.json per NSG, any of them absent when that NSG does not exist.
+  let nsgs: Record<string, WireNsg | null> | undefined;
+  if (nsgNames !== undefined) {
+    nsgs = {};
+    for (const name of nsgNames) {
+      const v = await readJson(join(dir, SNAPSHOT_FILES.nsgs, `${name}.json`), checkNsg);
+      nsgs[name] = v === undefined ? null : wireNsg(hoist<WireNsg>(v));
+    }
+  }
+  const nsgJson = nsgNames === undefined ? await readJson(join(dir, SNAPSHOT_FILES.nsg), checkNsg) : undefined;
   const asgJson = await readJson(join(dir, SNAPSHOT_FILES.asgs), checkAsgs);
   const rcgJson = await readJson(join(dir, SNAPSHOT_FILES.rcg), checkRcg);
   const nsg = nsgJson === undefined ? null : hoist<WireNsg>(nsgJson);
   const rcg = rcgJson === undefined ? null : hoist<WireRcg>(rcgJson);
   return {
-    nsg: nsg ? { ...nsg, securityRules: (nsg.securityRules ?? []).map((r) => hoist<WireRule>(r)) } : null,
+    nsg: nsg ? wireNsg(nsg) : null,
+    ...(nsgs !== undefined ? { nsgs } : {}),
     asgs: ((asgJson as unknown[] | undefined) ?? []).map((a) => hoist<WireAsg>(a)),
     rcg: rcg
       ? { ...rcg, ruleCollections: (rcg.ruleCollections ?? []).map((c) => ({ ...c, rules: c.rules ?? [] })) }
@@ -75,11 +92,22 @@ export async function readSnapshotRaw(dir: string, targetName?: string): Promise
   };
 }
 
+/** An NSG with its rules' `properties` hoisted too. */
+function wireNsg(nsg: WireNsg): WireNsg {
+  return { ...nsg, securityRules: (nsg.securityRules ?? []).map((r) => hoist<WireRule>(r)) };
+}
+
 /** The files `bulkhead export` writes for a live raw state, in the shapes the az CLI prints (flattened properties plus `resourceGroup`). */
 export function snapshotFiles(raw: RawAzureState, resourceGroup: string): SnapshotFile[] {
   const withRg = (o: object) => ({ ...o, resourceGroup });
   const files: SnapshotFile[] = [];
   if (raw.nsg) files.push({ path: SNAPSHOT_FILES.nsg, content: `${JSON.stringify(withRg(raw.nsg), null, 2)}\n` });
+  for (const [name, nsg] of Object.entries(raw.nsgs ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    if (nsg)
+      files.push({
+        path: `${SNAPSHOT_FILES.nsgs}/${name}.json`,
+        content: `${JSON.stringify(withRg(nsg), null, 2)}\n`,
+      });
   files.push({ path: SNAPSHOT_FILES.asgs, content: `${JSON.stringify(raw.asgs.map(withRg), null, 2)}\n` });
   if (raw.rcg) files.push({ path: SNAPSHOT_FILES.rcg, content: `${JSON.stringify(withRg(raw.rcg), null, 2)}\n` });
   return files;

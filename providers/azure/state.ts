@@ -24,7 +24,9 @@ import {
   ruleCollectionName,
   ruleSummary,
   reservedJson,
+  reservedJsonByNsg,
 } from './render.js';
+import { hasNsgMap, targetNsgs } from './nsgs.js';
 
 /**
  * The raw objects of an Azure target (the flattened shapes the SDK and `az` print, filled by
@@ -39,7 +41,10 @@ import {
 
 /** The raw objects of a target, in the flattened shape the SDK and `az` print. */
 export interface RawAzureState {
+  /** The target's one NSG (`nsg`); null when it does not exist, or when the target has `nsgs`. */
   readonly nsg: WireNsg | null;
+  /** With `nsgs`: each NSG of the target by its configured name, null when it does not exist. */
+  readonly nsgs?: Readonly<Record<string, WireNsg | null>>;
   readonly asgs: readonly WireAsg[];
   readonly rcg: WireRcg | null;
   /** False when the target names a firewall policy that does not exist (live reads only). */
@@ -79,10 +84,23 @@ export interface WireRcg {
   }[];
   [key: string]: unknown;
 }
+/**
+ * The NSGs of a raw state as the target configures them: `[{ name, wire }]`, the one `nsg` or
+ * every NSG of `nsgs` (sorted by name), `wire` null for one that does not exist.
+ */
+export function rawNsgs(
+  raw: RawAzureState,
+  cfg: Parameters<typeof targetNsgs>[0],
+): { readonly name: string; readonly wire: WireNsg | null }[] {
+  if (!hasNsgMap(cfg)) return targetNsgs(cfg).map((name) => ({ name, wire: raw.nsg }));
+  return targetNsgs(cfg).map((name) => ({ name, wire: raw.nsgs?.[name] ?? null }));
+}
+
 /** The model that owns the target's objects when the engine did not say: the single marker value found. */
 export function inferModel(raw: RawAzureState): string | undefined {
   const values = new Set<string>();
-  for (const owner of [...raw.asgs.map((a) => ownerOfTagMap(a.tags)), ownerOfTagMap(raw.nsg?.tags)])
+  const nsgTags = [raw.nsg?.tags, ...Object.values(raw.nsgs ?? {}).map((n) => n?.tags)];
+  for (const owner of [...raw.asgs.map((a) => ownerOfTagMap(a.tags)), ...nsgTags.map((t) => ownerOfTagMap(t))])
     if (owner) values.add(owner);
   return values.size === 1 ? [...values][0] : undefined;
 }
@@ -150,29 +168,30 @@ export function stateFromRaw(
   }
   let reserved: Json | undefined;
   const unownedResources: Resource[] = [];
-  if (raw.nsg && context?.unowned) {
-    // Reachability: the NSG's rules the model does not own, as the cloud evaluates them (never diffed).
-    const foreign = (raw.nsg.securityRules ?? []).filter(
-      (r) => !(model !== undefined && r.name !== undefined && ownsRuleName(model, r.name)),
-    );
-    unownedResources.push({
-      address: `${target.name}.${AZURE_TYPES.nsg}.${cfg.nsg}#unowned`,
-      target: target.name,
-      type: AZURE_TYPES.nsg,
-      name: cfg.nsg,
-      attributes: {},
-      children: foreign.map((r) => {
-        const attributes = ruleFromWire(r);
-        return { key: r.name ?? '', summary: ruleSummary(attributes), attributes, ...(r.id ? { liveId: r.id } : {}) };
-      }),
-      ...(raw.nsg.id ? { liveId: raw.nsg.id } : {}),
-    });
-  }
-  if (raw.nsg) {
-    const unowned = (raw.nsg.securityRules ?? [])
-      .filter((r) => !(model !== undefined && r.name !== undefined && ownsRuleName(model, r.name)))
+  const unownedByNsg = new Map<string, { name: string; direction: string; priority: number }[]>();
+  for (const { name: nsgName, wire: nsg } of rawNsgs(raw, cfg)) {
+    if (!nsg) continue;
+    const isOwned = (r: WireRule) => model !== undefined && r.name !== undefined && ownsRuleName(model, r.name);
+    if (context?.unowned) {
+      // Reachability: the NSG's rules the model does not own, as the cloud evaluates them (never diffed).
+      const foreign = (nsg.securityRules ?? []).filter((r) => !isOwned(r));
+      unownedResources.push({
+        address: `${target.name}.${AZURE_TYPES.nsg}.${nsgName}#unowned`,
+        target: target.name,
+        type: AZURE_TYPES.nsg,
+        name: nsgName,
+        attributes: {},
+        children: foreign.map((r) => {
+          const attributes = ruleFromWire(r);
+          return { key: r.name ?? '', summary: ruleSummary(attributes), attributes, ...(r.id ? { liveId: r.id } : {}) };
+        }),
+        ...(nsg.id ? { liveId: nsg.id } : {}),
+      });
+    }
+    const unowned = (nsg.securityRules ?? [])
+      .filter((r) => !isOwned(r))
       .map((r) => ({ name: r.name ?? '', ...ruleFromWire(r) }));
-    reserved = reservedJson(unowned);
+    unownedByNsg.set(nsgName, unowned);
     // The model's fixed rules (deny-all in/out at 4096, load-balancer allow at 4095) cannot move.
     if (model !== undefined) {
       const fixed = [
@@ -186,50 +205,50 @@ export function stateFromRaw(
         diagnostics.push(
           error(
             'azure-priority-in-the-way',
-            `rule ${other.name} of NSG ${cfg.nsg} (target ${target.name}) holds ${f.direction} priority ${f.priority}, which Bulkhead's ${f.rule} needs; ` +
-              `it is not the model's, so Bulkhead will not move it: give it a free priority (az network nsg rule update -g ${cfg.resourceGroup} --nsg-name ${cfg.nsg} -n ${other.name} --priority <100-4094>)`,
+            `rule ${other.name} of NSG ${nsgName} (target ${target.name}) holds ${f.direction} priority ${f.priority}, which Bulkhead's ${f.rule} needs; ` +
+              `it is not the model's, so Bulkhead will not move it: give it a free priority (az network nsg rule update -g ${cfg.resourceGroup} --nsg-name ${nsgName} -n ${other.name} --priority <100-4094>)`,
             target.pos,
           ),
         );
       }
     }
-    if (raw.nsg.location && canonicalLocation(raw.nsg.location) !== canonicalLocation(cfg.location)) {
+    if (nsg.location && canonicalLocation(nsg.location) !== canonicalLocation(cfg.location)) {
       diagnostics.push(
         warning(
           'azure-nsg-location',
-          `NSG ${cfg.nsg} is in ${raw.nsg.location} but target ${target.name} says ${cfg.location}; ASGs are created in ${cfg.location}`,
+          `NSG ${nsgName} is in ${nsg.location} but target ${target.name} says ${cfg.location}; ASGs are created in ${cfg.location}`,
           target.pos,
         ),
       );
     }
     const children: Child[] = uniqueKeys(
-      (raw.nsg.securityRules ?? [])
-        .filter((r) => model !== undefined && r.name !== undefined && ownsRuleName(model, r.name))
-        .map((r) => {
-          const attributes = ruleFromWire(r);
-          const deps = [...(r.sourceApplicationSecurityGroups ?? []), ...(r.destinationApplicationSecurityGroups ?? [])]
-            .map((g) => ownedAsgByRef.get(asgRef(g.id ?? '')))
-            .filter((n): n is string => n !== undefined)
-            .map((n) => `${target.name}.${AZURE_TYPES.asg}.${n}`);
-          return {
-            key: r.name!,
-            summary: ruleSummary(attributes),
-            attributes,
-            ...(r.id ? { liveId: r.id } : {}),
-            ...(deps.length > 0 ? { dependsOn: [...new Set(deps)].sort() } : {}),
-          };
-        }),
+      (nsg.securityRules ?? []).filter(isOwned).map((r) => {
+        const attributes = ruleFromWire(r);
+        const deps = [...(r.sourceApplicationSecurityGroups ?? []), ...(r.destinationApplicationSecurityGroups ?? [])]
+          .map((g) => ownedAsgByRef.get(asgRef(g.id ?? '')))
+          .filter((n): n is string => n !== undefined)
+          .map((n) => `${target.name}.${AZURE_TYPES.asg}.${n}`);
+        return {
+          key: r.name!,
+          summary: ruleSummary(attributes),
+          attributes,
+          ...(r.id ? { liveId: r.id } : {}),
+          ...(deps.length > 0 ? { dependsOn: [...new Set(deps)].sort() } : {}),
+        };
+      }),
     ).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     resources.push({
-      address: `${target.name}.${AZURE_TYPES.nsg}.${cfg.nsg}`,
+      address: `${target.name}.${AZURE_TYPES.nsg}.${nsgName}`,
       target: target.name,
       type: AZURE_TYPES.nsg,
-      name: cfg.nsg,
+      name: nsgName,
       attributes: { model: model ?? null },
       children,
-      ...(raw.nsg.id ? { liveId: raw.nsg.id } : {}),
+      ...(nsg.id ? { liveId: nsg.id } : {}),
     });
   }
+  if (unownedByNsg.size > 0)
+    reserved = hasNsgMap(cfg) ? reservedJsonByNsg(unownedByNsg) : reservedJson([...unownedByNsg.values()][0]!);
   if (!raw.policyFound && cfg.firewallPolicy) {
     diagnostics.push(
       error(
@@ -316,13 +335,25 @@ export function uniqueKeys(children: readonly Child[]): Child[] {
 
 /** Digest of everything read that matters, owned or not (a saved plan compares it). */
 export function fingerprintOf(raw: RawAzureState): string {
-  const view: Json = {
-    nsg: raw.nsg
+  const nsgView = (nsg: WireNsg | null): Json =>
+    nsg
       ? {
-          location: canonicalLocation(raw.nsg.location ?? ''),
-          rules: (raw.nsg.securityRules ?? []).map((r) => ({ name: r.name ?? '', ...ruleFromWire(r) })),
+          location: canonicalLocation(nsg.location ?? ''),
+          rules: (nsg.securityRules ?? []).map((r) => ({ name: r.name ?? '', ...ruleFromWire(r) })),
         }
-      : null,
+      : null;
+  const view: Json = {
+    nsg: nsgView(raw.nsg),
+    // With `nsgs` (absent for one `nsg`, so its fingerprint is what it always was).
+    ...(raw.nsgs !== undefined
+      ? {
+          nsgs: Object.fromEntries(
+            Object.keys(raw.nsgs)
+              .sort()
+              .map((k) => [k.toLowerCase(), nsgView(raw.nsgs![k] ?? null)]),
+          ),
+        }
+      : {}),
     // The lock ASG (lock.ts) comes and goes with every apply: taking it must not make a plan stale.
     asgs: raw.asgs
       .filter((a) => a.tags?.[LOCK_TAGS.lock] === undefined)

@@ -3,7 +3,8 @@ import { error, type Diagnostic } from '../../src/diagnostics.js';
 import type { RenderContext } from '../../src/provider.js';
 import { canonicalPrefix } from './canonical.js';
 import { ADDRESSES_PER_NSG, ASGS_PER_NSG, DESCRIPTION_MAX, NAME_MAX, NAME_PATTERN, RULES_PER_NSG } from './limits.js';
-import { azureConfig, layoutAzure, type AzureLayout } from './render.js';
+import { layoutAzure, type AzureLayout } from './render.js';
+import { hasNsgMap } from './nsgs.js';
 
 /**
  * Validate (pure): Azure's limits and naming rules for one target, checked at plan time so a model
@@ -17,44 +18,68 @@ export function validateAzure(
   ctx: RenderContext,
   layout: AzureLayout = layoutAzure(rules, target, ctx),
 ): Diagnostic[] {
-  const cfg = azureConfig(target);
   const out: Diagnostic[] = [...layout.problems];
-  const nsg = `NSG ${cfg.nsg} (target ${target.name})`;
-
-  if (layout.rules.length > RULES_PER_NSG) {
-    out.push(
-      error(
-        'azure-rules-per-nsg',
-        `${nsg} would hold ${layout.rules.length} rules; Azure allows ${RULES_PER_NSG} security rules per NSG`,
-        target.pos,
-      ),
-    );
-  }
   const isAddress = (v: string) => v !== '*' && !v.startsWith('asg:') && canonicalPrefix(v).includes('/');
-  const addresses = layout.rules.reduce(
-    (n, r) => n + r.attrs.source.filter(isAddress).length + r.attrs.destination.filter(isAddress).length,
-    0,
-  );
-  if (addresses > ADDRESSES_PER_NSG) {
-    out.push(
-      error(
-        'azure-addresses-per-nsg',
-        `${nsg} would use ${addresses} source/destination addresses and ranges; Azure allows ${ADDRESSES_PER_NSG} per NSG`,
-        target.pos,
-      ),
-    );
-  }
-  const asgs = new Set(
-    layout.rules.flatMap((r) => [...r.attrs.source, ...r.attrs.destination]).filter((v) => v.startsWith('asg:')),
-  );
-  if (asgs.size > ASGS_PER_NSG) {
-    out.push(
-      error(
-        'azure-asgs-per-nsg',
-        `${nsg} would reference ${asgs.size} application security groups; Azure allows ${ASGS_PER_NSG} across the rules of one NSG`,
-        target.pos,
-      ),
-    );
+  // Azure's limits hold per NSG: with `nsgs`, each NSG is counted on its own (none of the three
+  // can be raised: the limits page lists no maximum for them, so a target declares no quota here).
+  for (const { name, rules: nsgRules } of layout.nsgs) {
+    const nsg = `NSG ${name} (target ${target.name})`;
+    if (nsgRules.length > RULES_PER_NSG) {
+      out.push(
+        error(
+          'azure-rules-per-nsg',
+          `${nsg} would hold ${nsgRules.length} rules; Azure allows ${RULES_PER_NSG} security rules per NSG${spreadHint(target)}`,
+          target.pos,
+        ),
+      );
+    }
+    let addresses = 0;
+    const asgs = new Set<string>();
+    for (const r of nsgRules) {
+      for (const side of [r.attrs.source, r.attrs.destination])
+        for (const v of side) {
+          if (v.startsWith('asg:')) asgs.add(v);
+          else if (isAddress(v)) addresses++;
+        }
+    }
+    if (addresses > ADDRESSES_PER_NSG) {
+      out.push(
+        error(
+          'azure-addresses-per-nsg',
+          `${nsg} would use ${addresses} source/destination addresses and ranges; Azure allows ${ADDRESSES_PER_NSG} per NSG${spreadHint(target)}`,
+          target.pos,
+        ),
+      );
+    }
+    if (asgs.size > ASGS_PER_NSG) {
+      out.push(
+        error(
+          'azure-asgs-per-nsg',
+          `${nsg} would reference ${asgs.size} application security groups; Azure allows ${ASGS_PER_NSG} across the rules of one NSG${spreadHint(target)}`,
+          target.pos,
+        ),
+      );
+    }
+    for (const r of nsgRules) {
+      if (r.name.length > NAME_MAX || !NAME_PATTERN.test(r.name)) {
+        out.push(
+          error(
+            'azure-name',
+            `security rule name ${r.name} in ${nsg} is invalid: Azure rule names are 1-${NAME_MAX} characters of letters, digits, '_', '.', '-', starting with a letter, digit or '_' and ending with a letter, digit or '_'`,
+            r.pos ?? target.pos,
+          ),
+        );
+      }
+      if (r.attrs.description.length > DESCRIPTION_MAX) {
+        out.push(
+          error(
+            'azure-description',
+            `security rule ${r.name} in ${nsg}: description longer than Azure's ${DESCRIPTION_MAX} characters`,
+            r.pos ?? target.pos,
+          ),
+        );
+      }
+    }
   }
   for (const a of layout.asgs) {
     if (a.name.length > NAME_MAX || !NAME_PATTERN.test(a.name)) {
@@ -67,25 +92,12 @@ export function validateAzure(
       );
     }
   }
-  for (const r of layout.rules) {
-    if (r.name.length > NAME_MAX || !NAME_PATTERN.test(r.name)) {
-      out.push(
-        error(
-          'azure-name',
-          `security rule name ${r.name} in ${nsg} is invalid: Azure rule names are 1-${NAME_MAX} characters of letters, digits, '_', '.', '-', starting with a letter, digit or '_' and ending with a letter, digit or '_'`,
-          r.pos ?? target.pos,
-        ),
-      );
-    }
-    if (r.attrs.description.length > DESCRIPTION_MAX) {
-      out.push(
-        error(
-          'azure-description',
-          `security rule ${r.name} in ${nsg}: description longer than Azure's ${DESCRIPTION_MAX} characters`,
-          r.pos ?? target.pos,
-        ),
-      );
-    }
-  }
   return out;
+}
+
+/** What to do about a full NSG: with one `nsg`, spread the segments over several. */
+function spreadHint(target: TargetSpec): string {
+  return target.kind === 'azure' && !hasNsgMap(target.azure)
+    ? ' (spread the segments over several NSGs with nsgs: { <nsg>: [segments or tier:<tier>] })'
+    : '';
 }

@@ -352,6 +352,16 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
 
   // The providers' checks across segments (two segments adopting one cloud object …).
   for (const d of targetDescriptors()) if (d.checkSegments) diags.push(...d.checkSegments([...segments.values()]));
+  // The providers' checks of target configs that name segments or tiers (Azure's `nsgs`).
+  if (targets.size > 0) {
+    const segmentPos = new Map([...segments.values()].map((s) => [s.name, s.pos] as const));
+    const tierSegments = new Map([...tiers.values()].map((t) => [t.name, t.segments] as const));
+    for (const t of targets.values()) {
+      const d = getTarget(t.kind) as TargetDescriptor | undefined;
+      if (d?.checkTarget)
+        diags.push(...d.checkTarget(configOf(t), { name: t.name, pos: t.pos, segments: segmentPos, tiers: tierSegments }));
+    }
+  }
 
   // 9. Per-cloud entities need a binding for every target's cloud; FQDN egress needs a firewall policy.
   for (const use of cloudUses) {
@@ -633,6 +643,16 @@ function configReader(node: YNode, diags: Diagnostic[]): ConfigReader {
     },
     has: (key) => entry(node, key) !== undefined,
     pos: (key) => entry(node, key)?.value.pos ?? node.pos,
+    posAt: (path) => {
+      let at: YNode = node;
+      for (const step of path) {
+        const next: YNode | undefined =
+          typeof step === 'number' ? (at.kind === 'seq' ? at.items[step] : undefined) : entry(at, step)?.value;
+        if (next === undefined) break;
+        at = next;
+      }
+      return at.pos;
+    },
     report: (d) => diags.push(d),
   };
 }

@@ -68,4 +68,43 @@ describe('azure through the CLI', () => {
     expect(drift.code).toBe(2);
     expect(drift.stdout).toContain('tiny-deny-all-in');
   });
+
+  it('with nsgs: plan → apply → export → plan --snapshots is empty; a misspelt segment fails validate at its line and column', async () => {
+    const env = { BULKHEAD_AZURE_ENDPOINT: h.emulator.url };
+    await writeFile(
+      join(dir, 'tiny.yaml'),
+      MODEL.replace(`nsg: ${NSG}`, 'nsgs: { tiny-front: [web], tiny-back: [app] }'),
+    );
+    const apply = await runCli(['apply', 'tiny.yaml', '--auto-approve'], { cwd: dir, env });
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(h.emulator.nsgJson(RG, 'tiny-front')).toBeDefined();
+    expect(h.emulator.nsgJson(RG, 'tiny-back')).toBeDefined();
+    const exported = await runCli(['export', 'tiny.yaml', '--out', 'snap'], { cwd: dir, env });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'snap/azure-e2e/asgs.json',
+      'snap/azure-e2e/nsgs/tiny-back.json',
+      'snap/azure-e2e/nsgs/tiny-front.json',
+    ]);
+    const offline = await runCli(['plan', 'tiny.yaml', '--snapshots', 'snap', '--detailed-exitcode'], {
+      cwd: dir,
+      env: {},
+    });
+    expect(offline.code, offline.stdout + offline.stderr).toBe(0);
+    const drift = await runCli(['drift', 'tiny.yaml'], { cwd: dir, env });
+    expect(drift.code).toBe(0);
+
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      MODEL.replace(`nsg: ${NSG}`, 'nsgs: { tiny-front: [wbe], tiny-back: [app] }'),
+    );
+    const bad = await runCli(['validate', 'bad.yaml'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    const line = MODEL.split('\n').findIndex((l) => l.includes(`nsg: ${NSG}`)) + 1;
+    const column = MODEL.split('\n')[line - 1]!.indexOf(`nsg: ${NSG}`) + 'nsgs: { tiny-front: ['.length + 1;
+    expect(bad.stderr).toContain(
+      `bad.yaml:${line}:${column}: error: target azure-e2e: NSG tiny-front lists "wbe", which is not a segment or tier of the model; did you mean "web"?`,
+    );
+    expect(bad.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+  });
 });
