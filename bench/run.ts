@@ -14,7 +14,7 @@
  *
  * Through the CLI (whole processes, wall and peak RSS, median of `BENCH_CLI_RUNS`, default 3):
  * `plan --snapshots` of the same model (its targets declaring raised quotas: ESTATE_OPTIONS) against
- * snapshots of the same size (bench/snapshots.ts), for the AWS and GCP targets (no warm-up run),
+ * snapshots of the same size (bench/snapshots.ts), for every target of PLANNED_TARGETS (no warm-up run),
  * and the start-up table (`--version`, `validate`, `plan --snapshots` of the shop;
  * `BENCH_STARTUP_RUNS`). Needs `npm run build` first (the CLI runs from dist/).
  *
@@ -286,7 +286,7 @@ async function main(): Promise<void> {
       'diff = the render against a reordered copy with 5% of objects drifted; pipeline (aws, azure, gcp) = load + validate + compile + render and diff of the three clouds (the target of issue 11), pipeline = the same with every provider, one run.\n',
   );
 
-  process.stdout.write(`\n${(await benchReach((n) => syntheticModel(n))).markdown}`);
+  process.stdout.write(`\n${(await benchReach((n) => syntheticModel(n, ESTATE_OPTIONS))).markdown}`);
   process.stderr.write('bench: start-up through the CLI…\n');
   const startup = benchStartup(Number(process.env['BENCH_STARTUP_RUNS'] ?? 9));
   process.stdout.write(`\n${formatStartup(startup)}\n`);
