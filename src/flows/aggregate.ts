@@ -1,3 +1,4 @@
+import { mix32 } from './addresses.js';
 import type { FlowRecord, FlowSink, FlowWarning } from './types.js';
 
 /**
@@ -84,29 +85,21 @@ export function srcIsClient(srcPort: number, dstPort: number): boolean | undefin
   return dstPort <= srcPort;
 }
 
-/** A 32-bit mix of a 32-bit integer (murmur3's finalizer), for the hash tables and the HyperLogLog. */
-function mix(x: number): number {
-  let h = x | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+const mix = mix32;
 
-function hllAdd(hll: Uint8Array, id: number): void {
+/** Adds `id` to the HyperLogLog at `hll[at, at + HLL_SIZE)`. */
+function hllAdd(hll: Uint8Array, at: number, id: number): void {
   const h = mix(id);
-  const index = h >>> (32 - HLL_BITS);
+  const index = at + (h >>> (32 - HLL_BITS));
   const rest = (h << HLL_BITS) >>> 0;
   const rank = rest === 0 ? 32 - HLL_BITS + 1 : Math.clz32(rest) + 1;
   if (rank > hll[index]!) hll[index] = rank;
 }
 
-function hllCount(hll: Uint8Array): number {
+function hllCount(hll: Uint8Array, at: number): number {
   let sum = 0;
   let zeros = 0;
-  for (let i = 0; i < HLL_SIZE; i++) {
+  for (let i = at; i < at + HLL_SIZE; i++) {
     sum += 2 ** -hll[i]!;
     if (hll[i] === 0) zeros++;
   }
@@ -116,26 +109,12 @@ function hllCount(hll: Uint8Array): number {
   return Math.round(estimate);
 }
 
-/** Inserts `id` (≥ 0) into an open-addressing table; true when it was not there. */
-function idsInsert(table: Int32Array, id: number): boolean {
-  const mask = table.length - 1;
-  const v = id + 1;
-  let i = mix(id) & mask;
-  for (;;) {
-    const x = table[i]!;
-    if (x === v) return false;
-    if (x === 0) {
-      table[i] = v;
-      return true;
-    }
-    i = (i + 1) & mask;
-  }
-}
-
-function idsGrow(table: Int32Array): Int32Array {
-  const next = new Int32Array(table.length * 2);
-  for (const x of table) if (x !== 0) idsInsert(next, x - 1);
-  return next;
+/**
+ * The capacity of an entry's id set holding `count` (≥ 2) ids: 16, doubled whenever the set would
+ * be more than half full, so it follows from the count and needs no field of its own.
+ */
+function idsCapacity(count: number): number {
+  return count <= 8 ? 16 : 2 ** (32 - Math.clz32(2 * count - 1));
 }
 
 /** Options of the fold. */
@@ -152,7 +131,7 @@ function own(s: string): string {
   return s.length < 13 ? s : Buffer.from(s, 'latin1').toString('latin1');
 }
 
-/** Per-entry numbers, in typed arrays (contiguous: the hot path touches no object). */
+/** Per-entry numbers, in one Float64Array (contiguous: the hot path touches no object). */
 const RECORDS = 0,
   PACKETS = 1,
   BYTES_SERVER = 2,
@@ -160,27 +139,50 @@ const RECORDS = 0,
   BYTES_UNKNOWN = 4,
   FIRST = 5,
   LAST = 6,
+  /** The entry's first id (-1 before its first record): one connection needs no id set. */
   FIRST_ID = 7,
+  /** Distinct ids so far, exact while ≤ EXACT_LIMIT; above, the HyperLogLog counts. */
   COUNT = 8,
-  WIDTH = 9;
+  /** Where the entry's id set starts in `ids` (COUNT ≥ 2), or its HyperLogLog in `hlls` (COUNT > EXACT_LIMIT). */
+  AT = 9,
+  WIDTH = 10;
+
+/** Slot stride of the entry table: entry index + 1 (0 = empty), client, server, service. */
+const SLOT = 4;
 
 /**
  * The fold: a FlowSink that keeps one entry per client → server service. The hot path builds no
- * string and no object: addresses are interned to small integers, entries are found in one
- * open-addressing table keyed by (client, server, action|protocol|port), and their counters live
- * in typed arrays.
+ * string and no object, and touches few cache lines per record (issue 12 item 7: memory latency,
+ * not arithmetic, is what a record costs):
+ * - addresses are interned to small integers, IPv4 ones by their number (`addIpv4`) in an
+ *   integer table, others by their text;
+ * - entries are found in one open-addressing table whose slots hold their keys inline (client,
+ *   server, action|protocol|port): one probe, no second lookup to compare keys;
+ * - an entry's counters are one row of a Float64Array;
+ * - the distinct-connection ids of all entries live in one Int32Array arena, an open-addressing
+ *   set per entry whose capacity follows from its count; a set that grows leaves its old block
+ *   on a free list of its size for the next entry, and HyperLogLogs share one Uint8Array.
  */
 export class ConnectionTable implements FlowSink {
   private readonly addresses = new Map<string, number>();
   private readonly addressList: string[] = [];
-  /** Slots: entry index + 1, 0 = empty. */
-  private slots = new Int32Array(1 << 12);
+  /** IPv4 address (as int32) → address id + 1 (0 = empty), open addressing. */
+  private v4Keys = new Int32Array(1 << 10);
+  private v4Ids = new Int32Array(1 << 10);
+  private v4Count = 0;
+  /** Entry slots, SLOT ints each. */
+  private slots = new Int32Array(SLOT << 12);
   /** Per entry: client id, server id, service (accepted << 24 | protocol << 16 | port). */
   private keys = new Int32Array(3 * 1024);
   private nums = new Float64Array(WIDTH * 1024);
-  /** Per entry: its id table (made on the second distinct connection) or HyperLogLog (above EXACT_LIMIT). */
-  private readonly idTables: (Int32Array | undefined)[] = [];
-  private readonly hlls: (Uint8Array | undefined)[] = [];
+  /** The id sets of all entries: id + 1 per cell, 0 = empty. */
+  private ids = new Int32Array(1 << 16);
+  private idsTop = 0;
+  /** Free id-set blocks by capacity (log2). */
+  private readonly idsFree: number[][] = [];
+  /** The HyperLogLogs of the entries above EXACT_LIMIT, HLL_SIZE bytes each. */
+  private hlls = new Uint8Array(0);
+  private hllsTop = 0;
   private count = 0;
   readonly stats: FoldStats = { records: 0, outsideWindow: 0, unplaced: 0, skipped: {}, warnings: 0 };
   private readonly since: number;
@@ -204,17 +206,54 @@ export class ConnectionTable implements FlowSink {
     return id;
   }
 
+  /** The id of an IPv4 address given as a number and as its text (the same address). */
+  private intern4(ip: number, text: string): number {
+    const keys = this.v4Keys;
+    const ids = this.v4Ids;
+    const mask = keys.length - 1;
+    const key = ip | 0;
+    let i = mix(key) & mask;
+    for (;;) {
+      const x = ids[i]!;
+      if (x === 0) break;
+      if (keys[i] === key) return x - 1;
+      i = (i + 1) & mask;
+    }
+    // New as a number: it may have come as text before (a reader that does not parse addresses).
+    const id = this.intern(text);
+    keys[i] = key;
+    ids[i] = id + 1;
+    if (++this.v4Count * 2 > keys.length) this.growV4();
+    return id;
+  }
+
+  private growV4(): void {
+    const oldKeys = this.v4Keys;
+    const oldIds = this.v4Ids;
+    const keys = new Int32Array(oldKeys.length * 2);
+    const ids = new Int32Array(keys.length);
+    const mask = keys.length - 1;
+    for (let j = 0; j < oldKeys.length; j++) {
+      if (oldIds[j] === 0) continue;
+      let i = mix(oldKeys[j]!) & mask;
+      while (ids[i] !== 0) i = (i + 1) & mask;
+      keys[i] = oldKeys[j]!;
+      ids[i] = oldIds[j]!;
+    }
+    this.v4Keys = keys;
+    this.v4Ids = ids;
+  }
+
   /** The entry of (client, server, service), made when new. */
   private entry(client: number, server: number, service: number, start: number, end: number): number {
     const slots = this.slots;
-    const mask = slots.length - 1;
+    const mask = (slots.length >> 2) - 1;
     let i = mix(client * 31 + mix(server * 17 + service)) & mask;
-    const keys = this.keys;
     for (;;) {
-      const x = slots[i]!;
+      const s = i << 2;
+      const x = slots[s]!;
       if (x === 0) break;
-      const k = (x - 1) * 3;
-      if (keys[k] === client && keys[k + 1] === server && keys[k + 2] === service) return x - 1;
+      if (slots[s + 1] === client && slots[s + 2] === server && slots[s + 3] === service) return x - 1;
       i = (i + 1) & mask;
     }
     const e = this.count++;
@@ -233,26 +272,106 @@ export class ConnectionTable implements FlowSink {
     this.nums[n + FIRST] = start;
     this.nums[n + LAST] = end;
     this.nums[n + FIRST_ID] = -1;
-    slots[i] = e + 1;
-    this.idTables.push(undefined);
-    this.hlls.push(undefined);
-    if (this.count * 2 > slots.length) this.rehash();
+    const s = i << 2;
+    slots[s] = e + 1;
+    slots[s + 1] = client;
+    slots[s + 2] = server;
+    slots[s + 3] = service;
+    if (this.count * 2 > slots.length >> 2) this.rehash();
     return e;
   }
 
   private rehash(): void {
     const slots = new Int32Array(this.slots.length * 2);
-    const mask = slots.length - 1;
+    const mask = (slots.length >> 2) - 1;
     const keys = this.keys;
     for (let e = 0; e < this.count; e++) {
-      let i = mix(keys[e * 3]! * 31 + mix(keys[e * 3 + 1]! * 17 + keys[e * 3 + 2]!)) & mask;
-      while (slots[i] !== 0) i = (i + 1) & mask;
-      slots[i] = e + 1;
+      const client = keys[e * 3]!,
+        server = keys[e * 3 + 1]!,
+        service = keys[e * 3 + 2]!;
+      let i = mix(client * 31 + mix(server * 17 + service)) & mask;
+      while (slots[i << 2] !== 0) i = (i + 1) & mask;
+      const s = i << 2;
+      slots[s] = e + 1;
+      slots[s + 1] = client;
+      slots[s + 2] = server;
+      slots[s + 3] = service;
     }
     this.slots = slots;
   }
 
+  /** A zeroed block of `capacity` cells in `ids` (from the free list of its size, else the top). */
+  private idsAlloc(capacity: number): number {
+    const free = this.idsFree[31 - Math.clz32(capacity)];
+    const reused = free?.pop();
+    if (reused !== undefined) return reused;
+    if (this.idsTop + capacity > this.ids.length) {
+      const next = new Int32Array(Math.max(this.ids.length * 2, this.idsTop + capacity));
+      next.set(this.ids);
+      this.ids = next;
+    }
+    const at = this.idsTop;
+    this.idsTop += capacity;
+    return at;
+  }
+
+  /** Returns a block to the free list of its size, zeroed for its next owner. */
+  private idsRelease(at: number, capacity: number): void {
+    this.ids.fill(0, at, at + capacity);
+    const k = 31 - Math.clz32(capacity);
+    (this.idsFree[k] ??= []).push(at);
+  }
+
+  /** Inserts `id` (≥ 0) into the set at `ids[at, at + capacity)`; true when it was not there. */
+  private idsInsert(at: number, capacity: number, id: number): boolean {
+    const ids = this.ids;
+    const mask = capacity - 1;
+    const v = id + 1;
+    let i = mix(id) & mask;
+    for (;;) {
+      const x = ids[at + i]!;
+      if (x === v) return false;
+      if (x === 0) {
+        ids[at + i] = v;
+        return true;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Moves the set at `at` (capacity `from`) into a new block of `to` cells; returns where. */
+  private idsMove(at: number, from: number, to: number): number {
+    const next = this.idsAlloc(to);
+    for (let j = at; j < at + from; j++) {
+      const x = this.ids[j]!;
+      if (x !== 0) this.idsInsert(next, to, x - 1);
+    }
+    this.idsRelease(at, from);
+    return next;
+  }
+
+  /** Turns the set at `at` (capacity `capacity`) into a HyperLogLog; returns where it is in `hlls`. */
+  private toHll(at: number, capacity: number): number {
+    if (this.hllsTop + HLL_SIZE > this.hlls.length) {
+      const next = new Uint8Array(Math.max(HLL_SIZE * 16, this.hlls.length * 2));
+      next.set(this.hlls);
+      this.hlls = next;
+    }
+    const h = this.hllsTop;
+    this.hllsTop += HLL_SIZE;
+    for (let j = at; j < at + capacity; j++) {
+      const x = this.ids[j]!;
+      if (x !== 0) hllAdd(this.hlls, h, x - 1);
+    }
+    this.idsRelease(at, capacity);
+    return h;
+  }
+
   add(r: FlowRecord): void {
+    this.addIpv4(r, -1, -1);
+  }
+
+  addIpv4(r: FlowRecord, srcIp4: number, dstIp4: number): void {
     this.stats.records++;
     if (r.end < this.since || r.start >= this.until) {
       this.stats.outsideWindow++;
@@ -271,8 +390,10 @@ export class ConnectionTable implements FlowSink {
       }
       forward = guess;
     }
-    const client = this.intern(forward ? r.srcAddr : r.dstAddr);
-    const server = this.intern(forward ? r.dstAddr : r.srcAddr);
+    const src = srcIp4 >= 0 ? this.intern4(srcIp4, r.srcAddr) : this.intern(r.srcAddr);
+    const dst = dstIp4 >= 0 ? this.intern4(dstIp4, r.dstAddr) : this.intern(r.dstAddr);
+    const client = forward ? src : dst;
+    const server = forward ? dst : src;
     const port = ports ? (forward ? r.dstPort : r.srcPort) : 0;
     const clientPort = ports ? (forward ? r.srcPort : r.dstPort) : 0;
     const service = ((r.accepted ? 1 : 0) << 24) | ((r.protocol & 255) << 16) | port;
@@ -294,26 +415,24 @@ export class ConnectionTable implements FlowSink {
       nums[n + COUNT] = 1;
       return;
     }
-    const hll = this.hlls[e];
-    if (hll !== undefined) {
-      hllAdd(hll, id);
+    const count = nums[n + COUNT]!;
+    if (count > EXACT_LIMIT) {
+      hllAdd(this.hlls, nums[n + AT]!, id);
       return;
     }
-    let ids = this.idTables[e];
-    if (ids === undefined) {
+    let at: number;
+    if (count === 1) {
       if (id === firstId) return;
-      ids = new Int32Array(16);
-      idsInsert(ids, firstId);
-      this.idTables[e] = ids;
-    }
-    if (!idsInsert(ids, id)) return;
-    const count = ++nums[n + COUNT]!;
-    if (count > EXACT_LIMIT) {
-      const h = new Uint8Array(HLL_SIZE);
-      for (const x of ids) if (x !== 0) hllAdd(h, x - 1);
-      this.hlls[e] = h;
-      this.idTables[e] = undefined;
-    } else if (count * 2 > ids.length) this.idTables[e] = idsGrow(ids);
+      at = this.idsAlloc(16);
+      this.idsInsert(at, 16, firstId);
+      nums[n + AT] = at;
+    } else at = nums[n + AT]!;
+    const capacity = idsCapacity(count);
+    if (!this.idsInsert(at, capacity, id)) return;
+    const next = count + 1;
+    nums[n + COUNT] = next;
+    if (next > EXACT_LIMIT) nums[n + AT] = this.toHll(at, capacity);
+    else if (next * 2 > capacity) nums[n + AT] = this.idsMove(at, capacity, capacity * 2);
   }
 
   skip(reason: string): void {
@@ -337,7 +456,7 @@ export class ConnectionTable implements FlowSink {
     for (let e = 0; e < this.count; e++) {
       const service = this.keys[e * 3 + 2]!;
       const n = e * WIDTH;
-      const hll = this.hlls[e];
+      const count = nums[n + COUNT]!;
       const bytesServer = nums[n + BYTES_SERVER]!;
       out.push({
         accepted: service >>> 24 === 1,
@@ -345,7 +464,7 @@ export class ConnectionTable implements FlowSink {
         client: this.addressList[this.keys[e * 3]!]!,
         server: this.addressList[this.keys[e * 3 + 1]!]!,
         port: service & 65535,
-        connections: hll !== undefined ? hllCount(hll) : nums[n + COUNT]!,
+        connections: count > EXACT_LIMIT ? hllCount(this.hlls, nums[n + AT]!) : count,
         records: nums[n + RECORDS]!,
         packets: nums[n + PACKETS]!,
         bytes: (bytesServer > 0 ? bytesServer : nums[n + BYTES_CLIENT]!) + nums[n + BYTES_UNKNOWN]!,
