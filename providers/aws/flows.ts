@@ -267,10 +267,74 @@ class AwsLineParser {
     this.sink.warn({ file: this.file, line, message: `${message}, skipped` });
   }
 
+  /**
+   * The common case, straight through: a default-format record (CloudWatch Logs, S3 without a
+   * custom format) with IPv4 addresses, every number present and log-status OK. False, having
+   * sent nothing, for anything else: the general parse below then reads the line (and words its
+   * warnings), so this path never changes a result, it only skips the per-column dispatch.
+   */
+  private defaultLine(text: string, from: number, to: number): boolean {
+    let p = text.indexOf(' ', from); // version
+    if (p < 0 || p >= to) return false;
+    p = text.indexOf(' ', p + 1); // account-id
+    if (p < 0 || p >= to) return false;
+    p = text.indexOf(' ', p + 1); // interface-id
+    if (p < 0 || p >= to) return false;
+    const src4 = scanIpv4(text, p + 1, to);
+    p = scanEnd;
+    if (src4 < 0 || p >= to) return false;
+    const dst4 = scanIpv4(text, p + 1, to);
+    p = scanEnd;
+    if (dst4 < 0 || p >= to) return false;
+    const sport = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (sport < 0 || p >= to) return false;
+    const dport = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (dport < 0 || p >= to) return false;
+    const proto = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (proto < 0 || p >= to) return false;
+    const packets = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (packets < 0 || p >= to) return false;
+    const bytes = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (bytes < 0 || p >= to) return false;
+    const start = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (start < 0 || p >= to) return false;
+    const end = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (end < 0 || p >= to) return false;
+    const action = text.charCodeAt(p + 1);
+    if (action !== 65 && action !== 82) return false;
+    p = text.indexOf(' ', p + 1);
+    if (p < 0 || p >= to) return false;
+    // log-status OK, the last field.
+    if (to - p !== 3 || text.charCodeAt(p + 1) !== 79 || text.charCodeAt(p + 2) !== 75) return false;
+    const r = this.r;
+    r.srcAddr = this.names.text(src4);
+    r.dstAddr = this.names.text(dst4);
+    r.srcPort = sport;
+    r.dstPort = dport;
+    r.protocol = proto;
+    r.packets = packets;
+    r.bytes = bytes;
+    r.start = start;
+    r.end = end;
+    r.accepted = action === 65;
+    r.role = 'unknown';
+    r.reporter = 'unknown';
+    if (this.sink.addIpv4) this.sink.addIpv4(r, src4, dst4);
+    else this.sink.add(r);
+    return true;
+  }
+
   /** Parses the line `text[from, to)` (without its line break). */
   line(text: string, from: number, to: number, lineNo: number): void {
     if (to <= from) return;
-    let layout = this.layout;
+    const layout = this.layout;
     const c0 = text.charCodeAt(from);
     if (c0 < 48 || c0 > 57) {
       const fields = headerFields(text.slice(from, to));
@@ -285,6 +349,7 @@ class AwsLineParser {
       }
     }
     let pos = layout.fromHeader ? from : cloudWatchPrefix(text, from, to);
+    if (layout === DEFAULT_LAYOUT && this.defaultLine(text, pos, to)) return;
     const roles = layout.roles;
     const n = layout.columns;
     // Addresses as [from, to) offsets and, when canonical IPv4, as numbers.
