@@ -111,10 +111,11 @@ function hllCount(hll: Uint8Array, at: number): number {
 
 /**
  * The capacity of an entry's id set holding `count` (≥ 2) ids: 16, doubled whenever the set would
- * be more than half full, so it follows from the count and needs no field of its own.
+ * be more than three quarters full (a probe run stays within a cache line or two, and the arena
+ * half the size of a half-full one), so it follows from the count and needs no field of its own.
  */
 function idsCapacity(count: number): number {
-  return count <= 8 ? 16 : 1 << (32 - Math.clz32(2 * count - 1));
+  return count <= 12 ? 16 : 1 << (32 - Math.clz32(Math.floor((4 * count + 2) / 3) - 1));
 }
 
 /** Options of the fold. */
@@ -521,7 +522,7 @@ export class ConnectionTable implements FlowSink {
     const next = count + 1;
     nums[n + COUNT] = next;
     if (next > EXACT_LIMIT) nums[n + AT] = this.toHll(at, capacity);
-    else if (next * 2 > capacity) nums[n + AT] = this.idsMove(at, capacity, capacity * 2);
+    else if (next * 4 > capacity * 3) nums[n + AT] = this.idsMove(at, capacity, capacity * 2);
   }
 
   skip(reason: string): void {
