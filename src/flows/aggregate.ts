@@ -156,6 +156,10 @@ function slotHash(client: number, server: number, service: number): number {
   return mix(client * 31 + mix(server * 17 + service));
 }
 
+/** The sum of the last batch's pre-reads (see `flush`): stored, so the compiler cannot drop them. */
+// biome-ignore lint/correctness/noUnusedVariables: written only, on purpose (see flush).
+let preread = 0;
+
 /** Records folded together (see `flush`), and what is kept of each until then. */
 const BATCH = 256;
 const B_CLIENT = 0,
@@ -209,8 +213,6 @@ export class ConnectionTable implements FlowSink {
   /** Records placed but not yet folded (`flush`): every read of the entries flushes first. */
   private readonly batch = new Float64Array(BATCH * B_WIDTH);
   private pending = 0;
-  /** The sum of the batch's pre-reads, kept so the compiler cannot drop them. */
-  private touched = 0;
   readonly stats: FoldStats = { records: 0, outsideWindow: 0, unplaced: 0, skipped: {}, warnings: 0 };
   private readonly since: number;
   private readonly until: number;
@@ -346,7 +348,9 @@ export class ConnectionTable implements FlowSink {
   private idsRelease(at: number, capacity: number): void {
     this.ids.fill(0, at, at + capacity);
     const k = 31 - Math.clz32(capacity);
-    (this.idsFree[k] ??= []).push(at);
+    const free = this.idsFree[k];
+    if (free) free.push(at);
+    else this.idsFree[k] = [at];
   }
 
   /** Inserts `id` (≥ 0) into the set at `ids[at, at + capacity)`; true when it was not there. */
@@ -482,7 +486,7 @@ export class ConnectionTable implements FlowSink {
       if (c > EXACT_LIMIT) touched += this.hlls[nums[n + AT]! + (h >>> (32 - HLL_BITS))]!;
       else touched += this.ids[nums[n + AT]! + (h & (idsCapacity(c) - 1))]!;
     }
-    this.touched = touched;
+    preread = touched;
     // 4. Fold, in order.
     for (let b = 0; b < count * B_WIDTH; b += B_WIDTH) this.fold(batch, b);
   }
