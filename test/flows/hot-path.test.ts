@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AWS_DEFAULT_FIELDS, awsFlowLogReader } from '../../providers/aws/flows.js';
+import { azureFlowLogReader } from '../../providers/azure/flows.js';
+import { utcSeconds } from '../../providers/gcp/flows.js';
 import { Ipv4Names, ipv4Text, parseIpv4 } from '../../src/flows/addresses.js';
 import { ConnectionTable } from '../../src/flows/aggregate.js';
 import { openText } from '../../src/flows/read-files.js';
@@ -240,6 +242,75 @@ describe('the fold: fast paths change nothing', () => {
     expect(t.connections().reduce((n, c) => n + c.records, 0)).toBe(1001);
     t.add(record({ srcAddr: '10.0.0.9', srcPort: 40000, dstAddr: '10.0.0.2', dstPort: 443 }));
     expect(t.connections()).toHaveLength(102);
+  });
+});
+
+/** One VNet flow log v4 tuple from generated parts, mostly well-formed. */
+const tuple = fc
+  .tuple(
+    mostly(fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }).map(String), '0', '-1', '1.5e12', ''),
+    part.address,
+    part.address,
+    part.port,
+    part.port,
+    mostly(fc.constantFrom('6', '17', '1'), '256', 'T', ''),
+    mostly(fc.constantFrom('I', 'O'), 'X', 'II'),
+    mostly(fc.constantFrom('B', 'C', 'E', 'D'), 'A', ''),
+    fc.constantFrom('X', 'NX'),
+    part.counter,
+    part.counter,
+    part.counter,
+    part.counter,
+  )
+  .map((fields) => fields.join(','));
+
+describe('Azure VNet tuples: the straight-line parse gives what the general parse gives', () => {
+  it('for any mix of well-formed and broken tuples (property)', async () => {
+    const blob = (ts: readonly string[]) =>
+      JSON.stringify({
+        records: [{ flowLogVersion: 4, flowRecords: { flows: [{ flowGroups: [{ rule: 'r', flowTuples: ts }] }] } }],
+      });
+    await fc.assert(
+      fc.asyncProperty(fc.array(tuple, { minLength: 1, maxLength: 40, size: 'max' }), async (tuples) => {
+        const fast = recordingSink();
+        await azureFlowLogReader.read('a.json', chunksOf(blob(tuples)), fast);
+        // A 14th field (ignored by the format) keeps every tuple off the straight-line parse.
+        const general = recordingSink();
+        await azureFlowLogReader.read('a.json', chunksOf(blob(tuples.map((t) => `${t},extra`))), general);
+        expect(fast.records).toEqual(general.records);
+        expect(fast.warnings.map((w) => w.message.split(':')[0])).toEqual(
+          general.warnings.map((w) => w.message.split(':')[0]),
+        );
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('GCP times: the RFC 3339 shortcut is Date.parse', () => {
+  it('for every UTC time Cloud Logging writes, any fraction length (property), and hands odd ones back', () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true }),
+        fc.integer({ min: 0, max: 9 }),
+        fc.nat(999_999_999),
+        (d, digits, fraction) => {
+          const whole = d.toISOString().slice(0, 19);
+          const s = digits === 0 ? `${whole}Z` : `${whole}.${String(fraction).padStart(9, '0').slice(0, digits)}Z`;
+          expect(utcSeconds(s)).toBe(Date.parse(s) / 1000);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    for (const odd of [
+      '2026-02-30T00:00:00Z',
+      '2026-11-01T10:00:00+01:00',
+      '2026-11-01T10:00:00.Z',
+      '2026-11-01',
+      '1969-12-31T23:59:59Z',
+      '2026-11-01T24:00:00Z',
+    ])
+      expect(utcSeconds(odd)).toBe(-1);
   });
 });
 
