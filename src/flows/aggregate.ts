@@ -204,6 +204,8 @@ export class ConnectionTable implements FlowSink {
   /** The id sets of all entries: id + 1 per cell, 0 = empty. */
   private ids = new Int32Array(1 << 16);
   private idsTop = 0;
+  /** Cells of the sets in use (the rest of the arena below the top is free blocks). */
+  private idsLive = 0;
   /** Free id-set blocks by capacity (log2). */
   private readonly idsFree: number[][] = [];
   /** The HyperLogLogs of the entries above EXACT_LIMIT, HLL_SIZE bytes each. */
@@ -333,19 +335,47 @@ export class ConnectionTable implements FlowSink {
   private idsAlloc(capacity: number): number {
     const free = this.idsFree[31 - Math.clz32(capacity)];
     const reused = free?.pop();
-    if (reused !== undefined) return reused;
-    if (this.idsTop + capacity > this.ids.length) {
-      const next = new Int32Array(Math.max(this.ids.length * 2, this.idsTop + capacity));
-      next.set(this.ids);
-      this.ids = next;
+    if (reused !== undefined) {
+      this.idsLive += capacity;
+      return reused;
     }
+    if (this.idsTop + capacity > this.ids.length) this.idsCompact(capacity);
     const at = this.idsTop;
     this.idsTop += capacity;
+    this.idsLive += capacity;
     return at;
+  }
+
+  /**
+   * Makes room for `capacity` more cells at the top of the arena: the sets in use are copied,
+   * packed, into a new arena (the blocks sets left behind when they grew are dropped with the
+   * free lists), twice as large only when they fill more than half of it. So the arena stays
+   * within twice what the sets need, however the sets grew. Moves the sets: their AT changes.
+   */
+  private idsCompact(capacity: number): void {
+    const old = this.ids;
+    const length = this.idsLive + capacity > old.length / 2 ? old.length * 2 : old.length;
+    const ids = new Int32Array(Math.max(length, this.idsLive + capacity));
+    const nums = this.nums;
+    let top = 0;
+    for (let e = 0; e < this.count; e++) {
+      const n = e * WIDTH;
+      const count = nums[n + COUNT]!;
+      if (count < 2 || count > EXACT_LIMIT) continue;
+      const at = nums[n + AT]!;
+      const size = idsCapacity(count);
+      ids.set(old.subarray(at, at + size), top);
+      nums[n + AT] = top;
+      top += size;
+    }
+    this.ids = ids;
+    this.idsTop = top;
+    this.idsFree.length = 0;
   }
 
   /** Returns a block to the free list of its size, zeroed for its next owner. */
   private idsRelease(at: number, capacity: number): void {
+    this.idsLive -= capacity;
     this.ids.fill(0, at, at + capacity);
     const k = 31 - Math.clz32(capacity);
     const free = this.idsFree[k];
@@ -370,9 +400,11 @@ export class ConnectionTable implements FlowSink {
     }
   }
 
-  /** Moves the set at `at` (capacity `from`) into a new block of `to` cells; returns where. */
-  private idsMove(at: number, from: number, to: number): number {
+  /** Moves the set of the entry at row `n` (capacity `from`) into a new block of `to` cells; returns where. */
+  private idsMove(n: number, from: number, to: number): number {
     const next = this.idsAlloc(to);
+    // Read after the allocation: making room may have moved the set.
+    const at = this.nums[n + AT]!;
     for (let j = at; j < at + from; j++) {
       const x = this.ids[j]!;
       if (x !== 0) this.idsInsert(next, to, x - 1);
@@ -524,9 +556,15 @@ export class ConnectionTable implements FlowSink {
     const capacity = idsCapacity(count);
     if (!this.idsInsert(at, capacity, id)) return;
     const next = count + 1;
-    nums[n + COUNT] = next;
-    if (next > EXACT_LIMIT) nums[n + AT] = this.toHll(at, capacity);
-    else if (next * 4 > capacity * 3) nums[n + AT] = this.idsMove(at, capacity, capacity * 2);
+    if (next > EXACT_LIMIT) {
+      nums[n + AT] = this.toHll(at, capacity);
+      nums[n + COUNT] = next;
+    } else if (next * 4 > capacity * 3) {
+      // The count changes after the move: while the arena makes room, it names the set's old size.
+      const moved = this.idsMove(n, capacity, capacity * 2);
+      nums[n + AT] = moved;
+      nums[n + COUNT] = next;
+    } else nums[n + COUNT] = next;
   }
 
   skip(reason: string): void {

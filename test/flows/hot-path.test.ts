@@ -231,6 +231,20 @@ describe('the fold: fast paths change nothing', () => {
     );
   });
 
+  it('keeps every id set exact while the arena is packed and grown under it', () => {
+    // 3,000 entries whose sets grow side by side (2 to 61 connections each, every record twice):
+    // far more cells than the first arena holds, so it is packed and grown many times.
+    const t = new ConnectionTable();
+    const order: [number, number][] = [];
+    for (let i = 0; i < 3000; i++) for (let k = 0; k < 2 + (i % 60); k++) order.push([i, k], [i, k]);
+    order.sort((a, b) => ((a[0] * 7919 + a[1] * 104729) % 65521) - ((b[0] * 7919 + b[1] * 104729) % 65521));
+    for (const [i, k] of order)
+      t.add(record({ srcAddr: `10.1.${i >> 8}.${i & 255}`, srcPort: 40000 + k, dstAddr: '10.0.0.2', dstPort: 443 }));
+    const counts = new Map(t.connections().map((c) => [c.client, c.connections]));
+    expect(counts.size).toBe(3000);
+    for (let i = 0; i < 3000; i++) expect(counts.get(`10.1.${i >> 8}.${i & 255}`)).toBe(2 + (i % 60));
+  });
+
   it('whatever is read of it is up to date: size and connections see every record added so far', () => {
     const t = new ConnectionTable();
     t.add(record({ srcAddr: '10.0.0.1', srcPort: 40000, dstAddr: '10.0.0.2', dstPort: 443 }));
