@@ -265,7 +265,9 @@ export async function benchFlows(log: (m: string) => void): Promise<{
       `AWS parse + fold: ${rows
         .filter((r) => r.reader.startsWith('AWS'))
         .map((r) => `${fmt(r.recordsPerCpuSecond)} records/CPU-s on ${r.fileMb.toFixed(0)} MB`)
-        .join(', ')} (target: 1,000,000 per core; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores while it ran).`,
+        .join(
+          ', ',
+        )} (target: 1,000,000 per core; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores while it ran).`,
       '',
       `Audit: ${fmt(audit.connections)} folded connections against a 201-segment model in ${(audit.seconds * 1000).toFixed(0)} ms (${fmt(audit.perSecond)} connections/s).`,
     ].join('\n');
