@@ -111,12 +111,15 @@ interface Layout {
   readonly roles: Uint8Array;
   readonly columns: number;
   readonly fromHeader: boolean;
+  /** The default fields in the default order (with or without a header): the straight-line parse applies. */
+  readonly isDefault: boolean;
 }
 
 function layoutOf(fields: readonly string[], fromHeader: boolean): Layout {
   const roles = new Uint8Array(fields.length);
   for (let i = 0; i < fields.length; i++) roles[i] = ROLE_OF[fields[i]!] ?? NONE;
-  return { roles, columns: fields.length, fromHeader };
+  const isDefault = fields.length === AWS_DEFAULT_FIELDS.length && fields.every((f, i) => f === AWS_DEFAULT_FIELDS[i]);
+  return { roles, columns: fields.length, fromHeader, isDefault };
 }
 
 const DEFAULT_LAYOUT = layoutOf(AWS_DEFAULT_FIELDS, false);
@@ -269,7 +272,7 @@ class AwsLineParser {
 
   /**
    * The common case, straight through: a default-format record (CloudWatch Logs, S3 without a
-   * custom format) with IPv4 addresses, every number present and log-status OK. False, having
+   * custom format, header or not) with IPv4 addresses, every number present and log-status OK. False, having
    * sent nothing, for anything else: the general parse below then reads the line (and words its
    * warnings), so this path never changes a result, it only skips the per-column dispatch.
    */
@@ -349,7 +352,7 @@ class AwsLineParser {
       }
     }
     let pos = layout.fromHeader ? from : cloudWatchPrefix(text, from, to);
-    if (layout === DEFAULT_LAYOUT && this.defaultLine(text, pos, to)) return;
+    if (layout.isDefault && this.defaultLine(text, pos, to)) return;
     const roles = layout.roles;
     const n = layout.columns;
     // Addresses as [from, to) offsets and, when canonical IPv4, as numbers.

@@ -100,13 +100,17 @@ describe('AWS default format: the straight-line parse gives what the general par
         fc.array(line, { minLength: 1, maxLength: 40, size: 'max' }),
         fc.integer({ min: 1, max: 200 }),
         async (lines, chunk) => {
-          // Without a header the default layout takes the fast path; with the same fields named in
-          // a header, every line goes through the general parse.
+          // The default layout takes the fast path, without a header or with one naming the default
+          // fields; with one more field (the format allows any), every line takes the general parse.
           const fast = await parse(lines.join('\n'), chunk);
-          const general = await parse(`${header}\n${lines.join('\n')}`);
+          const fastWithHeader = await parse(`${header}\n${lines.join('\n')}`, chunk);
+          const general = await parse(`${header} vpc-id\n${lines.map((l) => `${l} vpc-1`).join('\n')}`);
           expect(fast.records).toEqual(general.records);
           expect(fast.skipped).toEqual(general.skipped);
           expect(fast.warnings.map((w) => w.line + 1)).toEqual(general.warnings.map((w) => w.line));
+          expect(fastWithHeader.records).toEqual(general.records);
+          expect(fastWithHeader.skipped).toEqual(general.skipped);
+          expect(fastWithHeader.warnings.map((w) => w.line)).toEqual(general.warnings.map((w) => w.line));
         },
       ),
       { numRuns: 60 },
