@@ -1,4 +1,4 @@
-import { forEachLine } from '../../src/flows/read-files.js';
+import { Ipv4Names } from '../../src/flows/addresses.js';
 import { newFlowRecord, type FlowLogReader, type FlowSink, type TextChunks } from '../../src/flows/types.js';
 
 /**
@@ -14,8 +14,10 @@ import { newFlowRecord, type FlowLogReader, type FlowSink, type TextChunks } fro
  * - `tcp-flags` (v3): SYN without ACK is only ever sent by the client. `flow-direction` (v5) says
  *   which end's interface logged the record.
  *
- * The hot path splits with indexOf and parses numbers from char codes: no regex, no per-field
- * substrings beyond the two addresses the fold keys on.
+ * The hot path (issue 12 item 7: parse + fold ≥ 1 million records per CPU-second) parses each
+ * line where it lies in the chunk: fields found with indexOf, numbers and IPv4 addresses read from
+ * char codes, no regex, no substring per line or per field (an address's text comes from
+ * `Ipv4Names`, made once per distinct address).
  */
 
 /** The default format (version 2), in order. */
@@ -109,12 +111,15 @@ interface Layout {
   readonly roles: Uint8Array;
   readonly columns: number;
   readonly fromHeader: boolean;
+  /** The default fields in the default order (with or without a header): the straight-line parse applies. */
+  readonly isDefault: boolean;
 }
 
 function layoutOf(fields: readonly string[], fromHeader: boolean): Layout {
   const roles = new Uint8Array(fields.length);
   for (let i = 0; i < fields.length; i++) roles[i] = ROLE_OF[fields[i]!] ?? NONE;
-  return { roles, columns: fields.length, fromHeader };
+  const isDefault = fields.length === AWS_DEFAULT_FIELDS.length && fields.every((f, i) => f === AWS_DEFAULT_FIELDS[i]);
+  return { roles, columns: fields.length, fromHeader, isDefault };
 }
 
 const DEFAULT_LAYOUT = layoutOf(AWS_DEFAULT_FIELDS, false);
@@ -131,26 +136,71 @@ function headerFields(line: string): string[] | undefined {
   return fields;
 }
 
-/** True at the start of a CloudWatch export line (`2026-11-30T12:00:00.000Z 2 …`). */
-function cloudWatchPrefix(line: string): number {
-  if (line.length > 20 && line.charCodeAt(4) === 45 && line.charCodeAt(10) === 84) {
-    const sp = line.indexOf(' ');
-    return sp > 0 ? sp + 1 : 0;
+/** Where the record starts after a CloudWatch export's timestamp (`2026-11-30T12:00:00.000Z 2 …`), else `from`. */
+function cloudWatchPrefix(text: string, from: number, to: number): number {
+  if (to - from > 20 && text.charCodeAt(from + 4) === 45 && text.charCodeAt(from + 10) === 84) {
+    const sp = text.indexOf(' ', from);
+    return sp > from && sp < to ? sp + 1 : from;
   }
-  return 0;
+  return from;
 }
 
-/** A non-negative integer from `line[from, to)`, -1 for `-`, -2 when not a number. */
-function num(line: string, from: number, to: number): number {
-  if (to - from === 1 && line.charCodeAt(from) === 45) return -1;
-  if (to <= from) return -2;
+/** Where the field the last `scanNum`/`scanIpv4` read ends (the offset of its space, or the line's end). */
+let scanEnd = 0;
+
+/** The end of the field that starts at `pos` (its space, or `to`). */
+function fieldEnd(text: string, pos: number, to: number): number {
+  const sp = text.indexOf(' ', pos);
+  return sp < 0 || sp > to ? to : sp;
+}
+
+/** The non-negative integer field at `pos` (-1 for `-`, -2 when not a number); sets `scanEnd`. */
+function scanNum(text: string, pos: number, to: number): number {
   let n = 0;
-  for (let i = from; i < to; i++) {
-    const d = line.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -2;
+  let i = pos;
+  for (; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
     n = n * 10 + d;
   }
-  return n;
+  if (i === to || text.charCodeAt(i) === 32) {
+    scanEnd = i;
+    return i > pos ? n : -2;
+  }
+  const sp = fieldEnd(text, i, to);
+  scanEnd = sp;
+  return sp - pos === 1 && text.charCodeAt(pos) === 45 ? -1 : -2;
+}
+
+/** The address field at `pos` as an IPv4 number (-1 when it is not a canonical dotted quad); sets `scanEnd`. */
+function scanIpv4(text: string, pos: number, to: number): number {
+  let ip = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  let i = pos;
+  for (; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) break;
+      ip = ip * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9 || (digits > 0 && part === 0)) break;
+    part = part * 10 + d;
+    if (part > 255) break;
+    digits++;
+  }
+  if (i === to || text.charCodeAt(i) === 32) {
+    scanEnd = i;
+    return dots === 3 && digits > 0 ? ip * 256 + part : -1;
+  }
+  scanEnd = fieldEnd(text, i, to);
+  return -1;
 }
 
 /** The AWS VPC Flow Logs reader. */
@@ -159,7 +209,7 @@ export const awsFlowLogReader: FlowLogReader = {
   detect(head: string): boolean {
     const first = head.slice(0, head.indexOf('\n') >= 0 ? head.indexOf('\n') : head.length).trim();
     if (headerFields(first)) return true;
-    const body = first.slice(cloudWatchPrefix(first));
+    const body = first.slice(cloudWatchPrefix(first, 0, first.length));
     return /^\d+ (\d{12}|-|unknown) (eni-[0-9a-f]+|-)\s/.test(body);
   },
   read(file: string, chunks: TextChunks, sink: FlowSink): Promise<void> {
@@ -169,31 +219,155 @@ export const awsFlowLogReader: FlowLogReader = {
 
 /** Parses one AWS flow-log file into `sink`. */
 export async function readAwsFlowLog(file: string, chunks: TextChunks, sink: FlowSink): Promise<void> {
-  let layout = DEFAULT_LAYOUT;
-  const r = newFlowRecord();
-  const warn = (line: number, message: string) => sink.warn({ file, line, message: `${message}, skipped` });
-  await forEachLine(chunks, (line, lineNo) => {
-    if (line.length === 0) return;
-    const c0 = line.charCodeAt(0);
+  const parser = new AwsLineParser(file, sink);
+  // Lines are parsed where they lie in the chunk (offsets, no slice per line); only a line cut by a
+  // chunk boundary is joined into a string of its own.
+  let carry = '';
+  let lineNo = 0;
+  for await (const chunk of chunks) {
+    let from = 0;
+    let nl = chunk.indexOf('\n');
+    if (carry.length > 0) {
+      if (nl < 0) {
+        carry += chunk;
+        continue;
+      }
+      const line = carry + chunk.slice(0, nl);
+      carry = '';
+      parser.line(line, 0, line.charCodeAt(line.length - 1) === 13 ? line.length - 1 : line.length, ++lineNo);
+      from = nl + 1;
+      nl = chunk.indexOf('\n', from);
+    }
+    while (nl >= 0) {
+      parser.line(chunk, from, nl > from && chunk.charCodeAt(nl - 1) === 13 ? nl - 1 : nl, ++lineNo);
+      from = nl + 1;
+      nl = chunk.indexOf('\n', from);
+    }
+    if (from < chunk.length) carry = chunk.slice(from);
+  }
+  if (carry.length > 0) {
+    parser.line(carry, 0, carry.charCodeAt(carry.length - 1) === 13 ? carry.length - 1 : carry.length, ++lineNo);
+  }
+}
+
+/**
+ * The parser of one file's lines: its current layout (a header line changes it), its scratch
+ * record and the texts of the IPv4 addresses it has met (so a record's addresses are not sliced).
+ */
+class AwsLineParser {
+  private layout: Layout = DEFAULT_LAYOUT;
+  private readonly r = newFlowRecord();
+  private readonly names = new Ipv4Names();
+  private readonly file: string;
+  private readonly sink: FlowSink;
+
+  constructor(file: string, sink: FlowSink) {
+    this.file = file;
+    this.sink = sink;
+  }
+
+  private warn(line: number, message: string): void {
+    this.sink.warn({ file: this.file, line, message: `${message}, skipped` });
+  }
+
+  /**
+   * The common case, straight through: a default-format record (CloudWatch Logs, S3 without a
+   * custom format, header or not) with IPv4 addresses, every number present and log-status OK. False, having
+   * sent nothing, for anything else: the general parse below then reads the line (and words its
+   * warnings), so this path never changes a result, it only skips the per-column dispatch.
+   */
+  private defaultLine(text: string, from: number, to: number): boolean {
+    let p = text.indexOf(' ', from); // version
+    if (p < 0 || p >= to) return false;
+    p = text.indexOf(' ', p + 1); // account-id
+    if (p < 0 || p >= to) return false;
+    p = text.indexOf(' ', p + 1); // interface-id
+    if (p < 0 || p >= to) return false;
+    const src4 = scanIpv4(text, p + 1, to);
+    p = scanEnd;
+    if (src4 < 0 || p >= to) return false;
+    const dst4 = scanIpv4(text, p + 1, to);
+    p = scanEnd;
+    if (dst4 < 0 || p >= to) return false;
+    const sport = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (sport < 0 || p >= to) return false;
+    const dport = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (dport < 0 || p >= to) return false;
+    const proto = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (proto < 0 || p >= to) return false;
+    const packets = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (packets < 0 || p >= to) return false;
+    const bytes = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (bytes < 0 || p >= to) return false;
+    const start = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (start < 0 || p >= to) return false;
+    const end = scanNum(text, p + 1, to);
+    p = scanEnd;
+    if (end < 0 || p >= to) return false;
+    const action = text.charCodeAt(p + 1);
+    if (action !== 65 && action !== 82) return false;
+    p = text.indexOf(' ', p + 1);
+    if (p < 0 || p >= to) return false;
+    // log-status OK, the last field.
+    if (to - p !== 3 || text.charCodeAt(p + 1) !== 79 || text.charCodeAt(p + 2) !== 75) return false;
+    const r = this.r;
+    r.srcAddr = this.names.text(src4);
+    r.dstAddr = this.names.text(dst4);
+    r.srcPort = sport;
+    r.dstPort = dport;
+    r.protocol = proto;
+    r.packets = packets;
+    r.bytes = bytes;
+    r.start = start;
+    r.end = end;
+    r.accepted = action === 65;
+    r.role = 'unknown';
+    r.reporter = 'unknown';
+    if (this.sink.addIpv4) this.sink.addIpv4(r, src4, dst4);
+    else this.sink.add(r);
+    return true;
+  }
+
+  /** Parses the line `text[from, to)` (without its line break). */
+  line(text: string, from: number, to: number, lineNo: number): void {
+    if (to <= from) return;
+    const layout = this.layout;
+    const c0 = text.charCodeAt(from);
     if (c0 < 48 || c0 > 57) {
-      const fields = headerFields(line);
+      const fields = headerFields(text.slice(from, to));
       if (fields) {
-        layout = layoutOf(fields, true);
+        this.layout = layoutOf(fields, true);
         return;
       }
       // With a header the first field may be anything (fields in any order); without, a version.
       if (!layout.fromHeader) {
-        warn(lineNo, 'not a flow-log record (it does not start with a version number)');
+        this.warn(lineNo, 'not a flow-log record (it does not start with a version number)');
         return;
       }
     }
-    let pos = layout.fromHeader ? 0 : cloudWatchPrefix(line);
+    let pos = layout.fromHeader ? from : cloudWatchPrefix(text, from, to);
+    if (layout.isDefault && this.defaultLine(text, pos, to)) return;
     const roles = layout.roles;
     const n = layout.columns;
-    let src = '',
-      dst = '',
-      pktSrc = '',
-      pktDst = '';
+    // Addresses as [from, to) offsets and, when canonical IPv4, as numbers.
+    let srcFrom = 0,
+      srcTo = 0,
+      src4 = -1,
+      dstFrom = 0,
+      dstTo = 0,
+      dst4 = -1,
+      pktSrcFrom = 0,
+      pktSrcTo = 0,
+      pktSrc4 = -1,
+      pktDstFrom = 0,
+      pktDstTo = 0,
+      pktDst4 = -1;
     let sport = -1,
       dport = -1,
       proto = -1,
@@ -206,79 +380,111 @@ export async function readAwsFlowLog(file: string, chunks: TextChunks, sink: Flo
       status = 79,
       direction = 0;
     let col = 0;
-    let bad = '';
-    const len = line.length;
-    while (pos <= len && col < n) {
-      let sp = line.indexOf(' ', pos);
-      if (sp < 0) sp = len;
+    // One pass over the line: numbers and addresses are read as they are scanned (their end is
+    // `scanEnd`); only the fields the fold does not use are skipped with indexOf.
+    while (pos <= to && col < n) {
+      let sp: number;
       switch (roles[col]) {
-        case NONE:
-          break;
         case SRC:
-          src = line.slice(pos, sp);
+          srcFrom = pos;
+          src4 = scanIpv4(text, pos, to);
+          sp = srcTo = scanEnd;
           break;
         case DST:
-          dst = line.slice(pos, sp);
+          dstFrom = pos;
+          dst4 = scanIpv4(text, pos, to);
+          sp = dstTo = scanEnd;
           break;
         case PKTSRC:
-          if (sp - pos !== 1 || line.charCodeAt(pos) !== 45) pktSrc = line.slice(pos, sp);
+          pktSrc4 = scanIpv4(text, pos, to);
+          sp = scanEnd;
+          if (sp - pos !== 1 || text.charCodeAt(pos) !== 45) {
+            pktSrcFrom = pos;
+            pktSrcTo = sp;
+          }
           break;
         case PKTDST:
-          if (sp - pos !== 1 || line.charCodeAt(pos) !== 45) pktDst = line.slice(pos, sp);
+          pktDst4 = scanIpv4(text, pos, to);
+          sp = scanEnd;
+          if (sp - pos !== 1 || text.charCodeAt(pos) !== 45) {
+            pktDstFrom = pos;
+            pktDstTo = sp;
+          }
           break;
         case SPORT:
-          sport = num(line, pos, sp);
+          sport = scanNum(text, pos, to);
+          sp = scanEnd;
           break;
         case DPORT:
-          dport = num(line, pos, sp);
+          dport = scanNum(text, pos, to);
+          sp = scanEnd;
           break;
         case PROTO:
-          proto = num(line, pos, sp);
+          proto = scanNum(text, pos, to);
+          sp = scanEnd;
           break;
         case PACKETS:
-          packets = num(line, pos, sp);
+          packets = scanNum(text, pos, to);
+          sp = scanEnd;
           break;
         case BYTES:
-          bytes = num(line, pos, sp);
+          bytes = scanNum(text, pos, to);
+          sp = scanEnd;
           break;
         case START:
-          start = num(line, pos, sp);
+          start = scanNum(text, pos, to);
+          sp = scanEnd;
           break;
         case END:
-          end = num(line, pos, sp);
+          end = scanNum(text, pos, to);
+          sp = scanEnd;
           break;
         case FLAGS:
-          flags = num(line, pos, sp);
+          flags = scanNum(text, pos, to);
+          sp = scanEnd;
           break;
-        case ACTION:
-          action = line.charCodeAt(pos);
-          break;
-        case STATUS:
-          status = line.charCodeAt(pos);
-          break;
-        case DIRECTION:
-          direction = line.charCodeAt(pos);
-          break;
+        default: {
+          const role = roles[col];
+          if (role === ACTION) action = pos < to ? text.charCodeAt(pos) : 0;
+          else if (role === STATUS) status = pos < to ? text.charCodeAt(pos) : 0;
+          else if (role === DIRECTION) direction = pos < to ? text.charCodeAt(pos) : 0;
+          sp = text.indexOf(' ', pos);
+          if (sp < 0 || sp > to) sp = to;
+        }
       }
       pos = sp + 1;
       col++;
     }
-    if (col < n || pos <= len) {
-      warn(
+    if (col < n || pos <= to) {
+      this.warn(
         lineNo,
         `expected ${n} fields${layout.fromHeader ? ' (as the header line says)' : ' (the default format)'}, found ${col < n ? col : 'more'}`,
       );
       return;
     }
     if (status === 78 /* N */ || status === 83 /* S */) {
-      sink.skip(status === 78 ? 'NODATA' : 'SKIPDATA');
+      this.sink.skip(status === 78 ? 'NODATA' : 'SKIPDATA');
       return;
     }
-    if (src === '-' || dst === '-' || src === '' || dst === '') {
-      if (action === 45) sink.skip('no addresses');
-      else warn(lineNo, 'the record has no source or destination address');
+    // pkt-srcaddr/pkt-dstaddr (v3), when present, are the real ends of the connection.
+    if (pktSrcTo > pktSrcFrom) {
+      srcFrom = pktSrcFrom;
+      srcTo = pktSrcTo;
+      src4 = pktSrc4;
+    }
+    if (pktDstTo > pktDstFrom) {
+      dstFrom = pktDstFrom;
+      dstTo = pktDstTo;
+      dst4 = pktDst4;
+    }
+    const noSrc = srcTo === srcFrom || (srcTo - srcFrom === 1 && text.charCodeAt(srcFrom) === 45);
+    const noDst = dstTo === dstFrom || (dstTo - dstFrom === 1 && text.charCodeAt(dstFrom) === 45);
+    if (noSrc || noDst) {
+      if (action === 45) this.sink.skip('no addresses');
+      else this.warn(lineNo, 'the record has no source or destination address');
       return;
     }
+    let bad = '';
     if (proto < 0) bad = 'protocol';
     else if (sport === -2) bad = 'srcport';
     else if (dport === -2) bad = 'dstport';
@@ -288,11 +494,12 @@ export async function readAwsFlowLog(file: string, chunks: TextChunks, sink: Flo
     else if (end === -2) bad = 'end';
     else if (action !== 65 && action !== 82) bad = 'action';
     if (bad) {
-      warn(lineNo, `field ${bad} is not valid`);
+      this.warn(lineNo, `field ${bad} is not valid`);
       return;
     }
-    r.srcAddr = pktSrc || src;
-    r.dstAddr = pktDst || dst;
+    const r = this.r;
+    r.srcAddr = src4 >= 0 ? this.names.text(src4) : text.slice(srcFrom, srcTo);
+    r.dstAddr = dst4 >= 0 ? this.names.text(dst4) : text.slice(dstFrom, dstTo);
     // -1 is `-` (absent): no ports, no counters.
     r.srcPort = Math.max(sport, 0);
     r.dstPort = Math.max(dport, 0);
@@ -304,6 +511,7 @@ export async function readAwsFlowLog(file: string, chunks: TextChunks, sink: Flo
     r.accepted = action === 65;
     r.role = flags >= 0 && (flags & 2) !== 0 && (flags & 16) === 0 ? 'src-client' : 'unknown';
     r.reporter = direction === 105 /* ingress */ ? 'dst' : direction === 101 /* egress */ ? 'src' : 'unknown';
-    sink.add(r);
-  });
+    if (this.sink.addIpv4) this.sink.addIpv4(r, src4, dst4);
+    else this.sink.add(r);
+  }
 }

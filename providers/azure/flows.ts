@@ -1,3 +1,4 @@
+import { Ipv4Names, parseIpv4 } from '../../src/flows/addresses.js';
 import { forEachJsonItem } from '../../src/flows/read-files.js';
 import {
   newFlowRecord,
@@ -90,6 +91,77 @@ function parseTuple(tuple: string, vnet: boolean, r: FlowRecord): string | undef
   return undefined;
 }
 
+/** The IPv4 numbers of the addresses of the last tuple `fastVnetTuple` read. */
+let fastSrc4 = -1;
+let fastDst4 = -1;
+
+/** The digits-only field `t[from, to)` as a number (at most 15 digits), else -1. */
+function digits(t: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = t.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * The common VNet flow log tuple, straight through (issue 12 item 7): exactly 13 fields, IPv4
+ * addresses, every number plain digits, a known direction and state. Fills `r` and the IPv4
+ * numbers without splitting the tuple into 13 strings; false, having changed nothing a caller
+ * uses, for anything else, which `parseTuple` then reads (and words its warning) as before.
+ */
+function fastVnetTuple(t: string, r: FlowRecord, names: Ipv4Names): boolean {
+  const c0 = t.indexOf(',');
+  const c1 = t.indexOf(',', c0 + 1);
+  const c2 = t.indexOf(',', c1 + 1);
+  const c3 = t.indexOf(',', c2 + 1);
+  const c4 = t.indexOf(',', c3 + 1);
+  const c5 = t.indexOf(',', c4 + 1);
+  const c6 = t.indexOf(',', c5 + 1);
+  const c7 = t.indexOf(',', c6 + 1);
+  const c8 = t.indexOf(',', c7 + 1);
+  const c9 = t.indexOf(',', c8 + 1);
+  const c10 = t.indexOf(',', c9 + 1);
+  const c11 = t.indexOf(',', c10 + 1);
+  if (c11 < 0 || t.indexOf(',', c11 + 1) >= 0) return false;
+  const time = digits(t, 0, c0);
+  const src4 = parseIpv4(t, c0 + 1, c1);
+  const dst4 = parseIpv4(t, c1 + 1, c2);
+  const sport = digits(t, c2 + 1, c3);
+  const dport = digits(t, c3 + 1, c4);
+  const protocol = digits(t, c4 + 1, c5);
+  if (time <= 0 || src4 < 0 || dst4 < 0 || sport < 0 || sport > 65535 || dport < 0 || dport > 65535) return false;
+  if (protocol < 0 || protocol > 255 || c6 !== c5 + 2 || c7 !== c6 + 2) return false;
+  const direction = t.charCodeAt(c5 + 1);
+  const state = t.charCodeAt(c6 + 1);
+  if (direction !== 73 /* I */ && direction !== 79 /* O */) return false;
+  if (state !== 66 /* B */ && state !== 67 /* C */ && state !== 69 /* E */ && state !== 68 /* D */) return false;
+  // Empty counters (a B tuple may have none) count 0, as in parseTuple.
+  const p1 = c9 === c8 + 1 ? 0 : digits(t, c8 + 1, c9);
+  const b1 = c10 === c9 + 1 ? 0 : digits(t, c9 + 1, c10);
+  const p2 = c11 === c10 + 1 ? 0 : digits(t, c10 + 1, c11);
+  const b2 = t.length === c11 + 1 ? 0 : digits(t, c11 + 1, t.length);
+  if (p1 < 0 || b1 < 0 || p2 < 0 || b2 < 0) return false;
+  r.start = time / 1000;
+  r.end = r.start;
+  r.srcAddr = names.text(src4);
+  r.dstAddr = names.text(dst4);
+  r.srcPort = sport;
+  r.dstPort = dport;
+  r.protocol = protocol;
+  r.accepted = state !== 68;
+  r.packets = p1 + p2;
+  r.bytes = b1 + b2;
+  r.role = 'src-client';
+  r.reporter = direction === 73 ? 'dst' : 'src';
+  fastSrc4 = src4;
+  fastDst4 = dst4;
+  return true;
+}
+
 /** The Azure flow-log reader (VNet flow logs v4 and NSG flow logs v1/v2). */
 export const azureFlowLogReader: FlowLogReader = {
   label: 'Azure VNet/NSG flow logs',
@@ -109,6 +181,7 @@ export const azureFlowLogReader: FlowLogReader = {
 /** Parses one Azure flow-log blob into `sink`. */
 export async function readAzureFlowLog(file: string, chunks: TextChunks, sink: FlowSink): Promise<void> {
   const r = newFlowRecord();
+  const names = new Ipv4Names();
   let index = -1;
   await forEachJsonItem(
     file,
@@ -135,6 +208,11 @@ export async function readAzureFlowLog(file: string, chunks: TextChunks, sink: F
               return;
             }
             tuples.forEach((t, ti) => {
+              if (vnet && typeof t === 'string' && fastVnetTuple(t, r, names)) {
+                if (sink.addIpv4) sink.addIpv4(r, fastSrc4, fastDst4);
+                else sink.add(r);
+                return;
+              }
               const problem = typeof t === 'string' ? parseTuple(t, vnet, r) : 'not a string';
               if (problem) warn(`${tuplesPath}[${ti}]`, problem);
               else sink.add(r);

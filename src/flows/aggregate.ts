@@ -1,3 +1,4 @@
+import { mix32 } from './addresses.js';
 import type { FlowRecord, FlowSink, FlowWarning } from './types.js';
 
 /**
@@ -84,29 +85,21 @@ export function srcIsClient(srcPort: number, dstPort: number): boolean | undefin
   return dstPort <= srcPort;
 }
 
-/** A 32-bit mix of a 32-bit integer (murmur3's finalizer), for the hash tables and the HyperLogLog. */
-function mix(x: number): number {
-  let h = x | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+const mix = mix32;
 
-function hllAdd(hll: Uint8Array, id: number): void {
+/** Adds `id` to the HyperLogLog at `hll[at, at + HLL_SIZE)`. */
+function hllAdd(hll: Uint8Array, at: number, id: number): void {
   const h = mix(id);
-  const index = h >>> (32 - HLL_BITS);
+  const index = at + (h >>> (32 - HLL_BITS));
   const rest = (h << HLL_BITS) >>> 0;
   const rank = rest === 0 ? 32 - HLL_BITS + 1 : Math.clz32(rest) + 1;
   if (rank > hll[index]!) hll[index] = rank;
 }
 
-function hllCount(hll: Uint8Array): number {
+function hllCount(hll: Uint8Array, at: number): number {
   let sum = 0;
   let zeros = 0;
-  for (let i = 0; i < HLL_SIZE; i++) {
+  for (let i = at; i < at + HLL_SIZE; i++) {
     sum += 2 ** -hll[i]!;
     if (hll[i] === 0) zeros++;
   }
@@ -116,26 +109,13 @@ function hllCount(hll: Uint8Array): number {
   return Math.round(estimate);
 }
 
-/** Inserts `id` (≥ 0) into an open-addressing table; true when it was not there. */
-function idsInsert(table: Int32Array, id: number): boolean {
-  const mask = table.length - 1;
-  const v = id + 1;
-  let i = mix(id) & mask;
-  for (;;) {
-    const x = table[i]!;
-    if (x === v) return false;
-    if (x === 0) {
-      table[i] = v;
-      return true;
-    }
-    i = (i + 1) & mask;
-  }
-}
-
-function idsGrow(table: Int32Array): Int32Array {
-  const next = new Int32Array(table.length * 2);
-  for (const x of table) if (x !== 0) idsInsert(next, x - 1);
-  return next;
+/**
+ * The capacity of an entry's id set holding `count` (≥ 2) ids: 16, doubled whenever the set would
+ * be more than three quarters full (a probe run stays within a cache line or two, and the arena
+ * half the size of a half-full one), so it follows from the count and needs no field of its own.
+ */
+function idsCapacity(count: number): number {
+  return count <= 12 ? 16 : 1 << (32 - Math.clz32(Math.floor((4 * count + 2) / 3) - 1));
 }
 
 /** Options of the fold. */
@@ -152,7 +132,7 @@ function own(s: string): string {
   return s.length < 13 ? s : Buffer.from(s, 'latin1').toString('latin1');
 }
 
-/** Per-entry numbers, in typed arrays (contiguous: the hot path touches no object). */
+/** Per-entry numbers, in one Float64Array (contiguous: the hot path touches no object). */
 const RECORDS = 0,
   PACKETS = 1,
   BYTES_SERVER = 2,
@@ -160,28 +140,81 @@ const RECORDS = 0,
   BYTES_UNKNOWN = 4,
   FIRST = 5,
   LAST = 6,
+  /** The entry's first id (-1 before its first record): one connection needs no id set. */
   FIRST_ID = 7,
+  /** Distinct ids so far, exact while ≤ EXACT_LIMIT; above, the HyperLogLog counts. */
   COUNT = 8,
-  WIDTH = 9;
+  /** Where the entry's id set starts in `ids` (COUNT ≥ 2), or its HyperLogLog in `hlls` (COUNT > EXACT_LIMIT). */
+  AT = 9,
+  WIDTH = 10;
+
+/** Slot stride of the entry table: entry index + 1 (0 = empty), client, server, service. */
+const SLOT = 4;
+
+/** The hash of an entry's key. */
+function slotHash(client: number, server: number, service: number): number {
+  return mix(client * 31 + mix(server * 17 + service));
+}
+
+/** The sum of the last batch's pre-reads (see `flush`): stored, so the compiler cannot drop them. */
+// biome-ignore lint/correctness/noUnusedVariables: written only, on purpose (see flush).
+let preread = 0;
+
+/** Records folded together (see `flush`), and what is kept of each until then. */
+const BATCH = 256;
+const B_CLIENT = 0,
+  B_SERVER = 1,
+  B_SERVICE = 2,
+  B_START = 3,
+  B_END = 4,
+  B_PACKETS = 5,
+  B_BYTES = 6,
+  /** Which BYTES_* counter the bytes go to. */
+  B_BYTES_AT = 7,
+  B_ID = 8,
+  /** The slot hash, then the entry. */
+  B_ENTRY = 9,
+  B_WIDTH = 10;
 
 /**
  * The fold: a FlowSink that keeps one entry per client → server service. The hot path builds no
- * string and no object: addresses are interned to small integers, entries are found in one
- * open-addressing table keyed by (client, server, action|protocol|port), and their counters live
- * in typed arrays.
+ * string and no object, and touches few cache lines per record (issue 12 item 7: memory latency,
+ * not arithmetic, is what a record costs):
+ * - addresses are interned to small integers, IPv4 ones by their number (`addIpv4`) in an
+ *   integer table, others by their text;
+ * - entries are found in one open-addressing table whose slots hold their keys inline (client,
+ *   server, action|protocol|port): one probe, no second lookup to compare keys;
+ * - an entry's counters are one row of a Float64Array;
+ * - the distinct-connection ids of all entries live in one Int32Array arena, an open-addressing
+ *   set per entry whose capacity follows from its count; a set that grows leaves its old block
+ *   on a free list of its size for the next entry, and HyperLogLogs share one Uint8Array.
  */
 export class ConnectionTable implements FlowSink {
   private readonly addresses = new Map<string, number>();
   private readonly addressList: string[] = [];
-  /** Slots: entry index + 1, 0 = empty. */
-  private slots = new Int32Array(1 << 12);
+  /** IPv4 address (as int32) → address id + 1 (0 = empty), open addressing. */
+  private v4Keys = new Int32Array(1 << 10);
+  private v4Ids = new Int32Array(1 << 10);
+  private v4Count = 0;
+  /** Entry slots, SLOT ints each. */
+  private slots = new Int32Array(SLOT << 12);
   /** Per entry: client id, server id, service (accepted << 24 | protocol << 16 | port). */
   private keys = new Int32Array(3 * 1024);
   private nums = new Float64Array(WIDTH * 1024);
-  /** Per entry: its id table (made on the second distinct connection) or HyperLogLog (above EXACT_LIMIT). */
-  private readonly idTables: (Int32Array | undefined)[] = [];
-  private readonly hlls: (Uint8Array | undefined)[] = [];
+  /** The id sets of all entries: id + 1 per cell, 0 = empty. */
+  private ids = new Int32Array(1 << 16);
+  private idsTop = 0;
+  /** Cells of the sets in use (the rest of the arena below the top is free blocks). */
+  private idsLive = 0;
+  /** Free id-set blocks by capacity (log2). */
+  private readonly idsFree: number[][] = [];
+  /** The HyperLogLogs of the entries above EXACT_LIMIT, HLL_SIZE bytes each. */
+  private hlls = new Uint8Array(0);
+  private hllsTop = 0;
   private count = 0;
+  /** Records placed but not yet folded (`flush`): every read of the entries flushes first. */
+  private readonly batch = new Float64Array(BATCH * B_WIDTH);
+  private pending = 0;
   readonly stats: FoldStats = { records: 0, outsideWindow: 0, unplaced: 0, skipped: {}, warnings: 0 };
   private readonly since: number;
   private readonly until: number;
@@ -204,17 +237,54 @@ export class ConnectionTable implements FlowSink {
     return id;
   }
 
-  /** The entry of (client, server, service), made when new. */
-  private entry(client: number, server: number, service: number, start: number, end: number): number {
-    const slots = this.slots;
-    const mask = slots.length - 1;
-    let i = mix(client * 31 + mix(server * 17 + service)) & mask;
-    const keys = this.keys;
+  /** The id of an IPv4 address given as a number and as its text (the same address). */
+  private intern4(ip: number, text: string): number {
+    const keys = this.v4Keys;
+    const ids = this.v4Ids;
+    const mask = keys.length - 1;
+    const key = ip | 0;
+    let i = mix(key) & mask;
     for (;;) {
-      const x = slots[i]!;
+      const x = ids[i]!;
       if (x === 0) break;
-      const k = (x - 1) * 3;
-      if (keys[k] === client && keys[k + 1] === server && keys[k + 2] === service) return x - 1;
+      if (keys[i] === key) return x - 1;
+      i = (i + 1) & mask;
+    }
+    // New as a number: it may have come as text before (a reader that does not parse addresses).
+    const id = this.intern(text);
+    keys[i] = key;
+    ids[i] = id + 1;
+    if (++this.v4Count * 2 > keys.length) this.growV4();
+    return id;
+  }
+
+  private growV4(): void {
+    const oldKeys = this.v4Keys;
+    const oldIds = this.v4Ids;
+    const keys = new Int32Array(oldKeys.length * 2);
+    const ids = new Int32Array(keys.length);
+    const mask = keys.length - 1;
+    for (let j = 0; j < oldKeys.length; j++) {
+      if (oldIds[j] === 0) continue;
+      let i = mix(oldKeys[j]!) & mask;
+      while (ids[i] !== 0) i = (i + 1) & mask;
+      keys[i] = oldKeys[j]!;
+      ids[i] = oldIds[j]!;
+    }
+    this.v4Keys = keys;
+    this.v4Ids = ids;
+  }
+
+  /** The entry of (client, server, service), made when new. */
+  private entry(client: number, server: number, service: number, hash: number, start: number, end: number): number {
+    const slots = this.slots;
+    const mask = (slots.length >> 2) - 1;
+    let i = hash & mask;
+    for (;;) {
+      const s = i << 2;
+      const x = slots[s]!;
+      if (x === 0) break;
+      if (slots[s + 1] === client && slots[s + 2] === server && slots[s + 3] === service) return x - 1;
       i = (i + 1) & mask;
     }
     const e = this.count++;
@@ -233,26 +303,138 @@ export class ConnectionTable implements FlowSink {
     this.nums[n + FIRST] = start;
     this.nums[n + LAST] = end;
     this.nums[n + FIRST_ID] = -1;
-    slots[i] = e + 1;
-    this.idTables.push(undefined);
-    this.hlls.push(undefined);
-    if (this.count * 2 > slots.length) this.rehash();
+    const s = i << 2;
+    slots[s] = e + 1;
+    slots[s + 1] = client;
+    slots[s + 2] = server;
+    slots[s + 3] = service;
+    if (this.count * 2 > slots.length >> 2) this.rehash();
     return e;
   }
 
   private rehash(): void {
     const slots = new Int32Array(this.slots.length * 2);
-    const mask = slots.length - 1;
+    const mask = (slots.length >> 2) - 1;
     const keys = this.keys;
     for (let e = 0; e < this.count; e++) {
-      let i = mix(keys[e * 3]! * 31 + mix(keys[e * 3 + 1]! * 17 + keys[e * 3 + 2]!)) & mask;
-      while (slots[i] !== 0) i = (i + 1) & mask;
-      slots[i] = e + 1;
+      const client = keys[e * 3]!,
+        server = keys[e * 3 + 1]!,
+        service = keys[e * 3 + 2]!;
+      let i = slotHash(client, server, service) & mask;
+      while (slots[i << 2] !== 0) i = (i + 1) & mask;
+      const s = i << 2;
+      slots[s] = e + 1;
+      slots[s + 1] = client;
+      slots[s + 2] = server;
+      slots[s + 3] = service;
     }
     this.slots = slots;
   }
 
+  /** A zeroed block of `capacity` cells in `ids` (from the free list of its size, else the top). */
+  private idsAlloc(capacity: number): number {
+    const free = this.idsFree[31 - Math.clz32(capacity)];
+    const reused = free?.pop();
+    if (reused !== undefined) {
+      this.idsLive += capacity;
+      return reused;
+    }
+    if (this.idsTop + capacity > this.ids.length) this.idsCompact(capacity);
+    const at = this.idsTop;
+    this.idsTop += capacity;
+    this.idsLive += capacity;
+    return at;
+  }
+
+  /**
+   * Makes room for `capacity` more cells at the top of the arena: the sets in use are copied,
+   * packed, into a new arena (the blocks sets left behind when they grew are dropped with the
+   * free lists), twice as large only when they fill more than half of it. So the arena stays
+   * within twice what the sets need, however the sets grew. Moves the sets: their AT changes.
+   */
+  private idsCompact(capacity: number): void {
+    const old = this.ids;
+    const length = this.idsLive + capacity > old.length / 2 ? old.length * 2 : old.length;
+    const ids = new Int32Array(Math.max(length, this.idsLive + capacity));
+    const nums = this.nums;
+    let top = 0;
+    for (let e = 0; e < this.count; e++) {
+      const n = e * WIDTH;
+      const count = nums[n + COUNT]!;
+      if (count < 2 || count > EXACT_LIMIT) continue;
+      const at = nums[n + AT]!;
+      const size = idsCapacity(count);
+      ids.set(old.subarray(at, at + size), top);
+      nums[n + AT] = top;
+      top += size;
+    }
+    this.ids = ids;
+    this.idsTop = top;
+    this.idsFree.length = 0;
+  }
+
+  /** Returns a block to the free list of its size, zeroed for its next owner. */
+  private idsRelease(at: number, capacity: number): void {
+    this.idsLive -= capacity;
+    this.ids.fill(0, at, at + capacity);
+    const k = 31 - Math.clz32(capacity);
+    const free = this.idsFree[k];
+    if (free) free.push(at);
+    else this.idsFree[k] = [at];
+  }
+
+  /** Inserts `id` (≥ 0) into the set at `ids[at, at + capacity)`; true when it was not there. */
+  private idsInsert(at: number, capacity: number, id: number): boolean {
+    const ids = this.ids;
+    const mask = capacity - 1;
+    const v = id + 1;
+    let i = mix(id) & mask;
+    for (;;) {
+      const x = ids[at + i]!;
+      if (x === v) return false;
+      if (x === 0) {
+        ids[at + i] = v;
+        return true;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Moves the set of the entry at row `n` (capacity `from`) into a new block of `to` cells; returns where. */
+  private idsMove(n: number, from: number, to: number): number {
+    const next = this.idsAlloc(to);
+    // Read after the allocation: making room may have moved the set.
+    const at = this.nums[n + AT]!;
+    for (let j = at; j < at + from; j++) {
+      const x = this.ids[j]!;
+      if (x !== 0) this.idsInsert(next, to, x - 1);
+    }
+    this.idsRelease(at, from);
+    return next;
+  }
+
+  /** Turns the set at `at` (capacity `capacity`) into a HyperLogLog; returns where it is in `hlls`. */
+  private toHll(at: number, capacity: number): number {
+    if (this.hllsTop + HLL_SIZE > this.hlls.length) {
+      const next = new Uint8Array(Math.max(HLL_SIZE * 16, this.hlls.length * 2));
+      next.set(this.hlls);
+      this.hlls = next;
+    }
+    const h = this.hllsTop;
+    this.hllsTop += HLL_SIZE;
+    for (let j = at; j < at + capacity; j++) {
+      const x = this.ids[j]!;
+      if (x !== 0) hllAdd(this.hlls, h, x - 1);
+    }
+    this.idsRelease(at, capacity);
+    return h;
+  }
+
   add(r: FlowRecord): void {
+    this.addIpv4(r, -1, -1);
+  }
+
+  addIpv4(r: FlowRecord, srcIp4: number, dstIp4: number): void {
     this.stats.records++;
     if (r.end < this.since || r.start >= this.until) {
       this.stats.outsideWindow++;
@@ -271,49 +453,118 @@ export class ConnectionTable implements FlowSink {
       }
       forward = guess;
     }
-    const client = this.intern(forward ? r.srcAddr : r.dstAddr);
-    const server = this.intern(forward ? r.dstAddr : r.srcAddr);
+    const src = srcIp4 >= 0 ? this.intern4(srcIp4, r.srcAddr) : this.intern(r.srcAddr);
+    const dst = dstIp4 >= 0 ? this.intern4(dstIp4, r.dstAddr) : this.intern(r.dstAddr);
     const port = ports ? (forward ? r.dstPort : r.srcPort) : 0;
     const clientPort = ports ? (forward ? r.srcPort : r.dstPort) : 0;
-    const service = ((r.accepted ? 1 : 0) << 24) | ((r.protocol & 255) << 16) | port;
-    const e = this.entry(client, server, service, r.start, r.end);
-    const nums = this.nums;
-    const n = e * WIDTH;
-    nums[n + RECORDS]! += 1;
-    nums[n + PACKETS]! += r.packets;
-    if (r.reporter === 'unknown') nums[n + BYTES_UNKNOWN]! += r.bytes;
-    else if ((r.reporter === 'src') === forward) nums[n + BYTES_CLIENT]! += r.bytes;
-    else nums[n + BYTES_SERVER]! += r.bytes;
-    if (r.start < nums[n + FIRST]!) nums[n + FIRST] = r.start;
-    if (r.end > nums[n + LAST]!) nums[n + LAST] = r.end;
+    const b = this.pending * B_WIDTH;
+    const batch = this.batch;
+    batch[b + B_CLIENT] = forward ? src : dst;
+    batch[b + B_SERVER] = forward ? dst : src;
+    batch[b + B_SERVICE] = ((r.accepted ? 1 : 0) << 24) | ((r.protocol & 255) << 16) | port;
+    batch[b + B_START] = r.start;
+    batch[b + B_END] = r.end;
+    batch[b + B_PACKETS] = r.packets;
+    batch[b + B_BYTES] = r.bytes;
+    batch[b + B_BYTES_AT] =
+      r.reporter === 'unknown' ? BYTES_UNKNOWN : (r.reporter === 'src') === forward ? BYTES_CLIENT : BYTES_SERVER;
     // (hour mod 2^15, client port): a small integer.
-    const id = (Math.floor(r.start / 3600) & 32767) * 65536 + clientPort;
+    batch[b + B_ID] = (Math.floor(r.start / 3600) & 32767) * 65536 + clientPort;
+    if (++this.pending === BATCH) this.flush();
+  }
+
+  /**
+   * Folds the batched records. Each record's entry, counters and id set are usually in three
+   * different places of memory far apart, and a record waits for each in turn; so the batch is
+   * walked three times, each walk only reading what the next needs (slot, then counters, then the
+   * id set's cell) with no walk's reads depending on each other, so the processor fetches many at
+   * once, and the last walk folds every record in order with its memory already in cache.
+   */
+  private flush(): void {
+    const count = this.pending;
+    if (count === 0) return;
+    this.pending = 0;
+    const batch = this.batch;
+    let touched = 0;
+    // 1. The slot of each record's entry.
+    const slots = this.slots;
+    const mask = (slots.length >> 2) - 1;
+    for (let b = 0; b < count * B_WIDTH; b += B_WIDTH) {
+      const h = slotHash(batch[b + B_CLIENT]!, batch[b + B_SERVER]!, batch[b + B_SERVICE]!);
+      batch[b + B_ENTRY] = h;
+      touched += slots[(h & mask) << 2]!;
+    }
+    // 2. The entries (made when new) and their counters.
+    for (let b = 0; b < count * B_WIDTH; b += B_WIDTH) {
+      const e = this.entry(
+        batch[b + B_CLIENT]!,
+        batch[b + B_SERVER]!,
+        batch[b + B_SERVICE]!,
+        batch[b + B_ENTRY]!,
+        batch[b + B_START]!,
+        batch[b + B_END]!,
+      );
+      batch[b + B_ENTRY] = e;
+      // A row spans two cache lines at most: its first and last cells bring both.
+      touched += this.nums[e * WIDTH]! + this.nums[e * WIDTH + WIDTH - 1]!;
+    }
+    // 3. The cell of each id in its entry's set or HyperLogLog.
+    const nums = this.nums;
+    for (let b = 0; b < count * B_WIDTH; b += B_WIDTH) {
+      const n = batch[b + B_ENTRY]! * WIDTH;
+      const c = nums[n + COUNT]!;
+      if (c < 2) continue;
+      const h = mix(batch[b + B_ID]!);
+      if (c > EXACT_LIMIT) touched += this.hlls[nums[n + AT]! + (h >>> (32 - HLL_BITS))]!;
+      else touched += this.ids[nums[n + AT]! + (h & (idsCapacity(c) - 1))]!;
+    }
+    preread = touched;
+    // 4. Fold, in order.
+    for (let b = 0; b < count * B_WIDTH; b += B_WIDTH) this.fold(batch, b);
+  }
+
+  /** Folds the batched record at `batch[b]` into its entry (found by `flush`). */
+  private fold(batch: Float64Array, b: number): void {
+    const nums = this.nums;
+    const n = batch[b + B_ENTRY]! * WIDTH;
+    const start = batch[b + B_START]!;
+    const end = batch[b + B_END]!;
+    nums[n + RECORDS]! += 1;
+    nums[n + PACKETS]! += batch[b + B_PACKETS]!;
+    nums[n + batch[b + B_BYTES_AT]!]! += batch[b + B_BYTES]!;
+    if (start < nums[n + FIRST]!) nums[n + FIRST] = start;
+    if (end > nums[n + LAST]!) nums[n + LAST] = end;
+    const id = batch[b + B_ID]!;
     const firstId = nums[n + FIRST_ID]!;
     if (firstId === -1) {
       nums[n + FIRST_ID] = id;
       nums[n + COUNT] = 1;
       return;
     }
-    const hll = this.hlls[e];
-    if (hll !== undefined) {
-      hllAdd(hll, id);
+    const count = nums[n + COUNT]!;
+    if (count > EXACT_LIMIT) {
+      hllAdd(this.hlls, nums[n + AT]!, id);
       return;
     }
-    let ids = this.idTables[e];
-    if (ids === undefined) {
+    let at: number;
+    if (count === 1) {
       if (id === firstId) return;
-      ids = new Int32Array(16);
-      idsInsert(ids, firstId);
-      this.idTables[e] = ids;
-    }
-    if (!idsInsert(ids, id)) return;
-    const count = ++nums[n + COUNT]!;
-    if (count > EXACT_LIMIT) {
-      const h = new Uint8Array(HLL_SIZE);
-      for (const x of ids) if (x !== 0) hllAdd(h, x - 1);
-      this.hlls[e] = h;
-      this.idTables[e] = undefined;
-    } else if (count * 2 > ids.length) this.idTables[e] = idsGrow(ids);
+      at = this.idsAlloc(16);
+      this.idsInsert(at, 16, firstId);
+      nums[n + AT] = at;
+    } else at = nums[n + AT]!;
+    const capacity = idsCapacity(count);
+    if (!this.idsInsert(at, capacity, id)) return;
+    const next = count + 1;
+    if (next > EXACT_LIMIT) {
+      nums[n + AT] = this.toHll(at, capacity);
+      nums[n + COUNT] = next;
+    } else if (next * 4 > capacity * 3) {
+      // The count changes after the move: while the arena makes room, it names the set's old size.
+      const moved = this.idsMove(n, capacity, capacity * 2);
+      nums[n + AT] = moved;
+      nums[n + COUNT] = next;
+    } else nums[n + COUNT] = next;
   }
 
   skip(reason: string): void {
@@ -327,17 +578,19 @@ export class ConnectionTable implements FlowSink {
 
   /** Number of entries so far (memory grows with this, not with the records). */
   get size(): number {
+    this.flush();
     return this.count;
   }
 
   /** Every entry, sorted (accepted first, then protocol, client, server, port): deterministic. */
   connections(): Connection[] {
+    this.flush();
     const out: Connection[] = [];
     const nums = this.nums;
     for (let e = 0; e < this.count; e++) {
       const service = this.keys[e * 3 + 2]!;
       const n = e * WIDTH;
-      const hll = this.hlls[e];
+      const count = nums[n + COUNT]!;
       const bytesServer = nums[n + BYTES_SERVER]!;
       out.push({
         accepted: service >>> 24 === 1,
@@ -345,7 +598,7 @@ export class ConnectionTable implements FlowSink {
         client: this.addressList[this.keys[e * 3]!]!,
         server: this.addressList[this.keys[e * 3 + 1]!]!,
         port: service & 65535,
-        connections: hll !== undefined ? hllCount(hll) : nums[n + COUNT]!,
+        connections: count > EXACT_LIMIT ? hllCount(this.hlls, nums[n + AT]!) : count,
         records: nums[n + RECORDS]!,
         packets: nums[n + PACKETS]!,
         bytes: (bytesServer > 0 ? bytesServer : nums[n + BYTES_CLIENT]!) + nums[n + BYTES_UNKNOWN]!,

@@ -77,6 +77,11 @@ export interface AuditOptions {
   readonly internalRanges?: readonly string[];
 }
 
+/** A probe end as a memo key: a segment or entity by its name, an address by its text. */
+function endpointKey(e: ProbeEndpoint): string {
+  return e.kind === 'address' ? `a:${e.address}` : `${e.kind === 'segment' ? 's' : 'e'}:${e.name}`;
+}
+
 function serviceOf(c: Connection): PortMatch {
   if (hasPorts(c.protocol))
     return { kind: 'ports', protocol: protocolName(c.protocol) as 'tcp' | 'udp' | 'sctp', from: c.port, to: c.port };
@@ -158,6 +163,7 @@ export function auditConnections(
     last: number;
   };
   const groups = new Map<string, Group>();
+  const verdicts = new Map<string, ModelVerdict>();
   const used = new Set<string>();
   let outside = 0;
   let rejected = 0;
@@ -172,12 +178,18 @@ export function auditConnections(
       outside++;
       continue;
     }
-    const service = serviceOf(c);
-    const v: ModelVerdict = modelVerdict(
-      rules,
-      { source: src.endpoint, destination: dst.endpoint, service },
-      { internalRanges: internal },
-    );
+    // The verdict depends on the two ends and the service only (modelVerdict is pure): the many
+    // connections between the workloads of two segments on one port are decided once.
+    const verdictKey = `${endpointKey(src.endpoint)} ${endpointKey(dst.endpoint)} ${c.protocol} ${c.port}`;
+    let v = verdicts.get(verdictKey);
+    if (v === undefined) {
+      v = modelVerdict(
+        rules,
+        { source: src.endpoint, destination: dst.endpoint, service: serviceOf(c) },
+        { internalRanges: internal },
+      );
+      verdicts.set(verdictKey, v);
+    }
     let rule: string | null = null;
     let reason: string;
     let denial: AuditFlow['denial'];

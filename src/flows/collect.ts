@@ -40,6 +40,10 @@ function withProgress(table: ConnectionTable, file: string, progress: Progress |
       table.add(r);
       if (++n % PROGRESS_EVERY === 0) progress(`${file}: ${n.toLocaleString('en-US')} records…`);
     },
+    addIpv4(r: FlowRecord, srcIp4: number, dstIp4: number) {
+      table.addIpv4(r, srcIp4, dstIp4);
+      if (++n % PROGRESS_EVERY === 0) progress(`${file}: ${n.toLocaleString('en-US')} records…`);
+    },
     skip: (reason) => table.skip(reason),
     warn: (w) => table.warn(w),
   };

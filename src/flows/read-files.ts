@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { StringDecoder } from 'node:string_decoder';
+import { isAscii } from 'node:buffer';
 import { UsageError } from '../errors.js';
 import type { FlowWarning, TextChunks } from './types.js';
 
@@ -47,6 +48,15 @@ async function* decodedChunks(path: string, display: string): AsyncGenerator<str
   let source: AsyncIterable<Buffer> = stream;
   let gunzip: ReturnType<typeof createGunzip> | undefined;
   const decoder = new StringDecoder('utf8');
+  // Flow logs are ASCII: while every chunk so far was, the decoder holds no partial character and
+  // a chunk that is ASCII too is copied as latin1 (the same text, several times faster than
+  // validating UTF-8). From the first chunk that is not, the decoder takes over for good.
+  let ascii = true;
+  const decode = (buffer: Buffer): string => {
+    if (ascii && isAscii(buffer)) return buffer.toString('latin1');
+    ascii = false;
+    return decoder.write(buffer);
+  };
   try {
     let first = true;
     for await (const raw of source) {
@@ -63,12 +73,12 @@ async function* decodedChunks(path: string, display: string): AsyncGenerator<str
           break;
         }
       }
-      const text = decoder.write(buffer);
+      const text = decode(buffer);
       if (text) yield text;
     }
     if (gunzip) {
       for await (const raw of source) {
-        const text = decoder.write(raw as Buffer);
+        const text = decode(raw as Buffer);
         if (text) yield text;
       }
     }

@@ -71,6 +71,13 @@ export interface FlowWarning {
 export interface FlowSink {
   /** One record; `record` is reused by the reader after the call returns. */
   add(record: FlowRecord): void;
+  /**
+   * The same as `add(record)`, with the record's addresses also as unsigned 32-bit numbers when
+   * they are canonical IPv4 dotted quads (-1 when not): a reader that reads addresses as numbers
+   * (src/flows/addresses.ts) calls this when the sink has it, so the fold finds an address by its
+   * number instead of hashing its text (issue 12 item 7). `record.srcAddr`/`dstAddr` are still set.
+   */
+  addIpv4?(record: FlowRecord, srcIp4: number, dstIp4: number): void;
   /** A record that carries no flow (AWS NODATA/SKIPDATA, an Azure tuple without counters …), counted. */
   skip(reason: string): void;
   warn(warning: FlowWarning): void;
