@@ -191,9 +191,8 @@ function protocolRefusal(ctx: Ctx, intent: RuleIntent): void {
 
 /** The DNS egress atoms every segment gets by default. */
 export function dnsAtoms(): Atom[] {
-  return ['UDP', 'TCP'].map(
-    (protocol): Atom => ({ direction: 'egress', peer: kubeDnsPeer(), port: { kind: 'port', protocol, port: 53 } }),
-  );
+  const peer = kubeDnsPeer();
+  return ['UDP', 'TCP'].map((protocol): Atom => ({ direction: 'egress', peer, port: { kind: 'port', protocol, port: 53 } }));
 }
 
 function networkPolicy(
