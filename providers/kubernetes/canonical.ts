@@ -397,23 +397,40 @@ function portJson(p: Exclude<Port, { kind: 'all' }>): PortJson {
  * without `from`/`to`. Deterministic for the same set of atoms.
  */
 function rulesOf(direction: 'ingress' | 'egress', atoms: readonly Atom[], namespace: string): RuleJson[] {
-  const ports = new Map<string, { peer: Peer; ports: Map<string, Port> }>();
+  // Per peer (by text) its ports by text, in first-seen order; a later port of the same text
+  // replaces the earlier (a Map's set). Arrays, not a Map per peer: a peer has one or two ports,
+  // and this runs for every policy of `render --json` (10,000 at estate scale).
+  const ports = new Map<string, { peer: Peer; texts: string[]; ports: Port[] }>();
   for (const a of atoms) {
     if (a.direction !== direction) continue;
     const k = peerText(a.peer);
-    const entry = ports.get(k) ?? { peer: a.peer, ports: new Map<string, Port>() };
-    entry.ports.set(portText(a.port), a.port);
-    ports.set(k, entry);
+    let entry = ports.get(k);
+    if (!entry) ports.set(k, (entry = { peer: a.peer, texts: [], ports: [] }));
+    const text = portText(a.port);
+    const i = entry.texts.indexOf(text);
+    if (i < 0) {
+      entry.texts.push(text);
+      entry.ports.push(a.port);
+    } else entry.ports[i] = a.port;
   }
   const groups = new Map<string, { ports: Port[]; peers: Peer[] }>();
   for (const [, entry] of [...ports.entries()].sort((x, y) => byString(x[0], y[0]))) {
-    const list = entry.ports.has('*')
-      ? [{ kind: 'all' } as Port]
-      : [...entry.ports.entries()].sort((x, y) => byString(x[0], y[0])).map(([, p]) => p);
-    const key = list.map(portText).join(' ');
-    const g = groups.get(key) ?? { ports: list, peers: [] };
-    g.peers.push(entry.peer);
-    groups.set(key, g);
+    let list: Port[];
+    let key: string;
+    if (entry.texts.includes('*')) {
+      list = [{ kind: 'all' }];
+      key = '*';
+    } else if (entry.ports.length === 1) {
+      list = entry.ports;
+      key = entry.texts[0]!;
+    } else {
+      const order = entry.texts.map((t, i) => i).sort((x, y) => byString(entry.texts[x]!, entry.texts[y]!));
+      list = order.map((i) => entry.ports[i]!);
+      key = order.map((i) => entry.texts[i]!).join(' ');
+    }
+    const g = groups.get(key);
+    if (g) g.peers.push(entry.peer);
+    else groups.set(key, { ports: list, peers: [entry.peer] });
   }
   const field = direction === 'ingress' ? 'from' : 'to';
   return [...groups.entries()]
@@ -421,10 +438,11 @@ function rulesOf(direction: 'ingress' | 'egress', atoms: readonly Atom[], namesp
     .map(([, g]) => {
       const anyPeer = g.peers.some((p) => p.kind === 'any');
       const allPorts = g.ports.some((p) => p.kind === 'all');
-      return {
-        ...(anyPeer ? {} : { [field]: g.peers.map((p) => peerJson(p as Exclude<Peer, { kind: 'any' }>, namespace)) }),
-        ...(allPorts ? {} : { ports: g.ports.map((p) => portJson(p as Exclude<Port, { kind: 'all' }>)) }),
-      } as RuleJson;
+      // the fields in the order the spreads gave them: the peers, then the ports
+      const rule: { from?: PeerJson[]; to?: PeerJson[]; ports?: PortJson[] } = {};
+      if (!anyPeer) rule[field] = g.peers.map((p) => peerJson(p as Exclude<Peer, { kind: 'any' }>, namespace));
+      if (!allPorts) rule.ports = g.ports.map((p) => portJson(p as Exclude<Port, { kind: 'all' }>));
+      return rule;
     });
 }
 
