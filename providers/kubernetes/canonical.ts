@@ -253,6 +253,7 @@ export function atomChild(
   // Literals for the four shapes rather than spreads: render makes one child per atom (~900,000 at
   // 10,000 segments). Field order as before: key, summary, attributes, origins, widens.
   const key = `${a.direction} ${way} ${peer} ${port}`;
+  key.charCodeAt(0); // flattens it once here: uniqueChildren hashes and sorts by it
   const summary = `${a.direction} ${port} ${way} ${peer}`;
   if (origins)
     return extra.widens ? { key, summary, attributes, origins, widens: true } : { key, summary, attributes, origins };
