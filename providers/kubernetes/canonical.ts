@@ -213,6 +213,9 @@ export function peerText(p: Peer): string {
           ? `${p.cidr} except ${p.except.join(',')}`
           : p.cidr
         : `pods${selectorText(p.pods)} in ns${selectorText(p.namespaces)}`;
+    // Flat once (reading a character flattens a concatenation in place): every key that embeds
+    // it then copies one string, not a tree of pieces scattered over a heap of a gigabyte.
+    text.charCodeAt(0);
     peerTexts.set(p, text);
   }
   return text;
