@@ -41,7 +41,8 @@ export function awsCliJson(resources: readonly Resource[], target: TargetSpec): 
       switch (rule.peer.kind) {
         case 'cidr': {
           const cidr = rule.peer.cidr;
-          if (cidr.includes(':')) listOf(p, 'Ipv6Ranges').push(d ? { CidrIpv6: cidr, Description: d } : { CidrIpv6: cidr });
+          if (cidr.includes(':'))
+            listOf(p, 'Ipv6Ranges').push(d ? { CidrIpv6: cidr, Description: d } : { CidrIpv6: cidr });
           else listOf(p, 'IpRanges').push(d ? { CidrIp: cidr, Description: d } : { CidrIp: cidr });
           break;
         }
@@ -61,7 +62,9 @@ export function awsCliJson(resources: readonly Resource[], target: TargetSpec): 
           break;
         }
         case 'prefix-list':
-          listOf(p, 'PrefixListIds').push(d ? { PrefixListId: rule.peer.ref, Description: d } : { PrefixListId: rule.peer.ref });
+          listOf(p, 'PrefixListIds').push(
+            d ? { PrefixListId: rule.peer.ref, Description: d } : { PrefixListId: rule.peer.ref },
+          );
           break;
       }
     }

@@ -213,7 +213,9 @@ interface PendingRule {
 /** The protocol and ports part of a plan line: `tcp/443`, `tcp/9000-9010`, `icmp/8:-1`, `all`. */
 function summaryPorts(ports: Pick<AwsRule, 'protocol' | 'fromPort' | 'toPort'>, text: string): string {
   const single =
-    ports.fromPort !== null && ports.fromPort === ports.toPort && (ports.protocol === 'tcp' || ports.protocol === 'udp');
+    ports.fromPort !== null &&
+    ports.fromPort === ports.toPort &&
+    (ports.protocol === 'tcp' || ports.protocol === 'udp');
   const p = single ? String(ports.fromPort) : text;
   return p ? `${ports.protocol}/${p}` : ports.protocol;
 }

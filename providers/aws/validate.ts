@@ -60,7 +60,8 @@ export function validateAws(
       const egress = c.attributes['direction'] === 'egress';
       const peer = String(c.attributes['peer']);
       // parsePeerKey's kinds: `sg:`, `cidr:`, anything else a prefix list (the text after the first colon)
-      const listRef = peer.startsWith('sg:') || peer.startsWith('cidr:') ? undefined : peer.slice(peer.indexOf(':') + 1);
+      const listRef =
+        peer.startsWith('sg:') || peer.startsWith('cidr:') ? undefined : peer.slice(peer.indexOf(':') + 1);
       const family =
         listRef !== undefined ? familyOf(listRef) : peer.startsWith('cidr:') && peer.includes(':', 5) ? 'IPv6' : 'IPv4';
       const bucket = BUCKETS[egress ? 'egress' : 'ingress'][family];

@@ -192,7 +192,9 @@ function protocolRefusal(ctx: Ctx, intent: RuleIntent): void {
 /** The DNS egress atoms every segment gets by default. */
 export function dnsAtoms(): Atom[] {
   const peer = kubeDnsPeer();
-  return ['UDP', 'TCP'].map((protocol): Atom => ({ direction: 'egress', peer, port: { kind: 'port', protocol, port: 53 } }));
+  return ['UDP', 'TCP'].map(
+    (protocol): Atom => ({ direction: 'egress', peer, port: { kind: 'port', protocol, port: 53 } }),
+  );
 }
 
 function networkPolicy(

@@ -20,7 +20,10 @@ const ROOT = join(import.meta.dirname, '..', '..');
  * shows), validate's diagnostics, and `toCliJson` printed as `render --json` prints it. The speed
  * work on the renders (issue 11) keeps this byte-identical; a test pins the digest main produced.
  */
-export async function renderDigest(cloud: CloudId, source: { example: string } | { file: string } | { synthetic: number }): Promise<string> {
+export async function renderDigest(
+  cloud: CloudId,
+  source: { example: string } | { file: string } | { synthetic: number },
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'bulkhead-digest-'));
   try {
     let file: string;
