@@ -12,7 +12,16 @@ import { childRule, SEGMENT_TAG, SG_TYPE, str, wireProtocol } from './canonical.
  */
 export function awsCliJson(resources: readonly Resource[], target: TargetSpec): Json {
   const vpc = target.kind === 'aws' ? target.aws.vpc : '';
-  const byName = new Map(resources.filter((r) => r.type === SG_TYPE).map((r) => [r.name, r]));
+  // The adopted groups' ids by name (the last group of a name wins, as a Map of the groups would):
+  // a rule naming a group then looks in this small map, not at the attributes of a group anywhere
+  // in a render of 10,000 (one memory miss per rule at estate scale).
+  const adoptedByName = new Map<string, string>();
+  for (const r of resources) {
+    if (r.type !== SG_TYPE) continue;
+    const id = str(r.attributes, 'adoptedGroupId');
+    if (id) adoptedByName.set(r.name, id);
+    else adoptedByName.delete(r.name);
+  }
   const SecurityGroups: Json[] = [];
   for (const r of resources) {
     if (r.type !== SG_TYPE) continue;
@@ -48,7 +57,7 @@ export function awsCliJson(resources: readonly Resource[], target: TargetSpec): 
         }
         case 'group': {
           const ref = rule.peer.ref;
-          const adopted = str(byName.get(ref)?.attributes ?? {}, 'adoptedGroupId');
+          const adopted = adoptedByName.get(ref) ?? '';
           const id = adopted || (ref.startsWith('sg-') ? ref : '');
           listOf(p, 'UserIdGroupPairs').push(
             id
