@@ -64,7 +64,7 @@ export function parsePeerKey(key: string): AwsPeer {
 }
 
 /** Canonical port part of a rule key: `443-443`, `8:-1` (icmp type:code), or "" when ports do not apply. */
-function portText(rule: Pick<AwsRule, 'protocol' | 'fromPort' | 'toPort'>): string {
+export function portText(rule: Pick<AwsRule, 'protocol' | 'fromPort' | 'toPort'>): string {
   if (rule.fromPort === null || rule.toPort === null) return '';
   return rule.protocol === 'icmp' || rule.protocol === 'icmpv6'
     ? `${rule.fromPort}:${rule.toPort}`

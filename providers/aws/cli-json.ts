@@ -12,7 +12,16 @@ import { childRule, SEGMENT_TAG, SG_TYPE, str, wireProtocol } from './canonical.
  */
 export function awsCliJson(resources: readonly Resource[], target: TargetSpec): Json {
   const vpc = target.kind === 'aws' ? target.aws.vpc : '';
-  const byName = new Map(resources.filter((r) => r.type === SG_TYPE).map((r) => [r.name, r]));
+  // The adopted groups' ids by name (the last group of a name wins, as a Map of the groups would):
+  // a rule naming a group then looks in this small map, not at the attributes of a group anywhere
+  // in a render of 10,000 (one memory miss per rule at estate scale).
+  const adoptedByName = new Map<string, string>();
+  for (const r of resources) {
+    if (r.type !== SG_TYPE) continue;
+    const id = str(r.attributes, 'adoptedGroupId');
+    if (id) adoptedByName.set(r.name, id);
+    else adoptedByName.delete(r.name);
+  }
   const SecurityGroups: Json[] = [];
   for (const r of resources) {
     if (r.type !== SG_TYPE) continue;
@@ -21,42 +30,52 @@ export function awsCliJson(resources: readonly Resource[], target: TargetSpec): 
       ingress: new Map<string, Record<string, Json[] | string | number>>(),
       egress: new Map<string, Record<string, Json[] | string | number>>(),
     };
+    // Object literals instead of spreads (`{ CidrIp, ...description }`): this runs once per rule
+    // (~900,000 at 10,000 segments) and V8's object spread is several times slower.
     for (const c of r.children) {
       const rule = childRule(c);
       const k = `${rule.protocol} ${rule.fromPort} ${rule.toPort}`;
-      const p = perms[rule.direction].get(k) ?? {
-        IpProtocol: wireProtocol(rule.protocol),
-        ...(rule.fromPort !== null ? { FromPort: rule.fromPort } : {}),
-        ...(rule.toPort !== null ? { ToPort: rule.toPort } : {}),
-        IpRanges: [],
-        Ipv6Ranges: [],
-        PrefixListIds: [],
-        UserIdGroupPairs: [],
-      };
-      const d: { [k: string]: Json } = rule.description ? { Description: rule.description } : {};
-      const push = (field: string, item: Json) => (p[field] as Json[]).push(item);
+      let p = perms[rule.direction].get(k);
+      if (!p) {
+        p = { IpProtocol: wireProtocol(rule.protocol) };
+        if (rule.fromPort !== null) p['FromPort'] = rule.fromPort;
+        if (rule.toPort !== null) p['ToPort'] = rule.toPort;
+        p['IpRanges'] = [];
+        p['Ipv6Ranges'] = [];
+        p['PrefixListIds'] = [];
+        p['UserIdGroupPairs'] = [];
+        perms[rule.direction].set(k, p);
+      }
+      const d = rule.description;
       switch (rule.peer.kind) {
-        case 'cidr':
-          if (rule.peer.cidr.includes(':')) push('Ipv6Ranges', { CidrIpv6: rule.peer.cidr, ...d });
-          else push('IpRanges', { CidrIp: rule.peer.cidr, ...d });
+        case 'cidr': {
+          const cidr = rule.peer.cidr;
+          if (cidr.includes(':'))
+            listOf(p, 'Ipv6Ranges').push(d ? { CidrIpv6: cidr, Description: d } : { CidrIpv6: cidr });
+          else listOf(p, 'IpRanges').push(d ? { CidrIp: cidr, Description: d } : { CidrIp: cidr });
           break;
+        }
         case 'group': {
-          const adopted = str(byName.get(rule.peer.ref)?.attributes ?? {}, 'adoptedGroupId');
-          push(
-            'UserIdGroupPairs',
-            adopted
-              ? { GroupId: adopted, ...d }
-              : rule.peer.ref.startsWith('sg-')
-                ? { GroupId: rule.peer.ref, ...d }
-                : { GroupName: rule.peer.ref, ...d },
+          const ref = rule.peer.ref;
+          const adopted = adoptedByName.get(ref) ?? '';
+          const id = adopted || (ref.startsWith('sg-') ? ref : '');
+          listOf(p, 'UserIdGroupPairs').push(
+            id
+              ? d
+                ? { GroupId: id, Description: d }
+                : { GroupId: id }
+              : d
+                ? { GroupName: ref, Description: d }
+                : { GroupName: ref },
           );
           break;
         }
         case 'prefix-list':
-          push('PrefixListIds', { PrefixListId: rule.peer.ref, ...d });
+          listOf(p, 'PrefixListIds').push(
+            d ? { PrefixListId: rule.peer.ref, Description: d } : { PrefixListId: rule.peer.ref },
+          );
           break;
       }
-      perms[rule.direction].set(k, p);
     }
     const adopted = str(r.attributes, 'adoptedGroupId');
     SecurityGroups.push({
@@ -70,4 +89,9 @@ export function awsCliJson(resources: readonly Resource[], target: TargetSpec): 
     });
   }
   return { SecurityGroups };
+}
+
+/** One of the address lists of an IpPermission being built. */
+function listOf(permission: Record<string, Json[] | string | number>, field: string): Json[] {
+  return permission[field] as Json[];
 }

@@ -12,7 +12,13 @@ import {
   SECURITY_GROUPS_PER_REGION,
 } from './limits.js';
 import { renderAws } from './render.js';
-import { childRule, PL_TYPE, ruleFamily, SG_TYPE, str } from './canonical.js';
+import { PL_TYPE, SG_TYPE, str } from './canonical.js';
+
+/** The quota buckets' names (`ingress IPv4` …), one string each instead of one per rule. */
+const BUCKETS = {
+  ingress: { IPv4: 'ingress IPv4', IPv6: 'ingress IPv6' },
+  egress: { IPv4: 'egress IPv4', IPv6: 'egress IPv6' },
+} as const;
 
 /**
  * Validate (pure): every AWS quota of cloud-semantics §1.5 and the naming rules of §1.2, checked on
@@ -48,14 +54,21 @@ export function validateAws(
     const segment = r.name.slice(model.length + 1);
     const pos = segPos.get(segment) ?? target.pos;
     const buckets = new Map<string, { count: number; awsManaged: number }>();
-    // Each child is decoded once (its rule serves the quota buckets and the description check).
-    const childRules = r.children.map(childRule);
-    for (const rule of childRules) {
-      const bucket = `${rule.direction} ${ruleFamily(rule, familyOf)}`;
+    // Read from the attributes without decoding each child into a rule (childRule): this runs
+    // once per rule, ~900,000 at 10,000 segments, and only the peer and direction matter here.
+    for (const c of r.children) {
+      const egress = c.attributes['direction'] === 'egress';
+      const peer = String(c.attributes['peer']);
+      // parsePeerKey's kinds: `sg:`, `cidr:`, anything else a prefix list (the text after the first colon)
+      const listRef =
+        peer.startsWith('sg:') || peer.startsWith('cidr:') ? undefined : peer.slice(peer.indexOf(':') + 1);
+      const family =
+        listRef !== undefined ? familyOf(listRef) : peer.startsWith('cidr:') && peer.includes(':', 5) ? 'IPv6' : 'IPv4';
+      const bucket = BUCKETS[egress ? 'egress' : 'ingress'][family];
       const b = buckets.get(bucket) ?? { count: 0, awsManaged: 0 };
-      if (rule.peer.kind === 'prefix-list') {
-        b.count += weightOf(rule.peer.ref);
-        if (!lists.has(rule.peer.ref)) b.awsManaged++;
+      if (listRef !== undefined) {
+        b.count += weightOf(listRef);
+        if (!lists.has(listRef)) b.awsManaged++;
       } else {
         b.count += 1;
       }
@@ -76,12 +89,7 @@ export function validateAws(
     }
     // Names and descriptions: at most 255 characters of AWS's charset; group names never start with sg-.
     // `what` is a function so the label of every rule is only built when its check fails.
-    const checks: [() => string, string][] = [
-      [() => 'group name', r.name],
-      [() => 'group description', str(r.attributes, 'description')],
-    ];
-    r.children.forEach((c, i) => checks.push([() => `description of rule "${c.summary}"`, childRules[i]!.description]));
-    for (const [what, text] of checks) {
+    const check = (what: () => string, text: string) => {
       if (text.length > DESCRIPTION_MAX_LENGTH) {
         out.push(
           error(
@@ -99,6 +107,15 @@ export function validateAws(
           ),
         );
       }
+    };
+    check(() => 'group name', r.name);
+    check(() => 'group description', str(r.attributes, 'description'));
+    for (const c of r.children) {
+      const d = c.attributes['description'];
+      const text = typeof d === 'string' ? d : '';
+      // the same test as check's, so a closure is only made for a description that fails it
+      if (text.length > DESCRIPTION_MAX_LENGTH || !DESCRIPTION_CHARSET.test(text))
+        check(() => `description of rule "${c.summary}"`, text);
     }
     if (r.name.toLowerCase().startsWith('sg-')) {
       out.push(

@@ -1,6 +1,8 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
+import type { Resource } from '../../src/plan/types.js';
 import type { Provider, ProviderEntry } from '../../src/provider.js';
+import { createRenderShare } from '../kit/render-share.js';
 import { createKubernetesApplier, type KubernetesApplyOptions } from './apply.js';
 import { toKubernetesList } from './cli-json.js';
 import { createKubernetesLocker } from './lock.js';
@@ -41,11 +43,21 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
   };
+  // validate's render, for the render that follows (the kit's render share: `render` and `plan`
+  // rendered every Kubernetes target twice, once to check it and once to print or diff it).
+  const shared = createRenderShare<Resource[]>();
   return {
     id: 'kubernetes',
-    validate: (rules, target, _ctx) => (isKubernetesTarget(target) ? validateKubernetes(rules, target) : []),
-    // Names are matched by Cilium's DNS proxy, so the plan's resolutions are not needed.
-    render: (rules, target, _ctx) => renderKubernetes(rules, kubernetesTarget(target)).resources,
+    validate(rules, target, ctx) {
+      if (!isKubernetesTarget(target)) return [];
+      const rendered = renderKubernetes(rules, target);
+      shared.put([rules, target, ctx.resolved], rendered.resources);
+      return validateKubernetes(rules, target, rendered);
+    },
+    // Names are matched by Cilium's DNS proxy, so the plan's resolutions are not needed (they are
+    // part of the share's key only because they are the context validate and render were given).
+    render: (rules, target, ctx) =>
+      shared.take([rules, target, ctx.resolved]) ?? renderKubernetes(rules, kubernetesTarget(target)).resources,
     read: (target, source, context) => readKubernetes(kubernetesTarget(target), source, context, readOptions),
     createApplier: (target, _state, applierOptions) =>
       createKubernetesApplier(kubernetesTarget(target), applierOptions, options),

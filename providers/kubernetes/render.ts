@@ -99,10 +99,23 @@ interface Ctx {
   readonly pods: ReadonlyMap<string, SegmentPods>;
   readonly internal: readonly string[];
   readonly diagnostics: Diagnostic[];
+  /**
+   * Peers by endpoint, computed once: segment peers by name (compile makes a new endpoint object
+   * per intent), the others by identity, then by their JSON. Every atom naming an endpoint then
+   * shares its Peer objects (and their printed text, canonical.ts peerText): at 10,000 segments
+   * that is ~900,000 atoms that do not each carry three selectors of their own (issue 11).
+   */
+  readonly segmentPeers: Map<string, Peer[] | undefined>;
+  readonly endpointPeers: Map<Endpoint, Peer[]>;
+  readonly jsonPeers: Map<string, Peer[]>;
+  /** Ports by the model's match, shared the same way (undefined: NetworkPolicy cannot say it). */
+  readonly ports: Map<PortMatch, Port | undefined>;
+  /** The DNS egress atoms every segment gets: one set for the render. */
+  dns?: { readonly atoms: readonly Atom[]; readonly origins: SourceRef[] };
 }
 
 /** The NetworkPolicy peers of an endpoint; undefined (with a diagnostic) when it has none. */
-function peersOf(ctx: Ctx, e: Endpoint, intent: RuleIntent): Peer[] | undefined {
+function uncachedPeersOf(ctx: Ctx, e: Endpoint, intent: RuleIntent): Peer[] | undefined {
   switch (e.kind) {
     case 'segment': {
       const pods = ctx.pods.get(e.name);
@@ -130,6 +143,35 @@ function peersOf(ctx: Ctx, e: Endpoint, intent: RuleIntent): Peer[] | undefined 
   }
 }
 
+/**
+ * peersOf, once per endpoint (Ctx.segmentPeers). An entity without a Kubernetes binding is not
+ * cached: each intent toward it reports its own error, at its own line.
+ */
+function peersOf(ctx: Ctx, e: Endpoint, intent: RuleIntent): Peer[] | undefined {
+  if (e.kind === 'segment') {
+    if (ctx.segmentPeers.has(e.name)) return ctx.segmentPeers.get(e.name);
+    const peers = uncachedPeersOf(ctx, e, intent);
+    ctx.segmentPeers.set(e.name, peers);
+    return peers;
+  }
+  if (e.kind === 'fqdns' || (e.kind === 'cloud' && !e.kubernetes)) return uncachedPeersOf(ctx, e, intent);
+  let peers = ctx.endpointPeers.get(e);
+  if (peers) return peers;
+  const json = JSON.stringify(e);
+  peers = ctx.jsonPeers.get(json);
+  if (!peers) ctx.jsonPeers.set(json, (peers = uncachedPeersOf(ctx, e, intent)!));
+  ctx.endpointPeers.set(e, peers);
+  return peers;
+}
+
+/** portOfMatch, once per match object (Ctx.ports). */
+function portOf(ctx: Ctx, m: PortMatch): Port | undefined {
+  if (ctx.ports.has(m)) return ctx.ports.get(m);
+  const port = portOfMatch(m);
+  ctx.ports.set(m, port);
+  return port;
+}
+
 function protocolRefusal(ctx: Ctx, intent: RuleIntent): void {
   const what =
     intent.service.kind === 'icmp'
@@ -149,8 +191,9 @@ function protocolRefusal(ctx: Ctx, intent: RuleIntent): void {
 
 /** The DNS egress atoms every segment gets by default. */
 export function dnsAtoms(): Atom[] {
+  const peer = kubeDnsPeer();
   return ['UDP', 'TCP'].map(
-    (protocol): Atom => ({ direction: 'egress', peer: kubeDnsPeer(), port: { kind: 'port', protocol, port: 53 } }),
+    (protocol): Atom => ({ direction: 'egress', peer, port: { kind: 'port', protocol, port: 53 } }),
   );
 }
 
@@ -167,7 +210,7 @@ function networkPolicy(
       fqdnIntents.push(intent);
       continue;
     }
-    const port = portOfMatch(intent.service);
+    const port = portOf(ctx, intent.service);
     if (!port) {
       protocolRefusal(ctx, intent);
       continue;
@@ -178,10 +221,13 @@ function networkPolicy(
       children.push(atomChild({ direction: intent.direction, peer, port }, { origins: intent.origins, widens: true }));
   }
   if (ctx.target.kubernetes.dns !== false) {
-    const origins: SourceRef[] = [
-      { pos: ctx.target.pos, label: `DNS egress to kube-dns (target ${ctx.target.name}; dns: false turns it off)` },
-    ];
-    for (const a of dnsAtoms()) children.push(atomChild(a, { origins }));
+    ctx.dns ??= {
+      atoms: dnsAtoms(),
+      origins: [
+        { pos: ctx.target.pos, label: `DNS egress to kube-dns (target ${ctx.target.name}; dns: false turns it off)` },
+      ],
+    };
+    for (const a of ctx.dns.atoms) children.push(atomChild(a, { origins: ctx.dns.origins }));
   }
   return networkPolicyResource(
     ctx.target.name,
@@ -430,9 +476,17 @@ export function renderKubernetes(rules: RuleSet, target: KubernetesTarget): Kube
     pods: new Map(segments.map((s) => [s.name, segmentPods(target.kubernetes, s)])),
     internal: target.kubernetes.internalRanges ?? DEFAULT_INTERNAL_RANGES,
     diagnostics: [],
+    segmentPeers: new Map(),
+    endpointPeers: new Map(),
+    jsonPeers: new Map(),
+    ports: new Map(),
   };
   const bySegment = new Map<string, RuleIntent[]>();
-  for (const r of rules.rules) bySegment.set(r.segment, [...(bySegment.get(r.segment) ?? []), r]);
+  for (const r of rules.rules) {
+    const list = bySegment.get(r.segment);
+    if (list) list.push(r);
+    else bySegment.set(r.segment, [r]);
+  }
   const resources: Resource[] = [];
   for (const segment of segments) {
     const fqdnIntents: RuleIntent[] = [];

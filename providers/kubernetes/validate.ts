@@ -9,7 +9,7 @@ import {
   namespaceProblem,
   DNS_SUBDOMAIN,
 } from './limits.js';
-import { renderKubernetes } from './render.js';
+import { renderKubernetes, type KubernetesRender } from './render.js';
 import { segmentPods, type KubernetesSegment, type KubernetesTarget } from './target.js';
 
 /**
@@ -17,9 +17,14 @@ import { segmentPods, type KubernetesSegment, type KubernetesTarget } from './ta
  * without AdminNetworkPolicy) plus the API's naming rules for what Bulkhead would write: object
  * names (DNS subdomains), namespaces (DNS labels), label keys and values of the pod selectors.
  * The model's own validation checks what the user wrote at its line; this catches the derived
- * names (`<model>-<segment>`) and anything a RuleSet built another way carries.
+ * names (`<model>-<segment>`) and anything a RuleSet built another way carries. `rendered` is
+ * this RuleSet's render when the caller has it (the provider's, for the render that follows).
  */
-export function validateKubernetes(rules: RuleSet, target: KubernetesTarget): Diagnostic[] {
+export function validateKubernetes(
+  rules: RuleSet,
+  target: KubernetesTarget,
+  rendered: KubernetesRender = renderKubernetes(rules, target),
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const model = rules.model.name;
   const nsProblem = namespaceProblem(target.kubernetes.namespace);
@@ -52,7 +57,7 @@ export function validateKubernetes(rules: RuleSet, target: KubernetesTarget): Di
         );
     }
   }
-  const { resources, diagnostics } = renderKubernetes(rules, target);
+  const { resources, diagnostics } = rendered;
   out.push(...diagnostics);
   for (const r of resources) {
     if (r.type !== ANP_TYPE) continue;

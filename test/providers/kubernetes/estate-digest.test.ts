@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { renderDigest } from '../../helpers/render-digest.js';
+
+// What main (77a0189, before the issue 11 speed work on this provider) made of these models:
+// render's resources, validate's diagnostics and the CLI JSON, hashed (test/helpers/render-digest.ts).
+// The speed work must not change one byte; a deliberate change of the output updates these.
+const MAIN = {
+  shop: 'c1002f95215971091fc92f2ebba0028ca02d1328a95a176518976809a188f873',
+  features: 'f6873dea8a1f3a0ed37acda8a5addd60e27b286f4a792e9d9aa99ffc55fbbd8d',
+  synthetic: 'f865b5099dc2ff27a27deb1907ce54c4093174b65c385e8728e68effacc4fd21',
+};
+
+describe('kubernetes render, validate and CLI JSON stay byte-identical', () => {
+  it('the shop example', async () => {
+    expect(await renderDigest('kubernetes', { example: 'shop' })).toBe(MAIN.shop);
+  });
+  it('a model that takes every path of the render (test/fixtures/render-digest/features.yaml)', async () => {
+    expect(await renderDigest('kubernetes', { file: 'features.yaml' })).toBe(MAIN.features);
+  });
+  it('the bench model of 300 segments (20 flows each)', async () => {
+    expect(await renderDigest('kubernetes', { synthetic: 300 })).toBe(MAIN.synthetic);
+  });
+});
