@@ -316,7 +316,8 @@ function buildFlows(model: SegmentModel, sides: SideCache, diags: Diagnostic[]):
     }
     return svc;
   };
-  for (const seg of model.segments.values()) for (const f of seg.flows) for (const { match } of f.services) svcOf(match);
+  for (const seg of model.segments.values())
+    for (const f of seg.flows) for (const { match } of f.services) svcOf(match);
   const stride = Math.max(1, byJson.size);
   // Merged by (source, destination, service): per source, by pairKey(destination, service).
   // `list` keeps the order flows were first written.

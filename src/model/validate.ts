@@ -359,7 +359,9 @@ export function validateModelPartial(loaded: LoadedModel): { model?: SegmentMode
     for (const t of targets.values()) {
       const d = getTarget(t.kind) as TargetDescriptor | undefined;
       if (d?.checkTarget)
-        diags.push(...d.checkTarget(configOf(t), { name: t.name, pos: t.pos, segments: segmentPos, tiers: tierSegments }));
+        diags.push(
+          ...d.checkTarget(configOf(t), { name: t.name, pos: t.pos, segments: segmentPos, tiers: tierSegments }),
+        );
     }
   }
 
