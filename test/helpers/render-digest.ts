@@ -43,7 +43,9 @@ export async function renderDigest(
       file = join(dir, 'model.yaml');
       await writeFile(file, syntheticModel(source.synthetic, ESTATE_OPTIONS));
     }
-    const loaded = await loadModel(file, { cwd: dir });
+    // Positions name the file relative to cwd: the repository root keeps them the same wherever
+    // the checkout lives (a CI clone, a worktree), and the synthetic model sits in `dir`.
+    const loaded = await loadModel(file, { cwd: 'synthetic' in source ? dir : ROOT });
     const model = validateModelPartial(loaded.model).model;
     if (!model) throw new Error(`${file} does not validate`);
     const compiled = compileRules(model);
