@@ -9,13 +9,16 @@ import { labelSlug, nameWithHashTail } from '../kit/names.js';
 import { withDescriptionMarker } from '../kit/ownership.js';
 import { allocateSlots, slotHash } from '../kit/slots.js';
 import {
-  canonicalFirewall,
+  canonicalNetwork,
   canonicalPolicyRule,
   canonicalProtocolRules,
-  firewallBody,
+  canonicalRanges,
+  canonicalServiceAccounts,
+  canonicalTags,
+  firewallResourceBuilder,
   policyRuleBody,
-  firewallResource,
   flat,
+  wireProtocol,
   isV6,
   policyResource,
   POLICY_TYPE,
@@ -100,11 +103,38 @@ export function ruleName(model: string, readable: readonly string[], key: string
   return nameWithHashTail([model, ...readable], MAX_NAME_LENGTH, 6, { identity: `${model}\n${key}` });
 }
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  if (items.length === 0) return [[]];
+/** `items` in pieces of at most `size`; a list that fits is its own only piece (no copy: render's memos key on it). */
+function chunk<T>(items: readonly T[], size: number): (readonly T[])[] {
+  if (items.length <= size) return [items];
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** The canonical tags and service accounts of a list of identities. */
+interface IdentityLists {
+  readonly tags: readonly string[];
+  readonly accounts: readonly string[];
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+const ANY_V4: readonly string[] = Object.freeze(['0.0.0.0/0']);
+const NO_IDENTITIES: IdentityLists = { tags: NONE, accounts: NONE };
+/** The protocols of the deny-all egress rules (one list, so its canonical form is made once). */
+const ALL_PROTOCOLS: readonly ProtocolRule[] = Object.freeze([Object.freeze({ protocol: 'all', ports: NONE })]);
+
+/** A list frozen with its entries (shared read-only by many rules); every empty list is one. */
+function frozen<T>(list: T[]): readonly T[] {
+  if (list.length === 0) return NONE as readonly T[];
+  for (const x of list) if (x !== null && typeof x === 'object') Object.freeze(x);
+  return Object.freeze(list);
+}
+
+function splitIdentities(ids: readonly Identity[]): IdentityLists {
+  return {
+    tags: frozen(canonicalTags(ids.filter((i) => i.kind === 'tag').map((i) => i.value))),
+    accounts: frozen(canonicalServiceAccounts(ids.filter((i) => i.kind === 'sa').map((i) => i.value))),
+  };
 }
 
 function firstPos(origins: readonly SourceRef[]): SourcePos | undefined {
@@ -255,6 +285,60 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   const seen = new Map<string, string>();
   const collisions: Diagnostic[] = [];
   const project = gcp.project;
+  // Desired goes through the same canonicalization as what is read (canonical.ts), so a plan after
+  // an apply is empty. It used to be a round trip per rule (spec → API body → canonicalFirewall →
+  // resource, every list copied three times); a model has a handful of distinct protocol lists,
+  // range lists and identities but one rule per flow, so each is canonicalized once here and the
+  // frozen result shared by every rule that has it (test/providers/gcp/render-shared.test.ts holds
+  // the result equal to the round trip). At 10,000 segments that is ~540,000 rules (issue 11).
+  const build = firewallResourceBuilder(target.name);
+  const firewallNetwork = canonicalNetwork(network, project);
+  const canonicalRules = new WeakMap<readonly ProtocolRule[], readonly ProtocolRule[]>();
+  const rulesOf = (list: readonly ProtocolRule[]): readonly ProtocolRule[] => {
+    let out = canonicalRules.get(list);
+    if (out === undefined) {
+      out = frozen(
+        canonicalProtocolRules(list.map((r) => ({ IPProtocol: wireProtocol(r.protocol), ports: r.ports }))),
+      );
+      canonicalRules.set(list, out);
+    }
+    return out;
+  };
+  // Range lists by identity (an entity's list, the internal ranges), then by text (the same list
+  // rebuilt by compile for another intent).
+  const rangesById = new WeakMap<readonly string[], readonly string[]>();
+  const rangesByText = new Map<string, readonly string[]>();
+  const rangesOf = (list: readonly string[] | undefined): readonly string[] => {
+    if (list === undefined || list.length === 0) return NONE;
+    let out = rangesById.get(list);
+    if (out === undefined) {
+      const text = list.join(' ');
+      out = rangesByText.get(text);
+      if (out === undefined) {
+        out = frozen(canonicalRanges(list));
+        rangesByText.set(text, out);
+      }
+      rangesById.set(list, out);
+    }
+    return out;
+  };
+  // Tags and service accounts of one identity (most rules name one), or of a list of them.
+  const singles = new Map<Identity, IdentityLists>();
+  const identityLists = (ids: readonly Identity[] | undefined): IdentityLists => {
+    if (ids === undefined || ids.length === 0) return NO_IDENTITIES;
+    if (ids.length > 1) return splitIdentities(ids);
+    let out = singles.get(ids[0]!);
+    if (out === undefined) {
+      out = splitIdentities(ids);
+      singles.set(ids[0]!, out);
+    }
+    return out;
+  };
+  // Consecutive drafts of one flow share its summary and origins (its v4 and v6 rules).
+  let lastSummary: string | undefined;
+  let lastDescription = '';
+  let lastOrigins: readonly SourceRef[] | undefined;
+  let lastDeduped: readonly SourceRef[] = [];
   function emit(d: Draft): void {
     const name = flat(ruleName(model, d.readable, d.key));
     const other = seen.get(name);
@@ -270,41 +354,41 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     }
     if (other !== undefined) return;
     seen.set(name, d.key);
+    if (d.rules.length === 0) return;
+    if (d.summary !== lastSummary) {
+      lastSummary = d.summary;
+      lastDescription = flat(describe(model, d.summary));
+    }
+    if (d.origins !== lastOrigins) {
+      lastOrigins = d.origins;
+      lastDeduped = dedupeOrigins(d.origins);
+    }
+    const sources = identityLists(d.sources);
+    const targets = identityLists(d.targets);
+    let sourceRanges = rangesOf(d.sourceRanges);
+    let destinationRanges = rangesOf(d.destinationRanges);
+    // The defaults the API fills in (canonicalFirewall makes them explicit on the read side too).
+    if (d.direction === 'INGRESS' && sourceRanges.length + sources.tags.length + sources.accounts.length === 0)
+      sourceRanges = ANY_V4;
+    if (d.direction === 'EGRESS' && destinationRanges.length === 0) destinationRanges = ANY_V4;
     const spec: FirewallSpec = {
       name,
-      network,
+      network: firewallNetwork,
       direction: d.direction,
       priority: d.priority,
       action: d.action,
-      rules: d.rules,
-      sourceRanges: [...(d.sourceRanges ?? [])].sort(),
-      sourceTags: (d.sources ?? [])
-        .filter((s) => s.kind === 'tag')
-        .map((s) => s.value)
-        .sort(),
-      sourceServiceAccounts: (d.sources ?? [])
-        .filter((s) => s.kind === 'sa')
-        .map((s) => s.value)
-        .sort(),
-      destinationRanges: [...(d.destinationRanges ?? [])].sort(),
-      targetTags: d.targets
-        .filter((t) => t.kind === 'tag')
-        .map((t) => t.value)
-        .sort(),
-      targetServiceAccounts: d.targets
-        .filter((t) => t.kind === 'sa')
-        .map((t) => t.value)
-        .sort(),
+      rules: rulesOf(d.rules),
+      sourceRanges,
+      sourceTags: sources.tags,
+      sourceServiceAccounts: sources.accounts,
+      destinationRanges,
+      targetTags: targets.tags,
+      targetServiceAccounts: targets.accounts,
       disabled: false,
       logging: 'off',
-      description: flat(describe(model, d.summary)),
+      description: lastDescription,
     };
-    if (spec.rules.length === 0) return;
-    // Desired goes through the same canonicalization as what is read, so a plan after an apply is empty.
-    const canonical = canonicalFirewall(firewallBody(spec), project);
-    resources.push(
-      firewallResource(target.name, canonical, { origins: dedupeOrigins(d.origins), widens: d.action === 'allow' }),
-    );
+    resources.push(build(spec, { origins: lastDeduped, widens: d.action === 'allow' }));
   }
   const policyRules: { key: string; spec: Omit<PolicyRuleSpec, 'priority'>; origins: readonly SourceRef[] }[] = [];
   const internal = { v4: gcp.internalRanges.filter((r) => !isV6(r)), v6: gcp.internalRanges.filter(isV6) };
@@ -633,7 +717,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           direction: 'EGRESS',
           priority: PRIORITY.denyAllEgress,
           action: 'deny',
-          rules: [{ protocol: 'all', ports: [] }],
+          rules: ALL_PROTOCOLS,
           destinationRanges: [family === 'v4' ? '0.0.0.0/0' : '::/0'],
           targets: c,
           summary: 'default-deny egress of the model segments',
@@ -754,8 +838,9 @@ function halves(cidr: string): [string, string] {
   return [make(bytes), make(hi)];
 }
 
-function dedupeOrigins(origins: readonly SourceRef[]): SourceRef[] {
-  if (origins.length < 2) return origins.slice();
+/** Origins without repeats; a list of one is itself (read-only: shared with the RuleSet). */
+function dedupeOrigins(origins: readonly SourceRef[]): readonly SourceRef[] {
+  if (origins.length < 2) return origins;
   const seen = new Set<string>();
   return origins.filter((o) => {
     const k = `${o.pos.file}:${o.pos.line}:${o.pos.column}:${o.label}`;
