@@ -214,4 +214,27 @@ describe('gcp render: shared canonical parts', () => {
     expect(codes([v4, mixed, v4])).toEqual(['gcp-mixed-families']);
     expect(codes(firewalls)).toEqual([]);
   });
+
+  it('keeps the first rule (in key order) of a name two rules share and reports the other where it was written', () => {
+    // The heads are cut before the peer's name, and the two keys' 6-digit hashes happen to agree
+    // (found by search): two rules, one name.
+    const long = 'x'.repeat(50);
+    const collide = ruleSet({
+      name: 'm',
+      targets: [target],
+      segments: [long, 'p4804', 'p6047'],
+      rules: [...flow(seg('p6047'), seg(long), tcp(1), 12), ...flow(seg('p4804'), seg(long), tcp(2), 11)],
+    });
+    const out = renderGcp(collide, target);
+    const collisions = out.diagnostics.filter((d) => d.code === 'gcp-name-collision');
+    expect(collisions).toHaveLength(1);
+    expect(collisions[0]!.pos?.line).toBe(12);
+    const name = /same name (\S+);/.exec(collisions[0]!.message)![1]!;
+    const named = firewallsOf(out.resources).filter((r) => r.name === name);
+    expect(named.map((r) => firewallSpecOf(r).sourceTags)).toEqual([['m-p4804']]);
+    // The collision is reported after render's other diagnostics, and the render stays sorted.
+    expect(out.diagnostics.at(-1)).toBe(collisions[0]);
+    const addresses = out.resources.map((r) => r.address);
+    expect(addresses).toEqual([...addresses].sort());
+  });
 });
