@@ -129,6 +129,7 @@ interface IdentityLists {
 }
 
 const NONE: readonly string[] = Object.freeze([]);
+const FAMILIES = ['v4', 'v6'] as const;
 const ANY_V4: readonly string[] = Object.freeze(['0.0.0.0/0']);
 const NO_IDENTITIES: IdentityLists = { tags: NONE, accounts: NONE };
 /** The protocols of the deny-all egress rules (one list, so its canonical form is made once). */
@@ -283,10 +284,12 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     }
     return list;
   };
+  /** The protocol entries of `services`; an ICMP type or code is an error at `pos`, named by `summary`. */
   const protocols = (
     services: readonly PortMatch[],
     family: Family,
-    onError: (message: string) => void,
+    summary: string,
+    pos: SourcePos | undefined,
   ): ProtocolRule[] => {
     // By the list itself first (a group of one intent has its service's one list), then by text.
     let byFamily = protocolsById.get(services);
@@ -305,7 +308,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       }
       byFamily.set(family, m);
     }
-    for (const e of m.errors) onError(e);
+    for (const e of m.errors) diagnostics.push(error('gcp-icmp-type', `${summary}: ${e}`, pos));
     return m.rules;
   };
 
@@ -497,7 +500,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         );
         continue;
       }
-      const l4 = protocols(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      const l4 = protocols(services, 'any', summary, pos);
       const fqdnChunks = chunk(peer.fqdns, MAX_DEST_FQDNS);
       fqdnChunks.forEach((fqdns, i) => {
         const ruleKey = `policy|${key}${fqdnChunks.length > 1 ? `|${i}` : ''}`;
@@ -543,7 +546,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           );
           continue;
         }
-        const rulesAny = protocols(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+        const rulesAny = protocols(services, 'any', summary, pos);
         for (const [i, srcChunk] of chunk(
           [src],
           src.kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS,
@@ -572,7 +575,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         target0,
         summary,
         origins,
-        err,
+        pos,
       );
       continue;
     }
@@ -584,7 +587,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       );
       continue;
     }
-    pushRanged(key, [g.segment, short, peerName], dir, ranges, services, target0, summary, origins, err);
+    pushRanged(key, [g.segment, short, peerName], dir, ranges, services, target0, summary, origins, pos);
   }
 
   function pushRanged(
@@ -596,18 +599,19 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     target0: Identity,
     summary: string,
     origins: readonly SourceRef[],
-    err: (code: string, message: string) => void,
+    pos: SourcePos | undefined,
   ): void {
-    for (const family of ['v4', 'v6'] as const) {
+    for (const family of FAMILIES) {
       const list = ranges[family];
       if (list.length === 0) continue;
-      const protos = protocols(services, family, (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      const protos = protocols(services, family, summary, pos);
       if (protos.length === 0) continue;
       const chunks = chunk(list, MAX_RANGES);
-      chunks.forEach((c, i) => {
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i]!;
         emit({
           key: `${key}|${family}|${i}`,
-          readable: [...readable, family, ...(chunks.length > 1 ? [String(i + 1)] : [])],
+          readable: chunks.length > 1 ? [...readable, family, String(i + 1)] : [...readable, family],
           direction,
           priority: PRIORITY.allow,
           action: 'allow',
@@ -618,7 +622,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           summary,
           origins,
         });
-      });
+      }
     }
   }
 
@@ -662,7 +666,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           );
         }
         if (send.length === 0) continue;
-        const protos = protocols(deny.services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+        const protos = protocols(deny.services, 'any', summary, pos);
         const recvChunks = chunk(recv, kind === 'tag' ? MAX_TARGET_TAGS : MAX_SERVICE_ACCOUNTS);
         const sendChunks = chunk(send, kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS);
         recvChunks.forEach((r, i) =>
@@ -701,7 +705,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     for (const family of ['v4', 'v6'] as const) {
       const list = ranges[family];
       if (list.length === 0) continue;
-      const protos = protocols(deny.services, family, (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      const protos = protocols(deny.services, family, summary, pos);
       if (protos.length === 0) continue;
       for (const kind of ['tag', 'sa'] as const) {
         const targets = segments.filter((s) => s.id.kind === kind).map((s) => s.id);
