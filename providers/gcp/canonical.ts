@@ -361,7 +361,9 @@ export function firewallResource(target: string, spec: FirewallSpec, extra: Fire
  * segments (issue 11), and every object less per rule is one less for the garbage collector to move.
  * The caller must not change a list after handing it over (render's lists are frozen).
  */
-export function firewallResourceBuilder(target: string): (spec: FirewallSpec, extra?: FirewallResourceExtra) => Resource {
+export function firewallResourceBuilder(
+  target: string,
+): (spec: FirewallSpec, extra?: FirewallResourceExtra) => Resource {
   const identities = new Map<string, { readonly [key: string]: Json }>();
   const protocolLists = new WeakMap<readonly ProtocolRule[], Json>();
   const protocolTexts = new WeakMap<readonly ProtocolRule[], string>();

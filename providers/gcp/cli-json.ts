@@ -44,10 +44,11 @@ export function toGcpCliJson(resources: readonly Resource[], target: TargetSpec)
  */
 function firewallCliJson(spec: FirewallSpec, network: string, selfLink: string): Json {
   const o: { [key: string]: Json } = {};
-  const entries = spec.rules.map((r): Json =>
-    r.ports.length > 0
-      ? { IPProtocol: wireProtocol(r.protocol), ports: r.ports.slice() }
-      : { IPProtocol: wireProtocol(r.protocol) },
+  const entries = spec.rules.map(
+    (r): Json =>
+      r.ports.length > 0
+        ? { IPProtocol: wireProtocol(r.protocol), ports: r.ports.slice() }
+        : { IPProtocol: wireProtocol(r.protocol) },
   );
   // In sorted key order.
   if (entries.length > 0) o[spec.action === 'deny' ? 'denied' : 'allowed'] = entries;

@@ -1,4 +1,4 @@
-import type { Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
+import type { Endpoint, GuardrailDeny, PortMatch, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import type { GcpTargetConfig } from './target.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
 import { assertNever } from '../../src/errors.js';
@@ -341,9 +341,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   const rulesOf = (list: readonly ProtocolRule[]): readonly ProtocolRule[] => {
     let out = canonicalRules.get(list);
     if (out === undefined) {
-      out = frozen(
-        canonicalProtocolRules(list.map((r) => ({ IPProtocol: wireProtocol(r.protocol), ports: r.ports }))),
-      );
+      out = frozen(canonicalProtocolRules(list.map((r) => ({ IPProtocol: wireProtocol(r.protocol), ports: r.ports }))));
       canonicalRules.set(list, out);
     }
     return out;

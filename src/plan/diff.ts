@@ -156,8 +156,7 @@ export function diffResources(desired: readonly Resource[], live: readonly Resou
   let i = 0;
   let j = 0;
   while (i < wants.length || j < haves.length) {
-    const order =
-      i === wants.length ? 1 : j === haves.length ? -1 : byString(wants[i]!.address, haves[j]!.address);
+    const order = i === wants.length ? 1 : j === haves.length ? -1 : byString(wants[i]!.address, haves[j]!.address);
     const want = order <= 0 ? wants[i++] : undefined;
     const have = order >= 0 ? haves[j++] : undefined;
     if (want && !have) {

@@ -38,8 +38,16 @@ function messyRules(): RuleSet {
     targets: [target],
     segments: ['app', 'db', 'web', 'ops'],
     rules: [
-      ...flow(cidrs('partners', ['198.51.100.7/24', '10.9.0.0/16', '198.51.100.0/24'], ['2001:DB8::1/48']), seg('app'), tcp(443)),
-      ...flow(cidrs('partners', ['198.51.100.7/24', '10.9.0.0/16', '198.51.100.0/24'], ['2001:DB8::1/48']), seg('db'), tcp(5432)),
+      ...flow(
+        cidrs('partners', ['198.51.100.7/24', '10.9.0.0/16', '198.51.100.0/24'], ['2001:DB8::1/48']),
+        seg('app'),
+        tcp(443),
+      ),
+      ...flow(
+        cidrs('partners', ['198.51.100.7/24', '10.9.0.0/16', '198.51.100.0/24'], ['2001:DB8::1/48']),
+        seg('db'),
+        tcp(5432),
+      ),
       ...flow(seg('web'), seg('app'), tcp(8080)),
       ...flow(seg('web'), seg('app'), tcp(8081, 8090)),
       ...flow(seg('app'), seg('app'), tcp(9000)),
@@ -140,7 +148,10 @@ describe('gcp render: shared canonical parts', () => {
       },
       project,
     );
-    const egress = canonicalFirewall({ name: 'e', network: 'default', direction: 'EGRESS', denied: [{ IPProtocol: 'all' }] }, project);
+    const egress = canonicalFirewall(
+      { name: 'e', network: 'default', direction: 'EGRESS', denied: [{ IPProtocol: 'all' }] },
+      project,
+    );
     const specs = [...firewalls.map((r) => firewallSpecOf(r)), other, egress];
     for (const spec of specs) {
       const extra = { origins: [{ pos: { file: 'm.yaml', line: 1, column: 1 }, label: 'x' }], widens: true };
@@ -205,7 +216,12 @@ describe('gcp render: shared canonical parts', () => {
     const mixed = firewallResource(
       target.name,
       canonicalFirewall(
-        { name: 'shop-mixed', network: 'default', sourceRanges: ['10.0.0.0/8', '2001:db8::/32'], allowed: [{ IPProtocol: 'tcp' }] },
+        {
+          name: 'shop-mixed',
+          network: 'default',
+          sourceRanges: ['10.0.0.0/8', '2001:db8::/32'],
+          allowed: [{ IPProtocol: 'tcp' }],
+        },
         project,
       ),
     );
