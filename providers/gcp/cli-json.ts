@@ -3,11 +3,12 @@ import type { Json, Resource } from '../../src/plan/types.js';
 import {
   API_ROOT,
   FIREWALL_TYPE,
-  firewallBody,
-  firewallSpecOf,
+  firewallSpecView,
   POLICY_TYPE,
   policyRuleBody,
   policyRuleSpecOf,
+  wireProtocol,
+  type FirewallSpec,
 } from './canonical.js';
 import { cleanSdkJson } from './snapshot.js';
 
@@ -19,16 +20,54 @@ import { cleanSdkJson } from './snapshot.js';
  */
 export function toGcpCliJson(resources: readonly Resource[], target: TargetSpec): Json {
   const project = target.kind === 'gcp' ? target.gcp.project : '';
-  return resources
-    .filter((r) => r.type === FIREWALL_TYPE)
-    .map((r) => {
-      const spec = firewallSpecOf(r);
-      return cleanSdkJson({
-        kind: 'compute#firewall',
-        ...firewallBody(spec, 'url'),
-        selfLink: `${API_ROOT}/projects/${project}/global/firewalls/${spec.name}`,
-      }) as Json;
-    });
+  const out: Json[] = [];
+  const networkUrls = new Map<string, string>();
+  for (const r of resources) {
+    if (r.type !== FIREWALL_TYPE) continue;
+    const spec = firewallSpecView(r);
+    let network = networkUrls.get(spec.network);
+    if (network === undefined) {
+      network = `${API_ROOT}/${spec.network}`;
+      networkUrls.set(spec.network, network);
+    }
+    out.push(firewallCliJson(spec, network, `${API_ROOT}/projects/${project}/global/firewalls/${spec.name}`));
+  }
+  return out;
+}
+
+/**
+ * One firewall as gcloud prints it: what `cleanSdkJson({ kind, ...firewallBody(spec, 'url'),
+ * selfLink })` gives (keys sorted, empty lists left out; a test holds the two equal), built
+ * directly: at 540,000 rules the spec copy, the API body, the spread and the key sort per rule
+ * were most of `render --json` (issue 11). Every list and entry is its own (`--format yaml` prints
+ * one document, where an object seen twice would become an anchor and an alias).
+ */
+function firewallCliJson(spec: FirewallSpec, network: string, selfLink: string): Json {
+  const o: { [key: string]: Json } = {};
+  const entries = spec.rules.map(
+    (r): Json =>
+      r.ports.length > 0
+        ? { IPProtocol: wireProtocol(r.protocol), ports: r.ports.slice() }
+        : { IPProtocol: wireProtocol(r.protocol) },
+  );
+  // In sorted key order.
+  if (entries.length > 0) o[spec.action === 'deny' ? 'denied' : 'allowed'] = entries;
+  o['description'] = spec.description;
+  if (spec.destinationRanges.length > 0) o['destinationRanges'] = spec.destinationRanges.slice();
+  o['direction'] = spec.direction;
+  o['disabled'] = spec.disabled;
+  o['kind'] = 'compute#firewall';
+  o['logConfig'] = spec.logging === 'off' ? { enable: false } : { enable: true, metadata: spec.logging };
+  o['name'] = spec.name;
+  o['network'] = network;
+  o['priority'] = spec.priority;
+  o['selfLink'] = selfLink;
+  if (spec.sourceRanges.length > 0) o['sourceRanges'] = spec.sourceRanges.slice();
+  if (spec.sourceServiceAccounts.length > 0) o['sourceServiceAccounts'] = spec.sourceServiceAccounts.slice();
+  if (spec.sourceTags.length > 0) o['sourceTags'] = spec.sourceTags.slice();
+  if (spec.targetServiceAccounts.length > 0) o['targetServiceAccounts'] = spec.targetServiceAccounts.slice();
+  if (spec.targetTags.length > 0) o['targetTags'] = spec.targetTags.slice();
+  return o;
 }
 
 /** The policy resources' owned rules in the shape of `gcloud compute network-firewall-policies describe --format=json`. */

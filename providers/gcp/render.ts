@@ -1,4 +1,4 @@
-import type { Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
+import type { Endpoint, GuardrailDeny, PortMatch, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import type { GcpTargetConfig } from './target.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
 import { assertNever } from '../../src/errors.js';
@@ -9,13 +9,16 @@ import { labelSlug, nameWithHashTail } from '../kit/names.js';
 import { withDescriptionMarker } from '../kit/ownership.js';
 import { allocateSlots, slotHash } from '../kit/slots.js';
 import {
-  canonicalFirewall,
+  canonicalNetwork,
   canonicalPolicyRule,
   canonicalProtocolRules,
-  firewallBody,
+  canonicalRanges,
+  canonicalServiceAccounts,
+  canonicalTags,
+  firewallResourceBuilder,
   policyRuleBody,
-  firewallResource,
   flat,
+  wireProtocol,
   isV6,
   policyResource,
   POLICY_TYPE,
@@ -100,11 +103,50 @@ export function ruleName(model: string, readable: readonly string[], key: string
   return nameWithHashTail([model, ...readable], MAX_NAME_LENGTH, 6, { identity: `${model}\n${key}` });
 }
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  if (items.length === 0) return [[]];
+/** `items` in pieces of at most `size`; a list that fits is its own only piece (no copy: render's memos key on it). */
+function chunk<T>(items: readonly T[], size: number): (readonly T[])[] {
+  if (items.length <= size) return [items];
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** Indices of `keys` in the order of their keys (code units), equal keys in index order. */
+function sortedIndices(keys: readonly string[]): number[] {
+  const order: number[] = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++) order[i] = i;
+  return order.sort((a, b) => {
+    const x = keys[a]!;
+    const y = keys[b]!;
+    return x < y ? -1 : x > y ? 1 : a - b;
+  });
+}
+
+/** The canonical tags and service accounts of a list of identities. */
+interface IdentityLists {
+  readonly tags: readonly string[];
+  readonly accounts: readonly string[];
+}
+
+const NONE: readonly string[] = Object.freeze([]);
+const FAMILIES = ['v4', 'v6'] as const;
+const ANY_V4: readonly string[] = Object.freeze(['0.0.0.0/0']);
+const NO_IDENTITIES: IdentityLists = { tags: NONE, accounts: NONE };
+/** The protocols of the deny-all egress rules (one list, so its canonical form is made once). */
+const ALL_PROTOCOLS: readonly ProtocolRule[] = Object.freeze([Object.freeze({ protocol: 'all', ports: NONE })]);
+
+/** A list frozen with its entries (shared read-only by many rules); every empty list is one. */
+function frozen<T>(list: T[]): readonly T[] {
+  if (list.length === 0) return NONE as readonly T[];
+  for (const x of list) if (x !== null && typeof x === 'object') Object.freeze(x);
+  return Object.freeze(list);
+}
+
+function splitIdentities(ids: readonly Identity[]): IdentityLists {
+  return {
+    tags: frozen(canonicalTags(ids.filter((i) => i.kind === 'tag').map((i) => i.value))),
+    accounts: frozen(canonicalServiceAccounts(ids.filter((i) => i.kind === 'sa').map((i) => i.value))),
+  };
 }
 
 function firstPos(origins: readonly SourceRef[]): SourcePos | undefined {
@@ -229,20 +271,44 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   // distinct service lists but one rule per flow, and each computation parses and sorts port
   // texts. The ICMP errors of a list are replayed to every caller, so each flow still reports its
   // own. The returned lists are shared read-only (bodies and specs copy them).
-  const protocolMemo = new Map<string, { readonly rules: ProtocolRule[]; readonly errors: readonly string[] }>();
+  type ProtocolMemo = { readonly rules: ProtocolRule[]; readonly errors: readonly string[] };
+  const protocolMemo = new Map<string, ProtocolMemo>();
+  const protocolsById = new WeakMap<readonly PortMatch[], Map<Family, ProtocolMemo>>();
+  const serviceLists = new WeakMap<PortMatch, readonly PortMatch[]>();
+  /** The one list of a service alone (compile shares a handful of service objects among all intents). */
+  const singleService = (service: PortMatch): readonly PortMatch[] => {
+    let list = serviceLists.get(service);
+    if (list === undefined) {
+      list = Object.freeze([service]);
+      serviceLists.set(service, list);
+    }
+    return list;
+  };
+  /** The protocol entries of `services`; an ICMP type or code is an error at `pos`, named by `summary`. */
   const protocols = (
     services: readonly PortMatch[],
     family: Family,
-    onError: (message: string) => void,
+    summary: string,
+    pos: SourcePos | undefined,
   ): ProtocolRule[] => {
-    const memoKey = `${family}|${services.map(serviceKey).join(',')}`;
-    let m = protocolMemo.get(memoKey);
-    if (!m) {
-      const errors: string[] = [];
-      m = { rules: protocolEntries(services, family, (e) => errors.push(e)), errors };
-      protocolMemo.set(memoKey, m);
+    // By the list itself first (a group of one intent has its service's one list), then by text.
+    let byFamily = protocolsById.get(services);
+    if (byFamily === undefined) {
+      byFamily = new Map();
+      protocolsById.set(services, byFamily);
     }
-    for (const e of m.errors) onError(e);
+    let m = byFamily.get(family);
+    if (!m) {
+      const memoKey = `${family}|${services.map(serviceKey).join(',')}`;
+      m = protocolMemo.get(memoKey);
+      if (!m) {
+        const errors: string[] = [];
+        m = { rules: protocolEntries(services, family, (e) => errors.push(e)), errors };
+        protocolMemo.set(memoKey, m);
+      }
+      byFamily.set(family, m);
+    }
+    for (const e of m.errors) diagnostics.push(error('gcp-icmp-type', `${summary}: ${e}`, pos));
     return m.rules;
   };
 
@@ -252,59 +318,112 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   // objects the garbage collector would otherwise keep copying. Name collisions are reported after
   // render's other diagnostics, as before.
   const resources: Resource[] = [];
-  const seen = new Map<string, string>();
-  const collisions: Diagnostic[] = [];
+  // Every draft in the order made: its name, key, position and resource (none without protocols).
+  // Two drafts of one name are found afterwards, next to each other in the drafts sorted by name
+  // (stably, so the first made keeps the name, as when a Map of names was asked per draft: a
+  // lookup of a ~540,000-entry Map per rule was a tenth of render at 10,000 segments, issue 11).
+  const drafts = {
+    names: [] as string[],
+    keys: [] as string[],
+    pos: [] as (SourcePos | undefined)[],
+    resources: [] as (Resource | undefined)[],
+  };
   const project = gcp.project;
+  // Desired goes through the same canonicalization as what is read (canonical.ts), so a plan after
+  // an apply is empty. It used to be a round trip per rule (spec → API body → canonicalFirewall →
+  // resource, every list copied three times); a model has a handful of distinct protocol lists,
+  // range lists and identities but one rule per flow, so each is canonicalized once here and the
+  // frozen result shared by every rule that has it (test/providers/gcp/render-shared.test.ts holds
+  // the result equal to the round trip). At 10,000 segments that is ~540,000 rules (issue 11).
+  const build = firewallResourceBuilder(target.name);
+  const firewallNetwork = canonicalNetwork(network, project);
+  const canonicalRules = new WeakMap<readonly ProtocolRule[], readonly ProtocolRule[]>();
+  const rulesOf = (list: readonly ProtocolRule[]): readonly ProtocolRule[] => {
+    let out = canonicalRules.get(list);
+    if (out === undefined) {
+      out = frozen(canonicalProtocolRules(list.map((r) => ({ IPProtocol: wireProtocol(r.protocol), ports: r.ports }))));
+      canonicalRules.set(list, out);
+    }
+    return out;
+  };
+  // Range lists by identity (an entity's list, the internal ranges), then by text (the same list
+  // rebuilt by compile for another intent).
+  const rangesById = new WeakMap<readonly string[], readonly string[]>();
+  const rangesByText = new Map<string, readonly string[]>();
+  const rangesOf = (list: readonly string[] | undefined): readonly string[] => {
+    if (list === undefined || list.length === 0) return NONE;
+    let out = rangesById.get(list);
+    if (out === undefined) {
+      const text = list.join(' ');
+      out = rangesByText.get(text);
+      if (out === undefined) {
+        out = frozen(canonicalRanges(list));
+        rangesByText.set(text, out);
+      }
+      rangesById.set(list, out);
+    }
+    return out;
+  };
+  // Tags and service accounts of one identity (most rules name one), or of a list of them.
+  const singles = new Map<Identity, IdentityLists>();
+  const identityLists = (ids: readonly Identity[] | undefined): IdentityLists => {
+    if (ids === undefined || ids.length === 0) return NO_IDENTITIES;
+    if (ids.length > 1) return splitIdentities(ids);
+    let out = singles.get(ids[0]!);
+    if (out === undefined) {
+      out = splitIdentities(ids);
+      singles.set(ids[0]!, out);
+    }
+    return out;
+  };
+  // Consecutive drafts of one flow share its summary and origins (its v4 and v6 rules).
+  let lastSummary: string | undefined;
+  let lastDescription = '';
+  let lastOrigins: readonly SourceRef[] | undefined;
+  let lastDeduped: readonly SourceRef[] = [];
   function emit(d: Draft): void {
     const name = flat(ruleName(model, d.readable, d.key));
-    const other = seen.get(name);
-    if (other !== undefined && other !== d.key) {
-      collisions.push(
-        error(
-          'gcp-name-collision',
-          `two rules render to the same name ${name}; rename a segment or entity`,
-          firstPos(d.origins),
-        ),
-      );
+    drafts.names.push(name);
+    drafts.keys.push(d.key);
+    drafts.pos.push(firstPos(d.origins));
+    if (d.rules.length === 0) {
+      drafts.resources.push(undefined);
       return;
     }
-    if (other !== undefined) return;
-    seen.set(name, d.key);
+    if (d.summary !== lastSummary) {
+      lastSummary = d.summary;
+      lastDescription = flat(describe(model, d.summary));
+    }
+    if (d.origins !== lastOrigins) {
+      lastOrigins = d.origins;
+      lastDeduped = dedupeOrigins(d.origins);
+    }
+    const sources = identityLists(d.sources);
+    const targets = identityLists(d.targets);
+    let sourceRanges = rangesOf(d.sourceRanges);
+    let destinationRanges = rangesOf(d.destinationRanges);
+    // The defaults the API fills in (canonicalFirewall makes them explicit on the read side too).
+    if (d.direction === 'INGRESS' && sourceRanges.length + sources.tags.length + sources.accounts.length === 0)
+      sourceRanges = ANY_V4;
+    if (d.direction === 'EGRESS' && destinationRanges.length === 0) destinationRanges = ANY_V4;
     const spec: FirewallSpec = {
       name,
-      network,
+      network: firewallNetwork,
       direction: d.direction,
       priority: d.priority,
       action: d.action,
-      rules: d.rules,
-      sourceRanges: [...(d.sourceRanges ?? [])].sort(),
-      sourceTags: (d.sources ?? [])
-        .filter((s) => s.kind === 'tag')
-        .map((s) => s.value)
-        .sort(),
-      sourceServiceAccounts: (d.sources ?? [])
-        .filter((s) => s.kind === 'sa')
-        .map((s) => s.value)
-        .sort(),
-      destinationRanges: [...(d.destinationRanges ?? [])].sort(),
-      targetTags: d.targets
-        .filter((t) => t.kind === 'tag')
-        .map((t) => t.value)
-        .sort(),
-      targetServiceAccounts: d.targets
-        .filter((t) => t.kind === 'sa')
-        .map((t) => t.value)
-        .sort(),
+      rules: rulesOf(d.rules),
+      sourceRanges,
+      sourceTags: sources.tags,
+      sourceServiceAccounts: sources.accounts,
+      destinationRanges,
+      targetTags: targets.tags,
+      targetServiceAccounts: targets.accounts,
       disabled: false,
       logging: 'off',
-      description: flat(describe(model, d.summary)),
+      description: lastDescription,
     };
-    if (spec.rules.length === 0) return;
-    // Desired goes through the same canonicalization as what is read, so a plan after an apply is empty.
-    const canonical = canonicalFirewall(firewallBody(spec), project);
-    resources.push(
-      firewallResource(target.name, canonical, { origins: dedupeOrigins(d.origins), widens: d.action === 'allow' }),
-    );
+    drafts.resources.push(build(spec, { origins: lastDeduped, widens: d.action === 'allow' }));
   }
   const policyRules: { key: string; spec: Omit<PolicyRuleSpec, 'priority'>; origins: readonly SourceRef[] }[] = [];
   const internal = { v4: gcp.internalRanges.filter((r) => !isV6(r)), v6: gcp.internalRanges.filter(isV6) };
@@ -332,27 +451,28 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
   }
 
   // --- allows: one rule per (segment, direction, peer, family) ---
-  const groups = new Map<
-    string,
-    { segment: string; direction: 'ingress' | 'egress'; peer: Endpoint; intents: RuleIntent[] }
-  >();
-  for (const intent of rules.rules) {
-    const key = `${intent.segment}|${intent.direction}|${peerKey(intent.peer)}`;
-    const g = groups.get(key) ?? {
-      segment: intent.segment,
-      direction: intent.direction,
-      peer: intent.peer,
-      intents: [],
+  // A group is a run of equal keys in the intents sorted (stably) by key, in key order as before:
+  // no Map of groups. At 10,000 segments that is ~440,000 intents, and a Map with a group object
+  // per key, each touched again after a sort of its entries, cost more in cache misses than
+  // making the rules did (issue 11). A group object lives for one iteration only.
+  const intents = rules.rules;
+  const groupKeys = intents.map((i) => flat(`${i.segment}|${i.direction}|${peerKey(i.peer)}`));
+  const byKey = sortedIndices(groupKeys);
+  for (let s = 0, e = 0; s < byKey.length; s = e) {
+    const key = groupKeys[byKey[s]!]!;
+    for (e = s + 1; e < byKey.length && groupKeys[byKey[e]!] === key; e++);
+    const first = intents[byKey[s]!]!;
+    const g = {
+      segment: first.segment,
+      direction: first.direction,
+      peer: first.peer,
+      intents: e - s === 1 ? [first] : byKey.slice(s, e).map((i) => intents[i]!),
     };
     // An ICMP intent carries its entity narrowed to one family (compile-rules.ts): the group's
     // peer is the union of its intents' peers, or a group whose first intent is the narrowed one
     // would lose the other family's rule (found by test/reach/model-vs-render.property.test.ts).
-    if (g.intents.length > 0) g.peer = unionPeer(g.peer, intent.peer);
-    g.intents.push(intent);
-    groups.set(key, g);
-  }
-  for (const [key, g] of [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const services = g.intents.map((i) => i.service);
+    for (let k = 1; k < g.intents.length; k++) g.peer = unionPeer(g.peer, g.intents[k]!.peer);
+    const services = g.intents.length === 1 ? singleService(first.service) : g.intents.map((i) => i.service);
     // One intent per group is the common case: its origins as they are (read-only), no flatMap copy.
     const origins = g.intents.length === 1 ? g.intents[0]!.origins : g.intents.flatMap((i) => i.origins);
     const pos = firstPos(origins);
@@ -378,7 +498,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         );
         continue;
       }
-      const l4 = protocols(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      const l4 = protocols(services, 'any', summary, pos);
       const fqdnChunks = chunk(peer.fqdns, MAX_DEST_FQDNS);
       fqdnChunks.forEach((fqdns, i) => {
         const ruleKey = `policy|${key}${fqdnChunks.length > 1 ? `|${i}` : ''}`;
@@ -424,7 +544,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           );
           continue;
         }
-        const rulesAny = protocols(services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+        const rulesAny = protocols(services, 'any', summary, pos);
         for (const [i, srcChunk] of chunk(
           [src],
           src.kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS,
@@ -453,7 +573,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
         target0,
         summary,
         origins,
-        err,
+        pos,
       );
       continue;
     }
@@ -465,7 +585,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       );
       continue;
     }
-    pushRanged(key, [g.segment, short, peerName], dir, ranges, services, target0, summary, origins, err);
+    pushRanged(key, [g.segment, short, peerName], dir, ranges, services, target0, summary, origins, pos);
   }
 
   function pushRanged(
@@ -477,18 +597,19 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     target0: Identity,
     summary: string,
     origins: readonly SourceRef[],
-    err: (code: string, message: string) => void,
+    pos: SourcePos | undefined,
   ): void {
-    for (const family of ['v4', 'v6'] as const) {
+    for (const family of FAMILIES) {
       const list = ranges[family];
       if (list.length === 0) continue;
-      const protos = protocols(services, family, (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      const protos = protocols(services, family, summary, pos);
       if (protos.length === 0) continue;
       const chunks = chunk(list, MAX_RANGES);
-      chunks.forEach((c, i) => {
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i]!;
         emit({
           key: `${key}|${family}|${i}`,
-          readable: [...readable, family, ...(chunks.length > 1 ? [String(i + 1)] : [])],
+          readable: chunks.length > 1 ? [...readable, family, String(i + 1)] : [...readable, family],
           direction,
           priority: PRIORITY.allow,
           action: 'allow',
@@ -499,7 +620,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           summary,
           origins,
         });
-      });
+      }
     }
   }
 
@@ -543,7 +664,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           );
         }
         if (send.length === 0) continue;
-        const protos = protocols(deny.services, 'any', (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+        const protos = protocols(deny.services, 'any', summary, pos);
         const recvChunks = chunk(recv, kind === 'tag' ? MAX_TARGET_TAGS : MAX_SERVICE_ACCOUNTS);
         const sendChunks = chunk(send, kind === 'tag' ? MAX_SOURCE_TAGS : MAX_SERVICE_ACCOUNTS);
         recvChunks.forEach((r, i) =>
@@ -582,7 +703,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
     for (const family of ['v4', 'v6'] as const) {
       const list = ranges[family];
       if (list.length === 0) continue;
-      const protos = protocols(deny.services, family, (m) => err('gcp-icmp-type', `${summary}: ${m}`));
+      const protos = protocols(deny.services, family, summary, pos);
       if (protos.length === 0) continue;
       for (const kind of ['tag', 'sa'] as const) {
         const targets = segments.filter((s) => s.id.kind === kind).map((s) => s.id);
@@ -633,7 +754,7 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
           direction: 'EGRESS',
           priority: PRIORITY.denyAllEgress,
           action: 'deny',
-          rules: [{ protocol: 'all', ports: [] }],
+          rules: ALL_PROTOCOLS,
           destinationRanges: [family === 'v4' ? '0.0.0.0/0' : '::/0'],
           targets: c,
           summary: 'default-deny egress of the model segments',
@@ -642,7 +763,26 @@ export function renderGcp(rules: RuleSet, target: TargetSpec, live?: ProviderSta
       );
     }
   }
-  for (const c of collisions) diagnostics.push(c);
+  // The firewalls by name (so by address), one per name; a second draft of a name with another
+  // key is a collision, reported in the order the drafts were made.
+  const byName = sortedIndices(drafts.names);
+  const collided: number[] = [];
+  for (let s = 0, e = 0; s < byName.length; s = e) {
+    const kept = byName[s]!;
+    const resource = drafts.resources[kept];
+    if (resource) resources.push(resource);
+    for (e = s + 1; e < byName.length && drafts.names[byName[e]!] === drafts.names[kept]; e++)
+      if (drafts.keys[byName[e]!] !== drafts.keys[kept]) collided.push(byName[e]!);
+  }
+  for (const i of collided.sort((a, b) => a - b)) {
+    diagnostics.push(
+      error(
+        'gcp-name-collision',
+        `two rules render to the same name ${drafts.names[i]}; rename a segment or entity`,
+        drafts.pos[i],
+      ),
+    );
+  }
 
   // --- policy rules: the kit's stable slots inside the band (providers/kit/slots.ts) ---
   if (gcp.firewallPolicy) {
@@ -754,8 +894,9 @@ function halves(cidr: string): [string, string] {
   return [make(bytes), make(hi)];
 }
 
-function dedupeOrigins(origins: readonly SourceRef[]): SourceRef[] {
-  if (origins.length < 2) return origins.slice();
+/** Origins without repeats; a list of one is itself (read-only: shared with the RuleSet). */
+function dedupeOrigins(origins: readonly SourceRef[]): readonly SourceRef[] {
+  if (origins.length < 2) return origins;
   const seen = new Set<string>();
   return origins.filter((o) => {
     const k = `${o.pos.file}:${o.pos.line}:${o.pos.column}:${o.label}`;

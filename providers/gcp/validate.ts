@@ -1,7 +1,7 @@
 import type { RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, type Diagnostic } from '../../src/diagnostics.js';
 import type { Resource } from '../../src/plan/types.js';
-import { FIREWALL_TYPE, firewallSpecOf, isV6, POLICY_TYPE, policyRuleSpecOf } from './canonical.js';
+import { FIREWALL_TYPE, firewallSpecView, isV6, POLICY_TYPE, policyRuleSpecOf } from './canonical.js';
 import {
   DEFAULT_FIREWALL_QUOTA,
   MAX_DESCRIPTION_LENGTH,
@@ -24,6 +24,10 @@ import { renderGcp, type GcpRender } from './render.js';
 export const MAX_MODEL_NAME_LENGTH = 40;
 
 const RFC1035 = /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/;
+
+/** Bits of the address families a range list holds. */
+const V4 = 1;
+const V6 = 2;
 
 /** Every diagnostic for one GCP target. */
 export function validateGcp(
@@ -56,8 +60,20 @@ export function checkGcpLimits(
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
   const firewalls = resources.filter((r) => r.type === FIREWALL_TYPE);
+  // The address families of each range list, once per list: render shares one list between the
+  // thousands of rules that have it (render.ts), so this is a lookup per rule, not a scan.
+  const families = new WeakMap<readonly string[], number>();
+  const familiesOf = (list: readonly string[]): number => {
+    let f = families.get(list);
+    if (f === undefined) {
+      f = 0;
+      for (const c of list) f |= isV6(c) ? V6 : V4;
+      families.set(list, f);
+    }
+    return f;
+  };
   for (const r of firewalls) {
-    const spec = firewallSpecOf(r);
+    const spec = firewallSpecView(r);
     const pos = r.origins?.[0]?.pos ?? target.pos;
     const fail = (code: string, message: string) =>
       out.push(error(code, `firewall rule ${spec.name}: ${message}`, pos));
@@ -83,8 +99,7 @@ export function checkGcpLimits(
     }
     if (spec.direction === 'EGRESS' && spec.sourceTags.length > 0)
       fail('gcp-egress-source-tags', 'egress rules cannot have source tags');
-    const ranges = [...spec.sourceRanges, ...spec.destinationRanges];
-    if (ranges.some(isV6) && ranges.some((x) => !isV6(x)))
+    if ((familiesOf(spec.sourceRanges) | familiesOf(spec.destinationRanges)) === (V4 | V6))
       fail('gcp-mixed-families', 'a rule cannot hold IPv4 and IPv6 ranges together');
   }
   if (firewalls.length > firewallQuota) {

@@ -13,13 +13,23 @@ export function hexHash(text: string, length: number): string {
   return hash('sha256', text, 'hex').slice(0, length);
 }
 
+/** Text that `labelSlug` returns unchanged: `[a-z0-9]` runs joined by single dashes. */
+const IS_SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
 /** Lower-case DNS-label fragment: runs of anything but `[a-z0-9]` become one `-`, no dash at either end. */
 export function labelSlug(text: string): string {
+  // Most texts are slugs already (segment names, rule parts): one test instead of three regex
+  // passes and their copies, for the half million names of a 10,000-segment GCP render (issue 11).
+  if (IS_SLUG.test(text)) return text;
   return text
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
 }
+
+const DASH = 0x2d;
+const A = 0x61;
+const Z = 0x7a;
 
 /** Options of `nameWithHashTail`. */
 export interface HashTailOptions {
@@ -48,10 +58,13 @@ export function nameWithHashTail(
     throw new InternalError(`nameWithHashTail: cannot fit a ${hashLength}-digit hash tail in ${maxLength} characters`);
   }
   const tail = hexHash(options.identity ?? parts.join('\n'), hashLength);
-  const head = labelSlug(parts.join('-'))
-    .slice(0, maxLength - hashLength - 1)
-    .replace(/-+$/, '');
-  if (!/^[a-z]/.test(head))
+  const slug = labelSlug(parts.join('-'));
+  // The cut, then no trailing dashes (a loop, not a regex: this runs once per rule of a render).
+  let end = Math.min(slug.length, maxLength - hashLength - 1);
+  while (end > 0 && slug.charCodeAt(end - 1) === DASH) end--;
+  const head = end === slug.length ? slug : slug.slice(0, end);
+  const first = head.charCodeAt(0);
+  if (!(first >= A && first <= Z))
     throw new InternalError(`nameWithHashTail: the name "${parts.join('-')}" does not start with a letter`);
   return `${head}-${tail}`;
 }

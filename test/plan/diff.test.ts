@@ -87,6 +87,34 @@ describe('diffResources', () => {
     expect(diffResources([want], [{ ...live, liveId: 'sg-1' }])).toEqual([]);
   });
 
+  it('takes either side in any order, the last of a repeated address winning (property)', async () => {
+    const { default: fc } = await import('fast-check');
+    // Small alphabets, so addresses repeat and both sides share some.
+    const side = fc.array(
+      fc.record({
+        name: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+        port: fc.integer({ min: 1, max: 3 }),
+        description: fc.constantFrom('d', 'x'),
+      }),
+      { maxLength: 12 },
+    );
+    const make = (xs: { name: string; port: number; description: string }[]) =>
+      xs.map((x) => res(x.name, [child('r', { port: x.port })], { description: x.description }));
+    // What the diff meant when it kept a Map per side: the last resource of each address, by address.
+    const normal = (rs: readonly Resource[]) =>
+      [...new Map(rs.map((r) => [r.address, r])).values()].sort((a, b) =>
+        a.address < b.address ? -1 : a.address > b.address ? 1 : 0,
+      );
+    fc.assert(
+      fc.property(side, side, (d, l) => {
+        const desired = make(d);
+        const live = make(l);
+        expect(diffResources(desired, live)).toEqual(diffResources(normal(desired), normal(live)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('canonicalJson sorts keys and keeps array order', () => {
     expect(canonicalJson({ b: [2, 1], a: { d: 1, c: null } })).toBe('{"a":{"c":null,"d":1},"b":[2,1]}');
   });

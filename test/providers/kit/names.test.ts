@@ -60,4 +60,34 @@ describe('labelSlug', () => {
     expect(labelSlug('  Shop__Web / DB ')).toBe('shop-web-db');
     expect(labelSlug('---')).toBe('');
   });
+
+  it('agrees with the three-pass form on any text, slugs returned as they are (property)', () => {
+    const threePass = (t: string) =>
+      t
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-+|-+$/g, '');
+    const text = fc.oneof(
+      fc.string({ maxLength: 24 }),
+      fc.stringMatching(/^[-a-zA-Z0-9_ ]{0,24}$/),
+      fc.stringMatching(/^[a-z0-9]+(-[a-z0-9]+){0,4}$/),
+    );
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(labelSlug(t)).toBe(threePass(t));
+      }),
+      { numRuns: 500 },
+    );
+    expect(labelSlug('shop-web-in-s12-v4')).toBe('shop-web-in-s12-v4');
+  });
+});
+
+describe('nameWithHashTail cuts', () => {
+  it('drops every trailing dash of a cut head and keeps a head that fits whole', () => {
+    // The slug `m-a…a-b` (57 characters) is cut at 63 - 7 = 56, right after a dash.
+    const n = nameWithHashTail(['m', `${'a'.repeat(53)}-----`, 'b'], 63, 6, { identity: 'k' });
+    expect(n).toBe(`m-${'a'.repeat(53)}-${hexHash('k', 6)}`);
+    expect(nameWithHashTail(['shop', 'web'], 63, 6, { identity: 'k' })).toBe(`shop-web-${hexHash('k', 6)}`);
+    expect(() => nameWithHashTail(['-'], 63, 6)).toThrow(InternalError);
+  });
 });
