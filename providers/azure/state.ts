@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic } from '../../src/diagnostics.js';
-import { canonicalJson } from '../../src/plan/diff.js';
+import { canonicalDigest } from '../../src/plan/diff.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
 import { LOCK_TAGS } from '../../src/lock.js';
 import type { ReadContext } from '../../src/provider.js';
@@ -368,5 +367,5 @@ export function fingerprintOf(raw: RawAzureState): string {
         ) as Json)
       : null,
   };
-  return `sha256:${createHash('sha256').update(canonicalJson(view)).digest('hex')}`;
+  return `sha256:${canonicalDigest(view)}`;
 }

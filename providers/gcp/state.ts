@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { TargetSpec } from '../../src/compile/types.js';
 import { error, type Diagnostic } from '../../src/diagnostics.js';
-import { canonicalJson } from '../../src/plan/diff.js';
+import { canonicalDigest } from '../../src/plan/diff.js';
 import type { Child, Json, ProviderState, Resource } from '../../src/plan/types.js';
 import { descriptionMarker, hasOwnerPrefix, ownerOfDescription } from '../kit/ownership.js';
 import {
@@ -144,11 +143,11 @@ export function toProviderState(
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   const reservedState = reservedJson({ policyPriorities: reserved });
-  const digest = createHash('sha256')
-    .update(
-      canonicalJson({ resources: resources.map(resourceDigestJson), unowned: unowned.sort(), reserved: reservedState }),
-    )
-    .digest('hex');
+  const digest = canonicalDigest({
+    resources: resources.map(resourceDigestJson),
+    unowned: unowned.sort(),
+    reserved: reservedState,
+  });
   return {
     target: target.name,
     source,

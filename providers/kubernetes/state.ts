@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { SegmentSpec } from '../../src/compile/types.js';
 import { error, type Diagnostic } from '../../src/diagnostics.js';
-import { canonicalJson } from '../../src/plan/diff.js';
+import { canonicalDigest } from '../../src/plan/diff.js';
 import type { Json, ProviderState, Resource } from '../../src/plan/types.js';
 import { ANP_TYPE, canonicalAdmin, type AdminNetworkPolicyJson } from './admin.js';
 import { canonicalNetworkPolicy, NP_TYPE, type NetworkPolicyJson } from './canonical.js';
@@ -114,18 +113,14 @@ export function toProviderState(
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   // resourceVersions stay out: a write that changes nothing Bulkhead compares (an annotation) does
   // not make a saved plan stale; apply's replace still sends the version it read, so a real race is a 409.
-  const digest = createHash('sha256')
-    .update(
-      canonicalJson({
-        resources: resources.map((r) => ({
-          address: r.address,
-          attributes: r.attributes,
-          children: r.children.map((c) => c.key),
-        })),
-        inTheWay: inTheWay.sort(),
-      } as Json),
-    )
-    .digest('hex');
+  const digest = canonicalDigest({
+    resources: resources.map((r) => ({
+      address: r.address,
+      attributes: r.attributes,
+      children: r.children.map((c) => c.key),
+    })),
+    inTheWay: inTheWay.sort(),
+  } as Json);
   unowned.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return {
     target: target.name,
