@@ -465,29 +465,22 @@ function assembleFirewall(
   return resource;
 }
 
-/** The FirewallSpec a firewall Resource carries (inverse of `firewallResource`). */
+/**
+ * The FirewallSpec a firewall Resource carries (inverse of `firewallResource`), with lists of its
+ * own: for callers that keep or change the spec (apply's bodies). Readers that only look take
+ * `firewallSpecView`, which this copies.
+ */
 export function firewallSpecOf(resource: Resource): FirewallSpec {
-  const a = resource.children.find((c) => c.key === RULE_CHILD_KEY)?.attributes ?? {};
-  const list = (k: string) => ((a[k] as readonly string[] | undefined) ?? []).slice();
+  const v = firewallSpecView(resource);
   return {
-    name: resource.name,
-    network: String(resource.attributes['network']),
-    direction: resource.attributes['direction'] === 'EGRESS' ? 'EGRESS' : 'INGRESS',
-    priority: Number(a['priority'] ?? 1000),
-    action: a['action'] === 'deny' ? 'deny' : 'allow',
-    rules: ((a['rules'] as readonly { protocol: string; ports: readonly string[] }[] | undefined) ?? []).map((r) => ({
-      protocol: r.protocol,
-      ports: [...r.ports],
-    })),
-    sourceRanges: list('sourceRanges'),
-    sourceTags: list('sourceTags'),
-    sourceServiceAccounts: list('sourceServiceAccounts'),
-    destinationRanges: list('destinationRanges'),
-    targetTags: list('targetTags'),
-    targetServiceAccounts: list('targetServiceAccounts'),
-    disabled: a['disabled'] === true,
-    logging: (a['logging'] as FirewallSpec['logging'] | undefined) ?? 'off',
-    description: String(a['description'] ?? ''),
+    ...v,
+    rules: v.rules.map((r) => ({ protocol: r.protocol, ports: [...r.ports] })),
+    sourceRanges: [...v.sourceRanges],
+    sourceTags: [...v.sourceTags],
+    sourceServiceAccounts: [...v.sourceServiceAccounts],
+    destinationRanges: [...v.destinationRanges],
+    targetTags: [...v.targetTags],
+    targetServiceAccounts: [...v.targetServiceAccounts],
   };
 }
 
@@ -495,8 +488,9 @@ const NO_STRINGS: readonly string[] = Object.freeze([]);
 
 /**
  * The FirewallSpec of a firewall Resource as a read-only view: its lists are the resource's own
- * (no copies), for readers that only look (validate's limits, the CLI JSON, the evaluator): at
- * 540,000 rules `firewallSpecOf`'s twelve copies per rule were most of their time (issue 11).
+ * (no copies), for readers that only look (validate's limits, the CLI JSON, the evaluator, the
+ * plan diagram's rule flows): at 540,000 rules `firewallSpecOf`'s twelve copies per rule were most
+ * of their time (issue 11).
  */
 export function firewallSpecView(resource: Resource): FirewallSpec {
   const children = resource.children;

@@ -13,7 +13,7 @@ import type {
 import { rangesMatch, serviceMatches, type MatchMode } from '../../src/reach/native-match.js';
 import {
   FIREWALL_TYPE,
-  firewallSpecOf,
+  firewallSpecView,
   POLICY_TYPE,
   policyRuleSpecOf,
   type FirewallSpec,
@@ -161,7 +161,7 @@ export function evaluateGcp(target: TargetSpec, state: ProviderState, context: E
   ] as const) {
     for (const r of list) {
       if (r.type === FIREWALL_TYPE) {
-        const spec = firewallSpecOf(r);
+        const spec = firewallSpecView(r);
         if (spec.network !== network || spec.disabled || seen.has(`fw:${spec.name}`)) continue;
         seen.add(`fw:${spec.name}`);
         firewalls.push({ ...spec, owned, ...(r.liveId ? { liveId: r.liveId } : {}) });

@@ -1,7 +1,7 @@
 import type { Child, Resource } from '../../src/plan/types.js';
 import type { FlowAtom } from '../../src/provider.js';
 import { crossFlows, flowPeers } from '../kit/flow-atoms.js';
-import { FIREWALL_TYPE, firewallSpecOf, POLICY_TYPE, policyRuleSpecOf } from './canonical.js';
+import { FIREWALL_TYPE, firewallSpecView, POLICY_TYPE, policyRuleSpecOf } from './canonical.js';
 
 /** `[{protocol:'tcp', ports:['443','9000-9010']}]` → `tcp/443`, `tcp/9000-9010` (no ports: every port). */
 function ports(rules: readonly { readonly protocol: string; readonly ports: readonly string[] }[]): string[] {
@@ -9,7 +9,7 @@ function ports(rules: readonly { readonly protocol: string; readonly ports: read
 }
 
 function firewallFlows(resource: Resource, child: Child, name: (n: string) => string): FlowAtom[] {
-  const spec = firewallSpecOf({ ...resource, children: [child] });
+  const spec = firewallSpecView({ ...resource, children: [child] });
   if (spec.disabled) return [];
   const targets = [...spec.targetTags.map(name), ...spec.targetServiceAccounts];
   const who = targets.length > 0 ? targets : ['all instances'];
