@@ -30,6 +30,9 @@ export const DESCRIPTION_MAX_LENGTH = 255;
  */
 export const DESCRIPTION_CHARSET = /^[A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/;
 
+/** Each character outside DESCRIPTION_CHARSET (the same class, negated): what render replaces. */
+export const DESCRIPTION_OUTSIDE_CHARSET = new RegExp(`[^${DESCRIPTION_CHARSET.source.slice(2, -3)}]`, 'g');
+
 /**
  * Weight of an AWS-managed prefix list in the rule quota when the plan cannot know it: AWS counts
  * its MaxEntries, which DescribeManagedPrefixLists does not return for AWS-owned lists (moto and the

@@ -5,6 +5,7 @@ import type { RenderContext } from '../../src/provider.js';
 import {
   CIDR_ENTITY_PREFIX_LIST_THRESHOLD,
   DESCRIPTION_CHARSET,
+  DESCRIPTION_OUTSIDE_CHARSET,
   DESCRIPTION_MAX_LENGTH,
   FQDN_PREFIX_LIST_MIN_ENTRIES,
   PREFIX_LIST_MAX_ENTRIES,
@@ -67,7 +68,7 @@ export function sanitizeDescription(text: string): string {
   // charset): the same result, without three regex passes and copies per rule.
   let clean = text.includes('->') ? text.replace(/\s*->\s*/g, ' to ') : text;
   if (clean.includes('<-')) clean = clean.replace(/\s*<-\s*/g, ' from ');
-  if (!DESCRIPTION_CHARSET.test(clean)) clean = clean.replace(/[^A-Za-z0-9 ._\-:/()#,@[\]+=&;{}!$*]/g, '_');
+  if (!DESCRIPTION_CHARSET.test(clean)) clean = clean.replace(DESCRIPTION_OUTSIDE_CHARSET, '_');
   return clean.length <= DESCRIPTION_MAX_LENGTH ? clean : `${clean.slice(0, DESCRIPTION_MAX_LENGTH - 3)}...`;
 }
 
