@@ -1,4 +1,4 @@
-import { Ipv4Names } from '../../src/flows/addresses.js';
+import { Ipv4Names, parseIpv4 } from '../../src/flows/addresses.js';
 import { newFlowRecord, type FlowLogReader, type FlowSink, type TextChunks } from '../../src/flows/types.js';
 
 /**
@@ -174,33 +174,8 @@ function scanNum(text: string, pos: number, to: number): number {
 
 /** The address field at `pos` as an IPv4 number (-1 when it is not a canonical dotted quad); sets `scanEnd`. */
 function scanIpv4(text: string, pos: number, to: number): number {
-  let ip = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  let i = pos;
-  for (; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) break;
-      ip = ip * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-      continue;
-    }
-    const d = c - 48;
-    if (d < 0 || d > 9 || (digits > 0 && part === 0)) break;
-    part = part * 10 + d;
-    if (part > 255) break;
-    digits++;
-  }
-  if (i === to || text.charCodeAt(i) === 32) {
-    scanEnd = i;
-    return dots === 3 && digits > 0 ? ip * 256 + part : -1;
-  }
-  scanEnd = fieldEnd(text, i, to);
-  return -1;
+  scanEnd = fieldEnd(text, pos, to);
+  return parseIpv4(text, pos, scanEnd);
 }
 
 /** The AWS VPC Flow Logs reader. */
