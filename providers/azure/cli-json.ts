@@ -1,13 +1,6 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import type { Json, Resource } from '../../src/plan/types.js';
-import {
-  appRuleToWire,
-  asgId,
-  protocolToWire,
-  ruleToWire,
-  type AppRuleAttributes,
-  type RuleAttributes,
-} from './canonical.js';
+import { appRuleToWire, asgId, protocolToWire, type AppRuleAttributes, type RuleAttributes } from './canonical.js';
 import { ownerTagMap } from '../kit/ownership.js';
 import { AZURE_TYPES, azureConfig } from './render.js';
 import { hasNsgMap } from './nsgs.js';
@@ -132,27 +125,4 @@ export function cliRule(
   o['resourceGroup'] = resourceGroup;
   o['type'] = 'Microsoft.Network/networkSecurityGroups/securityRules';
   return o;
-}
-
-/** The spread form `cliRule` replaces (the reference its test compares against). */
-export function cliRuleBySpread(
-  name: string,
-  a: RuleAttributes,
-  subscription: string,
-  id: string,
-  resourceGroup: string,
-): Json {
-  const w = ruleToWire(name, a, subscription);
-  return JSON.parse(
-    JSON.stringify({
-      ...w,
-      ...(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}),
-      ...(w.destinationPortRange !== undefined ? { destinationPortRanges: [] } : {}),
-      ...(w.sourceAddressPrefixes === undefined ? { sourceAddressPrefixes: [] } : {}),
-      ...(w.destinationAddressPrefixes === undefined ? { destinationAddressPrefixes: [] } : {}),
-      id,
-      resourceGroup,
-      type: 'Microsoft.Network/networkSecurityGroups/securityRules',
-    }),
-  ) as Json;
 }

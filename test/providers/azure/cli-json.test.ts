@@ -1,7 +1,31 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RuleAttributes } from '../../../providers/azure/canonical.js';
-import { cliRule, cliRuleBySpread } from '../../../providers/azure/cli-json.js';
+import { ruleToWire, type RuleAttributes } from '../../../providers/azure/canonical.js';
+import { cliRule } from '../../../providers/azure/cli-json.js';
+import type { Json } from '../../../src/plan/types.js';
+
+/** The spread form `cliRule` replaced (providers/azure/cli-json.ts before issue 11): the reference. */
+function cliRuleBySpread(
+  name: string,
+  a: RuleAttributes,
+  subscription: string,
+  id: string,
+  resourceGroup: string,
+): Json {
+  const w = ruleToWire(name, a, subscription);
+  return JSON.parse(
+    JSON.stringify({
+      ...w,
+      ...(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}),
+      ...(w.destinationPortRange !== undefined ? { destinationPortRanges: [] } : {}),
+      ...(w.sourceAddressPrefixes === undefined ? { sourceAddressPrefixes: [] } : {}),
+      ...(w.destinationAddressPrefixes === undefined ? { destinationAddressPrefixes: [] } : {}),
+      id,
+      resourceGroup,
+      type: 'Microsoft.Network/networkSecurityGroups/securityRules',
+    }),
+  ) as Json;
+}
 
 /**
  * `render --json`'s rules are written key by key (`cliRule`, for speed at estate scale); they
