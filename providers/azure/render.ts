@@ -94,18 +94,18 @@ const RULE_KINDS = ['in', 'out', 'deny', 'allow'] as const;
  */
 type DraftAttributes = RuleContent & { priority: number };
 
-/** A rule as laid out; `priority` (here and in `attrs`) is 0 until placement fills it in. */
+/**
+ * A rule as laid out; its priority (in `attrs`) is 0 until placement fills it in, except the fixed
+ * rules' (deny-all, load balancer), set when laid out. The NSG and the band are where the rule is
+ * filed (NsgGroups), not fields: at estate scale every field of the ~470,000 rules is heap the
+ * garbage collector copies while the render runs.
+ */
 interface LaidOutRule {
-  /** The NSG that carries it (the target's one `nsg`, or the NSG of the rule's segment). */
-  readonly nsg: string;
   readonly name: string;
-  readonly band: 'deny' | 'allow' | 'fixed';
-  readonly fixed?: number;
   readonly attrs: RuleAttributes;
-  priority: number;
+  /** Where the rule comes from; the first one's position is the rule's (none for the fixed rules). */
   readonly origins: readonly SourceRef[];
   readonly dependsOn: readonly string[];
-  readonly pos: SourcePos | undefined;
 }
 
 /** An application rule of the rule collection group. */
@@ -117,6 +117,20 @@ interface LaidOutAppRule {
 
 /** A laid-out rule with its priority. */
 export type PlacedRule = Readonly<LaidOutRule>;
+
+/** One NSG's laid-out rules by direction and band (fixed: the deny-all and load-balancer rules), in layout order. */
+interface NsgGroups {
+  readonly inDeny: LaidOutRule[];
+  readonly inAllow: LaidOutRule[];
+  readonly inFixed: LaidOutRule[];
+  readonly outDeny: LaidOutRule[];
+  readonly outAllow: LaidOutRule[];
+  readonly outFixed: LaidOutRule[];
+}
+
+function emptyGroups(): NsgGroups {
+  return { inDeny: [], inAllow: [], inFixed: [], outDeny: [], outAllow: [], outFixed: [] };
+}
 
 /** Everything render and validate need, computed once. */
 export interface AzureLayout {
@@ -188,13 +202,16 @@ function nsgRuleContent(
     direction: inbound ? 'inbound' : 'outbound',
     protocol: svc.protocol,
     source: inbound ? peer : own,
-    sourcePorts: ['*'],
+    sourcePorts: ANY_PORT,
     destination: inbound ? own : peer,
     destinationPorts: svc.ports,
     description: text,
     priority: 0,
   };
 }
+
+/** Every rule's source ports: one list for all of them (rules are plain data, never mutated). */
+const ANY_PORT: readonly string[] = ['*'];
 
 /** Protocol and destination ports of a match, or why an NSG cannot express it. */
 function nsgService(s: PortMatch): { protocol: string; ports: string[] } | { problem: string } {
@@ -274,7 +291,26 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     return ref;
   };
   const asgAddress = (segment: string) => `${target.name}.${AZURE_TYPES.asg}.${asgName(model, segment)}`;
-  const laid: LaidOutRule[] = [];
+  // The rules of each NSG, by direction and band, in the order laid out: placement takes each group
+  // as it stands instead of six filters over the NSG's rules (at 10,000 segments that was a pass
+  // per NSG, direction and band over every rule object, cache misses all the way).
+  const byNsg = new Map<string, NsgGroups>(nsgNames.map((n) => [n, emptyGroups()]));
+  const lay = (nsg: string, band: 'deny' | 'allow' | 'fixed', r: LaidOutRule): void => {
+    const g = byNsg.get(nsg)!;
+    const inbound = r.attrs.direction === 'inbound';
+    (band === 'deny'
+      ? inbound
+        ? g.inDeny
+        : g.outDeny
+      : band === 'allow'
+        ? inbound
+          ? g.inAllow
+          : g.outAllow
+        : inbound
+          ? g.inFixed
+          : g.outFixed
+    ).push(r);
+  };
   const appRules: LaidOutAppRule[] = [];
   // The sorted, distinct ASG addresses a rule depends on (its segment's and its peer's): a model has
   // few segments but one rule per intent, so the addresses are built once per segment and the
@@ -398,11 +434,36 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     if (svc === undefined) services.set(label, (svc = nsgService(m)));
     return svc;
   };
+  // The compiler interns services and peers (a 10,000-segment model has a handful of service
+  // objects and one peer object per segment or entity among 440,000 intents), so what the layout
+  // derives from them is looked up by object first: no label or content key built per intent.
+  const byService = new Map<PortMatch, { readonly svc: ReturnType<typeof nsgService>; readonly label: string }>();
+  const serviceAndLabel = (m: PortMatch) => {
+    let v = byService.get(m);
+    if (v === undefined) byService.set(m, (v = { svc: serviceOf(m), label: serviceLabel(m) }));
+    return v;
+  };
+  const byPeer = new Map<Endpoint, Side[]>();
+  const peerSidesOf = (peer: Endpoint, pos: SourcePos | undefined): Side[] | null => {
+    let sides = byPeer.get(peer);
+    if (sides !== undefined) return sides;
+    const built = peerSides(peer, pos);
+    // Not kept: FQDN sides (their addresses and warnings are per use) and what could not be built (reported per use).
+    if (built !== null && peer.kind !== 'fqdns') byPeer.set(peer, built);
+    return built;
+  };
+  // One description per flow: a flow's ingress and egress intents share their origins' label.
+  const descriptions = new Map<string, string>();
+  const descriptionOf = (text: string): string => {
+    let d = descriptions.get(text);
+    if (d === undefined) descriptions.set(text, (d = description(model, text)));
+    return d;
+  };
 
   // Allowed flows: one NSG rule per intent (and per address family).
   for (const intent of rules.rules) {
     const pos = intent.origins[0]?.pos;
-    const svc = serviceOf(intent.service);
+    const { svc, label } = serviceAndLabel(intent.service);
     if ('problem' in svc) {
       problems.push(
         error(
@@ -414,7 +475,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       continue;
     }
     if (intent.peer.kind === 'fqdns') layoutAppRule(intent, pos);
-    const sides = peerSides(intent.peer, pos);
+    const sides = peerSidesOf(intent.peer, pos);
     if (!sides) continue;
     // A segment's rules, inbound and outbound, live in the NSG on its subnet.
     const nsg = nsgOfSegment(intent.segment, pos);
@@ -422,11 +483,11 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     const own = ownSideOf(intent.segment);
     const inbound = intent.direction === 'ingress';
     icmpBothFamilies(intent, sides, pos);
+    const peerName = intent.peer.kind === 'segment' ? intent.peer.name : intent.peer.entity;
+    const text = descriptionOf(intent.origins[0]?.label ?? intent.id);
     for (const side of sides) {
-      const peerName = intent.peer.kind === 'segment' ? intent.peer.name : intent.peer.entity;
       // ruleName([model, in|out, segment, from|to, peer, service, suffix]) without the arrays (only
       // the suffix can be empty; a model's name never is once it compiles, but stay exact if so).
-      const label = serviceLabel(intent.service);
       const name =
         model === ''
           ? ruleName([
@@ -441,22 +502,11 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
           : ruleNameOf(
               `${model}-${inbound ? 'in' : 'out'}-${intent.segment}-${inbound ? 'from' : 'to'}-${peerName}-${label}${side.suffix === '' ? '' : `-${side.suffix}`}`,
             );
-      laid.push({
-        nsg,
+      lay(nsg, 'allow', {
         name,
-        band: 'allow',
-        attrs: nsgRuleContent(
-          'allow',
-          inbound,
-          svc,
-          own,
-          side.values,
-          description(model, intent.origins[0]?.label ?? intent.id),
-        ),
+        attrs: nsgRuleContent('allow', inbound, svc, own, side.values, text),
         origins: intent.origins,
         dependsOn: dependsOnAsgs(intent.segment, side.asg || undefined),
-        pos,
-        priority: 0,
       });
     }
   }
@@ -543,8 +593,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         const nsgs = segment === null ? nsgNames : [nsgOfSegment(segment, pos)].filter((n) => n !== undefined);
         for (const nsg of nsgs)
           for (const side of sides) {
-            laid.push({
-              nsg,
+            lay(nsg, 'deny', {
               name: ruleName([
                 model,
                 'deny',
@@ -554,7 +603,6 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
                 serviceLabel(service),
                 side.suffix,
               ]),
-              band: 'deny',
               attrs: nsgRuleContent(
                 'deny',
                 inbound,
@@ -565,8 +613,6 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
               ),
               origins: deny.origins,
               dependsOn: dependsOnAsgs(segment || null, side.asg || undefined),
-              pos,
-              priority: 0,
             });
           }
       }
@@ -575,7 +621,6 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
 
   // The default-deny pair and the load-balancer allow the inbound deny would otherwise hide.
   const fixed = (
-    nsg: string,
     name: string,
     priority: number,
     access: 'allow' | 'deny',
@@ -583,10 +628,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     source: string,
     text: string,
   ): LaidOutRule => ({
-    nsg,
     name: ruleName([model, name]),
-    band: 'fixed',
-    fixed: priority,
     attrs: {
       access,
       direction,
@@ -596,17 +638,14 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       destination: ['*'],
       destinationPorts: ['*'],
       description: description(model, text),
-      priority: 0,
+      priority,
     },
     origins: [],
     dependsOn: [],
-    pos: undefined,
-    priority: 0,
   });
   for (const nsg of nsgNames)
-    laid.push(
+    for (const r of [
       fixed(
-        nsg,
         'deny-all-in',
         DENY_ALL_PRIORITY,
         'deny',
@@ -615,7 +654,6 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         'default deny inbound (Azure allows all VNet traffic by default)',
       ),
       fixed(
-        nsg,
         'deny-all-out',
         DENY_ALL_PRIORITY,
         'deny',
@@ -624,7 +662,6 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         'default deny outbound (Azure allows VNet and Internet egress by default)',
       ),
       fixed(
-        nsg,
         'allow-azure-lb-in',
         LOAD_BALANCER_PRIORITY,
         'allow',
@@ -632,29 +669,32 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         'AzureLoadBalancer',
         'load balancer health probes (default rule 65001, hidden by the deny-all)',
       ),
-    );
+    ])
+      lay(nsg, 'fixed', r);
 
   // Priorities: per NSG, direction and band, hash-placed; with a live state, live priorities kept
   // and every priority in use in that NSG (kept owned rules, unowned rules) skipped.
   const live = ctx.live ? livePriorities(ctx.live, target) : null;
-  const byNsg = new Map<string, LaidOutRule[]>(nsgNames.map((n) => [n, []]));
-  for (const r of laid) byNsg.get(r.nsg)!.push(r);
   const nsgs = nsgNames.map((nsg) => ({ name: nsg, rules: placeNsg(nsg, byNsg.get(nsg)!) }));
 
   function place(r: LaidOutRule, priority: number): LaidOutRule {
-    r.priority = priority;
     (r.attrs as DraftAttributes).priority = priority;
     return r;
   }
 
-  function placeNsg(nsg: string, laidHere: readonly LaidOutRule[]): PlacedRule[] {
+  function placeNsg(nsg: string, groups: NsgGroups): PlacedRule[] {
     const liveHere = live?.get(nsg.toLowerCase()) ?? (live ? EMPTY_LIVE : null);
     const placed: PlacedRule[] = [];
     for (const direction of ['inbound', 'outbound'] as const) {
+      const inbound = direction === 'inbound';
       for (const band of ['deny', 'allow'] as const) {
-        const group = laidHere.filter((r) => r.attrs.direction === direction && r.band === band);
+        const group =
+          band === 'deny' ? (inbound ? groups.inDeny : groups.outDeny) : inbound ? groups.inAllow : groups.outAllow;
+        // No rules, no slots to find (and nothing can overflow).
+        if (group.length === 0) continue;
         const range = band === 'deny' ? DENY_BAND : ALLOW_BAND;
-        const names = [...new Set(group.map((r) => r.name))];
+        // Duplicates (names that collide, reported below) are one key to the allocator, which takes them once.
+        const names = group.map((r) => r.name);
         // The kit's stable slots (providers/kit/slots.ts): a live rule keeps its priority, adding or
         // removing one never moves another, new names hash-placed around every priority in use.
         const plain = allocateSlots({ range, keys: names });
@@ -674,7 +714,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
           problems.push(
             error(
               'azure-priority-exhausted',
-              `NSG ${nsg} (target ${target.name}): ${names.length} ${direction} ${band === 'deny' ? 'guardrail deny' : 'allow'} rules do not fit the ${range.to - range.from + 1} priorities ${range.from}-${range.to} Bulkhead uses for them (Azure priorities are 100-4096, unique per direction)`,
+              `NSG ${nsg} (target ${target.name}): ${new Set(names).size} ${direction} ${band === 'deny' ? 'guardrail deny' : 'allow'} rules do not fit the ${range.to - range.from + 1} priorities ${range.from}-${range.to} Bulkhead uses for them (Azure priorities are 100-4096, unique per direction)`,
               target.pos,
             ),
           );
@@ -682,8 +722,8 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         }
         for (const r of group) placed.push(place(r, slots.get(r.name)!));
       }
-      for (const r of laidHere.filter((x) => x.attrs.direction === direction && x.band === 'fixed'))
-        placed.push(place(r, r.fixed!));
+      // Their priorities are fixed, set when laid out.
+      for (const r of inbound ? groups.inFixed : groups.outFixed) placed.push(r);
     }
     placed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Two intents that sanitize to one name would collide in the NSG; keep the first, report the rest.
@@ -693,7 +733,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
           error(
             'azure-rule-name-collision',
             `two rules of target ${target.name} get the name ${r.name}; rename a segment or entity`,
-            r.pos,
+            r.origins[0]?.pos,
           ),
         );
         return false;
@@ -707,7 +747,10 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   return {
     asgs,
     nsgs,
-    rules: nsgs.length === 1 ? nsgs[0]!.rules : nsgs.flatMap((n) => n.rules),
+    // Read by tests only: built when asked, not a second list of every rule per layout.
+    get rules() {
+      return nsgs.length === 1 ? nsgs[0]!.rules : nsgs.flatMap((n) => n.rules);
+    },
     appRules: appRules.filter((r, i) => i === 0 || appRules[i - 1]!.name !== r.name),
     problems,
   };
@@ -797,8 +840,12 @@ export function ruleSummary(a: RuleAttributes): string {
   return ruleSummaryOf(a, (list) => list.map(shortAddr).join(','));
 }
 
-function ruleSummaryOf(a: RuleAttributes, sideText: (list: readonly string[]) => string): string {
-  const ports = a.destinationPorts.join(',');
+function ruleSummaryOf(
+  a: RuleAttributes,
+  sideText: (list: readonly string[]) => string,
+  portsText: (list: readonly string[]) => string = (list) => list.join(','),
+): string {
+  const ports = portsText(a.destinationPorts);
   const svc =
     a.protocol === '*' ? (ports === '*' ? 'all' : `*/${ports}`) : ports === '*' ? a.protocol : `${a.protocol}/${ports}`;
   return `${a.direction} ${a.access} ${svc} ${sideText(a.source)} -> ${sideText(a.destination)} (priority ${a.priority})`;
@@ -827,7 +874,14 @@ export function renderAzure(
     if (t === undefined) sideTexts.set(list, (t = list.map(shortAddr).join(',')));
     return t;
   };
-  const summaryOf = (a: RuleAttributes): string => ruleSummaryOf(a, sideText);
+  // The same for the port lists (one per service in the layout).
+  const portTexts = new Map<readonly string[], string>();
+  const portsText = (list: readonly string[]): string => {
+    let t = portTexts.get(list);
+    if (t === undefined) portTexts.set(list, (t = list.join(',')));
+    return t;
+  };
+  const summaryOf = (a: RuleAttributes): string => ruleSummaryOf(a, sideText, portsText);
   for (const a of layout.asgs) {
     out.push({
       address: `${target.name}.${AZURE_TYPES.asg}.${a.name}`,

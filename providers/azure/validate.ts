@@ -66,7 +66,7 @@ export function validateAzure(
           error(
             'azure-name',
             `security rule name ${r.name} in ${nsg} is invalid: Azure rule names are 1-${NAME_MAX} characters of letters, digits, '_', '.', '-', starting with a letter, digit or '_' and ending with a letter, digit or '_'`,
-            r.pos ?? target.pos,
+            r.origins[0]?.pos ?? target.pos,
           ),
         );
       }
@@ -75,7 +75,7 @@ export function validateAzure(
           error(
             'azure-description',
             `security rule ${r.name} in ${nsg}: description longer than Azure's ${DESCRIPTION_MAX} characters`,
-            r.pos ?? target.pos,
+            r.origins[0]?.pos ?? target.pos,
           ),
         );
       }
