@@ -23,6 +23,9 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
   const nsgResources = resources.filter((r) => r.type === AZURE_TYPES.nsg);
   const asgs = resources.filter((r) => r.type === AZURE_TYPES.asg);
   const rcg = resources.find((r) => r.type === AZURE_TYPES.rcg);
+  // One ARM id text per ASG for the whole render (a segment's ASG is named by every rule that
+  // references it); the `{ id }` objects stay one per rule, since the YAML printer would alias shared ones.
+  const asgIds = new Map<string, string>();
   const nsgJson = (nsg: Resource | undefined, name: string): Json => {
     const nsgId = `${base}/networkSecurityGroups/${name}`;
     const rules = (nsg?.children ?? []).map((c) =>
@@ -32,6 +35,7 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
         cfg.subscription,
         `${nsgId}/securityRules/${c.key}`,
         cfg.resourceGroup,
+        asgIds,
       ),
     );
     // Built fresh for this call and free of undefined values (ruleToWire leaves absent fields out),
@@ -86,7 +90,8 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
  * as `[]`, then id, resourceGroup and type. Written out key by key (the order is what the spread
  * form `{ ...ruleToWire(…), …(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}), … }`
  * gives, kept by test/providers/azure/cli-json.test.ts): that form made and spread six objects with
- * computed keys per rule, which at 440,000 rules cost more than the whole render.
+ * computed keys per rule, which at 440,000 rules cost more than the whole render. `asgIds` (ASG
+ * reference → ARM id) lets the rules of one render share the id texts.
  */
 export function cliRule(
   name: string,
@@ -94,6 +99,7 @@ export function cliRule(
   subscription: string,
   id: string,
   resourceGroup: string,
+  asgIds: Map<string, string> = new Map(),
 ): Json {
   const o: { [k: string]: Json } = { name };
   if (a.description !== '') o['description'] = a.description;
@@ -102,18 +108,8 @@ export function cliRule(
   else o['sourcePortRanges'] = [...a.sourcePorts];
   if (a.destinationPorts.length === 1) o['destinationPortRange'] = a.destinationPorts[0]!;
   else o['destinationPortRanges'] = [...a.destinationPorts];
-  const side = (key: 'source' | 'destination', values: readonly string[]): boolean => {
-    const asgs = values.filter((v) => v.startsWith('asg:'));
-    if (asgs.length > 0) o[`${key}ApplicationSecurityGroups`] = asgs.map((g) => ({ id: asgId(subscription, g) }));
-    else if (values.length === 1) o[`${key}AddressPrefix`] = values[0]!;
-    else {
-      o[`${key}AddressPrefixes`] = [...values];
-      return true;
-    }
-    return false;
-  };
-  const sourcePrefixes = side('source', a.source);
-  const destinationPrefixes = side('destination', a.destination);
+  const sourcePrefixes = wireSide(o, SOURCE_KEYS, a.source, subscription, asgIds);
+  const destinationPrefixes = wireSide(o, DESTINATION_KEYS, a.destination, subscription, asgIds);
   o['access'] = a.access === 'deny' ? 'Deny' : 'Allow';
   o['priority'] = a.priority;
   o['direction'] = a.direction === 'outbound' ? 'Outbound' : 'Inbound';
@@ -125,4 +121,45 @@ export function cliRule(
   o['resourceGroup'] = resourceGroup;
   o['type'] = 'Microsoft.Network/networkSecurityGroups/securityRules';
   return o;
+}
+
+/** The wire keys of one side of a rule (constants, not texts built per rule). */
+interface SideKeys {
+  readonly asgs: string;
+  readonly prefix: string;
+  readonly prefixes: string;
+}
+const SOURCE_KEYS: SideKeys = {
+  asgs: 'sourceApplicationSecurityGroups',
+  prefix: 'sourceAddressPrefix',
+  prefixes: 'sourceAddressPrefixes',
+};
+const DESTINATION_KEYS: SideKeys = {
+  asgs: 'destinationApplicationSecurityGroups',
+  prefix: 'destinationAddressPrefix',
+  prefixes: 'destinationAddressPrefixes',
+};
+
+/** Writes one side of a rule into `o` (ASGs, one prefix or several); true when it wrote the plural prefixes. */
+function wireSide(
+  o: { [k: string]: Json },
+  keys: SideKeys,
+  values: readonly string[],
+  subscription: string,
+  asgIds: Map<string, string>,
+): boolean {
+  let asgs: Json[] | undefined;
+  for (const v of values) {
+    if (!v.startsWith('asg:')) continue;
+    let id = asgIds.get(v);
+    if (id === undefined) asgIds.set(v, (id = asgId(subscription, v)));
+    (asgs ??= []).push({ id });
+  }
+  if (asgs !== undefined) o[keys.asgs] = asgs;
+  else if (values.length === 1) o[keys.prefix] = values[0]!;
+  else {
+    o[keys.prefixes] = [...values];
+    return true;
+  }
+  return false;
 }
