@@ -95,17 +95,38 @@ const RULE_KINDS = ['in', 'out', 'deny', 'allow'] as const;
 type DraftAttributes = RuleContent & { priority: number };
 
 /**
- * A rule as laid out; its priority (in `attrs`) is 0 until placement fills it in, except the fixed
- * rules' (deny-all, load balancer), set when laid out. The NSG and the band are where the rule is
- * filed (NsgGroups), not fields: at estate scale every field of the ~470,000 rules is heap the
+ * A rule as laid out, already the NSG child that render returns (`key` is the rule name; the
+ * optional keys only when they have a value, in Child's order): its priority (in `attributes`) is 0
+ * until placement fills it in, except the fixed rules' (deny-all, load balancer), set when laid
+ * out; `summary` is '' until render writes it (it names the priority, and validate never needs it).
+ * The NSG and the band are where the rule is filed (NsgGroups), not fields. One object per rule
+ * from layout to output: at estate scale (~470,000 rules) each object per rule more is heap the
  * garbage collector copies while the render runs.
  */
 interface LaidOutRule {
-  readonly name: string;
-  readonly attrs: RuleAttributes;
+  readonly key: string;
+  summary: string;
+  readonly attributes: RuleAttributes;
   /** Where the rule comes from; the first one's position is the rule's (none for the fixed rules). */
-  readonly origins: readonly SourceRef[];
-  readonly dependsOn: readonly string[];
+  readonly origins?: readonly SourceRef[];
+  /** The ASGs the rule names (their resources' addresses). */
+  readonly dependsOn?: readonly string[];
+  /** An allow rule opens access. */
+  readonly widens?: true;
+}
+
+/** A laid-out rule: its `key`, `attributes`, `origins` and `dependsOn` as render returns them. */
+function laidOutRule(
+  name: string,
+  attributes: DraftAttributes,
+  origins: readonly SourceRef[],
+  dependsOn: readonly string[],
+): LaidOutRule {
+  const r: { -readonly [K in keyof LaidOutRule]: LaidOutRule[K] } = { key: name, summary: '', attributes };
+  if (origins.length > 0) r.origins = origins;
+  if (dependsOn.length > 0) r.dependsOn = dependsOn;
+  if (attributes.access === 'allow') r.widens = true;
+  return r;
 }
 
 /** An application rule of the rule collection group. */
@@ -297,7 +318,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   const byNsg = new Map<string, NsgGroups>(nsgNames.map((n) => [n, emptyGroups()]));
   const lay = (nsg: string, band: 'deny' | 'allow' | 'fixed', r: LaidOutRule): void => {
     const g = byNsg.get(nsg)!;
-    const inbound = r.attrs.direction === 'inbound';
+    const inbound = r.attributes.direction === 'inbound';
     (band === 'deny'
       ? inbound
         ? g.inDeny
@@ -502,12 +523,16 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
           : ruleNameOf(
               `${model}-${inbound ? 'in' : 'out'}-${intent.segment}-${inbound ? 'from' : 'to'}-${peerName}-${label}${side.suffix === '' ? '' : `-${side.suffix}`}`,
             );
-      lay(nsg, 'allow', {
-        name,
-        attrs: nsgRuleContent('allow', inbound, svc, own, side.values, text),
-        origins: intent.origins,
-        dependsOn: dependsOnAsgs(intent.segment, side.asg || undefined),
-      });
+      lay(
+        nsg,
+        'allow',
+        laidOutRule(
+          name,
+          nsgRuleContent('allow', inbound, svc, own, side.values, text),
+          intent.origins,
+          dependsOnAsgs(intent.segment, side.asg || undefined),
+        ),
+      );
     }
   }
 
@@ -593,27 +618,31 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         const nsgs = segment === null ? nsgNames : [nsgOfSegment(segment, pos)].filter((n) => n !== undefined);
         for (const nsg of nsgs)
           for (const side of sides) {
-            lay(nsg, 'deny', {
-              name: ruleName([
-                model,
-                'deny',
-                deny.guardrail,
-                inbound ? 'in' : 'out',
-                segment ?? '',
-                serviceLabel(service),
-                side.suffix,
-              ]),
-              attrs: nsgRuleContent(
-                'deny',
-                inbound,
-                svc,
-                own,
-                side.values,
-                description(model, `guardrail ${deny.guardrail}`),
+            lay(
+              nsg,
+              'deny',
+              laidOutRule(
+                ruleName([
+                  model,
+                  'deny',
+                  deny.guardrail,
+                  inbound ? 'in' : 'out',
+                  segment ?? '',
+                  serviceLabel(service),
+                  side.suffix,
+                ]),
+                nsgRuleContent(
+                  'deny',
+                  inbound,
+                  svc,
+                  own,
+                  side.values,
+                  description(model, `guardrail ${deny.guardrail}`),
+                ),
+                deny.origins,
+                dependsOnAsgs(segment || null, side.asg || undefined),
               ),
-              origins: deny.origins,
-              dependsOn: dependsOnAsgs(segment || null, side.asg || undefined),
-            });
+            );
           }
       }
     }
@@ -627,22 +656,23 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     direction: 'inbound' | 'outbound',
     source: string,
     text: string,
-  ): LaidOutRule => ({
-    name: ruleName([model, name]),
-    attrs: {
-      access,
-      direction,
-      protocol: '*',
-      source: [source],
-      sourcePorts: ['*'],
-      destination: ['*'],
-      destinationPorts: ['*'],
-      description: description(model, text),
-      priority,
-    },
-    origins: [],
-    dependsOn: [],
-  });
+  ): LaidOutRule =>
+    laidOutRule(
+      ruleName([model, name]),
+      {
+        access,
+        direction,
+        protocol: '*',
+        source: [source],
+        sourcePorts: ['*'],
+        destination: ['*'],
+        destinationPorts: ['*'],
+        description: description(model, text),
+        priority,
+      },
+      [],
+      [],
+    );
   for (const nsg of nsgNames)
     for (const r of [
       fixed(
@@ -678,7 +708,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   const nsgs = nsgNames.map((nsg) => ({ name: nsg, rules: placeNsg(nsg, byNsg.get(nsg)!) }));
 
   function place(r: LaidOutRule, priority: number): LaidOutRule {
-    (r.attrs as DraftAttributes).priority = priority;
+    (r.attributes as DraftAttributes).priority = priority;
     return r;
   }
 
@@ -694,7 +724,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         if (group.length === 0) continue;
         const range = band === 'deny' ? DENY_BAND : ALLOW_BAND;
         // Duplicates (names that collide, reported below) are one key to the allocator, which takes them once.
-        const names = group.map((r) => r.name);
+        const names = group.map((r) => r.key);
         // The kit's stable slots (providers/kit/slots.ts): a live rule keeps its priority, adding or
         // removing one never moves another, new names hash-placed around every priority in use.
         const plain = allocateSlots({ range, keys: names });
@@ -720,20 +750,20 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
           );
           continue;
         }
-        for (const r of group) placed.push(place(r, slots.get(r.name)!));
+        for (const r of group) placed.push(place(r, slots.get(r.key)!));
       }
       // Their priorities are fixed, set when laid out.
       for (const r of inbound ? groups.inFixed : groups.outFixed) placed.push(r);
     }
-    placed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    placed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     // Two intents that sanitize to one name would collide in the NSG; keep the first, report the rest.
     return placed.filter((r, i) => {
-      if (i > 0 && placed[i - 1]!.name === r.name) {
+      if (i > 0 && placed[i - 1]!.key === r.key) {
         problems.push(
           error(
             'azure-rule-name-collision',
-            `two rules of target ${target.name} get the name ${r.name}; rename a segment or entity`,
-            r.origins[0]?.pos,
+            `two rules of target ${target.name} get the name ${r.key}; rename a segment or entity`,
+            r.origins?.[0]?.pos,
           ),
         );
         return false;
@@ -896,20 +926,9 @@ export function renderAzure(
     });
   }
   for (const nsg of layout.nsgs) {
-    const children: Child[] = nsg.rules.map((r) => {
-      // The layout's attributes, their priority placed (DraftAttributes): no copy per rule. The
-      // optional keys are assigned, not spread from temporary objects (same keys, same order).
-      const attributes = r.attrs;
-      const child: { -readonly [K in keyof Child]: Child[K] } = {
-        key: r.name,
-        summary: summaryOf(attributes),
-        attributes,
-      };
-      if (r.origins.length > 0) child.origins = r.origins;
-      if (r.dependsOn.length > 0) child.dependsOn = r.dependsOn;
-      if (r.attrs.access === 'allow') child.widens = true;
-      return child;
-    });
+    // The layout's rules are the children (LaidOutRule): only their summaries are left to write.
+    for (const r of nsg.rules) (r as LaidOutRule).summary = summaryOf(r.attributes);
+    const children: readonly Child[] = nsg.rules;
     out.push({
       address: `${target.name}.${AZURE_TYPES.nsg}.${nsg.name}`,
       target: target.name,

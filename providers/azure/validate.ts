@@ -48,8 +48,8 @@ export function validateAzure(
     let addresses = 0;
     const asgs = new Set<string>();
     for (const r of nsgRules) {
-      const source = countsOf(r.attrs.source);
-      const destination = countsOf(r.attrs.destination);
+      const source = countsOf(r.attributes.source);
+      const destination = countsOf(r.attributes.destination);
       addresses += source.addresses + destination.addresses;
       for (const g of source.asgs) asgs.add(g);
       for (const g of destination.asgs) asgs.add(g);
@@ -73,21 +73,21 @@ export function validateAzure(
       );
     }
     for (const r of nsgRules) {
-      if (r.name.length > NAME_MAX || !NAME_PATTERN.test(r.name)) {
+      if (r.key.length > NAME_MAX || !NAME_PATTERN.test(r.key)) {
         out.push(
           error(
             'azure-name',
-            `security rule name ${r.name} in ${nsg} is invalid: Azure rule names are 1-${NAME_MAX} characters of letters, digits, '_', '.', '-', starting with a letter, digit or '_' and ending with a letter, digit or '_'`,
-            r.origins[0]?.pos ?? target.pos,
+            `security rule name ${r.key} in ${nsg} is invalid: Azure rule names are 1-${NAME_MAX} characters of letters, digits, '_', '.', '-', starting with a letter, digit or '_' and ending with a letter, digit or '_'`,
+            r.origins?.[0]?.pos ?? target.pos,
           ),
         );
       }
-      if (r.attrs.description.length > DESCRIPTION_MAX) {
+      if (r.attributes.description.length > DESCRIPTION_MAX) {
         out.push(
           error(
             'azure-description',
-            `security rule ${r.name} in ${nsg}: description longer than Azure's ${DESCRIPTION_MAX} characters`,
-            r.origins[0]?.pos ?? target.pos,
+            `security rule ${r.key} in ${nsg}: description longer than Azure's ${DESCRIPTION_MAX} characters`,
+            r.origins?.[0]?.pos ?? target.pos,
           ),
         );
       }
