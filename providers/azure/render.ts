@@ -488,6 +488,8 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   interface SegmentRules {
     readonly nsg: string | undefined;
     readonly own: readonly string[];
+    /** The segment's ASG address (a dependency of each of its rules). */
+    readonly address: string;
     readonly dependsOn: Map<string, readonly string[]>;
   }
   const segmentRules = new Map<string, SegmentRules>();
@@ -496,7 +498,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     if (lastSegment?.name === segment) return lastSegment.rules;
     let r = segmentRules.get(segment);
     if (r === undefined) {
-      r = { nsg: nsgOfSegment(segment, pos), own: ownSideOf(segment), dependsOn: new Map() };
+      r = { nsg: nsgOfSegment(segment, pos), own: ownSideOf(segment), address: asgAddressOf(segment), dependsOn: new Map() };
       segmentRules.set(segment, r);
     }
     lastSegment = { name: segment, rules: r };
@@ -546,10 +548,15 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
           : ruleNameOf(
               `${model}-${inbound ? 'in' : 'out'}-${intent.segment}-${inbound ? 'from' : 'to'}-${peerName}-${label}${side.suffix === '' ? '' : `-${side.suffix}`}`,
             );
+      // dependsOnAsgs(segment, peer) without its two maps: the segment's own map, by peer.
       const peerKey = side.asg ?? '';
       let dependsOn = here.dependsOn.get(peerKey);
-      if (dependsOn === undefined)
-        here.dependsOn.set(peerKey, (dependsOn = dependsOnAsgs(intent.segment, side.asg || undefined)));
+      if (dependsOn === undefined) {
+        const x = here.address;
+        const y = side.asg ? asgAddressOf(side.asg) : undefined;
+        dependsOn = y === undefined || y === x ? [x] : x < y ? [x, y] : [y, x];
+        here.dependsOn.set(peerKey, dependsOn);
+      }
       lay(
         nsg,
         'allow',
