@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hasOwnerPrefix } from '../kit/ownership.js';
-import { allocateSlots } from '../kit/slots.js';
+import { allocateSlots, slotHash } from '../kit/slots.js';
 import type { Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
 import { assertNever } from '../../src/errors.js';
@@ -138,6 +138,16 @@ interface LaidOutAppRule {
 
 /** A laid-out rule with its priority. */
 export type PlacedRule = Readonly<LaidOutRule>;
+
+/** The kit's `slotHash`, each key's computed once. */
+function memoHomes(): (key: string) => number {
+  const homes = new Map<string, number>();
+  return (key) => {
+    let h = homes.get(key);
+    if (h === undefined) homes.set(key, (h = slotHash(key)));
+    return h;
+  };
+}
 
 /** Code-unit order of rule names. */
 const byKey = (a: { readonly key: string }, b: { readonly key: string }): number =>
@@ -764,7 +774,10 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         const names = group.map((r) => r.key);
         // The kit's stable slots (providers/kit/slots.ts): a live rule keeps its priority, adding or
         // removing one never moves another, new names hash-placed around every priority in use.
-        const plain = allocateSlots({ range, keys: names });
+        // With a live state the names are placed twice (plainly, then around what is in use): each
+        // name's sha256 home is computed once for both.
+        const hash = liveHere ? memoHomes() : undefined;
+        const plain = allocateSlots({ range, keys: names, hash });
         let slots = plain.kind === 'ok' ? plain.slots : null;
         if (slots && liveHere) {
           const keep = new Map<string, number>();
@@ -774,7 +787,7 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
           }
           // Only when the unowned rules leave too little room does placement fall back to the
           // plain hash slots (the apply then stops at SecurityRuleConflict, naming the rule).
-          const kept = allocateSlots({ range, keys: names, live: keep, reserved: liveHere.reserved[direction] });
+          const kept = allocateSlots({ range, keys: names, live: keep, reserved: liveHere.reserved[direction], hash });
           if (kept.kind === 'ok') slots = kept.slots;
         }
         if (!slots) {
