@@ -496,10 +496,11 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   // What the rules of one segment share: its NSG, its own side, its dependsOn lists by peer. The
   // compiler emits a segment's intents one after another, so the last segment's is kept at hand.
   interface SegmentRules {
-    readonly nsg: string | undefined;
     readonly own: readonly string[];
     /** The segment's ASG address (a dependency of each of its rules). */
     readonly address: string;
+    /** Where its allow rules are filed: its NSG's groups (none when no NSG lists the segment). */
+    readonly groups: NsgGroups | undefined;
     readonly dependsOn: Map<string, readonly string[]>;
   }
   const segmentRules = new Map<string, SegmentRules>();
@@ -508,7 +509,13 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     if (lastSegment?.name === segment) return lastSegment.rules;
     let r = segmentRules.get(segment);
     if (r === undefined) {
-      r = { nsg: nsgOfSegment(segment, pos), own: ownSideOf(segment), address: asgAddressOf(segment), dependsOn: new Map() };
+      const nsg = nsgOfSegment(segment, pos);
+      r = {
+        own: ownSideOf(segment),
+        address: asgAddressOf(segment),
+        groups: nsg === undefined ? undefined : byNsg.get(nsg),
+        dependsOn: new Map(),
+      };
       segmentRules.set(segment, r);
     }
     lastSegment = { name: segment, rules: r };
@@ -534,8 +541,8 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     if (!sides) continue;
     // A segment's rules, inbound and outbound, live in the NSG on its subnet.
     const here = segmentRulesOf(intent.segment, pos);
-    const nsg = here.nsg;
-    if (nsg === undefined) continue;
+    const groups = here.groups;
+    if (groups === undefined) continue;
     const own = here.own;
     const inbound = intent.direction === 'ingress';
     icmpBothFamilies(intent, sides, pos);
@@ -567,11 +574,14 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
         dependsOn = y === undefined || y === x ? [x] : x < y ? [x, y] : [y, x];
         here.dependsOn.set(peerKey, dependsOn);
       }
-      lay(
-        nsg,
-        'allow',
-        laidOutRule(name, nsgRuleContent('allow', inbound, svc, own, side.values, text), intent.origins, dependsOn),
+      const rule = laidOutRule(
+        name,
+        nsgRuleContent('allow', inbound, svc, own, side.values, text),
+        intent.origins,
+        dependsOn,
       );
+      // lay(nsg, 'allow', rule), with the segment's groups at hand.
+      (inbound ? groups.inAllow : groups.outAllow).push(rule);
     }
   }
 
