@@ -1,7 +1,11 @@
+import { join } from 'node:path';
 import fc from 'fast-check';
+import { stringify as stringifyYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ruleToWire, type RuleAttributes } from '../../../providers/azure/canonical.js';
 import { cliRule } from '../../../providers/azure/cli-json.js';
+import { createAzureProvider } from '../../../providers/azure/index.js';
+import { compileFile } from '../../../src/compile/index.js';
 import type { Json } from '../../../src/plan/types.js';
 
 /** The spread form `cliRule` replaced (providers/azure/cli-json.ts before issue 11): the reference. */
@@ -64,5 +68,30 @@ describe('render --json rules', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('render --yaml of Azure', () => {
+  // The YAML printer (src/commands/render.ts) writes an object that occurs twice as an anchor and
+  // an alias (`&a1` … `*a1`). Render shares lists between rules (a segment's ASG, a peer's
+  // prefixes) for speed; the CLI JSON must still hold each object once, or `render --yaml` would
+  // print aliases instead of the az CLI's shape.
+  it('prints no YAML aliases: every object of the CLI JSON is its own', async () => {
+    const compiled = await compileFile(join(import.meta.dirname, '..', '..', '..', 'policies', 'shop.yaml'));
+    if (!compiled.ok) throw new Error('shop does not compile');
+    const target = compiled.value.targets.find((t) => t.kind === 'azure')!;
+    const provider = createAzureProvider();
+    const resources = provider.render(compiled.value, target, { resolved: new Map() });
+    // Rules that name the same ASG: the case where sharing would show.
+    const nsg = resources.find((r) => r.type === 'azure_network_security_group')!;
+    const asgSides = nsg.children.flatMap((c) =>
+      [c.attributes['source'], c.attributes['destination']].filter(
+        (s) => Array.isArray(s) && s.some((v) => String(v).startsWith('asg:')),
+      ),
+    );
+    expect(asgSides.length).toBeGreaterThan(new Set(asgSides).size);
+    const yaml = stringifyYaml(provider.toCliJson(resources, target), { lineWidth: 0 });
+    expect(yaml).toContain('applicationSecurityGroups');
+    expect(yaml).not.toMatch(/[&*]a\d+\b/);
   });
 });
