@@ -158,7 +158,8 @@ async function measure(
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const opened = await openText(path);
-  await reader.read(path, opened.chunks, table);
+  if (reader.readBytes) await reader.readBytes(path, opened.bytes, table);
+  else await reader.read(path, opened.chunks, table);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   clearInterval(timer);

@@ -72,7 +72,10 @@ export async function readFlowFiles(
     }
     clouds.add(found.cloud);
     options.progress?.(`reading ${file} (${found.reader.label})`);
-    await found.reader.read(file, opened.chunks, withProgress(table, file, options.progress));
+    const sink = withProgress(table, file, options.progress);
+    // The bytes when the reader parses bytes (AWS): no decoded copy of the file.
+    if (found.reader.readBytes) await found.reader.readBytes(file, opened.bytes, sink);
+    else await found.reader.read(file, opened.chunks, sink);
   }
   return { table, clouds, files: files.length };
 }
