@@ -347,15 +347,22 @@ export class ConnectionTable implements FlowSink {
   }
 
   /**
-   * Makes room for `capacity` more cells at the top of the arena: the sets in use are copied,
-   * packed, into a new arena (the blocks sets left behind when they grew are dropped with the
-   * free lists), twice as large only when they fill more than half of it. So the arena stays
-   * within twice what the sets need, however the sets grew. Moves the sets: their AT changes.
+   * Makes room for `capacity` more cells at the top of the arena. When the sets in use fill more
+   * than half of it, the arena doubles with every set (and free block) where it was: one copy of
+   * the array, no walk over the entries. Otherwise the sets in use are copied, packed, into a new
+   * arena of the same size (the blocks sets left behind when they grew are dropped with the free
+   * lists; this moves the sets: their AT changes). Either way the arena stays within four times
+   * what the sets need, however they grew.
    */
   private idsCompact(capacity: number): void {
     const old = this.ids;
-    const length = this.idsLive + capacity > old.length / 2 ? old.length * 2 : old.length;
-    const ids = new Int32Array(Math.max(length, this.idsLive + capacity));
+    if (this.idsLive + capacity > old.length / 2) {
+      const ids = new Int32Array(Math.max(old.length * 2, this.idsTop + capacity));
+      ids.set(old);
+      this.ids = ids;
+      return;
+    }
+    const ids = new Int32Array(old.length);
     const nums = this.nums;
     let top = 0;
     for (let e = 0; e < this.count; e++) {
@@ -364,7 +371,8 @@ export class ConnectionTable implements FlowSink {
       if (count < 2 || count > EXACT_LIMIT) continue;
       const at = nums[n + AT]!;
       const size = idsCapacity(count);
-      ids.set(old.subarray(at, at + size), top);
+      // A loop, not set(subarray): a subarray is an object per entry for the collector.
+      for (let j = 0; j < size; j++) ids[top + j] = old[at + j]!;
       nums[n + AT] = top;
       top += size;
     }

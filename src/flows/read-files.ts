@@ -32,16 +32,21 @@ export interface OpenedText {
 /** Opens a (possibly gzipped) text file; `head` holds its first decoded characters (up to 64 KiB). */
 export async function openText(path: string, display = path): Promise<OpenedText> {
   const iterator = rawChunks(path, display)[Symbol.asyncIterator]();
-  // The chunks read for the head are copies: the reader reuses its buffers.
   const pending: Uint8Array[] = [];
   const headDecoder = new StringDecoder('utf8');
   let head = '';
   while (head.length < 65536) {
+    // The reader reuses its buffers: a chunk still pending when the next one is read is copied
+    // first (the first chunk, usually the only one, is not).
+    if (pending.length > 0) pending[pending.length - 1] = Buffer.from(pending[pending.length - 1]!);
     const next = await iterator.next();
     if (next.done) break;
-    const copy = Buffer.from(next.value);
-    pending.push(copy);
-    head += headDecoder.write(copy);
+    pending.push(next.value);
+    // Only what the head needs is decoded (a character is at most 4 bytes), not the whole chunk.
+    const want = 4 * (65536 - head.length) + 4;
+    const buffer = Buffer.from(next.value.buffer, next.value.byteOffset, Math.min(next.value.byteLength, want));
+    head += headDecoder.write(buffer);
+    if (next.value.byteLength > want) break;
   }
   const bytes: ByteChunks = {
     async *[Symbol.asyncIterator]() {
