@@ -234,6 +234,9 @@ function byteIpv4(c: Uint8Array, pos: number, n: number): number {
   return -1;
 }
 
+/** srcport, dstport, protocol, packets, bytes, start, end of the line `defaultBytes` reads. */
+const DEFAULT_NUMBERS = new Float64Array(7);
+
 /** The offset of the space that ends the field at `pos`; -1 when the line or the chunk ends first. */
 function byteSkip(c: Uint8Array, pos: number, n: number): number {
   for (let i = pos; i < n; i++) {
@@ -466,31 +469,26 @@ class AwsLineParser {
       if (p < 0) return -1;
       p++;
     }
-    p = byteSkip(c, p, n); // version
-    if (p < 0) return -1;
-    p = byteSkip(c, p + 1, n); // account-id
-    if (p < 0) return -1;
-    p = byteSkip(c, p + 1, n); // interface-id
-    if (p < 0) return -1;
-    const src4 = byteIpv4(c, p + 1, n);
+    // version, account-id, interface-id: skipped.
+    for (let k = 0; k < 3; k++) {
+      p = byteSkip(c, p, n);
+      if (p < 0) return -1;
+      p++;
+    }
+    const src4 = byteIpv4(c, p, n);
     if (src4 < 0) return -1;
     const dst4 = byteIpv4(c, byteEnd + 1, n);
     if (dst4 < 0) return -1;
-    const sport = byteNum(c, byteEnd + 1, n);
-    if (sport < 0) return -1;
-    const dport = byteNum(c, byteEnd + 1, n);
-    if (dport < 0) return -1;
-    const proto = byteNum(c, byteEnd + 1, n);
-    if (proto < 0) return -1;
-    const packets = byteNum(c, byteEnd + 1, n);
-    if (packets < 0) return -1;
-    const bytes = byteNum(c, byteEnd + 1, n);
-    if (bytes < 0) return -1;
-    const start = byteNum(c, byteEnd + 1, n);
-    if (start < 0) return -1;
-    const end = byteNum(c, byteEnd + 1, n);
-    if (end < 0) return -1;
+    // srcport … end: seven numbers in a row, read by one loop (one copy of the digit loop for the
+    // compiler to optimize, not seven: a smaller function reaches optimized code sooner).
+    const v = DEFAULT_NUMBERS;
     p = byteEnd + 1;
+    for (let k = 0; k < 7; k++) {
+      const x = byteNum(c, p, n);
+      if (x < 0) return -1;
+      v[k] = x;
+      p = byteEnd + 1;
+    }
     const action = p < n ? c[p]! : 0;
     if (action !== 65 && action !== 82) return -1;
     p = byteSkip(c, p, n);
@@ -505,13 +503,13 @@ class AwsLineParser {
     const r = this.r;
     r.srcAddr = this.names.text(src4);
     r.dstAddr = this.names.text(dst4);
-    r.srcPort = sport;
-    r.dstPort = dport;
-    r.protocol = proto;
-    r.packets = packets;
-    r.bytes = bytes;
-    r.start = start;
-    r.end = end;
+    r.srcPort = v[0]!;
+    r.dstPort = v[1]!;
+    r.protocol = v[2]!;
+    r.packets = v[3]!;
+    r.bytes = v[4]!;
+    r.start = v[5]!;
+    r.end = v[6]!;
     r.accepted = action === 65;
     r.role = 'unknown';
     r.reporter = 'unknown';

@@ -115,7 +115,9 @@ function hllCount(hll: Uint8Array, at: number): number {
  * half the size of a half-full one), so it follows from the count and needs no field of its own.
  */
 function idsCapacity(count: number): number {
-  return count <= 12 ? 16 : 1 << (32 - Math.clz32(Math.floor((4 * count + 2) / 3) - 1));
+  // One expression, no branch: a branch first taken when the first set passes 12 ids threw away
+  // the optimized fold it was inlined into (V8 had no feedback for it yet), in every cold run.
+  return Math.max(16, 1 << (32 - Math.clz32((((4 * count + 2) / 3) | 0) - 1)));
 }
 
 /** Options of the fold. */
@@ -207,7 +209,11 @@ export class ConnectionTable implements FlowSink {
   /** Cells of the sets in use (the rest of the arena below the top is free blocks). */
   private idsLive = 0;
   /** Free id-set blocks by capacity (log2). */
-  private readonly idsFree: number[][] = [];
+  /**
+   * One list per log2 capacity, all made up front: a list made on first use would change the
+   * outer array's elements kind (holey) under optimized code, and that code would be thrown away.
+   */
+  private readonly idsFree: number[][] = Array.from({ length: 32 }, () => []);
   /** The HyperLogLogs of the entries above EXACT_LIMIT, HLL_SIZE bytes each. */
   private hlls = new Uint8Array(0);
   private hllsTop = 0;
@@ -333,8 +339,7 @@ export class ConnectionTable implements FlowSink {
 
   /** A zeroed block of `capacity` cells in `ids` (from the free list of its size, else the top). */
   private idsAlloc(capacity: number): number {
-    const free = this.idsFree[31 - Math.clz32(capacity)];
-    const reused = free?.pop();
+    const reused = this.idsFree[31 - Math.clz32(capacity)]!.pop();
     if (reused !== undefined) {
       this.idsLive += capacity;
       return reused;
@@ -378,17 +383,16 @@ export class ConnectionTable implements FlowSink {
     }
     this.ids = ids;
     this.idsTop = top;
-    this.idsFree.length = 0;
+    for (const free of this.idsFree) free.length = 0;
   }
 
   /** Returns a block to the free list of its size, zeroed for its next owner. */
   private idsRelease(at: number, capacity: number): void {
     this.idsLive -= capacity;
     this.ids.fill(0, at, at + capacity);
-    const k = 31 - Math.clz32(capacity);
-    const free = this.idsFree[k];
-    if (free) free.push(at);
-    else this.idsFree[k] = [at];
+    // `| 0`: an offset read from the Float64Array rows arrives as a double; pushed as one, it would
+    // turn the list into a list of doubles (another map) under the optimized code that pops it.
+    this.idsFree[31 - Math.clz32(capacity)]!.push(at | 0);
   }
 
   /** Inserts `id` (≥ 0) into the set at `ids[at, at + capacity)`; true when it was not there. */
@@ -493,6 +497,7 @@ export class ConnectionTable implements FlowSink {
     if (count === 0) return;
     this.pending = 0;
     const batch = this.batch;
+    // An int32 throughout (`| 0`): a sum that turned into a double would change what `preread` holds.
     let touched = 0;
     // 1. The slot of each record's entry.
     const slots = this.slots;
@@ -500,7 +505,7 @@ export class ConnectionTable implements FlowSink {
     for (let b = 0; b < count * B_WIDTH; b += B_WIDTH) {
       const h = slotHash(batch[b + B_CLIENT]!, batch[b + B_SERVER]!, batch[b + B_SERVICE]!);
       batch[b + B_ENTRY] = h;
-      touched += slots[(h & mask) << 2]!;
+      touched = (touched + slots[(h & mask) << 2]!) | 0;
     }
     // 2. The entries (made when new) and their counters.
     for (let b = 0; b < count * B_WIDTH; b += B_WIDTH) {
@@ -514,7 +519,7 @@ export class ConnectionTable implements FlowSink {
       );
       batch[b + B_ENTRY] = e;
       // A row spans two cache lines at most: its first and last cells bring both.
-      touched += this.nums[e * WIDTH]! + this.nums[e * WIDTH + WIDTH - 1]!;
+      touched = (touched + this.nums[e * WIDTH]! + this.nums[e * WIDTH + WIDTH - 1]!) | 0;
     }
     // 3. The cell of each id in its entry's set or HyperLogLog.
     const nums = this.nums;
@@ -523,8 +528,8 @@ export class ConnectionTable implements FlowSink {
       const c = nums[n + COUNT]!;
       if (c < 2) continue;
       const h = mix(batch[b + B_ID]!);
-      if (c > EXACT_LIMIT) touched += this.hlls[nums[n + AT]! + (h >>> (32 - HLL_BITS))]!;
-      else touched += this.ids[nums[n + AT]! + (h & (idsCapacity(c) - 1))]!;
+      if (c > EXACT_LIMIT) touched = (touched + this.hlls[nums[n + AT]! + (h >>> (32 - HLL_BITS))]!) | 0;
+      else touched = (touched + this.ids[nums[n + AT]! + (h & (idsCapacity(c) - 1))]!) | 0;
     }
     preread = touched;
     // 4. Fold, in order.
