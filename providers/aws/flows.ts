@@ -501,8 +501,11 @@ class AwsLineParser {
     else return -1;
     this.lineNo++;
     const r = this.r;
-    r.srcAddr = this.names.text(src4);
-    r.dstAddr = this.names.text(dst4);
+    // The fold names the addresses by their numbers: no text to find per record.
+    if (this.sink.namesIpv4ByNumber !== true) {
+      r.srcAddr = this.names.text(src4);
+      r.dstAddr = this.names.text(dst4);
+    }
     r.srcPort = v[0]!;
     r.dstPort = v[1]!;
     r.protocol = v[2]!;

@@ -1,4 +1,4 @@
-import { mix32 } from './addresses.js';
+import { ipv4Text, mix32 } from './addresses.js';
 import type { FlowRecord, FlowSink, FlowWarning } from './types.js';
 
 /**
@@ -192,6 +192,8 @@ const B_CLIENT = 0,
  *   on a free list of its size for the next entry, and HyperLogLogs share one Uint8Array.
  */
 export class ConnectionTable implements FlowSink {
+  /** An address given as a number is named by it (`intern4`): a reader need not find its text. */
+  readonly namesIpv4ByNumber = true;
   private readonly addresses = new Map<string, number>();
   private readonly addressList: string[] = [];
   /** IPv4 address (as int32) → address id + 1 (0 = empty), open addressing. */
@@ -243,8 +245,8 @@ export class ConnectionTable implements FlowSink {
     return id;
   }
 
-  /** The id of an IPv4 address given as a number and as its text (the same address). */
-  private intern4(ip: number, text: string): number {
+  /** The id of an IPv4 address given as a number (its text is `ipv4Text(ip)`: see `namesIpv4ByNumber`). */
+  private intern4(ip: number): number {
     const keys = this.v4Keys;
     const ids = this.v4Ids;
     const mask = keys.length - 1;
@@ -257,7 +259,7 @@ export class ConnectionTable implements FlowSink {
       i = (i + 1) & mask;
     }
     // New as a number: it may have come as text before (a reader that does not parse addresses).
-    const id = this.intern(text);
+    const id = this.intern(ipv4Text(ip));
     keys[i] = key;
     ids[i] = id + 1;
     if (++this.v4Count * 2 > keys.length) this.growV4();
@@ -465,8 +467,8 @@ export class ConnectionTable implements FlowSink {
       }
       forward = guess;
     }
-    const src = srcIp4 >= 0 ? this.intern4(srcIp4, r.srcAddr) : this.intern(r.srcAddr);
-    const dst = dstIp4 >= 0 ? this.intern4(dstIp4, r.dstAddr) : this.intern(r.dstAddr);
+    const src = srcIp4 >= 0 ? this.intern4(srcIp4) : this.intern(r.srcAddr);
+    const dst = dstIp4 >= 0 ? this.intern4(dstIp4) : this.intern(r.dstAddr);
     const port = ports ? (forward ? r.dstPort : r.srcPort) : 0;
     const clientPort = ports ? (forward ? r.srcPort : r.dstPort) : 0;
     const b = this.pending * B_WIDTH;

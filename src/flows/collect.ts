@@ -46,6 +46,7 @@ function withProgress(table: ConnectionTable, file: string, progress: Progress |
     },
     skip: (reason) => table.skip(reason),
     warn: (w) => table.warn(w),
+    namesIpv4ByNumber: table.namesIpv4ByNumber,
   };
 }
 

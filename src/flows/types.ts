@@ -78,6 +78,13 @@ export interface FlowSink {
    * number instead of hashing its text (issue 12 item 7). `record.srcAddr`/`dstAddr` are still set.
    */
   addIpv4?(record: FlowRecord, srcIp4: number, dstIp4: number): void;
+  /**
+   * True when `addIpv4` never reads `record.srcAddr`/`dstAddr` for an address given as a number
+   * (≥ 0): it names such an address by the number alone (`ipv4Text`, the same text for a canonical
+   * dotted quad). A reader may then leave those two fields as they were, and skip finding the
+   * texts per record (the fold sets it; a sink that keeps records must not).
+   */
+  readonly namesIpv4ByNumber?: boolean;
   /** A record that carries no flow (AWS NODATA/SKIPDATA, an Azure tuple without counters …), counted. */
   skip(reason: string): void;
   warn(warning: FlowWarning): void;

@@ -192,6 +192,13 @@ describe('AWS bytes: the byte path gives what the text path gives', () => {
           expect(byBytes.records).toEqual(text.records);
           expect(byBytes.skipped).toEqual(text.skipped);
           expect(byBytes.warnings).toEqual(text.warnings);
+          // Into the fold, which names addresses by number (the byte path then skips their texts).
+          const foldText = new ConnectionTable();
+          await awsFlowLogReader.read('f.log', chunksOf(bytes.toString('utf8'), chunk), foldText);
+          const foldBytes = new ConnectionTable();
+          await awsFlowLogReader.readBytes!('f.log', bytesOf(bytes, chunk), foldBytes);
+          expect(foldBytes.connections()).toEqual(foldText.connections());
+          expect(foldBytes.stats).toEqual(foldText.stats);
         },
       ),
       { numRuns: 150 },
