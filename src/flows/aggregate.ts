@@ -354,22 +354,23 @@ export class ConnectionTable implements FlowSink {
   }
 
   /**
-   * Makes room for `capacity` more cells at the top of the arena. When the sets in use fill more
-   * than half of it, the arena doubles with every set (and free block) where it was: one copy of
-   * the array, no walk over the entries. Otherwise the sets in use are copied, packed, into a new
-   * arena of the same size (the blocks sets left behind when they grew are dropped with the free
-   * lists; this moves the sets: their AT changes). Either way the arena stays within four times
-   * what the sets need, however they grew.
+   * Makes room for `capacity` more cells at the top of the arena. The arena doubles when the sets
+   * in use fill more than half of it. If little of it is blocks that sets left behind when they
+   * grew (a quarter at most), every set stays where it is: one copy of the array, no walk over the
+   * entries. Otherwise the sets in use are copied, packed, into the new arena (or one of the same
+   * size when it need not grow): the left-behind blocks are dropped with the free lists, and the
+   * sets move (their AT changes). So the arena stays within about twice what the sets need.
    */
   private idsCompact(capacity: number): void {
     const old = this.ids;
-    if (this.idsLive + capacity > old.length / 2) {
+    const grow = this.idsLive + capacity > old.length / 2;
+    if (grow && (this.idsTop - this.idsLive) * 4 <= old.length) {
       const ids = new Int32Array(Math.max(old.length * 2, this.idsTop + capacity));
       ids.set(old);
       this.ids = ids;
       return;
     }
-    const ids = new Int32Array(old.length);
+    const ids = new Int32Array(Math.max(grow ? old.length * 2 : old.length, this.idsLive + capacity));
     const nums = this.nums;
     let top = 0;
     for (let e = 0; e < this.count; e++) {
