@@ -154,13 +154,11 @@ const fileLines = fc.array(
     { arbitrary: fc.constantFrom('', ' ', '\r', 'garbage line', 'é 2 ü', '2 123456789012 eni-é 10.0.0.1'), weight: 2 },
     // Two fields run together (a tab, a stray character for the space), a field short: any field.
     {
-      arbitrary: fc
-        .tuple(line, fc.nat(), fc.constantFrom('\t', 'x', '.', '-', '5'))
-        .map(([l, k, sep]) => {
-          const spaces = [...l.matchAll(/ /g)].map((m) => m.index);
-          const at = spaces[k % Math.max(1, spaces.length)] ?? 0;
-          return spaces.length ? l.slice(0, at) + sep + l.slice(at + 1) : l;
-        }),
+      arbitrary: fc.tuple(line, fc.nat(), fc.constantFrom('\t', 'x', '.', '-', '5')).map(([l, k, sep]) => {
+        const spaces = [...l.matchAll(/ /g)].map((m) => m.index);
+        const at = spaces[k % Math.max(1, spaces.length)] ?? 0;
+        return spaces.length ? l.slice(0, at) + sep + l.slice(at + 1) : l;
+      }),
       weight: 3,
     },
     // Non-ASCII and invalid UTF-8 inside a record (decoded as a whole-file decode would).
