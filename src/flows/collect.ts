@@ -66,6 +66,7 @@ export async function readFlowFiles(
     const opened = await openText(resolve(options.cwd, file), file);
     const found = readers.find((r) => r.reader.detect(opened.head));
     if (!found) {
+      await opened.close();
       if (opened.head.trim() === '') continue;
       throw new UsageError(
         `${file}: not a flow log Bulkhead reads (tried ${readers.map((r) => r.reader.label).join(', ')})`,

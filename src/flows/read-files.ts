@@ -27,6 +27,8 @@ export interface OpenedText {
   readonly chunks: TextChunks;
   /** The bytes (gunzipped); each chunk is valid until the next is asked for. */
   readonly bytes: ByteChunks;
+  /** Closes the file when neither `chunks` nor `bytes` is read to its end (not a flow log, say). */
+  close(): Promise<void>;
 }
 
 /** Opens a (possibly gzipped) text file; `head` holds its first decoded characters (up to 64 KiB). */
@@ -58,7 +60,10 @@ export async function openText(path: string, display = path): Promise<OpenedText
       }
     },
   };
-  return { head: head.slice(0, 65536), chunks: decoded(bytes), bytes };
+  const close = async (): Promise<void> => {
+    await iterator.return?.(undefined);
+  };
+  return { head: head.slice(0, 65536), chunks: decoded(bytes), bytes, close };
 }
 
 /** The bytes of a file, as UTF-8 text across chunk boundaries. */
@@ -87,10 +92,11 @@ async function* rawChunks(path: string, display: string): AsyncGenerator<Uint8Ar
   try {
     const handle = await open(path, 'r');
     let gzip = false;
+    let reading: ReturnType<typeof handle.read> | undefined;
     try {
       let current: Buffer = Buffer.allocUnsafe(CHUNK);
       let spare: Buffer | undefined;
-      let reading = handle.read(current, 0, CHUNK, null);
+      reading = handle.read(current, 0, CHUNK, null);
       for (let first = true; ; first = false) {
         const { bytesRead } = await reading;
         if (bytesRead === 0) break;
@@ -108,9 +114,9 @@ async function* rawChunks(path: string, display: string): AsyncGenerator<Uint8Ar
         [current, spare] = [spare, current];
         yield chunk;
       }
-      // A caller that stops early leaves a read under way: let it finish before the file closes.
-      await reading.catch(() => {});
     } finally {
+      // A caller that stops early (`close`) leaves a read under way: let it end before the file closes.
+      await reading?.catch(() => {});
       await handle.close();
     }
     if (gzip) {
