@@ -1,4 +1,4 @@
-import { mix32 } from './addresses.js';
+import { ipv4Text, mix32 } from './addresses.js';
 import type { FlowRecord, FlowSink, FlowWarning } from './types.js';
 
 /**
@@ -115,7 +115,9 @@ function hllCount(hll: Uint8Array, at: number): number {
  * half the size of a half-full one), so it follows from the count and needs no field of its own.
  */
 function idsCapacity(count: number): number {
-  return count <= 12 ? 16 : 1 << (32 - Math.clz32(Math.floor((4 * count + 2) / 3) - 1));
+  // One expression, no branch: a branch first taken when the first set passes 12 ids threw away
+  // the optimized fold it was inlined into (V8 had no feedback for it yet), in every cold run.
+  return Math.max(16, 1 << (32 - Math.clz32((((4 * count + 2) / 3) | 0) - 1)));
 }
 
 /** Options of the fold. */
@@ -190,6 +192,8 @@ const B_CLIENT = 0,
  *   on a free list of its size for the next entry, and HyperLogLogs share one Uint8Array.
  */
 export class ConnectionTable implements FlowSink {
+  /** An address given as a number is named by it (`intern4`): a reader need not find its text. */
+  readonly namesIpv4ByNumber = true;
   private readonly addresses = new Map<string, number>();
   private readonly addressList: string[] = [];
   /** IPv4 address (as int32) → address id + 1 (0 = empty), open addressing. */
@@ -207,7 +211,11 @@ export class ConnectionTable implements FlowSink {
   /** Cells of the sets in use (the rest of the arena below the top is free blocks). */
   private idsLive = 0;
   /** Free id-set blocks by capacity (log2). */
-  private readonly idsFree: number[][] = [];
+  /**
+   * One list per log2 capacity, all made up front: a list made on first use would change the
+   * outer array's elements kind (holey) under optimized code, and that code would be thrown away.
+   */
+  private readonly idsFree: number[][] = Array.from({ length: 32 }, () => []);
   /** The HyperLogLogs of the entries above EXACT_LIMIT, HLL_SIZE bytes each. */
   private hlls = new Uint8Array(0);
   private hllsTop = 0;
@@ -237,8 +245,8 @@ export class ConnectionTable implements FlowSink {
     return id;
   }
 
-  /** The id of an IPv4 address given as a number and as its text (the same address). */
-  private intern4(ip: number, text: string): number {
+  /** The id of an IPv4 address given as a number (its text is `ipv4Text(ip)`: see `namesIpv4ByNumber`). */
+  private intern4(ip: number): number {
     const keys = this.v4Keys;
     const ids = this.v4Ids;
     const mask = keys.length - 1;
@@ -251,7 +259,7 @@ export class ConnectionTable implements FlowSink {
       i = (i + 1) & mask;
     }
     // New as a number: it may have come as text before (a reader that does not parse addresses).
-    const id = this.intern(text);
+    const id = this.intern(ipv4Text(ip));
     keys[i] = key;
     ids[i] = id + 1;
     if (++this.v4Count * 2 > keys.length) this.growV4();
@@ -333,8 +341,7 @@ export class ConnectionTable implements FlowSink {
 
   /** A zeroed block of `capacity` cells in `ids` (from the free list of its size, else the top). */
   private idsAlloc(capacity: number): number {
-    const free = this.idsFree[31 - Math.clz32(capacity)];
-    const reused = free?.pop();
+    const reused = this.idsFree[31 - Math.clz32(capacity)]!.pop();
     if (reused !== undefined) {
       this.idsLive += capacity;
       return reused;
@@ -347,15 +354,23 @@ export class ConnectionTable implements FlowSink {
   }
 
   /**
-   * Makes room for `capacity` more cells at the top of the arena: the sets in use are copied,
-   * packed, into a new arena (the blocks sets left behind when they grew are dropped with the
-   * free lists), twice as large only when they fill more than half of it. So the arena stays
-   * within twice what the sets need, however the sets grew. Moves the sets: their AT changes.
+   * Makes room for `capacity` more cells at the top of the arena. The arena doubles when the sets
+   * in use fill more than half of it. If little of it is blocks that sets left behind when they
+   * grew (a quarter at most), every set stays where it is: one copy of the array, no walk over the
+   * entries. Otherwise the sets in use are copied, packed, into the new arena (or one of the same
+   * size when it need not grow): the left-behind blocks are dropped with the free lists, and the
+   * sets move (their AT changes). So the arena stays within about twice what the sets need.
    */
   private idsCompact(capacity: number): void {
     const old = this.ids;
-    const length = this.idsLive + capacity > old.length / 2 ? old.length * 2 : old.length;
-    const ids = new Int32Array(Math.max(length, this.idsLive + capacity));
+    const grow = this.idsLive + capacity > old.length / 2;
+    if (grow && (this.idsTop - this.idsLive) * 4 <= old.length) {
+      const ids = new Int32Array(Math.max(old.length * 2, this.idsTop + capacity));
+      ids.set(old);
+      this.ids = ids;
+      return;
+    }
+    const ids = new Int32Array(Math.max(grow ? old.length * 2 : old.length, this.idsLive + capacity));
     const nums = this.nums;
     let top = 0;
     for (let e = 0; e < this.count; e++) {
@@ -364,23 +379,23 @@ export class ConnectionTable implements FlowSink {
       if (count < 2 || count > EXACT_LIMIT) continue;
       const at = nums[n + AT]!;
       const size = idsCapacity(count);
-      ids.set(old.subarray(at, at + size), top);
+      // A loop, not set(subarray): a subarray is an object per entry for the collector.
+      for (let j = 0; j < size; j++) ids[top + j] = old[at + j]!;
       nums[n + AT] = top;
       top += size;
     }
     this.ids = ids;
     this.idsTop = top;
-    this.idsFree.length = 0;
+    for (const free of this.idsFree) free.length = 0;
   }
 
   /** Returns a block to the free list of its size, zeroed for its next owner. */
   private idsRelease(at: number, capacity: number): void {
     this.idsLive -= capacity;
     this.ids.fill(0, at, at + capacity);
-    const k = 31 - Math.clz32(capacity);
-    const free = this.idsFree[k];
-    if (free) free.push(at);
-    else this.idsFree[k] = [at];
+    // `| 0`: an offset read from the Float64Array rows arrives as a double; pushed as one, it would
+    // turn the list into a list of doubles (another map) under the optimized code that pops it.
+    this.idsFree[31 - Math.clz32(capacity)]!.push(at | 0);
   }
 
   /** Inserts `id` (≥ 0) into the set at `ids[at, at + capacity)`; true when it was not there. */
@@ -453,8 +468,8 @@ export class ConnectionTable implements FlowSink {
       }
       forward = guess;
     }
-    const src = srcIp4 >= 0 ? this.intern4(srcIp4, r.srcAddr) : this.intern(r.srcAddr);
-    const dst = dstIp4 >= 0 ? this.intern4(dstIp4, r.dstAddr) : this.intern(r.dstAddr);
+    const src = srcIp4 >= 0 ? this.intern4(srcIp4) : this.intern(r.srcAddr);
+    const dst = dstIp4 >= 0 ? this.intern4(dstIp4) : this.intern(r.dstAddr);
     const port = ports ? (forward ? r.dstPort : r.srcPort) : 0;
     const clientPort = ports ? (forward ? r.srcPort : r.dstPort) : 0;
     const b = this.pending * B_WIDTH;
@@ -485,6 +500,7 @@ export class ConnectionTable implements FlowSink {
     if (count === 0) return;
     this.pending = 0;
     const batch = this.batch;
+    // An int32 throughout (`| 0`): a sum that turned into a double would change what `preread` holds.
     let touched = 0;
     // 1. The slot of each record's entry.
     const slots = this.slots;
@@ -492,7 +508,7 @@ export class ConnectionTable implements FlowSink {
     for (let b = 0; b < count * B_WIDTH; b += B_WIDTH) {
       const h = slotHash(batch[b + B_CLIENT]!, batch[b + B_SERVER]!, batch[b + B_SERVICE]!);
       batch[b + B_ENTRY] = h;
-      touched += slots[(h & mask) << 2]!;
+      touched = (touched + slots[(h & mask) << 2]!) | 0;
     }
     // 2. The entries (made when new) and their counters.
     for (let b = 0; b < count * B_WIDTH; b += B_WIDTH) {
@@ -506,7 +522,7 @@ export class ConnectionTable implements FlowSink {
       );
       batch[b + B_ENTRY] = e;
       // A row spans two cache lines at most: its first and last cells bring both.
-      touched += this.nums[e * WIDTH]! + this.nums[e * WIDTH + WIDTH - 1]!;
+      touched = (touched + this.nums[e * WIDTH]! + this.nums[e * WIDTH + WIDTH - 1]!) | 0;
     }
     // 3. The cell of each id in its entry's set or HyperLogLog.
     const nums = this.nums;
@@ -515,8 +531,8 @@ export class ConnectionTable implements FlowSink {
       const c = nums[n + COUNT]!;
       if (c < 2) continue;
       const h = mix(batch[b + B_ID]!);
-      if (c > EXACT_LIMIT) touched += this.hlls[nums[n + AT]! + (h >>> (32 - HLL_BITS))]!;
-      else touched += this.ids[nums[n + AT]! + (h & (idsCapacity(c) - 1))]!;
+      if (c > EXACT_LIMIT) touched = (touched + this.hlls[nums[n + AT]! + (h >>> (32 - HLL_BITS))]!) | 0;
+      else touched = (touched + this.ids[nums[n + AT]! + (h & (idsCapacity(c) - 1))]!) | 0;
     }
     preread = touched;
     // 4. Fold, in order.

@@ -46,6 +46,7 @@ function withProgress(table: ConnectionTable, file: string, progress: Progress |
     },
     skip: (reason) => table.skip(reason),
     warn: (w) => table.warn(w),
+    namesIpv4ByNumber: table.namesIpv4ByNumber,
   };
 }
 
@@ -65,6 +66,7 @@ export async function readFlowFiles(
     const opened = await openText(resolve(options.cwd, file), file);
     const found = readers.find((r) => r.reader.detect(opened.head));
     if (!found) {
+      await opened.close();
       if (opened.head.trim() === '') continue;
       throw new UsageError(
         `${file}: not a flow log Bulkhead reads (tried ${readers.map((r) => r.reader.label).join(', ')})`,
@@ -72,7 +74,10 @@ export async function readFlowFiles(
     }
     clouds.add(found.cloud);
     options.progress?.(`reading ${file} (${found.reader.label})`);
-    await found.reader.read(file, opened.chunks, withProgress(table, file, options.progress));
+    const sink = withProgress(table, file, options.progress);
+    // The bytes when the reader parses bytes (AWS): no decoded copy of the file.
+    if (found.reader.readBytes) await found.reader.readBytes(file, opened.bytes, sink);
+    else await found.reader.read(file, opened.chunks, sink);
   }
   return { table, clouds, files: files.length };
 }

@@ -1,36 +1,56 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { StringDecoder } from 'node:string_decoder';
 import { isAscii } from 'node:buffer';
 import { UsageError } from '../errors.js';
-import type { FlowWarning, TextChunks } from './types.js';
+import type { ByteChunks, FlowWarning, TextChunks } from './types.js';
 
 /**
- * Streaming text input for the flow-log readers: files are read in 1 MiB chunks, gunzipped when
- * they are gzip (by content, not name: S3 delivers `.log.gz`, a user may have unpacked it), and
- * decoded as UTF-8 across chunk boundaries. Nothing here holds a whole file.
+ * Streaming input for the flow-log readers: files are read in 1 MiB chunks, gunzipped when they
+ * are gzip (by content, not name: S3 delivers `.log.gz`, a user may have unpacked it), and handed
+ * on either as bytes (a reader that parses bytes) or decoded as UTF-8 across chunk boundaries.
+ * Nothing here holds a whole file.
+ *
+ * A plain file is read with `FileHandle.read` into two buffers taken in turn, the next chunk's
+ * read already under way while the reader parses the current one: no stream machinery, no new
+ * buffer per chunk (so no fresh memory to fault in, nothing for the collector), and the disk read
+ * overlaps the parse.
  */
 
 const CHUNK = 1 << 20;
 
-/** A file opened for reading: its first characters (to detect the format) and its chunks. */
+/** A file opened for reading: its first characters (to detect the format) and its content. */
 export interface OpenedText {
   readonly head: string;
+  /** The decoded text. Iterate `chunks` or `bytes`, not both. */
   readonly chunks: TextChunks;
+  /** The bytes (gunzipped); each chunk is valid until the next is asked for. */
+  readonly bytes: ByteChunks;
+  /** Closes the file when neither `chunks` nor `bytes` is read to its end (not a flow log, say). */
+  close(): Promise<void>;
 }
 
 /** Opens a (possibly gzipped) text file; `head` holds its first decoded characters (up to 64 KiB). */
 export async function openText(path: string, display = path): Promise<OpenedText> {
-  const iterator = decodedChunks(path, display)[Symbol.asyncIterator]();
-  const pending: string[] = [];
+  const iterator = rawChunks(path, display)[Symbol.asyncIterator]();
+  const pending: Uint8Array[] = [];
+  const headDecoder = new StringDecoder('utf8');
   let head = '';
   while (head.length < 65536) {
+    // The reader reuses its buffers: a chunk still pending when the next one is read is copied
+    // first (the first chunk, usually the only one, is not).
+    if (pending.length > 0) pending[pending.length - 1] = Buffer.from(pending[pending.length - 1]!);
     const next = await iterator.next();
     if (next.done) break;
     pending.push(next.value);
-    head += next.value;
+    // Only what the head needs is decoded (a character is at most 4 bytes), not the whole chunk.
+    const want = 4 * (65536 - head.length) + 4;
+    const buffer = Buffer.from(next.value.buffer, next.value.byteOffset, Math.min(next.value.byteLength, want));
+    head += headDecoder.write(buffer);
+    if (next.value.byteLength > want) break;
   }
-  const chunks: TextChunks = {
+  const bytes: ByteChunks = {
     async *[Symbol.asyncIterator]() {
       yield* pending.splice(0);
       for (;;) {
@@ -40,50 +60,72 @@ export async function openText(path: string, display = path): Promise<OpenedText
       }
     },
   };
-  return { head: head.slice(0, 65536), chunks };
+  const close = async (): Promise<void> => {
+    await iterator.return?.(undefined);
+  };
+  return { head: head.slice(0, 65536), chunks: decoded(bytes), bytes, close };
 }
 
-async function* decodedChunks(path: string, display: string): AsyncGenerator<string> {
-  const stream = createReadStream(path, { highWaterMark: CHUNK });
-  let source: AsyncIterable<Buffer> = stream;
-  let gunzip: ReturnType<typeof createGunzip> | undefined;
+/** The bytes of a file, as UTF-8 text across chunk boundaries. */
+async function* decoded(bytes: ByteChunks): AsyncGenerator<string> {
   const decoder = new StringDecoder('utf8');
   // Flow logs are ASCII: while every chunk so far was, the decoder holds no partial character and
   // a chunk that is ASCII too is copied as latin1 (the same text, several times faster than
   // validating UTF-8). From the first chunk that is not, the decoder takes over for good.
   let ascii = true;
-  const decode = (buffer: Buffer): string => {
-    if (ascii && isAscii(buffer)) return buffer.toString('latin1');
-    ascii = false;
-    return decoder.write(buffer);
-  };
+  for await (const raw of bytes) {
+    const buffer = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    let text: string;
+    if (ascii && isAscii(buffer)) text = buffer.toString('latin1');
+    else {
+      ascii = false;
+      text = decoder.write(buffer);
+    }
+    if (text) yield text;
+  }
+  const rest = decoder.end();
+  if (rest) yield rest;
+}
+
+/** The bytes of a file, gunzipped when it is gzip; read errors become usage errors naming the file. */
+async function* rawChunks(path: string, display: string): AsyncGenerator<Uint8Array> {
   try {
-    let first = true;
-    for await (const raw of source) {
-      const buffer = raw as Buffer;
-      if (first) {
-        first = false;
-        if (buffer.length >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) {
-          // gzip: restart through zlib (the stream has only yielded this first chunk).
-          stream.destroy();
-          gunzip = createGunzip({ chunkSize: CHUNK });
-          const zipped = createReadStream(path, { highWaterMark: CHUNK });
-          zipped.on('error', (e) => gunzip!.destroy(e));
-          source = zipped.pipe(gunzip);
+    const handle = await open(path, 'r');
+    let gzip = false;
+    let reading: ReturnType<typeof handle.read> | undefined;
+    try {
+      let current: Buffer = Buffer.allocUnsafe(CHUNK);
+      let spare: Buffer | undefined;
+      reading = handle.read(current, 0, CHUNK, null);
+      for (let first = true; ; first = false) {
+        const { bytesRead } = await reading;
+        if (bytesRead === 0) break;
+        if (first && bytesRead >= 2 && current[0] === 0x1f && current[1] === 0x8b) {
+          gzip = true;
           break;
         }
+        const chunk = current.subarray(0, bytesRead);
+        // Read ahead into the other buffer while the caller parses this one. The promise is
+        // awaited on the next turn; the no-op handler only keeps a failure from counting as
+        // unhandled while the caller is still busy with this chunk.
+        spare ??= Buffer.allocUnsafe(CHUNK);
+        reading = handle.read(spare, 0, CHUNK, null);
+        reading.catch(() => {});
+        [current, spare] = [spare, current];
+        yield chunk;
       }
-      const text = decode(buffer);
-      if (text) yield text;
+    } finally {
+      // A caller that stops early (`close`) leaves a read under way: let it end before the file closes.
+      await reading?.catch(() => {});
+      await handle.close();
     }
-    if (gunzip) {
-      for await (const raw of source) {
-        const text = decode(raw as Buffer);
-        if (text) yield text;
-      }
+    if (gzip) {
+      // Gzip: start over through zlib (nothing has been yielded yet).
+      const gunzip = createGunzip({ chunkSize: CHUNK });
+      const zipped = createReadStream(path, { highWaterMark: CHUNK });
+      zipped.on('error', (e) => gunzip.destroy(e));
+      for await (const raw of zipped.pipe(gunzip)) yield raw as Buffer;
     }
-    const rest = decoder.end();
-    if (rest) yield rest;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new UsageError(`flow log file not found: ${display}`);

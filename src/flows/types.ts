@@ -78,6 +78,13 @@ export interface FlowSink {
    * number instead of hashing its text (issue 12 item 7). `record.srcAddr`/`dstAddr` are still set.
    */
   addIpv4?(record: FlowRecord, srcIp4: number, dstIp4: number): void;
+  /**
+   * True when `addIpv4` never reads `record.srcAddr`/`dstAddr` for an address given as a number
+   * (≥ 0): it names such an address by the number alone (`ipv4Text`, the same text for a canonical
+   * dotted quad). A reader may then leave those two fields as they were, and skip finding the
+   * texts per record (the fold sets it; a sink that keeps records must not).
+   */
+  readonly namesIpv4ByNumber?: boolean;
   /** A record that carries no flow (AWS NODATA/SKIPDATA, an Azure tuple without counters …), counted. */
   skip(reason: string): void;
   warn(warning: FlowWarning): void;
@@ -90,6 +97,14 @@ export interface FlowSink {
 export type TextChunks = AsyncIterable<string>;
 
 /**
+ * The same file as bytes (decompressed, not decoded): for a reader that parses bytes where they lie
+ * (the AWS hot path, issue 12 item 7) instead of a decoded copy. A chunk is valid only until the
+ * next one is asked for: the reader of a plain file reads into the same two buffers over and over,
+ * so a parser must copy whatever it keeps across chunks (a line cut by a boundary).
+ */
+export type ByteChunks = AsyncIterable<Uint8Array>;
+
+/**
  * One cloud's flow-log parser (`providers/<cloud>/flows.ts`): pure, streaming, never throws on a
  * bad record (a warning with file:line, then the next record).
  */
@@ -100,6 +115,11 @@ export interface FlowLogReader {
   detect(head: string): boolean;
   /** Parses one file. `file` is the name used in warnings. */
   read(file: string, chunks: TextChunks, sink: FlowSink): Promise<void>;
+  /**
+   * Parses one file from its bytes, with the same results, skips and warnings as `read` on its
+   * decoded text (UTF-8). Callers that have the bytes prefer it when a reader has it.
+   */
+  readBytes?(file: string, bytes: ByteChunks, sink: FlowSink): Promise<void>;
 }
 
 /** One workload (an interface, a NIC, an instance) of an inventory. */

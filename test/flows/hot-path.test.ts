@@ -10,7 +10,7 @@ import { Ipv4Names, ipv4Text, parseIpv4 } from '../../src/flows/addresses.js';
 import { ConnectionTable } from '../../src/flows/aggregate.js';
 import { openText } from '../../src/flows/read-files.js';
 import { newFlowRecord, type FlowRecord } from '../../src/flows/types.js';
-import { chunksOf, recordingSink } from './helpers.js';
+import { bytesOf, chunksOf, recordingSink } from './helpers.js';
 
 /**
  * The fast paths of the flow-log hot path (issue 12 item 7) must never change a result: the AWS
@@ -138,6 +138,90 @@ describe('AWS default format: the straight-line parse gives what the general par
       ['10.0.1.5', 0x0a000105, '10.0.2.9', 0x0a000209],
       ['2001:db8::1', -1, '10.0.2.9', 0x0a000209],
       ['010.0.1.5', -1, '10.0.2.9', 0x0a000209],
+    ]);
+  });
+});
+
+/** A whole file of lines: default records (well-formed or not) and what else a file may hold. */
+const fileLines = fc.array(
+  fc.oneof(
+    { arbitrary: line, weight: 20 },
+    // A CloudWatch export's timestamp in front, sometimes on a line too short to be one.
+    { arbitrary: line.map((l) => `2026-11-30T12:00:00.000Z ${l}`), weight: 3 },
+    { arbitrary: fc.constantFrom('2026-11-30T1 2', '1234-67890T', '2 x'), weight: 1 },
+    // Headers: the default fields (the byte path goes on), a custom order (it steps aside), junk.
+    { arbitrary: fc.constantFrom(AWS_DEFAULT_FIELDS.join(' '), `${AWS_DEFAULT_FIELDS.join(' ')} vpc-id`), weight: 1 },
+    { arbitrary: fc.constantFrom('', ' ', '\r', 'garbage line', 'é 2 ü', '2 123456789012 eni-é 10.0.0.1'), weight: 2 },
+    // Two fields run together (a tab, a stray character for the space), a field short: any field.
+    {
+      arbitrary: fc.tuple(line, fc.nat(), fc.constantFrom('\t', 'x', '.', '-', '5')).map(([l, k, sep]) => {
+        const spaces = [...l.matchAll(/ /g)].map((m) => m.index);
+        const at = spaces[k % Math.max(1, spaces.length)] ?? 0;
+        return spaces.length ? l.slice(0, at) + sep + l.slice(at + 1) : l;
+      }),
+      weight: 3,
+    },
+    // Non-ASCII and invalid UTF-8 inside a record (decoded as a whole-file decode would).
+    { arbitrary: line.map((l) => l.replace(' ', ' \u00e9\uFFFD ')), weight: 1 },
+  ),
+  { minLength: 1, maxLength: 50, size: 'max' },
+);
+
+describe('AWS bytes: the byte path gives what the text path gives', () => {
+  it('for any file of records, headers, CloudWatch prefixes, CRLF, non-ASCII and broken UTF-8, cut anywhere (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fileLines,
+        fc.constantFrom('\n', '\r\n'),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 300 }),
+        fc.constantFrom(undefined, 0xff, 0xc3, 0x80),
+        async (lines, eol, trailing, chunk, oddByte) => {
+          let bytes = Buffer.from(lines.join(eol) + (trailing ? eol : ''), 'utf8');
+          if (oddByte !== undefined && bytes.length > 0) {
+            // One raw byte that is not valid UTF-8 where it lands (a cut sequence, a lone continuation).
+            const at = (chunk * 7919) % bytes.length;
+            bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from([oddByte]), bytes.subarray(at)]);
+          }
+          const text = recordingSink();
+          await awsFlowLogReader.read('f.log', chunksOf(bytes.toString('utf8'), chunk), text);
+          const byBytes = recordingSink();
+          await awsFlowLogReader.readBytes!('f.log', bytesOf(bytes, chunk), byBytes);
+          expect(byBytes.records).toEqual(text.records);
+          expect(byBytes.skipped).toEqual(text.skipped);
+          expect(byBytes.warnings).toEqual(text.warnings);
+          // Into the fold, which names addresses by number (the byte path then skips their texts).
+          const foldText = new ConnectionTable();
+          await awsFlowLogReader.read('f.log', chunksOf(bytes.toString('utf8'), chunk), foldText);
+          const foldBytes = new ConnectionTable();
+          await awsFlowLogReader.readBytes!('f.log', bytesOf(bytes, chunk), foldBytes);
+          expect(foldBytes.connections()).toEqual(foldText.connections());
+          expect(foldBytes.stats).toEqual(foldText.stats);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('hands the fold the same addresses as numbers as the text path does', async () => {
+    const body = [
+      '2 1 eni-1 10.0.1.5 10.0.2.9 51234 443 6 10 5000 1700000000 1700000060 ACCEPT OK',
+      '2 1 eni-1 2001:db8::1 10.0.2.9 51234 443 6 10 5000 1700000000 1700000060 ACCEPT OK',
+      '2 1 eni-1 10.0.1.5 010.0.2.9 51234 443 6 10 5000 1700000000 1700000060 REJECT OK',
+    ].join('\n');
+    const calls = (into: unknown[][]) => ({
+      ...recordingSink(),
+      addIpv4: (r: FlowRecord, s: number, d: number) => into.push([{ ...r }, s, d]),
+    });
+    const fromText: unknown[][] = [];
+    const fromBytes: unknown[][] = [];
+    await awsFlowLogReader.read('f.log', chunksOf(body, 7), calls(fromText));
+    await awsFlowLogReader.readBytes!('f.log', bytesOf(Buffer.from(body), 7), calls(fromBytes));
+    expect(fromBytes).toEqual(fromText);
+    expect(fromBytes.map((c) => [c[1], c[2]])).toEqual([
+      [0x0a000105, 0x0a000209],
+      [-1, 0x0a000209],
+      [0x0a000105, -1],
     ]);
   });
 });

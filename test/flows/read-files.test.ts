@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -34,6 +34,31 @@ describe('streaming text input', () => {
       Buffer.concat([gzipSync('x'.repeat(1000)).subarray(0, 12), Buffer.from('garbage')]),
     );
     await expect(text(join(dir, 'broken.gz'))).rejects.toThrow(/not a valid gzip file|cannot read/);
+  });
+
+  it('close() releases a file read only as far as its head (a file of no known format)', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    writeFileSync(join(dir, 'big.txt'), 'not a flow log\n'.repeat(300_000));
+    const before = fds();
+    const o = await openText(join(dir, 'big.txt'));
+    expect(o.head.startsWith('not a flow log')).toBe(true);
+    expect(fds()).toBe(before + 1);
+    await o.close();
+    expect(fds()).toBe(before);
+  });
+
+  it("hands on the file's bytes (gunzipped when gzip) across the two reused buffers", async () => {
+    const body = Buffer.from(Array.from({ length: 250_000 }, (_, i) => `line ${i} é\n`).join(''));
+    for (const [name, content] of [
+      ['bytes.log', body],
+      ['bytes.log.gz', gzipSync(body)],
+    ] as const) {
+      writeFileSync(join(dir, name), content);
+      const o = await openText(join(dir, name));
+      const parts: Buffer[] = [];
+      for await (const c of o.bytes) parts.push(Buffer.from(c));
+      expect(Buffer.concat(parts).equals(body)).toBe(true);
+    }
   });
 
   it('splits lines across any chunk boundary, CRLF or LF, last line without a newline', async () => {
