@@ -134,9 +134,9 @@ export function silencedProcessWarnings(): readonly string[] {
 }
 
 /**
- * The provider registry (src/targets.ts), loaded by `run` for everything but `--version`: the
- * registry imports every provider's modules (~60 of them), which `bulkhead --version` has no use
- * for (issue 11.0: start-up). Exported for tests of the process-warning filter.
+ * The target descriptors (src/targets.ts), loaded by `run` for everything but `--version`: they
+ * import each provider's target.ts and its helpers (~15 modules), which `bulkhead --version` has
+ * no use for (issue 11.0: start-up). Exported for tests of the process-warning filter.
  */
 export async function loadRegistry(): Promise<typeof Targets> {
   return (registry ??= await import('../targets.js'));
