@@ -128,6 +128,24 @@ describe('command modules load on use', () => {
     expect(loaded.filter((u) => /\/node_modules\/yaml\//.test(u))).toEqual([]);
   }, 60_000);
 
+  // The registry's descriptor half (providers/descriptors.ts): model validation asks the target
+  // descriptors only, so validate, compile and --help load no provider's render, read, apply, lock,
+  // flows … module and not the registry of factories (providers/index.ts) that imports them all.
+  const providerRuntime =
+    /\/providers\/(index\.ts|[a-z]+\/(apply|read|lock|flows|inventory|evaluate|native|snapshot|state|render|validate|cli-json|rule-flows|index)\.ts)$/;
+  const sdk = /\/node_modules\/(@aws-sdk|@smithy|@azure|@google-cloud|google-gax|@kubernetes)\//;
+  it.each([
+    ['validate of the shop', ['validate', 'policies/shop.yaml']],
+    ['compile of the shop', ['compile', 'policies/shop.yaml', '--json']],
+    ['--help', ['--help']],
+  ])('%s loads the target descriptors, no provider runtime module and no SDK', (_label, args) => {
+    const loaded = loadedBy(args);
+    expect(loaded.filter((u) => providerRuntime.test(u) || sdk.test(u))).toEqual([]);
+    // It did load the descriptors: the check above would pass for a CLI that never reached them.
+    expect(loaded.some((u) => u.endsWith('/providers/descriptors.ts'))).toBe(true);
+    expect(loaded.filter((u) => /\/providers\/[a-z]+\/target\.ts$/.test(u))).toHaveLength(4);
+  }, 60_000);
+
   const ctx: CommandContext = { io: processIo(), setExit: () => {} };
   async function program(argv: readonly string[], loadAll: boolean): Promise<Command> {
     const p = new Command('bulkhead');
