@@ -64,7 +64,7 @@ export async function prepareTargets(
     resolved: o.resolved,
     ...(o.options ? { options: o.options } : {}),
   };
-  const targets = runnable.map(({ target, provider }, i): ReachTarget => {
+  const targets = await Promise.all(runnable.map(async ({ target, provider }, i): Promise<ReachTarget> => {
     const state = states.values[i]!;
     // An unowned object in the way stops a plan, not a question: it is evaluated like any other.
     // A snapshot that could not be read is no state at all: that stays an error.
@@ -75,10 +75,10 @@ export async function prepareTargets(
       target,
       source: state.source,
       state,
-      live: provider.evaluate!(target, state, context),
-      rendered: provider.evaluate!(target, renderedState(target, desired), context),
+      live: await provider.evaluate!(target, state, context),
+      rendered: await provider.evaluate!(target, renderedState(target, desired), context),
     };
-  });
+  }));
   return { targets, diagnostics };
 }
 
