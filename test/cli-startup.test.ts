@@ -146,6 +146,36 @@ describe('command modules load on use', () => {
     expect(loaded.filter((u) => /\/providers\/[a-z]+\/target\.ts$/.test(u))).toHaveLength(4);
   }, 60_000);
 
+  // The providers' index modules import what render and validate run; read, apply, export and the
+  // evaluator import theirs on first use. So `render` loads no read, apply or evaluator module (nor
+  // the yaml package, for JSON output), and a snapshot plan reads through snapshot.ts and state.ts
+  // only (Kubernetes keeps its snapshot reader in read.ts, whose client and SDK load lazily).
+  it('render of the shop loads no read, apply or evaluator module of any provider, nor the yaml package', () => {
+    const loaded = loadedBy(['render', '--provider', 'gcp', 'policies/shop.yaml', '--json']);
+    expect(loaded.some((u) => u.endsWith('/providers/gcp/render.ts'))).toBe(true);
+    expect(
+      loaded.filter(
+        (u) =>
+          /\/providers\/[a-z]+\/(apply|read|evaluate|native|state)\.ts$/.test(u) ||
+          sdk.test(u) ||
+          /\/node_modules\/yaml\//.test(u),
+      ),
+    ).toEqual([]);
+  }, 60_000);
+
+  it('plan --snapshots of the shop reads the snapshots without any apply, live-read or evaluator module', () => {
+    const loaded = loadedBy(['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop']);
+    expect(loaded.filter((u) => /\/providers\/[a-z]+\/snapshot\.ts$/.test(u))).toHaveLength(4);
+    expect(
+      loaded.filter(
+        (u) =>
+          /\/providers\/[a-z]+\/(apply|evaluate|native)\.ts$/.test(u) ||
+          /\/providers\/(aws|azure|gcp)\/read\.ts$/.test(u) ||
+          sdk.test(u),
+      ),
+    ).toEqual([]);
+  }, 60_000);
+
   const ctx: CommandContext = { io: processIo(), setExit: () => {} };
   async function program(argv: readonly string[], loadAll: boolean): Promise<Command> {
     const p = new Command('bulkhead');
