@@ -138,13 +138,17 @@ describe('command modules load on use', () => {
     ['validate of the shop', ['validate', 'policies/shop.yaml']],
     ['compile of the shop', ['compile', 'policies/shop.yaml', '--json']],
     ['--help', ['--help']],
-  ])('%s loads the target descriptors, no provider runtime module and no SDK', (_label, args) => {
-    const loaded = loadedBy(args);
-    expect(loaded.filter((u) => providerRuntime.test(u) || sdk.test(u))).toEqual([]);
-    // It did load the descriptors: the check above would pass for a CLI that never reached them.
-    expect(loaded.some((u) => u.endsWith('/providers/descriptors.ts'))).toBe(true);
-    expect(loaded.filter((u) => /\/providers\/[a-z]+\/target\.ts$/.test(u))).toHaveLength(4);
-  }, 60_000);
+  ])(
+    '%s loads the target descriptors, no provider runtime module and no SDK',
+    (_label, args) => {
+      const loaded = loadedBy(args);
+      expect(loaded.filter((u) => providerRuntime.test(u) || sdk.test(u))).toEqual([]);
+      // It did load the descriptors: the check above would pass for a CLI that never reached them.
+      expect(loaded.some((u) => u.endsWith('/providers/descriptors.ts'))).toBe(true);
+      expect(loaded.filter((u) => /\/providers\/[a-z]+\/target\.ts$/.test(u))).toHaveLength(4);
+    },
+    60_000,
+  );
 
   // The providers' index modules import what render and validate run; read, apply, export and the
   // evaluator import theirs on first use. So `render` loads no read, apply or evaluator module (nor

@@ -76,7 +76,10 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
       // The applier's module, the client and the SDK load when the first step runs: creating an applier loads nothing.
       return lazyApplier(async () => {
-        const [{ createAwsApplier }, { createEc2Client }] = await Promise.all([import('./apply.js'), import('./read.js')]);
+        const [{ createAwsApplier }, { createEc2Client }] = await Promise.all([
+          import('./apply.js'),
+          import('./read.js'),
+        ]);
         const client = () => createEc2Client(target, applierOptions.endpoint, options);
         return createAwsApplier(target, state.resources, client, applierOptions, options.tuning, state.fingerprint);
       });

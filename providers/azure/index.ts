@@ -61,7 +61,10 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
       lazyApplier(async () => (await import('./apply.js')).createAzureApplier(target, state, applierOptions, options)),
     async exportSnapshot(target, live) {
       const [{ readAzureLive }, { snapshotFiles }] = await Promise.all([import('./read.js'), import('./snapshot.js')]);
-      return snapshotFiles(await readAzureLive(target, options, live.endpoint, undefined), azureConfig(target).resourceGroup);
+      return snapshotFiles(
+        await readAzureLive(target, options, live.endpoint, undefined),
+        azureConfig(target).resourceGroup,
+      );
     },
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),

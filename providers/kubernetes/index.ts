@@ -84,7 +84,8 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
     },
     toCliJson: (resources, _target) => toKubernetesList(resources),
     ruleFlows: kubernetesRuleFlows,
-    evaluate: async (target, state, context) => (await import('./native.js')).evaluateKubernetes(target, state, context),
+    evaluate: async (target, state, context) =>
+      (await import('./native.js')).evaluateKubernetes(target, state, context),
     lock: createKubernetesLocker({
       ...(options.clients ? { clients: options.clients } : {}),
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),

@@ -259,7 +259,7 @@ describe('fast YAML path over multi-line flow collections', () => {
         let i = 0;
         return text.replace(/([,[{]) /g, (m, ch: string) => {
           const b = breaks[i++];
-          if (!b || !b[0]) return m;
+          if (!b?.[0]) return m;
           return `${ch}${b[2] ? '  # c' : ''}\n${' '.repeat(b[1])}`;
         });
       });
