@@ -5,17 +5,18 @@ import type { YEntry, YNode } from './load.js';
  * A fast path for the plain YAML that large models are written in: block mappings and sequences,
  * flow collections (`{ from: web, ports: [https] }`, also over several lines with end-of-line
  * comments, as policies/shop.yaml writes its targets: the `yaml` package alone costs ~30-50 ms of
- * module loading per process, issue 11.0), plain and simple quoted scalars, comments. It builds the same YNode tree (values and positions) as `parseYaml`'s general path
- * through the `yaml` package's document API, about 10x faster: that path costs ~1.5 s for a
- * 1,000-segment model (its CST parser does per-token generator and `process.env` work).
+ * module loading per process, issue 11.0), plain and simple quoted scalars, comments. It builds
+ * the same YNode tree (values and positions) as `parseYaml`'s general path through the `yaml`
+ * package's document API, about 10x faster: that path costs ~1.5 s for a 1,000-segment model (its
+ * CST parser does per-token generator and `process.env` work).
  *
  * It is deliberately narrow: anything outside the subset, or anything that could be an error, a
  * warning or a subtle case (anchors, aliases, tags, merge keys, block scalars, multi-line scalars,
- * flow collections with blank or comment-only lines or lines not indented past their block, escapes, duplicate keys, empty values, numbers other than plain decimal
- * integers, plain scalars with ':', tabs, CR, control characters, directives, several
- * documents, ...) returns undefined and the general path handles the file: errors, diagnostics
- * and odd constructs always come from the `yaml` package. test/model/fast-yaml.test.ts checks
- * that both paths give identical trees.
+ * flow collections with a blank or comment-only line or a line not indented past their block,
+ * escapes, duplicate keys, empty values, numbers other than plain decimal integers, plain scalars
+ * with ':', tabs, CR, control characters, directives, several documents, ...) returns undefined
+ * and the general path handles the file: errors, diagnostics and odd constructs always come from
+ * the `yaml` package. test/model/fast-yaml.test.ts checks that both paths give identical trees.
  */
 
 /**
