@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, commandNameOf, registerCommands, type CommandContext } from '../src/commands/index.js';
-import { processIo } from '../src/io.js';
+import { processIo, type Io } from '../src/io.js';
 
 // Start-up (the speed issue, 11.0): the commands that talk to no cloud load no cloud SDK. Each
 // runs the real CLI in a child process whose module hook refuses every SDK import.
@@ -100,7 +100,8 @@ describe('command modules load on use', () => {
   }
   const heavy =
     /\/src\/(compile|model\/(?!suggest)|plan\/(?!suggest))|\/providers\/|\/node_modules\/(yaml|ajv|ipaddr\.js)\//;
-  const commandModule = /\/src\/commands\/(?!index|options|main|output|engine-context)[a-z-]+\.ts$/;
+  const commandModule =
+    /\/src\/commands\/(?!index|options|main|program|process-warnings|output|engine-context)[a-z-]+\.ts$/;
 
   it('--version loads no command module, no compiler, no provider', () => {
     const loaded = loadedBy(['--version']);
@@ -109,6 +110,20 @@ describe('command modules load on use', () => {
       'the hook saw the CLI',
     ).toBe(true);
     expect(loaded.filter((u) => commandModule.test(u) || heavy.test(u))).toEqual([]);
+    // The executable answers --version itself: not even commander or the program module loads.
+    expect(loaded.filter((u) => /\/src\/commands\/program\.ts$|\/node_modules\/commander\//.test(u))).toEqual([]);
+  }, 60_000);
+
+  it('--version prints what the program (commander) prints for it, and exits 0', async () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/commands/main.ts', '--version'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
+    const out: string[] = [];
+    const io = { ...processIo(), stdout: { write: (s: string) => out.push(s) } } as unknown as Io;
+    const code = await (await import('../src/commands/program.js')).run(['--version'], io);
+    expect([r.status, r.stdout, r.stderr]).toEqual([code, out.join(''), '']);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   }, 60_000);
 
   it("--help loads no command module and no compiler (the provider registry, for the providers' names)", () => {
