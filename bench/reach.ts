@@ -133,7 +133,7 @@ export async function benchReach(
       // A model too big for a target (Azure: 1,000 rules per NSG) renders what fits: say so, the cells then differ.
       const invalid = provider.validate(rules, target, { resolved: new Map() }).filter((d) => d.severity === 'error');
       const te = performance.now();
-      const evaluator = provider.evaluate(target, renderedState(target, resources), {
+      const evaluator = await provider.evaluate(target, renderedState(target, resources), {
         model: rules.model.name,
         segments: rules.segments,
       });

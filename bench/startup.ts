@@ -1,12 +1,15 @@
 /**
  * Start-up of the CLI as users and pipelines meet it: whole `node dist/src/commands/main.js …` processes,
  * wall time and peak RSS, median of runs. Part of `npm run bench`; needs `npm run build` first.
+ * Alone (the table only, without the estate-scale bench): `node --import tsx bench/startup.ts`
+ * (`BENCH_STARTUP_RUNS`, default 11).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -32,6 +35,10 @@ export const STARTUP_CASES: readonly StartupCase[] = [
   { label: 'bulkhead --version', args: ['--version'] },
   { label: 'bulkhead --help', args: ['--help'] },
   { label: 'bulkhead validate policies/shop.yaml', args: ['validate', 'policies/shop.yaml'] },
+  {
+    label: 'bulkhead render --provider gcp policies/shop.yaml --json',
+    args: ['render', '--provider', 'gcp', 'policies/shop.yaml', '--json'],
+  },
   {
     label: 'bulkhead plan policies/shop.yaml --snapshots …',
     args: ['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop'],
@@ -103,4 +110,8 @@ export function formatStartup(results: readonly StartupResult[]): string {
     '|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.stdout.write(`${formatStartup(benchStartup(Number(process.env['BENCH_STARTUP_RUNS'] ?? 11)))}\n`);
 }

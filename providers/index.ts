@@ -4,6 +4,7 @@ import { awsProvider } from './aws/index.js';
 import { azureProvider } from './azure/index.js';
 import { gcpProvider } from './gcp/index.js';
 import { kubernetesProvider } from './kubernetes/index.js';
+import { addTarget, BUILT_IN_TARGETS } from './descriptors.js';
 
 // Each provider's target config type, for library users; exporting them here also puts each
 // provider's TargetConfigs augmentation into every program that sees the registry's types
@@ -13,16 +14,19 @@ export type { AzureTargetConfig } from './azure/target.js';
 export type { GcpTargetConfig } from './gcp/target.js';
 export type { KubernetesTargetConfig } from './kubernetes/target.js';
 
+export { getTarget, providerIds, registryGeneration, targetDescriptors } from './descriptors.js';
+
 /**
  * The provider registry: the only place the core (src/) learns which clouds exist. One entry per
- * provider, in the order lists of providers are shown (and per-cloud keys are written in the
- * RuleSet's JSON): its target descriptor (providers/<id>/target.ts) and its factory, exported by
- * providers/<id>/index.ts. A new provider adds its import and its name in BUILT_IN, nothing else.
+ * provider, in the order lists of providers are shown: its target descriptor (providers/<id>/target.ts,
+ * also listed in providers/descriptors.ts, the half model validation loads) and its factory,
+ * exported by providers/<id>/index.ts. A new provider adds its entry here and its descriptor there.
  */
 const BUILT_IN: readonly ProviderEntry[] = [awsProvider, azureProvider, gcpProvider, kubernetesProvider];
 
-/** The target descriptors, by id, in registry order. */
-const TARGETS = new Map<string, TargetDescriptor>(BUILT_IN.map((e) => [e.target.id, e.target]));
+// The two lists are one registry: a descriptor without its factory (or another order) is a bug.
+if (BUILT_IN.some((e, i) => e.target !== BUILT_IN_TARGETS[i]) || BUILT_IN.length !== BUILT_IN_TARGETS.length)
+  throw new Error('providers/index.ts and providers/descriptors.ts list different providers');
 
 /**
  * One factory per provider. Tests replace or delete a factory to put a fake provider behind the
@@ -32,34 +36,9 @@ export const PROVIDERS: Partial<Record<CloudId, () => Provider>> = Object.fromEn
   BUILT_IN.map((e) => [e.target.id, e.create]),
 );
 
-/** Bumped on every registration, so what is built from the registry (the schema) can be rebuilt. */
-let generation = 0;
-
 /** The provider for a cloud, or undefined when it has not landed yet. */
 export function getProvider(id: CloudId): Provider | undefined {
   return PROVIDERS[id]?.();
-}
-
-/** The target descriptor of a provider id, or undefined for an id no provider has. */
-export function getTarget(id: string): TargetDescriptor | undefined {
-  return TARGETS.get(id);
-}
-
-/** Every registered target descriptor, in registry order (one array per registry generation: hot paths call this). */
-export function targetDescriptors(): readonly TargetDescriptor[] {
-  if (listed.generation !== generation) listed = { generation, list: [...TARGETS.values()] };
-  return listed.list;
-}
-let listed: { generation: number; list: readonly TargetDescriptor[] } = { generation: -1, list: [] };
-
-/** Every registered provider id, in registry order. */
-export function providerIds(): readonly CloudId[] {
-  return [...TARGETS.keys()] as CloudId[];
-}
-
-/** Changes whenever the registry does (see `registerProvider`). */
-export function registryGeneration(): number {
-  return generation;
 }
 
 /**
@@ -69,14 +48,11 @@ export function registryGeneration(): number {
  */
 export function registerProvider<K extends string, C>(entry: ProviderEntry<K, C>): () => void {
   const id = entry.target.id;
-  if (TARGETS.has(id)) throw new Error(`a provider "${id}" is already registered`);
-  TARGETS.set(id, entry.target as unknown as TargetDescriptor);
+  const removeTarget = addTarget(entry.target as unknown as TargetDescriptor);
   const factories = PROVIDERS as Record<string, () => Provider>;
   factories[id] = entry.create;
-  generation++;
   return () => {
-    TARGETS.delete(id);
+    removeTarget();
     delete factories[id];
-    generation++;
   };
 }

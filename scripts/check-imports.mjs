@@ -1,6 +1,6 @@
 // The import-structure check of `npm test` (dependency-cruiser, rules in .dependency-cruiser.cjs):
 // no import cycle, nothing imports the CLI folder src/commands/ from below, and src/ reaches a
-// provider only through the registry providers/index.ts.
+// provider only through the registry providers/index.ts (or its descriptor half, providers/descriptors.ts).
 //
 // dependency-cruiser 17 parses TypeScript with the `typescript` package's JS API, which
 // TypeScript 7 (the native compiler this project uses) no longer ships. So the sources are

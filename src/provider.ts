@@ -45,9 +45,10 @@ export interface Provider {
    * Pure: an evaluator that decides probes on a target's state (read, or a render wrapped as a
    * state) exactly as the cloud does, owned and unowned objects alike (`ProviderState.unowned`,
    * filled when read is asked with `ReadContext.unowned`). Used by `explain` and `drift
-   * --effective`; optional, so a provider without one just has no effective verdicts.
+   * --effective`; optional, so a provider without one just has no effective verdicts. A promise:
+   * the evaluator's modules load on first use, not with every command (issue 11.0, start-up).
    */
-  evaluate?(target: TargetSpec, state: ProviderState, context: EvaluateContext): NativeEvaluator;
+  evaluate?(target: TargetSpec, state: ProviderState, context: EvaluateContext): Promise<NativeEvaluator>;
   /**
    * Pure: the (from, to, port) flows one native rule (a child of `resource`) allows or denies, for
    * the plan's flow diagram (src/graph/plan-flows.ts); [] for children that are no rule (prefix-list

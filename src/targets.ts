@@ -1,4 +1,4 @@
-import { getTarget, targetDescriptors } from '../providers/index.js';
+import { getTarget, targetDescriptors } from '../providers/descriptors.js';
 import type { TargetSpec } from './compile/types.js';
 import { InternalError } from './errors.js';
 import { DEFAULT_INTERNAL_RANGES, sortCidrs } from './model/addresses.js';
@@ -6,12 +6,14 @@ import { configOf, type TargetDescriptor } from './provider.js';
 
 /**
  * The core's one door to what providers know about their targets: every question src/ asks
- * about a cloud goes through a target descriptor from the registry (providers/index.ts), so no
- * module of src/ names a cloud. Nothing in providers/ imports this module (it imports the
- * registry, which imports the providers): .dependency-cruiser.cjs forbids the cycle.
+ * about a cloud goes through a target descriptor from the registry's descriptor half
+ * (providers/descriptors.ts), so no module of src/ names a cloud. It imports the descriptors
+ * only, not the providers' factories (providers/index.ts, which `getProvider` callers import):
+ * validate, compile and `--help` load no render, read or apply module (issue 11.0, start-up).
+ * Nothing in providers/ imports this module: .dependency-cruiser.cjs forbids the cycle.
  */
 
-export { getProvider, getTarget, providerIds, registryGeneration, targetDescriptors } from '../providers/index.js';
+export { getTarget, providerIds, registryGeneration, targetDescriptors } from '../providers/descriptors.js';
 
 /** The descriptor of a target's provider; a target of an unregistered provider is a bug (validation made it). */
 export function descriptorOf(t: TargetSpec): TargetDescriptor {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, commandNameOf, registerCommands, type CommandContext } from '../src/commands/index.js';
-import { processIo } from '../src/io.js';
+import { processIo, type Io } from '../src/io.js';
 
 // Start-up (the speed issue, 11.0): the commands that talk to no cloud load no cloud SDK. Each
 // runs the real CLI in a child process whose module hook refuses every SDK import.
@@ -100,7 +100,8 @@ describe('command modules load on use', () => {
   }
   const heavy =
     /\/src\/(compile|model\/(?!suggest)|plan\/(?!suggest))|\/providers\/|\/node_modules\/(yaml|ajv|ipaddr\.js)\//;
-  const commandModule = /\/src\/commands\/(?!index|options|main|output|engine-context)[a-z-]+\.ts$/;
+  const commandModule =
+    /\/src\/commands\/(?!index|options|main|program|process-warnings|output|engine-context)[a-z-]+\.ts$/;
 
   it('--version loads no command module, no compiler, no provider', () => {
     const loaded = loadedBy(['--version']);
@@ -109,6 +110,20 @@ describe('command modules load on use', () => {
       'the hook saw the CLI',
     ).toBe(true);
     expect(loaded.filter((u) => commandModule.test(u) || heavy.test(u))).toEqual([]);
+    // The executable answers --version itself: not even commander or the program module loads.
+    expect(loaded.filter((u) => /\/src\/commands\/program\.ts$|\/node_modules\/commander\//.test(u))).toEqual([]);
+  }, 60_000);
+
+  it('--version prints what the program (commander) prints for it, and exits 0', async () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/commands/main.ts', '--version'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
+    const out: string[] = [];
+    const io = { ...processIo(), stdout: { write: (s: string) => out.push(s) } } as unknown as Io;
+    const code = await (await import('../src/commands/program.js')).run(['--version'], io);
+    expect([r.status, r.stdout, r.stderr]).toEqual([code, out.join(''), '']);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   }, 60_000);
 
   it("--help loads no command module and no compiler (the provider registry, for the providers' names)", () => {
@@ -126,6 +141,61 @@ describe('command modules load on use', () => {
     ]);
     // pci.yaml is plain YAML: the fast path reads it, the yaml package is not loaded.
     expect(loaded.filter((u) => /\/node_modules\/yaml\//.test(u))).toEqual([]);
+  }, 60_000);
+
+  // The registry's descriptor half (providers/descriptors.ts): model validation asks the target
+  // descriptors only, so validate, compile and --help load no provider's render, read, apply, lock,
+  // flows … module and not the registry of factories (providers/index.ts) that imports them all.
+  const providerRuntime =
+    /\/providers\/(index\.ts|[a-z]+\/(apply|read|lock|flows|inventory|evaluate|native|snapshot|state|render|validate|cli-json|rule-flows|index)\.ts)$/;
+  const sdk = /\/node_modules\/(@aws-sdk|@smithy|@azure|@google-cloud|google-gax|@kubernetes)\//;
+  it.each([
+    ['validate of the shop', ['validate', 'policies/shop.yaml']],
+    ['compile of the shop', ['compile', 'policies/shop.yaml', '--json']],
+    ['--help', ['--help']],
+  ])(
+    '%s loads the target descriptors, no provider runtime module, no SDK and no yaml package',
+    (_label, args) => {
+      const loaded = loadedBy(args);
+      // Nor the yaml package: the fast YAML path reads the shop, flow collections over several lines included.
+      expect(loaded.filter((u) => providerRuntime.test(u) || sdk.test(u) || /\/node_modules\/yaml\//.test(u))).toEqual(
+        [],
+      );
+      // It did load the descriptors: the check above would pass for a CLI that never reached them.
+      expect(loaded.some((u) => u.endsWith('/providers/descriptors.ts'))).toBe(true);
+      expect(loaded.filter((u) => /\/providers\/[a-z]+\/target\.ts$/.test(u))).toHaveLength(4);
+    },
+    60_000,
+  );
+
+  // The providers' index modules import what render and validate run; read, apply, export and the
+  // evaluator import theirs on first use. So `render` loads no read, apply or evaluator module (nor
+  // the yaml package, for JSON output), and a snapshot plan reads through snapshot.ts and state.ts
+  // only (Kubernetes keeps its snapshot reader in read.ts, whose client and SDK load lazily).
+  it('render of the shop loads no read, apply or evaluator module of any provider, nor the yaml package', () => {
+    const loaded = loadedBy(['render', '--provider', 'gcp', 'policies/shop.yaml', '--json']);
+    expect(loaded.some((u) => u.endsWith('/providers/gcp/render.ts'))).toBe(true);
+    expect(
+      loaded.filter(
+        (u) =>
+          /\/providers\/[a-z]+\/(apply|read|evaluate|native|state)\.ts$/.test(u) ||
+          sdk.test(u) ||
+          /\/node_modules\/yaml\//.test(u),
+      ),
+    ).toEqual([]);
+  }, 60_000);
+
+  it('plan --snapshots of the shop reads the snapshots without any apply, live-read or evaluator module', () => {
+    const loaded = loadedBy(['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop']);
+    expect(loaded.filter((u) => /\/providers\/[a-z]+\/snapshot\.ts$/.test(u))).toHaveLength(4);
+    expect(
+      loaded.filter(
+        (u) =>
+          /\/providers\/[a-z]+\/(apply|evaluate|native)\.ts$/.test(u) ||
+          /\/providers\/(aws|azure|gcp)\/read\.ts$/.test(u) ||
+          sdk.test(u),
+      ),
+    ).toEqual([]);
   }, 60_000);
 
   const ctx: CommandContext = { io: processIo(), setExit: () => {} };

@@ -2,15 +2,14 @@ import type { RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { ProviderError } from '../../src/errors.js';
 import type { Resource } from '../../src/plan/types.js';
 import type { Provider, ProviderEntry, ReadContext, RenderContext } from '../../src/provider.js';
-import { createAwsApplier, type AwsApplierTuning } from './apply.js';
+import type { AwsApplierTuning } from './apply.js';
 import { awsCliJson } from './cli-json.js';
-import { evaluateAws } from './evaluate.js';
 import { createAwsLocker } from './lock.js';
-import { createEc2Client, exportRaw, readAwsLive, type AwsClientOptions } from './read.js';
+import type { AwsClientOptions } from './read.js';
 import { createRenderShare } from '../kit/render-share.js';
+import { lazyApplier } from '../kit/lazy.js';
 import { renderAws } from './render.js';
-import { readSnapshotRaw, snapshotFiles } from './snapshot.js';
-import { canonicalState, type Ownership } from './state.js';
+import type { Ownership } from './state.js';
 import { validateAws } from './validate.js';
 import { awsTarget } from './target.js';
 import { awsRuleFlows } from './rule-flows.js';
@@ -25,9 +24,10 @@ export interface AwsProviderOptions extends AwsClientOptions {
 /**
  * The AWS provider: security groups and managed prefix lists (DESIGN §2 AWS). `validate` and
  * `render` are pure; `read`, the applier and `exportSnapshot` talk to EC2 through
- * `@aws-sdk/client-ec2` (adaptive retry) or read the AWS CLI's JSON exports. Nothing this module
- * imports loads the SDK: a live read, an apply step or an export loads it with `await import()`,
- * so render, validate and snapshot plans never pay for it.
+ * `@aws-sdk/client-ec2` (adaptive retry) or read the AWS CLI's JSON exports. This module imports
+ * what render and validate run; read, the applier, export and the evaluator import their modules
+ * (and the SDK) with `await import()` on first use, so render, validate and snapshot plans never
+ * pay for what they do not run (issue 11.0, start-up).
  */
 export function createAwsProvider(options: AwsProviderOptions = {}) {
   // Which model owns what, when the engine does not pass a ReadContext: remembered from the
@@ -59,8 +59,12 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
         ...(context?.unowned ? { unowned: true } : {}),
       };
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
-      if (source.kind === 'snapshot')
+      const { canonicalState } = await import('./state.js');
+      if (source.kind === 'snapshot') {
+        const { readSnapshotRaw } = await import('./snapshot.js');
         return canonicalState(await readSnapshotRaw(source.dir, target), target, 'snapshot', owner);
+      }
+      const { readAwsLive } = await import('./read.js');
       return canonicalState(
         await readAwsLive(target, source.endpoint, options, owner.model === undefined ? undefined : owner),
         target,
@@ -70,11 +74,18 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     },
     createApplier(target, state, applierOptions) {
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
-      // The client (and the SDK) is made when the first step runs: creating an applier loads nothing.
-      const client = () => createEc2Client(target, applierOptions.endpoint, options);
-      return createAwsApplier(target, state.resources, client, applierOptions, options.tuning, state.fingerprint);
+      // The applier's module, the client and the SDK load when the first step runs: creating an applier loads nothing.
+      return lazyApplier(async () => {
+        const [{ createAwsApplier }, { createEc2Client }] = await Promise.all([
+          import('./apply.js'),
+          import('./read.js'),
+        ]);
+        const client = () => createEc2Client(target, applierOptions.endpoint, options);
+        return createAwsApplier(target, state.resources, client, applierOptions, options.tuning, state.fingerprint);
+      });
     },
     async exportSnapshot(target, liveOptions) {
+      const [{ exportRaw }, { snapshotFiles }] = await Promise.all([import('./read.js'), import('./snapshot.js')]);
       return snapshotFiles(await exportRaw(target, liveOptions.endpoint, options));
     },
     toCliJson(resources, target) {
@@ -84,7 +95,7 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
     ruleFlows: awsRuleFlows,
     flows: awsFlowLogReader,
     inventory: createAwsInventoryReader(options),
-    evaluate: (target, state, context) => evaluateAws(target, state, context),
+    evaluate: async (target, state, context) => (await import('./evaluate.js')).evaluateAws(target, state, context),
   } satisfies Provider;
 }
 

@@ -8,9 +8,8 @@ import {
   type JsonObject,
 } from '../../src/flows/json-input.js';
 import type { Inventory, InventoryLiveOptions, InventoryReader, Workload } from '../../src/flows/types.js';
-import { classifyAwsError, credentialsError } from './errors.js';
 import { DESCRIBE_PAGE_SIZE } from './limits.js';
-import { createEc2Client, loadEc2Sdk, type AwsClientOptions } from './read.js';
+import type { AwsClientOptions } from './read.js';
 
 /**
  * AWS inventory: one workload per network interface, from `aws ec2 describe-network-interfaces`
@@ -221,6 +220,11 @@ export async function readAwsInventoryLive(
   clientOptions: AwsClientOptions = {},
 ): Promise<Inventory> {
   if (target.kind !== 'aws') throw jsonPathError(target.name, 'target', 'is not an AWS target');
+  // read.ts (the client) and errors.ts on first use: the provider's index imports this module for parse and detect.
+  const [{ createEc2Client, loadEc2Sdk }, { classifyAwsError, credentialsError }] = await Promise.all([
+    import('./read.js'),
+    import('./errors.js'),
+  ]);
   const client = await createEc2Client(target, options.endpoint, clientOptions);
   try {
     const { paginateDescribeNetworkInterfaces, paginateDescribeInstances } = await loadEc2Sdk();

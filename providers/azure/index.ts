@@ -1,14 +1,11 @@
 import { join } from 'node:path';
 import type { Provider, ProviderEntry } from '../../src/provider.js';
-import { createAzureApplier } from './apply.js';
 import { azureCliJson } from './cli-json.js';
-import { evaluateAzure } from './evaluate.js';
 import { createAzureLocker } from './lock.js';
-import { readAzureLive, type AzureProviderOptions } from './read.js';
+import type { AzureProviderOptions } from './read.js';
 import { createRenderShare } from '../kit/render-share.js';
+import { lazyApplier } from '../kit/lazy.js';
 import { azureConfig, layoutAzure, renderAzure, type AzureLayout } from './render.js';
-import { readSnapshotRaw, snapshotFiles } from './snapshot.js';
-import { inferModel, stateFromRaw } from './state.js';
 import { validateAzure } from './validate.js';
 import { azureTarget } from './target.js';
 import { azureRuleFlows } from './rule-flows.js';
@@ -24,7 +21,9 @@ export type { AzureProviderOptions } from './read.js';
  * Production uses DefaultAzureCredential against https://management.azure.com (or the target's
  * `endpoint` / BULKHEAD_AZURE_ENDPOINT); tests inject a credential and an emulator endpoint.
  * The assembly point: `read` is the raw state of read.ts (live) or snapshot.ts (files) made
- * canonical by state.ts; `exportSnapshot` is a live read written as snapshot.ts's files.
+ * canonical by state.ts; `exportSnapshot` is a live read written as snapshot.ts's files. Those
+ * modules, the applier's and the evaluator's are imported on first use (issue 11.0, start-up):
+ * render and validate load only what they run.
  */
 export function createAzureProvider(options: AzureProviderOptions = {}) {
   const shared = createRenderShare<AzureLayout>();
@@ -39,7 +38,9 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
     render: (rules, target, ctx) =>
       renderAzure(rules, target, ctx, shared.take([rules, target, ctx.resolved, ctx.live])),
     async read(target, source, context) {
-      if (source.kind === 'snapshot')
+      const { inferModel, stateFromRaw } = await import('./state.js');
+      if (source.kind === 'snapshot') {
+        const { readSnapshotRaw } = await import('./snapshot.js');
         return stateFromRaw(
           await readSnapshotRaw(
             join(source.dir, target.name),
@@ -50,19 +51,27 @@ export function createAzureProvider(options: AzureProviderOptions = {}) {
           'snapshot',
           context,
         );
+      }
+      const { readAzureLive } = await import('./read.js');
       const raw = await readAzureLive(target, options, source.endpoint, context?.model);
       const model = context?.model ?? inferModel(raw);
       return stateFromRaw(raw, target, 'live', context ?? (model !== undefined ? { model } : undefined));
     },
-    createApplier: (target, state, applierOptions) => createAzureApplier(target, state, applierOptions, options),
-    exportSnapshot: async (target, live) =>
-      snapshotFiles(await readAzureLive(target, options, live.endpoint, undefined), azureConfig(target).resourceGroup),
+    createApplier: (target, state, applierOptions) =>
+      lazyApplier(async () => (await import('./apply.js')).createAzureApplier(target, state, applierOptions, options)),
+    async exportSnapshot(target, live) {
+      const [{ readAzureLive }, { snapshotFiles }] = await Promise.all([import('./read.js'), import('./snapshot.js')]);
+      return snapshotFiles(
+        await readAzureLive(target, options, live.endpoint, undefined),
+        azureConfig(target).resourceGroup,
+      );
+    },
     toCliJson: (resources, target) => azureCliJson(resources, target),
     lock: createAzureLocker(options),
     ruleFlows: azureRuleFlows,
     flows: azureFlowLogReader,
     inventory: createAzureInventoryReader(options),
-    evaluate: (target, state, context) => evaluateAzure(target, state, context),
+    evaluate: async (target, state, context) => (await import('./evaluate.js')).evaluateAzure(target, state, context),
   } satisfies Provider;
 }
 

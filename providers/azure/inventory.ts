@@ -9,8 +9,7 @@ import {
   type JsonObject,
 } from '../../src/flows/json-input.js';
 import type { Inventory, InventoryLiveOptions, InventoryReader, Workload } from '../../src/flows/types.js';
-import { classifyAzureError, withCredentials } from './errors.js';
-import { createNetworkClient, type AzureProviderOptions } from './read.js';
+import type { AzureProviderOptions } from './read.js';
 import { azureConfig } from './render.js';
 
 /**
@@ -117,6 +116,11 @@ export async function readAzureInventoryLive(
   providerOptions: AzureProviderOptions = {},
 ): Promise<Inventory> {
   const cfg = azureConfig(target);
+  // read.ts (the client) and errors.ts on first use: the provider's index imports this module for parse and detect.
+  const [{ createNetworkClient }, { classifyAzureError, withCredentials }] = await Promise.all([
+    import('./read.js'),
+    import('./errors.js'),
+  ]);
   return withCredentials(target.name, async () => {
     const client = await createNetworkClient(target, providerOptions, options.endpoint);
     const nics: unknown[] = [];

@@ -3,17 +3,15 @@ import { ProviderError } from '../../src/errors.js';
 import type { StateSource, ReadContext } from '../../src/provider.js';
 import type { TargetSpec } from '../../src/compile/types.js';
 import type { ProviderState } from '../../src/plan/types.js';
-import { createGcpApplier, type GcpApplyOptions } from './apply.js';
+import type { GcpApplyOptions } from './apply.js';
 import { toGcpCliJson } from './cli-json.js';
 import { DEFAULT_FIREWALL_QUOTA } from './limits.js';
-import { evaluateGcp } from './evaluate.js';
 import { createGcpLocker } from './lock.js';
 import type { RetryOptions } from './errors.js';
-import { readGcpTarget, type GcpClientFactory } from './read.js';
+import type { GcpClientFactory, GcpReadOptions } from './read.js';
 import { createRenderShare } from '../kit/render-share.js';
+import { lazyApplier } from '../kit/lazy.js';
 import { renderGcp, type GcpRender } from './render.js';
-import { formatSnapshot, readGcpSnapshot } from './snapshot.js';
-import { toProviderState } from './state.js';
 import { validateGcp } from './validate.js';
 import { gcpTarget } from './target.js';
 import { gcpRuleFlows } from './rule-flows.js';
@@ -24,7 +22,8 @@ import { gcpInventoryReader } from './inventory.js';
  * The GCP provider: VPC firewall rules by network tag or service account, plus rules of a global
  * network firewall policy for FQDN egress (DESIGN §2 GCP). Render and validate are pure; read,
  * apply and export use `@google-cloud/compute` (REST) with Application Default Credentials, or
- * the injected clients/endpoint (emulators, tests).
+ * the injected clients/endpoint (emulators, tests). Read, apply, export and the evaluator import
+ * their modules on first use (issue 11.0, start-up): render and validate load only what they run.
  */
 
 /** Options of the GCP provider (all optional; tests inject clients and fast retries). */
@@ -69,15 +68,19 @@ export function createGcpProvider(options: GcpProviderOptions = {}) {
       ).resources,
     // Stateless: ownership and "in the way" are decided from the read's own arguments.
     read: (target, source, context) => readGcp(target, source, context, readOptions),
-    createApplier: (target, _state, applierOptions) => createGcpApplier(target, applierOptions, options),
+    createApplier: (target, _state, applierOptions) =>
+      lazyApplier(async () => (await import('./apply.js')).createGcpApplier(target, applierOptions, options)),
     // Everything gcloud's list would print, not only the model's rules.
-    exportSnapshot: async (target, live) => formatSnapshot(await readGcpTarget(target, live.endpoint, readOptions)),
+    async exportSnapshot(target, live) {
+      const [{ readGcpTarget }, { formatSnapshot }] = await Promise.all([import('./read.js'), import('./snapshot.js')]);
+      return formatSnapshot(await readGcpTarget(target, live.endpoint, readOptions));
+    },
     toCliJson: (resources, target) => toGcpCliJson(resources, target),
     lock: createGcpLocker(options.clients ? { clients: options.clients } : {}),
     ruleFlows: gcpRuleFlows,
     flows: gcpFlowLogReader,
     inventory: gcpInventoryReader,
-    evaluate: (target, state, context) => evaluateGcp(target, state, context),
+    evaluate: async (target, state, context) => (await import('./evaluate.js')).evaluateGcp(target, state, context),
   } satisfies Provider;
 }
 
@@ -92,18 +95,21 @@ async function readGcp(
   target: TargetSpec,
   source: StateSource,
   context: ReadContext | undefined,
-  options: Parameters<typeof readGcpTarget>[2],
+  options: GcpReadOptions,
 ): Promise<ProviderState> {
   if (target.kind !== 'gcp')
     throw new ProviderError(`gcp: target ${target.name} is not a GCP target (it is a ${target.kind} target)`);
   const model = context?.model;
+  const { toProviderState } = await import('./state.js');
   if (source.kind === 'snapshot') {
+    const { readGcpSnapshot } = await import('./snapshot.js');
     const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);
     if (!raw) return { target: target.name, source: 'snapshot', resources: [], fingerprint: '', diagnostics };
     const state = toProviderState(target, raw, 'snapshot', model, context?.unowned === true);
     return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
   }
   // Reading what the model does not own too: no server-side narrowing to the model's names.
+  const { readGcpTarget } = await import('./read.js');
   const raw = await readGcpTarget(target, source.endpoint, options, context?.unowned ? undefined : model);
   return toProviderState(target, raw, 'live', model, context?.unowned === true);
 }

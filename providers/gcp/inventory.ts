@@ -1,8 +1,6 @@
 import type { TargetSpec } from '../../src/compile/types.js';
 import { isJsonObject, jsonPathError, lastSegment, listAt, mostCommon, stringAt } from '../../src/flows/json-input.js';
 import type { Inventory, InventoryLiveOptions, InventoryReader, Workload } from '../../src/flows/types.js';
-import { classifyGcpError } from './errors.js';
-import { gcpClientOptions } from './read.js';
 
 /**
  * GCP inventory: one workload per instance, from `gcloud compute instances list --format=json`
@@ -87,6 +85,8 @@ export async function readGcpInventoryLive(target: TargetSpec, options: Inventor
   if (target.kind !== 'gcp') throw jsonPathError(target.name, 'target', 'is not a GCP target');
   const { project, network } = target.gcp;
   const endpoint = target.gcp.endpoint ?? options.endpoint;
+  // read.ts and errors.ts on first use: the provider's index imports this module for parse and detect.
+  const [{ gcpClientOptions }, { classifyGcpError }] = await Promise.all([import('./read.js'), import('./errors.js')]);
   const [{ InstancesClient }, opts] = await Promise.all([
     import('@google-cloud/compute'),
     gcpClientOptions(endpoint, target.name),

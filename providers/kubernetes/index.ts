@@ -3,14 +3,13 @@ import { ProviderError } from '../../src/errors.js';
 import type { Resource } from '../../src/plan/types.js';
 import type { Provider, ProviderEntry } from '../../src/provider.js';
 import { createRenderShare } from '../kit/render-share.js';
-import { createKubernetesApplier, type KubernetesApplyOptions } from './apply.js';
+import { lazyApplier } from '../kit/lazy.js';
+import type { KubernetesApplyOptions } from './apply.js';
 import { toKubernetesList } from './cli-json.js';
 import { createKubernetesLocker } from './lock.js';
-import { createKubernetesClients, readKubernetes, readKubernetesLive, type KubernetesClientFactory } from './read.js';
-import { evaluateKubernetes } from './native.js';
+import type { KubernetesClientFactory } from './read.js';
 import { renderKubernetes } from './render.js';
 import { kubernetesRuleFlows } from './rule-flows.js';
-import { formatSnapshot } from './snapshot.js';
 import { isKubernetesTarget, kubernetesTarget as kubernetesTargetDescriptor, type KubernetesTarget } from './target.js';
 import { validateKubernetes } from './validate.js';
 
@@ -18,7 +17,8 @@ import { validateKubernetes } from './validate.js';
  * The Kubernetes provider (DESIGN §8): NetworkPolicies per segment, CiliumNetworkPolicies for FQDN
  * egress and AdminNetworkPolicies for guardrails when the target asks. Render and validate are
  * pure; read, apply and export use `@kubernetes/client-node` 1.4 (the newest line that runs on
- * Node 20: 2.x needs undici 8, i.e. Node 22.19) with the kubeconfig's credentials.
+ * Node 20: 2.x needs undici 8, i.e. Node 22.19) with the kubeconfig's credentials. Read, apply,
+ * export and the evaluator import their modules on first use (issue 11.0, start-up).
  */
 
 /** Options of the Kubernetes provider (all optional; tests inject a kubeconfig and fast retries). */
@@ -58,11 +58,18 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
     // part of the share's key only because they are the context validate and render were given).
     render: (rules, target, ctx) =>
       shared.take([rules, target, ctx.resolved]) ?? renderKubernetes(rules, kubernetesTarget(target)).resources,
-    read: (target, source, context) => readKubernetes(kubernetesTarget(target), source, context, readOptions),
-    createApplier: (target, _state, applierOptions) =>
-      createKubernetesApplier(kubernetesTarget(target), applierOptions, options),
+    read: async (target, source, context) =>
+      (await import('./read.js')).readKubernetes(kubernetesTarget(target), source, context, readOptions),
+    createApplier: (target, _state, applierOptions) => {
+      const t = kubernetesTarget(target);
+      return lazyApplier(async () => (await import('./apply.js')).createKubernetesApplier(t, applierOptions, options));
+    },
     async exportSnapshot(target, live) {
       const t = kubernetesTarget(target);
+      const [{ createKubernetesClients, readKubernetesLive }, { formatSnapshot }] = await Promise.all([
+        import('./read.js'),
+        import('./snapshot.js'),
+      ]);
       const clients = await (options.clients ?? createKubernetesClients)(t, {
         ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
         ...(live.endpoint ? { endpoint: live.endpoint } : {}),
@@ -77,7 +84,8 @@ export function createKubernetesProvider(options: KubernetesProviderOptions = {}
     },
     toCliJson: (resources, _target) => toKubernetesList(resources),
     ruleFlows: kubernetesRuleFlows,
-    evaluate: (target, state, context) => evaluateKubernetes(target, state, context),
+    evaluate: async (target, state, context) =>
+      (await import('./native.js')).evaluateKubernetes(target, state, context),
     lock: createKubernetesLocker({
       ...(options.clients ? { clients: options.clients } : {}),
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),

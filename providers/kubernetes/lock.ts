@@ -10,7 +10,7 @@ import {
 import type { LiveOptions } from '../../src/provider.js';
 import { fromClientModel, toClientModel } from './client-model.js';
 import { classifyKubernetesError, statusOf } from './errors.js';
-import { createKubernetesClients, type KubernetesClientFactory } from './read.js';
+import type { KubernetesClientFactory } from './read.js';
 import {
   isKubernetesTarget,
   LOCK_LABEL,
@@ -61,8 +61,10 @@ function kubernetesLock(
   const name = lockObjectName(model);
   const namespace = target.kubernetes.namespace;
   const description = `NetworkPolicy ${namespace}/${name}`;
-  const clients = () =>
-    (options.clients ?? createKubernetesClients)(target, {
+  // read.ts (the client, the SDK) on first use, as the other clouds' locks do: the provider's
+  // index imports this module, and render and validate must not pay for the client.
+  const clients = async () =>
+    (options.clients ?? (await import('./read.js')).createKubernetesClients)(target, {
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
       ...(live.endpoint ? { endpoint: live.endpoint } : {}),
     });

@@ -183,3 +183,8 @@ export async function registerCommands(
     }
   }
 }
+
+/** `bulkhead --version` (or `-V`) and nothing else: the one command line that needs no registry. */
+export function versionOnly(argv: readonly string[]): boolean {
+  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
+}

@@ -2,7 +2,7 @@ import { compareStrings } from '../compile/canonical.js';
 import type { CloudId } from '../compile/types.js';
 import type { Plan, Resource } from '../plan/types.js';
 import type { FlowAtom, Provider } from '../provider.js';
-import { getProvider } from '../targets.js';
+import { getProvider } from '../../providers/index.js';
 import { hasOwnerPrefix, ownerPrefix } from '../../providers/kit/ownership.js';
 
 /**

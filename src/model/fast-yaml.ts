@@ -3,18 +3,20 @@ import type { YEntry, YNode } from './load.js';
 
 /**
  * A fast path for the plain YAML that large models are written in: block mappings and sequences,
- * one-line flow collections (`{ from: web, ports: [https] }`), plain and simple quoted scalars,
- * comments. It builds the same YNode tree (values and positions) as `parseYaml`'s general path
- * through the `yaml` package's document API, about 10x faster: that path costs ~1.5 s for a
- * 1,000-segment model (its CST parser does per-token generator and `process.env` work).
+ * flow collections (`{ from: web, ports: [https] }`, also over several lines with end-of-line
+ * comments, as policies/shop.yaml writes its targets: the `yaml` package alone costs ~30-50 ms of
+ * module loading per process, issue 11.0), plain and simple quoted scalars, comments. It builds
+ * the same YNode tree (values and positions) as `parseYaml`'s general path through the `yaml`
+ * package's document API, about 10x faster: that path costs ~1.5 s for a 1,000-segment model (its
+ * CST parser does per-token generator and `process.env` work).
  *
  * It is deliberately narrow: anything outside the subset, or anything that could be an error, a
- * warning or a subtle case (anchors, aliases, tags, merge keys, block scalars, multi-line scalars
- * or flow collections, escapes, duplicate keys, empty values, numbers other than plain decimal
- * integers, plain scalars with ':', tabs, CR, control characters, directives, several
- * documents, ...) returns undefined and the general path handles the file: errors, diagnostics
- * and odd constructs always come from the `yaml` package. test/model/fast-yaml.test.ts checks
- * that both paths give identical trees.
+ * warning or a subtle case (anchors, aliases, tags, merge keys, block scalars, multi-line scalars,
+ * flow collections with a blank or comment-only line or a line not indented past their block,
+ * escapes, duplicate keys, empty values, numbers other than plain decimal integers, plain scalars
+ * with ':', tabs, CR, control characters, directives, several documents, ...) returns undefined
+ * and the general path handles the file: errors, diagnostics and odd constructs always come from
+ * the `yaml` package. test/model/fast-yaml.test.ts checks that both paths give identical trees.
  */
 
 /**
@@ -138,6 +140,8 @@ class FastParser {
   #lastLine = 0;
   /** The offset just after what #key, #quoted or #flowNode last read (their second result, without a tuple per call). */
   #end = 0;
+  /** The indent of the block line a flow collection starts on: its continuation lines must be indented past it. */
+  #flowIndent = 0;
 
   constructor(text: string, file: string) {
     this.#text = text;
@@ -309,9 +313,10 @@ class FastParser {
     const t = this.#text;
     let node: YNode;
     if (t[p] === '{' || t[p] === '[' || t[p] === '"' || t[p] === "'") {
-      node = this.#flowNode(p, line, depth);
-      const after = this.#end;
-      if (!this.#atLineEnd(after, line)) bail();
+      this.#flowIndent = line.indent;
+      node = this.#flowNode(p, depth);
+      // A flow collection may have gone on over the lines below: the rest of its last line must be empty.
+      if (!this.#atLineEnd(this.#end, this.#lines[this.#li]!)) bail();
     } else {
       if (INDICATORS.has(t[p]!)) bail();
       let q = p;
@@ -324,10 +329,34 @@ class FastParser {
     return node;
   }
 
-  /** A flow node on one line: `{...}`, `[...]`, a quoted or a plain scalar; the offset after it in #end. */
-  #flowNode(p: number, line: Line, depth: number): YNode {
+  /**
+   * Space inside a flow collection from `p`: spaces, and past the end of the line (after an
+   * end-of-line comment too) onto the next line, so a collection may go on over several lines
+   * (`{ namespace: shop,  # why` / `fqdn: cilium }`, as policies/shop.yaml writes its targets).
+   * Only onto the line right below, indented past the block line the collection started on:
+   * a blank or comment-only line inside a collection, or a less indented one, leaves the subset.
+   * Moves #li to the line it stops on; returns the offset of the next token.
+   */
+  #flowSpace(p: number): number {
+    for (;;) {
+      const line = this.#lines[this.#li]!;
+      p = this.#skipSpaces(p, line);
+      if (!this.#atLineEnd(p, line)) return p;
+      const next = this.#lines[this.#li + 1];
+      if (!next || next.start !== line.end + 1 || next.indent <= this.#flowIndent) bail();
+      this.#li++;
+      p = next!.pos;
+    }
+  }
+
+  /**
+   * A flow node: `{...}` or `[...]` (over several lines: #flowSpace), or a quoted or plain scalar
+   * (on one line); the offset after it in #end, #li on the line it ends on.
+   */
+  #flowNode(p: number, depth: number): YNode {
     if (depth > 60) bail();
     const t = this.#text;
+    const line = this.#lines[this.#li]!;
     const c = t[p];
     if (c === '"' || c === "'") {
       return { kind: 'scalar', pos: this.#pos(p), value: this.#quoted(p, line) };
@@ -335,24 +364,28 @@ class FastParser {
     if (c === '{') {
       const entries: YEntry[] = [];
       let seen: Set<string> | undefined;
-      let q = this.#skipSpaces(p + 1, line);
+      let q = this.#flowSpace(p + 1);
       if (t[q] !== '}') {
         for (;;) {
           const keyStart = q;
-          const key = this.#key(q, line);
+          const keyLine = this.#lines[this.#li]!;
+          const key = this.#key(q, keyLine);
           const afterColon = this.#end;
-          if (afterColon >= line.end || t[afterColon] !== ' ') bail();
+          // The value starts on the key's line (`a:` at a line's end leaves the subset).
+          if (afterColon >= keyLine.end || t[afterColon] !== ' ') bail();
           // A one-line mapping has a few keys: a scan rather than a Set per mapping (one per
           // flow), and a Set only past 8 keys (a long line must not make this quadratic).
           if (entries.length === 8) seen = new Set(entries.map((e) => e.key));
           if (seen ? seen.has(key) : entries.some((e) => e.key === key)) bail();
           seen?.add(key);
-          const value = this.#flowNode(this.#skipSpaces(afterColon, line), line, depth + 1);
+          const valueStart = this.#skipSpaces(afterColon, keyLine);
+          if (this.#atLineEnd(valueStart, keyLine)) bail();
+          const value = this.#flowNode(valueStart, depth + 1);
           const after = this.#end;
           entries.push({ key, keyPos: this.#pos(keyStart), value });
-          q = this.#skipSpaces(after, line);
+          q = this.#flowSpace(after);
           if (t[q] === ',') {
-            q = this.#skipSpaces(q + 1, line);
+            q = this.#flowSpace(q + 1);
             if (t[q] === '}') bail(); // a trailing comma
             continue;
           }
@@ -365,15 +398,15 @@ class FastParser {
     }
     if (c === '[') {
       const items: YNode[] = [];
-      let q = this.#skipSpaces(p + 1, line);
+      let q = this.#flowSpace(p + 1);
       if (t[q] !== ']') {
         for (;;) {
-          const item = this.#flowNode(q, line, depth + 1);
+          const item = this.#flowNode(q, depth + 1);
           const after = this.#end;
           items.push(item);
-          q = this.#skipSpaces(after, line);
+          q = this.#flowSpace(after);
           if (t[q] === ',') {
-            q = this.#skipSpaces(q + 1, line);
+            q = this.#flowSpace(q + 1);
             if (t[q] === ']') bail();
             continue;
           }

@@ -64,21 +64,23 @@ export async function prepareTargets(
     resolved: o.resolved,
     ...(o.options ? { options: o.options } : {}),
   };
-  const targets = runnable.map(({ target, provider }, i): ReachTarget => {
-    const state = states.values[i]!;
-    // An unowned object in the way stops a plan, not a question: it is evaluated like any other.
-    // A snapshot that could not be read is no state at all: that stays an error.
-    for (const d of state.diagnostics)
-      diagnostics.push(d.severity === 'error' && !/snapshot/.test(d.code) ? { ...d, severity: 'warning' } : d);
-    const desired = provider.render(rules, target, { resolved: o.resolved, live: state });
-    return {
-      target,
-      source: state.source,
-      state,
-      live: provider.evaluate!(target, state, context),
-      rendered: provider.evaluate!(target, renderedState(target, desired), context),
-    };
-  });
+  const targets = await Promise.all(
+    runnable.map(async ({ target, provider }, i): Promise<ReachTarget> => {
+      const state = states.values[i]!;
+      // An unowned object in the way stops a plan, not a question: it is evaluated like any other.
+      // A snapshot that could not be read is no state at all: that stays an error.
+      for (const d of state.diagnostics)
+        diagnostics.push(d.severity === 'error' && !/snapshot/.test(d.code) ? { ...d, severity: 'warning' } : d);
+      const desired = provider.render(rules, target, { resolved: o.resolved, live: state });
+      return {
+        target,
+        source: state.source,
+        state,
+        live: await provider.evaluate!(target, state, context),
+        rendered: await provider.evaluate!(target, renderedState(target, desired), context),
+      };
+    }),
+  );
   return { targets, diagnostics };
 }
 

@@ -63,6 +63,14 @@ describe('fast YAML path', () => {
     expect(expectSameOrDeclined(LARGE)).toBe('fast');
   });
 
+  it('takes the fast path for every bundled policy (shop.yaml writes its targets over several lines)', () => {
+    for (const dir of [POLICIES, join(POLICIES, 'guardrails')]) {
+      for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml'))) {
+        expect(expectSameOrDeclined(readFileSync(join(dir, f), 'utf8')), f).toBe('fast');
+      }
+    }
+  });
+
   it('gives the general path tree for every bundled policy it accepts', () => {
     let fast = 0;
     for (const dir of [POLICIES, join(POLICIES, 'guardrails')]) {
@@ -94,7 +102,36 @@ describe('fast YAML path', () => {
     ],
     ['nested sequences', '- - a\n  - b\n'],
     ['multi-line plain scalar', 'a: b\n  c\n'],
-    ['multi-line flow', 'a: { b: 1,\n  c: 2 }\n'],
+    [
+      'multi-line flow',
+      'a: { b: 1,\n  c: 2 }\n',
+      'a: { b: 1,  # c\n     c: [x,\n   y] }\nd: 1\n',
+      'a: [\n  x,\n  y\n  ]\n',
+      'a: [\n  x,\n  y\n]\n',
+      'a: [\n x,\ny ]\n',
+      'a:\n  b: { c: 1,\n  d: 2 }\n',
+      'a:\n  b: { c: 1,\n   d: 2 }\n',
+      '- { a: 1,\n  b: 2 }\n',
+      '- { a: 1,\n b: 2 }\n',
+      '- a: { b: 1,\n    c: 2 }\n',
+      '- a: { b: 1,\n   c: 2 }\n',
+      'a: { b: 1,\n\n  c: 2 }\n',
+      'a: { b: 1,\n  # c\n  c: 2 }\n',
+      'a: { b: 1,#c\n  c: 2 }\n',
+      'a: [x\n  , y]\n',
+      'a: [x\n  y]\n',
+      'a: [x # c\n  , y]\n',
+      'a: { b:\n  1 }\n',
+      'a: { b\n  : 1 }\n',
+      'a: [x,\n  y] z\n',
+      'a: [x,\n  y] # c\nb: 2\n',
+      'a: [x,\n  y]\n  b: 2\n',
+      'a: [x,\n  "y z", \'q\']\n',
+      'a: [x,\n  "y\n  z"]\n',
+      'a: [x,\n  {b: 1}]\n',
+      'a: [x,\n---\n]\n',
+      'a: { b: [1,\n  2], c: 3 }\n',
+    ],
     ['sequence at the key indent', 'a:\n- x\n- y\nb: 2\n'],
     ['comments everywhere', '# c\na: # c\n  # c\n  b: c # c\n# c\n  d: e#f\n'],
     ['quotes', 'a: "x # y"\nb: \'it\'\'s\'\nc: "a\\"b"\nd: \'\'\ne: ""\n"f g": 1\n'],
@@ -201,6 +238,40 @@ describe('fast YAML path', () => {
       { numRuns: 1000 },
     );
     expect(fast).toBeGreaterThan(30);
+  });
+});
+
+describe('fast YAML path over multi-line flow collections', () => {
+  it('declines or agrees when a flow document is broken over lines after its commas and brackets', () => {
+    const leaf = fc.constantFrom('x', 'tcp/443', '1', 'true', 'tier:web', '"a b"', "'c'", '10.0.0.0/8', 'é');
+    const tree: fc.Arbitrary<string> = fc.letrec<{ node: string; list: string; map: string }>((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, tie('list'), tie('map')),
+      list: fc.array(tie('node'), { maxLength: 3 }).map((xs) => `[${xs.join(', ')}]`),
+      map: fc
+        .uniqueArray(fc.constantFrom('a', 'b', 'from', 'ports'), { maxLength: 3 })
+        .chain((keys) => fc.tuple(...keys.map((k) => tie('node').map((v) => `${k}: ${v}`))))
+        .map((es) => `{ ${es.join(', ')} }`),
+    })).map;
+    // After a ',' or an opening bracket, sometimes a line end (with a comment) and some indentation.
+    const broken = fc
+      .tuple(tree, fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 5 }), fc.boolean()), { maxLength: 40 }))
+      .map(([text, breaks]) => {
+        let i = 0;
+        return text.replace(/([,[{]) /g, (m, ch: string) => {
+          const b = breaks[i++];
+          if (!b?.[0]) return m;
+          return `${ch}${b[2] ? '  # c' : ''}\n${' '.repeat(b[1])}`;
+        });
+      });
+    let fast = 0;
+    fc.assert(
+      fc.property(broken, fc.integer({ min: 0, max: 2 }), (text, indent) => {
+        const doc = `${' '.repeat(indent)}k: ${text}\n${' '.repeat(indent)}z: 1\n`;
+        if (expectSameOrDeclined(doc) === 'fast' && doc.split('\n').length > 3) fast++;
+      }),
+      { numRuns: 1500 },
+    );
+    expect(fast).toBeGreaterThan(50); // multi-line documents do take the fast path
   });
 });
 

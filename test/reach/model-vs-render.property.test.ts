@@ -248,7 +248,7 @@ describe('model verdict == cloud verdict on the model own render (property)', ()
           if (hasErrors(diagnostics)) continue;
           const warnings = diagnostics.map((d) => d.code);
           const resources = provider.render(set, target, ctx);
-          const evaluator = provider.evaluate!(target, renderedState(target, resources), {
+          const evaluator = await provider.evaluate!(target, renderedState(target, resources), {
             model: set.model.name,
             segments: set.segments,
             options,
