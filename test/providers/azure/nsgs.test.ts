@@ -233,12 +233,16 @@ describe('nsgs: limits per NSG', () => {
     const layout = layoutAzure(r.value, azureTargetOf(r.value), { resolved: new Map() });
     expect(layout.nsgs).toHaveLength(100);
     const total = new Set(
-      layout.rules.flatMap((x) => [...x.attributes.source, ...x.attributes.destination]).filter((v) => v.startsWith('asg:')),
+      layout.rules
+        .flatMap((x) => [...x.attributes.source, ...x.attributes.destination])
+        .filter((v) => v.startsWith('asg:')),
     );
     expect(total.size).toBeGreaterThan(100);
     for (const nsg of layout.nsgs) {
       const asgs = new Set(
-        nsg.rules.flatMap((x) => [...x.attributes.source, ...x.attributes.destination]).filter((v) => v.startsWith('asg:')),
+        nsg.rules
+          .flatMap((x) => [...x.attributes.source, ...x.attributes.destination])
+          .filter((v) => v.startsWith('asg:')),
       );
       expect(asgs.size).toBeLessThanOrEqual(100);
     }
