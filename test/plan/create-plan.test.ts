@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allDiagnostics, createPlan } from '../../src/plan/create-plan.js';
+import { allDiagnostics, createPlan, planEach } from '../../src/plan/create-plan.js';
 import { ProviderError, UsageError } from '../../src/errors.js';
 import { hasErrors } from '../../src/diagnostics.js';
 import type { Provider } from '../../src/provider.js';
@@ -174,5 +174,87 @@ describe('createPlan', () => {
     });
     const deletes = plan.targets[0]!.changes.filter((c) => c.action === 'delete').map((c) => c.name);
     expect(deletes).toEqual(['shop-old']);
+  });
+
+  /**
+   * A provider that logs its reads (start and end) and renders, for the order of a plan's steps;
+   * any source reads the fake cloud.
+   */
+  function loggingProvider(log: string[]): Provider {
+    const fake = createFakeProvider(createFakeCloud());
+    return {
+      ...fake,
+      read: async (target, _source, context) => {
+        log.push(`read ${target.name}`);
+        const state = await fake.read(target, { kind: 'live' }, context);
+        log.push(`read ${target.name} done`);
+        return state;
+      },
+      render: (rules, target, ctx) => (log.push(`render ${target.name}`), fake.render(rules, target, ctx)),
+    };
+  }
+
+  it('plans snapshot targets one at a time: each is read, rendered and handed over before the next is read', async () => {
+    const log: string[] = [];
+    const provider = loggingProvider(log);
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4)]);
+    const outline = await planEach(
+      rules,
+      { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
+      (t) => (log.push(`keep ${t.target}`), { target: t.target, changes: t.changes.length }),
+    );
+    // A target's render and state are garbage once keep returns, before the next target is read.
+    expect(log).toEqual([
+      'read aws-a',
+      'read aws-a done',
+      'render aws-a',
+      'keep aws-a',
+      'read aws-b',
+      'read aws-b done',
+      'render aws-b',
+      'keep aws-b',
+    ]);
+    // What keep returned, in the plan's target order, and the plan's counts.
+    expect(outline.targets).toEqual([
+      { target: 'aws-a', changes: 4 },
+      { target: 'aws-b', changes: 4 },
+    ]);
+    expect(outline.summary).toEqual({ add: 8, change: 0, destroy: 0 });
+    expect(outline.diagnostics).toEqual([]);
+  });
+
+  it('reads live targets at once (the network is the wait) and still plans them one at a time', async () => {
+    const log: string[] = [];
+    const provider = loggingProvider(log);
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4)]);
+    const plan = await createPlan(rules, { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns });
+    expect(log.slice(0, 2)).toEqual(['read aws-a', 'read aws-b']);
+    expect(log.filter((l) => l.startsWith('render'))).toEqual(['render aws-a', 'render aws-b']);
+    expect(plan.targets.map((t) => t.target)).toEqual(['aws-a', 'aws-b']);
+    expect(plan.targets.every((t) => t.prior.length === 0 && t.changes.length === 4)).toBe(true);
+  });
+
+  it('an error in a later snapshot target drops what keep made of the earlier ones: no targets, every error', async () => {
+    const fake = createFakeProvider(createFakeCloud());
+    const provider: Provider = {
+      ...fake,
+      read: async (target, _source, context) => {
+        const state = await fake.read(target, { kind: 'live' }, context);
+        return target.name === 'aws-a'
+          ? state
+          : { ...state, diagnostics: [{ severity: 'error', code: 'fake-in-the-way', message: `${target.name}: in the way` }] };
+      },
+    };
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4), awsTarget('aws-c', 5)]);
+    const kept: string[] = [];
+    const outline = await planEach(
+      rules,
+      { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
+      (t) => (kept.push(t.target), t.target),
+    );
+    expect(kept).toEqual(['aws-a']);
+    expect(outline.targets).toEqual([]);
+    expect(outline.summary).toEqual({ add: 0, change: 0, destroy: 0 });
+    expect(outline.diagnostics.map((d) => d.message)).toEqual(['aws-b: in the way', 'aws-c: in the way']);
   });
 });
