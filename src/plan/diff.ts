@@ -33,9 +33,13 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
     }
   };
   const walk = (v: Json | undefined): void => {
-    if (v === undefined) return out('undefined');
     if (typeof v === 'string') return out(jsonString(v));
+    if (v === undefined) return out('undefined');
     if (v === null || typeof v !== 'object') return out(JSON.stringify(v));
+    // Most subtrees of a state (a rule's attributes, a list of CIDRs) are already canonical:
+    // JSON.stringify writes them in native code, about four times faster than this walk, and the
+    // fingerprints of a GCP project at 10,000 segments walk ~280 MB of text (issue 11).
+    if (canonicalAsIs(v)) return out(JSON.stringify(v));
     if (Array.isArray(v)) {
       out('[');
       const list = v as readonly Json[];
@@ -60,6 +64,46 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
   };
   walk(value);
   if (buffer.length > 0) write(buffer);
+}
+
+/**
+ * How deep and how far `canonicalAsIs` looks. The walk asks again one level down when it says no,
+ * so a value is looked at by at most CANONICAL_CHECK_DEPTH of its ancestors (the check stays
+ * linear), and a subtree handed to JSON.stringify has at most CANONICAL_CHECK_NODES values (the
+ * pieces stay small: no one string of a whole state).
+ */
+const CANONICAL_CHECK_DEPTH = 4;
+const CANONICAL_CHECK_NODES = 4096;
+let checkBudget = 0;
+
+/**
+ * True when `JSON.stringify(v)` is `canonicalJson(v)`'s text: every object's keys already in
+ * sorted order (JSON.stringify writes them in `Object.keys` order; both leave out undefined
+ * values) and no undefined in an array (the walk writes `undefined` there, JSON.stringify `null`).
+ * Json values have no `toJSON`. False too when `v` is deeper or larger than the limits above.
+ */
+function canonicalAsIs(v: Json | undefined): boolean {
+  checkBudget = CANONICAL_CHECK_NODES;
+  return checkCanonical(v, CANONICAL_CHECK_DEPTH);
+}
+
+function checkCanonical(v: Json | undefined, depth: number): boolean {
+  if (v === null || typeof v !== 'object') return v !== undefined;
+  if (depth === 0 || --checkBudget < 0) return false;
+  if (Array.isArray(v)) {
+    const list = v as readonly (Json | undefined)[];
+    for (let i = 0; i < list.length; i++) if (!checkCanonical(list[i], depth - 1)) return false;
+    return true;
+  }
+  const obj = v as { readonly [key: string]: Json | undefined };
+  const keys = Object.keys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (i > 0 && !(keys[i - 1]! < k)) return false;
+    const x = obj[k];
+    if (x !== undefined && !checkCanonical(x, depth - 1)) return false;
+  }
+  return true;
 }
 
 /** Characters JSON.stringify escapes in a string: quote, backslash, controls, and any surrogate (a lone one is escaped). */

@@ -35,6 +35,42 @@ describe('canonical JSON', () => {
     );
   });
 
+  it('writes the same text for values already in canonical order (JSON.stringify does those), deep or holding undefined', () => {
+    // Objects rebuilt with their keys inserted in sorted order: the subtrees the writer hands to JSON.stringify.
+    const sortedDeep = (v: Json | undefined): Json | undefined => {
+      if (v === null || typeof v !== 'object') return v;
+      if (Array.isArray(v)) return (v as readonly (Json | undefined)[]).map(sortedDeep) as Json;
+      const obj = v as { readonly [key: string]: Json | undefined };
+      const out: { [key: string]: Json | undefined } = {};
+      for (const k of Object.keys(obj).sort()) out[k] = sortedDeep(obj[k]);
+      return out as Json;
+    };
+    const withUndefined = fc.array(fc.option(json, { nil: undefined })) as fc.Arbitrary<Json>;
+    const deep = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        json,
+        withUndefined,
+        fc.array(tie('node')),
+        fc.dictionary(anyString, tie('node')),
+      ),
+    })).node as fc.Arbitrary<Json>;
+    fc.assert(
+      fc.property(deep, (v) => {
+        expect(canonicalJson(sortedDeep(v))).toBe(reference(v));
+        expect(canonicalJson(v)).toBe(reference(v));
+      }),
+      { numRuns: 300 },
+    );
+    // Integer-like keys: Object.keys (and JSON.stringify) put them first in numeric order, "9" before "10".
+    const numeric: Json = { '10': 1, '9': [2], a: { '2': null, '10': 'x' } };
+    expect(canonicalJson(numeric)).toBe('{"10":1,"9":[2],"a":{"10":"x","2":null}}');
+    // An array holding undefined (a hole too) is written as the walk writes it, not as JSON.stringify's null.
+    expect(canonicalJson([1, undefined, 'a'] as unknown as Json)).toBe('[1,undefined,"a"]');
+    // biome-ignore lint/suspicious/noSparseArray: a hole is what is tested
+    expect(canonicalJson([1, , 2] as unknown as Json)).toBe('[1,undefined,2]');
+  });
+
   it('escapes what JSON.stringify escapes: quotes, backslashes, controls, lone surrogates', () => {
     for (const s of ['plain', 'a"b', 'a\\b', '\u0001', '\n', '\ud800', 'x\udfff', '\ud83d\ude00', 'é', '\u2028']) {
       expect(canonicalJson({ [s]: s, list: [s] })).toBe(reference({ [s]: s, list: [s] }));
