@@ -36,13 +36,12 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
     if (typeof v === 'string') return out(jsonString(v));
     if (v === undefined) return out('undefined');
     if (v === null || typeof v !== 'object') return out(JSON.stringify(v));
-    // Most subtrees of a state (a rule's attributes, a list of CIDRs) are already canonical:
-    // JSON.stringify writes them in native code, about four times faster than this walk, and the
-    // fingerprints of a GCP project at 10,000 segments walk ~280 MB of text (issue 11).
-    if (canonicalAsIs(v)) return out(JSON.stringify(v));
     if (Array.isArray(v)) {
+      const list = v as readonly (Json | undefined)[];
+      // A list of strings, numbers … (CIDRs, tags, ports): JSON.stringify writes the same text,
+      // in native code. Undefined is no such value: the walk writes it as `undefined`, not `null`.
+      if (allPlain(list)) return out(JSON.stringify(list));
       out('[');
-      const list = v as readonly Json[];
       for (let i = 0; i < list.length; i++) {
         if (i > 0) out(',');
         walk(list[i]);
@@ -50,13 +49,12 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
       return out(']');
     }
     const obj = v as { readonly [key: string]: Json };
-    const keys = Object.keys(obj).sort();
     out('{');
     let first = true;
-    for (const k of keys) {
+    for (const [k, firstPiece, nextPiece] of sortedKeysOf(obj)) {
       const x = obj[k];
       if (x === undefined) continue;
-      out(first ? `${jsonString(k)}:` : `,${jsonString(k)}:`);
+      out(first ? firstPiece : nextPiece);
       first = false;
       walk(x);
     }
@@ -66,45 +64,38 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
   if (buffer.length > 0) write(buffer);
 }
 
-/**
- * How deep and how far `canonicalAsIs` looks. The walk asks again one level down when it says no,
- * so a value is looked at by at most CANONICAL_CHECK_DEPTH of its ancestors (the check stays
- * linear), and a subtree handed to JSON.stringify has at most CANONICAL_CHECK_NODES values (the
- * pieces stay small: no one string of a whole state).
- */
-const CANONICAL_CHECK_DEPTH = 4;
-const CANONICAL_CHECK_NODES = 4096;
-let checkBudget = 0;
-
-/**
- * True when `JSON.stringify(v)` is `canonicalJson(v)`'s text: every object's keys already in
- * sorted order (JSON.stringify writes them in `Object.keys` order; both leave out undefined
- * values) and no undefined in an array (the walk writes `undefined` there, JSON.stringify `null`).
- * Json values have no `toJSON`. False too when `v` is deeper or larger than the limits above.
- */
-function canonicalAsIs(v: Json | undefined): boolean {
-  checkBudget = CANONICAL_CHECK_NODES;
-  return checkCanonical(v, CANONICAL_CHECK_DEPTH);
-}
-
-function checkCanonical(v: Json | undefined, depth: number): boolean {
-  if (v === null || typeof v !== 'object') return v !== undefined;
-  if (depth === 0 || --checkBudget < 0) return false;
-  if (Array.isArray(v)) {
-    const list = v as readonly (Json | undefined)[];
-    for (let i = 0; i < list.length; i++) if (!checkCanonical(list[i], depth - 1)) return false;
-    return true;
-  }
-  const obj = v as { readonly [key: string]: Json | undefined };
-  const keys = Object.keys(obj);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (i > 0 && !(keys[i - 1]! < k)) return false;
-    const x = obj[k];
-    if (x !== undefined && !checkCanonical(x, depth - 1)) return false;
+/** True when no item is an object or undefined (a hole reads as undefined: `every` would skip it). */
+function allPlain(list: readonly (Json | undefined)[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (v === undefined || (v !== null && typeof v === 'object')) return false;
   }
   return true;
 }
+
+/** An object's key, with its text as the first key of an object (`"k":`) and as a later one (`,"k":`). */
+type KeyPieces = readonly [key: string, first: string, next: string];
+
+/**
+ * An object's keys sorted, with their texts, remembered per list of keys in `Object.keys` order:
+ * a state's millions of objects have a few dozen shapes, and sorting and quoting every object's
+ * keys again was most of a fingerprint's walk (issue 11). A remembered list is only used for the
+ * very same keys (the joined text alone could be two lists: `{}` and `{"": …}`). Bounded: cleared
+ * past SHAPES_KEPT lists, so objects keyed by names (tags) cannot grow it without limit.
+ */
+function sortedKeysOf(obj: { readonly [key: string]: Json }): readonly KeyPieces[] {
+  const keys = Object.keys(obj);
+  const shape = keys.join('\u0000');
+  const known = shapes.get(shape);
+  if (known !== undefined && known.keys.length === keys.length && known.keys.every((k, i) => k === keys[i]))
+    return known.sorted;
+  const sorted = [...keys].sort().map((k): KeyPieces => [k, `${jsonString(k)}:`, `,${jsonString(k)}:`]);
+  if (shapes.size >= SHAPES_KEPT) shapes.clear();
+  shapes.set(shape, { keys, sorted });
+  return sorted;
+}
+const SHAPES_KEPT = 10_000;
+const shapes = new Map<string, { readonly keys: readonly string[]; readonly sorted: readonly KeyPieces[] }>();
 
 /** Characters JSON.stringify escapes in a string: quote, backslash, controls, and any surrogate (a lone one is escaped). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;

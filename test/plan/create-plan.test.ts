@@ -191,10 +191,11 @@ describe('createPlan', () => {
         return state;
       },
       render: (rules, target, ctx) => (log.push(`render ${target.name}`), fake.render(rules, target, ctx)),
+      validate: (rules, target, ctx) => (log.push(`validate ${target.name}`), fake.validate(rules, target, ctx)),
     };
   }
 
-  it('plans snapshot targets one at a time: each is read, rendered and handed over before the next is read', async () => {
+  it('plans snapshot targets one at a time: each is validated, read, rendered and handed over before the next', async () => {
     const log: string[] = [];
     const provider = loggingProvider(log);
     const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4)]);
@@ -205,10 +206,12 @@ describe('createPlan', () => {
     );
     // A target's render and state are garbage once keep returns, before the next target is read.
     expect(log).toEqual([
+      'validate aws-a',
       'read aws-a',
       'read aws-a done',
       'render aws-a',
       'keep aws-a',
+      'validate aws-b',
       'read aws-b',
       'read aws-b done',
       'render aws-b',
@@ -228,7 +231,7 @@ describe('createPlan', () => {
     const provider = loggingProvider(log);
     const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4)]);
     const plan = await createPlan(rules, { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns });
-    expect(log.slice(0, 2)).toEqual(['read aws-a', 'read aws-b']);
+    expect(log.slice(0, 4)).toEqual(['validate aws-a', 'validate aws-b', 'read aws-a', 'read aws-b']);
     expect(log.filter((l) => l.startsWith('render'))).toEqual(['render aws-a', 'render aws-b']);
     expect(plan.targets.map((t) => t.target)).toEqual(['aws-a', 'aws-b']);
     expect(plan.targets.every((t) => t.prior.length === 0 && t.changes.length === 4)).toBe(true);
@@ -256,5 +259,34 @@ describe('createPlan', () => {
     expect(outline.targets).toEqual([]);
     expect(outline.summary).toEqual({ add: 0, change: 0, destroy: 0 });
     expect(outline.diagnostics.map((d) => d.message)).toEqual(['aws-b: in the way', 'aws-c: in the way']);
+  });
+
+  it('a validation error in a later snapshot target ends the plan with every validation diagnostic only', async () => {
+    const log: string[] = [];
+    const logging = loggingProvider(log);
+    const strict = createFakeProvider(createFakeCloud(), { maxRulesPerGroup: 1 });
+    const provider: Provider = {
+      ...logging,
+      validate: (rules, target, ctx) =>
+        target.name === 'aws-b' ? (log.push('validate aws-b'), strict.validate(rules, target, ctx)) : logging.validate(rules, target, ctx),
+    };
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4), awsTarget('aws-c', 5)]);
+    const kept: string[] = [];
+    const outline = await planEach(
+      rules,
+      { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
+      (t) => (kept.push(t.target), t.target),
+    );
+    expect(log.filter((l) => !l.endsWith('done'))).toEqual([
+      'validate aws-a',
+      'read aws-a',
+      'render aws-a',
+      'validate aws-b',
+      'validate aws-c',
+    ]);
+    expect(kept).toEqual(['aws-a']);
+    expect(outline.targets).toEqual([]);
+    expect(outline.diagnostics.length).toBeGreaterThan(0);
+    expect(outline.diagnostics.every((d) => d.code === 'fake-rules-per-group' && d.message.startsWith('aws-b:'))).toBe(true);
   });
 });
