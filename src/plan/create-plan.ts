@@ -197,37 +197,47 @@ export async function planEach<T>(
       );
   };
   // Live reads start at once (each waits on the network); snapshot reads one at a time, when due.
-  const started = live ? runnable.map((_, i) => read(i)) : [];
+  const started: (Promise<Settled<ProviderState>> | undefined)[] = live ? runnable.map((_, i) => read(i)) : [];
 
   const readFailures: Diagnostic[] = [];
   const stateErrors: Diagnostic[] = [];
   let bug: { reason: unknown } | undefined;
   const kept: { name: string; value: T }[] = [];
   const summary = { add: 0, change: 0, destroy: 0 };
-  for (let i = 0; i < runnable.length; i++) {
+  /**
+   * Reads and plans target `i`. Its own async function on purpose: an async function's locals
+   * outlive the statement that uses them (they wait in its frame across the next `await`), so a
+   * loop that held the state and the TargetPlan in its own locals kept the last target's objects
+   * alive through the next target's read. This frame, and what it held, is gone when it returns.
+   */
+  const planOne = async (i: number): Promise<void> => {
     const { target, provider } = runnable[i]!;
-    if (validation[i] === undefined) {
-      validate(i);
-      invalid ||= hasErrors(validation[i]!);
-    }
-    // After a validation error the remaining targets are validated, not read.
-    if (invalid) continue;
-    const settled = await (started[i] ?? read(i));
+    const pending = started[i] ?? read(i);
+    started[i] = undefined; // a settled promise holds its state
+    const settled = await pending;
     if (!settled.ok) {
       if (!(settled.reason instanceof ProviderError)) bug ??= { reason: settled.reason };
       else readFailures.push(error('read-failed', readFailure(target.name, settled.reason), target.pos));
-      continue;
+      return;
     }
     const state = settled.value;
     stateErrors.push(...state.diagnostics.filter((d) => d.severity === 'error'));
     // After a failure nothing more is planned: the remaining targets are read for their errors only.
-    if (bug || readFailures.length > 0 || stateErrors.length > 0) continue;
+    if (bug || readFailures.length > 0 || stateErrors.length > 0) return;
     const plan = planTarget(rules, target, provider, state, validation[i]!, ctx);
     const counts = summarize(plan.changes);
     summary.add += counts.add;
     summary.change += counts.change;
     summary.destroy += counts.destroy;
     kept.push({ name: plan.target, value: keep(plan) });
+  };
+  for (let i = 0; i < runnable.length; i++) {
+    if (validation[i] === undefined) {
+      validate(i);
+      invalid ||= hasErrors(validation[i]!);
+    }
+    // After a validation error the remaining targets are validated, not read.
+    if (!invalid) await planOne(i);
   }
   if (invalid) return failed(validation.flat());
   if (bug) throw bug.reason;

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { allDiagnostics, createPlan, planEach } from '../../src/plan/create-plan.js';
 import { ProviderError, UsageError } from '../../src/errors.js';
@@ -288,5 +290,39 @@ describe('createPlan', () => {
     expect(outline.targets).toEqual([]);
     expect(outline.diagnostics.length).toBeGreaterThan(0);
     expect(outline.diagnostics.every((d) => d.code === 'fake-rules-per-group' && d.message.startsWith('aws-b:'))).toBe(true);
+  });
+
+  it("lets a snapshot target's state and plan go before the next target is read", async () => {
+    // A full collection on demand (what --expose-gc gives), to see what is still reachable.
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const fake = createFakeProvider(createFakeCloud());
+    const held: WeakRef<object>[] = [];
+    const alive: boolean[] = [];
+    const provider: Provider = {
+      ...fake,
+      read: async (target, _source, context) => {
+        if (target.name === 'aws-b') {
+          // A later turn: WeakRefs made in an earlier one no longer keep their objects.
+          await new Promise((r) => setTimeout(r, 0));
+          collect();
+          alive.push(...held.map((w) => w.deref() !== undefined));
+        }
+        const state = await fake.read(target, { kind: 'live' }, context);
+        if (target.name === 'aws-a') held.push(new WeakRef(state), new WeakRef(state.resources));
+        return state;
+      },
+    };
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4)]);
+    const outline = await planEach(
+      rules,
+      { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
+      (t) => {
+        held.push(new WeakRef(t), new WeakRef(t.changes));
+        return t.changes.length;
+      },
+    );
+    expect(outline.targets).toEqual([4, 4]);
+    expect(alive).toEqual([false, false, false, false]);
   });
 });
