@@ -35,8 +35,8 @@ describe('canonical JSON', () => {
     );
   });
 
-  it('writes the same text for subtrees JSON.stringify writes (keys in any order, deep, holding undefined, prototype names)', () => {
-    // Objects rebuilt with their keys inserted in sorted order: the subtrees the writer hands to JSON.stringify.
+  it('writes the text of the recursive form for objects of any key order and depth, holes, undefined and prototype key names', () => {
+    // Objects rebuilt with their keys inserted in sorted order: a second shape of the same keys.
     const sortedDeep = (v: Json | undefined): Json | undefined => {
       if (v === null || typeof v !== 'object') return v;
       if (Array.isArray(v)) return (v as readonly (Json | undefined)[]).map(sortedDeep) as Json;
