@@ -180,7 +180,7 @@ export async function planEach<T>(
   // 10,000 segments. A validation error anywhere still ends the plan with every target's
   // validation diagnostics and nothing else (what was planned of the targets before it is dropped).
   if (live || hasErrors(fqdnDiagnostics)) {
-    runnable.forEach((_, i) => validate(i));
+    for (let i = 0; i < runnable.length; i++) validate(i);
     if (validation.some(hasErrors) || hasErrors(fqdnDiagnostics)) return failed(validation.flat());
   }
   let invalid = false;

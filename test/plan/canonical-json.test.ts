@@ -44,7 +44,12 @@ describe('canonical JSON', () => {
       const out: { [key: string]: Json | undefined } = {};
       // defineProperty: an own `__proto__` stays an own property.
       for (const k of Object.keys(obj).sort())
-        Object.defineProperty(out, k, { value: sortedDeep(obj[k]), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, k, {
+          value: sortedDeep(obj[k]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       return out as Json;
     };
     const withUndefined = fc.array(fc.option(json, { nil: undefined })) as fc.Arbitrary<Json>;
@@ -68,7 +73,9 @@ describe('canonical JSON', () => {
     const numeric: Json = { '10': 1, '9': [2], a: { '2': null, '10': 'x' } };
     expect(canonicalJson(numeric)).toBe('{"10":1,"9":[2],"a":{"10":"x","2":null}}');
     // Keys Object.prototype has: JSON.stringify reads a replacer's keys with Get, prototype included.
-    const protoKeys = JSON.parse('{"__proto__":{"b":1,"a":2},"constructor":"c","toString":[1],"z":{"valueOf":0}}') as Json;
+    const protoKeys = JSON.parse(
+      '{"__proto__":{"b":1,"a":2},"constructor":"c","toString":[1],"z":{"valueOf":0}}',
+    ) as Json;
     expect(canonicalJson(protoKeys)).toBe(reference(protoKeys));
     expect(canonicalJson({ a: { x: 1 }, b: { constructor: 2 } })).toBe('{"a":{"x":1},"b":{"constructor":2}}');
     // An array holding undefined (a hole too) is written as the walk writes it, not as JSON.stringify's null.

@@ -192,8 +192,14 @@ describe('createPlan', () => {
         log.push(`read ${target.name} done`);
         return state;
       },
-      render: (rules, target, ctx) => (log.push(`render ${target.name}`), fake.render(rules, target, ctx)),
-      validate: (rules, target, ctx) => (log.push(`validate ${target.name}`), fake.validate(rules, target, ctx)),
+      render: (rules, target, ctx) => {
+        log.push(`render ${target.name}`);
+        return fake.render(rules, target, ctx);
+      },
+      validate: (rules, target, ctx) => {
+        log.push(`validate ${target.name}`);
+        return fake.validate(rules, target, ctx);
+      },
     };
   }
 
@@ -204,7 +210,10 @@ describe('createPlan', () => {
     const outline = await planEach(
       rules,
       { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
-      (t) => (log.push(`keep ${t.target}`), { target: t.target, changes: t.changes.length }),
+      (t) => {
+        log.push(`keep ${t.target}`);
+        return { target: t.target, changes: t.changes.length };
+      },
     );
     // A target's render and state are garbage once keep returns, before the next target is read.
     expect(log).toEqual([
@@ -232,7 +241,11 @@ describe('createPlan', () => {
     const log: string[] = [];
     const provider = loggingProvider(log);
     const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4)]);
-    const plan = await createPlan(rules, { providers: () => provider, source: () => ({ kind: 'live' }), resolver: noDns });
+    const plan = await createPlan(rules, {
+      providers: () => provider,
+      source: () => ({ kind: 'live' }),
+      resolver: noDns,
+    });
     expect(log.slice(0, 4)).toEqual(['validate aws-a', 'validate aws-b', 'read aws-a', 'read aws-b']);
     expect(log.filter((l) => l.startsWith('render'))).toEqual(['render aws-a', 'render aws-b']);
     expect(plan.targets.map((t) => t.target)).toEqual(['aws-a', 'aws-b']);
@@ -247,7 +260,10 @@ describe('createPlan', () => {
         const state = await fake.read(target, { kind: 'live' }, context);
         return target.name === 'aws-a'
           ? state
-          : { ...state, diagnostics: [{ severity: 'error', code: 'fake-in-the-way', message: `${target.name}: in the way` }] };
+          : {
+              ...state,
+              diagnostics: [{ severity: 'error', code: 'fake-in-the-way', message: `${target.name}: in the way` }],
+            };
       },
     };
     const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4), awsTarget('aws-c', 5)]);
@@ -255,7 +271,10 @@ describe('createPlan', () => {
     const outline = await planEach(
       rules,
       { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
-      (t) => (kept.push(t.target), t.target),
+      (t) => {
+        kept.push(t.target);
+        return t.target;
+      },
     );
     expect(kept).toEqual(['aws-a']);
     expect(outline.targets).toEqual([]);
@@ -269,15 +288,21 @@ describe('createPlan', () => {
     const strict = createFakeProvider(createFakeCloud(), { maxRulesPerGroup: 1 });
     const provider: Provider = {
       ...logging,
-      validate: (rules, target, ctx) =>
-        target.name === 'aws-b' ? (log.push('validate aws-b'), strict.validate(rules, target, ctx)) : logging.validate(rules, target, ctx),
+      validate: (rules, target, ctx) => {
+        if (target.name !== 'aws-b') return logging.validate(rules, target, ctx);
+        log.push('validate aws-b');
+        return strict.validate(rules, target, ctx);
+      },
     };
     const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4), awsTarget('aws-c', 5)]);
     const kept: string[] = [];
     const outline = await planEach(
       rules,
       { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
-      (t) => (kept.push(t.target), t.target),
+      (t) => {
+        kept.push(t.target);
+        return t.target;
+      },
     );
     expect(log.filter((l) => !l.endsWith('done'))).toEqual([
       'validate aws-a',
@@ -289,7 +314,9 @@ describe('createPlan', () => {
     expect(kept).toEqual(['aws-a']);
     expect(outline.targets).toEqual([]);
     expect(outline.diagnostics.length).toBeGreaterThan(0);
-    expect(outline.diagnostics.every((d) => d.code === 'fake-rules-per-group' && d.message.startsWith('aws-b:'))).toBe(true);
+    expect(outline.diagnostics.every((d) => d.code === 'fake-rules-per-group' && d.message.startsWith('aws-b:'))).toBe(
+      true,
+    );
   });
 
   it("lets a snapshot target's state and plan go before the next target is read", async () => {

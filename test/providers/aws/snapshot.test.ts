@@ -210,7 +210,12 @@ describe('bundled snapshot policies/snapshots/shop/aws-prod (README quick start)
     const rules = fixture('describe-security-group-rules.example1.json');
     const groups = {
       SecurityGroups: [
-        { GroupId: 'sg-1234567890abcdef0', GroupName: 'm-web', VpcId: 'vpc-1', Tags: [{ Key: 'bulkhead:model', Value: 'm' }] },
+        {
+          GroupId: 'sg-1234567890abcdef0',
+          GroupName: 'm-web',
+          VpcId: 'vpc-1',
+          Tags: [{ Key: 'bulkhead:model', Value: 'm' }],
+        },
         { GroupId: 'sg-2', GroupName: 'm-db', VpcId: 'vpc-1', Tags: [{ Key: 'bulkhead:model', Value: 'm' }] },
         // Unowned, with the managed name of segment `app`: in the way, and in the fingerprint.
         { GroupId: 'sg-3', GroupName: 'm-app', VpcId: 'vpc-1' },
@@ -238,7 +243,12 @@ describe('bundled snapshot policies/snapshots/shop/aws-prod (README quick start)
     });
     expect(state.fingerprint).toBe(createHash('sha256').update(whole).digest('hex'));
     // No object: the empty lists.
-    const empty = canonicalState(parseSnapshot(new Map([[SNAPSHOT_FILES.groups, '{"SecurityGroups":[]}']])), target('vpc-1'), 'snapshot', { model: 'm' });
+    const empty = canonicalState(
+      parseSnapshot(new Map([[SNAPSHOT_FILES.groups, '{"SecurityGroups":[]}']])),
+      target('vpc-1'),
+      'snapshot',
+      { model: 'm' },
+    );
     expect(empty.fingerprint).toBe(createHash('sha256').update('{"resources":[],"inTheWay":[]}').digest('hex'));
   });
 });

@@ -53,7 +53,14 @@ describe('azure ownership markers', () => {
           name: 'nsg',
           location: 'westeurope',
           securityRules: [
-            { name: 'shop-in-web-from-db', access: 'Allow', direction: 'Inbound', priority: 200, protocol: 'Tcp', destinationPortRange: '443' },
+            {
+              name: 'shop-in-web-from-db',
+              access: 'Allow',
+              direction: 'Inbound',
+              priority: 200,
+              protocol: 'Tcp',
+              destinationPortRange: '443',
+            },
             { name: 'ops-allow-bastion', access: 'Allow', direction: 'Inbound', priority: 300, protocol: '*' },
           ],
         },
@@ -79,7 +86,9 @@ describe('azure ownership markers', () => {
       nsg: {
         name: 'nsg',
         location: 'westeurope',
-        securityRules: [{ name: 'shop-in-web-from-db', access: 'Allow', direction: 'Inbound', priority: 200, protocol: 'Tcp' }],
+        securityRules: [
+          { name: 'shop-in-web-from-db', access: 'Allow', direction: 'Inbound', priority: 200, protocol: 'Tcp' },
+        ],
       },
       asgs: [],
       rcg: null,
