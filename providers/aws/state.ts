@@ -227,7 +227,7 @@ export function canonicalState(
     }
   }
   for (const [seg, id] of adoptedBySegment) {
-    if (![...managed.keys()].includes(id)) {
+    if (!managed.has(id)) {
       diagnostics.push(
         warning(
           'aws-adopted-group-missing',
@@ -272,14 +272,32 @@ export function canonicalState(
   // for group and prefix-list peers (real AWS returns them in both views), so take them from there.
   const viewKey = (groupId: string | undefined, r: RawSecurityGroupRule) =>
     `${groupId} ${r.IsEgress === true} ${r.IpProtocol} ${r.FromPort} ${r.ToPort} ${r.CidrIpv4 ?? r.CidrIpv6 ?? r.PrefixListId ?? r.ReferencedGroupInfo?.GroupId}`;
-  const viewDescription = new Map<string, string>();
-  for (const { group } of managed.values()) {
-    for (const r of explodePermissions(group))
-      if (r.Description) viewDescription.set(viewKey(group.GroupId, r), r.Description);
-  }
+  // Each managed group's permissions exploded once (they were twice: for the descriptions and,
+  // without a rules export, for the rules), and the descriptions' map built only when a rule
+  // lacks its own (a snapshot without a rules export never does: its rules are these).
+  const exploded = new Map<RawSecurityGroup, RawSecurityGroupRule[]>();
+  const explodedOf = (group: RawSecurityGroup): RawSecurityGroupRule[] => {
+    let rules = exploded.get(group);
+    if (rules === undefined) {
+      rules = explodePermissions(group);
+      exploded.set(group, rules);
+    }
+    return rules;
+  };
+  let viewDescriptions: Map<string, string> | undefined;
+  const viewDescription = (groupId: string, r: RawSecurityGroupRule): string | undefined => {
+    if (viewDescriptions === undefined) {
+      viewDescriptions = new Map();
+      for (const { group } of managed.values()) {
+        for (const v of explodedOf(group))
+          if (v.Description) viewDescriptions.set(viewKey(group.GroupId, v), v.Description);
+      }
+    }
+    return viewDescriptions.get(viewKey(groupId, r));
+  };
 
   const rulesByGroup = new Map<string, RawSecurityGroupRule[]>();
-  const allRules = raw.SecurityGroupRules ?? [...managed.values()].flatMap(({ group }) => explodePermissions(group));
+  const allRules = raw.SecurityGroupRules ?? [...managed.values()].flatMap(({ group }) => explodedOf(group));
   for (const r of allRules) {
     if (!r.GroupId || !managed.has(r.GroupId)) continue;
     const list = rulesByGroup.get(r.GroupId) ?? [];
@@ -306,7 +324,7 @@ export function canonicalState(
       if (!peer) continue;
       const protocol = canonicalProtocol(r.IpProtocol ?? '-1');
       const [fromPort, toPort] = canonicalPorts(protocol, r.FromPort, r.ToPort);
-      const description = r.Description ?? viewDescription.get(viewKey(id, r)) ?? '';
+      const description = r.Description ?? viewDescription(id, r) ?? '';
       // The same edges render sets: a rule naming a group or an owned list depends on it, so a
       // plan that deletes that object removes the rule first (make-before-break, DESIGN §3).
       const dependsOn =
@@ -411,19 +429,15 @@ export function canonicalState(
     }
     unowned.sort(byKey((r) => r.address));
   }
-  const fingerprint = createHash('sha256')
-    .update(
-      JSON.stringify({
-        resources: resources.map((r) => [
-          r.address,
-          r.liveId,
-          r.attributes,
-          r.children.map((c) => [c.key, c.liveId, c.attributes]),
-        ]),
-        inTheWay,
-      }),
-    )
-    .digest('hex');
+  // The sha256 of `JSON.stringify({ resources: [[address, liveId, attributes, [[key, liveId,
+  // attributes] …]] …], inTheWay })`, hashed one resource at a time: the same bytes without one
+  // string of the whole state (tens of MB at 10,000 segments).
+  const hash = createHash('sha256').update('{"resources":[');
+  resources.forEach((r, i) => {
+    const row = [r.address, r.liveId, r.attributes, r.children.map((c) => [c.key, c.liveId, c.attributes])];
+    hash.update(i === 0 ? JSON.stringify(row) : `,${JSON.stringify(row)}`);
+  });
+  const fingerprint = hash.update(`],"inTheWay":${JSON.stringify(inTheWay)}}`).digest('hex');
   return { target: target.name, source, resources, fingerprint, diagnostics, ...(owner.unowned ? { unowned } : {}) };
 }
 

@@ -10,6 +10,7 @@ import {
   asgRef,
   canonicalLocation,
   ruleFromWire,
+  type RuleAttributes,
   type WireAppRule,
   type WireRule,
 } from './canonical.js';
@@ -150,9 +151,15 @@ export function stateFromRaw(
     });
   }
   if (model !== undefined) {
+    // The first unowned ASG of each name (ignoring case): one lookup per segment, not a scan of
+    // every ASG per segment (10,000 × 10,000 name comparisons at 10,000 segments, issue 11).
+    const unownedByName = new Map<string, WireAsg>();
+    for (const a of raw.asgs) {
+      const key = (a.name ?? '').toLowerCase();
+      if (!owned(a) && !unownedByName.has(key)) unownedByName.set(key, a);
+    }
     for (const s of context?.segments ?? []) {
-      const want = asgName(model, s.name).toLowerCase();
-      const other = raw.asgs.find((a) => (a.name ?? '').toLowerCase() === want && !owned(a));
+      const other = unownedByName.get(asgName(model, s.name).toLowerCase());
       if (other) {
         diagnostics.push(
           error(
@@ -165,6 +172,9 @@ export function stateFromRaw(
       }
     }
   }
+  // Each rule's canonical attributes, computed once: the unowned list, the children and the
+  // fingerprint all read them (read-only), and they were three calls of ruleFromWire per rule.
+  const attributesOf = memoRuleAttributes();
   let reserved: Json | undefined;
   const unownedResources: Resource[] = [];
   const unownedByNsg = new Map<string, { name: string; direction: string; priority: number }[]>();
@@ -181,7 +191,7 @@ export function stateFromRaw(
         name: nsgName,
         attributes: {},
         children: foreign.map((r) => {
-          const attributes = ruleFromWire(r);
+          const attributes = attributesOf(r);
           return { key: r.name ?? '', summary: ruleSummary(attributes), attributes, ...(r.id ? { liveId: r.id } : {}) };
         }),
         ...(nsg.id ? { liveId: nsg.id } : {}),
@@ -189,7 +199,7 @@ export function stateFromRaw(
     }
     const unowned = (nsg.securityRules ?? [])
       .filter((r) => !isOwned(r))
-      .map((r) => ({ name: r.name ?? '', ...ruleFromWire(r) }));
+      .map((r) => ({ name: r.name ?? '', ...attributesOf(r) }));
     unownedByNsg.set(nsgName, unowned);
     // The model's fixed rules (deny-all in/out at 4096, load-balancer allow at 4095) cannot move.
     if (model !== undefined) {
@@ -222,7 +232,7 @@ export function stateFromRaw(
     }
     const children: Child[] = uniqueKeys(
       (nsg.securityRules ?? []).filter(isOwned).map((r) => {
-        const attributes = ruleFromWire(r);
+        const attributes = attributesOf(r);
         const deps = [...(r.sourceApplicationSecurityGroups ?? []), ...(r.destinationApplicationSecurityGroups ?? [])]
           .map((g) => ownedAsgByRef.get(asgRef(g.id ?? '')))
           .filter((n): n is string => n !== undefined)
@@ -308,7 +318,7 @@ export function stateFromRaw(
     target: target.name,
     source,
     resources,
-    fingerprint: fingerprintOf(raw),
+    fingerprint: fingerprintOf(raw, attributesOf),
     diagnostics,
     ...(reserved !== undefined ? { reserved } : {}),
     ...(context?.unowned ? { unowned: unownedResources } : {}),
@@ -332,13 +342,32 @@ export function uniqueKeys(children: readonly Child[]): Child[] {
   });
 }
 
-/** Digest of everything read that matters, owned or not (a saved plan compares it). */
-export function fingerprintOf(raw: RawAzureState): string {
+/** `ruleFromWire`, remembered per wire rule object (for one read: the map dies with the call). */
+function memoRuleAttributes(): (r: WireRule) => RuleAttributes {
+  const seen = new Map<WireRule, RuleAttributes>();
+  return (r) => {
+    let a = seen.get(r);
+    if (a === undefined) {
+      a = ruleFromWire(r);
+      seen.set(r, a);
+    }
+    return a;
+  };
+}
+
+/**
+ * Digest of everything read that matters, owned or not (a saved plan compares it). `attributesOf`
+ * is `ruleFromWire` or a memo of it (stateFromRaw's, which has computed them already).
+ */
+export function fingerprintOf(
+  raw: RawAzureState,
+  attributesOf: (r: WireRule) => RuleAttributes = ruleFromWire,
+): string {
   const nsgView = (nsg: WireNsg | null): Json =>
     nsg
       ? {
           location: canonicalLocation(nsg.location ?? ''),
-          rules: (nsg.securityRules ?? []).map((r) => ({ name: r.name ?? '', ...ruleFromWire(r) })),
+          rules: (nsg.securityRules ?? []).map((r) => ({ name: r.name ?? '', ...attributesOf(r) })),
         }
       : null;
   const view: Json = {

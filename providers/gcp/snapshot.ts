@@ -89,30 +89,42 @@ function typeOf(v: unknown): string {
         : `${typeof v} ${JSON.stringify(v)}`;
 }
 
+/** Each shape's fields as a list, made once: `Object.entries` per firewall was a fifth of a check of 540,000. */
+const shapeFields = new WeakMap<Shape, readonly (readonly [string, FieldKind])[]>();
+function fieldsOf(shape: Shape): readonly (readonly [string, FieldKind])[] {
+  let fields = shapeFields.get(shape);
+  if (fields === undefined) {
+    fields = Object.entries(shape);
+    shapeFields.set(shape, fields);
+  }
+  return fields;
+}
+
 /** The first place where `value` does not fit `shape`, as `<JSON path>: expected …, got …`. */
 function checkShape(value: unknown, shape: Shape, path: string): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return `${path}: expected an object, got ${typeOf(value)}`;
-  for (const [key, kind] of Object.entries(shape)) {
+  for (const [key, kind] of fieldsOf(shape)) {
     const v = (value as Record<string, unknown>)[key];
     if (v === undefined || v === null) continue;
-    const at = `${path}.${key}`;
+    // The path is only spelled out for a message (it was a new string per field of every rule).
+    const at = () => `${path}.${key}`;
     if (kind === 'string' || kind === 'boolean') {
-      if (typeof v !== kind) return `${at}: expected a ${kind}, got ${typeOf(v)}`;
+      if (typeof v !== kind) return `${at()}: expected a ${kind}, got ${typeOf(v)}`;
     } else if (kind === 'priority') {
       if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && /^\d+$/.test(v)))
-        return `${at}: expected an integer priority, got ${typeOf(v)}`;
+        return `${at()}: expected an integer priority, got ${typeOf(v)}`;
     } else if (kind === 'strings') {
-      if (!Array.isArray(v)) return `${at}: expected an array of strings, got ${typeOf(v)}`;
+      if (!Array.isArray(v)) return `${at()}: expected an array of strings, got ${typeOf(v)}`;
       const i = v.findIndex((x) => typeof x !== 'string');
-      if (i >= 0) return `${at}[${i}]: expected a string, got ${typeOf(v[i])}`;
+      if (i >= 0) return `${at()}[${i}]: expected a string, got ${typeOf(v[i])}`;
     } else if ('object' in kind) {
-      const m = checkShape(v, kind.object, at);
+      const m = checkShape(v, kind.object, at());
       if (m) return m;
     } else {
-      if (!Array.isArray(v)) return `${at}: expected an array, got ${typeOf(v)}`;
+      if (!Array.isArray(v)) return `${at()}: expected an array, got ${typeOf(v)}`;
       for (const [i, item] of v.entries()) {
-        const m = checkShape(item, kind.items, `${at}[${i}]`);
+        const m = checkShape(item, kind.items, `${at()}[${i}]`);
         if (m) return m;
       }
     }

@@ -67,7 +67,13 @@ export function toProviderState(
   const inTheWay: string[] = [];
   // Other teams' policies, read-only, for the reachability evaluators (ReadContext.unowned).
   const unowned: Resource[] = [];
-  const expected = model && context.segments ? expectedObjects(target, model, context.segments) : [];
+  // What render would create, as `type namespace/name`: one lookup per unowned object, not a scan
+  // of every segment's objects per unowned object.
+  const expected = new Set(
+    (model && context.segments ? expectedObjects(target, model, context.segments) : []).map(
+      (e) => `${e.type} ${e.namespace}/${e.name}`,
+    ),
+  );
   const owned = (o: Record<string, unknown>) => {
     const l = labelsOf(o);
     // The apply lock (lock.ts) is the model's but no policy of it: plan and drift never see it.
@@ -92,7 +98,8 @@ export function toProviderState(
       }
       if (context.unowned) unowned.push(canonical(o));
       const { namespace, name } = idOf(o);
-      if (!expected.some((e) => e.type === type && e.namespace === namespace && e.name === name)) continue;
+      // An object without a namespace is no segment's (every expected object has one).
+      if (namespace === undefined || !expected.has(`${type} ${namespace}/${name}`)) continue;
       inTheWay.push(`${type} ${namespace}/${name}`);
       diagnostics.push(
         error(

@@ -33,12 +33,15 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
     }
   };
   const walk = (v: Json | undefined): void => {
-    if (v === undefined) return out('undefined');
     if (typeof v === 'string') return out(jsonString(v));
+    if (v === undefined) return out('undefined');
     if (v === null || typeof v !== 'object') return out(JSON.stringify(v));
     if (Array.isArray(v)) {
+      const list = v as readonly (Json | undefined)[];
+      // A list of strings, numbers … (CIDRs, tags, ports): JSON.stringify writes the same text,
+      // in native code. Undefined is no such value: the walk writes it as `undefined`, not `null`.
+      if (allPlain(list)) return out(JSON.stringify(list));
       out('[');
-      const list = v as readonly Json[];
       for (let i = 0; i < list.length; i++) {
         if (i > 0) out(',');
         walk(list[i]);
@@ -46,13 +49,12 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
       return out(']');
     }
     const obj = v as { readonly [key: string]: Json };
-    const keys = Object.keys(obj).sort();
     out('{');
     let first = true;
-    for (const k of keys) {
+    for (const [k, firstPiece, nextPiece] of sortedKeysOf(obj)) {
       const x = obj[k];
       if (x === undefined) continue;
-      out(first ? `${jsonString(k)}:` : `,${jsonString(k)}:`);
+      out(first ? firstPiece : nextPiece);
       first = false;
       walk(x);
     }
@@ -61,6 +63,39 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
   walk(value);
   if (buffer.length > 0) write(buffer);
 }
+
+/** True when no item is an object or undefined (a hole reads as undefined: `every` would skip it). */
+function allPlain(list: readonly (Json | undefined)[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (v === undefined || (v !== null && typeof v === 'object')) return false;
+  }
+  return true;
+}
+
+/** An object's key, with its text as the first key of an object (`"k":`) and as a later one (`,"k":`). */
+type KeyPieces = readonly [key: string, first: string, next: string];
+
+/**
+ * An object's keys sorted, with their texts, remembered per list of keys in `Object.keys` order:
+ * a state's millions of objects have a few dozen shapes, and sorting and quoting every object's
+ * keys again was most of a fingerprint's walk (issue 11). A remembered list is only used for the
+ * very same keys (the joined text alone could be two lists: `{}` and `{"": …}`). Bounded: cleared
+ * past SHAPES_KEPT lists, so objects keyed by names (tags) cannot grow it without limit.
+ */
+function sortedKeysOf(obj: { readonly [key: string]: Json }): readonly KeyPieces[] {
+  const keys = Object.keys(obj);
+  const shape = keys.join('\u0000');
+  const known = shapes.get(shape);
+  if (known !== undefined && known.keys.length === keys.length && known.keys.every((k, i) => k === keys[i]))
+    return known.sorted;
+  const sorted = [...keys].sort().map((k): KeyPieces => [k, `${jsonString(k)}:`, `,${jsonString(k)}:`]);
+  if (shapes.size >= SHAPES_KEPT) shapes.clear();
+  shapes.set(shape, { keys, sorted });
+  return sorted;
+}
+const SHAPES_KEPT = 10_000;
+const shapes = new Map<string, { readonly keys: readonly string[]; readonly sorted: readonly KeyPieces[] }>();
 
 /** Characters JSON.stringify escapes in a string: quote, backslash, controls, and any surrogate (a lone one is escaped). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;

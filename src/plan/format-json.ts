@@ -1,5 +1,5 @@
 import { sortDiagnostics } from '../diagnostics.js';
-import type { Json, Plan } from './types.js';
+import type { Json, Plan, TargetPlan } from './types.js';
 
 /**
  * The `--json` rendering of a plan: a versioned, stable document for pipelines. It is the Plan
@@ -10,25 +10,46 @@ import type { Json, Plan } from './types.js';
 /** Version of the `plan --json` document. */
 export const PLAN_JSON_FORMAT_VERSION = 1;
 
-/** The `plan --json` document as plain data. */
-export function planToJson(plan: Plan): Json {
-  const changes = plan.targets.flatMap((t) => t.changes);
-  const doc = {
+/** One target's entry of the document's `targets`: what `plan --json` keeps of a TargetPlan (not its `prior`). */
+export function planJsonTarget(t: TargetPlan) {
+  return {
+    target: t.target,
+    provider: t.provider,
+    source: t.source,
+    fingerprint: t.fingerprint,
+    changes: t.changes,
+    diagnostics: sortDiagnostics(t.diagnostics),
+  };
+}
+
+/** A target's entry of the `plan --json` document. */
+export type PlanJsonTarget = ReturnType<typeof planJsonTarget>;
+
+/**
+ * The `plan --json` document of a plan's parts and its targets' entries (in the plan's target
+ * order), as the objects it is made of: JSON text once stringified, undefined fields dropped.
+ * `plan` writes it in pieces (src/commands/json-stream.ts) instead of as one string: at 1,000
+ * bench segments the document is already 200 MB of text.
+ */
+export function planJsonDocument(
+  plan: Pick<Plan, 'model' | 'summary' | 'diagnostics'>,
+  targets: readonly PlanJsonTarget[],
+) {
+  const changes = targets.some((t) => t.changes.length > 0);
+  return {
     formatVersion: PLAN_JSON_FORMAT_VERSION,
     model: plan.model,
     summary: plan.summary,
-    changes: changes.length > 0,
-    widensAccess: changes.some((c) => c.widensAccess),
-    targets: plan.targets.map((t) => ({
-      target: t.target,
-      provider: t.provider,
-      source: t.source,
-      fingerprint: t.fingerprint,
-      changes: t.changes,
-      diagnostics: sortDiagnostics(t.diagnostics),
-    })),
+    changes,
+    widensAccess: targets.some((t) => t.changes.some((c) => c.widensAccess)),
+    targets,
     diagnostics: sortDiagnostics(plan.diagnostics),
   };
+}
+
+/** The `plan --json` document as plain data. */
+export function planToJson(plan: Plan): Json {
+  const doc = planJsonDocument(plan, plan.targets.map(planJsonTarget));
   // The types are JSON already (readonly, optional fields); the round trip drops undefined fields.
   return JSON.parse(JSON.stringify(doc)) as Json;
 }

@@ -1,7 +1,15 @@
 import { assertNever } from '../errors.js';
 import type { Style } from '../io.js';
 import { diffChildren } from './diff.js';
-import { ACTION_SYMBOL, type Action, type Change, type ChildChange, type Json, type Plan } from './types.js';
+import {
+  ACTION_SYMBOL,
+  type Action,
+  type Change,
+  type ChildChange,
+  type Json,
+  type Plan,
+  type TargetPlan,
+} from './types.js';
 
 /**
  * The Terraform-style text rendering of a plan: a legend, one block per changed object, rule lines
@@ -114,34 +122,67 @@ export function formatChange(change: Change, style: Style): string {
 }
 
 /** `Plan: X to add, Y to change, Z to destroy.` */
-export function formatSummaryLine(plan: Plan, style: Style): string {
+export function formatSummaryLine(plan: Pick<Plan, 'summary'>, style: Style): string {
   const { add, change, destroy } = plan.summary;
   return `${style.bold('Plan:')} ${add} to add, ${change} to change, ${destroy} to destroy.`;
 }
 
+/**
+ * One target's part of the text plan, made from its TargetPlan alone (`planEach` hands them over
+ * one at a time, so `plan` keeps this text instead of every target's objects).
+ */
+export interface TargetText {
+  readonly source: TargetPlan['source'];
+  /** The actions of the target's changes. */
+  readonly actions: ReadonlySet<Action>;
+  readonly changes: number;
+  /** Changes that widen access. */
+  readonly widening: number;
+  /** The target's heading and its changes' blocks. */
+  readonly text: string;
+}
+
+/** The text of one target of a plan (see `formatPlanText`). */
+export function formatTargetText(t: TargetPlan, style: Style): TargetText {
+  const n = t.changes.length;
+  const out: string[] = [
+    `\n${style.bold(`Target ${t.target}`)} (${t.provider}, ${t.source} state): ${
+      n === 0 ? 'no changes' : `${n} object${n === 1 ? '' : 's'} to change`
+    }\n`,
+  ];
+  for (const c of t.changes) out.push(`\n${formatChange(c, style)}`);
+  return {
+    source: t.source,
+    actions: new Set(t.changes.map((c) => c.action)),
+    changes: n,
+    widening: t.changes.filter((c) => c.widensAccess).length,
+    text: out.join(''),
+  };
+}
+
 /** The whole plan as text (stdout of `bulkhead plan`). */
 export function formatPlanText(plan: Plan, style: Style): string {
-  const changes = plan.targets.flatMap((t) => t.changes);
-  if (changes.length === 0) {
-    const sources = new Set(plan.targets.map((t) => t.source));
+  return joinPlanText(
+    plan.targets.map((t) => formatTargetText(t, style)),
+    plan.summary,
+    style,
+  );
+}
+
+/** The plan's text from its targets' texts (in the plan's target order) and its summary. */
+export function joinPlanText(targets: readonly TargetText[], summary: Plan['summary'], style: Style): string {
+  if (targets.every((t) => t.changes === 0)) {
+    const sources = new Set(targets.map((t) => t.source));
     const what = sources.size === 1 && sources.has('snapshot') ? 'snapshot state' : 'live state';
-    if (plan.targets.length === 0) return 'No changes. No target was planned.\n';
+    if (targets.length === 0) return 'No changes. No target was planned.\n';
     return `${style.green(style.bold('No changes.'))} The ${what} matches the model.\n`;
   }
   const out: string[] = [];
-  out.push(formatLegend(new Set(changes.map((c) => c.action)), style));
+  out.push(formatLegend(new Set(targets.flatMap((t) => [...t.actions])), style));
   out.push('\nBulkhead will perform the following actions:\n');
-  for (const t of plan.targets) {
-    const n = t.changes.length;
-    out.push(
-      `\n${style.bold(`Target ${t.target}`)} (${t.provider}, ${t.source} state): ${
-        n === 0 ? 'no changes' : `${n} object${n === 1 ? '' : 's'} to change`
-      }\n`,
-    );
-    for (const c of t.changes) out.push(`\n${formatChange(c, style)}`);
-  }
-  const widening = changes.filter((c) => c.widensAccess).length;
-  out.push(`\n${formatSummaryLine(plan, style)}\n`);
+  for (const t of targets) out.push(t.text);
+  const widening = targets.reduce((k, t) => k + t.widening, 0);
+  out.push(`\n${formatSummaryLine({ summary }, style)}\n`);
   if (widening > 0) {
     out.push(
       `${style.yellow(`Warning: ${widening} change${widening === 1 ? '' : 's'} widen${widening === 1 ? 's' : ''} access (new internet ingress or a new peer).`)}\n`,

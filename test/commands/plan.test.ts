@@ -315,4 +315,18 @@ describe('the README quick start', () => {
       expect(actions).toContain('delete');
     }
   });
+
+  it('prints the same text and --json target by target as from the whole plan (what --out takes)', async () => {
+    restoreProviders();
+    const repo = join(import.meta.dirname, '..', '..');
+    const args = ['plan', join(repo, 'policies/shop.yaml'), '--snapshots', join(repo, 'policies/snapshots/shop')];
+    for (const extra of [[], ['--json']]) {
+      const streamed = await runCli([...args, ...extra], { cwd: dir });
+      const whole = await runCli([...args, ...extra, '--out', 'saved.json'], { cwd: dir });
+      expect(streamed.code).toBe(0);
+      expect(whole.code).toBe(0);
+      expect(streamed.stdout.length).toBeGreaterThan(1000);
+      expect(streamed.stdout).toBe(whole.stdout);
+    }
+  });
 });

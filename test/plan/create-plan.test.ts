@@ -1,5 +1,7 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { allDiagnostics, createPlan } from '../../src/plan/create-plan.js';
+import { allDiagnostics, createPlan, planEach } from '../../src/plan/create-plan.js';
 import { ProviderError, UsageError } from '../../src/errors.js';
 import { hasErrors } from '../../src/diagnostics.js';
 import type { Provider } from '../../src/provider.js';
@@ -174,5 +176,180 @@ describe('createPlan', () => {
     });
     const deletes = plan.targets[0]!.changes.filter((c) => c.action === 'delete').map((c) => c.name);
     expect(deletes).toEqual(['shop-old']);
+  });
+
+  /**
+   * A provider that logs its reads (start and end) and renders, for the order of a plan's steps;
+   * any source reads the fake cloud.
+   */
+  function loggingProvider(log: string[]): Provider {
+    const fake = createFakeProvider(createFakeCloud());
+    return {
+      ...fake,
+      read: async (target, _source, context) => {
+        log.push(`read ${target.name}`);
+        const state = await fake.read(target, { kind: 'live' }, context);
+        log.push(`read ${target.name} done`);
+        return state;
+      },
+      render: (rules, target, ctx) => {
+        log.push(`render ${target.name}`);
+        return fake.render(rules, target, ctx);
+      },
+      validate: (rules, target, ctx) => {
+        log.push(`validate ${target.name}`);
+        return fake.validate(rules, target, ctx);
+      },
+    };
+  }
+
+  it('plans snapshot targets one at a time: each is validated, read, rendered and handed over before the next', async () => {
+    const log: string[] = [];
+    const provider = loggingProvider(log);
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4)]);
+    const outline = await planEach(
+      rules,
+      { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
+      (t) => {
+        log.push(`keep ${t.target}`);
+        return { target: t.target, changes: t.changes.length };
+      },
+    );
+    // A target's render and state are garbage once keep returns, before the next target is read.
+    expect(log).toEqual([
+      'validate aws-a',
+      'read aws-a',
+      'read aws-a done',
+      'render aws-a',
+      'keep aws-a',
+      'validate aws-b',
+      'read aws-b',
+      'read aws-b done',
+      'render aws-b',
+      'keep aws-b',
+    ]);
+    // What keep returned, in the plan's target order, and the plan's counts.
+    expect(outline.targets).toEqual([
+      { target: 'aws-a', changes: 4 },
+      { target: 'aws-b', changes: 4 },
+    ]);
+    expect(outline.summary).toEqual({ add: 8, change: 0, destroy: 0 });
+    expect(outline.diagnostics).toEqual([]);
+  });
+
+  it('reads live targets at once (the network is the wait) and still plans them one at a time', async () => {
+    const log: string[] = [];
+    const provider = loggingProvider(log);
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4)]);
+    const plan = await createPlan(rules, {
+      providers: () => provider,
+      source: () => ({ kind: 'live' }),
+      resolver: noDns,
+    });
+    expect(log.slice(0, 4)).toEqual(['validate aws-a', 'validate aws-b', 'read aws-a', 'read aws-b']);
+    expect(log.filter((l) => l.startsWith('render'))).toEqual(['render aws-a', 'render aws-b']);
+    expect(plan.targets.map((t) => t.target)).toEqual(['aws-a', 'aws-b']);
+    expect(plan.targets.every((t) => t.prior.length === 0 && t.changes.length === 4)).toBe(true);
+  });
+
+  it('an error in a later snapshot target drops what keep made of the earlier ones: no targets, every error', async () => {
+    const fake = createFakeProvider(createFakeCloud());
+    const provider: Provider = {
+      ...fake,
+      read: async (target, _source, context) => {
+        const state = await fake.read(target, { kind: 'live' }, context);
+        return target.name === 'aws-a'
+          ? state
+          : {
+              ...state,
+              diagnostics: [{ severity: 'error', code: 'fake-in-the-way', message: `${target.name}: in the way` }],
+            };
+      },
+    };
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4), awsTarget('aws-c', 5)]);
+    const kept: string[] = [];
+    const outline = await planEach(
+      rules,
+      { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
+      (t) => {
+        kept.push(t.target);
+        return t.target;
+      },
+    );
+    expect(kept).toEqual(['aws-a']);
+    expect(outline.targets).toEqual([]);
+    expect(outline.summary).toEqual({ add: 0, change: 0, destroy: 0 });
+    expect(outline.diagnostics.map((d) => d.message)).toEqual(['aws-b: in the way', 'aws-c: in the way']);
+  });
+
+  it('a validation error in a later snapshot target ends the plan with every validation diagnostic only', async () => {
+    const log: string[] = [];
+    const logging = loggingProvider(log);
+    const strict = createFakeProvider(createFakeCloud(), { maxRulesPerGroup: 1 });
+    const provider: Provider = {
+      ...logging,
+      validate: (rules, target, ctx) => {
+        if (target.name !== 'aws-b') return logging.validate(rules, target, ctx);
+        log.push('validate aws-b');
+        return strict.validate(rules, target, ctx);
+      },
+    };
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4), awsTarget('aws-c', 5)]);
+    const kept: string[] = [];
+    const outline = await planEach(
+      rules,
+      { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
+      (t) => {
+        kept.push(t.target);
+        return t.target;
+      },
+    );
+    expect(log.filter((l) => !l.endsWith('done'))).toEqual([
+      'validate aws-a',
+      'read aws-a',
+      'render aws-a',
+      'validate aws-b',
+      'validate aws-c',
+    ]);
+    expect(kept).toEqual(['aws-a']);
+    expect(outline.targets).toEqual([]);
+    expect(outline.diagnostics.length).toBeGreaterThan(0);
+    expect(outline.diagnostics.every((d) => d.code === 'fake-rules-per-group' && d.message.startsWith('aws-b:'))).toBe(
+      true,
+    );
+  });
+
+  it("lets a snapshot target's state and plan go before the next target is read", async () => {
+    // A full collection on demand (what --expose-gc gives), to see what is still reachable.
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const fake = createFakeProvider(createFakeCloud());
+    const held: WeakRef<object>[] = [];
+    const alive: boolean[] = [];
+    const provider: Provider = {
+      ...fake,
+      read: async (target, _source, context) => {
+        if (target.name === 'aws-b') {
+          // A later turn: WeakRefs made in an earlier one no longer keep their objects.
+          await new Promise((r) => setTimeout(r, 0));
+          collect();
+          alive.push(...held.map((w) => w.deref() !== undefined));
+        }
+        const state = await fake.read(target, { kind: 'live' }, context);
+        if (target.name === 'aws-a') held.push(new WeakRef(state), new WeakRef(state.resources));
+        return state;
+      },
+    };
+    const rules = shopRules([awsTarget('aws-a', 3), awsTarget('aws-b', 4)]);
+    const outline = await planEach(
+      rules,
+      { providers: () => provider, source: () => ({ kind: 'snapshot', dir: '/nowhere' }), resolver: noDns },
+      (t) => {
+        held.push(new WeakRef(t), new WeakRef(t.changes));
+        return t.changes.length;
+      },
+    );
+    expect(outline.targets).toEqual([4, 4]);
+    expect(alive).toEqual([false, false, false, false]);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -203,5 +204,51 @@ describe('bundled snapshot policies/snapshots/shop/aws-prod (README quick start)
       'shop-payment-apis-ipv4',
       'shop-payment-apis-ipv6',
     ]);
+  });
+
+  it('fingerprints a state as the sha256 of one JSON text of its objects, hashed per object (the same digest)', () => {
+    const rules = fixture('describe-security-group-rules.example1.json');
+    const groups = {
+      SecurityGroups: [
+        {
+          GroupId: 'sg-1234567890abcdef0',
+          GroupName: 'm-web',
+          VpcId: 'vpc-1',
+          Tags: [{ Key: 'bulkhead:model', Value: 'm' }],
+        },
+        { GroupId: 'sg-2', GroupName: 'm-db', VpcId: 'vpc-1', Tags: [{ Key: 'bulkhead:model', Value: 'm' }] },
+        // Unowned, with the managed name of segment `app`: in the way, and in the fingerprint.
+        { GroupId: 'sg-3', GroupName: 'm-app', VpcId: 'vpc-1' },
+      ],
+    };
+    const files = new Map([
+      [SNAPSHOT_FILES.groups, JSON.stringify(groups)],
+      [SNAPSHOT_FILES.rules, JSON.stringify(rules)],
+    ]);
+    const segments = ['web', 'db', 'app'].map((name) => ({ name, pos: pos() }));
+    const state = canonicalState(parseSnapshot(files), target('vpc-1'), 'snapshot', {
+      model: 'm',
+      segments: segments as never,
+    });
+    expect(state.resources.length).toBe(2);
+    // The digest's definition: one JSON.stringify of every object (liveIds included) and what is in the way.
+    const whole = JSON.stringify({
+      resources: state.resources.map((r) => [
+        r.address,
+        r.liveId,
+        r.attributes,
+        r.children.map((c) => [c.key, c.liveId, c.attributes]),
+      ]),
+      inTheWay: ['sg-3 m-app'],
+    });
+    expect(state.fingerprint).toBe(createHash('sha256').update(whole).digest('hex'));
+    // No object: the empty lists.
+    const empty = canonicalState(
+      parseSnapshot(new Map([[SNAPSHOT_FILES.groups, '{"SecurityGroups":[]}']])),
+      target('vpc-1'),
+      'snapshot',
+      { model: 'm' },
+    );
+    expect(empty.fingerprint).toBe(createHash('sha256').update('{"resources":[],"inTheWay":[]}').digest('hex'));
   });
 });

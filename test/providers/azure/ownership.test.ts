@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AZURE_TYPES, ownsRuleName } from '../../../providers/azure/render.js';
-import { inferModel, stateFromRaw, type RawAzureState } from '../../../providers/azure/state.js';
+import { fingerprintOf, inferModel, stateFromRaw, type RawAzureState } from '../../../providers/azure/state.js';
 import { emulatorTarget, RG } from '../../helpers/azure/harness.js';
 import { ruleSet } from '../../helpers/rulesets.js';
 
@@ -43,5 +43,57 @@ describe('azure ownership markers', () => {
     expect(ownsRuleName('shop', 'shop-deny-all-in')).toBe(true);
     expect(ownsRuleName('shop', 'shop-admin-in-web')).toBe(false);
     expect(ownsRuleName('shop', 'ops-allow-bastion')).toBe(false);
+  });
+
+  it('finds the first unowned ASG of each segment name ignoring case, and fingerprints rules as ruleFromWire sees them', () => {
+    const segments = ruleSet({ segments: ['web', 'db'] }).segments;
+    const state = stateFromRaw(
+      {
+        nsg: {
+          name: 'nsg',
+          location: 'westeurope',
+          securityRules: [
+            {
+              name: 'shop-in-web-from-db',
+              access: 'Allow',
+              direction: 'Inbound',
+              priority: 200,
+              protocol: 'Tcp',
+              destinationPortRange: '443',
+            },
+            { name: 'ops-allow-bastion', access: 'Allow', direction: 'Inbound', priority: 300, protocol: '*' },
+          ],
+        },
+        asgs: [
+          { name: 'Shop-DB', id: asgId('Shop-DB'), location: 'westeurope', tags: {} },
+          { name: 'shop-db', id: asgId('shop-db-2'), location: 'westeurope', tags: { other: 'x' } },
+          { name: 'shop-web', id: asgId('shop-web'), location: 'westeurope', tags: { 'bulkhead:model': 'shop' } },
+        ],
+        rcg: null,
+        policyFound: true,
+      },
+      target,
+      'live',
+      { model: 'shop', segments },
+    );
+    const inTheWay = state.diagnostics.filter((d) => d.code === 'azure-unowned-in-the-way');
+    expect(inTheWay.map((d) => d.message.split(' ')[3])).toEqual(['Shop-DB']);
+    expect(state.resources.find((r) => r.type === AZURE_TYPES.nsg)!.children.map((c) => c.key)).toEqual([
+      'shop-in-web-from-db',
+    ]);
+    // The read's remembered attributes give the digest fingerprintOf computes on its own.
+    const raw2: RawAzureState = {
+      nsg: {
+        name: 'nsg',
+        location: 'westeurope',
+        securityRules: [
+          { name: 'shop-in-web-from-db', access: 'Allow', direction: 'Inbound', priority: 200, protocol: 'Tcp' },
+        ],
+      },
+      asgs: [],
+      rcg: null,
+      policyFound: true,
+    };
+    expect(stateFromRaw(raw2, target, 'live', { model: 'shop', segments }).fingerprint).toBe(fingerprintOf(raw2));
   });
 });
