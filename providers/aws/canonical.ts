@@ -1,6 +1,7 @@
 import { InternalError } from '../../src/errors.js';
 import { canonicalCidr as kitCidr } from '../kit/cidr.js';
 import { canonicalProtocol as kitProtocol } from '../kit/ports.js';
+import { flat } from '../kit/strings.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 
 /**
@@ -86,17 +87,6 @@ export function ruleSummary(rule: AwsRule): string {
   const what = `${rule.protocol}${ports ? `/${ports}` : ''}`;
   const peer = peerKey(rule.peer).replace(':', ' ');
   return `${rule.direction} ${what} ${rule.direction === 'ingress' ? 'from' : 'to'} ${peer}`;
-}
-
-/**
- * The same text as one flat string. A template literal is a tree of V8 "cons" strings (one node
- * per concatenation); render keeps tens of thousands of these texts alive in its output, and
- * reading a character makes V8 flatten the tree in place, so the garbage collector moves one
- * string per text instead of several nodes.
- */
-export function flat(text: string): string {
-  text.charCodeAt(0);
-  return text;
 }
 
 /** The rule as a plan child. */

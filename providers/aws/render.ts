@@ -10,13 +10,13 @@ import {
   FQDN_PREFIX_LIST_MIN_ENTRIES,
   PREFIX_LIST_MAX_ENTRIES,
 } from './limits.js';
+import { flat } from '../kit/strings.js';
 import {
   addressOf,
   byKey,
   canonicalCidr,
   canonicalProtocol,
   entryChild,
-  flat,
   peerKey,
   PL_TYPE,
   portText,

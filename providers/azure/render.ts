@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hasOwnerPrefix } from '../kit/ownership.js';
 import { allocateSlots, slotHash } from '../kit/slots.js';
+import { flat } from '../kit/strings.js';
 import type { Endpoint, GuardrailDeny, PortMatch, RuleIntent, RuleSet, TargetSpec } from '../../src/compile/types.js';
 import { error, warning, type Diagnostic, type SourcePos, type SourceRef } from '../../src/diagnostics.js';
 import { assertNever } from '../../src/errors.js';
@@ -924,21 +925,6 @@ function livePriorities(state: ProviderState, target: TargetSpec): Map<string, L
 function shortAddr(v: string): string {
   return v.startsWith('asg:') ? v.slice(v.indexOf('/') + 1) : v;
 }
-
-/**
- * The same text, made one flat string. A summary is built by ten concatenations, which V8 keeps as
- * a tree of "cons" strings until something reads the characters; every rule's summary lives until
- * output, so at estate scale the trees are ~130 bytes per rule more heap (~60 MB at 10,000
- * segments) that every garbage collection copies or marks. Reading one character makes V8 flatten
- * the tree into one string (the tree's nodes become garbage at once, cheap to collect); the text
- * is the same.
- */
-function flat(s: string): string {
-  // Stored, so that no optimizing compiler drops the read as dead code.
-  flatRead.last = s.charCodeAt(0);
-  return s;
-}
-const flatRead = { last: 0 };
 
 /** One plan line for a rule. */
 export function ruleSummary(a: RuleAttributes): string {

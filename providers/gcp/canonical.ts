@@ -1,5 +1,6 @@
 import { canonicalCidr as kitCidr } from '../kit/cidr.js';
 import { canonicalPortList, canonicalPortRange, canonicalProtocol as kitProtocol, takesPorts } from '../kit/ports.js';
+import { flat } from '../kit/strings.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 
 /**
@@ -318,17 +319,6 @@ export function summarizeFirewall(spec: FirewallSpec): string {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/**
- * The same text as one flat string. A template literal is a tree of V8 "cons" strings (one node
- * per concatenation); render keeps tens of thousands of these texts alive in its output, and
- * reading a character makes V8 flatten the tree in place, so the garbage collector moves one
- * string per text instead of a dozen nodes.
- */
-export function flat(text: string): string {
-  text.charCodeAt(0);
-  return text;
-}
 
 /** `forceNew` of every firewall Resource (one frozen list, not one per rule). */
 const FIREWALL_FORCE_NEW: readonly string[] = Object.freeze(['network', 'direction']);

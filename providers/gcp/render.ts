@@ -8,6 +8,7 @@ import type { Child, ProviderState, Resource } from '../../src/plan/types.js';
 import { labelSlug, nameWithHashTail } from '../kit/names.js';
 import { withDescriptionMarker } from '../kit/ownership.js';
 import { allocateSlots, slotHash } from '../kit/slots.js';
+import { flat } from '../kit/strings.js';
 import {
   canonicalNetwork,
   canonicalPolicyRule,
@@ -17,7 +18,6 @@ import {
   canonicalTags,
   firewallResourceBuilder,
   policyRuleBody,
-  flat,
   wireProtocol,
   isV6,
   policyResource,

@@ -9,3 +9,4 @@ export * from './ports.js';
 export * from './retry.js';
 export * from './serializer.js';
 export * from './slots.js';
+export * from './strings.js';

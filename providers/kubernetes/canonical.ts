@@ -1,6 +1,7 @@
 import { canonicalJson, jsonEqual } from '../../src/plan/diff.js';
 import type { Child, Json, Resource } from '../../src/plan/types.js';
 import { canonicalCidr } from '../kit/cidr.js';
+import { flat } from '../kit/strings.js';
 import { MODEL_LABEL, NAMESPACE_NAME_LABEL, ownerLabels } from './target.js';
 
 /**
@@ -255,8 +256,8 @@ export function atomChild(
   const origins = extra.origins && extra.origins.length > 0 ? extra.origins : undefined;
   // Literals for the four shapes rather than spreads: render makes one child per atom (~900,000 at
   // 10,000 segments). Field order as before: key, summary, attributes, origins, widens.
-  const key = `${a.direction} ${way} ${peer} ${port}`;
-  key.charCodeAt(0); // flattens it once here: uniqueChildren hashes and sorts by it
+  // Flat once here: uniqueChildren hashes and sorts by it.
+  const key = flat(`${a.direction} ${way} ${peer} ${port}`);
   const summary = `${a.direction} ${port} ${way} ${peer}`;
   if (origins)
     return extra.widens ? { key, summary, attributes, origins, widens: true } : { key, summary, attributes, origins };
