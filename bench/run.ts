@@ -11,6 +11,9 @@
  * "pipeline (aws, azure, gcp)" is load → validate → compile → render × 3 → diff × 3 of one run, the
  * 2-second target of issue 11; "pipeline" adds every registered provider. Median of 3 runs (1 at 10,000, where one run is minutes on a shared
  * 2-core machine; `BENCH_RUNS`).
+ * Then "pipeline (aws, azure, gcp) alone": the same pipeline once in a fresh process that does nothing
+ * else (wall, CPU and the peak RSS of that process: the issue's 1 GiB), median of 3 processes
+ * (`BENCH_PIPELINE_RUNS`; 0 skips it).
  *
  * Through the CLI (whole processes, wall and peak RSS, median of `BENCH_CLI_RUNS`, default 3):
  * `plan --snapshots` of the same model (its targets declaring raised quotas: ESTATE_OPTIONS) against
@@ -92,6 +95,8 @@ interface SizeResult {
   readonly snapshotObjects: Record<string, number>;
   /** `plan --snapshots` of the same model through the CLI. */
   plan?: StartupResult;
+  /** The three-cloud pipeline alone, one fresh process a run: medians and the runs' figures. */
+  pipelineAlone?: PipelineAlone;
 }
 
 /** The registered providers' factories, by id. */
@@ -193,6 +198,67 @@ async function childSize(n: number, dir: string): Promise<SizeResult> {
   };
 }
 
+/** One run of the three-cloud pipeline in a process of its own (`--pipeline`). */
+interface PipelineRun {
+  readonly wallMs: number;
+  /** User + system CPU of the process over the pipeline: the collector's threads included. */
+  readonly cpuMs: number;
+  readonly peakRssMb: number;
+}
+
+/** The pipeline-alone figures of one size: the median of each, and every run. */
+interface PipelineAlone extends PipelineRun {
+  readonly runs: readonly PipelineRun[];
+}
+
+/**
+ * The issue's target as a user meets it: load → validate → compile → render and diff of AWS,
+ * Azure and GCP, once, in a fresh process that does nothing else, so its peak RSS is the
+ * pipeline's (the phase child's peak also holds every check's render and every output's text).
+ * Each render is dropped after its diff, as `plan` does with a target it has planned.
+ */
+async function pipelineOnce(file: string): Promise<PipelineRun> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const loaded = await loadModel(file, { cwd: dirname(file) });
+  const validated = validateModelPartial(loaded.model);
+  if (!validated.model || hasErrors([...loaded.diagnostics, ...validated.diagnostics]))
+    throw new Error('the synthetic model is not valid');
+  const compiled = compileRules(validated.model);
+  if (!compiled.ok) throw new Error('the synthetic model does not compile');
+  const rules = compiled.value;
+  for (const [id, make] of providersOf()) {
+    if (!THREE_CLOUDS.has(id)) continue;
+    const target = rules.targets.find((t) => t.kind === id);
+    if (!target) throw new Error(`the synthetic model has no ${id} target`);
+    const desired = make().render(rules, target, { resolved: new Map() });
+    diffResources(desired, driftedCopy(desired));
+  }
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+}
+
+/** `runs` fresh processes of the pipeline on the model in `dir`; the medians and each run. */
+function pipelineAlone(dir: string, runs: number): PipelineAlone {
+  const all: PipelineRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    const child = spawnSync(
+      process.execPath,
+      [...process.execArgv, import.meta.filename, '--pipeline', join(dir, 'model.yaml')],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    if (child.status !== 0) throw new Error(`bench: the pipeline child failed (exit ${child.status})`);
+    all.push(JSON.parse(child.stdout) as PipelineRun);
+  }
+  return {
+    wallMs: median(all.map((r) => r.wallMs)),
+    cpuMs: median(all.map((r) => r.cpuMs)),
+    peakRssMb: median(all.map((r) => r.peakRssMb)),
+    runs: all,
+  };
+}
+
 /** The parent side: one child per size, then the CLI's plan against the child's snapshots. */
 async function benchSize(n: number, cliRuns: number): Promise<SizeResult> {
   const dir = await mkdtemp(join(tmpdir(), 'bulkhead-bench-'));
@@ -204,6 +270,11 @@ async function benchSize(n: number, cliRuns: number): Promise<SizeResult> {
     });
     if (child.status !== 0) throw new Error(`bench: the ${n}-segment child failed (exit ${child.status})`);
     const result = JSON.parse(child.stdout) as SizeResult;
+    const alone = Number(process.env['BENCH_PIPELINE_RUNS'] ?? 3);
+    if (alone > 0) {
+      process.stderr.write(`bench: ${n} segments: the three-cloud pipeline alone, ${alone} fresh processes…\n`);
+      result.pipelineAlone = pipelineAlone(dir, alone);
+    }
     process.stderr.write(`bench: ${n} segments: plan --snapshots through the CLI…\n`);
     const [plan] = benchCli(
       [
@@ -238,6 +309,26 @@ export function formatPhases(rows: readonly SizeResult[]): string {
   for (const phase of Object.keys(rows[0]!.phases)) {
     const cells = rows.map((x) => fmt(x.phases[phase] ?? 0));
     out.push(line([phase, ...cells, ...(ratio ? [r(rows[0]!.phases[phase]!, rows.at(-1)!.phases[phase]!)] : [])]));
+  }
+  if (rows.every((x) => x.pipelineAlone)) {
+    const a = (x: SizeResult) => x.pipelineAlone!;
+    out.push(
+      line([
+        'pipeline (aws, azure, gcp) alone: wall',
+        ...rows.map((x) => fmt(a(x).wallMs)),
+        ...(ratio ? [r(a(rows[0]!).wallMs, a(rows.at(-1)!).wallMs)] : []),
+      ]),
+      line([
+        'pipeline (aws, azure, gcp) alone: CPU',
+        ...rows.map((x) => fmt(a(x).cpuMs)),
+        ...(ratio ? [r(a(rows[0]!).cpuMs, a(rows.at(-1)!).cpuMs)] : []),
+      ]),
+      line([
+        'pipeline (aws, azure, gcp) alone: peak RSS',
+        ...rows.map((x) => `${a(x).peakRssMb.toFixed(0)} MB`),
+        ...(ratio ? [r(a(rows[0]!).peakRssMb, a(rows.at(-1)!).peakRssMb)] : []),
+      ]),
+    );
   }
   out.push(
     line([
@@ -333,7 +424,9 @@ function flowsInChild(): Awaited<ReturnType<typeof benchFlows>> {
   return JSON.parse(child.stdout) as Awaited<ReturnType<typeof benchFlows>>;
 }
 
-if (process.argv[2] === '--flows') {
+if (process.argv[2] === '--pipeline') {
+  process.stdout.write(JSON.stringify(await pipelineOnce(process.argv[3]!)));
+} else if (process.argv[2] === '--flows') {
   process.stdout.write(JSON.stringify(await benchFlows((m) => process.stderr.write(`${m}\n`))));
 } else if (process.argv[2] === '--child') {
   const n = Number(process.argv[3]);
