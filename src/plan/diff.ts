@@ -35,12 +35,14 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
   const walk = (v: Json | undefined): void => {
     if (typeof v === 'string') return out(jsonString(v));
     if (v === undefined) return out('undefined');
-    if (v === null || typeof v !== 'object') return out(JSON.stringify(v));
+    if (v === null || typeof v !== 'object') return out(scalarText(v));
     if (Array.isArray(v)) {
       const list = v as readonly (Json | undefined)[];
-      // A list of strings, numbers … (CIDRs, tags, ports): JSON.stringify writes the same text,
-      // in native code. Undefined is no such value: the walk writes it as `undefined`, not `null`.
-      if (allPlain(list)) return out(JSON.stringify(list));
+      // A list of strings (CIDRs, tags, ports) as one piece: the most common value of a state.
+      // JSON.stringify would write the same text, but a call of it costs more than this loop on
+      // the short lists of a state (it was half of a fingerprint's walk: issue 11).
+      const plain = plainListText(list);
+      if (plain !== undefined) return out(plain);
       out('[');
       for (let i = 0; i < list.length; i++) {
         if (i > 0) out(',');
@@ -51,7 +53,7 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
     const obj = v as { readonly [key: string]: Json };
     out('{');
     let first = true;
-    for (const [k, firstPiece, nextPiece] of sortedKeysOf(obj)) {
+    for (const [k, firstPiece, nextPiece] of shapeOf(obj).sorted) {
       const x = obj[k];
       if (x === undefined) continue;
       out(first ? firstPiece : nextPiece);
@@ -64,38 +66,75 @@ export function writeCanonicalJson(value: Json | undefined, write: (piece: strin
   if (buffer.length > 0) write(buffer);
 }
 
-/** True when no item is an object or undefined (a hole reads as undefined: `every` would skip it). */
-function allPlain(list: readonly (Json | undefined)[]): boolean {
+/** JSON.stringify's text of a number, boolean or null. */
+function scalarText(v: number | boolean | null): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  return v === null ? 'null' : v ? 'true' : 'false';
+}
+
+/**
+ * JSON.stringify's text of a list of strings, numbers, booleans and nulls; undefined when an item
+ * is an object or undefined (the walk writes undefined as `undefined`; a hole reads as undefined).
+ */
+function plainListText(list: readonly (Json | undefined)[]): string | undefined {
+  let text = '[';
   for (let i = 0; i < list.length; i++) {
     const v = list[i];
-    if (v === undefined || (v !== null && typeof v === 'object')) return false;
+    if (typeof v === 'string') text += i === 0 ? jsonString(v) : `,${jsonString(v)}`;
+    else if (v === undefined || (v !== null && typeof v === 'object')) return undefined;
+    else text += i === 0 ? scalarText(v) : `,${scalarText(v)}`;
   }
-  return true;
+  return `${text}]`;
 }
 
 /** An object's key, with its text as the first key of an object (`"k":`) and as a later one (`,"k":`). */
 type KeyPieces = readonly [key: string, first: string, next: string];
 
+/** One list of keys in `Object.keys` order and the same keys sorted. */
+interface Shape {
+  readonly keys: readonly string[];
+  readonly sorted: readonly KeyPieces[];
+}
+
 /**
  * An object's keys sorted, with their texts, remembered per list of keys in `Object.keys` order:
  * a state's millions of objects have a few dozen shapes, and sorting and quoting every object's
- * keys again was most of a fingerprint's walk (issue 11). A remembered list is only used for the
- * very same keys (the joined text alone could be two lists: `{}` and `{"": …}`). Bounded: cleared
- * past SHAPES_KEPT lists, so objects keyed by names (tags) cannot grow it without limit.
+ * keys again was most of a fingerprint's walk (issue 11). Found by the first key, then compared
+ * key by key (joining the keys into one string to look them up cost more than the rest of the
+ * lookup). Bounded: cleared past SHAPES_KEPT lists, so objects keyed by names (tags) cannot grow
+ * it without limit.
  */
-function sortedKeysOf(obj: { readonly [key: string]: Json }): readonly KeyPieces[] {
+function shapeOf(obj: { readonly [key: string]: Json }): Shape {
   const keys = Object.keys(obj);
-  const shape = keys.join('\u0000');
-  const known = shapes.get(shape);
-  if (known !== undefined && known.keys.length === keys.length && known.keys.every((k, i) => k === keys[i]))
-    return known.sorted;
-  const sorted = [...keys].sort().map((k): KeyPieces => [k, `${jsonString(k)}:`, `,${jsonString(k)}:`]);
-  if (shapes.size >= SHAPES_KEPT) shapes.clear();
-  shapes.set(shape, { keys, sorted });
-  return sorted;
+  const first = keys.length === 0 ? '' : keys[0]!;
+  const bucket = shapes.get(first);
+  if (bucket !== undefined) {
+    for (const known of bucket) if (sameKeys(known.keys, keys)) return known;
+  }
+  const ordered = [...keys].sort();
+  const shape: Shape = {
+    keys,
+    sorted: ordered.map((k): KeyPieces => [k, `${jsonString(k)}:`, `,${jsonString(k)}:`]),
+  };
+  if (shapeCount >= SHAPES_KEPT) {
+    shapes.clear();
+    shapeCount = 0;
+  }
+  shapeCount++;
+  if (bucket !== undefined) bucket.push(shape);
+  else shapes.set(first, [shape]);
+  return shape;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 const SHAPES_KEPT = 10_000;
-const shapes = new Map<string, { readonly keys: readonly string[]; readonly sorted: readonly KeyPieces[] }>();
+let shapeCount = 0;
+/** Known shapes by their first key (`''` for no keys). */
+const shapes = new Map<string, Shape[]>();
 
 /** Characters JSON.stringify escapes in a string: quote, backslash, controls, and any surrogate (a lone one is escaped). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;

@@ -84,6 +84,15 @@ describe('canonical JSON', () => {
     expect(canonicalJson([1, , 2] as unknown as Json)).toBe('[1,undefined,2]');
   });
 
+  it('tells apart objects whose key lists start alike, and writes numbers as JSON.stringify does', () => {
+    // Shapes are remembered by their first key: these share it and differ after it.
+    const alike: Json = [{ a: 1, c: 2 }, { a: 1, b: 2 }, { a: 1 }, { a: 1, c: 2, b: 3 }, {}];
+    expect(canonicalJson(alike)).toBe(reference(alike));
+    const numbers = [-0, 0.1, 1e21, 1e-7, Number.NaN, Number.POSITIVE_INFINITY, -1.5, true, false, null] as Json;
+    expect(canonicalJson(numbers)).toBe(JSON.stringify(numbers));
+    expect(canonicalJson({ n: numbers, x: -0 } as Json)).toBe(reference({ n: numbers, x: -0 } as Json));
+  });
+
   it('escapes what JSON.stringify escapes: quotes, backslashes, controls, lone surrogates', () => {
     for (const s of ['plain', 'a"b', 'a\\b', '\u0001', '\n', '\ud800', 'x\udfff', '\ud83d\ude00', 'é', '\u2028']) {
       expect(canonicalJson({ [s]: s, list: [s] })).toBe(reference({ [s]: s, list: [s] }));
