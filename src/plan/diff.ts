@@ -176,16 +176,22 @@ export function jsonEqual(a: Json | undefined, b: Json | undefined): boolean {
     const x = a as readonly Json[];
     const y = b as readonly Json[];
     if (x.length !== y.length) return false;
-    for (let i = 0; i < x.length; i++) if (!jsonEqual(x[i], y[i])) return false;
+    for (let i = 0; i < x.length; i++) {
+      // Equal scalars (most items: CIDRs, ports) without a call; objects and differences recurse.
+      const u = x[i];
+      if (u !== y[i] && (typeof u !== 'object' || !jsonEqual(u, y[i]))) return false;
+    }
     return true;
   }
   const x = a as { readonly [key: string]: Json };
   const y = b as { readonly [key: string]: Json };
   let xCount = 0;
   for (const k in x) {
-    if (x[k] === undefined) continue;
+    const u = x[k];
+    if (u === undefined) continue;
     xCount++;
-    if (!jsonEqual(x[k], y[k])) return false;
+    const v = y[k];
+    if (u !== v && (typeof u !== 'object' || !jsonEqual(u, v))) return false;
   }
   let yCount = 0;
   for (const k in y) if (y[k] !== undefined) yCount++;
