@@ -88,7 +88,7 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CommandCont
           const { parts, summary, diagnostics } = await planParts(rules, options, planJsonTarget, io);
           // Down to each change's parts (its objects before and after): one JSON.stringify each.
           const doc = planJsonDocument({ model: { ...rules.model }, summary, diagnostics }, parts);
-          writeJson(doc as unknown as Json, (text) => io.stdout.write(text), { depth: 5 });
+          writeJson(doc as unknown as Json, (text) => io.stdout.write(text));
           io.stdout.write('\n');
           changed = parts.some((p) => p.changes.length > 0);
         } else {
