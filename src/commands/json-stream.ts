@@ -37,6 +37,10 @@ export function writeJson(
       // One item's text at this level: the batch's body without its leading "\n" + indent.
       return out(stringifyItems([v], level).slice(1 + 2 * level));
     }
+    walkLarge(v, level);
+  };
+  /** `walk` of a list or object already counted past `leafNodes`. */
+  const walkLarge = (v: readonly Json[] | { readonly [k: string]: Json }, level: number): void => {
     const indent = '  '.repeat(level);
     const inner = `${indent}  `;
     if (Array.isArray(v)) {
@@ -55,7 +59,7 @@ export function writeJson(
         if (n > leafNodes) {
           flush(i);
           out(`${i === 0 ? '' : ','}\n${inner}`);
-          walk(list[i], level + 1);
+          walkLarge(list[i] as readonly Json[] | { readonly [k: string]: Json }, level + 1);
           start = i + 1;
           continue;
         }
