@@ -195,7 +195,11 @@ export function ruleName(parts: readonly string[]): string {
  * sanitized parts, since `-` is a valid character.
  */
 function ruleNameOf(joined: string): string {
-  const full = sanitize(joined);
+  return shortRuleName(sanitize(joined));
+}
+
+/** `ruleNameOf` of a text already sanitized. */
+function shortRuleName(full: string): string {
   if (full.length <= NAME_MAX) return full;
   const tail = createHash('sha256').update(full).digest('hex').slice(0, 8);
   return `${full.slice(0, NAME_MAX - 9).replace(/[.-]+$/, '')}-${tail}`;
@@ -476,7 +480,14 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   const byService = new Map<PortMatch, { readonly svc: ReturnType<typeof nsgService>; readonly label: string }>();
   const serviceAndLabel = (m: PortMatch) => {
     let v = byService.get(m);
-    if (v === undefined) byService.set(m, (v = { svc: serviceOf(m), label: serviceLabel(m) }));
+    // The label sanitized (it is only used in names).
+    if (v === undefined) byService.set(m, (v = { svc: serviceOf(m), label: flat(sanitize(serviceLabel(m))) }));
+    return v;
+  };
+  const sanitizedParts = new Map<string, string>();
+  const sanitizedPart = (part: string): string => {
+    let v = sanitizedParts.get(part);
+    if (v === undefined) sanitizedParts.set(part, (v = flat(sanitize(part))));
     return v;
   };
   const byPeer = new Map<Endpoint, Side[]>();
@@ -498,6 +509,9 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
   // compiler emits a segment's intents one after another, so the last segment's is kept at hand.
   interface SegmentRules {
     readonly own: readonly string[];
+    /** `<model>-in-<segment>-from-` and `<model>-out-<segment>-to-`, sanitized: the head of each allow rule's name. */
+    readonly inHead: string;
+    readonly outHead: string;
     /** The segment's ASG address (a dependency of each of its rules). */
     readonly address: string;
     /** Where its allow rules are filed: its NSG's groups (none when no NSG lists the segment). */
@@ -513,6 +527,8 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
       const nsg = nsgOfSegment(segment, pos);
       r = {
         own: ownSideOf(segment),
+        inHead: flat(sanitize(`${model}-in-${segment}-from-`)),
+        outHead: flat(sanitize(`${model}-out-${segment}-to-`)),
         address: asgAddressOf(segment),
         groups: nsg === undefined ? undefined : byNsg.get(nsg),
         dependsOn: new Map(),
@@ -549,9 +565,14 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
     icmpBothFamilies(intent, sides, pos);
     const peerName = intent.peer.kind === 'segment' ? intent.peer.name : intent.peer.entity;
     const text = descriptionOf(intent.origins[0]?.label ?? intent.id);
+    // The sanitized middle of the names: `<peer>-<service>` (a model names few peers and services).
+    const tail = model === '' ? '' : sanitizedPart(peerName) + '-' + label;
     for (const side of sides) {
       // ruleName([model, in|out, segment, from|to, peer, service, suffix]) without the arrays (only
-      // the suffix can be empty; a model's name never is once it compiles, but stay exact if so).
+      // the suffix can be empty; a model's name never is once it compiles, but stay exact if so),
+      // from parts sanitized once each: sanitizing the joined text equals joining the sanitized
+      // parts (`-` is valid, so no run of replaced characters spans two parts), and the regex per
+      // rule was a tenth of the layout.
       const name =
         model === ''
           ? ruleName([
@@ -563,8 +584,8 @@ export function layoutAzure(rules: RuleSet, target: TargetSpec, ctx: RenderConte
               label,
               side.suffix,
             ])
-          : ruleNameOf(
-              `${model}-${inbound ? 'in' : 'out'}-${intent.segment}-${inbound ? 'from' : 'to'}-${peerName}-${label}${side.suffix === '' ? '' : `-${side.suffix}`}`,
+          : shortRuleName(
+              flat((inbound ? here.inHead : here.outHead) + tail + (side.suffix === '' ? '' : `-${side.suffix}`)),
             );
       // dependsOnAsgs(segment, peer) without its two maps: the segment's own map, by peer.
       const peerKey = side.asg ?? '';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allocateSlots, slotHash, type SlotRange } from '../../../providers/kit/slots.js';
@@ -197,6 +198,79 @@ describe('allocateSlots', () => {
         },
       ),
       { numRuns: 100 },
+    );
+  });
+
+  it('slotHash is the first 4 bytes of node:crypto sha256, big-endian, for every length and any text', () => {
+    const plain = (k: string) => createHash('sha256').update(k).digest().readUInt32BE(0);
+    // Every length across the one-, two- and three-block boundaries (55/56, 119/120 bytes).
+    for (let n = 0; n <= 200; n++) {
+      const k = Array.from({ length: n }, (_, i) => String.fromCharCode(32 + ((i * 37 + n) % 95))).join('');
+      expect(slotHash(k)).toBe(plain(k));
+    }
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 150 }), fc.string({ unit: 'binary', maxLength: 40 })), (k) => {
+        expect(slotHash(k)).toBe(plain(k));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('places exactly as the plain allocator (Sets, sorts of keys) does, live and reserved slots included', () => {
+    // The allocator as first written: the reference for its byte-per-slot, index-sorted version.
+    const plain = (request: Parameters<typeof allocateSlots>[0]): ReturnType<typeof allocateSlots> => {
+      const { from, to } = request.range;
+      const size = to - from + 1;
+      const home = request.hash ?? slotHash;
+      const used = new Set<number>();
+      for (const s of request.reserved ?? []) if (Number.isInteger(s) && s >= from && s <= to) used.add(s);
+      const reservedCount = used.size;
+      const keys = [...new Set(request.keys)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      if (keys.length > size - reservedCount)
+        return { kind: 'overflow', needed: keys.length, free: size - reservedCount };
+      const slots = new Map<string, number>();
+      const moved: { key: string; from: number; reason: 'outside-range' | 'reserved' | 'shared' }[] = [];
+      const reserved = new Set(used);
+      for (const k of keys) {
+        const s = request.live?.get(k);
+        if (s === undefined) continue;
+        if (!Number.isInteger(s) || s < from || s > to) moved.push({ key: k, from: s, reason: 'outside-range' });
+        else if (reserved.has(s)) moved.push({ key: k, from: s, reason: 'reserved' });
+        else if (used.has(s)) moved.push({ key: k, from: s, reason: 'shared' });
+        else {
+          used.add(s);
+          slots.set(k, s);
+        }
+      }
+      const order = keys
+        .filter((k) => !slots.has(k))
+        .map((k) => ({ k, h: home(k) % size }))
+        .sort((a, b) => a.h - b.h || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+      for (const { k, h } of order) {
+        let s = h;
+        while (used.has(from + s)) s = (s + 1) % size;
+        used.add(from + s);
+        slots.set(k, from + s);
+      }
+      return { kind: 'ok', slots, moved };
+    };
+    const slotsArb = fc.array(fc.oneof(fc.integer({ min: 0, max: 30 }), fc.constant(2.5)), { maxLength: 12 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.array(fc.stringMatching(/^[a-c]{0,3}$/), { maxLength: 20 }),
+        fc.array(
+          fc.tuple(fc.stringMatching(/^[a-c]{0,3}$/), fc.oneof(fc.integer({ min: -2, max: 32 }), fc.constant(4.5))),
+        ),
+        slotsArb,
+        hashes,
+        (from, width, keys, liveEntries, reserved, hash) => {
+          const request = { range: { from, to: from + width }, keys, live: new Map(liveEntries), reserved, hash };
+          expect(allocateSlots(request)).toEqual(plain(request));
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });
