@@ -199,16 +199,21 @@ interface PeerInfo {
   dependsOn?: readonly string[] | null;
 }
 
-/** One AWS rule of a group being rendered: the intents that make it, merged by key. */
-interface PendingRule {
-  readonly direction: 'ingress' | 'egress';
-  readonly ports: Pick<AwsRule, 'protocol' | 'fromPort' | 'toPort'>;
-  readonly info: PeerInfo;
-  /** The distinct flow labels: a string while there is one (almost always), else the list. */
-  labels: string | string[];
-  /** The origins of its intents in intent order: the first intent's own array until a second one merges. */
+/** A security group rule as render returns it (a Child), its description and origins still writable while its group is made. */
+interface AwsChild {
+  readonly key: string;
+  readonly summary: string;
+  readonly attributes: {
+    readonly direction: 'ingress' | 'egress';
+    readonly protocol: string;
+    readonly fromPort: number | null;
+    readonly toPort: number | null;
+    readonly peer: string;
+    description: string;
+  };
   origins: readonly SourceRef[];
-  ownOrigins: boolean;
+  readonly widens: true;
+  readonly dependsOn?: readonly string[];
 }
 
 /** The protocol and ports part of a plan line: `tcp/443`, `tcp/9000-9010`, `icmp/8:-1`, `all`. */
@@ -299,65 +304,94 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
     if (d === undefined) descriptions.set(labels, (d = flat(sanitizeDescription(`${model}: ${labels}`))));
     return d;
   };
+  // What a rule's texts take from its intent's direction and service: the service's AWS ports and
+  // the heads of the rule's key (`ingress tcp 443-443 `) and plan line (`ingress tcp/443 from `).
+  // The compiler interns services (a handful of objects among the intents), so these are built
+  // once per (service, direction) instead of an object and two texts per intent.
+  interface RuleHeads {
+    readonly ports: Pick<AwsRule, 'protocol' | 'fromPort' | 'toPort'>;
+    readonly key: string;
+    readonly summary: string;
+  }
+  const headsByService = new Map<PortMatch, { ingress?: RuleHeads; egress?: RuleHeads }>();
+  const headsOf = (service: PortMatch, direction: 'ingress' | 'egress'): RuleHeads => {
+    let byDirection = headsByService.get(service);
+    if (byDirection === undefined) headsByService.set(service, (byDirection = {}));
+    let heads = byDirection[direction];
+    if (heads === undefined) {
+      const ports = awsPorts(service);
+      const ruleText = portText(ports);
+      heads = byDirection[direction] = {
+        ports,
+        key: flat(`${direction} ${ports.protocol}${ruleText ? ` ${ruleText}` : ''} `),
+        summary: flat(`${direction} ${summaryPorts(ports, ruleText)} ${direction === 'ingress' ? 'from' : 'to'} `),
+      };
+    }
+    return heads;
+  };
+  // The description of an intent's rules, by its origins (compile shares one array between a
+  // flow's ingress and egress intents): no label text hashed per rule to find it.
+  const descriptionsByOrigins = new Map<readonly SourceRef[], string>();
+  const intentDescription = (intent: RuleIntent, label: string): string => {
+    if (intent.origins.length === 0) return descriptionOf(label);
+    let d = descriptionsByOrigins.get(intent.origins);
+    if (d === undefined) descriptionsByOrigins.set(intent.origins, (d = descriptionOf(label)));
+    return d;
+  };
   const out: Resource[] = [];
   for (const seg of rules.segments) {
     const name = groupName(model, seg.name);
-    // rules of this group, merged by key (two intents may render to one AWS rule)
-    const pending = new Map<string, PendingRule>();
+    // The group's rules, each already the child render returns, made when the first intent with
+    // its key is read (no pending form per rule); by key, the index of its child and first label.
+    // Two intents may render to one AWS rule (rare): `merged` then holds their distinct labels and
+    // origins until the rule's description and origins are rewritten below.
+    const children: AwsChild[] = [];
+    const firstLabels: string[] = [];
+    const byRuleKey = new Map<string, number>();
+    let merged: Map<number, { labels: string[]; origins: SourceRef[] }> | undefined;
     const { intents, peers } = intentsOf.get(seg.name)!;
     for (let i = 0; i < intents.length; i++) {
       const intent = intents[i]!;
-      const ports = awsPorts(intent.service);
-      const ruleText = portText(ports);
-      const head = `${intent.direction} ${ports.protocol}${ruleText ? ` ${ruleText}` : ''} `;
+      const heads = headsOf(intent.service, intent.direction);
+      const { ports } = heads;
       const label = flowLabel(intent);
       for (const info of peers[i]!) {
         if (!familyMatches(ports.protocol, info.peer, lists)) continue; // icmp is IPv4 only, icmpv6 IPv6 only (validate warns)
-        const key = head + info.key; // ruleKey of the rule
-        const entry = pending.get(key);
-        if (!entry) {
-          pending.set(key, {
+        const key = flat(heads.key + info.key); // ruleKey of the rule
+        const at = byRuleKey.get(key);
+        if (at === undefined) {
+          const attributes = {
             direction: intent.direction,
-            ports,
-            info,
-            labels: label,
-            origins: intent.origins,
-            ownOrigins: false,
-          });
+            protocol: ports.protocol,
+            fromPort: ports.fromPort,
+            toPort: ports.toPort,
+            peer: info.key,
+            description: intentDescription(intent, label),
+          };
+          const summary = flat(heads.summary + info.summary);
+          const dependsOn = dependsOnOf(info);
+          byRuleKey.set(key, children.length);
+          firstLabels.push(label);
+          // every allow rule opens access (AWS rules are allow-only); the fields in ruleChild's order
+          children.push(
+            dependsOn
+              ? { key, summary, attributes, origins: intent.origins, widens: true, dependsOn }
+              : { key, summary, attributes, origins: intent.origins, widens: true },
+          );
           continue;
         }
-        if (typeof entry.labels === 'string') {
-          if (entry.labels !== label) entry.labels = [entry.labels, label];
-        } else if (!entry.labels.includes(label)) entry.labels.push(label);
-        if (entry.ownOrigins) (entry.origins as SourceRef[]).push(...intent.origins);
-        else {
-          entry.origins = [...entry.origins, ...intent.origins];
-          entry.ownOrigins = true;
-        }
+        merged ??= new Map();
+        let m = merged.get(at);
+        if (m === undefined) merged.set(at, (m = { labels: [firstLabels[at]!], origins: [...children[at]!.origins] }));
+        if (!m.labels.includes(label)) m.labels.push(label);
+        m.origins.push(...intent.origins);
       }
     }
-    const children: Child[] = [];
-    for (const [key, rule] of pending) {
-      const { direction, ports, info } = rule;
-      const description = descriptionOf(typeof rule.labels === 'string' ? rule.labels : rule.labels.sort().join('; '));
-      const dependsOn = dependsOnOf(info);
-      const summary = flat(
-        `${direction} ${summaryPorts(ports, portText(ports))} ${direction === 'ingress' ? 'from' : 'to'} ${info.summary}`,
-      );
-      const attributes = {
-        direction,
-        protocol: ports.protocol,
-        fromPort: ports.fromPort,
-        toPort: ports.toPort,
-        peer: info.key,
-        description,
-      };
-      // every allow rule opens access (AWS rules are allow-only); the fields in ruleChild's order
-      children.push(
-        dependsOn
-          ? { key: flat(key), summary, attributes, origins: rule.origins, widens: true, dependsOn }
-          : { key: flat(key), summary, attributes, origins: rule.origins, widens: true },
-      );
+    // Merged rules: the description names every distinct flow (sorted), the origins are every intent's.
+    for (const [at, m] of merged ?? []) {
+      const child = children[at]!;
+      child.attributes.description = descriptionOf(m.labels.length === 1 ? m.labels[0]! : m.labels.sort().join('; '));
+      child.origins = m.origins;
     }
     children.sort(byChildKey);
     const adopted = seg.aws?.groupId;

@@ -128,6 +128,31 @@ describe('render', () => {
     ]);
   });
 
+  it('merges intents that render to one AWS rule: every distinct flow in the description, every origin', () => {
+    // AWS cannot filter SCTP ports: two SCTP flows between the same segments are one rule per side.
+    const rules = ruleSet({
+      targets: [target],
+      segments: ['app', 'db'],
+      rules: [
+        ...flow(seg('app'), seg('db'), { kind: 'ports', protocol: 'sctp', from: 5, to: 6 }, 40),
+        ...flow(seg('app'), seg('db'), { kind: 'ports', protocol: 'sctp', from: 1, to: 2 }, 30),
+        ...flow(seg('app'), seg('db'), tcp(5432), 50),
+      ],
+    });
+    const out = provider.render(rules, target, noDns);
+    const db = out.find((r) => r.name === 'shop-db')!;
+    expect(db.children.map((c) => c.key)).toEqual(['ingress sctp sg:shop-app', 'ingress tcp 5432-5432 sg:shop-app']);
+    const sctp = db.children[0]!;
+    expect(childRule(sctp).description).toBe('shop: app to db sctp/1-2; app to db sctp/5-6');
+    expect(sctp.origins!.map((o) => o.pos.line).sort()).toEqual([30, 40]);
+    expect(childRule(db.children[1]!).description).toBe('shop: app to db tcp/5432');
+    const app = out.find((r) => r.name === 'shop-app')!;
+    expect(app.children.map((c) => [c.key, childRule(c).description])).toEqual([
+      ['egress sctp sg:shop-db', 'shop: app to db sctp/1-2; app to db sctp/5-6'],
+      ['egress tcp 5432-5432 sg:shop-db', 'shop: app to db tcp/5432'],
+    ]);
+  });
+
   it('is deterministic and canonical: the same rules in any order render byte-identical output', () => {
     const base = shopRules([target]);
     fc.assert(
