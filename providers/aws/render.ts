@@ -335,7 +335,8 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
   const intentDescription = (intent: RuleIntent, label: string): string => {
     if (intent.origins.length === 0) return descriptionOf(label);
     let d = descriptionsByOrigins.get(intent.origins);
-    if (d === undefined) descriptionsByOrigins.set(intent.origins, (d = descriptionOf(label)));
+    if (d === undefined)
+      descriptionsByOrigins.set(intent.origins, (d = flat(sanitizeDescription(`${model}: ${label}`))));
     return d;
   };
   const out: Resource[] = [];
@@ -368,7 +369,10 @@ export function renderAws(rules: RuleSet, target: TargetSpec, ctx: RenderContext
             peer: info.key,
             description: intentDescription(intent, label),
           };
-          const summary = flat(heads.summary + info.summary);
+          // Not flattened, unlike the key (hashed and sorted, so flat anyway): two texts shared by
+          // many rules make one small cons node, smaller than a flat copy, and nothing reads it
+          // until a plan prints the line.
+          const summary = heads.summary + info.summary;
           const dependsOn = dependsOnOf(info);
           byRuleKey.set(key, children.length);
           firstLabels.push(label);
