@@ -123,6 +123,11 @@ function laidOutRule(
   origins: readonly SourceRef[],
   dependsOn: readonly string[],
 ): LaidOutRule {
+  // The common case (an allow rule from the model, between ASGs) as one literal: V8 gives an
+  // object literal room for exactly its own fields, so each field added after it costs a separate
+  // property array, an object more per rule for the garbage collector to copy.
+  if (origins.length > 0 && dependsOn.length > 0 && attributes.access === 'allow')
+    return { key: name, summary: '', attributes, origins, dependsOn, widens: true };
   const r: { -readonly [K in keyof LaidOutRule]: LaidOutRule[K] } = { key: name, summary: '', attributes };
   if (origins.length > 0) r.origins = origins;
   if (dependsOn.length > 0) r.dependsOn = dependsOn;
@@ -993,7 +998,40 @@ export function renderAzure(
     if (t === undefined) portTexts.set(list, (t = list.join(',')));
     return t;
   };
-  const summaryOf = (a: RuleAttributes): string => flat(ruleSummaryOf(a, sideText, portsText));
+  // The head of the plan line (`inbound allow tcp/443 `) by the rule's port list (the layout
+  // shares one per service) and then by direction, access and protocol; and the tail per priority.
+  // A line is then five texts joined: the generic ruleSummaryOf built the service part and the
+  // priority's digits again for each of 440,000 rules.
+  const heads = new Map<readonly string[], Map<string, string[]>>();
+  const headOf = (a: RuleAttributes): string => {
+    let byProtocol = heads.get(a.destinationPorts);
+    if (byProtocol === undefined) heads.set(a.destinationPorts, (byProtocol = new Map()));
+    // By protocol too: one port list could serve two protocols.
+    let byKind = byProtocol.get(a.protocol);
+    if (byKind === undefined) byProtocol.set(a.protocol, (byKind = []));
+    const kind = (a.direction === 'inbound' ? 0 : 2) + (a.access === 'allow' ? 0 : 1);
+    let head = byKind[kind];
+    if (head === undefined) {
+      const ports = portsText(a.destinationPorts);
+      const svc =
+        a.protocol === '*'
+          ? ports === '*'
+            ? 'all'
+            : `*/${ports}`
+          : ports === '*'
+            ? a.protocol
+            : `${a.protocol}/${ports}`;
+      byKind[kind] = head = flat(`${a.direction} ${a.access} ${svc} `);
+    }
+    return head;
+  };
+  const priorityTails: string[] = [];
+  const priorityTail = (p: number): string => (priorityTails[p] ??= ` (priority ${p})`);
+  // ruleSummaryOf(a, sideText, portsText), from those parts (test: azure render-summary equivalence).
+  const summaryOf = (a: RuleAttributes): string =>
+    Number.isInteger(a.priority) && a.priority >= 0 && a.priority <= 65535
+      ? flat(headOf(a) + sideText(a.source) + ' -> ' + sideText(a.destination) + priorityTail(a.priority))
+      : flat(ruleSummaryOf(a, sideText, portsText));
   for (const a of layout.asgs) {
     out.push({
       address: `${target.name}.${AZURE_TYPES.asg}.${a.name}`,

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AZURE_TYPES, renderAzure } from '../../../providers/azure/render.js';
+import { AZURE_TYPES, renderAzure, ruleName, ruleSummary } from '../../../providers/azure/render.js';
 import { validateAzure } from '../../../providers/azure/validate.js';
 import { ruleFromWire, ruleToWire, type RuleAttributes } from '../../../providers/azure/canonical.js';
 import { ALLOW_BAND, DENY_BAND } from '../../../providers/azure/limits.js';
@@ -353,6 +354,43 @@ describe('azure validate', () => {
     expect(
       d3.some((c) => c.startsWith('azure-priority-exhausted') && c.includes('3900 outbound') && c.includes('200-4094')),
     ).toBe(true);
+  });
+
+  it('names rules as ruleName of their parts and writes summaries as ruleSummary, whatever the segment names', () => {
+    // The render builds names from parts sanitized once and plan lines from cached heads and tails:
+    // both must equal the plain functions, for names needing sanitizing or a hash tail too.
+    const segName = fc.oneof(
+      fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/),
+      fc.stringMatching(/^[a-z][a-z0-9 .!é_-]{0,10}[a-z]$/),
+      fc.stringMatching(/^[a-z]{60,70}$/),
+    );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(segName, { minLength: 2, maxLength: 6 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 65535 })), { minLength: 1, maxLength: 12 }),
+        (segments, picks) => {
+          const flows = picks
+            .map(([a, b, port]) => [segments[a % segments.length]!, segments[b % segments.length]!, port] as const)
+            .filter(([a, b]) => a !== b);
+          const intents = [
+            ...flows.flatMap(([a, b, port]) => flow(seg(a), seg(b), tcp(port))),
+            ...flow(cidrs('office', ['203.0.113.0/24'], ['2001:db8:100::/48']), seg(segments[0]!), tcp(443)),
+            ...flow(seg(segments[1]!), internet(), { kind: 'all' }),
+            ...flow(seg(segments[0]!), seg(segments[1]!), { kind: 'icmp', protocol: 'icmp', type: null, code: null }),
+          ];
+          const rules = ruleSet({ name: 'm', targets: [target], segments, rules: intents });
+          const nsg = nsgOf(renderAzure(rules, target, CTX));
+          for (const c of nsg.children) expect(c.summary).toBe(ruleSummary(c.attributes as RuleAttributes));
+          const names = new Set(nsg.children.map((c) => c.key));
+          for (const [a, b, port] of flows) {
+            expect(names).toContain(ruleName(['m', 'in', b, 'from', a, `tcp-${port}`]));
+            expect(names).toContain(ruleName(['m', 'out', a, 'to', b, `tcp-${port}`]));
+          }
+          expect(names).toContain(ruleName(['m', 'in', segments[0]!, 'from', 'office', 'tcp-443', 'v6']));
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('rejects names Azure would refuse, naming the object and the 80-character limit', () => {
