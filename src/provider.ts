@@ -95,6 +95,12 @@ export interface ReadContext {
    * `ProviderState.unowned`, for the reachability evaluators. Plan and drift never ask for it.
    */
   readonly unowned?: boolean;
+  /**
+   * False when the caller never saves nor compares `ProviderState.fingerprint` (a plan printed but
+   * not saved, a drift report): the provider may then leave it empty instead of digesting every
+   * object it read (a tenth of a 3,000-segment `plan --snapshots`: issue 11). Computed by default.
+   */
+  readonly fingerprint?: boolean;
 }
 
 /** Options for talking to a live API. */

@@ -57,6 +57,7 @@ export function createAwsProvider(options: AwsProviderOptions = {}) {
         model: known?.model,
         ...(known?.segments ? { segments: known.segments } : {}),
         ...(context?.unowned ? { unowned: true } : {}),
+        ...(context?.fingerprint === false ? { fingerprint: false } : {}),
       };
       if (target.kind !== 'aws') throw new ProviderError(`target ${target.name} is not an AWS target`);
       const { canonicalState } = await import('./state.js');

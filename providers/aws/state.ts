@@ -161,6 +161,8 @@ export interface Ownership {
   readonly segments?: readonly SegmentSpec[];
   /** Also return the groups and rules the model does not own, in `ProviderState.unowned` (reachability). */
   readonly unowned?: boolean;
+  /** False: leave `ProviderState.fingerprint` empty (`ReadContext.fingerprint`). */
+  readonly fingerprint?: boolean;
 }
 
 /** The canonical state of one AWS target: owned (and adopted) groups and owned prefix lists. */
@@ -429,16 +431,22 @@ export function canonicalState(
     }
     unowned.sort(byKey((r) => r.address));
   }
-  // The sha256 of `JSON.stringify({ resources: [[address, liveId, attributes, [[key, liveId,
-  // attributes] …]] …], inTheWay })`, hashed one resource at a time: the same bytes without one
-  // string of the whole state (tens of MB at 10,000 segments).
+  const fingerprint = owner.fingerprint === false ? '' : fingerprintOf(resources, inTheWay);
+  return { target: target.name, source, resources, fingerprint, diagnostics, ...(owner.unowned ? { unowned } : {}) };
+}
+
+/**
+ * The sha256 of `JSON.stringify({ resources: [[address, liveId, attributes, [[key, liveId,
+ * attributes] …]] …], inTheWay })`, hashed one resource at a time: the same bytes without one
+ * string of the whole state (tens of MB at 10,000 segments).
+ */
+function fingerprintOf(resources: readonly Resource[], inTheWay: readonly unknown[]): string {
   const hash = createHash('sha256').update('{"resources":[');
   resources.forEach((r, i) => {
     const row = [r.address, r.liveId, r.attributes, r.children.map((c) => [c.key, c.liveId, c.attributes])];
     hash.update(i === 0 ? JSON.stringify(row) : `,${JSON.stringify(row)}`);
   });
-  const fingerprint = hash.update(`],"inTheWay":${JSON.stringify(inTheWay)}}`).digest('hex');
-  return { target: target.name, source, resources, fingerprint, diagnostics, ...(owner.unowned ? { unowned } : {}) };
+  return hash.update(`],"inTheWay":${JSON.stringify(inTheWay)}}`).digest('hex');
 }
 
 /** A rule the model does not own, as a child (same canonical key as an owned one). */

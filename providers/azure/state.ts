@@ -318,7 +318,7 @@ export function stateFromRaw(
     target: target.name,
     source,
     resources,
-    fingerprint: fingerprintOf(raw, attributesOf),
+    fingerprint: context?.fingerprint === false ? '' : fingerprintOf(raw, attributesOf),
     diagnostics,
     ...(reserved !== undefined ? { reserved } : {}),
     ...(context?.unowned ? { unowned: unownedResources } : {}),

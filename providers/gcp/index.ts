@@ -105,11 +105,11 @@ async function readGcp(
     const { readGcpSnapshot } = await import('./snapshot.js');
     const { raw, diagnostics } = await readGcpSnapshot(target, source.dir);
     if (!raw) return { target: target.name, source: 'snapshot', resources: [], fingerprint: '', diagnostics };
-    const state = toProviderState(target, raw, 'snapshot', model, context?.unowned === true);
+    const state = toProviderState(target, raw, 'snapshot', model, context?.unowned === true, context?.fingerprint);
     return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
   }
   // Reading what the model does not own too: no server-side narrowing to the model's names.
   const { readGcpTarget } = await import('./read.js');
   const raw = await readGcpTarget(target, source.endpoint, options, context?.unowned ? undefined : model);
-  return toProviderState(target, raw, 'live', model, context?.unowned === true);
+  return toProviderState(target, raw, 'live', model, context?.unowned === true, context?.fingerprint);
 }

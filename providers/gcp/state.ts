@@ -51,6 +51,8 @@ export function toProviderState(
   source: 'live' | 'snapshot',
   model: string | undefined,
   withUnowned = false,
+  /** False: leave `fingerprint` empty (`ReadContext.fingerprint`). */
+  fingerprint?: boolean,
 ): ProviderState {
   const gcp = target.gcp;
   const diagnostics: Diagnostic[] = [];
@@ -143,11 +145,11 @@ export function toProviderState(
   }
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   const reservedState = reservedJson({ policyPriorities: reserved });
-  const digest = canonicalDigest({
-    resources: resources.map(resourceDigestJson),
-    unowned: unowned.sort(),
-    reserved: reservedState,
-  });
+  unowned.sort();
+  const digest =
+    fingerprint === false
+      ? ''
+      : canonicalDigest({ resources: resources.map(resourceDigestJson), unowned, reserved: reservedState });
   return {
     target: target.name,
     source,

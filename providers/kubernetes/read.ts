@@ -289,6 +289,7 @@ export async function readKubernetes(
       model,
       segments: context?.segments,
       unowned: context?.unowned,
+      fingerprint: context?.fingerprint,
     });
     return { ...state, diagnostics: [...diagnostics, ...state.diagnostics] };
   }
@@ -303,5 +304,10 @@ export async function readKubernetes(
     ...(options.retry ? { retry: options.retry } : {}),
   });
   if (context) raw = await namesInTheWay(target, clients, raw, context);
-  return toProviderState(target, raw, 'live', { model, segments: context?.segments, unowned: context?.unowned });
+  return toProviderState(target, raw, 'live', {
+    model,
+    segments: context?.segments,
+    unowned: context?.unowned,
+    fingerprint: context?.fingerprint,
+  });
 }

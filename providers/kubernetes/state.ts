@@ -59,6 +59,8 @@ export function toProviderState(
     readonly model?: string | undefined;
     readonly segments?: readonly SegmentSpec[] | undefined;
     readonly unowned?: boolean | undefined;
+    /** False: leave `ProviderState.fingerprint` empty (`ReadContext.fingerprint`). */
+    readonly fingerprint?: boolean | undefined;
   },
 ): ProviderState {
   const model = context.model;
@@ -120,14 +122,18 @@ export function toProviderState(
   resources.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   // resourceVersions stay out: a write that changes nothing Bulkhead compares (an annotation) does
   // not make a saved plan stale; apply's replace still sends the version it read, so a real race is a 409.
-  const digest = canonicalDigest({
-    resources: resources.map((r) => ({
-      address: r.address,
-      attributes: r.attributes,
-      children: r.children.map((c) => c.key),
-    })),
-    inTheWay: inTheWay.sort(),
-  } as Json);
+  inTheWay.sort();
+  const digest =
+    context.fingerprint === false
+      ? ''
+      : canonicalDigest({
+          resources: resources.map((r) => ({
+            address: r.address,
+            attributes: r.attributes,
+            children: r.children.map((c) => c.key),
+          })),
+          inTheWay,
+        } as Json);
   unowned.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return {
     target: target.name,

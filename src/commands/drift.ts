@@ -64,6 +64,8 @@ export const registerDrift: RegisterCommand = (program: Command, ctx: CommandCon
         resolver: resolverFor(flags.snapshots, io),
         ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
         ...(flags.target ? { targets: flags.target } : {}),
+        // A drift report carries no state fingerprint.
+        fingerprints: false,
       });
       const diagnostics = allDiagnostics(plan);
       if (hasErrors(diagnostics)) throw new ValidationError(diagnostics, 'cannot check drift');

@@ -60,6 +60,8 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CommandCont
         resolver: resolverFor(flags.snapshots, io),
         ...(flags.allowUnresolved ? { allowUnresolved: true } : {}),
         ...(flags.target ? { targets: flags.target } : {}),
+        // Only a saved plan and --json carry the states' fingerprints.
+        ...(flags.out === undefined && !flags.json ? { fingerprints: false } : {}),
       };
       // A saved plan holds every target's state and the Markdown diagram reads them: those take the
       // whole Plan. The text and the JSON are made target by target (planEach), each target's

@@ -1,7 +1,7 @@
 import type { CloudId, RuleSet, TargetSpec } from '../compile/types.js';
 import { error, hasErrors, userMessage, warning, type Diagnostic } from '../diagnostics.js';
 import { ProviderError, UsageError } from '../errors.js';
-import type { Provider, RenderContext, StateSource } from '../provider.js';
+import type { Provider, ReadContext, RenderContext, StateSource } from '../provider.js';
 import { createDnsResolver, resolveFqdns, type ResolvedFqdns, type Resolver } from '../resolve.js';
 import { getTarget } from '../targets.js';
 import { diffResources } from './diff.js';
@@ -23,6 +23,11 @@ export interface PlanOptions {
    * a warning. Without it such a name stops the plan with an `fqdn-unresolved` error.
    */
   readonly allowUnresolved?: boolean;
+  /**
+   * False when nothing reads the targets' `fingerprint` (a printed plan, a drift report; a saved
+   * plan and `--json` do read it): the providers skip digesting their states. Computed by default.
+   */
+  readonly fingerprints?: boolean;
 }
 
 /**
@@ -187,7 +192,11 @@ export async function planEach<T>(
 
   const read = (i: number): Promise<Settled<ProviderState>> => {
     const { target, provider } = runnable[i]!;
-    const context = { model: rules.model.name, segments: rules.segments };
+    const context: ReadContext = {
+      model: rules.model.name,
+      segments: rules.segments,
+      ...(options.fingerprints === false ? { fingerprint: false } : {}),
+    };
     // `then` also catches a provider that throws synchronously instead of rejecting.
     return Promise.resolve()
       .then(() => provider.read(target, sources[i]!, context))

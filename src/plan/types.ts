@@ -65,7 +65,10 @@ export interface ProviderState {
    * cloud evaluates). Never diffed, never applied, not in the fingerprint.
    */
   readonly unowned?: readonly Resource[];
-  /** Digest of what was read (owned and unowned objects that matter): a saved plan compares it. */
+  /**
+   * Digest of what was read (owned and unowned objects that matter): a saved plan compares it.
+   * Empty when the read was asked not to compute it (`ReadContext.fingerprint` false).
+   */
   readonly fingerprint: string;
   /** Conflicts found while reading: an unowned object in the way, an unreadable export … */
   readonly diagnostics: readonly Diagnostic[];
