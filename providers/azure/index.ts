@@ -1,11 +1,12 @@
 import { join } from 'node:path';
+import type { ProviderState } from '../../src/plan/types.js';
 import type { Provider, ProviderEntry } from '../../src/provider.js';
 import { azureCliJson } from './cli-json.js';
 import { createAzureLocker } from './lock.js';
 import type { AzureProviderOptions } from './read.js';
 import { createRenderShare } from '../kit/render-share.js';
 import { lazyApplier } from '../kit/lazy.js';
-import { azureConfig, layoutAzure, renderAzure, type AzureLayout } from './render.js';
+import { azureConfig, layoutAzure, placedForLive, renderAzure, type AzureLayout } from './render.js';
 import { validateAzure } from './validate.js';
 import { azureTarget } from './target.js';
 import { azureRuleFlows } from './rule-flows.js';
@@ -26,17 +27,21 @@ export type { AzureProviderOptions } from './read.js';
  * render and validate load only what they run.
  */
 export function createAzureProvider(options: AzureProviderOptions = {}) {
-  const shared = createRenderShare<AzureLayout>();
+  const shared = createRenderShare<{ readonly layout: AzureLayout; readonly live: ProviderState | undefined }>();
   return {
     id: 'azure',
-    // validate's layout, for the render that follows (`bulkhead render`; a plan's render has the live state).
+    // validate's layout, for the render that follows: as it is for `bulkhead render`; a plan's
+    // render has the live state read since, so validate's rules are placed again around it.
     validate(rules, target, ctx) {
       const layout = layoutAzure(rules, target, ctx);
-      shared.put([rules, target, ctx.resolved, ctx.live], layout);
+      shared.put([rules, target, ctx.resolved], { layout, live: ctx.live });
       return validateAzure(rules, target, ctx, layout);
     },
-    render: (rules, target, ctx) =>
-      renderAzure(rules, target, ctx, shared.take([rules, target, ctx.resolved, ctx.live])),
+    render(rules, target, ctx) {
+      const held = shared.take([rules, target, ctx.resolved]);
+      const layout = held && (held.live === ctx.live ? held.layout : placedForLive(held.layout, ctx.live));
+      return renderAzure(rules, target, ctx, layout);
+    },
     async read(target, source, context) {
       const { inferModel, stateFromRaw } = await import('./state.js');
       if (source.kind === 'snapshot') {

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RuleAttributes } from '../../../providers/azure/canonical.js';
-import { AZURE_TYPES, renderAzure, reservedPriorities } from '../../../providers/azure/render.js';
+import { createAzureProvider } from '../../../providers/azure/index.js';
+import {
+  AZURE_TYPES,
+  layoutAzure,
+  placedForLive,
+  renderAzure,
+  reservedPriorities,
+} from '../../../providers/azure/render.js';
 import type { GuardrailDeny, RuleSet } from '../../../src/compile/types.js';
 import type { Resource } from '../../../src/plan/types.js';
 import type { RenderContext } from '../../../src/provider.js';
@@ -147,6 +154,37 @@ describe('azure priorities with the live state', () => {
         }
       }),
       { numRuns: 25 },
+    );
+  });
+
+  it("validate's layout placed again around a live state is a fresh layout with it (what a plan's render takes)", () => {
+    // Hand-made rules and ops between the state and the model; 99 inbound hand rules in the deny band
+    // sometimes, so the fallback to plain slots (and an exhausted band's problem) is compared too.
+    const crowded: HandRule[] = Array.from({ length: 99 }, (_, i) => ({
+      name: `ops-deny-${i}`,
+      direction: 'Inbound',
+      priority: 100 + i,
+    }));
+    fc.assert(
+      fc.property(handRules, fc.array(op, { maxLength: 4 }), fc.boolean(), (unowned, ops, crowd) => {
+        const live = liveStateAfter(
+          renderAzure(model(BASE), target, CTX),
+          crowd ? [...unowned.filter((u) => u.priority >= 200), ...crowded] : unowned,
+          target,
+          'big',
+        );
+        let flows = [...BASE];
+        for (const o of ops)
+          flows = o.kind === 'add' ? [...flows, o.flow] : flows.filter((_, i) => i !== o.index % flows.length);
+        const rs = model(flows);
+        const fresh = layoutAzure(rs, target, { ...CTX, live });
+        expect(placedForLive(layoutAzure(rs, target, CTX), live)).toEqual(fresh);
+        // Through the provider, as a plan calls it: validate without the live state, then render with it.
+        const provider = createAzureProvider();
+        provider.validate(rs, target, CTX);
+        expect(provider.render(rs, target, { ...CTX, live })).toEqual(renderAzure(rs, target, { ...CTX, live }));
+      }),
+      { numRuns: 30 },
     );
   });
 
