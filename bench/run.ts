@@ -12,7 +12,8 @@
  * 2-second target of issue 11; "pipeline" adds every registered provider. Median of 3 runs (1 at 10,000, where one run is minutes on a shared
  * 2-core machine; `BENCH_RUNS`).
  * Then "pipeline (aws, azure, gcp) alone": the same pipeline once in a fresh process that does nothing
- * else (wall, CPU and the peak RSS of that process: the issue's 1 GiB), median of 3 processes
+ * else, on the built code as the CLI runs it (bench/pipeline-child.mjs: wall, CPU and the peak RSS of
+ * that process, the issue's 1 GiB), median of 3 processes
  * (`BENCH_PIPELINE_RUNS`; 0 skips it).
  *
  * Through the CLI (whole processes, wall and peak RSS, median of `BENCH_CLI_RUNS`, default 3):
@@ -198,7 +199,7 @@ async function childSize(n: number, dir: string): Promise<SizeResult> {
   };
 }
 
-/** One run of the three-cloud pipeline in a process of its own (`--pipeline`). */
+/** One run of the three-cloud pipeline in a process of its own (bench/pipeline-child.mjs). */
 interface PipelineRun {
   readonly wallMs: number;
   /** User + system CPU of the process over the pipeline: the collector's threads included. */
@@ -213,39 +214,18 @@ interface PipelineAlone extends PipelineRun {
 
 /**
  * The issue's target as a user meets it: load → validate → compile → render and diff of AWS,
- * Azure and GCP, once, in a fresh process that does nothing else, so its peak RSS is the
- * pipeline's (the phase child's peak also holds every check's render and every output's text).
- * Each render is dropped after its diff, as `plan` does with a target it has planned.
+ * Azure and GCP, once, in a fresh process that does nothing else (bench/pipeline-child.mjs, on the
+ * built code), so its peak RSS is the pipeline's (the phase child's peak also holds every check's
+ * render and every output's text, and the YAML trees, which the child's `compileFile`, like every
+ * command, lets go once the model is built: ~190 MiB of the peak at 10,000 segments).
+ * `runs` such processes on the model in `dir`: the medians and each run.
  */
-async function pipelineOnce(file: string): Promise<PipelineRun> {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const loaded = await loadModel(file, { cwd: dirname(file) });
-  const validated = validateModelPartial(loaded.model);
-  if (!validated.model || hasErrors([...loaded.diagnostics, ...validated.diagnostics]))
-    throw new Error('the synthetic model is not valid');
-  const compiled = compileRules(validated.model);
-  if (!compiled.ok) throw new Error('the synthetic model does not compile');
-  const rules = compiled.value;
-  for (const [id, make] of providersOf()) {
-    if (!THREE_CLOUDS.has(id)) continue;
-    const target = rules.targets.find((t) => t.kind === id);
-    if (!target) throw new Error(`the synthetic model has no ${id} target`);
-    const desired = make().render(rules, target, { resolved: new Map() });
-    diffResources(desired, driftedCopy(desired));
-  }
-  const wallMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024 };
-}
-
-/** `runs` fresh processes of the pipeline on the model in `dir`; the medians and each run. */
 function pipelineAlone(dir: string, runs: number): PipelineAlone {
   const all: PipelineRun[] = [];
   for (let i = 0; i < runs; i++) {
     const child = spawnSync(
       process.execPath,
-      [...process.execArgv, import.meta.filename, '--pipeline', join(dir, 'model.yaml')],
+      [join(dirname(import.meta.filename), 'pipeline-child.mjs'), join(dir, 'model.yaml')],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     if (child.status !== 0) throw new Error(`bench: the pipeline child failed (exit ${child.status})`);
@@ -424,9 +404,7 @@ function flowsInChild(): Awaited<ReturnType<typeof benchFlows>> {
   return JSON.parse(child.stdout) as Awaited<ReturnType<typeof benchFlows>>;
 }
 
-if (process.argv[2] === '--pipeline') {
-  process.stdout.write(JSON.stringify(await pipelineOnce(process.argv[3]!)));
-} else if (process.argv[2] === '--flows') {
+if (process.argv[2] === '--flows') {
   process.stdout.write(JSON.stringify(await benchFlows((m) => process.stderr.write(`${m}\n`))));
 } else if (process.argv[2] === '--child') {
   const n = Number(process.argv[3]);
