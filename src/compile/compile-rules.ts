@@ -722,6 +722,24 @@ function modelDigest(rs: Omit<RuleSet, 'model' | 'entities'>, name: string, peer
 }
 
 /**
+ * `RuleSet.model`, its digest computed when first read: `validate`, `render`, `drift` and a printed
+ * `plan` never read it, and at 10,000 segments hashing the ~100 MB of canonical rules was a fifth
+ * of compile (issue 11). A getter in the literal keeps the key order of JSON and spreads (name,
+ * digest, file); the RuleSet is read-only, so the digest is the one an eager hash would give.
+ */
+function modelInfo(name: string, file: string, digestOf: () => string): RuleSet['model'] {
+  let digest: string | undefined;
+  return {
+    name,
+    get digest() {
+      digest ??= digestOf();
+      return digest;
+    },
+    file,
+  };
+}
+
+/**
  * Compiles a validated model into its RuleSet: flows expanded (tiers, services, both sides),
  * guardrails checked (every violation an error with both positions) and rendered as denies,
  * everything canonical and sorted. Pure: the same model gives byte-identical JSON.
@@ -749,12 +767,11 @@ export function compileRules(model: SegmentModel): Result<RuleSet> {
     .flatMap((e) => (e.kind === 'cidrs' && !e.builtin ? [{ name: e.name, ipv4: [...e.ipv4], ipv6: [...e.ipv6] }] : []))
     .sort((a, b) => compareStrings(a.name, b.name));
   const body = { formatVersion: 1 as const, targets, segments, rules, denies };
-  const digest = modelDigest(body, model.name, peerJson);
   return {
     ok: true,
     value: {
       formatVersion: 1,
-      model: { name: model.name, digest, file: model.file },
+      model: modelInfo(model.name, model.file, () => modelDigest(body, model.name, peerJson)),
       targets,
       segments,
       rules,

@@ -99,7 +99,9 @@ export async function createPlan(rules: RuleSet, options: PlanOptions): Promise<
   const outline = await planEach(rules, options, (t) => t);
   const plan: Plan = {
     formatVersion: 1,
-    model: { ...rules.model },
+    // The RuleSet's own (read-only) object: a spread would read its digest, which only a saved
+    // plan, --json and --markdown print.
+    model: rules.model,
     targets: outline.targets,
     diagnostics: outline.diagnostics,
     summary: outline.summary,

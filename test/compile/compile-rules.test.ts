@@ -217,4 +217,18 @@ describe('the model digest', () => {
     expect(rs.rules.length).toBeGreaterThan(2048);
     expect(rs.model.digest).toBe(reference(rs));
   });
+
+  it('is computed when first read and then kept: JSON and spreads see it in its place (name, digest, file)', async () => {
+    const rs = await compile('segments:\n  web:\n    ingress: [{ from: internet, ports: [tcp/443] }]\n');
+    const descriptor = Object.getOwnPropertyDescriptor(rs.model, 'digest');
+    // A getter (the hash waits for a reader), enumerable, so JSON.stringify and { ...model } read it.
+    expect(typeof descriptor?.get).toBe('function');
+    expect(descriptor?.enumerable).toBe(true);
+    const first = rs.model.digest;
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(rs.model.digest).toBe(first);
+    expect(first).toBe(reference(rs));
+    expect(Object.keys(JSON.parse(JSON.stringify(rs.model)))).toEqual(['name', 'digest', 'file']);
+    expect({ ...rs.model }).toEqual({ name: rs.model.name, digest: first, file: rs.model.file });
+  });
 });
