@@ -22,6 +22,7 @@ export function toGcpCliJson(resources: readonly Resource[], target: TargetSpec)
   const project = target.kind === 'gcp' ? target.gcp.project : '';
   const out: Json[] = [];
   const networkUrls = new Map<string, string>();
+  const entries = new WeakMap<FirewallSpec['rules'], Json[]>();
   for (const r of resources) {
     if (r.type !== FIREWALL_TYPE) continue;
     const spec = firewallSpecView(r);
@@ -30,43 +31,53 @@ export function toGcpCliJson(resources: readonly Resource[], target: TargetSpec)
       network = `${API_ROOT}/${spec.network}`;
       networkUrls.set(spec.network, network);
     }
-    out.push(firewallCliJson(spec, network, `${API_ROOT}/projects/${project}/global/firewalls/${spec.name}`));
+    let protocols = entries.get(spec.rules);
+    if (protocols === undefined) {
+      protocols = spec.rules.map(
+        (x): Json =>
+          x.ports.length > 0
+            ? { IPProtocol: wireProtocol(x.protocol), ports: x.ports }
+            : { IPProtocol: wireProtocol(x.protocol) },
+      );
+      entries.set(spec.rules, protocols);
+    }
+    out.push(
+      firewallCliJson(spec, protocols, network, `${API_ROOT}/projects/${project}/global/firewalls/${spec.name}`),
+    );
   }
   return out;
 }
+
+const LOGGING_OFF: Json = Object.freeze({ enable: false });
 
 /**
  * One firewall as gcloud prints it: what `cleanSdkJson({ kind, ...firewallBody(spec, 'url'),
  * selfLink })` gives (keys sorted, empty lists left out; a test holds the two equal), built
  * directly: at 540,000 rules the spec copy, the API body, the spread and the key sort per rule
- * were most of `render --json` (issue 11). Every list and entry is its own (`--format yaml` prints
- * one document, where an object seen twice would become an anchor and an alias).
+ * were most of `render --json` (issue 11). Lists are the resource's own (read-only) and protocol
+ * entries are shared by every rule of the same protocol list: a copy of each per rule was a third
+ * of the output's objects, there only so that `--format yaml` would not print a list seen twice
+ * as an anchor and an alias, which it now turns off.
  */
-function firewallCliJson(spec: FirewallSpec, network: string, selfLink: string): Json {
+function firewallCliJson(spec: FirewallSpec, entries: Json[], network: string, selfLink: string): Json {
   const o: { [key: string]: Json } = {};
-  const entries = spec.rules.map(
-    (r): Json =>
-      r.ports.length > 0
-        ? { IPProtocol: wireProtocol(r.protocol), ports: r.ports.slice() }
-        : { IPProtocol: wireProtocol(r.protocol) },
-  );
   // In sorted key order.
   if (entries.length > 0) o[spec.action === 'deny' ? 'denied' : 'allowed'] = entries;
   o['description'] = spec.description;
-  if (spec.destinationRanges.length > 0) o['destinationRanges'] = spec.destinationRanges.slice();
+  if (spec.destinationRanges.length > 0) o['destinationRanges'] = spec.destinationRanges;
   o['direction'] = spec.direction;
   o['disabled'] = spec.disabled;
   o['kind'] = 'compute#firewall';
-  o['logConfig'] = spec.logging === 'off' ? { enable: false } : { enable: true, metadata: spec.logging };
+  o['logConfig'] = spec.logging === 'off' ? LOGGING_OFF : { enable: true, metadata: spec.logging };
   o['name'] = spec.name;
   o['network'] = network;
   o['priority'] = spec.priority;
   o['selfLink'] = selfLink;
-  if (spec.sourceRanges.length > 0) o['sourceRanges'] = spec.sourceRanges.slice();
-  if (spec.sourceServiceAccounts.length > 0) o['sourceServiceAccounts'] = spec.sourceServiceAccounts.slice();
-  if (spec.sourceTags.length > 0) o['sourceTags'] = spec.sourceTags.slice();
-  if (spec.targetServiceAccounts.length > 0) o['targetServiceAccounts'] = spec.targetServiceAccounts.slice();
-  if (spec.targetTags.length > 0) o['targetTags'] = spec.targetTags.slice();
+  if (spec.sourceRanges.length > 0) o['sourceRanges'] = spec.sourceRanges;
+  if (spec.sourceServiceAccounts.length > 0) o['sourceServiceAccounts'] = spec.sourceServiceAccounts;
+  if (spec.sourceTags.length > 0) o['sourceTags'] = spec.sourceTags;
+  if (spec.targetServiceAccounts.length > 0) o['targetServiceAccounts'] = spec.targetServiceAccounts;
+  if (spec.targetTags.length > 0) o['targetTags'] = spec.targetTags;
   return o;
 }
 

@@ -103,11 +103,13 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
  * The CLI JSON as YAML: a `List` (`{kind: 'List', items}`) becomes one document per item, the
  * form `kubectl apply -f` takes; anything else is one document. The `yaml` package is imported
  * here, for `--format yaml` only: text and JSON output do not pay its ~30-50 ms of loading.
+ * Aliases off: a provider's CLI JSON may share a read-only list between objects (GCP's rules share
+ * their protocol entries and range lists), and each object prints in full, as in the JSON.
  */
 async function yamlDocuments(json: Json): Promise<string> {
   const { stringify: stringifyYaml } = await import('yaml');
   const list = json as { kind?: unknown; items?: unknown };
   const docs =
     list && typeof list === 'object' && list.kind === 'List' && Array.isArray(list.items) ? list.items : [json];
-  return docs.map((d) => `---\n${stringifyYaml(d, { lineWidth: 0 })}`).join('');
+  return docs.map((d) => `---\n${stringifyYaml(d, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('');
 }

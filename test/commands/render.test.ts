@@ -38,6 +38,34 @@ describe('bulkhead render', () => {
     expect(doc.SecurityGroups[0]!.Rules.map((x) => x.peer)).toContain('cidr:192.0.2.10/32');
   });
 
+  it('prints YAML without anchors or aliases where the CLI JSON shares a list between rules', async () => {
+    const gcp = await createFakeWorkspace(
+      'bulkhead-render-yaml-',
+      `bulkhead: 1
+name: shop
+targets:
+  gcp-one: { gcp: { project: shop-prod, network: default } }
+segments:
+  web:
+    ingress: [{ from: internet, ports: [tcp/443] }]
+  api:
+    ingress: [{ from: internet, ports: [tcp/443] }]
+`,
+      { 'dns.json': '{}' },
+    );
+    restoreProviders(); // the real GCP provider, not the workspace's fake cloud
+    const yaml = await runCli(['render', '--provider', 'gcp', '--snapshots', '.', '--format', 'yaml'], {
+      cwd: gcp.dir,
+    });
+    const json = await runCli(['render', '--provider', 'gcp', '--snapshots', '.', '--json'], { cwd: gcp.dir });
+    expect(yaml.code).toBe(0);
+    expect(yaml.stdout).not.toMatch(/[&*][a-z]\d/);
+    // The same rules as the JSON, every list in full (web's and api's 443 entries, v4 and v6 rules each).
+    const { parse } = await import('yaml');
+    expect(parse(yaml.stdout.replace(/^---\n/, ''))).toEqual(JSON.parse(json.stdout));
+    expect(yaml.stdout.match(/- IPProtocol: tcp\n\s+ports:\n\s+- "443"/g)?.length).toBe(4);
+  });
+
   it('needs --target when the cloud has several targets, and checks its cloud', async () => {
     const r = await runCli(['render', '--provider', 'aws', '--snapshots', '.', '--json'], { cwd: dir });
     expect(r.code).toBe(1);
