@@ -23,9 +23,9 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
   const nsgResources = resources.filter((r) => r.type === AZURE_TYPES.nsg);
   const asgs = resources.filter((r) => r.type === AZURE_TYPES.asg);
   const rcg = resources.find((r) => r.type === AZURE_TYPES.rcg);
-  // One ARM id text per ASG for the whole render (a segment's ASG is named by every rule that
-  // references it); the `{ id }` objects stay one per rule, since the YAML printer would alias shared ones.
-  const asgIds = new Map<string, string>();
+  // One `[{ id }]` per ASG for the whole render (a segment's ASG is named by every rule that
+  // references it): read-only, shared by those rules (`--format yaml` prints shared objects in full).
+  const asgIds: AsgIds = new Map();
   const nsgJson = (nsg: Resource | undefined, name: string): Json => {
     const nsgId = `${base}/networkSecurityGroups/${name}`;
     const rules = (nsg?.children ?? []).map((c) =>
@@ -85,13 +85,24 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
   return out;
 }
 
+/** ASG reference → its `{ id }` alone in a list, and the `{ id }` itself, shared by the rules of one render. */
+type AsgIds = Map<string, { readonly ref: Json; readonly alone: Json }>;
+
+/**
+ * The one empty list of the unused plural fields, shared. Read-only by contract but not frozen,
+ * like the shared ASG lists: JSON.stringify leaves its fast path for frozen objects (writeJson of
+ * a 3,000-segment NSG was ~1.1x slower with them frozen).
+ */
+const NONE: Json = [];
+
 /**
  * One rule as `az network nsg show` prints it: `ruleToWire`'s fields, then the unused plural fields
  * as `[]`, then id, resourceGroup and type. Written out key by key (the order is what the spread
  * form `{ ...ruleToWire(…), …(w.sourcePortRange !== undefined ? { sourcePortRanges: [] } : {}), … }`
  * gives, kept by test/providers/azure/cli-json.test.ts): that form made and spread six objects with
- * computed keys per rule, which at 440,000 rules cost more than the whole render. `asgIds` (ASG
- * reference → ARM id) lets the rules of one render share the id texts.
+ * computed keys per rule, which at 440,000 rules cost more than the whole render. Lists are the
+ * rule's own attributes (read-only) or shared: one `[]`, one `[{ id }]` per ASG (`asgIds`), not
+ * copies per rule.
  */
 export function cliRule(
   name: string,
@@ -99,24 +110,24 @@ export function cliRule(
   subscription: string,
   id: string,
   resourceGroup: string,
-  asgIds: Map<string, string> = new Map(),
+  asgIds: AsgIds = new Map(),
 ): Json {
   const o: { [k: string]: Json } = { name };
   if (a.description !== '') o['description'] = a.description;
   o['protocol'] = protocolToWire(a.protocol);
   if (a.sourcePorts.length === 1) o['sourcePortRange'] = a.sourcePorts[0]!;
-  else o['sourcePortRanges'] = [...a.sourcePorts];
+  else o['sourcePortRanges'] = a.sourcePorts;
   if (a.destinationPorts.length === 1) o['destinationPortRange'] = a.destinationPorts[0]!;
-  else o['destinationPortRanges'] = [...a.destinationPorts];
+  else o['destinationPortRanges'] = a.destinationPorts;
   const sourcePrefixes = wireSide(o, SOURCE_KEYS, a.source, subscription, asgIds);
   const destinationPrefixes = wireSide(o, DESTINATION_KEYS, a.destination, subscription, asgIds);
   o['access'] = a.access === 'deny' ? 'Deny' : 'Allow';
   o['priority'] = a.priority;
   o['direction'] = a.direction === 'outbound' ? 'Outbound' : 'Inbound';
-  if (a.sourcePorts.length === 1) o['sourcePortRanges'] = [];
-  if (a.destinationPorts.length === 1) o['destinationPortRanges'] = [];
-  if (!sourcePrefixes) o['sourceAddressPrefixes'] = [];
-  if (!destinationPrefixes) o['destinationAddressPrefixes'] = [];
+  if (a.sourcePorts.length === 1) o['sourcePortRanges'] = NONE;
+  if (a.destinationPorts.length === 1) o['destinationPortRanges'] = NONE;
+  if (!sourcePrefixes) o['sourceAddressPrefixes'] = NONE;
+  if (!destinationPrefixes) o['destinationAddressPrefixes'] = NONE;
   o['id'] = id;
   o['resourceGroup'] = resourceGroup;
   o['type'] = 'Microsoft.Network/networkSecurityGroups/securityRules';
@@ -146,19 +157,30 @@ function wireSide(
   keys: SideKeys,
   values: readonly string[],
   subscription: string,
-  asgIds: Map<string, string>,
+  asgIds: AsgIds,
 ): boolean {
   let asgs: Json[] | undefined;
+  let alone: Json | undefined;
   for (const v of values) {
     if (!v.startsWith('asg:')) continue;
-    let id = asgIds.get(v);
-    if (id === undefined) asgIds.set(v, (id = asgId(subscription, v)));
-    (asgs ??= []).push({ id });
+    let shared = asgIds.get(v);
+    if (shared === undefined) {
+      const ref: Json = { id: asgId(subscription, v) };
+      shared = { ref, alone: [ref] };
+      asgIds.set(v, shared);
+    }
+    // The common case, one ASG: its shared list. Several: a list of their shared ids.
+    if (alone === undefined && asgs === undefined) alone = shared.alone;
+    else {
+      asgs ??= [(alone as readonly Json[])[0]!];
+      asgs.push(shared.ref);
+    }
   }
   if (asgs !== undefined) o[keys.asgs] = asgs;
+  else if (alone !== undefined) o[keys.asgs] = alone;
   else if (values.length === 1) o[keys.prefix] = values[0]!;
   else {
-    o[keys.prefixes] = [...values];
+    o[keys.prefixes] = values;
     return true;
   }
   return false;

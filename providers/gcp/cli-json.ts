@@ -48,7 +48,8 @@ export function toGcpCliJson(resources: readonly Resource[], target: TargetSpec)
   return out;
 }
 
-const LOGGING_OFF: Json = Object.freeze({ enable: false });
+/** Shared by every rule without logging; read-only, not frozen (JSON.stringify's fast path skips frozen objects). */
+const LOGGING_OFF: Json = { enable: false };
 
 /**
  * One firewall as gcloud prints it: what `cleanSdkJson({ kind, ...firewallBody(spec, 'url'),

@@ -106,7 +106,7 @@ export const registerRender: RegisterCommand = (program: Command, ctx: CommandCo
  * Aliases off: a provider's CLI JSON may share a read-only list between objects (GCP's rules share
  * their protocol entries and range lists), and each object prints in full, as in the JSON.
  */
-async function yamlDocuments(json: Json): Promise<string> {
+export async function yamlDocuments(json: Json): Promise<string> {
   const { stringify: stringifyYaml } = await import('yaml');
   const list = json as { kind?: unknown; items?: unknown };
   const docs =

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ruleToWire, type RuleAttributes } from '../../../providers/azure/canonical.js';
 import { cliRule } from '../../../providers/azure/cli-json.js';
 import { createAzureProvider } from '../../../providers/azure/index.js';
+import { yamlDocuments } from '../../../src/commands/render.js';
 import { compileFile } from '../../../src/compile/index.js';
 import type { Json } from '../../../src/plan/types.js';
 
@@ -72,11 +73,11 @@ describe('render --json rules', () => {
 });
 
 describe('render --yaml of Azure', () => {
-  // The YAML printer (src/commands/render.ts) writes an object that occurs twice as an anchor and
-  // an alias (`&a1` … `*a1`). Render shares lists between rules (a segment's ASG, a peer's
-  // prefixes) for speed; the CLI JSON must still hold each object once, or `render --yaml` would
-  // print aliases instead of the az CLI's shape.
-  it('prints no YAML aliases: every object of the CLI JSON is its own', async () => {
+  // The `yaml` package writes an object that occurs twice as an anchor and an alias (`&a1` …
+  // `*a1`) unless told not to. The CLI JSON shares read-only lists between rules (a segment's ASG,
+  // a peer's prefixes, the empty plural fields) for speed; `render --format yaml`'s printer must
+  // still print the az CLI's shape, every object in full.
+  it('prints no YAML aliases where rules share lists: every object in full', async () => {
     const compiled = await compileFile(join(import.meta.dirname, '..', '..', '..', 'policies', 'shop.yaml'));
     if (!compiled.ok) throw new Error('shop does not compile');
     const target = compiled.value.targets.find((t) => t.kind === 'azure')!;
@@ -90,8 +91,10 @@ describe('render --yaml of Azure', () => {
       ),
     );
     expect(asgSides.length).toBeGreaterThan(new Set(asgSides).size);
-    const yaml = stringifyYaml(provider.toCliJson(resources, target), { lineWidth: 0 });
+    const json = provider.toCliJson(resources, target);
+    const yaml = await yamlDocuments(json);
     expect(yaml).toContain('applicationSecurityGroups');
     expect(yaml).not.toMatch(/[&*]a\d+\b/);
+    expect(parseYaml(yaml.replace(/^---\n/, ''))).toEqual(JSON.parse(JSON.stringify(json)));
   });
 });
