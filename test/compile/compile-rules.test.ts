@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { compileFile } from '../../src/compile/index.js';
+import { compileFile, compileRules, loadAndValidate } from '../../src/compile/index.js';
 import { formatEndpoint } from '../../src/compile/canonical.js';
 import type { RuleSet } from '../../src/compile/types.js';
 import { formatPortMatch } from '../../src/model/services.js';
@@ -216,6 +218,27 @@ describe('the model digest', () => {
     );
     expect(rs.rules.length).toBeGreaterThan(2048);
     expect(rs.model.digest).toBe(reference(rs));
+  });
+
+  it('keeps the RuleSet free of the SegmentModel until it is read (the model is garbage after compile)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const dir = writeFiles({
+      'm.yaml': 'bulkhead: 1\nname: t\nsegments:\n  web:\n    ingress: [{ from: internet, ports: [tcp/443] }]\n',
+    });
+    // The model only behind a WeakRef once compiled: what holds it then is the RuleSet.
+    const compileHeld = async () => {
+      const model = await loadAndValidate('m.yaml', { cwd: dir });
+      if (!model.ok) throw new Error('the model does not validate');
+      const compiled = compileRules(model.value);
+      if (!compiled.ok) throw new Error('the model does not compile');
+      return { rules: compiled.value, model: new WeakRef(model.value) };
+    };
+    const { rules: rs, model } = await compileHeld();
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    expect(model.deref()).toBeUndefined();
+    expect(rs.model.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('is computed when first read and then kept: JSON and spreads see it in its place (name, digest, file)', async () => {
