@@ -7,19 +7,10 @@ import { performance } from 'node:perf_hooks';
 import { PROVIDERS } from '../dist/providers/index.js';
 import { compileFile } from '../dist/src/compile/index.js';
 import { diffResources } from '../dist/src/plan/diff.js';
+import { driftedCopy } from './drifted-copy.mjs';
 
 /** The clouds of the issue's 2-second target. */
 const THREE_CLOUDS = ['aws', 'azure', 'gcp'];
-
-/** A "live" copy of a render: reversed, 5% of the objects drifted (bench/run.ts's driftedCopy, the phase runs' live side). */
-function driftedCopy(desired) {
-  return [...desired].reverse().map((r, i) => {
-    if (i % 20 !== 0) return r;
-    const children = r.children.slice(1);
-    children.push({ key: `zz-drift-${i}`, summary: 'hand-made rule', attributes: { drift: i } });
-    return { ...r, children };
-  });
-}
 
 const file = process.argv[2];
 const cpu0 = process.cpuUsage();

@@ -41,8 +41,8 @@ import { loadModel } from '../src/model/load.js';
 import { validateModelPartial } from '../src/model/validate.js';
 import { writeJson } from '../src/commands/json-stream.js';
 import { diffResources } from '../src/plan/diff.js';
-import type { Resource } from '../src/plan/types.js';
 import type { Provider } from '../src/provider.js';
+import { driftedCopy } from './drifted-copy.mjs';
 import { ESTATE_OPTIONS, PLANNED_TARGETS, syntheticModel } from './model.js';
 import { writeSnapshots } from './snapshots.js';
 import { benchCli, benchStartup, formatStartup, type StartupResult } from './startup.js';
@@ -53,16 +53,6 @@ import { benchReach } from './reach.js';
 const THREE_CLOUDS: ReadonlySet<string> = new Set(['aws', 'azure', 'gcp']);
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-
-/** A "live" copy of a render: reversed, 5% of the objects drifted (a rule dropped, one added). */
-function driftedCopy(desired: readonly Resource[]): Resource[] {
-  return [...desired].reverse().map((r, i) => {
-    if (i % 20 !== 0) return r;
-    const children = r.children.slice(1);
-    children.push({ key: `zz-drift-${i}`, summary: 'hand-made rule', attributes: { drift: i } });
-    return { ...r, children };
-  });
-}
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -110,7 +100,7 @@ function providersOf(): Map<CloudId, () => Provider> {
  * once it returns, as in every command (`compileFile`): a caller's local holding them would keep a
  * third of the heap alive through every render the phases time after it.
  */
-async function loadAndValidate(
+async function loadAndValidateTimed(
   file: string,
   dir: string,
 ): Promise<{
@@ -152,7 +142,7 @@ async function childSize(n: number, dir: string): Promise<SizeResult> {
     const record = run < 0 ? () => {} : add;
     last = undefined;
     gc();
-    const { model, loadMs, validateMs } = await loadAndValidate(runFile, dir);
+    const { model, loadMs, validateMs } = await loadAndValidateTimed(runFile, dir);
     const [compiled, compileMs] = time(() => compileRules(model));
     if (!compiled.ok)
       throw new Error(
