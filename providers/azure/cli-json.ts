@@ -85,8 +85,13 @@ export function azureCliJson(resources: readonly Resource[], target: TargetSpec)
   return out;
 }
 
-/** ASG reference → its `{ id }` alone in a list, and the `{ id }` itself, shared by the rules of one render. */
-type AsgIds = Map<string, { readonly ref: Json; readonly alone: Json }>;
+/** An ASG's `{ id }` and that id alone in a list, shared by the rules of one render. */
+interface AsgShared {
+  readonly ref: Json;
+  readonly alone: Json;
+}
+/** ASG reference → its shared `{ id }` and list. */
+type AsgIds = Map<string, AsgShared>;
 
 /**
  * The one empty list of the unused plural fields, shared. Read-only by contract but not frozen,
@@ -159,8 +164,9 @@ function wireSide(
   subscription: string,
   asgIds: AsgIds,
 ): boolean {
-  let asgs: Json[] | undefined;
-  let alone: Json | undefined;
+  // The common case, one ASG: its shared list. Several: a list of their shared ids.
+  let first: AsgShared | undefined;
+  let several: Json[] | undefined;
   for (const v of values) {
     if (!v.startsWith('asg:')) continue;
     let shared = asgIds.get(v);
@@ -169,15 +175,11 @@ function wireSide(
       shared = { ref, alone: [ref] };
       asgIds.set(v, shared);
     }
-    // The common case, one ASG: its shared list. Several: a list of their shared ids.
-    if (alone === undefined && asgs === undefined) alone = shared.alone;
-    else {
-      asgs ??= [(alone as readonly Json[])[0]!];
-      asgs.push(shared.ref);
-    }
+    if (first === undefined) first = shared;
+    else (several ??= [first.ref]).push(shared.ref);
   }
-  if (asgs !== undefined) o[keys.asgs] = asgs;
-  else if (alone !== undefined) o[keys.asgs] = alone;
+  if (several !== undefined) o[keys.asgs] = several;
+  else if (first !== undefined) o[keys.asgs] = first.alone;
   else if (values.length === 1) o[keys.prefix] = values[0]!;
   else {
     o[keys.prefixes] = values;
