@@ -116,6 +116,55 @@ async function loadAndValidateTimed(
   return { model, loadMs, validateMs };
 }
 
+/** One provider's timed phases and sizes (`childSize`). */
+interface ProviderPhases {
+  readonly checkMs: number;
+  readonly renderMs: number;
+  readonly outputMs: number;
+  readonly diffMs: number;
+  readonly sizes: SizeResult['sizes'][string];
+}
+
+/**
+ * One provider's phases on one RuleSet, in a function of its own, as `plan` and `render` handle
+ * each target: what a phase makes is garbage once the CLI is done with it, so each phase runs with
+ * what the CLI would hold then and no more. A loop body's locals stayed alive in the frame until
+ * the next provider's phases overwrote them, so every render ran beside the previous provider's
+ * render, check render and drifted copy (2.97 GB peak at 10,000 segments; the GCP render 7.6 s
+ * in the phase child against 4.6 s alone), which is garbage-collector work no command does.
+ */
+function providerPhases(make: () => Provider, rules: RuleSet, target: RuleSet['targets'][number]): ProviderPhases {
+  const ctx = { resolved: new Map() };
+  // The check first, on a provider of its own: its render is garbage once it returns. A render
+  // after a validate on the same provider takes validate's render (the kit's render share) and
+  // would measure nothing, so render runs on another.
+  const [, checkMs] = time(() => make().validate(rules, target, ctx));
+  const [desired, renderMs] = time(() => make().render(rules, target, ctx));
+  // As `render --json` writes it: in pieces (one string of a 10,000-segment Azure or GCP render
+  // would pass V8's largest string), counted instead of written.
+  const [outputBytes, outputMs] = time(() => {
+    let size = 0;
+    writeJson(make().toCliJson(desired, target), (text) => {
+      size += text.length;
+    });
+    return size;
+  });
+  const live = driftedCopy(desired);
+  const [changes, diffMs] = time(() => diffResources(desired, live));
+  return {
+    checkMs,
+    renderMs,
+    outputMs,
+    diffMs,
+    sizes: {
+      objects: desired.length,
+      children: desired.reduce((k, r) => k + r.children.length, 0),
+      outputBytes,
+      changes: changes.length,
+    },
+  };
+}
+
 /** The warm-up model of a size that runs once (`childSize`). */
 const WARMUP_SEGMENTS = 1_000;
 
@@ -162,34 +211,14 @@ async function childSize(n: number, dir: string): Promise<SizeResult> {
     for (const [id, make] of providers) {
       const target = rules.targets.find((t) => t.kind === id);
       if (!target) continue;
-      const ctx = { resolved: new Map() };
-      // Render first, on a provider of its own: after a validate, render takes validate's render
-      // (the kit's render share) and would measure nothing. `check` is then a validate with its render.
-      const [desired, renderMs] = time(() => make().render(rules, target, ctx));
-      const [, checkMs] = time(() => make().validate(rules, target, ctx));
-      // As `render --json` writes it: in pieces (one string of a 10,000-segment Azure or GCP
-      // render would pass V8's largest string), counted instead of written.
-      const [bytes, outputMs] = time(() => {
-        let size = 0;
-        writeJson(make().toCliJson(desired, target), (text) => {
-          size += text.length;
-        });
-        return size;
-      });
-      const live = driftedCopy(desired);
-      const [changes, diffMs] = time(() => diffResources(desired, live));
-      record(`check ${id}`, checkMs);
-      record(`render ${id}`, renderMs);
-      record(`output ${id}`, outputMs);
-      record(`diff ${id}`, diffMs);
-      pipeline += renderMs + diffMs;
-      if (THREE_CLOUDS.has(id)) clouds += renderMs + diffMs;
-      sizes[id] = {
-        objects: desired.length,
-        children: desired.reduce((k, r) => k + r.children.length, 0),
-        outputBytes: bytes,
-        changes: changes.length,
-      };
+      const m = providerPhases(make, rules, target);
+      record(`check ${id}`, m.checkMs);
+      record(`render ${id}`, m.renderMs);
+      record(`output ${id}`, m.outputMs);
+      record(`diff ${id}`, m.diffMs);
+      pipeline += m.renderMs + m.diffMs;
+      if (THREE_CLOUDS.has(id)) clouds += m.renderMs + m.diffMs;
+      sizes[id] = m.sizes;
     }
     record('pipeline (aws, azure, gcp)', clouds);
     record('pipeline', pipeline);
@@ -234,8 +263,8 @@ interface PipelineAlone extends PipelineRun {
 /**
  * The issue's target as a user meets it: load → validate → compile → render and diff of AWS,
  * Azure and GCP, once, in a fresh process that does nothing else (bench/pipeline-child.mjs, on the
- * built code), so its peak RSS is the pipeline's (the phase child's peak also holds every check's
- * render and every output's text, and the YAML trees, which the child's `compileFile`, like every
+ * built code), so its peak RSS is the pipeline's (the phase child's peak also holds each output's
+ * CLI JSON tree beside its render, and the YAML trees, which the child's `compileFile`, like every
  * command, lets go once the model is built: ~190 MiB of the peak at 10,000 segments).
  * `runs` such processes on the model in `dir`: the medians and each run.
  */
