@@ -97,10 +97,28 @@ function providersOf(): Map<CloudId, () => Provider> {
 }
 
 /**
- * Load and validate, timed apart, in a function of their own so that the YAML trees are garbage
- * once it returns, as in every command (`compileFile`): a caller's local holding them would keep a
- * third of the heap alive through every render the phases time after it.
+ * Load, validate and compile, timed apart, in a function of its own so that the YAML trees and the
+ * SegmentModel are garbage once it returns, as in every command (`compileFile`): a caller's local
+ * holding them would keep them alive through every phase timed after it (the trees are a third of
+ * the heap after compile).
  */
+async function compileTimed(
+  file: string,
+  dir: string,
+): Promise<{ rules: RuleSet; loadMs: number; validateMs: number; compileMs: number }> {
+  const { model, loadMs, validateMs } = await loadAndValidateTimed(file, dir);
+  const [compiled, compileMs] = time(() => compileRules(model));
+  if (!compiled.ok)
+    throw new Error(
+      `the synthetic model does not compile: ${compiled.diagnostics
+        .slice(0, 3)
+        .map((d) => d.message)
+        .join('; ')}`,
+    );
+  return { rules: compiled.value, loadMs, validateMs, compileMs };
+}
+
+/** Load and validate, timed apart (`compileTimed`); the YAML trees are garbage once it returns. */
 async function loadAndValidateTimed(
   file: string,
   dir: string,
@@ -166,6 +184,42 @@ function providerPhases(make: () => Provider, rules: RuleSet, target: RuleSet['t
   };
 }
 
+/**
+ * One run of every in-process phase on `file`: load, validate and compile, then each provider's
+ * phases (`providerPhases`), recorded under their names; `sizes` gets each provider's counts.
+ * Returns the run's RuleSet (for the snapshots of the last run).
+ */
+async function timedRun(
+  file: string,
+  dir: string,
+  providers: ReadonlyMap<CloudId, () => Provider>,
+  record: (phase: string, ms: number) => void,
+  sizes: SizeResult['sizes'],
+): Promise<RuleSet> {
+  const { rules, loadMs, validateMs, compileMs } = await compileTimed(file, dir);
+  record('load', loadMs);
+  record('validate', validateMs);
+  record('compile', compileMs);
+  let pipeline = loadMs + validateMs + compileMs;
+  // The issue's target counts the three clouds; "pipeline" adds every registered provider (Kubernetes too).
+  let clouds = pipeline;
+  for (const [id, make] of providers) {
+    const target = rules.targets.find((t) => t.kind === id);
+    if (!target) continue;
+    const m = providerPhases(make, rules, target);
+    record(`check ${id}`, m.checkMs);
+    record(`render ${id}`, m.renderMs);
+    record(`output ${id}`, m.outputMs);
+    record(`diff ${id}`, m.diffMs);
+    pipeline += m.renderMs + m.diffMs;
+    if (THREE_CLOUDS.has(id)) clouds += m.renderMs + m.diffMs;
+    sizes[id] = m.sizes;
+  }
+  record('pipeline (aws, azure, gcp)', clouds);
+  record('pipeline', pipeline);
+  return rules;
+}
+
 /** The size of the untimed warm-up run before a larger size (`childSize`). */
 const WARMUP_SEGMENTS = 1_000;
 
@@ -188,42 +242,12 @@ async function childSize(n: number, dir: string): Promise<SizeResult> {
   const warmFile = join(dir, 'warmup.yaml');
   if (warmups > 0) await writeFile(warmFile, syntheticModel(WARMUP_SEGMENTS, ESTATE_OPTIONS));
   for (let run = -warmups; run < runs; run++) {
-    const runFile = run < 0 ? warmFile : file;
-    const record = run < 0 ? () => {} : add;
+    // The previous run's RuleSet goes before this run loads: held in `last` alone (a loop-body
+    // binding could stay alive in the suspended frame across this run's awaits).
     last = undefined;
     gc();
-    const { model, loadMs, validateMs } = await loadAndValidateTimed(runFile, dir);
-    const [compiled, compileMs] = time(() => compileRules(model));
-    if (!compiled.ok)
-      throw new Error(
-        `the synthetic model does not compile: ${compiled.diagnostics
-          .slice(0, 3)
-          .map((d) => d.message)
-          .join('; ')}`,
-      );
-    const rules = compiled.value;
-    intents = rules.rules.length;
-    record('load', loadMs);
-    record('validate', validateMs);
-    record('compile', compileMs);
-    let pipeline = loadMs + validateMs + compileMs;
-    // The issue's target counts the three clouds; "pipeline" adds every registered provider (Kubernetes too).
-    let clouds = pipeline;
-    for (const [id, make] of providers) {
-      const target = rules.targets.find((t) => t.kind === id);
-      if (!target) continue;
-      const m = providerPhases(make, rules, target);
-      record(`check ${id}`, m.checkMs);
-      record(`render ${id}`, m.renderMs);
-      record(`output ${id}`, m.outputMs);
-      record(`diff ${id}`, m.diffMs);
-      pipeline += m.renderMs + m.diffMs;
-      if (THREE_CLOUDS.has(id)) clouds += m.renderMs + m.diffMs;
-      sizes[id] = m.sizes;
-    }
-    record('pipeline (aws, azure, gcp)', clouds);
-    record('pipeline', pipeline);
-    last = rules;
+    last = await timedRun(run < 0 ? warmFile : file, dir, providers, run < 0 ? () => {} : add, sizes);
+    intents = last.rules.length;
   }
   // The snapshots for the CLI's plan, from the last run's RuleSet (not timed).
   const snapshotObjects = Object.fromEntries(await writeSnapshots(join(dir, 'snapshots'), last!, providers));
