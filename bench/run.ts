@@ -26,8 +26,9 @@
  * Then the reachability section (bench/reach.ts) and the flow-log section (bench/flows.ts):
  * records/s of each cloud's reader + fold, audit, RSS.
  *
- * Prints Markdown tables (with time(largest)/time(smallest) per phase) and writes every figure to
- * `.bench/results.json` (or BENCH_JSON), so a regression check can read them.
+ * Prints Markdown tables (with time(largest)/time(smallest) per phase and, with three sizes or more
+ * — `BENCH_SIZES=1000,3000,10000` — the order of growth of each step: bench/table.ts) and writes
+ * every figure to `.bench/results.json` (or BENCH_JSON), so a regression check can read them.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -46,7 +47,8 @@ import type { Provider } from '../src/provider.js';
 import { driftedCopy } from './drifted-copy.mjs';
 import { ESTATE_OPTIONS, PLANNED_TARGETS, syntheticModel } from './model.js';
 import { writeSnapshots } from './snapshots.js';
-import { benchCli, benchStartup, formatStartup, type StartupResult } from './startup.js';
+import { benchCli, benchStartup, formatStartup } from './startup.js';
+import { formatPhases, growthExponents, type PipelineAlone, type PipelineRun, type SizeResult } from './table.js';
 import { benchFlows } from './flows.js';
 import { benchReach } from './reach.js';
 
@@ -71,24 +73,6 @@ async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
   const out = await fn();
   return [out, performance.now() - t0];
-}
-
-/** What one size's child process reports. */
-interface SizeResult {
-  readonly segments: number;
-  readonly intents: number;
-  readonly runs: number;
-  /** Phase → median ms, in the order the table prints them. */
-  readonly phases: Record<string, number>;
-  /** Per provider: objects and rules (children) rendered, bytes of `render --json`, changes the diff found. */
-  readonly sizes: Record<string, { objects: number; children: number; outputBytes: number; changes: number }>;
-  readonly peakRssMb: number;
-  /** Objects (groups, rules, ASGs) in each target's snapshot for the CLI's plan. */
-  readonly snapshotObjects: Record<string, number>;
-  /** `plan --snapshots` of the same model through the CLI. */
-  plan?: StartupResult;
-  /** The three-cloud pipeline alone, one fresh process a run: medians and the runs' figures. */
-  pipelineAlone?: PipelineAlone;
 }
 
 /** The registered providers' factories, by id. */
@@ -272,19 +256,6 @@ async function childSize(n: number, dir: string): Promise<SizeResult> {
   };
 }
 
-/** One run of the three-cloud pipeline in a process of its own (bench/pipeline-child.mjs). */
-interface PipelineRun {
-  readonly wallMs: number;
-  /** User + system CPU of the process over the pipeline: the collector's threads included. */
-  readonly cpuMs: number;
-  readonly peakRssMb: number;
-}
-
-/** The pipeline-alone figures of one size: the median of each, and every run. */
-interface PipelineAlone extends PipelineRun {
-  readonly runs: readonly PipelineRun[];
-}
-
 /**
  * The issue's target as a user meets it: load → validate → compile → render and diff of AWS,
  * Azure and GCP, once, in a fresh process that does nothing else (bench/pipeline-child.mjs, on the
@@ -347,82 +318,6 @@ async function benchSize(n: number, cliRuns: number): Promise<SizeResult> {
   }
 }
 
-function fmt(ms: number): string {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`;
-}
-
-/** The phase table: one row per phase, one column per size, and the ratio largest/smallest. */
-export function formatPhases(rows: readonly SizeResult[]): string {
-  const sizes = rows.map((r) => r.segments.toLocaleString('en-US'));
-  const ratio = rows.length > 1 ? `${rows.at(-1)!.segments / rows[0]!.segments}× / 1×` : undefined;
-  const head = ['phase', ...sizes.map((s) => `${s} segments`), ...(ratio ? [ratio] : [])];
-  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  const out = [line(head), line(head.map(() => '---'))];
-  const r = (a: number, b: number) => (a > 0 ? `${(b / a).toFixed(1)}` : '–');
-  for (const phase of Object.keys(rows[0]!.phases)) {
-    const cells = rows.map((x) => fmt(x.phases[phase] ?? 0));
-    out.push(line([phase, ...cells, ...(ratio ? [r(rows[0]!.phases[phase]!, rows.at(-1)!.phases[phase]!)] : [])]));
-  }
-  if (rows.every((x) => x.pipelineAlone)) {
-    const a = (x: SizeResult) => x.pipelineAlone!;
-    out.push(
-      line([
-        'pipeline (aws, azure, gcp) alone: wall',
-        ...rows.map((x) => fmt(a(x).wallMs)),
-        ...(ratio ? [r(a(rows[0]!).wallMs, a(rows.at(-1)!).wallMs)] : []),
-      ]),
-      line([
-        'pipeline (aws, azure, gcp) alone: CPU',
-        ...rows.map((x) => fmt(a(x).cpuMs)),
-        ...(ratio ? [r(a(rows[0]!).cpuMs, a(rows.at(-1)!).cpuMs)] : []),
-      ]),
-      line([
-        'pipeline (aws, azure, gcp) alone: peak RSS',
-        ...rows.map((x) => `${a(x).peakRssMb.toFixed(0)} MB`),
-        ...(ratio ? [r(a(rows[0]!).peakRssMb, a(rows.at(-1)!).peakRssMb)] : []),
-      ]),
-    );
-  }
-  out.push(
-    line([
-      'peak RSS (in-process phases)',
-      ...rows.map((x) => `${x.peakRssMb.toFixed(0)} MB`),
-      ...(ratio ? [r(rows[0]!.peakRssMb, rows.at(-1)!.peakRssMb)] : []),
-    ]),
-  );
-  const plan = (x: SizeResult) =>
-    x.plan ? `${fmt(x.plan.wallMs)}${x.plan.exitCode === 0 ? '' : ` (exit ${x.plan.exitCode})`}` : '–';
-  out.push(
-    line([
-      `plan --snapshots (${PLANNED_TARGETS.join(', ')}), CLI wall`,
-      ...rows.map(plan),
-      ...(ratio && rows.every((x) => x.plan) ? [r(rows[0]!.plan!.wallMs, rows.at(-1)!.plan!.wallMs)] : []),
-    ]),
-  );
-  out.push(
-    line([
-      'plan --snapshots, CLI peak RSS',
-      ...rows.map((x) => (x.plan ? `${x.plan.peakRssMb.toFixed(0)} MB` : '–')),
-      ...(ratio ? [''] : []),
-    ]),
-  );
-  out.push(line(['rule intents', ...rows.map((x) => x.intents.toLocaleString('en-US')), ...(ratio ? [''] : [])]));
-  for (const id of Object.keys(rows[0]!.sizes)) {
-    out.push(
-      line([
-        `${id}: objects / rules / --json bytes`,
-        ...rows.map((x) => {
-          const s = x.sizes[id]!;
-          return `${s.objects.toLocaleString('en-US')} / ${s.children.toLocaleString('en-US')} / ${(s.outputBytes / 2 ** 20).toFixed(0)} MiB`;
-        }),
-        ...(ratio ? [''] : []),
-      ]),
-    );
-  }
-  out.push(line(['runs (median of)', ...rows.map((x) => String(x.runs)), ...(ratio ? [''] : [])]));
-  return out.join('\n');
-}
-
 async function main(): Promise<void> {
   const sizes = (process.env['BENCH_SIZES'] ?? '1000,10000').split(',').map(Number);
   const cliRuns = Number(process.env['BENCH_CLI_RUNS'] ?? 3);
@@ -454,9 +349,11 @@ async function main(): Promise<void> {
   if (rows.length > 1) {
     for (const p of Object.keys(rows[0]!.phases)) ratios[p] = rows.at(-1)!.phases[p]! / rows[0]!.phases[p]!;
   }
+  // growth: per phase, the order of growth of each step between consecutive sizes (bench/table.ts).
+  const growth = growthExponents(rows);
   await writeFile(
     json,
-    `${JSON.stringify({ formatVersion: 2, node: process.version, sizes: rows, ratios, startup, flows: { readers: flows.rows, audit: flows.audit } }, null, 2)}\n`,
+    `${JSON.stringify({ formatVersion: 2, node: process.version, sizes: rows, ratios, growth, startup, flows: { readers: flows.rows, audit: flows.audit } }, null, 2)}\n`,
   );
   process.stderr.write(`bench: figures written to ${json}\n`);
 }
