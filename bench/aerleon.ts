@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ESTATE_OPTIONS, SYNTHETIC_ENTITIES, SYNTHETIC_SERVICES, syntheticModel, syntheticSegments } from './model.js';
+import { median } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -81,12 +82,6 @@ export function aerleonFiles(n: number): Record<string, string> {
     'def/NETWORK.net': `${networks.join('\n\n')}\n`,
     'def/SERVICES.svc': `${svcDefs.join('\n\n')}\n`,
   };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**

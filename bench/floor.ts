@@ -29,10 +29,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
 import { PROVIDERS } from '../providers/index.js';
+import { compareStrings } from '../src/compile/canonical.js';
 import { compileFile } from '../src/compile/index.js';
 import type { Resource } from '../src/plan/types.js';
 import { ESTATE_OPTIONS, rng, syntheticModel } from './model.js';
 import { fmt } from './table.js';
+import { median } from './stats.js';
 
 const CLOUDS = ['aws', 'azure', 'gcp'] as const;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -64,8 +66,6 @@ function shuffle<T>(xs: readonly T[], next: () => number): T[] {
   return out;
 }
 
-const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 async function workOf(segments: number): Promise<Work> {
   const dir = await mkdtemp(join(tmpdir(), 'bulkhead-floor-'));
   try {
@@ -84,8 +84,8 @@ async function workOf(segments: number): Promise<Work> {
       const desired: Resource[] = make().render(rules, target, { resolved: new Map() });
       if (id === 'gcp') for (const r of desired) hashed.push(r.name);
       return {
-        addresses: desired.map((r) => r.address).sort(byCodeUnit),
-        keys: desired.map((r) => r.children.map((c) => c.key).sort(byCodeUnit)),
+        addresses: desired.map((r) => r.address).sort(compareStrings),
+        keys: desired.map((r) => r.children.map((c) => c.key).sort(compareStrings)),
       };
     });
     const next = rng(1);
@@ -134,9 +134,9 @@ const STEPS: Record<string, (w: Work) => number> = {
     let n = 0;
     w.clouds.forEach((desired, i) => {
       const live = w.shuffled[i]!;
-      n += matched(desired.addresses, [...live.addresses].sort(byCodeUnit));
+      n += matched(desired.addresses, [...live.addresses].sort(compareStrings));
       desired.keys.forEach((keys, j) => {
-        n += matched(keys, [...live.keys[j]!].sort(byCodeUnit));
+        n += matched(keys, [...live.keys[j]!].sort(compareStrings));
       });
     });
     return n;
@@ -155,11 +155,6 @@ function matched(a: readonly string[], b: readonly string[]): number {
     else j++;
   }
   return n;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** One size's floor (`floorOf`): its counts, and the median ms of each step. */
@@ -187,6 +182,7 @@ async function floorOf(segments: number): Promise<Floor> {
     }
     steps[name] = median(times);
   }
+  // The steps' results, used so that no compiler drops a step's work as dead code.
   if (sink === -1) process.stderr.write('\n');
   return {
     segments,

@@ -51,17 +51,12 @@ import { benchCli, benchStartup, formatStartup } from './startup.js';
 import { formatPhases, growthExponents, type PipelineAlone, type PipelineRun, type SizeResult } from './table.js';
 import { benchFlows } from './flows.js';
 import { benchReach } from './reach.js';
+import { median } from './stats.js';
 
 /** The clouds of the 2-second target (load → validate → compile → render × 3 → diff × 3). */
 const THREE_CLOUDS: ReadonlySet<string> = new Set(['aws', 'azure', 'gcp']);
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function time<T>(fn: () => T): [T, number] {
   const t0 = performance.now();

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { median } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -44,12 +45,6 @@ export const STARTUP_CASES: readonly StartupCase[] = [
     args: ['plan', 'policies/shop.yaml', '--snapshots', 'policies/snapshots/shop'],
   },
 ];
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Runs each start-up case `runs` times (after one warm-up) in the repository and returns the medians. */
 export function benchStartup(runs: number, cases: readonly StartupCase[] = STARTUP_CASES): StartupResult[] {
