@@ -34,7 +34,7 @@ import { compileFile } from '../src/compile/index.js';
 import type { Resource } from '../src/plan/types.js';
 import { ESTATE_OPTIONS, rng, syntheticModel } from './model.js';
 import { fmt } from './table.js';
-import { median } from './stats.js';
+import { median, segmentCounts } from './stats.js';
 
 const CLOUDS = ['aws', 'azure', 'gcp'] as const;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -226,7 +226,7 @@ function formatFloors(floors: readonly Floor[]): string {
 
 /** Each size in a process of its own (its heap and its cache are its own), then the table. */
 async function main(): Promise<void> {
-  const sizes = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [1_000, 10_000];
+  const sizes = process.argv.length > 2 ? segmentCounts(process.argv.slice(2), 'bench:floor') : [1_000, 10_000];
   const floors = sizes.map((n) => {
     process.stderr.write(`floor: ${n} segments (compiled and rendered untimed, then the steps)…\n`);
     const child = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--one', String(n)], {

@@ -51,7 +51,7 @@ import { benchCli, benchStartup, formatStartup } from './startup.js';
 import { formatPhases, growthExponents, type PipelineAlone, type PipelineRun, type SizeResult } from './table.js';
 import { benchFlows } from './flows.js';
 import { benchReach } from './reach.js';
-import { median } from './stats.js';
+import { median, segmentCounts } from './stats.js';
 
 /** The clouds of the issue's 2-second target (load → validate → compile → render × 3 → diff × 3). */
 const THREE_CLOUDS: ReadonlySet<string> = new Set(['aws', 'azure', 'gcp']);
@@ -314,7 +314,7 @@ async function benchSize(n: number, cliRuns: number): Promise<SizeResult> {
 }
 
 async function main(): Promise<void> {
-  const sizes = (process.env['BENCH_SIZES'] ?? '1000,10000').split(',').map(Number);
+  const sizes = segmentCounts((process.env['BENCH_SIZES'] ?? '1000,10000').split(','), 'BENCH_SIZES');
   const cliRuns = Number(process.env['BENCH_CLI_RUNS'] ?? 3);
   process.stderr.write(
     `bench: node ${process.version}, providers ${Object.keys(PROVIDERS).join(', ')}, gc ${'gc' in globalThis ? 'exposed' : 'NOT exposed'}\n`,
